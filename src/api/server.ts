@@ -1,0 +1,125 @@
+/**
+ * The admin HTTP API. Loopback only, bearer token on everything but
+ * `/healthz`, Host header checked (no DNS rebinding from a browser), no
+ * request body accepted yet, errors as `{ "error": code }` without detail.
+ */
+import { createServer } from 'node:http'
+import { API_DEFAULTS } from '../node/constants.ts'
+import { tokensEqual } from './token.ts'
+import type { PinoLogger } from '../logging/logger.ts'
+import type { TempusNode } from '../node/tempus-node.ts'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface AdminApiInit {
+  node: TempusNode
+  token: string
+  host: string
+  port: number
+  log: PinoLogger
+}
+
+export interface AdminApi {
+  url: string
+  close(): Promise<void>
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+
+export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
+  const { node, token, log } = init
+  const routes: Record<string, Handler> = {
+    '/v1/status': async (_req, res) => { json(res, 200, node.status()) },
+    '/v1/mesh/peers': async (_req, res) => { json(res, 200, { peers: await node.peers() }) },
+    '/metrics': async (_req, res) => {
+      const body = await node.metricsRegistry.metrics()
+      res.writeHead(200, { 'content-type': node.metricsRegistry.contentType })
+      res.end(body)
+    }
+  }
+  let allowedHosts = new Set<string>()
+
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
+    handle(req, res).catch(err => {
+      log.error({ err: err?.message, path: req.url }, 'admin API handler failed')
+      if (!res.headersSent) {
+        json(res, 500, { error: 'internal' })
+      } else {
+        res.destroy()
+      }
+    })
+  })
+  server.on('clientError', (_err, socket) => { socket.destroy() })
+
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const host = (req.headers.host ?? '').toLowerCase()
+    if (!allowedHosts.has(host)) {
+      json(res, 421, { error: 'misdirected' })
+      return
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (path === '/healthz') {
+      json(res, 200, { status: node.libp2p.status === 'started' ? 'ok' : node.libp2p.status })
+      return
+    }
+    const route = routes[path]
+    if (route == null) {
+      json(res, 404, { error: 'not-found' })
+      return
+    }
+    if (!authorised(req.headers.authorization, token)) {
+      log.warn({ path, remote: req.socket.remoteAddress }, 'admin API request without a valid token')
+      res.setHeader('www-authenticate', 'Bearer')
+      json(res, 401, { error: 'unauthorized' })
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD')
+      json(res, 405, { error: 'method-not-allowed' })
+      return
+    }
+    if (Number(req.headers['content-length'] ?? 0) > API_DEFAULTS.maxBodyBytes) {
+      json(res, 413, { error: 'too-large' })
+      return
+    }
+    await route(req, res)
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(init.port, init.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const port = address.port
+  allowedHosts = new Set([`${hostPart}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
+  const url = `http://${hostPart}:${port}`
+  log.info({ url }, 'admin API listening')
+
+  return {
+    url,
+    async close () {
+      await new Promise<void>(resolve => {
+        server.close(() => { resolve() })
+        server.closeAllConnections()
+      })
+    }
+  }
+}
+
+function authorised (header: string | undefined, token: string): boolean {
+  if (header == null || header.length > 1024) {
+    return false
+  }
+  const match = /^Bearer\s+(\S+)$/i.exec(header)
+  return match?.[1] != null && tokensEqual(match[1], token)
+}
+
+function json (res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(text)
+}

@@ -1,0 +1,3 @@
+export class IdentityError extends Error {
+  override readonly name = 'IdentityError'
+}

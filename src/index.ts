@@ -1,0 +1,29 @@
+/**
+ * @packageDocumentation
+ *
+ * tempus-mesh: a zero-trust overlay on js-libp2p.
+ *
+ * @example
+ *
+ * ```ts
+ * import { createTempusNode } from 'tempus-mesh'
+ *
+ * const node = await createTempusNode({
+ *   type: 'edge',
+ *   listen: ['/ip4/127.0.0.1/tcp/0'],
+ *   bootstrap: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…']
+ * }, { dataDir: './data/edge-1' })
+ *
+ * console.log(node.peerId.toString(), node.getMultiaddrs())
+ * console.log(await node.peers())
+ * await node.stop()
+ * ```
+ */
+export { createTempusNode, TempusNode } from './node/tempus-node.ts'
+export type { TempusNodeOptions, TempusServices, PeerSummary, NodeStatus } from './node/tempus-node.ts'
+export { parseConfig, loadConfigFile, configSchema } from './node/config.ts'
+export type { TempusConfig, TempusConfigInput, PeerType } from './node/config.ts'
+export { ConfigError, DataDirError, NodeNotRunningError } from './node/errors.ts'
+export { PEER_TYPES, KAD_PROTOCOL, TEMPUS_VERSION } from './node/constants.ts'
+export { IdentityError } from './identity/index.ts'
+export { createLogger } from './logging/logger.ts'

@@ -1,0 +1,37 @@
+/**
+ * Whom to dial when a node has too few connections: pure, no libp2p.
+ *
+ * libp2p v3 has no auto-dialler, so discovered peers are only remembered; the
+ * node decides. Sentinels first (entry points), then bridges, then edges and
+ * peers whose type is not known yet; within a type the most recently seen
+ * first. Peers in backoff after a failed dial wait their turn.
+ */
+import type { PeerType } from '../node/config.ts'
+
+export interface DialCandidate {
+  id: string
+  type?: PeerType
+  /** ms since the epoch, or undefined if never seen */
+  lastSeen?: number
+  connected: boolean
+  /** the peer may not be dialled before this time (ms since the epoch) */
+  notBefore?: number
+}
+
+const TYPE_RANK: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
+
+export function selectDialCandidates (candidates: DialCandidate[], want: number, now: number): DialCandidate[] {
+  if (want <= 0) {
+    return []
+  }
+  return candidates
+    .filter(c => !c.connected && (c.notBefore == null || c.notBefore <= now))
+    .sort((a, b) => {
+      const rank = (TYPE_RANK[a.type ?? 'edge'] + (a.type == null ? 0.5 : 0)) - (TYPE_RANK[b.type ?? 'edge'] + (b.type == null ? 0.5 : 0))
+      if (rank !== 0) {
+        return rank
+      }
+      return (b.lastSeen ?? 0) - (a.lastSeen ?? 0)
+    })
+    .slice(0, want)
+}

@@ -1,0 +1,118 @@
+/**
+ * Watches the host's interface addresses. When they change (a Wi-Fi switch,
+ * a DHCP renewal, a VPN coming up) connections may be left half-dead: each
+ * is probed on itself, the ones that do not answer are closed, and the peers
+ * worth keeping are redialled at once rather than after a ping interval.
+ */
+import { networkInterfaces } from 'node:os'
+import { TypedEventEmitter } from 'main-event'
+import { addressSnapshot, diffSnapshots, isChange } from './network-change.ts'
+import { probeConnection } from './probe.ts'
+import type { AddressChange, InterfaceTable } from './network-change.ts'
+import type { PeerKeeper } from './peer-keeper.ts'
+import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+
+export interface NetworkWatcherInit {
+  /** how often to read the interface table, in ms */
+  pollIntervalMs: number
+  /** how long a probe may take before the connection is judged stale, in ms */
+  probeTimeoutMs: number
+  /** the interface table source; `os.networkInterfaces` by default */
+  readInterfaces?: () => InterfaceTable
+}
+
+export interface NetworkWatcherComponents {
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+  keeper: PeerKeeper
+}
+
+export interface NetworkChangeEvent extends AddressChange {
+  /** connections closed because they no longer answered */
+  closed: number
+}
+
+export interface NetworkWatcherEvents {
+  'network:change': CustomEvent<NetworkChangeEvent>
+}
+
+export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> implements Startable {
+  private readonly components: NetworkWatcherComponents
+  private readonly init: NetworkWatcherInit
+  private readonly log: Logger
+  private readonly readInterfaces: () => InterfaceTable
+  private snapshot = new Set<string>()
+  private timer?: ReturnType<typeof setInterval>
+  private checking = false
+
+  constructor (components: NetworkWatcherComponents, init: NetworkWatcherInit) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('tempus:network-watcher')
+    this.readInterfaces = init.readInterfaces ?? networkInterfaces
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/network-watcher'
+
+  start (): void {
+    this.snapshot = this.read()
+    this.timer = setInterval(() => { void this.check() }, this.init.pollIntervalMs)
+    this.timer.unref?.()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  /** Compare the interface table with the last one; act on a change. */
+  async check (): Promise<AddressChange | undefined> {
+    if (this.checking) {
+      return undefined
+    }
+    this.checking = true
+    try {
+      const next = this.read()
+      const change = diffSnapshots(this.snapshot, next)
+      this.snapshot = next
+      if (!isChange(change)) {
+        return undefined
+      }
+      this.log('interface addresses changed: +%s -%s', change.added.join(','), change.removed.join(','))
+      const closed = await this.closeStale()
+      await this.components.keeper.redialKept()
+      this.safeDispatchEvent('network:change', { detail: { ...change, closed } })
+      return change
+    } finally {
+      this.checking = false
+    }
+  }
+
+  private read (): Set<string> {
+    try {
+      return addressSnapshot(this.readInterfaces())
+    } catch (err) {
+      this.log.error('cannot read interfaces - %e', err)
+      return this.snapshot
+    }
+  }
+
+  private async closeStale (): Promise<number> {
+    const connections = this.components.connectionManager.getConnections()
+    const results = await Promise.allSettled(connections.map(async c => probeConnection(c, this.init.probeTimeoutMs)))
+    let closed = 0
+    results.forEach((result, i) => {
+      const connection = connections[i]
+      if (result.status === 'rejected' && connection != null) {
+        closed++
+        connection.abort(new Error('stale after network change'))
+      }
+    })
+    return closed
+  }
+}
+
+export function networkWatcher (init: NetworkWatcherInit): (components: NetworkWatcherComponents) => NetworkWatcher {
+  return (components) => new NetworkWatcher(components, init)
+}

@@ -1,0 +1,254 @@
+/**
+ * Keeps the node connected: redials peers worth keeping (sentinels,
+ * bootstrap peers, peers the application marked as in use) with exponential
+ * backoff and jitter after a drop, redials them after a restart from the
+ * persisted peer store, and dials discovered peers while the node has fewer
+ * than `minConnections` connections (libp2p v3 has no auto-dialler).
+ */
+import { backoffDelay } from './backoff.ts'
+import { selectDialCandidates } from './dial-policy.ts'
+import type { BackoffPolicy } from './backoff.ts'
+import type { DialCandidate } from './dial-policy.ts'
+import type { PeerDirectory } from '../node/peer-directory.ts'
+import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { TypedEventTarget } from 'main-event'
+
+export interface PeerKeeperInit {
+  backoff: BackoffPolicy
+  /** dial discovered peers while connected to fewer than this many */
+  minConnections: number
+  /** how often to check the connection count, in ms */
+  maintainIntervalMs: number
+  now?: () => number
+  random?: () => number
+}
+
+export interface PeerKeeperComponents {
+  peerId: PeerId
+  peerStore: PeerStore
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  directory: PeerDirectory
+}
+
+export interface PeerKeeper {
+  /** keep a connection to this peer: redial it whenever it drops */
+  keep(peer: PeerId): void
+  /** stop keeping a connection to this peer */
+  release(peer: PeerId): void
+  /** redial every kept peer that is not connected now */
+  redialKept(): Promise<void>
+  /** number of redials scheduled and not yet run */
+  readonly pendingRedials: number
+}
+
+interface RetryState {
+  attempt: number
+  notBefore: number
+  timer?: ReturnType<typeof setTimeout>
+}
+
+const BOOTSTRAP_TAG = 'bootstrap'
+
+export class DefaultPeerKeeper implements PeerKeeper, Startable {
+  private readonly components: PeerKeeperComponents
+  private readonly init: PeerKeeperInit
+  private readonly log: Logger
+  private readonly now: () => number
+  private readonly random: () => number
+  private readonly kept = new Set<string>()
+  private readonly retries = new Map<string, RetryState>()
+  private maintainTimer?: ReturnType<typeof setInterval>
+  private maintaining = false
+  private running = false
+
+  constructor (components: PeerKeeperComponents, init: PeerKeeperInit) {
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('tempus:peer-keeper')
+    this.now = init.now ?? Date.now
+    this.random = init.random ?? Math.random
+    this.onConnect = this.onConnect.bind(this)
+    this.onDisconnect = this.onDisconnect.bind(this)
+    this.onDiscovery = this.onDiscovery.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/peer-keeper'
+
+  get pendingRedials (): number {
+    let n = 0
+    for (const state of this.retries.values()) {
+      if (state.timer != null) {
+        n++
+      }
+    }
+    return n
+  }
+
+  start (): void {
+    this.running = true
+    this.components.events.addEventListener('peer:connect', this.onConnect)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+  }
+
+  /** After libp2p started: reconnect to the peers known from the last run. */
+  afterStart (): void {
+    void this.redialKept()
+    this.maintainTimer = setInterval(() => { void this.maintain() }, this.init.maintainIntervalMs)
+    this.maintainTimer.unref?.()
+  }
+
+  stop (): void {
+    this.running = false
+    this.components.events.removeEventListener('peer:connect', this.onConnect)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
+    clearInterval(this.maintainTimer)
+    for (const state of this.retries.values()) {
+      clearTimeout(state.timer)
+    }
+    this.retries.clear()
+  }
+
+  keep (peer: PeerId): void {
+    this.kept.add(peer.toString())
+  }
+
+  release (peer: PeerId): void {
+    this.kept.delete(peer.toString())
+  }
+
+  async redialKept (): Promise<void> {
+    const peers = await this.components.peerStore.all().catch(() => [])
+    for (const peer of peers) {
+      if (this.isKept(peer) && !this.isConnected(peer.id)) {
+        this.dial(peer.id)
+      }
+    }
+  }
+
+  /** Dial more peers when the node has fewer connections than wanted. */
+  async maintain (): Promise<void> {
+    if (!this.running || this.maintaining) {
+      return
+    }
+    this.maintaining = true
+    try {
+      const connected = this.components.connectionManager.getConnections().length
+      const want = this.init.minConnections - connected
+      if (want <= 0) {
+        return
+      }
+      const now = this.now()
+      const peers = await this.components.peerStore.all()
+      const candidates: DialCandidate[] = peers
+        .filter(p => !p.id.equals(this.components.peerId) && p.addresses.length > 0)
+        .map(p => ({
+          id: p.id.toString(),
+          type: this.components.directory.typeOf(p),
+          lastSeen: this.components.directory.lastSeenOf(p),
+          connected: this.isConnected(p.id),
+          notBefore: this.retries.get(p.id.toString())?.notBefore
+        }))
+      const byId = new Map(peers.map(p => [p.id.toString(), p.id]))
+      for (const pick of selectDialCandidates(candidates, want, now)) {
+        const id = byId.get(pick.id)
+        if (id != null) {
+          this.dial(id)
+        }
+      }
+    } catch (err) {
+      this.log.error('maintenance failed - %e', err)
+    } finally {
+      this.maintaining = false
+    }
+  }
+
+  private isKept (peer: Peer): boolean {
+    return this.kept.has(peer.id.toString()) ||
+      peer.tags.has(BOOTSTRAP_TAG) ||
+      this.components.directory.typeOf(peer) === 'sentinel'
+  }
+
+  private isConnected (peer: PeerId): boolean {
+    return this.components.connectionManager.getConnections(peer).length > 0
+  }
+
+  private dial (peer: PeerId): void {
+    const key = peer.toString()
+    this.components.connectionManager.openConnection(peer)
+      .then(() => {
+        this.retries.delete(key)
+      }, (err: Error) => {
+        this.log('dial to %p failed - %s', peer, err.name)
+        this.recordFailure(peer)
+      })
+  }
+
+  /** Push the peer's next dial out by the backoff; schedule it if kept. */
+  private recordFailure (peer: PeerId): void {
+    if (!this.running) {
+      return
+    }
+    const key = peer.toString()
+    const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0 }
+    const delay = backoffDelay(this.init.backoff, state.attempt, this.random)
+    state.attempt++
+    state.notBefore = this.now() + delay
+    this.retries.set(key, state)
+    void this.components.peerStore.get(peer).then(p => {
+      if (this.isKept(p)) {
+        this.schedule(peer, state, delay)
+      }
+    }, () => {})
+  }
+
+  private schedule (peer: PeerId, state: RetryState, delay: number): void {
+    if (!this.running || state.timer != null) {
+      return
+    }
+    this.log('redial %p in %d ms (attempt %d)', peer, delay, state.attempt)
+    state.timer = setTimeout(() => {
+      state.timer = undefined
+      if (this.running && !this.isConnected(peer)) {
+        this.dial(peer)
+      }
+    }, delay)
+    state.timer.unref?.()
+  }
+
+  private onConnect (evt: CustomEvent<PeerId>): void {
+    const state = this.retries.get(evt.detail.toString())
+    clearTimeout(state?.timer)
+    this.retries.delete(evt.detail.toString())
+  }
+
+  private onDisconnect (evt: CustomEvent<PeerId>): void {
+    const peer = evt.detail
+    if (!this.running) {
+      return
+    }
+    void this.components.peerStore.get(peer).then(p => {
+      if (!this.isKept(p) || this.isConnected(peer)) {
+        return
+      }
+      const key = peer.toString()
+      const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0 }
+      this.retries.set(key, state)
+      const delay = backoffDelay(this.init.backoff, state.attempt, this.random)
+      state.notBefore = this.now() + delay
+      this.schedule(peer, state, delay)
+    }, () => {})
+  }
+
+  private onDiscovery (_evt: CustomEvent<PeerInfo>): void {
+    void this.maintain()
+  }
+}
+
+export function peerKeeper (init: PeerKeeperInit): (components: PeerKeeperComponents) => DefaultPeerKeeper {
+  return (components) => new DefaultPeerKeeper(components, init)
+}

@@ -1,0 +1,65 @@
+/**
+ * One JSON log stream per node: pino for tempus' own modules, and a
+ * `ComponentLogger` that routes libp2p's component logs into the same pino
+ * instance (at debug/trace, since libp2p logs routine network churn as
+ * "errors"). Nothing secret is ever passed to a logger.
+ */
+import { format } from 'node:util'
+import { pino } from 'pino'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import type { DestinationStream, Level, Logger as PinoLogger } from 'pino'
+
+export type { PinoLogger }
+
+export interface CreateLoggerOptions {
+  level?: Level | 'silent'
+  /** where JSON lines go; stderr by default so stdout stays for CLI output */
+  destination?: DestinationStream | string
+  /** bound into every line, e.g. `{ node: 'edge-1' }` */
+  bindings?: Record<string, unknown>
+}
+
+export function createLogger (options: CreateLoggerOptions = {}): PinoLogger {
+  const destination = typeof options.destination === 'string'
+    ? pino.destination({ dest: options.destination, mkdir: true, sync: false })
+    : options.destination ?? pino.destination(2)
+  const logger = pino({ level: options.level ?? 'info', base: { pid: process.pid } }, destination)
+  return options.bindings == null ? logger : logger.child(options.bindings)
+}
+
+/** libp2p's printf extensions (%p peer, %a multiaddr, %e error, …) as plain %s. */
+function render (formatter: unknown, args: unknown[]): string {
+  if (typeof formatter !== 'string') {
+    return format(formatter, ...args)
+  }
+  const text = formatter.replace(/%[pacbtmke]/g, '%s')
+  return format(text, ...args.map(arg => arg instanceof Error ? `${arg.name}: ${arg.message}` : arg))
+}
+
+export function pinoComponentLogger (root: PinoLogger): ComponentLogger {
+  const make = (name: string): Logger => {
+    const own = name.startsWith('tempus:')
+    const child = root.child({ component: name })
+    const infoLevel: Level = own ? 'debug' : 'trace'
+    const errorLevel: Level = own ? 'warn' : 'debug'
+    const log = ((formatter: unknown, ...args: unknown[]) => {
+      if (child.isLevelEnabled(infoLevel)) {
+        child[infoLevel](render(formatter, args))
+      }
+    }) as Logger
+    log.error = (formatter: unknown, ...args: unknown[]) => {
+      if (child.isLevelEnabled(errorLevel)) {
+        child[errorLevel](render(formatter, args))
+      }
+    }
+    log.trace = (formatter: unknown, ...args: unknown[]) => {
+      if (child.isLevelEnabled('trace')) {
+        child.trace(render(formatter, args))
+      }
+    }
+    log.enabled = child.isLevelEnabled(infoLevel)
+    log.newScope = (scope: string) => make(`${name}:${scope}`)
+    return log
+  }
+  return { forComponent: make }
+}

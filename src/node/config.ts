@@ -1,0 +1,152 @@
+/**
+ * The node's configuration: a schema with defaults, read from a YAML or JSON
+ * file or passed to `createTempusNode`. Validation errors name the field.
+ */
+import { readFile } from 'node:fs/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import YAML from 'yaml'
+import { z } from 'zod'
+import { API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
+import { parseDuration } from './duration.ts'
+import { ConfigError } from './errors.ts'
+
+export type PeerType = typeof PEER_TYPES[number]
+
+/** A duration: a number of milliseconds or a string such as `"20s"`. */
+const duration = (fallback: number) =>
+  z.union([z.number(), z.string()]).transform((value, ctx) => {
+    try {
+      return parseDuration(value, '')
+    } catch (err: any) {
+      ctx.issues.push({ code: 'custom', message: err.message, input: value })
+      return z.NEVER
+    }
+  }).default(fallback)
+
+const multiaddrString = z.string().superRefine((value, ctx) => {
+  try {
+    multiaddr(value)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `not a valid multiaddr: ${JSON.stringify(value)}` })
+  }
+})
+
+/** A bootstrap address must name the peer it expects to reach. */
+const peerMultiaddrString = multiaddrString.superRefine((value, ctx) => {
+  try {
+    if (multiaddr(value).getComponents().find(c => c.name === 'p2p') == null) {
+      ctx.addIssue({ code: 'custom', message: `bootstrap address must end in /p2p/<peer id>: ${JSON.stringify(value)}` })
+    }
+  } catch {}
+})
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
+
+/** `HOST:PORT` where HOST is a loopback address: the admin API never leaves the machine. */
+const loopbackHostPort = z.string().transform((value, ctx) => {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value.trim())
+  const host = match?.[1]
+  const port = Number(match?.[2])
+  if (host == null || !Number.isInteger(port) || port > 65535) {
+    ctx.issues.push({ code: 'custom', message: `expected HOST:PORT, got ${JSON.stringify(value)}`, input: value })
+    return z.NEVER
+  }
+  if (!LOOPBACK_HOSTS.has(host)) {
+    ctx.issues.push({ code: 'custom', message: `the admin API binds to loopback only (127.0.0.1 or [::1]), got ${JSON.stringify(host)}`, input: value })
+    return z.NEVER
+  }
+  return { host: host.replace(/^\[|\]$/g, ''), port }
+})
+
+const positiveInt = (fallback: number): z.ZodDefault<z.ZodNumber> => z.number().int().min(1).default(fallback)
+
+export const configSchema = z.strictObject({
+  /** edge, bridge or sentinel; until admission lands it is self-declared */
+  type: z.enum(PEER_TYPES),
+  /** multiaddrs to listen on */
+  listen: z.array(multiaddrString).default(['/ip4/0.0.0.0/tcp/0']),
+  /** multiaddrs to announce instead of the listen addresses (e.g. behind NAT) */
+  announce: z.array(multiaddrString).default([]),
+  /** sentinels to dial first: `/ip4/…/tcp/…/p2p/<peer id>` */
+  bootstrap: z.array(peerMultiaddrString).default([]),
+  mdns: z.strictObject({
+    enabled: z.boolean().default(true),
+    interval: duration(10_000),
+    serviceTag: z.string().min(1).default(MDNS_SERVICE_TAG)
+  }).prefault({}),
+  api: z.strictObject({
+    enabled: z.boolean().default(true),
+    listen: loopbackHostPort.default({ host: API_DEFAULTS.host, port: API_DEFAULTS.port })
+  }).prefault({}),
+  connections: z.strictObject({
+    maxConnections: positiveInt(CONNECTION_DEFAULTS.maxConnections),
+    minConnections: z.number().int().min(0).default(CONNECTION_DEFAULTS.minConnections),
+    maxIncomingPendingConnections: positiveInt(CONNECTION_DEFAULTS.maxIncomingPendingConnections),
+    inboundConnectionThreshold: positiveInt(CONNECTION_DEFAULTS.inboundConnectionThreshold),
+    maxParallelDials: positiveInt(CONNECTION_DEFAULTS.maxParallelDials),
+    dialTimeout: duration(CONNECTION_DEFAULTS.dialTimeoutMs),
+    inboundUpgradeTimeout: duration(CONNECTION_DEFAULTS.inboundUpgradeTimeoutMs),
+    /** CIDRs (e.g. `10.0.0.0/8`) exempt from the per-host inbound rate limit */
+    allow: z.array(z.string()).default([])
+  }).prefault({}),
+  liveness: z.strictObject({
+    pingInterval: duration(LIVENESS_DEFAULTS.pingIntervalMs),
+    pingTimeout: duration(LIVENESS_DEFAULTS.pingTimeoutMs),
+    maintainInterval: duration(LIVENESS_DEFAULTS.maintainIntervalMs),
+    networkPollInterval: duration(LIVENESS_DEFAULTS.networkPollIntervalMs)
+  }).prefault({}),
+  redial: z.strictObject({
+    initialDelay: duration(REDIAL_DEFAULTS.initialDelayMs),
+    maxDelay: duration(REDIAL_DEFAULTS.maxDelayMs),
+    factor: z.number().min(1).default(REDIAL_DEFAULTS.factor),
+    jitter: z.number().min(0).max(1).default(REDIAL_DEFAULTS.jitter)
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+  }).prefault({})
+})
+
+/** What a config file or a caller may give: every field but `type` is optional. */
+export type TempusConfigInput = z.input<typeof configSchema>
+/** The validated configuration with every default filled in. */
+export type TempusConfig = z.output<typeof configSchema>
+
+/**
+ * Validate a configuration object. Throws a `ConfigError` whose `field` names
+ * the first offending field; the message lists every problem found.
+ */
+export function parseConfig (input: unknown): TempusConfig {
+  const result = configSchema.safeParse(input)
+  if (result.success) {
+    return result.data
+  }
+  const issues = result.error.issues
+  const describe = (issue: z.core.$ZodIssue): string => {
+    const field = issue.path.map(String).join('.')
+    return field === '' ? issue.message : `${field}: ${issue.message}`
+  }
+  const first = issues[0]
+  const field = first?.path.map(String).join('.') ?? ''
+  const message = issues.map(describe).join('; ')
+  throw new ConfigError(`invalid configuration: ${message}`, field)
+}
+
+/** Read and validate a YAML or JSON config file (JSON is valid YAML). */
+export async function loadConfigFile (path: string, overrides: Record<string, unknown> = {}): Promise<TempusConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err: any) {
+    throw new ConfigError(`cannot read config file ${path}: ${err.code ?? err.message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = YAML.parse(text, { maxAliasCount: 100 })
+  } catch (err: any) {
+    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${err.message}`)
+  }
+  if (parsed == null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a mapping of fields`)
+  }
+  return parseConfig({ ...parsed, ...overrides })
+}

@@ -1,0 +1,89 @@
+/**
+ * Every tunable default of a tempus node lives here, with the reason for its
+ * value. The config schema (`config.ts`) takes its defaults from this file.
+ */
+
+export const TEMPUS_VERSION = '0.1.0'
+
+/** The node types; a node has exactly one, fixed by its token's `typ` claim. */
+export const PEER_TYPES = ['edge', 'bridge', 'sentinel'] as const
+
+/**
+ * The private DHT protocol. Never the public `/ipfs/kad/1.0.0`: a tempus node
+ * must not join, nor be found through, the public IPFS DHT.
+ */
+export const KAD_PROTOCOL = '/tempus/kad/1.0.0'
+
+/** The user agent prefix; identify carries `tempus-mesh/<version> (<type>)`. */
+export const USER_AGENT_PREFIX = 'tempus-mesh'
+
+/** Peer store metadata key under which a peer's type is remembered. */
+export const PEER_TYPE_METADATA = 'tempus/type'
+
+/** Peer store metadata key under which the last time a peer was seen is kept. */
+export const LAST_SEEN_METADATA = 'tempus/last-seen'
+
+/** mDNS service tag: tempus nodes only answer each other, not IPFS nodes. */
+export const MDNS_SERVICE_TAG = 'tempus-mesh.local'
+
+/**
+ * Connection-manager limits, chosen on purpose rather than left at libp2p's
+ * defaults:
+ *
+ * - libp2p refuses a host that opens more than 5 inbound connections per
+ *   second. A dev mesh, a test harness or a NAT'd site shares one host
+ *   address, and bursts of dials were reset (ECONNRESET) at that rate. 64/s
+ *   per host still caps a single abusive host; admission (and the gater)
+ *   deal with the peers behind the address.
+ * - 64 pending (not yet upgraded) inbound connections: enough for a burst of
+ *   honest dials; garbage senders are dropped by the upgrade timeout.
+ * - 5 s inbound upgrade timeout (libp2p: 10 s): a peer that cannot finish
+ *   Noise + Yamux on a LAN in 5 s is not worth a pending slot.
+ */
+export const CONNECTION_DEFAULTS = {
+  maxConnections: 300,
+  maxIncomingPendingConnections: 64,
+  inboundConnectionThreshold: 64,
+  maxParallelDials: 50,
+  dialTimeoutMs: 10_000,
+  inboundUpgradeTimeoutMs: 5_000,
+  /** the node dials discovered peers while it has fewer connections than this */
+  minConnections: 4
+} as const
+
+/** Liveness: ping every connection, drop it when the ping fails. */
+export const LIVENESS_DEFAULTS = {
+  pingIntervalMs: 10_000,
+  pingTimeoutMs: 5_000,
+  /** how often the node checks whether it needs more connections */
+  maintainIntervalMs: 2_000,
+  /** how often the interface addresses are polled for a network change */
+  networkPollIntervalMs: 2_000
+} as const
+
+/** Redial backoff for peers worth keeping (sentinels, bootstrap, peers in use). */
+export const REDIAL_DEFAULTS = {
+  initialDelayMs: 250,
+  maxDelayMs: 30_000,
+  factor: 2,
+  /** fraction of each delay that is randomised, 0..1 */
+  jitter: 0.5
+} as const
+
+/** Admin API: bound to loopback only, bearer token kept in the data dir. */
+export const API_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 0,
+  /** largest request body the API reads */
+  maxBodyBytes: 64 * 1024
+} as const
+
+/** Files inside a node's data directory. */
+export const DATA_FILES = {
+  config: 'config.yaml',
+  identity: 'identity.key',
+  apiToken: 'api-token',
+  runtime: 'node.json',
+  datastore: 'datastore',
+  log: 'node.log'
+} as const

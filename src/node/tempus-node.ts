@@ -1,0 +1,328 @@
+/**
+ * `createTempusNode(config)`: libp2p v3 composed with tempus' services, its
+ * identity, its persisted peer store and its admin API.
+ */
+import { mkdir } from 'node:fs/promises'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { MemoryDatastore } from 'datastore-core'
+import { FsDatastore } from 'datastore-fs'
+import { createLibp2p } from 'libp2p'
+import { Registry } from 'prom-client'
+import { startAdminApi } from '../api/server.ts'
+import { loadOrCreateApiToken } from '../api/token.ts'
+import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
+import { networkWatcher } from '../liveness/network-watcher.ts'
+import { peerKeeper } from '../liveness/peer-keeper.ts'
+import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
+import { parseConfig } from './config.ts'
+import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
+import { dataPath, removeRuntimeInfo, writeRuntimeInfo } from './data-dir.ts'
+import { peerDirectory } from './peer-directory.ts'
+import { userAgentFor } from './peer-type.ts'
+import type { AdminApi } from '../api/server.ts'
+import type { NetworkWatcher } from '../liveness/network-watcher.ts'
+import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
+import type { PinoLogger } from '../logging/logger.ts'
+import type { PeerType, TempusConfig, TempusConfigInput } from './config.ts'
+import type { DefaultPeerDirectory } from './peer-directory.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Datastore } from 'interface-datastore'
+
+export type TempusServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  directory: DefaultPeerDirectory
+  keeper: DefaultPeerKeeper
+  network: NetworkWatcher
+}
+
+export interface TempusNodeOptions {
+  /**
+   * Where the node keeps its identity key, peer store, API token and runtime
+   * file. Without it the node is ephemeral: a fresh key, an in-memory store.
+   */
+  dataDir?: string
+  /** use this key instead of the data directory's (tests, embedding) */
+  privateKey?: PrivateKey
+  /** passphrase for the identity key; default: env, file, or the dev default */
+  passphrase?: string
+  /** scrypt cost for a newly created key file (tests lower it) */
+  scryptN?: number
+  /** a pino logger; by default JSON lines on stderr at the config's level */
+  logger?: PinoLogger
+  /** injected clock, ms since the epoch */
+  now?: () => number
+  /** injected random source in [0, 1) */
+  random?: () => number
+  /** start the node at once (default true) */
+  start?: boolean
+}
+
+export interface PeerSummary {
+  peerId: string
+  type: PeerType | null
+  addresses: string[]
+  connected: boolean
+  /** ISO time the peer was last connected, or null if never */
+  lastSeen: string | null
+}
+
+export interface NodeStatus {
+  peerId: string
+  type: PeerType
+  version: string
+  status: 'starting' | 'started' | 'stopping' | 'stopped'
+  addrs: string[]
+  connections: number
+  peers: number
+  uptimeSeconds: number
+  dhtMode: 'client' | 'server'
+  api: string | null
+}
+
+export class TempusNode {
+  readonly libp2p: Libp2p<TempusServices>
+  readonly config: TempusConfig
+  readonly log: PinoLogger
+  readonly dataDir?: string
+  readonly metricsRegistry: Registry
+  /** the admin API, once started (when `config.api.enabled`) */
+  api?: AdminApi
+  private readonly apiToken: string | undefined
+  private readonly now: () => number
+  private startedAt = 0
+
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number }) {
+    this.libp2p = libp2p
+    this.config = config
+    this.log = log
+    this.metricsRegistry = registry
+    this.dataDir = init.dataDir
+    this.apiToken = init.apiToken
+    this.now = init.now
+  }
+
+  get peerId (): PeerId {
+    return this.libp2p.peerId
+  }
+
+  get type (): PeerType {
+    return this.config.type
+  }
+
+  getMultiaddrs (): string[] {
+    return this.libp2p.getMultiaddrs().map(ma => ma.toString())
+  }
+
+  async start (): Promise<void> {
+    await this.libp2p.start()
+    this.startedAt = this.now()
+    if (this.type !== 'edge') {
+      // server mode on a LAN/loopback address: libp2p would only switch on
+      // a public address, but sentinels and bridges are the DHT's servers
+      await this.libp2p.services.dht.setMode('server')
+    }
+    if (this.config.api.enabled && this.apiToken != null) {
+      this.api = await startAdminApi({
+        node: this,
+        token: this.apiToken,
+        host: this.config.api.listen.host,
+        port: this.config.api.listen.port,
+        log: this.log.child({ component: 'tempus:api' })
+      })
+    }
+    if (this.dataDir != null) {
+      await writeRuntimeInfo(this.dataDir, {
+        pid: process.pid,
+        peerId: this.peerId.toString(),
+        type: this.type,
+        addrs: this.getMultiaddrs(),
+        api: this.api?.url,
+        startedAt: new Date(this.startedAt).toISOString()
+      })
+    }
+    this.log.info({ peerId: this.peerId.toString(), type: this.type, addrs: this.getMultiaddrs(), api: this.api?.url }, 'node started')
+  }
+
+  async stop (): Promise<void> {
+    await this.api?.close()
+    this.api = undefined
+    await this.libp2p.stop()
+    if (this.dataDir != null) {
+      await removeRuntimeInfo(this.dataDir)
+    }
+    this.log.info('node stopped')
+  }
+
+  /** Every peer the node knows (not itself), connected or not. */
+  async peers (): Promise<PeerSummary[]> {
+    const connected = new Set(this.libp2p.getPeers().map(p => p.toString()))
+    const directory = this.libp2p.services.directory
+    const known = await this.libp2p.peerStore.all()
+    return known
+      .filter(p => !p.id.equals(this.peerId))
+      .map(p => {
+        const lastSeen = directory.lastSeenOf(p)
+        const id = p.id.toString()
+        return {
+          peerId: id,
+          type: directory.typeOf(p) ?? null,
+          addresses: p.addresses.map(a => a.multiaddr.toString()),
+          connected: connected.has(id),
+          lastSeen: lastSeen == null ? null : new Date(lastSeen).toISOString()
+        }
+      })
+      .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))
+  }
+
+  status (): NodeStatus {
+    return {
+      peerId: this.peerId.toString(),
+      type: this.type,
+      version: TEMPUS_VERSION,
+      status: this.libp2p.status,
+      addrs: this.getMultiaddrs(),
+      connections: this.libp2p.getConnections().length,
+      peers: this.libp2p.getPeers().length,
+      uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((this.now() - this.startedAt) / 1000),
+      dhtMode: this.libp2p.services.dht.getMode(),
+      api: this.api?.url ?? null
+    }
+  }
+}
+
+/**
+ * Create a tempus node. The config is validated first; a `ConfigError`
+ * names the offending field.
+ */
+export async function createTempusNode (config: TempusConfigInput | TempusConfig, options: TempusNodeOptions = {}): Promise<TempusNode> {
+  const parsed = parseConfig(config)
+  const now = options.now ?? Date.now
+  const random = options.random ?? Math.random
+  const log = options.logger ?? createLogger({ level: parsed.log.level })
+  const dataDir = options.dataDir
+
+  let privateKey = options.privateKey
+  let datastore: Datastore
+  let apiToken: string | undefined
+  if (dataDir != null) {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 })
+    if (privateKey == null) {
+      const passphrase = options.passphrase != null
+        ? { value: options.passphrase, source: 'option' as const }
+        : await resolvePassphrase()
+      if (passphrase.source === 'dev-default') {
+        log.warn('INSECURE: the identity key is encrypted with the built-in development passphrase; set TEMPUS_PASSPHRASE or TEMPUS_PASSPHRASE_FILE for any real deployment')
+      }
+      const store = new EncryptedFileKeyStore({ path: dataPath(dataDir, 'identity'), passphrase: passphrase.value, scryptN: options.scryptN })
+      const identity = await loadOrCreateIdentity(store)
+      privateKey = identity.privateKey
+      if (identity.created) {
+        log.info({ path: dataPath(dataDir, 'identity') }, 'created a new identity key')
+      }
+    }
+    const fs = new FsDatastore(dataPath(dataDir, 'datastore'))
+    await fs.open()
+    datastore = fs
+    apiToken = await loadOrCreateApiToken(dataPath(dataDir, 'apiToken'))
+  } else {
+    privateKey ??= await generateKeyPair('Ed25519')
+    datastore = new MemoryDatastore()
+    apiToken = parsed.api.enabled ? (await import('../api/token.ts')).generateApiToken() : undefined
+  }
+
+  const registry = new Registry()
+  const peerDiscovery = []
+  if (parsed.bootstrap.length > 0) {
+    peerDiscovery.push(bootstrap({ list: parsed.bootstrap, timeout: 0 }))
+  }
+  if (parsed.mdns.enabled) {
+    peerDiscovery.push(mdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag }))
+  }
+
+  const libp2p = await createLibp2p<TempusServices>({
+    start: false,
+    privateKey,
+    datastore,
+    logger: pinoComponentLogger(log),
+    nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
+    addresses: { listen: parsed.listen, announce: parsed.announce },
+    transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: parsed.connections.maxConnections,
+      maxIncomingPendingConnections: parsed.connections.maxIncomingPendingConnections,
+      inboundConnectionThreshold: parsed.connections.inboundConnectionThreshold,
+      maxParallelDials: parsed.connections.maxParallelDials,
+      dialTimeout: parsed.connections.dialTimeout,
+      inboundUpgradeTimeout: parsed.connections.inboundUpgradeTimeout,
+      allow: parsed.connections.allow,
+      // redials are the peer keeper's job (backoff with jitter, no cap for sentinels)
+      reconnectRetries: 0
+    },
+    connectionMonitor: {
+      pingInterval: parsed.liveness.pingInterval,
+      pingTimeout: { minTimeout: Math.min(1_000, parsed.liveness.pingTimeout), maxTimeout: parsed.liveness.pingTimeout },
+      abortConnectionOnPingFailure: true
+    },
+    metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: KAD_PROTOCOL,
+        clientMode: parsed.type === 'edge',
+        // a private overlay lives on private and loopback addresses too
+        peerInfoMapper: passthroughMapper,
+        logPrefix: 'libp2p:tempus-kad',
+        metricsPrefix: 'tempus_kad'
+      }),
+      pubsub: gossipsub({
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        allowPublishToZeroTopicPeers: true
+      }),
+      directory: peerDirectory({ now }),
+      keeper: peerKeeper({
+        backoff: {
+          initialDelayMs: parsed.redial.initialDelay,
+          maxDelayMs: parsed.redial.maxDelay,
+          factor: parsed.redial.factor,
+          jitter: parsed.redial.jitter
+        },
+        minConnections: parsed.connections.minConnections,
+        maintainIntervalMs: parsed.liveness.maintainInterval,
+        now,
+        random
+      }),
+      network: networkWatcher({
+        pollIntervalMs: parsed.liveness.networkPollInterval,
+        probeTimeoutMs: parsed.liveness.pingTimeout
+      })
+    }
+  })
+
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now })
+  if (options.start !== false) {
+    await node.start()
+  }
+  return node
+}
