@@ -1,0 +1,29 @@
+/**
+ * How CLI commands talk to a running node: its runtime file names the admin
+ * API, its data directory holds the bearer token.
+ */
+import { readFile } from 'node:fs/promises'
+import { dataPath, readRuntimeInfo } from '../node/data-dir.ts'
+import { NodeNotRunningError } from '../node/errors.ts'
+import { ApiError } from './errors.ts'
+
+export async function apiGet<T> (dataDir: string, path: string): Promise<T> {
+  const info = await readRuntimeInfo(dataDir)
+  if (info.api == null) {
+    throw new NodeNotRunningError(`the node in ${dataDir} runs without its admin API (api.enabled: false)`)
+  }
+  const token = (await readFile(dataPath(dataDir, 'apiToken'), 'utf8')).trim()
+  let res: Response
+  try {
+    res = await fetch(new URL(path, info.api), {
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(10_000)
+    })
+  } catch {
+    throw new NodeNotRunningError(`the node in ${dataDir} does not answer at ${info.api} (pid ${info.pid}); is it running?`)
+  }
+  if (!res.ok) {
+    throw new ApiError(`the node's admin API answered ${res.status} for ${path}`, res.status)
+  }
+  return await res.json() as T
+}

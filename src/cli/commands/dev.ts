@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises'
+import { parseDuration } from '../../node/duration.ts'
+import { dataPath } from '../../node/data-dir.ts'
+import { createLogger } from '../../logging/logger.ts'
+import { startDevMesh } from '../dev-mesh.ts'
+import { UsageError } from '../errors.ts'
+import { formatTable, printJson, shortId } from '../output.ts'
+import { installSafetyNet } from '../safety-net.ts'
+import type { DevMesh } from '../dev-mesh.ts'
+
+export interface DevOptions {
+  edges: string
+  sentinels: string
+  bridges: string
+  duration?: string
+  root?: string
+  json?: boolean
+}
+
+function count (value: string, name: string, min: number): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min || n > 200) {
+    throw new UsageError(`--${name} must be an integer from ${min} to 200, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+/** `tempus dev`: a local mesh with a live table, stopped by --duration or Ctrl-C. */
+export async function devCommand (options: DevOptions): Promise<void> {
+  const sentinels = count(options.sentinels, 'sentinels', 1)
+  const bridges = count(options.bridges, 'bridges', 0)
+  const edges = count(options.edges, 'edges', 0)
+  let durationMs: number | undefined
+  if (options.duration != null) {
+    try {
+      durationMs = parseDuration(options.duration, '--duration')
+    } catch (err: any) {
+      throw new UsageError(err.message)
+    }
+  }
+  const json = options.json === true
+  const log = createLogger({ level: 'warn' })
+  const tty = process.stdout.isTTY === true && !json
+
+  if (!json) {
+    process.stderr.write('dev mesh: identity keys use the public development passphrase; never use these data dirs in production\n')
+  }
+  const mesh = await startDevMesh({ sentinels, bridges, edges, root: options.root })
+  let stopping: Promise<void> | undefined
+  const stop = async (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(ticker)
+      clearTimeout(timer)
+      const summary = mesh.nodes.map(n => ({ name: n.name, type: n.type, peerId: n.node.peerId.toString(), peers: n.node.libp2p.getPeers().length }))
+      await mesh.stop()
+      if (json) {
+        printJson({ event: 'summary', reason, nodes: summary })
+      } else {
+        process.stdout.write(`\nstopped (${reason}); final table:\n` + renderTable(mesh))
+      }
+      process.exit(0)
+    })()
+    return stopping
+  }
+  installSafetyNet(log, () => { void stop('fatal error') })
+  process.once('SIGINT', () => { void stop('SIGINT') })
+  process.once('SIGTERM', () => { void stop('SIGTERM') })
+
+  if (json) {
+    const nodes = await Promise.all(mesh.nodes.map(async n => ({
+      name: n.name,
+      type: n.type,
+      peerId: n.node.peerId.toString(),
+      addrs: n.node.getMultiaddrs(),
+      api: n.node.api?.url ?? null,
+      apiToken: (await readFile(dataPath(n.dataDir, 'apiToken'), 'utf8')).trim()
+    })))
+    printJson({ event: 'ready', root: mesh.root, nodes })
+  } else {
+    process.stdout.write(`dev mesh of ${mesh.nodes.length} nodes in ${mesh.root}${durationMs == null ? ' (Ctrl-C to stop)' : ` for ${options.duration}`}\n`)
+  }
+
+  let lines = 0
+  const ticker = setInterval(() => {
+    if (json) {
+      return
+    }
+    const table = renderTable(mesh)
+    if (tty) {
+      process.stdout.write(lines > 0 ? `\x1b[${lines}A\x1b[J${table}` : table)
+      lines = table.split('\n').length - 1
+    } else {
+      process.stdout.write(table + '\n')
+    }
+  }, tty ? 1_000 : 5_000)
+  const timer = durationMs == null ? undefined : setTimeout(() => { void stop('duration elapsed') }, durationMs)
+  await new Promise<never>(() => {})
+}
+
+function renderTable (mesh: DevMesh): string {
+  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'CONNS', 'DHT'], mesh.nodes.map(n => [
+    n.name,
+    n.type,
+    shortId(n.node.peerId.toString()),
+    n.node.libp2p.getPeers().length,
+    n.node.libp2p.getConnections().length,
+    n.node.libp2p.services.dht.getMode()
+  ]))
+}

@@ -1,0 +1,73 @@
+import { loadConfigFile } from '../../node/config.ts'
+import { dataPath } from '../../node/data-dir.ts'
+import { createTempusNode } from '../../node/tempus-node.ts'
+import { createLogger } from '../../logging/logger.ts'
+import { resolvePassphrase } from '../../identity/index.ts'
+import { installSafetyNet } from '../safety-net.ts'
+import { printJson } from '../output.ts'
+
+export interface StartOptions {
+  data: string
+  listen: string[]
+  bootstrap: string[]
+  mdns: boolean
+  api?: string
+  logLevel?: string
+  passphraseFile?: string
+  json?: boolean
+}
+
+/** Run a node in the foreground until SIGINT or SIGTERM. */
+export async function startCommand (options: StartOptions): Promise<void> {
+  const overrides: Record<string, unknown> = {}
+  const file = await loadConfigFile(dataPath(options.data, 'config'))
+  if (options.listen.length > 0) {
+    overrides.listen = options.listen
+  }
+  if (options.bootstrap.length > 0) {
+    overrides.bootstrap = options.bootstrap
+  }
+  if (!options.mdns) {
+    overrides.mdns = { ...file.mdns, enabled: false }
+  }
+  if (options.api != null) {
+    overrides.api = { enabled: true, listen: options.api }
+  }
+  if (options.logLevel != null) {
+    overrides.log = { level: options.logLevel }
+  }
+  const config = await loadConfigFile(dataPath(options.data, 'config'), overrides)
+  const log = createLogger({ level: config.log.level })
+  const passphrase = await resolvePassphrase({ file: options.passphraseFile })
+
+  let stopping: Promise<void> | undefined
+  let node: Awaited<ReturnType<typeof createTempusNode>> | undefined
+  const shutdown = async (reason: string, code: number): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'shutting down')
+      await node?.stop().catch(err => { log.error({ err }, 'error while stopping') })
+      log.flush()
+      process.exit(code)
+    })()
+    return stopping
+  }
+  installSafetyNet(log, () => { void shutdown('fatal error', 1) })
+  process.once('SIGINT', () => { void shutdown('SIGINT', 0) })
+  process.once('SIGTERM', () => { void shutdown('SIGTERM', 0) })
+
+  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value })
+  if (passphrase.source === 'dev-default') {
+    log.warn('INSECURE: the identity key is protected by the public development passphrase')
+  }
+  const status = node.status()
+  if (options.json === true) {
+    printJson({ event: 'started', peerId: status.peerId, type: status.type, addrs: status.addrs, api: status.api })
+  } else {
+    process.stdout.write(`tempus ${status.type} node ${status.peerId}\n`)
+    for (const addr of status.addrs) {
+      process.stdout.write(`  listening on ${addr}\n`)
+    }
+    process.stdout.write(`  admin API ${status.api ?? 'disabled'}\n`)
+  }
+  await new Promise<never>(() => {})
+}

@@ -1,0 +1,101 @@
+/**
+ * A local mesh on 127.0.0.1: sentinels first (the bootstrap list of all the
+ * others), then bridges and edges, each a real node with its own data dir,
+ * identity, peer store, admin API and log file.
+ */
+import { mkdtemp, mkdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEV_PASSPHRASE } from '../identity/index.ts'
+import { createLogger } from '../logging/logger.ts'
+import { createTempusNode } from '../node/tempus-node.ts'
+import type { PeerType, TempusConfigInput } from '../node/config.ts'
+import type { TempusNode } from '../node/tempus-node.ts'
+
+export interface DevMeshOptions {
+  sentinels: number
+  bridges: number
+  edges: number
+  /** parent of the nodes' data dirs; a fresh temporary dir by default */
+  root?: string
+  /** remove the data dirs on stop (default: only when `root` was not given) */
+  cleanup?: boolean
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** extra config applied to every node */
+  config?: Partial<TempusConfigInput>
+}
+
+export interface DevMeshNode {
+  name: string
+  type: PeerType
+  dataDir: string
+  node: TempusNode
+}
+
+export interface DevMesh {
+  root: string
+  nodes: DevMeshNode[]
+  stop(): Promise<void>
+}
+
+export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
+  if (options.sentinels < 1) {
+    throw new RangeError('a dev mesh needs at least one sentinel')
+  }
+  const root = options.root ?? await mkdtemp(join(tmpdir(), 'tempus-dev-'))
+  const cleanup = options.cleanup ?? options.root == null
+  await mkdir(root, { recursive: true, mode: 0o700 })
+  const nodes: DevMeshNode[] = []
+
+  const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {
+    const name = `${type}-${index}`
+    const dataDir = join(root, name)
+    const logger = createLogger({ level: options.logLevel ?? 'info', destination: join(dataDir, 'node.log'), bindings: { node: name } })
+    const node = await createTempusNode({
+      type,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      bootstrap,
+      mdns: { enabled: false },
+      api: { enabled: true, listen: '127.0.0.1:0' },
+      ...options.config
+    }, { dataDir, logger, passphrase: DEV_PASSPHRASE })
+    const entry = { name, type, dataDir, node }
+    nodes.push(entry)
+    return entry
+  }
+
+  try {
+    const sentinelAddrs: string[] = []
+    for (let i = 1; i <= options.sentinels; i++) {
+      const s = await startOne('sentinel', i, [...sentinelAddrs])
+      sentinelAddrs.push(...s.node.getMultiaddrs())
+    }
+    const rest: Array<Promise<DevMeshNode>> = []
+    for (let i = 1; i <= options.bridges; i++) {
+      rest.push(startOne('bridge', i, sentinelAddrs))
+    }
+    for (let i = 1; i <= options.edges; i++) {
+      rest.push(startOne('edge', i, sentinelAddrs))
+    }
+    await Promise.all(rest)
+  } catch (err) {
+    await Promise.allSettled(nodes.map(async n => n.node.stop()))
+    throw err
+  }
+  const order: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
+  nodes.sort((a, b) => order[a.type] - order[b.type] || a.name.localeCompare(b.name, 'en', { numeric: true }))
+
+  return {
+    root,
+    nodes,
+    async stop () {
+      await Promise.allSettled(nodes.map(async n => n.node.stop()))
+      for (const n of nodes) {
+        n.node.log.flush()
+      }
+      if (cleanup) {
+        await rm(root, { recursive: true, force: true })
+      }
+    }
+  }
+}
