@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict'
+import { request } from 'node:http'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually } from '../fixtures/wait.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+
+/** A raw request, so the Host header can be set freely. */
+async function get (url: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number, body: string, headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', chunk => { body += chunk })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body, headers: res.headers }) })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+describe('admin API', () => {
+  const net = new TestNet()
+  let node: TempusNode
+  let peer: TempusNode
+  let token: string
+  let base: string
+
+  before(async () => {
+    const dataDir = await net.tempDir()
+    node = await net.node({ type: 'sentinel', api: { enabled: true, listen: '127.0.0.1:0' }, options: { dataDir, passphrase: 'p', scryptN: 1 << 10 } })
+    peer = await net.node({ type: 'edge', bootstrap: node.getMultiaddrs() })
+    token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
+    base = node.api?.url ?? assert.fail('no API')
+    assert.match(base, /^http:\/\/127\.0\.0\.1:\d+$/)
+  })
+  after(async () => { await net.stop() })
+
+  it('answers /healthz without a token', async () => {
+    const res = await get(`${base}/healthz`)
+    assert.equal(res.status, 200)
+    assert.deepEqual(JSON.parse(res.body), { status: 'ok' })
+  })
+
+  it('refuses missing, wrong and malformed tokens with the same answer', async () => {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer nope' }, { authorization: `Bearer ${token}x` }, { authorization: token }, { authorization: `Basic ${token}` }]) {
+      const res = await get(`${base}/v1/mesh/peers`, headers)
+      assert.equal(res.status, 401)
+      assert.equal(res.body, '{"error":"unauthorized"}')
+    }
+  })
+
+  it('refuses a foreign Host header (DNS rebinding)', async () => {
+    const res = await get(`${base}/v1/mesh/peers`, { authorization: `Bearer ${token}`, host: 'evil.example:80' })
+    assert.equal(res.status, 421)
+  })
+
+  it('lists peers with id, type, addresses, connected and last seen', async () => {
+    const peers = await eventually(async () => {
+      const res = await get(`${base}/v1/mesh/peers`, { authorization: `Bearer ${token}` })
+      assert.equal(res.status, 200)
+      const list = JSON.parse(res.body).peers as any[]
+      return list.find(p => p.peerId === peer.peerId.toString() && p.type === 'edge') != null ? list : undefined
+    }, 'the edge to be listed')
+    const entry = peers.find(p => p.peerId === peer.peerId.toString())
+    assert.deepEqual(Object.keys(entry).sort(), ['addresses', 'connected', 'lastSeen', 'peerId', 'type'])
+    assert.equal(entry.connected, true)
+  })
+
+  it('serves status and Prometheus metrics including libp2p\'s', async () => {
+    const status = JSON.parse((await get(`${base}/v1/status`, { authorization: `Bearer ${token}` })).body)
+    assert.equal(status.peerId, node.peerId.toString())
+    assert.equal(status.dhtMode, 'server')
+    const metrics = await get(`${base}/metrics`, { authorization: `Bearer ${token}` })
+    assert.equal(metrics.status, 200)
+    assert.match(String(metrics.headers['content-type']), /text\/plain/)
+    assert.match(metrics.body, /^libp2p_connection_manager_connections/m)
+    assert.match(metrics.body, /^process_cpu_user_seconds_total/m)
+  })
+
+  it('answers unknown paths and wrong methods without detail', async () => {
+    assert.equal((await get(`${base}/v1/nope`, { authorization: `Bearer ${token}` })).status, 404)
+    assert.equal((await get(`${base}/v1/status`, { authorization: `Bearer ${token}` }, 'POST')).status, 405)
+  })
+})
