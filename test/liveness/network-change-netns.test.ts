@@ -1,0 +1,47 @@
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { NetnsLab, canUseNetns } from '../fixtures/netns.ts'
+
+const unavailable = await canUseNetns()
+
+describe('network change across namespaces', { skip: unavailable }, () => {
+  const lab = new NetnsLab()
+  before(async () => { await lab.create(2) })
+  after(async () => { await lab.destroy() })
+
+  it('closes a connection left stale by an address change and redials the sentinel from the new address', async () => {
+    const [h1, h2] = lab.hosts
+    assert.ok(h1 != null && h2 != null)
+    const sentinel = lab.startNode(h2, {
+      type: 'sentinel', listen: [`/ip4/${h2.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
+    })
+    const started = await sentinel.waitFor(e => e.event === 'started', 'sentinel to start')
+    const edge = lab.startNode(h1, {
+      type: 'edge',
+      listen: ['/ip4/0.0.0.0/tcp/4001'],
+      bootstrap: started.addrs,
+      mdns: { enabled: false },
+      api: { enabled: false },
+      log: { level: 'silent' },
+      // keep libp2p's own ping monitor out of the way: the watcher must act first
+      liveness: { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' },
+      redial: { initialDelay: '100ms', maxDelay: '1s' }
+    })
+    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId, 'edge to reach the sentinel')
+    const connects = edge.events.filter(e => e.event === 'connect').length
+
+    // the edge's address changes under its live connection
+    const next = h1.ip.replace(/\.\d+$/, '.77')
+    // keep the new (secondary) address when the primary one is deleted
+    await lab.inNs(h1.ns, 'sysctl', '-qw', `net.ipv4.conf.${h1.dev}.promote_secondaries=1`)
+    await lab.ip('-n', h1.ns, 'addr', 'add', `${next}/24`, 'dev', h1.dev)
+    await lab.ip('-n', h1.ns, 'addr', 'del', `${h1.ip}/24`, 'dev', h1.dev)
+
+    // one poll may see the addition and the next the removal, or one sees both
+    const change = await edge.waitFor(e => e.event === 'network-change' && e.removed.includes(`${h1.dev}/${h1.ip}`), 'the watcher to see the old address go')
+    const changes = edge.events.filter(e => e.event === 'network-change')
+    assert.ok(changes.some(e => e.added.includes(`${h1.dev}/${next}`)), 'the new address was seen')
+    assert.equal(change.closed, 1, 'the stale connection was closed')
+    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId && edge.events.indexOf(e) >= connects, 'the edge to reconnect from its new address')
+  })
+})

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually, waitForEvent } from '../fixtures/wait.ts'
+
+describe('liveness and reconnection', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('peers reconnect on their own when a sentinel stops and starts again on the same address', async () => {
+    const dataDir = await net.tempDir()
+    const opts = { dataDir, passphrase: 'p', scryptN: 1 << 10 }
+    const first = await net.node({ type: 'sentinel', options: opts })
+    const port = Number(/\/tcp\/(\d+)/.exec(first.getMultiaddrs()[0] ?? '')?.[1])
+    const edges = await Promise.all([1, 2, 3].map(async () => net.node({ type: 'edge', bootstrap: first.getMultiaddrs(), connections: { minConnections: 1 } })))
+    await eventually(() => first.libp2p.getPeers().length === 3, 'three edges connected')
+    const id = first.peerId
+
+    const dropped = edges.map(async e => waitForEvent(e.libp2p, 'peer:disconnect', evt => evt.detail.equals(id)))
+    await first.stop()
+    await Promise.all(dropped)
+
+    const back = edges.map(async e => waitForEvent(e.libp2p, 'peer:connect', evt => evt.detail.equals(id), 30_000))
+    const second = await net.node({ type: 'sentinel', listen: [`/ip4/127.0.0.1/tcp/${port}`], options: opts })
+    assert.ok(second.peerId.equals(id), 'same identity')
+    await Promise.all(back)
+    await eventually(() => second.libp2p.getPeers().length === 3, 'the sentinel to count all three edges')
+  })
+
+  it('drops a connection whose peer stops answering pings', async () => {
+    const sentinel = await net.node({ type: 'sentinel', liveness: { pingInterval: '200ms', pingTimeout: '300ms' } })
+    const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), connections: { minConnections: 1 } })
+    await eventually(() => sentinel.libp2p.getPeers().some(p => p.equals(edge.peerId)), 'edge connected')
+    // the edge stops answering pings (its handler swallows them), so the
+    // sentinel's connection monitor judges the connection dead and aborts it
+    await edge.libp2p.unhandle('/ipfs/ping/1.0.0')
+    await edge.libp2p.handle('/ipfs/ping/1.0.0', () => {})
+    await waitForEvent(sentinel.libp2p, 'peer:disconnect', evt => evt.detail.equals(edge.peerId), 20_000)
+  })
+
+  it('the network watcher probes connections on an address change and keeps the live ones', async () => {
+    let table: Record<string, any[]> = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
+    const sentinel = await net.node({ type: 'sentinel' })
+    const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), liveness: { networkPollInterval: '1h' } })
+    await eventually(() => edge.libp2p.getPeers().length === 1, 'connected')
+    const watcher = edge.libp2p.services.network as any
+    watcher.readInterfaces = () => table
+    watcher.snapshot = new Set(['eth0/10.1.0.2'])
+    table = { wlan0: [{ address: '10.2.0.7', family: 'IPv4', internal: false }] }
+    const changed = waitForEvent(edge.libp2p.services.network, 'network:change')
+    const change = await edge.libp2p.services.network.check()
+    assert.deepEqual(change, { added: ['wlan0/10.2.0.7'], removed: ['eth0/10.1.0.2'] })
+    const evt = await changed
+    assert.equal(evt.detail.closed, 0, 'a loopback connection still answers, so it stays')
+    assert.equal(edge.libp2p.getPeers().length, 1)
+  })
+})
