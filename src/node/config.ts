@@ -42,12 +42,26 @@ const peerMultiaddrString = multiaddrString.superRefine((value, ctx) => {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]'])
 
-/** `HOST:PORT` where HOST is a loopback address: the admin API never leaves the machine. */
-const loopbackHostPort = z.string().transform((value, ctx) => {
-  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value.trim())
-  const host = match?.[1]
-  const port = Number(match?.[2])
-  if (host == null || !Number.isInteger(port) || port > 65535) {
+/**
+ * `HOST:PORT` (or its parsed form `{ host, port }`, so a validated config
+ * validates again) where HOST is a loopback address: the admin API never
+ * leaves the machine.
+ */
+const loopbackHostPort = z.union([
+  z.string(),
+  z.strictObject({ host: z.string(), port: z.number().int() })
+]).transform((value, ctx) => {
+  let host: string | undefined
+  let port: number
+  if (typeof value === 'string') {
+    const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value.trim())
+    host = match?.[1]
+    port = Number(match?.[2])
+  } else {
+    host = value.host.includes(':') ? `[${value.host}]` : value.host
+    port = value.port
+  }
+  if (host == null || !Number.isInteger(port) || port < 0 || port > 65535) {
     ctx.issues.push({ code: 'custom', message: `expected HOST:PORT, got ${JSON.stringify(value)}`, input: value })
     return z.NEVER
   }

@@ -29,6 +29,11 @@ describe('config schema', () => {
     assert.equal(config.liveness.pingInterval, 10_000)
   })
 
+  it('validates its own output again unchanged', () => {
+    const config = parseConfig({ type: 'bridge', api: { listen: '[::1]:7070' }, liveness: { pingInterval: '3s' } })
+    assert.deepEqual(parseConfig(config), config)
+  })
+
   it('accepts durations as strings or milliseconds', () => {
     const config = parseConfig({ type: 'sentinel', liveness: { pingInterval: '3s', pingTimeout: 750 }, mdns: { interval: '1m' } })
     assert.equal(config.liveness.pingInterval, 3_000)

@@ -52,11 +52,12 @@ export async function devCommand (options: DevOptions): Promise<void> {
       clearInterval(ticker)
       clearTimeout(timer)
       const summary = mesh.nodes.map(n => ({ name: n.name, type: n.type, peerId: n.node.peerId.toString(), peers: n.node.libp2p.getPeers().length }))
+      const finalTable = renderTable(mesh)
       await mesh.stop()
       if (json) {
         printJson({ event: 'summary', reason, nodes: summary })
       } else {
-        process.stdout.write(`\nstopped (${reason}); final table:\n` + renderTable(mesh))
+        process.stdout.write(`\nstopped (${reason}); final table:\n` + finalTable)
       }
       process.exit(0)
     })()

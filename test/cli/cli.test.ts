@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { spawnTempus, tempus } from '../fixtures/cli.ts'
+
+const ENV = { TEMPUS_PASSPHRASE: 'cli-test-passphrase' }
+
+describe('tempus CLI', () => {
+  const dirs: string[] = []
+  const tmp = async (): Promise<string> => { const d = await mkdtemp(join(tmpdir(), 'tempus-cli-')); dirs.push(d); return d }
+  after(async () => { await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true }))) })
+
+  it('init, id, start, status, peers, then a clean SIGTERM', async () => {
+    const root = await tmp()
+    const sData = join(root, 's')
+    const eData = join(root, 'e')
+    const init = await tempus(['init', '--data', sData, '--type', 'sentinel', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json'], ENV)
+    assert.equal(init.code, 0, init.stderr)
+    const { peerId } = JSON.parse(init.stdout)
+    assert.match(peerId, /^12D3KooW/)
+    assert.equal((await stat(join(sData, 'config.yaml'))).mode & 0o777, 0o600)
+    assert.ok(!init.stderr.includes('development passphrase'), 'no dev warning when a passphrase is set')
+
+    const id = await tempus(['id', '--data', sData, '--json'], ENV)
+    assert.equal(JSON.parse(id.stdout).peerId, peerId)
+    const wrong = await tempus(['id', '--data', sData], { TEMPUS_PASSPHRASE: 'wrong' })
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.stderr, /wrong passphrase/)
+    assert.ok(!wrong.stderr.includes('cli-test-passphrase'))
+
+    const sentinel = spawnTempus(['start', '--data', sData, '--json', '--log-level', 'warn'], ENV)
+    const started = JSON.parse(await sentinel.nextLine(l => l.includes('"started"')))
+    assert.equal(started.peerId, peerId)
+    assert.match(started.api, /^http:\/\/127\.0\.0\.1:\d+$/)
+
+    assert.equal((await tempus(['init', '--data', eData, '--type', 'edge', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', started.addrs[0]], ENV)).code, 0)
+    const edge = spawnTempus(['start', '--data', eData, '--json', '--log-level', 'warn'], ENV)
+    await edge.nextLine(l => l.includes('"started"'))
+
+    const status = JSON.parse((await tempus(['status', '--data', sData, '--json'])).stdout)
+    assert.equal(status.peerId, peerId)
+    assert.equal(status.type, 'sentinel')
+    assert.equal(status.dhtMode, 'server')
+
+    let peers: any[] = []
+    for (let i = 0; i < 100 && !peers.some(p => p.connected && p.type === 'edge'); i++) {
+      const res = await tempus(['peers', '--data', sData, '--json'])
+      assert.equal(res.code, 0, res.stderr)
+      peers = JSON.parse(res.stdout).peers
+    }
+    assert.ok(peers.some(p => p.connected && p.type === 'edge'), 'the sentinel lists the edge')
+    const table = await tempus(['peers', '--data', sData])
+    assert.match(table.stdout, /^PEER\s+TYPE\s+CONNECTED/)
+
+    for (const proc of [edge, sentinel]) {
+      proc.child.kill('SIGTERM')
+      assert.equal(await proc.exited, 0)
+    }
+    await assert.rejects(stat(join(sData, 'node.json')), { code: 'ENOENT' })
+    const down = await tempus(['status', '--data', sData])
+    assert.equal(down.code, 1)
+    assert.match(down.stderr, /no node is running/)
+  })
+
+  it('refuses bad input with a clear message and a non-zero exit', async () => {
+    const root = await tmp()
+    const badType = await tempus(['init', '--data', join(root, 'x'), '--type', 'router'])
+    assert.notEqual(badType.code, 0)
+    assert.match(badType.stderr, /router/)
+    const badAddr = await tempus(['init', '--data', join(root, 'y'), '--type', 'edge', '--bootstrap', '/ip4/1.2.3.4/tcp/1'])
+    assert.equal(badAddr.code, 2)
+    assert.match(badAddr.stderr, /bootstrap\.0/)
+    const badApi = await tempus(['init', '--data', join(root, 'z'), '--type', 'edge', '--api', '0.0.0.0:7000'])
+    assert.equal(badApi.code, 2)
+    assert.match(badApi.stderr, /loopback/)
+    const notInit = await tempus(['start', '--data', join(root, 'none')])
+    assert.equal(notInit.code, 2)
+    assert.match(notInit.stderr, /config\.yaml/)
+  })
+
+  it('tempus dev runs a mesh of 8 nodes in which every node has at least 2 peers', async () => {
+    const dev = spawnTempus(['dev', '--duration', '10s', '--json'])
+    const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"')))
+    assert.equal(ready.nodes.length, 8)
+    assert.deepEqual(ready.nodes.map((n: any) => n.type).sort(), ['bridge', 'edge', 'edge', 'edge', 'edge', 'edge', 'sentinel', 'sentinel'])
+    for (const n of ready.nodes) {
+      assert.deepEqual(Object.keys(n).sort(), ['addrs', 'api', 'apiToken', 'name', 'peerId', 'type'])
+    }
+    // the ready line's API and token work
+    const first = ready.nodes[0]
+    const res = await fetch(`${first.api}/v1/status`, { headers: { authorization: `Bearer ${first.apiToken}` } })
+    assert.equal((await res.json() as any).peerId, first.peerId)
+
+    const summary = JSON.parse(await dev.nextLine(l => l.includes('"summary"'), 60_000))
+    assert.equal(await dev.exited, 0)
+    assert.equal(summary.nodes.length, 8)
+    for (const n of summary.nodes) {
+      assert.ok(n.peers >= 2, `${n.name} has ${n.peers} peers`)
+    }
+    await assert.rejects(readFile(join(ready.root, 'sentinel-1', 'node.json')), { code: 'ENOENT' })
+  })
+})
