@@ -1,0 +1,55 @@
+/**
+ * Key certificates: the root key certifies each signing key (kid, epoch,
+ * public key). A verifier that knows the root public key learns signing keys
+ * from certificates alone, so a new key can be announced before it signs.
+ */
+import { SignJWT, compactVerify } from 'jose'
+import { JWT_TYPE_KEY_CERT, MAX_KEY_CERT_BYTES } from './constants.ts'
+import { AdmissionError } from './errors.ts'
+import { publicKeyFromRawBytes, rawPublicKey } from './keys.ts'
+import type { KeyObject } from 'node:crypto'
+
+export interface KeyCertificate {
+  /** the overlay the key signs for */
+  aud: string
+  kid: string
+  epoch: number
+  publicKey: KeyObject
+  /** seconds since the epoch */
+  iat: number
+  /** the compact JWS itself, to pass on */
+  jws: string
+}
+
+export async function signKeyCertificate (root: KeyObject, overlay: string, kid: string, epoch: number, publicKey: KeyObject, nowMs: number): Promise<string> {
+  return new SignJWT({ aud: overlay, kid, ep: epoch, x: Buffer.from(rawPublicKey(publicKey)).toString('base64url'), iat: Math.floor(nowMs / 1000) })
+    .setProtectedHeader({ alg: 'EdDSA', typ: JWT_TYPE_KEY_CERT })
+    .sign(root)
+}
+
+export async function verifyKeyCertificate (jws: string, root: KeyObject, overlay: string): Promise<KeyCertificate> {
+  if (typeof jws !== 'string' || jws.length === 0 || jws.length > MAX_KEY_CERT_BYTES) {
+    throw new AdmissionError('malformed', 'key certificate missing or too large')
+  }
+  let payload: any
+  try {
+    const result = await compactVerify(jws, root, { algorithms: ['EdDSA'] })
+    if (result.protectedHeader.typ !== JWT_TYPE_KEY_CERT) {
+      throw new Error('type')
+    }
+    payload = JSON.parse(new TextDecoder().decode(result.payload))
+  } catch {
+    throw new AdmissionError('bad-signature', 'key certificate is not signed by the root key')
+  }
+  if (payload?.aud !== overlay || typeof payload.kid !== 'string' || payload.kid.length > 64 ||
+    !Number.isSafeInteger(payload.ep) || payload.ep < 0 || typeof payload.x !== 'string' || !Number.isSafeInteger(payload.iat)) {
+    throw new AdmissionError('malformed', 'key certificate claims are incomplete')
+  }
+  let publicKey: KeyObject
+  try {
+    publicKey = publicKeyFromRawBytes(new Uint8Array(Buffer.from(payload.x, 'base64url')))
+  } catch {
+    throw new AdmissionError('malformed', 'key certificate holds no Ed25519 key')
+  }
+  return { aud: overlay, kid: payload.kid, epoch: payload.ep, publicKey, iat: payload.iat, jws }
+}

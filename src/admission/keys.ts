@@ -1,0 +1,66 @@
+/**
+ * Ed25519 keys as node:crypto KeyObjects (what jose signs with), and the
+ * bridges to libp2p keys and PeerIds.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import type { KeyObject } from 'node:crypto'
+
+export interface Ed25519KeyPair {
+  privateKey: KeyObject
+  publicKey: KeyObject
+}
+
+export function generateEd25519 (): Ed25519KeyPair {
+  return generateKeyPairSync('ed25519')
+}
+
+/** the 32 raw public key bytes */
+export function rawPublicKey (key: KeyObject): Uint8Array {
+  const jwk = key.export({ format: 'jwk' })
+  return new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'))
+}
+
+export function publicKeyFromRawBytes (raw: Uint8Array): KeyObject {
+  if (raw.length !== 32) {
+    throw new RangeError('an Ed25519 public key is 32 bytes')
+  }
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
+}
+
+/** PKCS#8 PEM, for storage (the issuer encrypts it at rest) */
+export function privateKeyToPem (key: KeyObject): string {
+  return key.export({ format: 'pem', type: 'pkcs8' }).toString()
+}
+
+export function privateKeyFromPem (pem: string): Ed25519KeyPair {
+  const privateKey = createPrivateKey(pem)
+  return { privateKey, publicKey: createPublicKey(privateKey) }
+}
+
+/** The PeerId whose identity key is this raw Ed25519 public key. */
+export function peerIdOfRaw (raw: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(raw)).toString()
+}
+
+/** domain ‖ 0x00 ‖ parts…: what every tempus signature covers */
+export function domainBytes (domain: string, ...parts: Uint8Array[]): Uint8Array {
+  const d = Buffer.from(domain, 'utf8')
+  return Buffer.concat([d, Buffer.of(0), ...parts])
+}
+
+export function signDomain (key: KeyObject, domain: string, ...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(edSign(null, domainBytes(domain, ...parts), key))
+}
+
+export function verifyDomain (key: KeyObject, signature: Uint8Array, domain: string, ...parts: Uint8Array[]): boolean {
+  if (signature.length !== 64) {
+    return false
+  }
+  try {
+    return edVerify(null, domainBytes(domain, ...parts), key, signature)
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Tokens and credentials: JWTs signed with EdDSA through `jose`.
+ *
+ * A token says: the issuer `iss` authorised PeerId `sub` as a node of type
+ * `typ` in overlay `aud` from `nbf` to `exp` (2–5 minutes), signed with the
+ * signing key `kid` of epoch `ep`.
+ */
+import { SignJWT, compactVerify, decodeProtectedHeader } from 'jose'
+import { isPeerType } from '../node/peer-type.ts'
+import { JWT_TYPE_TOKEN, MAX_TOKEN_BYTES } from './constants.ts'
+import { AdmissionError } from './errors.ts'
+import type { PeerType } from '../node/config.ts'
+import type { KeyObject } from 'node:crypto'
+
+export interface TokenClaims {
+  iss: string
+  aud: string
+  sub: string
+  typ: PeerType
+  /** seconds since the epoch */
+  nbf: number
+  exp: number
+  iat: number
+  jti: string
+  /** signing key epoch */
+  ep: number
+}
+
+export interface SigningKey {
+  kid: string
+  epoch: number
+  privateKey: KeyObject
+  publicKey: KeyObject
+}
+
+export async function signToken (key: SigningKey, claims: Omit<TokenClaims, 'ep'>, type = JWT_TYPE_TOKEN): Promise<string> {
+  return new SignJWT({ ...claims, ep: key.epoch })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: type })
+    .sign(key.privateKey)
+}
+
+export interface DecodedToken {
+  kid: string
+  claims: TokenClaims
+}
+
+/** Read the header's kid without trusting anything (to pick the key). */
+export function tokenKid (token: string): string {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_BYTES) {
+    throw new AdmissionError('malformed', 'token missing or too large')
+  }
+  let header: ReturnType<typeof decodeProtectedHeader>
+  try {
+    header = decodeProtectedHeader(token)
+  } catch {
+    throw new AdmissionError('malformed', 'token is not a JWS')
+  }
+  if (header.alg !== 'EdDSA' || typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 64) {
+    throw new AdmissionError('malformed', 'token header must be EdDSA with a kid')
+  }
+  return header.kid
+}
+
+/** Verify the signature with `key` and return the claims, checked for shape only. */
+export async function verifyTokenSignature (token: string, key: KeyObject, type = JWT_TYPE_TOKEN): Promise<DecodedToken> {
+  let result: Awaited<ReturnType<typeof compactVerify>>
+  try {
+    result = await compactVerify(token, key, { algorithms: ['EdDSA'] })
+  } catch (err: any) {
+    throw new AdmissionError(err?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'bad-signature' : 'malformed', 'token signature does not verify')
+  }
+  if (result.protectedHeader.typ !== type) {
+    throw new AdmissionError('malformed', `expected a ${type}`)
+  }
+  let claims: any
+  try {
+    claims = JSON.parse(new TextDecoder().decode(result.payload))
+  } catch {
+    throw new AdmissionError('malformed', 'token payload is not JSON')
+  }
+  const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256
+  const int = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+  if (claims == null || !str(claims.iss) || !str(claims.aud) || !str(claims.sub) || !isPeerType(claims.typ) ||
+    !int(claims.nbf) || !int(claims.exp) || !int(claims.iat) || !str(claims.jti) || !int(claims.ep)) {
+    throw new AdmissionError('malformed', 'token claims are incomplete')
+  }
+  return { kid: result.protectedHeader.kid as string, claims: claims as TokenClaims }
+}

@@ -1,0 +1,156 @@
+/**
+ * Token verification with strict rotation: only the current epoch is
+ * accepted; older ones are refused as `rotated-key`; a token of a newer,
+ * root-certified epoch proves the issuer activated that key and moves the
+ * verifier forward. The clock is injected; nbf/exp allow a bounded skew.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { CLOCK_SKEW_MS, TOKEN_TTL_MAX_MS } from './constants.ts'
+import { AdmissionError } from './errors.ts'
+import { verifyKeyCertificate } from './key-certificate.ts'
+import { tokenKid, verifyTokenSignature } from './token.ts'
+import type { KeyCertificate } from './key-certificate.ts'
+import type { TokenClaims } from './token.ts'
+import type { KeyObject } from 'node:crypto'
+
+export interface TokenVerifierInit {
+  overlay: string
+  issuer: string
+  root: KeyObject
+  now?: () => number
+  skewMs?: number
+  /** is this PeerId revoked? */
+  isRevoked?: (peerId: string) => boolean
+}
+
+export interface VerifyExpectations {
+  /** the PeerId the token must name (the Noise-authenticated remote) */
+  sub?: string
+  /** a key certificate sent along with the token (for a newer epoch) */
+  keyCertificate?: string
+}
+
+export interface TokenVerifierEvents {
+  /** the current epoch moved forward */
+  epoch: CustomEvent<KeyCertificate>
+}
+
+const SIGNATURE_CACHE_SIZE = 2048
+
+export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
+  readonly overlay: string
+  readonly issuer: string
+  private readonly root: KeyObject
+  private readonly now: () => number
+  private readonly skewMs: number
+  private readonly isRevoked: (peerId: string) => boolean
+  private readonly keys = new Map<string, KeyCertificate>()
+  private currentKey?: KeyCertificate
+  /** token → claims for tokens whose signature already verified */
+  private readonly verified = new Map<string, TokenClaims>()
+
+  constructor (init: TokenVerifierInit) {
+    super()
+    this.overlay = init.overlay
+    this.issuer = init.issuer
+    this.root = init.root
+    this.now = init.now ?? Date.now
+    this.skewMs = init.skewMs ?? CLOCK_SKEW_MS
+    this.isRevoked = init.isRevoked ?? (() => false)
+  }
+
+  get current (): KeyCertificate | undefined {
+    return this.currentKey
+  }
+
+  get rootKey (): KeyObject {
+    return this.root
+  }
+
+  /** Learn a root-signed signing key (announced or current). */
+  async addKeyCertificate (jws: string): Promise<KeyCertificate> {
+    const cert = await verifyKeyCertificate(jws, this.root, this.overlay)
+    const known = this.keys.get(cert.kid)
+    if (known != null && known.epoch !== cert.epoch) {
+      throw new AdmissionError('malformed', 'two certificates for one kid')
+    }
+    this.keys.set(cert.kid, known ?? cert)
+    return known ?? cert
+  }
+
+  /** Make a certified key current (from the issuer's /v1/keys). Never moves back. */
+  async setCurrent (jws: string): Promise<void> {
+    const cert = await this.addKeyCertificate(jws)
+    this.advance(cert)
+  }
+
+  certificateFor (kid: string): KeyCertificate | undefined {
+    return this.keys.get(kid)
+  }
+
+  /** Verify a token; throws an `AdmissionError` naming the reason. */
+  async verify (token: string, expect: VerifyExpectations = {}): Promise<TokenClaims> {
+    const kid = tokenKid(token)
+    let cert = this.keys.get(kid)
+    if (cert == null && expect.keyCertificate != null && expect.keyCertificate !== '') {
+      cert = await this.addKeyCertificate(expect.keyCertificate)
+      if (cert.kid !== kid) {
+        throw new AdmissionError('unknown-key', 'the certificate is for another key')
+      }
+    }
+    if (cert == null) {
+      throw new AdmissionError('unknown-key')
+    }
+    if (this.currentKey != null && cert.epoch < this.currentKey.epoch) {
+      throw new AdmissionError('rotated-key')
+    }
+    let claims = this.verified.get(token)
+    if (claims == null) {
+      claims = (await verifyTokenSignature(token, cert.publicKey)).claims
+      if (claims.ep !== cert.epoch) {
+        throw new AdmissionError('malformed', 'epoch claim does not match the key')
+      }
+      if (this.verified.size >= SIGNATURE_CACHE_SIZE) {
+        this.verified.delete(this.verified.keys().next().value as string)
+      }
+      this.verified.set(token, claims)
+    }
+    this.checkClaims(claims, expect)
+    // the issuer signs only with its current key: a valid token of a newer
+    // epoch proves that key is current now
+    this.advance(cert)
+    return claims
+  }
+
+  private checkClaims (claims: TokenClaims, expect: VerifyExpectations): void {
+    const now = this.now()
+    if (claims.iss !== this.issuer) {
+      throw new AdmissionError('wrong-issuer')
+    }
+    if (claims.aud !== this.overlay) {
+      throw new AdmissionError('wrong-audience')
+    }
+    if (expect.sub != null && claims.sub !== expect.sub) {
+      throw new AdmissionError('wrong-subject')
+    }
+    if (claims.nbf * 1000 - this.skewMs > now) {
+      throw new AdmissionError('not-yet-valid')
+    }
+    if (claims.exp * 1000 + this.skewMs < now) {
+      throw new AdmissionError('expired')
+    }
+    if (claims.exp <= claims.nbf || (claims.exp - claims.nbf) * 1000 > TOKEN_TTL_MAX_MS) {
+      throw new AdmissionError('lifetime')
+    }
+    if (this.isRevoked(claims.sub)) {
+      throw new AdmissionError('revoked')
+    }
+  }
+
+  private advance (cert: KeyCertificate): void {
+    if (this.currentKey == null || cert.epoch > this.currentKey.epoch) {
+      this.currentKey = cert
+      this.safeDispatchEvent('epoch', { detail: cert })
+    }
+  }
+}
