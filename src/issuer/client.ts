@@ -1,0 +1,128 @@
+/**
+ * A node's side of the issuer API over HTTP(S): challenges, enrolment,
+ * tokens, keys and revocation lists. Every answer is checked for shape; the
+ * signatures inside are checked by the node's verifier.
+ */
+import { DOMAINS } from '../admission/constants.ts'
+import { domainBytes } from '../admission/keys.ts'
+import { challengeMessage } from './issuer.ts'
+import type { EnrollResult, KeySet, TokenResult } from './issuer.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export class IssuerClientError extends Error {
+  override readonly name = 'IssuerClientError'
+  /** the issuer's error code, or `unreachable` */
+  readonly code: string
+  readonly status: number
+
+  constructor (code: string, status: number, message: string) {
+    super(message)
+    this.code = code
+    this.status = status
+  }
+}
+
+export interface IssuerClientInit {
+  url: string
+  timeoutMs?: number
+}
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+
+export class IssuerClient {
+  readonly url: string
+  private readonly timeoutMs: number
+
+  constructor (init: IssuerClientInit) {
+    this.url = init.url.replace(/\/+$/, '')
+    this.timeoutMs = init.timeoutMs ?? 10_000
+  }
+
+  private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
+    let res: Response
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers: body == null ? headers : { 'content-type': 'application/json', ...headers },
+        body: body == null ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs)
+      })
+    } catch (err: any) {
+      throw new IssuerClientError('unreachable', 0, `issuer ${this.url} unreachable: ${err?.cause?.code ?? err?.name ?? 'error'}`)
+    }
+    if (res.status === 304) {
+      return { status: 304, body: undefined, headers: res.headers }
+    }
+    const text = await res.text()
+    let parsed: any
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw new IssuerClientError('bad-response', res.status, `issuer answered ${res.status} with something that is not JSON`)
+    }
+    if (!res.ok) {
+      const code = typeof parsed?.error === 'string' ? parsed.error : 'error'
+      throw new IssuerClientError(code, res.status, `issuer refused ${path}: ${code}`)
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers }
+  }
+
+  async challenge (): Promise<Uint8Array> {
+    const { body } = await this.request<{ challenge: string }>('POST', '/v1/challenge', {})
+    if (typeof body?.challenge !== 'string') {
+      throw new IssuerClientError('bad-response', 200, 'no challenge in the answer')
+    }
+    return new Uint8Array(Buffer.from(body.challenge, 'base64url'))
+  }
+
+  private async prove (key: PrivateKey, purpose: 'enroll' | 'token'): Promise<{ challenge: string, signature: string }> {
+    const challenge = await this.challenge()
+    const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge)))
+    return { challenge: b64(challenge), signature: b64(signature) }
+  }
+
+  async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string): Promise<EnrollResult> {
+    const challenge = await this.challenge()
+    const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage('enroll', challenge)))
+    const { body } = await this.request<EnrollResult>('POST', '/v1/enroll', {
+      code,
+      publicKey: b64(key.publicKey.raw),
+      challenge: b64(challenge),
+      signature: b64(signature),
+      attestation: attestation?.(challenge)
+    })
+    if (typeof body?.credential !== 'string' || typeof body.rootPublicKey !== 'string' || typeof body.keys?.current !== 'string') {
+      throw new IssuerClientError('bad-response', 200, 'incomplete enrolment answer')
+    }
+    return body
+  }
+
+  async token (key: PrivateKey, credential: string): Promise<TokenResult> {
+    const proof = await this.prove(key, 'token')
+    const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, ...proof })
+    if (typeof body?.token !== 'string' || typeof body.keyCertificate !== 'string' || !Number.isFinite(body.expiresAt)) {
+      throw new IssuerClientError('bad-response', 200, 'incomplete token answer')
+    }
+    return body
+  }
+
+  async keys (): Promise<KeySet> {
+    const { body } = await this.request<KeySet>('GET', '/v1/keys')
+    if (typeof body?.current !== 'string') {
+      throw new IssuerClientError('bad-response', 200, 'incomplete key set')
+    }
+    return body
+  }
+
+  /** The newest revocation list, or undefined when it is still the one numbered `known`. */
+  async revocationList (known?: number): Promise<{ n: number, jws: string } | undefined> {
+    const { status, body } = await this.request<{ n: number, jws: string }>('GET', '/v1/crl', undefined, known == null ? {} : { 'if-none-match': `"${known}"` })
+    if (status === 304) {
+      return undefined
+    }
+    if (typeof body?.jws !== 'string') {
+      throw new IssuerClientError('bad-response', 200, 'incomplete revocation list')
+    }
+    return body
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Issuer errors. `code` is what an HTTP client sees; the message is for the
+ * issuer's log and CLI. Honest clients get a clear code; an attacker learns
+ * nothing more than "refused".
+ */
+export type IssuerErrorCode =
+  | 'bad-request'
+  | 'invalid-code'
+  | 'invalid-challenge'
+  | 'invalid-proof'
+  | 'attestation-failed'
+  | 'invalid-credential'
+  | 'revoked'
+  | 'not-found'
+  | 'conflict'
+  | 'rate-limited'
+  | 'not-initialised'
+
+export class IssuerError extends Error {
+  override readonly name = 'IssuerError'
+  readonly code: IssuerErrorCode
+
+  constructor (code: IssuerErrorCode, message?: string) {
+    super(message ?? code)
+    this.code = code
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * The issuer (the producer): enrolment with one-time codes, short-lived
+ * tokens against a credential and a proof of possession, strict signing-key
+ * rotation under a long-term root key, k-of-n revocation, and an audit log
+ * of every decision. Transport-free: `http.ts` serves it, the CLI drives it.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { DOMAINS, JWT_TYPE_CREDENTIAL, TOKEN_TTL_DEFAULT_MS, TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../admission/constants.ts'
+import { signKeyCertificate } from '../admission/key-certificate.ts'
+import { generateEd25519, peerIdOfRaw, privateKeyFromPem, privateKeyToPem, publicKeyFromRawBytes, rawPublicKey, verifyDomain } from '../admission/keys.ts'
+import { signRevocationList } from '../admission/revocation.ts'
+import { signToken, verifyTokenSignature } from '../admission/token.ts'
+import { seal, unseal } from '../identity/seal.ts'
+import { isPeerType } from '../node/peer-type.ts'
+import { noAttestation } from './attestation.ts'
+import { AuditLog } from './audit-log.ts'
+import { ChallengeBook } from './challenge.ts'
+import { IssuerError } from './errors.ts'
+import { getMeta, openIssuerDb, setMeta, transaction } from './store.ts'
+import type { SigningKey } from '../admission/token.ts'
+import type { PeerType } from '../node/config.ts'
+import type { AttestationVerifier } from './attestation.ts'
+import type { Ed25519KeyPair } from '../admission/keys.ts'
+import type { DatabaseSync } from 'node:sqlite'
+
+export const ISSUER_DB = 'issuer.db'
+const SEAL_LABEL = 'tempus-mesh issuer key v1'
+const CREDENTIAL_KID = 'credential'
+
+export interface IssuerOpenOptions {
+  dir: string
+  passphrase: string
+  now?: () => number
+  attestation?: AttestationVerifier
+  /** scrypt cost for sealing keys (tests lower it) */
+  scryptN?: number
+  /** token lifetime, 2–5 minutes */
+  tokenTtlMs?: number
+  /** credential lifetime */
+  credentialTtlMs?: number
+}
+
+export interface IssuerInitOptions extends IssuerOpenOptions {
+  overlay: string
+  issuerId?: string
+  bootstrap?: string[]
+  /** approvals needed to revoke */
+  revocationThreshold?: number
+}
+
+export interface OverlayConfig {
+  overlay: string
+  issuer: string
+  /** base64url raw Ed25519 */
+  rootPublicKey: string
+  bootstrap: string[]
+}
+
+export interface KeySet {
+  current: string
+  announced?: string
+  epoch: number
+}
+
+export interface EnrollRequest {
+  code: string
+  /** base64url raw Ed25519 public key of the node */
+  publicKey: string
+  /** base64url, from `challenge()` */
+  challenge: string
+  /** base64url signature by the node key over the challenge (domain issuer-challenge, purpose "enroll") */
+  signature: string
+  attestation?: string
+}
+
+export interface EnrollResult extends OverlayConfig {
+  peerId: string
+  typ: PeerType
+  credential: string
+  keys: KeySet
+}
+
+export interface TokenRequest {
+  credential: string
+  challenge: string
+  signature: string
+}
+
+export interface TokenResult {
+  token: string
+  /** ms since the epoch */
+  expiresAt: number
+  /** the certificate of the key that signed it */
+  keyCertificate: string
+}
+
+export interface RevocationRequest {
+  id: string
+  peerId: string
+  reason: string
+  /** what admins sign (base64url of its bytes in `approve`) */
+  payload: string
+  approvals: number
+  threshold: number
+  state: 'pending' | 'done'
+}
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+const unb64 = (s: unknown, what: string, max = 512): Uint8Array => {
+  if (typeof s !== 'string' || s.length === 0 || s.length > max || !/^[A-Za-z0-9_-]+$/.test(s)) {
+    throw new IssuerError('bad-request', `${what} must be base64url`)
+  }
+  return new Uint8Array(Buffer.from(s, 'base64url'))
+}
+const sha256hex = (s: string): string => createHash('sha256').update(s).digest('hex')
+
+/** The bytes a node signs to prove it holds its key, for one purpose. */
+export function challengeMessage (purpose: 'enroll' | 'token', challenge: Uint8Array): Uint8Array[] {
+  return [Buffer.from(purpose), challenge]
+}
+
+export class Issuer {
+  readonly db: DatabaseSync
+  readonly overlay: string
+  readonly id: string
+  readonly root: Ed25519KeyPair
+  readonly audit: AuditLog
+  readonly attestation: AttestationVerifier
+  private readonly credentialKey: SigningKey
+  private readonly passphrase: string
+  private readonly now: () => number
+  private readonly scryptN?: number
+  private readonly tokenTtlMs: number
+  private readonly credentialTtlMs: number
+  private readonly challenges: ChallengeBook
+  private keysVersion = ''
+  private currentKey?: SigningKey
+  private announcedCert?: string
+  private readonly revokedCheck
+  private readonly memberCheck
+
+  private constructor (db: DatabaseSync, root: Ed25519KeyPair, credentialKey: SigningKey, options: IssuerOpenOptions) {
+    this.db = db
+    this.root = root
+    this.credentialKey = credentialKey
+    this.passphrase = options.passphrase
+    this.now = options.now ?? Date.now
+    this.scryptN = options.scryptN
+    this.attestation = options.attestation ?? noAttestation()
+    this.tokenTtlMs = options.tokenTtlMs ?? TOKEN_TTL_DEFAULT_MS
+    if (this.tokenTtlMs < TOKEN_TTL_MIN_MS || this.tokenTtlMs > TOKEN_TTL_MAX_MS) {
+      throw new RangeError('token lifetime must be 2 to 5 minutes')
+    }
+    this.credentialTtlMs = options.credentialTtlMs ?? 7 * 24 * 3_600_000
+    this.overlay = getMeta(db, 'overlay') ?? ''
+    this.id = getMeta(db, 'issuer') ?? ''
+    this.audit = new AuditLog(db, root.privateKey, this.now)
+    this.challenges = new ChallengeBook(this.now)
+    this.revokedCheck = db.prepare('SELECT 1 AS r FROM revoked WHERE peer_id = ?')
+    this.memberCheck = db.prepare('SELECT typ FROM members WHERE peer_id = ?')
+  }
+
+  /** Create a new issuer: root key, credential key and the first signing key (epoch 1). */
+  static async init (options: IssuerInitOptions): Promise<Issuer> {
+    if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(options.overlay)) {
+      throw new IssuerError('bad-request', 'overlay id: 1–63 of a-z, 0-9, ".", "-"')
+    }
+    const db = openIssuerDb(join(options.dir, ISSUER_DB))
+    if (getMeta(db, 'overlay') != null) {
+      db.close()
+      throw new IssuerError('conflict', `${options.dir} holds an issuer already`)
+    }
+    const now = options.now ?? Date.now
+    const root = generateEd25519()
+    const credential = generateEd25519()
+    const sealKey = async (k: Ed25519KeyPair): Promise<string> => JSON.stringify(await seal(options.passphrase, SEAL_LABEL, Buffer.from(privateKeyToPem(k.privateKey)), options.scryptN))
+    const sealedRoot = await sealKey(root)
+    const sealedCredential = await sealKey(credential)
+    const first = generateEd25519()
+    const kid = `e1-${randomBytes(4).toString('hex')}`
+    const cert = await signKeyCertificate(root.privateKey, options.overlay, kid, 1, first.publicKey, now())
+    const sealedFirst = await sealKey(first)
+    transaction(db, () => {
+      setMeta(db, 'overlay', options.overlay)
+      setMeta(db, 'issuer', options.issuerId ?? `issuer.${options.overlay}`)
+      setMeta(db, 'root_key', sealedRoot)
+      setMeta(db, 'root_public', b64(rawPublicKey(root.publicKey)))
+      setMeta(db, 'credential_key', sealedCredential)
+      setMeta(db, 'bootstrap', JSON.stringify(options.bootstrap ?? []))
+      setMeta(db, 'revocation_threshold', String(options.revocationThreshold ?? 2))
+      setMeta(db, 'keys_version', randomUUID())
+      db.prepare('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at, activated_at) VALUES (1, ?, ?, ?, \'current\', ?, ?)').run(kid, sealedFirst, cert, now(), now())
+    })
+    db.close()
+    const issuer = await Issuer.open(options)
+    transaction(issuer.db, () => {
+      issuer.audit.append('init', { overlay: issuer.overlay, issuer: issuer.id, root: b64(rawPublicKey(root.publicKey)) })
+      issuer.audit.append('key-activated', { epoch: 1, kid })
+    })
+    await issuer.publishRevocationList('init')
+    issuer.audit.checkpoint()
+    return issuer
+  }
+
+  static async open (options: IssuerOpenOptions): Promise<Issuer> {
+    const db = openIssuerDb(join(options.dir, ISSUER_DB))
+    if (getMeta(db, 'overlay') == null) {
+      db.close()
+      throw new IssuerError('not-initialised', `${options.dir} holds no issuer; run: tempus issuer init --data ${options.dir} --overlay ID`)
+    }
+    const open = async (name: string): Promise<Ed25519KeyPair> => {
+      try {
+        return privateKeyFromPem(Buffer.from(await unseal(options.passphrase, SEAL_LABEL, JSON.parse(getMeta(db, name) ?? '{}'))).toString())
+      } catch {
+        db.close()
+        throw new IssuerError('bad-request', 'cannot open the issuer keys: wrong passphrase or corrupted database')
+      }
+    }
+    const root = await open('root_key')
+    const credential = await open('credential_key')
+    const issuer = new Issuer(db, root, { kid: CREDENTIAL_KID, epoch: 0, ...credential }, options)
+    await issuer.reloadKeys()
+    return issuer
+  }
+
+  close (): void {
+    this.db.close()
+  }
+
+  get rootPublicKey (): string {
+    return getMeta(this.db, 'root_public') ?? ''
+  }
+
+  get revocationThreshold (): number {
+    return Number(getMeta(this.db, 'revocation_threshold') ?? '2')
+  }
+
+  setRevocationThreshold (k: number): void {
+    if (!Number.isInteger(k) || k < 1 || k > 100) {
+      throw new IssuerError('bad-request', 'threshold must be 1 to 100')
+    }
+    transaction(this.db, () => {
+      setMeta(this.db, 'revocation_threshold', String(k))
+      this.audit.append('threshold', { k })
+    })
+  }
+
+  overlayConfig (): OverlayConfig {
+    return { overlay: this.overlay, issuer: this.id, rootPublicKey: this.rootPublicKey, bootstrap: JSON.parse(getMeta(this.db, 'bootstrap') ?? '[]') }
+  }
+
+  setBootstrap (list: string[]): void {
+    setMeta(this.db, 'bootstrap', JSON.stringify(list))
+  }
+
+  /** Re-read signing keys when another process (the CLI) rotated them. */
+  private async reloadKeys (): Promise<void> {
+    const version = getMeta(this.db, 'keys_version') ?? ''
+    if (version === this.keysVersion && this.currentKey != null) {
+      return
+    }
+    const current = this.db.prepare('SELECT epoch, kid, sealed FROM signing_keys WHERE state = \'current\'').get() as { epoch: number, kid: string, sealed: string } | undefined
+    if (current == null) {
+      throw new IssuerError('not-initialised', 'no current signing key')
+    }
+    if (this.currentKey?.kid !== current.kid) {
+      const pair = privateKeyFromPem(Buffer.from(await unseal(this.passphrase, SEAL_LABEL, JSON.parse(current.sealed))).toString())
+      this.currentKey = { kid: current.kid, epoch: Number(current.epoch), ...pair }
+    }
+    const announced = this.db.prepare('SELECT certificate FROM signing_keys WHERE state = \'announced\' ORDER BY epoch DESC LIMIT 1').get() as { certificate: string } | undefined
+    this.announcedCert = announced?.certificate
+    this.keysVersion = version
+  }
+
+  keys (): KeySet {
+    const current = this.db.prepare('SELECT epoch, certificate FROM signing_keys WHERE state = \'current\'').get() as { epoch: number, certificate: string }
+    const announced = this.db.prepare('SELECT certificate FROM signing_keys WHERE state = \'announced\' ORDER BY epoch DESC LIMIT 1').get() as { certificate: string } | undefined
+    return { current: current.certificate, announced: announced?.certificate, epoch: Number(current.epoch) }
+  }
+
+  // ---- enrolment ----------------------------------------------------------
+
+  createCode (typ: PeerType, uses = 1, expiresInMs = 3_600_000): string {
+    if (!isPeerType(typ) || !Number.isInteger(uses) || uses < 1 || uses > 10_000 || !(expiresInMs > 0)) {
+      throw new IssuerError('bad-request', 'a code needs a type, 1–10000 uses and a positive lifetime')
+    }
+    const code = randomBytes(16).toString('base64url')
+    const now = this.now()
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO codes (code_hash, typ, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)').run(sha256hex(code), typ, uses, now + expiresInMs, now)
+      this.audit.append('code', { code: sha256hex(code).slice(0, 16), typ, uses, expiresAt: now + expiresInMs })
+    })
+    return code
+  }
+
+  challenge (): string {
+    return b64(this.challenges.issue())
+  }
+
+  async enroll (req: EnrollRequest): Promise<EnrollResult> {
+    if (typeof req?.code !== 'string' || req.code.length > 64) {
+      throw new IssuerError('bad-request', 'code must be a string')
+    }
+    const publicKey = unb64(req.publicKey, 'publicKey', 64)
+    if (publicKey.length !== 32) {
+      throw new IssuerError('bad-request', 'publicKey must be a raw Ed25519 key')
+    }
+    const challenge = unb64(req.challenge, 'challenge', 128)
+    const signature = unb64(req.signature, 'signature', 128)
+    if (!this.challenges.redeem(challenge)) {
+      throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
+    }
+    if (!verifyDomain(publicKeyFromRawBytes(publicKey), signature, DOMAINS.issuerChallenge, ...challengeMessage('enroll', challenge))) {
+      throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
+    }
+    const peerId = peerIdOfRaw(publicKey)
+    const codeHash = sha256hex(req.code)
+    const row = this.db.prepare('SELECT typ FROM codes WHERE code_hash = ?').get(codeHash) as { typ: PeerType } | undefined
+    if (row == null) {
+      throw new IssuerError('invalid-code', 'the enrolment code is not valid')
+    }
+    if (!await this.attestation.verify(req.attestation, { publicKey, challenge, typ: row.typ })) {
+      transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'attestation' }) })
+      throw new IssuerError('attestation-failed', 'the attestation evidence was not accepted')
+    }
+    if (this.revokedCheck.get(peerId) != null) {
+      throw new IssuerError('revoked', 'this key is revoked')
+    }
+    const now = this.now()
+    const credential = await signToken(this.credentialKey, {
+      iss: this.id,
+      aud: this.overlay,
+      sub: peerId,
+      typ: row.typ,
+      iat: Math.floor(now / 1000),
+      nbf: Math.floor(now / 1000),
+      exp: Math.floor((now + this.credentialTtlMs) / 1000),
+      jti: randomUUID()
+    }, JWT_TYPE_CREDENTIAL)
+    // the use is consumed atomically: of N concurrent enrolments with a
+    // one-use code exactly one sees `changes === 1`
+    transaction(this.db, () => {
+      const used = this.db.prepare('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND uses_left > 0 AND expires_at > ?').run(codeHash, now)
+      if (Number(used.changes) !== 1) {
+        throw new IssuerError('invalid-code', 'the enrolment code is not valid')
+      }
+      this.db.prepare('INSERT INTO members (peer_id, typ, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(peer_id) DO UPDATE SET typ = excluded.typ, enrolled_at = excluded.enrolled_at').run(peerId, row.typ, now)
+      this.audit.append('enroll', { peerId, typ: row.typ, attestation: this.attestation.kind })
+    })
+    return { ...this.overlayConfig(), peerId, typ: row.typ, credential, keys: this.keys() }
+  }
+
+  // ---- tokens -------------------------------------------------------------
+
+  async token (req: TokenRequest, beforeIssue?: (peerId: string) => void): Promise<TokenResult> {
+    if (typeof req?.credential !== 'string' || req.credential.length > 2048) {
+      throw new IssuerError('bad-request', 'credential must be a string')
+    }
+    const challenge = unb64(req.challenge, 'challenge', 128)
+    const signature = unb64(req.signature, 'signature', 128)
+    let claims
+    try {
+      claims = (await verifyTokenSignature(req.credential, this.credentialKey.publicKey, JWT_TYPE_CREDENTIAL)).claims
+    } catch {
+      throw new IssuerError('invalid-credential', 'the credential is not valid')
+    }
+    const now = this.now()
+    if (claims.aud !== this.overlay || claims.iss !== this.id || claims.exp * 1000 < now) {
+      throw new IssuerError('invalid-credential', 'the credential is expired or for another overlay')
+    }
+    if (!this.challenges.redeem(challenge)) {
+      throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
+    }
+    const nodeKey = peerIdFromString(claims.sub).publicKey
+    if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage('token', challenge))) {
+      throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
+    }
+    if (this.revokedCheck.get(claims.sub) != null || this.memberCheck.get(claims.sub) == null) {
+      throw new IssuerError('revoked', 'this key is revoked')
+    }
+    beforeIssue?.(claims.sub)
+    return this.issueToken(claims.sub, claims.typ, now)
+  }
+
+  /** Sign a token for an enrolled member (the path `token()` takes after its checks). */
+  async issueToken (peerId: string, typ: PeerType, now = this.now()): Promise<TokenResult> {
+    await this.reloadKeys()
+    const key = this.currentKey as SigningKey
+    const nbf = Math.floor(now / 1000)
+    const exp = Math.floor((now + this.tokenTtlMs) / 1000)
+    const jti = randomUUID()
+    const token = await signToken(key, { iss: this.id, aud: this.overlay, sub: peerId, typ, iat: nbf, nbf, exp, jti })
+    this.audit.append('token', { peerId, jti, epoch: key.epoch, exp })
+    const cert = (this.db.prepare('SELECT certificate FROM signing_keys WHERE kid = ?').get(key.kid) as { certificate: string }).certificate
+    return { token, expiresAt: exp * 1000, keyCertificate: cert }
+  }
+
+  // ---- rotation -----------------------------------------------------------
+
+  /** Publish the next signing key; it signs nothing until activated. */
+  async announceKey (): Promise<{ epoch: number, kid: string, certificate: string }> {
+    const existing = this.db.prepare('SELECT epoch, kid, certificate FROM signing_keys WHERE state = \'announced\'').get() as { epoch: number, kid: string, certificate: string } | undefined
+    if (existing != null) {
+      return { epoch: Number(existing.epoch), kid: existing.kid, certificate: existing.certificate }
+    }
+    const max = (this.db.prepare('SELECT MAX(epoch) AS e FROM signing_keys').get() as { e: number }).e
+    const epoch = Number(max) + 1
+    const pair = generateEd25519()
+    const kid = `e${epoch}-${randomBytes(4).toString('hex')}`
+    const certificate = await signKeyCertificate(this.root.privateKey, this.overlay, kid, epoch, pair.publicKey, this.now())
+    const sealed = JSON.stringify(await seal(this.passphrase, SEAL_LABEL, Buffer.from(privateKeyToPem(pair.privateKey)), this.scryptN))
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at) VALUES (?, ?, ?, ?, \'announced\', ?)').run(epoch, kid, sealed, certificate, this.now())
+      setMeta(this.db, 'keys_version', randomUUID())
+      this.audit.append('key-announced', { epoch, kid })
+    })
+    await this.reloadKeys()
+    return { epoch, kid, certificate }
+  }
+
+  /** Make the announced key current; from now on the old epoch is refused everywhere. */
+  async activateKey (): Promise<{ epoch: number, kid: string }> {
+    const next = this.db.prepare('SELECT epoch, kid FROM signing_keys WHERE state = \'announced\' ORDER BY epoch LIMIT 1').get() as { epoch: number, kid: string } | undefined
+    if (next == null) {
+      throw new IssuerError('conflict', 'no key is announced; announce one first')
+    }
+    transaction(this.db, () => {
+      this.db.prepare('UPDATE signing_keys SET state = \'retired\' WHERE state = \'current\'').run()
+      this.db.prepare('UPDATE signing_keys SET state = \'current\', activated_at = ? WHERE epoch = ?').run(this.now(), next.epoch)
+      setMeta(this.db, 'keys_version', randomUUID())
+      this.audit.append('key-activated', { epoch: Number(next.epoch), kid: next.kid })
+    })
+    await this.reloadKeys()
+    return { epoch: Number(next.epoch), kid: next.kid }
+  }
+
+  // ---- revocation ---------------------------------------------------------
+
+  addAdmin (publicKey: string, name: string): void {
+    const raw = unb64(publicKey, 'admin key', 64)
+    if (raw.length !== 32 || typeof name !== 'string' || name.length === 0 || name.length > 64) {
+      throw new IssuerError('bad-request', 'an admin needs a raw Ed25519 public key and a name')
+    }
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO admins (public_key, name, added_at) VALUES (?, ?, ?) ON CONFLICT(public_key) DO UPDATE SET name = excluded.name').run(publicKey, name, this.now())
+      this.audit.append('admin-added', { publicKey, name })
+    })
+  }
+
+  requestRevocation (peerId: string, reason: string): RevocationRequest {
+    try {
+      peerIdFromString(peerId)
+    } catch {
+      throw new IssuerError('bad-request', 'not a PeerId')
+    }
+    if (typeof reason !== 'string' || reason.length === 0 || reason.length > 200) {
+      throw new IssuerError('bad-request', 'a revocation needs a reason of 1–200 characters')
+    }
+    const id = randomUUID()
+    const payload = JSON.stringify({ overlay: this.overlay, action: 'revoke', peerId, reason, request: id })
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO revocation_requests (id, peer_id, reason, payload, state, created_at) VALUES (?, ?, ?, ?, \'pending\', ?)').run(id, peerId, reason, payload, this.now())
+      this.audit.append('revocation-requested', { id, peerId, reason })
+    })
+    return this.revocationRequest(id)
+  }
+
+  revocationRequest (id: string): RevocationRequest {
+    const row = this.db.prepare('SELECT id, peer_id, reason, payload, state FROM revocation_requests WHERE id = ?').get(id) as { id: string, peer_id: string, reason: string, payload: string, state: 'pending' | 'done' } | undefined
+    if (row == null) {
+      throw new IssuerError('not-found', 'no such revocation request')
+    }
+    const approvals = Number((this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(id) as { n: number }).n)
+    return { id: row.id, peerId: row.peer_id, reason: row.reason, payload: b64(Buffer.from(row.payload)), approvals, threshold: this.revocationThreshold, state: row.state }
+  }
+
+  /**
+   * Record one admin's approval: a signature by a registered admin key over
+   * the request's exact payload. At k distinct valid approvals the peer is
+   * revoked and a new revocation list is published.
+   */
+  async approve (id: string, adminKey: string, signature: string): Promise<RevocationRequest> {
+    const request = this.revocationRequest(id)
+    const admin = this.db.prepare('SELECT name FROM admins WHERE public_key = ?').get(adminKey) as { name: string } | undefined
+    const raw = unb64(adminKey, 'admin key', 64)
+    const sig = unb64(signature, 'signature', 128)
+    if (admin == null || raw.length !== 32 ||
+      !verifyDomain(publicKeyFromRawBytes(raw), sig, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))) {
+      transaction(this.db, () => { this.audit.append('approval-refused', { id, adminKey }) })
+      throw new IssuerError('invalid-proof', 'not a valid approval by a registered admin for this payload')
+    }
+    let reached = false
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO approvals (request_id, admin_key, signature, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(id, adminKey, signature, this.now())
+      this.audit.append('approval', { id, admin: admin.name })
+      const count = Number((this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(id) as { n: number }).n)
+      if (request.state === 'pending' && count >= this.revocationThreshold) {
+        this.db.prepare('UPDATE revocation_requests SET state = \'done\' WHERE id = ?').run(id)
+        this.db.prepare('INSERT INTO revoked (peer_id, reason, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(request.peerId, request.reason, this.now())
+        this.audit.append('revoke', { peerId: request.peerId, reason: request.reason, request: id, approvals: count })
+        reached = true
+      }
+    })
+    if (reached) {
+      await this.publishRevocationList(`request ${id}`)
+    }
+    return this.revocationRequest(id)
+  }
+
+  /** Sign a new revocation list with the next number. */
+  async publishRevocationList (why: string): Promise<{ n: number, jws: string }> {
+    const revoked = (this.db.prepare('SELECT peer_id, reason, at FROM revoked ORDER BY at').all() as Array<{ peer_id: string, reason: string, at: number }>)
+      .map(r => ({ sub: r.peer_id, reason: r.reason, at: Math.floor(Number(r.at) / 1000) }))
+    const last = (this.db.prepare('SELECT MAX(n) AS n FROM crls').get() as { n: number | null }).n
+    const n = last == null ? 1 : Number(last) + 1
+    const jws = await signRevocationList(this.root.privateKey, this.overlay, n, revoked, this.now())
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO crls (n, jws, created_at) VALUES (?, ?, ?)').run(n, jws, this.now())
+      this.audit.append('crl', { n, entries: revoked.length, why })
+    })
+    return { n, jws }
+  }
+
+  revocationList (): { n: number, jws: string } {
+    const row = this.db.prepare('SELECT n, jws FROM crls ORDER BY n DESC LIMIT 1').get() as { n: number, jws: string }
+    return { n: Number(row.n), jws: row.jws }
+  }
+
+  isRevoked (peerId: string): boolean {
+    return this.revokedCheck.get(peerId) != null
+  }
+}
