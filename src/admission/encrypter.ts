@@ -1,0 +1,60 @@
+/**
+ * A connection encrypter that wraps Noise and holds the secured connection
+ * back until the admission exchange succeeds inside it. Because libp2p only
+ * negotiates the stream muxer after the encrypter returns, a peer that fails
+ * admission never reaches identify, the DHT, gossipsub, ping or any other
+ * protocol: its connection is aborted and it is told nothing.
+ */
+import { lpStream } from '@libp2p/utils'
+import { MAX_ADMIT_FRAME_BYTES } from './constants.ts'
+import { AdmissionError } from './errors.ts'
+import { admitAsInitiator, admitAsResponder } from './exchange.ts'
+import type { AdmissionState } from './state.ts'
+import type { ComponentLogger, ConnectionEncrypter, MessageStream, PrivateKey, SecureConnectionOptions, SecuredConnection } from '@libp2p/interface'
+
+export interface AdmittingEncrypterComponents {
+  privateKey: PrivateKey
+  logger: ComponentLogger
+}
+
+type EncrypterFactory = (components: any) => ConnectionEncrypter
+
+export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionState): (components: AdmittingEncrypterComponents) => ConnectionEncrypter {
+  return (components) => {
+    const noise = inner(components)
+    const log = components.logger.forComponent('tempus:admission')
+
+    const admit = async (direction: 'inbound' | 'outbound', secured: SecuredConnection, options?: SecureConnectionOptions): Promise<SecuredConnection> => {
+      const remote = secured.remotePeer.toString()
+      const signal = AbortSignal.any([AbortSignal.timeout(state.deadlineMs), ...(options?.signal != null ? [options.signal] : [])])
+      const lp = lpStream(secured.connection, { maxDataLength: MAX_ADMIT_FRAME_BYTES })
+      try {
+        if (state.denies(remote)) {
+          throw new AdmissionError('refused', 'peer is revoked, banned or quarantined')
+        }
+        const ctx = { state, privateKey: components.privateKey, remotePeer: secured.remotePeer }
+        const claims = direction === 'outbound'
+          ? await admitAsInitiator(lp, ctx, { signal })
+          : await admitAsResponder(lp, ctx, { signal })
+        state.recordAdmitted(remote, claims)
+        return { ...secured, connection: lp.unwrap() }
+      } catch (err: any) {
+        const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : 'malformed')
+        log('%s admission of %s refused: %s', direction, remote, reason)
+        state.recordRefused(reason === 'refused' ? undefined : remote, reason, direction)
+        secured.connection.abort(new AdmissionError(reason))
+        throw new AdmissionError(reason)
+      }
+    }
+
+    return {
+      protocol: noise.protocol,
+      async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
+        return admit('outbound', await noise.secureOutbound(connection, options), options)
+      },
+      async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
+        return admit('inbound', await noise.secureInbound(connection, options), options)
+      }
+    }
+  }
+}

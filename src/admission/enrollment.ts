@@ -1,0 +1,52 @@
+/**
+ * What enrolment gave a node: the overlay's configuration (id, issuer, root
+ * public key, bootstrap list) and a membership credential. Kept in
+ * `<data>/enrollment.json`, mode 0600.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileDurably } from '../identity/key-store.ts'
+import { DataDirError } from '../node/errors.ts'
+import { isPeerType } from '../node/peer-type.ts'
+import type { EnrollResult } from '../issuer/issuer.ts'
+
+export const ENROLLMENT_FILE = 'enrollment.json'
+
+export interface Enrollment extends EnrollResult {
+  /** where the issuer answers token requests */
+  issuerUrl: string
+}
+
+export function isEnrollment (value: any): value is Enrollment {
+  return value != null && typeof value.overlay === 'string' && typeof value.issuer === 'string' &&
+    typeof value.issuerUrl === 'string' && typeof value.rootPublicKey === 'string' && Array.isArray(value.bootstrap) &&
+    typeof value.peerId === 'string' && isPeerType(value.typ) && typeof value.credential === 'string' &&
+    typeof value.keys?.current === 'string'
+}
+
+export async function loadEnrollment (dataDir: string): Promise<Enrollment | undefined> {
+  const path = join(dataDir, ENROLLMENT_FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err: any) {
+    if (err.code === 'ENOENT') {
+      return undefined
+    }
+    throw new DataDirError(`cannot read ${path}: ${err.code ?? 'unreadable'}`)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new DataDirError(`${path} is not JSON; enrol again with: tempus enroll`)
+  }
+  if (!isEnrollment(value)) {
+    throw new DataDirError(`${path} is incomplete; enrol again with: tempus enroll`)
+  }
+  return value
+}
+
+export async function saveEnrollment (dataDir: string, enrollment: Enrollment): Promise<void> {
+  await writeFileDurably(join(dataDir, ENROLLMENT_FILE), JSON.stringify(enrollment, null, 2) + '\n', 0o600)
+}

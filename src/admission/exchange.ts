@@ -1,0 +1,162 @@
+/**
+ * The admission exchange, run inside the Noise channel before the stream
+ * muxer, so no other protocol (identify, the DHT, gossipsub, ping) can run
+ * on a connection that was not admitted. The responder speaks only after the
+ * initiator proved itself, so a stranger who dials learns nothing.
+ *
+ *   I → R  Hello(token_I, nonce_I)
+ *   R → I  Hello(token_R, nonce_R)          only if token_I verifies
+ *   I → R  Proof(sig_I(nonce_R ‖ H(token_I)))
+ *   R → I  Proof(sig_R(nonce_I ‖ H(token_R)))   only if Proof_I verifies
+ *   I → R  Done                             only if Proof_R verifies
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { ADMIT_PROTOCOL, DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
+import { AdmissionError } from './errors.ts'
+import { domainBytes } from './keys.ts'
+import { AdmitDone, AdmitHello, AdmitProof } from './pb/admission.ts'
+import type { AdmissionState } from './state.ts'
+import type { TokenClaims } from './token.ts'
+import type { PeerId, PrivateKey, AbortOptions } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+
+export interface ExchangeContext {
+  state: AdmissionState
+  privateKey: PrivateKey
+  remotePeer: PeerId
+}
+
+function proofMessage (nonce: Uint8Array, token: string): Uint8Array {
+  return domainBytes(DOMAINS.admitProof, nonce, createHash('sha256').update(token).digest())
+}
+
+async function readFrame<T> (lp: LengthPrefixedStream, decode: (buf: Uint8Array) => T, options: AbortOptions): Promise<T> {
+  let bytes: Uint8Array
+  try {
+    bytes = (await lp.read(options)).subarray()
+  } catch (err: any) {
+    if (options.signal?.aborted === true) {
+      throw new AdmissionError('timeout')
+    }
+    throw new AdmissionError('malformed', `admission frame unreadable: ${err?.name ?? 'error'}`)
+  }
+  try {
+    return decode(bytes)
+  } catch {
+    throw new AdmissionError('malformed', 'admission frame does not decode')
+  }
+}
+
+function checkHello (hello: AdmitHello): void {
+  if (hello.version !== ADMIT_PROTOCOL || hello.nonce.length !== NONCE_BYTES ||
+    hello.token.length > MAX_TOKEN_BYTES || hello.keyCertificate.length > MAX_KEY_CERT_BYTES) {
+    throw new AdmissionError('malformed', 'bad hello')
+  }
+}
+
+async function verifyRemoteToken (ctx: ExchangeContext, hello: AdmitHello): Promise<TokenClaims> {
+  return ctx.state.verifier.verify(hello.token, {
+    sub: ctx.remotePeer.toString(),
+    keyCertificate: hello.keyCertificate === '' ? undefined : hello.keyCertificate
+  })
+}
+
+/**
+ * Read the remote's hello and verify its token. A token of a rotated epoch
+ * gets one `retry` hello (the distinct reason, with the current key's
+ * certificate) so an honest but stale holder re-fetches and tries again on
+ * the same connection instead of failing.
+ */
+async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
+  for (let attempt = 0; ; attempt++) {
+    const hello = await readFrame(lp, AdmitHello.decode, options)
+    checkHello(hello)
+    try {
+      return { hello, claims: await verifyRemoteToken(ctx, hello) }
+    } catch (err: any) {
+      const current = ctx.state.verifier.current
+      if (!(err instanceof AdmissionError) || err.reason !== 'rotated-key' || attempt > 0 || current == null) {
+        throw err
+      }
+      await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: current.jws, retry: true }), options)
+    }
+  }
+}
+
+/** Send our hello, first bringing our own token up to the current epoch. */
+async function sendHello (lp: LengthPrefixedStream, ctx: ExchangeContext, nonce: Uint8Array, options: AbortOptions): Promise<string> {
+  await ctx.state.ensureOwnTokenCurrent()
+  const mine = ownToken(ctx)
+  await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false }), options)
+  return mine.token
+}
+
+async function verifyRemoteProof (ctx: ExchangeContext, proof: AdmitProof, myNonce: Uint8Array, remoteToken: string): Promise<void> {
+  const key = ctx.remotePeer.publicKey
+  if (key == null || proof.signature.length !== 64 || !(await key.verify(proofMessage(myNonce, remoteToken), proof.signature))) {
+    throw new AdmissionError('bad-proof')
+  }
+}
+
+function ownToken (ctx: ExchangeContext): { token: string, keyCertificate: string } {
+  const own = ctx.state.ownToken
+  if (own == null) {
+    // without a token of our own we cannot be admitted; say nothing, close
+    throw new AdmissionError('refused', 'this node holds no token yet')
+  }
+  return own
+}
+
+
+export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<TokenClaims> {
+  const nonce = randomBytes(NONCE_BYTES)
+  let myToken = await sendHello(lp, ctx, nonce, options)
+  let first = await readFrame(lp, AdmitHello.decode, options)
+  if (first.retry) {
+    // our epoch is rotated: learn the current key, re-fetch, say hello again
+    await ctx.state.verifier.setCurrent(first.keyCertificate)
+    await ctx.state.refreshOwnToken?.()
+    myToken = await sendHello(lp, ctx, nonce, options)
+    first = await readFrame(lp, AdmitHello.decode, options)
+  }
+  checkHello(first)
+  let hello = first
+  let claims: TokenClaims
+  try {
+    claims = await verifyRemoteToken(ctx, hello)
+  } catch (err: any) {
+    if (!(err instanceof AdmissionError) || err.reason !== 'rotated-key' || ctx.state.verifier.current == null) {
+      throw err
+    }
+    await lp.write(AdmitProof.encode({ signature: new Uint8Array(0), retry: true, keyCertificate: ctx.state.verifier.current.jws }), options)
+    hello = await readFrame(lp, AdmitHello.decode, options)
+    checkHello(hello)
+    claims = await verifyRemoteToken(ctx, hello)
+  }
+  await lp.write(AdmitProof.encode({ signature: new Uint8Array(await ctx.privateKey.sign(proofMessage(hello.nonce, myToken))) }), options)
+  await verifyRemoteProof(ctx, await readFrame(lp, AdmitProof.decode, options), nonce, hello.token)
+  await lp.write(AdmitDone.encode({ ok: true }), options)
+  return claims
+}
+
+export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<TokenClaims> {
+  ownToken(ctx)
+  const { hello, claims } = await receiveHello(lp, ctx, options)
+  const nonce = randomBytes(NONCE_BYTES)
+  let myToken = await sendHello(lp, ctx, nonce, options)
+  let next = await readFrame(lp, AdmitProof.decode, options)
+  if (next.retry) {
+    // the initiator says our epoch is rotated: learn the key, re-fetch, hello again
+    await ctx.state.verifier.setCurrent(next.keyCertificate)
+    await ctx.state.refreshOwnToken?.()
+    myToken = await sendHello(lp, ctx, nonce, options)
+    next = await readFrame(lp, AdmitProof.decode, options)
+  }
+  await verifyRemoteProof(ctx, next, nonce, hello.token)
+  await lp.write(AdmitProof.encode({ signature: new Uint8Array(await ctx.privateKey.sign(proofMessage(hello.nonce, myToken))) }), options)
+  const done = await readFrame(lp, AdmitDone.decode, options)
+  if (!done.ok) {
+    throw new AdmissionError('refused')
+  }
+  return claims
+}

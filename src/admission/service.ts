@@ -1,0 +1,257 @@
+/**
+ * The admission service around the pure parts: re-presents the node's fresh
+ * token to connected peers, closes connections whose peer's token ran out
+ * without a refresh, spreads and enforces revocation lists (HTTP poll +
+ * gossip topic `tempus/crl/1`), acts on suspicion thresholds, persists bans,
+ * and records each admitted peer's type in the peer store.
+ */
+import { Key } from 'interface-datastore'
+import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { AdmissionError } from './errors.ts'
+import { TokenRefresh } from './pb/admission.ts'
+import { verifyRevocationList } from './revocation.ts'
+import { PEER_TYPE_METADATA } from '../node/constants.ts'
+import { lpStream } from '@libp2p/utils'
+import type { AdmissionState, OwnToken } from './state.ts'
+import type { TokenManager } from './token-manager.ts'
+import type { IssuerClient } from '../issuer/client.ts'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Datastore } from 'interface-datastore'
+import type { TypedEventTarget } from 'main-event'
+
+export const CRL_TOPIC = 'tempus/crl/1'
+const BAN_PREFIX = '/tempus/ban/'
+
+export interface AdmissionServiceInit {
+  state: AdmissionState
+  tokens?: TokenManager
+  client?: IssuerClient
+  /** how often to poll the issuer's revocation list, in ms */
+  crlPollIntervalMs: number
+  /** how often to look for connections whose peer's token expired, in ms */
+  sweepIntervalMs: number
+}
+
+export interface AdmissionServiceComponents {
+  peerId: PeerId
+  connectionManager: ConnectionManager
+  registrar: Registrar
+  peerStore: PeerStore
+  datastore: Datastore
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+  pubsub?: GossipSub
+}
+
+const encoder = new TextEncoder()
+
+export class AdmissionService implements Startable {
+  readonly state: AdmissionState
+  private readonly components: AdmissionServiceComponents
+  private readonly init: AdmissionServiceInit
+  private readonly log: Logger
+  private sweepTimer?: ReturnType<typeof setInterval>
+  private crlTimer?: ReturnType<typeof setInterval>
+
+  constructor (components: AdmissionServiceComponents, init: AdmissionServiceInit) {
+    this.components = components
+    this.init = init
+    this.state = init.state
+    this.log = components.logger.forComponent('tempus:admission')
+    this.onAdmitted = this.onAdmitted.bind(this)
+    this.onSuspicion = this.onSuspicion.bind(this)
+    this.onRevoked = this.onRevoked.bind(this)
+    this.onToken = this.onToken.bind(this)
+    this.onCrlMessage = this.onCrlMessage.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/admission'
+
+  async start (): Promise<void> {
+    await this.loadBans()
+    await this.components.registrar.handle(REFRESH_PROTOCOL, async (stream, connection) => { await this.handleRefresh(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    this.state.addEventListener('admitted', this.onAdmitted)
+    this.state.addEventListener('suspicion', this.onSuspicion)
+    this.state.addEventListener('revoked', this.onRevoked)
+    this.init.tokens?.addEventListener('token', this.onToken)
+  }
+
+  afterStart (): void {
+    const pubsub = this.components.pubsub
+    if (pubsub != null) {
+      pubsub.topicValidators.set(CRL_TOPIC, async (_peer, message) => {
+        try {
+          const list = await verifyRevocationList(new TextDecoder().decode(message.data), this.state.verifier.rootKey, this.state.verifier.overlay)
+          return list.n > this.state.revocations.number ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
+        } catch {
+          return TopicValidatorResult.Reject
+        }
+      })
+      pubsub.subscribe(CRL_TOPIC)
+      pubsub.addEventListener('message', this.onCrlMessage)
+    }
+    this.sweepTimer = setInterval(() => { this.sweep() }, this.init.sweepIntervalMs)
+    this.sweepTimer.unref?.()
+    if (this.init.client != null) {
+      void this.pollRevocations()
+      this.crlTimer = setInterval(() => { void this.pollRevocations() }, this.init.crlPollIntervalMs)
+      this.crlTimer.unref?.()
+    }
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.sweepTimer)
+    clearInterval(this.crlTimer)
+    this.state.removeEventListener('admitted', this.onAdmitted)
+    this.state.removeEventListener('suspicion', this.onSuspicion)
+    this.state.removeEventListener('revoked', this.onRevoked)
+    this.init.tokens?.removeEventListener('token', this.onToken)
+    this.components.pubsub?.removeEventListener('message', this.onCrlMessage)
+    this.components.pubsub?.topicValidators.delete(CRL_TOPIC)
+    await this.components.registrar.unhandle(REFRESH_PROTOCOL)
+  }
+
+  /** Apply a signed revocation list from any source; publish it on if it is new. */
+  async applyRevocationList (jws: string, from: 'http' | 'gossip'): Promise<boolean> {
+    const list = await verifyRevocationList(jws, this.state.verifier.rootKey, this.state.verifier.overlay)
+    const added = this.state.revocations.apply(list)
+    if (added == null) {
+      return false
+    }
+    this.log('revocation list %d applied from %s (%d entries, %d new)', list.n, from, list.revoked.length, added.length)
+    if (added.length > 0) {
+      this.state.safeDispatchEvent('revoked', { detail: added })
+    }
+    if (from === 'http' && this.components.pubsub != null) {
+      this.components.pubsub.publish(CRL_TOPIC, encoder.encode(jws)).catch(err => { this.log('could not publish the revocation list - %e', err) })
+    }
+    return true
+  }
+
+  /** Clear a peer's suspicion and any ban (an operator's decision). */
+  async clear (peer: PeerId): Promise<void> {
+    this.state.suspicion.clear(peer.toString())
+    await Promise.resolve(this.components.datastore.delete(new Key(BAN_PREFIX + peer.toString()))).catch(() => {})
+  }
+
+  private async pollRevocations (): Promise<void> {
+    try {
+      const known = this.state.revocations.number
+      const crl = await this.init.client?.revocationList(known < 0 ? undefined : known)
+      if (crl != null) {
+        await this.applyRevocationList(crl.jws, 'http')
+      }
+    } catch (err: any) {
+      this.log('revocation poll failed - %s', err?.code ?? err?.message)
+    }
+  }
+
+  private onCrlMessage (evt: CustomEvent<Message>): void {
+    const msg = evt.detail
+    if (msg.topic !== CRL_TOPIC) {
+      return
+    }
+    void this.applyRevocationList(new TextDecoder().decode(msg.data), 'gossip').catch(() => {})
+  }
+
+  private onAdmitted (evt: CustomEvent<{ peer: string, claims: { typ: string } }>): void {
+    const conn = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === evt.detail.peer)
+    const id = conn?.remotePeer
+    if (id == null) {
+      // the connection is still upgrading: record the type when it opens
+      const once = (e: CustomEvent<Connection>): void => {
+        if (e.detail.remotePeer.toString() === evt.detail.peer) {
+          this.components.events.removeEventListener('connection:open', once)
+          this.recordType(e.detail.remotePeer, evt.detail.claims.typ)
+        }
+      }
+      this.components.events.addEventListener('connection:open', once)
+      setTimeout(() => { this.components.events.removeEventListener('connection:open', once) }, 10_000).unref?.()
+      return
+    }
+    this.recordType(id, evt.detail.claims.typ)
+  }
+
+  private recordType (peer: PeerId, typ: string): void {
+    this.components.peerStore.merge(peer, { metadata: { [PEER_TYPE_METADATA]: encoder.encode(typ) } })
+      .catch(err => { this.log('could not record the type of %p - %e', peer, err) })
+  }
+
+  private onSuspicion (evt: CustomEvent<{ peer: string, state: string, score: number }>): void {
+    const { peer, state } = evt.detail
+    if (state === 'quarantined' || state === 'banned') {
+      this.log('peer %s %s (suspicion %d): closing its connections', peer, state, evt.detail.score)
+      this.closeConnections(peer, state)
+      if (state === 'banned') {
+        void Promise.resolve(this.components.datastore.put(new Key(BAN_PREFIX + peer), encoder.encode(String(Date.now())))).catch(() => {})
+      }
+    }
+  }
+
+  private onRevoked (evt: CustomEvent<string[]>): void {
+    for (const peer of evt.detail) {
+      this.closeConnections(peer, 'revoked')
+    }
+  }
+
+  private closeConnections (peer: string, why: string): void {
+    for (const c of this.components.connectionManager.getConnections()) {
+      if (c.remotePeer.toString() === peer) {
+        c.abort(new AdmissionError('refused', why))
+      }
+    }
+  }
+
+  /** Connections whose peer's token expired (past the skew) without a refresh are closed. */
+  private sweep (): void {
+    for (const c of this.components.connectionManager.getConnections()) {
+      const peer = c.remotePeer.toString()
+      if (this.state.denies(peer) || this.state.isExpired(peer, CLOCK_SKEW_MS)) {
+        this.log('closing the connection to %s: its admission lapsed', peer)
+        c.abort(new AdmissionError('expired'))
+      }
+    }
+  }
+
+  /** Our token was refreshed: show it to every connected peer before the old one lapses. */
+  private onToken (evt: CustomEvent<OwnToken>): void {
+    const message = TokenRefresh.encode({ token: evt.detail.token, keyCertificate: evt.detail.keyCertificate })
+    for (const c of this.components.connectionManager.getConnections()) {
+      void (async () => {
+        const stream = await c.newStream(REFRESH_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+        await lpStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).write(message, { signal: AbortSignal.timeout(5_000) })
+        await stream.close()
+      })().catch(err => { this.log('could not re-present the token to %p - %s', c.remotePeer, err?.name) })
+    }
+  }
+
+  private async handleRefresh (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    try {
+      const bytes = await lpStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read({ signal: AbortSignal.timeout(5_000) })
+      const refresh = TokenRefresh.decode(bytes)
+      // the connection is already Noise-authenticated as `peer`: a token
+      // naming it is its own proof of possession here
+      const claims = await this.state.verifier.verify(refresh.token, { sub: peer, keyCertificate: refresh.keyCertificate === '' ? undefined : refresh.keyCertificate })
+      this.state.recordAdmitted(peer, claims, true)
+      await stream.close()
+    } catch (err: any) {
+      const reason = err instanceof AdmissionError ? err.reason : 'malformed'
+      this.state.recordRefused(peer, reason, 'inbound')
+      stream.abort(new AdmissionError(reason))
+    }
+  }
+
+  private async loadBans (): Promise<void> {
+    for await (const { key } of this.components.datastore.query({ prefix: BAN_PREFIX })) {
+      this.state.suspicion.ban(key.toString().slice(BAN_PREFIX.length))
+    }
+  }
+}
+
+export function admissionService (init: AdmissionServiceInit): (components: AdmissionServiceComponents) => AdmissionService {
+  return (components) => new AdmissionService(components, init)
+}

@@ -1,0 +1,126 @@
+/**
+ * What the admission parts of a node share: the verifier, the revocation
+ * list, suspicion scores, the node's own token, and the claims each admitted
+ * peer showed. No libp2p here; the encrypter, gater and service read it.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { OFFENCES } from './suspicion.ts'
+import type { RefusalReason } from './errors.ts'
+import type { RevocationState } from './revocation.ts'
+import type { Offence, SuspicionChange, SuspicionScores } from './suspicion.ts'
+import type { TokenClaims } from './token.ts'
+import type { TokenVerifier } from './verifier.ts'
+
+export interface OwnToken {
+  token: string
+  keyCertificate: string
+  claims: TokenClaims
+}
+
+export interface AdmittedPeer {
+  claims: TokenClaims
+  /** ms since the epoch */
+  admittedAt: number
+}
+
+export interface AdmissionEvents {
+  admitted: CustomEvent<{ peer: string, claims: TokenClaims, refreshed: boolean }>
+  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound' }>
+  /** a peer crossed a suspicion threshold */
+  suspicion: CustomEvent<SuspicionChange>
+  /** peers that the newest revocation list added */
+  revoked: CustomEvent<string[]>
+}
+
+export interface AdmissionStateInit {
+  verifier: TokenVerifier
+  revocations: RevocationState
+  suspicion: SuspicionScores
+  now?: () => number
+  /** the whole exchange must finish within this */
+  deadlineMs: number
+}
+
+const REASON_OFFENCE: Partial<Record<RefusalReason, Offence>> = {
+  'bad-proof': 'bad-proof',
+  'bad-signature': 'forged-token',
+  revoked: 'revoked-token',
+  timeout: 'timeout',
+  malformed: 'malformed-frame'
+}
+
+export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
+  readonly verifier: TokenVerifier
+  readonly revocations: RevocationState
+  readonly suspicion: SuspicionScores
+  readonly deadlineMs: number
+  readonly admitted = new Map<string, AdmittedPeer>()
+  private readonly now: () => number
+  private own?: OwnToken
+
+  constructor (init: AdmissionStateInit) {
+    super()
+    this.verifier = init.verifier
+    this.revocations = init.revocations
+    this.suspicion = init.suspicion
+    this.deadlineMs = init.deadlineMs
+    this.now = init.now ?? Date.now
+  }
+
+  get ownToken (): OwnToken | undefined {
+    return this.own
+  }
+
+  setOwnToken (token: OwnToken): void {
+    this.own = token
+  }
+
+  /** Set by the token manager: fetch a fresh token from the issuer now. */
+  refreshOwnToken?: () => Promise<unknown>
+
+  /** Make sure our token is of the verifier's current epoch (after a rotation). */
+  async ensureOwnTokenCurrent (): Promise<void> {
+    const current = this.verifier.current?.epoch
+    if (current != null && this.own != null && this.own.claims.ep < current) {
+      await this.refreshOwnToken?.()
+    }
+  }
+
+  /** A peer passed admission (or re-presented a fresh token). */
+  recordAdmitted (peer: string, claims: TokenClaims, refreshed = false): void {
+    this.admitted.set(peer, { claims, admittedAt: this.now() })
+    this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed } })
+  }
+
+  /** A peer failed admission: log-worthy, raises its suspicion, tells it nothing. */
+  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound'): void {
+    this.safeDispatchEvent('refused', { detail: { peer, reason, direction } })
+    const offence = REASON_OFFENCE[reason] ?? 'admission-failed'
+    if (peer != null) {
+      this.raise(peer, offence)
+    }
+  }
+
+  raise (peer: string, offence: Offence): SuspicionChange {
+    const change = this.suspicion.raise(peer, OFFENCES[offence])
+    if (change.state !== change.previous) {
+      this.safeDispatchEvent('suspicion', { detail: change })
+    }
+    return change
+  }
+
+  /** Should a connection with this peer be refused before any exchange? */
+  denies (peer: string): boolean {
+    if (this.revocations.isRevoked(peer)) {
+      return true
+    }
+    const state = this.suspicion.state(peer)
+    return state === 'banned' || state === 'quarantined'
+  }
+
+  /** The admitted peer's token has run out (past exp + skew) without a refresh. */
+  isExpired (peer: string, skewMs: number): boolean {
+    const entry = this.admitted.get(peer)
+    return entry == null || entry.claims.exp * 1000 + skewMs < this.now()
+  }
+}
