@@ -2,15 +2,14 @@
  * The admission service around the pure parts: re-presents the node's fresh
  * token to connected peers, closes connections whose peer's token ran out
  * without a refresh, spreads and enforces revocation lists (HTTP poll +
- * gossip topic `tempus/crl/1`), acts on suspicion thresholds, persists bans,
- * and records each admitted peer's type in the peer store.
+ * gossip topic `tempus/crl/1`), acts on suspicion thresholds and persists
+ * bans.
  */
 import { Key } from 'interface-datastore'
 import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { TokenRefresh } from './pb/admission.ts'
 import { verifyRevocationList } from './revocation.ts'
-import { PEER_TYPE_METADATA } from '../node/constants.ts'
 import { lpStream } from '@libp2p/utils'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenManager } from './token-manager.ts'
@@ -61,7 +60,6 @@ export class AdmissionService implements Startable {
     this.init = init
     this.state = init.state
     this.log = components.logger.forComponent('tempus:admission')
-    this.onAdmitted = this.onAdmitted.bind(this)
     this.onSuspicion = this.onSuspicion.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
@@ -73,7 +71,6 @@ export class AdmissionService implements Startable {
   async start (): Promise<void> {
     await this.loadBans()
     await this.components.registrar.handle(REFRESH_PROTOCOL, async (stream, connection) => { await this.handleRefresh(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
-    this.state.addEventListener('admitted', this.onAdmitted)
     this.state.addEventListener('suspicion', this.onSuspicion)
     this.state.addEventListener('revoked', this.onRevoked)
     this.init.tokens?.addEventListener('token', this.onToken)
@@ -105,7 +102,6 @@ export class AdmissionService implements Startable {
   async stop (): Promise<void> {
     clearInterval(this.sweepTimer)
     clearInterval(this.crlTimer)
-    this.state.removeEventListener('admitted', this.onAdmitted)
     this.state.removeEventListener('suspicion', this.onSuspicion)
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
@@ -155,29 +151,6 @@ export class AdmissionService implements Startable {
       return
     }
     void this.applyRevocationList(new TextDecoder().decode(msg.data), 'gossip').catch(() => {})
-  }
-
-  private onAdmitted (evt: CustomEvent<{ peer: string, claims: { typ: string } }>): void {
-    const conn = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === evt.detail.peer)
-    const id = conn?.remotePeer
-    if (id == null) {
-      // the connection is still upgrading: record the type when it opens
-      const once = (e: CustomEvent<Connection>): void => {
-        if (e.detail.remotePeer.toString() === evt.detail.peer) {
-          this.components.events.removeEventListener('connection:open', once)
-          this.recordType(e.detail.remotePeer, evt.detail.claims.typ)
-        }
-      }
-      this.components.events.addEventListener('connection:open', once)
-      setTimeout(() => { this.components.events.removeEventListener('connection:open', once) }, 10_000).unref?.()
-      return
-    }
-    this.recordType(id, evt.detail.claims.typ)
-  }
-
-  private recordType (peer: PeerId, typ: string): void {
-    this.components.peerStore.merge(peer, { metadata: { [PEER_TYPE_METADATA]: encoder.encode(typ) } })
-      .catch(err => { this.log('could not record the type of %p - %e', peer, err) })
   }
 
   private onSuspicion (evt: CustomEvent<{ peer: string, state: string, score: number }>): void {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import YAML from 'yaml'
 import { z } from 'zod'
-import { API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
+import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
 import { parseDuration } from './duration.ts'
 import { ConfigError } from './errors.ts'
 
@@ -114,6 +114,16 @@ export const configSchema = z.strictObject({
     maxDelay: duration(REDIAL_DEFAULTS.maxDelayMs),
     factor: z.number().min(1).default(REDIAL_DEFAULTS.factor),
     jitter: z.number().min(0).max(1).default(REDIAL_DEFAULTS.jitter)
+  }).prefault({}),
+  admission: z.strictObject({
+    /** the admission exchange must finish within this */
+    deadline: duration(ADMISSION_DEFAULTS.deadlineMs),
+    /** how often the issuer's revocation list is polled */
+    crlPollInterval: duration(ADMISSION_DEFAULTS.crlPollIntervalMs),
+    /** how often lapsed admissions are looked for */
+    sweepInterval: duration(ADMISSION_DEFAULTS.sweepIntervalMs),
+    /** how often announced keys are fetched */
+    keysPollInterval: duration(ADMISSION_DEFAULTS.keysPollIntervalMs)
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')

@@ -87,3 +87,11 @@ export const DATA_FILES = {
   datastore: 'datastore',
   log: 'node.log'
 } as const
+
+/** Admission timing on the node side. */
+export const ADMISSION_DEFAULTS = {
+  deadlineMs: 5_000,
+  crlPollIntervalMs: 5_000,
+  sweepIntervalMs: 5_000,
+  keysPollIntervalMs: 30_000
+} as const

@@ -21,3 +21,7 @@ export class DataDirError extends Error {
 export class NodeNotRunningError extends Error {
   override readonly name = 'NodeNotRunningError'
 }
+
+export class NotEnrolledError extends Error {
+  override readonly name = 'NotEnrolledError'
+}

@@ -1,11 +1,13 @@
 /**
  * Remembers, per peer, its type and when it was last seen, in the persisted
  * peer store so both survive a restart (the keeper redials sentinels it knew).
+ * The type is written by admission, from the peer's verified token; nothing
+ * a peer merely claims (identify's agent version) is trusted for it.
  */
 import { LAST_SEEN_METADATA, PEER_TYPE_METADATA } from './constants.ts'
-import { isPeerType, peerTypeFromAgent } from './peer-type.ts'
+import { isPeerType } from './peer-type.ts'
 import type { PeerType } from './config.ts'
-import type { ComponentLogger, IdentifyResult, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 
 export interface PeerDirectoryComponents {
@@ -17,6 +19,8 @@ export interface PeerDirectoryComponents {
 
 export interface PeerDirectoryInit {
   now?: () => number
+  /** the type a peer's verified token shows, while it is admitted */
+  admittedType?: (peer: string) => PeerType | undefined
 }
 
 export interface PeerDirectory {
@@ -31,31 +35,36 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
   private readonly components: PeerDirectoryComponents
   private readonly log: Logger
   private readonly now: () => number
+  private readonly admittedType: (peer: string) => PeerType | undefined
   private readonly lastSeen = new Map<string, number>()
+  /** one write at a time per peer: concurrent merges would overwrite each other */
+  private readonly writes = new Map<string, Promise<void>>()
 
   constructor (components: PeerDirectoryComponents, init: PeerDirectoryInit = {}) {
     this.components = components
     this.log = components.logger.forComponent('tempus:peer-directory')
     this.now = init.now ?? Date.now
-    this.onIdentify = this.onIdentify.bind(this)
+    this.admittedType = init.admittedType ?? (() => undefined)
     this.onSeen = this.onSeen.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/peer-directory'
 
   start (): void {
-    this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('peer:connect', this.onSeen)
     this.components.events.addEventListener('peer:disconnect', this.onSeen)
   }
 
   stop (): void {
-    this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('peer:connect', this.onSeen)
     this.components.events.removeEventListener('peer:disconnect', this.onSeen)
   }
 
   typeOf (peer: Peer): PeerType | undefined {
+    const admitted = this.admittedType(peer.id.toString())
+    if (admitted != null) {
+      return admitted
+    }
     const stored = peer.metadata.get(PEER_TYPE_METADATA)
     const type = stored == null ? undefined : decoder.decode(stored)
     return isPeerType(type) ? type : undefined
@@ -71,27 +80,29 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
     return Number.isFinite(value) ? value : undefined
   }
 
-  private onIdentify (evt: CustomEvent<IdentifyResult>): void {
-    const { peerId, agentVersion } = evt.detail
-    const type = peerTypeFromAgent(agentVersion)
-    if (type == null) {
-      return
-    }
-    this.persist(peerId, { [PEER_TYPE_METADATA]: encoder.encode(type) })
-  }
-
   private onSeen (evt: CustomEvent<PeerId>): void {
     const now = this.now()
-    this.lastSeen.set(evt.detail.toString(), now)
-    this.persist(evt.detail, { [LAST_SEEN_METADATA]: encoder.encode(String(now)) })
+    const key = evt.detail.toString()
+    this.lastSeen.set(key, now)
+    const metadata: Record<string, Uint8Array> = { [LAST_SEEN_METADATA]: encoder.encode(String(now)) }
+    const type = this.admittedType(key)
+    if (type != null) {
+      metadata[PEER_TYPE_METADATA] = encoder.encode(type)
+    }
+    this.persist(evt.detail, metadata)
   }
 
   private persist (peerId: PeerId, metadata: Record<string, Uint8Array>): void {
     if (peerId.equals(this.components.peerId)) {
       return
     }
-    this.components.peerStore.merge(peerId, { metadata })
+    const key = peerId.toString()
+    const previous = this.writes.get(key) ?? Promise.resolve()
+    const next = previous
+      .then(async () => { await this.components.peerStore.merge(peerId, { metadata }) })
       .catch(err => { this.log.error('could not update peer %p - %e', peerId, err) })
+      .finally(() => { if (this.writes.get(key) === next) this.writes.delete(key) })
+    this.writes.set(key, next)
   }
 }
 

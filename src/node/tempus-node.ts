@@ -7,6 +7,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -18,18 +19,33 @@ import { MemoryDatastore } from 'datastore-core'
 import { FsDatastore } from 'datastore-fs'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
+import { admittingEncrypter } from '../admission/encrypter.ts'
+import { loadEnrollment } from '../admission/enrollment.ts'
+import { admissionGater } from '../admission/gater.ts'
+import { publicKeyFromRawBytes } from '../admission/keys.ts'
+import { RevocationState } from '../admission/revocation.ts'
+import { admissionService } from '../admission/service.ts'
+import { AdmissionState } from '../admission/state.ts'
+import { SuspicionScores } from '../admission/suspicion.ts'
+import { TokenManager } from '../admission/token-manager.ts'
+import { TokenVerifier } from '../admission/verifier.ts'
 import { startAdminApi } from '../api/server.ts'
+import { IssuerClient } from '../issuer/client.ts'
 import { loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
 import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
+import { ConfigError, NotEnrolledError } from './errors.ts'
 import { parseConfig } from './config.ts'
 import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
 import { dataPath, removeRuntimeInfo, writeRuntimeInfo } from './data-dir.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
+import type { AdmissionService } from '../admission/service.ts'
+import type { Enrollment } from '../admission/enrollment.ts'
 import type { AdminApi } from '../api/server.ts'
+import type { TokenResult } from '../issuer/issuer.ts'
 import type { NetworkWatcher } from '../liveness/network-watcher.ts'
 import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
 import type { PinoLogger } from '../logging/logger.ts'
@@ -50,6 +66,7 @@ export type TempusServices = {
   directory: DefaultPeerDirectory
   keeper: DefaultPeerKeeper
   network: NetworkWatcher
+  admission: AdmissionService
 }
 
 export interface TempusNodeOptions {
@@ -72,15 +89,26 @@ export interface TempusNodeOptions {
   random?: () => number
   /** start the node at once (default true) */
   start?: boolean
+  /** what enrolment gave this node; read from `<dataDir>/enrollment.json` when absent */
+  enrollment?: Enrollment
+  /** a token to start with (the token manager fetches fresh ones from the issuer) */
+  token?: TokenResult
 }
 
 export interface PeerSummary {
   peerId: string
+  /** from the peer's verified token; null until it was admitted */
   type: PeerType | null
   addresses: string[]
   connected: boolean
   /** ISO time the peer was last connected, or null if never */
   lastSeen: string | null
+  /** admitted now: a token that has not run out */
+  admitted: boolean
+  /** ISO expiry of the token it last showed */
+  tokenExpiresAt: string | null
+  suspicion: { score: number, state: string }
+  revoked: boolean
 }
 
 export interface NodeStatus {
@@ -94,6 +122,13 @@ export interface NodeStatus {
   uptimeSeconds: number
   dhtMode: 'client' | 'server'
   api: string | null
+  admission: {
+    overlay: string
+    epoch: number | null
+    tokenExpiresAt: string | null
+    revocationList: number | null
+    admittedPeers: number
+  }
 }
 
 export class TempusNode {
@@ -104,11 +139,14 @@ export class TempusNode {
   readonly metricsRegistry: Registry
   /** the admin API, once started (when `config.api.enabled`) */
   api?: AdminApi
+  readonly admission: AdmissionState
+  readonly tokens: TokenManager
+  readonly enrollment: Enrollment
   private readonly apiToken: string | undefined
   private readonly now: () => number
   private startedAt = 0
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment }) {
     this.libp2p = libp2p
     this.config = config
     this.log = log
@@ -116,6 +154,9 @@ export class TempusNode {
     this.dataDir = init.dataDir
     this.apiToken = init.apiToken
     this.now = init.now
+    this.admission = init.admission
+    this.tokens = init.tokens
+    this.enrollment = init.enrollment
   }
 
   get peerId (): PeerId {
@@ -131,6 +172,11 @@ export class TempusNode {
   }
 
   async start (): Promise<void> {
+    // a token first: without one no connection can be admitted
+    await this.tokens.start()
+    if (this.admission.ownToken == null) {
+      this.log.warn({ issuer: this.enrollment.issuerUrl }, 'starting without a token: the issuer did not answer yet; no connection can be admitted until it does')
+    }
     await this.libp2p.start()
     this.startedAt = this.now()
     if (this.type !== 'edge') {
@@ -163,6 +209,7 @@ export class TempusNode {
   async stop (): Promise<void> {
     await this.api?.close()
     this.api = undefined
+    this.tokens.stop()
     await this.libp2p.stop()
     if (this.dataDir != null) {
       await removeRuntimeInfo(this.dataDir)
@@ -180,12 +227,17 @@ export class TempusNode {
       .map(p => {
         const lastSeen = directory.lastSeenOf(p)
         const id = p.id.toString()
+        const admitted = this.admission.admitted.get(id)
         return {
           peerId: id,
           type: directory.typeOf(p) ?? null,
           addresses: p.addresses.map(a => a.multiaddr.toString()),
           connected: connected.has(id),
-          lastSeen: lastSeen == null ? null : new Date(lastSeen).toISOString()
+          lastSeen: lastSeen == null ? null : new Date(lastSeen).toISOString(),
+          admitted: connected.has(id) && admitted != null && !this.admission.isExpired(id, 0),
+          tokenExpiresAt: admitted == null ? null : new Date(admitted.claims.exp * 1000).toISOString(),
+          suspicion: { score: Math.round(this.admission.suspicion.score(id) * 100) / 100, state: this.admission.suspicion.state(id) },
+          revoked: this.admission.revocations.isRevoked(id)
         }
       })
       .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))
@@ -202,7 +254,14 @@ export class TempusNode {
       peers: this.libp2p.getPeers().length,
       uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((this.now() - this.startedAt) / 1000),
       dhtMode: this.libp2p.services.dht.getMode(),
-      api: this.api?.url ?? null
+      api: this.api?.url ?? null,
+      admission: {
+        overlay: this.enrollment.overlay,
+        epoch: this.admission.verifier.current?.epoch ?? null,
+        tokenExpiresAt: this.admission.ownToken == null ? null : new Date(this.admission.ownToken.claims.exp * 1000).toISOString(),
+        revocationList: this.admission.revocations.current?.n ?? null,
+        admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length
+      }
     }
   }
 }
@@ -218,7 +277,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   const log = options.logger ?? createLogger({ level: parsed.log.level })
   const dataDir = options.dataDir
 
-  let privateKey = options.privateKey
+  let privateKey: PrivateKey | undefined = options.privateKey
   let datastore: Datastore
   let apiToken: string | undefined
   if (dataDir != null) {
@@ -247,10 +306,47 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     apiToken = parsed.api.enabled ? (await import('../api/token.ts')).generateApiToken() : undefined
   }
 
+  const enrollment = options.enrollment ?? (dataDir == null ? undefined : await loadEnrollment(dataDir))
+  if (enrollment == null) {
+    throw new NotEnrolledError(dataDir == null
+      ? 'a node needs an enrollment (default deny): enrol its key with the issuer first'
+      : `the node in ${dataDir} is not enrolled (default deny); run: tempus enroll --data ${dataDir} --issuer URL --code CODE`)
+  }
+  if (enrollment.typ !== parsed.type) {
+    throw new ConfigError(`type: the node was enrolled as ${enrollment.typ} but is configured as ${parsed.type}`, 'type')
+  }
+  const peerIdOfKey = peerIdFromPrivateKey(privateKey).toString()
+  if (enrollment.peerId !== peerIdOfKey) {
+    throw new NotEnrolledError(`the enrollment is for ${enrollment.peerId}, not for this node's key ${peerIdOfKey}`)
+  }
+
+  const revocations = new RevocationState()
+  const suspicion = new SuspicionScores({}, now)
+  const verifier = new TokenVerifier({
+    overlay: enrollment.overlay,
+    issuer: enrollment.issuer,
+    root: publicKeyFromRawBytes(new Uint8Array(Buffer.from(enrollment.rootPublicKey, 'base64url'))),
+    now,
+    isRevoked: peer => revocations.isRevoked(peer)
+  })
+  await verifier.setCurrent(enrollment.keys.current)
+  if (enrollment.keys.announced != null) {
+    await verifier.addKeyCertificate(enrollment.keys.announced)
+  }
+  const admission = new AdmissionState({ verifier, revocations, suspicion, now, deadlineMs: parsed.admission.deadline })
+  const client = new IssuerClient({ url: enrollment.issuerUrl })
+  const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval })
+  admission.refreshOwnToken = async () => tokens.refresh()
+  if (options.token != null) {
+    const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })
+    admission.setOwnToken({ token: options.token.token, keyCertificate: options.token.keyCertificate, claims })
+  }
+
   const registry = new Registry()
   const peerDiscovery = []
-  if (parsed.bootstrap.length > 0) {
-    peerDiscovery.push(bootstrap({ list: parsed.bootstrap, timeout: 0 }))
+  const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
+  if (bootstrapList.length > 0) {
+    peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
   }
   if (parsed.mdns.enabled) {
     peerDiscovery.push(mdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag }))
@@ -264,7 +360,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
     addresses: { listen: parsed.listen, announce: parsed.announce },
     transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
-    connectionEncrypters: [noise()],
+    // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
+    connectionEncrypters: [admittingEncrypter(noise(), admission)],
+    connectionGater: admissionGater(admission),
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
@@ -300,7 +398,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         fallbackToFloodsub: false,
         allowPublishToZeroTopicPeers: true
       }),
-      directory: peerDirectory({ now }),
+      directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
       keeper: peerKeeper({
         backoff: {
           initialDelayMs: parsed.redial.initialDelay,
@@ -316,11 +414,18 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
+      }),
+      admission: admissionService({
+        state: admission,
+        tokens,
+        client,
+        crlPollIntervalMs: parsed.admission.crlPollInterval,
+        sweepIntervalMs: parsed.admission.sweepInterval
       })
     }
   })
 
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment })
   if (options.start !== false) {
     await node.start()
   }

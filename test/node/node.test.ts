@@ -30,7 +30,7 @@ describe('tempus node', () => {
     assert.ok(sentinel.libp2p.services.pubsub != null)
   })
 
-  it('learns peer types from identify and reports peers with last-seen times', async () => {
+  it('learns peer types from their verified tokens and reports peers with last-seen times', async () => {
     const sentinel = await net.node({ type: 'sentinel' })
     const bridge = await net.node({ type: 'bridge', bootstrap: sentinel.getMultiaddrs() })
     const peers = await eventually(async () => {
