@@ -62,8 +62,9 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       json(res, 200, { status: node.libp2p.status === 'started' ? 'ok' : node.libp2p.status })
       return
     }
+    const clear = /^\/v1\/mesh\/peers\/([1-9A-HJ-NP-Za-km-z]{20,80})\/clear$/.exec(path)
     const route = routes[path]
-    if (route == null) {
+    if (route == null && clear == null) {
       json(res, 404, { error: 'not-found' })
       return
     }
@@ -73,16 +74,27 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       json(res, 401, { error: 'unauthorized' })
       return
     }
+    if (Number(req.headers['content-length'] ?? 0) > API_DEFAULTS.maxBodyBytes) {
+      json(res, 413, { error: 'too-large' })
+      return
+    }
+    if (clear != null) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST')
+        json(res, 405, { error: 'method-not-allowed' })
+        return
+      }
+      const peerId = clear[1] as string
+      const cleared = await node.clearPeer(peerId)
+      json(res, cleared == null ? 400 : 200, cleared ?? { error: 'bad-peer-id' })
+      return
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
       json(res, 405, { error: 'method-not-allowed' })
       return
     }
-    if (Number(req.headers['content-length'] ?? 0) > API_DEFAULTS.maxBodyBytes) {
-      json(res, 413, { error: 'too-large' })
-      return
-    }
-    await route(req, res)
+    await route?.(req, res)
   }
 
   await new Promise<void>((resolve, reject) => {

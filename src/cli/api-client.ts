@@ -8,6 +8,14 @@ import { NodeNotRunningError } from '../node/errors.ts'
 import { ApiError } from './errors.ts'
 
 export async function apiGet<T> (dataDir: string, path: string): Promise<T> {
+  return apiRequest<T>(dataDir, 'GET', path)
+}
+
+export async function apiPost<T> (dataDir: string, path: string): Promise<T> {
+  return apiRequest<T>(dataDir, 'POST', path)
+}
+
+async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: string): Promise<T> {
   const info = await readRuntimeInfo(dataDir)
   if (info.api == null) {
     throw new NodeNotRunningError(`the node in ${dataDir} runs without its admin API (api.enabled: false)`)
@@ -16,6 +24,7 @@ export async function apiGet<T> (dataDir: string, path: string): Promise<T> {
   let res: Response
   try {
     res = await fetch(new URL(path, info.api), {
+      method,
       headers: { authorization: `Bearer ${token}` },
       signal: AbortSignal.timeout(10_000)
     })

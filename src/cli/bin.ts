@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { buildProgram } from './program.ts'
 
-const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'IdentityError', 'UsageError', 'ApiError'])
+const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'NotEnrolledError', 'IdentityError', 'UsageError', 'ApiError', 'IssuerError', 'IssuerClientError'])
 
 try {
   await buildProgram().parseAsync(process.argv)

@@ -6,9 +6,14 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DEV_PASSPHRASE } from '../identity/index.ts'
+import { saveEnrollment } from '../admission/enrollment.ts'
+import { DEV_PASSPHRASE, EncryptedFileKeyStore, loadOrCreateIdentity } from '../identity/index.ts'
+import { IssuerClient } from '../issuer/client.ts'
+import { startIssuerHttp } from '../issuer/http.ts'
+import { Issuer } from '../issuer/issuer.ts'
 import { createLogger } from '../logging/logger.ts'
 import { createTempusNode } from '../node/tempus-node.ts'
+import type { IssuerHttp } from '../issuer/http.ts'
 import type { PeerType, TempusConfigInput } from '../node/config.ts'
 import type { TempusNode } from '../node/tempus-node.ts'
 
@@ -35,6 +40,8 @@ export interface DevMeshNode {
 export interface DevMesh {
   root: string
   nodes: DevMeshNode[]
+  issuer: Issuer
+  issuerUrl: string
   stop(): Promise<void>
 }
 
@@ -47,9 +54,25 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
   await mkdir(root, { recursive: true, mode: 0o700 })
   const nodes: DevMeshNode[] = []
 
+  // the overlay's issuer, in this process, on loopback
+  const issuerLog = createLogger({ level: options.logLevel ?? 'info', destination: join(root, 'issuer', 'issuer.log'), bindings: { node: 'issuer' } })
+  const issuer = await Issuer.init({ dir: join(root, 'issuer'), overlay: 'dev-mesh', passphrase: DEV_PASSPHRASE, revocationThreshold: 1 })
+  let http: IssuerHttp
+  try {
+    http = await startIssuerHttp({ issuer, log: issuerLog, perAddressPerSecond: 10_000 })
+  } catch (err) {
+    issuer.close()
+    throw err
+  }
+  const client = new IssuerClient({ url: http.url })
+
   const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {
     const name = `${type}-${index}`
     const dataDir = join(root, name)
+    // enrol with a one-time code, as an operator would with tempus enroll
+    const { privateKey } = await loadOrCreateIdentity(new EncryptedFileKeyStore({ path: join(dataDir, 'identity.key'), passphrase: DEV_PASSPHRASE }))
+    const enrolled = await client.enroll(privateKey, issuer.createCode(type))
+    await saveEnrollment(dataDir, { ...enrolled, issuerUrl: http.url })
     const logger = createLogger({ level: options.logLevel ?? 'info', destination: join(dataDir, 'node.log'), bindings: { node: name } })
     const node = await createTempusNode({
       type,
@@ -80,6 +103,8 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
     await Promise.all(rest)
   } catch (err) {
     await Promise.allSettled(nodes.map(async n => n.node.stop()))
+    await http.close()
+    issuer.close()
     throw err
   }
   const order: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
@@ -88,11 +113,16 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
   return {
     root,
     nodes,
+    issuer,
+    issuerUrl: http.url,
     async stop () {
       await Promise.allSettled(nodes.map(async n => n.node.stop()))
+      await http.close()
+      issuer.close()
       for (const n of nodes) {
         n.node.log.flush()
       }
+      issuerLog.flush()
       if (cleanup) {
         await rm(root, { recursive: true, force: true })
       }

@@ -21,11 +21,14 @@ export interface PassphraseOptions {
   /** a file holding the passphrase (first line); overrides the environment */
   file?: string
   env?: NodeJS.ProcessEnv
+  /** the variables to read (default TEMPUS_PASSPHRASE / TEMPUS_PASSPHRASE_FILE) */
+  names?: { value: string, file: string }
 }
 
 export async function resolvePassphrase (options: PassphraseOptions = {}): Promise<Passphrase> {
   const env = options.env ?? process.env
-  const file = options.file ?? env[PASSPHRASE_FILE_ENV]
+  const names = options.names ?? { value: PASSPHRASE_ENV, file: PASSPHRASE_FILE_ENV }
+  const file = options.file ?? env[names.file]
   if (file != null && file !== '') {
     let text: string
     try {
@@ -39,7 +42,7 @@ export async function resolvePassphrase (options: PassphraseOptions = {}): Promi
     }
     return { value, source: 'file' }
   }
-  const value = env[PASSPHRASE_ENV]
+  const value = env[names.value]
   if (value != null && value !== '') {
     return { value, source: 'env' }
   }

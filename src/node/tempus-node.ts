@@ -7,7 +7,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -241,6 +241,19 @@ export class TempusNode {
         }
       })
       .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))
+  }
+
+  /** Clear a peer's suspicion, quarantine and ban (an operator's decision). */
+  async clearPeer (peer: string): Promise<{ peerId: string, suspicion: { score: number, state: string } } | undefined> {
+    let id
+    try {
+      id = peerIdFromString(peer)
+    } catch {
+      return undefined
+    }
+    await this.libp2p.services.admission.clear(id)
+    this.log.info({ peer }, 'suspicion cleared by the operator')
+    return { peerId: peer, suspicion: { score: this.admission.suspicion.score(peer), state: this.admission.suspicion.state(peer) } }
   }
 
   status (): NodeStatus {

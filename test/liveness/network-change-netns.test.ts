@@ -1,22 +1,24 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { NetnsLab, canUseNetns } from '../fixtures/netns.ts'
+import { TestNet } from '../fixtures/nodes.ts'
 
 const unavailable = await canUseNetns()
 
 describe('network change across namespaces', { skip: unavailable }, () => {
   const lab = new NetnsLab()
+  const net = new TestNet()
   before(async () => { await lab.create(2) })
-  after(async () => { await lab.destroy() })
+  after(async () => { await lab.destroy(); await net.stop() })
 
   it('closes a connection left stale by an address change and redials the sentinel from the new address', async () => {
     const [h1, h2] = lab.hosts
     assert.ok(h1 != null && h2 != null)
-    const sentinel = lab.startNode(h2, {
+    const sentinel = await lab.startNode(h2, {
       type: 'sentinel', listen: [`/ip4/${h2.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
-    })
+    }, net)
     const started = await sentinel.waitFor(e => e.event === 'started', 'sentinel to start')
-    const edge = lab.startNode(h1, {
+    const edge = await lab.startNode(h1, {
       type: 'edge',
       listen: ['/ip4/0.0.0.0/tcp/4001'],
       bootstrap: started.addrs,
@@ -26,7 +28,7 @@ describe('network change across namespaces', { skip: unavailable }, () => {
       // keep libp2p's own ping monitor out of the way: the watcher must act first
       liveness: { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' },
       redial: { initialDelay: '100ms', maxDelay: '1s' }
-    })
+    }, net)
     await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId, 'edge to reach the sentinel')
     const connects = edge.events.filter(e => e.event === 'connect').length
 

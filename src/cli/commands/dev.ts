@@ -51,7 +51,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
     stopping ??= (async () => {
       clearInterval(ticker)
       clearTimeout(timer)
-      const summary = mesh.nodes.map(n => ({ name: n.name, type: n.type, peerId: n.node.peerId.toString(), peers: n.node.libp2p.getPeers().length }))
+      const summary = mesh.nodes.map(n => ({ name: n.name, type: n.type, peerId: n.node.peerId.toString(), peers: n.node.libp2p.getPeers().length, admittedPeers: n.node.status().admission.admittedPeers }))
       const finalTable = renderTable(mesh)
       await mesh.stop()
       if (json) {
@@ -76,9 +76,9 @@ export async function devCommand (options: DevOptions): Promise<void> {
       api: n.node.api?.url ?? null,
       apiToken: (await readFile(dataPath(n.dataDir, 'apiToken'), 'utf8')).trim()
     })))
-    printJson({ event: 'ready', root: mesh.root, nodes })
+    printJson({ event: 'ready', root: mesh.root, issuer: { url: mesh.issuerUrl, overlay: mesh.issuer.overlay }, nodes })
   } else {
-    process.stdout.write(`dev mesh of ${mesh.nodes.length} nodes in ${mesh.root}${durationMs == null ? ' (Ctrl-C to stop)' : ` for ${options.duration}`}\n`)
+    process.stdout.write(`dev mesh of ${mesh.nodes.length} nodes in ${mesh.root}, issuer ${mesh.issuerUrl}${durationMs == null ? ' (Ctrl-C to stop)' : ` for ${options.duration}`}\n`)
   }
 
   let lines = 0
@@ -99,12 +99,18 @@ export async function devCommand (options: DevOptions): Promise<void> {
 }
 
 function renderTable (mesh: DevMesh): string {
-  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'CONNS', 'DHT'], mesh.nodes.map(n => [
-    n.name,
-    n.type,
-    shortId(n.node.peerId.toString()),
-    n.node.libp2p.getPeers().length,
-    n.node.libp2p.getConnections().length,
-    n.node.libp2p.services.dht.getMode()
-  ]))
+  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'DHT'], mesh.nodes.map(n => {
+    const status = n.node.status()
+    const ttl = status.admission.tokenExpiresAt == null ? 'none' : `${Math.max(0, Math.round((Date.parse(status.admission.tokenExpiresAt) - Date.now()) / 1000))}s`
+    return [
+      n.name,
+      n.type,
+      shortId(status.peerId),
+      status.peers,
+      status.admission.admittedPeers,
+      status.admission.epoch ?? '-',
+      ttl,
+      status.dhtMode
+    ]
+  }))
 }

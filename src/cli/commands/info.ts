@@ -1,7 +1,7 @@
 import { EncryptedFileKeyStore, resolvePassphrase } from '../../identity/index.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { DataDirError } from '../../node/errors.ts'
-import { apiGet } from '../api-client.ts'
+import { apiGet, apiPost } from '../api-client.ts'
 import { formatTable, printJson } from '../output.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { NodeStatus, PeerSummary } from '../../node/tempus-node.ts'
@@ -27,9 +27,18 @@ export async function peersCommand (options: { data: string, json?: boolean }): 
     return
   }
   process.stdout.write(formatTable(
-    ['PEER', 'TYPE', 'CONNECTED', 'LAST SEEN', 'ADDRESSES'],
-    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.lastSeen ?? '-', p.addresses.join(' ')])
+    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'LAST SEEN', 'ADDRESSES'],
+    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), `${p.suspicion.score} ${p.suspicion.state}`, p.lastSeen ?? '-', p.addresses.join(' ')])
   ))
+}
+
+export async function peersClearCommand (peerId: string, options: { data: string, json?: boolean }): Promise<void> {
+  const result = await apiPost<{ peerId: string, suspicion: { score: number, state: string } }>(options.data, `/v1/mesh/peers/${encodeURIComponent(peerId)}/clear`)
+  if (options.json === true) {
+    printJson(result)
+  } else {
+    process.stdout.write(`cleared ${result.peerId}: suspicion ${result.suspicion.score} (${result.suspicion.state})\n`)
+  }
 }
 
 export async function statusCommand (options: { data: string, json?: boolean }): Promise<void> {
@@ -48,6 +57,11 @@ export async function statusCommand (options: { data: string, json?: boolean }):
     ['dht mode', status.dhtMode],
     ['uptime', `${status.uptimeSeconds}s`],
     ['admin API', status.api ?? '-'],
+    ['overlay', status.admission.overlay],
+    ['key epoch', status.admission.epoch ?? '-'],
+    ['token expires', status.admission.tokenExpiresAt ?? 'no token'],
+    ['revocation list', status.admission.revocationList ?? '-'],
+    ['admitted peers', status.admission.admittedPeers],
     ...status.addrs.map(a => ['address', a] as [string, string])
   ]))
 }

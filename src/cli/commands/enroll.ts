@@ -1,0 +1,34 @@
+/** `tempus enroll`: trade a one-time code for a membership credential. */
+import { readFile } from 'node:fs/promises'
+import { saveEnrollment } from '../../admission/enrollment.ts'
+import { privateKeyFromPem } from '../../admission/keys.ts'
+import { attest } from '../../issuer/attestation.ts'
+import { EncryptedFileKeyStore, resolvePassphrase } from '../../identity/index.ts'
+import { IssuerClient } from '../../issuer/client.ts'
+import { loadConfigFile } from '../../node/config.ts'
+import { dataPath } from '../../node/data-dir.ts'
+import { DataDirError } from '../../node/errors.ts'
+import { UsageError } from '../errors.ts'
+import { printJson } from '../output.ts'
+
+export async function enrollCommand (opts: { data: string, issuer: string, code: string, attestorKey?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const config = await loadConfigFile(dataPath(opts.data, 'config'))
+  const passphrase = await resolvePassphrase({ file: opts.passphraseFile })
+  const key = await new EncryptedFileKeyStore({ path: dataPath(opts.data, 'identity'), passphrase: passphrase.value }).load()
+  if (key == null) {
+    throw new DataDirError(`${opts.data} holds no identity key; run tempus init first`)
+  }
+  const client = new IssuerClient({ url: opts.issuer })
+  // a test platform's attestor key stands in for App Attest / Play Integrity / a TPM
+  const attestor = opts.attestorKey == null ? undefined : privateKeyFromPem(await readFile(opts.attestorKey, 'utf8')).privateKey
+  const result = await client.enroll(key, opts.code, attestor == null ? undefined : challenge => attest(attestor, key.publicKey.raw, challenge))
+  if (result.typ !== config.type) {
+    throw new UsageError(`this code enrols a ${result.typ} but ${opts.data} was initialised as ${config.type}`)
+  }
+  await saveEnrollment(opts.data, { ...result, issuerUrl: client.url })
+  if (opts.json === true) {
+    printJson({ peerId: result.peerId, typ: result.typ, overlay: result.overlay, issuer: result.issuer })
+  } else {
+    process.stdout.write(`enrolled ${result.peerId} as ${result.typ} in overlay ${result.overlay}\n`)
+  }
+}

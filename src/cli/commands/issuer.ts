@@ -1,0 +1,182 @@
+/** `tempus issuer …`: run and administer the issuer. */
+import { readFile } from 'node:fs/promises'
+import { resolvePassphrase } from '../../identity/passphrase.ts'
+import { publicKeyFromRawBytes } from '../../admission/keys.ts'
+import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
+import { startIssuerHttp } from '../../issuer/http.ts'
+import { Issuer } from '../../issuer/issuer.ts'
+import { createLogger } from '../../logging/logger.ts'
+import { parseDuration } from '../../node/duration.ts'
+import { isPeerType } from '../../node/peer-type.ts'
+import { UsageError } from '../errors.ts'
+import { printJson } from '../output.ts'
+import { installSafetyNet } from '../safety-net.ts'
+import type { AttestationVerifier } from '../../issuer/attestation.ts'
+
+export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE' }
+
+async function passphrase (file?: string): Promise<string> {
+  const p = await resolvePassphrase({ file, names: ISSUER_PASSPHRASE })
+  if (p.source === 'dev-default') {
+    process.stderr.write('WARNING: TEMPUS_ISSUER_PASSPHRASE is not set; the issuer keys are sealed with the public development passphrase.\n')
+  }
+  return p.value
+}
+
+function duration (value: string, name: string): number {
+  try {
+    return parseDuration(value, name)
+  } catch (err: any) {
+    throw new UsageError(err.message)
+  }
+}
+
+export async function openIssuer (data: string, passphraseFile?: string, attestation?: AttestationVerifier): Promise<Issuer> {
+  return Issuer.open({ dir: data, passphrase: await passphrase(passphraseFile), attestation })
+}
+
+export async function issuerInitCommand (opts: { data: string, overlay: string, bootstrap: string[], threshold: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const threshold = Number(opts.threshold)
+  if (!Number.isInteger(threshold) || threshold < 1 || threshold > 100) {
+    throw new UsageError('--threshold must be an integer from 1 to 100')
+  }
+  const issuer = await Issuer.init({ dir: opts.data, overlay: opts.overlay, bootstrap: opts.bootstrap, revocationThreshold: threshold, passphrase: await passphrase(opts.passphraseFile) })
+  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, epoch: issuer.keys().epoch, threshold }
+  issuer.close()
+  if (opts.json === true) {
+    printJson(out)
+  } else {
+    process.stdout.write(`issuer for overlay ${out.overlay} created in ${opts.data}\nroot public key ${out.rootPublicKey}\nsigning key epoch ${out.epoch}; revocation needs ${threshold} admin approval(s)\n`)
+  }
+}
+
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(opts.listen)
+  if (match == null) {
+    throw new UsageError('--listen must be HOST:PORT')
+  }
+  if ((opts.cert == null) !== (opts.key == null)) {
+    throw new UsageError('--cert and --key go together')
+  }
+  const log = createLogger({ level: 'info' })
+  let attestation: AttestationVerifier
+  if (opts.attestation === 'none') {
+    attestation = noAttestation()
+    log.warn('attestation "none": any holder of an enrolment code enrols; use a platform verifier in production')
+  } else if (opts.attestation === 'test-attestor') {
+    if (opts.attestorKey == null) {
+      throw new UsageError('--attestation test-attestor needs --attestor-key (base64url raw Ed25519 public key)')
+    }
+    const raw = new Uint8Array(Buffer.from(opts.attestorKey, 'base64url'))
+    publicKeyFromRawBytes(raw)
+    attestation = testAttestor(raw)
+  } else {
+    throw new UsageError('--attestation must be none or test-attestor')
+  }
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, attestation)
+  const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
+  const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log })
+  if (opts.json === true) {
+    printJson({ event: 'started', url: http.url, overlay: issuer.overlay })
+  } else {
+    process.stdout.write(`issuer for ${issuer.overlay} listening on ${http.url}\n`)
+  }
+  let stopping = false
+  const stop = (code: number): void => {
+    if (stopping) return
+    stopping = true
+    void http.close().finally(() => { issuer.close(); process.exit(code) })
+  }
+  installSafetyNet(log, () => { stop(1) })
+  process.once('SIGINT', () => { stop(0) })
+  process.once('SIGTERM', () => { stop(0) })
+  await new Promise<never>(() => {})
+}
+
+export async function issuerCodeCommand (opts: { data: string, typ: string, uses: string, expires: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  if (!isPeerType(opts.typ)) {
+    throw new UsageError('--typ must be edge, bridge or sentinel')
+  }
+  const uses = Number(opts.uses)
+  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  try {
+    const code = issuer.createCode(opts.typ, uses, duration(opts.expires, '--expires'))
+    if (opts.json === true) {
+      printJson({ code, typ: opts.typ, uses })
+    } else {
+      process.stdout.write(code + '\n')
+    }
+  } finally {
+    issuer.close()
+  }
+}
+
+export async function issuerRotateCommand (opts: { data: string, announce?: boolean, activate?: boolean, delay?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  if (opts.announce !== true && opts.activate !== true && opts.delay == null) {
+    throw new UsageError('say --announce, --activate, or --delay DURATION (announce, wait, activate)')
+  }
+  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  try {
+    const out: Record<string, unknown> = {}
+    if (opts.announce === true || opts.delay != null) {
+      out.announced = await issuer.announceKey()
+      delete (out.announced as any).certificate
+    }
+    if (opts.delay != null) {
+      await new Promise(resolve => setTimeout(resolve, duration(opts.delay as string, '--delay')))
+    }
+    if (opts.activate === true || opts.delay != null) {
+      out.activated = await issuer.activateKey()
+    }
+    if (opts.json === true) {
+      printJson(out)
+    } else {
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n')
+    }
+  } finally {
+    issuer.close()
+  }
+}
+
+export async function issuerRevokeCommand (peerId: string, opts: { data: string, reason: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  try {
+    const request = issuer.requestRevocation(peerId, opts.reason)
+    if (opts.json === true) {
+      printJson(request)
+    } else {
+      process.stdout.write(`revocation request ${request.id}: ${request.threshold} admin approval(s) needed\napprove with: tempus admin approve ${request.id} --key ADMINKEY --issuer URL\n`)
+    }
+  } finally {
+    issuer.close()
+  }
+}
+
+export async function issuerAdminAddCommand (opts: { data: string, name: string, key: string, passphraseFile?: string }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  try {
+    issuer.addAdmin(opts.key, opts.name)
+    process.stdout.write(`admin ${opts.name} added\n`)
+  } finally {
+    issuer.close()
+  }
+}
+
+export async function issuerAuditVerifyCommand (opts: { data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  try {
+    const result = issuer.audit.verify(issuer.root.publicKey)
+    if (opts.json === true) {
+      printJson(result)
+    } else {
+      process.stdout.write(result.ok
+        ? `audit log verified: ${result.size} entries, ${result.checkpoints} signed checkpoints consistent\n`
+        : `AUDIT LOG DOES NOT VERIFY:\n${result.problems.map(p => `  - ${p}`).join('\n')}\n`)
+    }
+    if (!result.ok) {
+      process.exitCode = 1
+    }
+  } finally {
+    issuer.close()
+  }
+}
