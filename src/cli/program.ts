@@ -24,6 +24,7 @@ export function buildProgram (): Command {
     .description('tempus-mesh: a zero-trust overlay on libp2p')
     .version(TEMPUS_VERSION)
     .showHelpAfterError()
+    .enablePositionalOptions()
 
   program.command('init')
     .description('create a node data directory: config, encrypted identity key, admin API token')
@@ -58,7 +59,8 @@ export function buildProgram (): Command {
 
   const peers = program.command('peers')
     .description('list the peers a running node knows, with admission and suspicion (asks its admin API)')
-    .requiredOption('--data <dir>', 'data directory of the running node')
+    // not requiredOption: commander would demand it of `peers clear` too
+    .option('--data <dir>', 'data directory of the running node (required)')
     .option('--json', 'print JSON')
     .action(async (opts) => { await peersCommand(opts) })
   peers.command('clear <peerId>')

@@ -3,25 +3,52 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { spawnTempus, tempus } from '../fixtures/cli.ts'
+import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
 
-const ENV = { TEMPUS_PASSPHRASE: 'cli-test-passphrase' }
+const ENV = { TEMPUS_PASSPHRASE: 'cli-test-passphrase', TEMPUS_ISSUER_PASSPHRASE: 'cli-test-issuer' }
 
 describe('tempus CLI', () => {
   const dirs: string[] = []
   const tmp = async (): Promise<string> => { const d = await mkdtemp(join(tmpdir(), 'tempus-cli-')); dirs.push(d); return d }
-  after(async () => { await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true }))) })
+  after(async () => {
+    await killAll()
+    await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
+  })
 
-  it('init, id, start, status, peers, then a clean SIGTERM', async () => {
+  it('issuer init/start/code, init, enroll, id, start, status, peers, then a clean SIGTERM', async () => {
     const root = await tmp()
     const sData = join(root, 's')
     const eData = join(root, 'e')
+    const iData = join(root, 'issuer')
+    const issuerInit = await tempus(['issuer', 'init', '--data', iData, '--overlay', 'cli-test', '--threshold', '1', '--json'], ENV)
+    assert.equal(issuerInit.code, 0, issuerInit.stderr)
+    assert.equal(JSON.parse(issuerInit.stdout).overlay, 'cli-test')
+    const issuer = spawnTempus(['issuer', 'start', '--data', iData, '--listen', '127.0.0.1:0', '--json'], ENV)
+    const issuerUrl = JSON.parse(await issuer.nextLine(l => l.includes('"started"'))).url as string
+    const code = async (typ: string): Promise<string> => {
+      const res = await tempus(['issuer', 'code', '--data', iData, '--typ', typ, '--json'], ENV)
+      assert.equal(res.code, 0, res.stderr)
+      return JSON.parse(res.stdout).code
+    }
+
     const init = await tempus(['init', '--data', sData, '--type', 'sentinel', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns', '--json'], ENV)
     assert.equal(init.code, 0, init.stderr)
     const { peerId } = JSON.parse(init.stdout)
     assert.match(peerId, /^12D3KooW/)
     assert.equal((await stat(join(sData, 'config.yaml'))).mode & 0o777, 0o600)
     assert.ok(!init.stderr.includes('development passphrase'), 'no dev warning when a passphrase is set')
+
+    // not enrolled yet: default deny, the node refuses to start
+    const early = await tempus(['start', '--data', sData], ENV)
+    assert.equal(early.code, 1)
+    assert.match(early.stderr, /not enrolled/)
+    // a code for another type is refused
+    const wrongType = await tempus(['enroll', '--data', sData, '--issuer', issuerUrl, '--code', await code('edge')], ENV)
+    assert.equal(wrongType.code, 2)
+    assert.match(wrongType.stderr, /enrols a edge/)
+    const enrolled = await tempus(['enroll', '--data', sData, '--issuer', issuerUrl, '--code', await code('sentinel'), '--json'], ENV)
+    assert.equal(enrolled.code, 0, enrolled.stderr)
+    assert.equal(JSON.parse(enrolled.stdout).peerId, peerId)
 
     const id = await tempus(['id', '--data', sData, '--json'], ENV)
     assert.equal(JSON.parse(id.stdout).peerId, peerId)
@@ -36,6 +63,7 @@ describe('tempus CLI', () => {
     assert.match(started.api, /^http:\/\/127\.0\.0\.1:\d+$/)
 
     assert.equal((await tempus(['init', '--data', eData, '--type', 'edge', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', started.addrs[0]], ENV)).code, 0)
+    assert.equal((await tempus(['enroll', '--data', eData, '--issuer', issuerUrl, '--code', await code('edge')], ENV)).code, 0)
     const edge = spawnTempus(['start', '--data', eData, '--json', '--log-level', 'warn'], ENV)
     await edge.nextLine(l => l.includes('"started"'))
 
@@ -50,11 +78,20 @@ describe('tempus CLI', () => {
       assert.equal(res.code, 0, res.stderr)
       peers = JSON.parse(res.stdout).peers
     }
-    assert.ok(peers.some(p => p.connected && p.type === 'edge'), 'the sentinel lists the edge')
+    const edgeEntry = peers.find(p => p.connected && p.type === 'edge')
+    assert.ok(edgeEntry != null, 'the sentinel lists the edge')
+    assert.equal(edgeEntry.admitted, true)
     const table = await tempus(['peers', '--data', sData])
-    assert.match(table.stdout, /^PEER\s+TYPE\s+CONNECTED/)
+    assert.match(table.stdout, /^PEER\s+TYPE\s+CONNECTED\s+ADMITTED\s+SUSPICION/)
+    const cleared = await tempus(['peers', 'clear', edgeEntry.peerId, '--data', sData, '--json'])
+    assert.equal(cleared.code, 0, cleared.stderr)
+    assert.deepEqual(JSON.parse(cleared.stdout).suspicion, { score: 0, state: 'ok' })
 
-    for (const proc of [edge, sentinel]) {
+    const audit = await tempus(['issuer', 'audit', 'verify', '--data', iData, '--json'], ENV)
+    assert.equal(audit.code, 0, audit.stderr)
+    assert.equal(JSON.parse(audit.stdout).ok, true)
+
+    for (const proc of [edge, sentinel, issuer]) {
       proc.child.kill('SIGTERM')
       assert.equal(await proc.exited, 0)
     }
@@ -84,6 +121,7 @@ describe('tempus CLI', () => {
     const dev = spawnTempus(['dev', '--duration', '10s', '--json'])
     const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"')))
     assert.equal(ready.nodes.length, 8)
+    assert.match(ready.issuer.url, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.deepEqual(ready.nodes.map((n: any) => n.type).sort(), ['bridge', 'edge', 'edge', 'edge', 'edge', 'edge', 'sentinel', 'sentinel'])
     for (const n of ready.nodes) {
       assert.deepEqual(Object.keys(n).sort(), ['addrs', 'api', 'apiToken', 'name', 'peerId', 'type'])
@@ -98,6 +136,7 @@ describe('tempus CLI', () => {
     assert.equal(summary.nodes.length, 8)
     for (const n of summary.nodes) {
       assert.ok(n.peers >= 2, `${n.name} has ${n.peers} peers`)
+      assert.equal(n.admittedPeers, n.peers, `${n.name}: every peer admitted`)
     }
     await assert.rejects(readFile(join(ready.root, 'sentinel-1', 'node.json')), { code: 'ENOENT' })
   })

@@ -2,6 +2,7 @@ import { EncryptedFileKeyStore, resolvePassphrase } from '../../identity/index.t
 import { dataPath } from '../../node/data-dir.ts'
 import { DataDirError } from '../../node/errors.ts'
 import { apiGet, apiPost } from '../api-client.ts'
+import { UsageError } from '../errors.ts'
 import { formatTable, printJson } from '../output.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { NodeStatus, PeerSummary } from '../../node/tempus-node.ts'
@@ -20,7 +21,10 @@ export async function idCommand (options: { data: string, passphraseFile?: strin
   }
 }
 
-export async function peersCommand (options: { data: string, json?: boolean }): Promise<void> {
+export async function peersCommand (options: { data?: string, json?: boolean }): Promise<void> {
+  if (options.data == null) {
+    throw new UsageError('tempus peers needs --data <dir>')
+  }
   const { peers } = await apiGet<{ peers: PeerSummary[] }>(options.data, '/v1/mesh/peers')
   if (options.json === true) {
     printJson({ peers })
