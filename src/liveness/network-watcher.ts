@@ -100,11 +100,25 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
 
   private async closeStale (): Promise<number> {
     const connections = this.components.connectionManager.getConnections()
-    const results = await Promise.allSettled(connections.map(async c => probeConnection(c, this.init.probeTimeoutMs)))
+    // a connection is stale when two probes in a row fail on it; one lost
+    // probe on a live connection is not enough to drop it
+    const stale = await Promise.all(connections.map(async c => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await probeConnection(c, this.init.probeTimeoutMs)
+          return false
+        } catch {
+          if (c.status !== 'open') {
+            return false
+          }
+        }
+      }
+      return true
+    }))
     let closed = 0
-    results.forEach((result, i) => {
+    stale.forEach((isStale, i) => {
       const connection = connections[i]
-      if (result.status === 'rejected' && connection != null) {
+      if (isStale && connection != null && connection.status === 'open') {
         closed++
         connection.abort(new Error('stale after network change'))
       }
