@@ -63,6 +63,7 @@ export class AdmissionService implements Startable {
     this.onSuspicion = this.onSuspicion.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
+    this.onDisconnect = this.onDisconnect.bind(this)
     this.onCrlMessage = this.onCrlMessage.bind(this)
   }
 
@@ -74,6 +75,7 @@ export class AdmissionService implements Startable {
     this.state.addEventListener('suspicion', this.onSuspicion)
     this.state.addEventListener('revoked', this.onRevoked)
     this.init.tokens?.addEventListener('token', this.onToken)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   afterStart (): void {
@@ -105,6 +107,7 @@ export class AdmissionService implements Startable {
     this.state.removeEventListener('suspicion', this.onSuspicion)
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.components.pubsub?.removeEventListener('message', this.onCrlMessage)
     this.components.pubsub?.topicValidators.delete(CRL_TOPIC)
     await this.components.registrar.unhandle(REFRESH_PROTOCOL)
@@ -151,6 +154,11 @@ export class AdmissionService implements Startable {
       return
     }
     void this.applyRevocationList(new TextDecoder().decode(msg.data), 'gossip').catch(() => {})
+  }
+
+  /** A peer with no connection left is admitted no more. */
+  private onDisconnect (evt: CustomEvent<PeerId>): void {
+    this.state.admitted.delete(evt.detail.toString())
   }
 
   private onSuspicion (evt: CustomEvent<{ peer: string, state: string, score: number }>): void {

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { IssuerClient } from '../../src/issuer/client.ts'
+import { admittingAttacker, plainNode } from '../fixtures/attacker.ts'
+import { startTestIssuer } from '../fixtures/issuer.ts'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually, waitForEvent } from '../fixtures/wait.ts'
+import type { OwnToken } from '../../src/admission/state.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+
+describe('admission on every connection', () => {
+  const net = new TestNet()
+  let target: TempusNode
+  let addr: ReturnType<typeof multiaddr>
+  const attackers: Libp2p[] = []
+
+  before(async () => {
+    target = await net.node({ type: 'sentinel', admission: { deadline: '1500ms' } })
+    addr = multiaddr(target.getMultiaddrs()[0] ?? '')
+  })
+  after(async () => {
+    await Promise.allSettled(attackers.map(async a => a.stop()))
+    await net.stop()
+  })
+
+  const ownToken = async (key: PrivateKey, typ: 'edge' | 'sentinel' = 'edge', at?: number): Promise<{ token: OwnToken, enrollment: Awaited<ReturnType<TestNet['enroll']>> }> => {
+    const enrollment = await net.enroll(key, typ)
+    const t = await net.issuer()
+    const result = at == null ? await new IssuerClient({ url: t.url }).token(key, enrollment.credential) : await t.issuer.issueToken(enrollment.peerId, typ, at)
+    const claims = JSON.parse(Buffer.from(result.token.split('.')[1] ?? '', 'base64url').toString())
+    return { token: { token: result.token, keyCertificate: result.keyCertificate, claims }, enrollment }
+  }
+
+  /**
+   * The attacker reaches nothing: its connection is refused (a plain-Noise
+   * dialler may see its dial resolve, then the connection dies at once),
+   * every protocol the target registers fails, and the target never counts
+   * it as a peer.
+   */
+  const assertShutOut = async (attacker: Libp2p, label: string): Promise<void> => {
+    attackers.push(attacker)
+    const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === attacker.peerId.toString() || evt.detail.peer == null)
+    try {
+      const connection = await attacker.dial(addr, { signal: AbortSignal.timeout(10_000) })
+      if (connection.status === 'open') {
+        await waitForEvent(attacker, 'connection:close', evt => evt.detail === connection)
+      }
+    } catch {
+      // refused during the upgrade: what an admitting dialler sees
+    }
+    await refused
+    const protocols = target.libp2p.getProtocols()
+    assert.ok(protocols.length >= 5, 'the target registers protocols')
+    for (const protocol of protocols) {
+      await assert.rejects(attacker.dialProtocol(addr, protocol, { signal: AbortSignal.timeout(10_000) }), `${label}: ${protocol} must be unreachable`)
+    }
+    assert.ok(!target.libp2p.getPeers().some(p => p.equals(attacker.peerId)), `${label}: never a peer of the target`)
+  }
+
+  it('a plain libp2p node (no token) reaches no protocol', async () => {
+    await assertShutOut(await plainNode(), 'plain')
+  })
+
+  it('an expired token is refused', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const { token, enrollment } = await ownToken(key, 'edge', Date.now() - 10 * 60_000)
+    const { node } = await admittingAttacker({ privateKey: key, enrollment, token })
+    const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === key.publicKey.toString() || evt.detail.peer === node.peerId.toString())
+    await assertShutOut(node, 'expired')
+    assert.equal((await reason).detail.reason, 'expired')
+  })
+
+  it('a valid token of another PeerId is refused', async () => {
+    const victim = await generateKeyPair('Ed25519')
+    const { token, enrollment } = await ownToken(victim)
+    const { node } = await admittingAttacker({ enrollment, token })
+    const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
+    await assertShutOut(node, 'stolen token')
+    assert.equal((await reason).detail.reason, 'wrong-subject')
+  })
+
+  it('a token of an unknown issuer is refused', async () => {
+    const rogue = await startTestIssuer({ overlay: 'test-overlay' })
+    try {
+      const key = await generateKeyPair('Ed25519')
+      const client = new IssuerClient({ url: rogue.url })
+      const enrollment = { ...await client.enroll(key, rogue.issuer.createCode('sentinel')), issuerUrl: rogue.url }
+      const result = await client.token(key, enrollment.credential)
+      const claims = JSON.parse(Buffer.from(result.token.split('.')[1] ?? '', 'base64url').toString())
+      const { node } = await admittingAttacker({ privateKey: key, enrollment, token: { token: result.token, keyCertificate: result.keyCertificate, claims } })
+      const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
+      await assertShutOut(node, 'rogue issuer')
+      assert.ok(['unknown-key', 'bad-signature'].includes((await reason).detail.reason))
+    } finally {
+      await rogue.stop()
+    }
+  })
+
+  it('a replayed proof (a signature over an old nonce) is refused', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const { token, enrollment } = await ownToken(key)
+    // a genuine member records its proof on a first, honest connection…
+    let recorded: Uint8Array | undefined
+    const recorder = Object.create(key, { sign: { value: async (data: Uint8Array) => { recorded = await key.sign(data); return recorded } } })
+    const honest = await admittingAttacker({ privateKey: key, proofKey: recorder, enrollment, token })
+    attackers.push(honest.node)
+    const connection = await honest.node.dial(addr, { signal: AbortSignal.timeout(10_000) })
+    assert.ok(recorded != null)
+    await connection.close()
+    await eventually(() => !target.libp2p.getPeers().some(p => p.equals(key.publicKey.toString() as any)) && target.libp2p.getConnections().every(c => c.remotePeer.toString() !== honest.node.peerId.toString()), 'the honest connection to close')
+    await honest.node.stop()
+    // …and replays it: the target's nonce is fresh, so the old signature fails
+    const replayer = Object.create(key, { sign: { value: async () => recorded } })
+    const { node } = await admittingAttacker({ privateKey: key, proofKey: replayer, enrollment, token })
+    const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
+    await assertShutOut(node, 'replay')
+    assert.equal((await reason).detail.reason, 'bad-proof')
+    assert.ok(target.admission.suspicion.score(node.peerId.toString()) >= 20, 'suspicion raised')
+  })
+
+  it('a peer that completes Noise and then says nothing is closed at the admission deadline', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const { enrollment } = await ownToken(key)
+    const silent = await admittingAttacker({ privateKey: key, enrollment, token: undefined })
+    // with no token of its own the attacker's side refuses at once; make it hang instead
+    const { node } = silent
+    silent.state.setOwnToken = () => {}
+    Object.defineProperty(silent.state, 'ownToken', { get: () => ({ token: 'x', keyCertificate: '', claims: {} }) })
+    const origEnsure = silent.state.ensureOwnTokenCurrent.bind(silent.state)
+    silent.state.ensureOwnTokenCurrent = async () => { await origEnsure(); await new Promise(() => {}) }
+    const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
+    attackers.push(node)
+    await assert.rejects(node.dial(addr, { signal: AbortSignal.timeout(3_000) }))
+    assert.equal((await reason).detail.reason, 'timeout')
+  })
+
+  it('an honest member is admitted, and the type it shows comes from its token', async () => {
+    const edge = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs() })
+    await eventually(() => target.admission.admitted.get(edge.peerId.toString())?.claims.typ === 'edge', 'the edge admitted')
+    assert.ok(target.libp2p.getPeers().some(p => p.equals(edge.peerId)))
+  })
+})
