@@ -1,20 +1,23 @@
 /**
  * The admission exchange, run inside the Noise channel before the stream
  * muxer, so no other protocol (identify, the DHT, gossipsub, ping) can run
- * on a connection that was not admitted. The responder speaks only after the
- * initiator proved itself, so a stranger who dials learns nothing.
+ * on a connection that was not admitted. One round trip:
  *
  *   I → R  Hello(token_I, nonce_I)
- *   R → I  Hello(token_R, nonce_R)          only if token_I verifies
- *   I → R  Proof(sig_I(nonce_R ‖ H(token_I)))
- *   R → I  Proof(sig_R(nonce_I ‖ H(token_R)))   only if Proof_I verifies
- *   I → R  Done                             only if Proof_R verifies
+ *   R → I  Hello(token_R, nonce_R, sig_R(nonce_I ‖ H(token_R)))   only if token_I verifies
+ *   I → R  Proof(sig_I(nonce_R ‖ H(token_I)))                     only if token_R and sig_R verify
+ *
+ * The responder says nothing to a dialler whose token does not verify (for
+ * a stolen token, the Noise-authenticated PeerId is not its subject), so a
+ * stranger learns nothing. A token of a rotated epoch is answered once with
+ * `retry` and the current key's certificate, so an honest holder re-fetches
+ * and goes on on the same connection.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { ADMIT_PROTOCOL, DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { domainBytes } from './keys.ts'
-import { AdmitDone, AdmitHello, AdmitProof } from './pb/admission.ts'
+import { AdmitHello, AdmitProof } from './pb/admission.ts'
 import type { AdmissionState } from './state.ts'
 import type { TokenClaims } from './token.ts'
 import type { PeerId, PrivateKey, AbortOptions } from '@libp2p/interface'
@@ -78,22 +81,23 @@ async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, opt
       if (!(err instanceof AdmissionError) || err.reason !== 'rotated-key' || attempt > 0 || current == null) {
         throw err
       }
-      await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: current.jws, retry: true }), options)
+      await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: current.jws, retry: true, signature: new Uint8Array(0) }), options)
     }
   }
 }
 
-/** Send our hello, first bringing our own token up to the current epoch. */
-async function sendHello (lp: LengthPrefixedStream, ctx: ExchangeContext, nonce: Uint8Array, options: AbortOptions): Promise<string> {
+/** Send our hello (with our proof over their nonce, as responder), first bringing our token up to the current epoch. */
+async function sendHello (lp: LengthPrefixedStream, ctx: ExchangeContext, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<string> {
   await ctx.state.ensureOwnTokenCurrent()
   const mine = ownToken(ctx)
-  await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false }), options)
+  const signature = theirNonce == null ? new Uint8Array(0) : new Uint8Array(await ctx.privateKey.sign(proofMessage(theirNonce, mine.token)))
+  await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature }), options)
   return mine.token
 }
 
-async function verifyRemoteProof (ctx: ExchangeContext, proof: AdmitProof, myNonce: Uint8Array, remoteToken: string): Promise<void> {
+async function verifyProof (ctx: ExchangeContext, signature: Uint8Array, myNonce: Uint8Array, remoteToken: string): Promise<void> {
   const key = ctx.remotePeer.publicKey
-  if (key == null || proof.signature.length !== 64 || !(await key.verify(proofMessage(myNonce, remoteToken), proof.signature))) {
+  if (key == null || signature.length !== 64 || !(await key.verify(proofMessage(myNonce, remoteToken), signature))) {
     throw new AdmissionError('bad-proof')
   }
 }
@@ -107,20 +111,18 @@ function ownToken (ctx: ExchangeContext): { token: string, keyCertificate: strin
   return own
 }
 
-
 export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<TokenClaims> {
   const nonce = randomBytes(NONCE_BYTES)
   let myToken = await sendHello(lp, ctx, nonce, options)
-  let first = await readFrame(lp, AdmitHello.decode, options)
-  if (first.retry) {
+  let hello = await readFrame(lp, AdmitHello.decode, options)
+  if (hello.retry) {
     // our epoch is rotated: learn the current key, re-fetch, say hello again
-    await ctx.state.verifier.setCurrent(first.keyCertificate)
+    await ctx.state.verifier.setCurrent(hello.keyCertificate)
     await ctx.state.refreshOwnToken?.()
     myToken = await sendHello(lp, ctx, nonce, options)
-    first = await readFrame(lp, AdmitHello.decode, options)
+    hello = await readFrame(lp, AdmitHello.decode, options)
   }
-  checkHello(first)
-  let hello = first
+  checkHello(hello)
   let claims: TokenClaims
   try {
     claims = await verifyRemoteToken(ctx, hello)
@@ -128,14 +130,14 @@ export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeC
     if (!(err instanceof AdmissionError) || err.reason !== 'rotated-key' || ctx.state.verifier.current == null) {
       throw err
     }
+    // the responder is behind: tell it once, it re-fetches and says hello again
     await lp.write(AdmitProof.encode({ signature: new Uint8Array(0), retry: true, keyCertificate: ctx.state.verifier.current.jws }), options)
     hello = await readFrame(lp, AdmitHello.decode, options)
     checkHello(hello)
     claims = await verifyRemoteToken(ctx, hello)
   }
-  await lp.write(AdmitProof.encode({ signature: new Uint8Array(await ctx.privateKey.sign(proofMessage(hello.nonce, myToken))) }), options)
-  await verifyRemoteProof(ctx, await readFrame(lp, AdmitProof.decode, options), nonce, hello.token)
-  await lp.write(AdmitDone.encode({ ok: true }), options)
+  await verifyProof(ctx, hello.signature, nonce, hello.token)
+  await lp.write(AdmitProof.encode({ signature: new Uint8Array(await ctx.privateKey.sign(proofMessage(hello.nonce, myToken))), retry: false, keyCertificate: '' }), options)
   return claims
 }
 
@@ -143,20 +145,15 @@ export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeC
   ownToken(ctx)
   const { hello, claims } = await receiveHello(lp, ctx, options)
   const nonce = randomBytes(NONCE_BYTES)
-  let myToken = await sendHello(lp, ctx, nonce, options)
-  let next = await readFrame(lp, AdmitProof.decode, options)
-  if (next.retry) {
+  await sendHello(lp, ctx, nonce, options, hello.nonce)
+  let proof = await readFrame(lp, AdmitProof.decode, options)
+  if (proof.retry) {
     // the initiator says our epoch is rotated: learn the key, re-fetch, hello again
-    await ctx.state.verifier.setCurrent(next.keyCertificate)
+    await ctx.state.verifier.setCurrent(proof.keyCertificate)
     await ctx.state.refreshOwnToken?.()
-    myToken = await sendHello(lp, ctx, nonce, options)
-    next = await readFrame(lp, AdmitProof.decode, options)
+    await sendHello(lp, ctx, nonce, options, hello.nonce)
+    proof = await readFrame(lp, AdmitProof.decode, options)
   }
-  await verifyRemoteProof(ctx, next, nonce, hello.token)
-  await lp.write(AdmitProof.encode({ signature: new Uint8Array(await ctx.privateKey.sign(proofMessage(hello.nonce, myToken))) }), options)
-  const done = await readFrame(lp, AdmitDone.decode, options)
-  if (!done.ok) {
-    throw new AdmissionError('refused')
-  }
+  await verifyProof(ctx, proof.signature, nonce, hello.token)
   return claims
 }

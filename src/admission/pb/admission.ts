@@ -9,6 +9,7 @@ export interface AdmitHello {
   nonce: Uint8Array<ArrayBuffer>
   keyCertificate: string
   retry: boolean
+  signature: Uint8Array<ArrayBuffer>
 }
 
 export namespace AdmitHello {
@@ -46,6 +47,11 @@ export namespace AdmitHello {
           w.bool(obj.retry)
         }
 
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.signature)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -55,7 +61,8 @@ export namespace AdmitHello {
           token: '',
           nonce: uint8ArrayAlloc(0),
           keyCertificate: '',
-          retry: false
+          retry: false,
+          signature: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -82,6 +89,10 @@ export namespace AdmitHello {
             }
             case 5: {
               obj.retry = reader.bool()
+              break
+            }
+            case 6: {
+              obj.signature = reader.bytes()
               break
             }
             default: {
@@ -134,6 +145,13 @@ export namespace AdmitHello {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -171,6 +189,11 @@ export namespace AdmitHello {
     value: boolean
   }
 
+  export interface AdmitHelloSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<AdmitHello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AdmitHello.codec())
   }
@@ -179,7 +202,7 @@ export namespace AdmitHello {
     return decodeMessage(buf, AdmitHello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitHello>): Generator<AdmitHelloVersionFieldEvent | AdmitHelloTokenFieldEvent | AdmitHelloNonceFieldEvent | AdmitHelloKeyCertificateFieldEvent | AdmitHelloRetryFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitHello>): Generator<AdmitHelloVersionFieldEvent | AdmitHelloTokenFieldEvent | AdmitHelloNonceFieldEvent | AdmitHelloKeyCertificateFieldEvent | AdmitHelloRetryFieldEvent | AdmitHelloSignatureFieldEvent> {
     return streamMessage(buf, AdmitHello.codec(), opts)
   }
 }
@@ -316,95 +339,6 @@ export namespace AdmitProof {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitProof>): Generator<AdmitProofSignatureFieldEvent | AdmitProofRetryFieldEvent | AdmitProofKeyCertificateFieldEvent> {
     return streamMessage(buf, AdmitProof.codec(), opts)
-  }
-}
-
-export interface AdmitDone {
-  ok: boolean
-}
-
-export namespace AdmitDone {
-  let _codec: Codec<AdmitDone>
-
-  export const codec = (): Codec<AdmitDone> => {
-    if (_codec == null) {
-      _codec = message<AdmitDone>((obj, w, opts = {}) => {
-        if (opts.lengthDelimited !== false) {
-          w.fork()
-        }
-
-        if ((obj.ok != null && obj.ok !== false)) {
-          w.uint32(8)
-          w.bool(obj.ok)
-        }
-
-        if (opts.lengthDelimited !== false) {
-          w.ldelim()
-        }
-      }, (reader, length, opts = {}) => {
-        const obj: any = {
-          ok: false
-        }
-
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              obj.ok = reader.bool()
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-
-        return obj
-      }, function * (reader, length, prefix, opts = {}) {
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              yield {
-                field: `${prefix}.ok`,
-                value: reader.bool()
-              }
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-      })
-    }
-
-    return _codec
-  }
-
-  export interface AdmitDoneOkFieldEvent {
-    field: '$.ok'
-    value: boolean
-  }
-
-  export function encode (obj: Partial<AdmitDone>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, AdmitDone.codec())
-  }
-
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitDone>): AdmitDone {
-    return decodeMessage(buf, AdmitDone.codec(), opts)
-  }
-
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitDone>): Generator<AdmitDoneOkFieldEvent> {
-    return streamMessage(buf, AdmitDone.codec(), opts)
   }
 }
 
