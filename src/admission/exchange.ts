@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { ADMIT_PROTOCOL, DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
-import { domainBytes } from './keys.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from './keys.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
 import type { AdmissionState } from './state.ts'
 import type { TokenClaims } from './token.ts'
@@ -29,8 +29,13 @@ export interface ExchangeContext {
   remotePeer: PeerId
 }
 
-function proofMessage (nonce: Uint8Array, token: string): Uint8Array {
-  return domainBytes(DOMAINS.admitProof, nonce, createHash('sha256').update(token).digest())
+function tokenHash (token: string): Uint8Array {
+  return createHash('sha256').update(token).digest()
+}
+
+/** our proof: a signature over (their nonce ‖ H(our token)) with our identity key */
+function signProof (ctx: ExchangeContext, theirNonce: Uint8Array, myToken: string): Uint8Array<ArrayBuffer> {
+  return signDomain(keyObjectOf(ctx.privateKey), DOMAINS.admitProof, theirNonce, tokenHash(myToken))
 }
 
 async function readFrame<T> (lp: LengthPrefixedStream, decode: (buf: Uint8Array) => T, options: AbortOptions): Promise<T> {
@@ -90,14 +95,14 @@ async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, opt
 async function sendHello (lp: LengthPrefixedStream, ctx: ExchangeContext, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<string> {
   await ctx.state.ensureOwnTokenCurrent()
   const mine = ownToken(ctx)
-  const signature = theirNonce == null ? new Uint8Array(0) : new Uint8Array(await ctx.privateKey.sign(proofMessage(theirNonce, mine.token)))
+  const signature = theirNonce == null ? new Uint8Array(0) : signProof(ctx, theirNonce, mine.token)
   await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature }), options)
   return mine.token
 }
 
 async function verifyProof (ctx: ExchangeContext, signature: Uint8Array, myNonce: Uint8Array, remoteToken: string): Promise<void> {
   const key = ctx.remotePeer.publicKey
-  if (key == null || signature.length !== 64 || !(await key.verify(proofMessage(myNonce, remoteToken), signature))) {
+  if (key?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(key.raw), signature, DOMAINS.admitProof, myNonce, tokenHash(remoteToken))) {
     throw new AdmissionError('bad-proof')
   }
 }
@@ -137,7 +142,7 @@ export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeC
     claims = await verifyRemoteToken(ctx, hello)
   }
   await verifyProof(ctx, hello.signature, nonce, hello.token)
-  await lp.write(AdmitProof.encode({ signature: new Uint8Array(await ctx.privateKey.sign(proofMessage(hello.nonce, myToken))), retry: false, keyCertificate: '' }), options)
+  await lp.write(AdmitProof.encode({ signature: signProof(ctx, hello.nonce, myToken), retry: false, keyCertificate: '' }), options)
   return claims
 }
 

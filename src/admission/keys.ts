@@ -50,7 +50,7 @@ export function domainBytes (domain: string, ...parts: Uint8Array[]): Uint8Array
   return Buffer.concat([d, Buffer.of(0), ...parts])
 }
 
-export function signDomain (key: KeyObject, domain: string, ...parts: Uint8Array[]): Uint8Array {
+export function signDomain (key: KeyObject, domain: string, ...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return new Uint8Array(edSign(null, domainBytes(domain, ...parts), key))
 }
 
@@ -63,4 +63,26 @@ export function verifyDomain (key: KeyObject, signature: Uint8Array, domain: str
   } catch {
     return false
   }
+}
+
+const libp2pKeyObjects = new WeakMap<object, KeyObject>()
+
+/**
+ * The node:crypto KeyObject for a libp2p Ed25519 private key, made once and
+ * cached: @libp2p/crypto rebuilds one on every signature, which costs more
+ * than the signature itself on the connection path.
+ */
+export function keyObjectOf (key: { type: string, raw: Uint8Array }): KeyObject {
+  let obj = libp2pKeyObjects.get(key)
+  if (obj == null) {
+    if (key.type !== 'Ed25519' || key.raw.length !== 64) {
+      throw new TypeError('an Ed25519 private key is needed')
+    }
+    obj = createPrivateKey({
+      key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(key.raw.subarray(0, 32)).toString('base64url'), x: Buffer.from(key.raw.subarray(32)).toString('base64url') },
+      format: 'jwk'
+    })
+    libp2pKeyObjects.set(key, obj)
+  }
+  return obj
 }

@@ -125,6 +125,10 @@ export const configSchema = z.strictObject({
     /** how often announced keys are fetched */
     keysPollInterval: duration(ADMISSION_DEFAULTS.keysPollIntervalMs)
   }).prefault({}),
+  metrics: z.strictObject({
+    /** Prometheus metrics (libp2p's and the process's) on the admin API */
+    enabled: z.boolean().default(true)
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
   }).prefault({})

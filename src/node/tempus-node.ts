@@ -394,7 +394,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       pingTimeout: { minTimeout: Math.min(1_000, parsed.liveness.pingTimeout), maxTimeout: parsed.liveness.pingTimeout },
       abortConnectionOnPingFailure: true
     },
-    metrics: prometheusMetrics({ registry, collectDefaultMetrics: true }),
+    metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: true }) : undefined,
     services: {
       identify: identify(),
       ping: ping(),

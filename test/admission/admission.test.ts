@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IssuerClient } from '../../src/issuer/client.ts'
-import { admittingAttacker, plainNode } from '../fixtures/attacker.ts'
+import { admittingAttacker, genuineProof, plainNode, scriptedInitiator } from '../fixtures/attacker.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
@@ -104,17 +104,16 @@ describe('admission on every connection', () => {
     const { token, enrollment } = await ownToken(key)
     // a genuine member records its proof on a first, honest connection…
     let recorded: Uint8Array | undefined
-    const recorder = Object.create(key, { sign: { value: async (data: Uint8Array) => { recorded = await key.sign(data); return recorded } } })
-    const honest = await admittingAttacker({ privateKey: key, proofKey: recorder, enrollment, token })
-    attackers.push(honest.node)
-    const connection = await honest.node.dial(addr, { signal: AbortSignal.timeout(10_000) })
+    const honest = await scriptedInitiator(key, token, nonce => { recorded = genuineProof(key, token.token, nonce); return recorded })
+    attackers.push(honest)
+    const connection = await honest.dial(addr, { signal: AbortSignal.timeout(10_000) })
+    await eventually(() => target.libp2p.getPeers().some(p => p.equals(honest.peerId)), 'the honest connection to be admitted')
     assert.ok(recorded != null)
     await connection.close()
-    await eventually(() => !target.libp2p.getPeers().some(p => p.equals(key.publicKey.toString() as any)) && target.libp2p.getConnections().every(c => c.remotePeer.toString() !== honest.node.peerId.toString()), 'the honest connection to close')
-    await honest.node.stop()
+    await eventually(() => !target.libp2p.getPeers().some(p => p.equals(honest.peerId)), 'the honest connection to close')
+    await honest.stop()
     // …and replays it: the target's nonce is fresh, so the old signature fails
-    const replayer = Object.create(key, { sign: { value: async () => recorded } })
-    const { node } = await admittingAttacker({ privateKey: key, proofKey: replayer, enrollment, token })
+    const node = await scriptedInitiator(key, token, () => recorded as Uint8Array)
     const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
     await assertShutOut(node, 'replay')
     assert.equal((await reason).detail.reason, 'bad-proof')
