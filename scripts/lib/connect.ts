@@ -106,3 +106,30 @@ export async function measureConnect (stack: Stack, iterations: number, dialers:
     await target.stop()
   }
 }
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN
+}
+
+/**
+ * Measure two stacks in alternating rounds (ours, base, ours, base, …) so
+ * that drift in the machine's load hits both alike; report each figure's
+ * median over the rounds.
+ */
+export async function compareConnect (ours: Stack, base: Stack, rounds: number, iterations: number, dialers: number, durationS: number, progress?: (line: string) => void): Promise<{ ours: ConnectFigures, base: ConnectFigures }> {
+  const runs: { ours: ConnectFigures[], base: ConnectFigures[] } = { ours: [], base: [] }
+  for (let r = 0; r < rounds; r++) {
+    runs.ours.push(await measureConnect(ours, iterations, dialers, durationS))
+    runs.base.push(await measureConnect(base, iterations, dialers, durationS))
+    progress?.(`  round ${r + 1}/${rounds}: ${ours.name} p50 ${runs.ours.at(-1)?.p50.toFixed(2)} ms, ${base.name} p50 ${runs.base.at(-1)?.p50.toFixed(2)} ms`)
+  }
+  const fold = (list: ConnectFigures[]): ConnectFigures => ({
+    p50: median(list.map(f => f.p50)),
+    p99: median(list.map(f => f.p99)),
+    mean: median(list.map(f => f.mean)),
+    perSecond: median(list.map(f => f.perSecond)),
+    failures: list.reduce((n, f) => n + f.failures, 0)
+  })
+  return { ours: fold(runs.ours), base: fold(runs.base) }
+}

@@ -1,0 +1,110 @@
+/**
+ * Admission, measured against its baselines in the same run:
+ * - admitted connect latency (TCP + Noise + admission + Yamux, a full tempus
+ *   node) vs a plain libp2p connect with the same transports;
+ * - tokens issued per second by the issuer (signature + audit-log append),
+ *   in process and over HTTP;
+ * - token verifications per second (distinct tokens, so no cache helps) vs
+ *   raw Ed25519 verifications per second of messages of the same size.
+ *
+ *   npm run bench:admission -- [--rounds 3] [--iterations 300] [--tokens 20000] [--json]
+ */
+import { verify as edVerify } from 'node:crypto'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { publicKeyFromRawBytes } from '../src/admission/keys.ts'
+import { TokenVerifier } from '../src/admission/verifier.ts'
+import { IssuerClient } from '../src/issuer/client.ts'
+import { benchArgs, intArg } from './lib/args.ts'
+import { compareConnect, plainStack, tempusStack } from './lib/connect.ts'
+import { startBenchOverlay } from './lib/overlay.ts'
+import { round } from './lib/stats.ts'
+
+const args = benchArgs({
+  rounds: { type: 'string', default: '3' },
+  iterations: { type: 'string', default: '300' },
+  tokens: { type: 'string', default: '20000' },
+  json: { type: 'boolean', default: false }
+})
+const rounds = intArg(args.rounds, 'rounds', 1, 50)
+const iterations = intArg(args.iterations, 'iterations', 10, 100_000)
+const tokenCount = intArg(args.tokens, 'tokens', 100, 1_000_000)
+const json = args.json === true
+const say = (line: string): void => { if (!json) process.stdout.write(line + '\n') }
+
+const overlay = await startBenchOverlay()
+say(`bench:admission — connect: ${rounds} alternating rounds of ${iterations} connects; tokens: ${tokenCount}`)
+
+// 1. admitted connect vs plain connect
+const { ours, base } = await compareConnect(tempusStack(overlay), plainStack, rounds, iterations, 2, 2, say)
+say(`admitted connect p50 ${round(ours.p50)} ms (p99 ${round(ours.p99)}), plain ${round(base.p50)} ms (p99 ${round(base.p99)}): ${round(ours.p50 / base.p50)}×`)
+
+// 2. tokens issued per second (in process: what the issuer can sign and log)
+const members = await Promise.all(Array.from({ length: 100 }, async () => {
+  const key = await generateKeyPair('Ed25519')
+  return peerIdFromPrivateKey(key).toString()
+}))
+const issued: string[] = []
+let start = performance.now()
+const batch = 64
+for (let i = 0; i < tokenCount; i += batch) {
+  const n = Math.min(batch, tokenCount - i)
+  const results = await Promise.all(Array.from({ length: n }, async (_, j) => overlay.issuer.issueToken(members[(i + j) % members.length] as string, 'edge')))
+  for (const r of results) issued.push(r.token)
+}
+const tokensPerSec = tokenCount / ((performance.now() - start) / 1000)
+say(`tokens issued: ${round(tokensPerSec, 0)}/s in process (signature + audit log append)`)
+
+// and over HTTP, the whole request: challenge, proof of possession, credential check, token
+const httpCount = Math.min(2000, tokenCount)
+const client = new IssuerClient({ url: overlay.http.url })
+const keys = await Promise.all(Array.from({ length: 16 }, async () => generateKeyPair('Ed25519')))
+const creds = await Promise.all(keys.map(async k => (await client.enroll(k, overlay.issuer.createCode('edge'))).credential))
+start = performance.now()
+let done = 0
+await Promise.all(keys.map(async (k, i) => {
+  while (done < httpCount) {
+    done++
+    await client.token(k, creds[i] as string)
+  }
+}))
+const httpTokensPerSec = done / ((performance.now() - start) / 1000)
+say(`tokens issued over HTTP: ${round(httpTokensPerSec, 0)}/s (16 concurrent clients, challenge + token per request)`)
+
+// 3. verifications: distinct tokens through the verifier vs raw Ed25519
+const root = publicKeyFromRawBytes(new Uint8Array(Buffer.from(overlay.issuer.rootPublicKey, 'base64url')))
+const verifier = new TokenVerifier({ overlay: overlay.issuer.overlay, issuer: overlay.issuer.id, root })
+await verifier.setCurrent(overlay.issuer.keys().current)
+const verifyCount = Math.min(issued.length, 20_000)
+start = performance.now()
+for (let i = 0; i < verifyCount; i++) {
+  await verifier.verify(issued[issued.length - 1 - i] as string)
+}
+const verifyPerSec = verifyCount / ((performance.now() - start) / 1000)
+
+const signingKey = verifier.current?.publicKey
+const parts = (issued[0] as string).split('.')
+const message = Buffer.from(`${parts[0]}.${parts[1]}`)
+const signature = Buffer.from(parts[2] ?? '', 'base64url')
+start = performance.now()
+for (let i = 0; i < verifyCount; i++) {
+  edVerify(null, message, signingKey as any, signature)
+}
+const rawVerifyPerSec = verifyCount / ((performance.now() - start) / 1000)
+say(`verifications: ${round(verifyPerSec, 0)}/s tokens (distinct, full checks) vs ${round(rawVerifyPerSec, 0)}/s raw Ed25519: ${round(verifyPerSec / rawVerifyPerSec)}×`)
+
+await overlay.stop()
+if (json) {
+  process.stdout.write(JSON.stringify({
+    admittedConnectP50Ms: round(ours.p50),
+    admittedConnectP99Ms: round(ours.p99),
+    plainConnectP50Ms: round(base.p50),
+    plainConnectP99Ms: round(base.p99),
+    connectRatio: round(ours.p50 / base.p50),
+    tokensPerSec: round(tokensPerSec, 0),
+    httpTokensPerSec: round(httpTokensPerSec, 0),
+    verifyPerSec: round(verifyPerSec, 0),
+    rawVerifyPerSec: round(rawVerifyPerSec, 0)
+  }) + '\n')
+}
+process.exit(0)
