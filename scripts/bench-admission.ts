@@ -1,7 +1,8 @@
 /**
  * Admission, measured against its baselines in the same run:
- * - admitted connect latency (TCP + Noise + admission + Yamux, a full tempus
- *   node) vs a plain libp2p connect with the same transports;
+ * - admitted connect latency (libp2p with TCP + Noise + admission + Yamux)
+ *   vs a plain libp2p connect with the same transports, and a full tempus
+ *   node's connect for reference;
  * - tokens issued per second by the issuer (signature + audit-log append),
  *   in process and over HTTP;
  * - token verifications per second (distinct tokens, so no cache helps) vs
@@ -16,7 +17,8 @@ import { publicKeyFromRawBytes } from '../src/admission/keys.ts'
 import { TokenVerifier } from '../src/admission/verifier.ts'
 import { IssuerClient } from '../src/issuer/client.ts'
 import { benchArgs, intArg } from './lib/args.ts'
-import { compareConnect, plainStack, tempusStack } from './lib/connect.ts'
+import { admittedStack, compareStacks, plainStack, tempusStack } from './lib/connect.ts'
+import type { ConnectFigures } from './lib/connect.ts'
 import { startBenchOverlay } from './lib/overlay.ts'
 import { round } from './lib/stats.ts'
 
@@ -35,9 +37,16 @@ const say = (line: string): void => { if (!json) process.stdout.write(line + '\n
 const overlay = await startBenchOverlay()
 say(`bench:admission — connect: ${rounds} alternating rounds of ${iterations} connects; tokens: ${tokenCount}`)
 
-// 1. admitted connect vs plain connect
-const { ours, base } = await compareConnect(tempusStack(overlay), plainStack, rounds, iterations, 2, 2, say)
+// 1. admitted connect vs plain connect: libp2p with the same transports,
+// with and without admission; and, for reference, a full tempus node
+// (identify, DHT, gossipsub, metrics… all reacting to each connection)
+const [ours, node, base] = await compareStacks([
+  admittedStack(overlay),
+  tempusStack(overlay, {}, 'tempus node'),
+  plainStack
+], rounds, iterations, 2, 2, say) as [ConnectFigures, ConnectFigures, ConnectFigures]
 say(`admitted connect p50 ${round(ours.p50)} ms (p99 ${round(ours.p99)}), plain ${round(base.p50)} ms (p99 ${round(base.p99)}): ${round(ours.p50 / base.p50)}×`)
+say(`full tempus node connect p50 ${round(node.p50)} ms (p99 ${round(node.p99)}): ${round(node.p50 / base.p50)}× plain`)
 
 // 2. tokens issued per second (in process: what the issuer can sign and log)
 const members = await Promise.all(Array.from({ length: 100 }, async () => {
@@ -101,6 +110,9 @@ if (json) {
     plainConnectP50Ms: round(base.p50),
     plainConnectP99Ms: round(base.p99),
     connectRatio: round(ours.p50 / base.p50),
+    tempusNodeConnectP50Ms: round(node.p50),
+    tempusNodeConnectP99Ms: round(node.p99),
+    tempusNodeConnectRatio: round(node.p50 / base.p50),
     tokensPerSec: round(tokensPerSec, 0),
     httpTokensPerSec: round(httpTokensPerSec, 0),
     verifyPerSec: round(verifyPerSec, 0),

@@ -7,10 +7,20 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createLibp2p } from 'libp2p'
+import { admittingEncrypter } from '../../src/admission/encrypter.ts'
+import { admissionGater } from '../../src/admission/gater.ts'
+import { publicKeyFromRawBytes } from '../../src/admission/keys.ts'
+import { RevocationState } from '../../src/admission/revocation.ts'
+import { AdmissionState } from '../../src/admission/state.ts'
+import { SuspicionScores } from '../../src/admission/suspicion.ts'
+import { TokenVerifier } from '../../src/admission/verifier.ts'
+import { IssuerClient } from '../../src/issuer/client.ts'
 import { CONNECTION_DEFAULTS } from '../../src/node/constants.ts'
 import { summarise } from './stats.ts'
 import type { BenchOverlay } from './overlay.ts'
+import type { TempusConfigInput } from '../../src/node/config.ts'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -36,17 +46,57 @@ export const BENCH_LIMITS = {
   maxParallelDials: CONNECTION_DEFAULTS.maxParallelDials
 }
 
-export function tempusStack (overlay: BenchOverlay): Stack {
+export function tempusStack (overlay: BenchOverlay, config: Partial<TempusConfigInput> = {}, name = 'tempus'): Stack {
   return {
-    name: 'tempus',
+    name,
     async target () {
       // a bridge: the dialler's peer keeper does not redial bridges it was not told to keep
-      const t = await overlay.node('bridge', { connections: BENCH_LIMITS })
+      const t = await overlay.node('bridge', { ...config, connections: BENCH_LIMITS })
       return { addr: multiaddr(t.getMultiaddrs()[0] ?? ''), stop: async () => t.stop() }
     },
     async dialer () {
-      const d = await overlay.node('edge', { connections: { ...BENCH_LIMITS, minConnections: 0 } })
+      const d = await overlay.node('edge', { ...config, connections: { ...BENCH_LIMITS, minConnections: 0 } })
       return { node: d.libp2p, stop: async () => d.stop() }
+    }
+  }
+}
+
+/**
+ * Plain libp2p with admission and nothing else: the same transports, Noise
+ * and Yamux as `plainStack`, plus the admission exchange inside Noise. The
+ * difference between the two is what admission costs a connect.
+ */
+export function admittedStack (overlay: BenchOverlay): Stack {
+  const make = async (listen: boolean): Promise<Libp2p> => {
+    const privateKey = await generateKeyPair('Ed25519')
+    const client = new IssuerClient({ url: overlay.http.url })
+    const enrollment = await client.enroll(privateKey, overlay.issuer.createCode('edge'))
+    const root = publicKeyFromRawBytes(new Uint8Array(Buffer.from(enrollment.rootPublicKey, 'base64url')))
+    const revocations = new RevocationState()
+    const verifier = new TokenVerifier({ overlay: enrollment.overlay, issuer: enrollment.issuer, root, isRevoked: p => revocations.isRevoked(p) })
+    await verifier.setCurrent(enrollment.keys.current)
+    const state = new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores(), deadlineMs: 5_000 })
+    const token = await client.token(privateKey, enrollment.credential)
+    state.setOwnToken({ ...token, claims: await verifier.verify(token.token) })
+    return createLibp2p({
+      privateKey,
+      addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
+      transports: [tcp()],
+      connectionEncrypters: [admittingEncrypter(noise(), state)],
+      streamMuxers: [yamux()],
+      connectionGater: admissionGater(state),
+      connectionManager: BENCH_LIMITS
+    })
+  }
+  return {
+    name: 'libp2p + admission',
+    async target () {
+      const n = await make(true)
+      return { addr: n.getMultiaddrs()[0] as Multiaddr, stop: async () => n.stop() }
+    },
+    async dialer () {
+      const n = await make(false)
+      return { node: n, stop: async () => n.stop() }
     }
   }
 }
@@ -113,23 +163,28 @@ function median (values: number[]): number {
 }
 
 /**
- * Measure two stacks in alternating rounds (ours, base, ours, base, …) so
- * that drift in the machine's load hits both alike; report each figure's
- * median over the rounds.
+ * Measure stacks in alternating rounds (a, b, c, a, b, c, …) so that drift
+ * in the machine's load hits all alike; report each figure's median over
+ * the rounds, in the order given.
  */
-export async function compareConnect (ours: Stack, base: Stack, rounds: number, iterations: number, dialers: number, durationS: number, progress?: (line: string) => void): Promise<{ ours: ConnectFigures, base: ConnectFigures }> {
-  const runs: { ours: ConnectFigures[], base: ConnectFigures[] } = { ours: [], base: [] }
+export async function compareStacks (stacks: Stack[], rounds: number, iterations: number, dialers: number, durationS: number, progress?: (line: string) => void): Promise<ConnectFigures[]> {
+  const runs: ConnectFigures[][] = stacks.map(() => [])
   for (let r = 0; r < rounds; r++) {
-    runs.ours.push(await measureConnect(ours, iterations, dialers, durationS))
-    runs.base.push(await measureConnect(base, iterations, dialers, durationS))
-    progress?.(`  round ${r + 1}/${rounds}: ${ours.name} p50 ${runs.ours.at(-1)?.p50.toFixed(2)} ms, ${base.name} p50 ${runs.base.at(-1)?.p50.toFixed(2)} ms`)
+    for (const [i, stack] of stacks.entries()) {
+      runs[i]?.push(await measureConnect(stack, iterations, dialers, durationS))
+    }
+    progress?.(`  round ${r + 1}/${rounds}: ` + stacks.map((st, i) => `${st.name} p50 ${runs[i]?.at(-1)?.p50.toFixed(2)} ms`).join(', '))
   }
-  const fold = (list: ConnectFigures[]): ConnectFigures => ({
+  return runs.map(list => ({
     p50: median(list.map(f => f.p50)),
     p99: median(list.map(f => f.p99)),
     mean: median(list.map(f => f.mean)),
     perSecond: median(list.map(f => f.perSecond)),
     failures: list.reduce((n, f) => n + f.failures, 0)
-  })
-  return { ours: fold(runs.ours), base: fold(runs.base) }
+  }))
+}
+
+export async function compareConnect (ours: Stack, base: Stack, rounds: number, iterations: number, dialers: number, durationS: number, progress?: (line: string) => void): Promise<{ ours: ConnectFigures, base: ConnectFigures }> {
+  const [a, b] = await compareStacks([ours, base], rounds, iterations, dialers, durationS, progress)
+  return { ours: a as ConnectFigures, base: b as ConnectFigures }
 }

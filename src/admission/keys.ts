@@ -22,11 +22,26 @@ export function rawPublicKey (key: KeyObject): Uint8Array {
   return new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'))
 }
 
+/** DER SubjectPublicKeyInfo header of an Ed25519 key; the 32 raw bytes follow */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const publicKeyCache = new Map<string, KeyObject>()
+const PUBLIC_KEY_CACHE_SIZE = 4096
+
+/** A KeyObject for a raw Ed25519 public key (cached: peers reconnect). */
 export function publicKeyFromRawBytes (raw: Uint8Array): KeyObject {
   if (raw.length !== 32) {
     throw new RangeError('an Ed25519 public key is 32 bytes')
   }
-  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' })
+  const id = Buffer.from(raw).toString('base64')
+  let key = publicKeyCache.get(id)
+  if (key == null) {
+    key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
+    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) {
+      publicKeyCache.delete(publicKeyCache.keys().next().value as string)
+    }
+    publicKeyCache.set(id, key)
+  }
+  return key
 }
 
 /** PKCS#8 PEM, for storage (the issuer encrypts it at rest) */

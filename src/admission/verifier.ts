@@ -90,6 +90,16 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
 
   /** Verify a token; throws an `AdmissionError` naming the reason. */
   async verify (token: string, expect: VerifyExpectations = {}): Promise<TokenClaims> {
+    // a token whose signature verified before: only the epoch and the
+    // time-dependent claims need checking again
+    const seen = this.verified.get(token)
+    if (seen != null) {
+      if (this.currentKey != null && seen.ep < this.currentKey.epoch) {
+        throw new AdmissionError('rotated-key')
+      }
+      this.checkClaims(seen, expect)
+      return seen
+    }
     const kid = tokenKid(token)
     let cert = this.keys.get(kid)
     if (cert == null && expect.keyCertificate != null && expect.keyCertificate !== '') {
