@@ -226,6 +226,15 @@ export class AdmissionService implements Startable {
     }
   }
 
+  /** PeerIds whose ban is stored (and so survives a restart). */
+  async storedBans (): Promise<string[]> {
+    const out: string[] = []
+    for await (const { key } of this.components.datastore.query({ prefix: BAN_PREFIX })) {
+      out.push(key.toString().slice(BAN_PREFIX.length))
+    }
+    return out
+  }
+
   private async loadBans (): Promise<void> {
     for await (const { key } of this.components.datastore.query({ prefix: BAN_PREFIX })) {
       this.state.suspicion.ban(key.toString().slice(BAN_PREFIX.length))
