@@ -1,0 +1,430 @@
+/**
+ * The Cyclon simulator: drives the very `CyclonView` class the nodes use
+ * (src/sampling/view.ts), cycle by cycle, in one process.
+ *
+ *   npm run sim:cyclon -- [--nodes 10000] [--view 20] [--shuffle 8] [--cycles 100]
+ *       [--scenario all|base|heal|join|hub] [--join-runs 1000] [--attack-nodes 2000]
+ *       [--attack-cycles 200] [--retries 3] [--seed 1] [--out sim-results] [--json]
+ *
+ * base: in-degree distribution (mean, std, variance / Binomial variance),
+ *   Pr[u in a view] against c/(N−1), convergence per cycle from a ring
+ *   lattice (in-degree std, clustering coefficient), clustering and path
+ *   length on a sample against a random graph's.
+ * heal: 50% of nodes die; dead links left per cycle; largest component.
+ * join: 100 nodes join at once through one introducer; cycles until one
+ *   component, over many runs.
+ * hub: a fraction f of colluding admitted nodes answer and push only each
+ *   other's entries; their share of honest views per cycle.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { seededRandom } from '../src/sampling/random.ts'
+import { CyclonView } from '../src/sampling/view.ts'
+import { benchArgs, intArg } from './lib/args.ts'
+import { round } from './lib/stats.ts'
+import type { CyclonEntry } from '../src/sampling/view.ts'
+
+type Entry = CyclonEntry<number>
+type View = CyclonView<Entry, number>
+
+const args = benchArgs({
+  nodes: { type: 'string', default: '10000' },
+  view: { type: 'string', default: '20' },
+  shuffle: { type: 'string', default: '8' },
+  cycles: { type: 'string', default: '100' },
+  scenario: { type: 'string', default: 'all' },
+  'join-runs': { type: 'string', default: '1000' },
+  'attack-nodes': { type: 'string', default: '2000' },
+  'attack-cycles': { type: 'string', default: '200' },
+  seed: { type: 'string', default: '1' },
+  out: { type: 'string', default: 'sim-results' },
+  retries: { type: 'string', default: '3' },
+  json: { type: 'boolean', default: false }
+})
+const RETRIES = intArg(args.retries, 'retries', 0, 1000)
+const N = intArg(args.nodes, 'nodes', 10, 1_000_000)
+const C = intArg(args.view, 'view', 1, 1000)
+const L = intArg(args.shuffle, 'shuffle', 1, C)
+const CYCLES = intArg(args.cycles, 'cycles', 1, 100_000)
+const JOIN_RUNS = intArg(args['join-runs'], 'join-runs', 1, 100_000)
+const ATTACK_N = intArg(args['attack-nodes'], 'attack-nodes', 10, 1_000_000)
+const ATTACK_CYCLES = intArg(args['attack-cycles'], 'attack-cycles', 1, 100_000)
+const SEED = intArg(args.seed, 'seed', 0, 2 ** 31)
+const scenario = String(args.scenario)
+if (!['all', 'base', 'heal', 'join', 'hub'].includes(scenario)) {
+  process.stderr.write('--scenario must be all, base, heal, join or hub\n')
+  process.exit(2)
+}
+const json = args.json === true
+const run = (s: string): boolean => scenario === 'all' || scenario === s
+const say = (line: string): void => { if (!json) process.stdout.write(line + '\n') }
+const progress = (line: string): void => { if (process.stderr.isTTY === true) process.stderr.write(`\r${line}\x1b[K`) }
+const done = (): void => { if (process.stderr.isTTY === true) process.stderr.write('\r\x1b[K') }
+const t0 = performance.now()
+
+/**
+ * One entry object per node, shared by every view that holds it: a view
+ * keeps ages in its own array and only writes `age` into an entry as it
+ * sends it, and the receiver reads it at once, so sharing is safe in this
+ * single-threaded loop and saves millions of allocations per run. (The node
+ * service copies entries for the wire instead.)
+ */
+function makeViews (n: number, random: () => number, member = (_i: number) => true): View[] {
+  entryOf = Array.from({ length: n }, (_, i) => ({ id: i, age: 0 }))
+  return Array.from({ length: n }, (_, i) => new CyclonView<Entry, number>({
+    self: i, capacity: C, shuffleLength: L, random, member: member(i),
+    selfEntry: () => { const e = entryOf[i] as Entry; e.age = 0; return e },
+    copy: e => e
+  }))
+}
+let entryOf: Entry[] = []
+const entry = (id: number): Entry => { const e = entryOf[id] as Entry; e.age = 0; return e }
+
+/**
+ * One cycle: every live node initiates one shuffle, in a random order. A
+ * partner that does not answer is gone, and the node tries the next oldest
+ * (up to `retries` times), as a real node does after a failed dial.
+ */
+function cycle (views: View[], random: () => number, alive?: Uint8Array, order?: Int32Array, retries = RETRIES): void {
+  const n = views.length
+  const o = order ?? Int32Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    const t = o[i] as number; o[i] = o[j] as number; o[j] = t
+  }
+  for (let k = 0; k < n; k++) {
+    const id = o[k] as number
+    if (alive != null && alive[id] === 0) continue
+    const v = views[id] as View
+    let s = v.startShuffle()
+    for (let r = 0; s != null && alive != null && alive[s.partner.id] === 0 && r < retries; r++) {
+      s = v.startShuffle(false) // no answer: that partner is simply gone; try the next oldest
+    }
+    if (s == null || (alive != null && alive[s.partner.id] === 0)) continue
+    const reply = (views[s.partner.id] as View).respond(s.sent)
+    v.merge(reply, s.sent)
+  }
+}
+
+function inDegrees (views: View[], alive?: Uint8Array): Int32Array {
+  const deg = new Int32Array(views.length)
+  for (const v of views) {
+    if (alive != null && alive[v.self] === 0) continue
+    for (const e of v.entries()) deg[e.id] = (deg[e.id] ?? 0) + 1
+  }
+  return deg
+}
+
+function stats (values: ArrayLike<number>, include: (i: number) => boolean = () => true): { mean: number, std: number, variance: number } {
+  let n = 0; let sum = 0; let sq = 0
+  for (let i = 0; i < values.length; i++) {
+    if (!include(i)) continue
+    const x = values[i] as number
+    n++; sum += x; sq += x * x
+  }
+  const mean = sum / n
+  const variance = sq / n - mean * mean
+  return { mean, std: Math.sqrt(variance), variance }
+}
+
+/** Undirected adjacency (u–v if either holds the other), for live nodes; duplicates removed. */
+function undirected (views: View[], alive?: Uint8Array): number[][] {
+  const adj: number[][] = views.map(() => [])
+  for (const v of views) {
+    if (alive != null && alive[v.self] === 0) continue
+    for (const e of v.entries()) {
+      if (alive != null && alive[e.id] === 0) continue
+      adj[v.self]?.push(e.id)
+      adj[e.id]?.push(v.self)
+    }
+  }
+  // dedupe with a stamp per node instead of a Set per list
+  const stamp = new Int32Array(views.length).fill(-1)
+  adj.forEach((list, u) => {
+    let w = 0
+    for (let r = 0; r < list.length; r++) {
+      const x = list[r] as number
+      if (stamp[x] !== u) { stamp[x] = u; list[w++] = x }
+    }
+    list.length = w
+  })
+  return adj
+}
+
+function clustering (adj: number[][], sample: number[]): number {
+  let total = 0
+  for (const u of sample) {
+    const nb = adj[u] as number[]
+    const k = nb.length
+    if (k < 2) continue
+    const set = new Set(nb)
+    let links = 0
+    for (const a of nb) for (const b of adj[a] as number[]) if (b > a && set.has(b)) links++
+    total += links / (k * (k - 1) / 2)
+  }
+  return total / sample.length
+}
+
+function pathLength (adj: number[][], sources: number[], n: number): number {
+  let sum = 0; let count = 0
+  const dist = new Int32Array(n)
+  for (const s of sources) {
+    dist.fill(-1)
+    dist[s] = 0
+    const queue = [s]
+    for (let q = 0; q < queue.length; q++) {
+      const u = queue[q] as number
+      for (const w of adj[u] as number[]) {
+        if (dist[w] === -1) { dist[w] = (dist[u] as number) + 1; queue.push(w); sum += dist[w] as number; count++ }
+      }
+    }
+  }
+  return sum / count
+}
+
+function largestComponent (adj: number[][], alive?: Uint8Array): { largest: number, total: number, components: number } {
+  const seen = new Uint8Array(adj.length)
+  let largest = 0; let total = 0; let components = 0
+  for (let s = 0; s < adj.length; s++) {
+    if (seen[s] === 1 || (alive != null && alive[s] === 0)) continue
+    components++
+    let size = 0
+    const stack = [s]; seen[s] = 1
+    while (stack.length > 0) {
+      const u = stack.pop() as number; size++
+      for (const w of adj[u] as number[]) if (seen[w] === 0) { seen[w] = 1; stack.push(w) }
+    }
+    largest = Math.max(largest, size); total += size
+  }
+  return { largest, total, components }
+}
+
+function sampleIds (n: number, k: number, random: () => number, ok: (i: number) => boolean = () => true): number[] {
+  const out = new Set<number>()
+  let guard = 0
+  while (out.size < Math.min(k, n) && guard++ < k * 100) {
+    const i = Math.floor(random() * n)
+    if (ok(i)) out.add(i)
+  }
+  return [...out]
+}
+
+const result: Record<string, unknown> = { nodes: N, view: C, shuffle: L, cycles: CYCLES }
+const svg: string[] = []
+
+// ---- base: convergence from a ring lattice, then the distribution -------
+let baseViews: View[] | undefined
+if (run('base') || run('heal')) {
+  const random = seededRandom(SEED)
+  const views = makeViews(N, random)
+  views.forEach((v, i) => { for (let k = 1; k <= C; k++) v.add(entry((i + k) % N)) })
+  const order = Int32Array.from({ length: N }, (_, i) => i)
+  const ccSample = sampleIds(N, 200, random)
+  const convergence: Array<{ cycle: number, std: number, cc: number }> = []
+  const pSample = sampleIds(N, 1000, random)
+  const pSums = new Float64Array(pSample.length)
+  const window = Math.min(20, CYCLES)
+  for (let k = 1; k <= CYCLES; k++) {
+    cycle(views, random, undefined, order)
+    if (k <= 3 || k === 5 || k % 10 === 0 || k === CYCLES) {
+      convergence.push({ cycle: k, std: stats(inDegrees(views)).std, cc: clustering(undirected(views), ccSample) })
+    }
+    if (k > CYCLES - window) {
+      const deg = inDegrees(views)
+      pSample.forEach((u, i) => { pSums[i] = (pSums[i] as number) + (deg[u] as number) })
+    }
+    progress(`base: cycle ${k}/${CYCLES} (${round((performance.now() - t0) / 1000, 1)} s)`)
+  }
+  done()
+  const deg = inDegrees(views)
+  const s = stats(deg)
+  const p = C / (N - 1)
+  const binomialVariance = (N - 1) * p * (1 - p)
+  const pEst = pSample.map((_, i) => (pSums[i] as number) / window / (N - 1))
+  const pMean = pEst.reduce((a, b) => a + b, 0) / pEst.length
+  const pSpread = Math.sqrt(pEst.reduce((a, b) => a + (b - pMean) ** 2, 0) / pEst.length) / p
+  const adj = undirected(views)
+  const cc = clustering(adj, sampleIds(N, 500, random))
+  const apl = pathLength(adj, sampleIds(N, 20, random), N)
+  const avgDeg = adj.reduce((a, l) => a + l.length, 0) / N
+  const randomCc = avgDeg / N
+  const randomApl = Math.log(N) / Math.log(avgDeg)
+  Object.assign(result, {
+    inDegreeMean: round(s.mean, 3),
+    inDegreeStd: round(s.std, 3),
+    inDegreeVariance: round(s.variance, 3),
+    binomialVariance: round(binomialVariance, 3),
+    inDegreeVarianceRatio: round(s.variance / binomialVariance, 4),
+    pInView: pMean,
+    pInViewExpected: p,
+    pInViewRelError: round(Math.abs(pMean - p) / p, 5),
+    pInViewPerNodeSpread: round(pSpread, 4),
+    clusteringCoefficient: round(cc, 5),
+    randomGraphClustering: round(randomCc, 5),
+    pathLength: round(apl, 3),
+    randomGraphPathLength: round(randomApl, 3)
+  })
+  say(`base  N=${N} c=${C} l=${L} after ${CYCLES} cycles:`)
+  say(`  in-degree mean ${round(s.mean, 2)}, std ${round(s.std, 3)}, variance ${round(s.variance, 3)} = ${round(s.variance / binomialVariance, 4)} × Binomial(${N - 1}, c/(N−1)) variance ${round(binomialVariance, 3)}   [target ≤ 0.15]`)
+  say(`  Pr[u in a view] ${pMean.toExponential(4)} vs c/(N−1) ${p.toExponential(4)}: relative error ${round(Math.abs(pMean - p) / p * 100, 3)}% (per-node spread over ${window} cycles ${round(pSpread * 100, 2)}%)   [target ±2%]`)
+  say(`  clustering ${round(cc, 5)} (random graph of the same degree ${round(randomCc, 5)}); path length ${round(apl, 3)} (random graph ≈ ${round(randomApl, 3)})`)
+  say(`  convergence from a ring lattice (cycle: in-degree std, clustering): ${convergence.filter((_, i) => i < 6 || i % 4 === 0).map(c => `${c.cycle}: ${round(c.std, 2)}, ${round(c.cc, 3)}`).join(' | ')}`)
+  svg.push(histogramSvg('In-degree distribution', deg, C))
+  svg.push(lineSvg('Convergence from a ring lattice', 'cycle', [
+    { name: 'in-degree std', points: convergence.map(c => [c.cycle, c.std]) },
+    { name: 'clustering × 10', points: convergence.map(c => [c.cycle, c.cc * 10]) }
+  ]))
+  baseViews = views
+}
+
+// ---- heal: kill half, count dead links per cycle --------------------------
+if (run('heal') && baseViews != null) {
+  const random = seededRandom(SEED + 1)
+  const views = baseViews
+  const alive = new Uint8Array(N).fill(1)
+  for (const i of sampleIds(N, Math.floor(N / 2), random)) alive[i] = 0
+  const deadLinks = (): number => {
+    let d = 0
+    for (const v of views) if (alive[v.self] === 1) for (const e of v.entries()) if (alive[e.id] === 0) d++
+    return d
+  }
+  const initial = deadLinks()
+  const curve: Array<[number, number]> = [[0, initial]]
+  let within20 = 0; let within40 = 0; let cycle99 = -1; let cycle100 = -1
+  const order = Int32Array.from({ length: N }, (_, i) => i)
+  for (let k = 1; k <= 40; k++) {
+    cycle(views, random, alive, order)
+    const left = deadLinks()
+    curve.push([k, left])
+    const purged = 1 - left / initial
+    if (cycle99 < 0 && purged >= 0.99) cycle99 = k
+    if (cycle100 < 0 && left === 0) cycle100 = k
+    if (k === 20) within20 = purged
+    if (k === 40) within40 = purged
+    progress(`heal: cycle ${k}/40`)
+  }
+  done()
+  const comp = largestComponent(undirected(views, alive), alive)
+  Object.assign(result, {
+    deadLinksInitial: initial,
+    deadLinksPurgedWithin20: round(within20, 5),
+    deadLinksPurgedWithin40: round(within40, 5),
+    cycleAllButOnePercentPurged: cycle99,
+    cycleAllPurged: cycle100,
+    largestComponentShare: round(comp.largest / comp.total, 5)
+  })
+  say(`heal  50% of ${N} nodes killed: ${initial} dead links; purged ${round(within20 * 100, 2)}% within 20 cycles [target ≥ 99%], ${round(within40 * 100, 2)}% within 40 [target 100%]; ≥99% at cycle ${cycle99}, all at cycle ${cycle100 < 0 ? '>40' : cycle100}`)
+  say(`      largest component ${comp.largest} of ${comp.total} survivors (${round(comp.largest / comp.total * 100, 3)}%) [target ≥ 99%]`)
+  svg.push(lineSvg('Dead links after 50% of nodes die', 'cycle', [{ name: 'dead links left', points: curve }]))
+}
+
+// ---- join: 100 simultaneous joins through one introducer ------------------
+if (run('join')) {
+  const random = seededRandom(SEED + 2)
+  let ok = 0
+  const cyclesNeeded: number[] = []
+  for (let r = 0; r < JOIN_RUNS; r++) {
+    const views = makeViews(101, random)
+    for (let i = 1; i <= 100; i++) views[i]?.add(entry(0))
+    let reached = -1
+    for (let k = 1; k <= 10; k++) {
+      cycle(views, random)
+      const comp = largestComponent(undirected(views))
+      if (comp.components === 1 && views.every(v => v.size > 0)) { reached = k; break }
+    }
+    if (reached > 0) { ok++; cyclesNeeded.push(reached) }
+    if (r % 50 === 0) progress(`join: run ${r}/${JOIN_RUNS}`)
+  }
+  done()
+  Object.assign(result, { joinRuns: JOIN_RUNS, joinRunsOneComponent: ok, joinCyclesMax: Math.max(...cyclesNeeded, -1) })
+  say(`join  100 nodes through one introducer: one component (every node with a non-empty view) within 10 cycles in ${ok} of ${JOIN_RUNS} runs [target all]; at most ${Math.max(...cyclesNeeded, -1)} cycles`)
+}
+
+// ---- hub: colluding malicious nodes ---------------------------------------
+if (run('hub')) {
+  const shares: Record<string, number> = {}
+  const series: Array<{ name: string, points: Array<[number, number]> }> = []
+  for (const f of [0.1, 0.2, 0.3]) {
+    const random = seededRandom(SEED + 3 + Math.round(f * 100))
+    const n = ATTACK_N
+    const bad = new Uint8Array(n)
+    for (const i of sampleIds(n, Math.round(f * n), random)) bad[i] = 1
+    const badIds = [...bad.keys()].filter(i => bad[i] === 1)
+    const views = makeViews(n, random)
+    views.forEach(v => { for (const id of sampleIds(n, C, random, i => i !== v.self)) v.add(entry(id)) })
+    for (let k = 0; k < 20; k++) cycle(views, random)
+    // from here on the attackers collude: they push and answer only each other, always fresh
+    const freshBad = (k: number, not: number): Entry[] => {
+      const out: Entry[] = []
+      while (out.length < k) {
+        const id = badIds[Math.floor(random() * badIds.length)] as number
+        if (id !== not && !out.some(e => e.id === id)) out.push(entry(id))
+      }
+      return out
+    }
+    const points: Array<[number, number]> = []
+    let share = 0
+    for (let k = 1; k <= ATTACK_CYCLES; k++) {
+      const order = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5)
+      for (const id of order) {
+        const v = views[id] as View
+        if (bad[id] === 1) {
+          // an attacker pushes fresh attacker entries to a random honest view it knows of
+          const target = Math.floor(random() * n)
+          if (bad[target] === 0) (views[target] as View).merge(freshBad(L, target), [])
+          continue
+        }
+        const s = v.startShuffle()
+        if (s == null) continue
+        const reply = bad[s.partner.id] === 1 ? freshBad(L, id) : (views[s.partner.id] as View).respond(s.sent)
+        v.merge(reply, s.sent)
+      }
+      let total = 0; let badCount = 0
+      for (const v of views) if (bad[v.self] === 0) for (const e of v.entries()) { total++; if (bad[e.id] === 1) badCount++ }
+      share = badCount / total
+      if (k % 5 === 0 || k === 1) points.push([k, share])
+      progress(`hub f=${f}: cycle ${k}/${ATTACK_CYCLES}, malicious share ${round(share * 100, 1)}%`)
+    }
+    done()
+    shares[String(f)] = round(share, 4)
+    series.push({ name: `f=${f}`, points })
+    say(`hub   f=${f * 100}% colluders among ${n}: malicious share of honest views after ${ATTACK_CYCLES} cycles ${round(share * 100, 2)}% (cycle 10: ${round((points.find(p => p[0] === 10)?.[1] ?? NaN) * 100, 1)}%, cycle 50: ${round((points.find(p => p[0] === 50)?.[1] ?? NaN) * 100, 1)}%)`)
+  }
+  result.hubMaliciousShare = shares
+  svg.push(lineSvg('Hub attack: malicious share of honest views', 'cycle', series.map(s => ({ name: s.name, points: s.points.map(([x, y]) => [x, y * 100] as [number, number]) }))))
+}
+
+result.seconds = round((performance.now() - t0) / 1000, 2)
+await mkdir(String(args.out), { recursive: true })
+const file = join(String(args.out), `cyclon-${N}-${C}-${L}.svg`)
+await writeFile(file, page(svg))
+say(`figures written to ${file}; ${result.seconds} s`)
+if (json) {
+  process.stdout.write(JSON.stringify(result) + '\n')
+}
+
+// ---- SVG ------------------------------------------------------------------
+function histogramSvg (title: string, values: Int32Array, c: number): string {
+  const counts = new Map<number, number>()
+  let max = 0
+  for (const v of values) { counts.set(v, (counts.get(v) ?? 0) + 1); max = Math.max(max, v) }
+  const bins = Array.from({ length: max + 1 }, (_, i) => counts.get(i) ?? 0)
+  const top = Math.max(...bins)
+  const w = 600; const h = 220; const bw = w / bins.length
+  const bars = bins.map((n, i) => `<rect x="${(i * bw).toFixed(1)}" y="${(h - n / top * h).toFixed(1)}" width="${Math.max(1, bw - 1).toFixed(1)}" height="${(n / top * h).toFixed(1)}" fill="${i === c ? '#c33' : '#47a'}"/>`).join('')
+  return `<g><text x="0" y="-8" font-size="14">${title} (red: c = ${c})</text>${bars}<text x="0" y="${h + 16}" font-size="11">0</text><text x="${w - 20}" y="${h + 16}" font-size="11">${max}</text></g>`
+}
+
+function lineSvg (title: string, xLabel: string, series: Array<{ name: string, points: Array<[number, number]> }>): string {
+  const all = series.flatMap(s => s.points)
+  const xMax = Math.max(...all.map(p => p[0]), 1); const yMax = Math.max(...all.map(p => p[1]), 1e-9)
+  const w = 600; const h = 220
+  const colours = ['#47a', '#c33', '#3a3', '#a3a']
+  const lines = series.map((s, i) => `<polyline fill="none" stroke="${colours[i % colours.length]}" stroke-width="2" points="${s.points.map(([x, y]) => `${(x / xMax * w).toFixed(1)},${(h - y / yMax * h).toFixed(1)}`).join(' ')}"/><text x="${w + 8}" y="${14 + i * 16}" font-size="11" fill="${colours[i % colours.length]}">${s.name}</text>`).join('')
+  return `<g><text x="0" y="-8" font-size="14">${title} (y max ${round(yMax, 3)})</text><rect x="0" y="0" width="${w}" height="${h}" fill="none" stroke="#ccc"/>${lines}<text x="0" y="${h + 16}" font-size="11">${xLabel} 0 … ${xMax}</text></g>`
+}
+
+function page (parts: string[]): string {
+  const height = parts.length * 290 + 40
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="760" height="${height}" font-family="sans-serif">${parts.map((p, i) => `<g transform="translate(20, ${40 + i * 290})">${p}</g>`).join('')}</svg>\n`
+}
