@@ -33,10 +33,10 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
           throw new AdmissionError('refused', 'peer is revoked, banned or quarantined')
         }
         const ctx = { state, privateKey: components.privateKey, remotePeer: secured.remotePeer }
-        const claims = direction === 'outbound'
+        const admitted = direction === 'outbound'
           ? await admitAsInitiator(lp, ctx, { signal })
           : await admitAsResponder(lp, ctx, { signal })
-        state.recordAdmitted(remote, claims)
+        state.recordAdmitted(remote, admitted.claims, false, admitted.token, admitted.keyCertificate)
         return { ...secured, connection: lp.unwrap() }
       } catch (err: any) {
         const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : 'malformed')

@@ -116,7 +116,13 @@ function ownToken (ctx: ExchangeContext): { token: string, keyCertificate: strin
   return own
 }
 
-export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<TokenClaims> {
+export interface Admitted {
+  claims: TokenClaims
+  token: string
+  keyCertificate: string
+}
+
+export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   const nonce = randomBytes(NONCE_BYTES)
   let myToken = await sendHello(lp, ctx, nonce, options)
   let hello = await readFrame(lp, AdmitHello.decode, options)
@@ -143,10 +149,10 @@ export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeC
   }
   await verifyProof(ctx, hello.signature, nonce, hello.token)
   await lp.write(AdmitProof.encode({ signature: signProof(ctx, hello.nonce, myToken), retry: false, keyCertificate: '' }), options)
-  return claims
+  return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
 }
 
-export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<TokenClaims> {
+export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   ownToken(ctx)
   const { hello, claims } = await receiveHello(lp, ctx, options)
   const nonce = randomBytes(NONCE_BYTES)
@@ -160,5 +166,5 @@ export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeC
     proof = await readFrame(lp, AdmitProof.decode, options)
   }
   await verifyProof(ctx, proof.signature, nonce, hello.token)
-  return claims
+  return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
 }

@@ -217,7 +217,7 @@ export class AdmissionService implements Startable {
       // the connection is already Noise-authenticated as `peer`: a token
       // naming it is its own proof of possession here
       const claims = await this.state.verifier.verify(refresh.token, { sub: peer, keyCertificate: refresh.keyCertificate === '' ? undefined : refresh.keyCertificate })
-      this.state.recordAdmitted(peer, claims, true)
+      this.state.recordAdmitted(peer, claims, true, refresh.token, refresh.keyCertificate)
       await stream.close()
     } catch (err: any) {
       const reason = err instanceof AdmissionError ? err.reason : 'malformed'

@@ -19,6 +19,9 @@ export interface OwnToken {
 
 export interface AdmittedPeer {
   claims: TokenClaims
+  /** the token itself: evidence of admission that can be passed on (sampling) */
+  token: string
+  keyCertificate: string
   /** ms since the epoch */
   admittedAt: number
 }
@@ -87,8 +90,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   }
 
   /** A peer passed admission (or re-presented a fresh token). */
-  recordAdmitted (peer: string, claims: TokenClaims, refreshed = false): void {
-    this.admitted.set(peer, { claims, admittedAt: this.now() })
+  recordAdmitted (peer: string, claims: TokenClaims, refreshed = false, token = '', keyCertificate = ''): void {
+    this.admitted.set(peer, { claims, token, keyCertificate, admittedAt: this.now() })
     this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed } })
   }
 

@@ -30,7 +30,9 @@ export const OFFENCES = {
   'forged-token': 25,
   'revoked-token': 50,
   'timeout': 2,
-  'malformed-frame': 10
+  'malformed-frame': 10,
+  /** a sampling entry without valid evidence of admission */
+  'bad-entry': 5
 } as const
 
 export type Offence = keyof typeof OFFENCES

@@ -31,6 +31,14 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   const routes: Record<string, Handler> = {
     '/v1/status': async (_req, res) => { json(res, 200, node.status()) },
     '/v1/mesh/peers': async (_req, res) => { json(res, 200, { peers: await node.peers() }) },
+    '/v1/mesh/views': async (_req, res) => {
+      const views: Record<string, unknown> = {}
+      for (const type of ['edge', 'bridge', 'sentinel'] as const) {
+        const entries = node.sampling.view(type)
+        views[type] = { member: type === node.type, capacity: node.sampling.capacity(type), size: entries.length, entries }
+      }
+      json(res, 200, { views })
+    },
     '/metrics': async (_req, res) => {
       const body = await node.metricsRegistry.metrics()
       res.writeHead(200, { 'content-type': node.metricsRegistry.contentType })

@@ -80,6 +80,8 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
       bootstrap,
       mdns: { enabled: false },
       api: { enabled: true, listen: '127.0.0.1:0' },
+      // a small mesh: shuffle often so the views fill while you watch
+      sampling: { edge: { period: '2s' }, bridge: { period: '2s' }, sentinel: { period: '2s' } },
       ...options.config
     }, { dataDir, logger, passphrase: DEV_PASSPHRASE })
     const entry = { name, type, dataDir, node }

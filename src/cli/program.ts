@@ -8,7 +8,7 @@ import { startCommand } from './commands/start.ts'
 import { adminApproveCommand, adminKeygenCommand } from './commands/admin.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
-import { peersClearCommand } from './commands/info.ts'
+import { peersClearCommand, viewsCommand } from './commands/info.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -68,6 +68,12 @@ export function buildProgram (): Command {
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
     .action(async (peerId, opts) => { await peersClearCommand(peerId, opts) })
+
+  program.command('views')
+    .description('show the running node\'s three Cyclon views (asks its admin API)')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await viewsCommand(opts) })
 
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')

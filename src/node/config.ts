@@ -8,6 +8,7 @@ import YAML from 'yaml'
 import { z } from 'zod'
 import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
 import { parseDuration } from './duration.ts'
+import { VIEW_DEFAULTS } from '../sampling/constants.ts'
 import { ConfigError } from './errors.ts'
 
 export type PeerType = typeof PEER_TYPES[number]
@@ -72,6 +73,19 @@ const loopbackHostPort = z.union([
   return { host: host.replace(/^\[|\]$/g, ''), port }
 })
 
+/** One Cyclon view's settings, with the population's defaults. */
+function viewSchema (type: PeerType) {
+  const d = VIEW_DEFAULTS[type]
+  return z.strictObject({
+    /** c: entries the view holds */
+    capacity: z.number().int().min(1).max(200).default(d.capacity),
+    /** l: entries exchanged per shuffle (≤ capacity) */
+    shuffleLength: z.number().int().min(1).max(64).default(d.shuffleLength),
+    /** time between two shuffles */
+    period: duration(d.periodMs)
+  }).prefault({}).refine(v => v.shuffleLength <= v.capacity, { message: 'shuffleLength must not exceed capacity' })
+}
+
 const positiveInt = (fallback: number): z.ZodDefault<z.ZodNumber> => z.number().int().min(1).default(fallback)
 
 export const configSchema = z.strictObject({
@@ -124,6 +138,11 @@ export const configSchema = z.strictObject({
     sweepInterval: duration(ADMISSION_DEFAULTS.sweepIntervalMs),
     /** how often announced keys are fetched */
     keysPollInterval: duration(ADMISSION_DEFAULTS.keysPollIntervalMs)
+  }).prefault({}),
+  sampling: z.strictObject({
+    edge: viewSchema('edge'),
+    bridge: viewSchema('bridge'),
+    sentinel: viewSchema('sentinel')
   }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */

@@ -30,6 +30,7 @@ import { SuspicionScores } from '../admission/suspicion.ts'
 import { TokenManager } from '../admission/token-manager.ts'
 import { TokenVerifier } from '../admission/verifier.ts'
 import { startAdminApi } from '../api/server.ts'
+import { sampler } from '../sampling/sampler.ts'
 import { IssuerClient } from '../issuer/client.ts'
 import { loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
@@ -43,6 +44,7 @@ import { dataPath, removeRuntimeInfo, writeRuntimeInfo } from './data-dir.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
 import type { AdmissionService } from '../admission/service.ts'
+import type { Sampler } from '../sampling/sampler.ts'
 import type { Enrollment } from '../admission/enrollment.ts'
 import type { AdminApi } from '../api/server.ts'
 import type { TokenResult } from '../issuer/issuer.ts'
@@ -67,6 +69,7 @@ export type TempusServices = {
   keeper: DefaultPeerKeeper
   network: NetworkWatcher
   admission: AdmissionService
+  sampling: Sampler
 }
 
 export interface TempusNodeOptions {
@@ -165,6 +168,11 @@ export class TempusNode {
 
   get type (): PeerType {
     return this.config.type
+  }
+
+  /** Peer sampling: `sample(type, n)`, `view(type)`, `view:change` events. */
+  get sampling (): Sampler {
+    return this.libp2p.services.sampling
   }
 
   getMultiaddrs (): string[] {
@@ -427,6 +435,15 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
+      }),
+      sampling: sampler({
+        type: parsed.type,
+        state: admission,
+        views: {
+          edge: { capacity: parsed.sampling.edge.capacity, shuffleLength: parsed.sampling.edge.shuffleLength, periodMs: parsed.sampling.edge.period },
+          bridge: { capacity: parsed.sampling.bridge.capacity, shuffleLength: parsed.sampling.bridge.shuffleLength, periodMs: parsed.sampling.bridge.period },
+          sentinel: { capacity: parsed.sampling.sentinel.capacity, shuffleLength: parsed.sampling.sentinel.shuffleLength, periodMs: parsed.sampling.sentinel.period }
+        }
       }),
       admission: admissionService({
         state: admission,

@@ -51,7 +51,14 @@ export async function devCommand (options: DevOptions): Promise<void> {
     stopping ??= (async () => {
       clearInterval(ticker)
       clearTimeout(timer)
-      const summary = mesh.nodes.map(n => ({ name: n.name, type: n.type, peerId: n.node.peerId.toString(), peers: n.node.libp2p.getPeers().length, admittedPeers: n.node.status().admission.admittedPeers }))
+      const summary = mesh.nodes.map(n => ({
+        name: n.name,
+        type: n.type,
+        peerId: n.node.peerId.toString(),
+        peers: n.node.libp2p.getPeers().length,
+        admittedPeers: n.node.status().admission.admittedPeers,
+        views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length }
+      }))
       const finalTable = renderTable(mesh)
       await mesh.stop()
       if (json) {
@@ -99,7 +106,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
 }
 
 function renderTable (mesh: DevMesh): string {
-  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'DHT'], mesh.nodes.map(n => {
+  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'DHT'], mesh.nodes.map(n => {
     const status = n.node.status()
     const ttl = status.admission.tokenExpiresAt == null ? 'none' : `${Math.max(0, Math.round((Date.parse(status.admission.tokenExpiresAt) - Date.now()) / 1000))}s`
     return [
@@ -110,6 +117,7 @@ function renderTable (mesh: DevMesh): string {
       status.admission.admittedPeers,
       status.admission.epoch ?? '-',
       ttl,
+      (['edge', 'bridge', 'sentinel'] as const).map(t => n.node.sampling.view(t).length).join('/'),
       status.dhtMode
     ]
   }))

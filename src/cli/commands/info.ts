@@ -69,3 +69,17 @@ export async function statusCommand (options: { data: string, json?: boolean }):
     ...status.addrs.map(a => ['address', a] as [string, string])
   ]))
 }
+
+export async function viewsCommand (options: { data: string, json?: boolean }): Promise<void> {
+  const { views } = await apiGet<{ views: Record<string, { member: boolean, capacity: number, size: number, entries: Array<{ peerId: string, age: number }> }> }>(options.data, '/v1/mesh/views')
+  if (options.json === true) {
+    printJson({ views })
+    return
+  }
+  for (const [type, v] of Object.entries(views)) {
+    process.stdout.write(`${type} view (${v.member ? 'member' : 'observer'}): ${v.size}/${v.capacity}\n`)
+    for (const e of v.entries) {
+      process.stdout.write(`  ${e.peerId}  age ${e.age}\n`)
+    }
+  }
+}

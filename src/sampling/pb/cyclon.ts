@@ -1,0 +1,369 @@
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface CyclonEntry {
+  peerId: string
+  addrs: Uint8Array<ArrayBuffer>[]
+  type: string
+  token: string
+  keyCertificate: string
+  age: number
+}
+
+export namespace CyclonEntry {
+  let _codec: Codec<CyclonEntry>
+
+  export const codec = (): Codec<CyclonEntry> => {
+    if (_codec == null) {
+      _codec = message<CyclonEntry>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(10)
+          w.string(obj.peerId)
+        }
+
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(18)
+            w.bytes(value)
+          }
+        }
+
+        if ((obj.type != null && obj.type !== '')) {
+          w.uint32(26)
+          w.string(obj.type)
+        }
+
+        if ((obj.token != null && obj.token !== '')) {
+          w.uint32(34)
+          w.string(obj.token)
+        }
+
+        if ((obj.keyCertificate != null && obj.keyCertificate !== '')) {
+          w.uint32(42)
+          w.string(obj.keyCertificate)
+        }
+
+        if ((obj.age != null && obj.age !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.age)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peerId: '',
+          addrs: [],
+          type: '',
+          token: '',
+          keyCertificate: '',
+          age: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 2: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
+            case 3: {
+              obj.type = reader.string()
+              break
+            }
+            case 4: {
+              obj.token = reader.string()
+              break
+            }
+            case 5: {
+              obj.keyCertificate = reader.string()
+              break
+            }
+            case 6: {
+              obj.age = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          addrs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.type`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.token`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.keyCertificate`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.age`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CyclonEntryPeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface CyclonEntryAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CyclonEntryTypeFieldEvent {
+    field: '$.type'
+    value: string
+  }
+
+  export interface CyclonEntryTokenFieldEvent {
+    field: '$.token'
+    value: string
+  }
+
+  export interface CyclonEntryKeyCertificateFieldEvent {
+    field: '$.keyCertificate'
+    value: string
+  }
+
+  export interface CyclonEntryAgeFieldEvent {
+    field: '$.age'
+    value: number
+  }
+
+  export function encode (obj: Partial<CyclonEntry>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, CyclonEntry.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonEntry>): CyclonEntry {
+    return decodeMessage(buf, CyclonEntry.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonEntry>): Generator<CyclonEntryPeerIdFieldEvent | CyclonEntryAddrsFieldEvent | CyclonEntryTypeFieldEvent | CyclonEntryTokenFieldEvent | CyclonEntryKeyCertificateFieldEvent | CyclonEntryAgeFieldEvent> {
+    return streamMessage(buf, CyclonEntry.codec(), opts)
+  }
+}
+
+export interface CyclonShuffle {
+  entries: CyclonEntry[]
+}
+
+export namespace CyclonShuffle {
+  let _codec: Codec<CyclonShuffle>
+
+  export const codec = (): Codec<CyclonShuffle> => {
+    if (_codec == null) {
+      _codec = message<CyclonShuffle>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.entries != null && obj.entries.length > 0) {
+          for (const value of obj.entries) {
+            w.uint32(10)
+            CyclonEntry.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          entries: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.entries != null && obj.entries.length === opts.limits.entries) {
+                throw new MaxLengthError('Decode error - repeated field "entries" had too many elements')
+              }
+
+              obj.entries.push(CyclonEntry.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.entries$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          entries: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.entries != null && obj.entries === opts.limits.entries) {
+                throw new MaxLengthError('Streaming decode error - repeated field "entries" had too many elements')
+              }
+
+              for (const evt of CyclonEntry.codec().stream(reader, reader.uint32(), `${prefix}.entries[]`, {
+                limits: opts.limits?.entries$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.entries
+                }
+              }
+
+              obj.entries++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CyclonShuffleEntriesPeerIdFieldEvent {
+    field: '$.entries[].peerId'
+    value: string
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesAddrsFieldEvent {
+    field: '$.entries[].addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CyclonShuffleEntriesTypeFieldEvent {
+    field: '$.entries[].type'
+    value: string
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesTokenFieldEvent {
+    field: '$.entries[].token'
+    value: string
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesKeyCertificateFieldEvent {
+    field: '$.entries[].keyCertificate'
+    value: string
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesAgeFieldEvent {
+    field: '$.entries[].age'
+    value: number
+    index: number
+  }
+
+  export function encode (obj: Partial<CyclonShuffle>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, CyclonShuffle.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonShuffle>): CyclonShuffle {
+    return decodeMessage(buf, CyclonShuffle.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonShuffle>): Generator<CyclonShuffleEntriesPeerIdFieldEvent | CyclonShuffleEntriesAddrsFieldEvent | CyclonShuffleEntriesTypeFieldEvent | CyclonShuffleEntriesTokenFieldEvent | CyclonShuffleEntriesKeyCertificateFieldEvent | CyclonShuffleEntriesAgeFieldEvent> {
+    return streamMessage(buf, CyclonShuffle.codec(), opts)
+  }
+}

@@ -1,0 +1,336 @@
+/**
+ * The sampling service: three isolated Cyclon views, one per population,
+ * over `/tempus/cyclon/{edge,bridge,sentinel}/1.0.0`. A node is a full
+ * member of its own type's view and a pull-only observer of the other two.
+ * Every entry carries the peer's token; an entry whose token does not verify
+ * (signature, current epoch, not expired, not revoked) for that very peer
+ * and that view's type is dropped, and its sender's suspicion rises.
+ */
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { RateLimiter } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import { PEER_TYPES } from '../node/constants.ts'
+import { MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
+import { fromWire, toWire } from './peer-entry.ts'
+import { CyclonShuffle } from './pb/cyclon.ts'
+import { CyclonView } from './view.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { PeerType } from '../node/config.ts'
+import type { PeerEntry } from './peer-entry.ts'
+import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export interface ViewSettings {
+  capacity: number
+  shuffleLength: number
+  periodMs: number
+}
+
+export interface SamplerInit {
+  /** this node's own type: a member of that view, an observer of the others */
+  type: PeerType
+  views: Record<PeerType, ViewSettings>
+  state: AdmissionState
+  random?: () => number
+  timeoutMs?: number
+  perPeerPerMinute?: number
+}
+
+export interface SamplerComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  addressManager: AddressManager
+  logger: ComponentLogger
+}
+
+export interface SamplerEvents {
+  'view:change': CustomEvent<{ type: PeerType, size: number }>
+}
+
+/** What the API shows of an entry: no token. */
+export interface ViewEntry {
+  peerId: string
+  type: PeerType
+  age: number
+  addrs: string[]
+}
+
+const cryptoRandom = (): number => (crypto.getRandomValues(new Uint32Array(1))[0] as number) / 4294967296
+
+export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startable {
+  readonly type: PeerType
+  private readonly components: SamplerComponents
+  private readonly init: SamplerInit
+  private readonly log: Logger
+  private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
+  private readonly limiter: RateLimiter
+  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly busy = new Set<PeerType>()
+  private running = false
+
+  constructor (components: SamplerComponents, init: SamplerInit) {
+    super()
+    this.components = components
+    this.init = init
+    this.type = init.type
+    this.log = components.logger.forComponent('tempus:sampling')
+    const random = init.random ?? cryptoRandom
+    const self = components.peerId.toString()
+    const make = (type: PeerType): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({
+      self,
+      capacity: init.views[type].capacity,
+      shuffleLength: init.views[type].shuffleLength,
+      random,
+      member: type === init.type,
+      selfEntry: () => this.selfEntry(),
+      copy: e => ({ ...e, addrs: [...e.addrs] })
+    })
+    this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
+    this.limiter = new RateLimiter({ points: init.perPeerPerMinute ?? SHUFFLES_PER_PEER_PER_MINUTE, duration: 60 })
+    this.onRevoked = this.onRevoked.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/sampling'
+
+  async start (): Promise<void> {
+    this.running = true
+    for (const type of PEER_TYPES) {
+      await this.components.registrar.handle(cyclonProtocol(type), async (stream, connection) => { await this.handle(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    }
+    this.init.state.addEventListener('revoked', this.onRevoked)
+  }
+
+  afterStart (): void {
+    for (const type of PEER_TYPES) {
+      const timer = setInterval(() => { void this.tick(type) }, this.init.views[type].periodMs)
+      timer.unref?.()
+      this.timers.push(timer)
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    this.timers.forEach(t => { clearInterval(t) })
+    this.timers.length = 0
+    this.init.state.removeEventListener('revoked', this.onRevoked)
+    for (const type of PEER_TYPES) {
+      await this.components.registrar.unhandle(cyclonProtocol(type))
+    }
+  }
+
+  /** n peers of `type` drawn uniformly from that view (fewer if it is smaller). */
+  sample (type: PeerType, n: number): ViewEntry[] {
+    return this.views[type].sample(n).map(publicEntry)
+  }
+
+  view (type: PeerType): ViewEntry[] {
+    return this.views[type].entries().map(publicEntry)
+  }
+
+  capacity (type: PeerType): number {
+    return this.views[type].capacity
+  }
+
+  /** One shuffle of the `type` view (the timer calls this every period). */
+  async tick (type: PeerType): Promise<void> {
+    if (!this.running || this.busy.has(type) || this.init.state.ownToken == null) {
+      return
+    }
+    this.busy.add(type)
+    try {
+      const view = this.views[type]
+      if (view.size === 0) {
+        await this.seed(type)
+      }
+      if (view.size === 0) {
+        await this.introduce(type)
+        return
+      }
+      for (let attempt = 0; attempt < PARTNER_ATTEMPTS; attempt++) {
+        const shuffle = view.startShuffle(attempt === 0)
+        if (shuffle == null) {
+          break
+        }
+        try {
+          const reply = await this.exchange(type, shuffle.partner, shuffle.sent)
+          view.merge(await this.admissible(type, reply, shuffle.partner.id), shuffle.sent)
+          if (!view.member) {
+            // a member never sends itself to an observer, which only pulls:
+            // the observer keeps the partner that answered, freshly aged
+            view.add({ ...shuffle.partner, age: 0 })
+          }
+          break
+        } catch (err: any) {
+          // a partner that does not answer is simply gone; try the next oldest
+          this.log('%s shuffle with %s failed (%s): dropped from the view', type, shuffle.partner.id, err?.name)
+        }
+      }
+      this.changed(type)
+    } finally {
+      this.busy.delete(type)
+    }
+  }
+
+  /**
+   * An empty view starts from the admitted peers of that type this node is
+   * connected to, with the listen addresses they announced (an inbound
+   * connection's remote address is an ephemeral port nobody can dial).
+   */
+  private async seed (type: PeerType): Promise<void> {
+    for (const connection of this.components.connectionManager.getConnections()) {
+      const id = connection.remotePeer.toString()
+      const admitted = this.init.state.admitted.get(id)
+      if (admitted == null || admitted.claims.typ !== type || admitted.token === '') {
+        continue
+      }
+      const known = await this.components.peerStore.get(connection.remotePeer).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
+      const addrs = known.length > 0 ? known : (connection.direction === 'outbound' ? [connection.remoteAddr.decapsulateCode(421).toString()] : [])
+      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, addrs })
+    }
+  }
+
+  /**
+   * An empty view that no connected peer of its type can fill asks a
+   * connected admitted peer of any type for the entries it holds of this
+   * type (sentinels observe every population, so they introduce); a member
+   * sends itself along, so the introducer learns it.
+   */
+  private async introduce (type: PeerType): Promise<void> {
+    const candidates = this.components.connectionManager.getConnections()
+      .map(c => ({ c, admitted: this.init.state.admitted.get(c.remotePeer.toString()) }))
+      .filter(x => x.admitted != null && x.admitted.token !== '')
+    if (candidates.length === 0) {
+      return
+    }
+    const pick = candidates[Math.floor((this.init.random ?? cryptoRandom)() * candidates.length)] as (typeof candidates)[number]
+    const view = this.views[type]
+    const introducer: PeerEntry = { id: pick.c.remotePeer.toString(), age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', addrs: [] }
+    const sent = view.member ? [this.selfEntry()] : []
+    try {
+      const reply = await this.exchange(type, introducer, sent)
+      view.merge(await this.admissible(type, reply, introducer.id), sent)
+      this.changed(type)
+    } catch (err: any) {
+      this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
+    }
+  }
+
+  private selfEntry (): PeerEntry {
+    const own = this.init.state.ownToken
+    return {
+      id: this.components.peerId.toString(),
+      age: 0,
+      type: this.type,
+      token: own?.token ?? '',
+      keyCertificate: own?.keyCertificate ?? '',
+      addrs: this.components.addressManager.getAddresses().map(a => a.decapsulateCode(421).toString())
+    }
+  }
+
+  private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
+    const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
+    const peer = peerIdFromString(partner.id)
+    if (partner.addrs.length > 0 && this.components.connectionManager.getConnections(peer).length === 0) {
+      await this.components.peerStore.merge(peer, { multiaddrs: partner.addrs.map(a => multiaddr(a)) })
+    }
+    const stream = await this.components.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+      await lp.write(CyclonShuffle.encode({ entries: sent.map(toWire) }), { signal })
+      const reply = fromWire(CyclonShuffle.decode(await lp.read({ signal }), { limits: { entries: 64 } }).entries)
+      await stream.close({ signal })
+      if (reply == null) {
+        this.init.state.raise(partner.id, 'malformed-frame')
+        throw new Error('malformed shuffle reply')
+      }
+      return reply
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private async handle (type: PeerType, stream: Stream, connection: Connection): Promise<void> {
+    const sender = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
+    try {
+      try {
+        this.limiter.consume(`${sender}/${type}`, 1)
+      } catch {
+        this.log('%s shuffles from %s over the rate limit', type, sender)
+        this.init.state.raise(sender, 'timeout')
+        stream.abort(new Error('rate limited'))
+        return
+      }
+      const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+      let received: PeerEntry[] | undefined
+      try {
+        received = fromWire(CyclonShuffle.decode(await lp.read({ signal }), { limits: { entries: 64 } }).entries)
+      } catch {
+        received = undefined
+      }
+      if (received == null || received.length > this.views[type].shuffleLength) {
+        this.init.state.raise(sender, 'malformed-frame')
+        stream.abort(new Error('malformed shuffle'))
+        return
+      }
+      const reply = this.views[type].respond(await this.admissible(type, received, sender))
+      await lp.write(CyclonShuffle.encode({ entries: reply.map(toWire) }), { signal })
+      await stream.close({ signal })
+      this.changed(type)
+    } catch (err: any) {
+      this.log('%s shuffle from %s failed - %s', type, sender, err?.name)
+      stream.abort(err)
+    }
+  }
+
+  /**
+   * The entries with valid evidence of admission for this view: the token
+   * verifies (signature, current epoch, not expired, not revoked), names the
+   * entry's peer, and shows this view's type. Others are dropped, and each
+   * raises the sender's suspicion.
+   */
+  private async admissible (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
+    const ok: PeerEntry[] = []
+    for (const entry of entries) {
+      try {
+        if (entry.type !== type) {
+          throw new Error('wrong view')
+        }
+        const claims = await this.init.state.verifier.verify(entry.token, { sub: entry.id, keyCertificate: entry.keyCertificate === '' ? undefined : entry.keyCertificate })
+        if (claims.typ !== type) {
+          throw new Error('wrong type')
+        }
+        ok.push(entry)
+      } catch (err: any) {
+        this.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
+        this.init.state.raise(sender, 'bad-entry')
+      }
+    }
+    return ok
+  }
+
+  private onRevoked (evt: CustomEvent<string[]>): void {
+    for (const type of PEER_TYPES) {
+      if (this.views[type].removeWhere(e => evt.detail.includes(e.id)) > 0) {
+        this.changed(type)
+      }
+    }
+  }
+
+  private changed (type: PeerType): void {
+    this.safeDispatchEvent('view:change', { detail: { type, size: this.views[type].size } })
+  }
+}
+
+function publicEntry (e: PeerEntry): ViewEntry {
+  return { peerId: e.id, type: e.type, age: e.age, addrs: [...e.addrs] }
+}
+
+export function sampler (init: SamplerInit): (components: SamplerComponents) => Sampler {
+  return (components) => new Sampler(components, init)
+}
