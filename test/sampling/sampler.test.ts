@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict'
+import { after, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { lpStream } from '@libp2p/utils'
+import { DOMAINS } from '../../src/admission/constants.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
+import { IssuerClient } from '../../src/issuer/client.ts'
+import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import { CyclonShuffle } from '../../src/sampling/pb/cyclon.ts'
+import { startTestIssuer } from '../fixtures/issuer.ts'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually } from '../fixtures/wait.ts'
+import type { PeerType } from '../../src/node/config.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+
+const FAST = { sampling: { edge: { period: '200ms' }, bridge: { period: '200ms' }, sentinel: { period: '200ms' } } }
+const TYPES: PeerType[] = ['edge', 'bridge', 'sentinel']
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+
+describe('sampling across real nodes', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('30 nodes of three types: every view fills with its own type only', async () => {
+    const sentinels: TempusNode[] = []
+    for (let i = 0; i < 3; i++) {
+      sentinels.push(await net.node({ type: 'sentinel', bootstrap: sentinels.flatMap(s => s.getMultiaddrs()), ...FAST }))
+    }
+    const bootstrap = sentinels.flatMap(s => s.getMultiaddrs())
+    const bridges = await Promise.all(Array.from({ length: 5 }, async () => net.node({ type: 'bridge', bootstrap, ...FAST })))
+    const edges = await Promise.all(Array.from({ length: 22 }, async () => net.node({ type: 'edge', bootstrap, ...FAST })))
+    const nodes = [...sentinels, ...bridges, ...edges]
+    const typeOf = new Map(nodes.map(n => [n.peerId.toString(), n.type]))
+    const violations: string[] = []
+    for (const n of nodes) {
+      n.sampling.addEventListener('view:change', evt => {
+        for (const e of n.sampling.view(evt.detail.type)) {
+          if (e.type !== evt.detail.type || typeOf.get(e.peerId) !== evt.detail.type || e.peerId === n.peerId.toString()) {
+            violations.push(`${n.type} ${evt.detail.type} view holds ${typeOf.get(e.peerId)} ${e.peerId}`)
+          }
+        }
+      })
+    }
+    await eventually(() => edges.every(e => e.sampling.view('edge').length >= 8) &&
+      bridges.every(b => b.sampling.view('bridge').length >= 3) &&
+      sentinels.every(s => s.sampling.view('sentinel').length >= 1) &&
+      nodes.every(n => TYPES.every(t => n.sampling.view(t).length >= 1 || (t === n.type && t === 'sentinel'))),
+    'views to fill', 60_000, 100)
+    assert.deepEqual(violations, [])
+    // sampling is drawn from the view
+    const sample = edges[0]?.sampling.sample('edge', 5) ?? []
+    assert.equal(sample.length, 5)
+    assert.equal(new Set(sample.map(e => e.peerId)).size, 5)
+    assert.ok(sample.every(e => typeOf.get(e.peerId) === 'edge'))
+    await Promise.all(nodes.map(async n => n.stop()))
+  })
+
+  it('forged entries (wrong type, expired, revoked, unknown issuer) never enter a view, and raise the sender\'s suspicion', async () => {
+    const target = await net.node({ type: 'sentinel', sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { crlPollInterval: '200ms' } })
+    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } })
+    await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
+    const t = await net.issuer()
+    const client = new IssuerClient({ url: t.url })
+    const member = async (typ: PeerType): Promise<{ id: string, token: string, keyCertificate: string }> => {
+      const key = await generateKeyPair('Ed25519')
+      const e = await client.enroll(key, t.issuer.createCode(typ))
+      const tok = await client.token(key, e.credential)
+      return { id: e.peerId, token: tok.token, keyCertificate: tok.keyCertificate }
+    }
+    const wrongType = await member('edge')
+    const expiredKey = await generateKeyPair('Ed25519')
+    const expiredEnrolled = await client.enroll(expiredKey, t.issuer.createCode('sentinel'))
+    const expired = { id: expiredEnrolled.peerId, ...(await t.issuer.issueToken(expiredEnrolled.peerId, 'sentinel', Date.now() - 10 * 60_000)) }
+    const revoked = await member('sentinel')
+    const admins = [generateEd25519(), generateEd25519()]
+    admins.forEach((a, i) => { t.issuer.addAdmin(b64(rawPublicKey(a.publicKey)), `sampler-admin-${i}`) })
+    const request = t.issuer.requestRevocation(revoked.id, 'test')
+    for (const a of admins) {
+      await t.issuer.approve(request.id, b64(rawPublicKey(a.publicKey)), b64(signDomain(a.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+    }
+    await eventually(() => target.admission.revocations.isRevoked(revoked.id), 'the target to apply the revocation')
+    const rogue = await startTestIssuer({ overlay: 'test-overlay' })
+    let foreign: { id: string, token: string, keyCertificate: string }
+    try {
+      const key = await generateKeyPair('Ed25519')
+      const rc = new IssuerClient({ url: rogue.url })
+      const e = await rc.enroll(key, rogue.issuer.createCode('sentinel'))
+      const tok = await rc.token(key, e.credential)
+      foreign = { id: e.peerId, token: tok.token, keyCertificate: tok.keyCertificate }
+    } finally {
+      await rogue.stop()
+    }
+    const forged = [
+      { ...wrongType, type: 'sentinel' },
+      { ...expired, type: 'sentinel' },
+      { ...revoked, type: 'sentinel' },
+      { ...foreign, type: 'sentinel' }
+    ]
+    const before = target.admission.suspicion.score(sender.peerId.toString())
+    const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
+    const lp = lpStream(stream)
+    await lp.write(CyclonShuffle.encode({ entries: forged.map(f => ({ peerId: f.id, addrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes], type: f.type, token: f.token, keyCertificate: f.keyCertificate, age: 0 })) }))
+    await lp.read({ signal: AbortSignal.timeout(10_000) })
+    await stream.close()
+    const view = target.sampling.view('sentinel').map(e => e.peerId)
+    for (const f of forged) {
+      assert.ok(!view.includes(f.id), `${f.id} must not enter the view`)
+    }
+    const after = target.admission.suspicion.score(sender.peerId.toString())
+    assert.ok(after - before >= 4 * 5 - 0.5, `suspicion rose by ${after - before}`)
+  })
+
+  it('a dead partner disappears from the view after one shuffle with it', async () => {
+    const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
+    const s = await net.node({ type: 'sentinel', ...manual })
+    const watcher = await net.node({ type: 'edge', bootstrap: s.getMultiaddrs(), ...manual })
+    const victim = await net.node({ type: 'edge', bootstrap: s.getMultiaddrs(), ...manual })
+    const id = victim.peerId.toString()
+    // the victim introduces itself through the sentinel; the watcher learns it the same way
+    await eventually(async () => {
+      await victim.sampling.tick('edge')
+      await watcher.sampling.tick('edge')
+      return watcher.sampling.view('edge').some(e => e.peerId === id)
+    }, 'the victim in the watcher\'s view', 20_000, 50)
+    assert.deepEqual(watcher.sampling.view('edge').map(e => e.peerId), [id])
+    await victim.stop()
+    // the only entry is the oldest: the next shuffle picks it, gets no answer, and drops it
+    await watcher.sampling.tick('edge')
+    assert.deepEqual(watcher.sampling.view('edge'), [])
+  })
+})
