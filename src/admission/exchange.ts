@@ -46,7 +46,12 @@ async function readFrame<T> (lp: LengthPrefixedStream, decode: (buf: Uint8Array)
     if (options.signal?.aborted === true) {
       throw new AdmissionError('timeout')
     }
-    throw new AdmissionError('malformed', `admission frame unreadable: ${err?.name ?? 'error'}`)
+    if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError' || err?.name === 'InvalidMessageLengthError') {
+      throw new AdmissionError('malformed', 'admission frame too large')
+    }
+    // the remote closed or reset: it refused us, or went away. That is no
+    // misbehaviour of its own, so it costs it no suspicion.
+    throw new AdmissionError('refused', `the remote closed the exchange: ${err?.name ?? 'error'}`)
   }
   try {
     return decode(bytes)
