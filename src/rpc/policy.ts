@@ -1,0 +1,82 @@
+/**
+ * Who may call what: default deny. A rule grants a set of methods
+ * (`module.function`, `module.*`, or `*`) to one PeerId or to every peer of
+ * a type; a call is allowed when some rule grants it to the caller. Pure:
+ * the service asks, the config file fills it, the API shows it.
+ */
+import { isPeerType } from '../node/peer-type.ts'
+import type { PeerType } from '../node/config.ts'
+
+export interface RpcRule {
+  /** the caller's PeerId … */
+  peer?: string
+  /** … or every caller of this type (exactly one of the two) */
+  type?: PeerType
+  /** methods granted: `module.function`, `module.*` or `*` */
+  allow: string[]
+}
+
+const METHOD = /^[a-z][a-zA-Z0-9_]{0,63}\.[a-zA-Z_][a-zA-Z0-9_]{0,63}$/
+const PATTERN = /^(\*|[a-z][a-zA-Z0-9_]{0,63}\.(\*|[a-zA-Z_][a-zA-Z0-9_]{0,63}))$/
+
+export function isMethodName (name: unknown): name is string {
+  return typeof name === 'string' && METHOD.test(name)
+}
+
+export function isMethodPattern (pattern: unknown): pattern is string {
+  return typeof pattern === 'string' && PATTERN.test(pattern)
+}
+
+function matches (pattern: string, method: string): boolean {
+  if (pattern === '*' || pattern === method) {
+    return true
+  }
+  return pattern.endsWith('.*') && method.startsWith(pattern.slice(0, -1))
+}
+
+export class RpcPolicy {
+  private rules: RpcRule[]
+
+  constructor (rules: RpcRule[] = []) {
+    this.rules = RpcPolicy.check(rules)
+  }
+
+  /** Validate rules; throws a TypeError naming the bad rule. */
+  static check (rules: RpcRule[]): RpcRule[] {
+    rules.forEach((r, i) => {
+      if ((r.peer == null) === (r.type == null)) {
+        throw new TypeError(`rule ${i}: give exactly one of peer or type`)
+      }
+      if (r.type != null && !isPeerType(r.type)) {
+        throw new TypeError(`rule ${i}: type must be edge, bridge or sentinel`)
+      }
+      if (r.peer != null && (typeof r.peer !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{20,80}$/.test(r.peer))) {
+        throw new TypeError(`rule ${i}: peer must be a PeerId`)
+      }
+      if (!Array.isArray(r.allow) || r.allow.length === 0 || !r.allow.every(isMethodPattern)) {
+        throw new TypeError(`rule ${i}: allow must list module.function, module.* or *`)
+      }
+    })
+    return rules.map(r => ({ ...r, allow: [...r.allow] }))
+  }
+
+  /** Replace every rule at once (a config reload). */
+  replace (rules: RpcRule[]): void {
+    this.rules = RpcPolicy.check(rules)
+  }
+
+  /** Default deny: true only if a rule grants `method` to this caller. */
+  allows (peer: string, type: PeerType | undefined, method: string): boolean {
+    for (const r of this.rules) {
+      const applies = r.peer != null ? r.peer === peer : (type != null && r.type === type)
+      if (applies && r.allow.some(p => matches(p, method))) {
+        return true
+      }
+    }
+    return false
+  }
+
+  list (): RpcRule[] {
+    return this.rules.map(r => ({ ...r, allow: [...r.allow] }))
+  }
+}
