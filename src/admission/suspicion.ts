@@ -32,7 +32,11 @@ export const OFFENCES = {
   'timeout': 2,
   'malformed-frame': 10,
   /** a sampling entry without valid evidence of admission */
-  'bad-entry': 5
+  'bad-entry': 5,
+  /** an RPC call or stream the caller is not granted, or to no such method */
+  'rpc-denied': 5,
+  /** RPC calls over the per-peer rate or concurrency */
+  'rpc-over-rate': 2
 } as const
 
 export type Offence = keyof typeof OFFENCES

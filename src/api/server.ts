@@ -31,6 +31,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   const routes: Record<string, Handler> = {
     '/v1/status': async (_req, res) => { json(res, 200, node.status()) },
     '/v1/mesh/peers': async (_req, res) => { json(res, 200, { peers: await node.peers() }) },
+    '/v1/rpc/permissions': async (_req, res) => { json(res, 200, { rules: node.rpc.policy.list(), exposed: node.rpc.exposedMethods() }) },
     '/v1/mesh/views': async (_req, res) => {
       const views: Record<string, unknown> = {}
       for (const type of ['edge', 'bridge', 'sentinel'] as const) {

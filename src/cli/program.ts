@@ -8,7 +8,7 @@ import { startCommand } from './commands/start.ts'
 import { adminApproveCommand, adminKeygenCommand } from './commands/admin.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
-import { peersClearCommand, viewsCommand } from './commands/info.ts'
+import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -74,6 +74,13 @@ export function buildProgram (): Command {
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
     .action(async (opts) => { await viewsCommand(opts) })
+
+  program.command('rpc').description('whitelisted RPC')
+    .command('permissions')
+    .description('show the running node\'s effective RPC policy (asks its admin API)')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await rpcPermissionsCommand(opts) })
 
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')

@@ -9,6 +9,7 @@ import { z } from 'zod'
 import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
 import { parseDuration } from './duration.ts'
 import { VIEW_DEFAULTS } from '../sampling/constants.ts'
+import { RpcPolicy } from '../rpc/policy.ts'
 import { ConfigError } from './errors.ts'
 
 export type PeerType = typeof PEER_TYPES[number]
@@ -143,6 +144,20 @@ export const configSchema = z.strictObject({
     edge: viewSchema('edge'),
     bridge: viewSchema('bridge'),
     sentinel: viewSchema('sentinel')
+  }).prefault({}),
+  rpc: z.strictObject({
+    /** default deny: each rule grants methods to one PeerId or to a type */
+    rules: z.array(z.strictObject({
+      peer: z.string().optional(),
+      type: z.enum(PEER_TYPES).optional(),
+      allow: z.array(z.string()).min(1)
+    }).superRefine((rule, ctx) => {
+      try {
+        RpcPolicy.check([rule as any])
+      } catch (err: any) {
+        ctx.addIssue({ code: 'custom', message: err.message.replace(/^rule 0: /, '') })
+      }
+    })).default([])
   }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */

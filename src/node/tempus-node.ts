@@ -31,6 +31,7 @@ import { TokenManager } from '../admission/token-manager.ts'
 import { TokenVerifier } from '../admission/verifier.ts'
 import { startAdminApi } from '../api/server.ts'
 import { sampler } from '../sampling/sampler.ts'
+import { rpc } from '../rpc/rpc.ts'
 import { IssuerClient } from '../issuer/client.ts'
 import { loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
@@ -45,6 +46,8 @@ import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
 import type { AdmissionService } from '../admission/service.ts'
 import type { Sampler } from '../sampling/sampler.ts'
+import type { HandleOptions, Rpc } from '../rpc/rpc.ts'
+import type { StreamHandler } from '@libp2p/interface'
 import type { Enrollment } from '../admission/enrollment.ts'
 import type { AdminApi } from '../api/server.ts'
 import type { TokenResult } from '../issuer/issuer.ts'
@@ -70,6 +73,7 @@ export type TempusServices = {
   network: NetworkWatcher
   admission: AdmissionService
   sampling: Sampler
+  rpc: Rpc
 }
 
 export interface TempusNodeOptions {
@@ -168,6 +172,20 @@ export class TempusNode {
 
   get type (): PeerType {
     return this.config.type
+  }
+
+  /** Whitelisted RPC: `expose`, `call`, `send`; `policy` holds the rules. */
+  get rpc (): Rpc {
+    return this.libp2p.services.rpc
+  }
+
+  /**
+   * Register an application protocol under default deny: only the allowed
+   * PeerIds and types reach `handler`, anyone else gets a reset stream and
+   * rising suspicion.
+   */
+  async handle (protocol: string, handler: StreamHandler, options: HandleOptions): Promise<void> {
+    await this.rpc.handle(protocol, handler, options)
   }
 
   /** Peer sampling: `sample(type, n)`, `view(type)`, `view:change` events. */
@@ -436,6 +454,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
+      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any }),
       sampling: sampler({
         type: parsed.type,
         state: admission,

@@ -64,7 +64,7 @@ export function checkValue (value: unknown, limits: CodecLimits = DEFAULT_LIMITS
   walk(value, 0)
 }
 
-export function encodeValue (value: unknown, limits: CodecLimits = DEFAULT_LIMITS): Uint8Array {
+export function encodeValue (value: unknown, limits: CodecLimits = DEFAULT_LIMITS): Uint8Array<ArrayBuffer> {
   checkValue(value, limits)
   const bytes = new TextEncoder().encode(JSON.stringify(value))
   if (bytes.length > limits.maxBytes) {

@@ -83,3 +83,16 @@ export async function viewsCommand (options: { data: string, json?: boolean }): 
     }
   }
 }
+
+export async function rpcPermissionsCommand (options: { data: string, json?: boolean }): Promise<void> {
+  const result = await apiGet<{ rules: Array<{ peer?: string, type?: string, allow: string[] }>, exposed: Array<{ method: string, authorize: boolean }> }>(options.data, '/v1/rpc/permissions')
+  if (options.json === true) {
+    printJson(result)
+    return
+  }
+  process.stdout.write('exposed: ' + (result.exposed.map(e => e.method + (e.authorize ? ' (+authorize)' : '')).join(', ') || 'nothing') + '\n')
+  process.stdout.write(formatTable(['WHO', 'MAY CALL'], result.rules.map(r => [r.peer ?? `type ${r.type ?? '?'}`, r.allow.join(' ')])))
+  if (result.rules.length === 0) {
+    process.stdout.write('(no rules: every call is refused)\n')
+  }
+}

@@ -1,3 +1,4 @@
+import { watchFile } from 'node:fs'
 import { loadConfigFile } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createTempusNode } from '../../node/tempus-node.ts'
@@ -59,6 +60,18 @@ export async function startCommand (options: StartOptions): Promise<void> {
   if (passphrase.source === 'dev-default') {
     log.warn('INSECURE: the identity key is protected by the public development passphrase')
   }
+  // the RPC policy follows the config file: reloaded on SIGHUP and on change
+  const configPath = dataPath(options.data, 'config')
+  const reload = (why: string): void => {
+    loadConfigFile(configPath, overrides)
+      .then(next => {
+        node?.rpc.policy.replace(next.rpc.rules as any)
+        log.info({ why, rules: next.rpc.rules.length }, 'RPC policy reloaded')
+      })
+      .catch(err => { log.error({ why, err: err.message }, 'RPC policy not reloaded; the previous one stays') })
+  }
+  process.on('SIGHUP', () => { reload('SIGHUP') })
+  watchFile(configPath, { interval: 1_000 }, (cur, prev) => { if (cur.mtimeMs !== prev.mtimeMs) reload('file changed') })
   const status = node.status()
   if (options.json === true) {
     printJson({ event: 'started', peerId: status.peerId, type: status.type, addrs: status.addrs, api: status.api })

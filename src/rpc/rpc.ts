@@ -1,0 +1,274 @@
+/**
+ * Whitelisted RPC over `/tempus/rpc/1.0.0`, one stream per call. Default
+ * deny: a call runs only if the policy (or the exposure's own `authorize`)
+ * grants the method to the caller. Anything refused — not granted, no such
+ * method, malformed, oversize, over the rate — gets no answer at all: the
+ * server logs the reason, raises the caller's suspicion and resets the
+ * stream, so the caller cannot tell "denied" from "no such method".
+ */
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { RateLimiter } from '@libp2p/utils'
+import { decodeValue, encodeValue } from './codec.ts'
+import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_PER_PEER, MAX_RPC_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
+import { EncodingError, RpcError } from './errors.ts'
+import { RpcRequest, RpcResponse } from './pb/rpc.ts'
+import { isMethodName, RpcPolicy } from './policy.ts'
+import type { RpcValue } from './codec.ts'
+import type { RpcRule } from './policy.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { Offence } from '../admission/suspicion.ts'
+import type { PeerType } from '../node/config.ts'
+import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export interface Caller {
+  peer: string
+  /** from the caller's verified token */
+  type: PeerType | undefined
+}
+
+export type RpcHandler = (args: RpcValue, caller: Caller, options: { signal: AbortSignal }) => RpcValue | Promise<RpcValue>
+
+export interface ExposeOptions {
+  /** an extra grant in code, e.g. only one named peer may call `admin.*` */
+  authorize?: (caller: Caller) => boolean
+}
+
+export interface CallOptions {
+  timeout?: number
+  signal?: AbortSignal
+}
+
+export interface HandleOptions {
+  /** who may open this protocol: PeerIds and/or types; nobody by default */
+  allow: { peers?: string[], types?: PeerType[] }
+}
+
+export interface RpcInit {
+  state: AdmissionState
+  rules?: RpcRule[]
+  maxInboundPerPeer?: number
+  callsPerSecondPerPeer?: number
+}
+
+export interface RpcComponents {
+  connectionManager: ConnectionManager
+  registrar: Registrar
+  logger: ComponentLogger
+}
+
+interface Exposure {
+  handler: RpcHandler
+  options: ExposeOptions
+}
+
+export class Rpc implements Startable {
+  readonly policy: RpcPolicy
+  private readonly components: RpcComponents
+  private readonly init: RpcInit
+  private readonly log: Logger
+  private readonly exposed = new Map<string, Exposure>()
+  private readonly inflight = new Map<string, number>()
+  private readonly rate: RateLimiter
+  private nextId = 1n
+
+  constructor (components: RpcComponents, init: RpcInit) {
+    this.components = components
+    this.init = init
+    this.policy = new RpcPolicy(init.rules ?? [])
+    this.log = components.logger.forComponent('tempus:rpc')
+    this.rate = new RateLimiter({ points: init.callsPerSecondPerPeer ?? CALLS_PER_SECOND_PER_PEER, duration: 1 })
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/rpc'
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(RPC_PROTOCOL, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: 256, maxOutboundStreams: 256 })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(RPC_PROTOCOL)
+  }
+
+  expose (method: string, handler: RpcHandler, options: ExposeOptions = {}): void {
+    if (!isMethodName(method)) {
+      throw new RpcError('bad-method', `not a module.function name: ${JSON.stringify(method)}`)
+    }
+    this.exposed.set(method, { handler, options })
+  }
+
+  /** Exposed methods, and whether each has a code-level grant. */
+  exposedMethods (): Array<{ method: string, authorize: boolean }> {
+    return [...this.exposed].map(([method, e]) => ({ method, authorize: e.options.authorize != null })).sort((a, b) => a.method.localeCompare(b.method))
+  }
+
+  unexpose (method: string): void {
+    this.exposed.delete(method)
+  }
+
+  /** Call `method` on `peer`; resolves with its result or rejects with an `RpcError`. */
+  async call (peer: PeerId | string, method: string, args: unknown = null, options: CallOptions = {}): Promise<RpcValue> {
+    return await this.request(peer, method, args, options, false) as RpcValue
+  }
+
+  /** Fire and forget, only to a peer connected now (no queue); false when it was dropped. */
+  async send (peer: PeerId | string, method: string, args: unknown = null): Promise<boolean> {
+    const id = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    if (this.components.connectionManager.getConnections(id).length === 0) {
+      return false
+    }
+    try {
+      await this.request(id, method, args, {}, true)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private async request (peer: PeerId | string, method: string, args: unknown, options: CallOptions, oneway: boolean): Promise<RpcValue | undefined> {
+    if (!isMethodName(method)) {
+      throw new RpcError('bad-method', `not a module.function name: ${JSON.stringify(method)}`)
+    }
+    let encoded: Uint8Array<ArrayBuffer>
+    try {
+      encoded = encodeValue(args)
+    } catch (err: any) {
+      throw new RpcError('bad-arguments', err.message)
+    }
+    const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
+    const signal = AbortSignal.any([AbortSignal.timeout(timeout), ...(options.signal != null ? [options.signal] : [])])
+    const id = this.nextId++
+    const target = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    let stream: Stream
+    try {
+      stream = await this.components.connectionManager.openStream(target, RPC_PROTOCOL, { signal })
+    } catch {
+      throw this.failure(signal, options.signal)
+    }
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
+      await lp.write(RpcRequest.encode({ id, method, args: encoded, deadlineMs: timeout, oneway }), { signal })
+      if (oneway) {
+        await stream.close({ signal })
+        return undefined
+      }
+      const response = RpcResponse.decode(await lp.read({ signal }))
+      await stream.close({ signal }).catch(() => {})
+      if (response.id !== id) {
+        throw new RpcError('unavailable')
+      }
+      if (!response.ok) {
+        throw new RpcError('remote-failure')
+      }
+      return decodeValue(response.result)
+    } catch (err: any) {
+      stream.abort(err)
+      if (err instanceof RpcError) {
+        throw err
+      }
+      throw this.failure(signal, options.signal)
+    }
+  }
+
+  /** One error for every refusal: the caller learns nothing about why. */
+  private failure (signal: AbortSignal, callerSignal?: AbortSignal): RpcError {
+    if (callerSignal?.aborted === true) {
+      return new RpcError('aborted')
+    }
+    if (signal.aborted) {
+      return new RpcError('timeout')
+    }
+    return new RpcError('unavailable')
+  }
+
+  private refuse (stream: Stream, caller: string, reason: string, offence: Offence): void {
+    this.log('refused a call from %s: %s', caller, reason)
+    this.init.state.raise(caller, offence)
+    stream.abort(new Error('refused'))
+  }
+
+  private callerOf (connection: Connection): Caller {
+    const peer = connection.remotePeer.toString()
+    return { peer, type: this.init.state.admitted.get(peer)?.claims.typ }
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const caller = this.callerOf(connection)
+    const running = this.inflight.get(caller.peer) ?? 0
+    try {
+      this.rate.consume(caller.peer, 1)
+    } catch {
+      this.refuse(stream, caller.peer, 'over the rate limit', 'rpc-over-rate')
+      return
+    }
+    if (running >= (this.init.maxInboundPerPeer ?? MAX_INBOUND_CALLS_PER_PEER)) {
+      this.refuse(stream, caller.peer, 'too many calls in flight', 'rpc-over-rate')
+      return
+    }
+    this.inflight.set(caller.peer, running + 1)
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
+      let request: RpcRequest
+      let args: RpcValue
+      try {
+        request = RpcRequest.decode(await lp.read({ signal: AbortSignal.timeout(DEFAULT_CALL_TIMEOUT_MS) }))
+        args = decodeValue(request.args)
+      } catch (err: any) {
+        this.refuse(stream, caller.peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`, 'malformed-frame')
+        return
+      }
+      const exposure = this.exposed.get(request.method)
+      const granted = isMethodName(request.method) && (this.policy.allows(caller.peer, caller.type, request.method) || exposure?.options.authorize?.(caller) === true)
+      if (!granted || exposure == null) {
+        // the same reset whether it is not granted or does not exist
+        this.refuse(stream, caller.peer, granted ? `no such method ${request.method}` : `${request.method} not granted`, 'rpc-denied')
+        return
+      }
+      const signal = AbortSignal.timeout(Math.max(1, Math.min(request.deadlineMs || DEFAULT_CALL_TIMEOUT_MS, 60_000)))
+      let response: RpcResponse
+      try {
+        const result = await exposure.handler(args, caller, { signal })
+        response = { id: request.id, ok: true, result: encodeValue(result) }
+      } catch (err: any) {
+        this.log('handler %s failed for %s: %s', request.method, caller.peer, err?.message)
+        response = { id: request.id, ok: false, result: new Uint8Array(0) }
+      }
+      if (request.oneway) {
+        await stream.close().catch(() => {})
+        return
+      }
+      await lp.write(RpcResponse.encode(response), { signal })
+      await stream.close({ signal }).catch(() => {})
+    } catch (err: any) {
+      this.log('call from %s failed - %s', caller.peer, err?.name)
+      stream.abort(err)
+    } finally {
+      const n = (this.inflight.get(caller.peer) ?? 1) - 1
+      if (n <= 0) this.inflight.delete(caller.peer)
+      else this.inflight.set(caller.peer, n)
+    }
+  }
+
+  /**
+   * Register an application protocol under the same default deny: only the
+   * allowed PeerIds and types reach `handler`; anyone else gets a reset
+   * stream and rising suspicion.
+   */
+  async handle (protocol: string, handler: StreamHandler, options: HandleOptions): Promise<void> {
+    const peers = new Set(options.allow.peers ?? [])
+    const types = new Set(options.allow.types ?? [])
+    await this.components.registrar.handle(protocol, async (stream, connection) => {
+      const caller = this.callerOf(connection)
+      if (!peers.has(caller.peer) && (caller.type == null || !types.has(caller.type))) {
+        this.refuse(stream, caller.peer, `${protocol} not allowed`, 'rpc-denied')
+        return
+      }
+      await handler(stream, connection)
+    })
+  }
+}
+
+export function rpc (init: RpcInit): (components: RpcComponents) => Rpc {
+  return (components) => new Rpc(components, init)
+}
