@@ -60,7 +60,14 @@ export async function devCommand (options: DevOptions): Promise<void> {
         views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length }
       }))
       const finalTable = renderTable(mesh)
-      await mesh.stop()
+      // a node that does not stop in time must not hold the summary back
+      const stopped = await Promise.race([
+        mesh.stop().then(() => true),
+        new Promise<boolean>(resolve => { setTimeout(() => { resolve(false) }, 10_000).unref() })
+      ])
+      if (!stopped) {
+        process.stderr.write('dev mesh: some nodes did not stop within 10 s; exiting anyway\n')
+      }
       if (json) {
         printJson({ event: 'summary', reason, nodes: summary })
       } else {

@@ -1,0 +1,109 @@
+/**
+ * RPC: calls per second and latency, sequential and with 64 calls in
+ * flight, for `node.rpc.call` between two admitted tempus nodes against a
+ * bare libp2p stream-per-call echo (same transports) in the same run; and
+ * the cost of a refused call.
+ *
+ *   npm run bench:rpc -- [--calls 2000] [--inflight 64] [--json]
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { lpStream } from '@libp2p/utils'
+import { createLibp2p } from 'libp2p'
+import { benchArgs, intArg } from './lib/args.ts'
+import { BENCH_LIMITS } from './lib/connect.ts'
+import { startBenchOverlay } from './lib/overlay.ts'
+import { round, summarise } from './lib/stats.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+const args = benchArgs({
+  calls: { type: 'string', default: '2000' },
+  inflight: { type: 'string', default: '64' },
+  json: { type: 'boolean', default: false }
+})
+const CALLS = intArg(args.calls, 'calls', 10, 1_000_000)
+const INFLIGHT = intArg(args.inflight, 'inflight', 1, 1024)
+const json = args.json === true
+const say = (line: string): void => { if (!json) process.stdout.write(line + '\n') }
+
+async function drive (call: () => Promise<unknown>, calls: number, inflight: number): Promise<{ perSecond: number, p50: number, p99: number }> {
+  const samples: number[] = []
+  let next = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: inflight }, async () => {
+    while (next < calls) {
+      next++
+      const t = performance.now()
+      await call()
+      samples.push(performance.now() - t)
+    }
+  }))
+  const s = summarise(samples)
+  return { perSecond: calls / ((performance.now() - start) / 1000), p50: s.p50, p99: s.p99 }
+}
+
+// tempus: two admitted nodes
+const overlay = await startBenchOverlay()
+const server = await overlay.node('sentinel', { connections: BENCH_LIMITS })
+const client = await overlay.node('edge', { bootstrap: server.getMultiaddrs(), connections: { ...BENCH_LIMITS, minConnections: 0 } })
+const caller = await overlay.node('edge', { bootstrap: server.getMultiaddrs(), connections: { ...BENCH_LIMITS, minConnections: 0 } })
+server.rpc.expose('echo.back', a => a)
+server.rpc.policy.replace([{ peer: client.peerId.toString(), allow: ['echo.back'] }])
+await client.libp2p.dial(server.peerId)
+const payload = { n: 42, s: 'tempus' }
+for (let i = 0; i < 200; i++) await client.rpc.call(server.peerId, 'echo.back', payload)
+
+// baseline: bare libp2p, one stream per call, length-prefixed echo
+const ECHO = '/bench/echo/1.0.0'
+const plainServer: Libp2p = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionManager: BENCH_LIMITS })
+await plainServer.handle(ECHO, async (stream) => {
+  const lp = lpStream(stream)
+  await lp.write(await lp.read())
+  await stream.close()
+}, { maxInboundStreams: 1024 })
+const plainClient: Libp2p = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionManager: BENCH_LIMITS })
+const bytes = new TextEncoder().encode(JSON.stringify(payload))
+const echo = async (): Promise<void> => {
+  const stream = await plainClient.dialProtocol(plainServer.getMultiaddrs()[0] as any, ECHO, { maxOutboundStreams: 1024 } as any)
+  const lp = lpStream(stream)
+  await lp.write(bytes)
+  await lp.read()
+  await stream.close()
+}
+for (let i = 0; i < 200; i++) await echo()
+
+const rpcCall = async (): Promise<unknown> => client.rpc.call(server.peerId, 'echo.back', payload)
+const seqOurs = await drive(rpcCall, Math.min(CALLS, 1000), 1)
+const seqBase = await drive(echo, Math.min(CALLS, 1000), 1)
+const ours = await drive(rpcCall, CALLS, INFLIGHT)
+const base = await drive(echo, CALLS, INFLIGHT)
+say(`sequential: rpc ${round(seqOurs.perSecond, 0)} calls/s (p50 ${round(seqOurs.p50)} ms, p99 ${round(seqOurs.p99)} ms) vs echo ${round(seqBase.perSecond, 0)}/s (p50 ${round(seqBase.p50)} ms)`)
+say(`${INFLIGHT} in flight: rpc ${round(ours.perSecond, 0)} calls/s (p50 ${round(ours.p50)} ms, p99 ${round(ours.p99)} ms) vs echo ${round(base.perSecond, 0)}/s: ${round(ours.perSecond / base.perSecond)}×`)
+
+// a refused call: what it costs the caller to learn "unavailable"
+await caller.libp2p.dial(server.peerId)
+const refused: number[] = []
+for (let i = 0; i < 20; i++) {
+  const t = performance.now()
+  await caller.rpc.call(server.peerId, 'echo.back', payload).catch(() => {})
+  refused.push(performance.now() - t)
+}
+const refusedCost = summarise(refused).p50
+say(`refused call: ${round(refusedCost)} ms at p50 (the caller learns only "unavailable")`)
+
+await Promise.all([client.stop(), caller.stop(), server.stop(), plainClient.stop(), plainServer.stop()])
+await overlay.stop()
+if (json) {
+  process.stdout.write(JSON.stringify({
+    callsPerSec: round(ours.perSecond, 0),
+    baselineCallsPerSec: round(base.perSecond, 0),
+    ratio: round(ours.perSecond / base.perSecond),
+    p50Ms: round(ours.p50),
+    p99Ms: round(ours.p99),
+    sequentialCallsPerSec: round(seqOurs.perSecond, 0),
+    baselineSequentialCallsPerSec: round(seqBase.perSecond, 0),
+    refusedCallCostMs: round(refusedCost)
+  }) + '\n')
+}
+process.exit(0)
