@@ -157,7 +157,11 @@ export const configSchema = z.strictObject({
       } catch (err: any) {
         ctx.addIssue({ code: 'custom', message: err.message.replace(/^rule 0: /, '') })
       }
-    })).default([])
+    })).default([]),
+    /** token bucket per caller: calls refused (silently) beyond this rate */
+    callsPerSecondPerPeer: z.number().int().min(1).default(1_000),
+    /** calls one caller may have running at once */
+    maxInFlightPerPeer: z.number().int().min(1).max(10_000).default(64)
   }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */

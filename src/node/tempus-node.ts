@@ -454,7 +454,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
-      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any }),
+      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer }),
       sampling: sampler({
         type: parsed.type,
         state: admission,
