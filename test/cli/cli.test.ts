@@ -137,7 +137,9 @@ describe('tempus CLI', () => {
     for (const n of summary.nodes) {
       assert.ok(n.peers >= 2, `${n.name} has ${n.peers} peers`)
       assert.equal(n.admittedPeers, n.peers, `${n.name}: every peer admitted`)
+      assert.ok(n.rpc != null && Number.isInteger(n.rpc.ok) && Number.isInteger(n.rpc.refused))
     }
+    assert.ok(summary.nodes.reduce((a: number, n: any) => a + n.rpc.ok, 0) > 0, 'granted calls went through')
     await assert.rejects(readFile(join(ready.root, 'sentinel-1', 'node.json')), { code: 'ENOENT' })
   })
 })

@@ -3,10 +3,12 @@ import { parseDuration } from '../../node/duration.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { startDevMesh } from '../dev-mesh.ts'
+import { startDevTraffic } from '../dev-traffic.ts'
 import { UsageError } from '../errors.ts'
 import { formatTable, printJson, shortId } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import type { DevMesh } from '../dev-mesh.ts'
+import type { RpcCounts } from '../dev-traffic.ts'
 
 export interface DevOptions {
   edges: string
@@ -46,20 +48,23 @@ export async function devCommand (options: DevOptions): Promise<void> {
     process.stderr.write('dev mesh: identity keys use the public development passphrase; never use these data dirs in production\n')
   }
   const mesh = await startDevMesh({ sentinels, bridges, edges, root: options.root })
+  const traffic = startDevTraffic(mesh)
   let stopping: Promise<void> | undefined
   const stop = async (reason: string): Promise<void> => {
     stopping ??= (async () => {
       clearInterval(ticker)
       clearTimeout(timer)
+      traffic.stop()
       const summary = mesh.nodes.map(n => ({
         name: n.name,
         type: n.type,
         peerId: n.node.peerId.toString(),
         peers: n.node.libp2p.getPeers().length,
         admittedPeers: n.node.status().admission.admittedPeers,
-        views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length }
+        views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length },
+        rpc: traffic.counts.get(n.name)
       }))
-      const finalTable = renderTable(mesh)
+      const finalTable = renderTable(mesh, traffic.counts)
       // a node that does not stop in time must not hold the summary back
       const stopped = await Promise.race([
         mesh.stop().then(() => true),
@@ -100,7 +105,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
     if (json) {
       return
     }
-    const table = renderTable(mesh)
+    const table = renderTable(mesh, traffic.counts)
     if (tty) {
       process.stdout.write(lines > 0 ? `\x1b[${lines}A\x1b[J${table}` : table)
       lines = table.split('\n').length - 1
@@ -112,8 +117,8 @@ export async function devCommand (options: DevOptions): Promise<void> {
   await new Promise<never>(() => {})
 }
 
-function renderTable (mesh: DevMesh): string {
-  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'DHT'], mesh.nodes.map(n => {
+function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>): string {
+  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'RPC OK/REFUSED', 'DHT'], mesh.nodes.map(n => {
     const status = n.node.status()
     const ttl = status.admission.tokenExpiresAt == null ? 'none' : `${Math.max(0, Math.round((Date.parse(status.admission.tokenExpiresAt) - Date.now()) / 1000))}s`
     return [
@@ -125,6 +130,7 @@ function renderTable (mesh: DevMesh): string {
       status.admission.epoch ?? '-',
       ttl,
       (['edge', 'bridge', 'sentinel'] as const).map(t => n.node.sampling.view(t).length).join('/'),
+      `${rpc.get(n.name)?.ok ?? 0}/${rpc.get(n.name)?.refused ?? 0}`,
       status.dhtMode
     ]
   }))
