@@ -4,7 +4,7 @@
  * bare libp2p stream-per-call echo (same transports) in the same run; and
  * the cost of a refused call.
  *
- *   npm run bench:rpc -- [--calls 2000] [--inflight 64] [--json]
+ *   npm run bench:rpc -- [--rounds 3] [--calls 2000] [--inflight 64] [--json]
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -20,8 +20,10 @@ import type { Libp2p } from '@libp2p/interface'
 const args = benchArgs({
   calls: { type: 'string', default: '2000' },
   inflight: { type: 'string', default: '64' },
+  rounds: { type: 'string', default: '3' },
   json: { type: 'boolean', default: false }
 })
+const ROUNDS = intArg(args.rounds, 'rounds', 1, 50)
 const CALLS = intArg(args.calls, 'calls', 10, 1_000_000)
 const INFLIGHT = intArg(args.inflight, 'inflight', 1, 1024)
 const json = args.json === true
@@ -74,10 +76,19 @@ const echo = async (): Promise<void> => {
 for (let i = 0; i < 200; i++) await echo()
 
 const rpcCall = async (): Promise<unknown> => client.rpc.call(server.peerId, 'echo.back', payload)
-const seqOurs = await drive(rpcCall, Math.min(CALLS, 1000), 1)
-const seqBase = await drive(echo, Math.min(CALLS, 1000), 1)
-const ours = await drive(rpcCall, CALLS, INFLIGHT)
-const base = await drive(echo, CALLS, INFLIGHT)
+// alternating rounds, medians: drift in the machine's load hits both alike
+const median = <T>(runs: T[], key: (r: T) => number): T => [...runs].sort((a, b) => key(a) - key(b))[Math.floor(runs.length / 2)] as T
+const seqRuns: Array<{ ours: Awaited<ReturnType<typeof drive>>, base: Awaited<ReturnType<typeof drive>> }> = []
+const runs: typeof seqRuns = []
+for (let r = 0; r < ROUNDS; r++) {
+  seqRuns.push({ ours: await drive(rpcCall, Math.min(CALLS, 500), 1), base: await drive(echo, Math.min(CALLS, 500), 1) })
+  runs.push({ ours: await drive(rpcCall, CALLS, INFLIGHT), base: await drive(echo, CALLS, INFLIGHT) })
+  say(`  round ${r + 1}/${ROUNDS}: ${INFLIGHT} in flight rpc ${round(runs.at(-1)?.ours.perSecond ?? 0, 0)}/s, echo ${round(runs.at(-1)?.base.perSecond ?? 0, 0)}/s`)
+}
+const seqOurs = median(seqRuns.map(r => r.ours), r => r.perSecond)
+const seqBase = median(seqRuns.map(r => r.base), r => r.perSecond)
+const ours = median(runs.map(r => r.ours), r => r.perSecond)
+const base = median(runs.map(r => r.base), r => r.perSecond)
 say(`sequential: rpc ${round(seqOurs.perSecond, 0)} calls/s (p50 ${round(seqOurs.p50)} ms, p99 ${round(seqOurs.p99)} ms) vs echo ${round(seqBase.perSecond, 0)}/s (p50 ${round(seqBase.p50)} ms)`)
 say(`${INFLIGHT} in flight: rpc ${round(ours.perSecond, 0)} calls/s (p50 ${round(ours.p50)} ms, p99 ${round(ours.p99)} ms) vs echo ${round(base.perSecond, 0)}/s: ${round(ours.perSecond / base.perSecond)}×`)
 

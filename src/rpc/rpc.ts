@@ -137,7 +137,8 @@ export class Rpc implements Startable {
       throw new RpcError('bad-arguments', err.message)
     }
     const timeout = options.timeout ?? DEFAULT_CALL_TIMEOUT_MS
-    const signal = AbortSignal.any([AbortSignal.timeout(timeout), ...(options.signal != null ? [options.signal] : [])])
+    const deadline = AbortSignal.timeout(timeout)
+    const signal = options.signal != null ? AbortSignal.any([deadline, options.signal]) : deadline
     const id = this.nextId++
     const target = typeof peer === 'string' ? peerIdFromString(peer) : peer
     let stream: Stream
@@ -211,8 +212,10 @@ export class Rpc implements Startable {
       const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
       let request: RpcRequest
       let args: RpcValue
+      // one deadline for the whole call: reading, the handler, the answer
+      const signal = AbortSignal.timeout(DEFAULT_CALL_TIMEOUT_MS)
       try {
-        request = RpcRequest.decode(await lp.read({ signal: AbortSignal.timeout(DEFAULT_CALL_TIMEOUT_MS) }))
+        request = RpcRequest.decode(await lp.read({ signal }))
         args = decodeValue(request.args)
       } catch (err: any) {
         this.refuse(stream, caller.peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`, 'malformed-frame')
@@ -225,10 +228,10 @@ export class Rpc implements Startable {
         this.refuse(stream, caller.peer, granted ? `no such method ${request.method}` : `${request.method} not granted`, 'rpc-denied')
         return
       }
-      const signal = AbortSignal.timeout(Math.max(1, Math.min(request.deadlineMs || DEFAULT_CALL_TIMEOUT_MS, 60_000)))
+      const handlerSignal = request.deadlineMs > 0 && request.deadlineMs < DEFAULT_CALL_TIMEOUT_MS ? AbortSignal.timeout(request.deadlineMs) : signal
       let response: RpcResponse
       try {
-        const result = await exposure.handler(args, caller, { signal })
+        const result = await exposure.handler(args, caller, { signal: handlerSignal })
         response = { id: request.id, ok: true, result: encodeValue(result) }
       } catch (err: any) {
         this.log('handler %s failed for %s: %s', request.method, caller.peer, err?.message)
