@@ -5,11 +5,11 @@
  */
 import { createServer } from 'node:http'
 import { API_DEFAULTS } from '../node/constants.ts'
+import { json, listen } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { TempusNode } from '../node/tempus-node.ts'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 
 export interface AdminApiInit {
   node: TempusNode
@@ -106,29 +106,12 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     await route?.(req, res)
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.port, init.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address() as AddressInfo
-  const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  const port = address.port
-  allowedHosts = new Set([`${hostPart}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
-  const url = `http://${hostPart}:${port}`
+  const listening = await listen(server, init.host, init.port)
+  const port = listening.port
+  allowedHosts = new Set([listening.authority, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
+  const url = `http://${listening.authority}`
   log.info({ url }, 'admin API listening')
-
-  return {
-    url,
-    async close () {
-      await new Promise<void>(resolve => {
-        server.close(() => { resolve() })
-        server.closeAllConnections()
-      })
-    }
-  }
+  return { url, close: listening.close }
 }
 
 function authorised (header: string | undefined, token: string): boolean {
@@ -137,10 +120,4 @@ function authorised (header: string | undefined, token: string): boolean {
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header)
   return match?.[1] != null && tokensEqual(match[1], token)
-}
-
-function json (res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-  res.end(text)
 }

@@ -7,11 +7,11 @@
 import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { RateLimiter } from '@libp2p/utils'
+import { json, listen } from '../http/server.ts'
 import { IssuerError } from './errors.ts'
 import type { Issuer } from './issuer.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { IncomingMessage, ServerResponse, Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 
 export interface IssuerHttpInit {
   issuer: Issuer
@@ -154,26 +154,10 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     ? createHttpsServer({ ...options, cert: init.tls.cert, key: init.tls.key }, onRequest)
     : createHttpServer(options, onRequest)
   server.on('clientError', (_err, socket) => { socket.destroy() })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.port ?? 0, init.host ?? '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  const url = `${init.tls != null ? 'https' : 'http'}://${host}:${address.port}`
+  const listening = await listen(server, init.host ?? '127.0.0.1', init.port ?? 0)
+  const url = `${init.tls != null ? 'https' : 'http'}://${listening.authority}`
   log.info({ url, overlay: issuer.overlay, attestation: issuer.attestation.kind }, 'issuer listening')
-  return {
-    url,
-    async close () {
-      await new Promise<void>(resolve => {
-        server.close(() => { resolve() })
-        server.closeAllConnections()
-      })
-    }
-  }
+  return { url, close: listening.close }
 }
 
 async function readJson (req: IncomingMessage): Promise<any> {
@@ -202,13 +186,4 @@ async function readJson (req: IncomingMessage): Promise<any> {
   } catch {
     throw new IssuerError('bad-request', 'the body is not a JSON object')
   }
-}
-
-function json (res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-  res.end(JSON.stringify(body))
 }
