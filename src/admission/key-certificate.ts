@@ -3,9 +3,10 @@
  * public key). A verifier that knows the root public key learns signing keys
  * from certificates alone, so a new key can be announced before it signs.
  */
-import { SignJWT, compactVerify } from 'jose'
+import { SignJWT } from 'jose'
 import { JWT_TYPE_KEY_CERT, MAX_KEY_CERT_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
+import { verifyJws } from './jws.ts'
 import { publicKeyFromRawBytes, rawPublicKey } from './keys.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -28,19 +29,7 @@ export async function signKeyCertificate (root: KeyObject, overlay: string, kid:
 }
 
 export async function verifyKeyCertificate (jws: string, root: KeyObject, overlay: string): Promise<KeyCertificate> {
-  if (typeof jws !== 'string' || jws.length === 0 || jws.length > MAX_KEY_CERT_BYTES) {
-    throw new AdmissionError('malformed', 'key certificate missing or too large')
-  }
-  let payload: any
-  try {
-    const result = await compactVerify(jws, root, { algorithms: ['EdDSA'] })
-    if (result.protectedHeader.typ !== JWT_TYPE_KEY_CERT) {
-      throw new Error('type')
-    }
-    payload = JSON.parse(new TextDecoder().decode(result.payload))
-  } catch {
-    throw new AdmissionError('bad-signature', 'key certificate is not signed by the root key')
-  }
+  const { payload } = await verifyJws(jws, root, JWT_TYPE_KEY_CERT, MAX_KEY_CERT_BYTES, 'key certificate')
   if (payload?.aud !== overlay || typeof payload.kid !== 'string' || payload.kid.length > 64 ||
     !Number.isSafeInteger(payload.ep) || payload.ep < 0 || typeof payload.x !== 'string' || !Number.isSafeInteger(payload.iat)) {
     throw new AdmissionError('malformed', 'key certificate claims are incomplete')

@@ -3,8 +3,9 @@
  * A node keeps the highest-numbered valid list it has seen and ignores older
  * ones, whether they arrive over HTTP or gossip.
  */
-import { SignJWT, compactVerify } from 'jose'
+import { SignJWT } from 'jose'
 import { AdmissionError } from './errors.ts'
+import { verifyJws } from './jws.ts'
 import type { KeyObject } from 'node:crypto'
 
 export const JWT_TYPE_CRL = 'tempus-crl+jwt'
@@ -35,19 +36,7 @@ export async function signRevocationList (root: KeyObject, overlay: string, n: n
 }
 
 export async function verifyRevocationList (jws: string, root: KeyObject, overlay: string): Promise<RevocationList> {
-  if (typeof jws !== 'string' || jws.length === 0 || jws.length > MAX_CRL_BYTES) {
-    throw new AdmissionError('malformed', 'revocation list missing or too large')
-  }
-  let payload: any
-  try {
-    const result = await compactVerify(jws, root, { algorithms: ['EdDSA'] })
-    if (result.protectedHeader.typ !== JWT_TYPE_CRL) {
-      throw new Error('type')
-    }
-    payload = JSON.parse(new TextDecoder().decode(result.payload))
-  } catch {
-    throw new AdmissionError('bad-signature', 'revocation list is not signed by the root key')
-  }
+  const { payload } = await verifyJws(jws, root, JWT_TYPE_CRL, MAX_CRL_BYTES, 'revocation list')
   if (payload?.aud !== overlay || !Number.isSafeInteger(payload.n) || payload.n < 0 || !Number.isSafeInteger(payload.iat) ||
     !Array.isArray(payload.revoked) || payload.revoked.length > MAX_CRL_ENTRIES ||
     !payload.revoked.every((e: any) => typeof e?.sub === 'string' && e.sub.length <= 128 && typeof e.reason === 'string' && e.reason.length <= 256 && Number.isSafeInteger(e.at))) {

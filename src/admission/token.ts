@@ -5,10 +5,11 @@
  * `typ` in overlay `aud` from `nbf` to `exp` (2–5 minutes), signed with the
  * signing key `kid` of epoch `ep`.
  */
-import { SignJWT, compactVerify, decodeProtectedHeader } from 'jose'
+import { SignJWT, decodeProtectedHeader } from 'jose'
 import { isPeerType } from '../node/peer-type.ts'
 import { JWT_TYPE_TOKEN, MAX_TOKEN_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
+import { verifyJws } from './jws.ts'
 import type { PeerType } from '../node/config.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -63,26 +64,12 @@ export function tokenKid (token: string): string {
 
 /** Verify the signature with `key` and return the claims, checked for shape only. */
 export async function verifyTokenSignature (token: string, key: KeyObject, type = JWT_TYPE_TOKEN): Promise<DecodedToken> {
-  let result: Awaited<ReturnType<typeof compactVerify>>
-  try {
-    result = await compactVerify(token, key, { algorithms: ['EdDSA'] })
-  } catch (err: any) {
-    throw new AdmissionError(err?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' ? 'bad-signature' : 'malformed', 'token signature does not verify')
-  }
-  if (result.protectedHeader.typ !== type) {
-    throw new AdmissionError('malformed', `expected a ${type}`)
-  }
-  let claims: any
-  try {
-    claims = JSON.parse(new TextDecoder().decode(result.payload))
-  } catch {
-    throw new AdmissionError('malformed', 'token payload is not JSON')
-  }
+  const { kid, payload: claims } = await verifyJws(token, key, type, MAX_TOKEN_BYTES, 'token')
   const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256
   const int = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
   if (claims == null || !str(claims.iss) || !str(claims.aud) || !str(claims.sub) || !isPeerType(claims.typ) ||
     !int(claims.nbf) || !int(claims.exp) || !int(claims.iat) || !str(claims.jti) || !int(claims.ep)) {
     throw new AdmissionError('malformed', 'token claims are incomplete')
   }
-  return { kid: result.protectedHeader.kid as string, claims: claims as TokenClaims }
+  return { kid: kid ?? '', claims: claims as TokenClaims }
 }
