@@ -11,11 +11,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { createLibp2p } from 'libp2p'
 import { admittingEncrypter } from '../../src/admission/encrypter.ts'
 import { admissionGater } from '../../src/admission/gater.ts'
-import { publicKeyFromRawBytes } from '../../src/admission/keys.ts'
-import { RevocationState } from '../../src/admission/revocation.ts'
-import { AdmissionState } from '../../src/admission/state.ts'
-import { SuspicionScores } from '../../src/admission/suspicion.ts'
-import { TokenVerifier } from '../../src/admission/verifier.ts'
+import { admissionStateFor } from '../../src/admission/state.ts'
 import { IssuerClient } from '../../src/issuer/client.ts'
 import { CONNECTION_DEFAULTS } from '../../src/node/constants.ts'
 import { summarise } from './stats.ts'
@@ -71,13 +67,9 @@ export function admittedStack (overlay: BenchOverlay): Stack {
     const privateKey = await generateKeyPair('Ed25519')
     const client = new IssuerClient({ url: overlay.http.url })
     const enrollment = await client.enroll(privateKey, overlay.issuer.createCode('edge'))
-    const root = publicKeyFromRawBytes(new Uint8Array(Buffer.from(enrollment.rootPublicKey, 'base64url')))
-    const revocations = new RevocationState()
-    const verifier = new TokenVerifier({ overlay: enrollment.overlay, issuer: enrollment.issuer, root, isRevoked: p => revocations.isRevoked(p) })
-    await verifier.setCurrent(enrollment.keys.current)
-    const state = new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores(), deadlineMs: 5_000 })
+    const state = await admissionStateFor(enrollment)
     const token = await client.token(privateKey, enrollment.credential)
-    state.setOwnToken({ ...token, claims: await verifier.verify(token.token) })
+    state.setOwnToken({ ...token, claims: await state.verifier.verify(token.token) })
     return createLibp2p({
       privateKey,
       addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },

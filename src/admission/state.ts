@@ -4,12 +4,14 @@
  * peer showed. No libp2p here; the encrypter, gater and service read it.
  */
 import { TypedEventEmitter } from 'main-event'
-import { OFFENCES } from './suspicion.ts'
+import { ADMISSION_DEADLINE_MS } from './constants.ts'
+import { publicKeyFromRawBytes } from './keys.ts'
+import { RevocationState } from './revocation.ts'
+import { OFFENCES, SuspicionScores } from './suspicion.ts'
+import { TokenVerifier } from './verifier.ts'
 import type { RefusalReason } from './errors.ts'
-import type { RevocationState } from './revocation.ts'
-import type { Offence, SuspicionChange, SuspicionScores } from './suspicion.ts'
+import type { Offence, SuspicionChange } from './suspicion.ts'
 import type { TokenClaims } from './token.ts'
-import type { TokenVerifier } from './verifier.ts'
 
 export interface OwnToken {
   token: string
@@ -126,4 +128,30 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     const entry = this.admitted.get(peer)
     return entry == null || entry.claims.exp * 1000 + skewMs < this.now()
   }
+}
+
+export interface AdmissionStateForOptions {
+  now?: () => number
+  deadlineMs?: number
+}
+
+/**
+ * The admission state a member of the overlay starts from: a verifier for
+ * the overlay's root, current (and announced) keys from the enrolment, the
+ * revocation list, suspicion scores.
+ */
+export async function admissionStateFor (enrollment: { overlay: string, issuer: string, rootPublicKey: string, keys: { current: string, announced?: string } }, options: AdmissionStateForOptions = {}): Promise<AdmissionState> {
+  const revocations = new RevocationState()
+  const verifier = new TokenVerifier({
+    overlay: enrollment.overlay,
+    issuer: enrollment.issuer,
+    root: publicKeyFromRawBytes(new Uint8Array(Buffer.from(enrollment.rootPublicKey, 'base64url'))),
+    now: options.now,
+    isRevoked: peer => revocations.isRevoked(peer)
+  })
+  await verifier.setCurrent(enrollment.keys.current)
+  if (enrollment.keys.announced != null) {
+    await verifier.addKeyCertificate(enrollment.keys.announced)
+  }
+  return new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores({}, options.now), now: options.now, deadlineMs: options.deadlineMs ?? ADMISSION_DEADLINE_MS })
 }

@@ -75,21 +75,21 @@ export class IssuerClient {
     return new Uint8Array(Buffer.from(body.challenge, 'base64url'))
   }
 
-  private async prove (key: PrivateKey, purpose: 'enroll' | 'token'): Promise<{ challenge: string, signature: string }> {
-    const challenge = await this.challenge()
-    const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge)))
-    return { challenge: b64(challenge), signature: b64(signature) }
+  /** A fresh challenge and the node key's signature over it, for one purpose. */
+  private async prove (key: PrivateKey, purpose: 'enroll' | 'token'): Promise<{ raw: Uint8Array, challenge: string, signature: string }> {
+    const raw = await this.challenge()
+    const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage(purpose, raw)))
+    return { raw, challenge: b64(raw), signature: b64(signature) }
   }
 
   async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string): Promise<EnrollResult> {
-    const challenge = await this.challenge()
-    const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage('enroll', challenge)))
+    const proof = await this.prove(key, 'enroll')
     const { body } = await this.request<EnrollResult>('POST', '/v1/enroll', {
       code,
       publicKey: b64(key.publicKey.raw),
-      challenge: b64(challenge),
-      signature: b64(signature),
-      attestation: attestation?.(challenge)
+      challenge: proof.challenge,
+      signature: proof.signature,
+      attestation: attestation?.(proof.raw)
     })
     if (typeof body?.credential !== 'string' || typeof body.rootPublicKey !== 'string' || typeof body.keys?.current !== 'string') {
       throw new IssuerClientError('bad-response', 200, 'incomplete enrolment answer')
@@ -99,7 +99,7 @@ export class IssuerClient {
 
   async token (key: PrivateKey, credential: string): Promise<TokenResult> {
     const proof = await this.prove(key, 'token')
-    const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, ...proof })
+    const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, challenge: proof.challenge, signature: proof.signature })
     if (typeof body?.token !== 'string' || typeof body.keyCertificate !== 'string' || !Number.isFinite(body.expiresAt)) {
       throw new IssuerClientError('bad-response', 200, 'incomplete token answer')
     }

@@ -137,7 +137,8 @@ export class Issuer {
   private readonly challenges: ChallengeBook
   private keysVersion = ''
   private currentKey?: SigningKey
-  private announcedCert?: string
+  /** the current key's root-signed certificate, handed out with every token */
+  private currentCert = ''
   private readonly revokedCheck
   private readonly memberCheck
 
@@ -261,7 +262,7 @@ export class Issuer {
     if (version === this.keysVersion && this.currentKey != null) {
       return
     }
-    const current = this.db.prepare('SELECT epoch, kid, sealed FROM signing_keys WHERE state = \'current\'').get() as { epoch: number, kid: string, sealed: string } | undefined
+    const current = this.db.prepare('SELECT epoch, kid, sealed, certificate FROM signing_keys WHERE state = \'current\'').get() as { epoch: number, kid: string, sealed: string, certificate: string } | undefined
     if (current == null) {
       throw new IssuerError('not-initialised', 'no current signing key')
     }
@@ -269,8 +270,7 @@ export class Issuer {
       const pair = privateKeyFromPem(Buffer.from(await unseal(this.passphrase, SEAL_LABEL, JSON.parse(current.sealed))).toString())
       this.currentKey = { kid: current.kid, epoch: Number(current.epoch), ...pair }
     }
-    const announced = this.db.prepare('SELECT certificate FROM signing_keys WHERE state = \'announced\' ORDER BY epoch DESC LIMIT 1').get() as { certificate: string } | undefined
-    this.announcedCert = announced?.certificate
+    this.currentCert = current.certificate
     this.keysVersion = version
   }
 
@@ -393,8 +393,7 @@ export class Issuer {
     const jti = randomUUID()
     const token = await signToken(key, { iss: this.id, aud: this.overlay, sub: peerId, typ, iat: nbf, nbf, exp, jti })
     this.audit.append('token', { peerId, jti, epoch: key.epoch, exp })
-    const cert = (this.db.prepare('SELECT certificate FROM signing_keys WHERE kid = ?').get(key.kid) as { certificate: string }).certificate
-    return { token, expiresAt: exp * 1000, keyCertificate: cert }
+    return { token, expiresAt: exp * 1000, keyCertificate: this.currentCert }
   }
 
   // ---- rotation -----------------------------------------------------------

@@ -22,18 +22,15 @@ import { Registry } from 'prom-client'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { loadEnrollment } from '../admission/enrollment.ts'
 import { admissionGater } from '../admission/gater.ts'
-import { publicKeyFromRawBytes } from '../admission/keys.ts'
-import { RevocationState } from '../admission/revocation.ts'
 import { admissionService } from '../admission/service.ts'
-import { AdmissionState } from '../admission/state.ts'
-import { SuspicionScores } from '../admission/suspicion.ts'
+import { admissionStateFor } from '../admission/state.ts'
+import type { AdmissionState } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
-import { TokenVerifier } from '../admission/verifier.ts'
 import { startAdminApi } from '../api/server.ts'
 import { sampler } from '../sampling/sampler.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { IssuerClient } from '../issuer/client.ts'
-import { loadOrCreateApiToken } from '../api/token.ts'
+import { generateApiToken, loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
@@ -342,7 +339,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   } else {
     privateKey ??= await generateKeyPair('Ed25519')
     datastore = new MemoryDatastore()
-    apiToken = parsed.api.enabled ? (await import('../api/token.ts')).generateApiToken() : undefined
+    apiToken = parsed.api.enabled ? generateApiToken() : undefined
   }
 
   const enrollment = options.enrollment ?? (dataDir == null ? undefined : await loadEnrollment(dataDir))
@@ -359,20 +356,8 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     throw new NotEnrolledError(`the enrollment is for ${enrollment.peerId}, not for this node's key ${peerIdOfKey}`)
   }
 
-  const revocations = new RevocationState()
-  const suspicion = new SuspicionScores({}, now)
-  const verifier = new TokenVerifier({
-    overlay: enrollment.overlay,
-    issuer: enrollment.issuer,
-    root: publicKeyFromRawBytes(new Uint8Array(Buffer.from(enrollment.rootPublicKey, 'base64url'))),
-    now,
-    isRevoked: peer => revocations.isRevoked(peer)
-  })
-  await verifier.setCurrent(enrollment.keys.current)
-  if (enrollment.keys.announced != null) {
-    await verifier.addKeyCertificate(enrollment.keys.announced)
-  }
-  const admission = new AdmissionState({ verifier, revocations, suspicion, now, deadlineMs: parsed.admission.deadline })
+  const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
+  const verifier = admission.verifier
   const client = new IssuerClient({ url: enrollment.issuerUrl })
   const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval })
   admission.refreshOwnToken = async () => tokens.refresh()

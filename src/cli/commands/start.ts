@@ -1,5 +1,5 @@
 import { watchFile } from 'node:fs'
-import { loadConfigFile } from '../../node/config.ts'
+import { loadConfigFile, parseConfig } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createTempusNode } from '../../node/tempus-node.ts'
 import { createLogger } from '../../logging/logger.ts'
@@ -37,7 +37,8 @@ export async function startCommand (options: StartOptions): Promise<void> {
   if (options.logLevel != null) {
     overrides.log = { level: options.logLevel }
   }
-  const config = await loadConfigFile(dataPath(options.data, 'config'), overrides)
+  // the flags replace the file's fields and are validated with them
+  const config = parseConfig({ ...file, ...overrides })
   const log = createLogger({ level: config.log.level })
   const passphrase = await resolvePassphrase({ file: options.passphraseFile })
 
