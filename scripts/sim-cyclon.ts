@@ -101,8 +101,7 @@ function cycle (views: View[], random: () => number, alive?: Uint8Array, order?:
       s = v.startShuffle(false) // no answer: that partner is simply gone; try the next oldest
     }
     if (s == null || (alive != null && alive[s.partner.id] === 0)) continue
-    const reply = (views[s.partner.id] as View).respond(s.sent)
-    v.merge(reply, s.sent)
+    v.completeShuffle(s, (views[s.partner.id] as View).respond(s.sent))
   }
 }
 
@@ -376,8 +375,7 @@ if (run('hub')) {
         }
         const s = v.startShuffle()
         if (s == null) continue
-        const reply = bad[s.partner.id] === 1 ? freshBad(L, id) : (views[s.partner.id] as View).respond(s.sent)
-        v.merge(reply, s.sent)
+        v.completeShuffle(s, bad[s.partner.id] === 1 ? freshBad(L, id) : (views[s.partner.id] as View).respond(s.sent))
       }
       let total = 0; let badCount = 0
       for (const v of views) if (bad[v.self] === 0) for (const e of v.entries()) { total++; if (bad[e.id] === 1) badCount++ }

@@ -157,12 +157,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         }
         try {
           const reply = await this.exchange(type, shuffle.partner, shuffle.sent)
-          view.merge(await this.admissible(type, reply, shuffle.partner.id), shuffle.sent)
-          if (!view.member) {
-            // a member never sends itself to an observer, which only pulls:
-            // the observer keeps the partner that answered, freshly aged
-            view.add({ ...shuffle.partner, age: 0 })
-          }
+          view.completeShuffle(shuffle, await this.admissible(type, reply, shuffle.partner.id))
           break
         } catch (err: any) {
           // a partner that does not answer is simply gone; try the next oldest

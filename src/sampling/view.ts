@@ -14,6 +14,9 @@
  *  5. P merges Q's answer: its own entry and entries it already holds are
  *     dropped, empty slots are filled first, then the entries P sent are
  *     replaced. If Q never answers, it is simply gone from P's view.
+ *
+ * An observer (a node of another type) pulls only: it sends nothing and
+ * keeps the partner that answered.
  */
 
 /** index scratch for `pickInto`; views run one at a time on one thread */
@@ -199,8 +202,23 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   }
 
   /**
-   * Step 5 (and the partner's side of step 4): merge `received`, given what
-   * this node `sent` in the same exchange.
+   * Step 5: the partner answered with `reply`. Merge it; an observer also
+   * keeps the partner itself (freshly aged), since a member never sends
+   * itself to an observer and the observer would otherwise lose every
+   * partner it pulls from.
+   */
+  completeShuffle (shuffle: Shuffle<E>, reply: readonly E[]): void {
+    this.merge(reply, shuffle.sent)
+    if (!this.member) {
+      const partner = shuffle.partner
+      partner.age = 0
+      this.add(partner)
+    }
+  }
+
+  /**
+   * Merge `received`, given what this node `sent` in the same exchange
+   * (step 5, and the partner's side of step 4).
    */
   merge (received: readonly E[], sent: readonly E[]): void {
     // entries that were sent are replaced from the last one back
