@@ -3,6 +3,8 @@
  * value. The config schema (`config.ts`) takes its defaults from this file.
  */
 
+import { ADMISSION_DEADLINE_MS } from '../admission/constants.ts'
+
 export const TEMPUS_VERSION = '0.1.0'
 
 /** The node types; a node has exactly one, fixed by its token's `typ` claim. */
@@ -90,7 +92,7 @@ export const DATA_FILES = {
 
 /** Admission timing on the node side. */
 export const ADMISSION_DEFAULTS = {
-  deadlineMs: 5_000,
+  deadlineMs: ADMISSION_DEADLINE_MS,
   crlPollIntervalMs: 5_000,
   sweepIntervalMs: 5_000,
   keysPollIntervalMs: 30_000
