@@ -60,7 +60,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   readonly suspicion: SuspicionScores
   readonly deadlineMs: number
   readonly admitted = new Map<string, AdmittedPeer>()
-  private readonly now: () => number
+  /** the injected clock (ms) */
+  readonly now: () => number
   private own?: OwnToken
 
   constructor (init: AdmissionStateInit) {

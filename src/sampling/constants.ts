@@ -8,12 +8,18 @@ export function cyclonProtocol (type: PeerType): string {
 /**
  * Defaults per population: edges are many and churn, so their view is the
  * paper's c = 20, l = 8; bridges and sentinels are few and long-lived, so a
- * smaller view covers them and shuffles less often.
+ * smaller view covers them.
+ *
+ * The period follows from the evidence: an entry lives about c periods on
+ * average (each tick creates one entry, the node's own, and removes one, the
+ * partner), and its token has 90 to 180 s left when its peer sends it (tokens
+ * live 3 min and are renewed at half-life). With c × period ≈ 80 s, most
+ * entries are replaced before their evidence lapses and views stay full.
  */
 export const VIEW_DEFAULTS: Record<PeerType, { capacity: number, shuffleLength: number, periodMs: number }> = {
-  edge: { capacity: 20, shuffleLength: 8, periodMs: 10_000 },
-  bridge: { capacity: 10, shuffleLength: 4, periodMs: 15_000 },
-  sentinel: { capacity: 10, shuffleLength: 4, periodMs: 15_000 }
+  edge: { capacity: 20, shuffleLength: 8, periodMs: 4_000 },
+  bridge: { capacity: 10, shuffleLength: 4, periodMs: 8_000 },
+  sentinel: { capacity: 10, shuffleLength: 4, periodMs: 8_000 }
 }
 
 export const SHUFFLE_TIMEOUT_MS = 5_000
@@ -23,5 +29,17 @@ export const MAX_SHUFFLE_BYTES = 64 * 1024
 export const MAX_ENTRIES = 64
 export const MAX_ADDRS = 8
 export const MAX_ADDR_BYTES = 256
+/**
+ * An entry whose token expires within this margin is dropped before a
+ * shuffle, so an honest node never sends evidence that lapses in flight.
+ */
+export const STALE_MARGIN_MS = 10_000
+/**
+ * An entry received with a token that expired longer ago than this is
+ * counted against its sender: an honest node drops entries before they
+ * lapse, so only a clock off by more than the allowed skew, or a forger,
+ * sends one (lapsed more recently, it is dropped quietly).
+ */
+export const LAPSED_GRACE_MS = 60_000
 /** partners tried per tick when the oldest does not answer */
 export const PARTNER_ATTEMPTS = 3

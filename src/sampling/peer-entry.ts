@@ -14,6 +14,11 @@ export interface PeerEntry extends CyclonEntry<string> {
   type: PeerType
   token: string
   keyCertificate: string
+  /**
+   * When the evidence (the token) expires, in ms; set locally once the token
+   * verified, never sent: a node drops an entry before its evidence lapses.
+   */
+  expiresAt?: number
 }
 
 export function toWire (entry: PeerEntry): WireEntry {

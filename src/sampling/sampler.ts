@@ -12,7 +12,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../node/constants.ts'
-import { MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
+import { decodeJwt } from 'jose'
+import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
 import { fromWire, toWire } from './peer-entry.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { CyclonView } from './view.ts'
@@ -143,6 +144,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.busy.add(type)
     try {
       const view = this.views[type]
+      this.dropLapsing(type)
       if (view.size === 0) {
         await this.seed(type)
       }
@@ -184,7 +186,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       }
       const known = await this.components.peerStore.get(connection.remotePeer).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
       const addrs = known.length > 0 ? known : (connection.direction === 'outbound' ? [connection.remoteAddr.decapsulateCode(421).toString()] : [])
-      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, addrs })
+      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, addrs, expiresAt: admitted.claims.exp * 1000 })
     }
   }
 
@@ -273,7 +275,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         stream.abort(new Error('malformed shuffle'))
         return
       }
-      const reply = this.views[type].respond(await this.admissible(type, received, sender))
+      const admissible = await this.admissible(type, received, sender)
+      this.dropLapsing(type)
+      const reply = this.views[type].respond(admissible)
       await lp.write(CyclonShuffle.encode({ entries: reply.map(toWire) }), { signal })
       await stream.close({ signal })
       this.changed(type)
@@ -300,13 +304,51 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         if (claims.typ !== type) {
           throw new Error('wrong type')
         }
-        ok.push(entry)
+        ok.push({ ...entry, expiresAt: claims.exp * 1000 })
       } catch (err: any) {
         this.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
-        this.init.state.raise(sender, 'bad-entry')
+        if (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token)) {
+          this.init.state.raise(sender, 'bad-entry')
+        }
       }
     }
     return ok
+  }
+
+  /**
+   * Drop the entries whose evidence lapses within the margin: a token lives
+   * minutes while an entry may circulate longer, and an honest node must
+   * not pass on evidence its receiver will refuse.
+   */
+  private dropLapsing (type: PeerType): void {
+    const horizon = this.init.state.now() + STALE_MARGIN_MS
+    const lapsing = (e: PeerEntry): boolean => {
+      if (e.expiresAt == null || e.expiresAt > horizon) {
+        return false
+      }
+      // a peer this node is admitted-connected to has shown a newer token
+      const fresher = this.init.state.admitted.get(e.id)
+      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon) {
+        e.token = fresher.token
+        e.keyCertificate = fresher.keyCertificate
+        e.expiresAt = fresher.claims.exp * 1000
+        return false
+      }
+      return true
+    }
+    if (this.views[type].removeWhere(lapsing) > 0) {
+      this.changed(type)
+    }
+  }
+
+  /** An expired token that lapsed longer ago than an honest node's clock could excuse. */
+  private lapsedLongAgo (token: string): boolean {
+    try {
+      const exp = decodeJwt(token).exp
+      return typeof exp !== 'number' || exp * 1000 + LAPSED_GRACE_MS < this.init.state.now()
+    } catch {
+      return true
+    }
   }
 
   private onRevoked (evt: CustomEvent<string[]>): void {

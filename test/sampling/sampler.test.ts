@@ -111,6 +111,43 @@ describe('sampling across real nodes', () => {
     assert.ok(after - before >= 4 * 5 - 0.5, `suspicion rose by ${after - before}`)
   })
 
+  it('an entry whose evidence is about to lapse is dropped before the next shuffle; one that lapsed moments ago costs its sender nothing', async () => {
+    const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
+    const target = await net.node({ type: 'sentinel', ...manual })
+    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...manual })
+    await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
+    const t = await net.issuer()
+    const client = new IssuerClient({ url: t.url })
+    const enrolled = async (): Promise<string> => (await client.enroll(await generateKeyPair('Ed25519'), t.issuer.createCode('sentinel'))).peerId
+    // a token with 5 s left (inside the 10 s margin), and one that lapsed 40 s ago (past the skew, within the grace)
+    const lapsingId = await enrolled()
+    const soon = { id: lapsingId, ...(await t.issuer.issueToken(lapsingId, 'sentinel', Date.now() - 180_000 + 5_000)) }
+    const lapsedId = await enrolled()
+    const lapsed = { id: lapsedId, ...(await t.issuer.issueToken(lapsedId, 'sentinel', Date.now() - 180_000 - 40_000)) }
+    // the sender itself, oldest, so that the target's next shuffle goes to a live partner
+    const own = sender.admission.ownToken
+    assert.ok(own != null)
+    const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, addrs: sender.getMultiaddrs().map(String) }
+    const send = async (entries: Array<{ id: string, token: string, keyCertificate: string, age?: number, addrs?: string[] }>): Promise<void> => {
+      const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
+      const lp = lpStream(stream)
+      await lp.write(CyclonShuffle.encode({ entries: entries.map(f => ({ peerId: f.id, addrs: (f.addrs ?? ['/ip4/127.0.0.1/tcp/9']).map(a => multiaddr(a).bytes), type: 'sentinel', token: f.token, keyCertificate: f.keyCertificate, age: f.age ?? 0 })) }))
+      await lp.read({ signal: AbortSignal.timeout(10_000) })
+      await stream.close()
+    }
+    const before = target.admission.suspicion.score(sender.peerId.toString())
+    await send([self, soon, lapsed])
+    const view = (): string[] => target.sampling.view('sentinel').map(e => e.peerId)
+    assert.ok(view().includes(soon.id), 'a still-valid entry is taken in')
+    assert.ok(!view().includes(lapsed.id), 'a lapsed entry is not')
+    assert.ok(target.admission.suspicion.score(sender.peerId.toString()) <= before + 0.001, 'recent staleness is not held against an honest sender')
+    // the next shuffle (with the sender, the oldest) starts by dropping it: it is never passed on
+    await target.sampling.tick('sentinel')
+    assert.ok(!view().includes(soon.id), 'the lapsing entry is gone before the shuffle')
+    assert.ok(!sender.sampling.view('sentinel').some(e => e.peerId === soon.id), 'and was not sent to the partner')
+    assert.ok(sender.sampling.view('sentinel').some(e => e.peerId === target.peerId.toString()), 'the shuffle with the sender took place')
+  })
+
   it('a dead partner disappears from the view after one shuffle with it', async () => {
     const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
     const s = await net.node({ type: 'sentinel', ...manual })
