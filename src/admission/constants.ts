@@ -13,7 +13,8 @@ export const DOMAINS = {
   revocationList: 'tempus-revocation-list-v1',
   revocationApproval: 'tempus-revocation-approval-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
-  attestation: 'tempus-attestation-v1'
+  attestation: 'tempus-attestation-v1',
+  gossip: 'tempus-gossip-v1'
 } as const
 
 export const TOKEN_TTL_DEFAULT_MS = 3 * 60_000

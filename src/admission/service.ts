@@ -1,27 +1,23 @@
 /**
  * The admission service around the pure parts: re-presents the node's fresh
  * token to connected peers, closes connections whose peer's token ran out
- * without a refresh, spreads and enforces revocation lists (HTTP poll +
- * gossip topic `tempus/crl/1`), acts on suspicion thresholds and persists
+ * without a refresh, polls the issuer's revocation list (the gossip service
+ * spreads it on `tempus/crl/1`), acts on suspicion thresholds and persists
  * bans.
  */
 import { Key } from 'interface-datastore'
 import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { TokenRefresh } from './pb/admission.ts'
-import { verifyRevocationList } from './revocation.ts'
 import { lpStream } from '@libp2p/utils'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenManager } from './token-manager.ts'
 import type { IssuerClient } from '../issuer/client.ts'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventTarget } from 'main-event'
 
-export const CRL_TOPIC = 'tempus/crl/1'
 const BAN_PREFIX = '/tempus/ban/'
 
 export interface AdmissionServiceInit {
@@ -42,10 +38,7 @@ export interface AdmissionServiceComponents {
   datastore: Datastore
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
-  pubsub?: GossipSub
 }
-
-const encoder = new TextEncoder()
 
 export class AdmissionService implements Startable {
   readonly state: AdmissionState
@@ -64,7 +57,6 @@ export class AdmissionService implements Startable {
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
-    this.onCrlMessage = this.onCrlMessage.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/admission'
@@ -79,19 +71,6 @@ export class AdmissionService implements Startable {
   }
 
   afterStart (): void {
-    const pubsub = this.components.pubsub
-    if (pubsub != null) {
-      pubsub.topicValidators.set(CRL_TOPIC, async (_peer, message) => {
-        try {
-          const list = await verifyRevocationList(new TextDecoder().decode(message.data), this.state.verifier.rootKey, this.state.verifier.overlay)
-          return list.n > this.state.revocations.number ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
-        } catch {
-          return TopicValidatorResult.Reject
-        }
-      })
-      pubsub.subscribe(CRL_TOPIC)
-      pubsub.addEventListener('message', this.onCrlMessage)
-    }
     this.sweepTimer = setInterval(() => { this.sweep() }, this.init.sweepIntervalMs)
     this.sweepTimer.unref?.()
     if (this.init.client != null) {
@@ -108,26 +87,7 @@ export class AdmissionService implements Startable {
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
-    this.components.pubsub?.removeEventListener('message', this.onCrlMessage)
-    this.components.pubsub?.topicValidators.delete(CRL_TOPIC)
     await this.components.registrar.unhandle(REFRESH_PROTOCOL)
-  }
-
-  /** Apply a signed revocation list from any source; publish it on if it is new. */
-  async applyRevocationList (jws: string, from: 'http' | 'gossip'): Promise<boolean> {
-    const list = await verifyRevocationList(jws, this.state.verifier.rootKey, this.state.verifier.overlay)
-    const added = this.state.revocations.apply(list)
-    if (added == null) {
-      return false
-    }
-    this.log('revocation list %d applied from %s (%d entries, %d new)', list.n, from, list.revoked.length, added.length)
-    if (added.length > 0) {
-      this.state.safeDispatchEvent('revoked', { detail: added })
-    }
-    if (from === 'http' && this.components.pubsub != null) {
-      this.components.pubsub.publish(CRL_TOPIC, encoder.encode(jws)).catch(err => { this.log('could not publish the revocation list - %e', err) })
-    }
-    return true
   }
 
   /** Clear a peer's suspicion and any ban (an operator's decision). */
@@ -141,19 +101,14 @@ export class AdmissionService implements Startable {
       const known = this.state.revocations.number
       const crl = await this.init.client?.revocationList(known < 0 ? undefined : known)
       if (crl != null) {
-        await this.applyRevocationList(crl.jws, 'http')
+        const list = await this.state.applyRevocationList(crl.jws, 'http')
+        if (list != null) {
+          this.log('revocation list %d applied from the issuer (%d entries)', list.n, list.revoked.length)
+        }
       }
     } catch (err: any) {
       this.log('revocation poll failed - %s', err?.code ?? err?.message)
     }
-  }
-
-  private onCrlMessage (evt: CustomEvent<Message>): void {
-    const msg = evt.detail
-    if (msg.topic !== CRL_TOPIC) {
-      return
-    }
-    void this.applyRevocationList(new TextDecoder().decode(msg.data), 'gossip').catch(() => {})
   }
 
   /** A peer with no connection left is admitted no more. */
@@ -167,7 +122,7 @@ export class AdmissionService implements Startable {
       this.log('peer %s %s (suspicion %d): closing its connections', peer, state, evt.detail.score)
       this.closeConnections(peer, state)
       if (state === 'banned') {
-        void Promise.resolve(this.components.datastore.put(new Key(BAN_PREFIX + peer), encoder.encode(String(Date.now())))).catch(() => {})
+        void Promise.resolve(this.components.datastore.put(new Key(BAN_PREFIX + peer), new TextEncoder().encode(String(Date.now())))).catch(() => {})
       }
     }
   }

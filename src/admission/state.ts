@@ -6,7 +6,8 @@
 import { TypedEventEmitter } from 'main-event'
 import { ADMISSION_DEADLINE_MS } from './constants.ts'
 import { publicKeyFromRawBytes } from './keys.ts'
-import { RevocationState } from './revocation.ts'
+import { RevocationState, verifyRevocationList } from './revocation.ts'
+import type { RevocationList } from './revocation.ts'
 import { OFFENCES, SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
 import type { RefusalReason } from './errors.ts'
@@ -35,6 +36,8 @@ export interface AdmissionEvents {
   suspicion: CustomEvent<SuspicionChange>
   /** peers that the newest revocation list added */
   revoked: CustomEvent<string[]>
+  /** a newer revocation list was applied (the gossip service spreads those from the issuer) */
+  'revocation-list': CustomEvent<{ jws: string, n: number, from: 'http' | 'gossip' }>
 }
 
 export interface AdmissionStateInit {
@@ -105,6 +108,23 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     if (peer != null) {
       this.raise(peer, offence)
     }
+  }
+
+  /**
+   * Apply a root-signed revocation list from any source; returns it if it
+   * was newer than the one held (throws if it does not verify).
+   */
+  async applyRevocationList (jws: string, from: 'http' | 'gossip'): Promise<RevocationList | undefined> {
+    const list = await verifyRevocationList(jws, this.verifier.rootKey, this.verifier.overlay)
+    const added = this.revocations.apply(list)
+    if (added == null) {
+      return undefined
+    }
+    if (added.length > 0) {
+      this.safeDispatchEvent('revoked', { detail: added })
+    }
+    this.safeDispatchEvent('revocation-list', { detail: { jws, n: list.n, from } })
+    return list
   }
 
   raise (peer: string, offence: Offence): SuspicionChange {

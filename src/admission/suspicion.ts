@@ -36,7 +36,9 @@ export const OFFENCES = {
   /** an RPC call or stream the caller is not granted, or to no such method */
   'rpc-denied': 5,
   /** RPC calls over the per-peer rate or concurrency */
-  'rpc-over-rate': 2
+  'rpc-over-rate': 2,
+  /** a gossip message that failed validation (forwarded or published by this peer) */
+  'bad-gossip': 5
 } as const
 
 export type Offence = keyof typeof OFFENCES

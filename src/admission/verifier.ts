@@ -28,6 +28,11 @@ export interface VerifyExpectations {
   sub?: string
   /** a key certificate sent along with the token (for a newer epoch) */
   keyCertificate?: string
+  /**
+   * check the time-bound claims at this instant (ms) instead of now: the
+   * evidence of a gossip message must have been valid when it was published
+   */
+  at?: number
 }
 
 export interface TokenVerifierEvents {
@@ -133,7 +138,7 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
   }
 
   private checkClaims (claims: TokenClaims, expect: VerifyExpectations): void {
-    const now = this.now()
+    const now = expect.at ?? this.now()
     if (claims.iss !== this.issuer) {
       throw new AdmissionError('wrong-issuer')
     }

@@ -87,6 +87,7 @@ export const DATA_FILES = {
   apiToken: 'api-token',
   runtime: 'node.json',
   datastore: 'datastore',
+  anomalies: 'anomalies.db',
   log: 'node.log'
 } as const
 

@@ -9,6 +9,8 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { gossipsub } from '@libp2p/gossipsub'
+import { AnomalyStore, gossipService, GOSSIP_TOPICS_ALL, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
+import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
@@ -71,6 +73,7 @@ export type TempusServices = {
   admission: AdmissionService
   sampling: Sampler
   rpc: Rpc
+  gossip: GossipService
 }
 
 export interface TempusNodeOptions {
@@ -97,6 +100,8 @@ export interface TempusNodeOptions {
   enrollment?: Enrollment
   /** a token to start with (the token manager fetches fresh ones from the issuer) */
   token?: TokenResult
+  /** the application hook for anomalies: called once for each new one */
+  onAnomaly?: (anomaly: DeliveredAnomaly) => void | Promise<void>
 }
 
 export interface PeerSummary {
@@ -132,6 +137,13 @@ export interface NodeStatus {
     tokenExpiresAt: string | null
     revocationList: number | null
     admittedPeers: number
+  }
+  anomalies: {
+    held: number
+    published: number
+    delivered: number
+    caughtUp: number
+    rejected: Record<string, number>
   }
 }
 
@@ -185,6 +197,11 @@ export class TempusNode {
     await this.rpc.handle(protocol, handler, options)
   }
 
+  /** Anomaly gossip: `publish(anomaly)`, `list()`, `anomaly` events. */
+  get gossip (): GossipService {
+    return this.libp2p.services.gossip
+  }
+
   /** Peer sampling: `sample(type, n)`, `view(type)`, `view:change` events. */
   get sampling (): Sampler {
     return this.libp2p.services.sampling
@@ -234,6 +251,7 @@ export class TempusNode {
     this.api = undefined
     this.tokens.stop()
     await this.libp2p.stop()
+    this.gossip.store.close()
     if (this.dataDir != null) {
       await removeRuntimeInfo(this.dataDir)
     }
@@ -297,7 +315,8 @@ export class TempusNode {
         tokenExpiresAt: this.admission.ownToken == null ? null : new Date(this.admission.ownToken.claims.exp * 1000).toISOString(),
         revocationList: this.admission.revocations.current?.n ?? null,
         admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length
-      }
+      },
+      anomalies: (({ held, published, delivered, caughtUp, rejected }) => ({ held, published, delivered, caughtUp, rejected: rejected as Record<string, number> }))(this.gossip.status())
     }
   }
 }
@@ -366,6 +385,8 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     admission.setOwnToken({ token: options.token.token, keyCertificate: options.token.keyCertificate, claims })
   }
 
+  // anomalies survive restarts with the data directory (delivered once, ever)
+  const anomalies = new AnomalyStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'anomalies'))
   const registry = new Registry()
   const peerDiscovery = []
   const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
@@ -420,8 +441,13 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       pubsub: gossipsub({
         emitSelf: false,
         fallbackToFloodsub: false,
-        allowPublishToZeroTopicPeers: true
+        allowPublishToZeroTopicPeers: true,
+        // the author signs (origin, sequence number, topic, data); see src/gossip/scoring.ts
+        globalSignaturePolicy: 'StrictSign',
+        scoreParams: scoreParams(GOSSIP_TOPICS_ALL, peer => admission.suspicion.score(peer)),
+        scoreThresholds: SCORE_THRESHOLDS
       }),
+      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: options.onAnomaly }),
       directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
       keeper: peerKeeper({
         backoff: {

@@ -1,0 +1,93 @@
+/**
+ * An anomaly signature: a hash of a risk event with a kind, a severity and a
+ * little metadata, never raw logs. Pure: bounds, schema and expiry checks,
+ * and the conversion to and from the wire body.
+ */
+import { Anomaly as AnomalyPb } from './pb/gossip.ts'
+import { ANOMALY_ID_BYTES, MAX_ANOMALY_LIFETIME_MS, MAX_DIGEST_BYTES, MAX_FRAME_BYTES, ANOMALY_TOPIC, MAX_KIND_LENGTH, MAX_METADATA_ENTRIES, MAX_METADATA_KEY, MAX_METADATA_VALUE, MAX_SEVERITY } from './constants.ts'
+import { GossipError } from './errors.ts'
+
+export interface Anomaly {
+  /** 32 hex characters */
+  id: string
+  /** the origin's PeerId */
+  origin: string
+  kind: string
+  /** hex */
+  digest: string
+  severity: number
+  metadata: Record<string, string>
+  /** ms since the epoch */
+  timestamp: number
+  expires: number
+}
+
+/** What a publisher gives; the node fills id, origin and times. */
+export interface AnomalyInput {
+  kind: string
+  digest: string
+  severity: number
+  metadata?: Record<string, string>
+  /** ms; default one hour */
+  lifetimeMs?: number
+}
+
+const KIND = /^[a-z0-9][a-z0-9._:/-]*$/
+const HEX = /^(?:[0-9a-f]{2})+$/
+
+/** Throws `GossipError('bad-body')` naming the first thing wrong. */
+export function checkAnomalyShape (a: Omit<Anomaly, 'origin'>): void {
+  const bad = (why: string): never => { throw new GossipError('bad-body', why) }
+  if (!/^[0-9a-f]{32}$/.test(a.id)) bad('id must be 16 bytes')
+  if (a.kind.length === 0 || a.kind.length > MAX_KIND_LENGTH || !KIND.test(a.kind)) bad(`kind must be 1–${MAX_KIND_LENGTH} of [a-z0-9._:/-]`)
+  if (!HEX.test(a.digest) || a.digest.length > MAX_DIGEST_BYTES * 2) bad(`digest must be 1–${MAX_DIGEST_BYTES} bytes of hex`)
+  if (!Number.isInteger(a.severity) || a.severity < 0 || a.severity > MAX_SEVERITY) bad(`severity must be 0–${MAX_SEVERITY}`)
+  const entries = Object.entries(a.metadata)
+  if (entries.length > MAX_METADATA_ENTRIES) bad(`at most ${MAX_METADATA_ENTRIES} metadata entries`)
+  for (const [k, v] of entries) {
+    if (k.length === 0 || k.length > MAX_METADATA_KEY || typeof v !== 'string' || v.length > MAX_METADATA_VALUE) bad(`metadata keys 1–${MAX_METADATA_KEY}, values ≤ ${MAX_METADATA_VALUE} characters`)
+  }
+  if (!Number.isSafeInteger(a.timestamp) || !Number.isSafeInteger(a.expires) || a.expires <= a.timestamp) bad('expires must follow timestamp')
+  if (a.expires - a.timestamp > MAX_ANOMALY_LIFETIME_MS) bad('lifetime over seven days')
+}
+
+export function encodeAnomalyBody (a: Omit<Anomaly, 'origin'>): Uint8Array {
+  checkAnomalyShape(a)
+  return AnomalyPb.encode({
+    id: Uint8Array.from(Buffer.from(a.id, 'hex')),
+    kind: a.kind,
+    digest: Uint8Array.from(Buffer.from(a.digest, 'hex')),
+    severity: a.severity,
+    metadata: new Map(Object.entries(a.metadata)),
+    timestamp: BigInt(a.timestamp),
+    expires: BigInt(a.expires)
+  })
+}
+
+/** Decode (bounded) and check the shape; the origin comes from the frame. */
+export function decodeAnomalyBody (body: Uint8Array, origin: string): Anomaly {
+  if (body.length > MAX_FRAME_BYTES[ANOMALY_TOPIC]) {
+    throw new GossipError('oversize')
+  }
+  let pb: AnomalyPb
+  try {
+    pb = AnomalyPb.decode(body, { limits: { metadata: MAX_METADATA_ENTRIES } })
+  } catch {
+    throw new GossipError('malformed', 'the anomaly does not decode')
+  }
+  if (pb.id.length !== ANOMALY_ID_BYTES || pb.timestamp > BigInt(Number.MAX_SAFE_INTEGER) || pb.expires > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new GossipError('bad-body', 'id or times out of range')
+  }
+  const a: Anomaly = {
+    id: Buffer.from(pb.id).toString('hex'),
+    origin,
+    kind: pb.kind,
+    digest: Buffer.from(pb.digest).toString('hex'),
+    severity: pb.severity,
+    metadata: Object.fromEntries(pb.metadata),
+    timestamp: Number(pb.timestamp),
+    expires: Number(pb.expires)
+  }
+  checkAnomalyShape(a)
+  return a
+}

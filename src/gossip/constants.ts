@@ -1,0 +1,44 @@
+/** Gossip: topics, the catch-up protocol, bounds. */
+
+export const ANOMALY_TOPIC = 'tempus/anomaly/1'
+export const CRL_TOPIC = 'tempus/crl/1'
+export const KEYS_TOPIC = 'tempus/keys/1'
+export const GOSSIP_TOPICS = [ANOMALY_TOPIC, CRL_TOPIC, KEYS_TOPIC] as const
+export type GossipTopic = typeof GOSSIP_TOPICS[number]
+
+export const CATCH_UP_PROTOCOL = '/tempus/anomaly/catchup/1.0.0'
+
+/** the largest frame per topic: an anomaly is small; a revocation list may not be */
+export const MAX_FRAME_BYTES: Record<GossipTopic, number> = {
+  [ANOMALY_TOPIC]: 4096,
+  [CRL_TOPIC]: 1024 * 1024 + 8192,
+  [KEYS_TOPIC]: 8192
+}
+
+/** anomaly bounds */
+export const MAX_KIND_LENGTH = 64
+export const MAX_DIGEST_BYTES = 64
+export const MAX_SEVERITY = 10
+export const MAX_METADATA_ENTRIES = 8
+export const MAX_METADATA_KEY = 32
+export const MAX_METADATA_VALUE = 128
+export const ANOMALY_ID_BYTES = 16
+/** an anomaly lives at most this long */
+export const MAX_ANOMALY_LIFETIME_MS = 7 * 24 * 3600_000
+export const DEFAULT_ANOMALY_LIFETIME_MS = 3600_000
+/** a live message's timestamp may differ from the receiver's clock by this much */
+export const GOSSIP_SKEW_MS = 30_000
+
+/** catch-up: frames per page, pages per catch-up, requests served per peer per minute */
+export const CATCH_UP_PAGE = 128
+export const CATCH_UP_MAX_PAGES = 8
+export const CATCH_UP_PER_PEER_PER_MINUTE = 12
+export const CATCH_UP_TIMEOUT_MS = 10_000
+/** ask again for what was published this long before the newest anomaly held (late arrivals) */
+export const CATCH_UP_OVERLAP_MS = 60_000
+/** at most one catch-up per this interval, unless the node was cut off */
+export const CATCH_UP_MIN_INTERVAL_MS = 30_000
+export const MAX_CATCH_UP_RESPONSE_BYTES = CATCH_UP_PAGE * MAX_FRAME_BYTES[ANOMALY_TOPIC] + 1024
+
+/** how often expired anomalies are deleted */
+export const EXPIRY_SWEEP_MS = 1_000

@@ -1,0 +1,64 @@
+/**
+ * The frame every gossip topic shares: origin, the origin's evidence of
+ * admission, a body, and the origin's signature binding topic and body. The
+ * signature lets a frame be checked away from gossipsub (catch-up), and the
+ * evidence lets any receiver refuse an origin that was never admitted.
+ */
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
+import { GossipFrame } from './pb/gossip.ts'
+import { MAX_FRAME_BYTES } from './constants.ts'
+import { GossipError } from './errors.ts'
+import type { GossipTopic } from './constants.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface Frame {
+  origin: string
+  token: string
+  keyCertificate: string
+  body: Uint8Array
+}
+
+const encoder = new TextEncoder()
+
+export function sealFrame (topic: GossipTopic, privateKey: PrivateKey, origin: string, evidence: { token: string, keyCertificate: string }, body: Uint8Array): Uint8Array {
+  const signature = signDomain(keyObjectOf(privateKey), DOMAINS.gossip, encoder.encode(topic), body)
+  return GossipFrame.encode({
+    origin: peerIdFromString(origin).toMultihash().bytes,
+    token: evidence.token,
+    keyCertificate: evidence.keyCertificate,
+    body: body as Uint8Array<ArrayBuffer>,
+    signature
+  })
+}
+
+/** Decode with bounds and check the origin's signature; evidence is checked by the validator. */
+export function openFrame (topic: GossipTopic, data: Uint8Array): Frame {
+  if (data.length > MAX_FRAME_BYTES[topic]) {
+    throw new GossipError('oversize', `over ${MAX_FRAME_BYTES[topic]} bytes`)
+  }
+  let pb: GossipFrame
+  try {
+    pb = GossipFrame.decode(data)
+  } catch {
+    throw new GossipError('malformed', 'the frame does not decode')
+  }
+  if (pb.token.length > MAX_TOKEN_BYTES || pb.keyCertificate.length > MAX_KEY_CERT_BYTES || pb.origin.length > 64 || pb.signature.length !== 64) {
+    throw new GossipError('malformed', 'a field is out of bounds')
+  }
+  let origin
+  try {
+    origin = peerIdFromMultihash(Digest.decode(pb.origin))
+  } catch {
+    throw new GossipError('malformed', 'the origin is not a PeerId')
+  }
+  if (origin.type !== 'Ed25519' || origin.publicKey == null) {
+    throw new GossipError('malformed', 'the origin is not an Ed25519 PeerId')
+  }
+  if (!verifyDomain(publicKeyFromRawBytes(origin.publicKey.raw), pb.signature, DOMAINS.gossip, encoder.encode(topic), pb.body)) {
+    throw new GossipError('bad-signature')
+  }
+  return { origin: origin.toString(), token: pb.token, keyCertificate: pb.keyCertificate, body: pb.body }
+}

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { after, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { DOMAINS } from '../../src/admission/constants.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
+import { IssuerClient } from '../../src/issuer/client.ts'
+import { encodeAnomalyBody } from '../../src/gossip/anomaly.ts'
+import { ANOMALY_TOPIC } from '../../src/gossip/constants.ts'
+import { sealFrame } from '../../src/gossip/frame.ts'
+import { GossipFrame } from '../../src/gossip/pb/gossip.ts'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually, waitForEvent } from '../fixtures/wait.ts'
+import type { Anomaly } from '../../src/gossip/anomaly.ts'
+import type { DeliveredAnomaly } from '../../src/gossip/service.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
+
+/** Every node's application deliveries, by anomaly id. */
+class Deliveries {
+  readonly byNode = new Map<TempusNode, Map<string, number>>()
+  watch (node: TempusNode): void {
+    const counts = new Map<string, number>()
+    this.byNode.set(node, counts)
+    node.gossip.addEventListener('anomaly', evt => { counts.set(evt.detail.id, (counts.get(evt.detail.id) ?? 0) + 1) })
+  }
+
+  everywhere (id: string): boolean {
+    return [...this.byNode.values()].every(c => (c.get(id) ?? 0) >= 1)
+  }
+}
+
+async function mesh (net: TestNet, size: number): Promise<TempusNode[]> {
+  const sentinels: TempusNode[] = []
+  for (let i = 0; i < 3; i++) {
+    sentinels.push(await net.node({ type: 'sentinel', bootstrap: sentinels.flatMap(s => s.getMultiaddrs()), ...QUIET }))
+  }
+  const bootstrap = sentinels.flatMap(s => s.getMultiaddrs())
+  const rest = await Promise.all(Array.from({ length: size - 3 }, async (_, i) => net.node({ type: i < 4 ? 'bridge' : 'edge', bootstrap, ...QUIET })))
+  const nodes = [...sentinels, ...rest]
+  // every node has a gossipsub peer on the anomaly topic
+  await eventually(() => nodes.every(n => n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).length >= 2), 'anomaly topic meshes', 60_000, 100)
+  return nodes
+}
+
+async function heartbeats (node: TempusNode, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await waitForEvent(node.libp2p.services.pubsub, 'gossipsub:heartbeat', () => true, 10_000)
+  }
+}
+
+function anomaly (origin: string, overrides: Partial<Anomaly> = {}): Anomaly {
+  const now = Date.now()
+  return { id: randomBytes(16).toString('hex'), origin, kind: 'test', digest: 'ab'.repeat(32), severity: 5, metadata: {}, timestamp: now, expires: now + 60_000, ...overrides }
+}
+
+describe('anomaly gossip in a mesh of real nodes', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('20 nodes: each anomaly reaches every node\'s application exactly once', async () => {
+    const nodes = await mesh(net, 20)
+    const deliveries = new Deliveries()
+    nodes.forEach(n => { deliveries.watch(n) })
+    const publishers = [nodes[0], nodes[5], nodes[10], nodes[15], nodes[19]] as TempusNode[]
+    const published = []
+    for (const [i, p] of publishers.entries()) {
+      published.push(await p.gossip.publish({ kind: 'ssh-bruteforce', digest: randomBytes(32).toString('hex'), severity: i, metadata: { rule: `r${i}` } }))
+    }
+    for (const a of published) {
+      await eventually(() => deliveries.everywhere(a.id), `anomaly ${a.id} at every node`, 30_000, 50)
+    }
+    // give duplicates time to show up: two more gossip rounds (IHAVE/IWANT) everywhere
+    await heartbeats(nodes[1] as TempusNode, 2)
+    for (const [node, counts] of deliveries.byNode) {
+      for (const a of published) {
+        assert.equal(counts.get(a.id), 1, `${node.peerId.toString()} got ${a.id} ${counts.get(a.id)} times`)
+      }
+      assert.equal(counts.size, published.length)
+    }
+    // what arrived is what was published, origin included
+    const seen = nodes[7]?.gossip.list() ?? []
+    for (const a of published) {
+      const got = seen.find(x => x.id === a.id)
+      assert.ok(got != null)
+      assert.equal(got.origin, a.origin)
+      assert.equal(got.digest, a.digest)
+      assert.deepEqual(got.metadata, a.metadata)
+    }
+    await Promise.all(nodes.map(async n => n.stop()))
+  })
+
+  it('forged, expired, unadmitted, mismatched and oversize anomalies are never forwarded, and cost their sender', async () => {
+    const nodes = await mesh(net, 20)
+    const entry = nodes[4] as TempusNode
+    const privateKey = await generateKeyPair('Ed25519')
+    const attacker = await net.node({ type: 'edge', bootstrap: entry.getMultiaddrs(), ...QUIET, options: { privateKey } })
+    await eventually(() => entry.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(attacker.peerId)), 'the attacker subscribed at its entry')
+    const everyone = [...nodes]
+    const deliveries = new Deliveries()
+    everyone.forEach(n => { deliveries.watch(n) })
+    const refusedFrom = new Map<TempusNode, string[]>()
+    for (const n of everyone) {
+      refusedFrom.set(n, [])
+      n.gossip.addEventListener('refused', evt => { refusedFrom.get(n)?.push(`${evt.detail.peer === attacker.peerId.toString() ? 'attacker' : evt.detail.peer}:${evt.detail.reason}`) })
+    }
+    const me = attacker.peerId.toString()
+    const own = attacker.admission.ownToken
+    assert.ok(own != null)
+    const forgedSig = GossipFrame.decode(sealFrame(ANOMALY_TOPIC, privateKey, me, own, encodeAnomalyBody(anomaly(me))))
+    forgedSig.signature[0] = (forgedSig.signature[0] as number) ^ 0xff
+    const now = Date.now()
+    const stranger = await generateKeyPair('Ed25519')
+    const strangerId = peerIdFromPrivateKey(stranger).toString()
+    const crafted: Record<string, Uint8Array> = {
+      'bad-signature': GossipFrame.encode(forgedSig),
+      expired: sealFrame(ANOMALY_TOPIC, privateKey, me, own, encodeAnomalyBody(anomaly(me, { timestamp: now - 20_000, expires: now - 10_000 }))),
+      'no-admission': sealFrame(ANOMALY_TOPIC, privateKey, me, { token: '', keyCertificate: '' }, encodeAnomalyBody(anomaly(me))),
+      // signed by someone else, relayed as if the attacker were its author
+      'origin-mismatch': sealFrame(ANOMALY_TOPIC, stranger, strangerId, own, encodeAnomalyBody(anomaly(strangerId))),
+      oversize: sealFrame(ANOMALY_TOPIC, privateKey, me, own, new Uint8Array(5000).fill(7))
+    }
+    const before = entry.admission.suspicion.score(me)
+    for (const data of Object.values(crafted)) {
+      await attacker.libp2p.services.pubsub.publish(ANOMALY_TOPIC, data)
+    }
+    await eventually(() => (refusedFrom.get(entry)?.length ?? 0) >= Object.keys(crafted).length, 'the entry node to refuse every crafted message', 20_000, 20)
+    assert.deepEqual([...(refusedFrom.get(entry) ?? [])].sort(), Object.keys(crafted).map(r => `attacker:${r}`).sort())
+    assert.ok(entry.admission.suspicion.score(me) - before >= 5 * 5 - 0.5, 'each refusal raised the attacker\'s suspicion')
+    assert.ok(entry.gossip.score(me) < 0, `the attacker's gossipsub score fell (${entry.gossip.score(me)})`)
+    // an honest anomaly from the same peer afterwards still spreads (it is not graylisted by 5);
+    // once it is everywhere, anything forwarded before it would have been refused somewhere
+    const later = await entry.gossip.publish({ kind: 'marker', digest: 'cd'.repeat(8), severity: 1 })
+    await eventually(() => deliveries.everywhere(later.id), 'a marker everywhere', 30_000, 50)
+    await heartbeats(nodes[0] as TempusNode, 2)
+    for (const n of everyone) {
+      if (n === entry) continue
+      assert.deepEqual(refusedFrom.get(n), [], `${n.peerId.toString()} was handed a crafted message`)
+    }
+    for (const n of everyone) {
+      assert.deepEqual(n.gossip.list().map(a => a.kind), ['marker'], 'nothing crafted was stored')
+    }
+    await Promise.all([...everyone, attacker].map(async n => n.stop()))
+  })
+
+  it('a node offline during publication catches up after it reconnects; a restart delivers nothing again', async () => {
+    const nodes = await mesh(net, 20)
+    const dataDir = await net.tempDir()
+    const bootstrap = nodes.slice(0, 3).flatMap(s => s.getMultiaddrs())
+    const first: DeliveredAnomaly[] = []
+    let sleeper = await net.node({ type: 'edge', bootstrap, ...QUIET, options: { dataDir, passphrase: 'p', onAnomaly: a => { first.push(a) } } })
+    const early = await nodes[8]?.gossip.publish({ kind: 'early', digest: 'aa', severity: 2 })
+    assert.ok(early != null)
+    await eventually(() => first.some(a => a.id === early.id), 'the early anomaly at the sleeper', 30_000, 50)
+    await sleeper.stop()
+    const missed: DeliveredAnomaly[] = []
+    for (const p of [nodes[3], nodes[9], nodes[14]] as TempusNode[]) {
+      missed.push(await p.gossip.publish({ kind: 'while-away', digest: randomBytes(8).toString('hex'), severity: 7 }))
+    }
+    // the mesh has them
+    await eventually(() => nodes.every(n => missed.every(m => n.gossip.list().some(a => a.id === m.id))), 'the mesh to hold them', 30_000, 50)
+    const second: DeliveredAnomaly[] = []
+    sleeper = await net.node({ type: 'edge', bootstrap, ...QUIET, options: { dataDir, passphrase: 'p', onAnomaly: a => { second.push(a) } } })
+    await eventually(() => missed.every(m => second.some(a => a.id === m.id)), 'the missed anomalies after reconnecting', 30_000, 50)
+    assert.ok(second.filter(a => missed.some(m => m.id === a.id)).every(a => a.via === 'catch-up'))
+    assert.ok(!second.some(a => a.id === early.id), 'what it had is not delivered again')
+    assert.equal(new Set(second.map(a => a.id)).size, second.length)
+    await sleeper.stop()
+    // a restart: everything is already held, nothing is delivered
+    const third: DeliveredAnomaly[] = []
+    sleeper = await net.node({ type: 'edge', bootstrap, ...QUIET, options: { dataDir, passphrase: 'p', onAnomaly: a => { third.push(a) } } })
+    const caughtUp = await sleeper.gossip.catchUp((nodes[0] as TempusNode).peerId)
+    assert.equal(caughtUp, 0)
+    assert.deepEqual(third, [])
+    assert.equal(sleeper.gossip.list().length, 4)
+    await Promise.all([...nodes, sleeper].map(async n => n.stop()))
+  })
+
+  it('a catch-up peer serving a revoked origin\'s anomaly is refused, and its suspicion rises', async () => {
+    const t = await net.issuer()
+    const sentinel = await net.node({ type: 'sentinel', ...QUIET })
+    const server = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), ...QUIET })
+    // an admitted member, whose anomaly the server holds, is then revoked
+    const key = await generateKeyPair('Ed25519')
+    const client = new IssuerClient({ url: t.url })
+    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const tok = await client.token(key, enrolled.credential)
+    const a = anomaly(enrolled.peerId)
+    const frame = sealFrame(ANOMALY_TOPIC, key, enrolled.peerId, tok, encodeAnomalyBody(a))
+    assert.ok(server.gossip.store.insert(a, frame, Date.now()))
+    const admins = [generateEd25519(), generateEd25519()]
+    admins.forEach((ad, i) => { t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `gossip-admin-${i}`) })
+    const request = t.issuer.requestRevocation(enrolled.peerId, 'test')
+    for (const ad of admins) {
+      await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+    }
+    const victim = await net.node({ type: 'edge', bootstrap: server.getMultiaddrs(), ...QUIET, admission: { crlPollInterval: '200ms' } })
+    await eventually(() => victim.admission.revocations.isRevoked(enrolled.peerId), 'the victim to know the revocation')
+    const before = victim.admission.suspicion.score(server.peerId.toString())
+    const got = await victim.gossip.catchUp(server.peerId)
+    assert.equal(got, 0)
+    assert.ok(!victim.gossip.store.has(a.id))
+    assert.ok(victim.admission.suspicion.score(server.peerId.toString()) > before)
+    assert.equal(victim.gossip.status().rejected['revoked-origin'], 1)
+  })
+})
