@@ -130,15 +130,19 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     await eventually(() => (refusedFrom.get(entry)?.length ?? 0) >= Object.keys(crafted).length, 'the entry node to refuse every crafted message', 20_000, 20)
     assert.deepEqual([...(refusedFrom.get(entry) ?? [])].sort(), Object.keys(crafted).map(r => `attacker:${r}`).sort())
     assert.ok(entry.admission.suspicion.score(me) - before >= 5 * 5 - 0.5, 'each refusal raised the attacker\'s suspicion')
-    assert.ok(entry.gossip.score(me) < 0, `the attacker's gossipsub score fell (${entry.gossip.score(me)})`)
+    // gossipsub caches a score for one heartbeat; five invalid messages (4·5² = 100) plus the
+    // suspicion (25) take the attacker under the graylist threshold (−80)
+    await eventually(() => entry.gossip.score(me) < -80, 'the attacker graylisted at its entry', 10_000, 50)
     // an honest anomaly from the same peer afterwards still spreads (it is not graylisted by 5);
     // once it is everywhere, anything forwarded before it would have been refused somewhere
     const later = await entry.gossip.publish({ kind: 'marker', digest: 'cd'.repeat(8), severity: 1 })
     await eventually(() => deliveries.everywhere(later.id), 'a marker everywhere', 30_000, 50)
     await heartbeats(nodes[0] as TempusNode, 2)
+    // the attacker may have met other nodes itself; what no node saw is a crafted message
+    // handed on by an honest peer
     for (const n of everyone) {
-      if (n === entry) continue
-      assert.deepEqual(refusedFrom.get(n), [], `${n.peerId.toString()} was handed a crafted message`)
+      const forwarded = (refusedFrom.get(n) ?? []).filter(r => !r.startsWith('attacker:'))
+      assert.deepEqual(forwarded, [], `${n.peerId.toString()} was handed a crafted message by an honest peer`)
     }
     for (const n of everyone) {
       assert.deepEqual(n.gossip.list().map(a => a.kind), ['marker'], 'nothing crafted was stored')
@@ -197,13 +201,14 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     for (const ad of admins) {
       await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
     }
-    const victim = await net.node({ type: 'edge', bootstrap: server.getMultiaddrs(), ...QUIET, admission: { crlPollInterval: '200ms' } })
+    // the victim learns the revocation first, then meets the server, and catches up from it
+    const victim = await net.node({ type: 'edge', ...QUIET, admission: { crlPollInterval: '200ms' } })
     await eventually(() => victim.admission.revocations.isRevoked(enrolled.peerId), 'the victim to know the revocation')
     const before = victim.admission.suspicion.score(server.peerId.toString())
-    const got = await victim.gossip.catchUp(server.peerId)
-    assert.equal(got, 0)
+    await victim.libp2p.dial(server.libp2p.getMultiaddrs()[0] as any)
+    await eventually(() => (victim.gossip.status().rejected['revoked-origin'] ?? 0) >= 1, 'the catch-up to refuse the revoked origin')
     assert.ok(!victim.gossip.store.has(a.id))
+    assert.deepEqual(victim.gossip.list(), [])
     assert.ok(victim.admission.suspicion.score(server.peerId.toString()) > before)
-    assert.equal(victim.gossip.status().rejected['revoked-origin'], 1)
   })
 })
