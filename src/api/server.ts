@@ -1,11 +1,14 @@
 /**
  * The admin HTTP API. Loopback only, bearer token on everything but
- * `/healthz`, Host header checked (no DNS rebinding from a browser), no
- * request body accepted yet, errors as `{ "error": code }` without detail.
+ * `/healthz`, Host header checked (no DNS rebinding from a browser), bodies
+ * bounded JSON objects, errors as `{ "error": code }` (plus `detail` when
+ * the caller's own input is wrong).
  */
 import { createServer } from 'node:http'
 import { API_DEFAULTS } from '../node/constants.ts'
-import { json, listen } from '../http/server.ts'
+import { GossipError } from '../gossip/errors.ts'
+import { parseAnomalyInput } from '../gossip/anomaly.ts'
+import { BodyError, json, listen, readJsonObject } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { TempusNode } from '../node/tempus-node.ts'
@@ -40,10 +43,43 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       }
       json(res, 200, { views })
     },
+    '/v1/anomalies': async (req, res) => {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams
+      const since = query.get('since')
+      const limit = query.get('limit')
+      const sinceMs = since == null ? undefined : (/^\d{1,15}$/.test(since) ? Number(since) : Date.parse(since))
+      if (sinceMs != null && !Number.isFinite(sinceMs)) {
+        json(res, 400, { error: 'bad-request', detail: 'since: ms since the epoch or an ISO date' })
+        return
+      }
+      if (limit != null && !/^\d{1,4}$/.test(limit)) {
+        json(res, 400, { error: 'bad-request', detail: 'limit: 1 to 1000' })
+        return
+      }
+      json(res, 200, { anomalies: node.gossip.list({ since: sinceMs, kind: query.get('kind') ?? undefined, limit: limit == null ? undefined : Number(limit) }) })
+    },
     '/metrics': async (_req, res) => {
       const body = await node.metricsRegistry.metrics()
       res.writeHead(200, { 'content-type': node.metricsRegistry.contentType })
       res.end(body)
+    }
+  }
+  const postRoutes: Record<string, Handler> = {
+    '/v1/mesh/gossip': async (req, res) => {
+      try {
+        const anomaly = await node.gossip.publish(parseAnomalyInput(await readJsonObject(req, API_DEFAULTS.maxBodyBytes)))
+        json(res, 201, { anomaly })
+      } catch (err) {
+        if (err instanceof BodyError || (err instanceof GossipError && err.reason === 'bad-body')) {
+          json(res, 400, { error: 'bad-request', detail: err.message })
+          return
+        }
+        if (err instanceof GossipError) {
+          json(res, 503, { error: 'not-admitted' })
+          return
+        }
+        throw err
+      }
     }
   }
   let allowedHosts = new Set<string>()
@@ -73,7 +109,8 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     }
     const clear = /^\/v1\/mesh\/peers\/([1-9A-HJ-NP-Za-km-z]{20,80})\/clear$/.exec(path)
     const route = routes[path]
-    if (route == null && clear == null) {
+    const postRoute = postRoutes[path]
+    if (route == null && clear == null && postRoute == null) {
       json(res, 404, { error: 'not-found' })
       return
     }
@@ -96,6 +133,15 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       const peerId = clear[1] as string
       const cleared = await node.clearPeer(peerId)
       json(res, cleared == null ? 400 : 200, cleared ?? { error: 'bad-peer-id' })
+      return
+    }
+    if (postRoute != null) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST')
+        json(res, 405, { error: 'method-not-allowed' })
+        return
+      }
+      await postRoute(req, res)
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -11,11 +11,11 @@ export async function apiGet<T> (dataDir: string, path: string): Promise<T> {
   return apiRequest<T>(dataDir, 'GET', path)
 }
 
-export async function apiPost<T> (dataDir: string, path: string): Promise<T> {
-  return apiRequest<T>(dataDir, 'POST', path)
+export async function apiPost<T> (dataDir: string, path: string, body?: unknown): Promise<T> {
+  return apiRequest<T>(dataDir, 'POST', path, body)
 }
 
-async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: string): Promise<T> {
+async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const info = await readRuntimeInfo(dataDir)
   if (info.api == null) {
     throw new NodeNotRunningError(`the node in ${dataDir} runs without its admin API (api.enabled: false)`)
@@ -25,14 +25,16 @@ async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: str
   try {
     res = await fetch(new URL(path, info.api), {
       method,
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000)
     })
   } catch {
     throw new NodeNotRunningError(`the node in ${dataDir} does not answer at ${info.api} (pid ${info.pid}); is it running?`)
   }
   if (!res.ok) {
-    throw new ApiError(`the node's admin API answered ${res.status} for ${path}`, res.status)
+    const detail = await res.json().then((b: any) => typeof b?.detail === 'string' ? `: ${b.detail as string}` : '', () => '')
+    throw new ApiError(`the node's admin API answered ${res.status} for ${path}${detail}`, res.status)
   }
   return await res.json() as T
 }

@@ -4,7 +4,9 @@
  * couple of seconds some node calls `status.get` on a peer it is connected
  * to (granted), and now and then an edge tries `admin.ping` (refused, with
  * nothing to tell it why) while the admin sentinel's own call goes through.
+ * Every six seconds a random edge publishes an anomaly over gossip.
  */
+import { randomBytes } from 'node:crypto'
 import type { DevMesh, DevMeshNode } from './dev-mesh.ts'
 
 export interface RpcCounts {
@@ -43,6 +45,12 @@ export function startDevTraffic (mesh: DevMesh, intervalMs = 2_000): { counts: M
       const connected = mesh.nodes.filter(n => n !== from && from.node.libp2p.getConnections(n.node.peerId).length > 0)
       const to = pick(connected)
       if (to != null) call(from, to, 'status.get')
+    }
+    if (step % 3 === 0) {
+      // an edge reports an anomaly every few seconds; every node should show it
+      const edge = pick(mesh.nodes.filter(n => n.type === 'edge')) ?? pick(mesh.nodes)
+      edge?.node.gossip.publish({ kind: 'dev-demo', digest: randomBytes(16).toString('hex'), severity: Math.floor(Math.random() * 11), metadata: { node: edge.name }, lifetimeMs: 10 * 60_000 })
+        .catch(() => {})
     }
     if (step % 5 === 0 && admin != null) {
       const edges = mesh.nodes.filter(n => n.type === 'edge')

@@ -9,6 +9,7 @@ import { adminApproveCommand, adminKeygenCommand } from './commands/admin.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
+import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -81,6 +82,26 @@ export function buildProgram (): Command {
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
     .action(async (opts) => { await rpcPermissionsCommand(opts) })
+
+  const anomaly = program.command('anomaly').description('anomaly signatures shared over gossip')
+  anomaly.command('publish')
+    .description('sign and publish an anomaly from the running node (asks its admin API)')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .requiredOption('--kind <kind>', 'what kind of event, e.g. ssh-bruteforce')
+    .requiredOption('--digest <hex>', 'a hash of the event or indicator (hex, ≤ 64 bytes)')
+    .requiredOption('--severity <0-10>', 'severity')
+    .option('--meta <key=value>', 'metadata (repeatable, ≤ 8)', collect, [])
+    .option('--lifetime <duration>', 'how long it lives, e.g. 10m, 1h (default 1h)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await anomalyPublishCommand(opts) })
+  anomaly.command('list')
+    .description('the unexpired anomalies the running node holds, newest first')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--kind <kind>', 'only this kind')
+    .option('--since <time>', 'only those published since (ISO date or ms since the epoch)')
+    .option('--limit <n>', 'at most n (default 100)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await anomalyListCommand(opts) })
 
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')

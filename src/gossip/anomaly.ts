@@ -5,6 +5,8 @@
  */
 import { Anomaly as AnomalyPb } from './pb/gossip.ts'
 import { ANOMALY_ID_BYTES, MAX_ANOMALY_LIFETIME_MS, MAX_DIGEST_BYTES, MAX_FRAME_BYTES, ANOMALY_TOPIC, MAX_KIND_LENGTH, MAX_METADATA_ENTRIES, MAX_METADATA_KEY, MAX_METADATA_VALUE, MAX_SEVERITY } from './constants.ts'
+import { z } from 'zod'
+import { parseDuration } from '../node/duration.ts'
 import { GossipError } from './errors.ts'
 
 export interface Anomaly {
@@ -90,4 +92,38 @@ export function decodeAnomalyBody (body: Uint8Array, origin: string): Anomaly {
   }
   checkAnomalyShape(a)
   return a
+}
+
+/**
+ * What `POST /v1/mesh/gossip` and `tempus anomaly publish` accept; bounds
+ * are checked again when the anomaly is encoded.
+ */
+const inputSchema = z.object({
+  kind: z.string().max(MAX_KIND_LENGTH),
+  digest: z.string().max(MAX_DIGEST_BYTES * 2),
+  severity: z.number().int().min(0).max(MAX_SEVERITY),
+  metadata: z.record(z.string().max(MAX_METADATA_KEY), z.string().max(MAX_METADATA_VALUE)).optional(),
+  /** a duration ("10m", "1h") or ms */
+  lifetime: z.union([z.string().max(16), z.number()]).optional()
+}).strict()
+
+/** Validate an external anomaly request; throws `GossipError('bad-body')` naming the field. */
+export function parseAnomalyInput (value: unknown): AnomalyInput {
+  const r = inputSchema.safeParse(value)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    throw new GossipError('bad-body', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`)
+  }
+  let lifetimeMs: number | undefined
+  if (r.data.lifetime != null) {
+    try {
+      lifetimeMs = parseDuration(r.data.lifetime, 'lifetime')
+    } catch (err: any) {
+      throw new GossipError('bad-body', err.message)
+    }
+    if (lifetimeMs <= 0 || lifetimeMs > MAX_ANOMALY_LIFETIME_MS) {
+      throw new GossipError('bad-body', 'lifetime: from 1 ms to 7 days')
+    }
+  }
+  return { kind: r.data.kind, digest: r.data.digest.toLowerCase(), severity: r.data.severity, metadata: r.data.metadata, lifetimeMs }
 }

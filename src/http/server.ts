@@ -2,7 +2,7 @@
  * What the admin API and the issuer API share: JSON answers, listening on a
  * host and port, and closing with every connection dropped.
  */
-import type { Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export function json (res: ServerResponse, status: number, body: unknown): void {
@@ -41,4 +41,42 @@ export async function listen (server: Server, host: string, port: number): Promi
       })
     }
   }
+}
+
+/** A request body that is not a bounded JSON object; the message is safe to show the caller. */
+export class BodyError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'BodyError'
+  }
+}
+
+/** Read a JSON object of at most `maxBytes`; throws a `BodyError` saying what is wrong. */
+export async function readJsonObject (req: IncomingMessage, maxBytes: number): Promise<Record<string, unknown>> {
+  const type = req.headers['content-type'] ?? ''
+  if (!type.startsWith('application/json')) {
+    throw new BodyError('send application/json')
+  }
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) {
+    throw new BodyError('body too large')
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > maxBytes) {
+      throw new BodyError('body too large')
+    }
+    chunks.push(chunk as Buffer)
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    value = undefined
+  }
+  if (value == null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BodyError('the body is not a JSON object')
+  }
+  return value as Record<string, unknown>
 }

@@ -7,7 +7,7 @@
 import { createServer as createHttpServer } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { RateLimiter } from '@libp2p/utils'
-import { json, listen } from '../http/server.ts'
+import { BodyError, json, listen, readJsonObject } from '../http/server.ts'
 import { IssuerError } from './errors.ts'
 import type { Issuer } from './issuer.ts'
 import type { PinoLogger } from '../logging/logger.ts'
@@ -161,29 +161,9 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
 }
 
 async function readJson (req: IncomingMessage): Promise<any> {
-  const type = req.headers['content-type'] ?? ''
-  if (!type.startsWith('application/json')) {
-    throw new IssuerError('bad-request', 'send application/json')
-  }
-  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) {
-    throw new IssuerError('bad-request', 'body too large')
-  }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > MAX_BODY) {
-      throw new IssuerError('bad-request', 'body too large')
-    }
-    chunks.push(chunk as Buffer)
-  }
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8'))
-    if (value == null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new Error('shape')
-    }
-    return value
-  } catch {
-    throw new IssuerError('bad-request', 'the body is not a JSON object')
+    return await readJsonObject(req, MAX_BODY)
+  } catch (err: any) {
+    throw new IssuerError('bad-request', err instanceof BodyError ? err.message : 'the body could not be read')
   }
 }

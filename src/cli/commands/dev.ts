@@ -62,7 +62,8 @@ export async function devCommand (options: DevOptions): Promise<void> {
         peers: n.node.libp2p.getPeers().length,
         admittedPeers: n.node.status().admission.admittedPeers,
         views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length },
-        rpc: traffic.counts.get(n.name)
+        rpc: traffic.counts.get(n.name),
+        anomalies: n.node.status().anomalies.held
       }))
       const finalTable = renderTable(mesh, traffic.counts)
       // a node that does not stop in time must not hold the summary back
@@ -118,7 +119,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
 }
 
 function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>): string {
-  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'RPC OK/REFUSED', 'DHT'], mesh.nodes.map(n => {
+  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'RPC OK/REFUSED', 'ANOMALIES', 'DHT'], mesh.nodes.map(n => {
     const status = n.node.status()
     const ttl = status.admission.tokenExpiresAt == null ? 'none' : `${Math.max(0, Math.round((Date.parse(status.admission.tokenExpiresAt) - Date.now()) / 1000))}s`
     return [
@@ -131,6 +132,7 @@ function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>): string {
       ttl,
       (['edge', 'bridge', 'sentinel'] as const).map(t => n.node.sampling.view(t).length).join('/'),
       `${rpc.get(n.name)?.ok ?? 0}/${rpc.get(n.name)?.refused ?? 0}`,
+      status.anomalies.held,
       status.dhtMode
     ]
   }))
