@@ -82,6 +82,37 @@ describe('admin API', () => {
     assert.match(metrics.body, /^process_cpu_user_seconds_total/m)
   })
 
+  it('publishes an anomaly (POST /v1/mesh/gossip) that the peer receives, lists it (GET /v1/anomalies), and refuses bad input with the field named', async () => {
+    const post = async (body: string, type = 'application/json'): Promise<Response> => await fetch(`${base}/v1/mesh/gossip`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body })
+    await eventually(() => peer.libp2p.services.pubsub.getSubscribers('tempus/anomaly/1').length > 0, 'the peer on the anomaly topic')
+    const res = await post(JSON.stringify({ kind: 'ioc-hash', digest: 'AB'.repeat(32), severity: 9, metadata: { rule: 'r-17' }, lifetime: '10m' }))
+    assert.equal(res.status, 201)
+    const { anomaly } = await res.json() as { anomaly: { id: string, origin: string, digest: string, expires: number, timestamp: number } }
+    assert.equal(anomaly.origin, node.peerId.toString())
+    assert.equal(anomaly.digest, 'ab'.repeat(32))
+    assert.equal(anomaly.expires - anomaly.timestamp, 600_000)
+    await eventually(() => peer.gossip.list().some(a => a.id === anomaly.id), 'the peer to receive it')
+    const listed = await fetch(`${base}/v1/anomalies?kind=ioc-hash`, { headers: { authorization: `Bearer ${token}` } }).then(async r => await r.json() as { anomalies: Array<{ id: string }> })
+    assert.deepEqual(listed.anomalies.map(a => a.id), [anomaly.id])
+    const bad: Array<[string, RegExp]> = [
+      [JSON.stringify({ kind: 'x', digest: 'zz', severity: 1 }), /digest/],
+      [JSON.stringify({ kind: 'x', digest: 'ab', severity: 11 }), /severity/],
+      [JSON.stringify({ kind: 'x', digest: 'ab', severity: 1, extra: true }), /extra|Unrecognized/i],
+      [JSON.stringify({ kind: 'x', digest: 'ab', severity: 1, lifetime: '9d' }), /lifetime/],
+      ['[1,2]', /JSON object/],
+      ['{"kind":', /JSON object/]
+    ]
+    for (const [body, detail] of bad) {
+      const r = await post(body)
+      assert.equal(r.status, 400, body)
+      assert.match(((await r.json()) as { detail: string }).detail, detail, body)
+    }
+    assert.equal((await post('kind=x', 'application/x-www-form-urlencoded')).status, 400)
+    assert.equal((await get(`${base}/v1/mesh/gossip`, { authorization: `Bearer ${token}` })).status, 405)
+    assert.equal((await fetch(`${base}/v1/mesh/gossip`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 401)
+    assert.equal(node.gossip.list().length, 1, 'nothing refused was published')
+  })
+
   it('answers unknown paths and wrong methods without detail', async () => {
     assert.equal((await get(`${base}/v1/nope`, { authorization: `Bearer ${token}` })).status, 404)
     assert.equal((await get(`${base}/v1/status`, { authorization: `Bearer ${token}` }, 'POST')).status, 405)
