@@ -4,10 +4,20 @@
  * share delivered) against plain libp2p gossipsub on the same connection
  * graph with payloads of the same size, in the same run; then a flood of
  * invalid frames from 10% of the nodes: what it does to honest traffic,
- * whether an honest node ever forwards one, and how many a flooder's
- * neighbours must check before gossipsub graylists it.
+ * whether an honest node ever forwards one, how many a flooder's
+ * neighbours must check before they stop listening to it, and whether
+ * gossipsub ends up graylisting it.
  *
- *   npm run bench:gossip -- [--nodes 50] [--messages 30] [--json]
+ *   npm run bench:gossip -- [--nodes 50] [--messages 30] [--links 2] [--json]
+ *
+ * The mesh: three sentinels, four bridges, the rest edges, all bootstrapping
+ * from the sentinels. With sampling quiet, that is a star: every edge meets
+ * the sentinels and bridges only (the peer keeper is content with them, and
+ * edges are DHT clients), and gossipsub's mesh (D 6, at most 12 at a hub)
+ * then leaves most edges out: they hear of an anomaly only by IHAVE at a
+ * hub's heartbeat, seconds later, or not at all. `--links k` has each
+ * non-sentinel also dial k random others (what peer sampling gives a node
+ * in a live overlay); `--links 0` measures the bare star.
  */
 import { randomBytes } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -16,6 +26,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { encodeAnomalyBody } from '../src/gossip/anomaly.ts'
 import { ANOMALY_TOPIC } from '../src/gossip/constants.ts'
@@ -38,10 +49,12 @@ import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
   messages: { type: 'string', default: '30' },
+  links: { type: 'string', default: '2' },
   json: { type: 'boolean', default: false }
 })
 const N = intArg(args.nodes, 'nodes', 10, 200)
 const M = intArg(args.messages, 'messages', 1, 1000)
+const LINKS = intArg(args.links, 'links', 0, 20)
 const json = args.json === true
 const say = (line: string): void => { if (!json) process.stdout.write(line + '\n') }
 const progress = (line: string): void => { if (process.stderr.isTTY) process.stderr.write(`  ${line}\n`) }
@@ -50,8 +63,6 @@ const progress = (line: string): void => { if (process.stderr.isTTY) process.std
 const MESSAGE_TIMEOUT_MS = 10_000
 /** invalid frames per flooder */
 const FLOOD_EACH = 40
-/** honest publications during the flood start this far apart (they do not wait for each other) */
-const FLOOD_HONEST_PACE_MS = 25
 const WARM_UP = 3
 const BRIDGES = 4
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
@@ -83,6 +94,17 @@ async function heartbeats (pubsub: GossipSub, n: number, timeoutMs = 5_000): Pro
     const timer = setTimeout(done, timeoutMs)
     pubsub.addEventListener('gossipsub:heartbeat', beat)
   })
+}
+
+/** nodes that have no gossipsub mesh peer on the topic (they get messages by IHAVE/IWANT only) */
+function countMeshless (pubsubs: GossipSub[]): number {
+  return pubsubs.filter(p => (p as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(ANOMALY_TOPIC).length === 0).length
+}
+
+/** Two heartbeats, then until every node has a mesh peer (bounded: in a star some never do). */
+async function settle (pubsubs: GossipSub[]): Promise<void> {
+  await heartbeats(pubsubs[0] as GossipSub, 2)
+  await until(() => countMeshless(pubsubs) === 0, 3_000, 100)
 }
 
 /** When each receiver (by index) first had each message (by id), and waiting for "everywhere". */
@@ -141,7 +163,6 @@ class Arrivals {
 interface Sent { id: string, t0: number, receivers: number[] }
 
 interface Figures {
-  times: number[]
   p50: number
   p99: number
   deliveries: number
@@ -166,7 +187,7 @@ function figures (arrivals: Arrivals, sent: Sent[]): Figures {
     return last - s.t0
   })
   const s = summarise(times)
-  return { times, p50: s.p50, p99: s.p99, deliveries, expected, ratio: deliveries / Math.max(1, expected), incomplete }
+  return { p50: s.p50, p99: s.p99, deliveries, expected, ratio: deliveries / Math.max(1, expected), incomplete }
 }
 
 /** One message after another from random publishers, each awaited everywhere (or the timeout). */
@@ -219,11 +240,21 @@ const rest = await Promise.all(Array.from({ length: N - 3 }, async (_, i) => {
 }))
 const nodes = [...sentinels, ...rest]
 const index = new Map(nodes.map((n, i) => [n.peerId.toString(), i]))
+if (LINKS > 0) {
+  await Promise.all(rest.map(async (n, i) => {
+    const candidates = rest.filter((m, j) => j !== i && n.libp2p.getConnections(m.peerId).length === 0)
+    for (let k = 0; k < LINKS && candidates.length > 0; k++) {
+      const [to] = candidates.splice(Math.floor(Math.random() * candidates.length), 1)
+      await n.libp2p.dial(multiaddr(to?.getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+    }
+  }))
+}
 const meshed = await until(() => nodes.every(n => n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).length >= 2), 60_000, 100)
 if (!meshed) {
   process.stderr.write('warning: not every tempus node had 2 peers on the anomaly topic after 60 s\n')
 }
-await heartbeats(nodes[0]?.libp2p.services.pubsub as GossipSub, 2)
+await settle(nodes.map(n => n.libp2p.services.pubsub))
+const meshless = countMeshless(nodes.map(n => n.libp2p.services.pubsub))
 
 /** the connection graph, as index pairs (i < j); the baseline dials the same */
 function graph (peers: Array<{ getConnections: (peer?: PeerId) => Array<{ remotePeer: PeerId }> }>, indexOf: Map<string, number>): Array<[number, number]> {
@@ -292,12 +323,12 @@ const publishTempus = async (p: number): Promise<string> => {
 }
 const all = Array.from({ length: N }, (_, i) => i)
 const honest = all.filter(i => !isFlooder(i))
-progress(`tempus mesh ready (${edges.length} connections, mean degree ${round(meanDegree, 1)}); ${WARM_UP} warm-up messages`)
+progress(`tempus mesh ready (${edges.length} connections, mean degree ${round(meanDegree, 1)}, ${meshless} nodes outside the gossipsub mesh); ${WARM_UP} warm-up messages`)
 await sequential(WARM_UP, all, others(N, () => false), publishTempus, arrivals, 'tempus warm-up')
 const tempusSent = await sequential(M, all, others(N, () => false), publishTempus, arrivals, 'tempus')
 const tempus = figures(arrivals, tempusSent)
 const payloadBytes = frames > 0 ? Math.round(frameBytes / frames) : 300
-say(`tempus, ${N} nodes (${edges.length} connections, mean degree ${round(meanDegree, 1)}), ${M} anomalies of ${payloadBytes} bytes one after another:`)
+say(`tempus, ${N} nodes (${edges.length} connections, mean degree ${round(meanDegree, 1)}, ${LINKS} extra links per non-sentinel; ${meshless} nodes with no gossipsub mesh peer), ${M} anomalies of ${payloadBytes} bytes one after another:`)
 say(`  time to every node: p50 ${round(tempus.p50, 1)} ms, p99 ${round(tempus.p99, 1)} ms; delivered ${tempus.deliveries}/${tempus.expected} (${round(tempus.ratio * 100, 2)}%)${tempus.incomplete > 0 ? `, ${tempus.incomplete} not everywhere within ${MESSAGE_TIMEOUT_MS / 1000} s` : ''}`)
 
 // ---- tempus: the flood ----------------------------------------------------------
@@ -332,7 +363,7 @@ function invalidFrames (f: TempusNode): Uint8Array[] {
   })
 }
 const floodFrames = flooders.map(invalidFrames)
-progress(`flood: ${FLOODERS} flooders × ${FLOOD_EACH} invalid frames (${pairs.length} honest neighbours), ${M} honest anomalies ${FLOOD_HONEST_PACE_MS} ms apart`)
+progress(`flood: ${FLOODERS} flooders × ${FLOOD_EACH} invalid frames (${pairs.length} honest neighbours), ${M} honest anomalies one after another`)
 phase = 'flood'
 const floodStart = performance.now()
 let floodSent = 0
@@ -347,46 +378,42 @@ const flood = Promise.all(flooders.map(async (f, j) => {
     }
   }
 })).then(() => performance.now() - floodStart)
-const floodSentList: Sent[] = []
-const honestDuringFlood = Promise.all(Array.from({ length: M }, async (_, k) => {
-  await sleep(k * FLOOD_HONEST_PACE_MS)
-  const p = honest[Math.floor(Math.random() * honest.length)] as number
-  const t0 = performance.now()
-  const id = await publishTempus(p)
-  const s = { id, t0, receivers: others(N, isFlooder)(p) }
-  floodSentList.push(s)
-  await arrivals.everywhere(id, s.receivers, MESSAGE_TIMEOUT_MS - (performance.now() - t0))
-}))
+// honest anomalies as in the quiet run (one after another, each awaited everywhere), from the flood's start
+const honestDuringFlood = sequential(M, honest, others(N, isFlooder), publishTempus, arrivals, 'honest during the flood')
 const floodPublishMs = await flood
-await honestDuringFlood
+const floodSentList = await honestDuringFlood
 // the flood is over once no node has refused anything for a heartbeat (bounded)
 await until(() => performance.now() - lastRefusal > 1_000, 10_000, 100)
 const floodDurationMs = lastRefusal - floodStart
 const honestInFlood = floodSentList.filter(s => s.t0 <= lastRefusal).length
 const floodFigures = figures(arrivals, floodSentList)
-// graylisted: gossipsub caches a score for a heartbeat (1 s); poll, bounded
+/** honest nodes left with no mesh peer once their flooding neighbours were cut off */
+const meshlessAfterFlood = countMeshless(honest.map(i => (nodes[i] as TempusNode).libp2p.services.pubsub))
+// graylisted: gossipsub caches a score for a heartbeat (1 s); poll, bounded. gossipsub keeps a
+// disconnected peer's score only if it was not positive when it left: a flooder cut off (its
+// suspicion quarantined it) while its cached score was still positive is forgotten (score 0)
+const scoreOf = (pair: typeof pairs[number]): number => (nodes[pair.receiver] as TempusNode).gossip.score(pair.flooder)
+const disconnected = (pair: typeof pairs[number]): boolean => (nodes[pair.receiver] as TempusNode).libp2p.getConnections(pair.peer).length === 0
 const graylisted = new Set<number>()
-const lowest = new Map<number, number>()
 await until(() => {
   pairs.forEach((pair, k) => {
-    const score = (nodes[pair.receiver] as TempusNode).gossip.score(pair.flooder)
-    lowest.set(k, Math.min(lowest.get(k) ?? Infinity, score))
-    if (score < GRAYLIST) {
+    if (scoreOf(pair) < GRAYLIST) {
       graylisted.add(k)
     }
   })
-  return graylisted.size === pairs.length
+  return pairs.every((pair, k) => graylisted.has(k) || (scoreOf(pair) === 0 && disconnected(pair)))
 }, 5_000, 100)
 const perPair = pairs.map(p => refusedFrom.get(`${p.receiver} ${p.flooder}`) ?? 0)
 const invalidUntilGraylisted = perPair.length === 0 ? 0 : Math.max(...perPair)
 const invalidChecked = [...refusedFrom.values()].reduce((a, b) => a + b, 0)
 const forwardedFromFlooders = forwardedAnomalies + forwardedRefusals
 const graylistedShare = pairs.length === 0 ? NaN : graylisted.size / pairs.length
-const stillConnected = pairs.filter(p => (nodes[p.receiver] as TempusNode).libp2p.getConnections(p.peer).length > 0).length
+const stillConnected = pairs.filter(p => !disconnected(p)).length
+const forgotten = pairs.filter(p => scoreOf(p) === 0 && disconnected(p)).length
 say(`flood: ${FLOODERS} flooders sent ${floodSent} invalid frames in ${round(floodPublishMs, 0)} ms${floodPublishErrors > 0 ? ` (${floodPublishErrors} publish errors)` : ''}; refusals over ${round(floodDurationMs, 0)} ms; ${honestInFlood}/${M} honest anomalies published before the last refusal`)
-say(`  honest time to every honest node during the flood: p50 ${round(floodFigures.p50, 1)} ms, p99 ${round(floodFigures.p99, 1)} ms (${round(floodFigures.p99 / tempus.p99, 2)}× the quiet p99); delivered ${floodFigures.deliveries}/${floodFigures.expected}`)
+say(`  honest time to every honest node during the flood: p50 ${round(floodFigures.p50, 1)} ms, p99 ${round(floodFigures.p99, 1)} ms (${round(floodFigures.p99 / tempus.p99, 2)}× the quiet p99); delivered ${floodFigures.deliveries}/${floodFigures.expected}${floodFigures.incomplete > 0 ? `, ${floodFigures.incomplete} not everywhere within ${MESSAGE_TIMEOUT_MS / 1000} s` : ''}; ${meshlessAfterFlood} honest nodes with no mesh peer afterwards`)
 say(`  forwarded from flooders: ${forwardedFromFlooders} (${forwardedAnomalies} delivered to an application, ${forwardedRefusals} invalid frames handed on by an honest node)`)
-say(`  invalid frames checked per (honest neighbour, flooder) pair: max ${invalidUntilGraylisted}, median ${summarise(perPair).p50} over ${pairs.length} pairs (${invalidChecked} in all); graylisted (score < ${GRAYLIST}) ${graylisted.size}/${pairs.length}; still connected ${stillConnected}/${pairs.length}`)
+say(`  invalid frames checked per (honest neighbour, flooder) pair: max ${invalidUntilGraylisted}, median ${summarise(perPair).p50}, min ${perPair.length === 0 ? 0 : Math.min(...perPair)} over ${pairs.length} pairs (${invalidChecked} in all); graylisted (score < ${GRAYLIST}) ${graylisted.size}/${pairs.length}; score forgotten (0) ${forgotten}/${pairs.length}; still connected ${stillConnected}/${pairs.length}`)
 if (refusalsBeforeFlood > 0) {
   say(`  note: ${refusalsBeforeFlood} refusals before the flood started`)
 }
@@ -406,7 +433,9 @@ const plain: Array<Libp2p<{ identify: unknown, pubsub: GossipSub }>> = await Pro
   connectionManager: BENCH_LIMITS,
   services: {
     identify: identify(),
-    pubsub: gossipsub({ emitSelf: false, allowPublishToZeroTopicPeers: true })
+    // gossipsub's defaults, except the IP colocation penalty (−5·(n − 10)² for more than ten
+    // peers on one address): on 127.0.0.1 it graylists everyone (tempus turns it off too)
+    pubsub: gossipsub({ emitSelf: false, allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } })
   }
 })))
 const plainArrivals = new Arrivals()
@@ -428,7 +457,8 @@ const plainMeshed = await until(() => plain.every(n => n.services.pubsub.getSubs
 if (!plainMeshed) {
   process.stderr.write('warning: not every plain node had 2 peers on the topic after 60 s\n')
 }
-await heartbeats(plain[0]?.services.pubsub as GossipSub, 2)
+await settle(plain.map(n => n.services.pubsub))
+const plainMeshless = countMeshless(plain.map(n => n.services.pubsub))
 const plainEdges = graph(plain, new Map(plain.map((n, i) => [n.peerId.toString(), i])))
 let seq = 0
 const publishPlain = async (p: number): Promise<string> => {
@@ -445,7 +475,7 @@ const baselineSent = await sequential(M, all, others(N, () => false), publishPla
 const baseline = figures(plainArrivals, baselineSent)
 await Promise.allSettled(plain.map(async n => n.stop()))
 const ratioP99 = tempus.p99 / baseline.p99
-say(`plain libp2p gossipsub, same graph (${plainEdges.length} connections), ${payloadBytes}-byte payloads:`)
+say(`plain libp2p gossipsub, same graph (${plainEdges.length} connections; ${plainMeshless} nodes with no mesh peer), ${payloadBytes}-byte payloads:`)
 say(`  time to every node: p50 ${round(baseline.p50, 1)} ms, p99 ${round(baseline.p99, 1)} ms; delivered ${baseline.deliveries}/${baseline.expected} (${round(baseline.ratio * 100, 2)}%)`)
 say(`ratioP99 (tempus / plain): ${round(ratioP99, 2)}×`)
 const seconds = (performance.now() - started) / 1000
@@ -467,7 +497,12 @@ if (json) {
     invalidUntilGraylisted,
     graylistedShare: round(graylistedShare, 4),
     seconds: round(seconds, 1),
+    links: LINKS,
     connections: edges.length,
+    meshlessNodes: meshless,
+    baselineMeshlessNodes: plainMeshless,
+    incomplete: tempus.incomplete,
+    baselineIncomplete: baseline.incomplete,
     baselineConnections: plainEdges.length,
     payloadBytes,
     flooders: FLOODERS,
@@ -476,8 +511,12 @@ if (json) {
     floodDurationMs: round(floodDurationMs, 1),
     floodHonestP50Ms: round(floodFigures.p50),
     floodDeliveryRatio: round(floodFigures.ratio, 4),
+    floodIncomplete: floodFigures.incomplete,
+    meshlessAfterFlood,
     honestDuringFlood: honestInFlood,
-    invalidChecked
+    invalidChecked,
+    scoreForgottenPairs: forgotten,
+    stillConnectedPairs: stillConnected
   }) + '\n')
 }
 process.exit(0)
