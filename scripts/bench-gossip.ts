@@ -8,16 +8,18 @@
  * neighbours must check before they stop listening to it, and whether
  * gossipsub ends up graylisting it.
  *
- *   npm run bench:gossip -- [--nodes 50] [--messages 30] [--links 2] [--json]
+ *   npm run bench:gossip -- [--nodes 50] [--messages 30] [--links 0] [--quiet] [--json]
  *
  * The mesh: three sentinels, four bridges, the rest edges, all bootstrapping
- * from the sentinels. With sampling quiet, that is a star: every edge meets
- * the sentinels and bridges only (the peer keeper is content with them, and
- * edges are DHT clients), and gossipsub's mesh (D 6, at most 12 at a hub)
- * then leaves most edges out: they hear of an anomaly only by IHAVE at a
- * hub's heartbeat, seconds later, or not at all. `--links k` has each
- * non-sentinel also dial k random others (what peer sampling gives a node
- * in a live overlay); `--links 0` measures the bare star.
+ * from the sentinels, with the product's defaults: peer sampling fills each
+ * node's views with random admitted peers and the peer keeper dials from
+ * them up to `minConnections`, so edges meet each other, not only the hubs.
+ * The bench waits (bounded) until every node has a gossipsub mesh peer.
+ * `--quiet` turns sampling off: then the overlay is a star (edges meet the
+ * sentinels and bridges only; they are DHT clients), and gossipsub's mesh
+ * (D 6, at most 12 at a hub) leaves most edges out — they hear of an anomaly
+ * only by IHAVE at a hub's heartbeat, seconds later, or not at all.
+ * `--links k` has each non-sentinel also dial k random others.
  */
 import { randomBytes } from 'node:crypto'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -49,7 +51,8 @@ import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
   messages: { type: 'string', default: '30' },
-  links: { type: 'string', default: '2' },
+  links: { type: 'string', default: '0' },
+  quiet: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false }
 })
 const N = intArg(args.nodes, 'nodes', 10, 200)
@@ -65,7 +68,7 @@ const MESSAGE_TIMEOUT_MS = 10_000
 const FLOOD_EACH = 40
 const WARM_UP = 3
 const BRIDGES = 4
-const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
+const QUIET = args.quiet === true ? { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } } : {}
 const GRAYLIST = SCORE_THRESHOLDS.graylistThreshold
 const started = performance.now()
 
@@ -253,6 +256,8 @@ const meshed = await until(() => nodes.every(n => n.libp2p.services.pubsub.getSu
 if (!meshed) {
   process.stderr.write('warning: not every tempus node had 2 peers on the anomaly topic after 60 s\n')
 }
+// sampling fills the views and the keeper dials from them; wait (bounded) for every node to have a mesh peer
+await until(() => countMeshless(nodes.map(n => n.libp2p.services.pubsub)) === 0, 60_000, 250)
 await settle(nodes.map(n => n.libp2p.services.pubsub))
 const meshless = countMeshless(nodes.map(n => n.libp2p.services.pubsub))
 

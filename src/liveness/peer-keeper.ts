@@ -3,8 +3,13 @@
  * bootstrap peers, peers the application marked as in use) with exponential
  * backoff and jitter after a drop, redials them after a restart from the
  * persisted peer store, and dials discovered peers while the node has fewer
- * than `minConnections` connections (libp2p v3 has no auto-dialler).
+ * than `minConnections` connections (libp2p v3 has no auto-dialler). The
+ * peers it may dial include a sample of the node's Cyclon views: random,
+ * admitted peers of every population, so a node's links do not all lead to
+ * the same few hubs.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from './backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
 import type { BackoffPolicy } from './backoff.ts'
@@ -31,6 +36,13 @@ export interface PeerKeeperComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   directory: PeerDirectory
+  /** the sampling service, when the node runs one (a source of random peers) */
+  sampling?: ViewSampler
+}
+
+/** What the keeper needs of peer sampling. */
+export interface ViewSampler {
+  sample(type: 'edge' | 'bridge' | 'sentinel', n: number): Array<{ peerId: string, addrs: string[] }>
 }
 
 export interface PeerKeeper {
@@ -142,6 +154,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       if (want <= 0) {
         return
       }
+      await this.learnFromViews(want)
       const now = this.now()
       const peers = await this.components.peerStore.all()
       const candidates: DialCandidate[] = peers
@@ -164,6 +177,36 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       this.log.error('maintenance failed - %e', err)
     } finally {
       this.maintaining = false
+    }
+  }
+
+  /**
+   * Put a few sampled view entries (with their announced addresses) in the
+   * peer store, so that they are dial candidates; their evidence of
+   * admission was checked when they entered the view.
+   */
+  private async learnFromViews (want: number): Promise<void> {
+    let sampling: ViewSampler | undefined
+    try {
+      // libp2p's components throw for a service the node does not run
+      sampling = this.components.sampling
+    } catch {
+      sampling = undefined
+    }
+    if (sampling == null) {
+      return
+    }
+    for (const type of ['edge', 'bridge', 'sentinel'] as const) {
+      for (const entry of sampling.sample(type, want)) {
+        if (entry.addrs.length === 0 || entry.peerId === this.components.peerId.toString()) {
+          continue
+        }
+        try {
+          await this.components.peerStore.merge(peerIdFromString(entry.peerId), { multiaddrs: entry.addrs.map(a => multiaddr(a)) })
+        } catch (err) {
+          this.log('view entry %s not usable - %e', entry.peerId, err)
+        }
+      }
     }
   }
 

@@ -49,8 +49,13 @@ export const CONNECTION_DEFAULTS = {
   maxParallelDials: 50,
   dialTimeoutMs: 10_000,
   inboundUpgradeTimeoutMs: 5_000,
-  /** the node dials discovered peers while it has fewer connections than this */
-  minConnections: 4
+  /**
+   * the node dials discovered peers (and peers from its views) while it has
+   * fewer connections than this: gossipsub's mesh wants D = 6 peers per topic,
+   * and hubs prune their mesh to D, so a node held at 4 connections, mostly
+   * to hubs, can be left out of the mesh
+   */
+  minConnections: 8
 } as const
 
 /** Liveness: ping every connection, drop it when the ping fails. */
