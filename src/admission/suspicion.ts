@@ -13,6 +13,13 @@ export interface SuspicionPolicy {
   quarantineAt: number
   banAt: number
   quarantineMs: number
+  /**
+   * a peer quarantined this many times, each within `repeatWindowMs` of the
+   * previous quarantine's end, is banned: a patient offender whose score
+   * decays between episodes would otherwise settle below `banAt` for ever
+   */
+  repeatBanAfter: number
+  repeatWindowMs: number
 }
 
 export const DEFAULT_SUSPICION_POLICY: SuspicionPolicy = {
@@ -20,7 +27,9 @@ export const DEFAULT_SUSPICION_POLICY: SuspicionPolicy = {
   throttleAt: 10,
   quarantineAt: 25,
   banAt: 100,
-  quarantineMs: 10 * 60_000
+  quarantineMs: 10 * 60_000,
+  repeatBanAfter: 3,
+  repeatWindowMs: 60 * 60_000
 }
 
 /** Offence weights: how much each kind of misbehaviour raises suspicion. */
@@ -47,6 +56,8 @@ interface Entry {
   score: number
   at: number
   quarantinedUntil?: number
+  /** quarantines in a row, each soon after the previous one ended */
+  quarantines?: number
   banned?: boolean
 }
 
@@ -96,7 +107,13 @@ export class SuspicionScores {
     if (e.score >= this.policy.banAt) {
       e.banned = true
     } else if (e.score >= this.policy.quarantineAt && (e.quarantinedUntil == null || e.quarantinedUntil <= now)) {
-      e.quarantinedUntil = now + this.policy.quarantineMs
+      const repeat = e.quarantinedUntil != null && now - e.quarantinedUntil <= this.policy.repeatWindowMs
+      e.quarantines = repeat ? (e.quarantines ?? 0) + 1 : 1
+      if (e.quarantines >= this.policy.repeatBanAfter) {
+        e.banned = true
+      } else {
+        e.quarantinedUntil = now + this.policy.quarantineMs
+      }
     }
     this.entries.set(peer, e)
     return { peer, score: e.score, state: this.state(peer), previous }

@@ -23,4 +23,22 @@ describe('suspicion scores (pure, injected clock)', () => {
     assert.equal(s.state('p'), 'ok')
     assert.equal(s.score('p'), 0)
   })
+
+  it('bans a peer that is quarantined again and again soon after each release, though its score stays under the ban threshold', () => {
+    let now = 0
+    const s = new SuspicionScores({ halfLifeMs: 10 * 60_000, quarantineAt: 25, banAt: 100, quarantineMs: 10 * 60_000, repeatBanAfter: 3, repeatWindowMs: 3_600_000 }, () => now)
+    // a flooder: 35 per episode, back as soon as each quarantine ends
+    assert.equal(s.raise('f', 35).state, 'quarantined')
+    now += 10 * 60_000 + 1
+    assert.equal(s.raise('f', 35).state, 'quarantined')
+    assert.ok(s.score('f') < 100)
+    now += 10 * 60_000 + 1
+    assert.equal(s.raise('f', 35).state, 'banned')
+    assert.ok(s.score('f') < 100, 'banned for repeating, not for its score')
+    // an occasional offender, hours apart, is never banned this way
+    for (let i = 0; i < 5; i++) {
+      assert.equal(s.raise(`o`, 30).state, 'quarantined')
+      now += 3 * 3_600_000
+    }
+  })
 })
