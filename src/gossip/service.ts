@@ -102,6 +102,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private readonly accepted = new WeakMap<Uint8Array, Checked>()
   private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {} }
   private sweepTimer?: ReturnType<typeof setInterval>
+  private catchUpTimer?: ReturnType<typeof setInterval>
   private lastCatchUp = -Infinity
   private isolated = true
   private keysEpochSeen = -1
@@ -139,6 +140,10 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.init.tokens?.addEventListener('token', this.onToken)
     this.sweepTimer = setInterval(() => { this.expire() }, EXPIRY_SWEEP_MS)
     this.sweepTimer.unref?.()
+    // gossip is best effort: a message lost in a mesh change is fetched from
+    // a random peer within one period, even without a reconnection
+    this.catchUpTimer = setInterval(() => { this.periodicCatchUp() }, CATCH_UP_MIN_INTERVAL_MS)
+    this.catchUpTimer.unref?.()
     for (const connection of this.components.connectionManager.getConnections()) {
       void this.catchUp(connection.remotePeer)
       break
@@ -147,6 +152,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
 
   async stop (): Promise<void> {
     clearInterval(this.sweepTimer)
+    clearInterval(this.catchUpTimer)
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
     for (const topic of GOSSIP_TOPICS) {
@@ -455,6 +461,17 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private onConnect (evt: CustomEvent<PeerId>): void {
     if (this.isolated || this.now() - this.lastCatchUp >= CATCH_UP_MIN_INTERVAL_MS) {
       void this.catchUp(evt.detail)
+    }
+  }
+
+  private periodicCatchUp (): void {
+    if (this.now() - this.lastCatchUp < CATCH_UP_MIN_INTERVAL_MS / 2) {
+      return
+    }
+    const connections = this.components.connectionManager.getConnections()
+    const pick = connections[Math.floor(Math.random() * connections.length)]
+    if (pick != null) {
+      void this.catchUp(pick.remotePeer)
     }
   }
 
