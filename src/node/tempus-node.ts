@@ -475,6 +475,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       sampling: sampler({
         type: parsed.type,
         state: admission,
+        keepConnections: 2 * parsed.connections.minConnections,
         views: {
           edge: { capacity: parsed.sampling.edge.capacity, shuffleLength: parsed.sampling.edge.shuffleLength, periodMs: parsed.sampling.edge.period },
           bridge: { capacity: parsed.sampling.bridge.capacity, shuffleLength: parsed.sampling.bridge.shuffleLength, periodMs: parsed.sampling.bridge.period },

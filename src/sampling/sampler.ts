@@ -37,6 +37,14 @@ export interface SamplerInit {
   random?: () => number
   timeoutMs?: number
   perPeerPerMinute?: number
+  /**
+   * A connection dialled only for a shuffle is closed afterwards while the
+   * node holds more than this many connections: Cyclon meets a new random
+   * partner every period, and keeping every one would connect each node to
+   * most of the overlay (each connection costs a handshake, an admission,
+   * identify, gossip and DHT streams).
+   */
+  keepConnections?: number
 }
 
 export interface SamplerComponents {
@@ -234,6 +242,18 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     if (partner.addrs.length > 0 && this.components.connectionManager.getConnections(peer).length === 0) {
       await this.components.peerStore.merge(peer, { multiaddrs: partner.addrs.map(a => multiaddr(a)) })
     }
+    const wasConnected = this.components.connectionManager.getConnections(peer).length > 0
+    try {
+      return await this.shuffleOver(peer, type, sent, partner.id, signal)
+    } finally {
+      // sentinels are kept by the peer keeper anyway: closing would only make it redial
+      if (!wasConnected && partner.type !== 'sentinel' && this.components.connectionManager.getConnections().length > (this.init.keepConnections ?? Infinity)) {
+        await this.components.connectionManager.closeConnections(peer).catch(() => {})
+      }
+    }
+  }
+
+  private async shuffleOver (peer: PeerId, type: PeerType, sent: PeerEntry[], partnerId: string, signal: AbortSignal): Promise<PeerEntry[]> {
     const stream = await this.components.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
@@ -241,7 +261,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       const reply = fromWire(CyclonShuffle.decode(await lp.read({ signal }), { limits: { entries: 64 } }).entries)
       await stream.close({ signal })
       if (reply == null) {
-        this.init.state.raise(partner.id, 'malformed-frame')
+        this.init.state.raise(partnerId, 'malformed-frame')
         throw new Error('malformed shuffle reply')
       }
       return reply
