@@ -7,7 +7,7 @@ import { DOMAINS } from '../../src/admission/constants.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
 import { IssuerClient } from '../../src/issuer/client.ts'
 import { encodeAnomalyBody } from '../../src/gossip/anomaly.ts'
-import { ANOMALY_TOPIC } from '../../src/gossip/constants.ts'
+import { ANOMALY_TOPIC, KEYS_TOPIC } from '../../src/gossip/constants.ts'
 import { sealFrame } from '../../src/gossip/frame.ts'
 import { GossipFrame } from '../../src/gossip/pb/gossip.ts'
 import { TestNet } from '../fixtures/nodes.ts'
@@ -210,5 +210,29 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     assert.ok(!victim.gossip.store.has(a.id))
     assert.deepEqual(victim.gossip.list(), [])
     assert.ok(victim.admission.suspicion.score(server.peerId.toString()) > before)
+  })
+
+  it('the keys topic shares the frame: a certificate that is not the token\'s key is rejected, the current one is ignored', async () => {
+    const target = await net.node({ type: 'sentinel', ...QUIET })
+    const privateKey = await generateKeyPair('Ed25519')
+    const sender = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs(), ...QUIET, options: { privateKey } })
+    await eventually(() => target.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(sender.peerId)), 'the sender on the keys topic')
+    const refused: string[] = []
+    target.gossip.addEventListener('refused', evt => { refused.push(`${evt.detail.topic} ${evt.detail.reason}`) })
+    const me = sender.peerId.toString()
+    const own = sender.admission.ownToken
+    assert.ok(own != null)
+    const before = target.admission.suspicion.score(me)
+    const enc = new TextEncoder()
+    // the current key's certificate: nothing new, ignored without penalty
+    await sender.libp2p.services.pubsub.publish(KEYS_TOPIC, sealFrame(KEYS_TOPIC, privateKey, me, own, enc.encode(own.keyCertificate)))
+    // not a certificate at all
+    await sender.libp2p.services.pubsub.publish(KEYS_TOPIC, sealFrame(KEYS_TOPIC, privateKey, me, own, enc.encode('not-a-certificate')))
+    await eventually(() => refused.length >= 1, 'the bad certificate refused')
+    // a third message shows the first two were processed in order: a frame without evidence
+    await sender.libp2p.services.pubsub.publish(KEYS_TOPIC, sealFrame(KEYS_TOPIC, privateKey, me, { token: '', keyCertificate: '' }, enc.encode(own.keyCertificate)))
+    await eventually(() => refused.length >= 2, 'the unadmitted frame refused')
+    assert.deepEqual([...refused].sort(), [`${KEYS_TOPIC} bad-body`, `${KEYS_TOPIC} no-admission`])
+    assert.ok(Math.abs(target.admission.suspicion.score(me) - before - 10) < 0.5, 'two refusals, no penalty for the stale one')
   })
 })
