@@ -27,3 +27,5 @@ export { ConfigError, DataDirError, NodeNotRunningError } from './node/errors.ts
 export { PEER_TYPES, KAD_PROTOCOL, TEMPUS_VERSION } from './node/constants.ts'
 export { IdentityError } from './identity/index.ts'
 export { createLogger } from './logging/logger.ts'
+export { GossipError, ANOMALY_TOPIC } from './gossip/index.ts'
+export type { Anomaly, AnomalyInput, DeliveredAnomaly, StoredAnomaly, GossipRefusal } from './gossip/index.ts'
