@@ -52,7 +52,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
         json(res, 400, { error: 'bad-request', detail: 'since: ms since the epoch or an ISO date' })
         return
       }
-      if (limit != null && !/^\d{1,4}$/.test(limit)) {
+      if (limit != null && (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000)) {
         json(res, 400, { error: 'bad-request', detail: 'limit: 1 to 1000' })
         return
       }

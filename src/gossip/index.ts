@@ -7,7 +7,7 @@ export type { DeliveredAnomaly, GossipEvents, GossipRefused, GossipServiceInit, 
 export type { Anomaly, AnomalyInput } from './anomaly.ts'
 export { AnomalyStore } from './store.ts'
 export type { ListOptions, StoredAnomaly } from './store.ts'
-export { ANOMALY_TOPIC, CRL_TOPIC, KEYS_TOPIC, CATCH_UP_PROTOCOL, GOSSIP_TOPICS as GOSSIP_TOPICS_ALL } from './constants.ts'
+export { ANOMALY_TOPIC, CRL_TOPIC, KEYS_TOPIC, CATCH_UP_PROTOCOL, GOSSIP_TOPICS } from './constants.ts'
 export { GossipError } from './errors.ts'
 export type { GossipRefusal } from './errors.ts'
 export { SCORE_THRESHOLDS, scoreParams } from './scoring.ts'

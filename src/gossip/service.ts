@@ -106,6 +106,9 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private lastCatchUp = -Infinity
   private isolated = true
   private keysEpochSeen = -1
+  /** the epoch of this node's own newest token (-1 before the first) */
+  private ownEpoch = -1
+  private keysTimer?: ReturnType<typeof setTimeout>
 
   constructor (components: GossipServiceComponents, init: GossipServiceInit) {
     super()
@@ -138,6 +141,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.init.state.addEventListener('revocation-list', this.onRevocationList)
     this.init.tokens?.addEventListener('token', this.onToken)
+    this.ownEpoch = this.init.state.ownToken?.claims.ep ?? -1
     this.sweepTimer = setInterval(() => { this.expire() }, EXPIRY_SWEEP_MS)
     this.sweepTimer.unref?.()
     // gossip is best effort: a message lost in a mesh change is fetched from
@@ -153,6 +157,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   async stop (): Promise<void> {
     clearInterval(this.sweepTimer)
     clearInterval(this.catchUpTimer)
+    clearTimeout(this.keysTimer)
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
     for (const topic of GOSSIP_TOPICS) {
@@ -194,7 +199,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     return {
       ...this.stats,
       rejected: { ...this.stats.rejected },
-      held: this.store.list(this.now(), { limit: 1000 }).length,
+      held: this.store.count(this.now()),
       topics: Object.fromEntries(GOSSIP_TOPICS.map(t => [t, pubsub.getSubscribers(t).length]))
     }
   }
@@ -230,27 +235,24 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
           stream.abort(err as Error)
           throw err
         }
+        // the cursor moves past every frame that decodes, taken or not
+        const cursor = (a: Anomaly): void => {
+          since = a.timestamp
+          afterId = Uint8Array.from(Buffer.from(a.id, 'hex'))
+        }
         for (const data of response.frames) {
           let checked: Checked
           try {
-            checked = await this.check(ANOMALY_TOPIC, data, undefined)
+            checked = await this.check(ANOMALY_TOPIC, data, undefined, cursor)
           } catch (err) {
             const reason = err instanceof GossipError ? err.reason : 'malformed'
-            if (reason === 'duplicate' || reason === 'stale') {
-              const a = safeAnomaly(data)
-              if (a != null) {
-                since = a.timestamp
-                afterId = Uint8Array.from(Buffer.from(a.id, 'hex'))
-              }
+            if (IGNORED.has(reason)) {
               continue
             }
             this.refused(ANOMALY_TOPIC, peer.toString(), reason)
             throw err
           }
-          const a = checked.anomaly as Anomaly
-          since = a.timestamp
-          afterId = Uint8Array.from(Buffer.from(a.id, 'hex'))
-          if (this.deliver(a, data, 'catch-up') != null) {
+          if (this.deliver(checked.anomaly as Anomaly, data, 'catch-up') != null) {
             got++
             this.stats.caughtUp++
           }
@@ -293,8 +295,9 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
    * the topic's body, the origin's evidence of admission at publication,
    * freshness. `from` is gossipsub's signed author (live messages), which
    * must be the origin; without it (catch-up), old anomalies are welcome.
+   * `decoded` sees an anomaly as soon as its body decodes.
    */
-  private async check (topic: GossipTopic, data: Uint8Array, from: string | undefined): Promise<Checked> {
+  private async check (topic: GossipTopic, data: Uint8Array, from: string | undefined, decoded?: (a: Anomaly) => void): Promise<Checked> {
     const frame = openFrame(topic, data)
     if (from != null && from !== frame.origin) {
       throw new GossipError('origin-mismatch')
@@ -305,6 +308,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     let anomaly: Anomaly | undefined
     if (topic === ANOMALY_TOPIC) {
       anomaly = decodeAnomalyBody(frame.body, frame.origin)
+      decoded?.(anomaly)
       if (live && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
         throw new GossipError('skew')
       }
@@ -431,21 +435,25 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   }
 
   /**
-   * A token of a newer epoch: tell the mesh about the new key, unless a peer
-   * already did (a short random delay lets one node speak for all).
+   * A token of a newer epoch than this node's previous one: tell the mesh
+   * about the new key, unless a peer already did (a short random delay lets
+   * one node speak for all). The first token at start-up announces nothing.
    */
   private onToken (evt: CustomEvent<OwnToken>): void {
     const epoch = evt.detail.claims.ep
-    if (epoch <= this.keysEpochSeen || evt.detail.keyCertificate === '') {
+    const previous = this.ownEpoch
+    this.ownEpoch = Math.max(this.ownEpoch, epoch)
+    if (previous < 0 || epoch <= previous || epoch <= this.keysEpochSeen || evt.detail.keyCertificate === '') {
       return
     }
-    const delay = Math.floor(Math.random() * 2_000)
-    setTimeout(() => {
+    clearTimeout(this.keysTimer)
+    this.keysTimer = setTimeout(() => {
       if (epoch > this.keysEpochSeen) {
         this.keysEpochSeen = epoch
         this.publishFrame(KEYS_TOPIC, encoder.encode(evt.detail.keyCertificate))
       }
-    }, delay).unref?.()
+    }, Math.floor(Math.random() * 2_000))
+    this.keysTimer.unref?.()
   }
 
   private publishFrame (topic: GossipTopic, body: Uint8Array): void {
@@ -510,15 +518,6 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       this.log('catch-up for %s failed - %s', peer, err?.name)
       stream.abort(err)
     }
-  }
-}
-
-function safeAnomaly (data: Uint8Array): Anomaly | undefined {
-  try {
-    const frame = openFrame(ANOMALY_TOPIC, data)
-    return decodeAnomalyBody(frame.body, frame.origin)
-  } catch {
-    return undefined
   }
 }
 

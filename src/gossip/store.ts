@@ -45,6 +45,7 @@ export class AnomalyStore {
   private readonly pageStmt: StatementSync
   private readonly expireStmt: StatementSync
   private readonly newestStmt: StatementSync
+  private readonly countStmt: StatementSync
 
   /** `path` of a database file, or ':memory:' */
   constructor (path: string) {
@@ -63,6 +64,7 @@ export class AnomalyStore {
     this.pageStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT ?')
     this.expireStmt = this.db.prepare('DELETE FROM anomalies WHERE expires <= ?')
     this.newestStmt = this.db.prepare('SELECT MAX(timestamp) AS t FROM anomalies')
+    this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM anomalies WHERE expires > ?')
   }
 
   /** Store; true if it was new (the caller then delivers it), false if already held. */
@@ -79,6 +81,11 @@ export class AnomalyStore {
   newest (): number | undefined {
     const row = this.newestStmt.get() as { t: number | null } | undefined
     return row?.t ?? undefined
+  }
+
+  /** How many unexpired anomalies are held. */
+  count (now: number): number {
+    return Number((this.countStmt.get(now) as { n: number }).n)
   }
 
   /** Frames of unexpired anomalies after (since, afterId), oldest first. */

@@ -9,7 +9,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { gossipsub } from '@libp2p/gossipsub'
-import { AnomalyStore, fastMessageId, gossipService, GOSSIP_TOPICS_ALL, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
+import { AnomalyStore, fastMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -450,7 +450,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         // signature verified enters this cache, and the id covers the author,
         // so no one can pre-empt an honest message with a forged one
         fastMsgIdFn: fastMessageId,
-        scoreParams: scoreParams(GOSSIP_TOPICS_ALL, peer => admission.suspicion.score(peer)),
+        scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
         scoreThresholds: SCORE_THRESHOLDS
       }),
       gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: options.onAnomaly }),
@@ -490,6 +490,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         sweepIntervalMs: parsed.admission.sweepInterval
       })
     }
+  }).catch(err => {
+    anomalies.close()
+    throw err
   })
 
   const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment })

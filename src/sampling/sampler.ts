@@ -342,20 +342,16 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
    */
   private dropLapsing (type: PeerType): void {
     const horizon = this.init.state.now() + STALE_MARGIN_MS
-    const lapsing = (e: PeerEntry): boolean => {
-      if (e.expiresAt == null || e.expiresAt > horizon) {
-        return false
-      }
+    for (const e of this.views[type].entries()) {
       // a peer this node is admitted-connected to has shown a newer token
-      const fresher = this.init.state.admitted.get(e.id)
+      const fresher = e.expiresAt != null && e.expiresAt <= horizon ? this.init.state.admitted.get(e.id) : undefined
       if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon) {
         e.token = fresher.token
         e.keyCertificate = fresher.keyCertificate
         e.expiresAt = fresher.claims.exp * 1000
-        return false
       }
-      return true
     }
+    const lapsing = (e: PeerEntry): boolean => e.expiresAt != null && e.expiresAt <= horizon
     if (this.views[type].removeWhere(lapsing) > 0) {
       this.changed(type)
     }
