@@ -35,9 +35,6 @@ import { ANOMALY_TOPIC } from '../src/gossip/constants.ts'
 import { sealFrame } from '../src/gossip/frame.ts'
 import { GossipFrame } from '../src/gossip/pb/gossip.ts'
 import { SCORE_THRESHOLDS } from '../src/gossip/scoring.ts'
-import { IssuerClient } from '../src/issuer/client.ts'
-import { createLogger } from '../src/logging/logger.ts'
-import { createTempusNode } from '../src/node/tempus-node.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { BENCH_LIMITS } from './lib/connect.ts'
 import { startBenchOverlay } from './lib/overlay.ts'
@@ -216,14 +213,11 @@ const input = (): AnomalyInput => ({ kind: 'bench', digest: randomBytes(32).toSt
 // ---- tempus: the mesh ---------------------------------------------------------
 
 const overlay = await startBenchOverlay()
-const silent = createLogger({ level: 'silent' })
-const issuerClient = new IssuerClient({ url: overlay.http.url })
 const keys = new Map<TempusNode, PrivateKey>()
-/** like `overlay.node`, keeping the key (a flooder forges frames with it) */
+/** `overlay.node`, keeping the key: a flooder forges frames with it */
 async function keyedNode (type: PeerType, config: Partial<TempusConfigInput>): Promise<TempusNode> {
   const privateKey = await generateKeyPair('Ed25519')
-  const enrollment = { ...await issuerClient.enroll(privateKey, overlay.issuer.createCode(type)), issuerUrl: overlay.http.url }
-  const node = await createTempusNode({ type, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: { enabled: false }, api: { enabled: false }, ...config }, { logger: silent, privateKey, enrollment })
+  const node = await overlay.node(type, config, privateKey)
   keys.set(node, privateKey)
   return node
 }

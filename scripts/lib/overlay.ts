@@ -14,11 +14,13 @@ import { createTempusNode } from '../../src/node/tempus-node.ts'
 import type { IssuerHttp } from '../../src/issuer/http.ts'
 import type { PeerType, TempusConfigInput } from '../../src/node/config.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 export interface BenchOverlay {
   issuer: Issuer
   http: IssuerHttp
-  node(type: PeerType, config?: Partial<TempusConfigInput>): Promise<TempusNode>
+  /** an enrolled, started node; with `privateKey`, under that identity (a caller that forges frames needs it) */
+  node(type: PeerType, config?: Partial<TempusConfigInput>, privateKey?: PrivateKey): Promise<TempusNode>
   stop(): Promise<void>
 }
 
@@ -31,8 +33,8 @@ export async function startBenchOverlay (): Promise<BenchOverlay> {
   return {
     issuer,
     http,
-    async node (type, config = {}) {
-      const privateKey = await generateKeyPair('Ed25519')
+    async node (type, config = {}, key) {
+      const privateKey = key ?? await generateKeyPair('Ed25519')
       const enrollment = { ...await client.enroll(privateKey, issuer.createCode(type)), issuerUrl: http.url }
       return createTempusNode({ type, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: { enabled: false }, api: { enabled: false }, ...config }, { logger: silent, privateKey, enrollment })
     },
