@@ -23,7 +23,7 @@ export const VIEW_DEFAULTS: Record<PeerType, { capacity: number, shuffleLength: 
 }
 
 export const SHUFFLE_TIMEOUT_MS = 5_000
-/** incoming shuffles accepted per peer per minute, per view */
+/** floor of the incoming shuffles accepted per peer per minute, per view (the limit is twice the rate one period allows) */
 export const SHUFFLES_PER_PEER_PER_MINUTE = 30
 export const MAX_SHUFFLE_BYTES = 64 * 1024
 export const MAX_ENTRIES = 64

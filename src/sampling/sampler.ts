@@ -76,7 +76,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly init: SamplerInit
   private readonly log: Logger
   private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
-  private readonly limiter: RateLimiter
+  private readonly limiters: Record<PeerType, RateLimiter>
   private readonly timers: Array<ReturnType<typeof setInterval>> = []
   private readonly busy = new Set<PeerType>()
   private running = false
@@ -99,7 +99,14 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       copy: e => ({ ...e, addrs: [...e.addrs] })
     })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
-    this.limiter = new RateLimiter({ points: init.perPeerPerMinute ?? SHUFFLES_PER_PEER_PER_MINUTE, duration: 60 })
+    // An honest peer shuffles a view with us at most once per period (we are
+    // then its oldest entry every time), so the limit follows the period:
+    // twice that rate, never below the floor.
+    const limiter = (type: PeerType): RateLimiter => new RateLimiter({
+      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / init.views[type].periodMs)),
+      duration: 60
+    })
+    this.limiters = { edge: limiter('edge'), bridge: limiter('bridge'), sentinel: limiter('sentinel') }
     this.onRevoked = this.onRevoked.bind(this)
   }
 
@@ -276,7 +283,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
     try {
       try {
-        this.limiter.consume(`${sender}/${type}`, 1)
+        this.limiters[type].consume(sender, 1)
       } catch {
         this.log('%s shuffles from %s over the rate limit', type, sender)
         this.init.state.raise(sender, 'timeout')
