@@ -14,7 +14,10 @@ export const DOMAINS = {
   revocationApproval: 'tempus-revocation-approval-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
   attestation: 'tempus-attestation-v1',
-  gossip: 'tempus-gossip-v1'
+  gossip: 'tempus-gossip-v1',
+  dtnBundle: 'tempus-dtn-bundle-v1',
+  dtnReceipt: 'tempus-dtn-receipt-v1',
+  dtnPayload: 'tempus-dtn-payload-v1'
 } as const
 
 export const TOKEN_TTL_DEFAULT_MS = 3 * 60_000

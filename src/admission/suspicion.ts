@@ -47,7 +47,9 @@ export const OFFENCES = {
   /** RPC calls over the per-peer rate or concurrency */
   'rpc-over-rate': 2,
   /** a gossip message that failed validation (forwarded or published by this peer) */
-  'bad-gossip': 5
+  'bad-gossip': 5,
+  /** a DTN frame or bundle that failed validation (malformed, oversize, forged) */
+  'bad-bundle': 5
 } as const
 
 export type Offence = keyof typeof OFFENCES

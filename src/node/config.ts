@@ -2,6 +2,7 @@
  * The node's configuration: a schema with defaults, read from a YAML or JSON
  * file or passed to `createTempusNode`. Validation errors name the field.
  */
+import * as DTN from '../dtn/constants.ts'
 import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import YAML from 'yaml'
@@ -162,6 +163,31 @@ export const configSchema = z.strictObject({
     callsPerSecondPerPeer: z.number().int().min(1).default(1_000),
     /** calls one caller may have running at once */
     maxInFlightPerPeer: z.number().int().min(1).max(10_000).default(64)
+  }).prefault({}),
+  dtn: z.strictObject({
+    /** 'spray' (binary spray-and-wait with `copies` copies) or 'epidemic' (a copy to every peer met) */
+    routing: z.enum(['spray', 'epidemic']).default('spray'),
+    /** L: spray copies of a new bundle */
+    copies: z.number().int().min(1).max(DTN.MAX_COPIES).default(DTN.DEFAULT_COPIES),
+    /** the types handed half of a holder's copies (others get a quarter) */
+    preferredCarriers: z.array(z.enum(PEER_TYPES)).default(['sentinel', 'bridge']),
+    /** payloads above this are split into fragments of this size (bytes) */
+    fragmentSize: z.number().int().min(1024).max(DTN.MAX_FRAGMENT_BYTES).default(DTN.DEFAULT_FRAGMENT_SIZE),
+    /** the largest payload sent or accepted (bytes) */
+    maxPayload: z.number().int().min(1).max(DTN.MAX_PAYLOAD_LIMIT).default(DTN.DEFAULT_MAX_PAYLOAD),
+    /** a bundle's lifetime when a send does not give one */
+    lifetime: duration(DTN.DEFAULT_LIFETIME_MS).refine(v => v <= DTN.MAX_LIFETIME_MS, { message: 'at most 7 days' }),
+    hopLimit: z.number().int().min(1).max(DTN.MAX_HOP_LIMIT).default(DTN.DEFAULT_HOP_LIMIT),
+    /** encrypt a payload to its PeerId destination's key unless a send says otherwise */
+    encrypt: z.boolean().default(true),
+    /** how often each connected peer is offered what it should take */
+    period: duration(DTN.DEFAULT_SESSION_PERIOD_MS),
+    quota: z.strictObject({
+      /** bytes of bundles held (carried, waiting, delivered) */
+      totalBytes: z.number().int().min(1).default(DTN.DEFAULT_QUOTA_TOTAL_BYTES),
+      /** bytes held for one source */
+      perSourceBytes: z.number().int().min(1).default(DTN.DEFAULT_QUOTA_PER_SOURCE_BYTES)
+    }).prefault({})
   }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */

@@ -93,6 +93,7 @@ export const DATA_FILES = {
   runtime: 'node.json',
   datastore: 'datastore',
   anomalies: 'anomalies.db',
+  bundles: 'bundles.db',
   log: 'node.log'
 } as const
 

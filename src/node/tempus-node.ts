@@ -11,6 +11,9 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { gossipsub } from '@libp2p/gossipsub'
 import { AnomalyStore, fastMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
+import { BundleStore, dtnService } from '../dtn/index.ts'
+import { MAX_RECEIPTS_HELD } from '../dtn/constants.ts'
+import type { DtnService } from '../dtn/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
@@ -74,6 +77,7 @@ export type TempusServices = {
   sampling: Sampler
   rpc: Rpc
   gossip: GossipService
+  dtn: DtnService
 }
 
 export interface TempusNodeOptions {
@@ -145,6 +149,17 @@ export interface NodeStatus {
     caughtUp: number
     rejected: Record<string, number>
   }
+  bundles: {
+    /** bytes held (fragments and delivered payloads) */
+    bytes: number
+    fragments: number
+    inbox: number
+    outbox: number
+    sent: number
+    delivered: number
+    transmissions: number
+    refused: Record<string, number>
+  }
 }
 
 export class TempusNode {
@@ -202,6 +217,11 @@ export class TempusNode {
     return this.libp2p.services.gossip
   }
 
+  /** Delay-tolerant bundles: `send(destination, payload, { lifetimeMs })`, `list()`, `bundle` events. */
+  get dtn (): DtnService {
+    return this.libp2p.services.dtn
+  }
+
   /** Peer sampling: `sample(type, n)`, `view(type)`, `view:change` events. */
   get sampling (): Sampler {
     return this.libp2p.services.sampling
@@ -252,6 +272,7 @@ export class TempusNode {
     this.tokens.stop()
     await this.libp2p.stop()
     this.gossip.store.close()
+    this.dtn.store.close()
     if (this.dataDir != null) {
       await removeRuntimeInfo(this.dataDir)
     }
@@ -316,7 +337,8 @@ export class TempusNode {
         revocationList: this.admission.revocations.current?.n ?? null,
         admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length
       },
-      anomalies: (({ held, published, delivered, caughtUp, rejected }) => ({ held, published, delivered, caughtUp, rejected: rejected as Record<string, number> }))(this.gossip.status())
+      anomalies: (({ held, published, delivered, caughtUp, rejected }) => ({ held, published, delivered, caughtUp, rejected: rejected as Record<string, number> }))(this.gossip.status()),
+      bundles: (({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused }) => ({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused: refused as Record<string, number> }))(this.dtn.status())
     }
   }
 }
@@ -387,6 +409,8 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
 
   // anomalies survive restarts with the data directory (delivered once, ever)
   const anomalies = new AnomalyStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'anomalies'))
+  // bundles: what a caller was told is stored survives kill -9
+  const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD })
   const registry = new Registry()
   const peerDiscovery = []
   const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
@@ -454,6 +478,21 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         scoreThresholds: SCORE_THRESHOLDS
       }),
       gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: options.onAnomaly }),
+      dtn: dtnService({
+        state: admission,
+        store: bundles,
+        type: parsed.type,
+        now,
+        routing: parsed.dtn.routing,
+        copies: parsed.dtn.copies,
+        preferredCarriers: parsed.dtn.preferredCarriers,
+        fragmentSize: parsed.dtn.fragmentSize,
+        maxPayload: parsed.dtn.maxPayload,
+        lifetimeMs: parsed.dtn.lifetime,
+        hopLimit: parsed.dtn.hopLimit,
+        encrypt: parsed.dtn.encrypt,
+        periodMs: parsed.dtn.period
+      }),
       directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
       keeper: peerKeeper({
         backoff: {
@@ -492,6 +531,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     }
   }).catch(err => {
     anomalies.close()
+    bundles.close()
     throw err
   })
 

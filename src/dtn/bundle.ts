@@ -1,0 +1,361 @@
+/**
+ * Bundles, pure: create and sign a bundle's fragments, open and check one
+ * that arrived, match destinations, sign and check delivery receipts. No
+ * libp2p service, no I/O: the store, the service and the simulator share it.
+ *
+ * A fragment is self-contained: its header (signed by the source) names the
+ * bundle, the destination, the lifetime and where the fragment sits in the
+ * whole payload, whose SHA-256 it carries so the destination checks the
+ * reassembled bytes end to end. Carriers check each fragment on its own.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
+import { PEER_TYPES } from '../node/constants.ts'
+import {
+  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
+} from './constants.ts'
+import { DtnError } from './errors.ts'
+import { encryptPayload } from './payload-crypto.ts'
+import { Bundle as PbBundle, BundleHeader, Receipt as PbReceipt, ReceiptBody } from './pb/dtn.ts'
+import type { PeerType } from '../node/config.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export type Destination =
+  | { kind: 'peer', peer: string }
+  | { kind: 'type', type: PeerType }
+  | { kind: 'everyone' }
+
+/** A checked fragment: what the store holds and the session hands over. */
+export interface Fragment {
+  /** the bundle id, hex */
+  id: string
+  source: string
+  destination: Destination
+  createdAt: number
+  lifetime: number
+  expiresAt: number
+  hopLimit: number
+  totalLength: number
+  offset: number
+  payloadDigest: Uint8Array
+  /** non-empty when the payload is encrypted to the destination */
+  ephemeralKey: Uint8Array
+  /** the signed header as it travelled */
+  header: Uint8Array
+  payload: Uint8Array
+  signature: Uint8Array
+  token: string
+  keyCertificate: string
+  /** transfers this copy has taken */
+  hops: number
+  /** spray-and-wait copies this holder may still hand out (0 = epidemic) */
+  copies: number
+}
+
+export interface Signer {
+  privateKey: PrivateKey
+  peerId: string
+  evidence: { token: string, keyCertificate: string }
+}
+
+export interface BundleOptions {
+  lifetimeMs: number
+  hopLimit: number
+  copies: number
+  fragmentSize?: number
+  /** encrypt to a PeerId destination's key (ignored for types and everyone) */
+  encrypt?: boolean
+}
+
+/** `<PeerId>`, `edge` / `bridge` / `sentinel`, or `*` (every node). */
+export function parseDestination (text: string): Destination {
+  if (text === '*' || text === 'everyone') {
+    return { kind: 'everyone' }
+  }
+  if ((PEER_TYPES as readonly string[]).includes(text)) {
+    return { kind: 'type', type: text as PeerType }
+  }
+  try {
+    const id = peerIdFromString(text)
+    if (id.type !== 'Ed25519') {
+      throw new Error('not Ed25519')
+    }
+    return { kind: 'peer', peer: id.toString() }
+  } catch {
+    throw new DtnError('bad-destination', 'a destination is an Ed25519 PeerId, edge, bridge, sentinel or *')
+  }
+}
+
+export function formatDestination (d: Destination): string {
+  return d.kind === 'peer' ? d.peer : d.kind === 'type' ? d.type : '*'
+}
+
+/** Is a node with this id and type a destination of the bundle? */
+export function destinedTo (d: Destination, peer: string, type: PeerType | undefined): boolean {
+  return d.kind === 'everyone' || (d.kind === 'peer' && d.peer === peer) || (d.kind === 'type' && d.type === type)
+}
+
+type Bytes = Uint8Array<ArrayBuffer>
+
+function idOf (source: Uint8Array, nonce: Uint8Array): Bytes {
+  return new Uint8Array(createHash('sha256').update(source).update(nonce).digest().subarray(0, 16))
+}
+
+const sha256 = (b: Uint8Array): Bytes => new Uint8Array(createHash('sha256').update(b).digest())
+
+/** Make, encrypt if asked and sign the fragments of a new bundle. */
+export function createBundle (signer: Signer, destination: Destination, payload: Uint8Array, options: BundleOptions, now: number): Fragment[] {
+  const fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE
+  if (fragmentSize < 1 || fragmentSize > MAX_FRAGMENT_BYTES) {
+    throw new RangeError(`fragment size must be 1 to ${MAX_FRAGMENT_BYTES}`)
+  }
+  const source = peerIdFromString(signer.peerId).toMultihash().bytes
+  const nonce = randomBytes(16)
+  const id = idOf(source, nonce)
+  let body = payload
+  let ephemeralKey: Bytes = new Uint8Array(0)
+  if (options.encrypt === true && destination.kind === 'peer') {
+    const key = peerIdFromString(destination.peer).publicKey
+    if (key == null || key.type !== 'Ed25519') {
+      throw new DtnError('bad-destination', 'encryption needs an Ed25519 PeerId')
+    }
+    const sealed = encryptPayload(key.raw, id, payload)
+    body = sealed.ciphertext
+    ephemeralKey = new Uint8Array(sealed.ephemeralKey)
+  }
+  const payloadDigest = sha256(body)
+  const fragments: Fragment[] = []
+  const signingKey = keyObjectOf(signer.privateKey)
+  for (let offset = 0; offset < body.length || (offset === 0 && body.length === 0); offset += fragmentSize) {
+    const piece = body.subarray(offset, Math.min(body.length, offset + fragmentSize))
+    const header = BundleHeader.encode({
+      id,
+      source,
+      destinationKind: DESTINATION_KIND[destination.kind],
+      destinationPeer: destination.kind === 'peer' ? peerIdFromString(destination.peer).toMultihash().bytes : new Uint8Array(0),
+      destinationType: destination.kind === 'type' ? destination.type : '',
+      createdAt: BigInt(now),
+      lifetime: BigInt(options.lifetimeMs),
+      hopLimit: options.hopLimit,
+      totalLength: BigInt(body.length),
+      fragmentOffset: BigInt(offset),
+      payloadDigest,
+      ephemeralKey,
+      nonce
+    })
+    fragments.push({
+      id: Buffer.from(id).toString('hex'),
+      source: signer.peerId,
+      destination,
+      createdAt: now,
+      lifetime: options.lifetimeMs,
+      expiresAt: now + options.lifetimeMs,
+      hopLimit: options.hopLimit,
+      totalLength: body.length,
+      offset,
+      payloadDigest,
+      ephemeralKey,
+      header,
+      payload: piece,
+      signature: signDomain(signingKey, DOMAINS.dtnBundle, header, sha256(piece)),
+      token: signer.evidence.token,
+      keyCertificate: signer.evidence.keyCertificate,
+      hops: 0,
+      copies: options.copies
+    })
+    if (body.length === 0) {
+      break
+    }
+  }
+  return fragments
+}
+
+/** The wire form of a fragment with the routing state it travels with. */
+export function toWire (f: Fragment, routing: { hops: number, copies: number }): PbBundle {
+  return {
+    header: f.header as Uint8Array<ArrayBuffer>,
+    payload: f.payload as Uint8Array<ArrayBuffer>,
+    signature: f.signature as Uint8Array<ArrayBuffer>,
+    token: f.token,
+    keyCertificate: f.keyCertificate,
+    hops: routing.hops,
+    copies: routing.copies
+  }
+}
+
+export function encodeFragment (f: Fragment, routing: { hops: number, copies: number } = f): Uint8Array {
+  return PbBundle.encode(toWire(f, routing))
+}
+
+function peerOf (bytes: Uint8Array, what: string): string {
+  try {
+    const id = peerIdFromMultihash(Digest.decode(bytes))
+    if (id.type !== 'Ed25519' || id.publicKey == null) {
+      throw new Error('not Ed25519')
+    }
+    return id.toString()
+  } catch {
+    throw new DtnError('malformed', `the ${what} is not an Ed25519 PeerId`)
+  }
+}
+
+function safeNumber (v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new DtnError('malformed', `${what} is out of range`)
+  }
+  return Number(v)
+}
+
+export interface OpenLimits {
+  now: number
+  /** the largest whole payload accepted */
+  maxPayload: number
+  skewMs?: number
+}
+
+/**
+ * Check a fragment that arrived: bounds and shape, the id's derivation, the
+ * source's signature, freshness and hops. The source's evidence of
+ * admission is checked by the caller (it needs the token verifier).
+ */
+export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
+  if (pb.header.length > MAX_HEADER_BYTES || pb.token.length > MAX_TOKEN_BYTES || pb.keyCertificate.length > MAX_KEY_CERT_BYTES || pb.signature.length !== 64) {
+    throw new DtnError('malformed', 'a field is out of bounds')
+  }
+  if (pb.payload.length > MAX_FRAGMENT_BYTES) {
+    throw new DtnError('oversize', `a fragment holds at most ${MAX_FRAGMENT_BYTES} bytes`)
+  }
+  let h: BundleHeader
+  try {
+    h = BundleHeader.decode(pb.header)
+  } catch {
+    throw new DtnError('malformed', 'the header does not decode')
+  }
+  if (h.id.length !== 16 || h.nonce.length !== 16 || h.payloadDigest.length !== 32 || (h.ephemeralKey.length !== 0 && h.ephemeralKey.length !== 32)) {
+    throw new DtnError('malformed', 'a header field has the wrong length')
+  }
+  const source = peerOf(h.source, 'source')
+  if (!Buffer.from(idOf(h.source, h.nonce)).equals(h.id)) {
+    throw new DtnError('malformed', 'the id is not derived from the source')
+  }
+  let destination: Destination
+  if (h.destinationKind === DESTINATION_KIND.peer) {
+    destination = { kind: 'peer', peer: peerOf(h.destinationPeer, 'destination') }
+  } else if (h.destinationKind === DESTINATION_KIND.type && (PEER_TYPES as readonly string[]).includes(h.destinationType)) {
+    destination = { kind: 'type', type: h.destinationType as PeerType }
+  } else if (h.destinationKind === DESTINATION_KIND.everyone) {
+    destination = { kind: 'everyone' }
+  } else {
+    throw new DtnError('malformed', 'unknown destination')
+  }
+  if (h.ephemeralKey.length !== 0 && destination.kind !== 'peer') {
+    throw new DtnError('malformed', 'only a PeerId destination has a key to encrypt to')
+  }
+  const createdAt = safeNumber(h.createdAt, 'createdAt')
+  const lifetime = safeNumber(h.lifetime, 'lifetime')
+  const totalLength = safeNumber(h.totalLength, 'totalLength')
+  const offset = safeNumber(h.fragmentOffset, 'fragmentOffset')
+  if (lifetime < 1 || lifetime > MAX_LIFETIME_MS || h.hopLimit < 1 || h.hopLimit > MAX_HOP_LIMIT) {
+    throw new DtnError('malformed', 'lifetime or hop limit out of range')
+  }
+  if (totalLength > limits.maxPayload) {
+    throw new DtnError('oversize', `payloads are limited to ${limits.maxPayload} bytes`)
+  }
+  if (offset + pb.payload.length > totalLength || (pb.payload.length === 0 && totalLength !== 0)) {
+    throw new DtnError('bad-fragment', 'the fragment does not fit the payload')
+  }
+  const source32 = peerIdFromString(source).publicKey?.raw as Uint8Array
+  if (!verifyDomain(publicKeyFromRawBytes(source32), pb.signature, DOMAINS.dtnBundle, pb.header, sha256(pb.payload))) {
+    throw new DtnError('bad-signature')
+  }
+  if (createdAt > limits.now + (limits.skewMs ?? DTN_SKEW_MS)) {
+    throw new DtnError('skew', 'created in the future')
+  }
+  if (createdAt + lifetime <= limits.now) {
+    throw new DtnError('expired')
+  }
+  if (pb.hops > h.hopLimit) {
+    throw new DtnError('hop-limit')
+  }
+  return {
+    id: Buffer.from(h.id).toString('hex'),
+    source,
+    destination,
+    createdAt,
+    lifetime,
+    expiresAt: createdAt + lifetime,
+    hopLimit: h.hopLimit,
+    totalLength,
+    offset,
+    payloadDigest: h.payloadDigest,
+    ephemeralKey: h.ephemeralKey,
+    header: pb.header,
+    payload: pb.payload,
+    signature: pb.signature,
+    token: pb.token,
+    keyCertificate: pb.keyCertificate,
+    hops: pb.hops,
+    copies: pb.copies
+  }
+}
+
+// ---- receipts ---------------------------------------------------------------
+
+export interface Receipt {
+  id: string
+  /** the destination that delivered it (the signer) */
+  destination: string
+  source: string
+  deliveredAt: number
+  expiresAt: number
+  /** the encoded, signed receipt as it travels */
+  wire: PbReceipt
+}
+
+export function signReceipt (privateKey: PrivateKey, destination: string, f: Pick<Fragment, 'id' | 'source' | 'expiresAt'>, now: number): Receipt {
+  const body = ReceiptBody.encode({
+    id: Buffer.from(f.id, 'hex'),
+    destination: peerIdFromString(destination).toMultihash().bytes,
+    source: peerIdFromString(f.source).toMultihash().bytes,
+    deliveredAt: BigInt(now),
+    expiresAt: BigInt(f.expiresAt)
+  })
+  const signature = signDomain(keyObjectOf(privateKey), DOMAINS.dtnReceipt, body)
+  return { id: f.id, destination, source: f.source, deliveredAt: now, expiresAt: f.expiresAt, wire: { body, signature } }
+}
+
+/** Check a receipt's signature by the destination it names. */
+export function openReceipt (wire: PbReceipt, now: number): Receipt {
+  if (wire.body.length > 512 || wire.signature.length !== 64) {
+    throw new DtnError('bad-receipt', 'out of bounds')
+  }
+  let body: ReceiptBody
+  try {
+    body = ReceiptBody.decode(wire.body)
+  } catch {
+    throw new DtnError('bad-receipt', 'does not decode')
+  }
+  if (body.id.length !== 16) {
+    throw new DtnError('bad-receipt', 'bad id')
+  }
+  let destination: string
+  let source: string
+  try {
+    destination = peerOf(body.destination, 'destination')
+    source = peerOf(body.source, 'source')
+  } catch {
+    throw new DtnError('bad-receipt', 'bad peer')
+  }
+  const key = peerIdFromString(destination).publicKey?.raw as Uint8Array
+  if (!verifyDomain(publicKeyFromRawBytes(key), wire.signature, DOMAINS.dtnReceipt, wire.body)) {
+    throw new DtnError('bad-receipt', 'bad signature')
+  }
+  const expiresAt = safeNumber(body.expiresAt, 'expiresAt')
+  if (expiresAt <= now) {
+    throw new DtnError('expired')
+  }
+  return { id: Buffer.from(body.id).toString('hex'), destination, source, deliveredAt: safeNumber(body.deliveredAt, 'deliveredAt'), expiresAt, wire }
+}

@@ -1,0 +1,18 @@
+/** Why a bundle, a receipt or a send was refused: every reason is named. */
+
+export type DtnRefusal =
+  | 'malformed' | 'oversize' | 'bad-signature' | 'no-admission' | 'revoked-source'
+  | 'expired' | 'skew' | 'hop-limit' | 'bad-fragment' | 'bad-digest' | 'bad-receipt'
+  | 'quota-full' | 'no-token' | 'bad-destination' | 'duplicate' | 'unwanted'
+
+/** refusals that are nobody's fault: not counted against the sender */
+export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted'])
+
+export class DtnError extends Error {
+  readonly reason: DtnRefusal
+  constructor (reason: DtnRefusal, message?: string) {
+    super(message ?? reason)
+    this.name = 'DtnError'
+    this.reason = reason
+  }
+}

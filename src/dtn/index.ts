@@ -1,0 +1,18 @@
+/**
+ * Delay-tolerant bundles: signed, fragmented, stored durably, handed over
+ * directly or by spray-and-wait carriers, acknowledged by signed receipts.
+ * See protocols/dtn.md.
+ */
+export { dtnService, DtnService } from './service.ts'
+export type { DeliveredBundle, DtnEvents, DtnServiceInit, DtnStats, SendOptions } from './service.ts'
+export { BundleStore } from './store.ts'
+export type { CarriedEntry, HeldFragment, InboxEntry, OutboxEntry, Quota, StoreUsage } from './store.ts'
+export { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt } from './bundle.ts'
+export type { Destination, Fragment, Receipt } from './bundle.ts'
+export { handover, DEFAULT_PREFERRED_CARRIERS } from './routing.ts'
+export type { Handover, HeldCopy, Meeting } from './routing.ts'
+export { isComplete, reassemble } from './reassembly.ts'
+export { GroupCommit } from './group-commit.ts'
+export { DTN_PROTOCOL } from './constants.ts'
+export { DtnError } from './errors.ts'
+export type { DtnRefusal } from './errors.ts'

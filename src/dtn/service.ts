@@ -1,0 +1,605 @@
+/**
+ * The DTN service: bundles stored durably and handed over, on
+ * `/tempus/dtn/1.0.0`, to the admitted peers that should take them.
+ *
+ * A session is one-way: the offerer sends a summary of what it would hand
+ * the peer (fragment keys and the receipts it knows); the peer answers with
+ * the keys it takes and the receipts it knows for the offered bundles; the
+ * offerer sends each fragment and waits for its acknowledgement (the peer
+ * acknowledges once the fragment is on its disk). Each side offers on its
+ * own, when a peer is admitted, every period, and soon after it learned
+ * something new. What to offer is `routing.ts`'s choice.
+ *
+ * Every fragment is checked before it is stored: bounds, the source's
+ * signature, the source's evidence of admission when it created the bundle,
+ * freshness and hops. A bad one ends the session and is counted against the
+ * peer that sent it; duplicates and quota refusals are nobody's fault.
+ */
+import { RateLimiter, lpStream } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import { AdmissionError } from '../admission/errors.ts'
+import { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
+import {
+  DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
+  EXPIRY_SWEEP_MS, FRAME_TIMEOUT_MS, MAX_COPIES, MAX_FRAME_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS,
+  SESSIONS_PER_PEER_PER_MINUTE
+} from './constants.ts'
+import { DtnError, HARMLESS } from './errors.ts'
+import { GroupCommit } from './group-commit.ts'
+import { DtnFrame } from './pb/dtn.ts'
+import { decryptPayload } from './payload-crypto.ts'
+import { isComplete, reassemble } from './reassembly.ts'
+import { DEFAULT_PREFERRED_CARRIERS, handover } from './routing.ts'
+import type { Destination, Fragment, Receipt } from './bundle.ts'
+import type { DtnRefusal } from './errors.ts'
+import type { FragmentKey, Receipt as PbReceipt } from './pb/dtn.ts'
+import type { BundleStore, CarriedEntry, InboxEntry, OutboxEntry } from './store.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { PeerType } from '../node/config.ts'
+import type { ComponentLogger, Connection, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+
+export interface DtnServiceInit {
+  state: AdmissionState
+  store: BundleStore
+  /** this node's type (it delivers bundles addressed to its type) */
+  type: PeerType
+  now?: () => number
+  /** 'spray' (spray-and-wait, `copies` copies) or 'epidemic' */
+  routing?: 'spray' | 'epidemic'
+  copies?: number
+  fragmentSize?: number
+  maxPayload?: number
+  lifetimeMs?: number
+  hopLimit?: number
+  /** encrypt payloads to a PeerId destination's key unless a send says otherwise */
+  encrypt?: boolean
+  periodMs?: number
+  preferredCarriers?: readonly PeerType[]
+}
+
+export interface DtnServiceComponents {
+  peerId: PeerId
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+export interface SendOptions {
+  lifetimeMs?: number
+  copies?: number
+  hopLimit?: number
+  encrypt?: boolean
+  routing?: 'spray' | 'epidemic'
+}
+
+export interface DeliveredBundle {
+  id: string
+  source: string
+  destination: string
+  createdAt: number
+  expiresAt: number
+  receivedAt: number
+  payload: Uint8Array
+}
+
+export interface DtnEvents {
+  /** a bundle addressed to this node was delivered (once) */
+  bundle: CustomEvent<DeliveredBundle>
+  /** a bundle sent from here was delivered: its destination's receipt arrived */
+  receipt: CustomEvent<{ id: string, destination: string, deliveredAt: number }>
+  /** a fragment was stored (handed over by `from`) */
+  stored: CustomEvent<{ id: string, offset: number, from: string }>
+  refused: CustomEvent<{ peer: string, reason: DtnRefusal }>
+}
+
+export interface DtnStats {
+  sent: number
+  delivered: number
+  /** fragments handed to peers */
+  transmissions: number
+  /** fragments taken from peers */
+  received: number
+  receipts: number
+  refused: Partial<Record<DtnRefusal, number>>
+}
+
+type Box = 'inbox' | 'outbox' | 'carried'
+
+export class DtnService extends TypedEventEmitter<DtnEvents> implements Startable {
+  readonly store: BundleStore
+  private readonly components: DtnServiceComponents
+  private readonly init: DtnServiceInit
+  private readonly log: Logger
+  private readonly now: () => number
+  private readonly self: string
+  private readonly limiter = new RateLimiter({ points: SESSIONS_PER_PEER_PER_MINUTE, duration: 60 })
+  private readonly writer: GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>
+  private readonly stats: DtnStats = { sent: 0, delivered: 0, transmissions: 0, received: 0, receipts: 0, refused: {} }
+  /** peers with a session of ours running, and whether another was asked for meanwhile */
+  private readonly sessions = new Map<string, boolean>()
+  /** fragments another session is bringing: not asked for twice at once */
+  private readonly expecting = new Set<string>()
+  private sweepTimer?: ReturnType<typeof setInterval>
+  private periodTimer?: ReturnType<typeof setInterval>
+  private soonTimer?: ReturnType<typeof setTimeout>
+  private running = false
+
+  constructor (components: DtnServiceComponents, init: DtnServiceInit) {
+    super()
+    this.components = components
+    this.init = init
+    this.store = init.store
+    this.now = init.now ?? Date.now
+    this.self = components.peerId.toString()
+    this.log = components.logger.forComponent('tempus:dtn')
+    this.writer = new GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>(items => this.store.add(items, this.now()))
+    this.onAdmitted = this.onAdmitted.bind(this)
+    this.onRevoked = this.onRevoked.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/dtn'
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(DTN_PROTOCOL, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+    this.running = true
+  }
+
+  afterStart (): void {
+    this.init.state.addEventListener('admitted', this.onAdmitted)
+    this.init.state.addEventListener('revoked', this.onRevoked)
+    this.sweepTimer = setInterval(() => { this.expire() }, EXPIRY_SWEEP_MS)
+    this.sweepTimer.unref?.()
+    this.periodTimer = setInterval(() => { this.offerToAll() }, this.init.periodMs ?? DEFAULT_SESSION_PERIOD_MS)
+    this.periodTimer.unref?.()
+    // fragments left from before a restart may be whole by now
+    for (const c of this.store.carried(this.now(), 10_000)) {
+      if (destinedTo(parseDestination(c.destination), this.self, this.init.type)) {
+        this.tryDeliver(c.id)
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    clearInterval(this.sweepTimer)
+    clearInterval(this.periodTimer)
+    clearTimeout(this.soonTimer)
+    this.init.state.removeEventListener('admitted', this.onAdmitted)
+    this.init.state.removeEventListener('revoked', this.onRevoked)
+    await this.components.registrar.unhandle(DTN_PROTOCOL)
+  }
+
+  /**
+   * Sign and store a bundle for `destination` (a PeerId, a type or `*`);
+   * resolves with its id once it is on disk. It is handed over when a peer
+   * that should take it is connected, now or later.
+   */
+  async send (destination: string | Destination, payload: Uint8Array, options: SendOptions = {}): Promise<string> {
+    const own = this.init.state.ownToken
+    if (own == null) {
+      throw new DtnError('no-token', 'this node holds no token yet')
+    }
+    const dest = typeof destination === 'string' ? parseDestination(destination) : destination
+    const maxPayload = this.init.maxPayload ?? DEFAULT_MAX_PAYLOAD
+    if (payload.length > maxPayload) {
+      throw new DtnError('oversize', `payloads are limited to ${maxPayload} bytes`)
+    }
+    const lifetimeMs = options.lifetimeMs ?? this.init.lifetimeMs ?? DEFAULT_LIFETIME_MS
+    const hopLimit = options.hopLimit ?? this.init.hopLimit ?? DEFAULT_HOP_LIMIT
+    const routing = options.routing ?? this.init.routing ?? 'spray'
+    const copies = routing === 'epidemic' ? 0 : (options.copies ?? this.init.copies ?? DEFAULT_COPIES)
+    if (!Number.isInteger(lifetimeMs) || lifetimeMs < 1 || lifetimeMs > MAX_LIFETIME_MS) {
+      throw new RangeError(`lifetime must be 1 ms to ${MAX_LIFETIME_MS} ms`)
+    }
+    if (!Number.isInteger(hopLimit) || hopLimit < 1 || hopLimit > MAX_HOP_LIMIT || !Number.isInteger(copies) || copies < 0 || copies > MAX_COPIES) {
+      throw new RangeError('hop limit or copies out of range')
+    }
+    const fragments = createBundle(
+      { privateKey: this.components.privateKey, peerId: this.self, evidence: own },
+      dest, payload, { lifetimeMs, hopLimit, copies, fragmentSize: this.init.fragmentSize ?? DEFAULT_FRAGMENT_SIZE, encrypt: options.encrypt ?? this.init.encrypt ?? true }, this.now())
+    await this.writer.submit({ fragments, outbox: true })
+    const id = (fragments[0] as Fragment).id
+    this.stats.sent++
+    this.log('bundle %s for %s stored (%d bytes, %d fragments)', id, formatDestination(dest), payload.length, fragments.length)
+    if (destinedTo(dest, this.self, this.init.type)) {
+      this.tryDeliver(id)
+    }
+    this.offerSoon()
+    return id
+  }
+
+  list (box: Box = 'inbox', limit = 100): InboxEntry[] | OutboxEntry[] | CarriedEntry[] {
+    const now = this.now()
+    return box === 'inbox' ? this.store.inbox(now, limit) : box === 'outbox' ? this.store.outbox(now, limit) : this.store.carried(now, limit)
+  }
+
+  status (): DtnStats & ReturnType<BundleStore['usage']> & { quota: BundleStore['quota'] } {
+    return { ...this.stats, refused: { ...this.stats.refused }, ...this.store.usage(this.now()), quota: this.store.quota }
+  }
+
+  /** Offer `peer` what it should take now (also run on admission and every period). */
+  async sync (peer: PeerId | string): Promise<void> {
+    const id = peer.toString()
+    if (this.sessions.has(id)) {
+      this.sessions.set(id, true)
+      return
+    }
+    this.sessions.set(id, false)
+    try {
+      do {
+        this.sessions.set(id, false)
+        await this.offer(id)
+      } while (this.sessions.get(id) === true && this.running)
+    } finally {
+      this.sessions.delete(id)
+    }
+  }
+
+  // ---- offering ---------------------------------------------------------------
+
+  private typeOf (peer: string): PeerType | undefined {
+    return this.init.state.admitted.get(peer)?.claims.typ as PeerType | undefined
+  }
+
+  private async offer (peer: string): Promise<void> {
+    const meeting = { peer, type: this.typeOf(peer) }
+    if (meeting.type == null || !this.running) {
+      return
+    }
+    const now = this.now()
+    const preferred = this.init.preferredCarriers ?? DEFAULT_PREFERRED_CARRIERS
+    const keys: FragmentKey[] = []
+    for (const h of this.store.held(now, 100_000)) {
+      if (handover(h, meeting, preferred) != null) {
+        keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
+        if (keys.length >= MAX_OFFER_KEYS) {
+          break
+        }
+      }
+    }
+    const receipts = this.store.newestReceipts(now, MAX_OFFER_RECEIPTS).map(r => r.wire)
+    if (keys.length === 0 && receipts.length === 0) {
+      return
+    }
+    // any order will do for the peer; a random one spreads the fragments of
+    // one bundle over the carriers it meets
+    for (let i = keys.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [keys[i], keys[j]] = [keys[j] as FragmentKey, keys[i] as FragmentKey]
+    }
+    const offered = new Set(keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`))
+    let stream: Stream | undefined
+    try {
+      stream = await this.components.connectionManager.openStream(this.peerIdOf(peer), DTN_PROTOCOL, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      await lp.write(DtnFrame.encode({ offer: { keys, receipts } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      const want = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { want: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS } } }).want
+      if (want == null) {
+        throw new DtnError('malformed', 'expected the keys wanted')
+      }
+      this.applyReceipts(want.receipts)
+      for (const key of want.keys) {
+        const id = Buffer.from(key.id).toString('hex')
+        const offset = Number(key.offset)
+        if (!offered.has(`${id}/${key.offset}`)) {
+          throw new DtnError('malformed', 'a key that was not offered')
+        }
+        const f = this.store.fragment(id, offset, this.now())
+        const plan = f == null ? undefined : handover(f, meeting, preferred)
+        if (f == null || plan == null) {
+          continue
+        }
+        await lp.write(DtnFrame.encode({ bundle: toWire(f, { hops: f.hops + 1, copies: plan.give }) }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+        const ack = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } }).ack
+        if (ack == null) {
+          throw new DtnError('malformed', 'expected an acknowledgement')
+        }
+        this.stats.transmissions++
+        if (!ack.stored) {
+          continue
+        }
+        if (plan.keep === 0 && (plan.direct || f.copies > 0)) {
+          this.store.remove(id, offset)
+        } else if (plan.keep !== f.copies) {
+          this.store.setCopies(id, offset, plan.keep)
+        }
+      }
+      await stream.close({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+    } catch (err: any) {
+      stream?.abort(err)
+      this.log('session with %s ended - %s', peer, err?.reason ?? err?.message ?? err?.name)
+      if (err instanceof DtnError && !HARMLESS.has(err.reason)) {
+        this.refuse(peer, err.reason)
+      }
+    }
+  }
+
+  private peerIdOf (peer: string): PeerId {
+    const c = this.components.connectionManager.getConnections().find(c => c.remotePeer.toString() === peer)
+    if (c == null) {
+      throw new DtnError('unwanted', 'not connected')
+    }
+    return c.remotePeer
+  }
+
+  private admittedPeers (): string[] {
+    const peers = new Set<string>()
+    for (const c of this.components.connectionManager.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (this.init.state.admitted.has(id)) {
+        peers.add(id)
+      }
+    }
+    return [...peers]
+  }
+
+  private offerToAll (): void {
+    if (!this.running) {
+      return
+    }
+    for (const peer of this.admittedPeers()) {
+      void this.sync(peer)
+    }
+  }
+
+  /** Offer to every peer shortly (new bundles, receipts: coalesced). */
+  private offerSoon (): void {
+    if (this.soonTimer != null || !this.running) {
+      return
+    }
+    this.soonTimer = setTimeout(() => {
+      this.soonTimer = undefined
+      this.offerToAll()
+    }, 20)
+    this.soonTimer.unref?.()
+  }
+
+  private onAdmitted (evt: CustomEvent<{ peer: string, refreshed: boolean }>): void {
+    if (!evt.detail.refreshed && this.running) {
+      void this.sync(evt.detail.peer)
+    }
+  }
+
+  private onRevoked (evt: CustomEvent<string[]>): void {
+    // a revoked source's bundles are not carried further
+    for (const c of this.store.carried(this.now(), 100_000)) {
+      if (evt.detail.includes(c.source)) {
+        this.store.removeBundle(c.id)
+      }
+    }
+  }
+
+  // ---- serving ----------------------------------------------------------------
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const wanted = new Map<string, number>()
+    try {
+      try {
+        this.limiter.consume(peer, 1)
+      } catch {
+        this.init.state.raise(peer, 'timeout')
+        throw new DtnError('unwanted', 'sessions over the rate limit')
+      }
+      if (!this.init.state.admitted.has(peer)) {
+        throw new DtnError('unwanted', 'not admitted')
+      }
+      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const read = async (): Promise<DtnFrame> => {
+        const data = await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+        try {
+          return DtnFrame.decode(data, { limits: { offer: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS }, want: { keys: 0, receipts: 0 } } })
+        } catch {
+          throw new DtnError('malformed', 'the frame does not decode')
+        }
+      }
+      const offer = (await read()).offer
+      if (offer == null) {
+        throw new DtnError('malformed', 'expected an offer')
+      }
+      this.applyReceipts(offer.receipts)
+      const now = this.now()
+      const receipts: PbReceipt[] = []
+      let room = 0
+      for (const key of offer.keys) {
+        const id = Buffer.from(key.id).toString('hex')
+        const k = `${id}/${key.offset}`
+        if (key.id.length !== 16 || wanted.has(k) || this.expecting.has(k)) {
+          continue
+        }
+        const receipt = this.store.receipt(id, now)
+        if (receipt != null) {
+          if (receipts.length < MAX_OFFER_RECEIPTS) {
+            receipts.push(receipt.wire)
+          }
+          continue
+        }
+        if (this.store.delivered(id) || this.store.isOwn(id) || this.store.has(id, Number(key.offset))) {
+          continue
+        }
+        // a rough check: the exact one (per source) is made when it arrives
+        room += key.length
+        if (this.store.refusal('', room) != null) {
+          continue
+        }
+        wanted.set(k, key.length)
+        this.expecting.add(k)
+      }
+      await lp.write(DtnFrame.encode({ want: { keys: offer.keys.filter(k => wanted.has(`${Buffer.from(k.id).toString('hex')}/${k.offset}`)), receipts } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      const expected = wanted.size
+      for (let i = 0; i < expected; i++) {
+        const pb = (await read()).bundle
+        if (pb == null) {
+          throw new DtnError('malformed', 'expected a bundle')
+        }
+        const stored = await this.take(pb, peer, wanted)
+        await lp.write(DtnFrame.encode({ ack: { stored } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      }
+      await stream.close({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+    } catch (err: any) {
+      stream.abort(err)
+      this.log('session from %s ended - %s', peer, err?.message ?? err?.name)
+      // a bad frame is the peer's doing; a reset or a timeout may be the network's
+      const reason: DtnRefusal | undefined = err instanceof DtnError
+        ? err.reason
+        : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') ? 'oversize' : undefined
+      if (reason != null && !HARMLESS.has(reason)) {
+        this.refuse(peer, reason)
+      }
+    } finally {
+      for (const k of wanted.keys()) {
+        this.expecting.delete(k)
+      }
+    }
+  }
+
+  /** Check and store one fragment handed over by `peer`; false if it was not stored (harmlessly). */
+  private async take (pb: NonNullable<DtnFrame['bundle']>, peer: string, wanted: Map<string, number>): Promise<boolean> {
+    const f = openFragment(pb, { now: this.now(), maxPayload: this.init.maxPayload ?? DEFAULT_MAX_PAYLOAD })
+    if (wanted.get(`${f.id}/${f.offset}`) !== f.payload.length) {
+      throw new DtnError('malformed', 'a fragment that was not asked for')
+    }
+    wanted.delete(`${f.id}/${f.offset}`)
+    this.expecting.delete(`${f.id}/${f.offset}`)
+    await this.checkEvidence(f)
+    if (f.copies > MAX_COPIES) {
+      throw new DtnError('malformed', 'too many copies')
+    }
+    let stored: boolean
+    try {
+      stored = (await this.writer.submit({ fragments: [f], receivedFrom: peer }))[0] === true
+    } catch (err) {
+      if (err instanceof DtnError && err.reason === 'quota-full') {
+        this.count('quota-full')
+        return false
+      }
+      throw err
+    }
+    if (stored) {
+      this.stats.received++
+      this.safeDispatchEvent('stored', { detail: { id: f.id, offset: f.offset, from: peer } })
+      if (destinedTo(f.destination, this.self, this.init.type)) {
+        this.tryDeliver(f.id)
+      }
+      this.offerSoon()
+    }
+    return stored
+  }
+
+  /** The source's token was valid when it created the bundle, and it is not revoked. */
+  private async checkEvidence (f: Fragment): Promise<void> {
+    if (f.token === '') {
+      throw new DtnError('no-admission')
+    }
+    try {
+      await this.init.state.verifier.verify(f.token, { sub: f.source, keyCertificate: f.keyCertificate === '' ? undefined : f.keyCertificate, at: f.createdAt })
+    } catch (err) {
+      if (err instanceof AdmissionError && err.reason === 'revoked') {
+        throw new DtnError('revoked-source')
+      }
+      throw new DtnError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
+    }
+  }
+
+  // ---- delivery and receipts ----------------------------------------------------
+
+  /** If every fragment of `id` is here, reassemble, check, decrypt and deliver it. */
+  private tryDeliver (id: string): void {
+    const now = this.now()
+    if (this.store.delivered(id)) {
+      return
+    }
+    const first = this.store.fragmentsOf(id, now)
+    const head = first[0]
+    if (head == null || !isComplete(this.store.pieces(id, now), head.totalLength)) {
+      return
+    }
+    let payload: Uint8Array
+    try {
+      payload = reassemble(first.map(f => ({ offset: f.offset, length: f.payload.length, bytes: f.payload })), head.totalLength, head.payloadDigest)
+      if (head.ephemeralKey.length > 0) {
+        payload = decryptPayload(this.components.privateKey, Buffer.from(id, 'hex'), head.ephemeralKey, payload)
+      }
+    } catch (err: any) {
+      // signed by the source, so the source is to blame
+      this.log('bundle %s from %s cannot be reassembled - %s', id, head.source, err?.message)
+      this.store.removeBundle(id)
+      this.refuse(head.source, err instanceof DtnError ? err.reason : 'bad-digest')
+      return
+    }
+    const single = head.destination.kind === 'peer'
+    const entry = { id, source: head.source, destination: formatDestination(head.destination), createdAt: head.createdAt, expiresAt: head.expiresAt, receivedAt: now, payload }
+    if (!this.store.deliver(entry, single)) {
+      return
+    }
+    this.stats.delivered++
+    this.log('bundle %s from %s delivered (%d bytes)', id, head.source, payload.length)
+    this.safeDispatchEvent('bundle', { detail: entry })
+    if (single) {
+      const receipt = signReceipt(this.components.privateKey, this.self, head, now)
+      this.acceptReceipt(receipt)
+      this.offerSoon()
+    }
+  }
+
+  private applyReceipts (wires: PbReceipt[]): void {
+    for (const wire of wires) {
+      let receipt: Receipt
+      try {
+        receipt = openReceipt(wire, this.now())
+      } catch (err) {
+        if (err instanceof DtnError && err.reason === 'expired') {
+          continue
+        }
+        throw err
+      }
+      this.acceptReceipt(receipt)
+    }
+  }
+
+  /** A checked receipt: keep it to pass on, release carried copies, tell the source. */
+  private acceptReceipt (r: Receipt): void {
+    if (this.store.receipt(r.id, this.now()) != null) {
+      return
+    }
+    // release only copies of the bundle the receipt names: same source, and
+    // the signer is its destination
+    const held = this.store.fragmentsOf(r.id, this.now())[0]
+    if (held != null && held.source === r.source && held.destination.kind === 'peer' && held.destination.peer === r.destination && r.destination !== this.self) {
+      this.store.removeBundle(r.id)
+    }
+    const own = this.store.isOwn(r.id) && r.source === this.self
+    if (!this.store.addReceipt(r)) {
+      return
+    }
+    this.stats.receipts++
+    if (own) {
+      this.log('bundle %s delivered to %s', r.id, r.destination)
+      this.safeDispatchEvent('receipt', { detail: { id: r.id, destination: r.destination, deliveredAt: r.deliveredAt } })
+    }
+  }
+
+  private refuse (peer: string, reason: DtnRefusal): void {
+    this.count(reason)
+    this.init.state.raise(peer, 'bad-bundle')
+    this.safeDispatchEvent('refused', { detail: { peer, reason } })
+  }
+
+  private count (reason: DtnRefusal): void {
+    this.stats.refused[reason] = (this.stats.refused[reason] ?? 0) + 1
+  }
+
+  private expire (): void {
+    try {
+      this.store.expire(this.now())
+    } catch (err) {
+      this.log.error('expiring bundles failed - %e', err)
+    }
+  }
+}
+
+export function dtnService (init: DtnServiceInit): (components: DtnServiceComponents) => DtnService {
+  return (components) => new DtnService(components, init)
+}

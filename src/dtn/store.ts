@@ -1,0 +1,483 @@
+/**
+ * The bundles a node holds, in node:sqlite (WAL, synchronous = FULL): a
+ * bundle the caller was told is stored survives kill -9 and power loss.
+ *
+ * - `fragments`: what this node carries or has not finished reassembling,
+ *   each with the routing state of its copy (hops, spray copies);
+ * - `outbox`: the bundles sent from here, and when their receipt came;
+ * - `inbox`: the bundles delivered here (the payload, until it expires; the
+ *   row is also what suppresses a second delivery);
+ * - `receipts`: signed delivery receipts, passed on until the bundle expires.
+ *
+ * Quotas (total bytes, bytes per source) are checked before every insert;
+ * expired rows are deleted by `expire`, and never read before that.
+ */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { formatDestination, parseDestination } from './bundle.ts'
+import { DtnError } from './errors.ts'
+import { BundleHeader } from './pb/dtn.ts'
+import type { Destination, Fragment, Receipt } from './bundle.ts'
+import type { StatementSync } from 'node:sqlite'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS fragments (
+  id TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  length INTEGER NOT NULL,
+  hops INTEGER NOT NULL,
+  hop_limit INTEGER NOT NULL,
+  copies INTEGER NOT NULL,
+  header BLOB NOT NULL,
+  payload BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  token TEXT NOT NULL,
+  key_certificate TEXT NOT NULL,
+  received_from TEXT,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (id, offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fragments_by_expiry ON fragments (expires);
+CREATE TABLE IF NOT EXISTS outbox (
+  id TEXT PRIMARY KEY,
+  destination TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  fragments INTEGER NOT NULL,
+  delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_by_expiry ON outbox (expires);
+CREATE TABLE IF NOT EXISTS inbox (
+  id TEXT PRIMARY KEY,
+  source TEXT NOT NULL,
+  destination TEXT NOT NULL,
+  created INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  payload BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inbox_by_expiry ON inbox (expires);
+CREATE TABLE IF NOT EXISTS receipts (
+  id TEXT PRIMARY KEY,
+  destination TEXT NOT NULL,
+  source TEXT NOT NULL,
+  delivered_at INTEGER NOT NULL,
+  expires INTEGER NOT NULL,
+  body BLOB NOT NULL,
+  signature BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS receipts_by_expiry ON receipts (expires);
+`
+
+export interface Quota {
+  totalBytes: number
+  perSourceBytes: number
+  receipts: number
+}
+
+/** A held fragment without its bytes: what routing and offers need. */
+export interface HeldFragment {
+  id: string
+  offset: number
+  length: number
+  source: string
+  destination: Destination
+  expiresAt: number
+  hops: number
+  hopLimit: number
+  copies: number
+}
+
+export interface OutboxEntry {
+  id: string
+  destination: string
+  createdAt: number
+  expiresAt: number
+  size: number
+  fragments: number
+  deliveredAt?: number
+}
+
+export interface InboxEntry {
+  id: string
+  source: string
+  destination: string
+  createdAt: number
+  expiresAt: number
+  receivedAt: number
+  size: number
+  payload?: Uint8Array
+}
+
+export interface CarriedEntry {
+  id: string
+  source: string
+  destination: string
+  expiresAt: number
+  fragments: number
+  bytes: number
+  copies: number
+}
+
+export interface StoreUsage {
+  bytes: number
+  fragments: number
+  inbox: number
+  outbox: number
+  receipts: number
+}
+
+export class BundleStore {
+  readonly quota: Quota
+  private readonly db: DatabaseSync
+  private readonly stmts: ReturnType<typeof prepare>
+  private bytes = 0
+  private readonly bySource = new Map<string, number>()
+  private receiptCount = 0
+
+  /** `path` of a database file, or ':memory:' */
+  constructor (path: string, quota: Quota, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+    this.quota = quota
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true })
+    }
+    this.db = new DatabaseSync(path)
+    this.db.exec('PRAGMA journal_mode = WAL')
+    // FULL: a commit is on disk before the caller hears "stored"
+    this.db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'FULL'}`)
+    this.db.exec('PRAGMA busy_timeout = 5000')
+    this.db.exec(SCHEMA)
+    this.stmts = prepare(this.db)
+    // the quota counters start from what is on disk
+    for (const row of this.db.prepare('SELECT source, SUM(n) AS n FROM (SELECT source, SUM(length) AS n FROM fragments GROUP BY source UNION ALL SELECT source, SUM(length(payload)) AS n FROM inbox GROUP BY source) GROUP BY source').all() as Array<{ source: string, n: number }>) {
+      this.account(row.source, Number(row.n))
+    }
+    this.receiptCount = Number((this.db.prepare('SELECT COUNT(*) AS n FROM receipts').get() as { n: number }).n)
+  }
+
+  // ---- writes -------------------------------------------------------------
+
+  /**
+   * Store the fragments of one or more bundles in one transaction (one
+   * fsync). A bundle whose fragments do not fit the quotas is refused whole;
+   * the others are stored. Returns, per fragment, whether it was new.
+   * `outbox` records bundles sent from here.
+   */
+  add (batches: Array<{ fragments: Fragment[], receivedFrom?: string, outbox?: boolean }>, now: number): Array<boolean[] | DtnError> {
+    const results: Array<boolean[] | DtnError> = []
+    this.transaction(() => {
+      for (const batch of batches) {
+        const size = batch.fragments.reduce((n, f) => n + f.payload.length, 0)
+        const source = batch.fragments[0]?.source ?? ''
+        const refusal = this.refusal(source, size)
+        if (refusal != null) {
+          results.push(refusal)
+          continue
+        }
+        const stored = batch.fragments.map(f => {
+          const r = this.stmts.insert.run(f.id, f.offset, f.source, formatDestination(f.destination), f.createdAt, f.expiresAt, f.totalLength, f.payload.length,
+            f.hops, f.hopLimit, f.copies, f.header, f.payload, f.signature, f.token, f.keyCertificate, batch.receivedFrom ?? null, now)
+          const isNew = Number(r.changes) === 1
+          if (isNew) {
+            this.account(f.source, f.payload.length)
+          }
+          return isNew
+        })
+        const first = batch.fragments[0]
+        if (batch.outbox === true && first != null) {
+          this.stmts.outboxAdd.run(first.id, formatDestination(first.destination), first.createdAt, first.expiresAt, first.totalLength, batch.fragments.length)
+        }
+        results.push(stored)
+      }
+    })
+    return results
+  }
+
+  /** Why `size` more bytes from `source` do not fit, if they do not. */
+  refusal (source: string, size: number): DtnError | undefined {
+    if (this.bytes + size > this.quota.totalBytes) {
+      return new DtnError('quota-full', `the store is full (${this.bytes} of ${this.quota.totalBytes} bytes)`)
+    }
+    if ((this.bySource.get(source) ?? 0) + size > this.quota.perSourceBytes) {
+      return new DtnError('quota-full', `the quota of this source is full (${this.quota.perSourceBytes} bytes)`)
+    }
+    return undefined
+  }
+
+  setCopies (id: string, offset: number, copies: number): void {
+    this.stmts.setCopies.run(copies, id, offset)
+  }
+
+  remove (id: string, offset: number): void {
+    this.unaccount(this.stmts.remove.all(id, offset))
+  }
+
+  removeBundle (id: string): number {
+    const rows = this.stmts.removeBundle.all(id)
+    this.unaccount(rows)
+    return rows.length
+  }
+
+  /**
+   * Record a delivery here: the payload into the inbox and, for a bundle
+   * addressed to this node alone, its fragments out of the store, in one
+   * transaction. False if it had been delivered already.
+   */
+  deliver (entry: Omit<InboxEntry, 'size'> & { payload: Uint8Array }, removeFragments: boolean): boolean {
+    let fresh = false
+    this.transaction(() => {
+      fresh = Number(this.stmts.inboxAdd.run(entry.id, entry.source, entry.destination, entry.createdAt, entry.expiresAt, entry.receivedAt, entry.payload).changes) === 1
+      if (fresh) {
+        this.account(entry.source, entry.payload.length)
+      }
+      if (removeFragments) {
+        this.unaccount(this.stmts.removeBundle.all(entry.id))
+      }
+    })
+    return fresh
+  }
+
+  /** Keep a receipt (false if known or the table is full) and mark an own bundle delivered. */
+  addReceipt (r: Receipt): boolean {
+    if (this.receiptCount >= this.quota.receipts) {
+      return false
+    }
+    const added = Number(this.stmts.receiptAdd.run(r.id, r.destination, r.source, r.deliveredAt, r.expiresAt, r.wire.body, r.wire.signature).changes) === 1
+    if (added) {
+      this.receiptCount++
+      this.stmts.outboxDelivered.run(r.deliveredAt, r.id)
+    }
+    return added
+  }
+
+  /** Delete what expired; returns how many rows went. */
+  expire (now: number): number {
+    let n = 0
+    this.transaction(() => {
+      const fragments = this.stmts.expireFragments.all(now)
+      const inbox = this.stmts.expireInbox.all(now)
+      this.unaccount(fragments)
+      this.unaccount(inbox)
+      const receipts = Number(this.stmts.expireReceipts.run(now).changes)
+      this.receiptCount -= receipts
+      n = fragments.length + inbox.length + receipts + Number(this.stmts.expireOutbox.run(now).changes)
+    })
+    return n
+  }
+
+  // ---- reads --------------------------------------------------------------
+
+  has (id: string, offset: number): boolean {
+    return this.stmts.has.get(id, offset) != null
+  }
+
+  delivered (id: string): boolean {
+    return this.stmts.inboxHas.get(id) != null
+  }
+
+  isOwn (id: string): boolean {
+    return this.stmts.outboxHas.get(id) != null
+  }
+
+  fragment (id: string, offset: number, now: number): Fragment | undefined {
+    const row = this.stmts.get.get(id, offset, now) as Row | undefined
+    return row == null ? undefined : fromRow(row)
+  }
+
+  fragmentsOf (id: string, now: number): Fragment[] {
+    return (this.stmts.ofBundle.all(id, now) as unknown as Row[]).map(fromRow)
+  }
+
+  pieces (id: string, now: number): Array<{ offset: number, length: number }> {
+    return this.stmts.pieces.all(id, now) as Array<{ offset: number, length: number }>
+  }
+
+  /** Held fragments (no bytes), oldest first. */
+  held (now: number, limit: number): HeldFragment[] {
+    return (this.stmts.held.all(now, limit) as Array<Record<string, any>>).map(r => ({
+      id: r.id,
+      offset: r.offset,
+      length: r.length,
+      source: r.source,
+      destination: parseDestination(r.destination),
+      expiresAt: r.expires,
+      hops: r.hops,
+      hopLimit: r.hop_limit,
+      copies: r.copies
+    }))
+  }
+
+  receipt (id: string, now: number): Receipt | undefined {
+    const row = this.stmts.receiptGet.get(id, now) as Record<string, any> | undefined
+    return row == null ? undefined : receiptFromRow(row)
+  }
+
+  newestReceipts (now: number, limit: number): Receipt[] {
+    return (this.stmts.receiptsNewest.all(now, limit) as Array<Record<string, any>>).map(receiptFromRow)
+  }
+
+  outbox (now: number, limit = 100): OutboxEntry[] {
+    return (this.db.prepare('SELECT * FROM outbox WHERE expires > ? ORDER BY created DESC LIMIT ?').all(now, limit) as Array<Record<string, any>>).map(r => ({
+      id: r.id,
+      destination: r.destination,
+      createdAt: r.created,
+      expiresAt: r.expires,
+      size: r.size,
+      fragments: r.fragments,
+      ...(r.delivered_at != null ? { deliveredAt: r.delivered_at } : {})
+    }))
+  }
+
+  /** Delivered bundles; payloads up to `maxPayload` bytes are included. */
+  inbox (now: number, limit = 100, maxPayload = 64 * 1024): InboxEntry[] {
+    return (this.db.prepare('SELECT id, source, destination, created, expires, received_at, length(payload) AS size, CASE WHEN length(payload) <= ? THEN payload END AS payload FROM inbox WHERE expires > ? ORDER BY received_at DESC LIMIT ?')
+      .all(maxPayload, now, limit) as Array<Record<string, any>>).map(r => ({
+      id: r.id,
+      source: r.source,
+      destination: r.destination,
+      createdAt: r.created,
+      expiresAt: r.expires,
+      receivedAt: r.received_at,
+      size: r.size,
+      ...(r.payload != null ? { payload: r.payload as Uint8Array } : {})
+    }))
+  }
+
+  /** The bundles held as fragments (carried, or waiting for the rest). */
+  carried (now: number, limit = 100): CarriedEntry[] {
+    return (this.db.prepare('SELECT id, source, destination, MAX(expires) AS expires, COUNT(*) AS fragments, SUM(length) AS bytes, MAX(copies) AS copies FROM fragments WHERE expires > ? GROUP BY id ORDER BY MIN(received_at) DESC LIMIT ?')
+      .all(now, limit) as Array<Record<string, any>>).map(r => ({
+      id: r.id, source: r.source, destination: r.destination, expiresAt: r.expires, fragments: r.fragments, bytes: r.bytes, copies: r.copies
+    }))
+  }
+
+  usage (now: number): StoreUsage {
+    const count = (sql: string): number => Number((this.db.prepare(sql).get(now) as { n: number }).n)
+    return {
+      bytes: this.bytes,
+      fragments: count('SELECT COUNT(*) AS n FROM fragments WHERE expires > ?'),
+      inbox: count('SELECT COUNT(*) AS n FROM inbox WHERE expires > ?'),
+      outbox: count('SELECT COUNT(*) AS n FROM outbox WHERE expires > ?'),
+      receipts: count('SELECT COUNT(*) AS n FROM receipts WHERE expires > ?')
+    }
+  }
+
+  close (): void {
+    if (this.db.isOpen) {
+      this.db.close()
+    }
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private transaction (fn: () => void): void {
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      fn()
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+
+  private account (source: string, n: number): void {
+    this.bytes += n
+    const left = (this.bySource.get(source) ?? 0) + n
+    if (left > 0) {
+      this.bySource.set(source, left)
+    } else {
+      this.bySource.delete(source)
+    }
+  }
+
+  private unaccount (rows: unknown[]): void {
+    for (const r of rows as Array<{ source: string, length: number }>) {
+      this.account(r.source, -Number(r.length))
+    }
+  }
+}
+
+/** Every statement the store runs, prepared once. */
+function prepare (db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql)
+  return {
+    insert: p(`INSERT OR IGNORE INTO fragments (id, offset, source, destination, created, expires, total, length, hops, hop_limit, copies, header, payload, signature, token, key_certificate, received_from, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    has: p('SELECT 1 FROM fragments WHERE id = ? AND offset = ?'),
+    get: p('SELECT * FROM fragments WHERE id = ? AND offset = ? AND expires > ?'),
+    ofBundle: p('SELECT * FROM fragments WHERE id = ? AND expires > ?'),
+    pieces: p('SELECT offset, length FROM fragments WHERE id = ? AND expires > ?'),
+    held: p('SELECT id, offset, length, source, destination, expires, hops, hop_limit, copies FROM fragments WHERE expires > ? ORDER BY received_at LIMIT ?'),
+    setCopies: p('UPDATE fragments SET copies = ? WHERE id = ? AND offset = ?'),
+    remove: p('DELETE FROM fragments WHERE id = ? AND offset = ? RETURNING source, length'),
+    removeBundle: p('DELETE FROM fragments WHERE id = ? RETURNING source, length'),
+    expireFragments: p('DELETE FROM fragments WHERE expires <= ? RETURNING source, length'),
+    outboxAdd: p('INSERT INTO outbox (id, destination, created, expires, size, fragments) VALUES (?, ?, ?, ?, ?, ?)'),
+    outboxDelivered: p('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL'),
+    outboxHas: p('SELECT 1 FROM outbox WHERE id = ?'),
+    expireOutbox: p('DELETE FROM outbox WHERE expires <= ?'),
+    inboxAdd: p('INSERT OR IGNORE INTO inbox (id, source, destination, created, expires, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    inboxHas: p('SELECT 1 FROM inbox WHERE id = ?'),
+    expireInbox: p('DELETE FROM inbox WHERE expires <= ? RETURNING source, length(payload) AS length'),
+    receiptAdd: p('INSERT OR IGNORE INTO receipts (id, destination, source, delivered_at, expires, body, signature) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    receiptGet: p('SELECT * FROM receipts WHERE id = ? AND expires > ?'),
+    receiptsNewest: p('SELECT * FROM receipts WHERE expires > ? ORDER BY delivered_at DESC LIMIT ?'),
+    expireReceipts: p('DELETE FROM receipts WHERE expires <= ?')
+  }
+}
+
+interface Row {
+  id: string
+  offset: number
+  source: string
+  destination: string
+  created: number
+  expires: number
+  total: number
+  length: number
+  hops: number
+  hop_limit: number
+  copies: number
+  header: Uint8Array
+  payload: Uint8Array
+  signature: Uint8Array
+  token: string
+  key_certificate: string
+}
+
+function fromRow (r: Row): Fragment {
+  const h = BundleHeader.decode(r.header)
+  return {
+    id: r.id,
+    source: r.source,
+    destination: parseDestination(r.destination),
+    createdAt: r.created,
+    lifetime: r.expires - r.created,
+    expiresAt: r.expires,
+    hopLimit: r.hop_limit,
+    totalLength: r.total,
+    offset: r.offset,
+    // the fields without a column are read back from the signed header
+    payloadDigest: h.payloadDigest,
+    ephemeralKey: h.ephemeralKey,
+    header: r.header,
+    payload: r.payload,
+    signature: r.signature,
+    token: r.token,
+    keyCertificate: r.key_certificate,
+    hops: r.hops,
+    copies: r.copies
+  }
+}
+
+function receiptFromRow (r: Record<string, any>): Receipt {
+  return { id: r.id, destination: r.destination, source: r.source, deliveredAt: r.delivered_at, expiresAt: r.expires, wire: { body: r.body, signature: r.signature } }
+}
