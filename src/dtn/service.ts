@@ -7,7 +7,7 @@
  * the keys it takes and the receipts it knows for the offered bundles; the
  * offerer sends each fragment and waits for its acknowledgement (the peer
  * acknowledges once the fragment is on its disk). Each side offers on its
- * own, when a peer is admitted, every period, and soon after it learned
+ * own, when an admitted peer connects, every period, and soon after it learned
  * something new. What to offer is `routing.ts`'s choice.
  *
  * Every fragment is checked before it is stored: bounds, the source's
@@ -36,8 +36,9 @@ import type { FragmentKey, Receipt as PbReceipt } from './pb/dtn.ts'
 import type { BundleStore, CarriedEntry, InboxEntry, OutboxEntry } from './store.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../node/config.ts'
-import type { ComponentLogger, Connection, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { TypedEventTarget } from 'main-event'
 
 export interface DtnServiceInit {
   state: AdmissionState
@@ -63,6 +64,7 @@ export interface DtnServiceComponents {
   privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
 }
 
@@ -135,7 +137,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     this.self = components.peerId.toString()
     this.log = components.logger.forComponent('tempus:dtn')
     this.writer = new GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>(items => this.store.add(items, this.now()))
-    this.onAdmitted = this.onAdmitted.bind(this)
+    this.onConnection = this.onConnection.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
   }
 
@@ -147,7 +149,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   }
 
   afterStart (): void {
-    this.init.state.addEventListener('admitted', this.onAdmitted)
+    this.components.events.addEventListener('connection:open', this.onConnection)
     this.init.state.addEventListener('revoked', this.onRevoked)
     this.sweepTimer = setInterval(() => { this.expire() }, EXPIRY_SWEEP_MS)
     this.sweepTimer.unref?.()
@@ -166,7 +168,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     clearInterval(this.sweepTimer)
     clearInterval(this.periodTimer)
     clearTimeout(this.soonTimer)
-    this.init.state.removeEventListener('admitted', this.onAdmitted)
+    this.components.events.removeEventListener('connection:open', this.onConnection)
     this.init.state.removeEventListener('revoked', this.onRevoked)
     await this.components.registrar.unhandle(DTN_PROTOCOL)
   }
@@ -356,9 +358,11 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     this.soonTimer.unref?.()
   }
 
-  private onAdmitted (evt: CustomEvent<{ peer: string, refreshed: boolean }>): void {
-    if (!evt.detail.refreshed && this.running) {
-      void this.sync(evt.detail.peer)
+  /** A connection is admitted before it opens: offer once it can carry streams. */
+  private onConnection (evt: CustomEvent<Connection>): void {
+    const peer = evt.detail.remotePeer.toString()
+    if (this.running && this.init.state.admitted.has(peer)) {
+      void this.sync(peer)
     }
   }
 
@@ -458,6 +462,12 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   /** Check and store one fragment handed over by `peer`; false if it was not stored (harmlessly). */
   private async take (pb: NonNullable<DtnFrame['bundle']>, peer: string, wanted: Map<string, number>): Promise<boolean> {
     const f = openFragment(pb, { now: this.now(), maxPayload: this.init.maxPayload ?? DEFAULT_MAX_PAYLOAD })
+    if (this.store.delivered(f.id)) {
+      // delivered while this copy was on its way
+      wanted.delete(`${f.id}/${f.offset}`)
+      this.expecting.delete(`${f.id}/${f.offset}`)
+      return false
+    }
     if (wanted.get(`${f.id}/${f.offset}`) !== f.payload.length) {
       throw new DtnError('malformed', 'a fragment that was not asked for')
     }
