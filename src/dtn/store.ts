@@ -174,7 +174,8 @@ export class BundleStore {
     const results: Array<boolean[] | DtnError> = []
     this.transaction(() => {
       for (const batch of batches) {
-        const size = batch.fragments.reduce((n, f) => n + f.payload.length, 0)
+        // what is held already costs nothing more
+        const size = batch.fragments.reduce((n, f) => n + (this.stmts.has.get(f.id, f.offset) == null ? f.payload.length : 0), 0)
         const source = batch.fragments[0]?.source ?? ''
         const refusal = this.refusal(source, size)
         if (refusal != null) {

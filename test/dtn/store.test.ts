@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { createBundle, signReceipt } from '../../src/dtn/bundle.ts'
+import { DtnError } from '../../src/dtn/errors.ts'
+import { GroupCommit } from '../../src/dtn/group-commit.ts'
+import { BundleStore } from '../../src/dtn/store.ts'
+import type { Fragment } from '../../src/dtn/bundle.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+const NOW = 1_800_000_000_000
+const evidence = { token: 'fixture-token', keyCertificate: '' }
+const quota = { totalBytes: 10_000, perSourceBytes: 6_000, receipts: 100 }
+
+async function signer (): Promise<{ privateKey: PrivateKey, peerId: string, evidence: typeof evidence }> {
+  const privateKey = await generateKeyPair('Ed25519')
+  return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), evidence }
+}
+
+describe('bundle store', () => {
+  const dirs: string[] = []
+  after(async () => { await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true }))) })
+  const dir = async (): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), 'tempus-dtn-'))
+    dirs.push(d)
+    return d
+  }
+
+  it('suppresses duplicates, refuses over the quotas with a clear error, and counts the quota again after a restart', async () => {
+    const path = join(await dir(), 'bundles.db')
+    const s = await signer()
+    const t = await signer()
+    let store = new BundleStore(path, quota)
+    const bundle = (who: typeof s, size: number): Fragment[] => createBundle(who, { kind: 'everyone' }, randomBytes(size), { lifetimeMs: 60_000, hopLimit: 4, copies: 2, fragmentSize: 1024 }, NOW)
+    const first = bundle(s, 4000)
+    assert.deepEqual(store.add([{ fragments: first }], NOW), [[true, true, true, true]])
+    // the same fragments again: nothing new, nothing counted twice
+    assert.deepEqual(store.add([{ fragments: first }], NOW), [[false, false, false, false]])
+    assert.equal(store.usage(NOW).bytes, 4000)
+    // per source: 4000 + 3000 > 6000
+    const [refused] = store.add([{ fragments: bundle(s, 3000) }], NOW)
+    assert.ok(refused instanceof DtnError && refused.reason === 'quota-full' && /quota of this source/.test(refused.message))
+    // another source fits; then the total is full
+    assert.ok(Array.isArray(store.add([{ fragments: bundle(t, 5000) }], NOW)[0]))
+    const [full] = store.add([{ fragments: bundle(t, 1500) }], NOW)
+    assert.ok(full instanceof DtnError && full.reason === 'quota-full' && /store is full/.test(full.message))
+    store.close()
+    store = new BundleStore(path, quota)
+    assert.equal(store.usage(NOW).bytes, 9000)
+    assert.equal(store.usage(NOW).fragments, 9)
+    assert.ok(store.add([{ fragments: bundle(t, 1500) }], NOW)[0] instanceof DtnError)
+    store.close()
+  })
+
+  it('never returns an expired bundle, deletes it at its expiry and frees its quota (injected clock)', async () => {
+    const store = new BundleStore(':memory:', quota)
+    const s = await signer()
+    const d = await signer()
+    const [f] = createBundle(s, { kind: 'peer', peer: d.peerId }, randomBytes(500), { lifetimeMs: 10_000, hopLimit: 4, copies: 2 }, NOW) as [Fragment]
+    store.add([{ fragments: [f], outbox: true }], NOW)
+    const receipt = signReceipt(d.privateKey, d.peerId, f, NOW + 1)
+    assert.ok(store.addReceipt(receipt))
+    assert.ok(store.fragment(f.id, 0, NOW + 9_999) != null)
+    assert.equal(store.held(NOW + 9_999, 10).length, 1)
+    // past its expiry it is invisible even before the sweep
+    assert.equal(store.fragment(f.id, 0, NOW + 10_000), undefined)
+    assert.equal(store.held(NOW + 10_000, 10).length, 0)
+    assert.equal(store.receipt(f.id, NOW + 10_000), undefined)
+    assert.equal(store.expire(NOW + 9_999), 0)
+    assert.equal(store.expire(NOW + 10_000), 3)
+    assert.equal(store.usage(NOW).bytes, 0)
+    assert.deepEqual(store.usage(NOW), { bytes: 0, fragments: 0, inbox: 0, outbox: 0, receipts: 0 })
+    store.close()
+  })
+
+  it('a delivery is recorded once, and the fragments of a bundle for this node alone go with it', async () => {
+    const store = new BundleStore(':memory:', { totalBytes: 1e9, perSourceBytes: 1e9, receipts: 100 })
+    const s = await signer()
+    const fragments = createBundle(s, { kind: 'everyone' }, randomBytes(3000), { lifetimeMs: 10_000, hopLimit: 4, copies: 2, fragmentSize: 1024 }, NOW)
+    store.add([{ fragments }], NOW)
+    const entry = { id: (fragments[0] as Fragment).id, source: s.peerId, destination: '*', createdAt: NOW, expiresAt: NOW + 10_000, receivedAt: NOW, payload: new Uint8Array(3000) }
+    assert.equal(store.deliver(entry, true), true)
+    assert.equal(store.deliver(entry, true), false)
+    assert.equal(store.usage(NOW).fragments, 0)
+    assert.equal(store.usage(NOW).bytes, 3000)
+    assert.ok(store.delivered(entry.id))
+    store.close()
+  })
+
+  it('group commit: concurrent writes share a transaction; a refused one does not fail the others', async () => {
+    const store = new BundleStore(':memory:', { totalBytes: 1e9, perSourceBytes: 1500, receipts: 100 })
+    let commits = 0
+    const writer = new GroupCommit<{ fragments: Fragment[] }, boolean[]>(items => { commits++; return store.add(items, NOW) })
+    const s = await signer()
+    const make = (n: number): Fragment[] => createBundle(s, { kind: 'everyone' }, randomBytes(n), { lifetimeMs: 10_000, hopLimit: 4, copies: 2 }, NOW)
+    const results = await Promise.allSettled([writer.submit({ fragments: make(500) }), writer.submit({ fragments: make(500) }), writer.submit({ fragments: make(900) })])
+    assert.equal(commits, 1)
+    assert.deepEqual(results.map(r => r.status), ['fulfilled', 'fulfilled', 'rejected'])
+    assert.equal((results[2] as PromiseRejectedResult).reason.reason, 'quota-full')
+    store.close()
+  })
+
+  it('kill -9 during a burst of sends, 20 times: every acknowledged bundle is there after restart', async () => {
+    const script = fileURLToPath(new URL('../fixtures/dtn-burst.js', import.meta.url))
+    const path = join(await dir(), 'bundles.db')
+    const acked = new Map<string, number>()
+    for (let round = 0; round < 20; round++) {
+      const child = spawn(process.execPath, [script, path], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let buffer = ''
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+      // kill after a random number of acknowledgements (5 to 200) in this round
+      const killAfter = 5 + Math.floor(Math.random() * 196)
+      let seen = 0
+      const exited = new Promise<NodeJS.Signals | null>(resolve => { child.on('exit', (_code, signal) => { resolve(signal) }) })
+      child.stdout.on('data', (d: Buffer) => {
+        buffer += d.toString()
+        let nl: number
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl)
+          buffer = buffer.slice(nl + 1)
+          const m = /^ACK ([0-9a-f]{32}) (\d+)$/.exec(line)
+          if (m != null) {
+            acked.set(m[1] as string, Number(m[2]))
+            if (++seen === killAfter) {
+              child.kill('SIGKILL')
+            }
+          }
+        }
+      })
+      const signal = await exited
+      assert.equal(signal, 'SIGKILL', `round ${round}: the child ended on its own: ${stderr}`)
+      const store = new BundleStore(path, { totalBytes: 1e12, perSourceBytes: 1e12, receipts: 1000 })
+      const outbox = new Map(store.outbox(0, 1_000_000).map(e => [e.id, e]))
+      for (const [id, fragments] of acked) {
+        assert.ok(outbox.has(id), `round ${round}: acknowledged bundle ${id} lost`)
+        assert.equal(store.fragmentsOf(id, 0).length, fragments, `round ${round}: fragments of ${id} lost`)
+      }
+      store.close()
+    }
+    assert.ok(acked.size >= 100)
+  })
+})
