@@ -7,6 +7,8 @@
 import { createServer } from 'node:http'
 import { API_DEFAULTS } from '../node/constants.ts'
 import { GossipError } from '../gossip/errors.ts'
+import { DtnError } from '../dtn/errors.ts'
+import { parseBundleInput } from '../dtn/input.ts'
 import { parseAnomalyInput } from '../gossip/anomaly.ts'
 import { BodyError, json, listen, readJsonObject } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
@@ -58,13 +60,53 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       }
       json(res, 200, { anomalies: node.gossip.list({ since: sinceMs, kind: query.get('kind') ?? undefined, limit: limit == null ? undefined : Number(limit) }) })
     },
+    '/v1/bundles': async (req, res) => {
+      const query = new URL(req.url ?? '/', 'http://localhost').searchParams
+      const box = query.get('box') ?? 'inbox'
+      const limit = query.get('limit')
+      if (box !== 'inbox' && box !== 'outbox' && box !== 'carried') {
+        json(res, 400, { error: 'bad-request', detail: 'box: inbox, outbox or carried' })
+        return
+      }
+      if (limit != null && (!/^\d{1,4}$/.test(limit) || Number(limit) < 1 || Number(limit) > 1000)) {
+        json(res, 400, { error: 'bad-request', detail: 'limit: 1 to 1000' })
+        return
+      }
+      const entries = node.dtn.list(box, limit == null ? 100 : Number(limit))
+        .map(e => 'payload' in e && e.payload != null ? { ...e, payload: Buffer.from(e.payload).toString('base64') } : e)
+      json(res, 200, { box, bundles: entries })
+    },
     '/metrics': async (_req, res) => {
       const body = await node.metricsRegistry.metrics()
       res.writeHead(200, { 'content-type': node.metricsRegistry.contentType })
       res.end(body)
     }
   }
+  // a bundle's payload travels as base64 in the body
+  const bundleBodyBytes = Math.ceil(node.config.dtn.maxPayload * 4 / 3) + 4096
+  const bodyLimit = (path: string): number => path === '/v1/bundles' ? bundleBodyBytes : API_DEFAULTS.maxBodyBytes
   const postRoutes: Record<string, Handler> = {
+    '/v1/bundles': async (req, res) => {
+      try {
+        const input = parseBundleInput(await readJsonObject(req, bundleBodyBytes))
+        const id = await node.dtn.send(input.destination, input.payload, input.options)
+        json(res, 202, { id, size: input.payload.length })
+      } catch (err) {
+        if (err instanceof BodyError || (err instanceof DtnError && (err.reason === 'malformed' || err.reason === 'oversize' || err.reason === 'bad-destination'))) {
+          json(res, err instanceof DtnError && err.reason === 'oversize' ? 413 : 400, { error: 'bad-request', detail: err.message })
+          return
+        }
+        if (err instanceof DtnError && err.reason === 'quota-full') {
+          json(res, 507, { error: 'quota-full', detail: err.message })
+          return
+        }
+        if (err instanceof DtnError && err.reason === 'no-token') {
+          json(res, 503, { error: 'not-admitted' })
+          return
+        }
+        throw err
+      }
+    },
     '/v1/mesh/gossip': async (req, res) => {
       try {
         const anomaly = await node.gossip.publish(parseAnomalyInput(await readJsonObject(req, API_DEFAULTS.maxBodyBytes)))
@@ -120,7 +162,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       json(res, 401, { error: 'unauthorized' })
       return
     }
-    if (Number(req.headers['content-length'] ?? 0) > API_DEFAULTS.maxBodyBytes) {
+    if (Number(req.headers['content-length'] ?? 0) > bodyLimit(path)) {
       json(res, 413, { error: 'too-large' })
       return
     }
@@ -135,7 +177,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       json(res, cleared == null ? 400 : 200, cleared ?? { error: 'bad-peer-id' })
       return
     }
-    if (postRoute != null) {
+    if (postRoute != null && (route == null || req.method === 'POST')) {
       if (req.method !== 'POST') {
         res.setHeader('allow', 'POST')
         json(res, 405, { error: 'method-not-allowed' })
@@ -145,7 +187,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       return
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD')
+      res.setHeader('allow', postRoute != null ? 'GET, HEAD, POST' : 'GET, HEAD')
       json(res, 405, { error: 'method-not-allowed' })
       return
     }

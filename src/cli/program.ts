@@ -10,6 +10,7 @@ import { enrollCommand } from './commands/enroll.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
+import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -102,6 +103,27 @@ export function buildProgram (): Command {
     .option('--limit <n>', 'at most n (default 100)')
     .option('--json', 'print JSON')
     .action(async (opts) => { await anomalyListCommand(opts) })
+
+  const bundle = program.command('bundle').description('delay-tolerant bundles: stored, carried and delivered when the destination is reachable')
+  bundle.command('send')
+    .description('sign and store a bundle at the running node (asks its admin API); it is delivered when the destination, or a carrier that meets it, is reachable')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .requiredOption('--to <destination>', 'a PeerId, a type (edge, bridge, sentinel) or * for every node')
+    .option('--text <text>', 'the payload, as text')
+    .option('--file <path>', 'the payload, a file\'s bytes')
+    .option('--lifetime <duration>', 'how long it lives, e.g. 10m, 1h, 2d (default from the config: 1h)')
+    .option('--copies <n>', 'spray-and-wait copies (default from the config: 8)')
+    .option('--epidemic', 'a copy to every peer met instead of spray-and-wait')
+    .option('--no-encrypt', 'do not encrypt the payload to a PeerId destination\'s key')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await bundleSendCommand(opts) })
+  bundle.command('list')
+    .description('bundles at the running node: delivered here (inbox), sent from here (outbox), or carried for others')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--box <box>', 'inbox, outbox or carried', 'inbox')
+    .option('--limit <n>', 'at most n (default 100)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await bundleListCommand(opts) })
 
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')

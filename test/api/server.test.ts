@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { TestNet } from '../fixtures/nodes.ts'
-import { eventually } from '../fixtures/wait.ts'
+import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
 /** A raw request, so the Host header can be set freely. */
@@ -111,6 +111,43 @@ describe('admin API', () => {
     assert.equal((await get(`${base}/v1/mesh/gossip`, { authorization: `Bearer ${token}` })).status, 405)
     assert.equal((await fetch(`${base}/v1/mesh/gossip`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 401)
     assert.equal(node.gossip.list().length, 1, 'nothing refused was published')
+  })
+
+  it('sends a bundle (POST /v1/bundles) that the peer receives, lists the boxes (GET /v1/bundles), and refuses bad input with the field named', async () => {
+    const auth = { authorization: `Bearer ${token}` }
+    const post = async (body: unknown): Promise<Response> => await fetch(`${base}/v1/bundles`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+    const received = waitForEvent(peer.dtn, 'bundle', () => true, 30_000)
+    const res = await post({ destination: peer.peerId.toString(), text: 'über the API', lifetime: '10m' })
+    assert.equal(res.status, 202)
+    const { id, size } = await res.json() as { id: string, size: number }
+    assert.equal(size, Buffer.byteLength('über the API'))
+    const got = (await received).detail
+    assert.equal(got.id, id)
+    assert.equal(Buffer.from(got.payload).toString(), 'über the API')
+    const binary = await post({ destination: peer.peerId.toString(), payload: Buffer.from([0, 1, 2, 255]).toString('base64') })
+    assert.equal(binary.status, 202)
+    const outbox = await fetch(`${base}/v1/bundles?box=outbox`, { headers: auth }).then(async r => await r.json() as { bundles: Array<{ id: string, destination: string }> })
+    assert.ok(outbox.bundles.some(b => b.id === id && b.destination === peer.peerId.toString()))
+    await eventually(() => peer.dtn.list('inbox').length === 2, 'both at the peer')
+    const bad: Array<[unknown, RegExp]> = [
+      [{ destination: 'nowhere', text: 'x' }, /destination/],
+      [{ destination: '*', text: 'x', payload: 'eA==' }, /exactly one/],
+      [{ destination: '*' }, /exactly one/],
+      [{ destination: '*', payload: '***' }, /payload/],
+      [{ destination: '*', text: 'x', lifetime: '8d' }, /lifetime/],
+      [{ destination: '*', text: 'x', copies: 0 }, /copies/],
+      [{ destination: '*', text: 'x', extra: 1 }, /extra|Unrecognized/i],
+      ['[1]', /JSON object/]
+    ]
+    for (const [body, detail] of bad) {
+      const r = await post(body)
+      assert.equal(r.status, 400, JSON.stringify(body))
+      assert.match(((await r.json()) as { detail: string }).detail, detail, JSON.stringify(body))
+    }
+    assert.equal((await fetch(`${base}/v1/bundles?box=trash`, { headers: auth })).status, 400)
+    assert.equal((await get(`${base}/v1/bundles`, auth, 'PUT')).status, 405)
+    assert.equal((await fetch(`${base}/v1/bundles`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 401)
+    assert.equal(node.dtn.list('outbox').length, 2, 'nothing refused was stored')
   })
 
   it('answers unknown paths and wrong methods without detail', async () => {
