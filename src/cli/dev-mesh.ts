@@ -6,7 +6,7 @@
 import { mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { saveEnrollment } from '../admission/enrollment.ts'
+import { loadEnrollment, saveEnrollment } from '../admission/enrollment.ts'
 import { DEV_PASSPHRASE, EncryptedFileKeyStore, loadOrCreateIdentity } from '../identity/index.ts'
 import { IssuerClient } from '../issuer/client.ts'
 import { startIssuerHttp } from '../issuer/http.ts'
@@ -35,6 +35,9 @@ export interface DevMeshNode {
   type: PeerType
   dataDir: string
   node: TempusNode
+  /** stopped by `takeOffline`, until `bringBack` */
+  offline?: boolean
+  bootstrap: string[]
 }
 
 export interface DevMesh {
@@ -42,6 +45,10 @@ export interface DevMesh {
   nodes: DevMeshNode[]
   issuer: Issuer
   issuerUrl: string
+  /** stop a node as if it went out of reach (its data directory stays) */
+  takeOffline(entry: DevMeshNode): Promise<void>
+  /** start it again as itself: same key, same data, same enrolment */
+  bringBack(entry: DevMeshNode): Promise<void>
   stop(): Promise<void>
 }
 
@@ -66,13 +73,13 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
   }
   const client = new IssuerClient({ url: http.url })
 
-  const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {
-    const name = `${type}-${index}`
-    const dataDir = join(root, name)
+  const createOne = async (type: PeerType, name: string, dataDir: string, bootstrap: string[]): Promise<TempusNode> => {
     // enrol with a one-time code, as an operator would with tempus enroll
-    const { privateKey } = await loadOrCreateIdentity(new EncryptedFileKeyStore({ path: join(dataDir, 'identity.key'), passphrase: DEV_PASSPHRASE }))
-    const enrolled = await client.enroll(privateKey, issuer.createCode(type))
-    await saveEnrollment(dataDir, { ...enrolled, issuerUrl: http.url })
+    if (await loadEnrollment(dataDir) == null) {
+      const { privateKey } = await loadOrCreateIdentity(new EncryptedFileKeyStore({ path: join(dataDir, 'identity.key'), passphrase: DEV_PASSPHRASE }))
+      const enrolled = await client.enroll(privateKey, issuer.createCode(type))
+      await saveEnrollment(dataDir, { ...enrolled, issuerUrl: http.url })
+    }
     const logger = createLogger({ level: options.logLevel ?? 'info', destination: join(dataDir, 'node.log'), bindings: { node: name } })
     const node = await createTempusNode({
       type,
@@ -84,7 +91,12 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
       sampling: { edge: { period: '2s' }, bridge: { period: '2s' }, sentinel: { period: '2s' } },
       ...options.config
     }, { dataDir, logger, passphrase: DEV_PASSPHRASE })
-    const entry = { name, type, dataDir, node }
+    return node
+  }
+  const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {
+    const name = `${type}-${index}`
+    const dataDir = join(root, name)
+    const entry: DevMeshNode = { name, type, dataDir, bootstrap, node: await createOne(type, name, dataDir, bootstrap) }
     nodes.push(entry)
     return entry
   }
@@ -117,6 +129,14 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
     nodes,
     issuer,
     issuerUrl: http.url,
+    async takeOffline (entry) {
+      entry.offline = true
+      await entry.node.stop()
+    },
+    async bringBack (entry) {
+      entry.node = await createOne(entry.type, entry.name, entry.dataDir, entry.bootstrap)
+      entry.offline = false
+    },
     async stop () {
       await Promise.allSettled(nodes.map(async n => n.node.stop()))
       await http.close()

@@ -117,8 +117,8 @@ describe('tempus CLI', () => {
     assert.match(notInit.stderr, /config\.yaml/)
   })
 
-  it('tempus dev runs a mesh of 8 nodes in which every node has at least 2 peers', async () => {
-    const dev = spawnTempus(['dev', '--duration', '10s', '--json'])
+  it('tempus dev runs a mesh of 8 nodes in which every node has at least 2 peers, and an edge that was offline gets the bundle sent to it', async () => {
+    const dev = spawnTempus(['dev', '--duration', '16s', '--json'])
     const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"')))
     assert.equal(ready.nodes.length, 8)
     assert.match(ready.issuer.url, /^http:\/\/127\.0\.0\.1:\d+$/)
@@ -140,6 +140,10 @@ describe('tempus CLI', () => {
       assert.ok(n.rpc != null && Number.isInteger(n.rpc.ok) && Number.isInteger(n.rpc.refused))
     }
     assert.ok(summary.nodes.reduce((a: number, n: any) => a + n.rpc.ok, 0) > 0, 'granted calls went through')
+    // an edge went away at 2 s, a bundle was sent to it at 4 s, it came back at 8 s
+    assert.equal(summary.bundles.sentToOfflineNodes, 1)
+    assert.equal(summary.bundles.delivered, 1)
+    assert.equal(summary.nodes.reduce((a: number, n: any) => a + n.bundles.received, 0), 1)
     await assert.rejects(readFile(join(ready.root, 'sentinel-1', 'node.json')), { code: 'ENOENT' })
   })
 })

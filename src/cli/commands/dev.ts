@@ -3,12 +3,12 @@ import { parseDuration } from '../../node/duration.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { startDevMesh } from '../dev-mesh.ts'
-import { startDevTraffic } from '../dev-traffic.ts'
+import { demoDelivered, startDevTraffic } from '../dev-traffic.ts'
 import { UsageError } from '../errors.ts'
 import { formatTable, printJson, shortId } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import type { DevMesh } from '../dev-mesh.ts'
-import type { RpcCounts } from '../dev-traffic.ts'
+import type { DtnDemo, RpcCounts } from '../dev-traffic.ts'
 
 export interface DevOptions {
   edges: string
@@ -55,7 +55,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
       clearInterval(ticker)
       clearTimeout(timer)
       traffic.stop()
-      const summary = mesh.nodes.map(n => ({
+      const summary = mesh.nodes.map(n => n.offline === true ? { name: n.name, type: n.type, offline: true } : ({
         name: n.name,
         type: n.type,
         peerId: n.node.peerId.toString(),
@@ -63,9 +63,11 @@ export async function devCommand (options: DevOptions): Promise<void> {
         admittedPeers: n.node.status().admission.admittedPeers,
         views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length },
         rpc: traffic.counts.get(n.name),
-        anomalies: n.node.status().anomalies.held
+        anomalies: n.node.status().anomalies.held,
+        bundles: { received: n.node.status().bundles.inbox, sent: n.node.status().bundles.sent, carried: n.node.status().bundles.fragments }
       }))
-      const finalTable = renderTable(mesh, traffic.counts)
+      const bundles = { sentToOfflineNodes: traffic.dtn.sent.length, delivered: demoDelivered(mesh, traffic.dtn) }
+      const finalTable = renderTable(mesh, traffic.counts, traffic.dtn)
       // a node that does not stop in time must not hold the summary back
       const stopped = await Promise.race([
         mesh.stop().then(() => true),
@@ -75,9 +77,9 @@ export async function devCommand (options: DevOptions): Promise<void> {
         process.stderr.write('dev mesh: some nodes did not stop within 10 s; exiting anyway\n')
       }
       if (json) {
-        printJson({ event: 'summary', reason, nodes: summary })
+        printJson({ event: 'summary', reason, nodes: summary, bundles })
       } else {
-        process.stdout.write(`\nstopped (${reason}); final table:\n` + finalTable)
+        process.stdout.write(`\nstopped (${reason}); final table:\n` + finalTable + `bundles sent to offline nodes: ${bundles.sentToOfflineNodes}, delivered after they came back: ${bundles.delivered}\n`)
       }
       process.exit(0)
     })()
@@ -106,7 +108,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
     if (json) {
       return
     }
-    const table = renderTable(mesh, traffic.counts)
+    const table = renderTable(mesh, traffic.counts, traffic.dtn)
     if (tty) {
       process.stdout.write(lines > 0 ? `\x1b[${lines}A\x1b[J${table}` : table)
       lines = table.split('\n').length - 1
@@ -118,8 +120,11 @@ export async function devCommand (options: DevOptions): Promise<void> {
   await new Promise<never>(() => {})
 }
 
-function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>): string {
-  return formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'RPC OK/REFUSED', 'ANOMALIES', 'DHT'], mesh.nodes.map(n => {
+function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>, dtn: DtnDemo): string {
+  const table = formatTable(['NODE', 'TYPE', 'PEER ID', 'PEERS', 'ADMITTED', 'EPOCH', 'TOKEN TTL', 'VIEWS E/B/S', 'RPC OK/REFUSED', 'ANOMALIES', 'BUNDLES IN/OUT', 'DHT'], mesh.nodes.map(n => {
+    if (n.offline === true) {
+      return [n.name, n.type, shortId(n.node.peerId.toString()), '(offline)', '-', '-', '-', '-', '-', '-', '-', '-']
+    }
     const status = n.node.status()
     const ttl = status.admission.tokenExpiresAt == null ? 'none' : `${Math.max(0, Math.round((Date.parse(status.admission.tokenExpiresAt) - Date.now()) / 1000))}s`
     return [
@@ -133,7 +138,10 @@ function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>): string {
       (['edge', 'bridge', 'sentinel'] as const).map(t => n.node.sampling.view(t).length).join('/'),
       `${rpc.get(n.name)?.ok ?? 0}/${rpc.get(n.name)?.refused ?? 0}`,
       status.anomalies.held,
+      `${status.bundles.inbox}/${status.bundles.sent}`,
       status.dhtMode
     ]
   }))
+  const last = dtn.sent.at(-1)
+  return table + (last == null ? '' : `bundle ${last.id.slice(0, 8)}… ${last.from} → ${last.to}${dtn.offline === last.to ? ' (waiting: the destination is offline)' : demoDelivered(mesh, { sent: [last] }) === 1 ? ' (delivered)' : ''}\n`)
 }
