@@ -3,7 +3,7 @@
  * spray-and-wait delivers under churn against an oracle and against
  * epidemic routing.
  *
- *   npm run bench:dtn -- [--durable 500] [--batched 5000] [--nodes 20] [--slots 400]
+ *   npm run bench:dtn -- [--durable 500] [--batched 5000] [--repeats 3] [--nodes 20] [--slots 400]
  *       [--bundles 200] [--lifetime 100] [--copies 8] [--online 20] [--per-contact 1000]
  *       [--seed 1] [--part all|storage|churn] [--json]
  *
@@ -21,8 +21,12 @@
  *    Baselines in the same run, raw node:sqlite with the same pragmas on a
  *    one-table schema (id TEXT PRIMARY KEY, payload BLOB) and 1 KB blobs: as
  *    many autocommitted inserts one by one, and as many inserts in one
- *    transaction. "signed+stored" adds the measured signing time per bundle
- *    to the store time (what `send` costs without the network).
+ *    transaction. The four are measured in turn, `--repeats` rounds of them
+ *    (fresh files every time); each figure is the median over the rounds
+ *    (one fsync costs from under 0.3 to several ms from one second to the
+ *    next on a shared disk). "signed+stored" adds the measured signing time
+ *    per bundle to the median store time (what `send` costs without the
+ *    network).
  *
  * 2. Churn, a discrete-time simulation (slots) driving the very `handover()`
  *    of src/dtn/routing.ts. `--nodes` nodes: 2 sentinels, 3 bridges, the rest
@@ -80,13 +84,14 @@ import { DEFAULT_PREFERRED_CARRIERS, handover } from '../src/dtn/routing.ts'
 import { BundleStore } from '../src/dtn/store.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { benchArgs, intArg } from './lib/args.ts'
-import { round } from './lib/stats.ts'
+import { round, summarise } from './lib/stats.ts'
 import type { Destination, Fragment, Signer } from '../src/dtn/bundle.ts'
 import type { PeerType } from '../src/node/config.ts'
 
 const args = benchArgs({
   durable: { type: 'string', default: '500' },
   batched: { type: 'string', default: '5000' },
+  repeats: { type: 'string', default: '3' },
   nodes: { type: 'string', default: '20' },
   slots: { type: 'string', default: '400' },
   bundles: { type: 'string', default: '200' },
@@ -100,6 +105,7 @@ const args = benchArgs({
 })
 const DURABLE = intArg(args.durable, 'durable', 1, 100_000)
 const BATCHED = intArg(args.batched, 'batched', 1, 1_000_000)
+const REPEATS = intArg(args.repeats, 'repeats', 1, 100)
 const NODES = intArg(args.nodes, 'nodes', 2, 1000)
 const SLOTS = intArg(args.slots, 'slots', 1, 1_000_000)
 const BUNDLES = intArg(args.bundles, 'bundles', 1, 1_000_000)
@@ -194,7 +200,7 @@ async function storage (): Promise<void> {
   const privateKey = await generateKeyPair('Ed25519')
   const signer: Signer = { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString(), evidence: { token: 'bench-token', keyCertificate: '' } }
   const destination: Destination = { kind: 'peer', peer: peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString() }
-  const total = DURABLE + BATCHED
+  const total = REPEATS * (DURABLE + BATCHED)
   progress(`signing ${total} bundles of ${PAYLOAD_BYTES} bytes`)
   const payloads = Array.from({ length: total }, () => randomBytes(PAYLOAD_BYTES))
   const s0 = performance.now()
@@ -203,22 +209,38 @@ async function storage (): Promise<void> {
   const signMsEach = signMs / total
   const root = await mkdtemp(join(tmpdir(), 'tempus-bench-dtn-'))
   try {
-    progress(`raw node:sqlite: ${DURABLE} autocommitted inserts`)
-    const raw = await rawRun(root, DURABLE, false)
-    progress(`BundleStore: ${DURABLE} bundles one by one, each awaited`)
-    const durable = await storeRun(root, bundles.slice(0, DURABLE), false)
-    progress(`raw node:sqlite: ${BATCHED} inserts in one transaction`)
-    const rawBatched = await rawRun(root, BATCHED, true)
-    progress(`BundleStore: ${BATCHED} bundles submitted at once`)
-    const batched = await storeRun(root, bundles.slice(DURABLE), true)
-
+    const rawMs: number[] = []
+    const durableMs: number[] = []
+    const rawBatchedMs: number[] = []
+    const batchedMs: number[] = []
+    let durableCommits = 0
+    let batchedCommits = 0
+    for (let r = 0; r < REPEATS; r++) {
+      const mine = bundles.slice(r * (DURABLE + BATCHED), (r + 1) * (DURABLE + BATCHED))
+      progress(`round ${r + 1}/${REPEATS}: raw node:sqlite, ${DURABLE} autocommitted inserts`)
+      rawMs.push((await rawRun(root, DURABLE, false)).ms)
+      progress(`round ${r + 1}/${REPEATS}: BundleStore, ${DURABLE} bundles one by one, each awaited`)
+      const durable = await storeRun(root, mine.slice(0, DURABLE), false)
+      durableMs.push(durable.ms)
+      durableCommits = Math.max(durableCommits, durable.commits)
+      progress(`round ${r + 1}/${REPEATS}: raw node:sqlite, ${BATCHED} inserts in one transaction`)
+      rawBatchedMs.push((await rawRun(root, BATCHED, true)).ms)
+      progress(`round ${r + 1}/${REPEATS}: BundleStore, ${BATCHED} bundles submitted at once`)
+      const batched = await storeRun(root, mine.slice(DURABLE), true)
+      batchedMs.push(batched.ms)
+      batchedCommits = Math.max(batchedCommits, batched.commits)
+    }
+    const median = (xs: number[]): number => summarise(xs).p50
+    const durable = { ms: median(durableMs), commits: durableCommits }
+    const batched = { ms: median(batchedMs), commits: batchedCommits }
     const storedPerSecDurable = perSec(DURABLE, durable.ms)
     const storedPerSecBatched = perSec(BATCHED, batched.ms)
-    const rawInsertsPerSec = perSec(DURABLE, raw.ms)
-    const rawBatchedInsertsPerSec = perSec(BATCHED, rawBatched.ms)
+    const rawInsertsPerSec = perSec(DURABLE, median(rawMs))
+    const rawBatchedInsertsPerSec = perSec(BATCHED, median(rawBatchedMs))
     const signedPerSec = perSec(total, signMs)
     const signedStoredPerSecDurable = perSec(DURABLE, durable.ms + signMsEach * DURABLE)
     const signedStoredPerSecBatched = perSec(BATCHED, batched.ms + signMsEach * BATCHED)
+    const spread = (n: number, xs: number[]): string => REPEATS === 1 ? '' : ` [${round(perSec(n, Math.max(...xs)), 0)}–${round(perSec(n, Math.min(...xs)), 0)}]`
     const durableVsRaw = storedPerSecDurable / rawInsertsPerSec
     const batchedVsRawBatched = storedPerSecBatched / rawBatchedInsertsPerSec
 
@@ -226,7 +248,8 @@ async function storage (): Promise<void> {
     say(`  ${pad('', 42)}${lpad('bundles/s', 12)}${lpad('raw sqlite/s', 14)}${lpad('ratio', 9)}${lpad('commits', 9)}`)
     say(`  ${pad(`durable: ${DURABLE} one by one, each awaited`, 42)}${lpad(round(storedPerSecDurable, 0), 12)}${lpad(round(rawInsertsPerSec, 0), 14)}${lpad(`${round(durableVsRaw, 2)}×`, 9)}${lpad(durable.commits, 9)}`)
     say(`  ${pad(`batched: ${BATCHED} submitted at once`, 42)}${lpad(round(storedPerSecBatched, 0), 12)}${lpad(round(rawBatchedInsertsPerSec, 0), 14)}${lpad(`${round(batchedVsRawBatched, 2)}×`, 9)}${lpad(batched.commits, 9)}`)
-    say(`  (raw: one autocommitted insert per 1 KB blob, one by one; raw batched: ${BATCHED} inserts in one transaction)`)
+    say(`  (raw: one autocommitted insert per 1 KB blob, one by one; raw batched: ${BATCHED} inserts in one transaction; commits: transactions of the largest round)`)
+    say(`  medians of ${REPEATS} rounds; ranges: durable${spread(DURABLE, durableMs)}, raw${spread(DURABLE, rawMs)}, batched${spread(BATCHED, batchedMs)}, raw batched${spread(BATCHED, rawBatchedMs)} per s`)
     say(`  signing: ${round(signedPerSec, 0)} bundles/s; signed+stored: durable ${round(signedStoredPerSecDurable, 0)}/s, batched ${round(signedStoredPerSecBatched, 0)}/s`)
     Object.assign(result, {
       storedPerSecDurable: round(storedPerSecDurable, 1),
@@ -242,6 +265,7 @@ async function storage (): Promise<void> {
       signedStoredPerSecBatched: round(signedStoredPerSecBatched, 1),
       durable: DURABLE,
       batched: BATCHED,
+      repeats: REPEATS,
       payloadBytes: PAYLOAD_BYTES
     })
   } finally {

@@ -87,6 +87,23 @@ describe('tempus CLI', () => {
     assert.equal(cleared.code, 0, cleared.stderr)
     assert.deepEqual(JSON.parse(cleared.stdout).suspicion, { score: 0, state: 'ok' })
 
+    // a bundle from the sentinel to the edge, by the CLI, through the admin APIs
+    const sent = await tempus(['bundle', 'send', '--data', sData, '--to', edgeEntry.peerId, '--text', 'hello edge', '--lifetime', '10m', '--json'])
+    assert.equal(sent.code, 0, sent.stderr)
+    const bundleId: string = JSON.parse(sent.stdout).id
+    let inbox: any[] = []
+    for (let i = 0; i < 100 && !inbox.some(b => b.id === bundleId); i++) {
+      const res = await tempus(['bundle', 'list', '--data', eData, '--json'])
+      assert.equal(res.code, 0, res.stderr)
+      inbox = JSON.parse(res.stdout).bundles
+    }
+    assert.equal(Buffer.from(inbox.find(b => b.id === bundleId)?.payload ?? '', 'base64').toString(), 'hello edge')
+    assert.match((await tempus(['bundle', 'list', '--data', eData])).stdout, /"hello edge"/)
+    assert.match((await tempus(['bundle', 'list', '--data', sData, '--box', 'outbox'])).stdout, new RegExp(`^ID\\s+TO[\\s\\S]*${bundleId}`))
+    const badSend = await tempus(['bundle', 'send', '--data', sData, '--to', 'nowhere', '--text', 'x'])
+    assert.equal(badSend.code === 0, false)
+    assert.match(badSend.stderr, /destination/)
+
     const audit = await tempus(['issuer', 'audit', 'verify', '--data', iData, '--json'], ENV)
     assert.equal(audit.code, 0, audit.stderr)
     assert.equal(JSON.parse(audit.stdout).ok, true)
