@@ -5,7 +5,7 @@
  *
  *   npm run bench:dtn -- [--durable 500] [--batched 5000] [--repeats 3] [--nodes 20] [--slots 400]
  *       [--bundles 200] [--lifetime 100] [--copies 8] [--online 20] [--per-contact 1000]
- *       [--seed 1] [--part all|storage|churn] [--json]
+ *       [--preferred sentinel,bridge] [--seed 1] [--part all|storage|churn] [--json]
  *
  * 1. Storage, 1 KB bundles signed by an Ed25519 source for another Ed25519
  *    PeerId (not encrypted; lifetime 1 h, hop limit 16, 8 copies), created
@@ -23,15 +23,17 @@
  *    many autocommitted inserts one by one, and as many inserts in one
  *    transaction. The four are measured in turn, `--repeats` rounds of them
  *    (fresh files every time); each figure is the median over the rounds
- *    (one fsync costs from under 0.3 to several ms from one second to the
- *    next on a shared disk). "signed+stored" adds the measured signing time
+ *    (the cost of an fsync varies severalfold from one run to the next on a
+ *    shared disk; the ranges are printed too). "signed+stored" adds the measured signing time
  *    per bundle to the median store time (what `send` costs without the
  *    network).
  *
  * 2. Churn, a discrete-time simulation (slots) driving the very `handover()`
  *    of src/dtn/routing.ts. `--nodes` nodes: 2 sentinels, 3 bridges, the rest
- *    edges (sentinels and bridges are the default preferred carriers). The
- *    contact plan comes from a seeded PRNG (mulberry32, `--seed`): each node
+ *    edges (sentinels and bridges are the default preferred carriers, which
+ *    `--preferred` replaces: a spraying holder hands a preferred carrier half
+ *    its copies and anyone else a quarter). The contact plan comes from a
+ *    seeded PRNG (mulberry32, src/sampling/random.ts, `--seed`): each node
  *    alternates online runs of 2–6 slots (mean 4) and offline runs whose mean
  *    makes its long-run online share `--online` percent (20: mean 16, drawn
  *    uniformly in [0.25, 1.75] × the mean), started 200 slots before slot 0
@@ -68,7 +70,10 @@
  *    the same traffic with the same order of meetings. Reported: delivered /
  *    oracle-deliverable, bundle transmissions per delivered bundle, mean
  *    delay in slots from creation to delivery. Goal: spray's
- *    deliveryRatioVsOracle ≥ 0.90.
+ *    deliveryRatioVsOracle ≥ 0.90. With 20% online about 4 nodes share a
+ *    slot and the oracle delivers in ~16 slots on average, so a lifetime of
+ *    100 slots is generous; the goal gets tight below ~40 slots (L = 8) or
+ *    at 10% online (try `--lifetime 30`, `--online 10`, `--copies 16`).
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -82,6 +87,7 @@ import { MAX_COPIES } from '../src/dtn/constants.ts'
 import { GroupCommit } from '../src/dtn/group-commit.ts'
 import { DEFAULT_PREFERRED_CARRIERS, handover } from '../src/dtn/routing.ts'
 import { BundleStore } from '../src/dtn/store.ts'
+import { PEER_TYPES } from '../src/node/constants.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { round, summarise } from './lib/stats.ts'
@@ -99,6 +105,7 @@ const args = benchArgs({
   copies: { type: 'string', default: '8' },
   online: { type: 'string', default: '20' },
   'per-contact': { type: 'string', default: '1000' },
+  preferred: { type: 'string', default: DEFAULT_PREFERRED_CARRIERS.join(',') },
   seed: { type: 'string', default: '1' },
   part: { type: 'string', default: 'all' },
   json: { type: 'boolean', default: false }
@@ -114,6 +121,11 @@ const COPIES = intArg(args.copies, 'copies', 1, MAX_COPIES)
 const ONLINE = intArg(args.online, 'online', 1, 100)
 const PER_CONTACT = intArg(args['per-contact'], 'per-contact', 1, 1_000_000)
 const SEED = intArg(args.seed, 'seed', 0, 2 ** 31)
+const PREFERRED = String(args.preferred).split(',').filter(t => t !== '') as PeerType[]
+if (PREFERRED.some(t => !(PEER_TYPES as readonly string[]).includes(t))) {
+  process.stderr.write(`--preferred must be a comma-separated list of ${PEER_TYPES.join(', ')} (or empty)\n`)
+  process.exit(2)
+}
 const part = String(args.part)
 if (!['all', 'storage', 'churn'].includes(part)) {
   process.stderr.write('--part must be all, storage or churn\n')
@@ -424,7 +436,7 @@ function simulate (plan: number[][], traffic: SimBundle[], ids: string[], types:
           if (c == null) {
             continue
           }
-          const plan = handover({ source: ids[b.source] as string, destination: b.to, hops: c.hops, hopLimit: SIM_HOP_LIMIT, copies: c.copies }, meeting, DEFAULT_PREFERRED_CARRIERS)
+          const plan = handover({ source: ids[b.source] as string, destination: b.to, hops: c.hops, hopLimit: SIM_HOP_LIMIT, copies: c.copies }, meeting, PREFERRED)
           // the peer wants only what it does not hold, has not delivered and knows no receipt of
           if (plan == null || theirs.has(k) || knows[p]?.[k] === 1 || (p === b.destination && (deliveredAt[k] as number) >= 0)) {
             continue
@@ -500,7 +512,7 @@ async function churn (): Promise<void> {
   }
 
   say(`churn: ${NODES} nodes (${types.filter(t => t === 'sentinel').length} sentinels, ${types.filter(t => t === 'bridge').length} bridges, ${types.filter(t => t === 'edge').length} edges), ${SLOTS} slots, online ${round(onlineShare * 100, 1)}% of the time in runs of ${ON_MIN}–${ON_MAX} slots, seed ${SEED}`)
-  say(`  ${BUNDLES} bundles for a random PeerId, lifetime ${LIFETIME} slots, hop limit ${SIM_HOP_LIMIT}, at most ${PER_CONTACT} per contact per slot; same-slot multi-hop (up to ${2 * NODES + 2} rounds a slot)`)
+  say(`  ${BUNDLES} bundles for a random PeerId, lifetime ${LIFETIME} slots, hop limit ${SIM_HOP_LIMIT}, at most ${PER_CONTACT} per contact per slot, preferred carriers: ${PREFERRED.join(', ') || 'none'}; same-slot multi-hop (up to ${2 * NODES + 2} rounds a slot)`)
   say(`  ${pad('', 20)}${lpad('delivered', 10)}${lpad('/ oracle', 10)}${lpad('tx', 8)}${lpad('tx/delivery', 13)}${lpad('receipt tx', 12)}${lpad('mean delay', 12)}${lpad('vs oracle', 11)}`)
   say(`  ${pad('oracle', 20)}${lpad(deliverable, 10)}${lpad('1', 10)}${lpad('-', 8)}${lpad('-', 13)}${lpad('-', 12)}${lpad(round(oracleDelay, 2), 12)}${lpad('-', 11)}`)
   for (const [name, f, o] of [[`spray (L = ${COPIES})`, s, spray], ['epidemic', e, epidemic]] as const) {
@@ -538,6 +550,7 @@ async function churn (): Promise<void> {
     copies: COPIES,
     online: ONLINE,
     perContact: PER_CONTACT,
+    preferred: PREFERRED,
     seed: SEED,
     maxRoundsPerSlot: Math.max(spray.maxRounds, epidemic.maxRounds)
   })

@@ -36,6 +36,8 @@ export const DEFAULT_SESSION_PERIOD_MS = 10_000
 export const FRAME_TIMEOUT_MS = 15_000
 export const MAX_OFFER_KEYS = 1024
 export const MAX_OFFER_RECEIPTS = 256
+/** held fragments looked at when building one offer */
+export const MAX_HELD_SCANNED = 16_384
 /** sessions a peer may open per minute */
 export const SESSIONS_PER_PEER_PER_MINUTE = 60
 /** expired bundles are deleted at least this often */

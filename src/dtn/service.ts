@@ -21,7 +21,7 @@ import { AdmissionError } from '../admission/errors.ts'
 import { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
 import {
   DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
-  EXPIRY_SWEEP_MS, FRAME_TIMEOUT_MS, MAX_COPIES, MAX_FRAME_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS,
+  EXPIRY_SWEEP_MS, FRAME_TIMEOUT_MS, MAX_COPIES, MAX_FRAME_BYTES, MAX_HELD_SCANNED, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS,
   SESSIONS_PER_PEER_PER_MINUTE
 } from './constants.ts'
 import { DtnError, HARMLESS } from './errors.ts'
@@ -253,7 +253,8 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     const now = this.now()
     const preferred = this.init.preferredCarriers ?? DEFAULT_PREFERRED_CARRIERS
     const keys: FragmentKey[] = []
-    for (const h of this.store.held(now, 100_000)) {
+    // the oldest held first; a peer that takes none of them sees the rest next period
+    for (const h of this.store.held(now, MAX_HELD_SCANNED)) {
       if (handover(h, meeting, preferred) != null) {
         keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
         if (keys.length >= MAX_OFFER_KEYS) {
