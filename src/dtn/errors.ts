@@ -3,10 +3,10 @@
 export type DtnRefusal =
   | 'malformed' | 'oversize' | 'bad-signature' | 'no-admission' | 'revoked-source'
   | 'expired' | 'skew' | 'hop-limit' | 'bad-fragment' | 'bad-digest' | 'bad-receipt'
-  | 'quota-full' | 'no-token' | 'bad-destination' | 'duplicate' | 'unwanted'
+  | 'quota-full' | 'no-token' | 'bad-destination' | 'duplicate' | 'unwanted' | 'stale-evidence'
 
 /** refusals that are nobody's fault: not counted against the sender */
-export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted'])
+export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted', 'stale-evidence'])
 
 export class DtnError extends Error {
   readonly reason: DtnRefusal

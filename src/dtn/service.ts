@@ -18,6 +18,7 @@
 import { RateLimiter, lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { AdmissionError } from '../admission/errors.ts'
+import { tokenKid } from '../admission/token.ts'
 import { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
 import {
   DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
@@ -294,7 +295,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         if (f == null || plan == null) {
           continue
         }
-        await lp.write(DtnFrame.encode({ bundle: toWire(f, { hops: f.hops + 1, copies: plan.give }) }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+        await lp.write(DtnFrame.encode({ bundle: { ...toWire(f, { hops: f.hops + 1, copies: plan.give }), ...this.evidenceFor(f) } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
         const ack = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } }).ack
         if (ack == null) {
           throw new DtnError('malformed', 'expected an acknowledgement')
@@ -499,19 +500,55 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     return stored
   }
 
-  /** The source's token was valid when it created the bundle, and it is not revoked. */
+  /**
+   * The source was admitted: its token was valid when it created the bundle,
+   * or is valid now (a holder may have refreshed the evidence, which the
+   * source's signature does not cover), and it is not revoked.
+   */
   private async checkEvidence (f: Fragment): Promise<void> {
     if (f.token === '') {
       throw new DtnError('no-admission')
     }
+    const verify = async (at?: number): Promise<void> => {
+      await this.init.state.verifier.verify(f.token, { sub: f.source, keyCertificate: f.keyCertificate === '' ? undefined : f.keyCertificate, at })
+    }
     try {
-      await this.init.state.verifier.verify(f.token, { sub: f.source, keyCertificate: f.keyCertificate === '' ? undefined : f.keyCertificate, at: f.createdAt })
+      try {
+        await verify(f.createdAt)
+      } catch (err) {
+        if (!(err instanceof AdmissionError) || err.reason !== 'not-yet-valid') {
+          throw err
+        }
+        await verify()
+      }
     } catch (err) {
       if (err instanceof AdmissionError && err.reason === 'revoked') {
         throw new DtnError('revoked-source')
       }
+      if (err instanceof AdmissionError && err.reason === 'rotated-key') {
+        // created before a key rotation, and no holder had a newer token of
+        // the source to refresh it with: an honest carrier's copy
+        throw new DtnError('stale-evidence')
+      }
       throw new DtnError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
     }
+  }
+
+  /**
+   * The freshest evidence this node knows for a fragment's source: its own
+   * token if it is the source, the token an admitted source showed, or the
+   * one the fragment carries.
+   */
+  private evidenceFor (f: Fragment): { token: string, keyCertificate: string } {
+    const fresher = f.source === this.self ? this.init.state.ownToken : this.init.state.admitted.get(f.source)
+    if (fresher != null && fresher.token !== '' && fresher.token !== f.token) {
+      try {
+        if (tokenKid(fresher.token) !== tokenKid(f.token)) {
+          return { token: fresher.token, keyCertificate: fresher.keyCertificate }
+        }
+      } catch {}
+    }
+    return { token: f.token, keyCertificate: f.keyCertificate }
   }
 
   // ---- delivery and receipts ----------------------------------------------------

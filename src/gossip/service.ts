@@ -367,6 +367,10 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       if (err instanceof AdmissionError && err.reason === 'revoked') {
         throw new GossipError('revoked-origin')
       }
+      if (err instanceof AdmissionError && err.reason === 'rotated-key') {
+        // published before a key rotation: an honest relay may still hold it
+        throw new GossipError('stale', 'evidence of a rotated key')
+      }
       throw new GossipError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
     }
   }

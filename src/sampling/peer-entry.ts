@@ -19,6 +19,8 @@ export interface PeerEntry extends CyclonEntry<string> {
    * verified, never sent: a node drops an entry before its evidence lapses.
    */
   expiresAt?: number
+  /** the signing-key epoch of the token; set locally, never sent */
+  epoch?: number
 }
 
 export function toWire (entry: PeerEntry): WireEntry {

@@ -201,7 +201,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       }
       const known = await this.components.peerStore.get(connection.remotePeer).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
       const addrs = known.length > 0 ? known : (connection.direction === 'outbound' ? [connection.remoteAddr.decapsulateCode(421).toString()] : [])
-      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, addrs, expiresAt: admitted.claims.exp * 1000 })
+      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, addrs, expiresAt: admitted.claims.exp * 1000, epoch: admitted.claims.ep })
     }
   }
 
@@ -331,10 +331,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         if (claims.typ !== type) {
           throw new Error('wrong type')
         }
-        ok.push({ ...entry, expiresAt: claims.exp * 1000 })
+        ok.push({ ...entry, expiresAt: claims.exp * 1000, epoch: claims.ep })
       } catch (err: any) {
         this.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
-        if (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token)) {
+        // an entry of the epoch before a rotation is what an honest peer
+        // still holds for a moment after the activation: dropped, not charged
+        if (err?.reason !== 'rotated-key' && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
           this.init.state.raise(sender, 'bad-entry')
         }
       }
@@ -349,16 +351,20 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
    */
   private dropLapsing (type: PeerType): void {
     const horizon = this.init.state.now() + STALE_MARGIN_MS
+    const epoch = this.init.state.verifier.current?.epoch ?? -1
+    const stale = (e: PeerEntry): boolean => (e.expiresAt != null && e.expiresAt <= horizon) || (e.epoch != null && e.epoch < epoch)
     for (const e of this.views[type].entries()) {
       // a peer this node is admitted-connected to has shown a newer token
-      const fresher = e.expiresAt != null && e.expiresAt <= horizon ? this.init.state.admitted.get(e.id) : undefined
-      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon) {
+      const fresher = stale(e) ? this.init.state.admitted.get(e.id) : undefined
+      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon && fresher.claims.ep >= epoch) {
         e.token = fresher.token
         e.keyCertificate = fresher.keyCertificate
         e.expiresAt = fresher.claims.exp * 1000
+        e.epoch = fresher.claims.ep
       }
     }
-    const lapsing = (e: PeerEntry): boolean => e.expiresAt != null && e.expiresAt <= horizon
+    // evidence about to lapse, or of a key rotated out: the receiver would refuse it
+    const lapsing = stale
     if (this.views[type].removeWhere(lapsing) > 0) {
       this.changed(type)
     }

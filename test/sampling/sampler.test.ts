@@ -175,3 +175,52 @@ describe('sampling across real nodes', () => {
     assert.deepEqual(watcher.sampling.view('edge'), [])
   })
 })
+
+describe('sampling across a key rotation', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('entries of the rotated-out epoch cost their sender nothing and are dropped before the next shuffle', async () => {
+    const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { keysPollInterval: '200ms' } }
+    const target = await net.node({ type: 'sentinel', ...manual })
+    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...manual })
+    await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
+    const t = await net.issuer()
+    const client = new IssuerClient({ url: t.url })
+    const key = await generateKeyPair('Ed25519')
+    const enrolled = await client.enroll(key, t.issuer.createCode('sentinel'))
+    const old = { id: enrolled.peerId, ...(await client.token(key, enrolled.credential)) }
+    const send = async (entries: Array<{ id: string, token: string, keyCertificate: string, age?: number, addrs?: string[] }>): Promise<void> => {
+      const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
+      const lp = lpStream(stream)
+      await lp.write(CyclonShuffle.encode({ entries: entries.map(f => ({ peerId: f.id, addrs: (f.addrs ?? ['/ip4/127.0.0.1/tcp/9']).map(a => multiaddr(a).bytes), type: 'sentinel', token: f.token, keyCertificate: f.keyCertificate, age: f.age ?? 0 })) }))
+      await lp.read({ signal: AbortSignal.timeout(10_000) })
+      await stream.close()
+    }
+    const selfEntry = (): { id: string, token: string, keyCertificate: string, age: number, addrs: string[] } => {
+      const own = sender.admission.ownToken
+      assert.ok(own != null)
+      return { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, addrs: sender.getMultiaddrs().map(String) }
+    }
+    await send([selfEntry(), old])
+    const view = (): string[] => target.sampling.view('sentinel').map(e => e.peerId)
+    assert.ok(view().includes(old.id), 'taken in while its epoch is current')
+    // the issuer rotates; both nodes move to the new epoch
+    const announced = await t.issuer.announceKey()
+    await eventually(() => [target, sender].every(n => n.admission.verifier.certificateFor(announced.kid) != null), 'both to learn the announced key')
+    await t.issuer.activateKey()
+    await eventually(() => [target, sender].every(n => n.admission.verifier.current?.epoch === announced.epoch && n.admission.ownToken?.claims.ep === announced.epoch), 'both on the new epoch', 30_000, 50)
+    const before = target.admission.suspicion.score(sender.peerId.toString())
+    // an honest peer that still holds an entry of the old epoch sends it once
+    const other = await generateKeyPair('Ed25519')
+    const otherEnrolled = await client.enroll(other, t.issuer.createCode('sentinel'))
+    const staleEntry = { id: otherEnrolled.peerId, token: old.token, keyCertificate: old.keyCertificate }
+    await send([selfEntry(), { ...old }, staleEntry])
+    assert.ok(target.admission.suspicion.score(sender.peerId.toString()) <= before + 0.001, 'an entry of the rotated-out epoch is not held against its sender')
+    // the one taken in before the rotation is not passed on
+    await target.sampling.tick('sentinel')
+    assert.ok(!view().includes(old.id), 'dropped before the shuffle')
+    assert.ok(!sender.sampling.view('sentinel').some(e => e.peerId === old.id), 'and never sent to the partner')
+    assert.ok(sender.sampling.view('sentinel').some(e => e.peerId === target.peerId.toString()), 'the shuffle with the sender took place')
+  })
+})
