@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS fragments (
   received_from TEXT,
   received_at INTEGER NOT NULL,
   PRIMARY KEY (id, offset)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS fragments_by_expiry ON fragments (expires);
 CREATE TABLE IF NOT EXISTS outbox (
   id TEXT PRIMARY KEY,
@@ -174,8 +174,8 @@ export class BundleStore {
     const results: Array<boolean[] | DtnError> = []
     this.transaction(() => {
       for (const batch of batches) {
-        // what is held already costs nothing more
-        const size = batch.fragments.reduce((n, f) => n + (this.stmts.has.get(f.id, f.offset) == null ? f.payload.length : 0), 0)
+        // what is held already costs nothing more (a new send holds nothing yet)
+        const size = batch.fragments.reduce((n, f) => n + (batch.outbox === true || this.stmts.has.get(f.id, f.offset) == null ? f.payload.length : 0), 0)
         const source = batch.fragments[0]?.source ?? ''
         const refusal = this.refusal(source, size)
         if (refusal != null) {
