@@ -17,7 +17,8 @@ export const DOMAINS = {
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',
-  dtnPayload: 'tempus-dtn-payload-v1'
+  dtnPayload: 'tempus-dtn-payload-v1',
+  federation: 'tempus-federation-v1'
 } as const
 
 export const TOKEN_TTL_DEFAULT_MS = 3 * 60_000

@@ -1,0 +1,63 @@
+/**
+ * Trust anchors: the root keys of other overlays this overlay federates
+ * with, configured by an operator (`tempus federation anchor add`). An
+ * anchor vouches for a remote bridge's key when the bridge's token, checked
+ * under that root (strict key rotation included), names that key's PeerId
+ * as a bridge of that overlay.
+ */
+import { publicKeyFromRawBytes } from '../admission/keys.ts'
+import { TokenVerifier } from '../admission/verifier.ts'
+
+export interface TrustAnchor {
+  overlay: string
+  /** the overlay's root public key, Ed25519 raw bytes in base64url */
+  root: string
+  /** the issuer id its tokens carry (default `issuer.<overlay>`) */
+  issuer?: string
+}
+
+export class TrustAnchors {
+  private readonly verifiers = new Map<string, { anchor: TrustAnchor, verifier: TokenVerifier }>()
+  private readonly now: () => number
+
+  constructor (anchors: TrustAnchor[] = [], now: () => number = Date.now) {
+    this.now = now
+    anchors.forEach(a => { this.add(a) })
+  }
+
+  /** Add or replace an overlay's anchor; throws if the root is not an Ed25519 key. */
+  add (anchor: TrustAnchor): void {
+    const raw = Buffer.from(anchor.root, 'base64url')
+    if (raw.length !== 32) {
+      throw new TypeError('a root key is 32 bytes of Ed25519, base64url')
+    }
+    const verifier = new TokenVerifier({ overlay: anchor.overlay, issuer: anchor.issuer ?? `issuer.${anchor.overlay}`, root: publicKeyFromRawBytes(raw), now: this.now })
+    this.verifiers.set(anchor.overlay, { anchor: { ...anchor }, verifier })
+  }
+
+  remove (overlay: string): boolean {
+    return this.verifiers.delete(overlay)
+  }
+
+  list (): TrustAnchor[] {
+    return [...this.verifiers.values()].map(v => ({ ...v.anchor }))
+  }
+
+  has (overlay: string): boolean {
+    return this.verifiers.has(overlay)
+  }
+
+  /** Does the anchor of `overlay` vouch for `remoteId` as a bridge, by this token? */
+  async vouches (overlay: string, remoteId: string, evidence: { token: string, keyCertificate: string }): Promise<boolean> {
+    const entry = this.verifiers.get(overlay)
+    if (entry == null || evidence.token === '') {
+      return false
+    }
+    try {
+      const claims = await entry.verifier.verify(evidence.token, { sub: remoteId, keyCertificate: evidence.keyCertificate === '' ? undefined : evidence.keyCertificate })
+      return claims.typ === 'bridge'
+    } catch {
+      return false
+    }
+  }
+}

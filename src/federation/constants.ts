@@ -1,0 +1,12 @@
+/** Federation: protocol id, schema, limits and defaults in one place. */
+
+export const FEDERATION_PROTOCOL = '/tempus/federation/1.0.0'
+export const FEDERATION_SCHEMA_VERSION = 1
+/** a challenge's timestamp may be this far from the receiver's clock */
+export const DEFAULT_FEDERATION_SKEW_MS = 5 * 60_000
+/** a pin is stale this long after it was established, until a new handshake */
+export const DEFAULT_ROTATION_WINDOW_MS = 12 * 60 * 60_000
+export const MAX_ENVELOPE_BYTES = 8 * 1024
+export const MAX_OVERLAY_ID_BYTES = 128
+export const NONCE_BYTES = 16
+export const HANDSHAKE_TIMEOUT_MS = 10_000

@@ -1,0 +1,14 @@
+/** Why a federation handshake failed: each check has its own reason, and every one fails closed. */
+
+export type FederationRefusal =
+  | 'malformed' | 'unsupported-schema' | 'bad-signature' | 'wrong-recipient' | 'unexpected-sender'
+  | 'clock-skew' | 'untrusted-key' | 'replayed' | 'same-overlay' | 'stale-pin' | 'no-pin'
+
+export class FederationError extends Error {
+  readonly reason: FederationRefusal
+  constructor (reason: FederationRefusal, message?: string) {
+    super(message ?? reason)
+    this.name = 'FederationError'
+    this.reason = reason
+  }
+}
