@@ -5,8 +5,13 @@
  * under that root (strict key rotation included), names that key's PeerId
  * as a bridge of that overlay.
  */
+import { generateKeyPairSync } from 'node:crypto'
+import { decodeJwt } from 'jose'
+import { AdmissionError } from '../admission/errors.ts'
 import { publicKeyFromRawBytes } from '../admission/keys.ts'
 import { TokenVerifier } from '../admission/verifier.ts'
+import type { TokenClaims } from '../admission/token.ts'
+import type { VerifyExpectations } from '../admission/verifier.ts'
 
 export interface TrustAnchor {
   overlay: string
@@ -47,6 +52,29 @@ export class TrustAnchors {
     return this.verifiers.has(overlay)
   }
 
+  /**
+   * Verify a token of an anchored overlay (the one its `aud` names) for a
+   * bridge; throws an `AdmissionError` otherwise. What the federation
+   * endpoint's admission runs instead of the overlay's own verifier.
+   */
+  async verifyBridge (token: string, expect: VerifyExpectations = {}): Promise<TokenClaims> {
+    let aud: unknown
+    try {
+      aud = decodeJwt(token).aud
+    } catch {
+      throw new AdmissionError('malformed', 'the token does not decode')
+    }
+    const entry = typeof aud === 'string' ? this.verifiers.get(aud) : undefined
+    if (entry == null) {
+      throw new AdmissionError('wrong-audience', 'no trust anchor for that overlay')
+    }
+    const claims = await entry.verifier.verify(token, expect)
+    if (claims.typ !== 'bridge') {
+      throw new AdmissionError('wrong-type', 'only bridges federate')
+    }
+    return claims
+  }
+
   /** Does the anchor of `overlay` vouch for `remoteId` as a bridge, by this token? */
   async vouches (overlay: string, remoteId: string, evidence: { token: string, keyCertificate: string }): Promise<boolean> {
     const entry = this.verifiers.get(overlay)
@@ -60,4 +88,26 @@ export class TrustAnchors {
       return false
     }
   }
+}
+
+/**
+ * The verifier the federation endpoint's admission uses: a token is taken
+ * only from a bridge of an anchored overlay. It has no epoch of its own
+ * (each anchor keeps its own strict rotation), so the exchange's retry on a
+ * rotated key never applies to it.
+ */
+export class AnchoredBridgeVerifier extends TokenVerifier {
+  private readonly anchors: TrustAnchors
+
+  constructor (anchors: TrustAnchors) {
+    // the base class needs a root; none of its own is ever used
+    super({ overlay: '', issuer: '', root: generateKeyPairSync('ed25519').publicKey })
+    this.anchors = anchors
+  }
+
+  override async verify (token: string, expect: VerifyExpectations = {}): Promise<TokenClaims> {
+    return await this.anchors.verifyBridge(token, expect)
+  }
+
+  override async setCurrent (): Promise<void> {}
 }

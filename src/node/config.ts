@@ -3,6 +3,7 @@
  * file or passed to `createTempusNode`. Validation errors name the field.
  */
 import * as DTN from '../dtn/constants.ts'
+import * as FEDERATION from '../federation/constants.ts'
 import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import YAML from 'yaml'
@@ -189,6 +190,24 @@ export const configSchema = z.strictObject({
       perSourceBytes: z.number().int().min(1).default(DTN.DEFAULT_QUOTA_PER_SOURCE_BYTES)
     }).prefault({})
   }).prefault({}),
+  federation: z.strictObject({
+    /** bridges only: run a federation endpoint that links this overlay to others */
+    enabled: z.boolean().default(false),
+    /** where the federation endpoint listens (a port of its own) */
+    listen: z.array(multiaddrString).default(['/ip4/0.0.0.0/tcp/0']),
+    /** remote bridges' federation endpoints to keep connected: `/ip4/…/tcp/…/p2p/<id>` */
+    remotes: z.array(peerMultiaddrString).default([]),
+    /** the other overlays trusted, each by its root key (base64url Ed25519) */
+    anchors: z.array(z.strictObject({
+      overlay: z.string().min(1).max(128),
+      root: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a root key is 32 bytes of Ed25519 in base64url (43 characters)'),
+      issuer: z.string().min(1).max(256).optional()
+    })).default([]),
+    /** a pin is stale this long after its handshake */
+    rotationWindow: duration(FEDERATION.DEFAULT_ROTATION_WINDOW_MS),
+    /** clock skew allowed on a remote's challenge */
+    skew: duration(FEDERATION.DEFAULT_FEDERATION_SKEW_MS)
+  }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */
     enabled: z.boolean().default(true)
@@ -196,6 +215,10 @@ export const configSchema = z.strictObject({
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
   }).prefault({})
+}).superRefine((config, ctx) => {
+  if (config.federation.enabled && config.type !== 'bridge') {
+    ctx.addIssue({ code: 'custom', path: ['federation', 'enabled'], message: 'only bridges federate' })
+  }
 })
 
 /** What a config file or a caller may give: every field but `type` is optional. */

@@ -94,6 +94,7 @@ export const DATA_FILES = {
   datastore: 'datastore',
   anomalies: 'anomalies.db',
   bundles: 'bundles.db',
+  federation: 'federation.db',
   log: 'node.log'
 } as const
 

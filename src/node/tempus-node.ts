@@ -14,6 +14,8 @@ import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import { BundleStore, dtnService } from '../dtn/index.ts'
 import { MAX_RECEIPTS_HELD } from '../dtn/constants.ts'
 import type { DtnService } from '../dtn/index.ts'
+import { createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
+import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
@@ -29,7 +31,7 @@ import { loadEnrollment } from '../admission/enrollment.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
-import type { AdmissionState } from '../admission/state.ts'
+import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
 import { startAdminApi } from '../api/server.ts'
 import { sampler } from '../sampling/sampler.ts'
@@ -177,7 +179,13 @@ export class TempusNode {
   private readonly now: () => number
   private startedAt = 0
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment }) {
+  private readonly federationEndpoint?: FederationEndpoint
+  private readonly pinStore?: SqlitePinStore
+
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore }) {
+    this.federationEndpoint = init.federation
+    this.pinStore = init.pinStore
+    this.onOwnToken = this.onOwnToken.bind(this)
     this.libp2p = libp2p
     this.config = config
     this.log = log
@@ -217,6 +225,16 @@ export class TempusNode {
     return this.libp2p.services.gossip
   }
 
+  /** A bridge's federation endpoint (when `federation.enabled`): pins, handshakes, `status()`. */
+  get federation (): FederationService | undefined {
+    return this.federationEndpoint?.federation
+  }
+
+  /** The federation endpoint's listen addresses (remote bridges dial these). */
+  getFederationMultiaddrs (): string[] {
+    return this.federationEndpoint?.getMultiaddrs() ?? []
+  }
+
   /** Delay-tolerant bundles: `send(destination, payload, { lifetimeMs })`, `list()`, `bundle` events. */
   get dtn (): DtnService {
     return this.libp2p.services.dtn
@@ -238,6 +256,14 @@ export class TempusNode {
       this.log.warn({ issuer: this.enrollment.issuerUrl }, 'starting without a token: the issuer did not answer yet; no connection can be admitted until it does')
     }
     await this.libp2p.start()
+    if (this.federationEndpoint != null) {
+      this.tokens.addEventListener('token', this.onOwnToken)
+      const own = this.admission.ownToken
+      if (own != null) {
+        this.federationEndpoint.setOwnToken(own)
+      }
+      await this.federationEndpoint.start()
+    }
     this.startedAt = this.now()
     if (this.type !== 'edge') {
       // server mode on a LAN/loopback address: libp2p would only switch on
@@ -270,6 +296,9 @@ export class TempusNode {
     await this.api?.close()
     this.api = undefined
     this.tokens.stop()
+    this.tokens.removeEventListener('token', this.onOwnToken)
+    await this.federationEndpoint?.stop()
+    this.pinStore?.close()
     await this.libp2p.stop()
     this.gossip.store.close()
     this.dtn.store.close()
@@ -316,6 +345,10 @@ export class TempusNode {
     await this.libp2p.services.admission.clear(id)
     this.log.info({ peer }, 'suspicion cleared by the operator')
     return { peerId: peer, suspicion: { score: this.admission.suspicion.score(peer), state: this.admission.suspicion.state(peer) } }
+  }
+
+  private onOwnToken (evt: CustomEvent<OwnToken>): void {
+    this.federationEndpoint?.setOwnToken(evt.detail)
   }
 
   status (): NodeStatus {
@@ -535,7 +568,26 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     throw err
   })
 
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment })
+  let federation: FederationEndpoint | undefined
+  let pinStore: SqlitePinStore | undefined
+  if (parsed.federation.enabled) {
+    // a second host, with only the federation protocol, for remote bridges
+    pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'))
+    federation = await createFederationEndpoint({
+      privateKey,
+      overlay: enrollment.overlay,
+      listen: parsed.federation.listen,
+      remotes: parsed.federation.remotes,
+      anchors: new TrustAnchors(parsed.federation.anchors, now),
+      pins: new Pins({ store: pinStore, rotationWindowMs: parsed.federation.rotationWindow, now }),
+      logger: pinoComponentLogger(log.child({ endpoint: 'federation' })),
+      now,
+      skewMs: parsed.federation.skew,
+      deadlineMs: parsed.admission.deadline,
+      ownToken: () => admission.ownToken
+    })
+  }
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore })
   if (options.start !== false) {
     await node.start()
   }

@@ -1,0 +1,120 @@
+/**
+ * A bridge's federation endpoint: a second libp2p host, with the bridge's
+ * key, on its own listen address, that speaks `/tempus/federation/1.0.0`
+ * and nothing else. Remote bridges connect here, never to the overlay's own
+ * endpoint: their tokens are from another issuer, so the overlay's
+ * admission refuses them there, and here no overlay protocol (DHT, gossip,
+ * sampling, RPC, DTN) is even registered. Admission on this endpoint takes
+ * a token only from a bridge of an overlay a trust anchor is configured for
+ * (edges and sentinels of that overlay are refused) and still proves
+ * possession of the key on a fresh nonce.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { admittingEncrypter } from '../admission/encrypter.ts'
+import { admissionGater } from '../admission/gater.ts'
+import { RevocationState } from '../admission/revocation.ts'
+import { AdmissionState } from '../admission/state.ts'
+import { SuspicionScores } from '../admission/suspicion.ts'
+import { AnchoredBridgeVerifier } from './anchors.ts'
+import { federationService } from './service.ts'
+import type { TrustAnchors } from './anchors.ts'
+import type { LocalBridge } from './challenge.ts'
+import type { Pins } from './pins.ts'
+import type { FederationService } from './service.ts'
+import type { OwnToken } from '../admission/state.ts'
+import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
+
+export interface FederationEndpointInit {
+  privateKey: PrivateKey
+  overlay: string
+  listen: string[]
+  /** remote bridges' federation endpoints to keep connected (`/ip4/…/tcp/…/p2p/…`) */
+  remotes: string[]
+  anchors: TrustAnchors
+  pins: Pins
+  logger: ComponentLogger
+  now?: () => number
+  skewMs?: number
+  deadlineMs: number
+  /** this bridge's own current token (from its overlay's issuer) */
+  ownToken: () => OwnToken | undefined
+  redialIntervalMs?: number
+}
+
+export interface FederationEndpoint {
+  libp2p: Libp2p<{ federation: FederationService }>
+  state: AdmissionState
+  federation: FederationService
+  /** mirror a new own token into the endpoint's admission */
+  setOwnToken(token: OwnToken): void
+  start(): Promise<void>
+  stop(): Promise<void>
+  getMultiaddrs(): string[]
+}
+
+export async function createFederationEndpoint (init: FederationEndpointInit): Promise<FederationEndpoint> {
+  const now = init.now ?? Date.now
+  const state = new AdmissionState({
+    verifier: new AnchoredBridgeVerifier(init.anchors),
+    revocations: new RevocationState(),
+    suspicion: new SuspicionScores({}, now),
+    now,
+    deadlineMs: init.deadlineMs
+  })
+  const own = init.ownToken()
+  if (own != null) {
+    state.setOwnToken(own)
+  }
+  const peerId = peerIdFromPrivateKey(init.privateKey).toString()
+  const local = (): LocalBridge | undefined => {
+    const token = state.ownToken
+    return token == null ? undefined : { overlay: init.overlay, peerId, privateKey: init.privateKey, evidence: { token: token.token, keyCertificate: token.keyCertificate } }
+  }
+  const libp2p = await createLibp2p({
+    start: false,
+    privateKey: init.privateKey,
+    logger: init.logger,
+    addresses: { listen: init.listen },
+    transports: [tcp()],
+    connectionEncrypters: [admittingEncrypter(noise(), state)],
+    connectionGater: admissionGater(state),
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: 64, reconnectRetries: 0 },
+    services: {
+      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs })
+    }
+  })
+  let timer: ReturnType<typeof setInterval> | undefined
+  const dialRemotes = (): void => {
+    for (const remote of init.remotes) {
+      const ma = multiaddr(remote)
+      const id = ma.getComponents().find(c => c.name === 'p2p')?.value
+      if (id != null && libp2p.getConnections().some(c => c.remotePeer.toString() === id)) {
+        continue
+      }
+      libp2p.dial(ma, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+    }
+  }
+  return {
+    libp2p,
+    state,
+    federation: libp2p.services.federation,
+    setOwnToken: token => { state.setOwnToken(token) },
+    async start () {
+      await libp2p.start()
+      dialRemotes()
+      timer = setInterval(dialRemotes, init.redialIntervalMs ?? 10_000)
+      timer.unref?.()
+    },
+    async stop () {
+      clearInterval(timer)
+      await libp2p.stop()
+    },
+    getMultiaddrs: () => libp2p.getMultiaddrs().map(String)
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The federation service, on a bridge's federation endpoint: the handshake
+ * of `/tempus/federation/1.0.0` with the remote bridges connected there
+ * (each admitted already, by a token a trust anchor vouches for), and the
+ * pins it produces. The dialer starts the handshake; the other side
+ * answers with its own envelope or a refusal; both pin. A pin that went
+ * stale is re-established only by a new, complete handshake.
+ */
+import { lpStream } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
+import { FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_ENVELOPE_BYTES } from './constants.ts'
+import { FederationError } from './errors.ts'
+import { Reply, Envelope } from './pb/federation.ts'
+import type { TrustAnchors } from './anchors.ts'
+import type { LocalBridge } from './challenge.ts'
+import type { FederationRefusal } from './errors.ts'
+import type { Pin, Pins } from './pins.ts'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { TypedEventTarget } from 'main-event'
+
+export interface FederationServiceInit {
+  /** this bridge: overlay, id, key and its current token */
+  local: () => LocalBridge | undefined
+  anchors: TrustAnchors
+  pins: Pins
+  now?: () => number
+  skewMs?: number
+  /** how often connected remotes without a fresh pin get a new handshake */
+  checkIntervalMs?: number
+}
+
+export interface FederationServiceComponents {
+  peerId: PeerId
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+export interface FederationEvents {
+  pinned: CustomEvent<Pin>
+  refused: CustomEvent<{ peer: string, reason: FederationRefusal, by: 'us' | 'them' }>
+}
+
+export class FederationService extends TypedEventEmitter<FederationEvents> implements Startable {
+  readonly pins: Pins
+  readonly anchors: TrustAnchors
+  private readonly components: FederationServiceComponents
+  private readonly init: FederationServiceInit
+  private readonly log: Logger
+  private readonly now: () => number
+  private readonly nonces = new NonceCache()
+  private readonly running = new Map<string, Promise<Pin>>()
+  private timer?: ReturnType<typeof setInterval>
+
+  constructor (components: FederationServiceComponents, init: FederationServiceInit) {
+    super()
+    this.components = components
+    this.init = init
+    this.pins = init.pins
+    this.anchors = init.anchors
+    this.now = init.now ?? Date.now
+    this.log = components.logger.forComponent('tempus:federation')
+    this.onConnection = this.onConnection.bind(this)
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/federation'
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(FEDERATION_PROTOCOL, async (stream, connection) => { await this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+  }
+
+  afterStart (): void {
+    this.components.events.addEventListener('connection:open', this.onConnection)
+    this.timer = setInterval(() => { this.check() }, this.init.checkIntervalMs ?? 30_000)
+    this.timer.unref?.()
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    this.components.events.removeEventListener('connection:open', this.onConnection)
+    await this.components.registrar.unhandle(FEDERATION_PROTOCOL)
+  }
+
+  /** Run a handshake with a connected remote bridge; resolves with the pin, or throws a `FederationError`. */
+  async handshake (peer: PeerId): Promise<Pin> {
+    const id = peer.toString()
+    const running = this.running.get(id)
+    if (running != null) {
+      return await running
+    }
+    const attempt = this.initiate(peer).finally(() => { this.running.delete(id) })
+    this.running.set(id, attempt)
+    return await attempt
+  }
+
+  /** Pins with their state, and the anchors configured. */
+  status (): { anchors: Array<{ overlay: string, root: string }>, pins: ReturnType<Pins['snapshot']> } {
+    return { anchors: this.anchors.list().map(a => ({ overlay: a.overlay, root: a.root })), pins: this.pins.snapshot() }
+  }
+
+  /** Forget a remote's pin and close its connections: it must handshake again to come back. */
+  async forget (remoteId: string): Promise<boolean> {
+    const had = this.pins.forget(remoteId)
+    for (const c of this.components.connectionManager.getConnections()) {
+      if (c.remotePeer.toString() === remoteId) {
+        await c.close().catch(() => {})
+      }
+    }
+    return had
+  }
+
+  private async initiate (peer: PeerId): Promise<Pin> {
+    const local = this.local()
+    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
+    const stream = await this.components.connectionManager.openStream(peer, FEDERATION_PROTOCOL, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+      await lp.write(Envelope.encode(buildEnvelope(local, peer.toString(), this.now())), { signal })
+      let reply: Reply
+      try {
+        reply = Reply.decode(await lp.read({ signal }))
+      } catch (err: any) {
+        throw new FederationError('malformed', `no reply: ${err?.name ?? 'error'}`)
+      }
+      if (reply.envelope == null) {
+        const reason = (reply.refused !== '' ? reply.refused : 'malformed') as FederationRefusal
+        this.safeDispatchEvent('refused', { detail: { peer: peer.toString(), reason, by: 'them' } })
+        throw new FederationError(reason, `the remote bridge refused: ${reason}`)
+      }
+      const pin = await this.accept(reply.envelope, peer.toString())
+      await stream.close({ signal })
+      return pin
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private async answer (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+      let envelope: Envelope
+      try {
+        envelope = Envelope.decode(await lp.read({ signal }))
+      } catch {
+        throw new FederationError('malformed', 'the envelope does not decode')
+      }
+      try {
+        await this.accept(envelope, peer)
+      } catch (err) {
+        // fail closed: the remote learns the reason (it is its own input), nothing is pinned
+        await lp.write(Reply.encode({ refused: err instanceof FederationError ? err.reason : 'malformed' }), { signal }).catch(() => {})
+        await stream.close({ signal }).catch(() => {})
+        return
+      }
+      await lp.write(Reply.encode({ envelope: buildEnvelope(this.local(), peer, this.now()), refused: '' }), { signal })
+      await stream.close({ signal })
+    } catch (err: any) {
+      this.log('handshake from %s failed - %s', peer, err?.reason ?? err?.name)
+      stream.abort(err)
+    }
+  }
+
+  /** Check a remote's envelope and pin it; a refusal is logged and raised. */
+  private async accept (envelope: Envelope, peer: string): Promise<Pin> {
+    try {
+      const verified = await verifyEnvelope(envelope, {
+        self: { overlay: this.local().overlay, peerId: this.components.peerId.toString() },
+        expectedRemote: peer,
+        now: this.now(),
+        skewMs: this.init.skewMs,
+        nonces: this.nonces,
+        trust: {
+          vouches: async (overlay, remoteId, evidence) => await this.anchors.vouches(overlay, remoteId, evidence),
+          pinnedKey: remoteId => this.pins.pinnedKey(remoteId)
+        }
+      })
+      const pin = this.pins.pin(verified)
+      this.log('pinned bridge %s of overlay %s until %s', pin.remoteId, pin.overlay, new Date(pin.rotationDue).toISOString())
+      this.safeDispatchEvent('pinned', { detail: pin })
+      return pin
+    } catch (err) {
+      const reason: FederationRefusal = err instanceof FederationError ? err.reason : 'malformed'
+      this.log('handshake with %s refused: %s', peer, reason)
+      this.safeDispatchEvent('refused', { detail: { peer, reason, by: 'us' } })
+      throw err instanceof FederationError ? err : new FederationError('malformed')
+    }
+  }
+
+  private local (): LocalBridge {
+    const local = this.init.local()
+    if (local == null) {
+      throw new FederationError('untrusted-key', 'this bridge holds no token yet')
+    }
+    return local
+  }
+
+  private onConnection (evt: CustomEvent<Connection>): void {
+    if (evt.detail.direction === 'outbound') {
+      this.handshake(evt.detail.remotePeer).catch(err => { this.log('handshake with %p failed - %s', evt.detail.remotePeer, err?.reason ?? err?.name) })
+    }
+  }
+
+  /** Remotes we dialled whose pin is missing or stale get a new handshake. */
+  private check (): void {
+    for (const c of this.components.connectionManager.getConnections()) {
+      if (c.direction === 'outbound' && this.pins.state(c.remotePeer.toString()) !== 'fresh') {
+        this.handshake(c.remotePeer).catch(() => {})
+      }
+    }
+  }
+}
+
+export function federationService (init: FederationServiceInit): (components: FederationServiceComponents) => FederationService {
+  return (components) => new FederationService(components, init)
+}
