@@ -15,7 +15,7 @@ import { DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/const
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
 import { PEER_TYPES } from '../node/constants.ts'
 import {
-  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
+  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_COPIES, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
 } from './constants.ts'
 import { DtnError } from './errors.ts'
 import { encryptPayload } from './payload-crypto.ts'
@@ -144,7 +144,8 @@ export function createBundle (signer: Signer, destination: Destination, payload:
       fragmentOffset: BigInt(offset),
       payloadDigest,
       ephemeralKey,
-      nonce
+      nonce,
+      copies: options.copies
     })
     fragments.push({
       id: Buffer.from(id).toString('hex'),
@@ -280,6 +281,9 @@ export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
   if (pb.hops > h.hopLimit) {
     throw new DtnError('hop-limit')
   }
+  if (h.copies > MAX_COPIES) {
+    throw new DtnError('malformed', 'too many copies')
+  }
   return {
     id: Buffer.from(h.id).toString('hex'),
     source,
@@ -298,7 +302,9 @@ export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
     token: pb.token,
     keyCertificate: pb.keyCertificate,
     hops: pb.hops,
-    copies: pb.copies
+    // routing state is not signed: a carrier can hand on at most the copies
+    // the source started with, and cannot make a spray bundle epidemic
+    copies: h.copies === 0 ? 0 : Math.min(Math.max(pb.copies, 1), h.copies)
   }
 }
 
@@ -354,8 +360,13 @@ export function openReceipt (wire: PbReceipt, now: number): Receipt {
     throw new DtnError('bad-receipt', 'bad signature')
   }
   const expiresAt = safeNumber(body.expiresAt, 'expiresAt')
+  const deliveredAt = safeNumber(body.deliveredAt, 'deliveredAt')
   if (expiresAt <= now) {
     throw new DtnError('expired')
   }
-  return { id: Buffer.from(body.id).toString('hex'), destination, source, deliveredAt: safeNumber(body.deliveredAt, 'deliveredAt'), expiresAt, wire }
+  // no bundle lives longer, and nothing is delivered in the future
+  if (expiresAt > now + MAX_LIFETIME_MS + DTN_SKEW_MS || deliveredAt > now + DTN_SKEW_MS) {
+    throw new DtnError('bad-receipt', 'times out of range')
+  }
+  return { id: Buffer.from(body.id).toString('hex'), destination, source, deliveredAt, expiresAt, wire }
 }

@@ -27,6 +27,8 @@ export const DTN_SKEW_MS = 30_000
 
 export const DEFAULT_QUOTA_TOTAL_BYTES = 512 * 1024 * 1024
 export const DEFAULT_QUOTA_PER_SOURCE_BYTES = 64 * 1024 * 1024
+/** what a fragment costs against the quotas at least (an empty one still stores a header, a signature and evidence) */
+export const MIN_FRAGMENT_COST = 512
 /** receipts held (each ~200 bytes) */
 export const MAX_RECEIPTS_HELD = 100_000
 
@@ -38,8 +40,10 @@ export const MAX_OFFER_KEYS = 1024
 export const MAX_OFFER_RECEIPTS = 256
 /** held fragments looked at when building one offer */
 export const MAX_HELD_SCANNED = 16_384
-/** sessions a peer may open per minute */
-export const SESSIONS_PER_PEER_PER_MINUTE = 60
+/** our sessions to one peer start at least this far apart (so at most 60 a minute) */
+export const MIN_SESSION_INTERVAL_MS = 1_000
+/** sessions a peer may open per minute (twice what an honest peer opens at most) */
+export const SESSIONS_PER_PEER_PER_MINUTE = 120
 /** expired bundles are deleted at least this often */
 export const EXPIRY_SWEEP_MS = 250
 /** delivered ids are remembered this long after the bundle's expiry (late copies are dropped) */

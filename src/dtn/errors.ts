@@ -5,8 +5,8 @@ export type DtnRefusal =
   | 'expired' | 'skew' | 'hop-limit' | 'bad-fragment' | 'bad-digest' | 'bad-receipt'
   | 'quota-full' | 'no-token' | 'bad-destination' | 'duplicate' | 'unwanted' | 'stale-evidence'
 
-/** refusals that are nobody's fault: not counted against the sender */
-export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted', 'stale-evidence'])
+/** refusals that are nobody's fault: not counted against the sender (a carrier may not have heard of a revocation yet) */
+export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted', 'stale-evidence', 'revoked-source'])
 
 export class DtnError extends Error {
   readonly reason: DtnRefusal

@@ -2,8 +2,8 @@
  * Routing, pure: what a holder hands a peer it meets, and how many copies.
  *
  * - A peer that is a destination of the bundle gets it (direct delivery).
- *   For a single destination the holder's copy is then released: the
- *   destination stored it durably and its receipt will follow.
+ *   For a single destination the holder's copy is released by the
+ *   destination's receipt, which answers the next offer of it.
  * - A bundle for a type or for everyone is flooded within its hop limit:
  *   every node of the type delivers it and carries it on.
  * - A bundle for one peer travels by binary spray-and-wait (Spyropoulos,
@@ -34,7 +34,7 @@ export interface Meeting {
 export interface Handover {
   /** the copies the peer receives (0 = epidemic) */
   give: number
-  /** the copies the holder keeps; 0 = release its copy once the peer acknowledged */
+  /** the copies the holder keeps (a copy handed to its single destination waits for the receipt) */
   keep: number
   direct: boolean
 }

@@ -22,7 +22,7 @@ import { tokenKid } from '../admission/token.ts'
 import { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
 import {
   DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
-  EXPIRY_SWEEP_MS, FRAME_TIMEOUT_MS, MAX_COPIES, MAX_FRAME_BYTES, MAX_HELD_SCANNED, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS,
+  EXPIRY_SWEEP_MS, FRAME_TIMEOUT_MS, MIN_SESSION_INTERVAL_MS, MAX_COPIES, MAX_FRAME_BYTES, MAX_HELD_SCANNED, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS,
   SESSIONS_PER_PEER_PER_MINUTE
 } from './constants.ts'
 import { DtnError, HARMLESS } from './errors.ts'
@@ -104,6 +104,8 @@ export interface DtnStats {
   transmissions: number
   /** fragments taken from peers */
   received: number
+  /** fragments handed to us that we held or had delivered already */
+  duplicates: number
   receipts: number
   refused: Partial<Record<DtnRefusal, number>>
 }
@@ -119,9 +121,13 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   private readonly self: string
   private readonly limiter = new RateLimiter({ points: SESSIONS_PER_PEER_PER_MINUTE, duration: 60 })
   private readonly writer: GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>
-  private readonly stats: DtnStats = { sent: 0, delivered: 0, transmissions: 0, received: 0, receipts: 0, refused: {} }
+  private readonly stats: DtnStats = { sent: 0, delivered: 0, transmissions: 0, received: 0, duplicates: 0, receipts: 0, refused: {} }
   /** peers with a session of ours running, and whether another was asked for meanwhile */
   private readonly sessions = new Map<string, boolean>()
+  /** receipt ids each peer has had from us (bounded) */
+  private readonly receiptsTold = new Map<string, Set<string>>()
+  /** when our last session to each peer started: at most one a second */
+  private readonly lastSession = new Map<string, number>()
   /** fragments another session is bringing: not asked for twice at once */
   private readonly expecting = new Set<string>()
   private sweepTimer?: ReturnType<typeof setInterval>
@@ -233,6 +239,15 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     try {
       do {
         this.sessions.set(id, false)
+        // at most one session a second to a peer: a burst of news waits a little and goes in one
+        const wait = (this.lastSession.get(id) ?? -Infinity) + MIN_SESSION_INTERVAL_MS - performance.now()
+        if (wait > 0) {
+          await new Promise(resolve => setTimeout(resolve, wait).unref?.())
+        }
+        this.lastSession.set(id, performance.now())
+        if (this.lastSession.size > 4096) {
+          this.lastSession.delete(this.lastSession.keys().next().value as string)
+        }
         await this.offer(id)
       } while (this.sessions.get(id) === true && this.running)
     } finally {
@@ -251,65 +266,88 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     if (meeting.type == null || !this.running) {
       return
     }
-    const now = this.now()
     const preferred = this.init.preferredCarriers ?? DEFAULT_PREFERRED_CARRIERS
-    const keys: FragmentKey[] = []
-    // the oldest held first; a peer that takes none of them sees the rest next period
-    for (const h of this.store.held(now, MAX_HELD_SCANNED)) {
-      if (handover(h, meeting, preferred) != null) {
-        keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
-        if (keys.length >= MAX_OFFER_KEYS) {
-          break
-        }
-      }
-    }
-    const receipts = this.store.newestReceipts(now, MAX_OFFER_RECEIPTS).map(r => r.wire)
-    if (keys.length === 0 && receipts.length === 0) {
-      return
-    }
-    // any order will do for the peer; a random one spreads the fragments of
-    // one bundle over the carriers it meets
-    for (let i = keys.length - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
-      [keys[i], keys[j]] = [keys[j] as FragmentKey, keys[i] as FragmentKey]
-    }
-    const offered = new Set(keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`))
     let stream: Stream | undefined
     try {
+      const now = this.now()
+      const keys: FragmentKey[] = []
+      // the oldest held first; a peer that takes none of them sees the rest next period
+      for (const h of this.store.held(now, MAX_HELD_SCANNED)) {
+        if (handover(h, meeting, preferred) != null) {
+          keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
+          if (keys.length >= MAX_OFFER_KEYS) {
+            break
+          }
+        }
+      }
+      // receipts this peer has not had from us yet
+      const told = this.receiptsTold.get(peer) ?? new Set<string>()
+      const fresh = this.store.newestReceipts(now, MAX_OFFER_RECEIPTS).filter(r => !told.has(r.id))
+      if (keys.length === 0 && fresh.length === 0) {
+        return
+      }
+      // any order will do for the peer; a random one spreads the fragments of
+      // one bundle over the carriers it meets
+      for (let i = keys.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [keys[i], keys[j]] = [keys[j] as FragmentKey, keys[i] as FragmentKey]
+      }
+      const offered = new Set(keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`))
       stream = await this.components.connectionManager.openStream(this.peerIdOf(peer), DTN_PROTOCOL, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-      await lp.write(DtnFrame.encode({ offer: { keys, receipts } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      await lp.write(DtnFrame.encode({ offer: { keys, receipts: fresh.map(r => r.wire) } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      fresh.forEach(r => { told.add(r.id) })
+      this.receiptsTold.set(peer, told)
+      if (this.receiptsTold.size > 1024) {
+        this.receiptsTold.delete(this.receiptsTold.keys().next().value as string)
+      }
       const want = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { want: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS } } }).want
       if (want == null) {
         throw new DtnError('malformed', 'expected the keys wanted')
       }
       this.applyReceipts(want.receipts)
+      const served = new Set<string>()
       for (const key of want.keys) {
         const id = Buffer.from(key.id).toString('hex')
         const offset = Number(key.offset)
-        if (!offered.has(`${id}/${key.offset}`)) {
+        const k = `${id}/${key.offset}`
+        if (!offered.has(k)) {
           throw new DtnError('malformed', 'a key that was not offered')
         }
+        if (served.has(k)) {
+          continue
+        }
+        served.add(k)
         const f = this.store.fragment(id, offset, this.now())
         const plan = f == null ? undefined : handover(f, meeting, preferred)
         if (f == null || plan == null) {
           continue
         }
-        await lp.write(DtnFrame.encode({ bundle: { ...toWire(f, { hops: f.hops + 1, copies: plan.give }), ...this.evidenceFor(f) } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
-        const ack = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } }).ack
-        if (ack == null) {
-          throw new DtnError('malformed', 'expected an acknowledgement')
-        }
-        this.stats.transmissions++
-        if (!ack.stored) {
+        // spray copies leave the store before the fragment leaves the node:
+        // two sessions at once cannot both hand out the same copies
+        const spray = !plan.direct && f.copies > 0
+        if (spray && !this.store.takeCopies(id, offset, plan.give)) {
           continue
         }
-        if (plan.keep === 0 && (plan.direct || f.copies > 0)) {
-          this.store.remove(id, offset)
-        } else if (plan.keep !== f.copies) {
-          this.store.setCopies(id, offset, plan.keep)
+        let stored = false
+        try {
+          await lp.write(DtnFrame.encode({ bundle: { ...toWire(f, { hops: f.hops + 1, copies: plan.give }), ...this.evidenceFor(f) } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+          const ack = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } }).ack
+          if (ack == null) {
+            throw new DtnError('malformed', 'expected an acknowledgement')
+          }
+          this.stats.transmissions++
+          stored = ack.stored
+        } finally {
+          if (spray && !stored) {
+            this.store.returnCopies(id, offset, plan.give)
+          }
         }
+        // a copy handed to its destination stays until the destination's
+        // receipt releases it: the receipt is then confirmed against it, and
+        // the destination answers the next offer of it with that receipt
       }
+      await lp.write(DtnFrame.encode({ done: true }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       await stream.close({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
     } catch (err: any) {
       stream?.abort(err)
@@ -370,10 +408,10 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
 
   private onRevoked (evt: CustomEvent<string[]>): void {
     // a revoked source's bundles are not carried further
-    for (const c of this.store.carried(this.now(), 100_000)) {
-      if (evt.detail.includes(c.source)) {
-        this.store.removeBundle(c.id)
-      }
+    try {
+      this.store.removeSources(evt.detail)
+    } catch (err) {
+      this.log.error('dropping the bundles of revoked sources failed - %e', err)
     }
   }
 
@@ -415,6 +453,8 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         if (key.id.length !== 16 || wanted.has(k) || this.expecting.has(k)) {
           continue
         }
+        // a confirmed receipt (its signer is the bundle's destination) ends
+        // the bundle's journey: tell the offerer instead of taking it
         const receipt = this.store.receipt(id, now)
         if (receipt != null) {
           if (receipts.length < MAX_OFFER_RECEIPTS) {
@@ -434,13 +474,17 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         this.expecting.add(k)
       }
       await lp.write(DtnFrame.encode({ want: { keys: offer.keys.filter(k => wanted.has(`${Buffer.from(k.id).toString('hex')}/${k.offset}`)), receipts } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      // the wanted fragments the offerer still holds, then `done`
       const expected = wanted.size
-      for (let i = 0; i < expected; i++) {
-        const pb = (await read()).bundle
-        if (pb == null) {
-          throw new DtnError('malformed', 'expected a bundle')
+      for (let i = 0; ; i++) {
+        const frame = await read()
+        if (frame.done === true) {
+          break
         }
-        const stored = await this.take(pb, peer, wanted)
+        if (frame.bundle == null || i >= expected) {
+          throw new DtnError('malformed', 'expected a wanted bundle or the end')
+        }
+        const stored = await this.take(frame.bundle, peer, wanted)
         await lp.write(DtnFrame.encode({ ack: { stored } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       }
       await stream.close({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
@@ -453,6 +497,9 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') ? 'oversize' : undefined
       if (reason != null && !HARMLESS.has(reason)) {
         this.refuse(peer, reason)
+      } else if (wanted.size > 0 && (err?.name === 'TimeoutError' || err?.name === 'AbortError')) {
+        // it offered fragments, we asked, and it stalled: they were kept from other carriers meanwhile
+        this.init.state.raise(peer, 'timeout')
       }
     } finally {
       for (const k of wanted.keys()) {
@@ -464,20 +511,23 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   /** Check and store one fragment handed over by `peer`; false if it was not stored (harmlessly). */
   private async take (pb: NonNullable<DtnFrame['bundle']>, peer: string, wanted: Map<string, number>): Promise<boolean> {
     const f = openFragment(pb, { now: this.now(), maxPayload: this.init.maxPayload ?? DEFAULT_MAX_PAYLOAD })
-    if (this.store.delivered(f.id)) {
-      // delivered while this copy was on its way
-      wanted.delete(`${f.id}/${f.offset}`)
-      this.expecting.delete(`${f.id}/${f.offset}`)
-      return false
-    }
-    if (wanted.get(`${f.id}/${f.offset}`) !== f.payload.length) {
+    const k = `${f.id}/${f.offset}`
+    if (wanted.get(k) !== f.payload.length) {
       throw new DtnError('malformed', 'a fragment that was not asked for')
     }
-    wanted.delete(`${f.id}/${f.offset}`)
-    this.expecting.delete(`${f.id}/${f.offset}`)
+    wanted.delete(k)
+    this.expecting.delete(k)
+    if (this.store.delivered(f.id) || this.store.receipt(f.id, this.now()) != null) {
+      // delivered while this copy was on its way
+      this.stats.duplicates++
+      return false
+    }
     await this.checkEvidence(f)
-    if (f.copies > MAX_COPIES) {
-      throw new DtnError('malformed', 'too many copies')
+    // hops are not signed: a copy that travelled has taken at least one
+    // transfer, two if it did not come from its source
+    f.hops = Math.max(f.hops, peer === f.source ? 1 : 2)
+    if (f.hops > f.hopLimit) {
+      return false
     }
     let stored: boolean
     try {
@@ -489,7 +539,9 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       }
       throw err
     }
-    if (stored) {
+    if (!stored) {
+      this.stats.duplicates++
+    } else {
       this.stats.received++
       this.safeDispatchEvent('stored', { detail: { id: f.id, offset: f.offset, from: peer } })
       if (destinedTo(f.destination, this.self, this.init.type)) {
@@ -579,6 +631,11 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     }
     const single = head.destination.kind === 'peer'
     const entry = { id, source: head.source, destination: formatDestination(head.destination), createdAt: head.createdAt, expiresAt: head.expiresAt, receivedAt: now, payload }
+    // a group bundle stays carried, so its inbox copy is new bytes: within the quotas
+    if (!single && this.store.refusal(head.source, payload.length) != null) {
+      this.count('quota-full')
+      return
+    }
     if (!this.store.deliver(entry, single)) {
       return
     }
@@ -607,19 +664,26 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     }
   }
 
-  /** A checked receipt: keep it to pass on, release carried copies, tell the source. */
+  /**
+   * A receipt whose signature checked. It counts only if this node can
+   * confirm it: the signer is the destination the bundle's source signed,
+   * as held here (a carried copy, or the outbox of the source), or this
+   * node itself. Anyone can sign a receipt for an id seen in an offer;
+   * such a receipt is dropped, never kept, passed on or acted upon.
+   */
   private acceptReceipt (r: Receipt): void {
-    if (this.store.receipt(r.id, this.now()) != null) {
+    const now = this.now()
+    const known = this.store.receipt(r.id, now) != null
+    const held = this.store.fragmentsOf(r.id, now)[0]
+    const heldMatches = held != null && held.source === r.source && held.destination.kind === 'peer' && held.destination.peer === r.destination
+    const own = r.source === this.self && this.store.outboxDestination(r.id) === r.destination
+    if (!heldMatches && !own && r.destination !== this.self) {
       return
     }
-    // release only copies of the bundle the receipt names: same source, and
-    // the signer is its destination
-    const held = this.store.fragmentsOf(r.id, this.now())[0]
-    if (held != null && held.source === r.source && held.destination.kind === 'peer' && held.destination.peer === r.destination && r.destination !== this.self) {
+    if (heldMatches && r.destination !== this.self) {
       this.store.removeBundle(r.id)
     }
-    const own = this.store.isOwn(r.id) && r.source === this.self
-    if (!this.store.addReceipt(r)) {
+    if (known || !this.store.addReceipt(r)) {
       return
     }
     this.stats.receipts++

@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { formatDestination, parseDestination } from './bundle.ts'
+import { MIN_FRAGMENT_COST } from './constants.ts'
 import { DtnError } from './errors.ts'
 import { BundleHeader } from './pb/dtn.ts'
 import type { Destination, Fragment, Receipt } from './bundle.ts'
@@ -41,6 +42,7 @@ CREATE TABLE IF NOT EXISTS fragments (
   key_certificate TEXT NOT NULL,
   received_from TEXT,
   received_at INTEGER NOT NULL,
+  cost INTEGER NOT NULL,
   PRIMARY KEY (id, offset)
 );
 CREATE INDEX IF NOT EXISTS fragments_by_expiry ON fragments (expires);
@@ -141,6 +143,8 @@ export class BundleStore {
   private bytes = 0
   private readonly bySource = new Map<string, number>()
   private receiptCount = 0
+  /** counter changes of the transaction in progress */
+  private pending?: { total: number, bySource: Map<string, number> }
 
   /** `path` of a database file, or ':memory:' */
   constructor (path: string, quota: Quota, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
@@ -156,7 +160,7 @@ export class BundleStore {
     this.db.exec(SCHEMA)
     this.stmts = prepare(this.db)
     // the quota counters start from what is on disk
-    for (const row of this.db.prepare('SELECT source, SUM(n) AS n FROM (SELECT source, SUM(length) AS n FROM fragments GROUP BY source UNION ALL SELECT source, SUM(length(payload)) AS n FROM inbox GROUP BY source) GROUP BY source').all() as Array<{ source: string, n: number }>) {
+    for (const row of this.db.prepare('SELECT source, SUM(n) AS n FROM (SELECT source, SUM(cost) AS n FROM fragments GROUP BY source UNION ALL SELECT source, SUM(length(payload)) AS n FROM inbox GROUP BY source) GROUP BY source').all() as Array<{ source: string, n: number }>) {
       this.account(row.source, Number(row.n))
     }
     this.receiptCount = Number((this.db.prepare('SELECT COUNT(*) AS n FROM receipts').get() as { n: number }).n)
@@ -175,7 +179,7 @@ export class BundleStore {
     this.transaction(() => {
       for (const batch of batches) {
         // what is held already costs nothing more (a new send holds nothing yet)
-        const size = batch.fragments.reduce((n, f) => n + (batch.outbox === true || this.stmts.has.get(f.id, f.offset) == null ? f.payload.length : 0), 0)
+        const size = batch.fragments.reduce((n, f) => n + (batch.outbox === true || this.stmts.has.get(f.id, f.offset) == null ? costOf(f) : 0), 0)
         const source = batch.fragments[0]?.source ?? ''
         const refusal = this.refusal(source, size)
         if (refusal != null) {
@@ -184,10 +188,10 @@ export class BundleStore {
         }
         const stored = batch.fragments.map(f => {
           const r = this.stmts.insert.run(f.id, f.offset, f.source, formatDestination(f.destination), f.createdAt, f.expiresAt, f.totalLength, f.payload.length,
-            f.hops, f.hopLimit, f.copies, f.header, f.payload, f.signature, f.token, f.keyCertificate, batch.receivedFrom ?? null, now)
+            f.hops, f.hopLimit, f.copies, f.header, f.payload, f.signature, f.token, f.keyCertificate, batch.receivedFrom ?? null, now, costOf(f))
           const isNew = Number(r.changes) === 1
           if (isNew) {
-            this.account(f.source, f.payload.length)
+            this.account(f.source, costOf(f))
           }
           return isNew
         })
@@ -203,10 +207,11 @@ export class BundleStore {
 
   /** Why `size` more bytes from `source` do not fit, if they do not. */
   refusal (source: string, size: number): DtnError | undefined {
-    if (this.bytes + size > this.quota.totalBytes) {
-      return new DtnError('quota-full', `the store is full (${this.bytes} of ${this.quota.totalBytes} bytes)`)
+    const bytes = this.bytes + (this.pending?.total ?? 0)
+    if (bytes + size > this.quota.totalBytes) {
+      return new DtnError('quota-full', `the store is full (${bytes} of ${this.quota.totalBytes} bytes)`)
     }
-    if ((this.bySource.get(source) ?? 0) + size > this.quota.perSourceBytes) {
+    if ((this.bySource.get(source) ?? 0) + (this.pending?.bySource.get(source) ?? 0) + size > this.quota.perSourceBytes) {
       return new DtnError('quota-full', `the quota of this source is full (${this.quota.perSourceBytes} bytes)`)
     }
     return undefined
@@ -214,6 +219,32 @@ export class BundleStore {
 
   setCopies (id: string, offset: number, copies: number): void {
     this.stmts.setCopies.run(copies, id, offset)
+  }
+
+  /**
+   * Take `give` spray copies from a held fragment, atomically, leaving it at
+   * least one; false if it no longer has them (another session took them).
+   */
+  takeCopies (id: string, offset: number, give: number): boolean {
+    return this.stmts.takeCopies.all(give, id, offset, give).length === 1
+  }
+
+  /** Give back copies taken for a hand-over that did not happen. */
+  returnCopies (id: string, offset: number, give: number): void {
+    this.stmts.returnCopies.run(give, id, offset)
+  }
+
+  /** Drop every bundle of these sources (revoked): one transaction. */
+  removeSources (sources: string[]): number {
+    let n = 0
+    this.transaction(() => {
+      for (const source of sources) {
+        const rows = this.stmts.removeSource.all(source)
+        this.unaccount(rows)
+        n += rows.length
+      }
+    })
+    return n
   }
 
   remove (id: string, offset: number): void {
@@ -253,7 +284,7 @@ export class BundleStore {
     const added = Number(this.stmts.receiptAdd.run(r.id, r.destination, r.source, r.deliveredAt, r.expiresAt, r.wire.body, r.wire.signature).changes) === 1
     if (added) {
       this.receiptCount++
-      this.stmts.outboxDelivered.run(r.deliveredAt, r.id)
+      this.stmts.outboxDelivered.run(r.deliveredAt, r.id, r.destination)
     }
     return added
   }
@@ -285,6 +316,11 @@ export class BundleStore {
 
   isOwn (id: string): boolean {
     return this.stmts.outboxHas.get(id) != null
+  }
+
+  /** The destination of a bundle sent from here. */
+  outboxDestination (id: string): string | undefined {
+    return (this.stmts.outboxDestination.get(id) as { destination: string } | undefined)?.destination
   }
 
   fragment (id: string, offset: number, now: number): Fragment | undefined {
@@ -378,18 +414,36 @@ export class BundleStore {
 
   // ---- internals ----------------------------------------------------------
 
+  /**
+   * Run `fn` in one transaction. The quota counters follow only once it
+   * committed: a rolled-back transaction leaves them as they were.
+   */
   private transaction (fn: () => void): void {
+    this.pending = { total: 0, bySource: new Map() }
+    const pending = this.pending
     this.db.exec('BEGIN IMMEDIATE')
     try {
       fn()
       this.db.exec('COMMIT')
     } catch (err) {
-      this.db.exec('ROLLBACK')
+      this.pending = undefined
+      if (this.db.isTransaction) {
+        this.db.exec('ROLLBACK')
+      }
       throw err
+    }
+    this.pending = undefined
+    for (const [source, n] of pending.bySource) {
+      this.account(source, n)
     }
   }
 
   private account (source: string, n: number): void {
+    if (this.pending != null) {
+      this.pending.total += n
+      this.pending.bySource.set(source, (this.pending.bySource.get(source) ?? 0) + n)
+      return
+    }
     this.bytes += n
     const left = (this.bySource.get(source) ?? 0) + n
     if (left > 0) {
@@ -410,19 +464,23 @@ export class BundleStore {
 function prepare (db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql)
   return {
-    insert: p(`INSERT OR IGNORE INTO fragments (id, offset, source, destination, created, expires, total, length, hops, hop_limit, copies, header, payload, signature, token, key_certificate, received_from, received_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insert: p(`INSERT OR IGNORE INTO fragments (id, offset, source, destination, created, expires, total, length, hops, hop_limit, copies, header, payload, signature, token, key_certificate, received_from, received_at, cost)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     has: p('SELECT 1 FROM fragments WHERE id = ? AND offset = ?'),
     get: p('SELECT * FROM fragments WHERE id = ? AND offset = ? AND expires > ?'),
     ofBundle: p('SELECT * FROM fragments WHERE id = ? AND expires > ?'),
     pieces: p('SELECT offset, length FROM fragments WHERE id = ? AND expires > ?'),
     held: p('SELECT id, offset, length, source, destination, expires, hops, hop_limit, copies FROM fragments WHERE expires > ? ORDER BY received_at LIMIT ?'),
     setCopies: p('UPDATE fragments SET copies = ? WHERE id = ? AND offset = ?'),
-    remove: p('DELETE FROM fragments WHERE id = ? AND offset = ? RETURNING source, length'),
-    removeBundle: p('DELETE FROM fragments WHERE id = ? RETURNING source, length'),
-    expireFragments: p('DELETE FROM fragments WHERE expires <= ? RETURNING source, length'),
+    remove: p('DELETE FROM fragments WHERE id = ? AND offset = ? RETURNING source, cost AS length'),
+    removeBundle: p('DELETE FROM fragments WHERE id = ? RETURNING source, cost AS length'),
+    removeSource: p('DELETE FROM fragments WHERE source = ? RETURNING source, cost AS length'),
+    expireFragments: p('DELETE FROM fragments WHERE expires <= ? RETURNING source, cost AS length'),
+    takeCopies: p('UPDATE fragments SET copies = copies - ? WHERE id = ? AND offset = ? AND copies > ? RETURNING copies'),
+    returnCopies: p('UPDATE fragments SET copies = copies + ? WHERE id = ? AND offset = ?'),
     outboxAdd: p('INSERT INTO outbox (id, destination, created, expires, size, fragments) VALUES (?, ?, ?, ?, ?, ?)'),
-    outboxDelivered: p('UPDATE outbox SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL'),
+    outboxDelivered: p('UPDATE outbox SET delivered_at = ? WHERE id = ? AND destination = ? AND delivered_at IS NULL'),
+    outboxDestination: p('SELECT destination FROM outbox WHERE id = ?'),
     outboxHas: p('SELECT 1 FROM outbox WHERE id = ?'),
     expireOutbox: p('DELETE FROM outbox WHERE expires <= ?'),
     inboxAdd: p('INSERT OR IGNORE INTO inbox (id, source, destination, created, expires, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -452,6 +510,11 @@ interface Row {
   signature: Uint8Array
   token: string
   key_certificate: string
+}
+
+/** The bytes a fragment costs against the quotas: all it stores, at least 512. */
+export function costOf (f: Pick<Fragment, 'payload' | 'header' | 'token' | 'keyCertificate' | 'signature'>): number {
+  return Math.max(MIN_FRAGMENT_COST, f.payload.length + f.header.length + f.token.length + f.keyCertificate.length + f.signature.length)
 }
 
 function fromRow (r: Row): Fragment {

@@ -11,13 +11,13 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createBundle, signReceipt } from '../../src/dtn/bundle.ts'
 import { DtnError } from '../../src/dtn/errors.ts'
 import { GroupCommit } from '../../src/dtn/group-commit.ts'
-import { BundleStore } from '../../src/dtn/store.ts'
+import { BundleStore, costOf } from '../../src/dtn/store.ts'
 import type { Fragment } from '../../src/dtn/bundle.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 const NOW = 1_800_000_000_000
 const evidence = { token: 'fixture-token', keyCertificate: '' }
-const quota = { totalBytes: 10_000, perSourceBytes: 6_000, receipts: 100 }
+const quota = { totalBytes: 1e9, perSourceBytes: 1e9, receipts: 100 }
 
 async function signer (): Promise<{ privateKey: PrivateKey, peerId: string, evidence: typeof evidence }> {
   const privateKey = await generateKeyPair('Ed25519')
@@ -37,25 +37,60 @@ describe('bundle store', () => {
     const path = join(await dir(), 'bundles.db')
     const s = await signer()
     const t = await signer()
-    let store = new BundleStore(path, quota)
     const bundle = (who: typeof s, size: number): Fragment[] => createBundle(who, { kind: 'everyone' }, randomBytes(size), { lifetimeMs: 60_000, hopLimit: 4, copies: 2, fragmentSize: 1024 }, NOW)
+    const cost = (fragments: Fragment[]): number => fragments.reduce((n, f) => n + costOf(f), 0)
     const first = bundle(s, 4000)
+    const quota = { totalBytes: Math.floor(2.5 * cost(first)), perSourceBytes: cost(first) + 1000, receipts: 100 }
+    let store = new BundleStore(path, quota)
     assert.deepEqual(store.add([{ fragments: first }], NOW), [[true, true, true, true]])
     // the same fragments again: nothing new, nothing counted twice
     assert.deepEqual(store.add([{ fragments: first }], NOW), [[false, false, false, false]])
-    assert.equal(store.usage(NOW).bytes, 4000)
-    // per source: 4000 + 3000 > 6000
+    assert.equal(store.usage(NOW).bytes, cost(first))
+    // a fragment costs what it stores: payload, header, signature and evidence
+    assert.ok(cost(first) > 4000 + 4 * (64 + evidence.token.length))
+    // per source
     const [refused] = store.add([{ fragments: bundle(s, 3000) }], NOW)
     assert.ok(refused instanceof DtnError && refused.reason === 'quota-full' && /quota of this source/.test(refused.message))
     // another source fits; then the total is full
-    assert.ok(Array.isArray(store.add([{ fragments: bundle(t, 5000) }], NOW)[0]))
-    const [full] = store.add([{ fragments: bundle(t, 1500) }], NOW)
+    assert.ok(Array.isArray(store.add([{ fragments: bundle(t, 4000) }], NOW)[0]))
+    const [full] = store.add([{ fragments: bundle(await signer(), 4000) }], NOW)
     assert.ok(full instanceof DtnError && full.reason === 'quota-full' && /store is full/.test(full.message))
+    const before = store.usage(NOW)
     store.close()
     store = new BundleStore(path, quota)
-    assert.equal(store.usage(NOW).bytes, 9000)
-    assert.equal(store.usage(NOW).fragments, 9)
-    assert.ok(store.add([{ fragments: bundle(t, 1500) }], NOW)[0] instanceof DtnError)
+    assert.deepEqual(store.usage(NOW), before)
+    assert.ok(store.add([{ fragments: bundle(s, 1500) }], NOW)[0] instanceof DtnError)
+    store.close()
+  })
+
+  it('empty bundles cost their rows: a source cannot flood past its quota with them', async () => {
+    const s = await signer()
+    const store = new BundleStore(':memory:', { totalBytes: 1e9, perSourceBytes: 100 * 1024, receipts: 100 })
+    let stored = 0
+    for (let i = 0; i < 1000; i++) {
+      const r = store.add([{ fragments: createBundle(s, { kind: 'everyone' }, new Uint8Array(0), { lifetimeMs: 60_000, hopLimit: 4, copies: 2 }, NOW) }], NOW)[0]
+      if (r instanceof DtnError) {
+        assert.equal(r.reason, 'quota-full')
+        break
+      }
+      stored++
+    }
+    assert.ok(stored <= (100 * 1024) / 512, `${stored} empty bundles fit in 100 KiB`)
+    assert.ok(stored > 0)
+    store.close()
+  })
+
+  it('spray copies are taken atomically: two hand-overs at once cannot both take the same copies', async () => {
+    const s = await signer()
+    const d = await signer()
+    const store = new BundleStore(':memory:', { totalBytes: 1e9, perSourceBytes: 1e9, receipts: 100 })
+    const [f] = createBundle(s, { kind: 'peer', peer: d.peerId }, randomBytes(10), { lifetimeMs: 60_000, hopLimit: 4, copies: 8 }, NOW) as [Fragment]
+    store.add([{ fragments: [f] }], NOW)
+    assert.equal(store.takeCopies(f.id, 0, 4), true)
+    assert.equal(store.takeCopies(f.id, 0, 4), false, 'only 4 left: one must stay')
+    assert.equal(store.takeCopies(f.id, 0, 2), true)
+    store.returnCopies(f.id, 0, 2)
+    assert.equal(store.fragment(f.id, 0, NOW)?.copies, 4)
     store.close()
   })
 

@@ -17,6 +17,7 @@ export interface BundleHeader {
   payloadDigest: Uint8Array<ArrayBuffer>
   ephemeralKey: Uint8Array<ArrayBuffer>
   nonce: Uint8Array<ArrayBuffer>
+  copies: number
 }
 
 export namespace BundleHeader {
@@ -94,6 +95,11 @@ export namespace BundleHeader {
           w.bytes(obj.nonce)
         }
 
+        if ((obj.copies != null && obj.copies !== 0)) {
+          w.uint32(112)
+          w.uint32(obj.copies)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -111,7 +117,8 @@ export namespace BundleHeader {
           fragmentOffset: 0n,
           payloadDigest: uint8ArrayAlloc(0),
           ephemeralKey: uint8ArrayAlloc(0),
-          nonce: uint8ArrayAlloc(0)
+          nonce: uint8ArrayAlloc(0),
+          copies: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -170,6 +177,10 @@ export namespace BundleHeader {
             }
             case 13: {
               obj.nonce = reader.bytes()
+              break
+            }
+            case 14: {
+              obj.copies = reader.uint32()
               break
             }
             default: {
@@ -278,6 +289,13 @@ export namespace BundleHeader {
               }
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.copies`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -355,6 +373,11 @@ export namespace BundleHeader {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface BundleHeaderCopiesFieldEvent {
+    field: '$.copies'
+    value: number
+  }
+
   export function encode (obj: Partial<BundleHeader>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, BundleHeader.codec())
   }
@@ -363,7 +386,7 @@ export namespace BundleHeader {
     return decodeMessage(buf, BundleHeader.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BundleHeader>): Generator<BundleHeaderIdFieldEvent | BundleHeaderSourceFieldEvent | BundleHeaderDestinationKindFieldEvent | BundleHeaderDestinationPeerFieldEvent | BundleHeaderDestinationTypeFieldEvent | BundleHeaderCreatedAtFieldEvent | BundleHeaderLifetimeFieldEvent | BundleHeaderHopLimitFieldEvent | BundleHeaderTotalLengthFieldEvent | BundleHeaderFragmentOffsetFieldEvent | BundleHeaderPayloadDigestFieldEvent | BundleHeaderEphemeralKeyFieldEvent | BundleHeaderNonceFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BundleHeader>): Generator<BundleHeaderIdFieldEvent | BundleHeaderSourceFieldEvent | BundleHeaderDestinationKindFieldEvent | BundleHeaderDestinationPeerFieldEvent | BundleHeaderDestinationTypeFieldEvent | BundleHeaderCreatedAtFieldEvent | BundleHeaderLifetimeFieldEvent | BundleHeaderHopLimitFieldEvent | BundleHeaderTotalLengthFieldEvent | BundleHeaderFragmentOffsetFieldEvent | BundleHeaderPayloadDigestFieldEvent | BundleHeaderEphemeralKeyFieldEvent | BundleHeaderNonceFieldEvent | BundleHeaderCopiesFieldEvent> {
     return streamMessage(buf, BundleHeader.codec(), opts)
   }
 }
@@ -1467,6 +1490,7 @@ export interface DtnFrame {
   want?: Want
   bundle?: Bundle
   ack?: Ack
+  done?: boolean
 }
 
 export namespace DtnFrame {
@@ -1497,6 +1521,11 @@ export namespace DtnFrame {
         if (obj.ack != null) {
           w.uint32(34)
           Ack.codec().encode(obj.ack, w)
+        }
+
+        if (obj.done != null) {
+          w.uint32(40)
+          w.bool(obj.done)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1533,6 +1562,10 @@ export namespace DtnFrame {
               obj.ack = Ack.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.ack
               })
+              break
+            }
+            case 5: {
+              obj.done = reader.bool()
               break
             }
             default: {
@@ -1576,6 +1609,13 @@ export namespace DtnFrame {
                 limits: opts.limits?.ack
               })
 
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.done`,
+                value: reader.bool()
+              }
               break
             }
             default: {
@@ -1690,6 +1730,11 @@ export namespace DtnFrame {
     value: boolean
   }
 
+  export interface DtnFrameDoneFieldEvent {
+    field: '$.done'
+    value: boolean
+  }
+
   export function encode (obj: Partial<DtnFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DtnFrame.codec())
   }
@@ -1698,7 +1743,7 @@ export namespace DtnFrame {
     return decodeMessage(buf, DtnFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DtnFrame>): Generator<DtnFrameOfferKeysIdFieldEvent | DtnFrameOfferKeysOffsetFieldEvent | DtnFrameOfferKeysLengthFieldEvent | DtnFrameOfferReceiptsBodyFieldEvent | DtnFrameOfferReceiptsSignatureFieldEvent | DtnFrameWantKeysIdFieldEvent | DtnFrameWantKeysOffsetFieldEvent | DtnFrameWantKeysLengthFieldEvent | DtnFrameWantReceiptsBodyFieldEvent | DtnFrameWantReceiptsSignatureFieldEvent | DtnFrameBundleHeaderFieldEvent | DtnFrameBundlePayloadFieldEvent | DtnFrameBundleSignatureFieldEvent | DtnFrameBundleTokenFieldEvent | DtnFrameBundleKeyCertificateFieldEvent | DtnFrameBundleHopsFieldEvent | DtnFrameBundleCopiesFieldEvent | DtnFrameAckStoredFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DtnFrame>): Generator<DtnFrameOfferKeysIdFieldEvent | DtnFrameOfferKeysOffsetFieldEvent | DtnFrameOfferKeysLengthFieldEvent | DtnFrameOfferReceiptsBodyFieldEvent | DtnFrameOfferReceiptsSignatureFieldEvent | DtnFrameWantKeysIdFieldEvent | DtnFrameWantKeysOffsetFieldEvent | DtnFrameWantKeysLengthFieldEvent | DtnFrameWantReceiptsBodyFieldEvent | DtnFrameWantReceiptsSignatureFieldEvent | DtnFrameBundleHeaderFieldEvent | DtnFrameBundlePayloadFieldEvent | DtnFrameBundleSignatureFieldEvent | DtnFrameBundleTokenFieldEvent | DtnFrameBundleKeyCertificateFieldEvent | DtnFrameBundleHopsFieldEvent | DtnFrameBundleCopiesFieldEvent | DtnFrameAckStoredFieldEvent | DtnFrameDoneFieldEvent> {
     return streamMessage(buf, DtnFrame.codec(), opts)
   }
 }
