@@ -49,8 +49,8 @@
  *    peer refuses what it holds, what it delivered and what it knows the
  *    receipt of (the service's want); otherwise that is one transmission,
  *    the peer stores a copy with `give` copies and hops + 1, and the holder
- *    does what `offer()` does after the ack: with `keep === 0` and (`direct`
- *    or a spray copy) it drops its copy, else it keeps `keep` copies. The
+ *    does what `offer()` does: a spray hand-over leaves it `keep` copies; a
+ *    copy handed to its destination stays until the receipt releases it. The
  *    destination delivers (it keeps no copy) and makes a receipt. Receipts
  *    spread to every online node of the slot at no bundle transmission (they
  *    ride on the offers; each node learning one counts one receipt
@@ -451,10 +451,10 @@ function simulate (plan: number[][], traffic: SimBundle[], ids: string[], types:
           } else {
             theirs.set(k, { hops: c.hops + 1, copies: plan.give })
           }
-          // what DtnService.offer() does once the peer acknowledged
-          if (plan.keep === 0 && (plan.direct || c.copies > 0)) {
-            mine.delete(k)
-          } else if (plan.keep !== c.copies) {
+          // what DtnService.offer() does: a spray hand-over takes the copies
+          // given; a copy handed to its destination stays until the receipt
+          // (which reaches this holder in the same slot) releases it
+          if (!plan.direct && c.copies > 0) {
             c.copies = plan.keep
           }
         }

@@ -425,13 +425,22 @@ export class Issuer {
     if (next == null) {
       throw new IssuerError('conflict', 'no key is announced; announce one first')
     }
+    // unseal the key first and switch to it in the same turn as the commit:
+    // the moment /v1/keys names the new key current, tokens are signed with it
+    // (otherwise nodes that learned the new epoch are handed tokens of the
+    // old one while the key unseals, and fail admission)
+    const row = this.db.prepare('SELECT sealed, certificate FROM signing_keys WHERE epoch = ?').get(next.epoch) as { sealed: string, certificate: string }
+    const pair = privateKeyFromPem(Buffer.from(await unseal(this.passphrase, SEAL_LABEL, JSON.parse(row.sealed))).toString())
+    const version = randomUUID()
     transaction(this.db, () => {
       this.db.prepare('UPDATE signing_keys SET state = \'retired\' WHERE state = \'current\'').run()
       this.db.prepare('UPDATE signing_keys SET state = \'current\', activated_at = ? WHERE epoch = ?').run(this.now(), next.epoch)
-      setMeta(this.db, 'keys_version', randomUUID())
+      setMeta(this.db, 'keys_version', version)
       this.audit.append('key-activated', { epoch: Number(next.epoch), kid: next.kid })
     })
-    await this.reloadKeys()
+    this.currentKey = { kid: next.kid, epoch: Number(next.epoch), ...pair }
+    this.currentCert = row.certificate
+    this.keysVersion = version
     return { epoch: Number(next.epoch), kid: next.kid }
   }
 
