@@ -9,6 +9,7 @@ import { API_DEFAULTS } from '../node/constants.ts'
 import { GossipError } from '../gossip/errors.ts'
 import { DtnError } from '../dtn/errors.ts'
 import { parseBundleInput } from '../dtn/input.ts'
+import { parseAnchor } from '../federation/anchors.ts'
 import { parseAnomalyInput } from '../gossip/anomaly.ts'
 import { BodyError, json, listen, readJsonObject } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
@@ -76,6 +77,12 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
         .map(e => 'payload' in e && e.payload != null ? { ...e, payload: Buffer.from(e.payload).toString('base64') } : e)
       json(res, 200, { box, bundles: entries })
     },
+    '/v1/federation': async (_req, res) => {
+      const federation = node.federation
+      json(res, 200, federation == null
+        ? { enabled: false }
+        : { enabled: true, overlay: node.enrollment.overlay, addrs: node.getFederationMultiaddrs(), ...federation.status() })
+    },
     '/metrics': async (_req, res) => {
       const body = await node.metricsRegistry.metrics()
       res.writeHead(200, { 'content-type': node.metricsRegistry.contentType })
@@ -85,7 +92,33 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   // a bundle's payload travels as base64 in the body
   const bundleBodyBytes = Math.ceil(node.config.dtn.maxPayload * 4 / 3) + 4096
   const bodyLimit = (path: string): number => path === '/v1/bundles' ? bundleBodyBytes : API_DEFAULTS.maxBodyBytes
+  const federationRoute = (fn: (body: Record<string, unknown>) => Promise<unknown>): Handler => async (req, res) => {
+    if (node.federation == null) {
+      json(res, 409, { error: 'not-federated', detail: 'federation.enabled is false (bridges only)' })
+      return
+    }
+    try {
+      json(res, 200, await fn(await readJsonObject(req, API_DEFAULTS.maxBodyBytes)))
+    } catch (err: any) {
+      if (err instanceof BodyError || err instanceof TypeError) {
+        json(res, 400, { error: 'bad-request', detail: err.message })
+        return
+      }
+      throw err
+    }
+  }
   const postRoutes: Record<string, Handler> = {
+    '/v1/federation/anchors': federationRoute(async body => {
+      const anchor = parseAnchor(body)
+      node.federation?.anchors.add(anchor)
+      return { anchors: node.federation?.anchors.list() }
+    }),
+    '/v1/federation/forget': federationRoute(async body => {
+      if (typeof body.remoteId !== 'string' || !/^[1-9A-HJ-NP-Za-km-z]{20,80}$/.test(body.remoteId)) {
+        throw new TypeError('remoteId: a PeerId')
+      }
+      return { forgotten: await node.federation?.forget(body.remoteId) }
+    }),
     '/v1/bundles': async (req, res) => {
       try {
         const input = parseBundleInput(await readJsonObject(req, bundleBodyBytes))

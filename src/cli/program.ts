@@ -11,6 +11,7 @@ import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, iss
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
 import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
+import { federationAnchorAddCommand, federationForgetCommand, federationStatusCommand } from './commands/federation.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -124,6 +125,28 @@ export function buildProgram (): Command {
     .option('--limit <n>', 'at most n (default 100)')
     .option('--json', 'print JSON')
     .action(async (opts) => { await bundleListCommand(opts) })
+
+  const federation = program.command('federation').description('links between this overlay and others (bridges only)')
+  federation.command('status')
+    .description('the running bridge\'s trust anchors and pinned remote bridges (asks its admin API)')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await federationStatusCommand(opts) })
+  federation.command('forget')
+    .description('drop a remote bridge\'s pin and close its connections; it must pass a new handshake')
+    .argument('<peer-id>', 'the remote bridge')
+    .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--json', 'print JSON')
+    .action(async (peerId, opts) => { await federationForgetCommand(peerId, opts) })
+  const anchor = federation.command('anchor').description('trust anchors: the other overlays\' root keys')
+  anchor.command('add')
+    .description('trust another overlay by its root key (config file, and the running node if any)')
+    .requiredOption('--data <dir>', 'data directory of the node')
+    .requiredOption('--overlay <id>', 'the other overlay\'s id')
+    .requiredOption('--root <key>', 'its root public key (base64url Ed25519, from its issuer\'s /v1/overlay)')
+    .option('--issuer <id>', 'the issuer id its tokens carry (default issuer.<overlay>)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await federationAnchorAddCommand(opts) })
 
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')

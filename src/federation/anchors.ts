@@ -21,6 +21,24 @@ export interface TrustAnchor {
   issuer?: string
 }
 
+/** Validate an anchor from outside (API, CLI); throws a `TypeError` naming the field. */
+export function parseAnchor (value: Record<string, unknown>): TrustAnchor {
+  const { overlay, root, issuer, ...rest } = value
+  if (Object.keys(rest).length > 0) {
+    throw new TypeError(`unknown field ${Object.keys(rest)[0] ?? ''}`)
+  }
+  if (typeof overlay !== 'string' || overlay.length === 0 || overlay.length > 128) {
+    throw new TypeError('overlay: 1–128 characters')
+  }
+  if (typeof root !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(root)) {
+    throw new TypeError('root: 32 bytes of Ed25519 in base64url (43 characters)')
+  }
+  if (issuer != null && (typeof issuer !== 'string' || issuer.length === 0 || issuer.length > 256)) {
+    throw new TypeError('issuer: 1–256 characters')
+  }
+  return { overlay, root, ...(issuer != null ? { issuer: issuer as string } : {}) }
+}
+
 export class TrustAnchors {
   private readonly verifiers = new Map<string, { anchor: TrustAnchor, verifier: TokenVerifier }>()
   private readonly now: () => number

@@ -7,6 +7,7 @@
  * stale is re-established only by a new, complete handshake.
  */
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
 import { FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_ENVELOPE_BYTES } from './constants.ts'
@@ -94,6 +95,12 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     const attempt = this.initiate(peer).finally(() => { this.running.delete(id) })
     this.running.set(id, attempt)
     return await attempt
+  }
+
+  /** Connect to a remote bridge's federation endpoint now (the handshake follows); its PeerId. */
+  async connect (addr: string): Promise<PeerId> {
+    const connection = await this.components.connectionManager.openConnection(multiaddr(addr), { signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })
+    return connection.remotePeer
   }
 
   /** Pins with their state, and the anchors configured. */

@@ -134,6 +134,27 @@ describe('tempus CLI', () => {
     assert.match(notInit.stderr, /config\.yaml/)
   })
 
+  it('tempus federation anchor add writes a validated anchor to the config; status needs a running node', async () => {
+    const root = await tmp()
+    const bData = join(root, 'b')
+    assert.equal((await tempus(['init', '--data', bData, '--type', 'bridge', '--no-mdns', '--json'], ENV)).code, 0)
+    const key = Buffer.alloc(32, 7).toString('base64url')
+    const added = await tempus(['federation', 'anchor', 'add', '--data', bData, '--overlay', 'beta', '--root', key, '--json'])
+    assert.equal(added.code, 0, added.stderr)
+    assert.deepEqual(JSON.parse(added.stdout).live, false)
+    // again for the same overlay: replaced, not doubled
+    assert.equal((await tempus(['federation', 'anchor', 'add', '--data', bData, '--overlay', 'beta', '--root', key])).code, 0)
+    const config = await readFile(join(bData, 'config.yaml'), 'utf8')
+    assert.equal(config.split('overlay: beta').length, 2)
+    assert.match(config, new RegExp(`root: ${key}`))
+    const bad = await tempus(['federation', 'anchor', 'add', '--data', bData, '--overlay', 'beta', '--root', 'nope'])
+    assert.equal(bad.code, 2)
+    assert.match(bad.stderr, /root/)
+    const down = await tempus(['federation', 'status', '--data', bData])
+    assert.equal(down.code, 1)
+    assert.match(down.stderr, /no node is running/)
+  })
+
   it('tempus dev runs a mesh of 8 nodes in which every node has at least 2 peers, and an edge that was offline gets the bundle sent to it', async () => {
     const dev = spawnTempus(['dev', '--duration', '16s', '--json'])
     const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"')))

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -75,3 +77,40 @@ describe('federation between two overlays', () => {
     await assert.rejects(alpha.node({ type: 'edge', federation: { enabled: true } } as any), /only bridges federate/)
   })
 })
+
+describe('federation over the admin API', () => {
+  const alpha = new TestNet({ overlay: 'alpha' })
+  const beta = new TestNet({ overlay: 'beta' })
+  after(async () => { await Promise.all([alpha.stop(), beta.stop()]) })
+
+  it('GET /v1/federation shows anchors and pins; anchors are added live; forget drops a pin', async () => {
+    const tA = await alpha.issuer()
+    const tB = await beta.issuer()
+    const dataDir = await alpha.tempDir()
+    const bridgeA = await alpha.node({ type: 'bridge', ...QUIET, api: { enabled: true, listen: '127.0.0.1:0' }, federation: { enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'] }, options: { dataDir, passphrase: 'p' } } as any)
+    const token = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
+    const base = bridgeA.api?.url ?? assert.fail('no API')
+    const auth = { authorization: `Bearer ${token}` }
+    const get = async (): Promise<any> => await (await fetch(`${base}/v1/federation`, { headers: auth })).json()
+    const post = async (path: string, body: unknown): Promise<Response> => await fetch(`${base}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    assert.deepEqual((await get()).anchors, [])
+    // no anchor yet: beta's bridge cannot get in
+    const bridgeB = await beta.node({ type: 'bridge', ...QUIET, federation: { enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'], anchors: [{ overlay: 'alpha', root: tA.issuer.rootPublicKey }], remotes: bridgeA.getFederationMultiaddrs() } } as any)
+    const b = bridgeB.peerId.toString()
+    assert.equal((await post('/v1/federation/anchors', { overlay: 'beta', root: 'short' })).status, 400)
+    assert.equal((await post('/v1/federation/anchors', { overlay: 'beta', root: tB.issuer.rootPublicKey, extra: 1 })).status, 400)
+    const added = await post('/v1/federation/anchors', { overlay: 'beta', root: tB.issuer.rootPublicKey })
+    assert.equal(added.status, 200)
+    // beta's endpoint redials every 10 s; dial now instead of waiting
+    await bridgeB.federation?.handshake(await bridgeB.federation.connect(bridgeA.getFederationMultiaddrs()[0] ?? ''))
+    await eventually(async () => (await get()).pins?.some((p: any) => p.remoteId === b && p.state === 'fresh'), 'the pin listed', 30_000, 100)
+    const status = await get()
+    assert.equal(status.overlay, 'alpha')
+    assert.deepEqual(status.anchors.map((x: any) => x.overlay), ['beta'])
+    const forgot = await post('/v1/federation/forget', { remoteId: b })
+    assert.deepEqual(await forgot.json(), { forgotten: true })
+    assert.equal((await get()).pins.length, 0)
+    assert.equal((await post('/v1/federation/forget', { remoteId: 'x' })).status, 400)
+  })
+})
+

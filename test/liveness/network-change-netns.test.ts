@@ -40,10 +40,12 @@ describe('network change across namespaces', { skip: unavailable }, () => {
     await lab.ip('-n', h1.ns, 'addr', 'del', `${h1.ip}/24`, 'dev', h1.dev)
 
     // one poll may see the addition and the next the removal, or one sees both
-    const change = await edge.waitFor(e => e.event === 'network-change' && e.removed.includes(`${h1.dev}/${h1.ip}`), 'the watcher to see the old address go')
+    await edge.waitFor(e => e.event === 'network-change' && e.removed.includes(`${h1.dev}/${h1.ip}`), 'the watcher to see the old address go')
     const changes = edge.events.filter(e => e.event === 'network-change')
     assert.ok(changes.some(e => e.added.includes(`${h1.dev}/${next}`)), 'the new address was seen')
-    assert.equal(change.closed, 1, 'the stale connection was closed')
+    // the check that saw the addition may still be probing when the old
+    // address goes, and close the connection itself: count over both
+    assert.equal(changes.reduce((n, e) => n + (e.closed as number), 0), 1, 'the stale connection was closed, once')
     await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId && edge.events.indexOf(e) >= connects, 'the edge to reconnect from its new address')
   })
 })
