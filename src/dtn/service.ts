@@ -77,15 +77,8 @@ export interface SendOptions {
   routing?: 'spray' | 'epidemic'
 }
 
-export interface DeliveredBundle {
-  id: string
-  source: string
-  destination: string
-  createdAt: number
-  expiresAt: number
-  receivedAt: number
-  payload: Uint8Array
-}
+/** A bundle delivered here: its inbox entry, with the whole payload. */
+export type DeliveredBundle = Omit<InboxEntry, 'size' | 'payload'> & { payload: Uint8Array }
 
 export interface DtnEvents {
   /** a bundle addressed to this node was delivered (once) */

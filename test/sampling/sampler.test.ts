@@ -18,6 +18,17 @@ const FAST = { sampling: { edge: { period: '500ms' }, bridge: { period: '500ms' 
 const TYPES: PeerType[] = ['edge', 'bridge', 'sentinel']
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
+interface RawEntry { id: string, token: string, keyCertificate: string, age?: number, addrs?: string[] }
+
+/** One shuffle of the sentinel view from `sender` to `target`, with entries as given (no checks on the way out). */
+async function sendShuffle (sender: TempusNode, target: TempusNode, entries: RawEntry[]): Promise<void> {
+  const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
+  const lp = lpStream(stream)
+  await lp.write(CyclonShuffle.encode({ entries: entries.map(f => ({ peerId: f.id, addrs: (f.addrs ?? ['/ip4/127.0.0.1/tcp/9']).map(a => multiaddr(a).bytes), type: 'sentinel', token: f.token, keyCertificate: f.keyCertificate, age: f.age ?? 0 })) }))
+  await lp.read({ signal: AbortSignal.timeout(10_000) })
+  await stream.close()
+}
+
 describe('sampling across real nodes', () => {
   const net = new TestNet()
   after(async () => { await net.stop() })
@@ -136,13 +147,7 @@ describe('sampling across real nodes', () => {
     const own = sender.admission.ownToken
     assert.ok(own != null)
     const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, addrs: sender.getMultiaddrs().map(String) }
-    const send = async (entries: Array<{ id: string, token: string, keyCertificate: string, age?: number, addrs?: string[] }>): Promise<void> => {
-      const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
-      const lp = lpStream(stream)
-      await lp.write(CyclonShuffle.encode({ entries: entries.map(f => ({ peerId: f.id, addrs: (f.addrs ?? ['/ip4/127.0.0.1/tcp/9']).map(a => multiaddr(a).bytes), type: 'sentinel', token: f.token, keyCertificate: f.keyCertificate, age: f.age ?? 0 })) }))
-      await lp.read({ signal: AbortSignal.timeout(10_000) })
-      await stream.close()
-    }
+    const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
     const before = target.admission.suspicion.score(sender.peerId.toString())
     await send([self, soon, lapsed])
     const view = (): string[] => target.sampling.view('sentinel').map(e => e.peerId)
@@ -190,13 +195,7 @@ describe('sampling across a key rotation', () => {
     const key = await generateKeyPair('Ed25519')
     const enrolled = await client.enroll(key, t.issuer.createCode('sentinel'))
     const old = { id: enrolled.peerId, ...(await client.token(key, enrolled.credential)) }
-    const send = async (entries: Array<{ id: string, token: string, keyCertificate: string, age?: number, addrs?: string[] }>): Promise<void> => {
-      const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
-      const lp = lpStream(stream)
-      await lp.write(CyclonShuffle.encode({ entries: entries.map(f => ({ peerId: f.id, addrs: (f.addrs ?? ['/ip4/127.0.0.1/tcp/9']).map(a => multiaddr(a).bytes), type: 'sentinel', token: f.token, keyCertificate: f.keyCertificate, age: f.age ?? 0 })) }))
-      await lp.read({ signal: AbortSignal.timeout(10_000) })
-      await stream.close()
-    }
+    const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
     const selfEntry = (): { id: string, token: string, keyCertificate: string, age: number, addrs: string[] } => {
       const own = sender.admission.ownToken
       assert.ok(own != null)
