@@ -93,6 +93,15 @@ export class TrustAnchors {
     return claims
   }
 
+  /** Verify a token of `overlay`, any type (an origin of a relayed anomaly); throws an `AdmissionError`. */
+  async verifyMember (overlay: string, token: string, expect: VerifyExpectations = {}): Promise<TokenClaims> {
+    const entry = this.verifiers.get(overlay)
+    if (entry == null) {
+      throw new AdmissionError('wrong-audience', 'no trust anchor for that overlay')
+    }
+    return await entry.verifier.verify(token, expect)
+  }
+
   /** Does the anchor of `overlay` vouch for `remoteId` as a bridge, by this token? */
   async vouches (overlay: string, remoteId: string, evidence: { token: string, keyCertificate: string }): Promise<boolean> {
     const entry = this.verifiers.get(overlay)

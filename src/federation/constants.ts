@@ -10,3 +10,8 @@ export const MAX_ENVELOPE_BYTES = 8 * 1024
 export const MAX_OVERLAY_ID_BYTES = 128
 export const NONCE_BYTES = 16
 export const HANDSHAKE_TIMEOUT_MS = 10_000
+export const RELAY_PROTOCOL = '/tempus/federation/relay/1.0.0'
+/** a relayed anomaly frame (the gossip frame, as its origin signed it) */
+export const MAX_RELAY_FRAME_BYTES = 8 * 1024
+/** relayed anomalies accepted per remote bridge per minute */
+export const RELAYS_PER_PEER_PER_MINUTE = 600

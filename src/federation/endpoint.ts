@@ -24,7 +24,7 @@ import { AnchoredBridgeVerifier } from './anchors.ts'
 import { federationService } from './service.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
-import type { Pins } from './pins.ts'
+import type { Pin, Pins } from './pins.ts'
 import type { FederationService } from './service.ts'
 import type { OwnToken } from '../admission/state.ts'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
@@ -44,6 +44,8 @@ export interface FederationEndpointInit {
   /** this bridge's own current token (from its overlay's issuer) */
   ownToken: () => OwnToken | undefined
   redialIntervalMs?: number
+  /** an anomaly frame a pinned remote bridge relayed */
+  onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
 }
 
 export interface FederationEndpoint {
@@ -86,7 +88,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },
     services: {
-      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs })
+      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly })
     }
   })
   let timer: ReturnType<typeof setInterval> | undefined

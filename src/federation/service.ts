@@ -6,11 +6,11 @@
  * answers with its own envelope or a refusal; both pin. A pin that went
  * stale is re-established only by a new, complete handshake.
  */
-import { lpStream } from '@libp2p/utils'
+import { RateLimiter, lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
-import { FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_ENVELOPE_BYTES } from './constants.ts'
+import { FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_ENVELOPE_BYTES, MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE } from './constants.ts'
 import { FederationError } from './errors.ts'
 import { Reply, Envelope } from './pb/federation.ts'
 import type { TrustAnchors } from './anchors.ts'
@@ -30,6 +30,8 @@ export interface FederationServiceInit {
   skewMs?: number
   /** how often connected remotes without a fresh pin get a new handshake */
   checkIntervalMs?: number
+  /** an anomaly frame a pinned remote bridge relayed (checked by the caller) */
+  onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
 }
 
 export interface FederationServiceComponents {
@@ -42,6 +44,7 @@ export interface FederationServiceComponents {
 
 export interface FederationEvents {
   pinned: CustomEvent<Pin>
+  relayed: CustomEvent<{ peer: string, direction: 'in' | 'out' }>
   refused: CustomEvent<{ peer: string, reason: FederationRefusal, by: 'us' | 'them' }>
 }
 
@@ -54,6 +57,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   private readonly now: () => number
   private readonly nonces = new NonceCache()
   private readonly running = new Map<string, Promise<Pin>>()
+  private readonly relayLimiter = new RateLimiter({ points: RELAYS_PER_PEER_PER_MINUTE, duration: 60 })
   private timer?: ReturnType<typeof setInterval>
 
   constructor (components: FederationServiceComponents, init: FederationServiceInit) {
@@ -71,6 +75,53 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
 
   async start (): Promise<void> {
     await this.components.registrar.handle(FEDERATION_PROTOCOL, async (stream, connection) => { await this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    await this.components.registrar.handle(RELAY_PROTOCOL, async (stream, connection) => { await this.receiveRelay(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+  }
+
+  /**
+   * Hand an anomaly frame to every connected remote bridge with a fresh pin.
+   * Returns how many took it.
+   */
+  async relayAnomaly (frame: Uint8Array): Promise<number> {
+    const sent = await Promise.all(this.components.connectionManager.getConnections().map(async c => {
+      const peer = c.remotePeer.toString()
+      if (this.pins.fresh(peer) == null) {
+        return false
+      }
+      try {
+        const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
+        const stream = await c.newStream(RELAY_PROTOCOL, { signal })
+        await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).write(frame, { signal })
+        await stream.close({ signal })
+        this.safeDispatchEvent('relayed', { detail: { peer, direction: 'out' } })
+        return true
+      } catch (err: any) {
+        this.log('relay to %s failed - %s', peer, err?.name)
+        return false
+      }
+    }))
+    return sent.filter(Boolean).length
+  }
+
+  private async receiveRelay (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    try {
+      const pin = this.pins.fresh(peer)
+      if (pin == null) {
+        // nothing crosses without a fresh pin
+        this.safeDispatchEvent('refused', { detail: { peer, reason: this.pins.state(peer) === 'stale' ? 'stale-pin' : 'no-pin', by: 'us' } })
+        stream.abort(new FederationError('no-pin'))
+        return
+      }
+      this.relayLimiter.consume(peer, 1)
+      const frame = (await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).read({ signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })).subarray()
+      await stream.close().catch(() => {})
+      this.safeDispatchEvent('relayed', { detail: { peer, direction: 'in' } })
+      await this.init.onAnomaly?.(frame, pin)
+    } catch (err: any) {
+      this.log('relay from %s refused - %s', peer, err?.reason ?? err?.message ?? err?.name)
+      stream.abort(err)
+    }
   }
 
   afterStart (): void {
@@ -83,6 +134,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     clearInterval(this.timer)
     this.components.events.removeEventListener('connection:open', this.onConnection)
     await this.components.registrar.unhandle(FEDERATION_PROTOCOL)
+    await this.components.registrar.unhandle(RELAY_PROTOCOL)
   }
 
   /** Run a handshake with a connected remote bridge; resolves with the pin, or throws a `FederationError`. */

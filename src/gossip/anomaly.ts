@@ -3,6 +3,10 @@
  * little metadata, never raw logs. Pure: bounds, schema and expiry checks,
  * and the conversion to and from the wire body.
  */
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
+import * as Digest from 'multiformats/hashes/digest'
+import { DOMAINS } from '../admission/constants.ts'
+import { publicKeyFromRawBytes, verifyDomain } from '../admission/keys.ts'
 import { Anomaly as AnomalyPb } from './pb/gossip.ts'
 import { ANOMALY_ID_BYTES, MAX_ANOMALY_LIFETIME_MS, MAX_DIGEST_BYTES, MAX_FRAME_BYTES, ANOMALY_TOPIC, MAX_KIND_LENGTH, MAX_METADATA_ENTRIES, MAX_METADATA_KEY, MAX_METADATA_VALUE, MAX_SEVERITY } from './constants.ts'
 import { z } from 'zod'
@@ -22,6 +26,19 @@ export interface Anomaly {
   /** ms since the epoch */
   timestamp: number
   expires: number
+  /**
+   * Set on an anomaly a bridge re-published from another overlay: where it
+   * came from, and its origin's signature over the original frame's topic
+   * and body (checkable by anyone with the origin's PeerId).
+   */
+  provenance?: Provenance
+}
+
+export interface Provenance {
+  overlay: string
+  origin: string
+  /** base64url */
+  signature: string
 }
 
 /** What a publisher gives; the node fills id, origin and times. */
@@ -55,6 +72,7 @@ export function checkAnomalyShape (a: Omit<Anomaly, 'origin'>): void {
 
 export function encodeAnomalyBody (a: Omit<Anomaly, 'origin'>): Uint8Array {
   checkAnomalyShape(a)
+  const p = a.provenance
   return AnomalyPb.encode({
     id: Uint8Array.from(Buffer.from(a.id, 'hex')),
     kind: a.kind,
@@ -62,11 +80,14 @@ export function encodeAnomalyBody (a: Omit<Anomaly, 'origin'>): Uint8Array {
     severity: a.severity,
     metadata: new Map(Object.entries(a.metadata)),
     timestamp: BigInt(a.timestamp),
-    expires: BigInt(a.expires)
+    expires: BigInt(a.expires),
+    provenanceOverlay: p?.overlay ?? '',
+    provenanceOrigin: p == null ? new Uint8Array(0) : peerIdFromString(p.origin).toMultihash().bytes as Uint8Array<ArrayBuffer>,
+    provenanceSignature: p == null ? new Uint8Array(0) : Uint8Array.from(Buffer.from(p.signature, 'base64url'))
   })
 }
 
-/** Decode (bounded) and check the shape; the origin comes from the frame. */
+/** Decode (bounded) and check the shape, and the provenance's signature if any; the origin comes from the frame. */
 export function decodeAnomalyBody (body: Uint8Array, origin: string): Anomaly {
   if (body.length > MAX_FRAME_BYTES[ANOMALY_TOPIC]) {
     throw new GossipError('oversize')
@@ -91,8 +112,36 @@ export function decodeAnomalyBody (body: Uint8Array, origin: string): Anomaly {
     expires: Number(pb.expires)
   }
   checkAnomalyShape(a)
+  if (pb.provenanceOverlay !== '' || pb.provenanceOrigin.length > 0 || pb.provenanceSignature.length > 0) {
+    a.provenance = checkProvenance(a, pb)
+  }
   return a
 }
+
+/** The provenance names a real origin whose signature covers the original body. */
+function checkProvenance (a: Anomaly, pb: AnomalyPb): Provenance {
+  let original: string
+  try {
+    const id = peerIdFromMultihash(Digest.decode(pb.provenanceOrigin))
+    if (id.type !== 'Ed25519' || id.publicKey == null) {
+      throw new Error('not Ed25519')
+    }
+    original = id.toString()
+  } catch {
+    throw new GossipError('bad-body', 'provenance: the origin is not an Ed25519 PeerId')
+  }
+  if (pb.provenanceOverlay.length === 0 || pb.provenanceOverlay.length > 128 || pb.provenanceSignature.length !== 64) {
+    throw new GossipError('bad-body', 'provenance: overlay or signature out of bounds')
+  }
+  const body = encodeAnomalyBody({ ...a, provenance: undefined })
+  const key = peerIdFromString(original).publicKey?.raw as Uint8Array
+  if (!verifyDomain(publicKeyFromRawBytes(key), pb.provenanceSignature, DOMAINS.gossip, encoder.encode(ANOMALY_TOPIC), body)) {
+    throw new GossipError('bad-body', 'provenance: the origin\'s signature does not verify')
+  }
+  return { overlay: pb.provenanceOverlay, origin: original, signature: Buffer.from(pb.provenanceSignature).toString('base64url') }
+}
+
+const encoder = new TextEncoder()
 
 /**
  * What `POST /v1/mesh/gossip` and `tempus anomaly publish` accept; bounds

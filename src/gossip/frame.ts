@@ -19,6 +19,8 @@ export interface Frame {
   token: string
   keyCertificate: string
   body: Uint8Array
+  /** the origin's signature over the topic and the body */
+  signature: Uint8Array
 }
 
 const encoder = new TextEncoder()
@@ -60,5 +62,5 @@ export function openFrame (topic: GossipTopic, data: Uint8Array): Frame {
   if (!verifyDomain(publicKeyFromRawBytes(origin.publicKey.raw), pb.signature, DOMAINS.gossip, encoder.encode(topic), pb.body)) {
     throw new GossipError('bad-signature')
   }
-  return { origin: origin.toString(), token: pb.token, keyCertificate: pb.keyCertificate, body: pb.body }
+  return { origin: origin.toString(), token: pb.token, keyCertificate: pb.keyCertificate, body: pb.body, signature: pb.signature }
 }

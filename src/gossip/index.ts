@@ -4,7 +4,7 @@
  */
 export { gossipService, GossipService } from './service.ts'
 export type { DeliveredAnomaly, GossipEvents, GossipRefused, GossipServiceInit, GossipStats } from './service.ts'
-export type { Anomaly, AnomalyInput } from './anomaly.ts'
+export type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
 export { AnomalyStore } from './store.ts'
 export type { ListOptions, StoredAnomaly } from './store.ts'
 export { ANOMALY_TOPIC, CRL_TOPIC, KEYS_TOPIC, CATCH_UP_PROTOCOL, GOSSIP_TOPICS } from './constants.ts'

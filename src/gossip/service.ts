@@ -27,7 +27,7 @@ import {
 import { GossipError, IGNORED } from './errors.ts'
 import { openFrame, sealFrame } from './frame.ts'
 import { CatchUpRequest, CatchUpResponse } from './pb/gossip.ts'
-import type { Anomaly, AnomalyInput } from './anomaly.ts'
+import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
 import type { GossipTopic } from './constants.ts'
 import type { GossipRefusal } from './errors.ts'
 import type { Frame } from './frame.ts'
@@ -59,8 +59,8 @@ export interface GossipServiceComponents {
 }
 
 export interface DeliveredAnomaly extends StoredAnomaly {
-  /** how it arrived: published here, over gossipsub, or by catching up */
-  via: 'self' | 'gossip' | 'catch-up'
+  /** how it arrived: published here, over gossipsub, by catching up, or re-published here from another overlay */
+  via: 'self' | 'gossip' | 'catch-up' | 'federation'
 }
 
 export interface GossipRefused {
@@ -190,6 +190,25 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     return delivered ?? { ...anomaly, receivedAt: now, via: 'self' }
   }
 
+  /**
+   * Re-publish an anomaly of another overlay (a federated bridge does): the
+   * same id, kind, digest and times, signed by this node as origin, with the
+   * original origin's signature kept as provenance. Nothing if it is held
+   * already (an anomaly crosses once, whichever bridge brings it first).
+   */
+  async republish (anomaly: Omit<Anomaly, 'origin'> & { provenance: Provenance }): Promise<DeliveredAnomaly | undefined> {
+    if (this.store.has(anomaly.id)) {
+      return undefined
+    }
+    const a: Anomaly = { ...anomaly, origin: this.components.peerId.toString() }
+    const data = this.seal(ANOMALY_TOPIC, encodeAnomalyBody(a))
+    const delivered = this.deliver(a, data, 'federation')
+    if (delivered != null) {
+      await this.components.pubsub.publish(ANOMALY_TOPIC, data)
+    }
+    return delivered
+  }
+
   list (options: ListOptions = {}): StoredAnomaly[] {
     return this.store.list(this.now(), options)
   }
@@ -309,7 +328,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     if (topic === ANOMALY_TOPIC) {
       anomaly = decodeAnomalyBody(frame.body, frame.origin)
       decoded?.(anomaly)
-      if (live && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
+      // a re-published anomaly keeps its origin's time, which may be older
+      if (live && anomaly.provenance == null && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
         throw new GossipError('skew')
       }
       if (anomaly.expires <= now) {

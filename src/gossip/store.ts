@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS anomalies (
   timestamp INTEGER NOT NULL,
   expires INTEGER NOT NULL,
   received_at INTEGER NOT NULL,
-  frame BLOB NOT NULL
+  frame BLOB NOT NULL,
+  provenance TEXT
 );
 CREATE INDEX IF NOT EXISTS anomalies_by_time ON anomalies (timestamp, id);
 CREATE INDEX IF NOT EXISTS anomalies_by_expiry ON anomalies (expires);
@@ -46,6 +47,7 @@ export class AnomalyStore {
   private readonly expireStmt: StatementSync
   private readonly newestStmt: StatementSync
   private readonly countStmt: StatementSync
+  private readonly frameStmt: StatementSync
 
   /** `path` of a database file, or ':memory:' */
   constructor (path: string) {
@@ -59,7 +61,12 @@ export class AnomalyStore {
     this.db.exec('PRAGMA synchronous = NORMAL')
     this.db.exec('PRAGMA busy_timeout = 5000')
     this.db.exec(SCHEMA)
-    this.insertStmt = this.db.prepare('INSERT OR IGNORE INTO anomalies (id, origin, kind, digest, severity, metadata, timestamp, expires, received_at, frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    // stores made before provenance existed gain the column
+    if (!(this.db.prepare('PRAGMA table_info(anomalies)').all() as Array<{ name: string }>).some(c => c.name === 'provenance')) {
+      this.db.exec('ALTER TABLE anomalies ADD COLUMN provenance TEXT')
+    }
+    this.insertStmt = this.db.prepare('INSERT OR IGNORE INTO anomalies (id, origin, kind, digest, severity, metadata, timestamp, expires, received_at, frame, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.frameStmt = this.db.prepare('SELECT frame FROM anomalies WHERE id = ?')
     this.hasStmt = this.db.prepare('SELECT 1 FROM anomalies WHERE id = ?')
     this.pageStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT ?')
     this.expireStmt = this.db.prepare('DELETE FROM anomalies WHERE expires <= ?')
@@ -69,8 +76,13 @@ export class AnomalyStore {
 
   /** Store; true if it was new (the caller then delivers it), false if already held. */
   insert (a: Anomaly, frame: Uint8Array, receivedAt: number): boolean {
-    const r = this.insertStmt.run(a.id, a.origin, a.kind, a.digest, a.severity, JSON.stringify(a.metadata), a.timestamp, a.expires, receivedAt, frame)
+    const r = this.insertStmt.run(a.id, a.origin, a.kind, a.digest, a.severity, JSON.stringify(a.metadata), a.timestamp, a.expires, receivedAt, frame, a.provenance == null ? null : JSON.stringify(a.provenance))
     return Number(r.changes) === 1
+  }
+
+  /** The frame an anomaly arrived in (its origin's signature inside). */
+  frame (id: string): Uint8Array | undefined {
+    return (this.frameStmt.get(id) as { frame: Uint8Array } | undefined)?.frame
   }
 
   has (id: string): boolean {
@@ -97,7 +109,7 @@ export class AnomalyStore {
 
   list (now: number, options: ListOptions = {}): StoredAnomaly[] {
     const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000)
-    const rows = this.db.prepare(`SELECT id, origin, kind, digest, severity, metadata, timestamp, expires, received_at FROM anomalies WHERE expires > ? AND timestamp >= ?${options.kind != null ? ' AND kind = ?' : ''} ORDER BY timestamp DESC, id LIMIT ?`)
+    const rows = this.db.prepare(`SELECT id, origin, kind, digest, severity, metadata, timestamp, expires, received_at, provenance FROM anomalies WHERE expires > ? AND timestamp >= ?${options.kind != null ? ' AND kind = ?' : ''} ORDER BY timestamp DESC, id LIMIT ?`)
       .all(...[now, options.since ?? 0, ...(options.kind != null ? [options.kind] : []), limit]) as Array<Record<string, any>>
     return rows.map(r => ({
       id: r.id,
@@ -108,7 +120,8 @@ export class AnomalyStore {
       metadata: JSON.parse(r.metadata),
       timestamp: r.timestamp,
       expires: r.expires,
-      receivedAt: r.received_at
+      receivedAt: r.received_at,
+      ...(r.provenance != null ? { provenance: JSON.parse(r.provenance) } : {})
     }))
   }
 

@@ -206,7 +206,12 @@ export const configSchema = z.strictObject({
     /** a pin is stale this long after its handshake */
     rotationWindow: duration(FEDERATION.DEFAULT_ROTATION_WINDOW_MS),
     /** clock skew allowed on a remote's challenge */
-    skew: duration(FEDERATION.DEFAULT_FEDERATION_SKEW_MS)
+    skew: duration(FEDERATION.DEFAULT_FEDERATION_SKEW_MS),
+    /** what crosses between overlays (default: nothing) */
+    relay: z.strictObject({
+      /** anomaly kinds relayed both ways: re-published with their origin's signature as provenance */
+      anomalyKinds: z.array(z.string().regex(/^[a-z0-9][a-z0-9._:/-]{0,63}$/, 'an anomaly kind')).max(256).default([])
+    }).prefault({})
   }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */

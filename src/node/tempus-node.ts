@@ -14,7 +14,7 @@ import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import { BundleStore, dtnService } from '../dtn/index.ts'
 import { MAX_RECEIPTS_HELD } from '../dtn/constants.ts'
 import type { DtnService } from '../dtn/index.ts'
-import { createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
+import { AnomalyRelay, createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -181,10 +181,13 @@ export class TempusNode {
 
   private readonly federationEndpoint?: FederationEndpoint
   private readonly pinStore?: SqlitePinStore
+  /** anomalies across overlays (a federated bridge) */
+  readonly anomalyRelay?: AnomalyRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay }) {
     this.federationEndpoint = init.federation
     this.pinStore = init.pinStore
+    this.anomalyRelay = init.anomalyRelay
     this.onOwnToken = this.onOwnToken.bind(this)
     this.libp2p = libp2p
     this.config = config
@@ -263,6 +266,7 @@ export class TempusNode {
         this.federationEndpoint.setOwnToken(own)
       }
       await this.federationEndpoint.start()
+      this.anomalyRelay?.start()
     }
     this.startedAt = this.now()
     if (this.type !== 'edge') {
@@ -297,6 +301,7 @@ export class TempusNode {
     this.api = undefined
     this.tokens.stop()
     this.tokens.removeEventListener('token', this.onOwnToken)
+    this.anomalyRelay?.stop()
     await this.federationEndpoint?.stop()
     this.pinStore?.close()
     await this.libp2p.stop()
@@ -570,7 +575,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
 
   let federation: FederationEndpoint | undefined
   let pinStore: SqlitePinStore | undefined
+  let anomalyRelay: AnomalyRelay | undefined
   if (parsed.federation.enabled) {
+    const anchors = new TrustAnchors(parsed.federation.anchors, now)
     // a second host, with only the federation protocol, for remote bridges
     pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'))
     federation = await createFederationEndpoint({
@@ -578,16 +585,26 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       overlay: enrollment.overlay,
       listen: parsed.federation.listen,
       remotes: parsed.federation.remotes,
-      anchors: new TrustAnchors(parsed.federation.anchors, now),
+      anchors,
       pins: new Pins({ store: pinStore, rotationWindowMs: parsed.federation.rotationWindow, now }),
       logger: pinoComponentLogger(log.child({ endpoint: 'federation' })),
       now,
       skewMs: parsed.federation.skew,
       deadlineMs: parsed.admission.deadline,
-      ownToken: () => admission.ownToken
+      ownToken: () => admission.ownToken,
+      onAnomaly: async (frame, from) => { await anomalyRelay?.receive(frame, from) }
+    })
+    const relayLog = log.child({ component: 'tempus:federation:relay' })
+    anomalyRelay = new AnomalyRelay({
+      gossip: libp2p.services.gossip,
+      federation: federation.federation,
+      anchors,
+      kinds: parsed.federation.relay.anomalyKinds,
+      now,
+      log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
     })
   }
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay })
   if (options.start !== false) {
     await node.start()
   }

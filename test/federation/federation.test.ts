@@ -10,14 +10,16 @@ import type { TempusNode } from '../../src/node/tempus-node.ts'
 
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
 
+/** a federated bridge's config */
+const federated = (anchors: Array<{ overlay: string, root: string }>, remotes: string[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> =>
+  ({ type: 'bridge', ...QUIET, federation: { enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'], anchors, remotes, ...extra } })
+
 describe('federation between two overlays', () => {
   const alpha = new TestNet({ overlay: 'alpha' })
   const beta = new TestNet({ overlay: 'beta' })
   const gamma = new TestNet({ overlay: 'gamma' })
   after(async () => { await Promise.all([alpha.stop(), beta.stop(), gamma.stop()]) })
 
-  const federated = (anchors: Array<{ overlay: string, root: string }>, remotes: string[] = [], extra: Record<string, unknown> = {}): Record<string, unknown> =>
-    ({ type: 'bridge', ...QUIET, federation: { enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'], anchors, remotes, ...extra } })
 
   it('bridges pin each other with a 12 h deadline; edges and sentinels of the other overlay, and bridges of an unanchored one, are refused by every node', async () => {
     const tA = await alpha.issuer()
@@ -114,3 +116,59 @@ describe('federation over the admin API', () => {
   })
 })
 
+
+describe('anomalies across overlays', () => {
+  const alpha = new TestNet({ overlay: 'alpha' })
+  const beta = new TestNet({ overlay: 'beta' })
+  after(async () => { await Promise.all([alpha.stop(), beta.stop()]) })
+
+  it('two bridges per side: a relayed kind crosses exactly once with its provenance, never echoes back; other kinds stay home', async () => {
+    const tA = await alpha.issuer()
+    const tB = await beta.issuer()
+    const relay = { anomalyKinds: ['ioc-hash'] }
+    const sA = await alpha.node({ type: 'sentinel', ...QUIET })
+    const bridge = async (net: TestNet, entry: TempusNode, anchor: { overlay: string, root: string }, remotes: string[]): Promise<TempusNode> =>
+      await net.node({ ...federated([anchor], remotes, { relay }), bootstrap: entry.getMultiaddrs() } as any)
+    const a1 = await bridge(alpha, sA, { overlay: 'beta', root: tB.issuer.rootPublicKey }, [])
+    const a2 = await bridge(alpha, sA, { overlay: 'beta', root: tB.issuer.rootPublicKey }, [])
+    const eA = await alpha.node({ type: 'edge', bootstrap: sA.getMultiaddrs(), ...QUIET })
+    const sB = await beta.node({ type: 'sentinel', ...QUIET })
+    const remotes = [...a1.getFederationMultiaddrs(), ...a2.getFederationMultiaddrs()]
+    const b1 = await bridge(beta, sB, { overlay: 'alpha', root: tA.issuer.rootPublicKey }, remotes)
+    const b2 = await bridge(beta, sB, { overlay: 'alpha', root: tA.issuer.rootPublicKey }, remotes)
+    const eB = await beta.node({ type: 'edge', bootstrap: sB.getMultiaddrs(), ...QUIET })
+    const betaNodes = [sB, b1, b2, eB]
+    const alphaNodes = [sA, a1, a2, eA]
+    await eventually(() => [a1, a2].every(a => [b1, b2].every(b => a.federation?.pins.state(b.peerId.toString()) === 'fresh' && b.federation?.pins.state(a.peerId.toString()) === 'fresh')), 'four pins each way', 30_000, 50)
+    // every node on the anomaly topic with someone
+    await eventually(() => [...alphaNodes, ...betaNodes].every(n => n.libp2p.services.pubsub.getSubscribers('tempus/anomaly/1').length > 0), 'gossip meshes', 30_000, 50)
+    const seen = new Map<TempusNode, string[]>()
+    for (const n of [...alphaNodes, ...betaNodes]) {
+      seen.set(n, [])
+      n.gossip.addEventListener('anomaly', evt => { seen.get(n)?.push(evt.detail.id) })
+    }
+    const crossing = await eA.gossip.publish({ kind: 'ioc-hash', digest: 'ab'.repeat(32), severity: 8, metadata: { rule: 'r-1' } })
+    const homebody = await eA.gossip.publish({ kind: 'local-only', digest: 'cd'.repeat(16), severity: 3 })
+    await eventually(() => betaNodes.every(n => n.gossip.list().some(a => a.id === crossing.id)), 'every beta node to hold the relayed anomaly', 30_000, 50)
+    await eventually(() => alphaNodes.every(n => n.gossip.list().some(a => a.id === homebody.id)), 'alpha to hold the local one', 30_000, 50)
+    // both alpha bridges handed it to both beta bridges; it was re-published once or twice but delivered once per node
+    await eventually(() => (a1.anomalyRelay?.stats.sent ?? 0) + (a2.anomalyRelay?.stats.sent ?? 0) === 2, 'both alpha bridges relayed it', 10_000, 50)
+    await eventually(() => [b1, b2].reduce((n, b) => n + (b.anomalyRelay?.stats.republished ?? 0) + (b.anomalyRelay?.stats.dropped.duplicate ?? 0), 0) === 4, 'four arrivals at beta\'s bridges', 10_000, 50)
+    for (const n of betaNodes) {
+      assert.equal(seen.get(n)?.filter(id => id === crossing.id).length, 1, 'delivered once at each beta node')
+      assert.ok(!(seen.get(n) ?? []).includes(homebody.id), 'a kind not in the policy stays home')
+      const held = n.gossip.list().find(a => a.id === crossing.id)
+      assert.deepEqual({ overlay: held?.provenance?.overlay, origin: held?.provenance?.origin }, { overlay: 'alpha', origin: eA.peerId.toString() })
+      assert.ok(held?.origin === b1.peerId.toString() || held?.origin === b2.peerId.toString(), 're-published by a beta bridge')
+      assert.equal(held?.digest, 'ab'.repeat(32))
+    }
+    // no echo: beta's bridges hand nothing back, and alpha delivered it once
+    assert.equal((b1.anomalyRelay?.stats.sent ?? 0) + (b2.anomalyRelay?.stats.sent ?? 0), 0)
+    for (const n of alphaNodes) {
+      assert.ok((seen.get(n) ?? []).filter(id => id === crossing.id).length <= 1)
+    }
+    // the other way: a beta edge's relayed anomaly reaches alpha
+    const back = await eB.gossip.publish({ kind: 'ioc-hash', digest: 'ef'.repeat(32), severity: 5 })
+    await eventually(() => alphaNodes.every(n => n.gossip.list().some(a => a.id === back.id && a.provenance?.overlay === 'beta')), 'beta\'s anomaly across to alpha', 30_000, 50)
+  })
+})

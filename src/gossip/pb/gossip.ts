@@ -192,6 +192,9 @@ export interface Anomaly {
   metadata: Map<string, string>
   timestamp: bigint
   expires: bigint
+  provenanceOverlay: string
+  provenanceOrigin: Uint8Array<ArrayBuffer>
+  provenanceSignature: Uint8Array<ArrayBuffer>
 }
 
 export namespace Anomaly {
@@ -353,6 +356,21 @@ export namespace Anomaly {
           w.uint64(obj.expires)
         }
 
+        if ((obj.provenanceOverlay != null && obj.provenanceOverlay !== '')) {
+          w.uint32(66)
+          w.string(obj.provenanceOverlay)
+        }
+
+        if ((obj.provenanceOrigin != null && obj.provenanceOrigin.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.provenanceOrigin)
+        }
+
+        if ((obj.provenanceSignature != null && obj.provenanceSignature.byteLength > 0)) {
+          w.uint32(82)
+          w.bytes(obj.provenanceSignature)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -364,7 +382,10 @@ export namespace Anomaly {
           severity: 0,
           metadata: new Map<string, string>(),
           timestamp: 0n,
-          expires: 0n
+          expires: 0n,
+          provenanceOverlay: '',
+          provenanceOrigin: uint8ArrayAlloc(0),
+          provenanceSignature: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -408,6 +429,18 @@ export namespace Anomaly {
             }
             case 7: {
               obj.expires = reader.uint64()
+              break
+            }
+            case 8: {
+              obj.provenanceOverlay = reader.string()
+              break
+            }
+            case 9: {
+              obj.provenanceOrigin = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.provenanceSignature = reader.bytes()
               break
             }
             default: {
@@ -486,6 +519,27 @@ export namespace Anomaly {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.provenanceOverlay`,
+                value: reader.string()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.provenanceOrigin`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.provenanceSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -534,6 +588,21 @@ export namespace Anomaly {
     value: bigint
   }
 
+  export interface AnomalyProvenanceOverlayFieldEvent {
+    field: '$.provenanceOverlay'
+    value: string
+  }
+
+  export interface AnomalyProvenanceOriginFieldEvent {
+    field: '$.provenanceOrigin'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface AnomalyProvenanceSignatureFieldEvent {
+    field: '$.provenanceSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Anomaly>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Anomaly.codec())
   }
@@ -542,7 +611,7 @@ export namespace Anomaly {
     return decodeMessage(buf, Anomaly.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Anomaly>): Generator<AnomalyIdFieldEvent | AnomalyKindFieldEvent | AnomalyDigestFieldEvent | AnomalySeverityFieldEvent | AnomalyMetadataFieldEvent | AnomalyTimestampFieldEvent | AnomalyExpiresFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Anomaly>): Generator<AnomalyIdFieldEvent | AnomalyKindFieldEvent | AnomalyDigestFieldEvent | AnomalySeverityFieldEvent | AnomalyMetadataFieldEvent | AnomalyTimestampFieldEvent | AnomalyExpiresFieldEvent | AnomalyProvenanceOverlayFieldEvent | AnomalyProvenanceOriginFieldEvent | AnomalyProvenanceSignatureFieldEvent> {
     return streamMessage(buf, Anomaly.codec(), opts)
   }
 }
