@@ -28,6 +28,12 @@ export interface DevMeshOptions {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** extra config applied to every node */
   config?: Partial<TempusConfigInput>
+  /** extra config for bridges only (federation) */
+  bridgeConfig?: Partial<TempusConfigInput>
+  /** the overlay id of this mesh's issuer (default `dev-mesh`) */
+  overlay?: string
+  /** prefixed to node names (several meshes in one table) */
+  namePrefix?: string
 }
 
 export interface DevMeshNode {
@@ -63,7 +69,7 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
 
   // the overlay's issuer, in this process, on loopback
   const issuerLog = createLogger({ level: options.logLevel ?? 'info', destination: join(root, 'issuer', 'issuer.log'), bindings: { node: 'issuer' } })
-  const issuer = await Issuer.init({ dir: join(root, 'issuer'), overlay: 'dev-mesh', passphrase: DEV_PASSPHRASE, revocationThreshold: 1 })
+  const issuer = await Issuer.init({ dir: join(root, 'issuer'), overlay: options.overlay ?? 'dev-mesh', passphrase: DEV_PASSPHRASE, revocationThreshold: 1 })
   let http: IssuerHttp
   try {
     http = await startIssuerHttp({ issuer, log: issuerLog, perAddressPerSecond: 10_000 })
@@ -89,13 +95,14 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
       api: { enabled: true, listen: '127.0.0.1:0' },
       // a small mesh: shuffle often so the views fill while you watch
       sampling: { edge: { period: '2s' }, bridge: { period: '2s' }, sentinel: { period: '2s' } },
-      ...options.config
+      ...options.config,
+      ...(type === 'bridge' ? options.bridgeConfig : {})
     }, { dataDir, logger, passphrase: DEV_PASSPHRASE })
     return node
   }
   const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {
-    const name = `${type}-${index}`
-    const dataDir = join(root, name)
+    const name = `${options.namePrefix ?? ''}${type}-${index}`
+    const dataDir = join(root, `${type}-${index}`)
     const entry: DevMeshNode = { name, type, dataDir, bootstrap, node: await createOne(type, name, dataDir, bootstrap) }
     nodes.push(entry)
     return entry
@@ -124,20 +131,41 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
   const order: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
   nodes.sort((a, b) => order[a.type] - order[b.type] || a.name.localeCompare(b.name, 'en', { numeric: true }))
 
+  let stopping = false
+  const pending = new Set<Promise<void>>()
+  const track = async (fn: () => Promise<void>): Promise<void> => {
+    const p = fn()
+    pending.add(p)
+    try {
+      await p
+    } finally {
+      pending.delete(p)
+    }
+  }
   return {
     root,
     nodes,
     issuer,
     issuerUrl: http.url,
     async takeOffline (entry) {
-      entry.offline = true
-      await entry.node.stop()
+      await track(async () => {
+        entry.offline = true
+        await entry.node.stop()
+      })
     },
     async bringBack (entry) {
-      entry.node = await createOne(entry.type, entry.name, entry.dataDir, entry.bootstrap)
-      entry.offline = false
+      await track(async () => {
+        if (stopping) {
+          return
+        }
+        entry.node = await createOne(entry.type, entry.name, entry.dataDir, entry.bootstrap)
+        entry.offline = false
+      })
     },
     async stop () {
+      // a node coming back while the mesh stops is waited for, then stopped with the rest
+      stopping = true
+      await Promise.allSettled(pending)
       await Promise.allSettled(nodes.map(async n => n.node.stop()))
       await http.close()
       issuer.close()

@@ -17,6 +17,9 @@ export interface RpcCounts {
   refused: number
 }
 
+/** the kind of the anomalies the dev traffic publishes (and dev overlays relay) */
+export const DEV_ANOMALY_KIND = 'dev-demo'
+
 export function exposeDevMethods (mesh: DevMesh): DevMeshNode | undefined {
   const admin = mesh.nodes.find(n => n.type === 'sentinel')
   for (const n of mesh.nodes) {
@@ -92,7 +95,7 @@ export function startDevTraffic (mesh: DevMesh, intervalMs = 2_000): { counts: M
     if (step % 3 === 0) {
       // an edge reports an anomaly every few seconds; every node should show it
       const edge = pick(edges) ?? pick(online)
-      edge?.node.gossip.publish({ kind: 'dev-demo', digest: randomBytes(16).toString('hex'), severity: Math.floor(Math.random() * 11), metadata: { node: edge.name }, lifetimeMs: 10 * 60_000 })
+      edge?.node.gossip.publish({ kind: DEV_ANOMALY_KIND, digest: randomBytes(16).toString('hex'), severity: Math.floor(Math.random() * 11), metadata: { node: edge.name }, lifetimeMs: 10 * 60_000 })
         .catch(() => {})
     }
     if (step % 5 === 0 && admin != null) {

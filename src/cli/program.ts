@@ -244,6 +244,7 @@ export function buildProgram (): Command {
     .option('--sentinels <n>', 'number of sentinels', '2')
     .option('--bridges <n>', 'number of bridges', '1')
     .option('--edges <n>', 'number of edges', '5')
+    .option('--overlays <n>', 'overlays, each with its own issuer and that many nodes, linked by their bridges (1–4)', '1')
     .option('--duration <duration>', 'stop after this long, e.g. 20s')
     .option('--root <dir>', 'keep the nodes\' data dirs under this directory')
     .option('--json', 'print JSON lines: ready, then summary')

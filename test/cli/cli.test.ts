@@ -134,6 +134,19 @@ describe('tempus CLI', () => {
     assert.match(notInit.stderr, /config\.yaml/)
   })
 
+  it('tempus dev --overlays 2 runs two overlays whose bridges federate: anomalies of each appear in the other', async () => {
+    const dev = spawnTempus(['dev', '--overlays', '2', '--duration', '14s', '--json'])
+    const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"'), 60_000))
+    assert.deepEqual(ready.overlays.map((o: any) => o.id), ['dev-a', 'dev-b'])
+    assert.equal(ready.nodes.length, 16)
+    const summary = JSON.parse(await dev.nextLine(l => l.includes('"summary"'), 90_000))
+    assert.equal(await dev.exited, 0)
+    assert.deepEqual(summary.overlays.map((o: any) => [o.id, o.nodes]), [['dev-a', 8], ['dev-b', 8]])
+    for (const o of summary.overlays) {
+      assert.ok(o.anomaliesReceivedFromOtherOverlay >= 1, `${o.id} received ${o.anomaliesReceivedFromOtherOverlay} from the other overlay`)
+    }
+  })
+
   it('tempus federation anchor add writes a validated anchor to the config; status needs a running node', async () => {
     const root = await tmp()
     const bData = join(root, 'b')

@@ -1,19 +1,21 @@
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parseDuration } from '../../node/duration.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { startDevMesh } from '../dev-mesh.ts'
-import { demoDelivered, startDevTraffic } from '../dev-traffic.ts'
+import { DEV_ANOMALY_KIND, demoDelivered, startDevTraffic } from '../dev-traffic.ts'
 import { UsageError } from '../errors.ts'
 import { formatTable, printJson, shortId } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
-import type { DevMesh } from '../dev-mesh.ts'
+import type { DevMesh, DevMeshNode } from '../dev-mesh.ts'
 import type { DtnDemo, RpcCounts } from '../dev-traffic.ts'
 
 export interface DevOptions {
   edges: string
   sentinels: string
   bridges: string
+  overlays?: string
   duration?: string
   root?: string
   json?: boolean
@@ -47,39 +49,53 @@ export async function devCommand (options: DevOptions): Promise<void> {
   if (!json) {
     process.stderr.write('dev mesh: identity keys use the public development passphrase; never use these data dirs in production\n')
   }
-  const mesh = await startDevMesh({ sentinels, bridges, edges, root: options.root })
-  const traffic = startDevTraffic(mesh)
+  const overlays = count(options.overlays ?? '1', 'overlays', 1)
+  if (overlays > 4) {
+    throw new UsageError('--overlays must be from 1 to 4')
+  }
+  if (overlays > 1 && bridges < 1) {
+    throw new UsageError('overlays federate through bridges: --bridges must be at least 1')
+  }
+  const meshes = await startMeshes(overlays, { sentinels, bridges, edges, root: options.root })
+  const traffic = meshes.map(m => startDevTraffic(m))
+  const allNodes = (): DevMeshNode[] => meshes.flatMap(m => m.nodes)
   let stopping: Promise<void> | undefined
   const stop = async (reason: string): Promise<void> => {
     stopping ??= (async () => {
       clearInterval(ticker)
       clearTimeout(timer)
-      traffic.stop()
-      const summary = mesh.nodes.map(n => n.offline === true ? { name: n.name, type: n.type, offline: true } : ({
+      traffic.forEach(t => { t.stop() })
+      const counts = new Map(traffic.flatMap(t => [...t.counts]))
+      const summary = allNodes().map(n => n.offline === true ? { name: n.name, type: n.type, offline: true } : ({
         name: n.name,
         type: n.type,
         peerId: n.node.peerId.toString(),
         peers: n.node.libp2p.getPeers().length,
         admittedPeers: n.node.status().admission.admittedPeers,
         views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length },
-        rpc: traffic.counts.get(n.name),
+        rpc: counts.get(n.name),
         anomalies: n.node.status().anomalies.held,
         bundles: { received: n.node.status().bundles.inbox, sent: n.node.status().bundles.sent, carried: n.node.status().bundles.fragments }
       }))
-      const bundles = { sentToOfflineNodes: traffic.dtn.sent.length, delivered: demoDelivered(mesh, traffic.dtn) }
-      const finalTable = renderTable(mesh, traffic.counts, traffic.dtn)
+      const bundles = {
+        sentToOfflineNodes: traffic.reduce((n, t) => n + t.dtn.sent.length, 0),
+        delivered: meshes.reduce((n, m, i) => n + demoDelivered(m, (traffic[i] as (typeof traffic)[number]).dtn), 0)
+      }
+      const overlaySummary = meshes.map(m => ({ id: m.issuer.overlay, nodes: m.nodes.length, anomaliesReceivedFromOtherOverlay: fromOtherOverlays(m) }))
+      const finalTable = renderAll(meshes, traffic)
       // a node that does not stop in time must not hold the summary back
       const stopped = await Promise.race([
-        mesh.stop().then(() => true),
+        Promise.all(meshes.map(async m => { await m.stop() })).then(() => true),
         new Promise<boolean>(resolve => { setTimeout(() => { resolve(false) }, 10_000).unref() })
       ])
       if (!stopped) {
         process.stderr.write('dev mesh: some nodes did not stop within 10 s; exiting anyway\n')
       }
       if (json) {
-        printJson({ event: 'summary', reason, nodes: summary, bundles })
+        printJson({ event: 'summary', reason, nodes: summary, bundles, overlays: overlaySummary })
       } else {
-        process.stdout.write(`\nstopped (${reason}); final table:\n` + finalTable + `bundles sent to offline nodes: ${bundles.sentToOfflineNodes}, delivered after they came back: ${bundles.delivered}\n`)
+        process.stdout.write(`\nstopped (${reason}); final table:\n` + finalTable + `bundles sent to offline nodes: ${bundles.sentToOfflineNodes}, delivered after they came back: ${bundles.delivered}\n` +
+          (meshes.length > 1 ? overlaySummary.map(o => `overlay ${o.id}: ${o.anomaliesReceivedFromOtherOverlay} anomalies received from the other overlays\n`).join('') : ''))
       }
       process.exit(0)
     })()
@@ -90,7 +106,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
   process.once('SIGTERM', () => { void stop('SIGTERM') })
 
   if (json) {
-    const nodes = await Promise.all(mesh.nodes.map(async n => ({
+    const nodes = await Promise.all(allNodes().map(async n => ({
       name: n.name,
       type: n.type,
       peerId: n.node.peerId.toString(),
@@ -98,9 +114,16 @@ export async function devCommand (options: DevOptions): Promise<void> {
       api: n.node.api?.url ?? null,
       apiToken: (await readFile(dataPath(n.dataDir, 'apiToken'), 'utf8')).trim()
     })))
-    printJson({ event: 'ready', root: mesh.root, issuer: { url: mesh.issuerUrl, overlay: mesh.issuer.overlay }, nodes })
+    const first = meshes[0] as DevMesh
+    printJson({
+      event: 'ready',
+      root: meshes.length === 1 ? first.root : meshes.map(m => m.root),
+      issuer: { url: first.issuerUrl, overlay: first.issuer.overlay },
+      overlays: meshes.map(m => ({ id: m.issuer.overlay, issuer: m.issuerUrl })),
+      nodes
+    })
   } else {
-    process.stdout.write(`dev mesh of ${mesh.nodes.length} nodes in ${mesh.root}, issuer ${mesh.issuerUrl}${durationMs == null ? ' (Ctrl-C to stop)' : ` for ${options.duration}`}\n`)
+    process.stdout.write(`dev mesh of ${allNodes().length} nodes in ${meshes.length} overlay${meshes.length > 1 ? 's' : ''} (${meshes.map(m => `${m.issuer.overlay}: ${m.root}, issuer ${m.issuerUrl}`).join('; ')})${durationMs == null ? ' (Ctrl-C to stop)' : ` for ${options.duration}`}\n`)
   }
 
   let lines = 0
@@ -108,7 +131,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
     if (json) {
       return
     }
-    const table = renderTable(mesh, traffic.counts, traffic.dtn)
+    const table = renderAll(meshes, traffic)
     if (tty) {
       process.stdout.write(lines > 0 ? `\x1b[${lines}A\x1b[J${table}` : table)
       lines = table.split('\n').length - 1
@@ -118,6 +141,76 @@ export async function devCommand (options: DevOptions): Promise<void> {
   }, tty ? 1_000 : 5_000)
   const timer = durationMs == null ? undefined : setTimeout(() => { void stop('duration elapsed') }, durationMs)
   await new Promise<never>(() => {})
+}
+
+/**
+ * One mesh, or several overlays whose bridges federate: each overlay trusts
+ * the others' root keys, its bridges run a federation endpoint, and the dev
+ * demo's anomaly kind crosses.
+ */
+async function startMeshes (overlays: number, sizes: { sentinels: number, bridges: number, edges: number, root?: string }): Promise<DevMesh[]> {
+  const meshes: DevMesh[] = []
+  try {
+    for (let i = 0; i < overlays; i++) {
+      const letter = String.fromCharCode(97 + i)
+      const federation = overlays === 1
+        ? undefined
+        : {
+            enabled: true,
+            listen: ['/ip4/127.0.0.1/tcp/0'],
+            anchors: meshes.map(m => ({ overlay: m.issuer.overlay, root: m.issuer.rootPublicKey })),
+            remotes: meshes.flatMap(m => m.nodes.filter(n => n.type === 'bridge').flatMap(n => n.node.getFederationMultiaddrs())),
+            relay: { anomalyKinds: [DEV_ANOMALY_KIND] }
+          }
+      meshes.push(await startDevMesh({
+        ...sizes,
+        root: sizes.root == null ? undefined : (overlays === 1 ? sizes.root : join(sizes.root, `dev-${letter}`)),
+        overlay: overlays === 1 ? undefined : `dev-${letter}`,
+        namePrefix: overlays === 1 ? undefined : `${letter}.`,
+        bridgeConfig: federation == null ? undefined : { federation }
+      }))
+    }
+    // the earlier overlays learn the later ones' keys, and their bridges meet
+    for (const [i, early] of meshes.entries()) {
+      for (const late of meshes.slice(i + 1)) {
+        const earlyBridges = early.nodes.filter(n => n.type === 'bridge')
+        for (const b of earlyBridges) {
+          b.node.federation?.anchors.add({ overlay: late.issuer.overlay, root: late.issuer.rootPublicKey })
+        }
+        for (const b of late.nodes.filter(n => n.type === 'bridge')) {
+          for (const addr of earlyBridges.flatMap(e => e.node.getFederationMultiaddrs())) {
+            await b.node.federation?.connect(addr).catch(() => {})
+          }
+        }
+      }
+    }
+  } catch (err) {
+    await Promise.allSettled(meshes.map(async m => { await m.stop() }))
+    throw err
+  }
+  return meshes
+}
+
+/** Distinct anomalies of other overlays held in this one. */
+function fromOtherOverlays (mesh: DevMesh): number {
+  const ids = new Set<string>()
+  for (const n of mesh.nodes) {
+    if (n.offline !== true) {
+      for (const a of n.node.gossip.list({ limit: 1000 })) {
+        if (a.provenance != null && a.provenance.overlay !== mesh.issuer.overlay) {
+          ids.add(a.id)
+        }
+      }
+    }
+  }
+  return ids.size
+}
+
+function renderAll (meshes: DevMesh[], traffic: Array<ReturnType<typeof startDevTraffic>>): string {
+  if (meshes.length === 1) {
+    return renderTable(meshes[0] as DevMesh, traffic[0]?.counts ?? new Map(), traffic[0]?.dtn ?? { sent: [] })
+  }
+  return meshes.map((m, i) => `overlay ${m.issuer.overlay} — ${fromOtherOverlays(m)} anomalies from the other overlays\n` + renderTable(m, traffic[i]?.counts ?? new Map(), traffic[i]?.dtn ?? { sent: [] })).join('')
 }
 
 function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>, dtn: DtnDemo): string {
