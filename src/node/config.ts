@@ -2,6 +2,7 @@
  * The node's configuration: a schema with defaults, read from a YAML or JSON
  * file or passed to `createTempusNode`. Validation errors name the field.
  */
+import { isIP } from 'node:net'
 import * as DTN from '../dtn/constants.ts'
 import * as FEDERATION from '../federation/constants.ts'
 import { readFile } from 'node:fs/promises'
@@ -89,6 +90,25 @@ function viewSchema (type: PeerType) {
   }).prefault({}).refine(v => v.shuffleLength <= v.capacity, { message: 'shuffleLength must not exceed capacity' })
 }
 
+/**
+ * An address block, `10.0.0.0/8`, `fd00::/8` or a single address, given to
+ * libp2p as the multiaddr it expects (`/ip4/10.0.0.0/ipcidr/8`, also
+ * accepted as such, so a parsed config parses again unchanged).
+ */
+const cidr = z.string().transform((value, ctx) => {
+  if (/^\/ip[46]\/[0-9a-fA-F.:]+\/ipcidr\/\d{1,3}$/.test(value)) {
+    return value
+  }
+  const match = /^([0-9.]+|[0-9a-fA-F:]+)(?:\/(\d{1,3}))?$/.exec(value)
+  const family = match == null ? 0 : isIP(match[1] as string)
+  const bits = match?.[2] == null ? (family === 4 ? 32 : 128) : Number(match[2])
+  if (match == null || family === 0 || bits > (family === 4 ? 32 : 128)) {
+    ctx.issues.push({ code: 'custom', message: `expected an address block such as 10.0.0.0/8, got ${JSON.stringify(value)}`, input: value })
+    return z.NEVER
+  }
+  return `/ip${family}/${match[1] as string}/ipcidr/${bits}`
+})
+
 const positiveInt = (fallback: number): z.ZodDefault<z.ZodNumber> => z.number().int().min(1).default(fallback)
 
 export const configSchema = z.strictObject({
@@ -118,7 +138,7 @@ export const configSchema = z.strictObject({
     dialTimeout: duration(CONNECTION_DEFAULTS.dialTimeoutMs),
     inboundUpgradeTimeout: duration(CONNECTION_DEFAULTS.inboundUpgradeTimeoutMs),
     /** CIDRs (e.g. `10.0.0.0/8`) exempt from the per-host inbound rate limit */
-    allow: z.array(z.string()).default([])
+    allow: z.array(cidr).default([])
   }).prefault({}),
   liveness: z.strictObject({
     pingInterval: duration(LIVENESS_DEFAULTS.pingIntervalMs),

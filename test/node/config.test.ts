@@ -34,6 +34,14 @@ describe('config schema', () => {
     assert.deepEqual(parseConfig(config), config)
   })
 
+  it('takes exempt address blocks as CIDRs and hands libp2p multiaddrs', () => {
+    const c = parseConfig({ type: 'edge', connections: { allow: ['10.0.0.0/8', '127.0.0.1', 'fd00::/8'] } })
+    assert.deepEqual(c.connections.allow, ['/ip4/10.0.0.0/ipcidr/8', '/ip4/127.0.0.1/ipcidr/32', '/ip6/fd00::/ipcidr/8'])
+    for (const bad of ['10.0.0.0/40', 'nope', '10.0.0/8', '']) {
+      assert.throws(() => parseConfig({ type: 'edge', connections: { allow: [bad] } }), (err: any) => err instanceof ConfigError && err.field === 'connections.allow.0', bad)
+    }
+  })
+
   it('accepts durations as strings or milliseconds', () => {
     const config = parseConfig({ type: 'sentinel', liveness: { pingInterval: '3s', pingTimeout: 750 }, mdns: { interval: '1m' } })
     assert.equal(config.liveness.pingInterval, 3_000)
