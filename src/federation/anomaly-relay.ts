@@ -96,7 +96,14 @@ export class AnomalyRelay {
     if (a.via === 'federation' || a.provenance != null || !this.kinds.has(a.kind)) {
       return
     }
-    const frame = this.init.gossip.store.frame(a.id)
+    let frame: Uint8Array | undefined
+    try {
+      frame = this.init.gossip.store.frame(a.id)
+    } catch (err: any) {
+      // an event listener must not throw (it would be an uncaught exception)
+      this.init.log('reading an anomaly to relay failed', { err: err?.message })
+      return
+    }
     if (frame == null) {
       return
     }
