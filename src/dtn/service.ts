@@ -604,9 +604,14 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     if (this.store.delivered(id)) {
       return
     }
+    // offsets and lengths first: the bytes are read once, when the bundle is whole
+    const pieces = this.store.pieces(id, now)
+    if (pieces.length === 0 || !isComplete(pieces, (pieces[0] as { total: number }).total)) {
+      return
+    }
     const first = this.store.fragmentsOf(id, now)
     const head = first[0]
-    if (head == null || !isComplete(this.store.pieces(id, now), head.totalLength)) {
+    if (head == null) {
       return
     }
     let payload: Uint8Array
@@ -667,7 +672,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   private acceptReceipt (r: Receipt): void {
     const now = this.now()
     const known = this.store.receipt(r.id, now) != null
-    const held = this.store.fragmentsOf(r.id, now)[0]
+    const held = this.store.anyFragment(r.id, now)
     const heldMatches = held != null && held.source === r.source && held.destination.kind === 'peer' && held.destination.peer === r.destination
     const own = r.source === this.self && this.store.outboxDestination(r.id) === r.destination
     if (!heldMatches && !own && r.destination !== this.self) {

@@ -217,10 +217,6 @@ export class BundleStore {
     return undefined
   }
 
-  setCopies (id: string, offset: number, copies: number): void {
-    this.stmts.setCopies.run(copies, id, offset)
-  }
-
   /**
    * Take `give` spray copies from a held fragment, atomically, leaving it at
    * least one; false if it no longer has them (another session took them).
@@ -332,8 +328,15 @@ export class BundleStore {
     return (this.stmts.ofBundle.all(id, now) as unknown as Row[]).map(fromRow)
   }
 
-  pieces (id: string, now: number): Array<{ offset: number, length: number }> {
-    return this.stmts.pieces.all(id, now) as Array<{ offset: number, length: number }>
+  /** Where the fragments held of a bundle sit, and the whole payload's length. */
+  pieces (id: string, now: number): Array<{ offset: number, length: number, total: number }> {
+    return this.stmts.pieces.all(id, now) as Array<{ offset: number, length: number, total: number }>
+  }
+
+  /** One fragment of a bundle, for what every fragment says alike (source, destination). */
+  anyFragment (id: string, now: number): Fragment | undefined {
+    const row = this.stmts.any.get(id, now) as Row | undefined
+    return row == null ? undefined : fromRow(row)
   }
 
   /** Held fragments (no bytes), oldest first. */
@@ -469,9 +472,9 @@ function prepare (db: DatabaseSync) {
     has: p('SELECT 1 FROM fragments WHERE id = ? AND offset = ?'),
     get: p('SELECT * FROM fragments WHERE id = ? AND offset = ? AND expires > ?'),
     ofBundle: p('SELECT * FROM fragments WHERE id = ? AND expires > ?'),
-    pieces: p('SELECT offset, length FROM fragments WHERE id = ? AND expires > ?'),
+    pieces: p('SELECT offset, length, total FROM fragments WHERE id = ? AND expires > ?'),
+    any: p('SELECT * FROM fragments WHERE id = ? AND expires > ? LIMIT 1'),
     held: p('SELECT id, offset, length, source, destination, expires, hops, hop_limit, copies FROM fragments WHERE expires > ? ORDER BY received_at LIMIT ?'),
-    setCopies: p('UPDATE fragments SET copies = ? WHERE id = ? AND offset = ?'),
     remove: p('DELETE FROM fragments WHERE id = ? AND offset = ? RETURNING source, cost AS length'),
     removeBundle: p('DELETE FROM fragments WHERE id = ? RETURNING source, cost AS length'),
     removeSource: p('DELETE FROM fragments WHERE source = ? RETURNING source, cost AS length'),
