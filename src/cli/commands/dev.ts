@@ -60,32 +60,28 @@ export async function devCommand (options: DevOptions): Promise<void> {
   const traffic = meshes.map(m => startDevTraffic(m))
   const allNodes = (): DevMeshNode[] => meshes.flatMap(m => m.nodes)
   let stopping: Promise<void> | undefined
+  let ticker: NodeJS.Timeout | undefined
+  let timer: NodeJS.Timeout | undefined
   const stop = async (reason: string): Promise<void> => {
     stopping ??= (async () => {
+      // whatever goes wrong below, the process ends: a dev mesh that hangs on exit is worse than a short summary
+      setTimeout(() => {
+        process.stderr.write('dev mesh: stopping took more than 30 s; exiting\n')
+        process.exit(1)
+      }, 30_000)
       clearInterval(ticker)
       clearTimeout(timer)
       traffic.forEach(t => { t.stop() })
       const counts = new Map(traffic.flatMap(t => [...t.counts]))
-      const summary = allNodes().map(n => n.offline === true ? { name: n.name, type: n.type, offline: true } : ({
-        name: n.name,
-        type: n.type,
-        peerId: n.node.peerId.toString(),
-        peers: n.node.libp2p.getPeers().length,
-        admittedPeers: n.node.status().admission.admittedPeers,
-        views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length },
-        rpc: counts.get(n.name),
-        anomalies: n.node.status().anomalies.held,
-        bundles: { received: n.node.status().bundles.inbox, sent: n.node.status().bundles.sent, carried: n.node.status().bundles.fragments }
-      }))
-      const bundles = {
-        sentToOfflineNodes: traffic.reduce((n, t) => n + t.dtn.sent.length, 0),
+      const summary = allNodes().map(n => n.offline === true ? { name: n.name, type: n.type, offline: true } : nodeSummary(n, counts))
+      const bundles = {        sentToOfflineNodes: traffic.reduce((n, t) => n + t.dtn.sent.length, 0),
         delivered: meshes.reduce((n, m, i) => n + demoDelivered(m, (traffic[i] as (typeof traffic)[number]).dtn), 0)
       }
       const overlaySummary = meshes.map(m => ({ id: m.issuer.overlay, nodes: m.nodes.length, anomaliesReceivedFromOtherOverlay: fromOtherOverlays(m) }))
       const finalTable = renderAll(meshes, traffic)
       // a node that does not stop in time must not hold the summary back
       const stopped = await Promise.race([
-        Promise.all(meshes.map(async m => { await m.stop() })).then(() => true),
+        Promise.allSettled(meshes.map(async m => { await m.stop() })).then(() => true),
         new Promise<boolean>(resolve => { setTimeout(() => { resolve(false) }, 10_000).unref() })
       ])
       if (!stopped) {
@@ -127,7 +123,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
   }
 
   let lines = 0
-  const ticker = setInterval(() => {
+  ticker = setInterval(() => {
     if (json) {
       return
     }
@@ -139,7 +135,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
       process.stdout.write(table + '\n')
     }
   }, tty ? 1_000 : 5_000)
-  const timer = durationMs == null ? undefined : setTimeout(() => { void stop('duration elapsed') }, durationMs)
+  timer = durationMs == null ? undefined : setTimeout(() => { void stop('duration elapsed') }, durationMs)
   await new Promise<never>(() => {})
 }
 
@@ -189,6 +185,26 @@ async function startMeshes (overlays: number, sizes: { sentinels: number, bridge
     throw err
   }
   return meshes
+}
+
+/** One node's line in the summary; a node that cannot say (it failed) says so instead of breaking the summary. */
+function nodeSummary (n: DevMeshNode, counts: Map<string, RpcCounts>): Record<string, unknown> {
+  try {
+    const status = n.node.status()
+    return {
+      name: n.name,
+      type: n.type,
+      peerId: n.node.peerId.toString(),
+      peers: n.node.libp2p.getPeers().length,
+      admittedPeers: status.admission.admittedPeers,
+      views: { edge: n.node.sampling.view('edge').length, bridge: n.node.sampling.view('bridge').length, sentinel: n.node.sampling.view('sentinel').length },
+      rpc: counts.get(n.name),
+      anomalies: status.anomalies.held,
+      bundles: { received: status.bundles.inbox, sent: status.bundles.sent, carried: status.bundles.fragments }
+    }
+  } catch (err: any) {
+    return { name: n.name, type: n.type, error: String(err?.message ?? err) }
+  }
 }
 
 /** Distinct anomalies of other overlays held in this one. */
