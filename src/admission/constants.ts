@@ -18,6 +18,7 @@ export const DOMAINS = {
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',
   dtnPayload: 'tempus-dtn-payload-v1',
+  dtnEndorsement: 'tempus-dtn-endorsement-v1',
   federation: 'tempus-federation-v1'
 } as const
 

@@ -15,18 +15,38 @@ import { DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/const
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
 import { PEER_TYPES } from '../node/constants.ts'
 import {
-  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_COPIES, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
+  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_COPIES, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OVERLAY_BYTES
 } from './constants.ts'
 import { DtnError } from './errors.ts'
 import { encryptPayload } from './payload-crypto.ts'
-import { Bundle as PbBundle, BundleHeader, Receipt as PbReceipt, ReceiptBody } from './pb/dtn.ts'
+import { Bundle as PbBundle, BundleHeader, Endorsement as PbEndorsement, Receipt as PbReceipt, ReceiptBody } from './pb/dtn.ts'
 import type { PeerType } from '../node/config.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
-export type Destination =
+/**
+ * Who a bundle is for. `overlay` names another overlay the destination is
+ * in (absent: the source's own); such a bundle is carried to a bridge, which
+ * hands it across to a pinned bridge of that overlay.
+ */
+export type Destination = (
   | { kind: 'peer', peer: string }
   | { kind: 'type', type: PeerType }
   | { kind: 'everyone' }
+) & { overlay?: string }
+
+/**
+ * A bridge's word that the source of a bundle from another overlay was
+ * admitted there (checked under that overlay's trust anchor).
+ */
+export interface Endorsement {
+  bridge: string
+  sourceOverlay: string
+  endorsedAt: number
+  signature: Uint8Array
+  /** the bridge's evidence of admission in the overlay the bundle is carried in */
+  token: string
+  keyCertificate: string
+}
 
 /** A checked fragment: what the store holds and the session hands over. */
 export interface Fragment {
@@ -53,6 +73,8 @@ export interface Fragment {
   hops: number
   /** spray-and-wait copies this holder may still hand out (0 = epidemic) */
   copies: number
+  /** set when the bundle came from another overlay */
+  endorsement?: Endorsement
 }
 
 export interface Signer {
@@ -70,8 +92,24 @@ export interface BundleOptions {
   encrypt?: boolean
 }
 
-/** `<PeerId>`, `edge` / `bridge` / `sentinel`, or `*` (every node). */
+/** An overlay id as a destination names it: 1 to 128 printable characters, no spaces. */
+export function validOverlayId (text: string): boolean {
+  return text.length >= 1 && Buffer.byteLength(text) <= MAX_OVERLAY_BYTES && /^[\x21-\x7e]+$/.test(text)
+}
+
+/**
+ * `<PeerId>`, `edge` / `bridge` / `sentinel`, or `*` (every node), in this
+ * overlay or, followed by `@<overlay>`, in another one.
+ */
 export function parseDestination (text: string): Destination {
+  const at = text.indexOf('@')
+  if (at >= 0) {
+    const overlay = text.slice(at + 1)
+    if (!validOverlayId(overlay)) {
+      throw new DtnError('bad-destination', 'the overlay after @ is 1 to 128 printable characters without spaces')
+    }
+    return { ...parseDestination(text.slice(0, at)), overlay }
+  }
   if (text === '*' || text === 'everyone') {
     return { kind: 'everyone' }
   }
@@ -85,17 +123,29 @@ export function parseDestination (text: string): Destination {
     }
     return { kind: 'peer', peer: id.toString() }
   } catch {
-    throw new DtnError('bad-destination', 'a destination is an Ed25519 PeerId, edge, bridge, sentinel or *')
+    throw new DtnError('bad-destination', 'a destination is an Ed25519 PeerId, edge, bridge, sentinel or *, optionally followed by @<overlay>')
   }
 }
 
 export function formatDestination (d: Destination): string {
-  return d.kind === 'peer' ? d.peer : d.kind === 'type' ? d.type : '*'
+  const local = d.kind === 'peer' ? d.peer : d.kind === 'type' ? d.type : '*'
+  return d.overlay == null ? local : `${local}@${d.overlay}`
 }
 
-/** Is a node with this id and type a destination of the bundle? */
-export function destinedTo (d: Destination, peer: string, type: PeerType | undefined): boolean {
+/**
+ * Is a node with this id and type, in overlay `home`, a destination of the
+ * bundle? A bundle for another overlay has no destination here.
+ */
+export function destinedTo (d: Destination, peer: string, type: PeerType | undefined, home?: string): boolean {
+  if (d.overlay != null && d.overlay !== home) {
+    return false
+  }
   return d.kind === 'everyone' || (d.kind === 'peer' && d.peer === peer) || (d.kind === 'type' && d.type === type)
+}
+
+/** Is the bundle for another overlay than `home` (to be handed to a bridge)? */
+export function forOtherOverlay (d: Destination, home: string | undefined): boolean {
+  return d.overlay != null && d.overlay !== home
 }
 
 type Bytes = Uint8Array<ArrayBuffer>
@@ -145,7 +195,8 @@ export function createBundle (signer: Signer, destination: Destination, payload:
       payloadDigest,
       ephemeralKey,
       nonce,
-      copies: options.copies
+      copies: options.copies,
+      destinationOverlay: destination.overlay ?? ''
     })
     fragments.push({
       id: Buffer.from(id).toString('hex'),
@@ -183,8 +234,67 @@ export function toWire (f: Fragment, routing: { hops: number, copies: number }):
     token: f.token,
     keyCertificate: f.keyCertificate,
     hops: routing.hops,
-    copies: routing.copies
+    copies: routing.copies,
+    ...(f.endorsement != null ? { endorsement: endorsementToWire(f.endorsement) } : {})
   }
+}
+
+export function endorsementToWire (e: Endorsement): PbEndorsement {
+  return {
+    bridge: peerIdFromString(e.bridge).toMultihash().bytes,
+    sourceOverlay: e.sourceOverlay,
+    endorsedAt: BigInt(e.endorsedAt),
+    signature: e.signature as Bytes,
+    token: e.token,
+    keyCertificate: e.keyCertificate
+  }
+}
+
+/** An endorsement as the store keeps it (checked when it arrived). */
+export function encodeEndorsement (e: Endorsement): Uint8Array {
+  return PbEndorsement.encode(endorsementToWire(e))
+}
+
+export function decodeStoredEndorsement (bytes: Uint8Array): Endorsement {
+  const pb = PbEndorsement.decode(bytes)
+  return { bridge: peerOf(pb.bridge, 'endorsing bridge'), sourceOverlay: pb.sourceOverlay, endorsedAt: Number(pb.endorsedAt), signature: pb.signature, token: pb.token, keyCertificate: pb.keyCertificate }
+}
+
+/** What an endorsement signs: the fragment as its source signed it, the source's overlay and the time. */
+function endorsementParts (f: Pick<Fragment, 'header' | 'payload'>, sourceOverlay: string, endorsedAt: number): Uint8Array[] {
+  const at = new Uint8Array(8)
+  new DataView(at.buffer).setBigUint64(0, BigInt(endorsedAt))
+  return [f.header, sha256(f.payload), new TextEncoder().encode(sourceOverlay), at]
+}
+
+/**
+ * A bridge endorses a fragment from another overlay, once it checked the
+ * source's admission there under that overlay's trust anchor.
+ */
+export function endorse (f: Fragment, bridge: Signer, sourceOverlay: string, now: number): Fragment {
+  const signature = signDomain(keyObjectOf(bridge.privateKey), DOMAINS.dtnEndorsement, ...endorsementParts(f, sourceOverlay, now))
+  return { ...f, endorsement: { bridge: bridge.peerId, sourceOverlay, endorsedAt: now, signature, token: bridge.evidence.token, keyCertificate: bridge.evidence.keyCertificate } }
+}
+
+/** Check an endorsement's bounds and the bridge's signature (its admission is the caller's to check). */
+function openEndorsement (pb: PbEndorsement, f: Pick<Fragment, 'header' | 'payload' | 'destination'>, limits: OpenLimits): Endorsement {
+  if (pb.signature.length !== 64 || pb.token.length > MAX_TOKEN_BYTES || pb.keyCertificate.length > MAX_KEY_CERT_BYTES || !validOverlayId(pb.sourceOverlay)) {
+    throw new DtnError('malformed', 'an endorsement field is out of bounds')
+  }
+  // only a bundle addressed to another overlay than its source's is endorsed
+  if (f.destination.overlay == null || f.destination.overlay === pb.sourceOverlay) {
+    throw new DtnError('bad-endorsement', 'the bundle was not addressed across overlays')
+  }
+  const bridge = peerOf(pb.bridge, 'endorsing bridge')
+  const endorsedAt = safeNumber(pb.endorsedAt, 'endorsedAt')
+  if (endorsedAt > limits.now + (limits.skewMs ?? DTN_SKEW_MS)) {
+    throw new DtnError('skew', 'endorsed in the future')
+  }
+  const key = peerIdFromString(bridge).publicKey?.raw as Uint8Array
+  if (!verifyDomain(publicKeyFromRawBytes(key), pb.signature, DOMAINS.dtnEndorsement, ...endorsementParts(f, pb.sourceOverlay, endorsedAt))) {
+    throw new DtnError('bad-endorsement', 'the signature does not verify')
+  }
+  return { bridge, sourceOverlay: pb.sourceOverlay, endorsedAt, signature: pb.signature, token: pb.token, keyCertificate: pb.keyCertificate }
 }
 
 export function encodeFragment (f: Fragment, routing: { hops: number, copies: number } = f): Uint8Array {
@@ -252,6 +362,12 @@ export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
   } else {
     throw new DtnError('malformed', 'unknown destination')
   }
+  if (h.destinationOverlay !== '') {
+    if (!validOverlayId(h.destinationOverlay)) {
+      throw new DtnError('malformed', 'the destination overlay is out of bounds')
+    }
+    destination = { ...destination, overlay: h.destinationOverlay }
+  }
   if (h.ephemeralKey.length !== 0 && destination.kind !== 'peer') {
     throw new DtnError('malformed', 'only a PeerId destination has a key to encrypt to')
   }
@@ -284,6 +400,7 @@ export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
   if (h.copies > MAX_COPIES) {
     throw new DtnError('malformed', 'too many copies')
   }
+  const endorsement = pb.endorsement == null ? undefined : openEndorsement(pb.endorsement, { header: pb.header, payload: pb.payload, destination }, limits)
   return {
     id: Buffer.from(h.id).toString('hex'),
     source,
@@ -304,7 +421,8 @@ export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
     hops: pb.hops,
     // routing state is not signed: a carrier can hand on at most the copies
     // the source started with, and cannot make a spray bundle epidemic
-    copies: h.copies === 0 ? 0 : Math.min(Math.max(pb.copies, 1), h.copies)
+    copies: h.copies === 0 ? 0 : Math.min(Math.max(pb.copies, 1), h.copies),
+    ...(endorsement != null ? { endorsement } : {})
   }
 }
 

@@ -12,6 +12,8 @@ export const MAX_FRAGMENT_BYTES = 1024 * 1024
 export const MAX_FRAME_OVERHEAD = 16 * 1024
 export const MAX_FRAME_BYTES = MAX_FRAGMENT_BYTES + MAX_FRAME_OVERHEAD
 export const MAX_HEADER_BYTES = 1024
+/** an overlay id a destination names */
+export const MAX_OVERLAY_BYTES = 128
 export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024
 export const MAX_PAYLOAD_LIMIT = 256 * 1024 * 1024
 

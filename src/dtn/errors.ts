@@ -4,6 +4,7 @@ export type DtnRefusal =
   | 'malformed' | 'oversize' | 'bad-signature' | 'no-admission' | 'revoked-source'
   | 'expired' | 'skew' | 'hop-limit' | 'bad-fragment' | 'bad-digest' | 'bad-receipt'
   | 'quota-full' | 'no-token' | 'bad-destination' | 'duplicate' | 'unwanted' | 'stale-evidence'
+  | 'bad-endorsement'
 
 /** refusals that are nobody's fault: not counted against the sender (a carrier may not have heard of a revocation yet) */
 export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted', 'stale-evidence', 'revoked-source'])

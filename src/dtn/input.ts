@@ -14,7 +14,7 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
 
 const inputSchema = z.strictObject({
   /** a PeerId, edge / bridge / sentinel, or * */
-  destination: z.string().min(1).max(128),
+  destination: z.string().min(1).max(300),
   /** the payload as UTF-8 text… */
   text: z.string().optional(),
   /** …or as base64 (standard or url-safe) */

@@ -12,8 +12,12 @@
  *   bridge: long-lived, well connected) and a quarter to any other peer;
  *   with one copy left it waits to meet the destination. `copies = 0` marks
  *   an epidemic bundle: every peer gets a copy.
+ * - A bundle for another overlay is for the bridges here, which hand it
+ *   across: every bridge met gets a copy (the holder keeps its own until
+ *   the destination's receipt comes back); other peers carry it by spray
+ *   (or flood, if epidemic) towards a bridge.
  */
-import { destinedTo } from './bundle.ts'
+import { destinedTo, forOtherOverlay } from './bundle.ts'
 import type { Destination } from './bundle.ts'
 import type { PeerType } from '../node/config.ts'
 
@@ -41,12 +45,22 @@ export interface Handover {
 
 export const DEFAULT_PREFERRED_CARRIERS: readonly PeerType[] = ['sentinel', 'bridge']
 
-/** What to hand `peer`, or undefined to hand it nothing. */
-export function handover (held: HeldCopy, peer: Meeting, preferred: readonly PeerType[] = DEFAULT_PREFERRED_CARRIERS): Handover | undefined {
+/** What to hand `peer`, or undefined to hand it nothing; `home` is this overlay's id. */
+export function handover (held: HeldCopy, peer: Meeting, preferred: readonly PeerType[] = DEFAULT_PREFERRED_CARRIERS, home?: string): Handover | undefined {
   if (held.hops >= held.hopLimit || peer.peer === held.source) {
     return undefined
   }
-  if (destinedTo(held.destination, peer.peer, peer.type)) {
+  if (forOtherOverlay(held.destination, home)) {
+    if (peer.type === 'bridge') {
+      return { give: held.copies, keep: held.copies, direct: true }
+    }
+    if (held.copies === 0) {
+      return { give: 0, keep: 0, direct: false }
+    }
+    const give = Math.floor(held.copies / (peer.type != null && preferred.includes(peer.type) ? 2 : 4))
+    return give < 1 ? undefined : { give, keep: held.copies - give, direct: false }
+  }
+  if (destinedTo(held.destination, peer.peer, peer.type, home)) {
     // a group bundle goes on spreading; a single destination ends its journey
     return held.destination.kind === 'peer'
       ? { give: held.copies, keep: 0, direct: true }

@@ -19,7 +19,7 @@ import { RateLimiter, lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { AdmissionError } from '../admission/errors.ts'
 import { tokenKid } from '../admission/token.ts'
-import { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
+import { createBundle, destinedTo, endorsementToWire, forOtherOverlay, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
 import {
   DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
   EXPIRY_SWEEP_MS, FRAME_TIMEOUT_MS, MIN_SESSION_INTERVAL_MS, MAX_COPIES, MAX_FRAME_BYTES, MAX_HELD_SCANNED, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS,
@@ -31,10 +31,11 @@ import { DtnFrame } from './pb/dtn.ts'
 import { decryptPayload } from './payload-crypto.ts'
 import { isComplete, reassemble } from './reassembly.ts'
 import { DEFAULT_PREFERRED_CARRIERS, handover } from './routing.ts'
-import type { Destination, Fragment, Receipt } from './bundle.ts'
+import type { Destination, Endorsement, Fragment, Receipt } from './bundle.ts'
 import type { DtnRefusal } from './errors.ts'
-import type { FragmentKey, Receipt as PbReceipt } from './pb/dtn.ts'
-import type { BundleStore, CarriedEntry, InboxEntry, OutboxEntry } from './store.ts'
+import type { Bundle as PbBundle, FragmentKey, Receipt as PbReceipt } from './pb/dtn.ts'
+import type { BundleStore, CarriedEntry, HeldFragment, InboxEntry, OutboxEntry } from './store.ts'
+import type { TokenClaims } from '../admission/token.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../node/config.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
@@ -46,6 +47,8 @@ export interface DtnServiceInit {
   store: BundleStore
   /** this node's type (it delivers bundles addressed to its type) */
   type: PeerType
+  /** this node's overlay: bundles for another one are handed to bridges */
+  overlay?: string
   now?: () => number
   /** 'spray' (spray-and-wait, `copies` copies) or 'epidemic' */
   routing?: 'spray' | 'epidemic'
@@ -87,6 +90,8 @@ export interface DtnEvents {
   receipt: CustomEvent<{ id: string, destination: string, deliveredAt: number }>
   /** a fragment was stored (handed over by `from`) */
   stored: CustomEvent<{ id: string, offset: number, from: string }>
+  /** a receipt was confirmed here and kept (for any bundle this node held, sent or received) */
+  confirmed: CustomEvent<Receipt>
   refused: CustomEvent<{ peer: string, reason: DtnRefusal }>
 }
 
@@ -157,7 +162,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     this.periodTimer.unref?.()
     // fragments left from before a restart may be whole by now
     for (const c of this.store.carried(this.now(), 10_000)) {
-      if (destinedTo(parseDestination(c.destination), this.self, this.init.type)) {
+      if (destinedTo(parseDestination(c.destination), this.self, this.init.type, this.init.overlay)) {
         this.tryDeliver(c.id)
       }
     }
@@ -183,7 +188,12 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     if (own == null) {
       throw new DtnError('no-token', 'this node holds no token yet')
     }
-    const dest = typeof destination === 'string' ? parseDestination(destination) : destination
+    let dest = typeof destination === 'string' ? parseDestination(destination) : destination
+    if (dest.overlay != null && dest.overlay === this.init.overlay) {
+      // this overlay named explicitly: an ordinary bundle
+      const { overlay: _, ...home } = dest
+      dest = home
+    }
     const maxPayload = this.init.maxPayload ?? DEFAULT_MAX_PAYLOAD
     if (payload.length > maxPayload) {
       throw new DtnError('oversize', `payloads are limited to ${maxPayload} bytes`)
@@ -205,7 +215,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     const id = (fragments[0] as Fragment).id
     this.stats.sent++
     this.log('bundle %s for %s stored (%d bytes, %d fragments)', id, formatDestination(dest), payload.length, fragments.length)
-    if (destinedTo(dest, this.self, this.init.type)) {
+    if (destinedTo(dest, this.self, this.init.type, this.init.overlay)) {
       this.tryDeliver(id)
     }
     this.offerSoon()
@@ -266,7 +276,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       const keys: FragmentKey[] = []
       // the oldest held first; a peer that takes none of them sees the rest next period
       for (const h of this.store.held(now, MAX_HELD_SCANNED)) {
-        if (handover(h, meeting, preferred) != null) {
+        if (handover(h, meeting, preferred, this.init.overlay) != null) {
           keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
           if (keys.length >= MAX_OFFER_KEYS) {
             break
@@ -312,7 +322,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         }
         served.add(k)
         const f = this.store.fragment(id, offset, this.now())
-        const plan = f == null ? undefined : handover(f, meeting, preferred)
+        const plan = f == null ? undefined : handover(f, meeting, preferred, this.init.overlay)
         if (f == null || plan == null) {
           continue
         }
@@ -324,7 +334,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         }
         let stored = false
         try {
-          await lp.write(DtnFrame.encode({ bundle: { ...toWire(f, { hops: f.hops + 1, copies: plan.give }), ...this.evidenceFor(f) } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+          await lp.write(DtnFrame.encode({ bundle: this.wireFor(f, { hops: f.hops + 1, copies: plan.give }) }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
           const ack = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } }).ack
           if (ack == null) {
             throw new DtnError('malformed', 'expected an acknowledgement')
@@ -537,12 +547,65 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     } else {
       this.stats.received++
       this.safeDispatchEvent('stored', { detail: { id: f.id, offset: f.offset, from: peer } })
-      if (destinedTo(f.destination, this.self, this.init.type)) {
+      if (destinedTo(f.destination, this.self, this.init.type, this.init.overlay)) {
         this.tryDeliver(f.id)
       }
       this.offerSoon()
     }
     return stored
+  }
+
+  // ---- across overlays (a federated bridge) --------------------------------------
+
+  /** Held fragments addressed to another overlay (a bridge hands them across). */
+  heldForOtherOverlays (limit = MAX_HELD_SCANNED): HeldFragment[] {
+    return this.store.held(this.now(), limit).filter(h => forOtherOverlay(h.destination, this.init.overlay) && h.hops < h.hopLimit)
+  }
+
+  /** A held fragment as it crosses to another overlay: its source's wire form, one more hop, no endorsement. */
+  exportFragment (id: string, offset: number): PbBundle | undefined {
+    const f = this.store.fragment(id, offset, this.now())
+    if (f == null || f.endorsement != null || !forOtherOverlay(f.destination, this.init.overlay)) {
+      return undefined
+    }
+    return toWire(f, { hops: f.hops + 1, copies: f.copies })
+  }
+
+  /**
+   * Store a fragment a remote bridge handed across, once the caller (the
+   * bundle relay) checked its source under the trust anchor of its overlay
+   * and endorsed it. False if it was held or delivered already.
+   */
+  async importFragment (f: Fragment, from: string): Promise<boolean> {
+    if (f.endorsement == null || f.destination.overlay !== this.init.overlay) {
+      throw new DtnError('bad-endorsement', 'only an endorsed fragment addressed to this overlay comes in across')
+    }
+    if (this.store.delivered(f.id) || this.store.receipt(f.id, this.now()) != null) {
+      this.stats.duplicates++
+      return false
+    }
+    const stored = (await this.writer.submit({ fragments: [f], receivedFrom: from }))[0] === true
+    if (!stored) {
+      this.stats.duplicates++
+      return false
+    }
+    this.stats.received++
+    this.safeDispatchEvent('stored', { detail: { id: f.id, offset: f.offset, from } })
+    if (destinedTo(f.destination, this.self, this.init.type, this.init.overlay)) {
+      this.tryDeliver(f.id)
+    }
+    this.offerSoon()
+    return true
+  }
+
+  /**
+   * Receipts a remote bridge handed back across, for bundles that crossed
+   * from here: each counts only if this node confirms it (it holds the
+   * bundle, with the destination its source signed).
+   */
+  takeReceipts (wires: PbReceipt[]): void {
+    this.applyReceipts(wires)
+    this.offerSoon()
   }
 
   /**
@@ -551,6 +614,10 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
    * source's signature does not cover), and it is not revoked.
    */
   private async checkEvidence (f: Fragment): Promise<void> {
+    if (f.endorsement != null) {
+      await this.checkEndorsement(f, f.endorsement)
+      return
+    }
     if (f.token === '') {
       throw new DtnError('no-admission')
     }
@@ -580,20 +647,76 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   }
 
   /**
+   * A bundle from another overlay: its source's token is of that overlay's
+   * issuer, which this node does not know. A bridge of this overlay checked
+   * it under that overlay's trust anchor and endorsed the bundle: the bridge
+   * must be admitted here, as a bridge, when it endorsed it (or now), and the
+   * bundle must be addressed to this overlay.
+   */
+  private async checkEndorsement (f: Fragment, e: Endorsement): Promise<void> {
+    if (f.destination.overlay !== this.init.overlay) {
+      throw new DtnError('bad-endorsement', 'an endorsed bundle for another overlay')
+    }
+    const verify = async (at?: number): Promise<TokenClaims> =>
+      await this.init.state.verifier.verify(e.token, { sub: e.bridge, keyCertificate: e.keyCertificate === '' ? undefined : e.keyCertificate, at })
+    try {
+      let claims: TokenClaims
+      try {
+        claims = await verify(e.endorsedAt)
+      } catch (err) {
+        if (!(err instanceof AdmissionError) || err.reason !== 'not-yet-valid') {
+          throw err
+        }
+        claims = await verify()
+      }
+      if (claims.typ !== 'bridge') {
+        throw new DtnError('bad-endorsement', 'endorsed by a node that is not a bridge')
+      }
+    } catch (err) {
+      if (err instanceof DtnError) {
+        throw err
+      }
+      if (err instanceof AdmissionError && err.reason === 'revoked') {
+        throw new DtnError('revoked-source')
+      }
+      if (err instanceof AdmissionError && err.reason === 'rotated-key') {
+        throw new DtnError('stale-evidence')
+      }
+      throw new DtnError('bad-endorsement', err instanceof AdmissionError ? err.reason : 'the bridge\'s token does not verify')
+    }
+  }
+
+  /** A fragment's wire form, with the freshest evidence known for its source and its endorsing bridge. */
+  private wireFor (f: Fragment, routing: { hops: number, copies: number }): PbBundle {
+    const wire = toWire(f, routing)
+    if (f.endorsement == null) {
+      return { ...wire, ...this.evidenceFor(f) }
+    }
+    // the source's token is of another overlay: only the bridge's can be refreshed here
+    const fresher = this.freshestOf(f.endorsement.bridge, f.endorsement.token)
+    return fresher == null ? wire : { ...wire, endorsement: endorsementToWire({ ...f.endorsement, ...fresher }) }
+  }
+
+  /** A newer token of `peer` (signed with another issuer key) than `token`, if this node knows one. */
+  private freshestOf (peer: string, token: string): { token: string, keyCertificate: string } | undefined {
+    const fresher = peer === this.self ? this.init.state.ownToken : this.init.state.admitted.get(peer)
+    if (fresher != null && fresher.token !== '' && fresher.token !== token) {
+      try {
+        if (tokenKid(fresher.token) !== tokenKid(token)) {
+          return { token: fresher.token, keyCertificate: fresher.keyCertificate }
+        }
+      } catch {}
+    }
+    return undefined
+  }
+
+  /**
    * The freshest evidence this node knows for a fragment's source: its own
    * token if it is the source, the token an admitted source showed, or the
    * one the fragment carries.
    */
   private evidenceFor (f: Fragment): { token: string, keyCertificate: string } {
-    const fresher = f.source === this.self ? this.init.state.ownToken : this.init.state.admitted.get(f.source)
-    if (fresher != null && fresher.token !== '' && fresher.token !== f.token) {
-      try {
-        if (tokenKid(fresher.token) !== tokenKid(f.token)) {
-          return { token: fresher.token, keyCertificate: fresher.keyCertificate }
-        }
-      } catch {}
-    }
-    return { token: f.token, keyCertificate: f.keyCertificate }
+    return this.freshestOf(f.source, f.token) ?? { token: f.token, keyCertificate: f.keyCertificate }
   }
 
   // ---- delivery and receipts ----------------------------------------------------
@@ -628,7 +751,16 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       return
     }
     const single = head.destination.kind === 'peer'
-    const entry = { id, source: head.source, destination: formatDestination(head.destination), createdAt: head.createdAt, expiresAt: head.expiresAt, receivedAt: now, payload }
+    const entry = {
+      id,
+      source: head.source,
+      ...(head.endorsement != null ? { sourceOverlay: head.endorsement.sourceOverlay } : {}),
+      destination: formatDestination(head.destination),
+      createdAt: head.createdAt,
+      expiresAt: head.expiresAt,
+      receivedAt: now,
+      payload
+    }
     // a group bundle stays carried, so its inbox copy is new bytes: within the quotas
     if (!single && this.store.refusal(head.source, payload.length) != null) {
       this.count('quota-full')
@@ -674,7 +806,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     const known = this.store.receipt(r.id, now) != null
     const held = this.store.anyFragment(r.id, now)
     const heldMatches = held != null && held.source === r.source && held.destination.kind === 'peer' && held.destination.peer === r.destination
-    const own = r.source === this.self && this.store.outboxDestination(r.id) === r.destination
+    const own = r.source === this.self && this.outboxPeer(r.id) === r.destination
     if (!heldMatches && !own && r.destination !== this.self) {
       return
     }
@@ -685,9 +817,24 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       return
     }
     this.stats.receipts++
+    this.safeDispatchEvent('confirmed', { detail: r })
     if (own) {
       this.log('bundle %s delivered to %s', r.id, r.destination)
       this.safeDispatchEvent('receipt', { detail: { id: r.id, destination: r.destination, deliveredAt: r.deliveredAt } })
+    }
+  }
+
+  /** The single peer a bundle sent from here is for (in this overlay or another). */
+  private outboxPeer (id: string): string | undefined {
+    const text = this.store.outboxDestination(id)
+    if (text == null) {
+      return undefined
+    }
+    try {
+      const d = parseDestination(text)
+      return d.kind === 'peer' ? d.peer : undefined
+    } catch {
+      return undefined
     }
   }
 

@@ -15,7 +15,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { formatDestination, parseDestination } from './bundle.ts'
+import { decodeStoredEndorsement, encodeEndorsement, formatDestination, parseDestination } from './bundle.ts'
 import { MIN_FRAGMENT_COST } from './constants.ts'
 import { DtnError } from './errors.ts'
 import { BundleHeader } from './pb/dtn.ts'
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS fragments (
   received_from TEXT,
   received_at INTEGER NOT NULL,
   cost INTEGER NOT NULL,
+  endorsement BLOB,
   PRIMARY KEY (id, offset)
 );
 CREATE INDEX IF NOT EXISTS fragments_by_expiry ON fragments (expires);
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS inbox (
   created INTEGER NOT NULL,
   expires INTEGER NOT NULL,
   received_at INTEGER NOT NULL,
-  payload BLOB NOT NULL
+  payload BLOB NOT NULL,
+  source_overlay TEXT
 );
 CREATE INDEX IF NOT EXISTS inbox_by_expiry ON inbox (expires);
 CREATE TABLE IF NOT EXISTS receipts (
@@ -110,6 +112,8 @@ export interface OutboxEntry {
 export interface InboxEntry {
   id: string
   source: string
+  /** the overlay of a source in another overlay (the bundle came through a bridge) */
+  sourceOverlay?: string
   destination: string
   createdAt: number
   expiresAt: number
@@ -158,6 +162,7 @@ export class BundleStore {
     this.db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'FULL'}`)
     this.db.exec('PRAGMA busy_timeout = 5000')
     this.db.exec(SCHEMA)
+    migrate(this.db)
     this.stmts = prepare(this.db)
     // the quota counters start from what is on disk
     for (const row of this.db.prepare('SELECT source, SUM(n) AS n FROM (SELECT source, SUM(cost) AS n FROM fragments GROUP BY source UNION ALL SELECT source, SUM(length(payload)) AS n FROM inbox GROUP BY source) GROUP BY source').all() as Array<{ source: string, n: number }>) {
@@ -188,7 +193,8 @@ export class BundleStore {
         }
         const stored = batch.fragments.map(f => {
           const r = this.stmts.insert.run(f.id, f.offset, f.source, formatDestination(f.destination), f.createdAt, f.expiresAt, f.totalLength, f.payload.length,
-            f.hops, f.hopLimit, f.copies, f.header, f.payload, f.signature, f.token, f.keyCertificate, batch.receivedFrom ?? null, now, costOf(f))
+            f.hops, f.hopLimit, f.copies, f.header, f.payload, f.signature, f.token, f.keyCertificate, batch.receivedFrom ?? null, now, costOf(f),
+            f.endorsement == null ? null : encodeEndorsement(f.endorsement))
           const isNew = Number(r.changes) === 1
           if (isNew) {
             this.account(f.source, costOf(f))
@@ -261,7 +267,7 @@ export class BundleStore {
   deliver (entry: Omit<InboxEntry, 'size'> & { payload: Uint8Array }, removeFragments: boolean): boolean {
     let fresh = false
     this.transaction(() => {
-      fresh = Number(this.stmts.inboxAdd.run(entry.id, entry.source, entry.destination, entry.createdAt, entry.expiresAt, entry.receivedAt, entry.payload).changes) === 1
+      fresh = Number(this.stmts.inboxAdd.run(entry.id, entry.source, entry.destination, entry.createdAt, entry.expiresAt, entry.receivedAt, entry.payload, entry.sourceOverlay ?? null).changes) === 1
       if (fresh) {
         this.account(entry.source, entry.payload.length)
       }
@@ -280,7 +286,8 @@ export class BundleStore {
     const added = Number(this.stmts.receiptAdd.run(r.id, r.destination, r.source, r.deliveredAt, r.expiresAt, r.wire.body, r.wire.signature).changes) === 1
     if (added) {
       this.receiptCount++
-      this.stmts.outboxDelivered.run(r.deliveredAt, r.id, r.destination)
+      // a bundle to another overlay names the destination `<peer>@<overlay>`
+      this.stmts.outboxDelivered.run(r.deliveredAt, r.id, r.destination, `${r.destination}@%`)
     }
     return added
   }
@@ -377,10 +384,11 @@ export class BundleStore {
 
   /** Delivered bundles; payloads up to `maxPayload` bytes are included. */
   inbox (now: number, limit = 100, maxPayload = 64 * 1024): InboxEntry[] {
-    return (this.db.prepare('SELECT id, source, destination, created, expires, received_at, length(payload) AS size, CASE WHEN length(payload) <= ? THEN payload END AS payload FROM inbox WHERE expires > ? ORDER BY received_at DESC LIMIT ?')
+    return (this.db.prepare('SELECT id, source, source_overlay, destination, created, expires, received_at, length(payload) AS size, CASE WHEN length(payload) <= ? THEN payload END AS payload FROM inbox WHERE expires > ? ORDER BY received_at DESC LIMIT ?')
       .all(maxPayload, now, limit) as Array<Record<string, any>>).map(r => ({
       id: r.id,
       source: r.source,
+      ...(r.source_overlay != null ? { sourceOverlay: r.source_overlay } : {}),
       destination: r.destination,
       createdAt: r.created,
       expiresAt: r.expires,
@@ -467,8 +475,8 @@ export class BundleStore {
 function prepare (db: DatabaseSync) {
   const p = (sql: string): StatementSync => db.prepare(sql)
   return {
-    insert: p(`INSERT OR IGNORE INTO fragments (id, offset, source, destination, created, expires, total, length, hops, hop_limit, copies, header, payload, signature, token, key_certificate, received_from, received_at, cost)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insert: p(`INSERT OR IGNORE INTO fragments (id, offset, source, destination, created, expires, total, length, hops, hop_limit, copies, header, payload, signature, token, key_certificate, received_from, received_at, cost, endorsement)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     has: p('SELECT 1 FROM fragments WHERE id = ? AND offset = ?'),
     get: p('SELECT * FROM fragments WHERE id = ? AND offset = ? AND expires > ?'),
     ofBundle: p('SELECT * FROM fragments WHERE id = ? AND expires > ?'),
@@ -482,11 +490,11 @@ function prepare (db: DatabaseSync) {
     takeCopies: p('UPDATE fragments SET copies = copies - ? WHERE id = ? AND offset = ? AND copies > ? RETURNING copies'),
     returnCopies: p('UPDATE fragments SET copies = copies + ? WHERE id = ? AND offset = ?'),
     outboxAdd: p('INSERT INTO outbox (id, destination, created, expires, size, fragments) VALUES (?, ?, ?, ?, ?, ?)'),
-    outboxDelivered: p('UPDATE outbox SET delivered_at = ? WHERE id = ? AND destination = ? AND delivered_at IS NULL'),
+    outboxDelivered: p('UPDATE outbox SET delivered_at = ? WHERE id = ? AND (destination = ? OR destination LIKE ?) AND delivered_at IS NULL'),
     outboxDestination: p('SELECT destination FROM outbox WHERE id = ?'),
     outboxHas: p('SELECT 1 FROM outbox WHERE id = ?'),
     expireOutbox: p('DELETE FROM outbox WHERE expires <= ?'),
-    inboxAdd: p('INSERT OR IGNORE INTO inbox (id, source, destination, created, expires, received_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    inboxAdd: p('INSERT OR IGNORE INTO inbox (id, source, destination, created, expires, received_at, payload, source_overlay) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     inboxHas: p('SELECT 1 FROM inbox WHERE id = ?'),
     expireInbox: p('DELETE FROM inbox WHERE expires <= ? RETURNING source, length(payload) AS length'),
     receiptAdd: p('INSERT OR IGNORE INTO receipts (id, destination, source, delivered_at, expires, body, signature) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -513,11 +521,25 @@ interface Row {
   signature: Uint8Array
   token: string
   key_certificate: string
+  endorsement: Uint8Array | null
+}
+
+/** Columns added since the first schema, added to a database made before them. */
+function migrate (db: DatabaseSync): void {
+  const columns = (table: string): Set<string> => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map(c => c.name))
+  if (!columns('fragments').has('endorsement')) {
+    db.exec('ALTER TABLE fragments ADD COLUMN endorsement BLOB')
+  }
+  if (!columns('inbox').has('source_overlay')) {
+    db.exec('ALTER TABLE inbox ADD COLUMN source_overlay TEXT')
+  }
 }
 
 /** The bytes a fragment costs against the quotas: all it stores, at least 512. */
-export function costOf (f: Pick<Fragment, 'payload' | 'header' | 'token' | 'keyCertificate' | 'signature'>): number {
-  return Math.max(MIN_FRAGMENT_COST, f.payload.length + f.header.length + f.token.length + f.keyCertificate.length + f.signature.length)
+export function costOf (f: Pick<Fragment, 'payload' | 'header' | 'token' | 'keyCertificate' | 'signature' | 'endorsement'>): number {
+  const e = f.endorsement
+  const endorsement = e == null ? 0 : e.token.length + e.keyCertificate.length + e.signature.length + e.sourceOverlay.length + 48
+  return Math.max(MIN_FRAGMENT_COST, f.payload.length + f.header.length + f.token.length + f.keyCertificate.length + f.signature.length + endorsement)
 }
 
 function fromRow (r: Row): Fragment {
@@ -541,7 +563,8 @@ function fromRow (r: Row): Fragment {
     token: r.token,
     keyCertificate: r.key_certificate,
     hops: r.hops,
-    copies: r.copies
+    copies: r.copies,
+    ...(r.endorsement != null ? { endorsement: decodeStoredEndorsement(r.endorsement) } : {})
   }
 }
 

@@ -15,3 +15,11 @@ export const RELAY_PROTOCOL = '/tempus/federation/relay/1.0.0'
 export const MAX_RELAY_FRAME_BYTES = 8 * 1024
 /** relayed anomalies accepted per remote bridge per minute */
 export const RELAYS_PER_PEER_PER_MINUTE = 600
+export const BUNDLE_PROTOCOL = '/tempus/federation/bundle/1.0.0'
+/** a crossing: one DTN fragment frame, or receipts */
+export const MAX_CROSSING_BYTES = 1024 * 1024 + 64 * 1024
+export const MAX_CROSSING_RECEIPTS = 256
+/** crossings accepted per remote bridge per minute (a 10 MiB bundle is 41 of them) */
+export const CROSSINGS_PER_PEER_PER_MINUTE = 1200
+/** how often a bridge looks for held bundles to hand across (also on news) */
+export const CROSSING_INTERVAL_MS = 5_000

@@ -24,6 +24,7 @@ import { AnchoredBridgeVerifier } from './anchors.ts'
 import { federationService } from './service.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
+import type { Crossing } from './pb/federation.ts'
 import type { Pin, Pins } from './pins.ts'
 import type { FederationService } from './service.ts'
 import type { OwnToken } from '../admission/state.ts'
@@ -46,6 +47,8 @@ export interface FederationEndpointInit {
   redialIntervalMs?: number
   /** an anomaly frame a pinned remote bridge relayed */
   onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
+  /** a bundle fragment or receipts a pinned remote bridge handed across */
+  onCrossing?: (crossing: Crossing, from: Pin) => Promise<boolean>
 }
 
 export interface FederationEndpoint {
@@ -88,7 +91,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },
     services: {
-      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly })
+      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly, onCrossing: init.onCrossing })
     }
   })
   let timer: ReturnType<typeof setInterval> | undefined

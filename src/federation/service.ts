@@ -10,9 +10,12 @@ import { RateLimiter, lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
-import { FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_ENVELOPE_BYTES, MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE } from './constants.ts'
+import {
+  BUNDLE_PROTOCOL, CROSSINGS_PER_PEER_PER_MINUTE, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES,
+  MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE
+} from './constants.ts'
 import { FederationError } from './errors.ts'
-import { Reply, Envelope } from './pb/federation.ts'
+import { Crossing, CrossingAck, Reply, Envelope } from './pb/federation.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
 import type { FederationRefusal } from './errors.ts'
@@ -32,6 +35,8 @@ export interface FederationServiceInit {
   checkIntervalMs?: number
   /** an anomaly frame a pinned remote bridge relayed (checked by the caller) */
   onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
+  /** a bundle fragment or receipts a pinned remote bridge handed across (checked by the caller); whether the fragment is stored */
+  onCrossing?: (crossing: Crossing, from: Pin) => Promise<boolean>
 }
 
 export interface FederationServiceComponents {
@@ -58,6 +63,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   private readonly nonces = new NonceCache()
   private readonly running = new Map<string, Promise<Pin>>()
   private readonly relayLimiter = new RateLimiter({ points: RELAYS_PER_PEER_PER_MINUTE, duration: 60 })
+  private readonly crossingLimiter = new RateLimiter({ points: CROSSINGS_PER_PEER_PER_MINUTE, duration: 60 })
   private timer?: ReturnType<typeof setInterval>
 
   constructor (components: FederationServiceComponents, init: FederationServiceInit) {
@@ -76,6 +82,67 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   async start (): Promise<void> {
     await this.components.registrar.handle(FEDERATION_PROTOCOL, async (stream, connection) => { await this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     await this.components.registrar.handle(RELAY_PROTOCOL, async (stream, connection) => { await this.receiveRelay(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    await this.components.registrar.handle(BUNDLE_PROTOCOL, async (stream, connection) => { await this.receiveCrossing(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+  }
+
+  /** Connected remote bridges of `overlay` whose pin is fresh. */
+  freshRemotes (overlay: string): PeerId[] {
+    const seen = new Set<string>()
+    const out: PeerId[] = []
+    for (const c of this.components.connectionManager.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (!seen.has(id) && this.pins.fresh(id)?.overlay === overlay) {
+        seen.add(id)
+        out.push(c.remotePeer)
+      }
+    }
+    return out
+  }
+
+  /** Hand a remote bridge with a fresh pin a fragment or receipts; whether it stored the fragment. */
+  async cross (peer: PeerId, crossing: Crossing): Promise<boolean> {
+    if (this.pins.fresh(peer.toString()) == null) {
+      throw new FederationError('no-pin', 'nothing crosses without a fresh pin')
+    }
+    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
+    const stream = await this.components.connectionManager.openStream(peer, BUNDLE_PROTOCOL, { signal })
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
+      await lp.write(Crossing.encode(crossing), { signal })
+      const ack = CrossingAck.decode(await lp.read({ signal }))
+      await stream.close({ signal })
+      return ack.stored
+    } catch (err: any) {
+      stream.abort(err)
+      throw err
+    }
+  }
+
+  private async receiveCrossing (stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
+    try {
+      const pin = this.pins.fresh(peer)
+      if (pin == null) {
+        this.safeDispatchEvent('refused', { detail: { peer, reason: this.pins.state(peer) === 'stale' ? 'stale-pin' : 'no-pin', by: 'us' } })
+        stream.abort(new FederationError('no-pin'))
+        return
+      }
+      this.crossingLimiter.consume(peer, 1)
+      const lp = lpStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
+      let crossing: Crossing
+      try {
+        crossing = Crossing.decode(await lp.read({ signal }), { limits: { receipts: MAX_CROSSING_RECEIPTS } })
+      } catch (err: any) {
+        throw err?.name === 'TimeoutError' || err?.name === 'AbortError' ? err : new FederationError('malformed', 'the crossing does not decode')
+      }
+      const stored = await (this.init.onCrossing?.(crossing, pin) ?? Promise.resolve(false))
+      await lp.write(CrossingAck.encode({ stored }), { signal })
+      await stream.close({ signal })
+    } catch (err: any) {
+      this.log('crossing from %s refused - %s', peer, err?.reason ?? err?.message ?? err?.name)
+      stream.abort(err)
+    }
   }
 
   /**
@@ -135,6 +202,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     this.components.events.removeEventListener('connection:open', this.onConnection)
     await this.components.registrar.unhandle(FEDERATION_PROTOCOL)
     await this.components.registrar.unhandle(RELAY_PROTOCOL)
+    await this.components.registrar.unhandle(BUNDLE_PROTOCOL)
   }
 
   /** Run a handshake with a connected remote bridge; resolves with the pin, or throws a `FederationError`. */

@@ -230,7 +230,9 @@ export const configSchema = z.strictObject({
     /** what crosses between overlays (default: nothing) */
     relay: z.strictObject({
       /** anomaly kinds relayed both ways: re-published with their origin's signature as provenance */
-      anomalyKinds: z.array(z.string().regex(/^[a-z0-9][a-z0-9._:/-]{0,63}$/, 'an anomaly kind')).max(256).default([])
+      anomalyKinds: z.array(z.string().regex(/^[a-z0-9][a-z0-9._:/-]{0,63}$/, 'an anomaly kind')).max(256).default([]),
+      /** bundles addressed to a node of another overlay (\`<dest>@<overlay>\`) are handed across, both ways */
+      bundles: z.boolean().default(false)
     }).prefault({})
   }).prefault({}),
   metrics: z.strictObject({

@@ -14,7 +14,7 @@ import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import { BundleStore, dtnService } from '../dtn/index.ts'
 import { MAX_RECEIPTS_HELD } from '../dtn/constants.ts'
 import type { DtnService } from '../dtn/index.ts'
-import { AnomalyRelay, createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
+import { AnomalyRelay, BundleRelay, createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -183,11 +183,14 @@ export class TempusNode {
   private readonly pinStore?: SqlitePinStore
   /** anomalies across overlays (a federated bridge) */
   readonly anomalyRelay?: AnomalyRelay
+  /** bundles across overlays (a federated bridge with federation.relay.bundles) */
+  readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay }) {
     this.federationEndpoint = init.federation
     this.pinStore = init.pinStore
     this.anomalyRelay = init.anomalyRelay
+    this.bundleRelay = init.bundleRelay
     this.onOwnToken = this.onOwnToken.bind(this)
     this.libp2p = libp2p
     this.config = config
@@ -267,6 +270,7 @@ export class TempusNode {
       }
       await this.federationEndpoint.start()
       this.anomalyRelay?.start()
+      this.bundleRelay?.start()
     }
     this.startedAt = this.now()
     if (this.type !== 'edge') {
@@ -302,6 +306,7 @@ export class TempusNode {
     this.tokens.stop()
     this.tokens.removeEventListener('token', this.onOwnToken)
     this.anomalyRelay?.stop()
+    await this.bundleRelay?.stop()
     await this.federationEndpoint?.stop()
     this.pinStore?.close()
     await this.libp2p.stop()
@@ -528,6 +533,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         maxPayload: parsed.dtn.maxPayload,
         lifetimeMs: parsed.dtn.lifetime,
         hopLimit: parsed.dtn.hopLimit,
+        overlay: enrollment.overlay,
         encrypt: parsed.dtn.encrypt,
         periodMs: parsed.dtn.period
       }),
@@ -576,6 +582,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   let federation: FederationEndpoint | undefined
   let pinStore: SqlitePinStore | undefined
   let anomalyRelay: AnomalyRelay | undefined
+  let bundleRelay: BundleRelay | undefined
   if (parsed.federation.enabled) {
     const anchors = new TrustAnchors(parsed.federation.anchors, now)
     // a second host, with only the federation protocol, for remote bridges
@@ -592,7 +599,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       skewMs: parsed.federation.skew,
       deadlineMs: parsed.admission.deadline,
       ownToken: () => admission.ownToken,
-      onAnomaly: async (frame, from) => { await anomalyRelay?.receive(frame, from) }
+      onAnomaly: async (frame, from) => { await anomalyRelay?.receive(frame, from) },
+      // nothing crosses by default: without the policy a crossing is answered "not stored"
+      onCrossing: async (crossing, from) => await (bundleRelay?.receive(crossing, from) ?? Promise.resolve(false))
     })
     const relayLog = log.child({ component: 'tempus:federation:relay' })
     anomalyRelay = new AnomalyRelay({
@@ -603,8 +612,23 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       now,
       log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
     })
+    if (parsed.federation.relay.bundles) {
+      bundleRelay = new BundleRelay({
+        dtn: libp2p.services.dtn,
+        federation: federation.federation,
+        anchors,
+        overlay: enrollment.overlay,
+        signer: () => {
+          const own = admission.ownToken
+          return own == null ? undefined : { privateKey, peerId: peerIdOfKey, evidence: { token: own.token, keyCertificate: own.keyCertificate } }
+        },
+        maxPayload: parsed.dtn.maxPayload,
+        now,
+        log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
+      })
+    }
   }
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay, bundleRelay })
   if (options.start !== false) {
     await node.start()
   }

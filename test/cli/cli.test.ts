@@ -144,6 +144,7 @@ describe('tempus CLI', () => {
     assert.deepEqual(summary.overlays.map((o: any) => [o.id, o.nodes]), [['dev-a', 8], ['dev-b', 8]])
     for (const o of summary.overlays) {
       assert.ok(o.anomaliesReceivedFromOtherOverlay >= 1, `${o.id} received ${o.anomaliesReceivedFromOtherOverlay} from the other overlay`)
+      assert.ok(o.bundlesReceivedFromOtherOverlay >= 1, `${o.id} received ${o.bundlesReceivedFromOtherOverlay} bundles from the other overlay`)
     }
   })
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { createBundle, destinedTo, encodeFragment, openFragment, openReceipt, parseDestination, signReceipt, toWire } from '../../src/dtn/bundle.ts'
+import { createBundle, destinedTo, encodeFragment, endorse, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from '../../src/dtn/bundle.ts'
 import { DtnError } from '../../src/dtn/errors.ts'
 import { decryptPayload } from '../../src/dtn/payload-crypto.ts'
 import { Bundle as PbBundle, BundleHeader } from '../../src/dtn/pb/dtn.ts'
@@ -164,5 +164,55 @@ describe('bundles (pure)', () => {
     assert.equal(handover({ ...held, hops: 4 }, { peer: 'D', type: 'edge' }), undefined)
     // a group bundle is delivered and carried on
     assert.deepEqual(handover({ ...held, destination: { kind: 'type', type: 'edge' } }, { peer: 'E', type: 'edge' }), { give: 0, keep: 8, direct: true })
+  })
+
+  it('a destination in another overlay: parsed, signed in the header, delivered by no one here, routed to every bridge met', async () => {
+    const s = await signer()
+    const d = await signer()
+    assert.deepEqual(parseDestination(`${d.peerId}@beta`), { kind: 'peer', peer: d.peerId, overlay: 'beta' })
+    assert.deepEqual(parseDestination('edge@beta-2.example'), { kind: 'type', type: 'edge', overlay: 'beta-2.example' })
+    assert.equal(formatDestination(parseDestination(`*@beta`)), '*@beta')
+    for (const bad of [`${d.peerId}@`, `${d.peerId}@be ta`, `router@beta`, `${d.peerId}@${'x'.repeat(129)}`]) {
+      assert.equal(reason(() => parseDestination(bad)), 'bad-destination', bad)
+    }
+    const [f] = createBundle(s, parseDestination(`${d.peerId}@beta`), randomBytes(10), opts, NOW) as [Fragment]
+    const opened = reopen(f)
+    assert.equal(opened.destination.overlay, 'beta')
+    // the overlay is signed: a carrier cannot re-address the bundle
+    const h = BundleHeader.decode(f.header)
+    assert.equal(reason(() => openFragment({ ...toWire(f, f), header: BundleHeader.encode({ ...h, destinationOverlay: 'gamma' }) }, limits)), 'bad-signature')
+    // no one in alpha is its destination, in beta the peer is
+    assert.equal(destinedTo(opened.destination, d.peerId, 'edge', 'alpha'), false)
+    assert.equal(destinedTo(opened.destination, d.peerId, 'edge', 'beta'), true)
+    // routing in alpha: every bridge gets a copy (the holder keeps its own), others carry by spray
+    const held = { source: s.peerId, destination: opened.destination, hops: 0, hopLimit: 4, copies: 8 }
+    assert.deepEqual(handover(held, { peer: 'B', type: 'bridge' }, undefined, 'alpha'), { give: 8, keep: 8, direct: true })
+    assert.deepEqual(handover(held, { peer: d.peerId, type: 'edge' }, undefined, 'alpha'), { give: 2, keep: 6, direct: false })
+    assert.deepEqual(handover(held, { peer: 'X', type: 'sentinel' }, undefined, 'alpha'), { give: 4, keep: 4, direct: false })
+    // in beta it is an ordinary bundle for its peer
+    assert.deepEqual(handover(held, { peer: d.peerId, type: 'edge' }, undefined, 'beta'), { give: 8, keep: 0, direct: true })
+  })
+
+  it('an endorsement binds the bridge to the fragment and the source overlay; it is refused on a bundle that did not cross', async () => {
+    const s = await signer()
+    const d = await signer()
+    const bridge = await signer()
+    const [f] = createBundle(s, parseDestination(`${d.peerId}@beta`), randomBytes(10), opts, NOW) as [Fragment]
+    const e = endorse(f, bridge, 'alpha', NOW)
+    const opened = reopen(e)
+    assert.equal(opened.endorsement?.bridge, bridge.peerId)
+    assert.equal(opened.endorsement?.sourceOverlay, 'alpha')
+    const wire = toWire(e, e)
+    const pe = wire.endorsement as NonNullable<typeof wire.endorsement>
+    // any field changed after the bridge signed
+    assert.equal(reason(() => openFragment({ ...wire, endorsement: { ...pe, sourceOverlay: 'gamma' } }, limits)), 'bad-endorsement')
+    assert.equal(reason(() => openFragment({ ...wire, endorsement: { ...pe, endorsedAt: pe.endorsedAt + 1n } }, limits)), 'bad-endorsement')
+    const other = await signer()
+    assert.equal(reason(() => openFragment({ ...wire, endorsement: { ...pe, bridge: toWire(endorse(f, other, 'alpha', NOW), f).endorsement?.bridge as Uint8Array<ArrayBuffer> } }, limits)), 'bad-endorsement')
+    assert.equal(reason(() => openFragment({ ...wire, endorsement: { ...pe, endorsedAt: BigInt(NOW + 60_000) } }, limits)), 'skew')
+    // a bundle of this overlay, or one whose source overlay is its destination overlay, was never across
+    const [home] = createBundle(s, { kind: 'peer', peer: d.peerId }, randomBytes(10), opts, NOW) as [Fragment]
+    assert.equal(reason(() => reopen(endorse(home, bridge, 'alpha', NOW))), 'bad-endorsement')
+    assert.equal(reason(() => reopen(endorse(f, bridge, 'beta', NOW))), 'bad-endorsement')
   })
 })

@@ -58,6 +58,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
   }
   const meshes = await startMeshes(overlays, { sentinels, bridges, edges, root: options.root })
   const traffic = meshes.map(m => startDevTraffic(m))
+  const across = meshes.length > 1 ? startBundlesAcross(meshes) : undefined
   const allNodes = (): DevMeshNode[] => meshes.flatMap(m => m.nodes)
   let stopping: Promise<void> | undefined
   let ticker: NodeJS.Timeout | undefined
@@ -72,12 +73,13 @@ export async function devCommand (options: DevOptions): Promise<void> {
       clearInterval(ticker)
       clearTimeout(timer)
       traffic.forEach(t => { t.stop() })
+      clearInterval(across)
       const counts = new Map(traffic.flatMap(t => [...t.counts]))
       const summary = allNodes().map(n => n.offline === true ? { name: n.name, type: n.type, offline: true } : nodeSummary(n, counts))
       const bundles = {        sentToOfflineNodes: traffic.reduce((n, t) => n + t.dtn.sent.length, 0),
         delivered: meshes.reduce((n, m, i) => n + demoDelivered(m, (traffic[i] as (typeof traffic)[number]).dtn), 0)
       }
-      const overlaySummary = meshes.map(m => ({ id: m.issuer.overlay, nodes: m.nodes.length, anomaliesReceivedFromOtherOverlay: fromOtherOverlays(m) }))
+      const overlaySummary = meshes.map(m => ({ id: m.issuer.overlay, nodes: m.nodes.length, anomaliesReceivedFromOtherOverlay: fromOtherOverlays(m), bundlesReceivedFromOtherOverlay: bundlesFromOtherOverlays(m) }))
       const finalTable = renderAll(meshes, traffic)
       // a node that does not stop in time must not hold the summary back
       const stopped = await Promise.race([
@@ -91,7 +93,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
         printJson({ event: 'summary', reason, nodes: summary, bundles, overlays: overlaySummary })
       } else {
         process.stdout.write(`\nstopped (${reason}); final table:\n` + finalTable + `bundles sent to offline nodes: ${bundles.sentToOfflineNodes}, delivered after they came back: ${bundles.delivered}\n` +
-          (meshes.length > 1 ? overlaySummary.map(o => `overlay ${o.id}: ${o.anomaliesReceivedFromOtherOverlay} anomalies received from the other overlays\n`).join('') : ''))
+          (meshes.length > 1 ? overlaySummary.map(o => `overlay ${o.id}: ${o.anomaliesReceivedFromOtherOverlay} anomalies and ${o.bundlesReceivedFromOtherOverlay} bundles received from the other overlays\n`).join('') : ''))
       }
       process.exit(0)
     })()
@@ -156,7 +158,7 @@ async function startMeshes (overlays: number, sizes: { sentinels: number, bridge
             listen: ['/ip4/127.0.0.1/tcp/0'],
             anchors: meshes.map(m => ({ overlay: m.issuer.overlay, root: m.issuer.rootPublicKey })),
             remotes: meshes.flatMap(m => m.nodes.filter(n => n.type === 'bridge').flatMap(n => n.node.getFederationMultiaddrs())),
-            relay: { anomalyKinds: [DEV_ANOMALY_KIND] }
+            relay: { anomalyKinds: [DEV_ANOMALY_KIND], bundles: true }
           }
       meshes.push(await startDevMesh({
         ...sizes,
@@ -207,6 +209,46 @@ function nodeSummary (n: DevMeshNode, counts: Map<string, RpcCounts>): Record<st
   }
 }
 
+/**
+ * Every 5 s (first at 3 s), an edge of each overlay sends a bundle to an
+ * edge of the next overlay (\`<peer>@<overlay>\`): it travels to a bridge,
+ * across, and on to its destination.
+ */
+function startBundlesAcross (meshes: DevMesh[]): ReturnType<typeof setInterval> {
+  const online = (m: DevMesh): DevMeshNode[] => m.nodes.filter(n => n.type === 'edge' && n.offline !== true)
+  const pick = <T>(list: T[]): T | undefined => list[Math.floor(Math.random() * list.length)]
+  const send = (): void => {
+    meshes.forEach((m, i) => {
+      const next = meshes[(i + 1) % meshes.length] as DevMesh
+      const from = pick(online(m))
+      const to = pick(online(next))
+      if (from != null && to != null) {
+        from.node.dtn.send(`${to.node.peerId.toString()}@${next.issuer.overlay}`, Buffer.from(`hello ${to.name}, from ${from.name} in ${m.issuer.overlay}`), { lifetimeMs: 10 * 60_000 }).catch(() => {})
+      }
+    })
+  }
+  const first = setTimeout(send, 3_000)
+  first.unref()
+  const timer = setInterval(send, 5_000)
+  timer.unref()
+  return timer
+}
+
+/** Distinct bundles from other overlays delivered in this one. */
+function bundlesFromOtherOverlays (mesh: DevMesh): number {
+  const ids = new Set<string>()
+  for (const n of mesh.nodes) {
+    if (n.offline !== true) {
+      for (const b of n.node.dtn.list('inbox', 1000) as Array<{ id: string, sourceOverlay?: string }>) {
+        if (b.sourceOverlay != null && b.sourceOverlay !== mesh.issuer.overlay) {
+          ids.add(b.id)
+        }
+      }
+    }
+  }
+  return ids.size
+}
+
 /** Distinct anomalies of other overlays held in this one. */
 function fromOtherOverlays (mesh: DevMesh): number {
   const ids = new Set<string>()
@@ -226,7 +268,7 @@ function renderAll (meshes: DevMesh[], traffic: Array<ReturnType<typeof startDev
   if (meshes.length === 1) {
     return renderTable(meshes[0] as DevMesh, traffic[0]?.counts ?? new Map(), traffic[0]?.dtn ?? { sent: [] })
   }
-  return meshes.map((m, i) => `overlay ${m.issuer.overlay} — ${fromOtherOverlays(m)} anomalies from the other overlays\n` + renderTable(m, traffic[i]?.counts ?? new Map(), traffic[i]?.dtn ?? { sent: [] })).join('')
+  return meshes.map((m, i) => `overlay ${m.issuer.overlay} — ${fromOtherOverlays(m)} anomalies, ${bundlesFromOtherOverlays(m)} bundles from the other overlays\n` + renderTable(m, traffic[i]?.counts ?? new Map(), traffic[i]?.dtn ?? { sent: [] })).join('')
 }
 
 function renderTable (mesh: DevMesh, rpc: Map<string, RpcCounts>, dtn: DtnDemo): string {

@@ -18,6 +18,7 @@ export interface BundleHeader {
   ephemeralKey: Uint8Array<ArrayBuffer>
   nonce: Uint8Array<ArrayBuffer>
   copies: number
+  destinationOverlay: string
 }
 
 export namespace BundleHeader {
@@ -100,6 +101,11 @@ export namespace BundleHeader {
           w.uint32(obj.copies)
         }
 
+        if ((obj.destinationOverlay != null && obj.destinationOverlay !== '')) {
+          w.uint32(122)
+          w.string(obj.destinationOverlay)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -118,7 +124,8 @@ export namespace BundleHeader {
           payloadDigest: uint8ArrayAlloc(0),
           ephemeralKey: uint8ArrayAlloc(0),
           nonce: uint8ArrayAlloc(0),
-          copies: 0
+          copies: 0,
+          destinationOverlay: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -181,6 +188,10 @@ export namespace BundleHeader {
             }
             case 14: {
               obj.copies = reader.uint32()
+              break
+            }
+            case 15: {
+              obj.destinationOverlay = reader.string()
               break
             }
             default: {
@@ -296,6 +307,13 @@ export namespace BundleHeader {
               }
               break
             }
+            case 15: {
+              yield {
+                field: `${prefix}.destinationOverlay`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -378,6 +396,11 @@ export namespace BundleHeader {
     value: number
   }
 
+  export interface BundleHeaderDestinationOverlayFieldEvent {
+    field: '$.destinationOverlay'
+    value: string
+  }
+
   export function encode (obj: Partial<BundleHeader>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, BundleHeader.codec())
   }
@@ -386,8 +409,212 @@ export namespace BundleHeader {
     return decodeMessage(buf, BundleHeader.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BundleHeader>): Generator<BundleHeaderIdFieldEvent | BundleHeaderSourceFieldEvent | BundleHeaderDestinationKindFieldEvent | BundleHeaderDestinationPeerFieldEvent | BundleHeaderDestinationTypeFieldEvent | BundleHeaderCreatedAtFieldEvent | BundleHeaderLifetimeFieldEvent | BundleHeaderHopLimitFieldEvent | BundleHeaderTotalLengthFieldEvent | BundleHeaderFragmentOffsetFieldEvent | BundleHeaderPayloadDigestFieldEvent | BundleHeaderEphemeralKeyFieldEvent | BundleHeaderNonceFieldEvent | BundleHeaderCopiesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<BundleHeader>): Generator<BundleHeaderIdFieldEvent | BundleHeaderSourceFieldEvent | BundleHeaderDestinationKindFieldEvent | BundleHeaderDestinationPeerFieldEvent | BundleHeaderDestinationTypeFieldEvent | BundleHeaderCreatedAtFieldEvent | BundleHeaderLifetimeFieldEvent | BundleHeaderHopLimitFieldEvent | BundleHeaderTotalLengthFieldEvent | BundleHeaderFragmentOffsetFieldEvent | BundleHeaderPayloadDigestFieldEvent | BundleHeaderEphemeralKeyFieldEvent | BundleHeaderNonceFieldEvent | BundleHeaderCopiesFieldEvent | BundleHeaderDestinationOverlayFieldEvent> {
     return streamMessage(buf, BundleHeader.codec(), opts)
+  }
+}
+
+export interface Endorsement {
+  bridge: Uint8Array<ArrayBuffer>
+  sourceOverlay: string
+  endorsedAt: bigint
+  signature: Uint8Array<ArrayBuffer>
+  token: string
+  keyCertificate: string
+}
+
+export namespace Endorsement {
+  let _codec: Codec<Endorsement>
+
+  export const codec = (): Codec<Endorsement> => {
+    if (_codec == null) {
+      _codec = message<Endorsement>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.bridge != null && obj.bridge.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.bridge)
+        }
+
+        if ((obj.sourceOverlay != null && obj.sourceOverlay !== '')) {
+          w.uint32(18)
+          w.string(obj.sourceOverlay)
+        }
+
+        if ((obj.endorsedAt != null && obj.endorsedAt !== 0n)) {
+          w.uint32(24)
+          w.uint64(obj.endorsedAt)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.signature)
+        }
+
+        if ((obj.token != null && obj.token !== '')) {
+          w.uint32(42)
+          w.string(obj.token)
+        }
+
+        if ((obj.keyCertificate != null && obj.keyCertificate !== '')) {
+          w.uint32(50)
+          w.string(obj.keyCertificate)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          bridge: uint8ArrayAlloc(0),
+          sourceOverlay: '',
+          endorsedAt: 0n,
+          signature: uint8ArrayAlloc(0),
+          token: '',
+          keyCertificate: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.bridge = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.sourceOverlay = reader.string()
+              break
+            }
+            case 3: {
+              obj.endorsedAt = reader.uint64()
+              break
+            }
+            case 4: {
+              obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.token = reader.string()
+              break
+            }
+            case 6: {
+              obj.keyCertificate = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.bridge`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.sourceOverlay`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.endorsedAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.token`,
+                value: reader.string()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.keyCertificate`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface EndorsementBridgeFieldEvent {
+    field: '$.bridge'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EndorsementSourceOverlayFieldEvent {
+    field: '$.sourceOverlay'
+    value: string
+  }
+
+  export interface EndorsementEndorsedAtFieldEvent {
+    field: '$.endorsedAt'
+    value: bigint
+  }
+
+  export interface EndorsementSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface EndorsementTokenFieldEvent {
+    field: '$.token'
+    value: string
+  }
+
+  export interface EndorsementKeyCertificateFieldEvent {
+    field: '$.keyCertificate'
+    value: string
+  }
+
+  export function encode (obj: Partial<Endorsement>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Endorsement.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Endorsement>): Endorsement {
+    return decodeMessage(buf, Endorsement.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Endorsement>): Generator<EndorsementBridgeFieldEvent | EndorsementSourceOverlayFieldEvent | EndorsementEndorsedAtFieldEvent | EndorsementSignatureFieldEvent | EndorsementTokenFieldEvent | EndorsementKeyCertificateFieldEvent> {
+    return streamMessage(buf, Endorsement.codec(), opts)
   }
 }
 
@@ -399,6 +626,7 @@ export interface Bundle {
   keyCertificate: string
   hops: number
   copies: number
+  endorsement?: Endorsement
 }
 
 export namespace Bundle {
@@ -444,6 +672,11 @@ export namespace Bundle {
         if ((obj.copies != null && obj.copies !== 0)) {
           w.uint32(56)
           w.uint32(obj.copies)
+        }
+
+        if (obj.endorsement != null) {
+          w.uint32(66)
+          Endorsement.codec().encode(obj.endorsement, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -492,6 +725,12 @@ export namespace Bundle {
             }
             case 7: {
               obj.copies = reader.uint32()
+              break
+            }
+            case 8: {
+              obj.endorsement = Endorsement.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.endorsement
+              })
               break
             }
             default: {
@@ -558,6 +797,13 @@ export namespace Bundle {
               }
               break
             }
+            case 8: {
+              yield * Endorsement.codec().stream(reader, reader.uint32(), `${prefix}.endorsement`, {
+                limits: opts.limits?.endorsement
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -605,6 +851,36 @@ export namespace Bundle {
     value: number
   }
 
+  export interface BundleEndorsementBridgeFieldEvent {
+    field: '$.endorsement.bridge'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BundleEndorsementSourceOverlayFieldEvent {
+    field: '$.endorsement.sourceOverlay'
+    value: string
+  }
+
+  export interface BundleEndorsementEndorsedAtFieldEvent {
+    field: '$.endorsement.endorsedAt'
+    value: bigint
+  }
+
+  export interface BundleEndorsementSignatureFieldEvent {
+    field: '$.endorsement.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BundleEndorsementTokenFieldEvent {
+    field: '$.endorsement.token'
+    value: string
+  }
+
+  export interface BundleEndorsementKeyCertificateFieldEvent {
+    field: '$.endorsement.keyCertificate'
+    value: string
+  }
+
   export function encode (obj: Partial<Bundle>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Bundle.codec())
   }
@@ -613,7 +889,7 @@ export namespace Bundle {
     return decodeMessage(buf, Bundle.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bundle>): Generator<BundleHeaderFieldEvent | BundlePayloadFieldEvent | BundleSignatureFieldEvent | BundleTokenFieldEvent | BundleKeyCertificateFieldEvent | BundleHopsFieldEvent | BundleCopiesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Bundle>): Generator<BundleHeaderFieldEvent | BundlePayloadFieldEvent | BundleSignatureFieldEvent | BundleTokenFieldEvent | BundleKeyCertificateFieldEvent | BundleHopsFieldEvent | BundleCopiesFieldEvent | BundleEndorsementBridgeFieldEvent | BundleEndorsementSourceOverlayFieldEvent | BundleEndorsementEndorsedAtFieldEvent | BundleEndorsementSignatureFieldEvent | BundleEndorsementTokenFieldEvent | BundleEndorsementKeyCertificateFieldEvent> {
     return streamMessage(buf, Bundle.codec(), opts)
   }
 }
@@ -1725,6 +2001,36 @@ export namespace DtnFrame {
     value: number
   }
 
+  export interface DtnFrameBundleEndorsementBridgeFieldEvent {
+    field: '$.bundle.endorsement.bridge'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DtnFrameBundleEndorsementSourceOverlayFieldEvent {
+    field: '$.bundle.endorsement.sourceOverlay'
+    value: string
+  }
+
+  export interface DtnFrameBundleEndorsementEndorsedAtFieldEvent {
+    field: '$.bundle.endorsement.endorsedAt'
+    value: bigint
+  }
+
+  export interface DtnFrameBundleEndorsementSignatureFieldEvent {
+    field: '$.bundle.endorsement.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DtnFrameBundleEndorsementTokenFieldEvent {
+    field: '$.bundle.endorsement.token'
+    value: string
+  }
+
+  export interface DtnFrameBundleEndorsementKeyCertificateFieldEvent {
+    field: '$.bundle.endorsement.keyCertificate'
+    value: string
+  }
+
   export interface DtnFrameAckStoredFieldEvent {
     field: '$.ack.stored'
     value: boolean
@@ -1743,7 +2049,7 @@ export namespace DtnFrame {
     return decodeMessage(buf, DtnFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DtnFrame>): Generator<DtnFrameOfferKeysIdFieldEvent | DtnFrameOfferKeysOffsetFieldEvent | DtnFrameOfferKeysLengthFieldEvent | DtnFrameOfferReceiptsBodyFieldEvent | DtnFrameOfferReceiptsSignatureFieldEvent | DtnFrameWantKeysIdFieldEvent | DtnFrameWantKeysOffsetFieldEvent | DtnFrameWantKeysLengthFieldEvent | DtnFrameWantReceiptsBodyFieldEvent | DtnFrameWantReceiptsSignatureFieldEvent | DtnFrameBundleHeaderFieldEvent | DtnFrameBundlePayloadFieldEvent | DtnFrameBundleSignatureFieldEvent | DtnFrameBundleTokenFieldEvent | DtnFrameBundleKeyCertificateFieldEvent | DtnFrameBundleHopsFieldEvent | DtnFrameBundleCopiesFieldEvent | DtnFrameAckStoredFieldEvent | DtnFrameDoneFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DtnFrame>): Generator<DtnFrameOfferKeysIdFieldEvent | DtnFrameOfferKeysOffsetFieldEvent | DtnFrameOfferKeysLengthFieldEvent | DtnFrameOfferReceiptsBodyFieldEvent | DtnFrameOfferReceiptsSignatureFieldEvent | DtnFrameWantKeysIdFieldEvent | DtnFrameWantKeysOffsetFieldEvent | DtnFrameWantKeysLengthFieldEvent | DtnFrameWantReceiptsBodyFieldEvent | DtnFrameWantReceiptsSignatureFieldEvent | DtnFrameBundleHeaderFieldEvent | DtnFrameBundlePayloadFieldEvent | DtnFrameBundleSignatureFieldEvent | DtnFrameBundleTokenFieldEvent | DtnFrameBundleKeyCertificateFieldEvent | DtnFrameBundleHopsFieldEvent | DtnFrameBundleCopiesFieldEvent | DtnFrameBundleEndorsementBridgeFieldEvent | DtnFrameBundleEndorsementSourceOverlayFieldEvent | DtnFrameBundleEndorsementEndorsedAtFieldEvent | DtnFrameBundleEndorsementSignatureFieldEvent | DtnFrameBundleEndorsementTokenFieldEvent | DtnFrameBundleEndorsementKeyCertificateFieldEvent | DtnFrameAckStoredFieldEvent | DtnFrameDoneFieldEvent> {
     return streamMessage(buf, DtnFrame.codec(), opts)
   }
 }

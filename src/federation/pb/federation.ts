@@ -1,4 +1,4 @@
-import { decodeMessage, encodeMessage, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -518,5 +518,224 @@ export namespace Reply {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Reply>): Generator<ReplyEnvelopeChallengeFieldEvent | ReplyEnvelopePublicKeyFieldEvent | ReplyEnvelopeSignatureFieldEvent | ReplyEnvelopeTokenFieldEvent | ReplyEnvelopeKeyCertificateFieldEvent | ReplyRefusedFieldEvent> {
     return streamMessage(buf, Reply.codec(), opts)
+  }
+}
+
+export interface Crossing {
+  bundle?: Uint8Array<ArrayBuffer>
+  receipts: Uint8Array<ArrayBuffer>[]
+}
+
+export namespace Crossing {
+  let _codec: Codec<Crossing>
+
+  export const codec = (): Codec<Crossing> => {
+    if (_codec == null) {
+      _codec = message<Crossing>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.bundle != null) {
+          w.uint32(10)
+          w.bytes(obj.bundle)
+        }
+
+        if (obj.receipts != null && obj.receipts.length > 0) {
+          for (const value of obj.receipts) {
+            w.uint32(18)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          receipts: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.bundle = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.receipts != null && obj.receipts.length === opts.limits.receipts) {
+                throw new MaxLengthError('Decode error - repeated field "receipts" had too many elements')
+              }
+
+              obj.receipts.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          receipts: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.bundle`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.receipts != null && obj.receipts === opts.limits.receipts) {
+                throw new MaxLengthError('Streaming decode error - repeated field "receipts" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.receipts[]`,
+                index: obj.receipts,
+                value: reader.bytes()
+              }
+
+              obj.receipts++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CrossingBundleFieldEvent {
+    field: '$.bundle'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CrossingReceiptsFieldEvent {
+    field: '$.receipts[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Crossing>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Crossing.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Crossing>): Crossing {
+    return decodeMessage(buf, Crossing.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Crossing>): Generator<CrossingBundleFieldEvent | CrossingReceiptsFieldEvent> {
+    return streamMessage(buf, Crossing.codec(), opts)
+  }
+}
+
+export interface CrossingAck {
+  stored: boolean
+}
+
+export namespace CrossingAck {
+  let _codec: Codec<CrossingAck>
+
+  export const codec = (): Codec<CrossingAck> => {
+    if (_codec == null) {
+      _codec = message<CrossingAck>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.stored != null && obj.stored !== false)) {
+          w.uint32(8)
+          w.bool(obj.stored)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          stored: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.stored = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.stored`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CrossingAckStoredFieldEvent {
+    field: '$.stored'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<CrossingAck>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, CrossingAck.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CrossingAck>): CrossingAck {
+    return decodeMessage(buf, CrossingAck.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CrossingAck>): Generator<CrossingAckStoredFieldEvent> {
+    return streamMessage(buf, CrossingAck.codec(), opts)
   }
 }
