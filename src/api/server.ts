@@ -81,7 +81,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       const federation = node.federation
       json(res, 200, federation == null
         ? { enabled: false }
-        : { enabled: true, overlay: node.enrollment.overlay, addrs: node.getFederationMultiaddrs(), ...federation.status(), relay: { anomalyKinds: node.config.federation.relay.anomalyKinds, ...node.anomalyRelay?.stats, bundles: node.config.federation.relay.bundles ? { ...node.bundleRelay?.stats } : false } })
+        : { enabled: true, overlay: node.enrollment.overlay, addrs: node.getFederationMultiaddrs(), ...federation.status(), relay: { anomalyKinds: node.config.federation.relay.anomalyKinds, ...node.anomalyRelay?.stats, bundles: node.config.federation.relay.bundles ? { ...node.bundleRelay?.stats } : false }, rpc: node.config.federation.rpc })
     },
     '/metrics': async (_req, res) => {
       const body = await node.metricsRegistry.metrics()

@@ -11,7 +11,7 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -21,6 +21,8 @@ import { RevocationState } from '../admission/revocation.ts'
 import { AdmissionState } from '../admission/state.ts'
 import { SuspicionScores } from '../admission/suspicion.ts'
 import { AnchoredBridgeVerifier } from './anchors.ts'
+import { rpc } from '../rpc/rpc.ts'
+import { FederatedRpcGrants } from './rpc-grants.ts'
 import { federationService } from './service.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
@@ -28,6 +30,9 @@ import type { Crossing } from './pb/federation.ts'
 import type { Pin, Pins } from './pins.ts'
 import type { FederationService } from './service.ts'
 import type { OwnToken } from '../admission/state.ts'
+import type { SuspicionChange } from '../admission/suspicion.ts'
+import type { Rpc } from '../rpc/rpc.ts'
+import type { FederatedRpcGrant } from './rpc-grants.ts'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
 
 export interface FederationEndpointInit {
@@ -49,12 +54,19 @@ export interface FederationEndpointInit {
   onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
   /** a bundle fragment or receipts a pinned remote bridge handed across */
   onCrossing?: (crossing: Crossing, from: Pin) => Promise<boolean>
+  /** the node's RPC, whose methods remote bridges may call where a grant allows */
+  rpc?: Rpc
+  /** RPC grants to bridges of other overlays (none by default) */
+  rpcGrants?: FederatedRpcGrant[]
 }
 
 export interface FederationEndpoint {
-  libp2p: Libp2p<{ federation: FederationService }>
+  libp2p: Libp2p<{ federation: FederationService, rpc: Rpc }>
   state: AdmissionState
   federation: FederationService
+  /** RPC with remote bridges: call theirs, and serve ours to those a grant allows */
+  rpc: Rpc
+  grants: FederatedRpcGrants
   /** mirror a new own token into the endpoint's admission */
   setOwnToken(token: OwnToken): void
   start(): Promise<void>
@@ -76,6 +88,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     state.setOwnToken(own)
   }
   const peerId = peerIdFromPrivateKey(init.privateKey).toString()
+  const grants = new FederatedRpcGrants(init.rpcGrants ?? [])
   const local = (): LocalBridge | undefined => {
     const token = state.ownToken
     return token == null ? undefined : { overlay: init.overlay, peerId, privateKey: init.privateKey, evidence: { token: token.token, keyCertificate: token.keyCertificate } }
@@ -91,9 +104,23 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },
     services: {
-      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly, onCrossing: init.onCrossing })
+      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly, onCrossing: init.onCrossing }),
+      // the node's methods, behind the federation grants only (never the node's own rules or
+      // an exposure's code-level grant, which were written for this overlay's peers)
+      rpc: rpc({
+        state,
+        allows: (caller, method) => grants.allows(init.pins.fresh(caller.peer)?.overlay, caller.peer, method),
+        exposures: init.rpc,
+        overlayOf: peer => init.pins.fresh(peer)?.overlay
+      })
     }
   })
+  // a remote bridge that misbehaves (a call not granted, a malformed frame) is cut off once quarantined
+  const onSuspicion = (evt: CustomEvent<SuspicionChange>): void => {
+    if (evt.detail.state === 'quarantined' || evt.detail.state === 'banned') {
+      void libp2p.hangUp(peerIdFromString(evt.detail.peer)).catch(() => {})
+    }
+  }
   let timer: ReturnType<typeof setInterval> | undefined
   const dialRemotes = (): void => {
     for (const remote of init.remotes) {
@@ -109,15 +136,19 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     libp2p,
     state,
     federation: libp2p.services.federation,
+    rpc: libp2p.services.rpc,
+    grants,
     setOwnToken: token => { state.setOwnToken(token) },
     async start () {
       await libp2p.start()
+      state.addEventListener('suspicion', onSuspicion)
       dialRemotes()
       timer = setInterval(dialRemotes, init.redialIntervalMs ?? 10_000)
       timer.unref?.()
     },
     async stop () {
       clearInterval(timer)
+      state.removeEventListener('suspicion', onSuspicion)
       await libp2p.stop()
     },
     getMultiaddrs: () => libp2p.getMultiaddrs().map(String)

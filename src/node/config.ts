@@ -12,6 +12,7 @@ import { z } from 'zod'
 import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
 import { parseDuration } from './duration.ts'
 import { VIEW_DEFAULTS } from '../sampling/constants.ts'
+import { FederatedRpcGrants } from '../federation/rpc-grants.ts'
 import { RpcPolicy } from '../rpc/policy.ts'
 import { ConfigError } from './errors.ts'
 
@@ -233,7 +234,19 @@ export const configSchema = z.strictObject({
       anomalyKinds: z.array(z.string().regex(/^[a-z0-9][a-z0-9._:/-]{0,63}$/, 'an anomaly kind')).max(256).default([]),
       /** bundles addressed to a node of another overlay (\`<dest>@<overlay>\`) are handed across, both ways */
       bundles: z.boolean().default(false)
-    }).prefault({})
+    }).prefault({}),
+    /** RPC methods bridges of other overlays may call here (default: none) */
+    rpc: z.array(z.strictObject({
+      overlay: z.string().min(1).max(128),
+      peer: z.string().optional(),
+      allow: z.array(z.string()).min(1)
+    }).superRefine((grant, ctx) => {
+      try {
+        FederatedRpcGrants.check([grant])
+      } catch (err: any) {
+        ctx.addIssue({ code: 'custom', message: err.message.replace(/^grant 0: /, '') })
+      }
+    })).default([])
   }).prefault({}),
   metrics: z.strictObject({
     /** Prometheus metrics (libp2p's and the process's) on the admin API */

@@ -236,6 +236,15 @@ export class TempusNode {
     return this.federationEndpoint?.federation
   }
 
+  /**
+   * RPC with the bridges of other overlays, over the federation endpoint:
+   * `call` theirs; they call this node's exposed methods only where
+   * `federation.rpc` grants it (default deny).
+   */
+  get federatedRpc (): Rpc | undefined {
+    return this.federationEndpoint?.rpc
+  }
+
   /** The federation endpoint's listen addresses (remote bridges dial these). */
   getFederationMultiaddrs (): string[] {
     return this.federationEndpoint?.getMultiaddrs() ?? []
@@ -601,7 +610,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       ownToken: () => admission.ownToken,
       onAnomaly: async (frame, from) => { await anomalyRelay?.receive(frame, from) },
       // nothing crosses by default: without the policy a crossing is answered "not stored"
-      onCrossing: async (crossing, from) => await (bundleRelay?.receive(crossing, from) ?? Promise.resolve(false))
+      onCrossing: async (crossing, from) => await (bundleRelay?.receive(crossing, from) ?? Promise.resolve(false)),
+      rpc: libp2p.services.rpc,
+      rpcGrants: parsed.federation.rpc
     })
     const relayLog = log.child({ component: 'tempus:federation:relay' })
     anomalyRelay = new AnomalyRelay({

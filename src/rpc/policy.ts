@@ -27,7 +27,8 @@ export function isMethodPattern (pattern: unknown): pattern is string {
   return typeof pattern === 'string' && PATTERN.test(pattern)
 }
 
-function matches (pattern: string, method: string): boolean {
+/** Does a grant pattern (`module.function`, `module.*`, `*`) cover `method`? */
+export function matches (pattern: string, method: string): boolean {
   if (pattern === '*' || pattern === method) {
     return true
   }

@@ -26,6 +26,8 @@ export interface Caller {
   peer: string
   /** from the caller's verified token */
   type: PeerType | undefined
+  /** set for a bridge of another overlay calling over the federation endpoint */
+  overlay?: string
 }
 
 export type RpcHandler = (args: RpcValue, caller: Caller, options: { signal: AbortSignal }) => RpcValue | Promise<RpcValue>
@@ -48,6 +50,15 @@ export interface HandleOptions {
 export interface RpcInit {
   state: AdmissionState
   rules?: RpcRule[]
+  /**
+   * Who may call what, instead of the rules and the exposures' own
+   * `authorize` (the federation endpoint: grants to federated bridges)
+   */
+  allows?: (caller: Caller, method: string) => boolean
+  /** serve the methods another `Rpc` exposes (the federation endpoint serves the node's) */
+  exposures?: Rpc
+  /** the overlay of a caller from another overlay */
+  overlayOf?: (peer: string) => string | undefined
   maxInboundPerPeer?: number
   callsPerSecondPerPeer?: number
 }
@@ -105,6 +116,10 @@ export class Rpc implements Startable {
 
   unexpose (method: string): void {
     this.exposed.delete(method)
+  }
+
+  private exposureOf (method: string): Exposure | undefined {
+    return this.init.exposures != null ? this.init.exposures.exposureOf(method) : this.exposed.get(method)
   }
 
   /** Call `method` on `peer`; resolves with its result or rejects with an `RpcError`. */
@@ -191,7 +206,18 @@ export class Rpc implements Startable {
 
   private callerOf (connection: Connection): Caller {
     const peer = connection.remotePeer.toString()
-    return { peer, type: this.init.state.admitted.get(peer)?.claims.typ }
+    const overlay = this.init.overlayOf?.(peer)
+    return { peer, type: this.init.state.admitted.get(peer)?.claims.typ, ...(overlay != null ? { overlay } : {}) }
+  }
+
+  private grants (caller: Caller, method: string, exposure: Exposure | undefined): boolean {
+    if (!isMethodName(method)) {
+      return false
+    }
+    if (this.init.allows != null) {
+      return this.init.allows(caller, method)
+    }
+    return this.policy.allows(caller.peer, caller.type, method) || exposure?.options.authorize?.(caller) === true
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
@@ -221,8 +247,8 @@ export class Rpc implements Startable {
         this.refuse(stream, caller.peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`, 'malformed-frame')
         return
       }
-      const exposure = this.exposed.get(request.method)
-      const granted = isMethodName(request.method) && (this.policy.allows(caller.peer, caller.type, request.method) || exposure?.options.authorize?.(caller) === true)
+      const exposure = this.exposureOf(request.method)
+      const granted = this.grants(caller, request.method, exposure)
       if (!granted || exposure == null) {
         // the same reset whether it is not granted or does not exist
         this.refuse(stream, caller.peer, granted ? `no such method ${request.method}` : `${request.method} not granted`, 'rpc-denied')

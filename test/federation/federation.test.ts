@@ -172,3 +172,45 @@ describe('anomalies across overlays', () => {
     await eventually(() => alphaNodes.every(n => n.gossip.list().some(a => a.id === back.id && a.provenance?.overlay === 'beta')), 'beta\'s anomaly across to alpha', 30_000, 50)
   })
 })
+
+describe('RPC across overlays', () => {
+  const alpha = new TestNet({ overlay: 'alpha' })
+  const beta = new TestNet({ overlay: 'beta' })
+  after(async () => { await Promise.all([alpha.stop(), beta.stop()]) })
+
+  it('a federated bridge calls only what a grant names, while its pin is fresh; anything else gets no answer, rising suspicion and, in the end, a closed connection', async () => {
+    const tA = await alpha.issuer()
+    const tB = await beta.issuer()
+    // alpha's own rules grant every bridge of alpha everything: they do not apply to beta's bridges
+    const bridgeA = await alpha.node({
+      ...federated([{ overlay: 'beta', root: tB.issuer.rootPublicKey }], [], { rpc: [{ overlay: 'beta', allow: ['status.get'] }] }),
+      rpc: { rules: [{ type: 'bridge', allow: ['*'] }] }
+    } as any)
+    const callers: Array<{ type?: string, overlay?: string }> = []
+    bridgeA.rpc.expose('status.get', (_args, caller) => { callers.push({ type: caller.type, overlay: caller.overlay }); return { overlay: 'alpha' } })
+    // a code-level grant written for alpha's bridges must not let a bridge of beta in
+    bridgeA.rpc.expose('admin.secret', () => 'secret', { authorize: caller => caller.type === 'bridge' })
+    const bridgeB = await beta.node(federated([{ overlay: 'alpha', root: tA.issuer.rootPublicKey }], bridgeA.getFederationMultiaddrs()) as any)
+    const a = bridgeA.peerId.toString()
+    const b = bridgeB.peerId.toString()
+    await eventually(() => bridgeA.federation?.pins.state(b) === 'fresh' && bridgeB.federation?.pins.state(a) === 'fresh', 'pinned both ways', 30_000, 50)
+    const rpcB = bridgeB.federatedRpc ?? assert.fail('no federated RPC')
+    assert.deepEqual(await rpcB.call(a, 'status.get'), { overlay: 'alpha' })
+    assert.deepEqual(callers, [{ type: 'bridge', overlay: 'beta' }])
+    const suspicion = (): number => (bridgeA as any).federationEndpoint.state.suspicion.score(b)
+    const before = suspicion()
+    await assert.rejects(rpcB.call(a, 'admin.secret', null, { timeout: 5_000 }), { name: 'RpcError', code: 'unavailable' })
+    await assert.rejects(rpcB.call(a, 'nosuch.method', null, { timeout: 5_000 }), { name: 'RpcError', code: 'unavailable' })
+    assert.ok(suspicion() > before, 'suspicion rose')
+    // the pin gone (or stale): the grant counts for nothing
+    bridgeA.federation?.pins.forget(b)
+    await assert.rejects(rpcB.call(a, 'status.get', null, { timeout: 5_000 }), { name: 'RpcError' })
+    assert.equal(callers.length, 1)
+    // a caller that keeps trying what it is not granted is quarantined and cut off
+    for (let i = 0; i < 40 && (bridgeA as any).federationEndpoint.libp2p.getConnections().some((c: any) => c.remotePeer.toString() === b); i++) {
+      await rpcB.call(a, 'admin.secret', null, { timeout: 5_000 }).catch(() => {})
+    }
+    await eventually(() => !(bridgeA as any).federationEndpoint.libp2p.getConnections().some((c: any) => c.remotePeer.toString() === b), 'the connection closed', 10_000, 50)
+    assert.ok(['quarantined', 'banned'].includes((bridgeA as any).federationEndpoint.state.suspicion.state(b)))
+  })
+})
