@@ -9,6 +9,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import { AdmissionError } from '../admission/errors.ts'
 import { publicKeyFromRawBytes } from '../admission/keys.ts'
+import { RevocationState, verifyRevocationList } from '../admission/revocation.ts'
 import { TokenVerifier } from '../admission/verifier.ts'
 import type { TokenClaims } from '../admission/token.ts'
 import type { VerifyExpectations } from '../admission/verifier.ts'
@@ -39,8 +40,15 @@ export function parseAnchor (value: Record<string, unknown>): TrustAnchor {
   return { overlay, root, ...(issuer != null ? { issuer: issuer as string } : {}) }
 }
 
+interface AnchorEntry {
+  anchor: TrustAnchor
+  verifier: TokenVerifier
+  /** the overlay's revocation list, as its bridges hand it across (signed by the overlay's root) */
+  revocations: RevocationState
+}
+
 export class TrustAnchors {
-  private readonly verifiers = new Map<string, { anchor: TrustAnchor, verifier: TokenVerifier }>()
+  private readonly verifiers = new Map<string, AnchorEntry>()
   private readonly now: () => number
 
   constructor (anchors: TrustAnchor[] = [], now: () => number = Date.now) {
@@ -54,8 +62,33 @@ export class TrustAnchors {
     if (raw.length !== 32) {
       throw new TypeError('a root key is 32 bytes of Ed25519, base64url')
     }
-    const verifier = new TokenVerifier({ overlay: anchor.overlay, issuer: anchor.issuer ?? `issuer.${anchor.overlay}`, root: publicKeyFromRawBytes(raw), now: this.now })
-    this.verifiers.set(anchor.overlay, { anchor: { ...anchor }, verifier })
+    const revocations = new RevocationState()
+    const verifier = new TokenVerifier({ overlay: anchor.overlay, issuer: anchor.issuer ?? `issuer.${anchor.overlay}`, root: publicKeyFromRawBytes(raw), now: this.now, isRevoked: peer => revocations.isRevoked(peer) })
+    this.verifiers.set(anchor.overlay, { anchor: { ...anchor }, verifier, revocations })
+  }
+
+  /**
+   * An overlay's revocation list, handed across by one of its bridges: it
+   * counts only if its root signed it for that overlay and it is newer than
+   * the one held. Returns the PeerIds newly revoked (undefined when not
+   * newer); throws an `AdmissionError` if it does not verify.
+   */
+  async applyRevocations (overlay: string, jws: string): Promise<string[] | undefined> {
+    const entry = this.verifiers.get(overlay)
+    if (entry == null) {
+      throw new AdmissionError('wrong-audience', 'no trust anchor for that overlay')
+    }
+    const list = await verifyRevocationList(jws, publicKeyFromRawBytes(Buffer.from(entry.anchor.root, 'base64url')), overlay)
+    return entry.revocations.apply(list)
+  }
+
+  /** The number of the newest revocation list held for `overlay` (-1: none). */
+  revocationNumber (overlay: string): number {
+    return this.verifiers.get(overlay)?.revocations.number ?? -1
+  }
+
+  isRevoked (overlay: string, peer: string): boolean {
+    return this.verifiers.get(overlay)?.revocations.isRevoked(peer) === true
   }
 
   remove (overlay: string): boolean {

@@ -76,6 +76,7 @@ export class BundleRelay {
     this.now = init.now ?? Date.now
     this.onStored = this.onStored.bind(this)
     this.onConfirmed = this.onConfirmed.bind(this)
+    this.onRevoked = this.onRevoked.bind(this)
   }
 
   start (): void {
@@ -83,6 +84,7 @@ export class BundleRelay {
     this.init.dtn.addEventListener('stored', this.onStored)
     this.init.dtn.addEventListener('confirmed', this.onConfirmed)
     this.init.federation.addEventListener('pinned', this.onStored)
+    this.init.federation.addEventListener('revoked', this.onRevoked)
     this.timer = setInterval(() => { void this.pump() }, this.init.intervalMs ?? CROSSING_INTERVAL_MS)
     this.timer.unref?.()
   }
@@ -94,6 +96,7 @@ export class BundleRelay {
     this.init.dtn.removeEventListener('stored', this.onStored)
     this.init.dtn.removeEventListener('confirmed', this.onConfirmed)
     this.init.federation.removeEventListener('pinned', this.onStored)
+    this.init.federation.removeEventListener('revoked', this.onRevoked)
     await this.pumping
   }
 
@@ -274,6 +277,16 @@ export class BundleRelay {
         }
       }
     })()
+  }
+
+  /** Members of another overlay were revoked there: what they sent is carried no further here. */
+  private onRevoked (evt: CustomEvent<{ overlay: string, peers: string[] }>): void {
+    try {
+      const n = this.init.dtn.store.removeSources(evt.detail.peers)
+      this.init.log('bundles of revoked members of another overlay dropped', { overlay: evt.detail.overlay, fragments: n })
+    } catch (err: any) {
+      this.init.log('dropping the bundles of revoked members failed', { err: err?.message })
+    }
   }
 
   private forget (now: number): void {

@@ -15,8 +15,8 @@ export const RELAY_PROTOCOL = '/tempus/federation/relay/1.0.0'
 export const MAX_RELAY_FRAME_BYTES = 8 * 1024
 /** relayed anomalies accepted per remote bridge per minute */
 export const RELAYS_PER_PEER_PER_MINUTE = 600
-export const BUNDLE_PROTOCOL = '/tempus/federation/bundle/1.0.0'
-/** a crossing: one DTN fragment frame, or receipts */
+export const CROSSING_PROTOCOL = '/tempus/federation/crossing/1.0.0'
+/** a crossing: one DTN fragment frame, receipts, or a revocation list (at most 1 MiB) */
 export const MAX_CROSSING_BYTES = 1024 * 1024 + 64 * 1024
 export const MAX_CROSSING_RECEIPTS = 256
 /** crossings accepted per remote bridge per minute (a 10 MiB bundle is 41 of them) */

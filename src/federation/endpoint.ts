@@ -58,6 +58,8 @@ export interface FederationEndpointInit {
   rpc?: Rpc
   /** RPC grants to bridges of other overlays (none by default) */
   rpcGrants?: FederatedRpcGrant[]
+  /** this overlay's newest revocation list (JWS), handed to pinned remote bridges */
+  ownRevocationList?: () => string | undefined
 }
 
 export interface FederationEndpoint {
@@ -104,7 +106,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },
     services: {
-      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly, onCrossing: init.onCrossing }),
+      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly, onCrossing: init.onCrossing, ownRevocationList: init.ownRevocationList }),
       // the node's methods, behind the federation grants only (never the node's own rules or
       // an exposure's code-level grant, which were written for this overlay's peers)
       rpc: rpc({

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
 import {
-  BUNDLE_PROTOCOL, CROSSINGS_PER_PEER_PER_MINUTE, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES,
+  CROSSING_PROTOCOL, CROSSINGS_PER_PEER_PER_MINUTE, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES,
   MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE
 } from './constants.ts'
 import { FederationError } from './errors.ts'
@@ -37,6 +37,8 @@ export interface FederationServiceInit {
   onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
   /** a bundle fragment or receipts a pinned remote bridge handed across (checked by the caller); whether the fragment is stored */
   onCrossing?: (crossing: Crossing, from: Pin) => Promise<boolean>
+  /** this overlay's newest revocation list (JWS), handed to pinned remote bridges */
+  ownRevocationList?: () => string | undefined
 }
 
 export interface FederationServiceComponents {
@@ -51,6 +53,8 @@ export interface FederationEvents {
   pinned: CustomEvent<Pin>
   relayed: CustomEvent<{ peer: string, direction: 'in' | 'out' }>
   refused: CustomEvent<{ peer: string, reason: FederationRefusal, by: 'us' | 'them' }>
+  /** members of an anchored overlay newly revoked, by its revocation list handed across */
+  revoked: CustomEvent<{ overlay: string, peers: string[] }>
 }
 
 export class FederationService extends TypedEventEmitter<FederationEvents> implements Startable {
@@ -64,6 +68,8 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   private readonly running = new Map<string, Promise<Pin>>()
   private readonly relayLimiter = new RateLimiter({ points: RELAYS_PER_PEER_PER_MINUTE, duration: 60 })
   private readonly crossingLimiter = new RateLimiter({ points: CROSSINGS_PER_PEER_PER_MINUTE, duration: 60 })
+  /** the revocation list each remote bridge was handed last (told again when it changes or the pin is new) */
+  private readonly revocationsTold = new Map<string, string>()
   private timer?: ReturnType<typeof setInterval>
 
   constructor (components: FederationServiceComponents, init: FederationServiceInit) {
@@ -82,7 +88,60 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   async start (): Promise<void> {
     await this.components.registrar.handle(FEDERATION_PROTOCOL, async (stream, connection) => { await this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     await this.components.registrar.handle(RELAY_PROTOCOL, async (stream, connection) => { await this.receiveRelay(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
-    await this.components.registrar.handle(BUNDLE_PROTOCOL, async (stream, connection) => { await this.receiveCrossing(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+    await this.components.registrar.handle(CROSSING_PROTOCOL, async (stream, connection) => { await this.receiveCrossing(stream, connection) }, { maxInboundStreams: 8, maxOutboundStreams: 8 })
+  }
+
+  /**
+   * A remote overlay's revocation list, handed across by one of its bridges:
+   * checked under that overlay's anchor, applied if newer. Its newly revoked
+   * bridges lose their pins and connections here; listeners (the bundle
+   * relay) drop what its revoked members sent.
+   */
+  private async takeRevocations (jws: string, from: Pin): Promise<void> {
+    let revoked: string[] | undefined
+    try {
+      revoked = await this.anchors.applyRevocations(from.overlay, jws)
+    } catch (err: any) {
+      this.log('revocation list from %s refused - %s', from.remoteId, err?.reason ?? err?.message)
+      return
+    }
+    if (revoked == null || revoked.length === 0) {
+      return
+    }
+    this.log('%d members of overlay %s revoked', revoked.length, from.overlay)
+    for (const peer of revoked) {
+      if (this.pins.fresh(peer)?.overlay === from.overlay || this.pins.state(peer) === 'stale') {
+        await this.forget(peer)
+      }
+    }
+    this.safeDispatchEvent('revoked', { detail: { overlay: from.overlay, peers: revoked } })
+  }
+
+  /**
+   * Hand this overlay's newest revocation list to every remote bridge with a
+   * fresh pin that has not had it (on a new pin, on a new list, and every
+   * check until it was taken).
+   */
+  async pushRevocations (): Promise<void> {
+    const jws = this.init.ownRevocationList?.()
+    if (jws == null || jws === '') {
+      return
+    }
+    await Promise.all(this.components.connectionManager.getConnections().map(async c => {
+      const peer = c.remotePeer.toString()
+      const pin = this.pins.fresh(peer)
+      if (pin == null || this.revocationsTold.get(peer) === jws) {
+        return
+      }
+      this.revocationsTold.set(peer, jws)
+      try {
+        await this.cross(c.remotePeer, { revocationList: jws })
+      } catch (err: any) {
+        // told again at the next check
+        this.revocationsTold.delete(peer)
+        this.log('revocation list to %s failed - %s', peer, err?.reason ?? err?.name)
+      }
+    }))
   }
 
   /** Connected remote bridges of `overlay` whose pin is fresh. */
@@ -99,16 +158,16 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     return out
   }
 
-  /** Hand a remote bridge with a fresh pin a fragment or receipts; whether it stored the fragment. */
-  async cross (peer: PeerId, crossing: Crossing): Promise<boolean> {
+  /** Hand a remote bridge with a fresh pin a fragment, receipts or a revocation list; whether it stored the fragment. */
+  async cross (peer: PeerId, crossing: Partial<Crossing>): Promise<boolean> {
     if (this.pins.fresh(peer.toString()) == null) {
       throw new FederationError('no-pin', 'nothing crosses without a fresh pin')
     }
     const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
-    const stream = await this.components.connectionManager.openStream(peer, BUNDLE_PROTOCOL, { signal })
+    const stream = await this.components.connectionManager.openStream(peer, CROSSING_PROTOCOL, { signal })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
-      await lp.write(Crossing.encode(crossing), { signal })
+      await lp.write(Crossing.encode({ receipts: [], revocationList: '', ...crossing }), { signal })
       const ack = CrossingAck.decode(await lp.read({ signal }))
       await stream.close({ signal })
       return ack.stored
@@ -136,7 +195,12 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
       } catch (err: any) {
         throw err?.name === 'TimeoutError' || err?.name === 'AbortError' ? err : new FederationError('malformed', 'the crossing does not decode')
       }
-      const stored = await (this.init.onCrossing?.(crossing, pin) ?? Promise.resolve(false))
+      if (crossing.revocationList !== '') {
+        await this.takeRevocations(crossing.revocationList, pin)
+      }
+      const stored = crossing.bundle == null && crossing.receipts.length === 0
+        ? false
+        : await (this.init.onCrossing?.(crossing, pin) ?? Promise.resolve(false))
       await lp.write(CrossingAck.encode({ stored }), { signal })
       await stream.close({ signal })
     } catch (err: any) {
@@ -202,7 +266,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     this.components.events.removeEventListener('connection:open', this.onConnection)
     await this.components.registrar.unhandle(FEDERATION_PROTOCOL)
     await this.components.registrar.unhandle(RELAY_PROTOCOL)
-    await this.components.registrar.unhandle(BUNDLE_PROTOCOL)
+    await this.components.registrar.unhandle(CROSSING_PROTOCOL)
   }
 
   /** Run a handshake with a connected remote bridge; resolves with the pin, or throws a `FederationError`. */
@@ -231,6 +295,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   /** Forget a remote's pin and close its connections: it must handshake again to come back. */
   async forget (remoteId: string): Promise<boolean> {
     const had = this.pins.forget(remoteId)
+    this.revocationsTold.delete(remoteId)
     for (const c of this.components.connectionManager.getConnections()) {
       if (c.remotePeer.toString() === remoteId) {
         await c.close().catch(() => {})
@@ -309,7 +374,11 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
       })
       const pin = this.pins.pin(verified)
       this.log('pinned bridge %s of overlay %s until %s', pin.remoteId, pin.overlay, new Date(pin.rotationDue).toISOString())
+      this.revocationsTold.delete(pin.remoteId)
       this.safeDispatchEvent('pinned', { detail: pin })
+      // once the remote pinned us too (it answers, or reads our answer): soon, not at once
+      const soon = setTimeout(() => { void this.pushRevocations() }, 1_000)
+      soon.unref?.()
       return pin
     } catch (err) {
       const reason: FederationRefusal = err instanceof FederationError ? err.reason : 'malformed'
@@ -333,8 +402,9 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     }
   }
 
-  /** Remotes we dialled whose pin is missing or stale get a new handshake. */
+  /** Remotes we dialled whose pin is missing or stale get a new handshake; remotes that missed our revocation list get it. */
   private check (): void {
+    void this.pushRevocations()
     for (const c of this.components.connectionManager.getConnections()) {
       if (c.direction === 'outbound' && this.pins.state(c.remotePeer.toString()) !== 'fresh') {
         this.handshake(c.remotePeer).catch(() => {})

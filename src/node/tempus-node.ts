@@ -612,8 +612,12 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       // nothing crosses by default: without the policy a crossing is answered "not stored"
       onCrossing: async (crossing, from) => await (bundleRelay?.receive(crossing, from) ?? Promise.resolve(false)),
       rpc: libp2p.services.rpc,
-      rpcGrants: parsed.federation.rpc
+      rpcGrants: parsed.federation.rpc,
+      ownRevocationList: () => admission.revocations.current?.jws
     })
+    // a new revocation list of this overlay goes to the pinned bridges of the others
+    const endpoint = federation
+    admission.addEventListener('revoked', () => { void endpoint.federation.pushRevocations() })
     const relayLog = log.child({ component: 'tempus:federation:relay' })
     anomalyRelay = new AnomalyRelay({
       gossip: libp2p.services.gossip,

@@ -4,6 +4,8 @@ import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
+import { DOMAINS } from '../../src/admission/constants.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
 import { createBundle, endorse, toWire } from '../../src/dtn/bundle.ts'
 import { DTN_PROTOCOL } from '../../src/dtn/constants.ts'
 import { Bundle as PbBundle, DtnFrame } from '../../src/dtn/pb/dtn.ts'
@@ -145,5 +147,57 @@ describe('bundles across overlays', () => {
     assert.equal(await (a2.federation as any).cross(b2.peerId, { bundle: PbBundle.encode(toWire(make('beta'), { hops: 1, copies: 2 })), receipts: [] }), false)
     assert.equal(b2.bundleRelay, undefined)
     assert.equal(b2.dtn.status().fragments, 0)
+  })
+})
+
+describe('revocations across overlays', () => {
+  const alpha = new TestNet({ overlay: 'alpha' })
+  const beta = new TestNet({ overlay: 'beta' })
+  after(async () => { await Promise.all([alpha.stop(), beta.stop()]) })
+
+  it('a bridge hands its overlay\'s revocation list across: the other overlay drops the revoked bridge\'s pin and connection, and takes nothing more from a revoked member', async () => {
+    const tA = await alpha.issuer()
+    const tB = await beta.issuer()
+    const federation = (anchor: { overlay: string, root: string }, remotes: string[]): Record<string, unknown> =>
+      ({ enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'], anchors: [anchor], remotes, relay: { bundles: true } })
+    const admission = { crlPollInterval: '200ms' }
+    const a1 = await alpha.node({ type: 'bridge', ...QUIET, admission, federation: federation({ overlay: 'beta', root: tB.issuer.rootPublicKey }, []) } as any)
+    const a2 = await alpha.node({ type: 'bridge', ...QUIET, admission, bootstrap: a1.getMultiaddrs(), federation: federation({ overlay: 'beta', root: tB.issuer.rootPublicKey }, []) } as any)
+    const eKey = await generateKeyPair('Ed25519')
+    const eA = await alpha.node({ type: 'edge', ...QUIET, bootstrap: a1.getMultiaddrs(), options: { privateKey: eKey } })
+    const b1 = await beta.node({ type: 'bridge', ...QUIET, federation: federation({ overlay: 'alpha', root: tA.issuer.rootPublicKey }, [...a1.getFederationMultiaddrs(), ...a2.getFederationMultiaddrs()]) } as any)
+    const [ia1, ia2, ib1] = [a1, a2, b1].map(n => n.peerId.toString()) as [string, string, string]
+    await eventually(() => b1.federation?.pins.state(ia1) === 'fresh' && b1.federation?.pins.state(ia2) === 'fresh' && a1.federation?.pins.state(ib1) === 'fresh', 'pinned', 30_000, 50)
+    const own = eA.admission.ownToken ?? assert.fail('no token')
+    const someone = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const fragment = (): Fragment => createBundle({ privateKey: eKey, peerId: eA.peerId.toString(), evidence: own }, { kind: 'peer', peer: someone, overlay: 'beta' }, randomBytes(50), { lifetimeMs: 60_000, hopLimit: 8, copies: 2 }, Date.now())[0] as Fragment
+    // before: eA's bundles cross
+    assert.equal(await a1.federation?.cross(b1.peerId, { bundle: PbBundle.encode(toWire(fragment(), { hops: 1, copies: 2 })) }), true)
+    assert.equal(b1.dtn.status().fragments, 1)
+
+    // alpha revokes its edge and its second bridge (two admins approve)
+    const admins = [generateEd25519(), generateEd25519()]
+    const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+    admins.forEach((ad, i) => { tA.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `federation-admin-${i}`) })
+    for (const victim of [eA.peerId.toString(), ia2]) {
+      const request = tA.issuer.requestRevocation(victim, 'test')
+      for (const ad of admins) {
+        await tA.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+      }
+    }
+    // a1 learns it and hands it across; beta checks it under alpha's root
+    await eventually(() => b1.federation?.anchors.isRevoked('alpha', eA.peerId.toString()) === true && b1.federation?.anchors.isRevoked('alpha', ia2) === true, 'beta to know alpha\'s revocations', 30_000, 50)
+    await eventually(() => b1.federation?.pins.state(ia2) === 'none', 'the revoked bridge\'s pin dropped', 10_000, 50)
+    await eventually(() => !(b1 as any).federationEndpoint.libp2p.getConnections().some((c: any) => c.remotePeer.toString() === ia2), 'and its connection', 10_000, 50)
+    // what the revoked edge sent is dropped, and nothing more of it comes in
+    await eventually(() => b1.dtn.status().fragments === 0, 'the revoked member\'s bundle dropped', 10_000, 50)
+    assert.equal(await a1.federation?.cross(b1.peerId, { bundle: PbBundle.encode(toWire(fragment(), { hops: 1, copies: 2 })) }), false)
+    assert.equal(b1.bundleRelay?.stats.dropped['no-admission'], 1)
+    // the revoked bridge cannot come back: its handshake is refused
+    await assert.rejects(a2.federation?.connect(b1.getFederationMultiaddrs()[0] ?? '') ?? Promise.reject(new Error('no federation')))
+    // a list not signed by alpha's root is refused (beta's own list, say)
+    const before = b1.federation?.anchors.revocationNumber('alpha')
+    await assert.rejects(b1.federation?.anchors.applyRevocations('alpha', 'e30.e30.AAAA') ?? Promise.resolve())
+    assert.equal(b1.federation?.anchors.revocationNumber('alpha'), before)
   })
 })

@@ -524,6 +524,7 @@ export namespace Reply {
 export interface Crossing {
   bundle?: Uint8Array<ArrayBuffer>
   receipts: Uint8Array<ArrayBuffer>[]
+  revocationList: string
 }
 
 export namespace Crossing {
@@ -548,12 +549,18 @@ export namespace Crossing {
           }
         }
 
+        if ((obj.revocationList != null && obj.revocationList !== '')) {
+          w.uint32(26)
+          w.string(obj.revocationList)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          receipts: []
+          receipts: [],
+          revocationList: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -572,6 +579,10 @@ export namespace Crossing {
               }
 
               obj.receipts.push(reader.bytes())
+              break
+            }
+            case 3: {
+              obj.revocationList = reader.string()
               break
             }
             default: {
@@ -615,6 +626,13 @@ export namespace Crossing {
 
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.revocationList`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -638,6 +656,11 @@ export namespace Crossing {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface CrossingRevocationListFieldEvent {
+    field: '$.revocationList'
+    value: string
+  }
+
   export function encode (obj: Partial<Crossing>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Crossing.codec())
   }
@@ -646,7 +669,7 @@ export namespace Crossing {
     return decodeMessage(buf, Crossing.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Crossing>): Generator<CrossingBundleFieldEvent | CrossingReceiptsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Crossing>): Generator<CrossingBundleFieldEvent | CrossingReceiptsFieldEvent | CrossingRevocationListFieldEvent> {
     return streamMessage(buf, Crossing.codec(), opts)
   }
 }
