@@ -24,9 +24,9 @@ export interface BenchOverlay {
   stop(): Promise<void>
 }
 
-export async function startBenchOverlay (): Promise<BenchOverlay> {
+export async function startBenchOverlay (overlay = 'bench'): Promise<BenchOverlay> {
   const dir = await mkdtemp(join(tmpdir(), 'tempus-bench-'))
-  const issuer = await Issuer.init({ dir, overlay: 'bench', passphrase: 'bench', scryptN: 1 << 10 })
+  const issuer = await Issuer.init({ dir, overlay, passphrase: 'bench', scryptN: 1 << 10 })
   const silent = createLogger({ level: 'silent' })
   const http = await startIssuerHttp({ issuer, log: silent, perAddressPerSecond: 1_000_000, perPeerPerMinute: 1_000_000 })
   const client = new IssuerClient({ url: http.url })
