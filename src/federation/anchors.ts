@@ -62,7 +62,9 @@ export class TrustAnchors {
     if (raw.length !== 32) {
       throw new TypeError('a root key is 32 bytes of Ed25519, base64url')
     }
-    const revocations = new RevocationState()
+    // the same root again (an operator re-adding it) keeps the list held: no rollback to none
+    const held = this.verifiers.get(anchor.overlay)
+    const revocations = held != null && held.anchor.root === anchor.root ? held.revocations : new RevocationState()
     const verifier = new TokenVerifier({ overlay: anchor.overlay, issuer: anchor.issuer ?? `issuer.${anchor.overlay}`, root: publicKeyFromRawBytes(raw), now: this.now, isRevoked: peer => revocations.isRevoked(peer) })
     this.verifiers.set(anchor.overlay, { anchor: { ...anchor }, verifier, revocations })
   }
