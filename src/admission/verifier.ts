@@ -169,3 +169,19 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     }
   }
 }
+
+/**
+ * Evidence carried with something made at `at` (a bundle, an endorsement):
+ * valid then, or valid now — a holder may have swapped in a newer token,
+ * which is not valid yet at `at`. Any other refusal stands.
+ */
+export async function verifyThenOrNow<T> (verify: (at?: number) => Promise<T>, at: number): Promise<T> {
+  try {
+    return await verify(at)
+  } catch (err) {
+    if (!(err instanceof AdmissionError) || err.reason !== 'not-yet-valid') {
+      throw err
+    }
+    return await verify()
+  }
+}

@@ -18,6 +18,7 @@
 import { RateLimiter, lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { AdmissionError } from '../admission/errors.ts'
+import { verifyThenOrNow } from '../admission/verifier.ts'
 import { tokenKid } from '../admission/token.ts'
 import { createBundle, destinedTo, endorsementToWire, forOtherOverlay, formatDestination, openFragment, openReceipt, parseDestination, signReceipt, toWire } from './bundle.ts'
 import {
@@ -625,14 +626,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       await this.init.state.verifier.verify(f.token, { sub: f.source, keyCertificate: f.keyCertificate === '' ? undefined : f.keyCertificate, at })
     }
     try {
-      try {
-        await verify(f.createdAt)
-      } catch (err) {
-        if (!(err instanceof AdmissionError) || err.reason !== 'not-yet-valid') {
-          throw err
-        }
-        await verify()
-      }
+      await verifyThenOrNow(verify, f.createdAt)
     } catch (err) {
       if (err instanceof AdmissionError && err.reason === 'revoked') {
         throw new DtnError('revoked-source')
@@ -660,15 +654,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     const verify = async (at?: number): Promise<TokenClaims> =>
       await this.init.state.verifier.verify(e.token, { sub: e.bridge, keyCertificate: e.keyCertificate === '' ? undefined : e.keyCertificate, at })
     try {
-      let claims: TokenClaims
-      try {
-        claims = await verify(e.endorsedAt)
-      } catch (err) {
-        if (!(err instanceof AdmissionError) || err.reason !== 'not-yet-valid') {
-          throw err
-        }
-        claims = await verify()
-      }
+      const claims = await verifyThenOrNow(verify, e.endorsedAt)
       if (claims.typ !== 'bridge') {
         throw new DtnError('bad-endorsement', 'endorsed by a node that is not a bridge')
       }

@@ -17,6 +17,7 @@
  * confirm it against the destination the source signed.
  */
 import { AdmissionError } from '../admission/errors.ts'
+import { verifyThenOrNow } from '../admission/verifier.ts'
 import { endorse, openFragment } from '../dtn/bundle.ts'
 import { DEFAULT_MAX_PAYLOAD } from '../dtn/constants.ts'
 import { DtnError } from '../dtn/errors.ts'
@@ -210,14 +211,7 @@ export class BundleRelay {
       await this.init.anchors.verifyMember(from.overlay, f.token, { sub: f.source, keyCertificate: f.keyCertificate === '' ? undefined : f.keyCertificate, at })
     }
     try {
-      try {
-        await verify(f.createdAt)
-      } catch (err) {
-        if (!(err instanceof AdmissionError) || err.reason !== 'not-yet-valid') {
-          throw err
-        }
-        await verify()
-      }
+      await verifyThenOrNow(verify, f.createdAt)
     } catch (err) {
       throw new DtnError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
     }

@@ -166,6 +166,10 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     }
     // the mesh has them
     await eventually(() => nodes.every(n => missed.every(m => n.gossip.list().some(a => a.id === m.id))), 'the mesh to hold them', 30_000, 50)
+    // gossipsub's own history (IHAVE/IWANT) forgets a message after 5
+    // heartbeats: once every node has run 6 more, only the catch-up exchange
+    // can bring the missed anomalies to the sleeper
+    await Promise.all(nodes.map(async n => { await heartbeats(n, 6) }))
     const second: DeliveredAnomaly[] = []
     sleeper = await net.node({ type: 'edge', bootstrap, ...QUIET, options: { dataDir, passphrase: 'p', onAnomaly: a => { second.push(a) } } })
     await eventually(() => missed.every(m => second.some(a => a.id === m.id)), 'the missed anomalies after reconnecting', 30_000, 50)
