@@ -74,13 +74,13 @@ const t0 = performance.now()
 function makeViews (n: number, random: () => number, member = (_i: number) => true): View[] {
   entryOf = Array.from({ length: n }, (_, i) => ({ id: i, age: 0 }))
   return Array.from({ length: n }, (_, i) => new CyclonView<Entry, number>({
-    self: i, capacity: C, shuffleLength: L, random, member: member(i),
-    selfEntry: () => { const e = entryOf[i] as Entry; e.age = 0; return e },
-    copy: e => e
+    self: i, capacity: C, shuffleLength: L, random, member: member(i), selfEntry: entry, copy: same
   }))
 }
+/** shared by every view: a closure per view would cost memory, and each shuffle a load */
+const same = (e: Entry): Entry => e
 let entryOf: Entry[] = []
-const entry = (id: number): Entry => { const e = entryOf[id] as Entry; e.age = 0; return e }
+function entry (id: number): Entry { const e = entryOf[id] as Entry; e.age = 0; return e }
 
 /**
  * One cycle: every live node initiates one shuffle, in a random order. A

@@ -42,8 +42,8 @@ export interface CyclonViewInit<E extends CyclonEntry<Id>, Id> {
    * type) only pulls and never injects anything.
    */
   member: boolean
-  /** this node's own entry with age 0, for a member's shuffle */
-  selfEntry?: () => E
+  /** this node's own entry with age 0, for a member's shuffle (given `self`, so one function can serve many views) */
+  selfEntry?: (self: Id) => E
   /** a copy of an entry for the wire (the receiver keeps its own) */
   copy?: (entry: E) => E
 }
@@ -61,7 +61,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   readonly shuffleLength: number
   readonly member: boolean
   private readonly random: () => number
-  private readonly selfEntry?: () => E
+  private readonly selfEntry?: (self: Id) => E
   private readonly copy: (entry: E) => E
   // entries, and beside them their ids and ages in plain arrays: the hot
   // loops (ageing, lookups) then read small contiguous arrays instead of
@@ -69,9 +69,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   // The arrays are allocated at the capacity once and `n` counts the slots
   // in use: a growing array reserves twice what a view of 20 needs, and at
   // 100,000 simulated views that spare memory alone slows every shuffle.
-  private readonly items: Array<E | undefined>
-  private readonly ids: Array<Id | undefined>
-  private readonly ages: number[]
+  private readonly slots: unknown[]
   private n = 0
 
   constructor (init: CyclonViewInit<E, Id>) {
@@ -91,9 +89,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
     this.random = init.random
     this.selfEntry = init.selfEntry
     this.copy = init.copy ?? ((e: E) => ({ ...e }))
-    this.items = new Array<E | undefined>(init.capacity).fill(undefined)
-    this.ids = new Array<Id | undefined>(init.capacity).fill(undefined)
-    this.ages = new Array<number>(init.capacity).fill(0)
+    this.slots = new Array<unknown>(init.capacity * 3).fill(undefined)
   }
 
   get size (): number {
@@ -150,16 +146,16 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   }
 
   private at (i: number): E {
-    const e = this.items[i] as E
-    e.age = this.ages[i] as number
+    const e = this.slots[3 * i] as E
+    e.age = this.slots[3 * i + 2] as number
     return e
   }
 
   /** Store `entry` in slot i (a free one, or one being replaced). */
   private set (i: number, entry: E): void {
-    this.items[i] = entry
-    this.ids[i] = entry.id
-    this.ages[i] = entry.age
+    this.slots[3 * i] = entry
+    this.slots[3 * i + 1] = entry.id
+    this.slots[3 * i + 2] = entry.age
   }
 
   private push (entry: E): void {
@@ -169,11 +165,12 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   /** Free slot i by moving the last entry into it. */
   private removeAt (i: number): void {
     const last = --this.n
-    this.items[i] = this.items[last]
-    this.ids[i] = this.ids[last]
-    this.ages[i] = this.ages[last] as number
-    this.items[last] = undefined // let go of the entry
-    this.ids[last] = undefined
+    const s = this.slots
+    s[3 * i] = s[3 * last]
+    s[3 * i + 1] = s[3 * last + 1]
+    s[3 * i + 2] = s[3 * last + 2]
+    s[3 * last] = undefined // let go of the entry
+    s[3 * last + 1] = undefined
   }
 
   /**
@@ -183,25 +180,26 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
    * oldest without ageing the view twice.
    */
   startShuffle (age = true): Shuffle<E> | undefined {
-    const ages = this.ages
+    const s = this.slots
     const n = this.n
     if (n === 0) {
       return undefined
     }
     let oldest = 0
-    for (let i = 0; i < n; i++) {
-      if (age) {
-        ages[i] = (ages[i] as number) + 1
-      }
-      if ((ages[i] as number) > (ages[oldest] as number)) {
-        oldest = i
+    let max = -1
+    for (let a = 2; a < 3 * n; a += 3) {
+      const v = (s[a] as number) + (age ? 1 : 0)
+      s[a] = v
+      if (v > max) {
+        max = v
+        oldest = (a - 2) / 3
       }
     }
     const partner = this.at(oldest)
     this.removeAt(oldest)
     const sent: E[] = []
     if (this.member) {
-      sent.push((this.selfEntry as () => E)())
+      sent.push((this.selfEntry as (self: Id) => E)(this.self))
       this.pickInto(this.shuffleLength - 1, sent, true)
     }
     // an observer sends nothing: it pulls only
@@ -268,7 +266,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   /** Indices of the entries of `list` this view holds, youngest first. */
   private heldByAge (list: readonly E[]): number[] {
     const held: number[] = []
-    const ages = this.ages
+    const s = this.slots
     for (const e of list) {
       const i = e.id === this.self ? -1 : this.indexOf(e.id)
       if (i < 0) {
@@ -277,7 +275,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
       // insertion sort: a list is a shuffle's length, a handful of entries
       let k = held.length
       held.push(i)
-      while (k > 0 && (ages[held[k - 1] as number] as number) > (ages[i] as number)) {
+      while (k > 0 && (s[3 * (held[k - 1] as number) + 2] as number) > (s[3 * i + 2] as number)) {
         held[k] = held[k - 1] as number
         k--
       }
@@ -323,10 +321,10 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   private indexOf (id: Id): number {
     // a plain loop: the optimiser inlines it, where a call to
     // Array.prototype.indexOf costs more than scanning twenty ids
-    const ids = this.ids
-    for (let i = 0; i < this.n; i++) {
-      if (ids[i] === id) {
-        return i
+    const s = this.slots
+    for (let a = 1; a < 3 * this.n; a += 3) {
+      if (s[a] === id) {
+        return (a - 1) / 3
       }
     }
     return -1
