@@ -169,7 +169,7 @@ describe('tempus CLI', () => {
     assert.match(down.stderr, /no node is running/)
   })
 
-  it('tempus dev runs a mesh of 8 nodes in which every node has at least 2 peers, and an edge that was offline gets the bundle sent to it', async () => {
+  it('tempus dev runs a mesh of 8 nodes in which every node has at least 2 peers and the anomalies an edge published, and an edge that was offline gets the bundle sent to it', async () => {
     const dev = spawnTempus(['dev', '--duration', '16s', '--json'])
     const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"')))
     assert.equal(ready.nodes.length, 8)
@@ -190,6 +190,9 @@ describe('tempus CLI', () => {
       assert.ok(n.peers >= 2, `${n.name} has ${n.peers} peers`)
       assert.equal(n.admittedPeers, n.peers, `${n.name}: every peer admitted`)
       assert.ok(n.rpc != null && Number.isInteger(n.rpc.ok) && Number.isInteger(n.rpc.refused))
+      // an edge publishes an anomaly every few seconds: every node shows what spread (the edge
+      // that was offline catches up when it comes back)
+      assert.ok(n.anomalies >= 1, `${n.name} holds ${n.anomalies} anomalies`)
     }
     assert.ok(summary.nodes.reduce((a: number, n: any) => a + n.rpc.ok, 0) > 0, 'granted calls went through')
     // an edge went away at 2 s, a bundle was sent to it at 4 s, it came back at 8 s

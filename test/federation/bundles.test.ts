@@ -91,6 +91,10 @@ describe('bundles across overlays', () => {
     const twice = collect(again)
     await again.start()
     assert.equal(again.dtn.list('inbox').length, 1)
+    // a session each way with its sentinel: anything still held for X is offered now
+    await eventually(() => again.admission.admitted.has(sB.peerId.toString()), 'the restarted node admitted by its sentinel', 30_000, 50)
+    await sB.dtn.sync(again.peerId)
+    await again.dtn.sync(sB.peerId)
     assert.deepEqual(twice, [])
   })
 

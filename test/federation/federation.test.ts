@@ -21,7 +21,7 @@ describe('federation between two overlays', () => {
   after(async () => { await Promise.all([alpha.stop(), beta.stop(), gamma.stop()]) })
 
 
-  it('bridges pin each other with a 12 h deadline; edges and sentinels of the other overlay, and bridges of an unanchored one, are refused by every node', async () => {
+  it('bridges pin each other with a 12 h deadline; edges and sentinels of the other overlay, and bridges of an unanchored one, are refused by every node (sentinel, bridge, edge)', async () => {
     const tA = await alpha.issuer()
     const tB = await beta.issuer()
     const sentinelA = await alpha.node({ type: 'sentinel', ...QUIET })
@@ -37,10 +37,11 @@ describe('federation between two overlays', () => {
     assert.ok(!bridgeA.admission.admitted.has(b))
     assert.ok(bridgeA.libp2p.getConnections().every(c => c.remotePeer.toString() !== b))
 
-    // an edge and a sentinel of beta: refused at every endpoint of alpha
+    // an edge and a sentinel of beta: refused at every endpoint of alpha, its edges' included
+    const edgeA = await alpha.node({ type: 'edge', bootstrap: sentinelA.getMultiaddrs(), ...QUIET })
     const edgeB = await beta.node({ type: 'edge', ...QUIET })
     const sentinelB = await beta.node({ type: 'sentinel', ...QUIET })
-    const targets = [...sentinelA.getMultiaddrs(), ...bridgeA.getMultiaddrs(), ...bridgeA.getFederationMultiaddrs()]
+    const targets = [...sentinelA.getMultiaddrs(), ...bridgeA.getMultiaddrs(), ...edgeA.getMultiaddrs(), ...bridgeA.getFederationMultiaddrs()]
     for (const outsider of [edgeB, sentinelB, bridgeB] as TempusNode[]) {
       for (const target of targets) {
         if (outsider === bridgeB && bridgeA.getFederationMultiaddrs().includes(target)) {
@@ -57,7 +58,7 @@ describe('federation between two overlays', () => {
     assert.deepEqual(bridgeA.federation?.status().pins.map(p => p.remoteId), [b])
   })
 
-  it('a stale pin counts for nothing until a new handshake restores it; forget removes it', async () => {
+  it('a stale pin counts for nothing (a crossing is refused as stale-pin) until a new handshake restores it; forget removes it', async () => {
     const tA = await alpha.issuer()
     const tB = await beta.issuer()
     const bridgeA = await alpha.node(federated([{ overlay: 'beta', root: tB.issuer.rootPublicKey }], [], { rotationWindow: '1500ms' }) as any)
@@ -67,10 +68,17 @@ describe('federation between two overlays', () => {
     const first = bridgeA.federation?.pins.fresh(b)
     await eventually(() => bridgeA.federation?.pins.state(b) === 'stale', 'stale after the window', 10_000, 50)
     assert.equal(bridgeA.federation?.pins.fresh(b), undefined)
+    // B still holds a fresh pin of A (its own window is 12 h), but nothing it sends crosses
+    const refused: string[] = []
+    bridgeA.federation?.addEventListener('refused', evt => { if (evt.detail.peer === b) refused.push(evt.detail.reason) })
+    await assert.rejects(bridgeB.federation?.cross(bridgeA.peerId, {}) ?? Promise.reject(new Error('no federation')))
+    assert.deepEqual(refused, ['stale-pin'])
     // a new, complete handshake (started by the dialer) restores it with a new deadline
     await bridgeB.federation?.handshake(bridgeA.peerId)
     const renewed = bridgeA.federation?.pins.fresh(b)
     assert.ok(renewed != null && first != null && renewed.rotationDue > first.rotationDue)
+    await bridgeB.federation?.cross(bridgeA.peerId, {})
+    assert.deepEqual(refused, ['stale-pin'], 'the crossing is taken once the pin is fresh again')
     assert.equal(await bridgeA.federation?.forget(b), true)
     assert.equal(bridgeA.federation?.pins.state(b), 'none')
   })
