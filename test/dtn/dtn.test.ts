@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { createBundle, signReceipt, toWire } from '../../src/dtn/bundle.ts'
 import { DTN_PROTOCOL } from '../../src/dtn/constants.ts'
 import { DtnFrame } from '../../src/dtn/pb/dtn.ts'
+import { BundleStore } from '../../src/dtn/store.ts'
+import { IssuerClient } from '../../src/issuer/client.ts'
+import { DATA_FILES } from '../../src/node/constants.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import type { DeliveredBundle } from '../../src/dtn/index.ts'
@@ -260,5 +266,59 @@ describe('delay-tolerant bundles', () => {
     assert.equal(target.dtn.status().fragments, 1, 'only the good one is held')
     assert.ok(target.dtn.status().refused['bad-signature'] === 2)
     await Promise.all([target.stop(), attacker.stop()])
+  })
+})
+
+describe('bundles acknowledged to the caller survive kill -9', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('kill -9 during bursts of node.dtn.send, 20 times: every acknowledged bundle is in the node\'s store after restart', async () => {
+    const script = fileURLToPath(new URL('../fixtures/dtn-burst.js', import.meta.url))
+    // one node, the same key and data directory in every round: it restarts as itself
+    const key = await generateKeyPair('Ed25519')
+    const enrollment = await net.enroll(key, 'edge')
+    const dataDir = await net.tempDir()
+    const acked = new Map<string, number>()
+    for (let round = 0; round < 20; round++) {
+      const token = await new IssuerClient({ url: enrollment.issuerUrl }).token(key, enrollment.credential)
+      const arg = JSON.stringify({ dataDir, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), enrollment, token })
+      const child = spawn(process.execPath, [script, arg], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let buffer = ''
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+      // kill after a random number of acknowledgements (5 to 200) in this round
+      const killAfter = 5 + Math.floor(Math.random() * 196)
+      let seen = 0
+      const exited = new Promise<NodeJS.Signals | null>(resolve => { child.on('exit', (_code, signal) => { resolve(signal) }) })
+      child.stdout.on('data', (d: Buffer) => {
+        buffer += d.toString()
+        let nl: number
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl)
+          buffer = buffer.slice(nl + 1)
+          const m = /^ACK ([0-9a-f]{32}) (\d+)$/.exec(line)
+          if (m != null) {
+            acked.set(m[1] as string, Number(m[2]))
+            if (++seen === killAfter) {
+              child.kill('SIGKILL')
+            }
+          }
+        }
+      })
+      const signal = await exited
+      assert.equal(signal, 'SIGKILL', `round ${round}: the node ended on its own: ${stderr}`)
+      const store = new BundleStore(join(dataDir, DATA_FILES.bundles), { totalBytes: 1e12, perSourceBytes: 1e12, receipts: 1000 })
+      try {
+        const outbox = new Set(store.outbox(0, 1_000_000).map(e => e.id))
+        for (const [id, fragments] of acked) {
+          assert.ok(outbox.has(id), `round ${round}: acknowledged bundle ${id} lost`)
+          assert.equal(store.fragmentsOf(id, 0).length, fragments, `round ${round}: fragments of ${id} lost`)
+        }
+      } finally {
+        store.close()
+      }
+    }
+    assert.ok(acked.size >= 100)
   })
 })

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createBundle, signReceipt } from '../../src/dtn/bundle.ts'
@@ -140,46 +138,5 @@ describe('bundle store', () => {
     assert.deepEqual(results.map(r => r.status), ['fulfilled', 'fulfilled', 'rejected'])
     assert.equal((results[2] as PromiseRejectedResult).reason.reason, 'quota-full')
     store.close()
-  })
-
-  it('kill -9 during a burst of sends, 20 times: every acknowledged bundle is there after restart', async () => {
-    const script = fileURLToPath(new URL('../fixtures/dtn-burst.js', import.meta.url))
-    const path = join(await dir(), 'bundles.db')
-    const acked = new Map<string, number>()
-    for (let round = 0; round < 20; round++) {
-      const child = spawn(process.execPath, [script, path], { stdio: ['ignore', 'pipe', 'pipe'] })
-      let buffer = ''
-      let stderr = ''
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-      // kill after a random number of acknowledgements (5 to 200) in this round
-      const killAfter = 5 + Math.floor(Math.random() * 196)
-      let seen = 0
-      const exited = new Promise<NodeJS.Signals | null>(resolve => { child.on('exit', (_code, signal) => { resolve(signal) }) })
-      child.stdout.on('data', (d: Buffer) => {
-        buffer += d.toString()
-        let nl: number
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl)
-          buffer = buffer.slice(nl + 1)
-          const m = /^ACK ([0-9a-f]{32}) (\d+)$/.exec(line)
-          if (m != null) {
-            acked.set(m[1] as string, Number(m[2]))
-            if (++seen === killAfter) {
-              child.kill('SIGKILL')
-            }
-          }
-        }
-      })
-      const signal = await exited
-      assert.equal(signal, 'SIGKILL', `round ${round}: the child ended on its own: ${stderr}`)
-      const store = new BundleStore(path, { totalBytes: 1e12, perSourceBytes: 1e12, receipts: 1000 })
-      const outbox = new Map(store.outbox(0, 1_000_000).map(e => [e.id, e]))
-      for (const [id, fragments] of acked) {
-        assert.ok(outbox.has(id), `round ${round}: acknowledged bundle ${id} lost`)
-        assert.equal(store.fragmentsOf(id, 0).length, fragments, `round ${round}: fragments of ${id} lost`)
-      }
-      store.close()
-    }
-    assert.ok(acked.size >= 100)
   })
 })

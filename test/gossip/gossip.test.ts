@@ -98,7 +98,8 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const entry = nodes[4] as TempusNode
     const privateKey = await generateKeyPair('Ed25519')
     const attacker = await net.node({ type: 'edge', bootstrap: entry.getMultiaddrs(), ...QUIET, options: { privateKey } })
-    await eventually(() => entry.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(attacker.peerId)), 'the attacker subscribed at its entry')
+    await eventually(() => entry.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(attacker.peerId)) &&
+      attacker.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(entry.peerId)), 'the attacker and its entry on the anomaly topic')
     const everyone = [...nodes]
     const deliveries = new Deliveries()
     everyone.forEach(n => { deliveries.watch(n) })
@@ -220,7 +221,9 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const target = await net.node({ type: 'sentinel', ...QUIET })
     const privateKey = await generateKeyPair('Ed25519')
     const sender = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs(), ...QUIET, options: { privateKey } })
-    await eventually(() => target.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(sender.peerId)), 'the sender on the keys topic')
+    // both ways: the sender publishes only to peers it knows are on the topic
+    await eventually(() => target.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(sender.peerId)) &&
+      sender.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(target.peerId)), 'the sender and the target on the keys topic')
     const refused: string[] = []
     target.gossip.addEventListener('refused', evt => { refused.push(`${evt.detail.topic} ${evt.detail.reason}`) })
     const me = sender.peerId.toString()
