@@ -70,6 +70,19 @@ describe('Cyclon view (pure)', () => {
     assert.equal(v.get(2)?.age, 0, 'a duplicate does not overwrite')
   })
 
+  it('when fewer entries come back than were sent, the oldest sent entries are replaced and the freshest kept', () => {
+    const v = new CyclonView<Entry, number>({ self: 0, capacity: 4, shuffleLength: 4, random: seededRandom(7), member: true, selfEntry: () => ({ id: 0, age: 0, type: 'a' }) })
+    v.add({ id: 1, age: 2, type: 'a' })
+    v.add({ id: 2, age: 9, type: 'a' })
+    v.add({ id: 3, age: 5, type: 'a' })
+    v.add({ id: 4, age: 0, type: 'a' })
+    // sent in an order that is not the age order (as a random pick would be)
+    const sent = [{ id: 0, age: 0, type: 'a' as const }, { id: 4, age: 0, type: 'a' as const }, { id: 2, age: 9, type: 'a' as const }, { id: 1, age: 2, type: 'a' as const }, { id: 3, age: 5, type: 'a' as const }]
+    // two new entries and one duplicate come back: the two oldest sent (2, then 3) make room
+    v.merge([{ id: 8, age: 1, type: 'a' }, { id: 4, age: 3, type: 'a' }, { id: 9, age: 1, type: 'a' }], sent)
+    assert.deepEqual(v.entries().map(e => e.id).sort(), [1, 4, 8, 9])
+  })
+
   it('an observer pulls only: it sends nothing, not even itself', () => {
     const v = new CyclonView<Entry, number>({ self: 9, capacity: 4, shuffleLength: 2, random: seededRandom(1), member: false })
     v.add({ id: 1, age: 0, type: 'b' })
