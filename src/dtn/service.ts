@@ -121,8 +121,8 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   private readonly limiter = new RateLimiter({ points: SESSIONS_PER_PEER_PER_MINUTE, duration: 60 })
   private readonly writer: GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>
   private readonly stats: DtnStats = { sent: 0, delivered: 0, transmissions: 0, received: 0, duplicates: 0, receipts: 0, refused: {} }
-  /** peers with a session of ours running, and whether another was asked for meanwhile */
-  private readonly sessions = new Map<string, boolean>()
+  /** peers with a session of ours running: whether another was asked for meanwhile, and when all are done */
+  private readonly sessions = new Map<string, { again: boolean, done: Promise<void> }>()
   /** receipt ids each peer has had from us (bounded) */
   private readonly receiptsTold = new Map<string, Set<string>>()
   /** when our last session to each peer started: at most one a second */
@@ -232,31 +232,42 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     return { ...this.stats, refused: { ...this.stats.refused }, ...this.store.usage(this.now()), quota: this.store.quota }
   }
 
-  /** Offer `peer` what it should take now (also run on admission and every period). */
+  /**
+   * Offer `peer` what it should take now (also run on admission and every
+   * period). While a session to `peer` runs, a call asks for one more after
+   * it; either way the promise settles once the sessions that cover this
+   * call have ended.
+   */
   async sync (peer: PeerId | string): Promise<void> {
     const id = peer.toString()
-    if (this.sessions.has(id)) {
-      this.sessions.set(id, true)
+    const running = this.sessions.get(id)
+    if (running != null) {
+      running.again = true
+      await running.done
       return
     }
-    this.sessions.set(id, false)
-    try {
-      do {
-        this.sessions.set(id, false)
-        // at most one session a second to a peer: a burst of news waits a little and goes in one
-        const wait = (this.lastSession.get(id) ?? -Infinity) + MIN_SESSION_INTERVAL_MS - performance.now()
-        if (wait > 0) {
-          await new Promise(resolve => setTimeout(resolve, wait).unref?.())
-        }
-        this.lastSession.set(id, performance.now())
-        if (this.lastSession.size > 4096) {
-          this.lastSession.delete(this.lastSession.keys().next().value as string)
-        }
-        await this.offer(id)
-      } while (this.sessions.get(id) === true && this.running)
-    } finally {
-      this.sessions.delete(id)
-    }
+    const session = { again: false, done: Promise.resolve() }
+    this.sessions.set(id, session)
+    session.done = (async () => {
+      try {
+        do {
+          session.again = false
+          // at most one session a second to a peer: a burst of news waits a little and goes in one
+          const wait = (this.lastSession.get(id) ?? -Infinity) + MIN_SESSION_INTERVAL_MS - performance.now()
+          if (wait > 0) {
+            await new Promise(resolve => setTimeout(resolve, wait).unref?.())
+          }
+          this.lastSession.set(id, performance.now())
+          if (this.lastSession.size > 4096) {
+            this.lastSession.delete(this.lastSession.keys().next().value as string)
+          }
+          await this.offer(id)
+        } while (session.again && this.running)
+      } finally {
+        this.sessions.delete(id)
+      }
+    })()
+    await session.done
   }
 
   // ---- offering ---------------------------------------------------------------

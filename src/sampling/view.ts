@@ -240,7 +240,8 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
    * After a mass failure that is what keeps dead links from multiplying
    * (with the most recently sent entries replaced first instead, 98.6 % of
    * dead links are purged within 20 cycles after 50 % of nodes die; with
-   * the oldest first, 99.5 %: `npm run sim:cyclon -- --scenario heal`).
+   * the oldest first, 99.4 %: `npm run sim:cyclon -- --scenario heal
+   * --order random`). The ages are this view's, not the copies' sent.
    */
   merge (received: readonly E[], sent: readonly E[]): void {
     // indices of the sent entries still held, oldest last; built only when

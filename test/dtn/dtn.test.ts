@@ -284,13 +284,16 @@ describe('bundles acknowledged to the caller survive kill -9', () => {
       const token = await new IssuerClient({ url: enrollment.issuerUrl }).token(key, enrollment.credential)
       const arg = JSON.stringify({ dataDir, key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), enrollment, token })
       const child = spawn(process.execPath, [script, arg], { stdio: ['ignore', 'pipe', 'pipe'] })
+      // a round that stalls is killed and fails, rather than holding the run until the suite's timeout
+      const deadline = setTimeout(() => { child.kill('SIGKILL') }, 30_000)
       let buffer = ''
       let stderr = ''
       child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
       // kill after a random number of acknowledgements (5 to 200) in this round
       const killAfter = 5 + Math.floor(Math.random() * 196)
       let seen = 0
-      const exited = new Promise<NodeJS.Signals | null>(resolve => { child.on('exit', (_code, signal) => { resolve(signal) }) })
+      // 'close', not 'exit': every acknowledgement written before the kill has been read
+      const exited = new Promise<NodeJS.Signals | null>(resolve => { child.on('close', (_code, signal) => { resolve(signal) }) })
       child.stdout.on('data', (d: Buffer) => {
         buffer += d.toString()
         let nl: number
@@ -306,8 +309,17 @@ describe('bundles acknowledged to the caller survive kill -9', () => {
           }
         }
       })
-      const signal = await exited
+      let signal: NodeJS.Signals | null
+      try {
+        signal = await exited
+      } finally {
+        clearTimeout(deadline)
+        if (child.exitCode == null && child.signalCode == null) {
+          child.kill('SIGKILL')
+        }
+      }
       assert.equal(signal, 'SIGKILL', `round ${round}: the node ended on its own: ${stderr}`)
+      assert.ok(seen >= killAfter, `round ${round}: only ${seen} of ${killAfter} acknowledgements within 30 s: ${stderr}`)
       const store = new BundleStore(join(dataDir, DATA_FILES.bundles), { totalBytes: 1e12, perSourceBytes: 1e12, receipts: 1000 })
       try {
         const outbox = new Set(store.outbox(0, 1_000_000).map(e => e.id))

@@ -70,17 +70,28 @@ describe('Cyclon view (pure)', () => {
     assert.equal(v.get(2)?.age, 0, 'a duplicate does not overwrite')
   })
 
-  it('when fewer entries come back than were sent, the oldest sent entries are replaced and the freshest kept', () => {
-    const v = new CyclonView<Entry, number>({ self: 0, capacity: 4, shuffleLength: 4, random: seededRandom(7), member: true, selfEntry: () => ({ id: 0, age: 0, type: 'a' }) })
-    v.add({ id: 1, age: 2, type: 'a' })
-    v.add({ id: 2, age: 9, type: 'a' })
-    v.add({ id: 3, age: 5, type: 'a' })
-    v.add({ id: 4, age: 0, type: 'a' })
-    // sent in an order that is not the age order (as a random pick would be)
-    const sent = [{ id: 0, age: 0, type: 'a' as const }, { id: 4, age: 0, type: 'a' as const }, { id: 2, age: 9, type: 'a' as const }, { id: 1, age: 2, type: 'a' as const }, { id: 3, age: 5, type: 'a' as const }]
-    // two new entries and one duplicate come back: the two oldest sent (2, then 3) make room
-    v.merge([{ id: 8, age: 1, type: 'a' }, { id: 4, age: 3, type: 'a' }, { id: 9, age: 1, type: 'a' }], sent)
-    assert.deepEqual(v.entries().map(e => e.id).sort(), [1, 4, 8, 9])
+  it('when fewer entries come back than were sent, the oldest sent entries (by this view\'s ages) are replaced and the freshest kept', () => {
+    const make = (capacity: number): CyclonView<Entry, number> => {
+      const v = new CyclonView<Entry, number>({ self: 0, capacity, shuffleLength: 5, random: seededRandom(7), member: true, selfEntry: () => ({ id: 0, age: 0, type: 'a' }) })
+      v.add({ id: 1, age: 2, type: 'a' })
+      v.add({ id: 2, age: 9, type: 'a' })
+      v.add({ id: 3, age: 5, type: 'a' })
+      v.add({ id: 4, age: 0, type: 'a' })
+      return v
+    }
+    // sent in an order that is not the age order (as a random pick would be); the copies'
+    // ages say the opposite of the view's, and the view's decide
+    const sent = [{ id: 0, age: 0, type: 'a' as const }, { id: 4, age: 9, type: 'a' as const }, { id: 2, age: 0, type: 'a' as const }, { id: 1, age: 7, type: 'a' as const }, { id: 3, age: 1, type: 'a' as const }]
+    const reply = (): Entry[] => [{ id: 8, age: 1, type: 'a' }, { id: 4, age: 3, type: 'a' }, { id: 9, age: 1, type: 'a' }]
+    // full view: two new entries and one duplicate; the two oldest sent (2, then 3) make room
+    const full = make(5)
+    full.add({ id: 5, age: 1, type: 'a' })
+    full.merge(reply(), sent)
+    assert.deepEqual(full.entries().map(e => e.id).sort(), [1, 4, 5, 8, 9])
+    // one empty slot: 8 fills it, 9 replaces the oldest sent (2)
+    const roomy = make(5)
+    roomy.merge(reply(), sent)
+    assert.deepEqual(roomy.entries().map(e => e.id).sort(), [1, 3, 4, 8, 9])
   })
 
   it('an observer pulls only: it sends nothing, not even itself', () => {
