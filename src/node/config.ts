@@ -11,7 +11,7 @@ import YAML from 'yaml'
 import { z } from 'zod'
 import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
 import { parseDuration } from './duration.ts'
-import { VIEW_DEFAULTS } from '../sampling/constants.ts'
+import { OBSERVER_PERIOD_FACTOR, VIEW_DEFAULTS } from '../sampling/constants.ts'
 import { FederatedRpcGrants } from '../federation/rpc-grants.ts'
 import { RpcPolicy } from '../rpc/policy.ts'
 import { ConfigError } from './errors.ts'
@@ -19,7 +19,8 @@ import { ConfigError } from './errors.ts'
 export type PeerType = typeof PEER_TYPES[number]
 
 /** A duration: a number of milliseconds or a string such as `"20s"`. */
-const duration = (fallback: number) =>
+/** A duration (`500ms`, `4s`, `2m` or milliseconds), in milliseconds. */
+const durationValue = () =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
     try {
       return parseDuration(value, '')
@@ -27,7 +28,8 @@ const duration = (fallback: number) =>
       ctx.issues.push({ code: 'custom', message: err.message, input: value })
       return z.NEVER
     }
-  }).default(fallback)
+  })
+const duration = (fallback: number) => durationValue().default(fallback)
 
 const multiaddrString = z.string().superRefine((value, ctx) => {
   try {
@@ -86,9 +88,12 @@ function viewSchema (type: PeerType) {
     capacity: z.number().int().min(1).max(200).default(d.capacity),
     /** l: entries exchanged per shuffle (≤ capacity) */
     shuffleLength: z.number().int().min(1).max(64).default(d.shuffleLength),
-    /** time between two shuffles */
-    period: duration(d.periodMs)
+    /** time between two shuffles of the view's members */
+    period: duration(d.periodMs),
+    /** time between two pulls by an observer (a node of another type); 4 × period when absent */
+    observerPeriod: durationValue().optional()
   }).prefault({}).refine(v => v.shuffleLength <= v.capacity, { message: 'shuffleLength must not exceed capacity' })
+    .transform(v => ({ ...v, observerPeriod: v.observerPeriod ?? v.period * OBSERVER_PERIOD_FACTOR }))
 }
 
 /**

@@ -569,9 +569,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         state: admission,
         keepConnections: 2 * parsed.connections.minConnections,
         views: {
-          edge: { capacity: parsed.sampling.edge.capacity, shuffleLength: parsed.sampling.edge.shuffleLength, periodMs: parsed.sampling.edge.period },
-          bridge: { capacity: parsed.sampling.bridge.capacity, shuffleLength: parsed.sampling.bridge.shuffleLength, periodMs: parsed.sampling.bridge.period },
-          sentinel: { capacity: parsed.sampling.sentinel.capacity, shuffleLength: parsed.sampling.sentinel.shuffleLength, periodMs: parsed.sampling.sentinel.period }
+          edge: { capacity: parsed.sampling.edge.capacity, shuffleLength: parsed.sampling.edge.shuffleLength, periodMs: parsed.sampling.edge.period, observerPeriodMs: parsed.sampling.edge.observerPeriod },
+          bridge: { capacity: parsed.sampling.bridge.capacity, shuffleLength: parsed.sampling.bridge.shuffleLength, periodMs: parsed.sampling.bridge.period, observerPeriodMs: parsed.sampling.bridge.observerPeriod },
+          sentinel: { capacity: parsed.sampling.sentinel.capacity, shuffleLength: parsed.sampling.sentinel.shuffleLength, periodMs: parsed.sampling.sentinel.period, observerPeriodMs: parsed.sampling.sentinel.observerPeriod }
         }
       }),
       admission: admissionService({

@@ -22,6 +22,18 @@ export const VIEW_DEFAULTS: Record<PeerType, { capacity: number, shuffleLength: 
   sentinel: { capacity: 10, shuffleLength: 4, periodMs: 8_000 }
 }
 
+/**
+ * An observer pulls a view of another type this many times less often than
+ * the view's members shuffle it. Members keep the paper's rate (it is what
+ * mixes the view); an observer only wants a fresh sample, and pulls from a
+ * population that may be small: 10,000 edges pulling the sentinel view of
+ * 10 sentinels every 8 s would send each sentinel 125 pulls a second. Each
+ * pull still brings back l entries and the partner with fresh evidence, so
+ * at 4 × the period (32 s for the sentinel and bridge views) an observer's
+ * view stays full while tokens live 3 min.
+ */
+export const OBSERVER_PERIOD_FACTOR = 4
+
 export const SHUFFLE_TIMEOUT_MS = 5_000
 /** floor of the incoming shuffles accepted per peer per minute, per view (the limit is twice the rate one period allows) */
 export const SHUFFLES_PER_PEER_PER_MINUTE = 30

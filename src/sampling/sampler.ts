@@ -13,7 +13,7 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../node/constants.ts'
 import { decodeJwt } from 'jose'
-import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
+import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, OBSERVER_PERIOD_FACTOR, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
 import { fromWire, toWire } from './peer-entry.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { CyclonView } from './view.ts'
@@ -26,7 +26,10 @@ import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/inter
 export interface ViewSettings {
   capacity: number
   shuffleLength: number
+  /** a member's time between two shuffles (ms) */
   periodMs: number
+  /** an observer's time between two pulls (ms); OBSERVER_PERIOD_FACTOR × periodMs when absent */
+  observerPeriodMs?: number
 }
 
 export interface SamplerInit {
@@ -122,7 +125,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   afterStart (): void {
     for (const type of PEER_TYPES) {
-      const timer = setInterval(() => { void this.tick(type) }, this.init.views[type].periodMs)
+      const settings = this.init.views[type]
+      const period = type === this.init.type ? settings.periodMs : (settings.observerPeriodMs ?? settings.periodMs * OBSERVER_PERIOD_FACTOR)
+      const timer = setInterval(() => { void this.tick(type) }, period)
       timer.unref?.()
       this.timers.push(timer)
     }
