@@ -13,9 +13,10 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../node/constants.ts'
 import { decodeJwt } from 'jose'
-import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, OBSERVER_PERIOD_FACTOR, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
+import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
 import { fromWire, toWire } from './peer-entry.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
+import { nextTickDelay } from './schedule.ts'
 import { CyclonView } from './view.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../node/config.ts'
@@ -80,7 +81,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly log: Logger
   private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
   private readonly limiters: Record<PeerType, RateLimiter>
-  private readonly timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly timers = new Map<PeerType, ReturnType<typeof setTimeout>>()
   private readonly busy = new Set<PeerType>()
   private running = false
 
@@ -125,18 +126,30 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   afterStart (): void {
     for (const type of PEER_TYPES) {
-      const settings = this.init.views[type]
-      const period = type === this.init.type ? settings.periodMs : (settings.observerPeriodMs ?? settings.periodMs * OBSERVER_PERIOD_FACTOR)
-      const timer = setInterval(() => { void this.tick(type) }, period)
-      timer.unref?.()
-      this.timers.push(timer)
+      this.schedule(type)
     }
+  }
+
+  /** Tick `type` again when `nextTickDelay` says (src/sampling/schedule.ts). */
+  private schedule (type: PeerType): void {
+    if (!this.running) {
+      return
+    }
+    const settings = this.init.views[type]
+    const delay = nextTickDelay({ member: type === this.init.type, size: this.views[type].size, periodMs: settings.periodMs, observerPeriodMs: settings.observerPeriodMs })
+    const timer = setTimeout(() => {
+      this.tick(type)
+        .catch((err: any) => { this.log.error('%s tick failed - %s', type, err?.message ?? err) })
+        .finally(() => { this.schedule(type) })
+    }, delay)
+    timer.unref?.()
+    this.timers.set(type, timer)
   }
 
   async stop (): Promise<void> {
     this.running = false
-    this.timers.forEach(t => { clearInterval(t) })
-    this.timers.length = 0
+    this.timers.forEach(t => { clearTimeout(t) })
+    this.timers.clear()
     this.init.state.removeEventListener('revoked', this.onRevoked)
     for (const type of PEER_TYPES) {
       await this.components.registrar.unhandle(cyclonProtocol(type))

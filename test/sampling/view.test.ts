@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { seededRandom } from '../../src/sampling/random.ts'
+import { nextTickDelay } from '../../src/sampling/schedule.ts'
 import { CyclonView } from '../../src/sampling/view.ts'
 import type { CyclonEntry } from '../../src/sampling/view.ts'
 
@@ -136,5 +137,15 @@ describe('Cyclon view (pure)', () => {
     for (const n of counts.values()) {
       assert.ok(Math.abs(n - 4000) < 300, `each entry drawn ~4000 times, got ${n}`)
     }
+  })
+})
+
+describe('tick schedule', () => {
+  it('members shuffle every period; observers pull every observer period (4 × by default), or every period while their view is empty', () => {
+    assert.equal(nextTickDelay({ member: true, size: 0, periodMs: 4_000 }), 4_000)
+    assert.equal(nextTickDelay({ member: true, size: 20, periodMs: 4_000, observerPeriodMs: 60_000 }), 4_000)
+    assert.equal(nextTickDelay({ member: false, size: 0, periodMs: 8_000 }), 8_000)
+    assert.equal(nextTickDelay({ member: false, size: 1, periodMs: 8_000 }), 32_000, 'a view smaller than l is not pulled at the members\' rate')
+    assert.equal(nextTickDelay({ member: false, size: 10, periodMs: 8_000, observerPeriodMs: 20_000 }), 20_000)
   })
 })
