@@ -134,11 +134,41 @@ describe('tempus CLI', () => {
     assert.match(notInit.stderr, /config\.yaml/)
   })
 
-  it('tempus dev --overlays 2 runs two overlays whose bridges federate: anomalies of each appear in the other', async () => {
-    const dev = spawnTempus(['dev', '--overlays', '2', '--duration', '14s', '--json'])
+  it('tempus dev --overlays 2 runs two overlays whose bridges federate: anomalies of each appear in the other; tempus federation status and forget reach a running bridge', async () => {
+    const dev = spawnTempus(['dev', '--overlays', '2', '--duration', '20s', '--json'])
     const ready = JSON.parse(await dev.nextLine(l => l.includes('"ready"'), 60_000))
     assert.deepEqual(ready.overlays.map((o: any) => o.id), ['dev-a', 'dev-b'])
     assert.equal(ready.nodes.length, 16)
+    // the federation CLI against the running bridges: a's bridge lists its fresh pin of b's
+    const bridgeA = ready.nodes.find((n: any) => n.name.startsWith('a.') && n.type === 'bridge')
+    const bridgeB = ready.nodes.find((n: any) => n.name.startsWith('b.') && n.type === 'bridge')
+    let pins: any[] = []
+    for (let i = 0; i < 200 && !pins.some(p => p.remoteId === bridgeB.peerId && p.state === 'fresh'); i++) {
+      const res = await tempus(['federation', 'status', '--data', bridgeA.dataDir, '--json'])
+      assert.equal(res.code, 0, res.stderr)
+      pins = JSON.parse(res.stdout).pins
+    }
+    assert.equal(pins.find(p => p.remoteId === bridgeB.peerId)?.overlay, 'dev-b')
+    assert.match((await tempus(['federation', 'status', '--data', bridgeA.dataDir])).stdout, /^overlay dev-a; federation endpoint \/ip4\//)
+    // once anomalies have crossed both ways (listed by the CLI at an edge on each side, re-published
+    // by the bridge with the other overlay's provenance), a forgets the pin
+    const crossedTo = async (prefix: string, from: string): Promise<boolean> => {
+      // the last edge: the dev traffic takes the first one offline for a while
+      const edge = ready.nodes.filter((n: any) => n.name.startsWith(prefix) && n.type === 'edge').at(-1)
+      for (let i = 0; i < 300; i++) {
+        const res = await tempus(['anomaly', 'list', '--data', edge.dataDir, '--json'])
+        assert.equal(res.code, 0, res.stderr)
+        if (JSON.parse(res.stdout).anomalies.some((a: any) => a.provenance?.overlay === from)) {
+          return true
+        }
+      }
+      return false
+    }
+    assert.ok(await crossedTo('b.', 'dev-a'), 'an anomaly of dev-a listed at an edge of dev-b')
+    assert.ok(await crossedTo('a.', 'dev-b'), 'an anomaly of dev-b listed at an edge of dev-a')
+    const forgot = await tempus(['federation', 'forget', bridgeB.peerId, '--data', bridgeA.dataDir, '--json'])
+    assert.equal(forgot.code, 0, forgot.stderr)
+    assert.deepEqual(JSON.parse(forgot.stdout), { forgotten: true })
     const summary = JSON.parse(await dev.nextLine(l => l.includes('"summary"'), 90_000))
     assert.equal(await dev.exited, 0)
     assert.deepEqual(summary.overlays.map((o: any) => [o.id, o.nodes]), [['dev-a', 8], ['dev-b', 8]])
@@ -176,7 +206,7 @@ describe('tempus CLI', () => {
     assert.match(ready.issuer.url, /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.deepEqual(ready.nodes.map((n: any) => n.type).sort(), ['bridge', 'edge', 'edge', 'edge', 'edge', 'edge', 'sentinel', 'sentinel'])
     for (const n of ready.nodes) {
-      assert.deepEqual(Object.keys(n).sort(), ['addrs', 'api', 'apiToken', 'name', 'peerId', 'type'])
+      assert.deepEqual(Object.keys(n).sort(), ['addrs', 'api', 'apiToken', 'dataDir', 'name', 'peerId', 'type'])
     }
     // the ready line's API and token work
     const first = ready.nodes[0]

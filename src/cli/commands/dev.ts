@@ -110,7 +110,9 @@ export async function devCommand (options: DevOptions): Promise<void> {
       peerId: n.node.peerId.toString(),
       addrs: n.node.getMultiaddrs(),
       api: n.node.api?.url ?? null,
-      apiToken: (await readFile(dataPath(n.dataDir, 'apiToken'), 'utf8')).trim()
+      apiToken: (await readFile(dataPath(n.dataDir, 'apiToken'), 'utf8')).trim(),
+      // the node's data directory: `tempus <command> --data <dataDir>` reaches it while the mesh runs
+      dataDir: n.dataDir
     })))
     const first = meshes[0] as DevMesh
     printJson({
