@@ -99,6 +99,16 @@ const same = (e: Entry): Entry => e
 let entryOf: Entry[] = []
 function entry (id: number): Entry { const e = entryOf[id] as Entry; e.age = 0; return e }
 
+/** Fisher–Yates, in place. */
+function shuffle (a: Int32Array, random: () => number): Int32Array {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    const t = a[i] as number; a[i] = a[j] as number; a[j] = t
+  }
+  return a
+}
+const ids = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i)
+
 /**
  * One cycle: every live node initiates one shuffle, in id order (periodic)
  * or in a new random order. A partner that does not answer is gone, and the
@@ -107,12 +117,9 @@ function entry (id: number): Entry { const e = entryOf[id] as Entry; e.age = 0; 
  */
 function cycle (views: View[], random: () => number, alive?: Uint8Array, order?: Int32Array, retries = RETRIES): void {
   const n = views.length
-  const o = order ?? Int32Array.from({ length: n }, (_, i) => i)
+  const o = order ?? ids(n)
   if (ORDER === 'random') {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1))
-      const t = o[i] as number; o[i] = o[j] as number; o[j] = t
-    }
+    shuffle(o, random)
   }
   for (let k = 0; k < n; k++) {
     const id = o[k] as number
@@ -159,26 +166,28 @@ interface Graph { offsets: Int32Array, targets: Int32Array }
 function undirected (views: View[], alive?: Uint8Array): Graph {
   const n = views.length
   const live = (i: number): boolean => alive == null || alive[i] === 1
-  const degree = new Int32Array(n + 1)
+  // the live links, each view read once
+  const from: number[] = []
+  const to: number[] = []
   for (const v of views) {
     if (!live(v.self)) continue
     for (const e of v.entries()) {
-      if (!live(e.id)) continue
-      degree[v.self] = (degree[v.self] as number) + 1; degree[e.id] = (degree[e.id] as number) + 1
+      if (live(e.id)) { from.push(v.self); to.push(e.id) }
     }
   }
   const offsets = new Int32Array(n + 1)
-  for (let u = 0; u < n; u++) offsets[u + 1] = (offsets[u] as number) + (degree[u] as number)
+  for (let k = 0; k < from.length; k++) {
+    const a = from[k] as number; const b = to[k] as number
+    offsets[a + 1] = (offsets[a + 1] as number) + 1; offsets[b + 1] = (offsets[b + 1] as number) + 1
+  }
+  for (let u = 0; u < n; u++) offsets[u + 1] = (offsets[u + 1] as number) + (offsets[u] as number)
   const fill = offsets.slice(0, n)
   const targets = new Int32Array(offsets[n] as number)
-  for (const v of views) {
-    if (!live(v.self)) continue
-    for (const e of v.entries()) {
-      if (!live(e.id)) continue
-      const a = fill[v.self] as number; const b = fill[e.id] as number
-      targets[a] = e.id; fill[v.self] = a + 1
-      targets[b] = v.self; fill[e.id] = b + 1
-    }
+  for (let k = 0; k < from.length; k++) {
+    const a = from[k] as number; const b = to[k] as number
+    const ia = fill[a] as number; const ib = fill[b] as number
+    targets[ia] = b; fill[a] = ia + 1
+    targets[ib] = a; fill[b] = ib + 1
   }
   // drop duplicates (u held v and v held u) with a stamp per node, compacting in place
   const stamp = new Int32Array(n).fill(-1)
@@ -281,13 +290,9 @@ if (run('base') || run('heal')) {
   const random = seededRandom(SEED)
   const views = makeViews(N, random)
   // a ring lattice over a random labelling: neighbours on the ring are not neighbours in id order
-  const ring = Int32Array.from({ length: N }, (_, i) => i)
-  for (let i = N - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
-    const t = ring[i] as number; ring[i] = ring[j] as number; ring[j] = t
-  }
+  const ring = shuffle(ids(N), random)
   ring.forEach((id, i) => { for (let k = 1; k <= C; k++) (views[id] as View).add(entry(ring[(i + k) % N] as number)) })
-  const order = Int32Array.from({ length: N }, (_, i) => i)
+  const order = ids(N)
   const ccSample = sampleIds(N, 200, random)
   const convergence: Array<{ cycle: number, std: number, cc: number }> = []
   const pSample = sampleIds(N, 1000, random)
@@ -360,7 +365,7 @@ if (run('heal') && baseViews != null) {
   const initial = deadLinks()
   const curve: Array<[number, number]> = [[0, initial]]
   let within20 = 0; let within40 = 0; let cycle99 = -1; let cycle100 = -1
-  const order = Int32Array.from({ length: N }, (_, i) => i)
+  const order = ids(N)
   for (let k = 1; k <= 40; k++) {
     cycle(views, random, alive, order)
     const left = deadLinks()
@@ -436,7 +441,8 @@ if (run('hub')) {
     const points: Array<[number, number]> = []
     let share = 0
     for (let k = 1; k <= ATTACK_CYCLES; k++) {
-      const order = Array.from({ length: n }, (_, i) => i).sort(() => random() - 0.5)
+      // the attack runs in a new random order every cycle (a sort by random() - 0.5 is not uniform)
+      const order = shuffle(ids(n), random)
       for (const id of order) {
         const v = views[id] as View
         if (bad[id] === 1) {

@@ -84,6 +84,9 @@ export interface SendOptions {
 /** A bundle delivered here: its inbox entry, with the whole payload. */
 export type DeliveredBundle = Omit<InboxEntry, 'size' | 'payload'> & { payload: Uint8Array }
 
+/** our sessions to one peer: whether another was asked for meanwhile, and when all are done */
+interface Session { again: boolean, done: Promise<void> }
+
 export interface DtnEvents {
   /** a bundle addressed to this node was delivered (once) */
   bundle: CustomEvent<DeliveredBundle>
@@ -122,7 +125,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   private readonly writer: GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>
   private readonly stats: DtnStats = { sent: 0, delivered: 0, transmissions: 0, received: 0, duplicates: 0, receipts: 0, refused: {} }
   /** peers with a session of ours running: whether another was asked for meanwhile, and when all are done */
-  private readonly sessions = new Map<string, { again: boolean, done: Promise<void> }>()
+  private readonly sessions = new Map<string, Session>()
   /** receipt ids each peer has had from us (bounded) */
   private readonly receiptsTold = new Map<string, Set<string>>()
   /** when our last session to each peer started: at most one a second */
@@ -246,28 +249,32 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       await running.done
       return
     }
-    const session = { again: false, done: Promise.resolve() }
+    // runSessions gets past its first await (and so to its end) only after `done` is set
+    const session: Session = { again: false, done: Promise.resolve() }
     this.sessions.set(id, session)
-    session.done = (async () => {
-      try {
-        do {
-          session.again = false
-          // at most one session a second to a peer: a burst of news waits a little and goes in one
-          const wait = (this.lastSession.get(id) ?? -Infinity) + MIN_SESSION_INTERVAL_MS - performance.now()
-          if (wait > 0) {
-            await new Promise(resolve => setTimeout(resolve, wait).unref?.())
-          }
-          this.lastSession.set(id, performance.now())
-          if (this.lastSession.size > 4096) {
-            this.lastSession.delete(this.lastSession.keys().next().value as string)
-          }
-          await this.offer(id)
-        } while (session.again && this.running)
-      } finally {
-        this.sessions.delete(id)
-      }
-    })()
+    session.done = this.runSessions(id, session)
     await session.done
+  }
+
+  /** Sessions to `peer`, one after another while more are asked for. */
+  private async runSessions (id: string, session: Session): Promise<void> {
+    try {
+      do {
+        session.again = false
+        // at most one session a second to a peer: a burst of news waits a little and goes in one
+        const wait = (this.lastSession.get(id) ?? -Infinity) + MIN_SESSION_INTERVAL_MS - performance.now()
+        if (wait > 0) {
+          await new Promise(resolve => setTimeout(resolve, wait).unref?.())
+        }
+        this.lastSession.set(id, performance.now())
+        if (this.lastSession.size > 4096) {
+          this.lastSession.delete(this.lastSession.keys().next().value as string)
+        }
+        await this.offer(id)
+      } while (session.again && this.running)
+    } finally {
+      this.sessions.delete(id)
+    }
   }
 
   // ---- offering ---------------------------------------------------------------

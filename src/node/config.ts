@@ -18,8 +18,7 @@ import { ConfigError } from './errors.ts'
 
 export type PeerType = typeof PEER_TYPES[number]
 
-/** A duration: a number of milliseconds or a string such as `"20s"`. */
-/** A duration (`500ms`, `4s`, `2m` or milliseconds), in milliseconds. */
+/** A duration: a number of milliseconds or a string such as `"20s"`; in milliseconds. */
 const durationValue = () =>
   z.union([z.number(), z.string()]).transform((value, ctx) => {
     try {

@@ -49,7 +49,7 @@ import { dataPath, removeRuntimeInfo, writeRuntimeInfo } from './data-dir.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
 import type { AdmissionService } from '../admission/service.ts'
-import type { Sampler } from '../sampling/sampler.ts'
+import type { Sampler, ViewSettings } from '../sampling/sampler.ts'
 import type { HandleOptions, Rpc } from '../rpc/rpc.ts'
 import type { StreamHandler } from '@libp2p/interface'
 import type { Enrollment } from '../admission/enrollment.ts'
@@ -395,6 +395,11 @@ export class TempusNode {
   }
 }
 
+/** One view's section of the config, as the sampling service takes it. */
+function viewSettings (v: TempusConfig['sampling'][PeerType]): ViewSettings {
+  return { capacity: v.capacity, shuffleLength: v.shuffleLength, periodMs: v.period, observerPeriodMs: v.observerPeriod }
+}
+
 /**
  * Create a tempus node. The config is validated first; a `ConfigError`
  * names the offending field.
@@ -569,9 +574,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         state: admission,
         keepConnections: 2 * parsed.connections.minConnections,
         views: {
-          edge: { capacity: parsed.sampling.edge.capacity, shuffleLength: parsed.sampling.edge.shuffleLength, periodMs: parsed.sampling.edge.period, observerPeriodMs: parsed.sampling.edge.observerPeriod },
-          bridge: { capacity: parsed.sampling.bridge.capacity, shuffleLength: parsed.sampling.bridge.shuffleLength, periodMs: parsed.sampling.bridge.period, observerPeriodMs: parsed.sampling.bridge.observerPeriod },
-          sentinel: { capacity: parsed.sampling.sentinel.capacity, shuffleLength: parsed.sampling.sentinel.shuffleLength, periodMs: parsed.sampling.sentinel.period, observerPeriodMs: parsed.sampling.sentinel.observerPeriod }
+          edge: viewSettings(parsed.sampling.edge),
+          bridge: viewSettings(parsed.sampling.bridge),
+          sentinel: viewSettings(parsed.sampling.sentinel)
         }
       }),
       admission: admissionService({

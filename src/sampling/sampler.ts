@@ -29,8 +29,8 @@ export interface ViewSettings {
   shuffleLength: number
   /** a member's time between two shuffles (ms) */
   periodMs: number
-  /** an observer's time between two pulls (ms); OBSERVER_PERIOD_FACTOR × periodMs when absent */
-  observerPeriodMs?: number
+  /** an observer's time between two pulls (ms; the config's default is OBSERVER_PERIOD_FACTOR × periodMs) */
+  observerPeriodMs: number
 }
 
 export interface SamplerInit {

@@ -2,8 +2,6 @@
  * When a view ticks next. Pure: the sampling service asks it after every
  * tick.
  */
-import { OBSERVER_PERIOD_FACTOR } from './constants.ts'
-
 export interface TickSchedule {
   /** this node is a member of the view (its own type), not an observer */
   member: boolean
@@ -11,8 +9,8 @@ export interface TickSchedule {
   size: number
   /** the members' period (ms) */
   periodMs: number
-  /** the observers' period (ms); OBSERVER_PERIOD_FACTOR × periodMs when absent */
-  observerPeriodMs?: number
+  /** the observers' period (ms) */
+  observerPeriodMs: number
 }
 
 /**
@@ -25,5 +23,5 @@ export function nextTickDelay (s: TickSchedule): number {
   if (s.member || s.size === 0) {
     return s.periodMs
   }
-  return s.observerPeriodMs ?? s.periodMs * OBSERVER_PERIOD_FACTOR
+  return s.observerPeriodMs
 }

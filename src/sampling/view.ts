@@ -63,11 +63,11 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   private readonly random: () => number
   private readonly selfEntry?: (self: Id) => E
   private readonly copy: (entry: E) => E
-  // entries, and beside them their ids and ages in plain arrays: the hot
-  // loops (ageing, lookups) then read small contiguous arrays instead of
+  // slot i holds an entry at 3i, its id at 3i + 1 and its age at 3i + 2:
+  // the hot loops (ageing, lookups) read one small array instead of
   // touching every entry object; an entry's `age` is synced when it leaves.
-  // The arrays are allocated at the capacity once and `n` counts the slots
-  // in use: a growing array reserves twice what a view of 20 needs, and at
+  // The array is allocated at the capacity once and `n` counts the slots in
+  // use: a growing array reserves twice what a view of 20 needs, and at
   // 100,000 simulated views that spare memory alone slows every shuffle.
   private readonly slots: unknown[]
   private n = 0

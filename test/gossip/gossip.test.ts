@@ -52,6 +52,12 @@ async function heartbeats (node: TempusNode, n: number): Promise<void> {
   }
 }
 
+/** Until `a` and `b` each see the other on `topic`: a node publishes only to peers it knows are there. */
+async function onTopicBothWays (a: TempusNode, b: TempusNode, topic: string): Promise<void> {
+  const sees = (x: TempusNode, y: TempusNode): boolean => x.libp2p.services.pubsub.getSubscribers(topic).some(p => p.equals(y.peerId))
+  await eventually(() => sees(a, b) && sees(b, a), `both ends on ${topic}`)
+}
+
 function anomaly (origin: string, overrides: Partial<Anomaly> = {}): Anomaly {
   const now = Date.now()
   return { id: randomBytes(16).toString('hex'), origin, kind: 'test', digest: 'ab'.repeat(32), severity: 5, metadata: {}, timestamp: now, expires: now + 60_000, ...overrides }
@@ -98,8 +104,7 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const entry = nodes[4] as TempusNode
     const privateKey = await generateKeyPair('Ed25519')
     const attacker = await net.node({ type: 'edge', bootstrap: entry.getMultiaddrs(), ...QUIET, options: { privateKey } })
-    await eventually(() => entry.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(attacker.peerId)) &&
-      attacker.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(entry.peerId)), 'the attacker and its entry on the anomaly topic')
+    await onTopicBothWays(entry, attacker, ANOMALY_TOPIC)
     const everyone = [...nodes]
     const deliveries = new Deliveries()
     everyone.forEach(n => { deliveries.watch(n) })
@@ -221,9 +226,7 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const target = await net.node({ type: 'sentinel', ...QUIET })
     const privateKey = await generateKeyPair('Ed25519')
     const sender = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs(), ...QUIET, options: { privateKey } })
-    // both ways: the sender publishes only to peers it knows are on the topic
-    await eventually(() => target.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(sender.peerId)) &&
-      sender.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(target.peerId)), 'the sender and the target on the keys topic')
+    await onTopicBothWays(target, sender, KEYS_TOPIC)
     const refused: string[] = []
     target.gossip.addEventListener('refused', evt => { refused.push(`${evt.detail.topic} ${evt.detail.reason}`) })
     const me = sender.peerId.toString()

@@ -141,11 +141,11 @@ describe('Cyclon view (pure)', () => {
 })
 
 describe('tick schedule', () => {
-  it('members shuffle every period; observers pull every observer period (4 × by default), or every period while their view is empty', () => {
-    assert.equal(nextTickDelay({ member: true, size: 0, periodMs: 4_000 }), 4_000)
+  it('members shuffle every period; observers pull every observer period, or every period while their view is empty', () => {
+    assert.equal(nextTickDelay({ member: true, size: 0, periodMs: 4_000, observerPeriodMs: 16_000 }), 4_000)
     assert.equal(nextTickDelay({ member: true, size: 20, periodMs: 4_000, observerPeriodMs: 60_000 }), 4_000)
-    assert.equal(nextTickDelay({ member: false, size: 0, periodMs: 8_000 }), 8_000)
-    assert.equal(nextTickDelay({ member: false, size: 1, periodMs: 8_000 }), 32_000, 'a view smaller than l is not pulled at the members\' rate')
+    assert.equal(nextTickDelay({ member: false, size: 0, periodMs: 8_000, observerPeriodMs: 32_000 }), 8_000)
+    assert.equal(nextTickDelay({ member: false, size: 1, periodMs: 8_000, observerPeriodMs: 32_000 }), 32_000, 'a view smaller than l is not pulled at the members\' rate')
     assert.equal(nextTickDelay({ member: false, size: 10, periodMs: 8_000, observerPeriodMs: 20_000 }), 20_000)
   })
 })
