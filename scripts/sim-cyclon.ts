@@ -166,24 +166,25 @@ interface Graph { offsets: Int32Array, targets: Int32Array }
 function undirected (views: View[], alive?: Uint8Array): Graph {
   const n = views.length
   const live = (i: number): boolean => alive == null || alive[i] === 1
-  // the live links, each view read once
-  const from: number[] = []
-  const to: number[] = []
+  // the live links, each view read once (a view holds at most its capacity)
+  const from = new Int32Array(views.reduce((a, v) => a + v.capacity, 0))
+  const to = new Int32Array(from.length)
+  let links = 0
   for (const v of views) {
     if (!live(v.self)) continue
     for (const e of v.entries()) {
-      if (live(e.id)) { from.push(v.self); to.push(e.id) }
+      if (live(e.id)) { from[links] = v.self; to[links++] = e.id }
     }
   }
   const offsets = new Int32Array(n + 1)
-  for (let k = 0; k < from.length; k++) {
+  for (let k = 0; k < links; k++) {
     const a = from[k] as number; const b = to[k] as number
     offsets[a + 1] = (offsets[a + 1] as number) + 1; offsets[b + 1] = (offsets[b + 1] as number) + 1
   }
   for (let u = 0; u < n; u++) offsets[u + 1] = (offsets[u + 1] as number) + (offsets[u] as number)
   const fill = offsets.slice(0, n)
   const targets = new Int32Array(offsets[n] as number)
-  for (let k = 0; k < from.length; k++) {
+  for (let k = 0; k < links; k++) {
     const a = from[k] as number; const b = to[k] as number
     const ia = fill[a] as number; const ib = fill[b] as number
     targets[ia] = b; fill[a] = ia + 1
