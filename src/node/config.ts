@@ -128,7 +128,9 @@ export const configSchema = z.strictObject({
   mdns: z.strictObject({
     enabled: z.boolean().default(true),
     interval: duration(10_000),
-    serviceTag: z.string().min(1).default(MDNS_SERVICE_TAG)
+    serviceTag: z.string().min(1).default(MDNS_SERVICE_TAG),
+    /** interface names to run on (all non-loopback IPv4 links when empty) */
+    interfaces: z.array(z.string().min(1).max(64)).max(64).default([])
   }).prefault({}),
   api: z.strictObject({
     enabled: z.boolean().default(true),

@@ -18,7 +18,6 @@ import { AnomalyRelay, BundleRelay, createFederationEndpoint, Pins, SqlitePinSto
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
@@ -39,6 +38,7 @@ import { rpc } from '../rpc/rpc.ts'
 import { IssuerClient } from '../issuer/client.ts'
 import { generateApiToken, loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
+import { scopedMdns } from '../discovery/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
 import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
@@ -475,7 +475,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
     peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
   }
   if (parsed.mdns.enabled) {
-    peerDiscovery.push(mdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag }))
+    peerDiscovery.push(scopedMdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag, interfaces: parsed.mdns.interfaces }))
   }
 
   const libp2p = await createLibp2p<TempusServices>({
