@@ -39,7 +39,7 @@ describe('audit log (incremental Merkle tree in sqlite)', () => {
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'tempus-audit-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
-  it('100 checkpoint reads store no checkpoint and sign nothing; the appends\' own checkpoint comes from the scheduler', () => {
+  it('100 checkpoint reads store no checkpoint (a read returns the latest signed one); the appends\' own checkpoint comes from the scheduler', () => {
     const db = openIssuerDb(dbPath())
     const scheduler = manual()
     const log = new AuditLog(db, key.privateKey, clock(), { schedule: scheduler.schedule })
