@@ -59,21 +59,15 @@ CREATE TABLE IF NOT EXISTS approvals (
   at INTEGER NOT NULL,
   PRIMARY KEY (request_id, admin_key)
 );
+-- subtrees: the audit log's Merkle tree kept incrementally, the hashes of
+-- the perfect subtrees this leaf completes (levels 1.., 32 bytes each, null
+-- for none): roots and proofs of any size are O(log n) reads (audit-log.ts)
 CREATE TABLE IF NOT EXISTS audit (
   idx INTEGER PRIMARY KEY,
   entry TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL
+  leaf_hash BLOB NOT NULL,
+  subtrees BLOB
 );
--- the audit log's Merkle tree, kept incrementally: the hash of every
--- perfect subtree of level >= 1 (2^level leaves from idx * 2^level), written
--- when its last leaf is appended; level 0 is audit.leaf_hash. Roots and
--- proofs of any size are O(log n) reads of these rows (audit-log.ts)
-CREATE TABLE IF NOT EXISTS audit_nodes (
-  level INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
-  hash BLOB NOT NULL,
-  PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (
   size INTEGER PRIMARY KEY,
   root BLOB NOT NULL,
