@@ -183,8 +183,8 @@ export class AuditLog {
   /**
    * Append decisions in order, in one transaction (the caller's, if one is
    * open); returns the index of the first. The way to log many at once:
-   * the frontier is read once and every leaf costs one row and, on average,
-   * one node row.
+   * the frontier is read once and every leaf costs one row (with, on
+   * average, one subtree hash).
    */
   appendMany (decisions: Array<{ kind: string, data: Record<string, unknown> }>): number {
     const run = (): number => {
