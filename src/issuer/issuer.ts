@@ -201,7 +201,6 @@ export class Issuer {
       issuer.audit.append('key-activated', { epoch: 1, kid })
     })
     await issuer.publishRevocationList('init')
-    issuer.audit.checkpoint()
     return issuer
   }
 
@@ -227,6 +226,8 @@ export class Issuer {
   }
 
   close (): void {
+    // the checkpoint still owed to this process's last decisions (the CLI exits right after)
+    this.audit.close()
     this.db.close()
   }
 

@@ -59,10 +59,14 @@ CREATE TABLE IF NOT EXISTS approvals (
   at INTEGER NOT NULL,
   PRIMARY KEY (request_id, admin_key)
 );
+-- subtrees: the audit log's Merkle tree kept incrementally, the hashes of
+-- the perfect subtrees this leaf completes (levels 1.., 32 bytes each, null
+-- for none): roots and proofs of any size are O(log n) reads (audit-log.ts)
 CREATE TABLE IF NOT EXISTS audit (
   idx INTEGER PRIMARY KEY,
   entry TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL
+  leaf_hash BLOB NOT NULL,
+  subtrees BLOB
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
   size INTEGER PRIMARY KEY,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { consistencyProof, inclusionProof, leafHash, rootOf, verifyConsistency, verifyInclusion } from '../../src/issuer/merkle.ts'
+import { CompactRange, consistencyFromNodes, consistencyProof, inclusionFromNodes, inclusionProof, leafHash, perfectSubtrees, rootFromNodes, rootOf, verifyConsistency, verifyInclusion } from '../../src/issuer/merkle.ts'
+import type { Hash, NodeReader } from '../../src/issuer/merkle.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'))
@@ -85,5 +86,153 @@ describe('Merkle tree (RFC 6962)', () => {
     assert.equal(verifyConsistency(0, 8, root, root, []), false)
     assert.equal(verifyConsistency(3, 8, root, root, []), false)
     assert.throws(() => inclusionProof(8, LEAVES), RangeError)
+  })
+})
+
+/**
+ * A tree stored the way the audit log stores it: leaves appended one by one
+ * through a CompactRange, every completed subtree kept; reads counted, and
+ * only subtrees that lie inside `limit` leaves answered (what a log of that
+ * size holds).
+ */
+function storedTree (leaves: Hash[]): { reader: NodeReader, reads: () => number, stored: number, limit: (n: number) => void } {
+  const nodes = new Map<string, Hash>()
+  const range = CompactRange.empty()
+  for (const leaf of leaves) {
+    for (const node of range.append(leaf)) {
+      nodes.set(`${node.level}/${node.index}`, node.hash)
+    }
+  }
+  let reads = 0
+  let size = leaves.length
+  const reader: NodeReader = {
+    node: (level, index) => {
+      reads++
+      assert.ok((index + 1) * 2 ** level <= size, `read of subtree (${level}, ${index}) beyond the tree of ${size}`)
+      const hash = level === 0 ? leaves[index] : nodes.get(`${level}/${index}`)
+      assert.ok(hash != null, `subtree (${level}, ${index}) is stored`)
+      return hash
+    }
+  }
+  return { reader, reads: () => reads, stored: nodes.size, limit: n => { size = n } }
+}
+
+/** A seeded generator (mulberry32), so a failing size can be replayed. */
+function seeded (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('Merkle tree over stored subtrees (incremental)', () => {
+  const many = Array.from({ length: 300 }, (_, i) => leafHash(Uint8Array.of(i & 0xff, i >> 8, 0x5a)))
+
+  it('matches the reference tree heads and CT proofs', () => {
+    const t = storedTree(LEAVES)
+    for (let n = 0; n <= 8; n++) {
+      assert.equal(hex(rootFromNodes(t.reader, n)), ROOTS[n], `size ${n}`)
+    }
+    for (const v of INCLUSION) {
+      assert.deepEqual(inclusionFromNodes(t.reader, v.index, v.size).map(hex), v.proof)
+    }
+    for (const v of CONSISTENCY) {
+      assert.deepEqual(consistencyFromNodes(t.reader, v.m, v.n).map(hex), v.proof)
+    }
+  })
+
+  it('equals the array reference for every size 1..300: roots, inclusion and consistency proofs (all of them up to 64)', () => {
+    const t = storedTree(many)
+    const random = seeded(300)
+    for (let n = 1; n <= many.length; n++) {
+      const leaves = many.slice(0, n)
+      const root = rootOf(leaves)
+      t.limit(n)
+      assert.deepEqual(rootFromNodes(t.reader, n), root, `root ${n}`)
+      const range = CompactRange.of(t.reader, n)
+      assert.deepEqual(range.root(), root, `frontier root ${n}`)
+      // every position up to 64 leaves; beyond, the edges, the split points and seeded picks (the reference is O(n) a proof)
+      const positions = n <= 64
+        ? Array.from({ length: n }, (_, i) => i)
+        : [...new Set([0, 1, n - 2, n - 1, ...[64, 128, 256].flatMap(p => [p - 1, p, p + 1]), ...Array.from({ length: 8 }, () => Math.floor(random() * n))])].filter(i => i >= 0 && i < n)
+      for (const i of positions) {
+        const proof = inclusionFromNodes(t.reader, i, n)
+        assert.deepEqual(proof, inclusionProof(i, leaves), `inclusion ${i} in ${n}`)
+        assert.ok(verifyInclusion(leaves[i] as Hash, i, n, proof, root))
+      }
+      for (const m of positions.map(i => i + 1)) {
+        const proof = consistencyFromNodes(t.reader, m, n)
+        assert.deepEqual(proof, consistencyProof(m, leaves), `consistency ${m}→${n}`)
+        assert.ok(verifyConsistency(m, n, rootOf(leaves.slice(0, m)), root, proof))
+      }
+    }
+  })
+
+  it('equals the reference at random sizes up to 5,000 (seeded)', () => {
+    const random = seeded(13)
+    const big = Array.from({ length: 5000 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)))
+    const t = storedTree(big)
+    for (let round = 0; round < 40; round++) {
+      const n = 1 + Math.floor(random() * big.length)
+      const m = 1 + Math.floor(random() * n)
+      const i = Math.floor(random() * n)
+      const leaves = big.slice(0, n)
+      t.limit(n)
+      assert.deepEqual(rootFromNodes(t.reader, n), rootOf(leaves), `root ${n}`)
+      assert.deepEqual(inclusionFromNodes(t.reader, i, n), inclusionProof(i, leaves), `inclusion ${i} in ${n}`)
+      assert.deepEqual(consistencyFromNodes(t.reader, m, n), consistencyProof(m, leaves), `consistency ${m}→${n}`)
+    }
+  })
+
+  it('appends write each subtree once (n − popcount(n) in all, ≤ log₂ n per leaf) and keep the frontier to popcount(n)', () => {
+    const range = CompactRange.empty()
+    let written = 0
+    for (let n = 1; n <= 1025; n++) {
+      const completed = range.append(many[n % many.length] as Hash)
+      assert.ok(completed.length <= Math.log2(n), `leaf ${n} wrote ${completed.length}`)
+      written += completed.length
+      const popcount = n.toString(2).replaceAll('0', '').length
+      assert.equal(written, n - popcount, `after ${n} leaves`)
+      assert.deepEqual(perfectSubtrees(0, n).map(s => s.level), [...n.toString(2)].map((b, i, all) => b === '1' ? all.length - 1 - i : -1).filter(l => l >= 0))
+    }
+  })
+
+  it('reads O(log n) stored subtrees per root and proof, however large the tree', () => {
+    const big = Array.from({ length: 4097 }, (_, i) => leafHash(Buffer.from(`x${i}`)))
+    const t = storedTree(big)
+    const random = seeded(7)
+    for (const n of [2, 3, 255, 256, 257, 1000, 2048, 4095, 4096, 4097]) {
+      t.limit(n)
+      const bound = 2 * Math.ceil(Math.log2(n))
+      let before = t.reads()
+      rootFromNodes(t.reader, n)
+      assert.ok(t.reads() - before <= Math.log2(n) + 1, `root of ${n}: ${t.reads() - before} reads`)
+      for (let k = 0; k < 50; k++) {
+        const i = Math.floor(random() * n)
+        const m = 1 + Math.floor(random() * n)
+        before = t.reads()
+        inclusionFromNodes(t.reader, i, n)
+        assert.ok(t.reads() - before <= bound, `inclusion ${i} in ${n}: ${t.reads() - before} reads > ${bound}`)
+        before = t.reads()
+        consistencyFromNodes(t.reader, m, n)
+        assert.ok(t.reads() - before <= bound, `consistency ${m}→${n}: ${t.reads() - before} reads > ${bound}`)
+      }
+    }
+  })
+
+  it('refuses sizes and ranges outside the tree', () => {
+    const t = storedTree(LEAVES)
+    assert.throws(() => inclusionFromNodes(t.reader, 8, 8), RangeError)
+    assert.throws(() => inclusionFromNodes(t.reader, -1, 8), RangeError)
+    assert.throws(() => inclusionFromNodes(t.reader, 0.5, 8), RangeError)
+    assert.throws(() => consistencyFromNodes(t.reader, 0, 8), RangeError)
+    assert.throws(() => consistencyFromNodes(t.reader, 9, 8), RangeError)
+    assert.throws(() => consistencyFromNodes(t.reader, Number.NaN, 8), RangeError)
+    assert.throws(() => perfectSubtrees(2, 4), RangeError)
+    assert.throws(() => perfectSubtrees(0, 0), RangeError)
   })
 })
