@@ -84,9 +84,11 @@ export class TwinWatch {
     const previous = instances.get(instance)
     const me: Sighting = previous ?? { lastSeen: now, suspected: false, confirmed: false }
     if (previous == null) {
-      while (instances.size >= this.maxInstances) {
-        // forget the stalest; the others stay comparable
-        const stalest = [...instances.entries()].reduce((a, b) => (b[1].lastSeen < a[1].lastSeen ? b : a))
+      while (instances.size >= Math.max(2, this.maxInstances)) {
+        // forget the stalest newer one, never the oldest: minting instance
+        // ids must not push the process that held the credential first out
+        const [, ...newer] = instances.entries()
+        const stalest = newer.reduce((x, y) => (y[1].lastSeen < x[1].lastSeen ? y : x))
         instances.delete(stalest[0])
       }
       instances.set(instance, me)
