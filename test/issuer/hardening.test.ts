@@ -11,6 +11,7 @@ import { IssuerClient, IssuerClientError } from '../../src/issuer/client.ts'
 import { Issuer } from '../../src/issuer/issuer.ts'
 import { TwinWatch } from '../../src/issuer/twins.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
+import { TestNet } from '../fixtures/nodes.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 import type { TwinEvent } from '../../src/issuer/issuer.ts'
 
@@ -194,5 +195,26 @@ describe('TwinWatch (pure)', () => {
     clock += 1001
     assert.deepEqual(watch.observe('q', 'x'), { newer: false, report: undefined })
     assert.equal(watch.size, 1)
+  })
+})
+
+describe('issuer: twins among real nodes', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('two running nodes with one identity and enrollment (a copied data directory) are flagged at their first tokens', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const enrollment = await net.enroll(key, 'edge')
+    const { issuer } = await net.issuer()
+    const original = await net.node({ options: { privateKey: key, enrollment } })
+    assert.notEqual(original.admission.ownToken, undefined)
+    assert.deepEqual(twinEntries(issuer), [])
+    const twin = await net.node({ options: { privateKey: key, enrollment } })
+    assert.notEqual(twin.admission.ownToken, undefined)
+    const flagged = twinEntries(issuer)
+    assert.equal(flagged.length, 1)
+    assert.equal(flagged[0]?.peerId, enrollment.peerId)
+    assert.equal(flagged[0]?.stage, 'suspected')
+    assert.equal(await twinCount(issuer, 'suspected'), 1)
   })
 })
