@@ -474,8 +474,9 @@ export class Issuer {
     if (this.revokedCheck.get(claims.sub) != null || member == null || member.typ !== claims.typ) {
       throw new IssuerError('revoked', 'this key is revoked')
     }
-    beforeIssue?.(claims.sub)
+    // a twin refused here must not spend the per-peer budget it shares with the original
     this.watchTwins(claims.sub, req.instance ?? '')
+    beforeIssue?.(claims.sub)
     return this.issueToken(claims.sub, claims.typ, now)
   }
 
