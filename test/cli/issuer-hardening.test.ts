@@ -13,7 +13,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { generateEd25519, privateKeyToPem, rawPublicKey } from '../../src/admission/keys.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
-import { tempus } from '../fixtures/cli.ts'
+import { IssuerClient, IssuerClientError } from '../../src/issuer/client.ts'
+import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 
 const ENV = { TEMPUS_PASSPHRASE: 'cli-admin-passphrase', TEMPUS_ISSUER_PASSPHRASE: 'cli-test-issuer' }
@@ -25,6 +26,7 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
   let t: TestIssuer
   before(async () => { t = await startTestIssuer() })
   after(async () => {
+    await killAll()
     await t.stop()
     await Promise.all(dirs.map(async d => rm(d, { recursive: true, force: true })))
   })
@@ -125,5 +127,37 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
     const enrolled = await tempus(['enroll', '--data', sentinel, '--issuer', t.url, '--code', code, '--json'], ENV)
     assert.equal(enrolled.code, 0, enrolled.stderr)
     assert.equal(JSON.parse(enrolled.stdout).typ, 'sentinel')
+  })
+
+  it('tempus issuer start --refuse-twins: the second process refreshing one credential is refused, and the operator log says so', async () => {
+    const data = join(await tmp(), 'issuer')
+    assert.equal((await tempus(['issuer', 'init', '--data', data, '--overlay', 'twins'], ENV)).code, 0)
+    const code = (await tempus(['issuer', 'code', '--data', data, '--typ', 'edge'], ENV)).stdout.trim()
+    const server = spawnTempus(['issuer', 'start', '--data', data, '--listen', '127.0.0.1:0', '--refuse-twins', '--json'], ENV)
+    // the operator's log (pino, stderr): the twin report, when it comes
+    const reported = new Promise<string>((resolve, reject) => {
+      let seen = ''
+      const timer = setTimeout(() => { reject(new Error(`no twin report in the issuer log: ${seen.slice(-2000)}`)) }, 30_000)
+      server.child.stderr?.on('data', (chunk: Buffer) => {
+        seen += chunk.toString()
+        const line = seen.split('\n').find(l => l.includes('"stage":"suspected"'))
+        if (line != null) {
+          clearTimeout(timer)
+          resolve(line)
+        }
+      })
+    })
+    const { url } = JSON.parse(await server.nextLine(l => l.includes('"started"')))
+    const key = await generateKeyPair('Ed25519')
+    const { credential } = await new IssuerClient({ url }).enroll(key, code, undefined, 'edge')
+    const original = new IssuerClient({ url })
+    await original.token(key, credential)
+    await assert.rejects(new IssuerClient({ url }).token(key, credential), (e: IssuerClientError) => e.code === 'twin')
+    await original.token(key, credential)
+    const line = JSON.parse(await reported)
+    assert.equal(line.peerId, peerIdFromPrivateKey(key).toString())
+    assert.equal(line.newerRefused, true)
+    server.child.kill('SIGTERM')
+    assert.equal(await server.exited, 0)
   })
 })
