@@ -188,6 +188,7 @@ export class Issuer {
   private currentCert = ''
   private readonly revokedCheck
   private readonly memberCheck
+  private readonly codeUsedBy
   private readonly twins: TwinWatch
   private readonly refuseTwins: boolean
   private readonly onTwin?: (event: TwinEvent) => void
@@ -214,6 +215,11 @@ export class Issuer {
     this.challenges = new ChallengeBook(this.now)
     this.revokedCheck = db.prepare('SELECT 1 AS r FROM revoked WHERE peer_id = ?')
     this.memberCheck = db.prepare('SELECT typ FROM members WHERE peer_id = ?')
+    // which key each code use went to: a node whose enrolment answer was lost
+    // on the way repeats the request and gets its credential again, instead
+    // of finding its code spent (kept here, beside the one query that needs it)
+    db.exec('CREATE TABLE IF NOT EXISTS code_uses (code_hash TEXT NOT NULL, peer_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (code_hash, peer_id))')
+    this.codeUsedBy = db.prepare('SELECT 1 AS u FROM code_uses WHERE code_hash = ? AND peer_id = ?')
     // one token lifetime: an honest node refreshes at half of it, so its own
     // instance never ages out between two of its requests
     this.twins = new TwinWatch({ windowMs: this.tokenTtlMs, now: this.now })
@@ -395,7 +401,9 @@ export class Issuer {
     }
     const peerId = peerIdOfRaw(publicKey)
     const codeHash = sha256hex(req.code)
-    const row = this.db.prepare('SELECT typ FROM codes WHERE code_hash = ? AND uses_left > 0 AND expires_at > ?').get(codeHash, this.now()) as { typ: PeerType } | undefined
+    // a code with uses left, or one whose use already went to this very key
+    // (a repeated request: its answer was lost)
+    const row = this.db.prepare('SELECT typ FROM codes WHERE code_hash = ? AND expires_at > ? AND (uses_left > 0 OR EXISTS (SELECT 1 FROM code_uses WHERE code_uses.code_hash = codes.code_hash AND peer_id = ?))').get(codeHash, this.now(), peerId) as { typ: PeerType } | undefined
     if (row == null) {
       throw new IssuerError('invalid-code', 'the enrolment code is not valid')
     }
@@ -430,12 +438,16 @@ export class Issuer {
       if (this.revokedCheck.get(peerId) != null) {
         throw new IssuerError('revoked', 'this key is revoked')
       }
-      const used = this.db.prepare('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND typ = ? AND uses_left > 0 AND expires_at > ?').run(codeHash, typ, now)
-      if (Number(used.changes) !== 1) {
-        throw new IssuerError('invalid-code', 'the enrolment code is not valid')
+      const repeated = this.codeUsedBy.get(codeHash, peerId) != null
+      if (!repeated) {
+        const used = this.db.prepare('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND typ = ? AND uses_left > 0 AND expires_at > ?').run(codeHash, typ, now)
+        if (Number(used.changes) !== 1) {
+          throw new IssuerError('invalid-code', 'the enrolment code is not valid')
+        }
+        this.db.prepare('INSERT INTO code_uses (code_hash, peer_id, at) VALUES (?, ?, ?)').run(codeHash, peerId, now)
       }
       this.db.prepare('INSERT INTO members (peer_id, typ, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(peer_id) DO UPDATE SET typ = excluded.typ, enrolled_at = excluded.enrolled_at').run(peerId, typ, now)
-      this.audit.append('enroll', { peerId, typ, attestation: this.attestation.kind })
+      this.audit.append('enroll', repeated ? { peerId, typ, attestation: this.attestation.kind, repeated: true } : { peerId, typ, attestation: this.attestation.kind })
     })
     return { ...this.overlayConfig(), peerId, typ, credential, keys: this.keys() }
   }

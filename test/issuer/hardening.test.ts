@@ -50,6 +50,22 @@ describe('issuer: a refused enrolment spends no code', () => {
     await assert.rejects(client.enroll(await generateKeyPair('Ed25519'), code, undefined, 'sentinel'), (e: IssuerClientError) => e.code === 'invalid-code')
   })
 
+  it('a repeated enrolment (its answer lost on the way) gets the credential again and spends no second use', async () => {
+    const code = t.issuer.createCode('edge', 2)
+    const key = await generateKeyPair('Ed25519')
+    const first = await client.enroll(key, code, undefined, 'edge')
+    const again = await client.enroll(key, code, undefined, 'edge')
+    assert.equal(again.peerId, first.peerId)
+    await client.token(key, again.credential)
+    // one use left, for one other key
+    const hash = createHash('sha256').update(code).digest('hex')
+    assert.deepEqual({ ...t.issuer.db.prepare('SELECT uses_left FROM codes WHERE code_hash = ?').get(hash) }, { uses_left: 1 })
+    await client.enroll(await generateKeyPair('Ed25519'), code, undefined, 'edge')
+    await assert.rejects(client.enroll(await generateKeyPair('Ed25519'), code, undefined, 'edge'), (e: IssuerClientError) => e.code === 'invalid-code')
+    // and the first key still repeats while the code lives
+    assert.equal((await client.enroll(key, code, undefined, 'edge')).peerId, first.peerId)
+  })
+
   it('a bad type in the request is a bad request, and spends nothing', async () => {
     const code = t.issuer.createCode('edge', 1)
     const key = await generateKeyPair('Ed25519')
