@@ -410,7 +410,7 @@ export class Issuer {
     const typ = req.typ ?? row.typ
     if (typ !== row.typ) {
       transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
-      throw new IssuerError('wrong-type', `the code enrols another type than ${typ}; it was not used; ask for a ${typ} code`)
+      throw new IssuerError('wrong-type', `the code is not for a node of type ${typ}; it was not used; ask for a code of type ${typ}`)
     }
     if (!await this.attestation.verify(req.attestation, { publicKey, challenge, typ })) {
       transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'attestation' }) })

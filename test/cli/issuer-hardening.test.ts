@@ -122,7 +122,7 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
     const code = t.issuer.createCode('sentinel', 1)
     const refused = await tempus(['enroll', '--data', edge, '--issuer', t.url, '--code', code], ENV)
     assert.equal(refused.code, 2)
-    assert.match(refused.stderr, /does not enrol a edge.*the code was not used/)
+    assert.match(refused.stderr, /not for a node of type edge.*the code was not used/)
     assert.equal(existsSync(join(edge, 'enrollment.json')), false)
     const enrolled = await tempus(['enroll', '--data', sentinel, '--issuer', t.url, '--code', code, '--json'], ENV)
     assert.equal(enrolled.code, 0, enrolled.stderr)

@@ -26,7 +26,7 @@ export async function enrollCommand (opts: { data: string, issuer: string, code:
   const result = await client.enroll(key, opts.code, attestor == null ? undefined : challenge => attest(attestor, key.publicKey.raw, challenge), config.type)
     .catch((err: unknown) => {
       if (err instanceof IssuerClientError && err.code === 'wrong-type' && err.status !== 200) {
-        throw new UsageError(`this code does not enrol a ${config.type} (${opts.data} was initialised as ${config.type}); the code was not used; ask for a ${config.type} code`)
+        throw new UsageError(`this code is not for a node of type ${config.type} (${opts.data} was initialised as ${config.type}); the code was not used; ask for a code of type ${config.type}`)
       }
       throw err
     })
