@@ -5,7 +5,7 @@ import { devCommand } from './commands/dev.ts'
 import { idCommand, peersCommand, statusCommand } from './commands/info.ts'
 import { initCommand } from './commands/init.ts'
 import { startCommand } from './commands/start.ts'
-import { adminApproveCommand, adminKeygenCommand } from './commands/admin.ts'
+import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './commands/admin.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
@@ -176,6 +176,7 @@ export function buildProgram (): Command {
     .option('--key <file>', 'TLS private key (PEM)')
     .addOption(new Option('--attestation <kind>', 'attestation verifier').choices(['none', 'test-attestor']).default('none'))
     .option('--attestor-key <publicKey>', 'test attestor public key (base64url raw Ed25519)')
+    .option('--refuse-twins', 'refuse the newer of two processes refreshing one credential (a node restarted after a kill then waits up to one token lifetime)')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--json', 'print the start event as JSON')
     .action(async (opts) => { await issuerStartCommand(opts) })
@@ -222,16 +223,25 @@ export function buildProgram (): Command {
 
   const admin = program.command('admin').description('an administrator\'s key')
   admin.command('keygen')
-    .description('create an admin key (PEM, mode 0600)')
+    .description('create an admin key, sealed with a passphrase (TEMPUS_PASSPHRASE), mode 0600')
     .requiredOption('--out <file>', 'where to write it')
+    .option('--force', 'replace an existing file (the key in it is lost)')
+    .option('--passphrase-file <file>', 'file holding the passphrase that seals the key')
     .option('--json', 'print JSON')
     .action(async (opts) => { await adminKeygenCommand(opts) })
   admin.command('approve <request>')
     .description('approve a revocation request with your admin key')
     .requiredOption('--key <file>', 'admin key file')
     .requiredOption('--issuer <url>', 'the issuer')
+    .option('--passphrase-file <file>', 'file holding the admin key passphrase')
     .option('--json', 'print JSON')
     .action(async (request, opts) => { await adminApproveCommand(request, opts) })
+  admin.command('reseal')
+    .description('seal an unencrypted admin key (made by an older tempus) with the passphrase, in place')
+    .requiredOption('--key <file>', 'admin key file')
+    .option('--passphrase-file <file>', 'file holding the passphrase that seals the key')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await adminResealCommand(opts) })
 
   program.command('status')
     .description('show a running node\'s status (asks its admin API)')

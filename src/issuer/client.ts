@@ -3,10 +3,12 @@
  * tokens, keys and revocation lists. Every answer is checked for shape; the
  * signatures inside are checked by the node's verifier.
  */
+import { randomBytes } from 'node:crypto'
 import { DOMAINS } from '../admission/constants.ts'
 import { domainBytes } from '../admission/keys.ts'
 import { challengeMessage } from './issuer.ts'
 import type { EnrollResult, KeySet, TokenResult } from './issuer.ts'
+import type { PeerType } from '../node/config.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export class IssuerClientError extends Error {
@@ -25,17 +27,27 @@ export class IssuerClientError extends Error {
 export interface IssuerClientInit {
   url: string
   timeoutMs?: number
+  /**
+   * this client's instance id, sent with every token request so the issuer
+   * can tell two processes holding one credential apart. Drawn at random per
+   * client (one per node process) and kept only in memory: persisting it
+   * would copy it along with a data directory.
+   * @default 16 random bytes, base64url
+   */
+  instance?: string
 }
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
 export class IssuerClient {
   readonly url: string
+  readonly instance: string
   private readonly timeoutMs: number
 
   constructor (init: IssuerClientInit) {
     this.url = init.url.replace(/\/+$/, '')
     this.timeoutMs = init.timeoutMs ?? 10_000
+    this.instance = init.instance ?? randomBytes(16).toString('base64url')
   }
 
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
@@ -82,24 +94,33 @@ export class IssuerClient {
     return { raw, challenge: b64(raw), signature: b64(signature) }
   }
 
-  async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string): Promise<EnrollResult> {
+  /**
+   * Enrol `key` with a one-time code. With `typ`, the issuer refuses a code
+   * of another type (`wrong-type`) without using it up.
+   */
+  async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string, typ?: PeerType): Promise<EnrollResult> {
     const proof = await this.prove(key, 'enroll')
     const { body } = await this.request<EnrollResult>('POST', '/v1/enroll', {
       code,
       publicKey: b64(key.publicKey.raw),
       challenge: proof.challenge,
       signature: proof.signature,
-      attestation: attestation?.(proof.raw)
+      attestation: attestation?.(proof.raw),
+      typ
     })
     if (typeof body?.credential !== 'string' || typeof body.rootPublicKey !== 'string' || typeof body.keys?.current !== 'string') {
       throw new IssuerClientError('bad-response', 200, 'incomplete enrolment answer')
+    }
+    if (typ != null && body.typ !== typ) {
+      // an issuer that ignores `typ` (older than the field) used the code anyway
+      throw new IssuerClientError('wrong-type', 200, `the issuer enrolled this key as ${String(body.typ)}, not ${typ}`)
     }
     return body
   }
 
   async token (key: PrivateKey, credential: string): Promise<TokenResult> {
     const proof = await this.prove(key, 'token')
-    const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, challenge: proof.challenge, signature: proof.signature })
+    const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, challenge: proof.challenge, signature: proof.signature, instance: this.instance })
     if (typeof body?.token !== 'string' || typeof body.keyCertificate !== 'string' || !Number.isFinite(body.expiresAt)) {
       throw new IssuerClientError('bad-response', 200, 'incomplete token answer')
     }

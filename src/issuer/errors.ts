@@ -6,11 +6,15 @@
 export type IssuerErrorCode =
   | 'bad-request'
   | 'invalid-code'
+  /** the code enrols another type than the one the node asked for; the code was not used */
+  | 'wrong-type'
   | 'invalid-challenge'
   | 'invalid-proof'
   | 'attestation-failed'
   | 'invalid-credential'
   | 'revoked'
+  /** another process refreshes tokens for this credential (refused only with `refuseTwins`) */
+  | 'twin'
   | 'not-found'
   | 'conflict'
   | 'rate-limited'

@@ -5,8 +5,10 @@
  * of every decision. Transport-free: `http.ts` serves it, the CLI drives it.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { Counter, Registry } from 'prom-client'
 import { DOMAINS, JWT_TYPE_CREDENTIAL, TOKEN_TTL_DEFAULT_MS, TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../admission/constants.ts'
 import { signKeyCertificate } from '../admission/key-certificate.ts'
 import { generateEd25519, peerIdOfRaw, privateKeyFromPem, privateKeyToPem, publicKeyFromRawBytes, rawPublicKey, verifyDomain } from '../admission/keys.ts'
@@ -19,9 +21,11 @@ import { AuditLog } from './audit-log.ts'
 import { ChallengeBook } from './challenge.ts'
 import { IssuerError } from './errors.ts'
 import { getMeta, openIssuerDb, setMeta, transaction } from './store.ts'
+import { TwinWatch } from './twins.ts'
 import type { SigningKey } from '../admission/token.ts'
 import type { PeerType } from '../node/config.ts'
 import type { AttestationVerifier } from './attestation.ts'
+import type { TwinReport } from './twins.ts'
 import type { Ed25519KeyPair } from '../admission/keys.ts'
 import type { DatabaseSync } from 'node:sqlite'
 
@@ -40,6 +44,31 @@ export interface IssuerOpenOptions {
   tokenTtlMs?: number
   /** credential lifetime */
   credentialTtlMs?: number
+  /**
+   * Refuse (`twin`) token requests from the newer of two client instances
+   * that refresh one credential within a token lifetime. Off by default: a
+   * node restarted within one token lifetime after a kill (crash, OOM, power
+   * cut) is indistinguishable from a twin until the old process is seen
+   * again, so refusal would keep an honest restarted node out for up to one
+   * token lifetime. Twins are always audited and counted.
+   * @default false
+   */
+  refuseTwins?: boolean
+  /** where the issuer's metrics are registered (`tempus_issuer_*`); its own registry by default */
+  metrics?: Registry
+  /** told of every twin report (for the operator's log); never given secrets */
+  onTwin?: (event: TwinEvent) => void
+}
+
+/** A twin report as audited: instances appear only as short hashes. */
+export interface TwinEvent {
+  peerId: string
+  stage: TwinReport['stage']
+  older: string
+  newer: string
+  olderSeenMsAgo: number
+  /** the newer instance is refused (`refuseTwins`) */
+  newerRefused: boolean
 }
 
 export interface IssuerInitOptions extends IssuerOpenOptions {
@@ -73,6 +102,11 @@ export interface EnrollRequest {
   /** base64url signature by the node key over the challenge (domain issuer-challenge, purpose "enroll") */
   signature: string
   attestation?: string
+  /**
+   * the type the node wants; a code of another type is refused
+   * (`wrong-type`) without using it. Absent: the node takes the code's type.
+   */
+  typ?: PeerType
 }
 
 export interface EnrollResult extends OverlayConfig {
@@ -86,6 +120,12 @@ export interface TokenRequest {
   credential: string
   challenge: string
   signature: string
+  /**
+   * the requesting client's instance: random per process, kept in memory
+   * only, so that two processes holding one credential (a copied data
+   * directory) are told apart. Absent: one shared "unnamed" instance.
+   */
+  instance?: string
 }
 
 export interface TokenResult {
@@ -115,6 +155,13 @@ const unb64 = (s: unknown, what: string, max = 512): Uint8Array => {
   return new Uint8Array(Buffer.from(s, 'base64url'))
 }
 const sha256hex = (s: string): string => createHash('sha256').update(s).digest('hex')
+/** how an instance id appears in the audit log and logs: enough to tell two apart, useless to impersonate one */
+const instanceTag = (instance: string): string => instance === '' ? 'unnamed' : sha256hex(instance).slice(0, 12)
+const INSTANCE_RE = /^[A-Za-z0-9_-]{8,64}$/
+
+export function noIssuerMessage (dir: string): string {
+  return `no issuer in ${dir} (create one with: tempus issuer init --data ${dir} --overlay ID)`
+}
 
 /** The bytes a node signs to prove it holds its key, for one purpose. */
 export function challengeMessage (purpose: 'enroll' | 'token', challenge: Uint8Array): Uint8Array[] {
@@ -141,6 +188,13 @@ export class Issuer {
   private currentCert = ''
   private readonly revokedCheck
   private readonly memberCheck
+  private readonly codeUsedBy
+  private readonly twins: TwinWatch
+  private readonly refuseTwins: boolean
+  private readonly onTwin?: (event: TwinEvent) => void
+  /** the issuer's metrics; serve them with `metrics.metrics()` */
+  readonly metrics: Registry
+  private readonly twinCounter: Counter<'stage'>
 
   private constructor (db: DatabaseSync, root: Ed25519KeyPair, credentialKey: SigningKey, options: IssuerOpenOptions) {
     this.db = db
@@ -161,6 +215,23 @@ export class Issuer {
     this.challenges = new ChallengeBook(this.now)
     this.revokedCheck = db.prepare('SELECT 1 AS r FROM revoked WHERE peer_id = ?')
     this.memberCheck = db.prepare('SELECT typ FROM members WHERE peer_id = ?')
+    // which key each code use went to: a node whose enrolment answer was lost
+    // on the way repeats the request and gets its credential again, instead
+    // of finding its code spent (kept here, beside the one query that needs it)
+    db.exec('CREATE TABLE IF NOT EXISTS code_uses (code_hash TEXT NOT NULL, peer_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (code_hash, peer_id))')
+    this.codeUsedBy = db.prepare('SELECT 1 AS u FROM code_uses WHERE code_hash = ? AND peer_id = ?')
+    // one token lifetime: an honest node refreshes at half of it, so its own
+    // instance never ages out between two of its requests
+    this.twins = new TwinWatch({ windowMs: this.tokenTtlMs, now: this.now })
+    this.refuseTwins = options.refuseTwins ?? false
+    this.onTwin = options.onTwin
+    this.metrics = options.metrics ?? new Registry()
+    this.twinCounter = new Counter({
+      name: 'tempus_issuer_twin_suspected_total',
+      help: 'credentials refreshed by two client instances within one token lifetime (stage: suspected = a newcomer, maybe a restart; confirmed = both alive)',
+      labelNames: ['stage'],
+      registers: [this.metrics]
+    })
   }
 
   /** Create a new issuer: root key, credential key and the first signing key (epoch 1). */
@@ -205,10 +276,15 @@ export class Issuer {
   }
 
   static async open (options: IssuerOpenOptions): Promise<Issuer> {
+    // opening reads an issuer, it never creates one (a mistyped directory
+    // would otherwise get a stray, empty issuer.db)
+    if (!existsSync(join(options.dir, ISSUER_DB))) {
+      throw new IssuerError('not-initialised', noIssuerMessage(options.dir))
+    }
     const db = openIssuerDb(join(options.dir, ISSUER_DB))
     if (getMeta(db, 'overlay') == null) {
       db.close()
-      throw new IssuerError('not-initialised', `${options.dir} holds no issuer; run: tempus issuer init --data ${options.dir} --overlay ID`)
+      throw new IssuerError('not-initialised', noIssuerMessage(options.dir))
     }
     const open = async (name: string): Promise<Ed25519KeyPair> => {
       try {
@@ -300,9 +376,17 @@ export class Issuer {
     return b64(this.challenges.issue())
   }
 
+  /**
+   * Every condition that can refuse an enrolment is checked before the code
+   * counts a use, and the use is taken in the same transaction that records
+   * the member: a refused enrolment never spends a code.
+   */
   async enroll (req: EnrollRequest): Promise<EnrollResult> {
     if (typeof req?.code !== 'string' || req.code.length > 64) {
       throw new IssuerError('bad-request', 'code must be a string')
+    }
+    if (req.typ != null && !isPeerType(req.typ)) {
+      throw new IssuerError('bad-request', 'typ must be edge, bridge or sentinel')
     }
     const publicKey = unb64(req.publicKey, 'publicKey', 64)
     if (publicKey.length !== 32) {
@@ -318,11 +402,18 @@ export class Issuer {
     }
     const peerId = peerIdOfRaw(publicKey)
     const codeHash = sha256hex(req.code)
-    const row = this.db.prepare('SELECT typ FROM codes WHERE code_hash = ?').get(codeHash) as { typ: PeerType } | undefined
+    // a code with uses left, or one whose use already went to this very key
+    // (a repeated request: its answer was lost)
+    const row = this.db.prepare('SELECT typ FROM codes WHERE code_hash = ? AND expires_at > ? AND (uses_left > 0 OR EXISTS (SELECT 1 FROM code_uses WHERE code_uses.code_hash = codes.code_hash AND peer_id = ?))').get(codeHash, this.now(), peerId) as { typ: PeerType } | undefined
     if (row == null) {
       throw new IssuerError('invalid-code', 'the enrolment code is not valid')
     }
-    if (!await this.attestation.verify(req.attestation, { publicKey, challenge, typ: row.typ })) {
+    const typ = req.typ ?? row.typ
+    if (typ !== row.typ) {
+      transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
+      throw new IssuerError('wrong-type', `the code is not for a node of type ${typ}; it was not used; ask for a code of type ${typ}`)
+    }
+    if (!await this.attestation.verify(req.attestation, { publicKey, challenge, typ })) {
       transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'attestation' }) })
       throw new IssuerError('attestation-failed', 'the attestation evidence was not accepted')
     }
@@ -334,23 +425,32 @@ export class Issuer {
       iss: this.id,
       aud: this.overlay,
       sub: peerId,
-      typ: row.typ,
+      typ,
       iat: Math.floor(now / 1000),
       nbf: Math.floor(now / 1000),
       exp: Math.floor((now + this.credentialTtlMs) / 1000),
       jti: randomUUID()
     }, JWT_TYPE_CREDENTIAL)
-    // the use is consumed atomically: of N concurrent enrolments with a
-    // one-use code exactly one sees `changes === 1`
+    // the use is consumed atomically, under every condition checked above
+    // (type, lifetime, uses left, not revoked): of N concurrent enrolments
+    // with a one-use code exactly one sees `changes === 1`, and a condition
+    // that changed meanwhile (a revocation, the code's expiry) spends nothing
     transaction(this.db, () => {
-      const used = this.db.prepare('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND uses_left > 0 AND expires_at > ?').run(codeHash, now)
-      if (Number(used.changes) !== 1) {
-        throw new IssuerError('invalid-code', 'the enrolment code is not valid')
+      if (this.revokedCheck.get(peerId) != null) {
+        throw new IssuerError('revoked', 'this key is revoked')
       }
-      this.db.prepare('INSERT INTO members (peer_id, typ, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(peer_id) DO UPDATE SET typ = excluded.typ, enrolled_at = excluded.enrolled_at').run(peerId, row.typ, now)
-      this.audit.append('enroll', { peerId, typ: row.typ, attestation: this.attestation.kind })
+      const repeated = this.codeUsedBy.get(codeHash, peerId) != null
+      if (!repeated) {
+        const used = this.db.prepare('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND typ = ? AND uses_left > 0 AND expires_at > ?').run(codeHash, typ, now)
+        if (Number(used.changes) !== 1) {
+          throw new IssuerError('invalid-code', 'the enrolment code is not valid')
+        }
+        this.db.prepare('INSERT INTO code_uses (code_hash, peer_id, at) VALUES (?, ?, ?)').run(codeHash, peerId, now)
+      }
+      this.db.prepare('INSERT INTO members (peer_id, typ, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(peer_id) DO UPDATE SET typ = excluded.typ, enrolled_at = excluded.enrolled_at').run(peerId, typ, now)
+      this.audit.append('enroll', repeated ? { peerId, typ, attestation: this.attestation.kind, repeated: true } : { peerId, typ, attestation: this.attestation.kind })
     })
-    return { ...this.overlayConfig(), peerId, typ: row.typ, credential, keys: this.keys() }
+    return { ...this.overlayConfig(), peerId, typ, credential, keys: this.keys() }
   }
 
   // ---- tokens -------------------------------------------------------------
@@ -358,6 +458,9 @@ export class Issuer {
   async token (req: TokenRequest, beforeIssue?: (peerId: string) => void): Promise<TokenResult> {
     if (typeof req?.credential !== 'string' || req.credential.length > 2048) {
       throw new IssuerError('bad-request', 'credential must be a string')
+    }
+    if (req.instance != null && (typeof req.instance !== 'string' || !INSTANCE_RE.test(req.instance))) {
+      throw new IssuerError('bad-request', 'instance must be 8–64 base64url characters')
     }
     const challenge = unb64(req.challenge, 'challenge', 128)
     const signature = unb64(req.signature, 'signature', 128)
@@ -378,11 +481,51 @@ export class Issuer {
     if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage('token', challenge))) {
       throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
     }
-    if (this.revokedCheck.get(claims.sub) != null || this.memberCheck.get(claims.sub) == null) {
+    const member = this.memberCheck.get(claims.sub) as { typ: PeerType } | undefined
+    // a credential of a type the member no longer has (it re-enrolled as
+    // another type) is as dead as a revoked one
+    if (this.revokedCheck.get(claims.sub) != null || member == null || member.typ !== claims.typ) {
       throw new IssuerError('revoked', 'this key is revoked')
     }
+    // a twin refused here must not spend the per-peer budget it shares with the original
+    this.watchTwins(claims.sub, req.instance ?? '')
     beforeIssue?.(claims.sub)
     return this.issueToken(claims.sub, claims.typ, now)
+  }
+
+  /**
+   * A credential refreshed by two client instances within one token
+   * lifetime: audited and counted once per pair and stage, and the newer
+   * instance refused when `refuseTwins` is on. Only requests that proved
+   * possession of the key get here, so nobody else can raise an alarm for
+   * a member.
+   */
+  private watchTwins (peerId: string, instance: string): void {
+    const seen = this.twins.observe(peerId, instance)
+    const refused = this.refuseTwins && seen.newer
+    if (seen.report != null) {
+      const event: TwinEvent = {
+        peerId,
+        stage: seen.report.stage,
+        older: instanceTag(seen.report.older),
+        newer: instanceTag(seen.report.newer),
+        olderSeenMsAgo: seen.report.olderSeenMsAgo,
+        newerRefused: this.refuseTwins
+      }
+      transaction(this.db, () => {
+        this.audit.append('twin-suspected', {
+          ...event,
+          why: event.stage === 'suspected'
+            ? 'a newer client instance refreshes this credential within one token lifetime of the older one: a twin, or a restart after a kill'
+            : 'the older instance refreshed again after the newer one appeared: two live processes hold this credential'
+        })
+      })
+      this.twinCounter.inc({ stage: event.stage })
+      this.onTwin?.(event)
+    }
+    if (refused) {
+      throw new IssuerError('twin', 'another client instance refreshes this credential; stop the other process (or wait one token lifetime after it stopped)')
+    }
   }
 
   /** Sign a token for an enrolled member (the path `token()` takes after its checks). */

@@ -45,7 +45,7 @@ describe('tempus CLI', () => {
     // a code for another type is refused
     const wrongType = await tempus(['enroll', '--data', sData, '--issuer', issuerUrl, '--code', await code('edge')], ENV)
     assert.equal(wrongType.code, 2)
-    assert.match(wrongType.stderr, /enrols a edge/)
+    assert.match(wrongType.stderr, /not for a node of type sentinel.*the code was not used/)
     const enrolled = await tempus(['enroll', '--data', sData, '--issuer', issuerUrl, '--code', await code('sentinel'), '--json'], ENV)
     assert.equal(enrolled.code, 0, enrolled.stderr)
     assert.equal(JSON.parse(enrolled.stdout).peerId, peerId)

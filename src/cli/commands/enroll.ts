@@ -4,7 +4,7 @@ import { saveEnrollment } from '../../admission/enrollment.ts'
 import { privateKeyFromPem } from '../../admission/keys.ts'
 import { attest } from '../../issuer/attestation.ts'
 import { EncryptedFileKeyStore, resolvePassphrase } from '../../identity/index.ts'
-import { IssuerClient } from '../../issuer/client.ts'
+import { IssuerClient, IssuerClientError } from '../../issuer/client.ts'
 import { loadConfigFile } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { DataDirError } from '../../node/errors.ts'
@@ -21,10 +21,15 @@ export async function enrollCommand (opts: { data: string, issuer: string, code:
   const client = new IssuerClient({ url: opts.issuer })
   // a test platform's attestor key stands in for App Attest / Play Integrity / a TPM
   const attestor = opts.attestorKey == null ? undefined : privateKeyFromPem(await readFile(opts.attestorKey, 'utf8')).privateKey
-  const result = await client.enroll(key, opts.code, attestor == null ? undefined : challenge => attest(attestor, key.publicKey.raw, challenge))
-  if (result.typ !== config.type) {
-    throw new UsageError(`this code enrols a ${result.typ} but ${opts.data} was initialised as ${config.type}`)
-  }
+  // the node asks for its configured type: a code of another type is refused
+  // by the issuer before it counts a use, so the code stays good for its type
+  const result = await client.enroll(key, opts.code, attestor == null ? undefined : challenge => attest(attestor, key.publicKey.raw, challenge), config.type)
+    .catch((err: unknown) => {
+      if (err instanceof IssuerClientError && err.code === 'wrong-type' && err.status !== 200) {
+        throw new UsageError(`this code is not for a node of type ${config.type} (${opts.data} was initialised as ${config.type}); the code was not used; ask for a code of type ${config.type}`)
+      }
+      throw err
+    })
   await saveEnrollment(opts.data, { ...result, issuerUrl: client.url })
   if (opts.json === true) {
     printJson({ peerId: result.peerId, typ: result.typ, overlay: result.overlay, issuer: result.issuer })

@@ -1,10 +1,12 @@
 /** `tempus issuer …`: run and administer the issuer. */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { resolvePassphrase } from '../../identity/passphrase.ts'
 import { publicKeyFromRawBytes } from '../../admission/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
-import { Issuer } from '../../issuer/issuer.ts'
+import { ISSUER_DB, Issuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { parseDuration } from '../../node/duration.ts'
 import { isPeerType } from '../../node/peer-type.ts'
@@ -12,6 +14,7 @@ import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
+import type { IssuerOpenOptions } from '../../issuer/issuer.ts'
 
 export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE' }
 
@@ -31,8 +34,16 @@ function duration (value: string, name: string): number {
   }
 }
 
-export async function openIssuer (data: string, passphraseFile?: string, attestation?: AttestationVerifier): Promise<Issuer> {
-  return Issuer.open({ dir: data, passphrase: await passphrase(passphraseFile), attestation })
+/**
+ * Open an existing issuer. Every command but `init` reads an issuer and
+ * never creates one: a mistyped --data is refused before anything is
+ * opened (and before the passphrase is asked for), and stays untouched.
+ */
+export async function openIssuer (data: string, passphraseFile?: string, options: Partial<IssuerOpenOptions> = {}): Promise<Issuer> {
+  if (!existsSync(join(data, ISSUER_DB))) {
+    throw new UsageError(noIssuerMessage(data))
+  }
+  return Issuer.open({ ...options, dir: data, passphrase: await passphrase(passphraseFile) })
 }
 
 export async function issuerInitCommand (opts: { data: string, overlay: string, bootstrap: string[], threshold: string, passphraseFile?: string, json?: boolean }): Promise<void> {
@@ -50,7 +61,7 @@ export async function issuerInitCommand (opts: { data: string, overlay: string, 
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, json?: boolean }): Promise<void> {
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(opts.listen)
   if (match == null) {
     throw new UsageError('--listen must be HOST:PORT')
@@ -73,7 +84,12 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     throw new UsageError('--attestation must be none or test-attestor')
   }
-  const issuer = await openIssuer(opts.data, opts.passphraseFile, attestation)
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, {
+    attestation,
+    refuseTwins: opts.refuseTwins === true,
+    // the audit log has it too; the log line is what an operator sees now
+    onTwin: event => { log.warn(event, event.stage === 'confirmed' ? 'two live processes refresh one credential (twin)' : 'a second client instance refreshes a credential: a twin, or a restart after a kill') }
+  })
   const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
   const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log })
   if (opts.json === true) {
