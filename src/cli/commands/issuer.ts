@@ -11,6 +11,7 @@ import { isPeerType } from '../../node/peer-type.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
+import { acquireDataLock } from '../../storage/index.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
 
 export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE' }
@@ -73,7 +74,15 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     throw new UsageError('--attestation must be none or test-attestor')
   }
-  const issuer = await openIssuer(opts.data, opts.passphraseFile, attestation)
+  // one serving issuer per directory (the CLI's short commands share it, through SQLite's own locking)
+  const lock = acquireDataLock(opts.data, { onStale: stale => { log.warn({ dir: opts.data, stalePid: stale?.pid }, 'took over a stale issuer directory lock (its process is gone)') } })
+  let issuer: Issuer
+  try {
+    issuer = await openIssuer(opts.data, opts.passphraseFile, attestation)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
   const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
   const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log })
   if (opts.json === true) {
@@ -85,7 +94,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   const stop = (code: number): void => {
     if (stopping) return
     stopping = true
-    void http.close().finally(() => { issuer.close(); process.exit(code) })
+    void http.close().finally(() => { issuer.close(); lock.release(); process.exit(code) })
   }
   installSafetyNet(log, () => { stop(1) })
   process.once('SIGINT', () => { stop(0) })

@@ -16,6 +16,8 @@ export interface StartOptions {
   logLevel?: string
   passphraseFile?: string
   json?: boolean
+  /** stores whose loss the operator accepts (`--reset-store NAME`, repeatable) */
+  resetStore?: string[]
 }
 
 /** Run a node in the foreground until SIGINT or SIGTERM. */
@@ -57,7 +59,7 @@ export async function startCommand (options: StartOptions): Promise<void> {
   process.once('SIGINT', () => { void shutdown('SIGINT', 0) })
   process.once('SIGTERM', () => { void shutdown('SIGTERM', 0) })
 
-  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value })
+  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value, resetStores: options.resetStore })
   if (passphrase.source === 'dev-default') {
     log.warn('INSECURE: the identity key is protected by the public development passphrase')
   }
