@@ -53,11 +53,6 @@ describe('data directories through the tempus CLI', () => {
     const issuer = spawnTempus(['issuer', 'start', '--data', iData, '--listen', '127.0.0.1:0', '--json'], ENV)
     const issuerUrl = JSON.parse(await issuer.nextLine(l => l.includes('"started"'))).url as string
 
-    // a second issuer on the same directory is refused at once, naming the first
-    const twinIssuer = await tempus(['issuer', 'start', '--data', iData, '--listen', '127.0.0.1:0'], ENV)
-    assert.equal(twinIssuer.code, 1, twinIssuer.stderr)
-    assert.match(twinIssuer.stderr, new RegExp(`data directory ${iData} is in use by pid ${issuer.child.pid} \\(started [^)]+\\); stop it first`))
-
     const code = await tempus(['issuer', 'code', '--data', iData, '--typ', 'edge', '--json'], ENV)
     assert.equal(code.code, 0, code.stderr)
     assert.equal((await tempus(['init', '--data', nData, '--type', 'edge', '--listen', '/ip4/127.0.0.1/tcp/0', '--no-mdns'], ENV)).code, 0)
@@ -70,13 +65,21 @@ describe('data directories through the tempus CLI', () => {
 
     // item 13: state and keys are the owner's only, SQLite's -wal/-shm and the datastore included
     const nodeFiles = await walk(nData)
-    for (const f of ['bundles.db', 'bundles.db-wal', 'bundles.db-shm', 'anomalies.db', 'identity.key', 'api-token', 'node.json', 'LOCK', 'stores.json', 'datastore']) {
+    for (const f of ['bundles.db', 'bundles.db-wal', 'bundles.db-shm', 'anomalies.db', 'identity.key', 'api-token', 'node.json', 'datastore']) {
       assert.ok(nodeFiles.some(e => e.path === join(nData, f)), `${f} exists`)
     }
     assertPrivate(nodeFiles)
+    for (const f of ['LOCK', 'stores.json']) {
+      assert.ok(nodeFiles.some(e => e.path === join(nData, f)), `${f} exists`)
+    }
     const issuerFiles = await walk(iData)
     assert.ok(issuerFiles.some(e => e.path === join(iData, 'issuer.db')))
     assertPrivate(issuerFiles)
+
+    // item 10: a second issuer on the same directory is refused at once, naming the first
+    const twinIssuer = await tempus(['issuer', 'start', '--data', iData, '--listen', '127.0.0.1:0'], ENV)
+    assert.equal(twinIssuer.code, 1, twinIssuer.stderr)
+    assert.match(twinIssuer.stderr, new RegExp(`data directory ${iData} is in use by pid ${issuer.child.pid} \\(started [^)]+\\); stop it first`))
 
     // item 10: a second start on a directory in use fails at once, naming the pid
     const twin = await tempus(['start', '--data', nData], ENV)
