@@ -3,7 +3,7 @@
  * page of a store each time the node starts (src/storage/sqlite-store.ts);
  * this measures it on a bundle store of a given size, next to a bare open.
  *
- *   npm run bench:storage -- [--mb 100] [--repeats 3]
+ *   npm run bench:storage -- [--mb 100] [--repeats 3] [--json]
  *
  * The store is a real `BundleStore` (WAL, synchronous = FULL) filled with
  * signed bundles, half of the bytes in 2 KiB fragments (many rows, as the
@@ -80,6 +80,9 @@ try {
   process.stdout.write(`bundle store ${(size / 1048576).toFixed(1)} MiB, ${rows} fragments\n`)
   process.stdout.write(`  open, bare:              median ${median(bare).toFixed(1)} ms (${bare.map(x => x.toFixed(1)).join(', ')})\n`)
   process.stdout.write(`  open + PRAGMA quick_check: median ${median(checked).toFixed(1)} ms (${checked.map(x => x.toFixed(1)).join(', ')})\n`)
+  if (process.argv.includes('--json')) {
+    process.stdout.write(JSON.stringify({ bytes: size, fragments: rows, bareOpenMs: median(bare), quickCheckOpenMs: median(checked) }) + '\n')
+  }
 } finally {
   await rm(dir, { recursive: true, force: true })
 }
