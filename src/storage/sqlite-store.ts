@@ -82,7 +82,7 @@ export function faultMessage (fault: 'vanished' | 'emptied' | 'missing' | 'wal-l
     case 'vanished': return `${file} is gone, but this directory had it (see stores.json); its data is lost; nothing was recreated. ${capitalise(recovery)}`
     case 'emptied': return `${file} was truncated to 0 bytes; its data is lost; nothing was recreated. ${capitalise(recovery)}`
     case 'missing': return `${file} does not exist, and this command does not create it; check the data directory (--data)`
-    case 'wal-lost': return `${file}-wal lost ${detail} committed transactions (it was deleted or truncated after an unclean stop). Restore ${basename(file)}-wal from a backup, or ${recovery}`
+    case 'wal-lost': return `${file}-wal lost ${detail} committed pages (deleted or truncated after an unclean stop; the database alone is older than what was committed); nothing was opened. ${capitalise(recovery)}`
   }
 }
 
@@ -115,7 +115,7 @@ export function openSqliteStore (path: string, options: SqliteStoreOptions = {})
       }
     }
   } else {
-    const lost = walFramesLost(path)
+    const lost = walFramesLost(path, options.now)
     if (lost > 0) {
       throw new StorageError('wal-lost', path, faultMessage('wal-lost', path, recovery, String(lost)))
     }

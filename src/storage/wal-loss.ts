@@ -14,13 +14,23 @@
  * 48-byte WalIndexHdr at 0 and 48 (isInit at 12, szPage u16 at 14, mxFrame
  * u32 at 16), then WalCkptInfo at 96 (nBackfill u32 at 96). A frame is a
  * 24-byte header plus one page; the log starts with a 32-byte header.
+ *
+ * Only an index written since this machine booted is believed. Within one
+ * boot the page cache is coherent: the log holds every frame the index
+ * counts, even after kill -9. Across a power cut it is not: a store with
+ * `synchronous = NORMAL` may honestly lose its last commits (the log is not
+ * fsynced per commit, the index never is), and refusing it would punish an
+ * honest fault; SQLite itself rebuilds the index from the log then.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { uptime } from 'node:os'
 
 const HEADER_COPY = 48
 const WAL_HEADER_BYTES = 32
 const FRAME_HEADER_BYTES = 24
 const SHM_BYTES_READ = 100
+/** the boot time is known to the second (os.uptime); an index this close to it is not judged */
+const BOOT_SLACK_MS = 5_000
 
 export interface WalIndex {
   pageSize: number
@@ -60,6 +70,11 @@ export function lostFrames (index: WalIndex, walBytes: number | undefined): numb
   return Math.max(0, index.mxFrame - Math.max(held, index.nBackfill))
 }
 
+/** Pure: was a file last written before the machine booted? */
+export function writtenBeforeBoot (mtimeMs: number, nowMs: number, uptimeSeconds: number): boolean {
+  return mtimeMs < nowMs - uptimeSeconds * 1000 + BOOT_SLACK_MS
+}
+
 function readShm (path: string): Uint8Array | undefined {
   let fd: number
   try {
@@ -89,7 +104,16 @@ function sizeOf (path: string): number | undefined {
  * another process (the issuer's CLI beside its server) may move the log
  * between the two reads, and only a loss seen both times is reported.
  */
-export function walFramesLost (dbPath: string): number {
+export function walFramesLost (dbPath: string, now: () => number = Date.now): number {
+  let mtimeMs: number
+  try {
+    mtimeMs = statSync(`${dbPath}-shm`).mtimeMs
+  } catch {
+    return 0 // no index: a clean close, or a first open
+  }
+  if (writtenBeforeBoot(mtimeMs, now(), uptime())) {
+    return 0
+  }
   const once = (): number => {
     const shm = readShm(`${dbPath}-shm`)
     const index = shm == null ? undefined : parseWalIndex(shm)

@@ -119,7 +119,7 @@ describe('storage: lost and damaged stores are refused, named and recoverable', 
     await copyFile(crashed + '-wal.kept', crashed + '-wal')
     await copyFile(crashed + '-shm.kept', crashed + '-shm')
     await rm(crashed + '-wal')
-    assert.throws(() => new BundleStore(crashed, quota), (err: any) => assertStorageError(err, crashed, /-wal lost \d+ committed transactions/, /backup/))
+    assert.throws(() => new BundleStore(crashed, quota), (err: any) => assertStorageError(err, crashed, /-wal lost \d+ committed pages/, /backup/))
   })
 
   it('a store error during operation names the file and the recovery', async () => {

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import { uptime } from 'node:os'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { openSqliteStore } from '../../src/storage/sqlite-store.ts'
 import { readMarker, verdictFor } from '../../src/storage/store-marker.ts'
-import { lostFrames, parseWalIndex, walFramesLost } from '../../src/storage/wal-loss.ts'
+import { lostFrames, parseWalIndex, walFramesLost, writtenBeforeBoot } from '../../src/storage/wal-loss.ts'
 import { readFileSync } from 'node:fs'
 
 const setup = (db: any): void => {
@@ -84,6 +85,14 @@ describe('sqlite store open', () => {
     assert.equal(lostFrames(index, undefined), index.mxFrame)
     assert.equal(lostFrames(index, 32 + 24 + 4096), index.mxFrame - 1)
     assert.equal(walFramesLost(path), 0)
+    // a crash, then the -wal lost: seen; but an index from before a reboot
+    // is not believed (a power cut may honestly lose a NORMAL store's last
+    // commits, which is not a refusal)
+    await mkdir(join(d, 'reboot'))
+    for (const f of ['w.db', 'w.db-shm', 'stores.json']) {
+      await copyFile(join(d, f), join(d, 'reboot', f))
+    }
+    assert.equal(walFramesLost(join(d, 'reboot', 'w.db')), index.mxFrame)
     // every frame copied into the database: a log lost now loses nothing
     db.exec('PRAGMA wal_checkpoint(PASSIVE)')
     await mkdir(join(d, 'crash'))
@@ -92,6 +101,10 @@ describe('sqlite store open', () => {
     }
     db.close()
     assert.equal(walFramesLost(join(d, 'crash', 'w.db')), 0)
+    assert.ok(writtenBeforeBoot(0, Date.now(), uptime()) && !writtenBeforeBoot(Date.now(), Date.now(), uptime()))
+    const beforeBoot = (Date.now() - uptime() * 1000 - 60_000) / 1000
+    await utimes(join(d, 'reboot', 'w.db-shm'), beforeBoot, beforeBoot)
+    assert.equal(walFramesLost(join(d, 'reboot', 'w.db')), 0)
     const reopened = openSqliteStore(join(d, 'crash', 'w.db'), { setup })
     assert.equal((reopened.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n, 20)
     reopened.close()
