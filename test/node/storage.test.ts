@@ -148,19 +148,28 @@ describe('storage: lost and damaged stores are refused, named and recoverable', 
 
   it('a node refuses a lost store with the choice; resetStores keeps the damaged file aside, logs and audits it', async () => {
     const dir = await net.tempDir()
-    const first = await net.node({ options: { dataDir: dir, passphrase: 'p' } })
+    // a bridge with federation on: all three of its sqlite stores exist
+    const bridge = { type: 'bridge' as const, federation: { enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'] } }
+    const first = await net.node({ ...bridge, options: { dataDir: dir, passphrase: 'p' } } as any)
     await first.dtn.send('edge', randomBytes(3000), { lifetimeMs: 3_600_000 })
     assert.ok(first.dtn.status().outbox > 0)
     await first.stop()
+    for (const name of ['anomalies', 'federation', 'bundles']) {
+      const path = join(dir, `${name}.db`)
+      const kept = await readFile(path)
+      await truncate(path, 0)
+      await assert.rejects(net.node({ ...bridge, options: { dataDir: dir, passphrase: 'p' } } as any), (err: any) => assertStorageError(err, path, /truncated to 0 bytes/, new RegExp(`--reset-store ${name} `)))
+      // the refusal released the directory and created nothing
+      assert.equal((await stat(path)).size, 0)
+      if (name !== 'bundles') {
+        await writeFile(path, kept)
+      }
+    }
     const path = join(dir, 'bundles.db')
-    await truncate(path, 0)
-    await assert.rejects(net.node({ options: { dataDir: dir, passphrase: 'p' } }), (err: any) => assertStorageError(err, path, /truncated to 0 bytes/, /--reset-store bundles/))
-    // the refusal released the directory and created nothing
-    assert.equal((await stat(path)).size, 0)
 
     const lines: string[] = []
     const logger = createLogger({ level: 'warn', destination: { write: (l: string) => { lines.push(l) } } as any })
-    const second = await net.node({ options: { dataDir: dir, passphrase: 'p', resetStores: ['bundles'], logger } })
+    const second = await net.node({ ...bridge, options: { dataDir: dir, passphrase: 'p', resetStores: ['bundles'], logger } } as any)
     assert.equal(second.dtn.status().outbox, 0, 'a new, empty store')
     const files = await readdir(dir)
     const aside = files.find(f => /^bundles\.db\.damaged-/.test(f) && !f.endsWith('-wal') && !f.endsWith('-shm'))
@@ -169,9 +178,10 @@ describe('storage: lost and damaged stores are refused, named and recoverable', 
     assert.ok(events.some(e => e.event === 'store-reset' && e.store === 'bundles' && e.movedAside.some((p: string) => p.endsWith(aside))), 'events.log records the reset')
     assert.equal((await stat(join(dir, 'events.log'))).mode & 0o777, 0o600)
     assert.ok(lines.some(l => /store reset by the operator/.test(l) && /"store":"bundles"/.test(l)), 'a warning is logged')
+    assert.ok(aside.length > 0 && path.length > 0)
     await second.stop()
     // an unknown store name is refused with the list of names
-    await assert.rejects(net.node({ options: { dataDir: dir, passphrase: 'p', resetStores: ['bundle'] } }), (err: any) => err?.name === 'StorageError' && /no such store; the stores are bundles, anomalies, federation, datastore/.test(err.message))
+    await assert.rejects(net.node({ ...bridge, options: { dataDir: dir, passphrase: 'p', resetStores: ['bundle'] } } as any), (err: any) => err?.name === 'StorageError' && /no such store; the stores are bundles, anomalies, federation, datastore/.test(err.message))
   })
 
   it('a node whose identity key or datastore vanished refuses to start and makes no new identity', async () => {
