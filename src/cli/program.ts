@@ -51,6 +51,7 @@ export function buildProgram (): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print the start event as JSON')
+    .option('--reset-store <name>', 'accept the loss of a lost or damaged store (bundles, anomalies, federation, datastore): moved aside, recreated, recorded in events.log (repeatable)', collect, [])
     .action(async (opts) => { await startCommand(opts) })
 
   program.command('id')

@@ -12,15 +12,13 @@
  * Quotas (total bytes, bytes per source) are checked before every insert;
  * expired rows are deleted by `expire`, and never read before that.
  */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { openSqliteStore } from '../storage/index.ts'
 import { decodeStoredEndorsement, encodeEndorsement, formatDestination, parseDestination } from './bundle.ts'
 import { MIN_FRAGMENT_COST } from './constants.ts'
 import { DtnError } from './errors.ts'
 import { BundleHeader } from './pb/dtn.ts'
 import type { Destination, Fragment, Receipt } from './bundle.ts'
-import type { StatementSync } from 'node:sqlite'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS fragments (
@@ -150,19 +148,24 @@ export class BundleStore {
   /** counter changes of the transaction in progress */
   private pending?: { total: number, bySource: Map<string, number> }
 
-  /** `path` of a database file, or ':memory:' */
-  constructor (path: string, quota: Quota, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+  /**
+   * `path` of a database file, or ':memory:'; `recovery`: what the operator
+   * can do about a lost or damaged file (named in every storage error)
+   */
+  constructor (path: string, quota: Quota, options: { synchronous?: 'FULL' | 'NORMAL', recovery?: string } = {}) {
     this.quota = quota
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true })
-    }
-    this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA journal_mode = WAL')
-    // FULL: a commit is on disk before the caller hears "stored"
-    this.db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'FULL'}`)
-    this.db.exec('PRAGMA busy_timeout = 5000')
-    this.db.exec(SCHEMA)
-    migrate(this.db)
+    // a lost or damaged file is refused, never silently recreated (src/storage)
+    this.db = openSqliteStore(path, {
+      recovery: options.recovery,
+      setup: db => {
+        db.exec('PRAGMA journal_mode = WAL')
+        // FULL: a commit is on disk before the caller hears "stored"
+        db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'FULL'}`)
+        db.exec('PRAGMA busy_timeout = 5000')
+        db.exec(SCHEMA)
+        migrate(db)
+      }
+    })
     this.stmts = prepare(this.db)
     // the quota counters start from what is on disk
     for (const row of this.db.prepare('SELECT source, SUM(n) AS n FROM (SELECT source, SUM(cost) AS n FROM fragments GROUP BY source UNION ALL SELECT source, SUM(length(payload)) AS n FROM inbox GROUP BY source) GROUP BY source').all() as Array<{ source: string, n: number }>) {

@@ -4,11 +4,10 @@
  * renews it silently. The store is pluggable: in memory by default, in
  * node:sqlite in a node (`SqlitePinStore`).
  */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { openSqliteStore } from '../storage/index.ts'
 import { DEFAULT_ROTATION_WINDOW_MS } from './constants.ts'
 import type { VerifiedRemote } from './challenge.ts'
+import type { DatabaseSync } from 'node:sqlite'
 
 export interface Pin {
   remoteId: string
@@ -39,16 +38,22 @@ export class MemoryPinStore implements PinStore {
 export class SqlitePinStore implements PinStore {
   private readonly db: DatabaseSync
 
-  constructor (path: string) {
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true })
-    }
-    this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA journal_mode = WAL')
-    this.db.exec('PRAGMA synchronous = FULL')
-    this.db.exec(`CREATE TABLE IF NOT EXISTS pins (
-      remote_id TEXT PRIMARY KEY, overlay TEXT NOT NULL, public_key TEXT NOT NULL,
-      established_at INTEGER NOT NULL, rotation_due INTEGER NOT NULL)`)
+  /**
+   * `path` of a database file, or ':memory:'; `recovery`: what the operator
+   * can do about a lost or damaged file (named in every storage error)
+   */
+  constructor (path: string, options: { recovery?: string } = {}) {
+    // a lost or damaged file is refused, never silently recreated (src/storage)
+    this.db = openSqliteStore(path, {
+      recovery: options.recovery,
+      setup: db => {
+        db.exec('PRAGMA journal_mode = WAL')
+        db.exec('PRAGMA synchronous = FULL')
+        db.exec(`CREATE TABLE IF NOT EXISTS pins (
+          remote_id TEXT PRIMARY KEY, overlay TEXT NOT NULL, public_key TEXT NOT NULL,
+          established_at INTEGER NOT NULL, rotation_due INTEGER NOT NULL)`)
+      }
+    })
   }
 
   get (remoteId: string): Pin | undefined {

@@ -4,11 +4,9 @@
  * by time, and served to peers catching up, oldest first. The frame is kept
  * as received, so a peer can check the origin's signature itself.
  */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { openSqliteStore } from '../storage/index.ts'
 import type { Anomaly } from './anomaly.ts'
-import type { StatementSync } from 'node:sqlite'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS anomalies (
@@ -49,22 +47,27 @@ export class AnomalyStore {
   private readonly countStmt: StatementSync
   private readonly frameStmt: StatementSync
 
-  /** `path` of a database file, or ':memory:' */
-  constructor (path: string) {
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true })
-    }
-    this.db = new DatabaseSync(path)
-    this.db.exec('PRAGMA journal_mode = WAL')
-    // an anomaly lost in a power cut comes back through catch-up; a process
-    // crash loses nothing that was committed
-    this.db.exec('PRAGMA synchronous = NORMAL')
-    this.db.exec('PRAGMA busy_timeout = 5000')
-    this.db.exec(SCHEMA)
-    // stores made before provenance existed gain the column
-    if (!(this.db.prepare('PRAGMA table_info(anomalies)').all() as Array<{ name: string }>).some(c => c.name === 'provenance')) {
-      this.db.exec('ALTER TABLE anomalies ADD COLUMN provenance TEXT')
-    }
+  /**
+   * `path` of a database file, or ':memory:'; `recovery`: what the operator
+   * can do about a lost or damaged file (named in every storage error)
+   */
+  constructor (path: string, options: { recovery?: string } = {}) {
+    // a lost or damaged file is refused, never silently recreated (src/storage)
+    this.db = openSqliteStore(path, {
+      recovery: options.recovery,
+      setup: db => {
+        db.exec('PRAGMA journal_mode = WAL')
+        // an anomaly lost in a power cut comes back through catch-up; a process
+        // crash loses nothing that was committed
+        db.exec('PRAGMA synchronous = NORMAL')
+        db.exec('PRAGMA busy_timeout = 5000')
+        db.exec(SCHEMA)
+        // stores made before provenance existed gain the column
+        if (!(db.prepare('PRAGMA table_info(anomalies)').all() as Array<{ name: string }>).some(c => c.name === 'provenance')) {
+          db.exec('ALTER TABLE anomalies ADD COLUMN provenance TEXT')
+        }
+      }
+    })
     this.insertStmt = this.db.prepare('INSERT OR IGNORE INTO anomalies (id, origin, kind, digest, severity, metadata, timestamp, expires, received_at, frame, provenance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
     this.frameStmt = this.db.prepare('SELECT frame FROM anomalies WHERE id = ?')
     this.hasStmt = this.db.prepare('SELECT 1 FROM anomalies WHERE id = ?')

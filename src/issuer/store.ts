@@ -2,9 +2,9 @@
  * The issuer's state in node:sqlite, WAL mode. A write returns only after
  * SQLite committed it, so what a client was told survives `kill -9`.
  */
-import { mkdirSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { basename, dirname } from 'node:path'
+import { openSqliteStore } from '../storage/index.ts'
+import type { DatabaseSync } from 'node:sqlite'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -76,17 +76,34 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 `
 
-export function openIssuerDb (path: string): DatabaseSync {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-  const db = new DatabaseSync(path)
-  db.exec('PRAGMA journal_mode = WAL')
-  // NORMAL in WAL mode: a commit is in the WAL before the call returns, so a
-  // killed process loses nothing; only a power cut can lose the last commits
-  db.exec('PRAGMA synchronous = NORMAL')
-  db.exec('PRAGMA busy_timeout = 5000')
-  db.exec('PRAGMA foreign_keys = ON')
-  db.exec(SCHEMA)
-  return db
+export interface OpenIssuerDbOptions {
+  /** a command that only reads an issuer never creates its database: refuse a missing one */
+  mustExist?: boolean
+  /** injected clock (the store marker's creation time) */
+  now?: () => number
+}
+
+/**
+ * Open the issuer's database, 0600, refusing one that vanished or was
+ * emptied (the marker `stores.json` beside it remembers that it existed);
+ * its errors name the file and the recovery (src/storage).
+ */
+export function openIssuerDb (path: string, options: OpenIssuerDbOptions = {}): DatabaseSync {
+  return openSqliteStore(path, {
+    mustExist: options.mustExist,
+    now: options.now,
+    // no reset: the root key is in it, and a new issuer means enrolling every node again
+    recovery: `restore ${basename(path)} (with its -wal if there is one) from a backup of ${dirname(path)}; it holds the root key, so a new issuer would mean enrolling every node again`,
+    setup: db => {
+      db.exec('PRAGMA journal_mode = WAL')
+      // NORMAL in WAL mode: a commit is in the WAL before the call returns, so a
+      // killed process loses nothing; only a power cut can lose the last commits
+      db.exec('PRAGMA synchronous = NORMAL')
+      db.exec('PRAGMA busy_timeout = 5000')
+      db.exec('PRAGMA foreign_keys = ON')
+      db.exec(SCHEMA)
+    }
+  })
 }
 
 export function getMeta (db: DatabaseSync, key: string): string | undefined {

@@ -4,6 +4,7 @@
  */
 
 import { ADMISSION_DEADLINE_MS } from '../admission/constants.ts'
+import { EVENTS_FILE, LOCK_FILE, MARKER_FILE } from '../storage/constants.ts'
 
 export const TEMPUS_VERSION = '0.1.0'
 
@@ -95,7 +96,13 @@ export const DATA_FILES = {
   anomalies: 'anomalies.db',
   bundles: 'bundles.db',
   federation: 'federation.db',
-  log: 'node.log'
+  log: 'node.log',
+  /** the directory's exclusive lock (src/storage/data-lock.ts) */
+  lock: LOCK_FILE,
+  /** which stores this directory has had (src/storage/store-marker.ts) */
+  stores: MARKER_FILE,
+  /** append-only audit of store resets and lock take-overs */
+  events: EVENTS_FILE
 } as const
 
 /** Admission timing on the node side. */

@@ -2,7 +2,6 @@
  * `createTempusNode(config)`: libp2p v3 composed with tempus' services, its
  * identity, its persisted peer store and its admin API.
  */
-import { mkdir } from 'node:fs/promises'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -45,7 +44,7 @@ import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
 import { ConfigError, NotEnrolledError } from './errors.ts'
 import { parseConfig } from './config.ts'
 import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
-import { dataPath, removeRuntimeInfo, writeRuntimeInfo } from './data-dir.ts'
+import { dataPath, openDataDir, prepareDatastore, recordIdentity, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
 import type { AdmissionService } from '../admission/service.ts'
@@ -60,6 +59,7 @@ import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { PeerType, TempusConfig, TempusConfigInput } from './config.ts'
 import type { DefaultPeerDirectory } from './peer-directory.ts'
+import type { DataLock } from '../storage/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -108,6 +108,13 @@ export interface TempusNodeOptions {
   token?: TokenResult
   /** the application hook for anomalies: called once for each new one */
   onAnomaly?: (anomaly: DeliveredAnomaly) => void | Promise<void>
+  /**
+   * stores of the data directory whose loss the operator accepts
+   * (`tempus start --reset-store NAME`): each is moved aside as
+   * `<file>.damaged-<time>` and created anew, logged and recorded in
+   * `<dataDir>/events.log`
+   */
+  resetStores?: string[]
 }
 
 export interface PeerSummary {
@@ -181,12 +188,15 @@ export class TempusNode {
 
   private readonly federationEndpoint?: FederationEndpoint
   private readonly pinStore?: SqlitePinStore
+  /** the data directory's lock, held from creation to stop */
+  private readonly lock?: DataLock
   /** anomalies across overlays (a federated bridge) */
   readonly anomalyRelay?: AnomalyRelay
   /** bundles across overlays (a federated bridge with federation.relay.bundles) */
   readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock }) {
+    this.lock = init.lock
     this.federationEndpoint = init.federation
     this.pinStore = init.pinStore
     this.anomalyRelay = init.anomalyRelay
@@ -324,6 +334,8 @@ export class TempusNode {
     if (this.dataDir != null) {
       await removeRuntimeInfo(this.dataDir)
     }
+    // last: the directory is free once nothing in it is open
+    this.lock?.release()
     this.log.info('node stopped')
   }
 
@@ -407,15 +419,27 @@ function viewSettings (v: TempusConfig['sampling'][PeerType]): ViewSettings {
 export async function createTempusNode (config: TempusConfigInput | TempusConfig, options: TempusNodeOptions = {}): Promise<TempusNode> {
   const parsed = parseConfig(config)
   const now = options.now ?? Date.now
-  const random = options.random ?? Math.random
   const log = options.logger ?? createLogger({ level: parsed.log.level })
+  // the data directory is this process's alone until the node stops
+  const lock = options.dataDir == null ? undefined : await openDataDir(options.dataDir, { now, log, resetStores: options.resetStores })
+  try {
+    return await composeTempusNode(parsed, { ...options, now, logger: log }, lock)
+  } catch (err) {
+    lock?.release()
+    throw err
+  }
+}
+
+async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptions & { now: () => number, logger: PinoLogger }, lock: DataLock | undefined): Promise<TempusNode> {
+  const now = options.now
+  const random = options.random ?? Math.random
+  const log = options.logger
   const dataDir = options.dataDir
 
   let privateKey: PrivateKey | undefined = options.privateKey
   let datastore: Datastore
   let apiToken: string | undefined
   if (dataDir != null) {
-    await mkdir(dataDir, { recursive: true, mode: 0o700 })
     if (privateKey == null) {
       const passphrase = options.passphrase != null
         ? { value: options.passphrase, source: 'option' as const }
@@ -429,8 +453,9 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       if (identity.created) {
         log.info({ path: dataPath(dataDir, 'identity') }, 'created a new identity key')
       }
+      recordIdentity(dataDir, now)
     }
-    const fs = new FsDatastore(dataPath(dataDir, 'datastore'))
+    const fs = new FsDatastore(await prepareDatastore(dataDir, now))
     await fs.open()
     datastore = fs
     apiToken = await loadOrCreateApiToken(dataPath(dataDir, 'apiToken'))
@@ -465,9 +490,15 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   }
 
   // anomalies survive restarts with the data directory (delivered once, ever)
-  const anomalies = new AnomalyStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'anomalies'))
+  const anomalies = new AnomalyStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'anomalies'), { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'anomalies') })
   // bundles: what a caller was told is stored survives kill -9
-  const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD })
+  let bundles: BundleStore
+  try {
+    bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
+  } catch (err) {
+    anomalies.close()
+    throw err
+  }
   const registry = new Registry()
   const peerDiscovery = []
   const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
@@ -600,7 +631,13 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   if (parsed.federation.enabled) {
     const anchors = new TrustAnchors(parsed.federation.anchors, now)
     // a second host, with only the federation protocol, for remote bridges
-    pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'))
+    try {
+      pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'), { recovery: storeRecovery(dataDir, 'federation') })
+    } catch (err) {
+      anomalies.close()
+      bundles.close()
+      throw err
+    }
     federation = await createFederationEndpoint({
       privateKey,
       overlay: enrollment.overlay,
@@ -648,7 +685,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
       })
     }
   }
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay, bundleRelay })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
   if (options.start !== false) {
     await node.start()
   }

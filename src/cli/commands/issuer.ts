@@ -13,6 +13,7 @@ import { isPeerType } from '../../node/peer-type.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
+import { acquireDataLock } from '../../storage/index.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
 import type { IssuerOpenOptions } from '../../issuer/issuer.ts'
 
@@ -84,12 +85,20 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     throw new UsageError('--attestation must be none or test-attestor')
   }
-  const issuer = await openIssuer(opts.data, opts.passphraseFile, {
-    attestation,
-    refuseTwins: opts.refuseTwins === true,
-    // the audit log has it too; the log line is what an operator sees now
-    onTwin: event => { log.warn(event, event.stage === 'confirmed' ? 'two live processes refresh one credential (twin)' : 'a second client instance refreshes a credential: a twin, or a restart after a kill') }
-  })
+  // one serving issuer per directory (the CLI's short commands share it, through SQLite's own locking)
+  const lock = acquireDataLock(opts.data, { onStale: stale => { log.warn({ dir: opts.data, stalePid: stale?.pid }, 'took over a stale issuer directory lock (its process is gone)') } })
+  let issuer: Issuer
+  try {
+    issuer = await openIssuer(opts.data, opts.passphraseFile, {
+      attestation,
+      refuseTwins: opts.refuseTwins === true,
+      // the audit log has it too; the log line is what an operator sees now
+      onTwin: event => { log.warn(event, event.stage === 'confirmed' ? 'two live processes refresh one credential (twin)' : 'a second client instance refreshes a credential: a twin, or a restart after a kill') }
+    })
+  } catch (err) {
+    lock.release()
+    throw err
+  }
   const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
   const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log })
   if (opts.json === true) {
@@ -101,7 +110,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   const stop = (code: number): void => {
     if (stopping) return
     stopping = true
-    void http.close().finally(() => { issuer.close(); process.exit(code) })
+    void http.close().finally(() => { issuer.close(); lock.release(); process.exit(code) })
   }
   installSafetyNet(log, () => { stop(1) })
   process.once('SIGINT', () => { stop(0) })

@@ -1,6 +1,7 @@
 import { watchFile } from 'node:fs'
 import { loadConfigFile, parseConfig } from '../../node/config.ts'
-import { dataPath } from '../../node/data-dir.ts'
+import { dataPath, RESETTABLE_STORES } from '../../node/data-dir.ts'
+import { UsageError } from '../errors.ts'
 import { createTempusNode } from '../../node/tempus-node.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { resolvePassphrase } from '../../identity/index.ts'
@@ -16,10 +17,17 @@ export interface StartOptions {
   logLevel?: string
   passphraseFile?: string
   json?: boolean
+  /** stores whose loss the operator accepts (`--reset-store NAME`, repeatable) */
+  resetStore?: string[]
 }
 
 /** Run a node in the foreground until SIGINT or SIGTERM. */
 export async function startCommand (options: StartOptions): Promise<void> {
+  for (const name of options.resetStore ?? []) {
+    if (!Object.hasOwn(RESETTABLE_STORES, name)) {
+      throw new UsageError(`--reset-store ${JSON.stringify(name)}: no such store; the stores are ${Object.keys(RESETTABLE_STORES).join(', ')}`)
+    }
+  }
   const overrides: Record<string, unknown> = {}
   const file = await loadConfigFile(dataPath(options.data, 'config'))
   if (options.listen.length > 0) {
@@ -57,7 +65,7 @@ export async function startCommand (options: StartOptions): Promise<void> {
   process.once('SIGINT', () => { void shutdown('SIGINT', 0) })
   process.once('SIGTERM', () => { void shutdown('SIGTERM', 0) })
 
-  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value })
+  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value, resetStores: options.resetStore })
   if (passphrase.source === 'dev-default') {
     log.warn('INSECURE: the identity key is protected by the public development passphrase')
   }
