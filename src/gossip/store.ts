@@ -84,7 +84,7 @@ export class AnomalyStore {
     // crash loses nothing that was committed
     this.db.exec('PRAGMA synchronous = NORMAL')
     this.db.exec('PRAGMA busy_timeout = 5000')
-    this.migrate()
+    this.migrate(path)
     // a row kept from before ids were bound proves nothing about its id, so a
     // bound anomaly under that id takes its place instead of being its duplicate
     this.insertStmt = this.db.prepare(`INSERT INTO anomalies (id, origin, kind, digest, severity, metadata, timestamp, expires, received_at, frame, provenance, binding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -104,10 +104,10 @@ export class AnomalyStore {
    * Bring a store of an older schema to this one, in one transaction; a
    * fresh store is created at the current version.
    */
-  private migrate (): void {
+  private migrate (path: string): void {
     const version = Number((this.db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
     if (version > SCHEMA_VERSION) {
-      throw new GossipError('malformed', `the anomaly store is of schema ${version}, newer than this version of tempus reads (${SCHEMA_VERSION}): upgrade tempus, or move the file away to start with an empty store`)
+      throw new GossipError('malformed', `the anomaly store ${path} is of schema ${version}, newer than this version of tempus reads (${SCHEMA_VERSION}): upgrade tempus, or move the file away to start with an empty store`)
     }
     this.db.exec('BEGIN IMMEDIATE')
     try {
