@@ -60,10 +60,10 @@ function wrapped (attacker: Keyed, honest: Anomaly, honestFrame: Uint8Array, ove
 }
 
 /** An honest anomaly of `origin`, its id derived as a publisher derives it. */
-function honestAnomaly (origin: Keyed, i: number): BoundAnomaly {
+function honestAnomaly (origin: Keyed, i: number, kind = 'ssh-bruteforce'): BoundAnomaly {
   const overlay = origin.node.admission.verifier.overlay
   const now = Date.now()
-  const content = { kind: 'ssh-bruteforce', digest: randomBytes(32).toString('hex'), severity: 7, metadata: { rule: `r${i}` }, timestamp: now, expires: now + 600_000 }
+  const content = { kind, digest: randomBytes(32).toString('hex'), severity: 7, metadata: { rule: `r${i}` }, timestamp: now, expires: now + 600_000 }
   return bindAnomaly({ id: deriveAnomalyId(overlay, origin.id, content), origin: origin.id, ...content }, overlay)
 }
 
@@ -213,5 +213,43 @@ describe('anomaly ids cannot be squatted (issue #13, item 4)', () => {
     assert.equal(far.node.admission.suspicion.score(sentinel.peerId.toString()), 0, 'the relay was not charged')
     assert.ok(far.node.admission.suspicion.score(origin.id) >= 4.5, 'the signer was')
     assert.equal(far.node.gossip.list().find(a => a.id === second.id)?.severity, 0, 'nothing replaced the held twin')
+  })
+})
+
+describe('relayed anomaly ids stay bound to their origin overlay (issue #13, item 4)', () => {
+  const alpha = new TestNet({ overlay: 'alpha' })
+  const beta = new TestNet({ overlay: 'beta' })
+  after(async () => { await Promise.all([alpha.stop(), beta.stop()]) })
+
+  it('a squatted copy handed across by a remote bridge is dropped as bad-id and never re-published; the honest one crosses', async () => {
+    const tA = await alpha.issuer()
+    const tB = await beta.issuer()
+    const bridgeOf = async (net: TestNet, entry: TempusNode, anchor: { overlay: string, root: string }, remotes: string[]): Promise<TempusNode> =>
+      await net.node({ type: 'bridge', ...QUIET, federation: { enabled: true, listen: ['/ip4/127.0.0.1/tcp/0'], anchors: [anchor], remotes, relay: { anomalyKinds: ['ioc-hash'] } }, bootstrap: entry.getMultiaddrs() } as any)
+    const sA = await alpha.node({ type: 'sentinel', ...QUIET })
+    const a1 = await bridgeOf(alpha, sA, { overlay: 'beta', root: tB.issuer.rootPublicKey }, [])
+    const honest = await keyed(alpha, { bootstrap: sA.getMultiaddrs() })
+    const attacker = await keyed(alpha, { bootstrap: sA.getMultiaddrs() })
+    const sB = await beta.node({ type: 'sentinel', ...QUIET })
+    const b1 = await bridgeOf(beta, sB, { overlay: 'alpha', root: tA.issuer.rootPublicKey }, a1.getFederationMultiaddrs())
+    const eB = await beta.node({ type: 'edge', bootstrap: sB.getMultiaddrs(), ...QUIET })
+    await eventually(() => a1.federation?.pins.state(b1.peerId.toString()) === 'fresh' && b1.federation?.pins.state(a1.peerId.toString()) === 'fresh', 'the bridges pinned', 30_000)
+    await eventually(() => [b1, eB].every(n => n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).length > 0), 'beta\'s gossip meshes', 30_000)
+
+    // an honest alpha anomaly, and the alpha squatter's re-signed copy of it, handed across first
+    const { origin: _, ...body } = honestAnomaly(honest, 0, 'ioc-hash')
+    const honestFrame = seal(honest, body)
+    const squat = seal(attacker, { ...body, severity: 0 })
+    assert.equal(await a1.federation?.relayAnomaly(squat), 1)
+    await eventually(() => (b1.anomalyRelay?.stats.dropped['bad-id'] ?? 0) >= 1, 'beta\'s bridge to drop the squatted copy')
+    assert.equal(await a1.federation?.relayAnomaly(honestFrame), 1)
+    await eventually(() => [b1, eB].every(n => n.gossip.list().some(a => a.id === body.id)), 'the honest anomaly across')
+    for (const n of [sB, b1, eB]) {
+      const held = n.gossip.list().filter(a => a.id === body.id)
+      assert.equal(held.length, 1)
+      assert.equal(held[0]?.provenance?.origin, honest.id, 'bound to its original origin')
+      assert.equal(held[0]?.severity, 7)
+    }
+    assert.equal(b1.anomalyRelay?.stats.republished, 1)
   })
 })
