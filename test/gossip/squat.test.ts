@@ -129,6 +129,37 @@ describe('anomaly ids cannot be squatted (issue #13, item 4)', () => {
     assert.ok(!refused.some(r => r.peer === honest.id), 'the honest peer was never charged')
   })
 
+  it('catch-up: genuine frames served out of order (to drag the window forward) charge the responder; every honest anomaly still arrives from the next peer', async () => {
+    const sentinel = await net.node({ type: 'sentinel', ...QUIET })
+    const honest = await keyed(net, { bootstrap: sentinel.getMultiaddrs() })
+    const attacker = await keyed(net)
+    const published = []
+    for (let i = 0; i < 10; i++) {
+      published.push(await honest.node.gossip.publish({ kind: 'ioc-hash', digest: randomBytes(32).toString('hex'), severity: 3 }))
+    }
+    // the honest frames, newest first: the first one would move a victim's catch-up window to the end
+    const frames = published.map(a => ({ a, frame: honest.node.gossip.store.frame(a.id) as Uint8Array }))
+      .sort((x, y) => y.a.timestamp - x.a.timestamp || (x.a.id < y.a.id ? 1 : -1))
+      .map(x => x.frame)
+    await attacker.node.libp2p.unhandle(CATCH_UP_PROTOCOL)
+    await attacker.node.libp2p.handle(CATCH_UP_PROTOCOL, async stream => {
+      const lp = lpStream(stream)
+      const signal = AbortSignal.timeout(10_000)
+      CatchUpRequest.decode(await lp.read({ signal }))
+      await lp.write(CatchUpResponse.encode({ frames: frames as Array<Uint8Array<ArrayBuffer>>, more: false }), { signal })
+      await stream.close({ signal })
+    })
+    const victim = await net.node({ type: 'edge', ...QUIET })
+    const refused = refusals(victim)
+    await victim.libp2p.dial(attacker.node.libp2p.getMultiaddrs()[0] as any)
+    await eventually(() => refused.some(r => r.peer === attacker.id) || victim.gossip.list().length >= published.length, 'the catch-up from the reordering peer to end')
+    assert.deepEqual(refused.map(r => `${r.peer === attacker.id ? 'attacker' : r.peer}:${r.reason}`), ['attacker:malformed'])
+    await victim.libp2p.dial(honest.node.libp2p.getMultiaddrs()[0] as any)
+    await victim.gossip.catchUp(honest.node.peerId)
+    const held = new Set(victim.gossip.list().map(a => a.id))
+    assert.ok(published.every(a => held.has(a.id)), 'every honest anomaly after the honest catch-up')
+  })
+
   it('live: re-signed and wrapped copies published under honest ids before the honest ones are stored by no node and charge the squatter; the honest ones still arrive', async () => {
     const sentinel = await net.node({ type: 'sentinel', ...QUIET })
     const bootstrap = sentinel.getMultiaddrs()
