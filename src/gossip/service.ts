@@ -320,7 +320,13 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     } catch (err: any) {
       this.log('catch-up from %p stopped - %s', peer, err?.reason ?? err?.name)
     }
-    this.resumeFrom = brokenOff ? start : undefined
+    // catch-ups may overlap (on connect, periodic): the earliest broken-off
+    // start stands until a complete one covers it
+    if (brokenOff) {
+      this.resumeFrom = Math.min(this.resumeFrom ?? start, start)
+    } else if (this.resumeFrom != null && start <= this.resumeFrom) {
+      this.resumeFrom = undefined
+    }
     return got
   }
 
