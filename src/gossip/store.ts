@@ -84,7 +84,12 @@ export class AnomalyStore {
     // crash loses nothing that was committed
     this.db.exec('PRAGMA synchronous = NORMAL')
     this.db.exec('PRAGMA busy_timeout = 5000')
-    this.migrate(path)
+    try {
+      this.migrate(path)
+    } catch (err) {
+      this.db.close()
+      throw err
+    }
     // a row kept from before ids were bound proves nothing about its id, so a
     // bound anomaly under that id takes its place instead of being its duplicate
     this.insertStmt = this.db.prepare(`INSERT INTO anomalies (id, origin, kind, digest, severity, metadata, timestamp, expires, received_at, frame, provenance, binding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
