@@ -34,6 +34,7 @@ import type { GossipRefusal } from './errors.ts'
 import type { Frame } from './frame.ts'
 import type { AnomalyStore, ListOptions, StoredAnomaly } from './store.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
+import type { TokenClaims } from '../admission/token.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
@@ -387,8 +388,13 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       at = anomaly.timestamp
     }
     const epochBefore = this.init.state.verifier.current?.epoch ?? -1
-    await this.checkEvidence(frame, at)
+    const claims = await this.checkEvidence(frame, at)
     if (anomaly != null) {
+      // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
+      // anyone else holding such a frame would take the slot its bridges fill
+      if (anomaly.provenance != null && claims.typ !== 'bridge') {
+        throw new GossipError('bad-body', 'a relayed anomaly from a node that is not a bridge')
+      }
       const held = this.store.holds(anomaly.id, anomaly.binding)
       if (held === 'same') {
         throw new GossipError('duplicate')
@@ -430,12 +436,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   }
 
   /** The origin's token was valid at `at`, for the origin, and the origin is not revoked. */
-  private async checkEvidence (frame: Frame, at: number): Promise<void> {
+  private async checkEvidence (frame: Frame, at: number): Promise<TokenClaims> {
     if (frame.token === '') {
       throw new GossipError('no-admission')
     }
     try {
-      await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
+      return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
     } catch (err) {
       if (err instanceof AdmissionError && err.reason === 'revoked') {
         throw new GossipError('revoked-origin')

@@ -252,7 +252,7 @@ describe('relayed anomaly ids stay bound to their origin overlay (issue #13, ite
   const beta = new TestNet({ overlay: 'beta' })
   after(async () => { await Promise.all([alpha.stop(), beta.stop()]) })
 
-  it('a squatted copy handed across by a remote bridge is dropped as bad-id and never re-published; the honest one crosses', async () => {
+  it('a squatted copy handed across by a remote bridge is dropped as bad-id, a relayed copy published by a non-bridge is refused; neither is stored, and the honest one crosses', async () => {
     const tA = await alpha.issuer()
     const tB = await beta.issuer()
     const bridgeOf = async (net: TestNet, entry: TempusNode, anchor: { overlay: string, root: string }, remotes: string[]): Promise<TempusNode> =>
@@ -263,14 +263,21 @@ describe('relayed anomaly ids stay bound to their origin overlay (issue #13, ite
     const attacker = await keyed(alpha, { bootstrap: sA.getMultiaddrs() })
     const sB = await beta.node({ type: 'sentinel', ...QUIET })
     const b1 = await bridgeOf(beta, sB, { overlay: 'alpha', root: tA.issuer.rootPublicKey }, a1.getFederationMultiaddrs())
-    const eB = await beta.node({ type: 'edge', bootstrap: sB.getMultiaddrs(), ...QUIET })
+    const insider = await keyed(beta, { bootstrap: sB.getMultiaddrs() })
+    const eB = insider.node
     await eventually(() => a1.federation?.pins.state(b1.peerId.toString()) === 'fresh' && b1.federation?.pins.state(a1.peerId.toString()) === 'fresh', 'the bridges pinned', 30_000)
     await eventually(() => [b1, eB].every(n => n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).length > 0), 'beta\'s gossip meshes', 30_000)
+    await onTopicBothWays(eB, sB)
+    const refusedAtSentinel = refusals(sB)
 
     // an honest alpha anomaly, and the alpha squatter's re-signed copy of it, handed across first
     const { origin: _, ...body } = honestAnomaly(honest, 0, 'ioc-hash')
     const honestFrame = seal(honest, body)
     const squat = seal(attacker, { ...body, severity: 0 })
+    // a beta edge that got hold of the alpha frame publishes it as if it were a bridge re-publishing it
+    await eB.libp2p.services.pubsub.publish(ANOMALY_TOPIC, seal(insider, { ...body, provenance: { overlay: 'alpha', origin: honest.id, signature: Buffer.from(GossipFrame.decode(honestFrame).signature).toString('base64url') } }))
+    await eventually(() => refusedAtSentinel.length >= 1, 'the sentinel to refuse the relayed copy of a non-bridge')
+    assert.deepEqual(refusedAtSentinel.map(r => `${r.peer === insider.id ? 'insider' : r.peer}:${r.reason}`), ['insider:bad-body'])
     assert.equal(await a1.federation?.relayAnomaly(squat), 1)
     await eventually(() => (b1.anomalyRelay?.stats.dropped['bad-id'] ?? 0) >= 1, 'beta\'s bridge to drop the squatted copy')
     assert.equal(await a1.federation?.relayAnomaly(honestFrame), 1)
@@ -279,6 +286,7 @@ describe('relayed anomaly ids stay bound to their origin overlay (issue #13, ite
       const held = n.gossip.list().filter(a => a.id === body.id)
       assert.equal(held.length, 1)
       assert.equal(held[0]?.provenance?.origin, honest.id, 'bound to its original origin')
+      assert.equal(held[0]?.origin, b1.peerId.toString(), 're-published by the bridge')
       assert.equal(held[0]?.severity, 7)
     }
     assert.equal(b1.anomalyRelay?.stats.republished, 1)
