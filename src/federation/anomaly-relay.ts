@@ -6,9 +6,12 @@
  * with the origin's signature kept as provenance (anyone can check it with
  * the origin's PeerId). An anomaly crosses once (the id is kept, and a
  * bridge that holds it already does nothing), and a re-published one is
- * never handed on (no echo, no loops).
+ * never handed on (no echo, no loops). The id must be the one its origin's
+ * overlay derives (gossip/anomaly-id.ts): it stays bound to that overlay
+ * and origin on this side too, so nobody can squat it here.
  */
 import { decodeAnomalyBody, encodeAnomalyBody } from '../gossip/anomaly.ts'
+import { bindAnomaly } from '../gossip/anomaly-id.ts'
 import { ANOMALY_TOPIC } from '../gossip/constants.ts'
 import { openFrame } from '../gossip/frame.ts'
 import type { FederationService } from './service.ts'
@@ -74,6 +77,8 @@ export class AnomalyRelay {
       if (!Buffer.from(encodeAnomalyBody(a)).equals(f.body)) {
         return this.drop('not-canonical', from)
       }
+      // the id is its origin's in its own overlay (throws `bad-id`)
+      bindAnomaly(a, from.overlay)
       // its origin was admitted in its overlay when it published
       try {
         await this.init.anchors.verifyMember(from.overlay, f.token, { sub: f.origin, keyCertificate: f.keyCertificate === '' ? undefined : f.keyCertificate, at: a.timestamp })

@@ -22,7 +22,9 @@ export const MAX_SEVERITY = 10
 export const MAX_METADATA_ENTRIES = 8
 export const MAX_METADATA_KEY = 32
 export const MAX_METADATA_VALUE = 128
+/** an id is the first 16 bytes of SHA-256(domain ‖ 0x00 ‖ overlay ‖ origin ‖ content): see anomaly-id.ts */
 export const ANOMALY_ID_BYTES = 16
+export const ANOMALY_ID_DOMAIN = 'tempus-anomaly-id-v1'
 /** an anomaly lives at most this long */
 export const MAX_ANOMALY_LIFETIME_MS = 7 * 24 * 3600_000
 export const DEFAULT_ANOMALY_LIFETIME_MS = 3600_000

@@ -4,15 +4,24 @@ export type GossipRefusal =
   | 'oversize' | 'malformed' | 'bad-signature' | 'origin-mismatch'
   | 'no-admission' | 'revoked-origin' | 'bad-body' | 'expired' | 'skew'
   | 'duplicate' | 'stale'
+  /** an anomaly id that is not the hash of its origin and content (anomaly-id.ts) */
+  | 'bad-id'
+  /** a second, different anomaly under an id already held: charged to its signer */
+  | 'equivocation'
 
 /** duplicates and stale copies are ignored (no penalty); the rest are rejected */
 export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale'])
 
 export class GossipError extends Error {
   readonly reason: GossipRefusal
-  constructor (reason: GossipRefusal, message?: string) {
+  /** who is at fault when it is not the peer that handed the frame on (equivocation: the signer) */
+  readonly signer?: string
+  constructor (reason: GossipRefusal, message?: string, signer?: string) {
     super(message ?? reason)
     this.name = 'GossipError'
     this.reason = reason
+    if (signer != null) {
+      this.signer = signer
+    }
   }
 }

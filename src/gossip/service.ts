@@ -10,7 +10,6 @@
  * - `tempus/keys/1`: a new signing key's certificate, spread with a token
  *   of that key (proof that the issuer signs with it now).
  */
-import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { RateLimiter, lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
@@ -19,6 +18,7 @@ import { verifyKeyCertificate } from '../admission/key-certificate.ts'
 import { verifyRevocationList } from '../admission/revocation.ts'
 import { tokenKid } from '../admission/token.ts'
 import { decodeAnomalyBody, encodeAnomalyBody } from './anomaly.ts'
+import { bindAnomaly, deriveAnomalyId } from './anomaly-id.ts'
 import {
   ANOMALY_TOPIC, CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE,
   CATCH_UP_PROTOCOL, CATCH_UP_TIMEOUT_MS, CRL_TOPIC, DEFAULT_ANOMALY_LIFETIME_MS, EXPIRY_SWEEP_MS, GOSSIP_SKEW_MS, GOSSIP_TOPICS,
@@ -28,11 +28,13 @@ import { GossipError, IGNORED } from './errors.ts'
 import { openFrame, sealFrame } from './frame.ts'
 import { CatchUpRequest, CatchUpResponse } from './pb/gossip.ts'
 import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
+import type { BoundAnomaly } from './anomaly-id.ts'
 import type { GossipTopic } from './constants.ts'
 import type { GossipRefusal } from './errors.ts'
 import type { Frame } from './frame.ts'
 import type { AnomalyStore, ListOptions, StoredAnomaly } from './store.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
+import type { TokenClaims } from '../admission/token.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
@@ -84,7 +86,7 @@ export interface GossipStats {
 
 interface Checked {
   frame: Frame
-  anomaly?: Anomaly
+  anomaly?: BoundAnomaly
   crl?: string
 }
 
@@ -104,6 +106,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private sweepTimer?: ReturnType<typeof setInterval>
   private catchUpTimer?: ReturnType<typeof setInterval>
   private lastCatchUp = -Infinity
+  /** where the last catch-up started, if a responder broke it off (see `catchUp`) */
+  private resumeFrom?: number
   private isolated = true
   private keysEpochSeen = -1
   /** the epoch of this node's own newest token (-1 before the first) */
@@ -170,12 +174,15 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     await this.components.registrar.unhandle(CATCH_UP_PROTOCOL)
   }
 
-  /** Sign, store, deliver here and publish an anomaly; returns it. */
+  /**
+   * Sign, store, deliver here and publish an anomaly; returns it. Its id is
+   * derived from this overlay, this node and the content (anomaly-id.ts):
+   * publishing the very same content twice in one millisecond is one anomaly.
+   */
   async publish (input: AnomalyInput): Promise<DeliveredAnomaly> {
     const now = this.now()
-    const anomaly: Anomaly = {
-      id: randomBytes(16).toString('hex'),
-      origin: this.components.peerId.toString(),
+    const origin = this.components.peerId.toString()
+    const content = {
       kind: input.kind,
       digest: input.digest.toLowerCase(),
       severity: input.severity,
@@ -183,11 +190,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       timestamp: now,
       expires: now + (input.lifetimeMs ?? DEFAULT_ANOMALY_LIFETIME_MS)
     }
+    const anomaly = bindAnomaly({ id: deriveAnomalyId(this.overlay, origin, content), origin, ...content }, this.overlay)
     const data = this.seal(ANOMALY_TOPIC, encodeAnomalyBody(anomaly))
     const delivered = this.deliver(anomaly, data, 'self')
     this.stats.published++
     await this.components.pubsub.publish(ANOMALY_TOPIC, data)
-    return delivered ?? { ...anomaly, receivedAt: now, via: 'self' }
+    return delivered ?? { ...unbound(anomaly), receivedAt: now, via: 'self' }
   }
 
   /**
@@ -195,18 +203,25 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
    * same id, kind, digest and times, signed by this node as origin, with the
    * original origin's signature kept as provenance. Nothing if it is held
    * already (an anomaly crosses once, whichever bridge brings it first).
+   * The id stays bound to the original overlay and origin: throws
+   * `GossipError('bad-id')` if it is not their derivation.
    */
   async republish (anomaly: Omit<Anomaly, 'origin'> & { provenance: Provenance }): Promise<DeliveredAnomaly | undefined> {
-    if (this.store.has(anomaly.id)) {
+    const a = bindAnomaly({ ...anomaly, origin: this.components.peerId.toString() }, this.overlay)
+    if (this.store.holds(a.id, a.binding) !== 'none') {
       return undefined
     }
-    const a: Anomaly = { ...anomaly, origin: this.components.peerId.toString() }
     const data = this.seal(ANOMALY_TOPIC, encodeAnomalyBody(a))
     const delivered = this.deliver(a, data, 'federation')
     if (delivered != null) {
       await this.components.pubsub.publish(ANOMALY_TOPIC, data)
     }
     return delivered
+  }
+
+  /** this node's overlay: every anomaly id is derived under it (or under a relayed one's own) */
+  private get overlay (): string {
+    return this.init.state.verifier.overlay
   }
 
   list (options: ListOptions = {}): StoredAnomaly[] {
@@ -231,15 +246,21 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   /**
    * Ask one peer for the unexpired anomalies published since the newest
    * one held (less an overlap for late arrivals), a page at a time, at most
-   * `CATCH_UP_MAX_PAGES` pages. Each frame is checked like a live one.
+   * `CATCH_UP_MAX_PAGES` pages. Each frame is checked like a live one, and
+   * must come in order after the one before. A frame that fails stops the
+   * catch-up and charges the peer, and the next catch-up (from another peer)
+   * starts where this one started: what the failed one stored, however new,
+   * must not move the window past what it withheld or forged.
    */
   async catchUp (peer: PeerId): Promise<number> {
     this.lastCatchUp = this.now()
     this.isolated = false
     const newest = this.store.newest()
-    let since = newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS)
+    const start = Math.min(newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS), this.resumeFrom ?? Number.POSITIVE_INFINITY)
+    let since = start
     let afterId = new Uint8Array(0)
     let got = 0
+    let brokenOff = true
     try {
       for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
         const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
@@ -254,8 +275,14 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
           stream.abort(err as Error)
           throw err
         }
-        // the cursor moves past every frame that decodes, taken or not
+        // the cursor moves past every frame that decodes, taken or not; an
+        // honest responder pages in (timestamp, id) order after the request's
+        // cursor, so a frame at or before it is the responder's doing
         const cursor = (a: Anomaly): void => {
+          const previous = Buffer.from(afterId).toString('hex')
+          if (a.timestamp < since || (a.timestamp === since && a.id <= previous)) {
+            throw new GossipError('malformed', 'catch-up frames out of order')
+          }
           since = a.timestamp
           afterId = Uint8Array.from(Buffer.from(a.id, 'hex'))
         }
@@ -268,10 +295,16 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
             if (IGNORED.has(reason)) {
               continue
             }
+            if (err instanceof GossipError && err.signer != null) {
+              // an honest responder may hold the other copy (it met that one
+              // first): the signer pays, the catch-up goes on
+              this.refused(ANOMALY_TOPIC, err.signer, reason)
+              continue
+            }
             this.refused(ANOMALY_TOPIC, peer.toString(), reason)
             throw err
           }
-          if (this.deliver(checked.anomaly as Anomaly, data, 'catch-up') != null) {
+          if (this.deliver(checked.anomaly as BoundAnomaly, data, 'catch-up') != null) {
             got++
             this.stats.caughtUp++
           }
@@ -280,11 +313,20 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
           break
         }
       }
+      // done, or at the page limit (the next catch-up pages on from the newest)
+      brokenOff = false
       if (got > 0) {
         this.log('caught up %d anomalies from %p', got, peer)
       }
     } catch (err: any) {
       this.log('catch-up from %p stopped - %s', peer, err?.reason ?? err?.name)
+    }
+    // catch-ups may overlap (on connect, periodic): the earliest broken-off
+    // start stands until a complete one covers it
+    if (brokenOff) {
+      this.resumeFrom = Math.min(this.resumeFrom ?? start, start)
+    } else if (this.resumeFrom != null && start <= this.resumeFrom) {
+      this.resumeFrom = undefined
     }
     return got
   }
@@ -302,6 +344,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     } catch (err) {
       const reason: GossipRefusal = err instanceof GossipError ? err.reason : 'malformed'
       if (IGNORED.has(reason)) {
+        return TopicValidatorResult.Ignore
+      }
+      if (err instanceof GossipError && err.signer != null && err.signer !== source) {
+        // equivocation: a relay that met this copy first forwarded it
+        // honestly; the evidence is against the one who signed it
+        this.refused(topic, err.signer, reason)
         return TopicValidatorResult.Ignore
       }
       this.refused(topic, source, reason)
@@ -324,10 +372,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     const now = this.now()
     const live = from != null
     let at = now
-    let anomaly: Anomaly | undefined
+    let anomaly: BoundAnomaly | undefined
     if (topic === ANOMALY_TOPIC) {
-      anomaly = decodeAnomalyBody(frame.body, frame.origin)
-      decoded?.(anomaly)
+      const a = decodeAnomalyBody(frame.body, frame.origin)
+      decoded?.(a)
+      // the id must be its origin's and content's (cheap: one hash, before the token's check)
+      anomaly = bindAnomaly(a, this.overlay)
       // a re-published anomaly keeps its origin's time, which may be older
       if (live && anomaly.provenance == null && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
         throw new GossipError('skew')
@@ -338,10 +388,19 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       at = anomaly.timestamp
     }
     const epochBefore = this.init.state.verifier.current?.epoch ?? -1
-    await this.checkEvidence(frame, at)
+    const claims = await this.checkEvidence(frame, at)
     if (anomaly != null) {
-      if (this.store.has(anomaly.id)) {
+      // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
+      // anyone else holding such a frame would take the slot its bridges fill
+      if (anomaly.provenance != null && claims.typ !== 'bridge') {
+        throw new GossipError('bad-body', 'a relayed anomaly from a node that is not a bridge')
+      }
+      const held = this.store.holds(anomaly.id, anomaly.binding)
+      if (held === 'same') {
         throw new GossipError('duplicate')
+      }
+      if (held === 'conflict') {
+        throw new GossipError('equivocation', 'another anomaly is held under this id', signerOf(anomaly))
       }
       return { frame, anomaly }
     }
@@ -377,12 +436,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   }
 
   /** The origin's token was valid at `at`, for the origin, and the origin is not revoked. */
-  private async checkEvidence (frame: Frame, at: number): Promise<void> {
+  private async checkEvidence (frame: Frame, at: number): Promise<TokenClaims> {
     if (frame.token === '') {
       throw new GossipError('no-admission')
     }
     try {
-      await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
+      return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
     } catch (err) {
       if (err instanceof AdmissionError && err.reason === 'revoked') {
         throw new GossipError('revoked-origin')
@@ -419,13 +478,18 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   }
 
   /** Store; if new, tell the application. Returns what was delivered, if anything. */
-  private deliver (anomaly: Anomaly, frame: Uint8Array, via: DeliveredAnomaly['via']): DeliveredAnomaly | undefined {
+  private deliver (anomaly: BoundAnomaly, frame: Uint8Array, via: DeliveredAnomaly['via']): DeliveredAnomaly | undefined {
     const receivedAt = this.now()
-    if (!this.store.insert(anomaly, frame, receivedAt)) {
+    const stored = this.store.insert(anomaly, frame, receivedAt)
+    if (stored === 'conflict') {
+      // another copy got in between the check and now
+      this.refused(ANOMALY_TOPIC, signerOf(anomaly), 'equivocation')
+    }
+    if (stored !== 'new') {
       return undefined
     }
     this.stats.delivered++
-    const delivered: DeliveredAnomaly = { ...anomaly, receivedAt, via }
+    const delivered: DeliveredAnomaly = { ...unbound(anomaly), receivedAt, via }
     this.safeDispatchEvent('anomaly', { detail: delivered })
     if (this.init.onAnomaly != null) {
       Promise.resolve().then(async () => { await this.init.onAnomaly?.(delivered) }).catch(err => { this.log.error('the anomaly hook failed - %e', err) })
@@ -543,6 +607,20 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       stream.abort(err)
     }
   }
+}
+
+/**
+ * Who vouched for an anomaly's content under its id: its origin, or for a
+ * relayed one the original origin (whose signature the provenance carries).
+ */
+function signerOf (a: Anomaly): string {
+  return a.provenance?.origin ?? a.origin
+}
+
+/** The anomaly as the application sees it (the binding is the store's business). */
+function unbound (a: BoundAnomaly): Anomaly {
+  const { binding: _, ...plain } = a
+  return plain
 }
 
 export function gossipService (init: GossipServiceInit): (components: GossipServiceComponents) => GossipService {

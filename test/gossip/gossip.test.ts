@@ -7,12 +7,14 @@ import { DOMAINS } from '../../src/admission/constants.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
 import { IssuerClient } from '../../src/issuer/client.ts'
 import { encodeAnomalyBody } from '../../src/gossip/anomaly.ts'
+import { bindAnomaly, deriveAnomalyId } from '../../src/gossip/anomaly-id.ts'
 import { ANOMALY_TOPIC, KEYS_TOPIC } from '../../src/gossip/constants.ts'
 import { sealFrame } from '../../src/gossip/frame.ts'
 import { GossipFrame } from '../../src/gossip/pb/gossip.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import type { Anomaly } from '../../src/gossip/anomaly.ts'
+import type { BoundAnomaly } from '../../src/gossip/anomaly-id.ts'
 import type { DeliveredAnomaly } from '../../src/gossip/service.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
@@ -58,9 +60,11 @@ async function onTopicBothWays (a: TempusNode, b: TempusNode, topic: string): Pr
   await eventually(() => sees(a, b) && sees(b, a), `both ends on ${topic}`)
 }
 
-function anomaly (origin: string, overrides: Partial<Anomaly> = {}): Anomaly {
+/** An anomaly of `origin` in `overlay`, its id bound to both and to its content. */
+function anomaly (origin: string, overlay: string, overrides: Partial<Omit<Anomaly, 'id' | 'origin'>> = {}): BoundAnomaly {
   const now = Date.now()
-  return { id: randomBytes(16).toString('hex'), origin, kind: 'test', digest: 'ab'.repeat(32), severity: 5, metadata: {}, timestamp: now, expires: now + 60_000, ...overrides }
+  const content = { kind: 'test', digest: randomBytes(32).toString('hex'), severity: 5, metadata: {}, timestamp: now, expires: now + 60_000, ...overrides }
+  return bindAnomaly({ id: deriveAnomalyId(overlay, origin, content), origin, ...content }, overlay)
 }
 
 describe('anomaly gossip in a mesh of real nodes', () => {
@@ -116,17 +120,18 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const me = attacker.peerId.toString()
     const own = attacker.admission.ownToken
     assert.ok(own != null)
-    const forgedSig = GossipFrame.decode(sealFrame(ANOMALY_TOPIC, privateKey, me, own, encodeAnomalyBody(anomaly(me))))
+    const overlay = attacker.admission.verifier.overlay
+    const forgedSig = GossipFrame.decode(sealFrame(ANOMALY_TOPIC, privateKey, me, own, encodeAnomalyBody(anomaly(me, overlay))))
     forgedSig.signature[0] = (forgedSig.signature[0] as number) ^ 0xff
     const now = Date.now()
     const stranger = await generateKeyPair('Ed25519')
     const strangerId = peerIdFromPrivateKey(stranger).toString()
     const crafted: Record<string, Uint8Array> = {
       'bad-signature': GossipFrame.encode(forgedSig),
-      expired: sealFrame(ANOMALY_TOPIC, privateKey, me, own, encodeAnomalyBody(anomaly(me, { timestamp: now - 20_000, expires: now - 10_000 }))),
-      'no-admission': sealFrame(ANOMALY_TOPIC, privateKey, me, { token: '', keyCertificate: '' }, encodeAnomalyBody(anomaly(me))),
+      expired: sealFrame(ANOMALY_TOPIC, privateKey, me, own, encodeAnomalyBody(anomaly(me, overlay, { timestamp: now - 20_000, expires: now - 10_000 }))),
+      'no-admission': sealFrame(ANOMALY_TOPIC, privateKey, me, { token: '', keyCertificate: '' }, encodeAnomalyBody(anomaly(me, overlay))),
       // signed by someone else, relayed as if the attacker were its author
-      'origin-mismatch': sealFrame(ANOMALY_TOPIC, stranger, strangerId, own, encodeAnomalyBody(anomaly(strangerId))),
+      'origin-mismatch': sealFrame(ANOMALY_TOPIC, stranger, strangerId, own, encodeAnomalyBody(anomaly(strangerId, overlay))),
       oversize: sealFrame(ANOMALY_TOPIC, privateKey, me, own, new Uint8Array(5000).fill(7))
     }
     const before = entry.admission.suspicion.score(me)
@@ -202,9 +207,9 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const client = new IssuerClient({ url: t.url })
     const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
     const tok = await client.token(key, enrolled.credential)
-    const a = anomaly(enrolled.peerId)
+    const a = anomaly(enrolled.peerId, server.admission.verifier.overlay)
     const frame = sealFrame(ANOMALY_TOPIC, key, enrolled.peerId, tok, encodeAnomalyBody(a))
-    assert.ok(server.gossip.store.insert(a, frame, Date.now()))
+    assert.equal(server.gossip.store.insert(a, frame, Date.now()), 'new')
     const admins = [generateEd25519(), generateEd25519()]
     admins.forEach((ad, i) => { t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `gossip-admin-${i}`) })
     const request = t.issuer.requestRevocation(enrolled.peerId, 'test')
