@@ -83,7 +83,13 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     return known ?? cert
   }
 
-  /** Make a certified key current (from the issuer's /v1/keys). Never moves back. */
+  /**
+   * Make a certified key current. Never moves back. Only for what speaks for
+   * the issuer (its `/v1/keys`, the enrolment): a certificate alone proves
+   * that the root certified a key, not that the issuer signs with it yet, so
+   * a certificate from a peer goes through `addKeyCertificate`, and only a
+   * token that key signed moves the verifier (`verify`).
+   */
   async setCurrent (jws: string): Promise<void> {
     const cert = await this.addKeyCertificate(jws)
     this.advance(cert)
@@ -99,10 +105,8 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     // time-dependent claims need checking again
     const seen = this.verified.get(token)
     if (seen != null) {
-      if (this.currentKey != null && seen.ep < this.currentKey.epoch) {
-        throw new AdmissionError('rotated-key')
-      }
       this.checkClaims(seen, expect)
+      this.checkEpoch(seen.ep)
       return seen
     }
     const kid = tokenKid(token)
@@ -116,9 +120,6 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     if (cert == null) {
       throw new AdmissionError('unknown-key')
     }
-    if (this.currentKey != null && cert.epoch < this.currentKey.epoch) {
-      throw new AdmissionError('rotated-key')
-    }
     let claims = this.verified.get(token)
     if (claims == null) {
       claims = (await verifyTokenSignature(token, cert.publicKey)).claims
@@ -131,10 +132,21 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
       this.verified.set(token, claims)
     }
     this.checkClaims(claims, expect)
+    // `rotated-key` comes last: it is the one refusal that callers treat as
+    // an honest holder's (re-fetch, retry, keep a carrier's copy), so it is
+    // said only of a token that is genuine and right in every other respect;
+    // a forgery that merely names an old kid is refused as what it is
+    this.checkEpoch(cert.epoch)
     // the issuer signs only with its current key: a valid token of a newer
     // epoch proves that key is current now
     this.advance(cert)
     return claims
+  }
+
+  private checkEpoch (epoch: number): void {
+    if (this.currentKey != null && epoch < this.currentKey.epoch) {
+      throw new AdmissionError('rotated-key')
+    }
   }
 
   private checkClaims (claims: TokenClaims, expect: VerifyExpectations): void {
