@@ -82,10 +82,11 @@ async function readHello (lp: LengthPrefixedStream, options: AbortOptions): Prom
   return hello
 }
 
-async function verifyRemoteToken (ctx: ExchangeContext, hello: AdmitHello): Promise<TokenClaims> {
+async function verifyRemoteToken (ctx: ExchangeContext, hello: AdmitHello, acceptRotated = false): Promise<TokenClaims> {
   return ctx.state.verifier.verify(hello.token, {
     sub: ctx.remotePeer.toString(),
-    keyCertificate: hello.keyCertificate === '' ? undefined : hello.keyCertificate
+    keyCertificate: hello.keyCertificate === '' ? undefined : hello.keyCertificate,
+    acceptRotated
   })
 }
 
@@ -101,9 +102,9 @@ function provesCurrentEpoch (ctx: ExchangeContext, mine: OwnToken): boolean {
 
 /**
  * Read the initiator's hello and verify its token. A genuine token of the
- * initiator that is only of a rotated epoch (the verifier says `rotated-key`
- * of nothing else) gets one `retry` hello carrying our own token of the
- * current epoch, the proof the initiator needs before it re-fetches.
+ * initiator that is only of a rotated epoch gets one `retry` hello carrying
+ * our own token of the current epoch, the proof the initiator needs before
+ * it re-fetches.
  */
 async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
   const hello = await readInitiatorHello(lp, options)
@@ -114,6 +115,9 @@ async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, opt
       throw err
     }
   }
+  // a token the issuer signed, but is it the initiator's own and right in
+  // every other respect? A stranger with someone's old token learns nothing
+  await verifyRemoteToken(ctx, hello, true)
   const mine = await currentOwnToken(ctx)
   if (!provesCurrentEpoch(ctx, mine)) {
     // we could not fetch a token of the current epoch ourselves: nothing to
@@ -141,7 +145,7 @@ async function readInitiatorHello (lp: LengthPrefixedStream, options: AbortOptio
  * anything less (no token, a forged or borrowed one, an epoch we hold
  * already) is refused and charged as what it is.
  */
-async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnToken): Promise<TokenClaims> {
+async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnToken): Promise<void> {
   if (hello.token === '') {
     throw new AdmissionError('bad-proof', 'a retry that shows no token of a newer epoch')
   }
@@ -149,7 +153,6 @@ async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnTok
   if (claims.ep <= sent.claims.ep) {
     throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
   }
-  return claims
 }
 
 /**
@@ -160,18 +163,6 @@ async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnTok
 async function currentOwnToken (ctx: ExchangeContext): Promise<OwnToken> {
   await ctx.state.ensureOwnTokenCurrent()
   return ownToken(ctx)
-}
-
-/** After a proven retry: our token of (at least) the epoch it proved, or a refusal that charges nobody. */
-async function caughtUpToken (ctx: ExchangeContext, epoch: number): Promise<OwnToken> {
-  const mine = await currentOwnToken(ctx)
-  if (mine.claims.ep < epoch) {
-    // the issuer did not give us a token of that epoch (unreachable, rate
-    // limited, behind): no fault of the remote's, and sending our old token
-    // again would only be refused
-    throw new AdmissionError('refused', 'no token of the current epoch could be fetched')
-  }
-  return mine
 }
 
 /** Send our hello (with our proof over their nonce, as responder). */
@@ -209,8 +200,11 @@ export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeC
   let hello = await readHello(lp, options)
   if (hello.retry) {
     // our epoch is rotated, says the responder: only if it proves it
-    const proven = await checkRetry(ctx, hello, mine)
-    mine = await caughtUpToken(ctx, proven.ep)
+    await checkRetry(ctx, hello, mine)
+    // caught up (one issuer fetch per epoch); if the issuer did not give us
+    // that epoch, we show what we hold and the responder refuses it as
+    // `rotated-key`, which says why
+    mine = await currentOwnToken(ctx)
     await writeHello(lp, ctx, mine, nonce, options)
     hello = await readResponderHello(lp, options)
   }
@@ -253,7 +247,7 @@ export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeC
     if (claims.ep <= mine.claims.ep) {
       throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
     }
-    mine = await caughtUpToken(ctx, claims.ep)
+    mine = await currentOwnToken(ctx)
     await writeHello(lp, ctx, mine, nonce, options, hello.nonce)
     proof = await readFrame(lp, AdmitProof.decode, options)
     if (proof.retry) {
