@@ -29,6 +29,8 @@ import { signToken } from '../../src/admission/token.ts'
 import { IssuerClient } from '../../src/issuer/client.ts'
 import { startIssuerHttp } from '../../src/issuer/http.ts'
 import { Issuer } from '../../src/issuer/issuer.ts'
+import { KEYS_TOPIC } from '../../src/gossip/constants.ts'
+import { sealFrame } from '../../src/gossip/frame.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { answerRetry, scriptedPeer } from '../fixtures/attacker.ts'
 import { TEST_SCRYPT_N, TestNet } from '../fixtures/nodes.ts'
@@ -70,12 +72,15 @@ describe('a retry moves a node only when it is proven', () => {
   const enroll = async (key: PrivateKey, type: PeerType): Promise<Enrollment> =>
     ({ ...await new IssuerClient({ url: http.url }).enroll(key, issuer.createCode(type)), issuerUrl: http.url })
 
+  const keys = new Map<TempusNode, PrivateKey>()
   const member = async (type: PeerType): Promise<TempusNode> => {
     const privateKey = await generateKeyPair('Ed25519')
     // the dialler learns a newer epoch only from what peers show it; the
     // steps dial it dozens of times a second from 127.0.0.1, which the
     // per-host inbound limit would otherwise reset
-    return net.node({ type, admission: { keysPollInterval: '1h' }, connections: { allow: ['127.0.0.1/32'] }, options: { privateKey, enrollment: await enroll(privateKey, type) } })
+    const node = await net.node({ type, admission: { keysPollInterval: '1h' }, connections: { allow: ['127.0.0.1/32'] }, options: { privateKey, enrollment: await enroll(privateKey, type) } })
+    keys.set(node, privateKey)
+    return node
   }
 
   const stranger = async (init: { privateKey?: PrivateKey, inbound?: ExchangeScript, outbound?: ExchangeScript }): Promise<ScriptedPeer> => {
@@ -241,6 +246,22 @@ describe('a retry moves a node only when it is proven', () => {
     assert.equal(dialler.admission.verifier.current?.epoch, 2, 'the responder\'s verifier did not move')
     assert.equal(dialler.admission.ownToken?.claims.ep, 2)
     assert.ok(requestsOf(dialler.peerId) - before <= 1, `${requestsOf(dialler.peerId) - before} token requests to the issuer`)
+  })
+
+  it('a member gossiping the announced key\'s certificate on tempus/keys/1 moves nothing: no token signed by that key came with it', async () => {
+    await dialler.libp2p.dial(multiaddr(honest.getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) })
+    const sees = (x: TempusNode, y: TempusNode): boolean => x.libp2p.services.pubsub.getSubscribers(KEYS_TOPIC).some(p => p.equals(y.peerId))
+    await eventually(() => sees(dialler, honest) && sees(honest, dialler), 'both ends on the keys topic')
+    const before = requestsOf(dialler.peerId)
+    const own = honest.admission.ownToken
+    assert.ok(own != null)
+    const refused = waitForEvent(dialler.gossip, 'refused', evt => evt.detail.topic === KEYS_TOPIC)
+    await honest.libp2p.services.pubsub.publish(KEYS_TOPIC, sealFrame(KEYS_TOPIC, keys.get(honest) as PrivateKey, honest.peerId.toString(), own, new TextEncoder().encode(certs[3])))
+    assert.equal((await refused).detail.reason, 'bad-body')
+    assert.equal(dialler.admission.verifier.current?.epoch, 2)
+    assert.equal(requestsOf(dialler.peerId) - before, 0)
+    dialler.admission.suspicion.clear(honest.peerId.toString())
+    await dialler.libp2p.hangUp(honest.peerId)
   })
 
   it('the token manager fetches once for an epoch the issuer has not activated, however often it is asked, and does not loop', async () => {
