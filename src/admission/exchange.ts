@@ -9,16 +9,25 @@
  *
  * The responder says nothing to a dialler whose token does not verify (for
  * a stolen token, the Noise-authenticated PeerId is not its subject), so a
- * stranger learns nothing. A token of a rotated epoch is answered once with
- * `retry` and the current key's certificate, so an honest holder re-fetches
- * and goes on on the same connection.
+ * stranger learns nothing.
+ *
+ * Rotation. A genuine token of the remote that is only of a rotated epoch is
+ * answered once with `retry`, so an honest holder re-fetches and goes on on
+ * the same connection. A `retry` makes the other side spend an issuer
+ * request, so it must prove what it claims: the responder's retry carries
+ * its own token of the newer epoch (the issuer signs only with its current
+ * key, and a certificate alone proves only that a key exists, announced
+ * perhaps but not current); the initiator's retry is backed by the token it
+ * already showed. A retry that does not prove an epoch newer than the token
+ * we sent is refused and costs its sender, and the re-fetch it triggers is
+ * the token manager's one per epoch.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { ADMIT_PROTOCOL, DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from './keys.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
-import type { AdmissionState } from './state.ts'
+import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenClaims } from './token.ts'
 import type { PeerId, PrivateKey, AbortOptions } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -67,42 +76,99 @@ function checkHello (hello: AdmitHello): void {
   }
 }
 
-async function verifyRemoteToken (ctx: ExchangeContext, hello: AdmitHello): Promise<TokenClaims> {
+async function readHello (lp: LengthPrefixedStream, options: AbortOptions): Promise<AdmitHello> {
+  const hello = await readFrame(lp, AdmitHello.decode, options)
+  checkHello(hello)
+  return hello
+}
+
+async function verifyRemoteToken (ctx: ExchangeContext, hello: AdmitHello, acceptRotated = false): Promise<TokenClaims> {
   return ctx.state.verifier.verify(hello.token, {
     sub: ctx.remotePeer.toString(),
-    keyCertificate: hello.keyCertificate === '' ? undefined : hello.keyCertificate
+    keyCertificate: hello.keyCertificate === '' ? undefined : hello.keyCertificate,
+    acceptRotated
   })
 }
 
+function isRotated (err: unknown): boolean {
+  return err instanceof AdmissionError && err.reason === 'rotated-key'
+}
+
+/** Does our token belong to the verifier's current epoch, so that it proves that epoch to a peer behind us? */
+function provesCurrentEpoch (ctx: ExchangeContext, mine: OwnToken): boolean {
+  const current = ctx.state.verifier.current
+  return current != null && mine.claims.ep >= current.epoch
+}
+
 /**
- * Read the remote's hello and verify its token. A token of a rotated epoch
- * gets one `retry` hello (the distinct reason, with the current key's
- * certificate) so an honest but stale holder re-fetches and tries again on
- * the same connection instead of failing.
+ * Read the initiator's hello and verify its token. A genuine token of the
+ * initiator that is only of a rotated epoch gets one `retry` hello carrying
+ * our own token of the current epoch, the proof the initiator needs before
+ * it re-fetches.
  */
 async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
-  for (let attempt = 0; ; attempt++) {
-    const hello = await readFrame(lp, AdmitHello.decode, options)
-    checkHello(hello)
-    try {
-      return { hello, claims: await verifyRemoteToken(ctx, hello) }
-    } catch (err: any) {
-      const current = ctx.state.verifier.current
-      if (!(err instanceof AdmissionError) || err.reason !== 'rotated-key' || attempt > 0 || current == null) {
-        throw err
-      }
-      await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: current.jws, retry: true, signature: new Uint8Array(0) }), options)
+  const hello = await readInitiatorHello(lp, options)
+  try {
+    return { hello, claims: await verifyRemoteToken(ctx, hello) }
+  } catch (err: any) {
+    if (!isRotated(err)) {
+      throw err
     }
+  }
+  // a token the issuer signed, but is it the initiator's own and right in
+  // every other respect? A stranger with someone's old token learns nothing
+  await verifyRemoteToken(ctx, hello, true)
+  const mine = await currentOwnToken(ctx)
+  if (!provesCurrentEpoch(ctx, mine)) {
+    // we could not fetch a token of the current epoch ourselves: nothing to
+    // prove the retry with, and an unproven retry is what we refuse of others
+    throw new AdmissionError('rotated-key')
+  }
+  await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: mine.keyCertificate, retry: true, signature: new Uint8Array(0) }), options)
+  const again = await readInitiatorHello(lp, options)
+  return { hello: again, claims: await verifyRemoteToken(ctx, again) }
+}
+
+async function readInitiatorHello (lp: LengthPrefixedStream, options: AbortOptions): Promise<AdmitHello> {
+  const hello = await readHello(lp, options)
+  if (hello.retry || hello.signature.length > 0) {
+    throw new AdmissionError('malformed', 'an initiator\'s hello carries no retry and no signature')
+  }
+  return hello
+}
+
+/**
+ * The responder's `retry`: it moves us only if it proves an epoch newer
+ * than the token we sent, with the responder's own token of that epoch
+ * (signed by a root-certified key, naming the Noise-authenticated
+ * responder). Verifying that token is what moves our verifier forward;
+ * anything less (no token, a forged or borrowed one, an epoch we hold
+ * already) is refused and charged as what it is.
+ */
+async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnToken): Promise<void> {
+  if (hello.token === '') {
+    throw new AdmissionError('bad-proof', 'a retry that shows no token of a newer epoch')
+  }
+  const claims = await verifyRemoteToken(ctx, hello)
+  if (claims.ep <= sent.claims.ep) {
+    throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
   }
 }
 
-/** Send our hello (with our proof over their nonce, as responder), first bringing our token up to the current epoch. */
-async function sendHello (lp: LengthPrefixedStream, ctx: ExchangeContext, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<string> {
+/**
+ * Our token for a hello, first brought up to the verifier's current epoch
+ * (the token manager's one fetch per epoch; a node without one keeps what
+ * it holds).
+ */
+async function currentOwnToken (ctx: ExchangeContext): Promise<OwnToken> {
   await ctx.state.ensureOwnTokenCurrent()
-  const mine = ownToken(ctx)
+  return ownToken(ctx)
+}
+
+/** Send our hello (with our proof over their nonce, as responder). */
+async function writeHello (lp: LengthPrefixedStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<void> {
   const signature = theirNonce == null ? new Uint8Array(0) : signProof(ctx, theirNonce, mine.token)
   await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature }), options)
-  return mine.token
 }
 
 async function verifyProof (ctx: ExchangeContext, signature: Uint8Array, myNonce: Uint8Array, remoteToken: string): Promise<void> {
@@ -112,7 +178,7 @@ async function verifyProof (ctx: ExchangeContext, signature: Uint8Array, myNonce
   }
 }
 
-function ownToken (ctx: ExchangeContext): { token: string, keyCertificate: string } {
+function ownToken (ctx: ExchangeContext): OwnToken {
   const own = ctx.state.ownToken
   if (own == null) {
     // without a token of our own we cannot be admitted; say nothing, close
@@ -129,46 +195,64 @@ export interface Admitted {
 
 export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   const nonce = randomBytes(NONCE_BYTES)
-  let myToken = await sendHello(lp, ctx, nonce, options)
-  let hello = await readFrame(lp, AdmitHello.decode, options)
+  let mine = await currentOwnToken(ctx)
+  await writeHello(lp, ctx, mine, nonce, options)
+  let hello = await readHello(lp, options)
   if (hello.retry) {
-    // our epoch is rotated: learn the current key, re-fetch, say hello again
-    await ctx.state.verifier.setCurrent(hello.keyCertificate)
-    await ctx.state.refreshOwnToken?.()
-    myToken = await sendHello(lp, ctx, nonce, options)
-    hello = await readFrame(lp, AdmitHello.decode, options)
+    // our epoch is rotated, says the responder: only if it proves it
+    await checkRetry(ctx, hello, mine)
+    // caught up (one issuer fetch per epoch); if the issuer did not give us
+    // that epoch, we show what we hold and the responder refuses it as
+    // `rotated-key`, which says why
+    mine = await currentOwnToken(ctx)
+    await writeHello(lp, ctx, mine, nonce, options)
+    hello = await readResponderHello(lp, options)
   }
-  checkHello(hello)
   let claims: TokenClaims
   try {
     claims = await verifyRemoteToken(ctx, hello)
   } catch (err: any) {
-    if (!(err instanceof AdmissionError) || err.reason !== 'rotated-key' || ctx.state.verifier.current == null) {
+    if (!isRotated(err) || !provesCurrentEpoch(ctx, mine)) {
       throw err
     }
-    // the responder is behind: tell it once, it re-fetches and says hello again
-    await lp.write(AdmitProof.encode({ signature: new Uint8Array(0), retry: true, keyCertificate: ctx.state.verifier.current.jws }), options)
-    hello = await readFrame(lp, AdmitHello.decode, options)
-    checkHello(hello)
+    // the responder is behind: tell it once; the token we showed is the proof
+    await lp.write(AdmitProof.encode({ signature: new Uint8Array(0), retry: true, keyCertificate: mine.keyCertificate }), options)
+    hello = await readResponderHello(lp, options)
     claims = await verifyRemoteToken(ctx, hello)
   }
   await verifyProof(ctx, hello.signature, nonce, hello.token)
-  await lp.write(AdmitProof.encode({ signature: signProof(ctx, hello.nonce, myToken), retry: false, keyCertificate: '' }), options)
+  await lp.write(AdmitProof.encode({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '' }), options)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
+}
+
+/** A responder's hello after its one chance to retry: another retry proves nothing new. */
+async function readResponderHello (lp: LengthPrefixedStream, options: AbortOptions): Promise<AdmitHello> {
+  const hello = await readHello(lp, options)
+  if (hello.retry) {
+    throw new AdmissionError('bad-proof', 'a second retry in one exchange')
+  }
+  return hello
 }
 
 export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   ownToken(ctx)
   const { hello, claims } = await receiveHello(lp, ctx, options)
   const nonce = randomBytes(NONCE_BYTES)
-  await sendHello(lp, ctx, nonce, options, hello.nonce)
+  let mine = await currentOwnToken(ctx)
+  await writeHello(lp, ctx, mine, nonce, options, hello.nonce)
   let proof = await readFrame(lp, AdmitProof.decode, options)
   if (proof.retry) {
-    // the initiator says our epoch is rotated: learn the key, re-fetch, hello again
-    await ctx.state.verifier.setCurrent(proof.keyCertificate)
-    await ctx.state.refreshOwnToken?.()
-    await sendHello(lp, ctx, nonce, options, hello.nonce)
+    // our epoch is rotated, says the initiator: its proof is the token it
+    // showed (verified, its own), which must be of a newer epoch than ours
+    if (claims.ep <= mine.claims.ep) {
+      throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
+    }
+    mine = await currentOwnToken(ctx)
+    await writeHello(lp, ctx, mine, nonce, options, hello.nonce)
     proof = await readFrame(lp, AdmitProof.decode, options)
+    if (proof.retry) {
+      throw new AdmissionError('bad-proof', 'a second retry in one exchange')
+    }
   }
   await verifyProof(ctx, proof.signature, nonce, hello.token)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }

@@ -84,7 +84,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     this.own = token
   }
 
-  /** Set by the token manager: fetch a fresh token from the issuer now. */
+  /** Set by the token manager: bring our token up to the verifier's epoch (at most one fetch per epoch). */
   refreshOwnToken?: () => Promise<unknown>
 
   /** Make sure our token is of the verifier's current epoch (after a rotation). */

@@ -1,9 +1,15 @@
 /**
  * Keeps the node's own token fresh: fetched at start, refreshed at half its
- * lifetime, at once when a peer shows that the signing key moved to a newer
- * epoch, and with jittered backoff while the issuer is unreachable (the
- * current token keeps working until it expires). It also keeps the
- * verifier's keys in step with the issuer's announcements.
+ * lifetime, at once when the verifier moved to a newer epoch, and with
+ * jittered backoff while the issuer is unreachable (the current token keeps
+ * working until it expires). It also keeps the verifier's keys in step with
+ * the issuer's announcements.
+ *
+ * What peers say can start at most one fetch per epoch (`catchUp`): however
+ * many connections, retries or gossip frames show a newer epoch, the issuer
+ * hears about it once, so no peer can spend this node's share of the
+ * issuer's per-peer rate limit. If that one fetch fails, or the issuer still
+ * answers with an older epoch, the backoff schedule tries again.
  */
 import { TypedEventEmitter } from 'main-event'
 import { backoffDelay } from '../liveness/backoff.ts'
@@ -41,6 +47,9 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private failures = 0
   private running = false
   private inFlight?: Promise<OwnToken | undefined>
+  /** the newest epoch a catch-up fetch was started for */
+  private caughtUpTo = -1
+  private catchingUp?: Promise<unknown>
   /** number of tokens fetched since start */
   fetched = 0
 
@@ -73,6 +82,35 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   async refresh (): Promise<OwnToken | undefined> {
     this.inFlight ??= this.fetch().finally(() => { this.inFlight = undefined })
     return this.inFlight
+  }
+
+  /**
+   * Bring our token up to the verifier's current epoch: one fetch per epoch,
+   * shared by every caller (the exchange waits for it before it says hello).
+   * A fetch already under way may have started before the epoch moved, so it
+   * lands first and a new one starts only if we are still behind.
+   */
+  async catchUp (): Promise<void> {
+    const epoch = this.init.state.verifier.current?.epoch
+    if (epoch == null || !this.behind(epoch)) {
+      return
+    }
+    if (epoch > this.caughtUpTo) {
+      this.caughtUpTo = epoch
+      this.catchingUp = (async () => {
+        await this.inFlight
+        if (this.behind(epoch)) {
+          await this.refresh()
+        }
+      })()
+    }
+    await this.catchingUp
+  }
+
+  /** Is our token (if we hold one) of an epoch before `epoch`? */
+  private behind (epoch: number): boolean {
+    const own = this.init.state.ownToken
+    return own != null && own.claims.ep < epoch
   }
 
   private async fetch (): Promise<OwnToken | undefined> {
@@ -118,11 +156,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     }
   }
 
-  private onEpoch (evt: CustomEvent<{ epoch: number }>): void {
-    const own = this.init.state.ownToken
-    if (own != null && own.claims.ep < evt.detail.epoch) {
-      // a peer showed a newer epoch: ours is refused from now on, re-fetch now
-      void this.refresh()
-    }
+  private onEpoch (): void {
+    // the verifier moved to a newer epoch: ours is refused from now on
+    void this.catchUp()
   }
 }

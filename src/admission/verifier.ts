@@ -33,6 +33,12 @@ export interface VerifyExpectations {
    * evidence of a gossip message must have been valid when it was published
    */
   at?: number
+  /**
+   * check everything but that the epoch is current: the exchange asks this
+   * of a token refused as `rotated-key` before it tells the holder to
+   * re-fetch, so only the genuine holder of a stale token hears it
+   */
+  acceptRotated?: boolean
 }
 
 export interface TokenVerifierEvents {
@@ -83,7 +89,13 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     return known ?? cert
   }
 
-  /** Make a certified key current (from the issuer's /v1/keys). Never moves back. */
+  /**
+   * Make a certified key current. Never moves back. Only for what speaks for
+   * the issuer (its `/v1/keys`, the enrolment): a certificate alone proves
+   * that the root certified a key, not that the issuer signs with it yet, so
+   * a certificate from a peer goes through `addKeyCertificate`, and only a
+   * token that key signed moves the verifier (`verify`).
+   */
   async setCurrent (jws: string): Promise<void> {
     const cert = await this.addKeyCertificate(jws)
     this.advance(cert)
@@ -99,9 +111,7 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     // time-dependent claims need checking again
     const seen = this.verified.get(token)
     if (seen != null) {
-      if (this.currentKey != null && seen.ep < this.currentKey.epoch) {
-        throw new AdmissionError('rotated-key')
-      }
+      this.checkEpoch(seen.ep, expect)
       this.checkClaims(seen, expect)
       return seen
     }
@@ -116,9 +126,6 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     if (cert == null) {
       throw new AdmissionError('unknown-key')
     }
-    if (this.currentKey != null && cert.epoch < this.currentKey.epoch) {
-      throw new AdmissionError('rotated-key')
-    }
     let claims = this.verified.get(token)
     if (claims == null) {
       claims = (await verifyTokenSignature(token, cert.publicKey)).claims
@@ -130,11 +137,22 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
       }
       this.verified.set(token, claims)
     }
+    // `rotated-key` comes after the signature: callers treat it as an honest
+    // holder's refusal (re-fetch, retry, keep a carrier's copy), so it is
+    // said only of a token the issuer signed; a forgery that merely names an
+    // old kid is refused as what it is
+    this.checkEpoch(cert.epoch, expect)
     this.checkClaims(claims, expect)
     // the issuer signs only with its current key: a valid token of a newer
     // epoch proves that key is current now
     this.advance(cert)
     return claims
+  }
+
+  private checkEpoch (epoch: number, expect: VerifyExpectations): void {
+    if (expect.acceptRotated !== true && this.currentKey != null && epoch < this.currentKey.epoch) {
+      throw new AdmissionError('rotated-key')
+    }
   }
 
   private checkClaims (claims: TokenClaims, expect: VerifyExpectations): void {

@@ -483,7 +483,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const verifier = admission.verifier
   const client = new IssuerClient({ url: enrollment.issuerUrl })
   const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval })
-  admission.refreshOwnToken = async () => tokens.refresh()
+  admission.refreshOwnToken = async () => tokens.catchUp()
   if (options.token != null) {
     const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })
     admission.setOwnToken({ token: options.token.token, keyCertificate: options.token.keyCertificate, claims })
