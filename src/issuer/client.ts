@@ -5,9 +5,12 @@
  */
 import { DOMAINS } from '../admission/constants.ts'
 import { domainBytes } from '../admission/keys.ts'
+import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './issuer.ts'
+import type { AuditEntry } from './audit-log.ts'
 import type { EnrollResult, KeySet, TokenResult } from './issuer.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { KeyObject } from 'node:crypto'
 
 export class IssuerClientError extends Error {
   override readonly name = 'IssuerClientError'
@@ -25,6 +28,8 @@ export class IssuerClientError extends Error {
 export interface IssuerClientInit {
   url: string
   timeoutMs?: number
+  /** the clock signed admin requests carry */
+  now?: () => number
 }
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
@@ -32,10 +37,12 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 export class IssuerClient {
   readonly url: string
   private readonly timeoutMs: number
+  private readonly now: () => number
 
   constructor (init: IssuerClientInit) {
     this.url = init.url.replace(/\/+$/, '')
     this.timeoutMs = init.timeoutMs ?? 10_000
+    this.now = init.now ?? Date.now
   }
 
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
@@ -124,5 +131,24 @@ export class IssuerClient {
       throw new IssuerClientError('bad-response', 200, 'incomplete revocation list')
     }
     return body
+  }
+
+  /**
+   * Audit log entries (they name members and their types, so the issuer
+   * serves them only to a request signed by a registered admin key; see
+   * `admin-request.ts`).
+   */
+  async auditEntries (admin: { privateKey: KeyObject, publicKey: KeyObject }, options: { from?: number, limit?: number } = {}): Promise<AuditEntry[]> {
+    const query = new URLSearchParams()
+    if (options.from != null) query.set('from', String(options.from))
+    if (options.limit != null) query.set('limit', String(options.limit))
+    const path = `/v1/audit/entries${query.size === 0 ? '' : `?${query.toString()}`}`
+    // what the issuer sees as the request target: the path under the issuer's URL, exactly as sent
+    const target = new URL(this.url + path)
+    const { body } = await this.request<{ entries: AuditEntry[] }>('GET', path, undefined, signAdminRequest(admin, 'GET', target.pathname + target.search, this.now()))
+    if (!Array.isArray(body?.entries)) {
+      throw new IssuerClientError('bad-response', 200, 'no entries in the answer')
+    }
+    return body.entries
   }
 }

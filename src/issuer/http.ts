@@ -40,6 +40,11 @@ export interface IssuerHttpInit {
    * @default 60
    */
   perPeerPerMinute?: number
+  /**
+   * the window of the per-address limits, ms (tests lengthen it so a burst cannot straddle two windows)
+   * @default 1000
+   */
+  rateWindowMs?: number
   /** the clock signed admin requests are checked against */
   now?: () => number
 }
@@ -100,8 +105,9 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   const { issuer, log } = init
   const now = init.now ?? Date.now
   const perPeer = new RateLimiter({ points: init.perPeerPerMinute ?? 60, duration: 60 })
-  const anonymous = perAddress(init.perAddressPerSecond ?? 200, 1000)
-  const audit = perAddress(init.auditPerAddressPerSecond ?? 20, 1000)
+  const window = init.rateWindowMs ?? 1000
+  const anonymous = perAddress(init.perAddressPerSecond ?? 200, window)
+  const audit = perAddress(init.auditPerAddressPerSecond ?? 20, window)
   const admins = new AdminRequestVerifier({ adminName: key => issuer.adminName(key), now })
 
   const { app, budget } = await createHttpServer({
