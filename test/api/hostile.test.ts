@@ -50,7 +50,7 @@ describe('admin API under hostile requests', () => {
       for (const method of ['GET', 'POST', 'PUT', 'DELETE']) {
         const res = await raw(stranger, method, path, { 'content-type': 'application/json' }, method === 'GET' ? '' : '{}')
         assert.equal(res.status, 401, `${method} ${path}`)
-        assert.match(res.text, /\r\n\r\n\{"error":"unauthorized"\}$/, `${method} ${path}`)
+        assert.ok(res.text.split('\r\n\r\n')[1]?.includes('{"error":"unauthorized"}'), `${method} ${path}`)
       }
     }
     await alive()
@@ -72,14 +72,14 @@ describe('admin API under hostile requests', () => {
   it('four 42 MB bundles at once: the body budget lets one in and refuses the others with 503 before reading them', async () => {
     const results = await Promise.all(Array.from({ length: 4 }, async () => await declaredOversize(admin, '/v1/bundles', MB42)))
     const statuses = results.map(r => r.status).sort()
-    assert.ok(bodyBytes().peak <= bodyBytes().capacity, `held at most the budget (${bodyBytes().peak} of ${bodyBytes().capacity})`)
-    assert.ok(bodyBytes().peak < 2 * MB42, `never two of them at once (${bodyBytes().peak})`)
     const busy = results.filter(r => r.status === 503)
     assert.ok(busy.length >= 1, String(statuses))
     for (const res of busy) {
       assert.ok(res.sent < MB42, `refused before it was sent (${res.sent})`)
       assert.match(res.text, /retry-after: 1/i)
     }
+    assert.ok(bodyBytes().peak <= bodyBytes().capacity, `held at most the budget (${bodyBytes().peak} of ${bodyBytes().capacity})`)
+    assert.ok(bodyBytes().peak < 2 * MB42, `never two of them at once (${bodyBytes().peak})`)
     assert.equal(bodyBytes().inFlight, 0, 'every share came back')
     await alive()
   })
