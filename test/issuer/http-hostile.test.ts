@@ -6,14 +6,18 @@
  * public.
  */
 import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { generateEd25519, rawPublicKey } from '../../src/admission/keys.ts'
+import { generateEd25519, privateKeyToPem, rawPublicKey } from '../../src/admission/keys.ts'
 import { ADMIN_REQUEST_HEADERS, signAdminRequest } from '../../src/issuer/admin-request.ts'
 import { IssuerClient, IssuerClientError } from '../../src/issuer/client.ts'
 import { startIssuerHttp } from '../../src/issuer/http.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { abortedMidBody, chunkedOversize, crashCounter, declaredOversize, destroyedAfterHeaders, longerThanDeclared, raw, shorterThanDeclared, trickled } from '../fixtures/http-hostile.ts'
+import { tempus } from '../fixtures/cli.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 
@@ -188,6 +192,23 @@ describe('issuer audit log: entries for admins, proofs for everyone (item 3)', (
     assert.ok(entries.some(e => e.kind === 'enroll' && e.data.typ === 'sentinel'))
     await assert.rejects(client.auditEntries(stranger), (e: IssuerClientError) => e.status === 401 && e.code === 'unauthorized')
     await assert.rejects(client.auditEntries(admin, { limit: 5000 }), (e: IssuerClientError) => e.status === 400)
+  })
+
+  it('tempus admin audit reads them with an admin key file; a stranger\'s key is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tempus-admin-'))
+    try {
+      await writeFile(join(dir, 'alice.pem'), privateKeyToPem(admin.privateKey), { mode: 0o600 })
+      await writeFile(join(dir, 'mallory.pem'), privateKeyToPem(stranger.privateKey), { mode: 0o600 })
+      const ok = await tempus(['admin', 'audit', '--key', join(dir, 'alice.pem'), '--issuer', t.url, '--limit', '1000', '--json'])
+      assert.equal(ok.code, 0, ok.stderr)
+      const { entries } = JSON.parse(ok.stdout) as { entries: Array<{ kind: string, data: { typ?: string } }> }
+      assert.ok(entries.some(e => e.kind === 'enroll' && e.data.typ === 'sentinel'))
+      const refused = await tempus(['admin', 'audit', '--key', join(dir, 'mallory.pem'), '--issuer', t.url])
+      assert.notEqual(refused.code, 0)
+      assert.match(refused.stderr, /unauthorized/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('keeps checkpoints, consistency and inclusion proofs public', async () => {
