@@ -135,6 +135,10 @@ export function answerFor (err: unknown, classify?: (err: unknown) => ErrorAnswe
   if (err instanceof SyntaxError && status === 400) {
     return { status: 400, code: 'bad-request', detail: 'the body is not valid JSON: send one JSON object' }
   }
+  if (status === 415) {
+    // a JSON type with a charset other than UTF-8, and the like
+    return { status: 400, code: 'bad-request', detail: 'send the body as application/json (UTF-8)' }
+  }
   if (status >= 400 && status < 500) {
     // Fastify's other refusals (prototype poisoning, a body on a route without a parser, …)
     return { status, code: CODES[status] ?? 'bad-request', detail: status === 429 ? 'too many requests; retry after the Retry-After seconds' : 'the request is malformed' }

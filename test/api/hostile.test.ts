@@ -115,6 +115,8 @@ describe('admin API under hostile requests', () => {
     const cases: Array<[string, string, RegExp]> = [
       ['{"kind":"x"}', 'text/plain', /application\/json/],
       ['kind=x', 'application/x-www-form-urlencoded', /application\/json/],
+      ['{"kind":"x"}', 'application/json; charset=utf-16', /./],
+      ['{"kind":"x"}', 'application/jsonp', /application\/json/],
       ['{"kind":', 'application/json', /JSON/],
       ['['.repeat(30_000) + ']'.repeat(30_000), 'application/json', /JSON object/],
       [JSON.stringify({ kind: 'x', digest: 'ab', severity: 1, metadata: { a: { b: { c: { d: [[[[1]]]] } } } } }), 'application/json', /metadata/],
