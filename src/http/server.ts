@@ -296,7 +296,8 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
   })
 
   app.setNotFoundHandler((_request, reply) => {
-    refuse(reply, { status: 404, code: 'not-found', detail: 'no such endpoint' }, details)
+    // no detail, even for an authenticated caller: a code says it all
+    refuse(reply, { status: 404, code: 'not-found' }, details)
   })
 
   await app.register(rateLimit, {
@@ -337,7 +338,7 @@ export function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<
       exposeHeadRoute: false,
       onRequest: async (_request, reply) => {
         reply.header('allow', allow)
-        refuse(reply, { status: 405, code: 'method-not-allowed', detail: `use ${allow}` }, details)
+        refuse(reply, { status: 405, code: 'method-not-allowed' }, details)
         return reply
       },
       handler: async () => undefined
