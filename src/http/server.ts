@@ -18,7 +18,7 @@
  *   server never drains an unread body.
  */
 import { STATUS_CODES } from 'node:http'
-import { pipeline, Transform } from 'node:stream'
+import { Transform } from 'node:stream'
 import rateLimit from '@fastify/rate-limit'
 import Fastify from 'fastify'
 import { BodyBudget } from './body-budget.ts'
@@ -233,7 +233,12 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
     }
     const limit = request.routeOptions.bodyLimit ?? init.bodyLimit
     let held = 0
-    const release = (): void => { budget.give(held); held = 0 }
+    let answered = false
+    const release = (): void => {
+      answered = true
+      budget.give(held)
+      held = 0
+    }
     reply.raw.once('close', release)
     const busy = (): HttpError => {
       reply.header('retry-after', '1')
@@ -253,20 +258,38 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
     let received = 0
     const counted = new Transform({
       transform (chunk: Buffer, _encoding, callback) {
+        if (answered) {
+          // bytes still buffered after the answer went out: nobody will read them
+          callback()
+          return
+        }
+        const before = received
         received += chunk.length
+        // Fastify's parser compares this with the route's limit and answers 413 (and closes) past it
         ;(counted as Transform & { receivedEncodedLength?: number }).receivedEncodedLength = received
-        if (received > held) {
-          if (received > limit || !budget.take(received - held)) {
-            callback(received > limit ? new HttpError(413, 'too-large', `bodies on this route are limited to ${limit} bytes`) : busy())
+        // a request never holds more than its route's limit
+        const more = Math.min(received, limit) - held
+        if (more > 0) {
+          if (!budget.take(more)) {
+            callback(busy())
             return
           }
-          held = received
+          held += more
         }
-        callback(null, chunk)
+        // past the limit the parser has refused the body: what still arrives before the close is dropped
+        callback(null, before > limit ? undefined : chunk)
       }
     })
-    // pipeline, not pipe: an aborted request destroys the counter too, so the parser hears of it
-    pipeline(payload as Readable, counted, () => {})
+    // errors of ours reach the parser (which answers them) without destroying the request, so the
+    // answer still goes out; an aborted request ends the counter, so the parser hears of it
+    const source = payload as Readable
+    source.on('error', err => { counted.destroy(err) })
+    source.on('close', () => {
+      if (!source.readableEnded) {
+        counted.destroy(new HttpError(400, 'bad-request', 'the request was aborted'))
+      }
+    })
+    source.pipe(counted)
     return counted
   })
 
