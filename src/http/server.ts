@@ -214,6 +214,10 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
     socket.destroy()
   }
 
+  // an accept that fails (EMFILE under a connection flood) is emitted on the server; unheard, it would end the process
+  app.server.on('error', (err: Error & { code?: string }) => {
+    log.warn({ server: init.name, code: err.code, err: err.message }, 'server error')
+  })
   app.removeContentTypeParser(['text/plain'])
 
   if (init.guard != null) {
