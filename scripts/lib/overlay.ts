@@ -28,7 +28,7 @@ export async function startBenchOverlay (overlay = 'bench'): Promise<BenchOverla
   const dir = await mkdtemp(join(tmpdir(), 'tempus-bench-'))
   const issuer = await Issuer.init({ dir, overlay, passphrase: 'bench', scryptN: 1 << 10 })
   const silent = createLogger({ level: 'silent' })
-  const http = await startIssuerHttp({ issuer, log: silent, perAddressPerSecond: 1_000_000, perPeerPerMinute: 1_000_000 })
+  const http = await startIssuerHttp({ issuer, log: silent, perAddressPerSecond: 1_000_000, auditPerAddressPerSecond: 1_000_000, perPeerPerMinute: 1_000_000 })
   const client = new IssuerClient({ url: http.url })
   return {
     issuer,

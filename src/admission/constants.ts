@@ -12,6 +12,7 @@ export const DOMAINS = {
   keyCertificate: 'tempus-key-certificate-v1',
   revocationList: 'tempus-revocation-list-v1',
   revocationApproval: 'tempus-revocation-approval-v1',
+  adminRequest: 'tempus-issuer-admin-request-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
   attestation: 'tempus-attestation-v1',
   gossip: 'tempus-gossip-v1',

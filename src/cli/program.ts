@@ -6,6 +6,7 @@ import { idCommand, peersCommand, statusCommand } from './commands/info.ts'
 import { initCommand } from './commands/init.ts'
 import { startCommand } from './commands/start.ts'
 import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './commands/admin.ts'
+import { adminAuditCommand } from './commands/admin-audit.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
@@ -243,6 +244,15 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the passphrase that seals the key')
     .option('--json', 'print JSON')
     .action(async (opts) => { await adminResealCommand(opts) })
+
+  admin.command('audit')
+    .description('read the issuer\'s audit log entries (a request signed with your admin key)')
+    .requiredOption('--key <file>', 'admin key file')
+    .requiredOption('--issuer <url>', 'the issuer')
+    .option('--from <n>', 'first entry', '0')
+    .option('--limit <n>', 'entries, 1 to 1000', '100')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await adminAuditCommand(opts) })
 
   program.command('status')
     .description('show a running node\'s status (asks its admin API)')

@@ -6,10 +6,13 @@
 import { randomBytes } from 'node:crypto'
 import { DOMAINS } from '../admission/constants.ts'
 import { domainBytes } from '../admission/keys.ts'
+import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './issuer.ts'
+import type { AuditEntry } from './audit-log.ts'
 import type { EnrollResult, KeySet, TokenResult } from './issuer.ts'
 import type { PeerType } from '../node/config.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { KeyObject } from 'node:crypto'
 
 export class IssuerClientError extends Error {
   override readonly name = 'IssuerClientError'
@@ -35,6 +38,8 @@ export interface IssuerClientInit {
    * @default 16 random bytes, base64url
    */
   instance?: string
+  /** the clock signed admin requests carry */
+  now?: () => number
 }
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
@@ -43,11 +48,13 @@ export class IssuerClient {
   readonly url: string
   readonly instance: string
   private readonly timeoutMs: number
+  private readonly now: () => number
 
   constructor (init: IssuerClientInit) {
     this.url = init.url.replace(/\/+$/, '')
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.instance = init.instance ?? randomBytes(16).toString('base64url')
+    this.now = init.now ?? Date.now
   }
 
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
@@ -145,5 +152,24 @@ export class IssuerClient {
       throw new IssuerClientError('bad-response', 200, 'incomplete revocation list')
     }
     return body
+  }
+
+  /**
+   * Audit log entries (they name members and their types, so the issuer
+   * serves them only to a request signed by a registered admin key; see
+   * `admin-request.ts`).
+   */
+  async auditEntries (admin: { privateKey: KeyObject, publicKey: KeyObject }, options: { from?: number, limit?: number } = {}): Promise<AuditEntry[]> {
+    const query = new URLSearchParams()
+    if (options.from != null) query.set('from', String(options.from))
+    if (options.limit != null) query.set('limit', String(options.limit))
+    const path = `/v1/audit/entries${query.size === 0 ? '' : `?${query.toString()}`}`
+    // what the issuer sees as the request target: the path under the issuer's URL, exactly as sent
+    const target = new URL(this.url + path)
+    const { body } = await this.request<{ entries: AuditEntry[] }>('GET', path, undefined, signAdminRequest(admin, 'GET', target.pathname + target.search, this.now()))
+    if (!Array.isArray(body?.entries)) {
+      throw new IssuerClientError('bad-response', 200, 'no entries in the answer')
+    }
+    return body.entries
   }
 }

@@ -1,17 +1,20 @@
 /**
  * The issuer's HTTP API (loopback by default; HTTPS when given a cert and a
- * key). JSON in and out, bodies capped, rate limits per address and per
- * peer, errors as `{ "error": code }`: clear for an honest client, nothing
- * more for anyone else.
+ * key) on the shared Fastify server (`src/http/server.ts`): JSON schemas on
+ * every body and query, bodies ≤ 16 KiB, every anonymous endpoint rate
+ * limited per address and per route (429 with Retry-After), tokens also per
+ * peer, the audit log's entries only for a signed admin request, errors as
+ * `{ "error": code }`: clear for an honest client, nothing more for anyone
+ * else.
  */
-import { createServer as createHttpServer } from 'node:http'
-import { createServer as createHttpsServer } from 'node:https'
 import { RateLimiter } from '@libp2p/utils'
-import { BodyError, json, listen, readJsonObject } from '../http/server.ts'
+import { createHttpServer, HttpError, listen, methodNotAllowed, perAddress } from '../http/server.ts'
+import { AdminRequestVerifier } from './admin-request.ts'
 import { IssuerError } from './errors.ts'
-import type { Issuer } from './issuer.ts'
+import type { EnrollRequest, Issuer, TokenRequest } from './issuer.ts'
+import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
-import type { IncomingMessage, ServerResponse, Server } from 'node:http'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 
 export interface IssuerHttpInit {
   issuer: Issuer
@@ -20,18 +23,43 @@ export interface IssuerHttpInit {
   /** PEM; both or neither */
   tls?: { cert: string, key: string }
   log: PinoLogger
-  /** requests per second per client address on the POST endpoints */
+  /**
+   * requests per second per client address, per route, on every anonymous
+   * endpoint (the POSTs, keys, crl, overlay, revocation requests)
+   * @default 200
+   */
   perAddressPerSecond?: number
-  /** token requests per minute per peer */
+  /**
+   * requests per second per client address, per route, on the audit log's
+   * reads (checkpoints, proofs, entries)
+   * @default 20
+   */
+  auditPerAddressPerSecond?: number
+  /**
+   * token requests per minute per peer
+   * @default 60
+   */
   perPeerPerMinute?: number
+  /**
+   * the window of the per-address limits, ms (tests lengthen it so a burst cannot straddle two windows)
+   * @default 1000
+   */
+  rateWindowMs?: number
+  /** the clock signed admin requests are checked against */
+  now?: () => number
 }
 
 export interface IssuerHttp {
   url: string
+  /** body bytes held now and at most, across all requests (tests read it) */
+  bodyBytes(): { inFlight: number, peak: number, capacity: number }
   close(): Promise<void>
 }
 
-const MAX_BODY = 16 * 1024
+/** largest request body */
+export const ISSUER_MAX_BODY = 16 * 1024
+/** body bytes all requests may hold at once: 64 full bodies */
+export const ISSUER_MAX_IN_FLIGHT_BODY_BYTES = 64 * ISSUER_MAX_BODY
 
 const STATUS: Record<string, number> = {
   'bad-request': 400,
@@ -46,124 +74,139 @@ const STATUS: Record<string, number> = {
   'rate-limited': 429
 }
 
-export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp> {
-  const { issuer, log } = init
-  const perAddress = new RateLimiter({ points: init.perAddressPerSecond ?? 200, duration: 1 })
-  const perPeer = new RateLimiter({ points: init.perPeerPerMinute ?? 60, duration: 60 })
+const b64url = (max: number): Record<string, unknown> => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^[A-Za-z0-9_-]+$' })
+const jws = { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_.-]+$' }
+const bodyOf = (properties: Record<string, unknown>, required: string[]): Record<string, unknown> =>
+  ({ type: 'object', additionalProperties: false, properties, required })
+const queryOf = (properties: Record<string, unknown>, required: string[] = []): Record<string, unknown> =>
+  ({ type: 'object', additionalProperties: false, properties, required })
+const count = { type: 'string', pattern: '^[0-9]{1,15}$' }
 
-  const limit = (limiter: RateLimiter, key: string): void => {
-    try {
-      limiter.consume(key, 1)
-    } catch {
-      throw new IssuerError('rate-limited', 'too many requests; retry later')
-    }
-  }
-
-  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://issuer')
-    const path = url.pathname
-    const address = req.socket.remoteAddress ?? 'unknown'
-    if (req.method === 'GET') {
-      if (path === '/healthz') {
-        return json(res, 200, { status: 'ok' })
-      }
-      if (path === '/v1/keys') {
-        return json(res, 200, issuer.keys())
-      }
-      if (path === '/v1/overlay') {
-        return json(res, 200, issuer.overlayConfig())
-      }
-      if (path === '/v1/crl') {
-        const crl = issuer.revocationList()
-        const etag = `"${crl.n}"`
-        res.setHeader('etag', etag)
-        if (req.headers['if-none-match'] === etag) {
-          res.writeHead(304)
-          res.end()
-          return
-        }
-        return json(res, 200, crl)
-      }
-      if (path.startsWith('/v1/revoke/')) {
-        return json(res, 200, issuer.revocationRequest(decodeURIComponent(path.slice('/v1/revoke/'.length))))
-      }
-      if (path === '/v1/audit/checkpoint') {
-        limit(perAddress, address)
-        return json(res, 200, issuer.audit.checkpoint())
-      }
-      if (path === '/v1/audit/checkpoints') {
-        return json(res, 200, { checkpoints: issuer.audit.checkpoints() })
-      }
-      if (path === '/v1/audit/consistency') {
-        limit(perAddress, address)
-        const from = Number(url.searchParams.get('from'))
-        const to = Number(url.searchParams.get('to'))
-        if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < from || to > issuer.audit.size) {
-          throw new IssuerError('bad-request', 'from and to must be sizes with 1 ≤ from ≤ to ≤ the log size')
-        }
-        return json(res, 200, { from, to, proof: issuer.audit.consistency(from, to) })
-      }
-      if (path === '/v1/audit/entries') {
-        const from = Number(url.searchParams.get('from') ?? 0)
-        const count = Math.min(1000, Number(url.searchParams.get('limit') ?? 100))
-        if (!Number.isInteger(from) || from < 0 || !Number.isInteger(count) || count < 1) {
-          throw new IssuerError('bad-request', 'from ≥ 0 and 1 ≤ limit ≤ 1000')
-        }
-        return json(res, 200, { entries: issuer.audit.entries(from, count) })
-      }
-      throw new IssuerError('not-found', 'no such endpoint')
-    }
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'GET, POST')
-      return json(res, 405, { error: 'method-not-allowed' })
-    }
-    limit(perAddress, address)
-    const body = await readJson(req)
-    if (path === '/v1/challenge') {
-      return json(res, 200, { challenge: issuer.challenge() })
-    }
-    if (path === '/v1/enroll') {
-      return json(res, 200, await issuer.enroll(body))
-    }
-    if (path === '/v1/token') {
-      // per peer: the credential's subject, once its signature and proof verified
-      return json(res, 200, await issuer.token(body, peerId => { limit(perPeer, peerId) }))
-    }
-    if (path === '/v1/revoke') {
-      return json(res, 200, await issuer.approve(String(body?.request ?? ''), String(body?.adminKey ?? ''), String(body?.signature ?? '')))
-    }
-    throw new IssuerError('not-found', 'no such endpoint')
-  }
-
-  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    handler(req, res).catch((err: any) => {
-      if (err instanceof IssuerError) {
-        if (err.code !== 'not-found') {
-          log.info({ path: req.url, code: err.code, remote: req.socket.remoteAddress, detail: err.message }, 'issuer request refused')
-        }
-        json(res, STATUS[err.code] ?? 400, { error: err.code })
-        return
-      }
-      log.error({ path: req.url, err: err?.message }, 'issuer request failed')
-      json(res, 500, { error: 'internal' })
-    })
-  }
-
-  const options = { maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }
-  const server: Server = init.tls != null
-    ? createHttpsServer({ ...options, cert: init.tls.cert, key: init.tls.key }, onRequest)
-    : createHttpServer(options, onRequest)
-  server.on('clientError', (_err, socket) => { socket.destroy() })
-  const listening = await listen(server, init.host ?? '127.0.0.1', init.port ?? 0)
-  const url = `${init.tls != null ? 'https' : 'http'}://${listening.authority}`
-  log.info({ url, overlay: issuer.overlay, attestation: issuer.attestation.kind }, 'issuer listening')
-  return { url, close: listening.close }
+const SCHEMAS = {
+  challenge: bodyOf({}, []),
+  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 } }, ['code', 'publicKey', 'challenge', 'signature']),
+  token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
+  approve: bodyOf({ request: { type: 'string', minLength: 1, maxLength: 64 }, adminKey: b64url(64), signature: b64url(128) }, ['request', 'adminKey', 'signature']),
+  consistency: queryOf({ from: count, to: count }, ['from', 'to']),
+  inclusion: queryOf({ index: count, size: count }, ['index']),
+  entries: queryOf({ from: count, limit: count }),
+  revokeId: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['id'] }
 }
 
-async function readJson (req: IncomingMessage): Promise<any> {
-  try {
-    return await readJsonObject(req, MAX_BODY)
-  } catch (err: any) {
-    throw new IssuerError('bad-request', err instanceof BodyError ? err.message : 'the body could not be read')
+/** the issuer's typed errors as answers (never with their message: `details` is off here) */
+function classify (err: unknown): ErrorAnswer | undefined {
+  if (err instanceof IssuerError) {
+    return { status: STATUS[err.code] ?? 400, code: err.code, detail: err.message }
+  }
+  return undefined
+}
+
+export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp> {
+  const { issuer, log } = init
+  const now = init.now ?? Date.now
+  const perPeer = new RateLimiter({ points: init.perPeerPerMinute ?? 60, duration: 60 })
+  const window = init.rateWindowMs ?? 1000
+  const anonymous = perAddress(init.perAddressPerSecond ?? 200, window)
+  const audit = perAddress(init.auditPerAddressPerSecond ?? 20, window)
+  const admins = new AdminRequestVerifier({ adminName: key => issuer.adminName(key), now })
+
+  const { app, budget } = await createHttpServer({
+    name: 'issuer',
+    log,
+    bodyLimit: ISSUER_MAX_BODY,
+    maxInFlightBodyBytes: ISSUER_MAX_IN_FLIGHT_BODY_BYTES,
+    details: false,
+    classify,
+    refusalLevel: status => status === 429 || status === 404 ? 'debug' : 'info',
+    ...(init.tls != null ? { tls: init.tls } : {})
+  })
+  const served = new Map<string, Set<string>>()
+  const serve = (method: 'GET' | 'POST', url: string): string => {
+    served.set(url, (served.get(url) ?? new Set()).add(method))
+    return url
+  }
+
+  /** a signed request by a registered admin key, or a bare 401 */
+  const adminOnly = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const result = admins.verify(request.method, request.url, request.headers)
+    if (!result.ok) {
+      log.info({ route: request.routeOptions.url, reason: result.reason, remote: request.ip }, 'admin request refused')
+      if (result.reason === 'busy') {
+        throw new HttpError(503, 'busy', 'too many admin requests at once')
+      }
+      reply.header('www-authenticate', 'TempusAdmin')
+      throw new HttpError(401, 'unauthorized', 'sign the request with a registered admin key')
+    }
+    log.info({ route: request.routeOptions.url, admin: result.admin }, 'admin request')
+  }
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  serve('GET', '/healthz')
+  app.get(serve('GET', '/v1/keys'), { config: anonymous }, async () => issuer.keys())
+  app.get(serve('GET', '/v1/overlay'), { config: anonymous }, async () => issuer.overlayConfig())
+  app.get(serve('GET', '/v1/crl'), { config: anonymous }, async (request, reply) => {
+    const crl = issuer.revocationList()
+    const etag = `"${crl.n}"`
+    reply.header('etag', etag)
+    if (request.headers['if-none-match'] === etag) {
+      return await reply.code(304).send()
+    }
+    return crl
+  })
+  app.get<{ Params: { id: string } }>(serve('GET', '/v1/revoke/:id'), { config: anonymous, schema: { params: SCHEMAS.revokeId } }, async request =>
+    issuer.revocationRequest(request.params.id))
+
+  app.get(serve('GET', '/v1/audit/checkpoint'), { config: audit }, async () => issuer.audit.checkpoint())
+  app.get(serve('GET', '/v1/audit/checkpoints'), { config: audit }, async () => ({ checkpoints: issuer.audit.checkpoints() }))
+  app.get<{ Querystring: { from: string, to: string } }>(serve('GET', '/v1/audit/consistency'), { config: audit, schema: { querystring: SCHEMAS.consistency } }, async request => {
+    const from = Number(request.query.from)
+    const to = Number(request.query.to)
+    if (from < 1 || to < from || to > issuer.audit.size) {
+      throw new IssuerError('bad-request', 'from and to must be sizes with 1 ≤ from ≤ to ≤ the log size')
+    }
+    return { from, to, proof: issuer.audit.consistency(from, to) }
+  })
+  app.get<{ Querystring: { index: string, size?: string } }>(serve('GET', '/v1/audit/inclusion'), { config: audit, schema: { querystring: SCHEMAS.inclusion } }, async request => {
+    const index = Number(request.query.index)
+    const size = request.query.size == null ? issuer.audit.size : Number(request.query.size)
+    if (index >= size || size > issuer.audit.size) {
+      throw new IssuerError('bad-request', 'index < size ≤ the log size')
+    }
+    return { index, size, proof: issuer.audit.inclusion(index, size) }
+  })
+  // entries name every member and its type: admins only
+  app.get<{ Querystring: { from?: string, limit?: string } }>(serve('GET', '/v1/audit/entries'), { config: audit, schema: { querystring: SCHEMAS.entries }, preHandler: adminOnly }, async request => {
+    const from = Number(request.query.from ?? 0)
+    const limit = Number(request.query.limit ?? 100)
+    if (limit < 1 || limit > 1000) {
+      throw new IssuerError('bad-request', 'from ≥ 0 and 1 ≤ limit ≤ 1000')
+    }
+    return { entries: issuer.audit.entries(from, limit) }
+  })
+
+  app.post(serve('POST', '/v1/challenge'), { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))
+  app.post(serve('POST', '/v1/enroll'), { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => await issuer.enroll(request.body as EnrollRequest))
+  app.post(serve('POST', '/v1/token'), { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) =>
+    // per peer: the credential's subject, once its signature and proof verified
+    await issuer.token(request.body as TokenRequest, peerId => {
+      try {
+        perPeer.consume(peerId, 1)
+      } catch (err: any) {
+        reply.header('retry-after', String(Math.max(1, Math.ceil(Number(err?.msBeforeNext ?? 60_000) / 1000))))
+        throw new IssuerError('rate-limited', 'too many token requests for this peer; retry later')
+      }
+    }))
+  app.post<{ Body: { request: string, adminKey: string, signature: string } }>(serve('POST', '/v1/revoke'), { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
+    await issuer.approve(request.body.request, request.body.adminKey, request.body.signature))
+
+  methodNotAllowed(app, served, false)
+
+  const listening = await listen(app, init.host ?? '127.0.0.1', init.port ?? 0)
+  const url = `${init.tls != null ? 'https' : 'http'}://${listening.authority}`
+  log.info({ url, overlay: issuer.overlay, attestation: issuer.attestation.kind }, 'issuer listening')
+  return {
+    url,
+    bodyBytes: () => ({ inFlight: budget.inFlight, peak: budget.peak, capacity: budget.capacity }),
+    close: listening.close
   }
 }

@@ -601,6 +601,12 @@ export class Issuer {
     })
   }
 
+  /** The name of a registered admin key (base64url raw Ed25519), or undefined. */
+  adminName (publicKey: string): string | undefined {
+    const row = this.db.prepare('SELECT name FROM admins WHERE public_key = ?').get(publicKey) as { name: string } | undefined
+    return row?.name
+  }
+
   requestRevocation (peerId: string, reason: string): RevocationRequest {
     try {
       peerIdFromString(peerId)

@@ -151,7 +151,12 @@ describe('admin API', () => {
   })
 
   it('answers unknown paths and wrong methods without detail', async () => {
-    assert.equal((await get(`${base}/v1/nope`, { authorization: `Bearer ${token}` })).status, 404)
-    assert.equal((await get(`${base}/v1/status`, { authorization: `Bearer ${token}` }, 'POST')).status, 405)
+    const unknown = await get(`${base}/v1/nope`, { authorization: `Bearer ${token}` })
+    assert.equal(unknown.status, 404)
+    assert.equal(unknown.body, '{"error":"not-found"}')
+    const wrong = await get(`${base}/v1/status`, { authorization: `Bearer ${token}` }, 'POST')
+    assert.equal(wrong.status, 405)
+    assert.equal(wrong.body, '{"error":"method-not-allowed"}')
+    assert.equal(wrong.headers.allow, 'GET, HEAD')
   })
 })

@@ -91,7 +91,8 @@ describe('issuer', () => {
       assert.deepEqual(await res.json(), { error: 'bad-request' })
     }
     const big = await fetch(`${t.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'x'.repeat(20_000) }) })
-    assert.equal(big.status, 400)
+    assert.equal(big.status, 413)
+    assert.deepEqual(await big.json(), { error: 'too-large' })
     assert.equal((await fetch(`${t.url}/v1/nothing`)).status, 404)
   })
 
