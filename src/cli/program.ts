@@ -249,6 +249,7 @@ export function buildProgram (): Command {
     .description('read the issuer\'s audit log entries (a request signed with your admin key)')
     .requiredOption('--key <file>', 'admin key file')
     .requiredOption('--issuer <url>', 'the issuer')
+    .option('--passphrase-file <file>', 'file holding the admin key passphrase')
     .option('--from <n>', 'first entry', '0')
     .option('--limit <n>', 'entries, 1 to 1000', '100')
     .option('--json', 'print JSON')

@@ -11,6 +11,7 @@ import { RateLimiter } from '@libp2p/utils'
 import { createHttpServer, HttpError, listen, methodNotAllowed, perAddress } from '../http/server.ts'
 import { AdminRequestVerifier } from './admin-request.ts'
 import { IssuerError } from './errors.ts'
+import type { IssuerErrorCode } from './errors.ts'
 import type { EnrollRequest, Issuer, TokenRequest } from './issuer.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
@@ -61,9 +62,13 @@ export const ISSUER_MAX_BODY = 16 * 1024
 /** body bytes all requests may hold at once: 64 full bodies */
 export const ISSUER_MAX_IN_FLIGHT_BODY_BYTES = 64 * ISSUER_MAX_BODY
 
-const STATUS: Record<string, number> = {
+// every code has its status: a code added later without one does not compile
+const STATUS: Record<IssuerErrorCode, number> = {
   'bad-request': 400,
   'invalid-code': 403,
+  'wrong-type': 403,
+  twin: 409,
+  'not-initialised': 503,
   'invalid-challenge': 403,
   'invalid-proof': 403,
   'attestation-failed': 403,
@@ -84,12 +89,13 @@ const count = { type: 'string', pattern: '^[0-9]{1,15}$' }
 
 const SCHEMAS = {
   challenge: bodyOf({}, []),
-  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 } }, ['code', 'publicKey', 'challenge', 'signature']),
-  token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
+  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
+  token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), instance: { type: 'string', minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } }, ['credential', 'challenge', 'signature']),
   approve: bodyOf({ request: { type: 'string', minLength: 1, maxLength: 64 }, adminKey: b64url(64), signature: b64url(128) }, ['request', 'adminKey', 'signature']),
   consistency: queryOf({ from: count, to: count }, ['from', 'to']),
   inclusion: queryOf({ index: count, size: count }, ['index']),
   entries: queryOf({ from: count, limit: count }),
+  checkpoints: queryOf({ from: count, limit: count }),
   revokeId: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['id'] }
 }
 
@@ -142,6 +148,14 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   serve('GET', '/healthz')
+  // Prometheus text (tempus_issuer_*: twins, …) for a scraper on this host only:
+  // the counts say how busy the overlay is, which a stranger has no need to know
+  app.get(serve('GET', '/metrics'), { config: anonymous }, async (request, reply) => {
+    if (!isLoopback(request.ip)) {
+      throw new IssuerError('not-found', 'metrics are served to loopback clients only')
+    }
+    return await reply.type(issuer.metrics.contentType).send(await issuer.metrics.metrics())
+  })
   app.get(serve('GET', '/v1/keys'), { config: anonymous }, async () => issuer.keys())
   app.get(serve('GET', '/v1/overlay'), { config: anonymous }, async () => issuer.overlayConfig())
   app.get(serve('GET', '/v1/crl'), { config: anonymous }, async (request, reply) => {
@@ -157,7 +171,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     issuer.revocationRequest(request.params.id))
 
   app.get(serve('GET', '/v1/audit/checkpoint'), { config: audit }, async () => issuer.audit.checkpoint())
-  app.get(serve('GET', '/v1/audit/checkpoints'), { config: audit }, async () => ({ checkpoints: issuer.audit.checkpoints() }))
+  app.get<{ Querystring: { from?: string, limit?: string } }>(serve('GET', '/v1/audit/checkpoints'), { config: audit, schema: { querystring: SCHEMAS.checkpoints } }, async request =>
+    ({ checkpoints: issuer.audit.checkpoints(Number(request.query.from ?? 0), Number(request.query.limit ?? 1000)) }))
   app.get<{ Querystring: { from: string, to: string } }>(serve('GET', '/v1/audit/consistency'), { config: audit, schema: { querystring: SCHEMAS.consistency } }, async request => {
     const from = Number(request.query.from)
     const to = Number(request.query.to)
@@ -209,4 +224,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     bodyBytes: () => ({ inFlight: budget.inFlight, peak: budget.peak, capacity: budget.capacity }),
     close: listening.close
   }
+}
+
+function isLoopback (ip: string): boolean {
+  return ip === '::1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.')
 }

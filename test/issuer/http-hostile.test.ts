@@ -225,6 +225,31 @@ describe('issuer audit log: entries for admins, proofs for everyone (item 3)', (
   })
 })
 
+describe('issuer metrics and refusal codes', () => {
+  let t: TestIssuer
+  before(async () => { t = await startTestIssuer() })
+  after(async () => { await t.stop() })
+
+  it('serves its Prometheus metrics (twins included) to a loopback scraper', async () => {
+    const res = await fetch(`${t.url}/metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/)
+    assert.match(await res.text(), /tempus_issuer_twin_suspected_total/)
+  })
+
+  it('answers a code of the wrong type with 403 wrong-type, and pages checkpoints', async () => {
+    const code = t.issuer.createCode('sentinel')
+    const key = await generateKeyPair('Ed25519')
+    await assert.rejects(new IssuerClient({ url: t.url }).enroll(key, code, undefined, 'edge'), (e: IssuerClientError) => e.code === 'wrong-type' && e.status === 403)
+    const all = await (await fetch(`${t.url}/v1/audit/checkpoints`)).json() as { checkpoints: Array<{ size: number }> }
+    assert.ok(all.checkpoints.length >= 1)
+    const last = all.checkpoints.at(-1)?.size ?? 0
+    const page = await (await fetch(`${t.url}/v1/audit/checkpoints?from=${last}&limit=1`)).json() as { checkpoints: Array<{ size: number }> }
+    assert.deepEqual(page.checkpoints.map(c => c.size), [last])
+    assert.equal((await fetch(`${t.url}/v1/audit/checkpoints?limit=5000`)).status, 400)
+  })
+})
+
 describe('issuer rate limits per address (item 2)', () => {
   let t: TestIssuer
   before(async () => { t = await startTestIssuer() })

@@ -4,26 +4,10 @@
  * admin key (they name every member and its type); the key never leaves
  * this process, only its signature over this one request does.
  */
-import { readFile } from 'node:fs/promises'
-import { privateKeyFromPem } from '../../admission/keys.ts'
 import { IssuerClient } from '../../issuer/client.ts'
 import { UsageError } from '../errors.ts'
+import { adminKey } from './admin.ts'
 import { formatTable, printJson } from '../output.ts'
-import type { Ed25519KeyPair } from '../../admission/keys.ts'
-
-async function readAdminKey (file: string): Promise<Ed25519KeyPair> {
-  let pem: string
-  try {
-    pem = await readFile(file, 'utf8')
-  } catch (err: any) {
-    throw new UsageError(`cannot read admin key ${file}: ${err.code ?? 'unreadable'}`)
-  }
-  try {
-    return privateKeyFromPem(pem)
-  } catch {
-    throw new UsageError(`${file} is not an admin key (tempus admin keygen makes one)`)
-  }
-}
 
 const count = (value: string | undefined, what: string, min: number, max: number): number | undefined => {
   if (value == null) {
@@ -35,8 +19,8 @@ const count = (value: string | undefined, what: string, min: number, max: number
   return Number(value)
 }
 
-export async function adminAuditCommand (opts: { key: string, issuer: string, from?: string, limit?: string, json?: boolean }): Promise<void> {
-  const key = await readAdminKey(opts.key)
+export async function adminAuditCommand (opts: { key: string, issuer: string, passphraseFile?: string, from?: string, limit?: string, json?: boolean }): Promise<void> {
+  const { pair: key } = await adminKey(opts.key, opts.passphraseFile)
   const entries = await new IssuerClient({ url: opts.issuer }).auditEntries(key, {
     from: count(opts.from, 'from', 0, Number.MAX_SAFE_INTEGER),
     limit: count(opts.limit, 'limit', 1, 1000)

@@ -30,7 +30,7 @@ export async function adminKeygenCommand (opts: { out: string, force?: boolean, 
 }
 
 /** Load an admin key; a legacy unencrypted one loads with a warning that says how to seal it. */
-async function adminKey (path: string, passphraseFile?: string): Promise<LoadedAdminKey> {
+export async function adminKey (path: string, passphraseFile?: string): Promise<LoadedAdminKey> {
   const key = await loadAdminKey(path, await passphrase(passphraseFile))
   if (key.legacy) {
     process.stderr.write(`WARNING: admin key ${path} is not encrypted; seal it with: tempus admin reseal --key ${path}\n`)

@@ -85,6 +85,10 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     throw new UsageError('--attestation must be none or test-attestor')
   }
+  if (!existsSync(join(opts.data, ISSUER_DB))) {
+    // before the lock: a mistyped directory is a usage error, and gets no LOCK file either
+    throw new UsageError(noIssuerMessage(opts.data))
+  }
   // one serving issuer per directory (the CLI's short commands share it, through SQLite's own locking)
   const lock = acquireDataLock(opts.data, { onStale: stale => { log.warn({ dir: opts.data, stalePid: stale?.pid }, 'took over a stale issuer directory lock (its process is gone)') } })
   let issuer: Issuer
