@@ -41,6 +41,7 @@ import { generateApiToken, loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
+import { DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
 import { ConfigError, NotEnrolledError } from './errors.ts'
 import { parseConfig } from './config.ts'
@@ -408,6 +409,8 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   const parsed = parseConfig(config)
   const now = options.now ?? Date.now
   const random = options.random ?? Math.random
+  // one dial budget per address and host for every dial the node decides itself (sampling, the peer keeper)
+  const dialBudget = new DialRateLimiter({ now })
   const log = options.logger ?? createLogger({ level: parsed.log.level })
   const dataDir = options.dataDir
 
@@ -562,7 +565,8 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         minConnections: parsed.connections.minConnections,
         maintainIntervalMs: parsed.liveness.maintainInterval,
         now,
-        random
+        random,
+        dialBudget
       }),
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,
@@ -573,6 +577,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
         type: parsed.type,
         state: admission,
         keepConnections: 2 * parsed.connections.minConnections,
+        dialBudget,
         views: {
           edge: viewSettings(parsed.sampling.edge),
           bridge: viewSettings(parsed.sampling.bridge),
