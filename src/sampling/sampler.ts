@@ -212,7 +212,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       return
     }
     this.busy.add(type)
-    let waiting: PeerEntry | undefined
+    const waiting: PeerEntry[] = []
     try {
       const view = this.views[type]
       await this.refreshOwnRecord()
@@ -237,15 +237,15 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           if (err?.name === 'DialBudgetError') {
             // our own budget, not the partner's fault: it stays, for a later tick
             this.log('%s shuffle with %s deferred: its addresses are over the dial budget', type, shuffle.partner.id)
-            waiting ??= shuffle.partner
+            waiting.push(shuffle.partner)
             continue
           }
           // a partner that does not answer (or answers out of shape) is gone; try the next oldest
           this.log('%s shuffle with %s failed (%s): dropped from the view', type, shuffle.partner.id, err?.name)
         }
       }
-      if (waiting != null) {
-        view.add(waiting)
+      for (const partner of waiting) {
+        view.add(partner)
       }
       this.changed(type)
     } finally {
