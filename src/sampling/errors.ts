@@ -6,6 +6,7 @@
 /** A shuffle frame (request or reply alike) that breaks the protocol's shape. */
 export type ShuffleRefusal =
   | 'undecodable'
+  | 'oversize-frame'
   | 'too-many-entries'
   | 'duplicate-entry'
   | 'bad-entry-shape'

@@ -33,6 +33,7 @@ import type { PeerEntry } from './peer-entry.ts'
 import type { CertifiedRecord } from './signed-record.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export interface ViewSettings {
@@ -379,12 +380,14 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
       await lp.write(CyclonShuffle.encode({ entries: sent.map(toWire) }), { signal })
-      const frame = await lp.read({ signal })
       let reply: PeerEntry[]
       try {
         // the same checks as a request gets (src/sampling/peer-entry.ts)
-        reply = decodeShuffle(frame, this.views[type].shuffleLength)
+        reply = decodeShuffle(await readFrame(lp, signal), this.views[type].shuffleLength)
       } catch (err: any) {
+        if (!(err instanceof MalformedShuffleError)) {
+          throw err // a reset or a timeout: the partner is gone, not guilty
+        }
         this.log('%s reply from %s refused: %s', type, partnerId, err?.message)
         this.init.state.raise(partnerId, 'malformed-frame')
         throw err
@@ -410,11 +413,13 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         return
       }
       const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
-      const frame = await lp.read({ signal })
       let received: PeerEntry[]
       try {
-        received = decodeShuffle(frame, this.views[type].shuffleLength)
+        received = decodeShuffle(await readFrame(lp, signal), this.views[type].shuffleLength)
       } catch (err: any) {
+        if (!(err instanceof MalformedShuffleError)) {
+          throw err // a reset or a timeout: not an offence
+        }
         this.log('%s shuffle from %s refused: %s', type, sender, err?.message)
         this.init.state.raise(sender, 'malformed-frame')
         stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
@@ -549,6 +554,18 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   private changed (type: PeerType): void {
     this.safeDispatchEvent('view:change', { detail: { type, size: this.views[type].size } })
+  }
+}
+
+/** Read one frame; a length over the bound is the sender's fault (`MalformedShuffleError`), a reset or timeout is not. */
+async function readFrame (lp: { read: (options: { signal: AbortSignal }) => Promise<Uint8ArrayList> }, signal: AbortSignal): Promise<Uint8ArrayList> {
+  try {
+    return await lp.read({ signal })
+  } catch (err: any) {
+    if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
+      throw new MalformedShuffleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)
+    }
+    throw err
   }
 }
 

@@ -179,29 +179,39 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     assert.ok(score(target, attacker) <= before + 0.001, 'passing on genuine records, old or new, costs nothing')
   })
 
-  it('a reply with 40 entries where the view exchanges 4 is refused and charged like such a push', async () => {
+  /** The target shuffles with a liar that answers with `reply`; returns the rise of the liar's suspicion. */
+  async function replyFromLiar (reply: Uint8Array): Promise<{ rise: number, view: string[] }> {
     const target = await net.node({ type: 'sentinel', ...MANUAL })
     const liar = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...MANUAL })
     await eventually(() => target.admission.admitted.has(liar.peerId.toString()), 'the liar admitted')
     // the target seeds its empty view from connected sentinels, with the record identify brought
     await eventually(async () => (await target.libp2p.peerStore.get(liar.peerId)).peerRecordEnvelope != null, 'the liar\'s signed record at the target')
-    const members = await Promise.all(Array.from({ length: 40 }, async () => member()))
-    const forty: RawEntry[] = await Promise.all(members.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, addrs: ['/ip4/127.0.0.1/tcp/9'], record: await recordOf(m.key, ['/ip4/127.0.0.1/tcp/9']) })))
     await liar.libp2p.unhandle(cyclonProtocol('sentinel'))
     let asked = 0
     await liar.libp2p.handle(cyclonProtocol('sentinel'), async (stream) => {
       asked++
       const lp = lpStream(stream)
       await lp.read({ signal: AbortSignal.timeout(10_000) })
-      await lp.write(encodeShuffle(forty))
+      await lp.write(reply)
       await stream.close().catch(() => {})
     })
     const before = score(target, liar)
     await target.sampling.tick('sentinel')
     assert.equal(asked, 1, 'the target shuffled with the liar')
-    const view = target.sampling.view('sentinel').map(e => e.peerId)
+    return { rise: score(target, liar) - before, view: target.sampling.view('sentinel').map(e => e.peerId) }
+  }
+
+  it('a reply with 40 entries where the view exchanges 4 is refused and charged like such a push', async () => {
+    const members = await Promise.all(Array.from({ length: 40 }, async () => member()))
+    const forty: RawEntry[] = await Promise.all(members.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, addrs: ['/ip4/127.0.0.1/tcp/9'], record: await recordOf(m.key, ['/ip4/127.0.0.1/tcp/9']) })))
+    const { rise, view } = await replyFromLiar(encodeShuffle(forty))
     assert.ok(members.every(m => !view.includes(m.id)), `${members.filter(m => view.includes(m.id)).length} of the 40 entered the view`)
-    assert.ok(score(target, liar) - before >= MALFORMED_FRAME - 0.5, `suspicion rose by ${score(target, liar) - before}`)
+    assert.ok(rise >= MALFORMED_FRAME - 0.5, `suspicion rose by ${rise}`)
+  })
+
+  it('a reply frame over 64 KiB is charged like such a push', async () => {
+    const { rise } = await replyFromLiar(new Uint8Array(70 * 1024))
+    assert.ok(rise >= MALFORMED_FRAME - 0.5, `suspicion rose by ${rise}`)
   })
 
   it('many identities whose own records name one victim address: the node dials it within its budget only', async () => {
