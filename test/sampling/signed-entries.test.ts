@@ -220,10 +220,10 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     traps.push(victim.server)
     const colluders = await Promise.all(Array.from({ length: 4 }, async () => member()))
     const started = Date.now()
-    await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, age: 65535, record: await recordOf(m.key, [victim.addr]) }))))
+    await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, age: 65535, addrs: [victim.addr], record: await recordOf(m.key, [victim.addr]) }))))
     // push them again as the target forgets each partner that does not answer, and tick: every tick wants the victim
     for (let round = 0; round < 3; round++) {
-      await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, age: 65535, record: await recordOf(m.key, [victim.addr]) }))))
+      await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, age: 65535, addrs: [victim.addr], record: await recordOf(m.key, [victim.addr]) }))))
       await target.sampling.tick('sentinel')
       await target.libp2p.services.keeper.maintain()
     }
