@@ -54,6 +54,14 @@ export function dialKeys (addr: Multiaddr): { host: string, address: string } | 
   return { host, address: `${host}/${port ?? ''}` }
 }
 
+/** A dial not started because every address of the peer is over the node's dial budget: a deferral, nobody's offence. */
+export class DialBudgetError extends Error {
+  override readonly name = 'DialBudgetError'
+  constructor (peer: string) {
+    super(`every address of ${peer} is over this node's dial budget; it is dialled again later`)
+  }
+}
+
 export class DialRateLimiter {
   private readonly perAddress: KeyedTokenBuckets
   private readonly perHost: KeyedTokenBuckets

@@ -15,7 +15,7 @@
  */
 import { backoffDelay } from './backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
-import { DialRateLimiter } from './dial-limiter.ts'
+import { DialBudgetError, DialRateLimiter } from './dial-limiter.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -219,9 +219,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     }
     const allowed = this.dialBudget.takeEach(known)
     if (allowed.length === 0) {
-      const err = new Error(`every address of ${peer.toString()} is over this node's dial budget; it is dialled again after its backoff`)
-      err.name = 'DialBudgetError'
-      throw err
+      throw new DialBudgetError(peer.toString())
     }
     return allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer.toString()}`))
   }

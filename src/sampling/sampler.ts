@@ -18,7 +18,7 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../node/constants.ts'
 import { decodeJwt } from 'jose'
-import { DialRateLimiter } from '../liveness/dial-limiter.ts'
+import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
 import { believableAge } from './entry-age.ts'
 import { BadRecordError, MalformedShuffleError } from './errors.ts'
@@ -73,14 +73,6 @@ export interface SamplerInit {
 export interface DialBudget {
   /** the addresses of `addrs` that may be dialled now, their budget spent */
   takeEach(addrs: Multiaddr[]): Multiaddr[]
-}
-
-/** A partner not dialled because every address of it is over the node's dial budget: not its fault. */
-export class DialBudgetError extends Error {
-  override readonly name = 'DialBudgetError'
-  constructor (peer: string) {
-    super(`every address of ${peer} is over this node's dial budget; the shuffle waits for a later tick`)
-  }
 }
 
 export interface SamplerComponents {
