@@ -4,16 +4,21 @@
  * backoff and jitter after a drop, redials them after a restart from the
  * persisted peer store, and dials discovered peers while the node has fewer
  * than `minConnections` connections (libp2p v3 has no auto-dialler). The
- * peers it may dial include a sample of the node's Cyclon views: random,
- * admitted peers of every population, so a node's links do not all lead to
- * the same few hubs.
+ * peers it may dial include the peers of the node's Cyclon views: sampling
+ * hands their signed peer records to the peer store when it admits an entry
+ * (src/sampling/sampler.ts), so they are candidates here with the addresses
+ * they signed, and never with addresses a third party attached.
+ *
+ * Every dial goes to the addresses the peer store holds, within the node's
+ * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
+ * put an address there, the keeper never hammers it.
  */
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { backoffDelay } from './backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
+import { DialBudgetError, DialRateLimiter } from './dial-limiter.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PeerDirectory } from '../node/peer-directory.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
@@ -27,6 +32,11 @@ export interface PeerKeeperInit {
   maintainIntervalMs: number
   now?: () => number
   random?: () => number
+  /**
+   * The node's dial budget per address and host, shared with sampling.
+   * @default a budget of the keeper's own (DIAL_LIMITS)
+   */
+  dialBudget?: DialRateLimiter
 }
 
 export interface PeerKeeperComponents {
@@ -36,13 +46,6 @@ export interface PeerKeeperComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   directory: PeerDirectory
-  /** the sampling service, when the node runs one (a source of random peers) */
-  sampling?: ViewSampler
-}
-
-/** What the keeper needs of peer sampling. */
-export interface ViewSampler {
-  sample(type: 'edge' | 'bridge' | 'sentinel', n: number): Array<{ peerId: string, addrs: string[] }>
 }
 
 export interface PeerKeeper {
@@ -70,6 +73,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private readonly log: Logger
   private readonly now: () => number
   private readonly random: () => number
+  private readonly dialBudget: DialRateLimiter
   private readonly kept = new Set<string>()
   private readonly retries = new Map<string, RetryState>()
   private maintainTimer?: ReturnType<typeof setInterval>
@@ -82,6 +86,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.log = components.logger.forComponent('tempus:peer-keeper')
     this.now = init.now ?? Date.now
     this.random = init.random ?? Math.random
+    this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.now })
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
     this.onDiscovery = this.onDiscovery.bind(this)
@@ -154,7 +159,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       if (want <= 0) {
         return
       }
-      await this.learnFromViews(want)
       const now = this.now()
       const peers = await this.components.peerStore.all()
       const candidates: DialCandidate[] = peers
@@ -180,36 +184,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     }
   }
 
-  /**
-   * Put a few sampled view entries (with their announced addresses) in the
-   * peer store, so that they are dial candidates; their evidence of
-   * admission was checked when they entered the view.
-   */
-  private async learnFromViews (want: number): Promise<void> {
-    let sampling: ViewSampler | undefined
-    try {
-      // libp2p's components throw for a service the node does not run
-      sampling = this.components.sampling
-    } catch {
-      sampling = undefined
-    }
-    if (sampling == null) {
-      return
-    }
-    for (const type of ['edge', 'bridge', 'sentinel'] as const) {
-      for (const entry of sampling.sample(type, want)) {
-        if (entry.addrs.length === 0 || entry.peerId === this.components.peerId.toString()) {
-          continue
-        }
-        try {
-          await this.components.peerStore.merge(peerIdFromString(entry.peerId), { multiaddrs: entry.addrs.map(a => multiaddr(a)) })
-        } catch (err) {
-          this.log('view entry %s not usable - %e', entry.peerId, err)
-        }
-      }
-    }
-  }
-
   private isKept (peer: Peer): boolean {
     return this.kept.has(peer.id.toString()) ||
       peer.tags.has(BOOTSTRAP_TAG) ||
@@ -222,13 +196,32 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
 
   private dial (peer: PeerId): void {
     const key = peer.toString()
-    this.components.connectionManager.openConnection(peer)
+    this.dialTarget(peer)
+      .then(async target => { await this.components.connectionManager.openConnection(target) })
       .then(() => {
         this.retries.delete(key)
       }, (err: Error) => {
         this.log('dial to %p failed - %s', peer, err.name)
         this.recordFailure(peer)
       })
+  }
+
+  /**
+   * What to dial for `peer`: its known addresses that are within the dial
+   * budget (with its PeerId, so the dialler checks whom it reached), or the
+   * PeerId alone when none is known (libp2p then asks the DHT). Throws when
+   * every known address is over the budget: the dial waits its backoff.
+   */
+  private async dialTarget (peer: PeerId): Promise<PeerId | Multiaddr[]> {
+    const known = await this.components.peerStore.get(peer).then(p => p.addresses.map(a => a.multiaddr), () => [])
+    if (known.length === 0) {
+      return peer
+    }
+    const allowed = this.dialBudget.takeEach(known)
+    if (allowed.length === 0) {
+      throw new DialBudgetError(peer.toString())
+    }
+    return allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer.toString()}`))
   }
 
   /** Push the peer's next dial out by the backoff; schedule it if kept. */

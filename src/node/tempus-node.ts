@@ -40,6 +40,7 @@ import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '
 import { scopedMdns } from '../discovery/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
+import { DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
 import { ConfigError, NotEnrolledError } from './errors.ts'
 import { parseConfig } from './config.ts'
@@ -434,6 +435,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const now = options.now
   const random = options.random ?? Math.random
   const log = options.logger
+  // one dial budget per address and host for every dial the node decides itself (sampling, the peer keeper)
+  const dialBudget = new DialRateLimiter({ now })
   const dataDir = options.dataDir
 
   let privateKey: PrivateKey | undefined = options.privateKey
@@ -593,7 +596,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         minConnections: parsed.connections.minConnections,
         maintainIntervalMs: parsed.liveness.maintainInterval,
         now,
-        random
+        random,
+        dialBudget
       }),
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,
@@ -604,6 +608,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         type: parsed.type,
         state: admission,
         keepConnections: 2 * parsed.connections.minConnections,
+        dialBudget,
         views: {
           edge: viewSettings(parsed.sampling.edge),
           bridge: viewSettings(parsed.sampling.bridge),

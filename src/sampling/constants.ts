@@ -42,6 +42,14 @@ export const MAX_ENTRIES = 64
 export const MAX_ADDRS = 8
 export const MAX_ADDR_BYTES = 256
 /**
+ * An entry's signed peer record (envelope bytes): a public key, a signature
+ * and up to MAX_ADDRS addresses; eight IPv6 TCP addresses take about 400
+ * bytes, so 2 KiB leaves room while l entries of record, token and key
+ * certificate stay well inside MAX_SHUFFLE_BYTES.
+ */
+export const MAX_RECORD_BYTES = 2048
+export const MAX_TOKEN_CHARS = 2048
+/**
  * An entry whose token expires within this margin is dropped before a
  * shuffle, so an honest node never sends evidence that lapses in flight.
  */

@@ -1,19 +1,30 @@
 /**
- * A view entry of a real node: the peer, where to reach it, its type and
- * its evidence of admission (its token), which every receiver checks.
+ * A view entry of a real node: the peer, its signed peer record (the only
+ * source of its addresses), its type and its evidence of admission (its
+ * token), which every receiver checks.
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import { isPeerType } from '../node/peer-type.ts'
-import { MAX_ADDR_BYTES, MAX_ADDRS, MAX_ENTRIES } from './constants.ts'
+import { MAX_RECORD_BYTES, MAX_TOKEN_CHARS } from './constants.ts'
+import { CyclonShuffle } from './pb/cyclon.ts'
+import { MalformedShuffleError } from './errors.ts'
 import type { PeerType } from '../node/config.ts'
 import type { CyclonEntry as WireEntry } from './pb/cyclon.ts'
 import type { CyclonEntry } from './view.ts'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 export interface PeerEntry extends CyclonEntry<string> {
-  addrs: string[]
   type: PeerType
   token: string
   keyCertificate: string
+  /** the peer's signed peer record (envelope bytes), passed on as received */
+  record: Uint8Array
+  /**
+   * The addresses in `record`; set locally once the record verified, never
+   * sent on their own (empty until then).
+   */
+  addrs: string[]
+  /** the record's sequence number; set locally once it verified */
+  seq?: bigint
   /**
    * When the evidence (the token) expires, in ms; set locally once the token
    * verified, never sent: a node drops an entry before its evidence lapses.
@@ -26,36 +37,53 @@ export interface PeerEntry extends CyclonEntry<string> {
 export function toWire (entry: PeerEntry): WireEntry {
   return {
     peerId: entry.id,
-    addrs: entry.addrs.slice(0, MAX_ADDRS).map(a => multiaddr(a).bytes),
     type: entry.type,
     token: entry.token,
     keyCertificate: entry.keyCertificate,
-    age: Math.min(entry.age, 0xffff)
+    age: Math.min(entry.age, 0xffff),
+    record: entry.record as Uint8Array<ArrayBuffer>
   }
 }
 
-/** Shape checks only (bounded sizes, parseable addresses); evidence is checked by the sampler. */
-export function fromWire (wire: WireEntry[]): PeerEntry[] | undefined {
-  if (wire.length > MAX_ENTRIES) {
-    return undefined
+/**
+ * Decode one shuffle frame, a request or a reply alike, and check its shape:
+ * at most `maxEntries` entries (the view's shuffle length), no peer twice,
+ * bounded fields. Both directions go through here, so any check a push gets,
+ * a reply gets too. Evidence and records are checked by the sampler.
+ * Throws `MalformedShuffleError`.
+ */
+export function decodeShuffle (frame: Uint8Array | Uint8ArrayList, maxEntries: number): PeerEntry[] {
+  let wire: WireEntry[]
+  try {
+    wire = CyclonShuffle.decode(frame, { limits: { entries: maxEntries } }).entries
+  } catch (err: any) {
+    if (err?.name === 'MaxLengthError') {
+      throw new MalformedShuffleError('too-many-entries', `the frame holds more than ${maxEntries} entries`)
+    }
+    throw new MalformedShuffleError('undecodable', 'the frame does not decode as a CyclonShuffle')
   }
+  return fromWire(wire, maxEntries)
+}
+
+/** Shape checks only (bounded sizes, no peer twice); see `decodeShuffle`. */
+export function fromWire (wire: WireEntry[], maxEntries: number): PeerEntry[] {
+  if (wire.length > maxEntries) {
+    throw new MalformedShuffleError('too-many-entries', `the frame holds ${wire.length} entries, more than ${maxEntries}`)
+  }
+  const seen = new Set<string>()
   const out: PeerEntry[] = []
   for (const w of wire) {
-    if (!isPeerType(w.type) || w.peerId.length === 0 || w.peerId.length > 128 || w.addrs.length > MAX_ADDRS || w.token.length > 2048 || w.keyCertificate.length > 2048) {
-      return undefined
+    if (!isPeerType(w.type) || w.peerId.length === 0 || w.peerId.length > 128 || w.token.length > MAX_TOKEN_CHARS || w.keyCertificate.length > MAX_TOKEN_CHARS) {
+      throw new MalformedShuffleError('bad-entry-shape', 'an entry has no peer id, an unknown type, or an oversize field')
     }
-    const addrs: string[] = []
-    for (const bytes of w.addrs) {
-      if (bytes.length > MAX_ADDR_BYTES) {
-        return undefined
-      }
-      try {
-        addrs.push(multiaddr(bytes).toString())
-      } catch {
-        return undefined
-      }
+    if (w.record.byteLength > MAX_RECORD_BYTES) {
+      throw new MalformedShuffleError('oversize-record', `an entry's signed record is ${w.record.byteLength} bytes, more than ${MAX_RECORD_BYTES}`)
     }
-    out.push({ id: w.peerId, addrs, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: w.age })
+    if (seen.has(w.peerId)) {
+      throw new MalformedShuffleError('duplicate-entry', 'the frame names one peer twice')
+    }
+    seen.add(w.peerId)
+    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: w.age, record: w.record, addrs: [] })
   }
   return out
 }

@@ -4,7 +4,12 @@
  * member of its own type's view and a pull-only observer of the other two.
  * Every entry carries the peer's token; an entry whose token does not verify
  * (signature, current epoch, not expired, not revoked) for that very peer
- * and that view's type is dropped, and its sender's suspicion rises.
+ * and that view's type is dropped, and its sender's suspicion rises. Its
+ * addresses come only in a peer record the peer itself signed
+ * (src/sampling/signed-record.ts), checked before they reach the peer store;
+ * its age is clamped to what its token's age allows
+ * (src/sampling/entry-age.ts); requests and replies pass one shape check
+ * (`decodeShuffle`); every dial spends the node's per-address budget.
  */
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -13,15 +18,22 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../node/constants.ts'
 import { decodeJwt } from 'jose'
+import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
-import { fromWire, toWire } from './peer-entry.ts'
+import { believableAge } from './entry-age.ts'
+import { BadRecordError, MalformedShuffleError } from './errors.ts'
+import { decodeShuffle, toWire } from './peer-entry.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { nextTickDelay } from './schedule.ts'
+import { openRecord, sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../node/config.ts'
 import type { PeerEntry } from './peer-entry.ts'
-import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { CertifiedRecord } from './signed-record.ts'
+import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 
 export interface ViewSettings {
@@ -49,10 +61,24 @@ export interface SamplerInit {
    * identify, gossip and DHT streams).
    */
   keepConnections?: number
+  /**
+   * The node's dial budget per address and host, shared with the peer
+   * keeper so the node as a whole never hammers one address.
+   * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)
+   */
+  dialBudget?: DialBudget
+}
+
+/** What sampling needs of the node's dial budget (src/liveness/dial-limiter.ts). */
+export interface DialBudget {
+  /** the addresses of `addrs` that may be dialled now, their budget spent */
+  takeEach(addrs: Multiaddr[]): Multiaddr[]
 }
 
 export interface SamplerComponents {
   peerId: PeerId
+  /** to sign this node's own peer record for its entry */
+  privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
   peerStore: PeerStore
@@ -83,6 +109,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly limiters: Record<PeerType, RateLimiter>
   private readonly timers = new Map<PeerType, ReturnType<typeof setTimeout>>()
   private readonly busy = new Set<PeerType>()
+  private readonly dialBudget: DialBudget
+  /** this node's signed record for its own entry, re-sealed when its addresses change */
+  private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
   private running = false
 
   constructor (components: SamplerComponents, init: SamplerInit) {
@@ -102,6 +131,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       selfEntry: () => this.selfEntry(),
       copy: e => ({ ...e, addrs: [...e.addrs] })
     })
+    this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: init.state.now })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
     // An honest peer shuffles a view with us at most once per period (we are
     // then its oldest entry every time), so the limit follows the period:
@@ -175,8 +205,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       return
     }
     this.busy.add(type)
+    const waiting: PeerEntry[] = []
     try {
       const view = this.views[type]
+      await this.refreshOwnRecord()
       this.dropLapsing(type)
       if (view.size === 0) {
         await this.seed(type)
@@ -195,9 +227,18 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           view.completeShuffle(shuffle, await this.admissible(type, reply, shuffle.partner.id))
           break
         } catch (err: any) {
-          // a partner that does not answer is simply gone; try the next oldest
+          if (err?.name === 'DialBudgetError') {
+            // our own budget, not the partner's fault: it stays, for a later tick
+            this.log('%s shuffle with %s deferred: its addresses are over the dial budget', type, shuffle.partner.id)
+            waiting.push(shuffle.partner)
+            continue
+          }
+          // a partner that does not answer (or answers out of shape) is gone; try the next oldest
           this.log('%s shuffle with %s failed (%s): dropped from the view', type, shuffle.partner.id, err?.name)
         }
+      }
+      for (const partner of waiting) {
+        view.add(partner)
       }
       this.changed(type)
     } finally {
@@ -207,8 +248,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   /**
    * An empty view starts from the admitted peers of that type this node is
-   * connected to, with the listen addresses they announced (an inbound
-   * connection's remote address is an ephemeral port nobody can dial).
+   * connected to, with the peer records they signed and sent over identify
+   * (an inbound connection's remote address is an ephemeral port nobody can
+   * dial, and an entry's addresses must be signed by its peer).
    */
   private async seed (type: PeerType): Promise<void> {
     for (const connection of this.components.connectionManager.getConnections()) {
@@ -217,9 +259,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       if (admitted == null || admitted.claims.typ !== type || admitted.token === '') {
         continue
       }
-      const known = await this.components.peerStore.get(connection.remotePeer).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
-      const addrs = known.length > 0 ? known : (connection.direction === 'outbound' ? [connection.remoteAddr.decapsulateCode(421).toString()] : [])
-      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, addrs, expiresAt: admitted.claims.exp * 1000, epoch: admitted.claims.ep })
+      // the record it signed (identify stored it); without one, no address can be vouched for
+      const record = await this.storedRecord(connection.remotePeer)
+      if (record == null) {
+        continue
+      }
+      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: admitted.claims.exp * 1000, epoch: admitted.claims.ep })
     }
   }
 
@@ -238,7 +283,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     }
     const pick = candidates[Math.floor((this.init.random ?? cryptoRandom)() * candidates.length)] as (typeof candidates)[number]
     const view = this.views[type]
-    const introducer: PeerEntry = { id: pick.c.remotePeer.toString(), age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', addrs: [] }
+    const introducer: PeerEntry = { id: pick.c.remotePeer.toString(), age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }
     const sent = view.member ? [this.selfEntry()] : []
     try {
       const reply = await this.exchange(type, introducer, sent)
@@ -257,17 +302,43 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       type: this.type,
       token: own?.token ?? '',
       keyCertificate: own?.keyCertificate ?? '',
-      addrs: this.components.addressManager.getAddresses().map(a => a.decapsulateCode(421).toString())
+      record: this.ownRecord?.envelope ?? new Uint8Array(0),
+      addrs: []
+    }
+  }
+
+  /**
+   * Seal this node's own peer record again when its addresses changed (the
+   * sequence number follows the clock and never repeats, so receivers take
+   * the new record over the old one).
+   */
+  private async refreshOwnRecord (): Promise<void> {
+    const addrs = this.components.addressManager.getAddresses().map(a => a.decapsulateCode(421))
+    const key = addrs.map(String).join(' ')
+    if (this.ownRecord?.addrs === key) {
+      return
+    }
+    const seq = BigInt(Math.max(this.init.state.now(), Number(this.ownRecord?.seq ?? 0n) + 1))
+    this.ownRecord = { addrs: key, seq, envelope: await sealRecord(this.components.privateKey, addrs, seq) }
+  }
+
+  /** The peer record the peer store holds for `peer` (consumed with its signature checked), if it is one an entry may carry. */
+  private async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
+    try {
+      const envelope = (await this.components.peerStore.get(peer)).peerRecordEnvelope
+      return envelope == null ? undefined : await openRecord(envelope, peer.toString())
+    } catch {
+      return undefined
     }
   }
 
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
     const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
     const peer = peerIdFromString(partner.id)
-    if (partner.addrs.length > 0 && this.components.connectionManager.getConnections(peer).length === 0) {
-      await this.components.peerStore.merge(peer, { multiaddrs: partner.addrs.map(a => multiaddr(a)) })
-    }
     const wasConnected = this.components.connectionManager.getConnections(peer).length > 0
+    if (!wasConnected) {
+      await this.dial(peer, partner, signal)
+    }
     try {
       return await this.shuffleOver(peer, type, sent, partner.id, signal)
     } finally {
@@ -278,17 +349,42 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     }
   }
 
+  /**
+   * Dial a partner at the addresses it signed (the peer store holds its
+   * newest record, consumed when its entry was admitted), those within the
+   * node's dial budget only.
+   */
+  private async dial (peer: PeerId, partner: PeerEntry, signal: AbortSignal): Promise<void> {
+    const certified = await this.components.peerStore.get(peer).then(p => p.addresses.filter(a => a.isCertified).map(a => a.multiaddr), () => [])
+    const known = certified.length > 0 ? certified : partner.addrs.map(a => multiaddr(a))
+    if (known.length === 0) {
+      throw new Error(`no signed address for ${partner.id}`)
+    }
+    const allowed = this.dialBudget.takeEach(known)
+    if (allowed.length === 0) {
+      throw new DialBudgetError(partner.id)
+    }
+    await this.components.connectionManager.openConnection(allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${partner.id}`)), { signal })
+  }
+
   private async shuffleOver (peer: PeerId, type: PeerType, sent: PeerEntry[], partnerId: string, signal: AbortSignal): Promise<PeerEntry[]> {
     const stream = await this.components.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
       await lp.write(CyclonShuffle.encode({ entries: sent.map(toWire) }), { signal })
-      const reply = fromWire(CyclonShuffle.decode(await lp.read({ signal }), { limits: { entries: 64 } }).entries)
-      await stream.close({ signal })
-      if (reply == null) {
+      let reply: PeerEntry[]
+      try {
+        // the same checks as a request gets (src/sampling/peer-entry.ts)
+        reply = decodeShuffle(await readFrame(lp, signal), this.views[type].shuffleLength)
+      } catch (err: any) {
+        if (!(err instanceof MalformedShuffleError)) {
+          throw err // a reset or a timeout: the partner is gone, not guilty
+        }
+        this.log('%s reply from %s refused: %s', type, partnerId, err?.message)
         this.init.state.raise(partnerId, 'malformed-frame')
-        throw new Error('malformed shuffle reply')
+        throw err
       }
+      await stream.close({ signal })
       return reply
     } catch (err) {
       stream.abort(err as Error)
@@ -309,18 +405,20 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         return
       }
       const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
-      let received: PeerEntry[] | undefined
+      let received: PeerEntry[]
       try {
-        received = fromWire(CyclonShuffle.decode(await lp.read({ signal }), { limits: { entries: 64 } }).entries)
-      } catch {
-        received = undefined
-      }
-      if (received == null || received.length > this.views[type].shuffleLength) {
+        received = decodeShuffle(await readFrame(lp, signal), this.views[type].shuffleLength)
+      } catch (err: any) {
+        if (!(err instanceof MalformedShuffleError)) {
+          throw err // a reset or a timeout: not an offence
+        }
+        this.log('%s shuffle from %s refused: %s', type, sender, err?.message)
         this.init.state.raise(sender, 'malformed-frame')
-        stream.abort(new Error('malformed shuffle'))
+        stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
         return
       }
       const admissible = await this.admissible(type, received, sender)
+      await this.refreshOwnRecord()
       this.dropLapsing(type)
       const reply = this.views[type].respond(admissible)
       await lp.write(CyclonShuffle.encode({ entries: reply.map(toWire) }), { signal })
@@ -335,12 +433,21 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   /**
    * The entries with valid evidence of admission for this view: the token
    * verifies (signature, current epoch, not expired, not revoked), names the
-   * entry's peer, and shows this view's type. Others are dropped, and each
-   * raises the sender's suspicion.
+   * entry's peer, and shows this view's type; and the entry's peer record
+   * was signed by that peer about itself. Others are dropped, and each
+   * raises the sender's suspicion, except an entry with no record at all
+   * (it claims no address). A record older than one already known for the
+   * peer gives way to the newer one; a newer one goes to the peer store
+   * (libp2p's `consumePeerRecord`, which checks the signature again and never
+   * lets the sequence number go back). The age is clamped (entry-age.ts).
    */
   private async admissible (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
     const ok: PeerEntry[] = []
+    const self = this.components.peerId.toString()
     for (const entry of entries) {
+      if (entry.id === self) {
+        continue // our own entry, passed back: nothing to learn, nothing wrong
+      }
       try {
         if (entry.type !== type) {
           throw new Error('wrong view')
@@ -349,8 +456,17 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         if (claims.typ !== type) {
           throw new Error('wrong type')
         }
-        ok.push({ ...entry, expiresAt: claims.exp * 1000, epoch: claims.ep })
+        const record = await this.newestRecord(type, await openRecord(entry.record, entry.id))
+        const age = believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.views[type].periodMs)
+        ok.push({ ...entry, age, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
       } catch (err: any) {
+        if (err instanceof BadRecordError) {
+          this.log('%s entry for %s from %s refused: record %s', type, entry.id, sender, err.reason)
+          if (err.reason !== 'missing') {
+            this.init.state.raise(sender, 'bad-entry')
+          }
+          continue
+        }
         this.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
         // an entry of the epoch before a rotation is what an honest peer
         // still holds for a moment after the activation: dropped, not charged
@@ -360,6 +476,28 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       }
     }
     return ok
+  }
+
+  /**
+   * The newest record known for a peer: `received`, handed to the peer store
+   * and to the entry this view already holds, or the newer one the peer
+   * store holds (an honest sender may pass on an entry older than what this
+   * node learned since; that is not held against it).
+   */
+  private async newestRecord (type: PeerType, received: CertifiedRecord): Promise<CertifiedRecord> {
+    const peer = peerIdFromString(received.peerId)
+    const stored = await this.storedRecord(peer)
+    if (stored != null && stored.seq >= received.seq) {
+      return stored
+    }
+    await this.components.peerStore.consumePeerRecord(received.envelope, { expectedPeer: peer })
+    const held = this.views[type].get(received.peerId)
+    if (held != null && (held.seq == null || held.seq < received.seq)) {
+      held.record = received.envelope
+      held.addrs = received.addrs
+      held.seq = received.seq
+    }
+    return received
   }
 
   /**
@@ -408,6 +546,18 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   private changed (type: PeerType): void {
     this.safeDispatchEvent('view:change', { detail: { type, size: this.views[type].size } })
+  }
+}
+
+/** Read one frame; a length over the bound is the sender's fault (`MalformedShuffleError`), a reset or timeout is not. */
+async function readFrame (lp: { read: (options: { signal: AbortSignal }) => Promise<Uint8ArrayList> }, signal: AbortSignal): Promise<Uint8ArrayList> {
+  try {
+    return await lp.read({ signal })
+  } catch (err: any) {
+    if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
+      throw new MalformedShuffleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)
+    }
+    throw err
   }
 }
 

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { DOMAINS } from '../../src/admission/constants.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
 import { IssuerClient } from '../../src/issuer/client.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
-import { CyclonShuffle } from '../../src/sampling/pb/cyclon.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
+import { encodeShuffle, recordOf, sendShuffle } from './entries.ts'
+import type { RawEntry } from './entries.ts'
 import type { PeerType } from '../../src/node/config.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
@@ -18,16 +18,6 @@ const FAST = { sampling: { edge: { period: '500ms' }, bridge: { period: '500ms' 
 const TYPES: PeerType[] = ['edge', 'bridge', 'sentinel']
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
-interface RawEntry { id: string, token: string, keyCertificate: string, age?: number, addrs?: string[] }
-
-/** One shuffle of the sentinel view from `sender` to `target`, with entries as given (no checks on the way out). */
-async function sendShuffle (sender: TempusNode, target: TempusNode, entries: RawEntry[]): Promise<void> {
-  const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
-  const lp = lpStream(stream)
-  await lp.write(CyclonShuffle.encode({ entries: entries.map(f => ({ peerId: f.id, addrs: (f.addrs ?? ['/ip4/127.0.0.1/tcp/9']).map(a => multiaddr(a).bytes), type: 'sentinel', token: f.token, keyCertificate: f.keyCertificate, age: f.age ?? 0 })) }))
-  await lp.read({ signal: AbortSignal.timeout(10_000) })
-  await stream.close()
-}
 
 describe('sampling across real nodes', () => {
   const net = new TestNet()
@@ -119,7 +109,7 @@ describe('sampling across real nodes', () => {
     const before = target.admission.suspicion.score(sender.peerId.toString())
     const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
     const lp = lpStream(stream)
-    await lp.write(CyclonShuffle.encode({ entries: forged.map(f => ({ peerId: f.id, addrs: [multiaddr('/ip4/127.0.0.1/tcp/9').bytes], type: f.type, token: f.token, keyCertificate: f.keyCertificate, age: 0 })) }))
+    await lp.write(encodeShuffle(forged))
     await lp.read({ signal: AbortSignal.timeout(10_000) })
     await stream.close()
     const view = target.sampling.view('sentinel').map(e => e.peerId)
@@ -133,20 +123,24 @@ describe('sampling across real nodes', () => {
   it('an entry whose evidence is about to lapse is dropped before the next shuffle; one that lapsed moments ago costs its sender nothing', async () => {
     const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
     const target = await net.node({ type: 'sentinel', ...manual })
-    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...manual })
+    const senderKey = await generateKeyPair('Ed25519')
+    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...manual, options: { privateKey: senderKey } })
     await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
     const t = await net.issuer()
     const client = new IssuerClient({ url: t.url })
-    const enrolled = async (): Promise<string> => (await client.enroll(await generateKeyPair('Ed25519'), t.issuer.createCode('sentinel'))).peerId
+    const enrolled = async (): Promise<{ id: string, record: Uint8Array }> => {
+      const key = await generateKeyPair('Ed25519')
+      return { id: (await client.enroll(key, t.issuer.createCode('sentinel'))).peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']) }
+    }
     // a token with 5 s left (inside the 10 s margin), and one that lapsed 40 s ago (past the skew, within the grace)
-    const lapsingId = await enrolled()
-    const soon = { id: lapsingId, ...(await t.issuer.issueToken(lapsingId, 'sentinel', Date.now() - 180_000 + 5_000)) }
-    const lapsedId = await enrolled()
-    const lapsed = { id: lapsedId, ...(await t.issuer.issueToken(lapsedId, 'sentinel', Date.now() - 180_000 - 40_000)) }
+    const lapsing = await enrolled()
+    const soon = { ...lapsing, ...(await t.issuer.issueToken(lapsing.id, 'sentinel', Date.now() - 180_000 + 5_000)) }
+    const lapsedPeer = await enrolled()
+    const lapsed = { ...lapsedPeer, ...(await t.issuer.issueToken(lapsedPeer.id, 'sentinel', Date.now() - 180_000 - 40_000)) }
     // the sender itself, oldest, so that the target's next shuffle goes to a live partner
     const own = sender.admission.ownToken
     assert.ok(own != null)
-    const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, addrs: sender.getMultiaddrs().map(String) }
+    const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, record: await recordOf(senderKey, sender.getMultiaddrs().map(a => a.replace(/\/p2p\/[^/]*$/, ''))) }
     const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
     const before = target.admission.suspicion.score(sender.peerId.toString())
     await send([self, soon, lapsed])
@@ -188,18 +182,20 @@ describe('sampling across a key rotation', () => {
   it('entries of the rotated-out epoch cost their sender nothing and are dropped before the next shuffle', async () => {
     const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { keysPollInterval: '200ms' } }
     const target = await net.node({ type: 'sentinel', ...manual })
-    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...manual })
+    const senderKey = await generateKeyPair('Ed25519')
+    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...manual, options: { privateKey: senderKey } })
     await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
     const t = await net.issuer()
     const client = new IssuerClient({ url: t.url })
     const key = await generateKeyPair('Ed25519')
     const enrolled = await client.enroll(key, t.issuer.createCode('sentinel'))
-    const old = { id: enrolled.peerId, ...(await client.token(key, enrolled.credential)) }
+    const old = { id: enrolled.peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']), ...(await client.token(key, enrolled.credential)) }
+    const senderRecord = await recordOf(senderKey, sender.getMultiaddrs().map(a => a.replace(/\/p2p\/[^/]*$/, '')))
     const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
-    const selfEntry = (): { id: string, token: string, keyCertificate: string, age: number, addrs: string[] } => {
+    const selfEntry = (): RawEntry => {
       const own = sender.admission.ownToken
       assert.ok(own != null)
-      return { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, addrs: sender.getMultiaddrs().map(String) }
+      return { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, record: senderRecord }
     }
     await send([selfEntry(), old])
     const view = (): string[] => target.sampling.view('sentinel').map(e => e.peerId)

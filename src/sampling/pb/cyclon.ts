@@ -1,14 +1,15 @@
 import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 export interface CyclonEntry {
   peerId: string
-  addrs: Uint8Array<ArrayBuffer>[]
   type: string
   token: string
   keyCertificate: string
   age: number
+  record: Uint8Array<ArrayBuffer>
 }
 
 export namespace CyclonEntry {
@@ -24,13 +25,6 @@ export namespace CyclonEntry {
         if ((obj.peerId != null && obj.peerId !== '')) {
           w.uint32(10)
           w.string(obj.peerId)
-        }
-
-        if (obj.addrs != null && obj.addrs.length > 0) {
-          for (const value of obj.addrs) {
-            w.uint32(18)
-            w.bytes(value)
-          }
         }
 
         if ((obj.type != null && obj.type !== '')) {
@@ -53,17 +47,22 @@ export namespace CyclonEntry {
           w.uint32(obj.age)
         }
 
+        if ((obj.record != null && obj.record.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.record)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           peerId: '',
-          addrs: [],
           type: '',
           token: '',
           keyCertificate: '',
-          age: 0
+          age: 0,
+          record: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -74,14 +73,6 @@ export namespace CyclonEntry {
           switch (tag >>> 3) {
             case 1: {
               obj.peerId = reader.string()
-              break
-            }
-            case 2: {
-              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
-                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
-              }
-
-              obj.addrs.push(reader.bytes())
               break
             }
             case 3: {
@@ -100,6 +91,10 @@ export namespace CyclonEntry {
               obj.age = reader.uint32()
               break
             }
+            case 7: {
+              obj.record = reader.bytes()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -109,10 +104,6 @@ export namespace CyclonEntry {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
-        const obj = {
-          addrs: 0
-        }
-
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -124,21 +115,6 @@ export namespace CyclonEntry {
                 field: `${prefix}.peerId`,
                 value: reader.string()
               }
-              break
-            }
-            case 2: {
-              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
-                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
-              }
-
-              yield {
-                field: `${prefix}.addrs[]`,
-                index: obj.addrs,
-                value: reader.bytes()
-              }
-
-              obj.addrs++
-
               break
             }
             case 3: {
@@ -169,6 +145,13 @@ export namespace CyclonEntry {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.record`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -184,12 +167,6 @@ export namespace CyclonEntry {
   export interface CyclonEntryPeerIdFieldEvent {
     field: '$.peerId'
     value: string
-  }
-
-  export interface CyclonEntryAddrsFieldEvent {
-    field: '$.addrs[]'
-    index: number
-    value: Uint8Array<ArrayBuffer>
   }
 
   export interface CyclonEntryTypeFieldEvent {
@@ -212,6 +189,11 @@ export namespace CyclonEntry {
     value: number
   }
 
+  export interface CyclonEntryRecordFieldEvent {
+    field: '$.record'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CyclonEntry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CyclonEntry.codec())
   }
@@ -220,7 +202,7 @@ export namespace CyclonEntry {
     return decodeMessage(buf, CyclonEntry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonEntry>): Generator<CyclonEntryPeerIdFieldEvent | CyclonEntryAddrsFieldEvent | CyclonEntryTypeFieldEvent | CyclonEntryTokenFieldEvent | CyclonEntryKeyCertificateFieldEvent | CyclonEntryAgeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonEntry>): Generator<CyclonEntryPeerIdFieldEvent | CyclonEntryTypeFieldEvent | CyclonEntryTokenFieldEvent | CyclonEntryKeyCertificateFieldEvent | CyclonEntryAgeFieldEvent | CyclonEntryRecordFieldEvent> {
     return streamMessage(buf, CyclonEntry.codec(), opts)
   }
 }
@@ -325,12 +307,6 @@ export namespace CyclonShuffle {
     index: number
   }
 
-  export interface CyclonShuffleEntriesAddrsFieldEvent {
-    field: '$.entries[].addrs[]'
-    index: number
-    value: Uint8Array<ArrayBuffer>
-  }
-
   export interface CyclonShuffleEntriesTypeFieldEvent {
     field: '$.entries[].type'
     value: string
@@ -355,6 +331,12 @@ export namespace CyclonShuffle {
     index: number
   }
 
+  export interface CyclonShuffleEntriesRecordFieldEvent {
+    field: '$.entries[].record'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<CyclonShuffle>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CyclonShuffle.codec())
   }
@@ -363,7 +345,7 @@ export namespace CyclonShuffle {
     return decodeMessage(buf, CyclonShuffle.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonShuffle>): Generator<CyclonShuffleEntriesPeerIdFieldEvent | CyclonShuffleEntriesAddrsFieldEvent | CyclonShuffleEntriesTypeFieldEvent | CyclonShuffleEntriesTokenFieldEvent | CyclonShuffleEntriesKeyCertificateFieldEvent | CyclonShuffleEntriesAgeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonShuffle>): Generator<CyclonShuffleEntriesPeerIdFieldEvent | CyclonShuffleEntriesTypeFieldEvent | CyclonShuffleEntriesTokenFieldEvent | CyclonShuffleEntriesKeyCertificateFieldEvent | CyclonShuffleEntriesAgeFieldEvent | CyclonShuffleEntriesRecordFieldEvent> {
     return streamMessage(buf, CyclonShuffle.codec(), opts)
   }
 }

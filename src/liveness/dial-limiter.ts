@@ -1,0 +1,94 @@
+/**
+ * A budget of outgoing dials per address (host:port) and per host, pure
+ * (the clock is injected). Addresses reach a node from other peers: view
+ * entries, and through them the peer store the peer keeper dials from. Even
+ * signed by the peers they describe, an admitted peer may sign any address
+ * for itself, and many colluding identities may all name one victim; without
+ * a budget, every shuffle and every maintenance round would dial it again
+ * (a reflection vector). The budget is spent per address actually dialled,
+ * whoever asks (sampling, the peer keeper), so the node as a whole never
+ * hammers one address or one host.
+ */
+import { KeyedTokenBuckets } from './token-bucket.ts'
+import type { BucketRate } from './token-bucket.ts'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface DialLimiterInit {
+  now: () => number
+  /** @default DIAL_LIMITS.perAddress */
+  perAddress?: BucketRate
+  /** @default DIAL_LIMITS.perHost */
+  perHost?: BucketRate
+  /** addresses (and hosts) tracked at most; full buckets are forgotten first. @default 4096 */
+  maxTracked?: number
+}
+
+/**
+ * Defaults. One address: an honest node dials a given peer's address when
+ * it shuffles with it (about once in c periods, c ≥ 10) or redials it after
+ * a drop (backoff from 1 s), so 3 at once and one per 5 s after that never
+ * holds an honest dial back for long; an attacker gets the victim dialled at
+ * most 12 times a minute by each node. One host: many honest nodes may share
+ * a host (a NAT, a dev mesh of 50 nodes on one machine), so the host budget
+ * is larger: 20 at once, 5 a second after that.
+ */
+export const DIAL_LIMITS: { perAddress: BucketRate, perHost: BucketRate } = {
+  perAddress: { burst: 3, perSecond: 0.2 },
+  perHost: { burst: 20, perSecond: 5 }
+}
+
+/** The host and host:port a multiaddr dials, or undefined when it names no host. */
+export function dialKeys (addr: Multiaddr): { host: string, address: string } | undefined {
+  let host: string | undefined
+  let port: string | undefined
+  for (const c of addr.getComponents()) {
+    if (host == null && ['ip4', 'ip6', 'dns', 'dns4', 'dns6', 'dnsaddr'].includes(c.name)) {
+      host = `${c.name}/${(c.value ?? '').toLowerCase()}`
+    } else if (host != null && port == null && ['tcp', 'udp'].includes(c.name)) {
+      port = `${c.name}/${c.value ?? ''}`
+    }
+  }
+  if (host == null) {
+    return undefined
+  }
+  return { host, address: `${host}/${port ?? ''}` }
+}
+
+/** A dial not started because every address of the peer is over the node's dial budget: a deferral, nobody's offence. */
+export class DialBudgetError extends Error {
+  override readonly name = 'DialBudgetError'
+  constructor (peer: string) {
+    super(`every address of ${peer} is over this node's dial budget; it is dialled again later`)
+  }
+}
+
+export class DialRateLimiter {
+  private readonly perAddress: KeyedTokenBuckets
+  private readonly perHost: KeyedTokenBuckets
+
+  constructor (init: DialLimiterInit) {
+    const max = init.maxTracked ?? 4096
+    this.perAddress = new KeyedTokenBuckets(init.perAddress ?? DIAL_LIMITS.perAddress, init.now, max)
+    this.perHost = new KeyedTokenBuckets(init.perHost ?? DIAL_LIMITS.perHost, init.now, max)
+  }
+
+  /**
+   * Spend one dial to `addr` if both its address and its host have budget
+   * left; false (nothing spent) if either is exhausted. An address without
+   * a host (a relay circuit, a unix socket) is budgeted as its own host.
+   */
+  take (addr: Multiaddr): boolean {
+    const keys = dialKeys(addr) ?? { host: addr.toString(), address: addr.toString() }
+    if (!this.perAddress.has(keys.address) || !this.perHost.has(keys.host)) {
+      return false
+    }
+    this.perAddress.spend(keys.address)
+    this.perHost.spend(keys.host)
+    return true
+  }
+
+  /** The addresses of `addrs` that may be dialled now, their budget spent. */
+  takeEach (addrs: Multiaddr[]): Multiaddr[] {
+    return addrs.filter(a => this.take(a))
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * Why sampling refused a frame or an entry. The reason goes to our logs and
+ * decides the charge; the remote side only sees its stream reset.
+ */
+
+/** A shuffle frame (request or reply alike) that breaks the protocol's shape. */
+export type ShuffleRefusal =
+  | 'undecodable'
+  | 'oversize-frame'
+  | 'too-many-entries'
+  | 'duplicate-entry'
+  | 'bad-entry-shape'
+  | 'oversize-record'
+
+export class MalformedShuffleError extends Error {
+  override readonly name = 'MalformedShuffleError'
+  readonly reason: ShuffleRefusal
+
+  constructor (reason: ShuffleRefusal, message: string) {
+    super(`${message}; the frame was refused (send at most the view's shuffle length of well-formed entries)`)
+    this.reason = reason
+  }
+}
+
+/**
+ * Why an entry's signed peer record was refused:
+ * - `missing`: no record, so no address (dropped, not charged: nothing was claimed);
+ * - `malformed`: not an envelope holding a peer record;
+ * - `forged`: the signature does not verify;
+ * - `not-its-own`: signed by, or describing, another peer than the entry's;
+ * - `too-many-addresses`: more addresses, or longer ones, than an entry may carry.
+ */
+export type RecordRefusal = 'missing' | 'malformed' | 'forged' | 'not-its-own' | 'too-many-addresses'
+
+export class BadRecordError extends Error {
+  override readonly name = 'BadRecordError'
+  readonly reason: RecordRefusal
+
+  constructor (reason: RecordRefusal, message: string) {
+    super(`${message}; an entry's addresses must come in a peer record signed by the peer the entry names`)
+    this.reason = reason
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Entries as a test (or an attacker) writes them: a shuffle frame encoded
+ * by hand, so a test can put in any field, including the unsigned `addrs`
+ * (field 2) that older versions read, and signed peer records made with
+ * libp2p's own envelope.
+ */
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import type { PeerType } from '../../src/node/config.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface RawEntry {
+  id: string
+  token: string
+  keyCertificate: string
+  age?: number
+  type?: string
+  /** unsigned addresses in field 2 (older versions dialled these) */
+  addrs?: string[]
+  /** a signed peer record (envelope bytes) in field 7 */
+  record?: Uint8Array
+}
+
+/** The signed peer record `key` makes for itself, as identify would. */
+export async function recordOf (key: PrivateKey, addrs: string[], seq?: bigint): Promise<Uint8Array> {
+  const record = new PeerRecord({ peerId: peerIdFromPrivateKey(key), multiaddrs: addrs.map(a => multiaddr(a)), seqNumber: seq })
+  return (await RecordEnvelope.seal(record, key)).marshal()
+}
+
+function varint (n: number): number[] {
+  const out: number[] = []
+  let v = n
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80)
+    v = Math.floor(v / 128)
+  }
+  out.push(v)
+  return out
+}
+
+function field (no: number, bytes: Uint8Array): number[] {
+  return [...varint((no << 3) | 2), ...varint(bytes.length), ...bytes]
+}
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+/** A CyclonShuffle frame with exactly these entries. */
+export function encodeShuffle (entries: RawEntry[], type: PeerType = 'sentinel'): Uint8Array {
+  const out: number[] = []
+  for (const e of entries) {
+    const entry = [
+      ...field(1, utf8(e.id)),
+      ...(e.addrs ?? []).flatMap(a => field(2, multiaddr(a).bytes)),
+      ...field(3, utf8(e.type ?? type)),
+      ...field(4, utf8(e.token)),
+      ...(e.keyCertificate === '' ? [] : field(5, utf8(e.keyCertificate))),
+      ...(e.age == null || e.age === 0 ? [] : [...varint(6 << 3), ...varint(e.age)]),
+      ...(e.record == null ? [] : field(7, e.record))
+    ]
+    out.push(...field(1, Uint8Array.from(entry)))
+  }
+  return Uint8Array.from(out)
+}
+
+/** One shuffle of the `type` view from `sender` to `target` with these entries; resolves when the target answered (or reset). */
+export async function sendShuffle (sender: TempusNode, target: TempusNode, entries: RawEntry[], type: PeerType = 'sentinel'): Promise<void> {
+  const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol(type), { signal: AbortSignal.timeout(10_000) })
+  const lp = lpStream(stream)
+  await lp.write(encodeShuffle(entries, type))
+  try {
+    await lp.read({ signal: AbortSignal.timeout(10_000) })
+    await stream.close()
+  } catch {
+    stream.abort(new Error('refused'))
+  }
+}
