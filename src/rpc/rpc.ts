@@ -128,7 +128,11 @@ export class Rpc implements Startable {
 
   unexpose (method: string): void {
     if (this.exposed.delete(method)) {
-      this.unexposed.set(method, this.init.state.now() + DEFAULT_CALL_TIMEOUT_MS)
+      const now = this.init.state.now()
+      for (const [m, until] of this.unexposed) {
+        if (until <= now) this.unexposed.delete(m)
+      }
+      this.unexposed.set(method, now + DEFAULT_CALL_TIMEOUT_MS)
     }
   }
 
