@@ -74,6 +74,15 @@ describe('RPC: what a refusal costs the caller', () => {
     await eventually(() => edge.libp2p.getConnections(server.peerId).length === 0, 'the scanner cut off')
   })
 
+  it('calls still in flight when their caller is quarantined are not charged: quarantined, never banned for them', async () => {
+    const edge = await caller()
+    // 40 different methods at once: the fifth refusal quarantines, the other 35 are consequences
+    await Promise.allSettled(Array.from({ length: 40 }, async (_, i) => edge.rpc.call(server.peerId, `burst.m${i}`, null, { timeout: 10_000 })))
+    const { score, state } = judged(edge)
+    assert.equal(state, 'quarantined')
+    assert.ok(score < 30, `score ${score}`)
+  })
+
   it('a call that was graced (a method unexposed a moment ago) costs nothing', async () => {
     const edge = await caller()
     server.rpc.expose('tmp.work', () => 'done')
