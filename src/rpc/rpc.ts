@@ -21,6 +21,7 @@ import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_P
 import { EncodingError, RpcError } from './errors.ts'
 import { RpcRequest, RpcResponse } from './pb/rpc.ts'
 import { isMethodName, RpcPolicy } from './policy.ts'
+import { isFramingFault } from '../admission/cut-read.ts'
 import type { RpcValue } from './codec.ts'
 import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
@@ -81,9 +82,6 @@ interface Exposure {
   options: ExposeOptions
 }
 
-/** read errors that mean the caller's bytes are wrong (an oversize or broken length prefix), not that the read was cut */
-const FRAMING_ERRORS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
-
 export class Rpc implements Startable {
   readonly policy: RpcPolicy
   private readonly components: RpcComponents
@@ -137,9 +135,9 @@ export class Rpc implements Startable {
   }
 
   /** Was `method` unexposed less than a call deadline ago? (calls sent before the caller could know) */
-  private lately (method: string): boolean {
+  private unexposedLately (method: string): boolean {
     if (this.init.exposures != null) {
-      return this.init.exposures.lately(method)
+      return this.init.exposures.unexposedLately(method)
     }
     const until = this.unexposed.get(method)
     if (until != null && until <= this.init.state.now()) {
@@ -291,7 +289,7 @@ export class Rpc implements Startable {
       try {
         frame = await lp.read({ signal })
       } catch (err: any) {
-        if (FRAMING_ERRORS.has(err?.name)) {
+        if (isFramingFault(err)) {
           this.refuse(stream, caller.peer, `malformed: ${err?.name}`, 'malformed-frame')
         } else {
           // reset or closed by the caller (it gave up), cut by our deadline, our close or our
@@ -323,7 +321,7 @@ export class Rpc implements Startable {
         return
       }
       if (exposure == null) {
-        if (this.lately(request.method)) {
+        if (this.unexposedLately(request.method)) {
           this.drop(stream, caller.peer, `${request.method} unexposed lately`)
         } else {
           this.refuse(stream, caller.peer, `no such method ${request.method}`, 'rpc-denied', request.method)

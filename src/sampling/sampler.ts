@@ -11,6 +11,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
+import { isCutRead } from '../admission/cut-read.ts'
 import { PEER_TYPES } from '../node/constants.ts'
 import { decodeJwt } from 'jose'
 import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
@@ -312,7 +313,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       let received: PeerEntry[] | undefined
       try {
         received = fromWire(CyclonShuffle.decode(await lp.read({ signal }), { limits: { entries: 64 } }).entries)
-      } catch {
+      } catch (err: any) {
+        if (isCutRead(err)) {
+          // cut by our close or deadline, or reset by the sender: nobody's offence
+          stream.abort(err)
+          return
+        }
         received = undefined
       }
       if (received == null || received.length > this.views[type].shuffleLength) {
