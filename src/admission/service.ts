@@ -7,6 +7,7 @@
  */
 import { Key } from 'interface-datastore'
 import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
 import { TokenRefresh } from './pb/admission.ts'
 import { lpStream } from '@libp2p/utils'
@@ -176,6 +177,7 @@ export class AdmissionService implements Startable {
       await stream.close()
     } catch (err: any) {
       const reason = err instanceof AdmissionError ? err.reason : 'malformed'
+      if (reason === 'malformed' && isCutRead(err)) { stream.abort(err); return } // a cut read is nobody's offence
       this.state.recordRefused(peer, reason, 'inbound')
       stream.abort(new AdmissionError(reason))
     }

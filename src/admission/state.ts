@@ -8,7 +8,7 @@ import { ADMISSION_DEADLINE_MS } from './constants.ts'
 import { publicKeyFromRawBytes } from './keys.ts'
 import { RevocationState, verifyRevocationList } from './revocation.ts'
 import type { RevocationList } from './revocation.ts'
-import { OFFENCES, SuspicionScores } from './suspicion.ts'
+import { SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
 import type { RefusalReason } from './errors.ts'
 import type { Offence, SuspicionChange } from './suspicion.ts'
@@ -127,8 +127,9 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     return list
   }
 
-  raise (peer: string, offence: Offence): SuspicionChange {
-    const change = this.suspicion.raise(peer, OFFENCES[offence])
+  /** `cause` (a method, a protocol) makes a burst of one offence one episode: see `SuspicionScores.charge` */
+  raise (peer: string, offence: Offence, cause?: string): SuspicionChange {
+    const change = this.suspicion.charge(peer, offence, cause)
     if (change.state !== change.previous) {
       this.safeDispatchEvent('suspicion', { detail: change })
     }

@@ -3,6 +3,21 @@
  * weight, time decays it exponentially (half-life), thresholds throttle,
  * quarantine for a cooldown, and ban. Pure: clock injected, no I/O; the node
  * persists bans.
+ *
+ * Two rules keep honest peers from being punished for one fault many times:
+ *
+ * - Episodes. An offence charged with a *cause* (say `rpc-denied` on method
+ *   `admin.ping`) opens an episode for (peer, offence, cause): it is charged
+ *   in full once, and further offences of the same cause while the episode
+ *   lasts cost nothing and extend it. A burst from one cause (32 calls in
+ *   flight when a grant went away) thus costs what one offence costs. A
+ *   different cause is a new offence, so a scanner trying many methods pays
+ *   for every one; an episode also ends after `episodeMaxMs` and after
+ *   `episodeMaxOffences`, so repeating one offence forever, or flooding it,
+ *   keeps costing. Offences charged without a cause are each charged in full.
+ * - Nothing is charged while a peer is quarantined or banned: its
+ *   connections are being closed, and what it had in flight then is a
+ *   consequence of the quarantine, not a new offence.
  */
 
 export type SuspicionState = 'ok' | 'throttled' | 'quarantined' | 'banned'
@@ -20,6 +35,12 @@ export interface SuspicionPolicy {
    */
   repeatBanAfter: number
   repeatWindowMs: number
+  /** an episode ends when its cause has been quiet this long */
+  episodeGapMs: number
+  /** an episode ends this long after it began, however busy: the next offence is charged again */
+  episodeMaxMs: number
+  /** an episode ends after this many offences: the next one is charged again */
+  episodeMaxOffences: number
 }
 
 export const DEFAULT_SUSPICION_POLICY: SuspicionPolicy = {
@@ -29,8 +50,33 @@ export const DEFAULT_SUSPICION_POLICY: SuspicionPolicy = {
   banAt: 100,
   quarantineMs: 10 * 60_000,
   repeatBanAfter: 3,
-  repeatWindowMs: 60 * 60_000
+  repeatWindowMs: 60 * 60_000,
+  // A burst is what a caller sent before it could learn of the first
+  // refusal (its calls in flight, at most one call deadline, 10 s, behind)
+  // plus an application's retries with backoff, which rarely wait longer
+  // than a minute; a cause quiet for a minute is over.
+  episodeGapMs: 60_000,
+  // An offence repeated forever must not become free forever. Charged once
+  // per episodeMaxMs, one cause of weight w settles at the peak
+  // w / (1 − 2^(−episodeMaxMs / halfLifeMs)): for `rpc-denied` (5) at 15 min
+  // and a 10 min half-life that is 5 / (1 − 2^−1.5) = 7.7, under throttleAt
+  // (10), so an honest but misconfigured caller that keeps trying one method
+  // is never throttled for it; at 10 min it would reach 10 exactly.
+  episodeMaxMs: 15 * 60_000,
+  // The most calls one peer may have running on a node at once (the RPC
+  // default concurrency cap): a burst an honest caller had in flight fits in
+  // one episode, and each further 64 of a flood cost a full offence again.
+  episodeMaxOffences: 64
 }
+
+/**
+ * Episodes kept per peer: the oldest are forgotten beyond this (which only
+ * makes the next offence of a forgotten cause cost again). A scanner is
+ * quarantined long before it has this many causes open.
+ */
+export const MAX_EPISODES_PER_PEER = 32
+/** longest cause kept as a key; a longer one is cut (causes are method names and protocol ids) */
+export const MAX_CAUSE_LENGTH = 256
 
 /** Offence weights: how much each kind of misbehaviour raises suspicion. */
 export const OFFENCES = {
@@ -54,6 +100,12 @@ export const OFFENCES = {
 
 export type Offence = keyof typeof OFFENCES
 
+interface Episode {
+  start: number
+  last: number
+  offences: number
+}
+
 interface Entry {
   score: number
   at: number
@@ -61,6 +113,8 @@ interface Entry {
   /** quarantines in a row, each soon after the previous one ended */
   quarantines?: number
   banned?: boolean
+  /** open episodes by offence and cause */
+  episodes?: Map<string, Episode>
 }
 
 export interface SuspicionChange {
@@ -100,10 +154,43 @@ export class SuspicionScores {
     return this.decayed(e, now) >= this.policy.throttleAt ? 'throttled' : 'ok'
   }
 
+  /**
+   * Charge `offence`. With a `cause` (what exactly was refused: a method, a
+   * protocol), a repeat of the same offence and cause inside its episode
+   * costs nothing; see the file's comment.
+   */
+  charge (peer: string, offence: Offence, cause?: string): SuspicionChange {
+    const weight = OFFENCES[offence]
+    if (cause == null) {
+      return this.raise(peer, weight)
+    }
+    const previous = this.state(peer)
+    if (previous === 'quarantined' || previous === 'banned') {
+      return this.raise(peer, weight) // which charges nothing
+    }
+    const now = this.now()
+    const key = `${offence}\0${cause.slice(0, MAX_CAUSE_LENGTH)}`
+    const e = this.entries.get(peer)
+    const episode = e?.episodes?.get(key)
+    if (e != null && episode != null && this.lasts(episode, now)) {
+      episode.last = now
+      episode.offences++
+      return { peer, score: this.decayed(e, now), state: previous, previous }
+    }
+    const change = this.raise(peer, weight)
+    this.openEpisode(peer, key, now)
+    return change
+  }
+
+  /** Raise by a raw weight (no episode); nothing while quarantined or banned. */
   raise (peer: string, weight: number): SuspicionChange {
     const now = this.now()
     const previous = this.state(peer)
     const e = this.entries.get(peer) ?? { score: 0, at: now }
+    if (previous === 'quarantined' || previous === 'banned') {
+      // its connections are being closed: what it still had in flight is a consequence, not a new offence
+      return { peer, score: this.decayed(e, now), state: previous, previous }
+    }
     e.score = this.decayed(e, now) + Math.max(0, weight)
     e.at = now
     if (e.score >= this.policy.banAt) {
@@ -133,6 +220,37 @@ export class SuspicionScores {
 
   banned (): string[] {
     return [...this.entries].filter(([, e]) => e.banned === true).map(([p]) => p)
+  }
+
+  /** open episodes of this peer (what the next offence of each cause would cost nothing for) */
+  episodes (peer: string): number {
+    const e = this.entries.get(peer)
+    const now = this.now()
+    return [...(e?.episodes?.values() ?? [])].filter(ep => this.lasts(ep, now)).length
+  }
+
+  private lasts (episode: Episode, now: number): boolean {
+    return now - episode.last <= this.policy.episodeGapMs &&
+      now - episode.start < this.policy.episodeMaxMs &&
+      episode.offences < this.policy.episodeMaxOffences
+  }
+
+  private openEpisode (peer: string, key: string, now: number): void {
+    const e = this.entries.get(peer)
+    if (e == null) {
+      return
+    }
+    const episodes = e.episodes ?? new Map<string, Episode>()
+    for (const [k, ep] of episodes) {
+      if (!this.lasts(ep, now)) episodes.delete(k)
+    }
+    episodes.delete(key)
+    while (episodes.size >= MAX_EPISODES_PER_PEER) {
+      // a Map iterates in insertion order: the first is the oldest
+      episodes.delete(episodes.keys().next().value as string)
+    }
+    episodes.set(key, { start: now, last: now, offences: 1 })
+    e.episodes = episodes
   }
 
   private decayed (e: Entry, now: number): number {

@@ -13,6 +13,7 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { RateLimiter, lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
+import { isCutRead } from '../admission/cut-read.ts'
 import { AdmissionError } from '../admission/errors.ts'
 import { verifyKeyCertificate } from '../admission/key-certificate.ts'
 import { verifyRevocationList } from '../admission/revocation.ts'
@@ -592,8 +593,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       let request: CatchUpRequest
       try {
         request = CatchUpRequest.decode(await lp.read({ signal }))
-      } catch {
-        this.init.state.raise(peer, 'malformed-frame')
+      } catch (err: any) {
+        if (!isCutRead(err)) this.init.state.raise(peer, 'malformed-frame') // a cut read is nobody's offence
         stream.abort(new Error('malformed catch-up request'))
         return
       }

@@ -5,6 +5,7 @@
  * the service asks, the config file fills it, the API shows it.
  */
 import { isPeerType } from '../node/peer-type.ts'
+import { DEFAULT_CALL_TIMEOUT_MS } from './constants.ts'
 import type { PeerType } from '../node/config.ts'
 
 export interface RpcRule {
@@ -35,11 +36,38 @@ export function matches (pattern: string, method: string): boolean {
   return pattern.endsWith('.*') && method.startsWith(pattern.slice(0, -1))
 }
 
+export interface RpcPolicyOptions {
+  /** the clock (ms since the epoch) */
+  now?: () => number
+  /**
+   * how long a grant that a reload removed still spares its holders: their
+   * calls are refused, but not charged as misbehaviour (ms)
+   * @default DEFAULT_CALL_TIMEOUT_MS (one call deadline: a call sent before the caller could know arrives within it)
+   */
+  graceMs?: number
+}
+
+/** one grant: a subject (`peer:ID` or `type:T`) and a method pattern */
+type Grant = string
+
+function grantsOf (rules: RpcRule[]): Set<Grant> {
+  return new Set(rules.flatMap(r => r.allow.map(p => `${r.peer != null ? `peer:${r.peer}` : `type:${r.type ?? ''}`} ${p}`)))
+}
+
 export class RpcPolicy {
   private rules: RpcRule[]
+  private readonly now: () => number
+  private readonly graceMs: number
+  /**
+   * grants a reload removed, and until when their holders are graced:
+   * calls they sent before they could know are refused, not charged
+   */
+  private readonly removed = new Map<Grant, number>()
 
-  constructor (rules: RpcRule[] = []) {
+  constructor (rules: RpcRule[] = [], options: RpcPolicyOptions = {}) {
     this.rules = RpcPolicy.check(rules)
+    this.now = options.now ?? Date.now
+    this.graceMs = options.graceMs ?? DEFAULT_CALL_TIMEOUT_MS
   }
 
   /** Validate rules; throws a TypeError naming the bad rule. */
@@ -63,7 +91,36 @@ export class RpcPolicy {
 
   /** Replace every rule at once (a config reload). */
   replace (rules: RpcRule[]): void {
-    this.rules = RpcPolicy.check(rules)
+    const next = RpcPolicy.check(rules)
+    const now = this.now()
+    const kept = grantsOf(next)
+    for (const [grant, until] of this.removed) {
+      if (until <= now || kept.has(grant)) this.removed.delete(grant)
+    }
+    for (const grant of grantsOf(this.rules)) {
+      if (!kept.has(grant)) this.removed.set(grant, now + this.graceMs)
+    }
+    this.rules = next
+  }
+
+  /**
+   * Did a reload remove, less than a grace ago, a grant that covered this
+   * call? Its caller is then refused like any other, but not charged.
+   */
+  graced (peer: string, type: PeerType | undefined, method: string): boolean {
+    const now = this.now()
+    for (const [grant, until] of this.removed) {
+      if (until <= now) {
+        this.removed.delete(grant)
+        continue
+      }
+      const [subject, pattern] = grant.split(' ') as [string, string]
+      const applies = subject === `peer:${peer}` || (type != null && subject === `type:${type}`)
+      if (applies && matches(pattern, method)) {
+        return true
+      }
+    }
+    return false
   }
 
   /** Default deny: true only if a rule grants `method` to this caller. */

@@ -5,6 +5,13 @@
  * method, malformed, oversize, over the rate — gets no answer at all: the
  * server logs the reason, raises the caller's suspicion and resets the
  * stream, so the caller cannot tell "denied" from "no such method".
+ *
+ * Only the caller's own doing is charged, and each cause once per episode
+ * (see `SuspicionScores.charge`): a refusal names its cause (the method, the
+ * protocol, the limit); a read cut by a reset, a close, our deadline or our
+ * shutdown is nobody's offence, only bytes that do not decode are; and a
+ * call to a grant a reload removed, or to a method just unexposed, is
+ * refused but not charged for one call deadline.
  */
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -14,6 +21,7 @@ import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_P
 import { EncodingError, RpcError } from './errors.ts'
 import { RpcRequest, RpcResponse } from './pb/rpc.ts'
 import { isMethodName, RpcPolicy } from './policy.ts'
+import { isFramingFault } from '../admission/cut-read.ts'
 import type { RpcValue } from './codec.ts'
 import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
@@ -81,13 +89,15 @@ export class Rpc implements Startable {
   private readonly log: Logger
   private readonly exposed = new Map<string, Exposure>()
   private readonly inflight = new Map<string, number>()
+  /** methods unexposed lately, and until when their callers are graced */
+  private readonly unexposed = new Map<string, number>()
   private readonly rate: RateLimiter
   private nextId = 1n
 
   constructor (components: RpcComponents, init: RpcInit) {
     this.components = components
     this.init = init
-    this.policy = new RpcPolicy(init.rules ?? [])
+    this.policy = new RpcPolicy(init.rules ?? [], { now: init.state.now })
     this.log = components.logger.forComponent('tempus:rpc')
     this.rate = new RateLimiter({ points: init.callsPerSecondPerPeer ?? CALLS_PER_SECOND_PER_PEER, duration: 1 })
   }
@@ -115,7 +125,26 @@ export class Rpc implements Startable {
   }
 
   unexpose (method: string): void {
-    this.exposed.delete(method)
+    if (this.exposed.delete(method)) {
+      const now = this.init.state.now()
+      for (const [m, until] of this.unexposed) {
+        if (until <= now) this.unexposed.delete(m)
+      }
+      this.unexposed.set(method, now + DEFAULT_CALL_TIMEOUT_MS)
+    }
+  }
+
+  /** Was `method` unexposed less than a call deadline ago? (calls sent before the caller could know) */
+  private unexposedLately (method: string): boolean {
+    if (this.init.exposures != null) {
+      return this.init.exposures.unexposedLately(method)
+    }
+    const until = this.unexposed.get(method)
+    if (until != null && until <= this.init.state.now()) {
+      this.unexposed.delete(method)
+      return false
+    }
+    return until != null
   }
 
   private exposureOf (method: string): Exposure | undefined {
@@ -198,9 +227,20 @@ export class Rpc implements Startable {
     return new RpcError('unavailable')
   }
 
-  private refuse (stream: Stream, caller: string, reason: string, offence: Offence): void {
+  /**
+   * Refuse and charge: `cause` names what exactly was refused (a method, a
+   * protocol, a limit), so a burst of one cause is one offence; without one
+   * every refusal costs in full (bytes that do not decode).
+   */
+  private refuse (stream: Stream, caller: string, reason: string, offence: Offence, cause?: string): void {
     this.log('refused a call from %s: %s', caller, reason)
-    this.init.state.raise(caller, offence)
+    this.init.state.raise(caller, offence, cause)
+    stream.abort(new Error('refused'))
+  }
+
+  /** Refuse without charging: the same reset, for a call that is nobody's offence. */
+  private drop (stream: Stream, caller: string, reason: string): void {
+    this.log('refused a call from %s (not charged): %s', caller, reason)
     stream.abort(new Error('refused'))
   }
 
@@ -208,6 +248,11 @@ export class Rpc implements Startable {
     const peer = connection.remotePeer.toString()
     const overlay = this.init.overlayOf?.(peer)
     return { peer, type: this.init.state.admitted.get(peer)?.claims.typ, ...(overlay != null ? { overlay } : {}) }
+  }
+
+  /** Not granted now, but a reload removed a grant that covered it less than a call deadline ago? */
+  private graced (caller: Caller, method: string): boolean {
+    return this.init.allows == null && this.policy.graced(caller.peer, caller.type, method)
   }
 
   private grants (caller: Caller, method: string, exposure: Exposure | undefined): boolean {
@@ -226,11 +271,11 @@ export class Rpc implements Startable {
     try {
       this.rate.consume(caller.peer, 1)
     } catch {
-      this.refuse(stream, caller.peer, 'over the rate limit', 'rpc-over-rate')
+      this.refuse(stream, caller.peer, 'over the rate limit', 'rpc-over-rate', 'rate')
       return
     }
     if (running >= (this.init.maxInboundPerPeer ?? MAX_INBOUND_CALLS_PER_PEER)) {
-      this.refuse(stream, caller.peer, 'too many calls in flight', 'rpc-over-rate')
+      this.refuse(stream, caller.peer, 'too many calls in flight', 'rpc-over-rate', 'concurrency')
       return
     }
     this.inflight.set(caller.peer, running + 1)
@@ -240,18 +285,47 @@ export class Rpc implements Startable {
       let args: RpcValue
       // one deadline for the whole call: reading, the handler, the answer
       const signal = AbortSignal.timeout(DEFAULT_CALL_TIMEOUT_MS)
+      let frame: Awaited<ReturnType<typeof lp.read>>
       try {
-        request = RpcRequest.decode(await lp.read({ signal }))
+        frame = await lp.read({ signal })
+      } catch (err: any) {
+        if (isFramingFault(err)) {
+          this.refuse(stream, caller.peer, `malformed: ${err?.name}`, 'malformed-frame')
+        } else {
+          // reset or closed by the caller (it gave up), cut by our deadline, our close or our
+          // shutdown, or its connection went: the request never came whole, nobody's offence
+          this.drop(stream, caller.peer, `no whole request - ${err?.name}`)
+        }
+        return
+      }
+      try {
+        request = RpcRequest.decode(frame)
         args = decodeValue(request.args)
+        if (!isMethodName(request.method)) {
+          // our client never sends one: a crafted frame
+          throw new EncodingError('not a module.function name')
+        }
       } catch (err: any) {
         this.refuse(stream, caller.peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`, 'malformed-frame')
         return
       }
       const exposure = this.exposureOf(request.method)
       const granted = this.grants(caller, request.method, exposure)
-      if (!granted || exposure == null) {
-        // the same reset whether it is not granted or does not exist
-        this.refuse(stream, caller.peer, granted ? `no such method ${request.method}` : `${request.method} not granted`, 'rpc-denied')
+      // the same reset whether it is not granted or does not exist, charged or not
+      if (!granted) {
+        if (this.graced(caller, request.method)) {
+          this.drop(stream, caller.peer, `${request.method} not granted since a reload`)
+        } else {
+          this.refuse(stream, caller.peer, `${request.method} not granted`, 'rpc-denied', request.method)
+        }
+        return
+      }
+      if (exposure == null) {
+        if (this.unexposedLately(request.method)) {
+          this.drop(stream, caller.peer, `${request.method} unexposed lately`)
+        } else {
+          this.refuse(stream, caller.peer, `no such method ${request.method}`, 'rpc-denied', request.method)
+        }
         return
       }
       const handlerSignal = request.deadlineMs > 0 && request.deadlineMs < DEFAULT_CALL_TIMEOUT_MS ? AbortSignal.timeout(request.deadlineMs) : signal
@@ -290,7 +364,7 @@ export class Rpc implements Startable {
     await this.components.registrar.handle(protocol, async (stream, connection) => {
       const caller = this.callerOf(connection)
       if (!peers.has(caller.peer) && (caller.type == null || !types.has(caller.type))) {
-        this.refuse(stream, caller.peer, `${protocol} not allowed`, 'rpc-denied')
+        this.refuse(stream, caller.peer, `${protocol} not allowed`, 'rpc-denied', protocol)
         return
       }
       await handler(stream, connection)

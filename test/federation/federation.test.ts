@@ -216,7 +216,7 @@ describe('RPC across overlays', () => {
     assert.equal(callers.length, 1)
     // a caller that keeps trying what it is not granted is quarantined and cut off
     for (let i = 0; i < 40 && (bridgeA as any).federationEndpoint.libp2p.getConnections().some((c: any) => c.remotePeer.toString() === b); i++) {
-      await rpcB.call(a, 'admin.secret', null, { timeout: 5_000 }).catch(() => {})
+      await rpcB.call(a, `admin.secret${i}`, null, { timeout: 5_000 }).catch(() => {}) // a scan: one method again and again is one suspicion episode
     }
     await eventually(() => !(bridgeA as any).federationEndpoint.libp2p.getConnections().some((c: any) => c.remotePeer.toString() === b), 'the connection closed', 10_000, 50)
     assert.ok(['quarantined', 'banned'].includes((bridgeA as any).federationEndpoint.state.suspicion.state(b)))

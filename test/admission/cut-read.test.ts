@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { REFRESH_PROTOCOL } from '../../src/admission/constants.ts'
+import { isCutRead, isFramingFault } from '../../src/admission/cut-read.ts'
+import { CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
+import { RPC_PROTOCOL } from '../../src/rpc/constants.ts'
+import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually } from '../fixtures/wait.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+
+// issue #13 item 7 ("our own abort is never the peer's fault") and its
+// siblings: a request cut by our own close was charged as malformed by RPC,
+// the Cyclon shuffle, gossip catch-up and token re-presentation alike (in the
+// dev mesh, sampling's mutual shuffles throttled honest nodes within 30 s)
+
+describe('a cut read is nobody\'s offence', () => {
+  it('tells the peer\'s framing faults from cut streams by error name', () => {
+    const named = (name: string): Error => Object.assign(new Error('x'), { name })
+    assert.equal(isFramingFault(named('InvalidDataLengthError')), true)
+    assert.equal(isFramingFault(named('InvalidDataLengthLengthError')), true)
+    assert.equal(isFramingFault(named('UnexpectedEOFError')), false)
+    for (const name of ['UnexpectedEOFError', 'StreamResetError', 'StreamAbortedError', 'StreamClosedError', 'AbortError', 'TimeoutError', 'ConnectionClosedError', 'MuxerClosedError']) {
+      assert.equal(isCutRead(named(name)), true, name)
+    }
+    for (const err of [named('InvalidDataLengthError'), named('ParseError'), new RangeError('index out of range'), null, undefined, 'x']) {
+      assert.equal(isCutRead(err), false, String((err as any)?.name ?? err))
+    }
+  })
+
+  describe('on real nodes: half a request, then our side hangs up', () => {
+    const net = new TestNet()
+    let server: TempusNode
+    let edge: TempusNode
+
+    before(async () => {
+      server = await net.node({ type: 'sentinel' })
+      server.rpc.expose('status.get', () => 'up')
+      server.rpc.policy.replace([{ type: 'edge', allow: ['status.get'] }])
+      edge = await net.node({ type: 'edge', bootstrap: server.getMultiaddrs(), connections: { minConnections: 0 } })
+      await eventually(() => server.admission.admitted.has(edge.peerId.toString()), 'the edge admitted')
+    })
+    after(async () => { await net.stop() })
+
+    for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, REFRESH_PROTOCOL]) {
+      it(`${protocol}: charges the caller nothing`, async () => {
+        const id = edge.peerId.toString()
+        await edge.libp2p.dial(server.peerId)
+        await eventually(() => server.admission.admitted.has(id), 'admitted')
+        const before = server.admission.suspicion.score(id)
+        const reading = (): unknown => server.libp2p.getConnections(edge.peerId).find(c => c.streams.some(s => s.protocol === protocol && s.direction === 'inbound'))
+        let connection: unknown
+        // bounded: a stream lost with its connection to a background close is opened again
+        for (let attempt = 0; attempt < 3 && connection == null; attempt++) {
+          const stream = await edge.libp2p.dialProtocol(server.peerId, protocol)
+          // a length prefix of 100 bytes, and 3 of them
+          stream.send(new Uint8Array([100, 1, 2, 3]))
+          connection = await eventually(() => reading() ?? (stream.status !== 'open' ? 'lost' : undefined), 'the server reading the request')
+          if (connection === 'lost') connection = undefined
+        }
+        assert.ok(connection != null, 'the server got the half request')
+        await server.libp2p.hangUp(edge.peerId)
+        await eventually(() => (connection as { status: string }).status === 'closed', 'the connection closed')
+        // a round trip through the server after it: the cut read has been handled by now
+        await edge.libp2p.dial(server.peerId)
+        await eventually(() => server.admission.admitted.has(id), 'admitted again')
+        assert.equal(await edge.rpc.call(server.peerId, 'status.get'), 'up')
+        assert.equal(server.admission.suspicion.score(id) - before, 0)
+      })
+    }
+  })
+})
