@@ -7,6 +7,7 @@
  */
 import { lpStream } from '@libp2p/utils'
 import { MAX_ADMIT_FRAME_BYTES } from './constants.ts'
+import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
 import { admitAsInitiator, admitAsResponder } from './exchange.ts'
 import type { AdmissionState } from './state.ts'
@@ -39,9 +40,10 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         state.recordAdmitted(remote, admitted.claims, false, admitted.token, admitted.keyCertificate)
         return { ...secured, connection: lp.unwrap() }
       } catch (err: any) {
-        const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : 'malformed')
+        // a stall until the deadline is the peer's doing; a cut (reset, close) is nobody's; bad bytes are
+        const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : (isCutRead(err) ? 'closed' : 'malformed'))
         log('%s admission of %s refused: %s', direction, remote, reason)
-        state.recordRefused(reason === 'refused' ? undefined : remote, reason, direction)
+        state.recordRefused(reason === 'refused' ? undefined : remote, reason, direction, err instanceof AdmissionError ? err.expiredForMs : undefined)
         secured.connection.abort(new AdmissionError(reason))
         throw new AdmissionError(reason)
       }

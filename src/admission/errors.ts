@@ -19,13 +19,18 @@ export type RefusalReason =
   | 'bad-proof'
   | 'refused'
   | 'timeout'
+  /** the exchange was cut before it ended (a reset, a close): nobody's offence */
+  | 'closed'
 
 export class AdmissionError extends Error {
   override readonly name = 'AdmissionError'
   readonly reason: RefusalReason
+  /** for `expired`: how long ago the token expired, ms */
+  readonly expiredForMs?: number
 
-  constructor (reason: RefusalReason, message?: string) {
+  constructor (reason: RefusalReason, message?: string, detail: { expiredForMs?: number } = {}) {
     super(message ?? `admission refused: ${reason}`)
     this.reason = reason
+    this.expiredForMs = detail.expiredForMs
   }
 }

@@ -27,6 +27,7 @@ import { ADMIT_PROTOCOL, DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYT
 import { AdmissionError } from './errors.ts'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from './keys.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
+import { offenceOf } from './refusal-cost.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenClaims } from './token.ts'
 import type { PeerId, PrivateKey, AbortOptions } from '@libp2p/interface'
@@ -149,7 +150,17 @@ async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnTok
   if (hello.token === '') {
     throw new AdmissionError('bad-proof', 'a retry that shows no token of a newer epoch')
   }
-  const claims = await verifyRemoteToken(ctx, hello)
+  let claims: TokenClaims
+  try {
+    claims = await verifyRemoteToken(ctx, hello)
+  } catch (err) {
+    // a stale, early or expired token is an honest holder's fault in a hello,
+    // but a retry claims to prove a newer epoch: one that proves nothing is charged
+    if (err instanceof AdmissionError && offenceOf(err.reason, err.expiredForMs) == null) {
+      throw new AdmissionError('bad-proof', `a retry whose own token is ${err.reason} proves nothing`)
+    }
+    throw err
+  }
   if (claims.ep <= sent.claims.ep) {
     throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
   }

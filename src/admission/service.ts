@@ -178,7 +178,7 @@ export class AdmissionService implements Startable {
     } catch (err: any) {
       const reason = err instanceof AdmissionError ? err.reason : 'malformed'
       if (reason === 'malformed' && isCutRead(err)) { stream.abort(err); return } // a cut read is nobody's offence
-      this.state.recordRefused(peer, reason, 'inbound')
+      this.state.recordRefused(peer, reason, 'inbound', err instanceof AdmissionError ? err.expiredForMs : undefined)
       stream.abort(new AdmissionError(reason))
     }
   }

@@ -10,6 +10,7 @@ import { RevocationState, verifyRevocationList } from './revocation.ts'
 import type { RevocationList } from './revocation.ts'
 import { SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
+import { offenceOf } from './refusal-cost.ts'
 import type { RefusalReason } from './errors.ts'
 import type { Offence, SuspicionChange } from './suspicion.ts'
 import type { TokenClaims } from './token.ts'
@@ -47,14 +48,6 @@ export interface AdmissionStateInit {
   now?: () => number
   /** the whole exchange must finish within this */
   deadlineMs: number
-}
-
-const REASON_OFFENCE: Partial<Record<RefusalReason, Offence>> = {
-  'bad-proof': 'bad-proof',
-  'bad-signature': 'forged-token',
-  revoked: 'revoked-token',
-  timeout: 'timeout',
-  malformed: 'malformed-frame'
 }
 
 export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
@@ -102,11 +95,12 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   }
 
   /** A peer failed admission: log-worthy, raises its suspicion, tells it nothing. */
-  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound'): void {
+  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound', expiredForMs?: number): void {
     this.safeDispatchEvent('refused', { detail: { peer, reason, direction } })
-    const offence = REASON_OFFENCE[reason] ?? 'admission-failed'
-    if (peer != null) {
-      this.raise(peer, offence)
+    const offence = offenceOf(reason, expiredForMs)
+    if (peer != null && offence != null) {
+      // one cause per reason: a peer redialling with the same stale problem is one episode
+      this.raise(peer, offence, `admission:${reason}`)
     }
   }
 
@@ -131,6 +125,21 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   raise (peer: string, offence: Offence, cause?: string): SuspicionChange {
     const change = this.suspicion.charge(peer, offence, cause)
     if (change.state !== change.previous) {
+      this.safeDispatchEvent('suspicion', { detail: change })
+    }
+    return change
+  }
+
+  /**
+   * Ban a peer outright (an operator's decision, or an offence that must not
+   * wait for three quarantines): persisted and enforced like a ban earned by
+   * score.
+   */
+  ban (peer: string): SuspicionChange {
+    const previous = this.suspicion.state(peer)
+    this.suspicion.ban(peer)
+    const change: SuspicionChange = { peer, score: this.suspicion.score(peer), state: 'banned', previous }
+    if (previous !== 'banned') {
       this.safeDispatchEvent('suspicion', { detail: change })
     }
     return change

@@ -111,6 +111,7 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     // time-dependent claims need checking again
     const seen = this.verified.get(token)
     if (seen != null) {
+      this.checkHolder(seen, expect)
       this.checkEpoch(seen.ep, expect)
       this.checkClaims(seen, expect)
       return seen
@@ -141,6 +142,10 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     // holder's refusal (re-fetch, retry, keep a carrier's copy), so it is
     // said only of a token the issuer signed; a forgery that merely names an
     // old kid is refused as what it is
+    // whose token it is and whether it is revoked come first: a stolen or a
+    // revoked token costs what it is, even when it is also stale or expired
+    // (staleness and expiry are honest faults, charged nothing)
+    this.checkHolder(claims, expect)
     this.checkEpoch(cert.epoch, expect)
     this.checkClaims(claims, expect)
     // the issuer signs only with its current key: a valid token of a newer
@@ -155,6 +160,16 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     }
   }
 
+  /** Is it the right peer's token, and is that peer not revoked? */
+  private checkHolder (claims: TokenClaims, expect: VerifyExpectations): void {
+    if (expect.sub != null && claims.sub !== expect.sub) {
+      throw new AdmissionError('wrong-subject')
+    }
+    if (this.isRevoked(claims.sub)) {
+      throw new AdmissionError('revoked')
+    }
+  }
+
   private checkClaims (claims: TokenClaims, expect: VerifyExpectations): void {
     const now = expect.at ?? this.now()
     if (claims.iss !== this.issuer) {
@@ -163,20 +178,14 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     if (claims.aud !== this.overlay) {
       throw new AdmissionError('wrong-audience')
     }
-    if (expect.sub != null && claims.sub !== expect.sub) {
-      throw new AdmissionError('wrong-subject')
-    }
     if (claims.nbf * 1000 - this.skewMs > now) {
       throw new AdmissionError('not-yet-valid')
     }
     if (claims.exp * 1000 + this.skewMs < now) {
-      throw new AdmissionError('expired')
+      throw new AdmissionError('expired', undefined, { expiredForMs: now - claims.exp * 1000 })
     }
     if (claims.exp <= claims.nbf || (claims.exp - claims.nbf) * 1000 > TOKEN_TTL_MAX_MS) {
       throw new AdmissionError('lifetime')
-    }
-    if (this.isRevoked(claims.sub)) {
-      throw new AdmissionError('revoked')
     }
   }
 

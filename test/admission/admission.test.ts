@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { EXPIRED_TOKEN_GRACE_MS } from '../../src/admission/refusal-cost.ts'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -74,6 +75,18 @@ describe('admission on every connection', () => {
     const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === key.publicKey.toString() || evt.detail.peer === node.peerId.toString())
     await assertShutOut(node, 'expired')
     assert.equal((await reason).detail.reason, 'expired')
+    // its holder is an honest peer that could not reach an issuer: refused, never charged (#13, #14)
+    assert.equal(target.admission.suspicion.score(node.peerId.toString()), 0, 'an expired token costs its holder nothing')
+  })
+
+  it('a token expired for longer than any outage is charged', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const { token, enrollment } = await ownToken(key, 'edge', Date.now() - EXPIRED_TOKEN_GRACE_MS - 10 * 60_000)
+    const { node } = await admittingAttacker({ privateKey: key, enrollment, token })
+    const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
+    await assertShutOut(node, 'fossil')
+    assert.equal((await reason).detail.reason, 'expired')
+    assert.ok(target.admission.suspicion.score(node.peerId.toString()) > 4, 'a fossil token costs admission-failed')
   })
 
   it('a valid token of another PeerId is refused', async () => {
@@ -83,6 +96,7 @@ describe('admission on every connection', () => {
     const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
     await assertShutOut(node, 'stolen token')
     assert.equal((await reason).detail.reason, 'wrong-subject')
+    assert.ok(target.admission.suspicion.score(node.peerId.toString()) > 4, 'showing someone else\'s token costs')
   })
 
   it('a token of an unknown issuer is refused', async () => {
@@ -120,7 +134,8 @@ describe('admission on every connection', () => {
     const reason = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === node.peerId.toString())
     await assertShutOut(node, 'replay')
     assert.equal((await reason).detail.reason, 'bad-proof')
-    assert.ok(target.admission.suspicion.score(node.peerId.toString()) >= 20, 'suspicion raised')
+    // one episode of bad proofs costs one offence (20), decaying from the moment it was charged
+    assert.ok(target.admission.suspicion.score(node.peerId.toString()) > 19, 'suspicion raised')
   })
 
   it('a peer that completes Noise and then says nothing is closed at the admission deadline', async () => {

@@ -54,9 +54,10 @@ describe('admission over a connection\'s life', () => {
     await eventually(() => edge.libp2p.getConnections(sentinel.peerId).length === 0, 'the edge to see its connection close')
     await assert.rejects(edge.libp2p.dial(addr, { signal: AbortSignal.timeout(10_000) }), 'quarantined: refused')
 
-    // ban: persisted
-    sentinel.admission.raise(id, 'revoked-token')
-    sentinel.admission.raise(id, 'revoked-token')
+    // nothing more is charged while it is quarantined (what it had in flight is a consequence)…
+    assert.equal(sentinel.admission.raise(id, 'revoked-token').state, 'quarantined')
+    // …a ban (here an operator's; by score, the third quarantine within an hour) is persisted
+    sentinel.admission.ban(id)
     assert.equal(sentinel.admission.suspicion.state(id), 'banned')
     await eventually(async () => (await sentinel.libp2p.services.admission.storedBans()).includes(id), 'the ban to be stored')
     await sentinel.stop()

@@ -1,0 +1,49 @@
+/**
+ * What an admission refusal costs the refused peer in suspicion: the line
+ * between misbehaviour (charged) and an honest fault (free). Pure.
+ */
+import type { RefusalReason } from './errors.ts'
+import type { Offence } from './suspicion.ts'
+
+/**
+ * What each refusal costs the peer. Total, so a new reason cannot fall into a
+ * default charge unseen. `null`: an honest fault, charged nothing: a token
+ * the issuer really signed, shown by its holder (the subject and revocation
+ * are checked before these), that is stale after a rotation, not valid yet
+ * on a skewed clock, or expired while no issuer could be reached (within
+ * EXPIRED_TOKEN_GRACE_MS); an exchange cut short. An outage or a rotation
+ * must never turn honest peers into suspects (issue #13, #14).
+ */
+const REASON_OFFENCE: Record<RefusalReason, Offence | null> = {
+  malformed: 'malformed-frame',
+  'unknown-key': 'admission-failed',
+  'rotated-key': null,
+  'bad-signature': 'forged-token',
+  'not-yet-valid': null,
+  expired: null,
+  lifetime: 'forged-token',
+  'wrong-issuer': 'forged-token',
+  'wrong-audience': 'forged-token',
+  'wrong-subject': 'admission-failed',
+  'wrong-type': 'admission-failed',
+  revoked: 'revoked-token',
+  'bad-proof': 'bad-proof',
+  refused: null,
+  timeout: 'timeout',
+  closed: null
+}
+
+/**
+ * How long past its expiry a token's holder is still an honest peer stuck in
+ * an outage (charged nothing), ms: an issuer outage of up to a day. Beyond
+ * it the holder is broken or replaying a fossil; it pays `admission-failed`.
+ */
+export const EXPIRED_TOKEN_GRACE_MS = 24 * 60 * 60_000
+
+/** The offence a refusal is charged as, or null for an honest fault. */
+export function offenceOf (reason: RefusalReason, expiredForMs?: number): Offence | null {
+  if (reason === 'expired' && (expiredForMs == null || expiredForMs > EXPIRED_TOKEN_GRACE_MS)) {
+    return 'admission-failed'
+  }
+  return REASON_OFFENCE[reason]
+}
