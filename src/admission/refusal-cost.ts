@@ -21,9 +21,12 @@ const REASON_OFFENCE: Record<RefusalReason, Offence | null> = {
   'bad-signature': 'forged-token',
   'not-yet-valid': null,
   expired: null,
-  lifetime: 'forged-token',
-  'wrong-issuer': 'forged-token',
-  'wrong-audience': 'forged-token',
+  // signed by a key we know, yet for another issuer or overlay, or of a
+  // lifetime no issuer of ours gives: a misconfigured node of another mesh
+  // as likely as an attacker, so the common refusal price
+  lifetime: 'admission-failed',
+  'wrong-issuer': 'admission-failed',
+  'wrong-audience': 'admission-failed',
   'wrong-subject': 'admission-failed',
   'wrong-type': 'admission-failed',
   revoked: 'revoked-token',

@@ -21,6 +21,7 @@ import { AuditLog } from './audit-log.ts'
 import { ChallengeBook } from './challenge.ts'
 import { IssuerError } from './errors.ts'
 import { getMeta, openIssuerDb, setMeta, transaction } from './store.ts'
+import { readMarker } from '../storage/index.ts'
 import { TwinWatch } from './twins.ts'
 import type { SigningKey } from '../admission/token.ts'
 import type { PeerType } from '../node/config.ts'
@@ -159,6 +160,15 @@ const sha256hex = (s: string): string => createHash('sha256').update(s).digest('
 const instanceTag = (instance: string): string => instance === '' ? 'unnamed' : sha256hex(instance).slice(0, 12)
 const INSTANCE_RE = /^[A-Za-z0-9_-]{8,64}$/
 
+/**
+ * Was an issuer made in `dir`? Its database is there, or the store marker
+ * recorded one (then it vanished, and opening it refuses, naming the backup
+ * to restore, rather than calling the directory empty).
+ */
+export function hasIssuer (dir: string): boolean {
+  return existsSync(join(dir, ISSUER_DB)) || readMarker(dir).stores[ISSUER_DB] != null
+}
+
 export function noIssuerMessage (dir: string): string {
   return `no issuer in ${dir} (create one with: tempus issuer init --data ${dir} --overlay ID)`
 }
@@ -278,7 +288,7 @@ export class Issuer {
   static async open (options: IssuerOpenOptions): Promise<Issuer> {
     // opening reads an issuer, it never creates one (a mistyped directory
     // would otherwise get a stray, empty issuer.db)
-    if (!existsSync(join(options.dir, ISSUER_DB))) {
+    if (!hasIssuer(options.dir)) {
       throw new IssuerError('not-initialised', noIssuerMessage(options.dir))
     }
     const db = openIssuerDb(join(options.dir, ISSUER_DB))

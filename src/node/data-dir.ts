@@ -78,6 +78,8 @@ export interface OpenDataDirOptions {
   log: PinoLogger
   /** stores whose loss the operator accepts (`--reset-store`) */
   resetStores?: readonly string[]
+  /** does the node keep its identity key in this directory? (not when an embedder hands it one) @default true */
+  identityInDirectory?: boolean
 }
 
 /**
@@ -102,7 +104,9 @@ export async function openDataDir (dataDir: string, options: OpenDataDirOptions)
       const reset = resetStore(dataDir, name, RESETTABLE_STORES, options.now)
       options.log.warn({ store: name, movedAside: reset.moved.map(([, to]) => to) }, 'store reset by the operator (--reset-store): its data is gone from the node; the old files are kept aside; recorded in events.log')
     }
-    checkIdentityKept(dataDir)
+    if (options.identityInDirectory !== false) {
+      checkIdentityKept(dataDir)
+    }
     return lock
   } catch (err) {
     lock.release()

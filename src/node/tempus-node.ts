@@ -422,7 +422,7 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   const now = options.now ?? Date.now
   const log = options.logger ?? createLogger({ level: parsed.log.level })
   // the data directory is this process's alone until the node stops
-  const lock = options.dataDir == null ? undefined : await openDataDir(options.dataDir, { now, log, resetStores: options.resetStores })
+  const lock = options.dataDir == null ? undefined : await openDataDir(options.dataDir, { now, log, resetStores: options.resetStores, identityInDirectory: options.privateKey == null })
   try {
     return await composeTempusNode(parsed, { ...options, now, logger: log }, lock)
   } catch (err) {

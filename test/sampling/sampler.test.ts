@@ -209,9 +209,12 @@ describe('sampling across a key rotation', () => {
     // an honest peer that still holds an entry of the old epoch sends it once
     const other = await generateKeyPair('Ed25519')
     const otherEnrolled = await client.enroll(other, t.issuer.createCode('sentinel'))
-    const staleEntry = { id: otherEnrolled.peerId, token: old.token, keyCertificate: old.keyCertificate }
-    await send([selfEntry(), { ...old }, staleEntry])
+    await send([selfEntry(), { ...old }])
     assert.ok(target.admission.suspicion.score(sender.peerId.toString()) <= before + 0.001, 'an entry of the rotated-out epoch is not held against its sender')
+    // but a stale token under another peer's id is a forgery, stale or not: the holder is checked before the epoch
+    const staleEntry = { id: otherEnrolled.peerId, token: old.token, keyCertificate: old.keyCertificate }
+    await send([selfEntry(), staleEntry])
+    assert.ok(target.admission.suspicion.score(sender.peerId.toString()) > before + 1, 'a stale token under someone else\'s id costs its sender')
     // the one taken in before the rotation is not passed on
     await target.sampling.tick('sentinel')
     assert.ok(!view().includes(old.id), 'dropped before the shuffle')

@@ -6,7 +6,7 @@ import { resolvePassphrase } from '../../identity/passphrase.ts'
 import { publicKeyFromRawBytes } from '../../admission/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
-import { ISSUER_DB, Issuer, noIssuerMessage } from '../../issuer/issuer.ts'
+import { ISSUER_DB, Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { parseDuration } from '../../node/duration.ts'
 import { isPeerType } from '../../node/peer-type.ts'
@@ -41,7 +41,7 @@ function duration (value: string, name: string): number {
  * opened (and before the passphrase is asked for), and stays untouched.
  */
 export async function openIssuer (data: string, passphraseFile?: string, options: Partial<IssuerOpenOptions> = {}): Promise<Issuer> {
-  if (!existsSync(join(data, ISSUER_DB))) {
+  if (!hasIssuer(data)) {
     throw new UsageError(noIssuerMessage(data))
   }
   return Issuer.open({ ...options, dir: data, passphrase: await passphrase(passphraseFile) })
@@ -85,7 +85,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     throw new UsageError('--attestation must be none or test-attestor')
   }
-  if (!existsSync(join(opts.data, ISSUER_DB))) {
+  if (!hasIssuer(opts.data)) {
     // before the lock: a mistyped directory is a usage error, and gets no LOCK file either
     throw new UsageError(noIssuerMessage(opts.data))
   }
