@@ -47,6 +47,9 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private failures = 0
   private running = false
   private inFlight?: Promise<OwnToken | undefined>
+  /** fetches started so far, and the number of the one in flight */
+  private fetches = 0
+  private inFlightNumber = 0
   /** the newest epoch a catch-up fetch was started for */
   private caughtUpTo = -1
   private catchingUp?: Promise<unknown>
@@ -80,7 +83,10 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
 
   /** Fetch a token now (coalescing concurrent calls). */
   async refresh (): Promise<OwnToken | undefined> {
-    this.inFlight ??= this.fetch().finally(() => { this.inFlight = undefined })
+    if (this.inFlight == null) {
+      this.inFlightNumber = ++this.fetches
+      this.inFlight = this.fetch().finally(() => { this.inFlight = undefined })
+    }
     return this.inFlight
   }
 
@@ -97,8 +103,14 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     }
     if (epoch > this.caughtUpTo) {
       this.caughtUpTo = epoch
+      const known = this.fetches
       this.catchingUp = (async () => {
-        await this.inFlight
+        // every fetch that started before the epoch moved may bring the old
+        // epoch: let them all land (finitely many), so the one fetch of our
+        // own, if we are still behind, is one that started after
+        while (this.inFlight != null && this.inFlightNumber <= known) {
+          await this.inFlight
+        }
         if (this.behind(epoch)) {
           await this.refresh()
         }

@@ -10,11 +10,10 @@
  * passphrase, and is checked against the unsealed key on every load.
  * Older versions wrote a bare PKCS#8 PEM: it still loads, with a warning.
  */
-import { randomBytes } from 'node:crypto'
-import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { privateKeyFromPem, privateKeyToPem, rawPublicKey } from '../admission/keys.ts'
 import { IdentityError } from '../identity/errors.ts'
+import { writeFileDurably } from '../identity/key-store.ts'
 import { DEFAULT_SCRYPT_N, seal, unseal } from '../identity/seal.ts'
 import { UsageError } from './errors.ts'
 import type { Ed25519KeyPair } from '../admission/keys.ts'
@@ -90,42 +89,16 @@ function ed25519FromPem (pem: string, path: string): Ed25519KeyPair {
 }
 
 /**
- * Write `contents` to `path` with mode 0600 so that a reader sees the old
- * file or the new one, never a part: a temporary file is written and synced,
- * then linked into place — `link` fails if `path` exists, so without
- * `replace` an existing key is never lost, even to a concurrent writer —
- * or renamed over it with `replace`.
+ * Write an admin key file, 0600, atomically; without `replace` an existing
+ * file is never lost, not even to a concurrent writer (writeFileDurably).
  */
 export async function writeKeyFile (path: string, contents: string, replace: boolean): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await open(tmp, 'wx', 0o600)
   try {
-    await handle.writeFile(contents)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    if (replace) {
-      await rename(tmp, path)
-    } else {
-      await link(tmp, path)
-    }
+    await writeFileDurably(path, contents, 0o600, { replace })
   } catch (err: any) {
-    await unlink(tmp).catch(() => {})
     if (err.code === 'EEXIST') {
       throw new UsageError(`${path} exists and may hold an admin key; not replaced (use --force to replace it, which loses that key, or choose another --out)`)
     }
     throw new IdentityError(`cannot write admin key ${path}: ${err.code ?? 'unwritable'}`)
-  }
-  if (!replace) {
-    await unlink(tmp)
-  }
-  const dir = await open(dirname(path), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }

@@ -4,7 +4,7 @@
  * encrypted file later without touching the node.
  */
 import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises'
+import { link, open, readFile, rename, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { IdentityError } from './errors.ts'
@@ -89,9 +89,10 @@ export class EncryptedFileKeyStore implements KeyStore {
 /**
  * Write a file so that either the old or the new contents survive a crash:
  * write a temporary file with the final mode, fsync it, rename it over the
- * target, fsync the directory.
+ * target (or, with `replace: false`, link it to a name that must not exist
+ * yet), fsync the directory.
  */
-export async function writeFileDurably (path: string, contents: string, mode: number): Promise<void> {
+export async function writeFileDurably (path: string, contents: string, mode: number, options: { replace?: boolean } = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`
   const handle = await open(tmp, 'wx', mode)
@@ -102,7 +103,14 @@ export async function writeFileDurably (path: string, contents: string, mode: nu
     await handle.close()
   }
   try {
-    await rename(tmp, path)
+    if (options.replace === false) {
+      // `link` fails with EEXIST if `path` exists: an existing file is never
+      // lost, not even to a concurrent writer
+      await link(tmp, path)
+      await unlink(tmp)
+    } else {
+      await rename(tmp, path)
+    }
   } catch (err) {
     await unlink(tmp).catch(() => {})
     throw err

@@ -44,6 +44,9 @@ export interface IssuerClientInit {
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
+/** connection-level failures of a reused keep-alive socket */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+
 export class IssuerClient {
   readonly url: string
   readonly instance: string
@@ -58,16 +61,25 @@ export class IssuerClient {
   }
 
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
-    let res: Response
-    try {
-      res = await fetch(this.url + path, {
-        method,
-        headers: body == null ? headers : { 'content-type': 'application/json', ...headers },
-        body: body == null ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs)
-      })
-    } catch (err: any) {
-      throw new IssuerClientError('unreachable', 0, `issuer ${this.url} unreachable: ${err?.cause?.code ?? err?.name ?? 'error'}`)
+    let res: Response | undefined
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    for (let attempt = 1; res == null; attempt++) {
+      try {
+        res = await fetch(this.url + path, {
+          method,
+          headers: body == null ? headers : { 'content-type': 'application/json', ...headers },
+          body: body == null ? undefined : JSON.stringify(body),
+          signal
+        })
+      } catch (err: any) {
+        // a kept-alive socket the server closed as we reused it: sent again
+        // once on a new one (a request that did arrive is refused the second
+        // time by its one-use challenge, so nothing is done twice)
+        if (attempt === 1 && RESET_CODES.has(err?.cause?.code) && !signal.aborted) {
+          continue
+        }
+        throw new IssuerClientError('unreachable', 0, `issuer ${this.url} unreachable: ${err?.cause?.code ?? err?.name ?? 'error'}`)
+      }
     }
     if (res.status === 304) {
       return { status: 304, body: undefined, headers: res.headers }
