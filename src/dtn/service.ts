@@ -446,7 +446,8 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       try {
         this.limiter.consume(peer, 1)
       } catch {
-        this.init.state.raise(peer, 'timeout')
+        // one episode per burst (src/admission/suspicion.ts): a peer's sessions queued behind a slow link are one offence
+        this.init.state.raise(peer, 'timeout', 'dtn:rate')
         throw new DtnError('unwanted', 'sessions over the rate limit')
       }
       if (!this.init.state.admitted.has(peer)) {
@@ -519,9 +520,10 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
         : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') ? 'oversize' : undefined
       if (reason != null && !HARMLESS.has(reason)) {
         this.refuse(peer, reason)
-      } else if (wanted.size > 0 && (err?.name === 'TimeoutError' || err?.name === 'AbortError')) {
-        // it offered fragments, we asked, and it stalled: they were kept from other carriers meanwhile
-        this.init.state.raise(peer, 'timeout')
+      } else if (wanted.size > 0 && err?.name === 'TimeoutError') {
+        // it offered fragments, we asked, and it stalled past our frame deadline: they were kept
+        // from other carriers meanwhile (an AbortError is a cut, ours or the network's: nobody's offence)
+        this.init.state.raise(peer, 'timeout', 'dtn:stall')
       }
     } finally {
       for (const k of wanted.keys()) {

@@ -585,7 +585,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       try {
         this.limiter.consume(peer, 1)
       } catch {
-        this.init.state.raise(peer, 'timeout')
+        this.init.state.raise(peer, 'timeout', 'gossip:catch-up-rate')
         stream.abort(new Error('catch-up rate limited'))
         return
       }

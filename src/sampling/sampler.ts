@@ -400,7 +400,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         this.limiters[type].consume(sender, 1)
       } catch {
         this.log('%s shuffles from %s over the rate limit', type, sender)
-        this.init.state.raise(sender, 'timeout')
+        this.init.state.raise(sender, 'timeout', `cyclon:rate:${type}`)
         stream.abort(new Error('rate limited'))
         return
       }
