@@ -9,7 +9,7 @@ import { domainBytes } from '../admission/keys.ts'
 import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './issuer.ts'
 import type { AuditEntry } from './audit-log.ts'
-import type { EnrollResult, KeySet, TokenResult } from './issuer.ts'
+import type { ChallengePurpose, EnrollResult, KeySet, RenewResult, TokenResult } from './issuer.ts'
 import type { PeerType } from '../node/config.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
@@ -107,7 +107,7 @@ export class IssuerClient {
   }
 
   /** A fresh challenge and the node key's signature over it, for one purpose. */
-  private async prove (key: PrivateKey, purpose: 'enroll' | 'token'): Promise<{ raw: Uint8Array, challenge: string, signature: string }> {
+  private async prove (key: PrivateKey, purpose: ChallengePurpose): Promise<{ raw: Uint8Array, challenge: string, signature: string }> {
     const raw = await this.challenge()
     const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage(purpose, raw)))
     return { raw, challenge: b64(raw), signature: b64(signature) }
@@ -142,6 +142,19 @@ export class IssuerClient {
     const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, challenge: proof.challenge, signature: proof.signature, instance: this.instance })
     if (typeof body?.token !== 'string' || typeof body.keyCertificate !== 'string' || !Number.isFinite(body.expiresAt)) {
       throw new IssuerClientError('bad-response', 200, 'incomplete token answer')
+    }
+    return body
+  }
+
+  /**
+   * A new credential for `key` (same subject and type, a new lifetime),
+   * against its current, still valid credential.
+   */
+  async renew (key: PrivateKey, credential: string): Promise<RenewResult> {
+    const proof = await this.prove(key, 'renew')
+    const { body } = await this.request<RenewResult>('POST', '/v1/renew', { credential, challenge: proof.challenge, signature: proof.signature })
+    if (typeof body?.credential !== 'string' || !Number.isFinite(body.expiresAt)) {
+      throw new IssuerClientError('bad-response', 200, 'incomplete renewal answer')
     }
     return body
   }

@@ -12,7 +12,7 @@ import { createHttpServer, HttpError, listen, methodNotAllowed, perAddress } fro
 import { AdminRequestVerifier } from './admin-request.ts'
 import { IssuerError } from './errors.ts'
 import type { IssuerErrorCode } from './errors.ts'
-import type { EnrollRequest, Issuer, TokenRequest } from './issuer.ts'
+import type { EnrollRequest, Issuer, RenewRequest, TokenRequest } from './issuer.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -37,7 +37,7 @@ export interface IssuerHttpInit {
    */
   auditPerAddressPerSecond?: number
   /**
-   * token requests per minute per peer
+   * token and renewal requests per minute per peer (one budget for both)
    * @default 60
    */
   perPeerPerMinute?: number
@@ -91,6 +91,7 @@ const SCHEMAS = {
   challenge: bodyOf({}, []),
   enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
   token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), instance: { type: 'string', minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } }, ['credential', 'challenge', 'signature']),
+  renew: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
   approve: bodyOf({ request: { type: 'string', minLength: 1, maxLength: 64 }, adminKey: b64url(64), signature: b64url(128) }, ['request', 'adminKey', 'signature']),
   consistency: queryOf({ from: count, to: count }, ['from', 'to']),
   inclusion: queryOf({ index: count, size: count }, ['index']),
@@ -201,16 +202,21 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
 
   app.post(serve('POST', '/v1/challenge'), { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))
   app.post(serve('POST', '/v1/enroll'), { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => await issuer.enroll(request.body as EnrollRequest))
+  /** per peer: the credential's subject, once its signature and proof verified */
+  const chargePeer = (reply: FastifyReply) => (peerId: string): void => {
+    try {
+      perPeer.consume(peerId, 1)
+    } catch (err: any) {
+      reply.header('retry-after', String(Math.max(1, Math.ceil(Number(err?.msBeforeNext ?? 60_000) / 1000))))
+      throw new IssuerError('rate-limited', 'too many token requests for this peer; retry later')
+    }
+  }
   app.post(serve('POST', '/v1/token'), { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) =>
-    // per peer: the credential's subject, once its signature and proof verified
-    await issuer.token(request.body as TokenRequest, peerId => {
-      try {
-        perPeer.consume(peerId, 1)
-      } catch (err: any) {
-        reply.header('retry-after', String(Math.max(1, Math.ceil(Number(err?.msBeforeNext ?? 60_000) / 1000))))
-        throw new IssuerError('rate-limited', 'too many token requests for this peer; retry later')
-      }
-    }))
+    await issuer.token(request.body as TokenRequest, chargePeer(reply)))
+  // renewals share the per-peer budget of tokens: a member cannot mint
+  // credentials faster than it may fetch tokens
+  app.post(serve('POST', '/v1/renew'), { config: anonymous, schema: { body: SCHEMAS.renew } }, async (request, reply) =>
+    await issuer.renew(request.body as RenewRequest, chargePeer(reply)))
   app.post<{ Body: { request: string, adminKey: string, signature: string } }>(serve('POST', '/v1/revoke'), { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
     await issuer.approve(request.body.request, request.body.adminKey, request.body.signature))
 

@@ -129,6 +129,20 @@ export interface TokenRequest {
   instance?: string
 }
 
+/** A current credential and a proof of possession on a fresh challenge (purpose "renew"). */
+export interface RenewRequest {
+  credential: string
+  challenge: string
+  signature: string
+}
+
+export interface RenewResult {
+  /** the new credential: same subject and type, a new lifetime */
+  credential: string
+  /** ms since the epoch */
+  expiresAt: number
+}
+
 export interface TokenResult {
   token: string
   /** ms since the epoch */
@@ -173,8 +187,14 @@ export function noIssuerMessage (dir: string): string {
   return `no issuer in ${dir} (create one with: tempus issuer init --data ${dir} --overlay ID)`
 }
 
+/**
+ * What a proof of possession is for. The purpose is signed, so a proof made
+ * for one request (a token) cannot be replayed as another (a renewal).
+ */
+export type ChallengePurpose = 'enroll' | 'token' | 'renew'
+
 /** The bytes a node signs to prove it holds its key, for one purpose. */
-export function challengeMessage (purpose: 'enroll' | 'token', challenge: Uint8Array): Uint8Array[] {
+export function challengeMessage (purpose: ChallengePurpose, challenge: Uint8Array): Uint8Array[] {
   return [Buffer.from(purpose), challenge]
 }
 
@@ -431,16 +451,7 @@ export class Issuer {
       throw new IssuerError('revoked', 'this key is revoked')
     }
     const now = this.now()
-    const credential = await signToken(this.credentialKey, {
-      iss: this.id,
-      aud: this.overlay,
-      sub: peerId,
-      typ,
-      iat: Math.floor(now / 1000),
-      nbf: Math.floor(now / 1000),
-      exp: Math.floor((now + this.credentialTtlMs) / 1000),
-      jti: randomUUID()
-    }, JWT_TYPE_CREDENTIAL)
+    const credential = await this.signCredential(peerId, typ, now)
     // the use is consumed atomically, under every condition checked above
     // (type, lifetime, uses left, not revoked): of N concurrent enrolments
     // with a one-use code exactly one sees `changes === 1`, and a condition
@@ -466,11 +477,54 @@ export class Issuer {
   // ---- tokens -------------------------------------------------------------
 
   async token (req: TokenRequest, beforeIssue?: (peerId: string) => void): Promise<TokenResult> {
+    if (req?.instance != null && (typeof req.instance !== 'string' || !INSTANCE_RE.test(req.instance))) {
+      throw new IssuerError('bad-request', 'instance must be 8–64 base64url characters')
+    }
+    const { sub, typ, now } = await this.verifyMember(req, 'token')
+    // a twin refused here must not spend the per-peer budget it shares with the original
+    this.watchTwins(sub, req.instance ?? '')
+    beforeIssue?.(sub)
+    return this.issueToken(sub, typ, now)
+  }
+
+  /**
+   * A new credential (same subject and type, a new lifetime) for a member
+   * whose current credential is still valid: the checks are those of a token
+   * request, on a proof made for renewal. A node renews at half its
+   * credential's life, so an honest node never depends on this path after
+   * its credential expired; an expired one re-enrols with a new code.
+   */
+  async renew (req: RenewRequest, beforeIssue?: (peerId: string) => void): Promise<RenewResult> {
+    const { sub, typ, now } = await this.verifyMember(req, 'renew')
+    beforeIssue?.(sub)
+    const credential = await this.signCredential(sub, typ, now)
+    const expiresAt = Math.floor((now + this.credentialTtlMs) / 1000) * 1000
+    transaction(this.db, () => { this.audit.append('renew', { peerId: sub, typ, expiresAt }) })
+    return { credential, expiresAt }
+  }
+
+  private async signCredential (peerId: string, typ: PeerType, now: number): Promise<string> {
+    return signToken(this.credentialKey, {
+      iss: this.id,
+      aud: this.overlay,
+      sub: peerId,
+      typ,
+      iat: Math.floor(now / 1000),
+      nbf: Math.floor(now / 1000),
+      exp: Math.floor((now + this.credentialTtlMs) / 1000),
+      jti: randomUUID()
+    }, JWT_TYPE_CREDENTIAL)
+  }
+
+  /**
+   * The one check of a member's request (token or renewal): a credential of
+   * this issuer, unexpired, for a member that is neither revoked nor of
+   * another type now, presented with a proof of possession of its key on a
+   * fresh challenge signed for `purpose`.
+   */
+  private async verifyMember (req: { credential: unknown, challenge: unknown, signature: unknown }, purpose: ChallengePurpose): Promise<{ sub: string, typ: PeerType, now: number }> {
     if (typeof req?.credential !== 'string' || req.credential.length > 2048) {
       throw new IssuerError('bad-request', 'credential must be a string')
-    }
-    if (req.instance != null && (typeof req.instance !== 'string' || !INSTANCE_RE.test(req.instance))) {
-      throw new IssuerError('bad-request', 'instance must be 8–64 base64url characters')
     }
     const challenge = unb64(req.challenge, 'challenge', 128)
     const signature = unb64(req.signature, 'signature', 128)
@@ -488,7 +542,7 @@ export class Issuer {
       throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
     }
     const nodeKey = peerIdFromString(claims.sub).publicKey
-    if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage('token', challenge))) {
+    if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge))) {
       throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
     }
     const member = this.memberCheck.get(claims.sub) as { typ: PeerType } | undefined
@@ -497,10 +551,7 @@ export class Issuer {
     if (this.revokedCheck.get(claims.sub) != null || member == null || member.typ !== claims.typ) {
       throw new IssuerError('revoked', 'this key is revoked')
     }
-    // a twin refused here must not spend the per-peer budget it shares with the original
-    this.watchTwins(claims.sub, req.instance ?? '')
-    beforeIssue?.(claims.sub)
-    return this.issueToken(claims.sub, claims.typ, now)
+    return { sub: claims.sub, typ: claims.typ, now }
   }
 
   /**
