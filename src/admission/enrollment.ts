@@ -50,3 +50,15 @@ export async function loadEnrollment (dataDir: string): Promise<Enrollment | und
 export async function saveEnrollment (dataDir: string, enrollment: Enrollment): Promise<void> {
   await writeFileDurably(join(dataDir, ENROLLMENT_FILE), JSON.stringify(enrollment, null, 2) + '\n', 0o600)
 }
+
+/**
+ * Keep a renewed credential: the enrollment is updated in place (so what
+ * the node shows stays true) and, when it came from `dataDir`, rewritten
+ * there durably, mode 0600, so a restart starts from the renewed one.
+ */
+export async function saveRenewedCredential (dataDir: string | undefined, enrollment: Enrollment, credential: string): Promise<void> {
+  enrollment.credential = credential
+  if (dataDir != null) {
+    await saveEnrollment(dataDir, enrollment)
+  }
+}

@@ -10,11 +10,20 @@
  * hears about it once, so no peer can spend this node's share of the
  * issuer's per-peer rate limit. If that one fetch fails, or the issuer still
  * answers with an older epoch, the backoff schedule tries again.
+ *
+ * It also keeps the membership credential alive: renewed at half its life
+ * (one renewal at a time, jittered backoff while the issuer cannot renew
+ * it), used for every token request from then on and handed to
+ * `saveCredential` so a restart starts from it. A credential the issuer
+ * refuses (expired, revoked) cannot be renewed: that is reported once, at
+ * error level, with the command that enrols the node again.
  */
 import { TypedEventEmitter } from 'main-event'
 import { backoffDelay } from '../liveness/backoff.ts'
+import { credentialLifetime } from './credential.ts'
 import type { IssuerClient } from '../issuer/client.ts'
 import type { BackoffPolicy } from '../liveness/backoff.ts'
+import type { CredentialLifetime } from './credential.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Logger as PinoLogger } from 'pino'
@@ -30,11 +39,36 @@ export interface TokenManagerInit {
   backoff?: BackoffPolicy
   /** how often to ask the issuer for announced keys, in ms */
   keysPollIntervalMs?: number
+  /**
+   * keeps a renewed credential (the node writes it into its enrollment
+   * file); the new credential is used even if this fails
+   */
+  saveCredential?: (credential: string) => Promise<void>
+  /**
+   * the node's data directory, only to name it in the command that enrols
+   * the node again when its credential is refused
+   */
+  dataDir?: string
 }
 
 export interface TokenManagerEvents {
   token: CustomEvent<OwnToken>
+  /** a renewed credential, in use from now on */
+  credential: CustomEvent<string>
 }
+
+/** Why the last token request failed, as the issuer said (`refused`) or as the network did. */
+export interface TokenFailure {
+  /** the issuer's error code, `unreachable`, or what rejected its answer */
+  code: string
+  /** the issuer answered with a refusal */
+  refused: boolean
+}
+
+/** refusals no retry can cure: only a new enrolment (a new code) brings the node back */
+const DEAD_CREDENTIAL = new Set(['invalid-credential', 'revoked'])
+/** setTimeout's longest delay; a later renewal is re-checked when it fires */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 500, maxDelayMs: 15_000, factor: 2, jitter: 0.5 }
 
@@ -55,13 +89,39 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private catchingUp?: Promise<unknown>
   /** number of tokens fetched since start */
   fetched = 0
+  /** number of credentials renewed since start */
+  renewed = 0
+  /** the last token request's failure, until one succeeds */
+  lastFailure?: TokenFailure
+  /**
+   * set when the issuer refused the credential itself (`invalid-credential`,
+   * `revoked`) or it expired here: the node needs a new enrolment
+   */
+  credentialRefused?: string
+  private currentCredential: string
+  private lifetime?: CredentialLifetime
+  private renewing?: Promise<void>
+  private renewTimer?: ReturnType<typeof setTimeout>
+  private renewFailures = 0
 
   constructor (init: TokenManagerInit) {
     super()
     this.init = init
     this.now = init.now ?? Date.now
     this.random = init.random ?? Math.random
+    this.currentCredential = init.credential
+    this.lifetime = credentialLifetime(init.credential)
     this.onEpoch = this.onEpoch.bind(this)
+  }
+
+  /** the credential token requests carry: the enrolled one, or its latest renewal */
+  get credential (): string {
+    return this.currentCredential
+  }
+
+  /** when the credential in use expires, ms since the epoch (undefined: it carries no lifetime) */
+  get credentialExpiresAt (): number | undefined {
+    return this.lifetime?.expiresAt
   }
 
   /** Fetch a first token (waiting up to `waitMs` for it), then keep it fresh. */
@@ -70,6 +130,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     this.init.state.verifier.addEventListener('epoch', this.onEpoch)
     this.keysTimer = setInterval(() => { void this.syncKeys() }, this.init.keysPollIntervalMs ?? 30_000)
     this.keysTimer.unref?.()
+    this.scheduleRenewal()
     const first = this.refresh()
     await Promise.race([first, new Promise(resolve => setTimeout(resolve, waitMs).unref?.())])
   }
@@ -78,6 +139,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     this.running = false
     this.init.state.verifier.removeEventListener('epoch', this.onEpoch)
     clearTimeout(this.timer)
+    clearTimeout(this.renewTimer)
     clearInterval(this.keysTimer)
   }
 
@@ -127,23 +189,126 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
 
   private async fetch (): Promise<OwnToken | undefined> {
     clearTimeout(this.timer)
+    if (this.renewalDue()) {
+      // a token request must not carry a credential past its half-life: a
+      // node whose renewal timer was late (a suspended host) renews first
+      await this.renewCredential()
+    }
     try {
-      const result = await this.init.client.token(this.init.privateKey, this.init.credential)
+      const result = await this.init.client.token(this.init.privateKey, this.currentCredential)
       // our own verifier checks it too: it learns the key and catches a misissued token
       const claims = await this.init.state.verifier.verify(result.token, { sub: undefined, keyCertificate: result.keyCertificate })
       const own: OwnToken = { token: result.token, keyCertificate: result.keyCertificate, claims }
       this.init.state.setOwnToken(own)
       this.failures = 0
+      this.lastFailure = undefined
       this.fetched++
       this.schedule(Math.max(1_000, ((claims.exp - claims.iat) * 1000) / 2 - (this.now() - claims.iat * 1000)))
       this.safeDispatchEvent('token', { detail: own })
       return own
     } catch (err: any) {
       const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.failures++, this.random)
-      this.init.log.warn({ code: err?.code ?? err?.reason ?? err?.name, retryInMs: delay }, 'could not refresh the token; the current one stays valid until it expires')
+      const failure = failureOf(err)
+      this.lastFailure = failure
+      if (failure.refused && DEAD_CREDENTIAL.has(failure.code)) {
+        this.reportDeadCredential(failure.code)
+      } else {
+        this.init.log.warn({ code: failure.code, retryInMs: delay }, `could not refresh the token: ${describe(failure)}; ${this.holding()}`)
+      }
       this.schedule(delay)
       return undefined
     }
+  }
+
+  /** what the node holds while it cannot get a token */
+  private holding (): string {
+    const own = this.init.state.ownToken
+    return own != null && own.claims.exp * 1000 > this.now()
+      ? 'the current token stays valid until it expires'
+      : 'this node holds no token, so no connection can be admitted until it gets one'
+  }
+
+  private renewalDue (): boolean {
+    return this.lifetime != null && this.credentialRefused == null && this.now() >= this.lifetime.renewAt
+  }
+
+  /** Renew the credential now (coalescing concurrent calls: never two renewals at once). Never throws. */
+  async renewCredential (): Promise<void> {
+    if (this.renewing == null) {
+      this.renewing = this.renew().finally(() => { this.renewing = undefined })
+    }
+    return this.renewing
+  }
+
+  private async renew (): Promise<void> {
+    clearTimeout(this.renewTimer)
+    const old = this.lifetime
+    if (old == null || this.credentialRefused != null) {
+      return
+    }
+    if (this.now() >= old.expiresAt) {
+      // the issuer would refuse it: asking only spends its rate limit
+      this.reportDeadCredential('expired')
+      return
+    }
+    try {
+      const result = await this.init.client.renew(this.init.privateKey, this.currentCredential)
+      const renewed = credentialLifetime(result.credential)
+      if (renewed == null || renewed.sub !== old.sub || renewed.typ !== old.typ || renewed.expiresAt <= old.expiresAt) {
+        throw Object.assign(new Error('the renewed credential is not this node\'s, or not newer'), { code: 'bad-response' })
+      }
+      this.currentCredential = result.credential
+      this.lifetime = renewed
+      this.renewFailures = 0
+      this.renewed++
+      this.init.log.info({ expiresAt: new Date(renewed.expiresAt).toISOString() }, 'renewed the membership credential')
+      try {
+        await this.init.saveCredential?.(result.credential)
+      } catch (err: any) {
+        this.init.log.error({ code: err?.code ?? err?.name }, 'could not save the renewed credential; it is in use, but a restart starts from the old one (renewed again while that is valid)')
+      }
+      this.safeDispatchEvent('credential', { detail: result.credential })
+      this.scheduleRenewal()
+    } catch (err: any) {
+      const failure = failureOf(err)
+      if (failure.refused && DEAD_CREDENTIAL.has(failure.code)) {
+        this.reportDeadCredential(failure.code)
+        return
+      }
+      const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.renewFailures++, this.random)
+      this.init.log.warn({ code: failure.code, retryInMs: delay, expiresAt: new Date(old.expiresAt).toISOString() }, `could not renew the membership credential: ${describe(failure)}; the current one stays valid until it expires`)
+      this.scheduleRenewal(delay)
+    }
+  }
+
+  /** Renew at the credential's half-life, or after `delayMs` (a retry). */
+  private scheduleRenewal (delayMs?: number): void {
+    if (!this.running || this.lifetime == null || this.credentialRefused != null) {
+      return
+    }
+    clearTimeout(this.renewTimer)
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, delayMs ?? this.lifetime.renewAt - this.now()))
+    this.renewTimer = setTimeout(() => {
+      if (delayMs != null || this.renewalDue()) {
+        void this.renewCredential()
+      } else {
+        // a renewal further off than one timer can wait
+        this.scheduleRenewal()
+      }
+    }, delay)
+    this.renewTimer.unref?.()
+  }
+
+  /** Once per cause: no retry can cure it, only a new enrolment. */
+  private reportDeadCredential (code: string): void {
+    if (this.credentialRefused === code) {
+      return
+    }
+    this.credentialRefused = code
+    clearTimeout(this.renewTimer)
+    const what = code === 'expired' ? 'has expired' : `was refused by the issuer: ${code}`
+    this.init.log.error({ code, issuer: this.init.client.url },
+      `this node's membership credential ${what}; it cannot be renewed, so the node gets no token: enrol it again with a new code: tempus enroll --data ${this.init.dataDir ?? 'DIR'} --issuer ${this.init.client.url} --code CODE`)
   }
 
   private schedule (delayMs: number): void {
@@ -172,4 +337,17 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     // the verifier moved to a newer epoch: ours is refused from now on
     void this.catchUp()
   }
+}
+
+/** A failure as the issuer said it (a refusal with its code) or as the network or our checks did. */
+function failureOf (err: any): TokenFailure {
+  const code = String(err?.code ?? err?.reason ?? err?.name ?? 'error')
+  return { code, refused: typeof err?.status === 'number' && err.status >= 400 }
+}
+
+function describe (failure: TokenFailure): string {
+  if (failure.refused) {
+    return `the issuer refused: ${failure.code}`
+  }
+  return failure.code === 'unreachable' ? 'the issuer is unreachable' : `the issuer's answer was not usable: ${failure.code}`
 }

@@ -25,7 +25,7 @@ import { FsDatastore } from 'datastore-fs'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { admittingEncrypter } from '../admission/encrypter.ts'
-import { loadEnrollment } from '../admission/enrollment.ts'
+import { loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
@@ -149,6 +149,9 @@ export interface NodeStatus {
     overlay: string
     epoch: number | null
     tokenExpiresAt: string | null
+    /** the membership credential's expiry, and the refusal that makes a new enrolment necessary (`expired`, `invalid-credential`, `revoked`) */
+    credentialExpiresAt: string | null
+    credentialRefused: string | null
     revocationList: number | null
     admittedPeers: number
   }
@@ -279,7 +282,8 @@ export class TempusNode {
     // a token first: without one no connection can be admitted
     await this.tokens.start()
     if (this.admission.ownToken == null) {
-      this.log.warn({ issuer: this.enrollment.issuerUrl }, 'starting without a token: the issuer did not answer yet; no connection can be admitted until it does')
+      const failure = this.tokens.lastFailure
+      this.log.warn({ issuer: this.enrollment.issuerUrl, code: failure?.code }, `starting without a token (${failure == null ? 'the issuer did not answer yet' : failure.refused ? `the issuer refused: ${failure.code}` : `the issuer is ${failure.code === 'unreachable' ? 'unreachable' : `not usable: ${failure.code}`}`}); no connection can be admitted until it gives one`)
     }
     await this.libp2p.start()
     if (this.federationEndpoint != null) {
@@ -399,6 +403,8 @@ export class TempusNode {
         overlay: this.enrollment.overlay,
         epoch: this.admission.verifier.current?.epoch ?? null,
         tokenExpiresAt: this.admission.ownToken == null ? null : new Date(this.admission.ownToken.claims.exp * 1000).toISOString(),
+        credentialExpiresAt: this.tokens.credentialExpiresAt == null ? null : new Date(this.tokens.credentialExpiresAt).toISOString(),
+        credentialRefused: this.tokens.credentialRefused ?? null,
         revocationList: this.admission.revocations.current?.n ?? null,
         admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length
       },
@@ -485,7 +491,9 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
   const verifier = admission.verifier
   const client = new IssuerClient({ url: enrollment.issuerUrl })
-  const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval })
+  // a renewed credential goes back into the enrollment file it came from (an embedder's enrollment stays in memory)
+  const enrollmentDir = options.enrollment == null ? dataDir : undefined
+  const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
   admission.refreshOwnToken = async () => tokens.catchUp()
   if (options.token != null) {
     const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })
