@@ -254,8 +254,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     try {
       const result = await this.init.client.renew(this.init.privateKey, this.currentCredential)
       const renewed = credentialLifetime(result.credential)
-      if (renewed == null || renewed.sub !== old.sub || renewed.typ !== old.typ || renewed.expiresAt <= old.expiresAt) {
-        throw Object.assign(new Error('the renewed credential is not this node\'s, or not newer'), { code: 'bad-response' })
+      if (renewed == null || renewed.sub !== old.sub || renewed.typ !== old.typ || renewed.expiresAt <= this.now()) {
+        throw Object.assign(new Error('the renewed credential is not this node\'s, or already expired'), { code: 'bad-response' })
       }
       this.currentCredential = result.credential
       this.lifetime = renewed
