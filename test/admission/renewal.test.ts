@@ -11,6 +11,8 @@
  *    it holds no token rather than that a current one stays valid;
  * 4. a credential that expired while the node was off is reported as such,
  *    without asking the issuer to renew it.
+ * And a real node with a data directory: its renewal goes into
+ * `enrollment.json`, and a restart fetches tokens with the renewed credential.
  */
 import assert from 'node:assert/strict'
 import { stat, mkdtemp, rm } from 'node:fs/promises'
@@ -27,6 +29,7 @@ import { TokenManager } from '../../src/admission/token-manager.ts'
 import { IssuerClient } from '../../src/issuer/client.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
+import { TestNet } from '../fixtures/nodes.ts'
 import type { Enrollment } from '../../src/admission/enrollment.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 import type { PeerType } from '../../src/node/config.ts'
@@ -174,5 +177,37 @@ describe('a node renews its membership credential', () => {
     assert.equal(tokens.credentialRefused, 'expired')
     assert.equal(answers.renewals, before, 'an expired credential is not sent to be renewed')
     assert.ok(logs.some(l => l.level === 50 && /has expired/.test(l.msg) && /tempus enroll --data DIR/.test(l.msg)))
+  })
+})
+
+describe('a real node keeps its renewed credential', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('writes the renewal into its enrollment file and restarts with it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'tempus-renew-node-'))
+    try {
+      // the node's clock only: the issuer answers on real time
+      let shift = 0
+      const now = (): number => Date.now() + shift
+      const node = await net.node({ type: 'edge', options: { dataDir, passphrase: 'p', now } })
+      const enrolled = (await loadEnrollment(dataDir))?.credential
+      assert.equal(node.status().admission.credentialRefused, null)
+      shift = 4 * DAY
+      await node.tokens.renewCredential()
+      assert.equal(node.tokens.renewed, 1)
+      const persisted = await loadEnrollment(dataDir)
+      assert.notEqual(persisted?.credential, enrolled)
+      assert.equal(persisted?.credential, node.tokens.credential)
+      assert.equal(node.enrollment.credential, node.tokens.credential)
+      assert.equal(node.status().admission.credentialExpiresAt, new Date(node.tokens.credentialExpiresAt ?? 0).toISOString())
+      await node.stop()
+      shift = 0
+      const restarted = await net.node({ type: 'edge', options: { dataDir, passphrase: 'p', now } })
+      assert.equal(restarted.tokens.credential, persisted?.credential)
+      assert.ok(restarted.admission.ownToken != null, 'a token with the renewed credential')
+    } finally {
+      await rm(dataDir, { recursive: true, force: true })
+    }
   })
 })
