@@ -71,6 +71,9 @@ describe('tempus CLI', () => {
     assert.equal(status.peerId, peerId)
     assert.equal(status.type, 'sentinel')
     assert.equal(status.dhtMode, 'server')
+    assert.ok(Date.parse(status.admission.credentialExpiresAt) > Date.now(), 'the credential\'s expiry is shown')
+    assert.equal(status.admission.credentialRefused, null)
+    assert.match((await tempus(['status', '--data', sData])).stdout, /credential expires\s+\d{4}-/)
 
     let peers: any[] = []
     for (let i = 0; i < 100 && !peers.some(p => p.connected && p.type === 'edge'); i++) {

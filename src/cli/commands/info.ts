@@ -64,6 +64,9 @@ export async function statusCommand (options: { data: string, json?: boolean }):
     ['overlay', status.admission.overlay],
     ['key epoch', status.admission.epoch ?? '-'],
     ['token expires', status.admission.tokenExpiresAt ?? 'no token'],
+    ['credential expires', status.admission.credentialExpiresAt ?? '-'],
+    // a refused credential needs an operator: say what to do, not only that it failed
+    ...(status.admission.credentialRefused == null ? [] : [['credential', `refused (${status.admission.credentialRefused}): enrol again with a new code: tempus enroll --data ${options.data} --issuer URL --code CODE`] as [string, string]]),
     ['revocation list', status.admission.revocationList ?? '-'],
     ['admitted peers', status.admission.admittedPeers],
     ...status.addrs.map(a => ['address', a] as [string, string])
