@@ -31,8 +31,9 @@ export interface InterfaceAddress {
 export type InterfaceTable = NodeJS.Dict<Array<{ address: string, family: string, cidr: string | null, internal: boolean }>>
 
 /**
- * The links mDNS can run on: IPv4 addresses of interfaces that are not
- * loopback and whose subnet is known (mDNS here is IPv4 multicast, as the
+ * The links mDNS can run on, one per interface (its first IPv4 address names
+ * it for multicast; `subnetsOf` covers all its addresses): interfaces that are
+ * not loopback and whose subnet is known (mDNS here is IPv4 multicast, as the
  * libp2p mDNS spec's reference implementations use). With `only`, just the
  * interfaces of those names.
  */
@@ -45,6 +46,7 @@ export function mdnsLinks (table: InterfaceTable, only?: readonly string[]): Int
     for (const a of addresses ?? []) {
       if (a.family === 'IPv4' && !a.internal && a.cidr != null) {
         links.push({ name, address: a.address, family: 'IPv4', cidr: a.cidr, internal: false })
+        break // a second address of the same interface is the same link: one socket, one answer
       }
     }
   }

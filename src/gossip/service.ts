@@ -194,9 +194,13 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     const anomaly = bindAnomaly({ id: deriveAnomalyId(this.overlay, origin, content), origin, ...content }, this.overlay)
     const data = this.seal(ANOMALY_TOPIC, encodeAnomalyBody(anomaly))
     const delivered = this.deliver(anomaly, data, 'self')
+    if (delivered == null) {
+      // held already (the same content published twice in one millisecond): one anomaly, sent once
+      return { ...unbound(anomaly), receivedAt: now, via: 'self' }
+    }
     this.stats.published++
     await this.components.pubsub.publish(ANOMALY_TOPIC, data)
-    return delivered ?? { ...unbound(anomaly), receivedAt: now, via: 'self' }
+    return delivered
   }
 
   /**

@@ -60,6 +60,8 @@ export class TwinWatch {
   private readonly maxInstances: number
   /** subject → instance → sighting, instances in the order first seen */
   private readonly subjects = new Map<string, Map<string, Sighting>>()
+  /** subject → when a newcomer was last reported: one report per window, however many ids are minted */
+  private readonly reported = new Map<string, number>()
   private lastSweep = 0
 
   constructor (init: TwinWatchInit) {
@@ -99,7 +101,13 @@ export class TwinWatch {
       // a newcomer beside an instance that was alive within the window
       if (!me.suspected) {
         me.suspected = true
-        report = { stage: 'suspected', subject, older: oldestId, newer: instance, olderSeenMsAgo: now - oldest.lastSeen }
+        // each report is a permanent audit row: a member minting instance ids
+        // gets one per window, not one per request
+        const last = this.reported.get(subject)
+        if (last == null || now - last >= this.windowMs) {
+          this.reported.set(subject, now)
+          report = { stage: 'suspected', subject, older: oldestId, newer: instance, olderSeenMsAgo: now - oldest.lastSeen }
+        }
       }
     } else {
       // the oldest is back while a newer one is alive: two live processes,
@@ -135,6 +143,11 @@ export class TwinWatch {
       return
     }
     this.lastSweep = now
+    for (const [subject, at] of this.reported) {
+      if (now - at >= this.windowMs) {
+        this.reported.delete(subject)
+      }
+    }
     for (const [subject, instances] of this.subjects) {
       this.prune(instances, now)
       if (instances.size === 0) {

@@ -142,7 +142,7 @@ export async function prepareDatastore (dataDir: string, now: () => number): Pro
   const path = dataPath(dataDir, 'datastore')
   const verdict = verdictFor(readMarker(dataDir).stores[DATA_FILES.datastore], existsSync(path) ? { state: 'present', size: 0 } : { state: 'missing' }, 'directory')
   if (verdict.action === 'refuse') {
-    throw new StorageError(verdict.fault, path, faultMessage(verdict.fault === 'emptied' ? 'vanished' : verdict.fault, path, storeRecovery(dataDir, 'datastore')))
+    throw new StorageError(verdict.fault, path, faultMessage(verdict.fault, path, storeRecovery(dataDir, 'datastore')))
   }
   await mkdir(path, { recursive: true, mode: DIR_MODE })
   recordStore(dataDir, DATA_FILES.datastore, 'directory', now)

@@ -322,11 +322,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.ownRecord = { addrs: key, seq, envelope: await sealRecord(this.components.privateKey, addrs, seq) }
   }
 
-  /** The peer record the peer store holds for `peer` (consumed with its signature checked), if it is one an entry may carry. */
+  /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
   private async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
     try {
       const envelope = (await this.components.peerStore.get(peer)).peerRecordEnvelope
-      return envelope == null ? undefined : await openRecord(envelope, peer.toString())
+      return envelope == null ? undefined : await openRecord(envelope, peer.toString(), { alreadyVerified: true })
     } catch {
       return undefined
     }

@@ -28,6 +28,10 @@ describe('mDNS scope (pure)', () => {
   it('runs on non-loopback IPv4 links only, or on the named ones', () => {
     assert.deepEqual(mdnsLinks(table).map(l => l.name), ['eth0', 'wg0'])
     assert.deepEqual(mdnsLinks(table, ['wg0']).map(l => l.name), ['wg0'])
+    // two addresses on one interface are one link: one socket, one answer per query
+    const twoAddrs: InterfaceTable = { eth0: [...(table.eth0 ?? []), { address: '192.168.7.10', family: 'IPv4', cidr: '192.168.7.10/24', internal: false }] }
+    assert.deepEqual(mdnsLinks(twoAddrs).map(l => l.address), ['192.168.1.10'])
+    assert.equal(onLink(subnetsOf(twoAddrs, 'eth0'), '192.168.7.99'), true, 'the link covers both subnets')
   })
 
   it('keeps only the addresses of a link: never loopback, another link, link-local IPv6 or non-TCP', () => {
