@@ -91,4 +91,17 @@ export class DialRateLimiter {
   takeEach (addrs: Multiaddr[]): Multiaddr[] {
     return addrs.filter(a => this.take(a))
   }
+
+  /**
+   * What to dial for `peer` among `addrs`: those within the budget, each
+   * ending in the peer's id (so the dialler checks whom it reached). Throws
+   * `DialBudgetError` when every one is over the budget.
+   */
+  dialTargets (peer: string, addrs: Multiaddr[]): Multiaddr[] {
+    const allowed = this.takeEach(addrs)
+    if (allowed.length === 0) {
+      throw new DialBudgetError(peer)
+    }
+    return allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer}`))
+  }
 }

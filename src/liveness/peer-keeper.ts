@@ -15,7 +15,7 @@
  */
 import { backoffDelay } from './backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
-import { DialBudgetError, DialRateLimiter } from './dial-limiter.ts'
+import { DialRateLimiter } from './dial-limiter.ts'
 import type { BackoffPolicy } from './backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -217,11 +217,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     if (known.length === 0) {
       return peer
     }
-    const allowed = this.dialBudget.takeEach(known)
-    if (allowed.length === 0) {
-      throw new DialBudgetError(peer.toString())
-    }
-    return allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer.toString()}`))
+    return this.dialBudget.dialTargets(peer.toString(), known)
   }
 
   /** Push the peer's next dial out by the backoff; schedule it if kept. */

@@ -71,8 +71,8 @@ export interface SamplerInit {
 
 /** What sampling needs of the node's dial budget (src/liveness/dial-limiter.ts). */
 export interface DialBudget {
-  /** the addresses of `addrs` that may be dialled now, their budget spent */
-  takeEach(addrs: Multiaddr[]): Multiaddr[]
+  /** what to dial for `peer` among `addrs` (budget spent); throws `DialBudgetError` when none is within it */
+  dialTargets(peer: string, addrs: Multiaddr[]): Multiaddr[]
 }
 
 export interface SamplerComponents {
@@ -227,7 +227,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           view.completeShuffle(shuffle, await this.admissible(type, reply, shuffle.partner.id))
           break
         } catch (err: any) {
-          if (err?.name === 'DialBudgetError') {
+          if (err instanceof DialBudgetError) {
             // our own budget, not the partner's fault: it stays, for a later tick
             this.log('%s shuffle with %s deferred: its addresses are over the dial budget', type, shuffle.partner.id)
             waiting.push(shuffle.partner)
@@ -360,11 +360,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     if (known.length === 0) {
       throw new Error(`no signed address for ${partner.id}`)
     }
-    const allowed = this.dialBudget.takeEach(known)
-    if (allowed.length === 0) {
-      throw new DialBudgetError(partner.id)
-    }
-    await this.components.connectionManager.openConnection(allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${partner.id}`)), { signal })
+    await this.components.connectionManager.openConnection(this.dialBudget.dialTargets(partner.id, known), { signal })
   }
 
   private async shuffleOver (peer: PeerId, type: PeerType, sent: PeerEntry[], partnerId: string, signal: AbortSignal): Promise<PeerEntry[]> {

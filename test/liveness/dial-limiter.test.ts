@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DialRateLimiter, dialKeys } from '../../src/liveness/dial-limiter.ts'
+import { DialBudgetError, DialRateLimiter, dialKeys } from '../../src/liveness/dial-limiter.ts'
 import { KeyedTokenBuckets } from '../../src/liveness/token-bucket.ts'
 
 describe('dial budget per address and host', () => {
@@ -54,6 +54,16 @@ describe('dial budget per address and host', () => {
     now += 1_000
     assert.equal(limiter.takeEach(ports.slice(20)).length, 5)
     assert.equal(limiter.take(multiaddr('/ip6/2001:db8::1/tcp/1')), true, 'other hosts keep their own budget')
+  })
+
+  it('dial targets end in the peer id and run out with the budget', () => {
+    const limiter = new DialRateLimiter({ now: () => 0 })
+    const peer = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
+    const addr = multiaddr('/ip4/192.0.2.20/tcp/4001')
+    for (let i = 0; i < 3; i++) {
+      assert.deepEqual(limiter.dialTargets(peer, [addr]).map(String), [`/ip4/192.0.2.20/tcp/4001/p2p/${peer}`])
+    }
+    assert.throws(() => limiter.dialTargets(peer, [addr]), (e: Error) => e instanceof DialBudgetError)
   })
 
   it('addresses name their host and port; a host is one whatever its case', () => {
