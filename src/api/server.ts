@@ -14,7 +14,7 @@ import { DtnError } from '../dtn/errors.ts'
 import { parseBundleInput } from '../dtn/input.ts'
 import { parseAnchor } from '../federation/anchors.ts'
 import { parseAnomalyInput } from '../gossip/anomaly.ts'
-import { createHttpServer, HttpError, listen, methodNotAllowed } from '../http/server.ts'
+import { createHttpServer, HttpError, listen } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
@@ -98,7 +98,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     return undefined
   }
 
-  const { app, budget } = await createHttpServer({
+  const { app, budget, answerOtherMethods } = await createHttpServer({
     name: 'admin-api',
     log,
     bodyLimit: API_DEFAULTS.maxBodyBytes,
@@ -109,17 +109,12 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     classify,
     refusalLevel: status => status === 401 || status === 421 ? 'warn' : 'info'
   })
-  const served = new Map<string, Set<string>>()
-  const serve = (method: 'GET' | 'POST', url: string): string => {
-    served.set(url, (served.get(url) ?? new Set()).add(method))
-    return url
-  }
 
-  app.get(serve('GET', '/healthz'), async () => ({ status: node.libp2p.status === 'started' ? 'ok' : node.libp2p.status }))
-  app.get(serve('GET', '/v1/status'), async () => node.status())
-  app.get(serve('GET', '/v1/mesh/peers'), async () => ({ peers: await node.peers() }))
-  app.get(serve('GET', '/v1/rpc/permissions'), async () => ({ rules: node.rpc.policy.list(), exposed: node.rpc.exposedMethods() }))
-  app.get(serve('GET', '/v1/mesh/views'), async () => {
+  app.get('/healthz', async () => ({ status: node.libp2p.status === 'started' ? 'ok' : node.libp2p.status }))
+  app.get('/v1/status', async () => node.status())
+  app.get('/v1/mesh/peers', async () => ({ peers: await node.peers() }))
+  app.get('/v1/rpc/permissions', async () => ({ rules: node.rpc.policy.list(), exposed: node.rpc.exposedMethods() }))
+  app.get('/v1/mesh/views', async () => {
     const views: Record<string, unknown> = {}
     for (const type of ['edge', 'bridge', 'sentinel'] as const) {
       const entries = node.sampling.view(type)
@@ -127,7 +122,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     }
     return { views }
   })
-  app.get<{ Querystring: { since?: string, kind?: string, limit?: string } }>(serve('GET', '/v1/anomalies'), { schema: { querystring: SCHEMAS.anomalies } }, async request => {
+  app.get<{ Querystring: { since?: string, kind?: string, limit?: string } }>('/v1/anomalies', { schema: { querystring: SCHEMAS.anomalies } }, async request => {
     const { since, kind } = request.query
     const sinceMs = since == null ? undefined : (/^\d{1,15}$/.test(since) ? Number(since) : Date.parse(since))
     if (sinceMs != null && !Number.isFinite(sinceMs)) {
@@ -135,19 +130,19 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     }
     return { anomalies: node.gossip.list({ since: sinceMs, kind, limit: limitOf(request.query.limit, undefined) }) }
   })
-  app.get<{ Querystring: { box?: 'inbox' | 'outbox' | 'carried', limit?: string } }>(serve('GET', '/v1/bundles'), { schema: { querystring: SCHEMAS.bundles } }, async request => {
+  app.get<{ Querystring: { box?: 'inbox' | 'outbox' | 'carried', limit?: string } }>('/v1/bundles', { schema: { querystring: SCHEMAS.bundles } }, async request => {
     const box = request.query.box ?? 'inbox'
     const entries = node.dtn.list(box, limitOf(request.query.limit, 100) ?? 100)
       .map(e => 'payload' in e && e.payload != null ? { ...e, payload: Buffer.from(e.payload).toString('base64') } : e)
     return { box, bundles: entries }
   })
-  app.get(serve('GET', '/v1/federation'), async () => {
+  app.get('/v1/federation', async () => {
     const federation = node.federation
     return federation == null
       ? { enabled: false }
       : { enabled: true, overlay: node.enrollment.overlay, addrs: node.getFederationMultiaddrs(), ...federation.status(), relay: { anomalyKinds: node.config.federation.relay.anomalyKinds, ...node.anomalyRelay?.stats, bundles: node.config.federation.relay.bundles ? { ...node.bundleRelay?.stats } : false }, rpc: node.config.federation.rpc }
   })
-  app.get(serve('GET', '/metrics'), async (_request, reply) => {
+  app.get('/metrics', async (_request, reply) => {
     const body = await node.metricsRegistry.metrics()
     return await reply.type(node.metricsRegistry.contentType).send(body)
   })
@@ -165,22 +160,22 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       throw err
     }
   }
-  app.post(serve('POST', '/v1/federation/anchors'), { schema: { body: OBJECT } }, async request => await federated(async federation => {
+  app.post('/v1/federation/anchors', { schema: { body: OBJECT } }, async request => await federated(async federation => {
     federation.anchors.add(parseAnchor(request.body as Record<string, unknown>))
     return { anchors: federation.anchors.list() }
   }))
-  app.post(serve('POST', '/v1/federation/forget'), { schema: { body: { type: 'object', additionalProperties: false, properties: { remoteId: { type: 'string', pattern: PEER_ID } }, required: ['remoteId'] } } }, async request => await federated(async federation =>
+  app.post('/v1/federation/forget', { schema: { body: { type: 'object', additionalProperties: false, properties: { remoteId: { type: 'string', pattern: PEER_ID } }, required: ['remoteId'] } } }, async request => await federated(async federation =>
     ({ forgotten: await federation.forget((request.body as { remoteId: string }).remoteId) })))
-  app.post(serve('POST', '/v1/bundles'), { bodyLimit: bundleBodyBytes, schema: { body: OBJECT } }, async (request, reply) => {
+  app.post('/v1/bundles', { bodyLimit: bundleBodyBytes, schema: { body: OBJECT } }, async (request, reply) => {
     const input = parseBundleInput(request.body as Record<string, unknown>)
     const id = await node.dtn.send(input.destination, input.payload, input.options)
     return await reply.code(202).send({ id, size: input.payload.length })
   })
-  app.post(serve('POST', '/v1/mesh/gossip'), { schema: { body: OBJECT } }, async (request, reply) => {
+  app.post('/v1/mesh/gossip', { schema: { body: OBJECT } }, async (request, reply) => {
     const anomaly = await node.gossip.publish(parseAnomalyInput(request.body as Record<string, unknown>))
     return await reply.code(201).send({ anomaly })
   })
-  app.post<{ Params: { peerId: string } }>(serve('POST', '/v1/mesh/peers/:peerId/clear'), { schema: { params: SCHEMAS.peer } }, async (request, reply) => {
+  app.post<{ Params: { peerId: string } }>('/v1/mesh/peers/:peerId/clear', { schema: { params: SCHEMAS.peer } }, async (request, reply) => {
     const cleared = await node.clearPeer(request.params.peerId)
     if (cleared == null) {
       throw new HttpError(400, 'bad-peer-id', 'not a PeerId')
@@ -188,7 +183,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     return await reply.send(cleared)
   })
 
-  methodNotAllowed(app, served, true)
+  answerOtherMethods()
 
   const listening = await listen(app, init.host, init.port)
   const port = listening.port

@@ -82,6 +82,8 @@ export interface HttpServerInit {
 export interface HttpServer {
   app: FastifyInstance
   budget: BodyBudget
+  /** once every route is registered: 405 with `Allow` for the methods a known path does not serve */
+  answerOtherMethods(): void
 }
 
 const CODES: Record<number, string> = {
@@ -333,7 +335,18 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
     errorResponseBuilder: (_request, context) => new HttpError(context.statusCode, 'rate-limited', `too many requests; retry in ${context.after}`)
   })
 
-  return { app, budget }
+  // the routes as registered, so 405 answers need no list kept by hand
+  const served = new Map<string, Set<string>>()
+  app.addHook('onRoute', route => {
+    for (const method of [route.method].flat()) {
+      served.set(route.url, (served.get(route.url) ?? new Set()).add(method))
+    }
+  })
+  return {
+    app,
+    budget,
+    answerOtherMethods: () => { methodNotAllowed(app, new Map([...served].map(([url, methods]) => [url, new Set(methods)])), details) }
+  }
 }
 
 /** A per-route, per-address rate limit for `config.rateLimit`. */
@@ -349,7 +362,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as 
  * before any body is read (Fastify alone would answer 404 and read bodies
  * first). Call after every route is registered.
  */
-export function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<string>>, details: boolean): void {
+function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<string>>, details: boolean): void {
   for (const [url, methods] of served) {
     if (methods.has('GET')) {
       methods.add('HEAD')

@@ -8,7 +8,7 @@
  * else.
  */
 import { RateLimiter } from '@libp2p/utils'
-import { createHttpServer, HttpError, listen, methodNotAllowed, perAddress } from '../http/server.ts'
+import { createHttpServer, HttpError, listen, perAddress } from '../http/server.ts'
 import { AdminRequestVerifier } from './admin-request.ts'
 import { IssuerError } from './errors.ts'
 import type { IssuerErrorCode } from './errors.ts'
@@ -117,7 +117,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   const audit = perAddress(init.auditPerAddressPerSecond ?? 20, window)
   const admins = new AdminRequestVerifier({ adminName: key => issuer.adminName(key), now })
 
-  const { app, budget } = await createHttpServer({
+  const { app, budget, answerOtherMethods } = await createHttpServer({
     name: 'issuer',
     log,
     bodyLimit: ISSUER_MAX_BODY,
@@ -127,11 +127,6 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     refusalLevel: status => status === 429 || status === 404 ? 'debug' : 'info',
     ...(init.tls != null ? { tls: init.tls } : {})
   })
-  const served = new Map<string, Set<string>>()
-  const serve = (method: 'GET' | 'POST', url: string): string => {
-    served.set(url, (served.get(url) ?? new Set()).add(method))
-    return url
-  }
 
   /** a signed request by a registered admin key, or a bare 401 */
   const adminOnly = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -148,18 +143,17 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   }
 
   app.get('/healthz', async () => ({ status: 'ok' }))
-  serve('GET', '/healthz')
   // Prometheus text (tempus_issuer_*: twins, …) for a scraper on this host only:
   // the counts say how busy the overlay is, which a stranger has no need to know
-  app.get(serve('GET', '/metrics'), { config: anonymous }, async (request, reply) => {
+  app.get('/metrics', { config: anonymous }, async (request, reply) => {
     if (!isLoopback(request.ip)) {
       throw new IssuerError('not-found', 'metrics are served to loopback clients only')
     }
     return await reply.type(issuer.metrics.contentType).send(await issuer.metrics.metrics())
   })
-  app.get(serve('GET', '/v1/keys'), { config: anonymous }, async () => issuer.keys())
-  app.get(serve('GET', '/v1/overlay'), { config: anonymous }, async () => issuer.overlayConfig())
-  app.get(serve('GET', '/v1/crl'), { config: anonymous }, async (request, reply) => {
+  app.get('/v1/keys', { config: anonymous }, async () => issuer.keys())
+  app.get('/v1/overlay', { config: anonymous }, async () => issuer.overlayConfig())
+  app.get('/v1/crl', { config: anonymous }, async (request, reply) => {
     const crl = issuer.revocationList()
     const etag = `"${crl.n}"`
     reply.header('etag', etag)
@@ -168,13 +162,13 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     }
     return crl
   })
-  app.get<{ Params: { id: string } }>(serve('GET', '/v1/revoke/:id'), { config: anonymous, schema: { params: SCHEMAS.revokeId } }, async request =>
+  app.get<{ Params: { id: string } }>('/v1/revoke/:id', { config: anonymous, schema: { params: SCHEMAS.revokeId } }, async request =>
     issuer.revocationRequest(request.params.id))
 
-  app.get(serve('GET', '/v1/audit/checkpoint'), { config: audit }, async () => issuer.audit.checkpoint())
-  app.get<{ Querystring: { from?: string, limit?: string } }>(serve('GET', '/v1/audit/checkpoints'), { config: audit, schema: { querystring: SCHEMAS.checkpoints } }, async request =>
+  app.get('/v1/audit/checkpoint', { config: audit }, async () => issuer.audit.checkpoint())
+  app.get<{ Querystring: { from?: string, limit?: string } }>('/v1/audit/checkpoints', { config: audit, schema: { querystring: SCHEMAS.checkpoints } }, async request =>
     ({ checkpoints: issuer.audit.checkpoints(Number(request.query.from ?? 0), Number(request.query.limit ?? 1000)) }))
-  app.get<{ Querystring: { from: string, to: string } }>(serve('GET', '/v1/audit/consistency'), { config: audit, schema: { querystring: SCHEMAS.consistency } }, async request => {
+  app.get<{ Querystring: { from: string, to: string } }>('/v1/audit/consistency', { config: audit, schema: { querystring: SCHEMAS.consistency } }, async request => {
     const from = Number(request.query.from)
     const to = Number(request.query.to)
     if (from < 1 || to < from || to > issuer.audit.size) {
@@ -182,7 +176,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     }
     return { from, to, proof: issuer.audit.consistency(from, to) }
   })
-  app.get<{ Querystring: { index: string, size?: string } }>(serve('GET', '/v1/audit/inclusion'), { config: audit, schema: { querystring: SCHEMAS.inclusion } }, async request => {
+  app.get<{ Querystring: { index: string, size?: string } }>('/v1/audit/inclusion', { config: audit, schema: { querystring: SCHEMAS.inclusion } }, async request => {
     const index = Number(request.query.index)
     const size = request.query.size == null ? issuer.audit.size : Number(request.query.size)
     if (index >= size || size > issuer.audit.size) {
@@ -191,7 +185,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     return { index, size, proof: issuer.audit.inclusion(index, size) }
   })
   // entries name every member and its type: admins only
-  app.get<{ Querystring: { from?: string, limit?: string } }>(serve('GET', '/v1/audit/entries'), { config: audit, schema: { querystring: SCHEMAS.entries }, preHandler: adminOnly }, async request => {
+  app.get<{ Querystring: { from?: string, limit?: string } }>('/v1/audit/entries', { config: audit, schema: { querystring: SCHEMAS.entries }, preHandler: adminOnly }, async request => {
     const from = Number(request.query.from ?? 0)
     const limit = Number(request.query.limit ?? 100)
     if (limit < 1 || limit > 1000) {
@@ -200,8 +194,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     return { entries: issuer.audit.entries(from, limit) }
   })
 
-  app.post(serve('POST', '/v1/challenge'), { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))
-  app.post(serve('POST', '/v1/enroll'), { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => await issuer.enroll(request.body as EnrollRequest))
+  app.post('/v1/challenge', { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))
+  app.post('/v1/enroll', { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => await issuer.enroll(request.body as EnrollRequest))
   /** per peer: the credential's subject, once its signature and proof verified */
   const chargePeer = (reply: FastifyReply) => (peerId: string): void => {
     try {
@@ -211,16 +205,16 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
       throw new IssuerError('rate-limited', 'too many token requests for this peer; retry later')
     }
   }
-  app.post(serve('POST', '/v1/token'), { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) =>
+  app.post('/v1/token', { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) =>
     await issuer.token(request.body as TokenRequest, chargePeer(reply)))
   // renewals share the per-peer budget of tokens: a member cannot mint
   // credentials faster than it may fetch tokens
-  app.post(serve('POST', '/v1/renew'), { config: anonymous, schema: { body: SCHEMAS.renew } }, async (request, reply) =>
+  app.post('/v1/renew', { config: anonymous, schema: { body: SCHEMAS.renew } }, async (request, reply) =>
     await issuer.renew(request.body as RenewRequest, chargePeer(reply)))
-  app.post<{ Body: { request: string, adminKey: string, signature: string } }>(serve('POST', '/v1/revoke'), { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
+  app.post<{ Body: { request: string, adminKey: string, signature: string } }>('/v1/revoke', { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
     await issuer.approve(request.body.request, request.body.adminKey, request.body.signature))
 
-  methodNotAllowed(app, served, false)
+  answerOtherMethods()
 
   const listening = await listen(app, init.host ?? '127.0.0.1', init.port ?? 0)
   const url = `${init.tls != null ? 'https' : 'http'}://${listening.authority}`
