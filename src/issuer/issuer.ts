@@ -218,6 +218,7 @@ export class Issuer {
   private currentCert = ''
   private readonly revokedCheck
   private readonly memberCheck
+  private readonly adminByKey
   private readonly codeUsedBy
   private readonly twins: TwinWatch
   private readonly refuseTwins: boolean
@@ -245,6 +246,7 @@ export class Issuer {
     this.challenges = new ChallengeBook(this.now)
     this.revokedCheck = db.prepare('SELECT 1 AS r FROM revoked WHERE peer_id = ?')
     this.memberCheck = db.prepare('SELECT typ FROM members WHERE peer_id = ?')
+    this.adminByKey = db.prepare('SELECT name FROM admins WHERE public_key = ?')
     // which key each code use went to: a node whose enrolment answer was lost
     // on the way repeats the request and gets its credential again, instead
     // of finding its code spent (kept here, beside the one query that needs it)
@@ -664,7 +666,8 @@ export class Issuer {
 
   /** The name of a registered admin key (base64url raw Ed25519), or undefined. */
   adminName (publicKey: string): string | undefined {
-    const row = this.db.prepare('SELECT name FROM admins WHERE public_key = ?').get(publicKey) as { name: string } | undefined
+    // on every signed admin request: prepared once
+    const row = this.adminByKey.get(publicKey) as { name: string } | undefined
     return row?.name
   }
 
@@ -702,7 +705,7 @@ export class Issuer {
    */
   async approve (id: string, adminKey: string, signature: string): Promise<RevocationRequest> {
     const request = this.revocationRequest(id)
-    const admin = this.db.prepare('SELECT name FROM admins WHERE public_key = ?').get(adminKey) as { name: string } | undefined
+    const admin = this.adminName(adminKey)
     const raw = unb64(adminKey, 'admin key', 64)
     const sig = unb64(signature, 'signature', 128)
     if (admin == null || raw.length !== 32 ||
@@ -713,7 +716,7 @@ export class Issuer {
     let reached = false
     transaction(this.db, () => {
       this.db.prepare('INSERT INTO approvals (request_id, admin_key, signature, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(id, adminKey, signature, this.now())
-      this.audit.append('approval', { id, admin: admin.name })
+      this.audit.append('approval', { id, admin })
       const count = Number((this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(id) as { n: number }).n)
       if (request.state === 'pending' && count >= this.revocationThreshold) {
         this.db.prepare('UPDATE revocation_requests SET state = \'done\' WHERE id = ?').run(id)
