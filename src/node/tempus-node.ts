@@ -429,15 +429,20 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
   const log = options.logger ?? createLogger({ level: parsed.log.level })
   // the data directory is this process's alone until the node stops
   const lock = options.dataDir == null ? undefined : await openDataDir(options.dataDir, { now, log, resetStores: options.resetStores, identityInDirectory: options.privateKey == null })
+  // what composition opened so far, closed in reverse if a later step fails
+  const undo: Array<() => unknown> = []
   try {
-    return await composeTempusNode(parsed, { ...options, now, logger: log }, lock)
+    return await composeTempusNode(parsed, { ...options, now, logger: log }, lock, undo)
   } catch (err) {
+    for (const step of undo.reverse()) {
+      await Promise.resolve().then(step).catch(() => {})
+    }
     lock?.release()
     throw err
   }
 }
 
-async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptions & { now: () => number, logger: PinoLogger }, lock: DataLock | undefined): Promise<TempusNode> {
+async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptions & { now: () => number, logger: PinoLogger }, lock: DataLock | undefined, undo: Array<() => unknown>): Promise<TempusNode> {
   const now = options.now
   const random = options.random ?? Math.random
   const log = options.logger
@@ -466,6 +471,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
     }
     const fs = new FsDatastore(await prepareDatastore(dataDir, now))
     await fs.open()
+    undo.push(async () => { await fs.close() })
     datastore = fs
     apiToken = await loadOrCreateApiToken(dataPath(dataDir, 'apiToken'))
   } else {
@@ -502,14 +508,10 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
 
   // anomalies survive restarts with the data directory (delivered once, ever)
   const anomalies = new AnomalyStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'anomalies'), { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'anomalies') })
+  undo.push(() => { anomalies.close() })
   // bundles: what a caller was told is stored survives kill -9
-  let bundles: BundleStore
-  try {
-    bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
-  } catch (err) {
-    anomalies.close()
-    throw err
-  }
+  const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
+  undo.push(() => { bundles.close() })
   const registry = new Registry()
   const peerDiscovery = []
   const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
@@ -631,11 +633,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         sweepIntervalMs: parsed.admission.sweepInterval
       })
     }
-  }).catch(err => {
-    anomalies.close()
-    bundles.close()
-    throw err
   })
+  undo.push(async () => { await libp2p.stop() })
 
   let federation: FederationEndpoint | undefined
   let pinStore: SqlitePinStore | undefined
@@ -644,13 +643,9 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   if (parsed.federation.enabled) {
     const anchors = new TrustAnchors(parsed.federation.anchors, now)
     // a second host, with only the federation protocol, for remote bridges
-    try {
-      pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'), { recovery: storeRecovery(dataDir, 'federation') })
-    } catch (err) {
-      anomalies.close()
-      bundles.close()
-      throw err
-    }
+    pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'), { recovery: storeRecovery(dataDir, 'federation') })
+    const openedPins = pinStore
+    undo.push(() => { openedPins?.close() })
     federation = await createFederationEndpoint({
       privateKey,
       overlay: enrollment.overlay,
@@ -700,6 +695,9 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   }
   const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
   if (options.start !== false) {
+    // from here the node owns what was opened: its stop closes all of it
+    undo.length = 0
+    undo.push(async () => { await node.stop() })
     await node.start()
   }
   return node
