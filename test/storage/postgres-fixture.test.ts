@@ -5,11 +5,14 @@
  * leaves nothing behind when stopped.
  */
 import assert from 'node:assert/strict'
-import { existsSync, statSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { after, describe, it } from 'node:test'
 import pg from 'pg'
 import { startPostgres } from '../fixtures/postgres.ts'
 import type { PostgresCluster } from '../fixtures/postgres.ts'
+import { eventually } from '../fixtures/wait.ts'
 
 describe('PostgreSQL test fixture', () => {
   const clusters: PostgresCluster[] = []
@@ -63,4 +66,29 @@ describe('PostgreSQL test fixture', () => {
     assert.equal(existsSync(pgc.dir), false)
     assert.ok(pgc.process.exitCode != null || pgc.process.signalCode != null)
   })
+
+  it('a test process that exits without stop() leaves no server and no directory behind', async () => {
+    const fixture = fileURLToPath(new URL('../fixtures/postgres.js', import.meta.url))
+    const script = `import { startPostgres } from ${JSON.stringify(fixture)}
+const c = await startPostgres()
+process.stdout.write(JSON.stringify({ dir: c.dir, pid: c.process.pid }) + '\\n')
+process.exit(1)`
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (b: Buffer) => { out += b.toString() })
+    const code = await new Promise(resolve => child.once('exit', resolve))
+    assert.equal(code, 1)
+    const { dir, pid } = JSON.parse(out)
+    assert.equal(existsSync(dir), false)
+    // SIGKILL was sent to the whole process group on exit; death is asynchronous, so await it (bounded)
+    await eventually(() => {
+      try { process.kill(pid, 0) } catch (err: any) { return err.code === 'ESRCH' }
+      return isZombie(pid) // dead, waiting for an init that reaps it
+    }, `postgres pid ${pid} to be gone`)
+  })
 })
+
+/** a process that has exited but not been reaped (state Z in /proc/PID/stat) */
+function isZombie (pid: number): boolean {
+  try { return /^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) } catch { return true }
+}
