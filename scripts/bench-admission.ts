@@ -68,7 +68,7 @@ say(`tokens issued: ${round(tokensPerSec, 0)}/s in process (signature + audit lo
 const httpCount = Math.min(2000, tokenCount)
 const client = new IssuerClient({ url: overlay.http.url })
 const keys = await Promise.all(Array.from({ length: 16 }, async () => generateKeyPair('Ed25519')))
-const creds = await Promise.all(keys.map(async k => (await client.enroll(k, overlay.issuer.createCode('edge'))).credential))
+const creds = await Promise.all(keys.map(async k => (await client.enroll(k, (await overlay.issuer.createCode('edge')))).credential))
 start = performance.now()
 let done = 0
 await Promise.all(keys.map(async (k, i) => {
@@ -83,7 +83,7 @@ say(`tokens issued over HTTP: ${round(httpTokensPerSec, 0)}/s (16 concurrent cli
 // 3. verifications: distinct tokens through the verifier vs raw Ed25519
 const root = publicKeyFromRawBytes(new Uint8Array(Buffer.from(overlay.issuer.rootPublicKey, 'base64url')))
 const verifier = new TokenVerifier({ overlay: overlay.issuer.overlay, issuer: overlay.issuer.id, root })
-await verifier.setCurrent(overlay.issuer.keys().current)
+await verifier.setCurrent((await overlay.issuer.keys()).current)
 const verifyCount = Math.min(issued.length, 20_000)
 start = performance.now()
 for (let i = 0; i < verifyCount; i++) {

@@ -20,10 +20,11 @@ import { join } from 'node:path'
 import { generateEd25519 } from '../src/admission/keys.ts'
 import { AuditLog } from '../src/issuer/audit-log.ts'
 import { consistencyProof, inclusionProof, rootOf } from '../src/issuer/merkle.ts'
-import { openIssuerDb, transaction } from '../src/issuer/store.ts'
+import { openSqliteIssuerDb } from '../src/issuer/db/sqlite.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { round, summarise } from './lib/stats.ts'
 import type { Hash } from '../src/issuer/merkle.ts'
+import type { SqlTx } from '../src/issuer/db/sql.ts'
 
 const args = benchArgs({
   sizes: { type: 'string', default: '10000,100000,1000000' },
@@ -46,14 +47,14 @@ for (let i = 1; i < sizes.length; i++) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'tempus-bench-audit-'))
-const db = openIssuerDb(join(dir, 'issuer.db'))
+const db = openSqliteIssuerDb(join(dir, 'issuer.db'))
 const key = generateEd25519()
-const log = new AuditLog(db, key.privateKey, Date.now)
+const log = await AuditLog.open(db, key.privateKey, Date.now)
 const settled = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
 // a token decision, the most frequent entry
 const peerId = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
 const decision = (): { kind: string, data: Record<string, unknown> } => ({ kind: 'token', data: { peerId, jti: randomUUID(), epoch: 1, exp: 1_800_000_000 } })
-const timeMs = (fn: () => void): number => { const t = performance.now(); fn(); return performance.now() - t }
+const timeMs = async (fn: () => Promise<unknown>): Promise<number> => { const t = performance.now(); await fn(); return performance.now() - t }
 let random = 0x2545f491
 const below = (n: number): number => { random = (Math.imul(random, 1103515245) + 12345) >>> 0; return random % n }
 
@@ -62,9 +63,9 @@ say(`bench:audit — sizes ${sizes.join(', ')}; ${iterations} reads of each kind
 // appends: the three ways a log grows, measured on the way to the first size
 const singleTx = Math.min(20_000, Math.floor((sizes[0] as number) / 2))
 const singleCommit = Math.min(2_000, Math.floor((sizes[0] as number) / 4))
-const appendOne = (): void => { const d = decision(); log.append(d.kind, d.data) }
-const commitMs = timeMs(() => { for (let i = 0; i < singleCommit; i++) appendOne() })
-const txMs = timeMs(() => { transaction(db, () => { for (let i = 0; i < singleTx; i++) appendOne() }) })
+const appendOne = async (tx: SqlTx): Promise<void> => { const d = decision(); await log.append(tx, d.kind, d.data) }
+const commitMs = await timeMs(async () => { for (let i = 0; i < singleCommit; i++) await db.transaction(appendOne) })
+const txMs = await timeMs(async () => { await db.transaction(async tx => { for (let i = 0; i < singleTx; i++) await appendOne(tx) }) })
 const commitPerSec = singleCommit / (commitMs / 1000)
 const txPerSec = singleTx / (txMs / 1000)
 say(`appends: ${round(commitPerSec, 0)}/s one commit each (${singleCommit}), ${round(txPerSec, 0)}/s single appends in one transaction (${singleTx})`)
@@ -73,37 +74,37 @@ let batchedMs = 0
 let batchedCount = 0
 const figures: Array<Record<string, number>> = []
 for (const size of sizes) {
-  while (log.size < size) {
-    const n = Math.min(batch, size - log.size)
+  for (let have = await log.size(); have < size; have = await log.size()) {
+    const n = Math.min(batch, size - have)
     const decisions = Array.from({ length: n }, decision)
-    batchedMs += timeMs(() => { log.appendMany(decisions) })
+    batchedMs += await timeMs(async () => await db.transaction(async tx => await log.appendMany(tx, decisions)))
     batchedCount += n
   }
   await settled()
-  const checkpoint = log.checkpoint()
+  const checkpoint = await log.makeCheckpoint()
   if (checkpoint.size !== size) {
     throw new Error(`the checkpoint covers ${checkpoint.size}, not ${size}`)
   }
-  const sample = (fn: () => void): { p50: number, p99: number } => {
+  const sample = async (fn: () => Promise<unknown>): Promise<{ p50: number, p99: number }> => {
     const t: number[] = []
     for (let i = 0; i < iterations; i++) {
       const start = performance.now()
-      fn()
+      await fn()
       t.push((performance.now() - start) * 1000)
     }
     const s = summarise(t)
     return { p50: s.p50, p99: s.p99 }
   }
-  const read = sample(() => log.checkpoint())
-  const root = sample(() => log.root(size))
-  const inclusion = sample(() => log.inclusion(below(size), size))
-  const consistency = sample(() => log.consistency(1 + below(size), size))
+  const read = await sample(async () => await log.checkpoint())
+  const root = await sample(async () => await log.root(size))
+  const inclusion = await sample(async () => await log.inclusion(below(size), size))
+  const consistency = await sample(async () => await log.consistency(1 + below(size), size))
 
   // baseline: the old log's per-read recomputation over all leaves in memory
-  const leaves = (db.prepare('SELECT leaf_hash FROM audit ORDER BY idx').all() as Array<{ leaf_hash: Uint8Array }>).map(r => r.leaf_hash as Hash)
+  const leaves = (await db.all<{ leaf_hash: Uint8Array }>('SELECT leaf_hash FROM audit ORDER BY idx')).map(r => r.leaf_hash as Hash)
   const base = (fn: () => void): number => {
     const t: number[] = []
-    for (let i = 0; i < baselineIterations; i++) t.push(timeMs(fn))
+    for (let i = 0; i < baselineIterations; i++) { const s = performance.now(); fn(); t.push(performance.now() - s) }
     return summarise(t).p50
   }
   const baseRoot = base(() => rootOf(leaves))
@@ -132,8 +133,8 @@ for (const size of sizes) {
 const batchedPerSec = batchedCount / (batchedMs / 1000)
 say(`appends batched (appendMany, ${batch} a transaction): ${round(batchedPerSec, 0)}/s over ${batchedCount} (goal ≥ 10,000/s)`)
 
-log.close()
-db.close()
+await log.close()
+await db.close()
 await rm(dir, { recursive: true, force: true })
 if (json) {
   process.stdout.write(JSON.stringify({

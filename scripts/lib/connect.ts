@@ -66,7 +66,7 @@ export function admittedStack (overlay: BenchOverlay): Stack {
   const make = async (listen: boolean): Promise<Libp2p> => {
     const privateKey = await generateKeyPair('Ed25519')
     const client = new IssuerClient({ url: overlay.http.url })
-    const enrollment = await client.enroll(privateKey, overlay.issuer.createCode('edge'))
+    const enrollment = await client.enroll(privateKey, (await overlay.issuer.createCode('edge')))
     const state = await admissionStateFor(enrollment)
     const token = await client.token(privateKey, enrollment.credential)
     state.setOwnToken({ ...token, claims: await state.verifier.verify(token.token) })

@@ -35,12 +35,12 @@ export async function startBenchOverlay (overlay = 'bench'): Promise<BenchOverla
     http,
     async node (type, config = {}, key) {
       const privateKey = key ?? await generateKeyPair('Ed25519')
-      const enrollment = { ...await client.enroll(privateKey, issuer.createCode(type)), issuerUrl: http.url }
+      const enrollment = { ...await client.enroll(privateKey, (await issuer.createCode(type))), issuerUrl: http.url }
       return createTempusNode({ type, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: { enabled: false }, api: { enabled: false }, ...config }, { logger: silent, privateKey, enrollment })
     },
     async stop () {
       await http.close()
-      issuer.close()
+      await issuer.close()
       await rm(dir, { recursive: true, force: true })
     }
   }

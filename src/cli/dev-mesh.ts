@@ -74,7 +74,7 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
   try {
     http = await startIssuerHttp({ issuer, log: issuerLog, perAddressPerSecond: 10_000 })
   } catch (err) {
-    issuer.close()
+    await issuer.close()
     throw err
   }
   const client = new IssuerClient({ url: http.url })
@@ -83,7 +83,7 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
     // enrol with a one-time code, as an operator would with tempus enroll
     if (await loadEnrollment(dataDir) == null) {
       const { privateKey } = await loadOrCreateIdentity(new EncryptedFileKeyStore({ path: join(dataDir, 'identity.key'), passphrase: DEV_PASSPHRASE }))
-      const enrolled = await client.enroll(privateKey, issuer.createCode(type))
+      const enrolled = await client.enroll(privateKey, (await issuer.createCode(type)))
       await saveEnrollment(dataDir, { ...enrolled, issuerUrl: http.url })
     }
     const logger = createLogger({ level: options.logLevel ?? 'info', destination: join(dataDir, 'node.log'), bindings: { node: name } })
@@ -125,7 +125,7 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
   } catch (err) {
     await Promise.allSettled(nodes.map(async n => n.node.stop()))
     await http.close()
-    issuer.close()
+    await issuer.close()
     throw err
   }
   const order: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
@@ -168,7 +168,7 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
       await Promise.allSettled(pending)
       await Promise.allSettled(nodes.map(async n => n.node.stop()))
       await http.close()
-      issuer.close()
+      await issuer.close()
       for (const n of nodes) {
         n.node.log.flush()
       }

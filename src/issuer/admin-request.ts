@@ -59,7 +59,7 @@ export type AdminRequestResult = { ok: true, admin: string } | { ok: false, reas
 
 export interface AdminRequestVerifierInit {
   /** the name of a registered admin key (base64url raw Ed25519), or undefined */
-  adminName: (publicKey: string) => string | undefined
+  adminName: (publicKey: string) => Promise<string | undefined> | string | undefined
   now: () => number
   /** how far a request's time may be from ours, ms */
   skewMs?: number
@@ -72,7 +72,7 @@ const SIGNATURE = /^[A-Za-z0-9_-]{86}$/
 const TIME = /^[0-9]{1,15}$/
 
 export class AdminRequestVerifier {
-  private readonly adminName: (publicKey: string) => string | undefined
+  private readonly adminName: (publicKey: string) => Promise<string | undefined> | string | undefined
   private readonly now: () => number
   private readonly skewMs: number
   private readonly maxRemembered: number
@@ -86,7 +86,7 @@ export class AdminRequestVerifier {
     this.maxRemembered = init.maxRemembered ?? MAX_REMEMBERED_NONCES
   }
 
-  verify (method: string, target: string, headers: Record<string, string | string[] | undefined>): AdminRequestResult {
+  async verify (method: string, target: string, headers: Record<string, string | string[] | undefined>): Promise<AdminRequestResult> {
     const key = headers[ADMIN_REQUEST_HEADERS.key]
     const time = headers[ADMIN_REQUEST_HEADERS.time]
     const nonce = headers[ADMIN_REQUEST_HEADERS.nonce]
@@ -103,7 +103,7 @@ export class AdminRequestVerifier {
     if (Math.abs(now - at) > this.skewMs) {
       return { ok: false, reason: 'stale' }
     }
-    const admin = this.adminName(key)
+    const admin = await this.adminName(key)
     if (admin == null) {
       return { ok: false, reason: 'unknown-key' }
     }

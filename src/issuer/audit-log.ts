@@ -19,6 +19,16 @@
  * - `inclusion`, `consistency`, `root`: ≤ 2·⌈log₂ n⌉ stored-node reads;
  * - `verify()`, the admin's full audit: O(n) in one pass.
  *
+ * Reads go through the storage port (`db/sql.ts`) in one round trip each:
+ * the tree math asks for the subtrees it needs by position alone, so the
+ * positions are collected first (a dry run), fetched in one query, and the
+ * math runs again on what came back (`withNodes`).
+ *
+ * Across replicas: appends happen inside the caller's write transaction,
+ * which the backend serialises with every other writer of the database, so
+ * the log stays one linear sequence whichever replica appends; the frontier
+ * cached here is checked against the stored last leaf at every append.
+ *
  * When checkpoints are made: on append, never on read. After an append
  * the log asks an injected scheduler to run one checkpoint task; by default
  * `setImmediate`, so it runs once the caller's transaction has committed,
@@ -35,12 +45,12 @@
  */
 import { DOMAINS } from '../admission/constants.ts'
 import { signDomain, verifyDomain } from '../admission/keys.ts'
+import { SCAN_PAGE } from './db/sql.ts'
 import { IssuerError } from './errors.ts'
 import { CompactRange, consistencyFromNodes, inclusionFromNodes, leafHash, rootFromNodes, verifyConsistency } from './merkle.ts'
-import { transaction } from './store.ts'
+import type { IssuerDb, SqlTx } from './db/sql.ts'
 import type { Hash, NodeReader, TreeNode } from './merkle.ts'
 import type { KeyObject } from 'node:crypto'
-import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 export interface AuditEntry {
   i: number
@@ -66,8 +76,7 @@ export interface AuditVerification {
 export interface AuditLogOptions {
   /**
    * Runs the checkpoint task after an append. It must run after the
-   * caller's synchronous code (its transaction) is done; tests pass one
-   * they run by hand.
+   * caller's transaction is done; tests pass one they run by hand.
    * @default setImmediate
    */
   schedule?: (task: () => void) => void
@@ -102,199 +111,228 @@ const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equa
 interface CheckpointRow { size: number | bigint, root: Uint8Array, signature: Uint8Array, at: number | bigint }
 const toCheckpoint = (r: CheckpointRow): Checkpoint => ({ size: Number(r.size), root: b64(r.root), signature: b64(r.signature), at: Number(r.at) })
 
+/** A stored row as it is, typed as stored, not as declared: a hand-edited row may hold anything. */
+interface NodeRow { idx: number | bigint, leaf_hash: unknown, subtrees: unknown }
+
 function isSize (n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 }
 
+const SQL = {
+  insertLeaf: 'INSERT INTO audit (idx, entry, leaf_hash, subtrees) VALUES ($1, $2, $3, $4)',
+  setSubtrees: 'UPDATE audit SET subtrees = $1 WHERE idx = $2',
+  row: 'SELECT idx, leaf_hash, subtrees FROM audit WHERE idx = $1',
+  // the last row is a walk down the primary key; COUNT(*) would scan every row
+  last: 'SELECT idx, leaf_hash FROM audit ORDER BY idx DESC LIMIT 1',
+  entries: 'SELECT entry FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2',
+  latest: 'SELECT size, root, signature, at FROM checkpoints ORDER BY size DESC LIMIT 1',
+  insertCheckpoint: 'INSERT INTO checkpoints (size, root, signature, at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
+  checkpointPage: 'SELECT size, root, signature, at FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2',
+  rowPage: 'SELECT idx, entry, leaf_hash, subtrees FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2',
+  leafPage: 'SELECT idx, leaf_hash FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2'
+}
+
+/** The rows at `indexes`, in one query. */
+function rowsAt (indexes: number[]): string {
+  return `SELECT idx, leaf_hash, subtrees FROM audit WHERE idx IN (${indexes.map((_, i) => `$${i + 1}`).join(', ')})`
+}
+
+/** Subtree (level, index) from its completing row, or undefined if that row does not hold it. */
+function subtreeOf (row: NodeRow | undefined, level: number): Hash | undefined {
+  if (level === 0) {
+    return row?.leaf_hash instanceof Uint8Array ? new Uint8Array(row.leaf_hash) : undefined
+  }
+  const stored = row?.subtrees
+  if (!(stored instanceof Uint8Array) || stored.length < level * 32) {
+    return undefined
+  }
+  return new Uint8Array(stored.subarray((level - 1) * 32, level * 32))
+}
+
+/** The row that completes subtree (level, index): its last leaf. */
+const completingRow = (level: number, index: number): number => (index + 1) * 2 ** level - 1
+
+function damaged (level: number, index: number): AuditLogDamagedError {
+  return new AuditLogDamagedError(`the audit log has no stored ${level === 0 ? `leaf ${index}` : `tree node (level ${level}, index ${index})`}; run \`tempus issuer audit verify\``)
+}
+
+/** Rows of a table in key order, a page per query (verification walks the whole log without holding it). */
+async function * scan<T> (db: Pick<SqlTx, 'all'>, sql: string, key: (row: T) => number): AsyncGenerator<T> {
+  let from = 0
+  for (;;) {
+    const page = await db.all<T>(sql, [from, SCAN_PAGE])
+    yield * page
+    if (page.length < SCAN_PAGE) {
+      return
+    }
+    from = key(page[page.length - 1] as T) + 1
+  }
+}
+
 export class AuditLog {
-  private readonly db: DatabaseSync
+  private readonly db: IssuerDb
   private readonly key: KeyObject
   private readonly now: () => number
   private readonly schedule: (task: () => void) => void
   private readonly onError: (err: unknown) => void
-  private readonly statements: {
-    insertLeaf: StatementSync
-    setSubtrees: StatementSync
-    row: StatementSync
-    last: StatementSync
-    entries: StatementSync
-    latest: StatementSync
-    insertCheckpoint: StatementSync
-    checkpointPage: StatementSync
-  }
-
-  /** Reads stored subtrees: level 0 is a row's leaf hash, level ℓ ≥ 1 a slice of the `subtrees` of the row that completed it. */
-  private readonly reader: NodeReader
   /**
    * The frontier after the last append this process saw, with that append's
    * leaf: valid while the log's last leaf is still that one (another
-   * process's append or a rolled-back transaction changes it).
+   * replica's append or a rolled-back transaction changes it).
    */
   private cached?: { range: CompactRange, last: Hash }
   private pending = false
+  private running?: Promise<void>
   private closed = false
 
-  constructor (db: DatabaseSync, signingKey: KeyObject, now: () => number, options: AuditLogOptions = {}) {
+  private constructor (db: IssuerDb, signingKey: KeyObject, now: () => number, options: AuditLogOptions) {
     this.db = db
     this.key = signingKey
     this.now = now
     this.schedule = options.schedule ?? (task => { setImmediate(task) })
     this.onError = options.onError ?? (() => {})
-    addSubtreesColumn(db)
-    this.statements = {
-      insertLeaf: db.prepare('INSERT INTO audit (idx, entry, leaf_hash, subtrees) VALUES (?, ?, ?, ?)'),
-      setSubtrees: db.prepare('UPDATE audit SET subtrees = ? WHERE idx = ?'),
-      row: db.prepare('SELECT leaf_hash, subtrees FROM audit WHERE idx = ?'),
-      // the last row is a walk down the primary key; COUNT(*) would scan every row
-      last: db.prepare('SELECT idx, leaf_hash FROM audit ORDER BY idx DESC LIMIT 1'),
-      entries: db.prepare('SELECT entry FROM audit WHERE idx >= ? ORDER BY idx LIMIT ?'),
-      latest: db.prepare('SELECT size, root, signature, at FROM checkpoints ORDER BY size DESC LIMIT 1'),
-      insertCheckpoint: db.prepare('INSERT INTO checkpoints (size, root, signature, at) VALUES (?, ?, ?, ?) ON CONFLICT(size) DO NOTHING'),
-      checkpointPage: db.prepare('SELECT size, root, signature, at FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?')
-    }
-    this.reader = {
-      node: (level, index) => {
-        const hash = this.storedSubtree(level, index)
-        if (hash == null) {
-          throw new AuditLogDamagedError(`the audit log has no stored ${level === 0 ? `leaf ${index}` : `tree node (level ${level}, index ${index})`}; run \`tempus issuer audit verify\``)
-        }
-        return hash
-      }
-    }
-    this.buildMissingNodes()
-    const latest = this.latestRow()
-    if (this.size > (latest == null ? 0 : Number(latest.size))) {
-      // decisions committed without a checkpoint (a crash before the
-      // scheduled one, or a log from before checkpoints were made on append)
-      this.requestCheckpoint()
-    }
   }
 
-  get size (): number {
-    const row = this.statements.last.get() as { idx: number | bigint } | undefined
+  /** The log in `db`, its stored tree completed if an older version left it without one. */
+  static async open (db: IssuerDb, signingKey: KeyObject, now: () => number, options: AuditLogOptions = {}): Promise<AuditLog> {
+    const log = new AuditLog(db, signingKey, now, options)
+    await log.buildMissingNodes()
+    const latest = await db.one<CheckpointRow>(SQL.latest)
+    if (await log.size() > (latest == null ? 0 : Number(latest.size))) {
+      // decisions committed without a checkpoint (a crash before the
+      // scheduled one, or a log from before checkpoints were made on append)
+      log.requestCheckpoint()
+    }
+    return log
+  }
+
+  async size (tx: Pick<SqlTx, 'one'> = this.db): Promise<number> {
+    const row = await tx.one<{ idx: number | bigint }>(SQL.last)
     return row == null ? 0 : Number(row.idx) + 1
   }
 
   /** Append a decision; call inside the transaction that makes the decision. */
-  append (kind: string, data: Record<string, unknown>): number {
-    return this.appendMany([{ kind, data }])
+  async append (tx: SqlTx, kind: string, data: Record<string, unknown>): Promise<number> {
+    return await this.appendMany(tx, [{ kind, data }])
   }
 
   /**
-   * Append decisions in order, in one transaction (the caller's, if one is
-   * open); returns the index of the first. The way to log many at once:
-   * the frontier is read once and every leaf costs one row (with, on
-   * average, one subtree hash).
+   * Append decisions in order, in the caller's transaction; returns the
+   * index of the first. The way to log many at once: the frontier is read
+   * once and every leaf costs one row (with, on average, one subtree hash).
    */
-  appendMany (decisions: Array<{ kind: string, data: Record<string, unknown> }>): number {
-    const run = (): number => {
-      const range = this.frontier()
-      const first = range.size
-      // the cache is dropped until the rows are in: a failed insert must not leave it ahead of the table
-      this.cached = undefined
-      let last: Hash | undefined
-      for (const { kind, data } of decisions) {
-        const i = range.size
-        const entry: AuditEntry = { i, at: this.now(), kind, data }
-        const text = JSON.stringify(entry)
-        last = leafHash(Buffer.from(text, 'utf8'))
-        this.statements.insertLeaf.run(i, text, last, subtreesColumn(range.append(last)))
-      }
-      if (last != null) {
-        this.cached = { range, last }
-      }
-      return first
+  async appendMany (tx: SqlTx, decisions: Array<{ kind: string, data: Record<string, unknown> }>): Promise<number> {
+    const range = await this.frontier(tx)
+    const first = range.size
+    // the cache is dropped until the rows are in: a failed insert must not leave it ahead of the table
+    this.cached = undefined
+    let last: Hash | undefined
+    for (const { kind, data } of decisions) {
+      const i = range.size
+      const entry: AuditEntry = { i, at: this.now(), kind, data }
+      const text = JSON.stringify(entry)
+      last = leafHash(Buffer.from(text, 'utf8'))
+      await tx.run(SQL.insertLeaf, [i, text, last, subtreesColumn(range.append(last))])
     }
-    // one row (a leaf with the subtrees it completes) is atomic by itself; a batch is all or nothing
-    const first = this.db.isTransaction || decisions.length < 2 ? run() : transaction(this.db, run)
-    if (decisions.length > 0) {
+    if (last != null) {
+      this.cached = { range, last }
       this.requestCheckpoint()
     }
     return first
   }
 
-  entries (from = 0, limit = 1000): AuditEntry[] {
+  async entries (from = 0, limit = 1000): Promise<AuditEntry[]> {
     if (!isSize(from) || !isSize(limit) || limit < 1 || limit > 1000) {
       throw new IssuerError('bad-request', 'from ≥ 0 and 1 ≤ limit ≤ 1000')
     }
-    const rows = this.statements.entries.all(from, limit) as Array<{ entry: string }>
+    const rows = await this.db.all<{ entry: string }>(SQL.entries, [from, limit])
     return rows.map(r => JSON.parse(r.entry) as AuditEntry)
   }
 
   /** The latest signed checkpoint. A read: it signs and stores nothing (unless the log never had one). */
-  checkpoint (): Checkpoint {
-    const row = this.latestRow()
-    return row == null ? this.makeCheckpoint() : toCheckpoint(row)
+  async checkpoint (): Promise<Checkpoint> {
+    const row = await this.db.one<CheckpointRow>(SQL.latest)
+    return row == null ? await this.makeCheckpoint() : toCheckpoint(row)
   }
 
   /** Signed checkpoints of size ≥ `fromSize`, oldest first, at most `limit` (≤ 1000) per read. */
-  checkpoints (fromSize = 0, limit = CHECKPOINTS_PAGE_MAX): Checkpoint[] {
+  async checkpoints (fromSize = 0, limit = CHECKPOINTS_PAGE_MAX): Promise<Checkpoint[]> {
     if (!isSize(fromSize) || !isSize(limit) || limit < 1 || limit > CHECKPOINTS_PAGE_MAX) {
       throw new IssuerError('bad-request', `fromSize ≥ 0 and 1 ≤ limit ≤ ${CHECKPOINTS_PAGE_MAX}`)
     }
-    return (this.statements.checkpointPage.all(fromSize, limit) as unknown as CheckpointRow[]).map(toCheckpoint)
+    return (await this.db.all<CheckpointRow>(SQL.checkpointPage, [fromSize, limit])).map(toCheckpoint)
   }
 
   /**
    * Sign and store a checkpoint of the log as it is now, unless the latest
-   * one already covers it. The scheduler calls this after appends.
+   * one already covers it. The scheduler calls this after appends. In a
+   * write transaction: the size and root it signs are those of one moment
+   * of the log, whichever replica appends next.
    */
-  makeCheckpoint (): Checkpoint {
-    const range = this.frontier()
-    const latest = this.latestRow()
-    if (latest != null && Number(latest.size) >= range.size) {
-      return toCheckpoint(latest)
-    }
-    const root = range.root()
-    const signature = signDomain(this.key, DOMAINS.checkpoint, checkpointBytes(range.size, root))
-    const at = this.now()
-    this.statements.insertCheckpoint.run(range.size, root, signature, at)
-    return toCheckpoint(this.latestRow() as CheckpointRow)
+  async makeCheckpoint (): Promise<Checkpoint> {
+    return await this.db.transaction(async tx => {
+      const range = await this.frontier(tx)
+      const latest = await tx.one<CheckpointRow>(SQL.latest)
+      if (latest != null && Number(latest.size) >= range.size) {
+        return toCheckpoint(latest)
+      }
+      const root = range.root()
+      const signature = signDomain(this.key, DOMAINS.checkpoint, checkpointBytes(range.size, root))
+      await tx.run(SQL.insertCheckpoint, [range.size, root, signature, this.now()])
+      return toCheckpoint(await tx.one<CheckpointRow>(SQL.latest) as CheckpointRow)
+    })
   }
 
-  /** MTH of the first `size` entries (base64url): ≤ log₂ size + 1 reads. */
-  root (size = this.size): string {
-    this.checkSize(size, 'size')
-    return b64(rootFromNodes(this.reader, size))
+  /** MTH of the first `size` entries (base64url): ≤ log₂ size + 1 stored nodes, one query. */
+  async root (size?: number): Promise<string> {
+    const n = size ?? await this.size()
+    await this.checkSize(n, 'size')
+    return b64(await this.withNodes(this.db, reader => rootFromNodes(reader, n)))
   }
 
   /** The audit path of entry `index` in the tree of the first `size` entries. */
-  inclusion (index: number, size?: number): string[] {
-    const n = size ?? this.size
-    this.checkSize(n, 'size')
+  async inclusion (index: number, size?: number): Promise<string[]> {
+    const n = size ?? await this.size()
+    await this.checkSize(n, 'size')
     if (!isSize(index) || index >= n) {
       throw new IssuerError('bad-request', `index must be an entry of the tree: 0 ≤ index < ${n}`)
     }
-    return inclusionFromNodes(this.reader, index, n).map(b64)
+    return (await this.withNodes(this.db, reader => inclusionFromNodes(reader, index, n))).map(b64)
   }
 
   /** Proof that the tree of the first `m` entries is a prefix of the tree of the first `n`. */
-  consistency (m: number, n: number): string[] {
-    this.checkSize(n, 'n')
+  async consistency (m: number, n: number): Promise<string[]> {
+    await this.checkSize(n, 'n')
     if (!isSize(m) || m < 1 || m > n) {
       throw new IssuerError('bad-request', `sizes must satisfy 1 ≤ m ≤ n, got m = ${String(m)}, n = ${n}`)
     }
-    return consistencyFromNodes(this.reader, m, n).map(b64)
+    return (await this.withNodes(this.db, reader => consistencyFromNodes(reader, m, n))).map(b64)
   }
 
   /** Make the checkpoint still owed to this process's appends, then stop scheduling. */
-  close (): void {
-    if (this.pending && this.db.isOpen && !this.db.isTransaction) {
-      this.runCheckpoint()
+  async close (): Promise<void> {
+    await this.running
+    if (this.pending && !this.closed) {
+      this.pending = false
+      try {
+        await this.makeCheckpoint()
+      } catch (err) {
+        this.onError(err)
+      }
     }
     this.closed = true
   }
 
   /**
-   * The admin's full audit, in one pass over the entries: recompute every
-   * leaf from its entry, every stored subtree from the leaves, and the root
-   * at every checkpoint's size; check each checkpoint's signature. Roots
-   * that all match one recomputed sequence of leaves are consistent with
-   * each other by construction, so that is what "consistent" means here;
-   * the served consistency proofs come from the stored subtrees, which are
-   * checked node by node.
+   * The admin's full audit, in one pass over the entries (a page at a time):
+   * recompute every leaf from its entry, every stored subtree from the
+   * leaves, and the root at every checkpoint's size; check each
+   * checkpoint's signature. Roots that all match one recomputed sequence of
+   * leaves are consistent with each other by construction, so that is what
+   * "consistent" means here; the served consistency proofs come from the
+   * stored subtrees, which are checked node by node.
    */
-  verify (publicKey: KeyObject): AuditVerification {
+  async verify (publicKey: KeyObject): Promise<AuditVerification> {
     const problems: string[] = []
     let unlisted = 0
     const problem = (p: string): void => {
@@ -304,10 +342,10 @@ export class AuditLog {
         unlisted++
       }
     }
-    const checkpoints = this.db.prepare('SELECT size, root, signature, at FROM checkpoints ORDER BY size').iterate() as IterableIterator<CheckpointRow>
+    const checkpoints = scan<CheckpointRow>(this.db, SQL.checkpointPage, r => Number(r.size))
     let checkpointCount = 0
-    let next = checkpoints.next()
-    const checkCheckpointsUpTo = (range: CompactRange): void => {
+    let next = await checkpoints.next()
+    const checkCheckpointsUpTo = async (range: CompactRange): Promise<void> => {
       while (next.done !== true && Number(next.value.size) <= range.size) {
         const cp = toCheckpoint(next.value)
         checkpointCount++
@@ -317,13 +355,12 @@ export class AuditLog {
         if (cp.size === range.size && b64(range.root()) !== cp.root) {
           problem(`checkpoint ${cp.size} root does not match the entries`)
         }
-        next = checkpoints.next()
+        next = await checkpoints.next()
       }
     }
     const range = CompactRange.empty()
-    checkCheckpointsUpTo(range)
-    const rows = this.db.prepare('SELECT idx, entry, leaf_hash, subtrees FROM audit ORDER BY idx').iterate() as IterableIterator<{ idx: number | bigint, entry: string, leaf_hash: unknown, subtrees: unknown }>
-    for (const row of rows) {
+    await checkCheckpointsUpTo(range)
+    for await (const row of scan<NodeRow & { entry: string }>(this.db, SQL.rowPage, r => Number(r.idx))) {
       const position = range.size
       const recomputed = leafHash(Buffer.from(row.entry, 'utf8'))
       if (Number(row.idx) !== position) {
@@ -336,15 +373,20 @@ export class AuditLog {
       const stored = row.subtrees instanceof Uint8Array ? row.subtrees : new Uint8Array(0)
       if (!sameBytes(subtreesColumn(completed) ?? new Uint8Array(0), stored)) {
         for (const node of completed) {
-          this.checkStoredNode(node, problem)
+          const held = subtreeOf(await this.db.one<NodeRow>(SQL.row, [completingRow(node.level, node.index)]), node.level)
+          if (held == null) {
+            problem(`tree node (level ${node.level}, index ${node.index}) is missing`)
+          } else if (!sameBytes(held, node.hash)) {
+            problem(`tree node (level ${node.level}, index ${node.index}) does not match the entries`)
+          }
         }
         if (stored.length > completed.length * 32 || (row.subtrees != null && !(row.subtrees instanceof Uint8Array))) {
           problem(`entry ${position} stores more subtrees than it completes`)
         }
       }
-      checkCheckpointsUpTo(range)
+      await checkCheckpointsUpTo(range)
     }
-    for (; next.done !== true; next = checkpoints.next()) {
+    for (; next.done !== true; next = await checkpoints.next()) {
       checkpointCount++
       problem(`checkpoint ${Number(next.value.size)} is beyond the log (${range.size} entries)`)
     }
@@ -354,54 +396,54 @@ export class AuditLog {
     return { ok: problems.length === 0, size: range.size, checkpoints: checkpointCount, problems }
   }
 
-  private checkStoredNode (node: TreeNode, problem: (p: string) => void): void {
-    const stored = this.storedSubtree(node.level, node.index)
-    if (stored == null) {
-      problem(`tree node (level ${node.level}, index ${node.index}) is missing`)
-    } else if (!sameBytes(stored, node.hash)) {
-      problem(`tree node (level ${node.level}, index ${node.index}) does not match the entries`)
+  /**
+   * Run tree math over stored subtrees in one query: a dry run collects the
+   * positions it reads (they depend on sizes alone, never on hash values),
+   * one query fetches their rows, and the math runs again on them.
+   */
+  private async withNodes<T> (tx: Pick<SqlTx, 'all'>, compute: (reader: NodeReader) => T): Promise<T> {
+    const wanted = new Set<number>()
+    const blank = new Uint8Array(32)
+    compute({ node: (level, index) => { wanted.add(completingRow(level, index)); return blank } })
+    const rows = new Map<number, NodeRow>()
+    const indexes = [...wanted]
+    for (let i = 0; i < indexes.length; i += 500) {
+      const chunk = indexes.slice(i, i + 500)
+      for (const row of await tx.all<NodeRow>(rowsAt(chunk), chunk)) {
+        rows.set(Number(row.idx), row)
+      }
     }
+    return compute({
+      node: (level, index) => {
+        const hash = subtreeOf(rows.get(completingRow(level, index)), level)
+        if (hash == null) {
+          throw damaged(level, index)
+        }
+        return hash
+      }
+    })
   }
 
-  /** Subtree (level, index) as stored, or undefined if it is not. */
-  private storedSubtree (level: number, index: number): Hash | undefined {
-    const width = 2 ** level
-    // typed as stored, not as declared: a hand-edited row may hold anything
-    const row = this.statements.row.get((index + 1) * width - 1) as { leaf_hash: unknown, subtrees: unknown } | undefined
-    if (level === 0) {
-      return row?.leaf_hash instanceof Uint8Array ? new Uint8Array(row.leaf_hash) : undefined
-    }
-    const stored = row?.subtrees
-    if (!(stored instanceof Uint8Array) || stored.length < level * 32) {
-      return undefined
-    }
-    return new Uint8Array(stored.subarray((level - 1) * 32, level * 32))
-  }
-
-  private checkSize (n: unknown, what: string): asserts n is number {
-    const size = this.size
+  private async checkSize (n: unknown, what: string): Promise<void> {
+    const size = await this.size()
     if (!isSize(n) || n > size) {
       throw new IssuerError('bad-request', `${what} must be a size of the log: 0 ≤ ${what} ≤ ${size}`)
     }
   }
 
-  private latestRow (): CheckpointRow | undefined {
-    return this.statements.latest.get() as CheckpointRow | undefined
-  }
-
   /**
    * The frontier of the log as stored now: the cached one if the log's last
    * leaf is still the one this process appended last, else read again
-   * (popcount(n) reads).
+   * (popcount(n) nodes, one query).
    */
-  private frontier (): CompactRange {
-    const last = this.statements.last.get() as { idx: number | bigint, leaf_hash: Uint8Array } | undefined
+  private async frontier (tx: Pick<SqlTx, 'one' | 'all'>): Promise<CompactRange> {
+    const last = await tx.one<{ idx: number | bigint, leaf_hash: Uint8Array }>(SQL.last)
     const size = last == null ? 0 : Number(last.idx) + 1
     if (this.cached != null && this.cached.range.size === size && last != null && sameBytes(this.cached.last, last.leaf_hash)) {
       return this.cached.range
     }
     this.cached = undefined
-    return CompactRange.of(this.reader, size)
+    return await this.withNodes(tx, reader => CompactRange.of(reader, size))
   }
 
   /**
@@ -409,10 +451,10 @@ export class AuditLog {
    * it) lacks subtree hashes: build them in one pass over the leaves, in one
    * transaction. A gap in the entries stops the pass; `verify()` reports it.
    */
-  private buildMissingNodes (): void {
-    const complete = (): boolean => {
+  private async buildMissingNodes (): Promise<void> {
+    const complete = async (tx: Pick<SqlTx, 'one' | 'all'>): Promise<boolean> => {
       try {
-        this.frontier()
+        await this.frontier(tx)
         return true
       } catch (err) {
         if (err instanceof AuditLogDamagedError) {
@@ -421,31 +463,29 @@ export class AuditLog {
         throw err
       }
     }
-    if (complete()) {
+    if (await complete(this.db)) {
       return
     }
-    const build = (): void => {
-      if (complete()) {
+    await this.db.transaction(async tx => {
+      if (await complete(tx)) {
         return
       }
       const range = CompactRange.empty()
-      // read the leaves first: the pass then updates rows it is not iterating over
-      const leaves = (this.db.prepare('SELECT idx, leaf_hash FROM audit ORDER BY idx').all() as Array<{ idx: number | bigint, leaf_hash: Uint8Array }>)
+      // read the leaves first: the pass then updates rows it is not reading
+      const leaves: Array<{ idx: number | bigint, leaf_hash: Uint8Array }> = []
+      for await (const row of scan<{ idx: number | bigint, leaf_hash: Uint8Array }>(tx, SQL.leafPage, r => Number(r.idx))) {
+        leaves.push(row)
+      }
       for (const row of leaves) {
         if (Number(row.idx) !== range.size) {
           break
         }
         const completed = range.append(new Uint8Array(row.leaf_hash))
         if (completed.length > 0) {
-          this.statements.setSubtrees.run(subtreesColumn(completed), row.idx)
+          await tx.run(SQL.setSubtrees, [subtreesColumn(completed), Number(row.idx)])
         }
       }
-    }
-    if (this.db.isTransaction) {
-      build()
-    } else {
-      transaction(this.db, build)
-    }
+    })
   }
 
   private requestCheckpoint (): void {
@@ -453,26 +493,17 @@ export class AuditLog {
       return
     }
     this.pending = true
-    this.schedule(() => { this.runCheckpoint() })
+    this.schedule(() => { void this.runCheckpoint() })
   }
 
-  private runCheckpoint (): void {
-    if (this.closed || !this.db.isOpen) {
-      this.pending = false
-      return
-    }
-    if (this.db.isTransaction) {
-      // someone holds a transaction across an await: sign what it commits,
-      // on a later turn (a macrotask, so this never spins the microtask queue)
-      setImmediate(() => { this.runCheckpoint() })
+  private async runCheckpoint (): Promise<void> {
+    if (this.closed || !this.pending) {
       return
     }
     this.pending = false
-    try {
-      this.makeCheckpoint()
-    } catch (err) {
-      this.onError(err)
-    }
+    const running = this.makeCheckpoint().then(() => {}, err => { this.onError(err) })
+    this.running = running
+    await running
   }
 }
 
@@ -484,14 +515,6 @@ function subtreesColumn (completed: TreeNode[]): Uint8Array | null {
   const out = new Uint8Array(completed.length * 32)
   completed.forEach((node, j) => { out.set(node.hash, j * 32) })
   return out
-}
-
-/** Logs from before the stored tree have no `subtrees` column: add it (the constructor then fills it). */
-function addSubtreesColumn (db: DatabaseSync): void {
-  const columns = db.prepare('PRAGMA table_info(audit)').all() as Array<{ name: string }>
-  if (!columns.some(c => c.name === 'subtrees')) {
-    db.exec('ALTER TABLE audit ADD COLUMN subtrees BLOB')
-  }
 }
 
 /** A client's check: does checkpoint `b` extend checkpoint `a` (given the issuer's proof)? */

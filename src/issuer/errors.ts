@@ -19,6 +19,8 @@ export type IssuerErrorCode =
   | 'conflict'
   | 'rate-limited'
   | 'not-initialised'
+  /** this replica cannot reach its database now: another replica can answer (503) */
+  | 'unavailable'
 
 export class IssuerError extends Error {
   override readonly name = 'IssuerError'

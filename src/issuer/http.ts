@@ -69,6 +69,7 @@ const STATUS: Record<IssuerErrorCode, number> = {
   'wrong-type': 403,
   twin: 409,
   'not-initialised': 503,
+  unavailable: 503,
   'invalid-challenge': 403,
   'invalid-proof': 403,
   'attestation-failed': 403,
@@ -130,7 +131,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
 
   /** a signed request by a registered admin key, or a bare 401 */
   const adminOnly = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const result = admins.verify(request.method, request.url, request.headers)
+    const result = await admins.verify(request.method, request.url, request.headers)
     if (!result.ok) {
       log.info({ route: request.routeOptions.url, reason: result.reason, remote: request.ip }, 'admin request refused')
       if (result.reason === 'busy') {
@@ -151,10 +152,10 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     }
     return await reply.type(issuer.metrics.contentType).send(await issuer.metrics.metrics())
   })
-  app.get('/v1/keys', { config: anonymous }, async () => issuer.keys())
-  app.get('/v1/overlay', { config: anonymous }, async () => issuer.overlayConfig())
+  app.get('/v1/keys', { config: anonymous }, async () => await issuer.keys())
+  app.get('/v1/overlay', { config: anonymous }, async () => await issuer.overlayConfig())
   app.get('/v1/crl', { config: anonymous }, async (request, reply) => {
-    const crl = issuer.revocationList()
+    const crl = await issuer.revocationList()
     const etag = `"${crl.n}"`
     reply.header('etag', etag)
     if (request.headers['if-none-match'] === etag) {
@@ -163,26 +164,27 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     return crl
   })
   app.get<{ Params: { id: string } }>('/v1/revoke/:id', { config: anonymous, schema: { params: SCHEMAS.revokeId } }, async request =>
-    issuer.revocationRequest(request.params.id))
+    await issuer.revocationRequest(request.params.id))
 
-  app.get('/v1/audit/checkpoint', { config: audit }, async () => issuer.audit.checkpoint())
+  app.get('/v1/audit/checkpoint', { config: audit }, async () => await issuer.audit.checkpoint())
   app.get<{ Querystring: { from?: string, limit?: string } }>('/v1/audit/checkpoints', { config: audit, schema: { querystring: SCHEMAS.checkpoints } }, async request =>
-    ({ checkpoints: issuer.audit.checkpoints(Number(request.query.from ?? 0), Number(request.query.limit ?? 1000)) }))
+    ({ checkpoints: await issuer.audit.checkpoints(Number(request.query.from ?? 0), Number(request.query.limit ?? 1000)) }))
   app.get<{ Querystring: { from: string, to: string } }>('/v1/audit/consistency', { config: audit, schema: { querystring: SCHEMAS.consistency } }, async request => {
     const from = Number(request.query.from)
     const to = Number(request.query.to)
-    if (from < 1 || to < from || to > issuer.audit.size) {
+    if (from < 1 || to < from || to > await issuer.audit.size()) {
       throw new IssuerError('bad-request', 'from and to must be sizes with 1 ≤ from ≤ to ≤ the log size')
     }
-    return { from, to, proof: issuer.audit.consistency(from, to) }
+    return { from, to, proof: await issuer.audit.consistency(from, to) }
   })
   app.get<{ Querystring: { index: string, size?: string } }>('/v1/audit/inclusion', { config: audit, schema: { querystring: SCHEMAS.inclusion } }, async request => {
     const index = Number(request.query.index)
-    const size = request.query.size == null ? issuer.audit.size : Number(request.query.size)
-    if (index >= size || size > issuer.audit.size) {
+    const logSize = await issuer.audit.size()
+    const size = request.query.size == null ? logSize : Number(request.query.size)
+    if (index >= size || size > logSize) {
       throw new IssuerError('bad-request', 'index < size ≤ the log size')
     }
-    return { index, size, proof: issuer.audit.inclusion(index, size) }
+    return { index, size, proof: await issuer.audit.inclusion(index, size) }
   })
   // entries name every member and its type: admins only
   app.get<{ Querystring: { from?: string, limit?: string } }>('/v1/audit/entries', { config: audit, schema: { querystring: SCHEMAS.entries }, preHandler: adminOnly }, async request => {
@@ -191,7 +193,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     if (limit < 1 || limit > 1000) {
       throw new IssuerError('bad-request', 'from ≥ 0 and 1 ≤ limit ≤ 1000')
     }
-    return { entries: issuer.audit.entries(from, limit) }
+    return { entries: await issuer.audit.entries(from, limit) }
   })
 
   app.post('/v1/challenge', { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))

@@ -3,6 +3,11 @@
  * tokens against a credential and a proof of possession, strict signing-key
  * rotation under a long-term root key, k-of-n revocation, and an audit log
  * of every decision. Transport-free: `http.ts` serves it, the CLI drives it.
+ *
+ * Its state is in a database behind the storage port (`db/`): a node:sqlite
+ * file by default, or PostgreSQL shared by any number of replicas. Nothing
+ * a decision depends on is cached across requests unless a write
+ * transaction re-checks it (the signing epoch), so replicas agree.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
@@ -20,7 +25,9 @@ import { noAttestation } from './attestation.ts'
 import { AuditLog } from './audit-log.ts'
 import { ChallengeBook } from './challenge.ts'
 import { IssuerError } from './errors.ts'
-import { getMeta, openIssuerDb, setMeta, transaction } from './store.ts'
+import { GroupCommit } from './group-commit.ts'
+import { ISSUER_DB, openIssuerStore, readStorePointer } from './db/store-location.ts'
+export { ISSUER_DB }
 import { readMarker } from '../storage/index.ts'
 import { TwinWatch } from './twins.ts'
 import type { SigningKey } from '../admission/token.ts'
@@ -28,15 +35,23 @@ import type { PeerType } from '../node/config.ts'
 import type { AttestationVerifier } from './attestation.ts'
 import type { TwinReport } from './twins.ts'
 import type { Ed25519KeyPair } from '../admission/keys.ts'
-import type { DatabaseSync } from 'node:sqlite'
+import type { IssuerDb, SqlTx } from './db/sql.ts'
 
-export const ISSUER_DB = 'issuer.db'
 const SEAL_LABEL = 'tempus-mesh issuer key v1'
 const CREDENTIAL_KID = 'credential'
 
 export interface IssuerOpenOptions {
   dir: string
   passphrase: string
+  /**
+   * where the state is: `sqlite` (the file `issuer.db` in `dir`) or a
+   * `postgres://USER@HOST:PORT/DATABASE` URL shared by replicas (the
+   * password in PGPASSWORD or ~/.pgpass). Default: what `issuer init`
+   * recorded in `dir`, else sqlite.
+   */
+  store?: string
+  /** told of database errors on idle connections (PostgreSQL); never given secrets */
+  onStoreError?: (err: Error) => void
   now?: () => number
   attestation?: AttestationVerifier
   /** scrypt cost for sealing keys (tests lower it) */
@@ -86,6 +101,8 @@ export interface OverlayConfig {
   /** base64url raw Ed25519 */
   rootPublicKey: string
   bootstrap: string[]
+  /** every replica's base URL, as the operator set it (`tempus issuer replicas`); empty: only the one asked */
+  issuers: string[]
 }
 
 export interface KeySet {
@@ -180,7 +197,7 @@ const INSTANCE_RE = /^[A-Za-z0-9_-]{8,64}$/
  * to restore, rather than calling the directory empty).
  */
 export function hasIssuer (dir: string): boolean {
-  return existsSync(join(dir, ISSUER_DB)) || readMarker(dir).stores[ISSUER_DB] != null
+  return existsSync(join(dir, ISSUER_DB)) || readMarker(dir).stores[ISSUER_DB] != null || readStorePointer(dir) != null
 }
 
 export function noIssuerMessage (dir: string): string {
@@ -198,8 +215,22 @@ export function challengeMessage (purpose: ChallengePurpose, challenge: Uint8Arr
   return [Buffer.from(purpose), challenge]
 }
 
+/** A token decided but not yet durable: what its audit row says. */
+interface TokenDecision {
+  peerId: string
+  jti: string
+  epoch: number
+  exp: number
+}
+
+/** Attempts to sign a token when a rotation on another replica keeps invalidating the key in hand. */
+const TOKEN_SIGN_ATTEMPTS = 3
+/** How stale this replica's idea of the signing keys may be before a token request reads them again (the commit re-checks anyway). */
+const KEYS_RECHECK_MS = 1000
+const MAX_ISSUER_URLS = 16
+
 export class Issuer {
-  readonly db: DatabaseSync
+  readonly db: IssuerDb
   readonly overlay: string
   readonly id: string
   readonly root: Ed25519KeyPair
@@ -212,23 +243,24 @@ export class Issuer {
   private readonly tokenTtlMs: number
   private readonly credentialTtlMs: number
   private readonly challenges: ChallengeBook
+  private readonly rootPublic: string
   private keysVersion = ''
+  private keysCheckedAt = -Infinity
   private currentKey?: SigningKey
   /** the current key's root-signed certificate, handed out with every token */
   private currentCert = ''
-  private readonly revokedCheck
-  private readonly memberCheck
-  private readonly adminByKey
-  private readonly codeUsedBy
+  private readonly tokenCommits: GroupCommit<TokenDecision, boolean>
   private readonly twins: TwinWatch
   private readonly refuseTwins: boolean
   private readonly onTwin?: (event: TwinEvent) => void
   /** the issuer's metrics; serve them with `metrics.metrics()` */
   readonly metrics: Registry
   private readonly twinCounter: Counter<'stage'>
+  private readonly staleKeyCounter: Counter
 
-  private constructor (db: DatabaseSync, root: Ed25519KeyPair, credentialKey: SigningKey, options: IssuerOpenOptions) {
+  private constructor (db: IssuerDb, audit: AuditLog, meta: { overlay: string, id: string, rootPublic: string }, root: Ed25519KeyPair, credentialKey: SigningKey, options: IssuerOpenOptions) {
     this.db = db
+    this.audit = audit
     this.root = root
     this.credentialKey = credentialKey
     this.passphrase = options.passphrase
@@ -236,22 +268,12 @@ export class Issuer {
     this.scryptN = options.scryptN
     this.attestation = options.attestation ?? noAttestation()
     this.tokenTtlMs = options.tokenTtlMs ?? TOKEN_TTL_DEFAULT_MS
-    if (this.tokenTtlMs < TOKEN_TTL_MIN_MS || this.tokenTtlMs > TOKEN_TTL_MAX_MS) {
-      throw new RangeError('token lifetime must be 2 to 5 minutes')
-    }
     this.credentialTtlMs = options.credentialTtlMs ?? 7 * 24 * 3_600_000
-    this.overlay = getMeta(db, 'overlay') ?? ''
-    this.id = getMeta(db, 'issuer') ?? ''
-    this.audit = new AuditLog(db, root.privateKey, this.now)
+    this.overlay = meta.overlay
+    this.id = meta.id
+    this.rootPublic = meta.rootPublic
     this.challenges = new ChallengeBook(this.now)
-    this.revokedCheck = db.prepare('SELECT 1 AS r FROM revoked WHERE peer_id = ?')
-    this.memberCheck = db.prepare('SELECT typ FROM members WHERE peer_id = ?')
-    this.adminByKey = db.prepare('SELECT name FROM admins WHERE public_key = ?')
-    // which key each code use went to: a node whose enrolment answer was lost
-    // on the way repeats the request and gets its credential again, instead
-    // of finding its code spent (kept here, beside the one query that needs it)
-    db.exec('CREATE TABLE IF NOT EXISTS code_uses (code_hash TEXT NOT NULL, peer_id TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (code_hash, peer_id))')
-    this.codeUsedBy = db.prepare('SELECT 1 AS u FROM code_uses WHERE code_hash = ? AND peer_id = ?')
+    this.tokenCommits = new GroupCommit({ flush: async decisions => await this.commitTokens(decisions) })
     // one token lifetime: an honest node refreshes at half of it, so its own
     // instance never ages out between two of its requests
     this.twins = new TwinWatch({ windowMs: this.tokenTtlMs, now: this.now })
@@ -264,6 +286,11 @@ export class Issuer {
       labelNames: ['stage'],
       registers: [this.metrics]
     })
+    this.staleKeyCounter = new Counter({
+      name: 'tempus_issuer_token_resigned_total',
+      help: 'tokens signed again because another replica activated a new signing key before they were committed (none of them was handed out)',
+      registers: [this.metrics]
+    })
   }
 
   /** Create a new issuer: root key, credential key and the first signing key (epoch 1). */
@@ -271,107 +298,141 @@ export class Issuer {
     if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(options.overlay)) {
       throw new IssuerError('bad-request', 'overlay id: 1–63 of a-z, 0-9, ".", "-"')
     }
-    const db = openIssuerDb(join(options.dir, ISSUER_DB))
-    if (getMeta(db, 'overlay') != null) {
-      db.close()
-      throw new IssuerError('conflict', `${options.dir} holds an issuer already`)
+    checkTokenTtl(options.tokenTtlMs)
+    const db = await openIssuerStore(options.dir, { store: options.store, create: true, now: options.now, onError: options.onStoreError })
+    try {
+      const now = options.now ?? Date.now
+      const root = generateEd25519()
+      const credential = generateEd25519()
+      const sealKey = async (k: Ed25519KeyPair): Promise<string> => JSON.stringify(await seal(options.passphrase, SEAL_LABEL, Buffer.from(privateKeyToPem(k.privateKey)), options.scryptN))
+      const sealedRoot = await sealKey(root)
+      const sealedCredential = await sealKey(credential)
+      const first = generateEd25519()
+      const kid = `e1-${randomBytes(4).toString('hex')}`
+      const cert = await signKeyCertificate(root.privateKey, options.overlay, kid, 1, first.publicKey, now())
+      const sealedFirst = await sealKey(first)
+      await db.transaction(async tx => {
+        // under the writer lock: of two inits racing on one database, one wins
+        if (await getMeta(tx, 'overlay') != null) {
+          throw new IssuerError('conflict', `${db.location} holds an issuer already`)
+        }
+        await setMeta(tx, 'overlay', options.overlay)
+        await setMeta(tx, 'issuer', options.issuerId ?? `issuer.${options.overlay}`)
+        await setMeta(tx, 'root_key', sealedRoot)
+        await setMeta(tx, 'root_public', b64(rawPublicKey(root.publicKey)))
+        await setMeta(tx, 'credential_key', sealedCredential)
+        await setMeta(tx, 'bootstrap', JSON.stringify(options.bootstrap ?? []))
+        await setMeta(tx, 'revocation_threshold', String(options.revocationThreshold ?? 2))
+        await setMeta(tx, 'keys_version', randomUUID())
+        await tx.run('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at, activated_at) VALUES (1, $1, $2, $3, \'current\', $4, $5)', [kid, sealedFirst, cert, now(), now()])
+      })
+    } finally {
+      await db.close()
     }
-    const now = options.now ?? Date.now
-    const root = generateEd25519()
-    const credential = generateEd25519()
-    const sealKey = async (k: Ed25519KeyPair): Promise<string> => JSON.stringify(await seal(options.passphrase, SEAL_LABEL, Buffer.from(privateKeyToPem(k.privateKey)), options.scryptN))
-    const sealedRoot = await sealKey(root)
-    const sealedCredential = await sealKey(credential)
-    const first = generateEd25519()
-    const kid = `e1-${randomBytes(4).toString('hex')}`
-    const cert = await signKeyCertificate(root.privateKey, options.overlay, kid, 1, first.publicKey, now())
-    const sealedFirst = await sealKey(first)
-    transaction(db, () => {
-      setMeta(db, 'overlay', options.overlay)
-      setMeta(db, 'issuer', options.issuerId ?? `issuer.${options.overlay}`)
-      setMeta(db, 'root_key', sealedRoot)
-      setMeta(db, 'root_public', b64(rawPublicKey(root.publicKey)))
-      setMeta(db, 'credential_key', sealedCredential)
-      setMeta(db, 'bootstrap', JSON.stringify(options.bootstrap ?? []))
-      setMeta(db, 'revocation_threshold', String(options.revocationThreshold ?? 2))
-      setMeta(db, 'keys_version', randomUUID())
-      db.prepare('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at, activated_at) VALUES (1, ?, ?, ?, \'current\', ?, ?)').run(kid, sealedFirst, cert, now(), now())
-    })
-    db.close()
     const issuer = await Issuer.open(options)
-    transaction(issuer.db, () => {
-      issuer.audit.append('init', { overlay: issuer.overlay, issuer: issuer.id, root: b64(rawPublicKey(root.publicKey)) })
-      issuer.audit.append('key-activated', { epoch: 1, kid })
+    await issuer.db.transaction(async tx => {
+      await issuer.audit.append(tx, 'init', { overlay: issuer.overlay, issuer: issuer.id, root: issuer.rootPublic })
+      await issuer.audit.append(tx, 'key-activated', { epoch: 1, kid: issuer.currentKey?.kid })
+      await issuer.publishRevocationListIn(tx, 'init')
     })
-    await issuer.publishRevocationList('init')
     return issuer
   }
 
   static async open (options: IssuerOpenOptions): Promise<Issuer> {
+    checkTokenTtl(options.tokenTtlMs)
     // opening reads an issuer, it never creates one (a mistyped directory
     // would otherwise get a stray, empty issuer.db)
-    if (!hasIssuer(options.dir)) {
+    if (options.store == null && !hasIssuer(options.dir)) {
       throw new IssuerError('not-initialised', noIssuerMessage(options.dir))
     }
-    const db = openIssuerDb(join(options.dir, ISSUER_DB))
-    if (getMeta(db, 'overlay') == null) {
-      db.close()
-      throw new IssuerError('not-initialised', noIssuerMessage(options.dir))
-    }
-    const open = async (name: string): Promise<Ed25519KeyPair> => {
-      try {
-        return privateKeyFromPem(Buffer.from(await unseal(options.passphrase, SEAL_LABEL, JSON.parse(getMeta(db, name) ?? '{}'))).toString())
-      } catch {
-        db.close()
-        throw new IssuerError('bad-request', 'cannot open the issuer keys: wrong passphrase or corrupted database')
+    const db = await openIssuerStore(options.dir, { store: options.store, create: false, now: options.now, onError: options.onStoreError })
+    try {
+      const overlay = await getMeta(db, 'overlay')
+      if (overlay == null) {
+        throw new IssuerError('not-initialised', db.kind === 'sqlite' ? noIssuerMessage(options.dir) : `no issuer in ${db.location} (create one with: tempus issuer init --data DIR --store URL --overlay ID)`)
       }
+      const open = async (name: string): Promise<Ed25519KeyPair> => {
+        try {
+          return privateKeyFromPem(Buffer.from(await unseal(options.passphrase, SEAL_LABEL, JSON.parse(await getMeta(db, name) ?? '{}'))).toString())
+        } catch {
+          throw new IssuerError('bad-request', 'cannot open the issuer keys: wrong passphrase or corrupted database')
+        }
+      }
+      const root = await open('root_key')
+      const credential = await open('credential_key')
+      const now = options.now ?? Date.now
+      const audit = await AuditLog.open(db, root.privateKey, now)
+      const meta = { overlay, id: await getMeta(db, 'issuer') ?? '', rootPublic: await getMeta(db, 'root_public') ?? '' }
+      const issuer = new Issuer(db, audit, meta, root, { kid: CREDENTIAL_KID, epoch: 0, ...credential }, options)
+      await issuer.reloadKeys(true)
+      return issuer
+    } catch (err) {
+      await db.close()
+      throw err
     }
-    const root = await open('root_key')
-    const credential = await open('credential_key')
-    const issuer = new Issuer(db, root, { kid: CREDENTIAL_KID, epoch: 0, ...credential }, options)
-    await issuer.reloadKeys()
-    return issuer
   }
 
-  close (): void {
+  async close (): Promise<void> {
     // the checkpoint still owed to this process's last decisions (the CLI exits right after)
-    this.audit.close()
-    this.db.close()
+    await this.audit.close()
+    await this.db.close()
   }
 
   get rootPublicKey (): string {
-    return getMeta(this.db, 'root_public') ?? ''
+    return this.rootPublic
   }
 
-  get revocationThreshold (): number {
-    return Number(getMeta(this.db, 'revocation_threshold') ?? '2')
+  async revocationThreshold (tx: Pick<SqlTx, 'one'> = this.db): Promise<number> {
+    return Number(await getMeta(tx, 'revocation_threshold') ?? '2')
   }
 
-  setRevocationThreshold (k: number): void {
+  async setRevocationThreshold (k: number): Promise<void> {
     if (!Number.isInteger(k) || k < 1 || k > 100) {
       throw new IssuerError('bad-request', 'threshold must be 1 to 100')
     }
-    transaction(this.db, () => {
-      setMeta(this.db, 'revocation_threshold', String(k))
-      this.audit.append('threshold', { k })
+    await this.db.transaction(async tx => {
+      await setMeta(tx, 'revocation_threshold', String(k))
+      await this.audit.append(tx, 'threshold', { k })
     })
   }
 
-  overlayConfig (): OverlayConfig {
-    return { overlay: this.overlay, issuer: this.id, rootPublicKey: this.rootPublicKey, bootstrap: JSON.parse(getMeta(this.db, 'bootstrap') ?? '[]') }
+  async overlayConfig (): Promise<OverlayConfig> {
+    return {
+      overlay: this.overlay,
+      issuer: this.id,
+      rootPublicKey: this.rootPublic,
+      bootstrap: JSON.parse(await getMeta(this.db, 'bootstrap') ?? '[]'),
+      issuers: JSON.parse(await getMeta(this.db, 'issuer_urls') ?? '[]')
+    }
   }
 
-  setBootstrap (list: string[]): void {
-    setMeta(this.db, 'bootstrap', JSON.stringify(list))
+  async setBootstrap (list: string[]): Promise<void> {
+    await this.db.transaction(async tx => { await setMeta(tx, 'bootstrap', JSON.stringify(list)) })
   }
 
-  /** Re-read signing keys when another process (the CLI) rotated them. */
-  private async reloadKeys (): Promise<void> {
-    const version = getMeta(this.db, 'keys_version') ?? ''
-    if (version === this.keysVersion && this.currentKey != null) {
+  /**
+   * Every replica's base URL, handed to nodes at enrolment so that they can
+   * fail over (http(s) URLs without credentials, query or fragment; at most 16).
+   */
+  async setIssuerUrls (urls: string[]): Promise<void> {
+    if (!Array.isArray(urls) || urls.length > MAX_ISSUER_URLS) {
+      throw new IssuerError('bad-request', `give at most ${MAX_ISSUER_URLS} replica URLs`)
+    }
+    const clean = urls.map(checkIssuerUrl)
+    await this.db.transaction(async tx => {
+      await setMeta(tx, 'issuer_urls', JSON.stringify(clean))
+      await this.audit.append(tx, 'replicas', { urls: clean })
+    })
+  }
+
+  /** Re-read the signing keys when another process (a replica, the CLI) changed them. */
+  private async reloadKeys (force = false): Promise<void> {
+    const version = await getMeta(this.db, 'keys_version') ?? ''
+    this.keysCheckedAt = this.now()
+    if (!force && version === this.keysVersion && this.currentKey != null) {
       return
     }
-    const current = this.db.prepare('SELECT epoch, kid, sealed, certificate FROM signing_keys WHERE state = \'current\'').get() as { epoch: number, kid: string, sealed: string, certificate: string } | undefined
+    const current = await this.db.one<{ epoch: number, kid: string, sealed: string, certificate: string }>('SELECT epoch, kid, sealed, certificate FROM signing_keys WHERE state = \'current\'')
     if (current == null) {
       throw new IssuerError('not-initialised', 'no current signing key')
     }
@@ -383,23 +444,27 @@ export class Issuer {
     this.keysVersion = version
   }
 
-  keys (): KeySet {
-    const current = this.db.prepare('SELECT epoch, certificate FROM signing_keys WHERE state = \'current\'').get() as { epoch: number, certificate: string }
-    const announced = this.db.prepare('SELECT certificate FROM signing_keys WHERE state = \'announced\' ORDER BY epoch DESC LIMIT 1').get() as { certificate: string } | undefined
+  async keys (): Promise<KeySet> {
+    const rows = await this.db.all<{ epoch: number, certificate: string, state: string }>('SELECT epoch, certificate, state FROM signing_keys WHERE state IN (\'current\', \'announced\') ORDER BY epoch DESC')
+    const current = rows.find(r => r.state === 'current')
+    if (current == null) {
+      throw new IssuerError('not-initialised', 'no current signing key')
+    }
+    const announced = rows.find(r => r.state === 'announced')
     return { current: current.certificate, announced: announced?.certificate, epoch: Number(current.epoch) }
   }
 
   // ---- enrolment ----------------------------------------------------------
 
-  createCode (typ: PeerType, uses = 1, expiresInMs = 3_600_000): string {
+  async createCode (typ: PeerType, uses = 1, expiresInMs = 3_600_000): Promise<string> {
     if (!isPeerType(typ) || !Number.isInteger(uses) || uses < 1 || uses > 10_000 || !(expiresInMs > 0)) {
       throw new IssuerError('bad-request', 'a code needs a type, 1–10000 uses and a positive lifetime')
     }
     const code = randomBytes(16).toString('base64url')
     const now = this.now()
-    transaction(this.db, () => {
-      this.db.prepare('INSERT INTO codes (code_hash, typ, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)').run(sha256hex(code), typ, uses, now + expiresInMs, now)
-      this.audit.append('code', { code: sha256hex(code).slice(0, 16), typ, uses, expiresAt: now + expiresInMs })
+    await this.db.transaction(async tx => {
+      await tx.run('INSERT INTO codes (code_hash, typ, uses_left, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)', [sha256hex(code), typ, uses, now + expiresInMs, now])
+      await this.audit.append(tx, 'code', { code: sha256hex(code).slice(0, 16), typ, uses, expiresAt: now + expiresInMs })
     })
     return code
   }
@@ -436,44 +501,45 @@ export class Issuer {
     const codeHash = sha256hex(req.code)
     // a code with uses left, or one whose use already went to this very key
     // (a repeated request: its answer was lost)
-    const row = this.db.prepare('SELECT typ FROM codes WHERE code_hash = ? AND expires_at > ? AND (uses_left > 0 OR EXISTS (SELECT 1 FROM code_uses WHERE code_uses.code_hash = codes.code_hash AND peer_id = ?))').get(codeHash, this.now(), peerId) as { typ: PeerType } | undefined
+    const row = await this.db.one<{ typ: PeerType }>('SELECT typ FROM codes WHERE code_hash = $1 AND expires_at > $2 AND (uses_left > 0 OR EXISTS (SELECT 1 FROM code_uses WHERE code_uses.code_hash = codes.code_hash AND peer_id = $3))', [codeHash, this.now(), peerId])
     if (row == null) {
       throw new IssuerError('invalid-code', 'the enrolment code is not valid')
     }
     const typ = req.typ ?? row.typ
     if (typ !== row.typ) {
-      transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
+      await this.db.transaction(async tx => { await this.audit.append(tx, 'enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
       throw new IssuerError('wrong-type', `the code is not for a node of type ${typ}; it was not used; ask for a code of type ${typ}`)
     }
     if (!await this.attestation.verify(req.attestation, { publicKey, challenge, typ })) {
-      transaction(this.db, () => { this.audit.append('enroll-refused', { peerId, reason: 'attestation' }) })
+      await this.db.transaction(async tx => { await this.audit.append(tx, 'enroll-refused', { peerId, reason: 'attestation' }) })
       throw new IssuerError('attestation-failed', 'the attestation evidence was not accepted')
     }
-    if (this.revokedCheck.get(peerId) != null) {
+    if (await this.isRevoked(peerId)) {
       throw new IssuerError('revoked', 'this key is revoked')
     }
     const now = this.now()
     const credential = await this.signCredential(peerId, typ, now)
     // the use is consumed atomically, under every condition checked above
     // (type, lifetime, uses left, not revoked): of N concurrent enrolments
-    // with a one-use code exactly one sees `changes === 1`, and a condition
-    // that changed meanwhile (a revocation, the code's expiry) spends nothing
-    transaction(this.db, () => {
-      if (this.revokedCheck.get(peerId) != null) {
+    // with a one-use code, on any number of replicas, exactly one sees one
+    // row changed by the conditional UPDATE, and a condition that changed
+    // meanwhile (a revocation, the code's expiry) spends nothing
+    await this.db.transaction(async tx => {
+      if (await this.isRevoked(peerId, tx)) {
         throw new IssuerError('revoked', 'this key is revoked')
       }
-      const repeated = this.codeUsedBy.get(codeHash, peerId) != null
+      const repeated = await tx.one('SELECT 1 AS u FROM code_uses WHERE code_hash = $1 AND peer_id = $2', [codeHash, peerId]) != null
       if (!repeated) {
-        const used = this.db.prepare('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = ? AND typ = ? AND uses_left > 0 AND expires_at > ?').run(codeHash, typ, now)
-        if (Number(used.changes) !== 1) {
+        const used = await tx.run('UPDATE codes SET uses_left = uses_left - 1 WHERE code_hash = $1 AND typ = $2 AND uses_left > 0 AND expires_at > $3', [codeHash, typ, now])
+        if (used !== 1) {
           throw new IssuerError('invalid-code', 'the enrolment code is not valid')
         }
-        this.db.prepare('INSERT INTO code_uses (code_hash, peer_id, at) VALUES (?, ?, ?)').run(codeHash, peerId, now)
+        await tx.run('INSERT INTO code_uses (code_hash, peer_id, at) VALUES ($1, $2, $3)', [codeHash, peerId, now])
       }
-      this.db.prepare('INSERT INTO members (peer_id, typ, enrolled_at) VALUES (?, ?, ?) ON CONFLICT(peer_id) DO UPDATE SET typ = excluded.typ, enrolled_at = excluded.enrolled_at').run(peerId, typ, now)
-      this.audit.append('enroll', repeated ? { peerId, typ, attestation: this.attestation.kind, repeated: true } : { peerId, typ, attestation: this.attestation.kind })
+      await tx.run('INSERT INTO members (peer_id, typ, enrolled_at) VALUES ($1, $2, $3) ON CONFLICT (peer_id) DO UPDATE SET typ = excluded.typ, enrolled_at = excluded.enrolled_at', [peerId, typ, now])
+      await this.audit.append(tx, 'enroll', repeated ? { peerId, typ, attestation: this.attestation.kind, repeated: true } : { peerId, typ, attestation: this.attestation.kind })
     })
-    return { ...this.overlayConfig(), peerId, typ, credential, keys: this.keys() }
+    return { ...await this.overlayConfig(), peerId, typ, credential, keys: await this.keys() }
   }
 
   // ---- tokens -------------------------------------------------------------
@@ -484,9 +550,9 @@ export class Issuer {
     }
     const { sub, typ, now } = await this.verifyMember(req, 'token')
     // a twin refused here must not spend the per-peer budget it shares with the original
-    this.watchTwins(sub, req.instance ?? '')
+    await this.watchTwins(sub, req.instance ?? '')
     beforeIssue?.(sub)
-    return this.issueToken(sub, typ, now)
+    return await this.issueToken(sub, typ, now)
   }
 
   /**
@@ -501,12 +567,12 @@ export class Issuer {
     beforeIssue?.(sub)
     const credential = await this.signCredential(sub, typ, now)
     const expiresAt = Math.floor((now + this.credentialTtlMs) / 1000) * 1000
-    transaction(this.db, () => { this.audit.append('renew', { peerId: sub, typ, expiresAt }) })
+    await this.db.transaction(async tx => { await this.audit.append(tx, 'renew', { peerId: sub, typ, expiresAt }) })
     return { credential, expiresAt }
   }
 
   private async signCredential (peerId: string, typ: PeerType, now: number): Promise<string> {
-    return signToken(this.credentialKey, {
+    return await signToken(this.credentialKey, {
       iss: this.id,
       aud: this.overlay,
       sub: peerId,
@@ -547,10 +613,11 @@ export class Issuer {
     if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge))) {
       throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
     }
-    const member = this.memberCheck.get(claims.sub) as { typ: PeerType } | undefined
+    // membership and revocation in one read
+    const member = await this.db.one<{ typ: PeerType, revoked: number | boolean }>('SELECT typ, EXISTS (SELECT 1 FROM revoked WHERE revoked.peer_id = members.peer_id) AS revoked FROM members WHERE peer_id = $1', [claims.sub])
     // a credential of a type the member no longer has (it re-enrolled as
     // another type) is as dead as a revoked one
-    if (this.revokedCheck.get(claims.sub) != null || member == null || member.typ !== claims.typ) {
+    if (member == null || Boolean(member.revoked) || member.typ !== claims.typ) {
       throw new IssuerError('revoked', 'this key is revoked')
     }
     return { sub: claims.sub, typ: claims.typ, now }
@@ -561,9 +628,9 @@ export class Issuer {
    * lifetime: audited and counted once per pair and stage, and the newer
    * instance refused when `refuseTwins` is on. Only requests that proved
    * possession of the key get here, so nobody else can raise an alarm for
-   * a member.
+   * a member. (Each replica watches the requests it serves.)
    */
-  private watchTwins (peerId: string, instance: string): void {
+  private async watchTwins (peerId: string, instance: string): Promise<void> {
     const seen = this.twins.observe(peerId, instance)
     const refused = this.refuseTwins && seen.newer
     if (seen.report != null) {
@@ -575,8 +642,8 @@ export class Issuer {
         olderSeenMsAgo: seen.report.olderSeenMsAgo,
         newerRefused: this.refuseTwins
       }
-      transaction(this.db, () => {
-        this.audit.append('twin-suspected', {
+      await this.db.transaction(async tx => {
+        await this.audit.append(tx, 'twin-suspected', {
           ...event,
           why: event.stage === 'suspected'
             ? 'a newer client instance refreshes this credential within one token lifetime of the older one: a twin, or a restart after a kill'
@@ -591,87 +658,122 @@ export class Issuer {
     }
   }
 
-  /** Sign a token for an enrolled member (the path `token()` takes after its checks). */
+  /**
+   * Sign a token for an enrolled member (the path `token()` takes after its
+   * checks). The token is handed out only once its audit row is committed,
+   * in a group with every other token decided meanwhile; that commit reads
+   * the current signing epoch under the writer lock, so a token signed with
+   * a key another replica retired meanwhile is never handed out: it is
+   * signed again with the new key.
+   */
   async issueToken (peerId: string, typ: PeerType, now = this.now()): Promise<TokenResult> {
-    await this.reloadKeys()
-    const key = this.currentKey as SigningKey
-    const nbf = Math.floor(now / 1000)
-    const exp = Math.floor((now + this.tokenTtlMs) / 1000)
-    const jti = randomUUID()
-    const token = await signToken(key, { iss: this.id, aud: this.overlay, sub: peerId, typ, iat: nbf, nbf, exp, jti })
-    this.audit.append('token', { peerId, jti, epoch: key.epoch, exp })
-    return { token, expiresAt: exp * 1000, keyCertificate: this.currentCert }
+    for (let attempt = 1; attempt <= TOKEN_SIGN_ATTEMPTS; attempt++) {
+      if (attempt > 1 || this.now() - this.keysCheckedAt >= KEYS_RECHECK_MS) {
+        await this.reloadKeys(attempt > 1)
+      }
+      const key = this.currentKey as SigningKey
+      const certificate = this.currentCert
+      const nbf = Math.floor(now / 1000)
+      const exp = Math.floor((now + this.tokenTtlMs) / 1000)
+      const jti = randomUUID()
+      const token = await signToken(key, { iss: this.id, aud: this.overlay, sub: peerId, typ, iat: nbf, nbf, exp, jti })
+      if (await this.tokenCommits.add({ peerId, jti, epoch: key.epoch, exp })) {
+        return { token, expiresAt: exp * 1000, keyCertificate: certificate }
+      }
+      this.staleKeyCounter.inc()
+    }
+    throw new IssuerError('unavailable', 'the signing key changed under every attempt; ask again')
+  }
+
+  /** One commit for a group of token decisions: those signed with the current epoch are audited (true); the rest are not handed out (false). */
+  private async commitTokens (decisions: TokenDecision[]): Promise<boolean[]> {
+    return await this.db.transaction(async tx => {
+      const current = await tx.one<{ epoch: number }>('SELECT epoch FROM signing_keys WHERE state = \'current\'')
+      const ok = decisions.map(d => Number(current?.epoch) === d.epoch)
+      const fresh = decisions.filter((_, i) => ok[i])
+      if (fresh.length > 0) {
+        await this.audit.appendMany(tx, fresh.map(d => ({ kind: 'token', data: { peerId: d.peerId, jti: d.jti, epoch: d.epoch, exp: d.exp } })))
+      }
+      return ok
+    })
   }
 
   // ---- rotation -----------------------------------------------------------
 
   /** Publish the next signing key; it signs nothing until activated. */
   async announceKey (): Promise<{ epoch: number, kid: string, certificate: string }> {
-    const existing = this.db.prepare('SELECT epoch, kid, certificate FROM signing_keys WHERE state = \'announced\'').get() as { epoch: number, kid: string, certificate: string } | undefined
-    if (existing != null) {
-      return { epoch: Number(existing.epoch), kid: existing.kid, certificate: existing.certificate }
-    }
-    const max = (this.db.prepare('SELECT MAX(epoch) AS e FROM signing_keys').get() as { e: number }).e
-    const epoch = Number(max) + 1
     const pair = generateEd25519()
-    const kid = `e${epoch}-${randomBytes(4).toString('hex')}`
-    const certificate = await signKeyCertificate(this.root.privateKey, this.overlay, kid, epoch, pair.publicKey, this.now())
     const sealed = JSON.stringify(await seal(this.passphrase, SEAL_LABEL, Buffer.from(privateKeyToPem(pair.privateKey)), this.scryptN))
-    transaction(this.db, () => {
-      this.db.prepare('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at) VALUES (?, ?, ?, ?, \'announced\', ?)').run(epoch, kid, sealed, certificate, this.now())
-      setMeta(this.db, 'keys_version', randomUUID())
-      this.audit.append('key-announced', { epoch, kid })
+    const announced = await this.db.transaction(async tx => {
+      // under the writer lock: two replicas announcing at once announce one key
+      const existing = await tx.one<{ epoch: number, kid: string, certificate: string }>('SELECT epoch, kid, certificate FROM signing_keys WHERE state = \'announced\'')
+      if (existing != null) {
+        return { epoch: Number(existing.epoch), kid: existing.kid, certificate: existing.certificate }
+      }
+      const max = await tx.one<{ e: number }>('SELECT MAX(epoch) AS e FROM signing_keys')
+      const epoch = Number(max?.e ?? 0) + 1
+      const kid = `e${epoch}-${randomBytes(4).toString('hex')}`
+      const certificate = await signKeyCertificate(this.root.privateKey, this.overlay, kid, epoch, pair.publicKey, this.now())
+      await tx.run('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at) VALUES ($1, $2, $3, $4, \'announced\', $5)', [epoch, kid, sealed, certificate, this.now()])
+      await setMeta(tx, 'keys_version', randomUUID())
+      await this.audit.append(tx, 'key-announced', { epoch, kid })
+      return { epoch, kid, certificate }
     })
     await this.reloadKeys()
-    return { epoch, kid, certificate }
+    return announced
   }
 
-  /** Make the announced key current; from now on the old epoch is refused everywhere. */
+  /**
+   * Make the announced key current; from now on the old epoch is refused
+   * everywhere, and no replica hands out a token of the old epoch (its
+   * token commits re-read the epoch under the same lock as this one).
+   */
   async activateKey (): Promise<{ epoch: number, kid: string }> {
-    const next = this.db.prepare('SELECT epoch, kid FROM signing_keys WHERE state = \'announced\' ORDER BY epoch LIMIT 1').get() as { epoch: number, kid: string } | undefined
+    const next = await this.db.one<{ epoch: number, kid: string, sealed: string, certificate: string }>('SELECT epoch, kid, sealed, certificate FROM signing_keys WHERE state = \'announced\' ORDER BY epoch LIMIT 1')
     if (next == null) {
       throw new IssuerError('conflict', 'no key is announced; announce one first')
     }
-    // unseal the key first and switch to it in the same turn as the commit:
-    // the moment /v1/keys names the new key current, tokens are signed with it
-    // (otherwise nodes that learned the new epoch are handed tokens of the
-    // old one while the key unseals, and fail admission)
-    const row = this.db.prepare('SELECT sealed, certificate FROM signing_keys WHERE epoch = ?').get(next.epoch) as { sealed: string, certificate: string }
-    const pair = privateKeyFromPem(Buffer.from(await unseal(this.passphrase, SEAL_LABEL, JSON.parse(row.sealed))).toString())
+    // unseal the key first and switch to it right after the commit: the
+    // moment /v1/keys names the new key current, this replica signs with it
+    const pair = privateKeyFromPem(Buffer.from(await unseal(this.passphrase, SEAL_LABEL, JSON.parse(next.sealed))).toString())
     const version = randomUUID()
-    transaction(this.db, () => {
-      this.db.prepare('UPDATE signing_keys SET state = \'retired\' WHERE state = \'current\'').run()
-      this.db.prepare('UPDATE signing_keys SET state = \'current\', activated_at = ? WHERE epoch = ?').run(this.now(), next.epoch)
-      setMeta(this.db, 'keys_version', version)
-      this.audit.append('key-activated', { epoch: Number(next.epoch), kid: next.kid })
+    await this.db.transaction(async tx => {
+      const still = await tx.one('SELECT 1 AS a FROM signing_keys WHERE epoch = $1 AND state = \'announced\'', [next.epoch])
+      if (still == null) {
+        throw new IssuerError('conflict', `key epoch ${next.epoch} is no longer the announced one (another replica activated it?)`)
+      }
+      await tx.run('UPDATE signing_keys SET state = \'retired\' WHERE state = \'current\'')
+      await tx.run('UPDATE signing_keys SET state = \'current\', activated_at = $1 WHERE epoch = $2', [this.now(), next.epoch])
+      await setMeta(tx, 'keys_version', version)
+      await this.audit.append(tx, 'key-activated', { epoch: Number(next.epoch), kid: next.kid })
     })
     this.currentKey = { kid: next.kid, epoch: Number(next.epoch), ...pair }
-    this.currentCert = row.certificate
+    this.currentCert = next.certificate
     this.keysVersion = version
+    this.keysCheckedAt = this.now()
     return { epoch: Number(next.epoch), kid: next.kid }
   }
 
   // ---- revocation ---------------------------------------------------------
 
-  addAdmin (publicKey: string, name: string): void {
+  async addAdmin (publicKey: string, name: string): Promise<void> {
     const raw = unb64(publicKey, 'admin key', 64)
     if (raw.length !== 32 || typeof name !== 'string' || name.length === 0 || name.length > 64) {
       throw new IssuerError('bad-request', 'an admin needs a raw Ed25519 public key and a name')
     }
-    transaction(this.db, () => {
-      this.db.prepare('INSERT INTO admins (public_key, name, added_at) VALUES (?, ?, ?) ON CONFLICT(public_key) DO UPDATE SET name = excluded.name').run(publicKey, name, this.now())
-      this.audit.append('admin-added', { publicKey, name })
+    await this.db.transaction(async tx => {
+      await tx.run('INSERT INTO admins (public_key, name, added_at) VALUES ($1, $2, $3) ON CONFLICT (public_key) DO UPDATE SET name = excluded.name', [publicKey, name, this.now()])
+      await this.audit.append(tx, 'admin-added', { publicKey, name })
     })
   }
 
   /** The name of a registered admin key (base64url raw Ed25519), or undefined. */
-  adminName (publicKey: string): string | undefined {
-    // on every signed admin request: prepared once
-    const row = this.adminByKey.get(publicKey) as { name: string } | undefined
+  async adminName (publicKey: string): Promise<string | undefined> {
+    const row = await this.db.one<{ name: string }>('SELECT name FROM admins WHERE public_key = $1', [publicKey])
     return row?.name
   }
 
-  requestRevocation (peerId: string, reason: string): RevocationRequest {
+  async requestRevocation (peerId: string, reason: string): Promise<RevocationRequest> {
     try {
       peerIdFromString(peerId)
     } catch {
@@ -682,75 +784,108 @@ export class Issuer {
     }
     const id = randomUUID()
     const payload = JSON.stringify({ overlay: this.overlay, action: 'revoke', peerId, reason, request: id })
-    transaction(this.db, () => {
-      this.db.prepare('INSERT INTO revocation_requests (id, peer_id, reason, payload, state, created_at) VALUES (?, ?, ?, ?, \'pending\', ?)').run(id, peerId, reason, payload, this.now())
-      this.audit.append('revocation-requested', { id, peerId, reason })
+    await this.db.transaction(async tx => {
+      await tx.run('INSERT INTO revocation_requests (id, peer_id, reason, payload, state, created_at) VALUES ($1, $2, $3, $4, \'pending\', $5)', [id, peerId, reason, payload, this.now()])
+      await this.audit.append(tx, 'revocation-requested', { id, peerId, reason })
     })
-    return this.revocationRequest(id)
+    return await this.revocationRequest(id)
   }
 
-  revocationRequest (id: string): RevocationRequest {
-    const row = this.db.prepare('SELECT id, peer_id, reason, payload, state FROM revocation_requests WHERE id = ?').get(id) as { id: string, peer_id: string, reason: string, payload: string, state: 'pending' | 'done' } | undefined
+  async revocationRequest (id: string, tx: Pick<SqlTx, 'one'> = this.db): Promise<RevocationRequest> {
+    const row = await tx.one<{ id: string, peer_id: string, reason: string, payload: string, state: 'pending' | 'done', n: number }>('SELECT id, peer_id, reason, payload, state, (SELECT COUNT(*) FROM approvals WHERE request_id = $1) AS n FROM revocation_requests WHERE id = $1', [id])
     if (row == null) {
       throw new IssuerError('not-found', 'no such revocation request')
     }
-    const approvals = Number((this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(id) as { n: number }).n)
-    return { id: row.id, peerId: row.peer_id, reason: row.reason, payload: b64(Buffer.from(row.payload)), approvals, threshold: this.revocationThreshold, state: row.state }
+    return { id: row.id, peerId: row.peer_id, reason: row.reason, payload: b64(Buffer.from(row.payload)), approvals: Number(row.n), threshold: await this.revocationThreshold(tx), state: row.state }
   }
 
   /**
    * Record one admin's approval: a signature by a registered admin key over
    * the request's exact payload. At k distinct valid approvals the peer is
-   * revoked and a new revocation list is published.
+   * revoked and a new revocation list is published, in the same
+   * transaction: approvals gathered on different replicas count together,
+   * and the request is acknowledged only once its list is durable.
    */
   async approve (id: string, adminKey: string, signature: string): Promise<RevocationRequest> {
-    const request = this.revocationRequest(id)
-    const admin = this.adminName(adminKey)
+    const request = await this.revocationRequest(id)
+    const admin = await this.adminName(adminKey)
     const raw = unb64(adminKey, 'admin key', 64)
     const sig = unb64(signature, 'signature', 128)
     if (admin == null || raw.length !== 32 ||
       !verifyDomain(publicKeyFromRawBytes(raw), sig, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))) {
-      transaction(this.db, () => { this.audit.append('approval-refused', { id, adminKey }) })
+      await this.db.transaction(async tx => { await this.audit.append(tx, 'approval-refused', { id, adminKey }) })
       throw new IssuerError('invalid-proof', 'not a valid approval by a registered admin for this payload')
     }
-    let reached = false
-    transaction(this.db, () => {
-      this.db.prepare('INSERT INTO approvals (request_id, admin_key, signature, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(id, adminKey, signature, this.now())
-      this.audit.append('approval', { id, admin })
-      const count = Number((this.db.prepare('SELECT COUNT(*) AS n FROM approvals WHERE request_id = ?').get(id) as { n: number }).n)
-      if (request.state === 'pending' && count >= this.revocationThreshold) {
-        this.db.prepare('UPDATE revocation_requests SET state = \'done\' WHERE id = ?').run(id)
-        this.db.prepare('INSERT INTO revoked (peer_id, reason, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(request.peerId, request.reason, this.now())
-        this.audit.append('revoke', { peerId: request.peerId, reason: request.reason, request: id, approvals: count })
-        reached = true
+    return await this.db.transaction(async tx => {
+      await tx.run('INSERT INTO approvals (request_id, admin_key, signature, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [id, adminKey, signature, this.now()])
+      await this.audit.append(tx, 'approval', { id, admin })
+      // read under the writer lock: every replica's approvals are in
+      const now = await this.revocationRequest(id, tx)
+      if (now.state === 'pending' && now.approvals >= now.threshold) {
+        await tx.run('UPDATE revocation_requests SET state = \'done\' WHERE id = $1', [id])
+        await tx.run('INSERT INTO revoked (peer_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [request.peerId, request.reason, this.now()])
+        await this.audit.append(tx, 'revoke', { peerId: request.peerId, reason: request.reason, request: id, approvals: now.approvals })
+        await this.publishRevocationListIn(tx, `request ${id}`)
+        return await this.revocationRequest(id, tx)
       }
+      return now
     })
-    if (reached) {
-      await this.publishRevocationList(`request ${id}`)
-    }
-    return this.revocationRequest(id)
   }
 
   /** Sign a new revocation list with the next number. */
   async publishRevocationList (why: string): Promise<{ n: number, jws: string }> {
-    const revoked = (this.db.prepare('SELECT peer_id, reason, at FROM revoked ORDER BY at').all() as Array<{ peer_id: string, reason: string, at: number }>)
+    return await this.db.transaction(async tx => await this.publishRevocationListIn(tx, why))
+  }
+
+  /** In a write transaction: the next number and the list it covers are read and written under the writer lock, so numbers never fork across replicas. */
+  private async publishRevocationListIn (tx: SqlTx, why: string): Promise<{ n: number, jws: string }> {
+    const revoked = (await tx.all<{ peer_id: string, reason: string, at: number }>('SELECT peer_id, reason, at FROM revoked ORDER BY at, peer_id'))
       .map(r => ({ sub: r.peer_id, reason: r.reason, at: Math.floor(Number(r.at) / 1000) }))
-    const last = (this.db.prepare('SELECT MAX(n) AS n FROM crls').get() as { n: number | null }).n
-    const n = last == null ? 1 : Number(last) + 1
+    const last = await tx.one<{ n: number | null }>('SELECT MAX(n) AS n FROM crls')
+    const n = last?.n == null ? 1 : Number(last.n) + 1
     const jws = await signRevocationList(this.root.privateKey, this.overlay, n, revoked, this.now())
-    transaction(this.db, () => {
-      this.db.prepare('INSERT INTO crls (n, jws, created_at) VALUES (?, ?, ?)').run(n, jws, this.now())
-      this.audit.append('crl', { n, entries: revoked.length, why })
-    })
+    await tx.run('INSERT INTO crls (n, jws, created_at) VALUES ($1, $2, $3)', [n, jws, this.now()])
+    await this.audit.append(tx, 'crl', { n, entries: revoked.length, why })
     return { n, jws }
   }
 
-  revocationList (): { n: number, jws: string } {
-    const row = this.db.prepare('SELECT n, jws FROM crls ORDER BY n DESC LIMIT 1').get() as { n: number, jws: string }
+  async revocationList (): Promise<{ n: number, jws: string }> {
+    const row = await this.db.one<{ n: number, jws: string }>('SELECT n, jws FROM crls ORDER BY n DESC LIMIT 1')
+    if (row == null) {
+      throw new IssuerError('not-initialised', 'no revocation list yet')
+    }
     return { n: Number(row.n), jws: row.jws }
   }
 
-  isRevoked (peerId: string): boolean {
-    return this.revokedCheck.get(peerId) != null
+  async isRevoked (peerId: string, tx: Pick<SqlTx, 'one'> = this.db): Promise<boolean> {
+    return await tx.one('SELECT 1 AS r FROM revoked WHERE peer_id = $1', [peerId]) != null
   }
+}
+
+function checkTokenTtl (ttl: number | undefined): void {
+  if (ttl != null && (ttl < TOKEN_TTL_MIN_MS || ttl > TOKEN_TTL_MAX_MS)) {
+    throw new RangeError('token lifetime must be 2 to 5 minutes')
+  }
+}
+
+/** A replica's base URL as nodes may be given it: http(s), no credentials, query or fragment. */
+export function checkIssuerUrl (url: unknown): string {
+  let u: URL
+  try {
+    u = new URL(String(url))
+  } catch {
+    throw new IssuerError('bad-request', `${String(url).slice(0, 80)} is not a URL: give http(s)://HOST:PORT`)
+  }
+  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') {
+    throw new IssuerError('bad-request', `${u.origin}: a replica URL is http(s)://HOST:PORT[/PATH], without credentials, query or fragment`)
+  }
+  return u.toString().replace(/\/+$/, '')
+}
+
+async function getMeta (db: Pick<SqlTx, 'one'>, key: string): Promise<string | undefined> {
+  return (await db.one<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key]))?.value
+}
+
+async function setMeta (tx: SqlTx, key: string, value: string): Promise<void> {
+  await tx.run('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value])
 }

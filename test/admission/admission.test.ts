@@ -104,7 +104,7 @@ describe('admission on every connection', () => {
     try {
       const key = await generateKeyPair('Ed25519')
       const client = new IssuerClient({ url: rogue.url })
-      const enrollment = { ...await client.enroll(key, rogue.issuer.createCode('sentinel')), issuerUrl: rogue.url }
+      const enrollment = { ...await client.enroll(key, (await rogue.issuer.createCode('sentinel'))), issuerUrl: rogue.url }
       const result = await client.token(key, enrollment.credential)
       const claims = JSON.parse(Buffer.from(result.token.split('.')[1] ?? '', 'base64url').toString())
       const { node } = await admittingAttacker({ privateKey: key, enrollment, token: { token: result.token, keyCertificate: result.keyCertificate, claims } })

@@ -78,7 +78,7 @@ describe('admission over a connection\'s life', () => {
     try {
       const client = new IssuerClient({ url: strict.url })
       const key = await generateKeyPair('Ed25519')
-      const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+      const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
       await client.token(key, enrolled.credential)
       await client.token(key, enrolled.credential)
       await assert.rejects(client.token(key, enrolled.credential), (e: IssuerClientError) => e.code === 'rate-limited' && e.status === 429)

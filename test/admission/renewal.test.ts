@@ -68,7 +68,7 @@ describe('a node renews its membership credential', () => {
   after(async () => { await t.stop() })
 
   const enroll = async (key: PrivateKey, typ: PeerType = 'edge'): Promise<Enrollment> =>
-    ({ ...await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode(typ)), issuerUrl: t.url })
+    ({ ...await new IssuerClient({ url: t.url }).enroll(key, (await t.issuer.createCode(typ))), issuerUrl: t.url })
 
   const manager = async (key: PrivateKey, enrollment: Enrollment, dataDir?: string, url = t.url): Promise<{ tokens: TokenManager, logs: LogLine[] }> => {
     const logs: LogLine[] = []
@@ -138,10 +138,10 @@ describe('a node renews its membership credential', () => {
   it('reports a revoked member\'s credential once, at error level, with the command that enrols it again', async () => {
     const key = await generateKeyPair('Ed25519')
     const enrollment = await enroll(key)
-    t.issuer.setRevocationThreshold(1)
+    await t.issuer.setRevocationThreshold(1)
     const admin = generateEd25519()
-    t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), 'renewal-admin')
-    const request = t.issuer.requestRevocation(enrollment.peerId, 'lost device')
+    await t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), 'renewal-admin')
+    const request = (await t.issuer.requestRevocation(enrollment.peerId, 'lost device'))
     await t.issuer.approve(request.id, b64(rawPublicKey(admin.publicKey)), b64(signDomain(admin.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
     const { tokens, logs } = await manager(key, enrollment, '/var/lib/tempus')
     try {

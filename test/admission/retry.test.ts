@@ -70,7 +70,7 @@ describe('a retry moves a node only when it is proven', () => {
   let fresh: TempusNode
 
   const enroll = async (key: PrivateKey, type: PeerType): Promise<Enrollment> =>
-    ({ ...await new IssuerClient({ url: http.url }).enroll(key, issuer.createCode(type)), issuerUrl: http.url })
+    ({ ...await new IssuerClient({ url: http.url }).enroll(key, (await issuer.createCode(type))), issuerUrl: http.url })
 
   const keys = new Map<TempusNode, PrivateKey>()
   const member = async (type: PeerType): Promise<TempusNode> => {
@@ -104,12 +104,12 @@ describe('a retry moves a node only when it is proven', () => {
     }
     // the API's own limits (per peer: 60 token requests a minute), not the fixture's raised ones
     http = await startIssuerHttp({ issuer, log: silent })
-    certs[1] = issuer.keys().current
+    certs[1] = (await issuer.keys()).current
     oldKey = await generateKeyPair('Ed25519')
     oldToken = await issuer.issueToken(oldKey.publicKey.toString(), 'edge')
     await issuer.announceKey()
     await issuer.activateKey()
-    certs[2] = issuer.keys().current
+    certs[2] = (await issuer.keys()).current
     certs[3] = (await issuer.announceKey()).certificate
     dialler = await member('edge')
     honest = await member('sentinel')

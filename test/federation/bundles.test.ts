@@ -182,9 +182,9 @@ describe('revocations across overlays', () => {
     // alpha revokes its edge and its second bridge (two admins approve)
     const admins = [generateEd25519(), generateEd25519()]
     const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
-    admins.forEach((ad, i) => { tA.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `federation-admin-${i}`) })
+    for (const [i, ad] of admins.entries()) { await tA.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `federation-admin-${i}`) }
     for (const victim of [eA.peerId.toString(), ia2]) {
-      const request = tA.issuer.requestRevocation(victim, 'test')
+      const request = (await tA.issuer.requestRevocation(victim, 'test'))
       for (const ad of admins) {
         await tA.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
       }

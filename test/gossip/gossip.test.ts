@@ -205,14 +205,14 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     // an admitted member, whose anomaly the server holds, is then revoked
     const key = await generateKeyPair('Ed25519')
     const client = new IssuerClient({ url: t.url })
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     const tok = await client.token(key, enrolled.credential)
     const a = anomaly(enrolled.peerId, server.admission.verifier.overlay)
     const frame = sealFrame(ANOMALY_TOPIC, key, enrolled.peerId, tok, encodeAnomalyBody(a))
     assert.equal(server.gossip.store.insert(a, frame, Date.now()), 'new')
     const admins = [generateEd25519(), generateEd25519()]
-    admins.forEach((ad, i) => { t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `gossip-admin-${i}`) })
-    const request = t.issuer.requestRevocation(enrolled.peerId, 'test')
+    for (const [i, ad] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `gossip-admin-${i}`) }
+    const request = (await t.issuer.requestRevocation(enrolled.peerId, 'test'))
     for (const ad of admins) {
       await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
     }

@@ -22,8 +22,8 @@ async function twinCount (issuer: Issuer, stage: 'suspected' | 'confirmed'): Pro
   return metric?.values.find(v => v.labels.stage === stage)?.value ?? 0
 }
 
-const twinEntries = (issuer: Issuer): Array<Record<string, unknown>> =>
-  issuer.audit.entries(0, 1000).filter(e => e.kind === 'twin-suspected').map(e => e.data)
+const twinEntries = async (issuer: Issuer): Promise<Array<Record<string, unknown>>> =>
+  (await issuer.audit.entries(0, 1000)).filter(e => e.kind === 'twin-suspected').map(e => e.data)
 
 describe('issuer: a refused enrolment spends no code', () => {
   let t: TestIssuer
@@ -35,14 +35,14 @@ describe('issuer: a refused enrolment spends no code', () => {
   after(async () => { await t.stop() })
 
   it('an edge asking with a sentinel code is refused wrong-type; the code still enrols a sentinel', async () => {
-    const code = t.issuer.createCode('sentinel', 1)
+    const code = (await t.issuer.createCode('sentinel', 1))
     const edge = await generateKeyPair('Ed25519')
-    const before = t.issuer.audit.size
+    const before = (await t.issuer.audit.size())
     await assert.rejects(client.enroll(edge, code, undefined, 'edge'), (e: IssuerClientError) => e.code === 'wrong-type' && e.status >= 400)
     // nothing enrolled, the refusal audited
-    const kinds = t.issuer.audit.entries(before).map(e => e.kind)
+    const kinds = (await t.issuer.audit.entries(before)).map(e => e.kind)
     assert.deepEqual(kinds, ['enroll-refused'])
-    assert.deepEqual({ ...t.issuer.db.prepare('SELECT uses_left FROM codes WHERE code_hash = ?').get(createHash('sha256').update(code).digest('hex')) }, { uses_left: 1 })
+    assert.deepEqual({ ...await t.issuer.db.one('SELECT uses_left FROM codes WHERE code_hash = $1', [createHash('sha256').update(code).digest('hex')]) }, { uses_left: 1 })
     // the same code, asked for as what it is, still works, once
     const sentinel = await generateKeyPair('Ed25519')
     const enrolled = await client.enroll(sentinel, code, undefined, 'sentinel')
@@ -51,7 +51,7 @@ describe('issuer: a refused enrolment spends no code', () => {
   })
 
   it('a repeated enrolment (its answer lost on the way) gets the credential again and spends no second use', async () => {
-    const code = t.issuer.createCode('edge', 2)
+    const code = (await t.issuer.createCode('edge', 2))
     const key = await generateKeyPair('Ed25519')
     const first = await client.enroll(key, code, undefined, 'edge')
     const again = await client.enroll(key, code, undefined, 'edge')
@@ -59,7 +59,7 @@ describe('issuer: a refused enrolment spends no code', () => {
     await client.token(key, again.credential)
     // one use left, for one other key
     const hash = createHash('sha256').update(code).digest('hex')
-    assert.deepEqual({ ...t.issuer.db.prepare('SELECT uses_left FROM codes WHERE code_hash = ?').get(hash) }, { uses_left: 1 })
+    assert.deepEqual({ ...await t.issuer.db.one('SELECT uses_left FROM codes WHERE code_hash = $1', [hash]) }, { uses_left: 1 })
     await client.enroll(await generateKeyPair('Ed25519'), code, undefined, 'edge')
     await assert.rejects(client.enroll(await generateKeyPair('Ed25519'), code, undefined, 'edge'), (e: IssuerClientError) => e.code === 'invalid-code')
     // and the first key still repeats while the code lives
@@ -67,21 +67,21 @@ describe('issuer: a refused enrolment spends no code', () => {
   })
 
   it('a bad type in the request is a bad request, and spends nothing', async () => {
-    const code = t.issuer.createCode('edge', 1)
+    const code = (await t.issuer.createCode('edge', 1))
     const key = await generateKeyPair('Ed25519')
     await assert.rejects(client.enroll(key, code, undefined, 'router' as any), (e: IssuerClientError) => e.code === 'bad-request')
     assert.equal((await client.enroll(key, code, undefined, 'edge')).typ, 'edge')
   })
 
   it('a request without a type takes the code\'s type (older clients)', async () => {
-    const enrolled = await client.enroll(await generateKeyPair('Ed25519'), t.issuer.createCode('bridge'))
+    const enrolled = await client.enroll(await generateKeyPair('Ed25519'), (await t.issuer.createCode('bridge')))
     assert.equal(enrolled.typ, 'bridge')
   })
 
   it('a key re-enrolled as another type cannot use its old credential', async () => {
     const key = await generateKeyPair('Ed25519')
-    const asEdge = await client.enroll(key, t.issuer.createCode('edge'), undefined, 'edge')
-    const asSentinel = await client.enroll(key, t.issuer.createCode('sentinel'), undefined, 'sentinel')
+    const asEdge = await client.enroll(key, (await t.issuer.createCode('edge')), undefined, 'edge')
+    const asSentinel = await client.enroll(key, (await t.issuer.createCode('sentinel')), undefined, 'sentinel')
     await client.token(key, asSentinel.credential)
     await assert.rejects(client.token(key, asEdge.credential), (e: IssuerClientError) => e.code === 'revoked')
   })
@@ -99,7 +99,7 @@ describe('issuer: twins (one credential refreshed from two processes)', () => {
 
   it('one node refreshing at half the token lifetime, and restarting after its token expired, raises nothing', async () => {
     const key = await generateKeyPair('Ed25519')
-    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode('edge'))
+    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, (await t.issuer.createCode('edge')))
     const node = new IssuerClient({ url: t.url })
     for (let i = 0; i < 8; i++) {
       await node.token(key, credential)
@@ -112,32 +112,32 @@ describe('issuer: twins (one credential refreshed from two processes)', () => {
       await restarted.token(key, credential)
       clock += TTL / 2
     }
-    assert.deepEqual(twinEntries(t.issuer), [])
+    assert.deepEqual((await twinEntries(t.issuer)), [])
     assert.equal(await twinCount(t.issuer, 'suspected'), 0)
     assert.equal(events.length, 0)
   })
 
   it('two processes refreshing one credential within a token life: audited once per stage, counted, both still served', async () => {
     const key = await generateKeyPair('Ed25519')
-    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode('edge'))
+    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, (await t.issuer.createCode('edge')))
     const original = new IssuerClient({ url: t.url })
     const copy = new IssuerClient({ url: t.url })
     await original.token(key, credential)
     clock += 10_000
     await copy.token(key, credential)
-    const suspected = twinEntries(t.issuer)
+    const suspected = (await twinEntries(t.issuer))
     assert.equal(suspected.length, 1)
     assert.equal(suspected[0]?.stage, 'suspected')
     assert.equal(suspected[0]?.olderSeenMsAgo, 10_000)
     assert.equal(suspected[0]?.newerRefused, false)
     // instance ids never appear whole (knowing one would let a copy pass as it)
-    const text = JSON.stringify(t.issuer.audit.entries(0, 1000))
+    const text = JSON.stringify((await t.issuer.audit.entries(0, 1000)))
     assert.ok(!text.includes(original.instance) && !text.includes(copy.instance))
     assert.equal(await twinCount(t.issuer, 'suspected'), 1)
     // the original refreshes again: both are alive, no restart does that
     clock += TTL / 2 - 10_000
     await original.token(key, credential)
-    assert.deepEqual(twinEntries(t.issuer).map(e => e.stage), ['suspected', 'confirmed'])
+    assert.deepEqual((await twinEntries(t.issuer)).map(e => e.stage), ['suspected', 'confirmed'])
     assert.equal(await twinCount(t.issuer, 'confirmed'), 1)
     // once per pair and stage: further refreshes of both add nothing
     for (let i = 0; i < 4; i++) {
@@ -145,13 +145,13 @@ describe('issuer: twins (one credential refreshed from two processes)', () => {
       await original.token(key, credential)
       await copy.token(key, credential)
     }
-    assert.equal(twinEntries(t.issuer).length, 2)
+    assert.equal((await twinEntries(t.issuer)).length, 2)
     assert.deepEqual(events.map(e => [e.stage, e.peerId]), [['suspected', suspected[0]?.peerId], ['confirmed', suspected[0]?.peerId]])
   })
 
   it('a request naming a malformed instance is a bad request', async () => {
     const key = await generateKeyPair('Ed25519')
-    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode('edge'))
+    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, (await t.issuer.createCode('edge')))
     await assert.rejects(new IssuerClient({ url: t.url, instance: 'x' }).token(key, credential), (e: IssuerClientError) => e.code === 'bad-request')
     await assert.rejects(new IssuerClient({ url: t.url, instance: 'a'.repeat(65) }).token(key, credential), (e: IssuerClientError) => e.code === 'bad-request')
   })
@@ -168,7 +168,7 @@ describe('issuer: refuseTwins', () => {
 
   it('refuses the newer process with `twin` while the older one lives; serves it one token lifetime after the older one stopped', async () => {
     const key = await generateKeyPair('Ed25519')
-    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode('sentinel'))
+    const { credential } = await new IssuerClient({ url: t.url }).enroll(key, (await t.issuer.createCode('sentinel')))
     const original = new IssuerClient({ url: t.url })
     const copy = new IssuerClient({ url: t.url })
     await original.token(key, credential)
@@ -178,7 +178,7 @@ describe('issuer: refuseTwins', () => {
     clock += TTL / 2
     await original.token(key, credential)
     await assert.rejects(copy.token(key, credential), (e: IssuerClientError) => e.code === 'twin')
-    assert.deepEqual(twinEntries(t.issuer).map(e => [e.stage, e.newerRefused]), [['suspected', true], ['confirmed', true]])
+    assert.deepEqual((await twinEntries(t.issuer)).map(e => [e.stage, e.newerRefused]), [['suspected', true], ['confirmed', true]])
     assert.equal(await twinCount(t.issuer, 'suspected'), 1)
     // the original stops (or was a killed process): after one token lifetime the other is the only one
     clock += TTL + 1
@@ -229,10 +229,10 @@ describe('issuer: twins among real nodes', () => {
     const { issuer } = await net.issuer()
     const original = await net.node({ options: { privateKey: key, enrollment } })
     assert.notEqual(original.admission.ownToken, undefined)
-    assert.deepEqual(twinEntries(issuer), [])
+    assert.deepEqual((await twinEntries(issuer)), [])
     const twin = await net.node({ options: { privateKey: key, enrollment } })
     assert.notEqual(twin.admission.ownToken, undefined)
-    const flagged = twinEntries(issuer)
+    const flagged = (await twinEntries(issuer))
     assert.equal(flagged.length, 1)
     assert.equal(flagged[0]?.peerId, enrollment.peerId)
     assert.equal(flagged[0]?.stage, 'suspected')

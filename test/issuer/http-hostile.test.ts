@@ -144,7 +144,7 @@ describe('issuer HTTP API under hostile requests', () => {
   it('after all of it: no unhandled rejection, no uncaught exception, the issuer still enrols', async () => {
     const key = await generateKeyPair('Ed25519')
     const client = new IssuerClient({ url: t.url })
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     await client.token(key, enrolled.credential)
     assert.equal(crashes.rejections, 0)
     assert.equal(crashes.exceptions, 0)
@@ -158,9 +158,9 @@ describe('issuer audit log: entries for admins, proofs for everyone (item 3)', (
 
   before(async () => {
     t = await startTestIssuer()
-    t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), 'alice')
+    await t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), 'alice')
     const key = await generateKeyPair('Ed25519')
-    await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode('sentinel'))
+    await new IssuerClient({ url: t.url }).enroll(key, (await t.issuer.createCode('sentinel')))
   })
   after(async () => { await t.stop() })
 
@@ -238,7 +238,7 @@ describe('issuer metrics and refusal codes', () => {
   })
 
   it('answers a code of the wrong type with 403 wrong-type, and pages checkpoints', async () => {
-    const code = t.issuer.createCode('sentinel')
+    const code = (await t.issuer.createCode('sentinel'))
     const key = await generateKeyPair('Ed25519')
     await assert.rejects(new IssuerClient({ url: t.url }).enroll(key, code, undefined, 'edge'), (e: IssuerClientError) => e.code === 'wrong-type' && e.status === 403)
     const all = await (await fetch(`${t.url}/v1/audit/checkpoints`)).json() as { checkpoints: Array<{ size: number }> }
@@ -278,7 +278,7 @@ describe('issuer rate limits per address (item 2)', () => {
       // reads exhausted, yet the node's own enrolment and token (one challenge each) pass: each route has its own budget
       const client = new IssuerClient({ url: limited.url })
       const key = await generateKeyPair('Ed25519')
-      const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+      const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
       assert.ok((await client.token(key, enrolled.credential)).token.length > 0)
       await client.challenge()
       await client.challenge()

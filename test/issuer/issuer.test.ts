@@ -33,7 +33,7 @@ describe('issuer', () => {
 
   it('enrols a node with a one-time code and issues it tokens bound to its PeerId', async () => {
     const key = await generateKeyPair('Ed25519')
-    const code = t.issuer.createCode('sentinel')
+    const code = (await t.issuer.createCode('sentinel'))
     const enrolled = await client.enroll(key, code)
     assert.equal(enrolled.peerId, peerIdFromPrivateKey(key).toString())
     assert.equal(enrolled.typ, 'sentinel')
@@ -50,7 +50,7 @@ describe('issuer', () => {
   })
 
   it('of 100 concurrent enrolments with one code, exactly one succeeds', async () => {
-    const code = t.issuer.createCode('edge', 1)
+    const code = (await t.issuer.createCode('edge', 1))
     const keys = await Promise.all(Array.from({ length: 100 }, async () => generateKeyPair('Ed25519')))
     const results = await Promise.allSettled(keys.map(async k => client.enroll(k, code)))
     assert.equal(results.filter(r => r.status === 'fulfilled').length, 1)
@@ -64,7 +64,7 @@ describe('issuer', () => {
   it('refuses a token without proof of possession, a replayed challenge, and a forged credential', async () => {
     const key = await generateKeyPair('Ed25519')
     const other = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     // the other key cannot use this credential
     await assert.rejects(client.token(other, enrolled.credential), (e: IssuerClientError) => e.code === 'invalid-proof')
     // a forged credential
@@ -98,7 +98,7 @@ describe('issuer', () => {
 
   it('rotates strictly: announced before it signs, then the old epoch is refused as rotated-key', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     const verifier = verifierFor()
     await verifier.setCurrent(enrolled.keys.current)
     const old = await client.token(key, enrolled.credential)
@@ -123,7 +123,7 @@ describe('issuer', () => {
 
   it('accepts skew within ±30 s and refuses beyond', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('bridge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('bridge')))
     const { token } = await client.token(key, enrolled.credential)
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
     const at = (ms: number) => verifierFor(() => ms)
@@ -141,33 +141,33 @@ describe('issuer', () => {
 
   it('revokes only at k distinct valid approvals of the same payload', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     const admins = [generateEd25519(), generateEd25519(), generateEd25519()]
-    admins.forEach((a, i) => { t.issuer.addAdmin(b64(rawPublicKey(a.publicKey)), `admin-${i}`) })
+    for (const [i, a] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(a.publicKey)), `admin-${i}`) }
     const outsider = generateEd25519()
-    const request = t.issuer.requestRevocation(enrolled.peerId, 'lost device')
+    const request = (await t.issuer.requestRevocation(enrolled.peerId, 'lost device'))
     const sign = (a: typeof outsider, payload: string): string => b64(signDomain(a.privateKey, DOMAINS.revocationApproval, Buffer.from(payload, 'base64url')))
     const approve = async (a: typeof outsider, payload = request.payload): Promise<Response> => fetch(`${t.url}/v1/revoke`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ request: request.id, adminKey: b64(rawPublicKey(a.publicKey)), signature: sign(a, payload) })
     })
-    const before = t.issuer.revocationList().n
+    const before = (await t.issuer.revocationList()).n
     // an outsider, and an admin signing a different payload, count for nothing
     assert.equal((await approve(outsider)).status, 403)
-    const other = t.issuer.requestRevocation(enrolled.peerId, 'another reason')
+    const other = (await t.issuer.requestRevocation(enrolled.peerId, 'another reason'))
     assert.equal((await approve(admins[1] as typeof outsider, other.payload)).status, 403)
     // one admin, twice: still one approval
     assert.equal((await approve(admins[0] as typeof outsider)).status, 200)
     const twice = await (await approve(admins[0] as typeof outsider)).json() as any
     assert.equal(twice.approvals, 1)
     assert.equal(twice.state, 'pending')
-    assert.equal(t.issuer.isRevoked(enrolled.peerId), false)
-    assert.equal(t.issuer.revocationList().n, before)
+    assert.equal((await t.issuer.isRevoked(enrolled.peerId)), false)
+    assert.equal((await t.issuer.revocationList()).n, before)
     // the k-th distinct admin revokes and publishes
     const done = await (await approve(admins[2] as typeof outsider)).json() as any
     assert.equal(done.state, 'done')
-    assert.equal(t.issuer.isRevoked(enrolled.peerId), true)
+    assert.equal((await t.issuer.isRevoked(enrolled.peerId)), true)
     const crl = await client.revocationList()
     assert.ok(crl != null && crl.n === before + 1)
     const list = await verifyRevocationList(crl.jws, publicKeyFromRawBytes(new Uint8Array(Buffer.from(t.issuer.rootPublicKey, 'base64url'))), t.issuer.overlay)
@@ -183,10 +183,10 @@ describe('issuer', () => {
     try {
       const c = new IssuerClient({ url: strict.url })
       const key = await generateKeyPair('Ed25519')
-      await assert.rejects(c.enroll(key, strict.issuer.createCode('edge')), (e: IssuerClientError) => e.code === 'attestation-failed')
+      await assert.rejects(c.enroll(key, (await strict.issuer.createCode('edge'))), (e: IssuerClientError) => e.code === 'attestation-failed')
       const impostor = generateEd25519()
-      await assert.rejects(c.enroll(key, strict.issuer.createCode('edge'), ch => attest(impostor.privateKey, key.publicKey.raw, ch)), (e: IssuerClientError) => e.code === 'attestation-failed')
-      const ok = await c.enroll(key, strict.issuer.createCode('edge'), ch => attest(attestor.privateKey, key.publicKey.raw, ch))
+      await assert.rejects(c.enroll(key, (await strict.issuer.createCode('edge')), ch => attest(impostor.privateKey, key.publicKey.raw, ch)), (e: IssuerClientError) => e.code === 'attestation-failed')
+      const ok = await c.enroll(key, (await strict.issuer.createCode('edge')), ch => attest(attestor.privateKey, key.publicKey.raw, ch))
       assert.equal(ok.typ, 'edge')
     } finally {
       await strict.stop()
@@ -196,21 +196,21 @@ describe('issuer', () => {
   it('keeps a verifiable audit log: tampering fails verify, checkpoints are consistent', async () => {
     const root = publicKeyFromRawBytes(new Uint8Array(Buffer.from(t.issuer.rootPublicKey, 'base64url')))
     const a = await (await fetch(`${t.url}/v1/audit/checkpoint`)).json() as any
-    t.issuer.createCode('edge')
+    await t.issuer.createCode('edge')
     const b = await (await fetch(`${t.url}/v1/audit/checkpoint`)).json() as any
     assert.ok(b.size > a.size)
     const { proof } = await (await fetch(`${t.url}/v1/audit/consistency?from=${a.size}&to=${b.size}`)).json() as any
     assert.ok(checkpointsConsistent(a, b, proof, root))
     assert.ok(!checkpointsConsistent(a, { ...b, root: a.root }, proof, root))
-    const kinds = new Set(t.issuer.audit.entries(0, 1000).map(e => e.kind))
+    const kinds = new Set((await t.issuer.audit.entries(0, 1000)).map(e => e.kind))
     for (const k of ['init', 'enroll', 'token', 'key-announced', 'key-activated', 'approval', 'revoke', 'crl']) {
       assert.ok(kinds.has(k), `audit has ${k}`)
     }
-    assert.deepEqual(t.issuer.audit.verify(root).problems, [])
+    assert.deepEqual((await t.issuer.audit.verify(root)).problems, [])
     // an edited entry is caught
-    const changed = t.issuer.db.prepare('UPDATE audit SET entry = replace(entry, \'"typ":"sentinel"\', \'"typ":"edge"\') WHERE idx = (SELECT MIN(idx) FROM audit WHERE entry LIKE \'%"kind":"enroll"%\')').run()
-    assert.equal(Number(changed.changes), 1)
-    const result = t.issuer.audit.verify(root)
+    const changed = await t.issuer.db.transaction(async tx => await tx.run('UPDATE audit SET entry = replace(entry, \'"typ":"sentinel"\', \'"typ":"edge"\') WHERE idx = (SELECT MIN(idx) FROM audit WHERE entry LIKE \'%"kind":"enroll"%\')'))
+    assert.equal(changed, 1)
+    const result = (await t.issuer.audit.verify(root))
     assert.equal(result.ok, false)
     assert.ok(result.problems.some(p => /leaf hash/.test(p)))
   })

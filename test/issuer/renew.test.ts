@@ -60,7 +60,7 @@ describe('credential renewal at the issuer', () => {
 
   it('renews a valid credential: same subject and type, a later expiry, audited, and it buys tokens', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('bridge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('bridge')))
     const old = credentialLifetime(enrolled.credential)
     assert.ok(old != null)
     clock += 4 * DAY
@@ -71,7 +71,7 @@ describe('credential renewal at the issuer', () => {
     assert.equal(lifetime.typ, 'bridge')
     assert.ok(lifetime.expiresAt > old.expiresAt)
     assert.equal(renewed.expiresAt, lifetime.expiresAt)
-    const audited = t.issuer.audit.entries(0, 1000).filter(e => e.kind === 'renew')
+    const audited = (await t.issuer.audit.entries(0, 1000)).filter(e => e.kind === 'renew')
     assert.deepEqual(audited.map(e => e.data.peerId), [enrolled.peerId])
     // past the old credential's expiry, the renewed one still buys tokens
     clock += 4 * DAY
@@ -81,32 +81,32 @@ describe('credential renewal at the issuer', () => {
 
   it('refuses an expired credential', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     clock += 7 * DAY + 1_000
     assert.equal(await refusal(client.renew(key, enrolled.credential)), 'invalid-credential')
   })
 
   it('refuses a revoked member', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
-    t.issuer.setRevocationThreshold(1)
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
+    await t.issuer.setRevocationThreshold(1)
     const admin = generateEd25519()
-    t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), 'renew-admin')
-    const request = t.issuer.requestRevocation(enrolled.peerId, 'lost device')
+    await t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), 'renew-admin')
+    const request = (await t.issuer.requestRevocation(enrolled.peerId, 'lost device'))
     await t.issuer.approve(request.id, b64(rawPublicKey(admin.publicKey)), b64(signDomain(admin.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
     assert.equal(await refusal(client.renew(key, enrolled.credential)), 'revoked')
   })
 
   it('refuses the credential of a type the member no longer has', async () => {
     const key = await generateKeyPair('Ed25519')
-    const asEdge = await client.enroll(key, t.issuer.createCode('edge'))
-    await client.enroll(key, t.issuer.createCode('sentinel'))
+    const asEdge = await client.enroll(key, (await t.issuer.createCode('edge')))
+    await client.enroll(key, (await t.issuer.createCode('sentinel')))
     assert.equal(await refusal(client.renew(key, asEdge.credential)), 'revoked')
   })
 
   it('refuses a forged proof: another key\'s, or one made for a token request', async () => {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('edge'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
     const thief = await generateKeyPair('Ed25519')
     assert.deepEqual(await renewWith(enrolled.credential, thief, 'renew'), { status: 403, error: 'invalid-proof' })
     assert.deepEqual(await renewWith(enrolled.credential, key, 'token'), { status: 403, error: 'invalid-proof' })
@@ -119,7 +119,7 @@ describe('credential renewal at the issuer', () => {
     try {
       const limited = new IssuerClient({ url: http.url })
       const key = await generateKeyPair('Ed25519')
-      const enrolled = await limited.enroll(key, t.issuer.createCode('edge'))
+      const enrolled = await limited.enroll(key, (await t.issuer.createCode('edge')))
       await limited.token(key, enrolled.credential)
       await limited.renew(key, enrolled.credential)
       assert.equal(await refusal(limited.renew(key, enrolled.credential)), 'rate-limited')

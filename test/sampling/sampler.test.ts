@@ -73,18 +73,18 @@ describe('sampling across real nodes', () => {
     const client = new IssuerClient({ url: t.url })
     const member = async (typ: PeerType): Promise<{ id: string, token: string, keyCertificate: string }> => {
       const key = await generateKeyPair('Ed25519')
-      const e = await client.enroll(key, t.issuer.createCode(typ))
+      const e = await client.enroll(key, (await t.issuer.createCode(typ)))
       const tok = await client.token(key, e.credential)
       return { id: e.peerId, token: tok.token, keyCertificate: tok.keyCertificate }
     }
     const wrongType = await member('edge')
     const expiredKey = await generateKeyPair('Ed25519')
-    const expiredEnrolled = await client.enroll(expiredKey, t.issuer.createCode('sentinel'))
+    const expiredEnrolled = await client.enroll(expiredKey, (await t.issuer.createCode('sentinel')))
     const expired = { id: expiredEnrolled.peerId, ...(await t.issuer.issueToken(expiredEnrolled.peerId, 'sentinel', Date.now() - 10 * 60_000)) }
     const revoked = await member('sentinel')
     const admins = [generateEd25519(), generateEd25519()]
-    admins.forEach((a, i) => { t.issuer.addAdmin(b64(rawPublicKey(a.publicKey)), `sampler-admin-${i}`) })
-    const request = t.issuer.requestRevocation(revoked.id, 'test')
+    for (const [i, a] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(a.publicKey)), `sampler-admin-${i}`) }
+    const request = (await t.issuer.requestRevocation(revoked.id, 'test'))
     for (const a of admins) {
       await t.issuer.approve(request.id, b64(rawPublicKey(a.publicKey)), b64(signDomain(a.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
     }
@@ -94,7 +94,7 @@ describe('sampling across real nodes', () => {
     try {
       const key = await generateKeyPair('Ed25519')
       const rc = new IssuerClient({ url: rogue.url })
-      const e = await rc.enroll(key, rogue.issuer.createCode('sentinel'))
+      const e = await rc.enroll(key, (await rogue.issuer.createCode('sentinel')))
       const tok = await rc.token(key, e.credential)
       foreign = { id: e.peerId, token: tok.token, keyCertificate: tok.keyCertificate }
     } finally {
@@ -130,7 +130,7 @@ describe('sampling across real nodes', () => {
     const client = new IssuerClient({ url: t.url })
     const enrolled = async (): Promise<{ id: string, record: Uint8Array }> => {
       const key = await generateKeyPair('Ed25519')
-      return { id: (await client.enroll(key, t.issuer.createCode('sentinel'))).peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']) }
+      return { id: (await client.enroll(key, (await t.issuer.createCode('sentinel')))).peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']) }
     }
     // a token with 5 s left (inside the 10 s margin), and one that lapsed 40 s ago (past the skew, within the grace)
     const lapsing = await enrolled()
@@ -188,7 +188,7 @@ describe('sampling across a key rotation', () => {
     const t = await net.issuer()
     const client = new IssuerClient({ url: t.url })
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, t.issuer.createCode('sentinel'))
+    const enrolled = await client.enroll(key, (await t.issuer.createCode('sentinel')))
     const old = { id: enrolled.peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']), ...(await client.token(key, enrolled.credential)) }
     const senderRecord = await recordOf(senderKey, sender.getMultiaddrs().map(a => a.replace(/\/p2p\/[^/]*$/, '')))
     const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
@@ -208,7 +208,7 @@ describe('sampling across a key rotation', () => {
     const before = target.admission.suspicion.score(sender.peerId.toString())
     // an honest peer that still holds an entry of the old epoch sends it once
     const other = await generateKeyPair('Ed25519')
-    const otherEnrolled = await client.enroll(other, t.issuer.createCode('sentinel'))
+    const otherEnrolled = await client.enroll(other, (await t.issuer.createCode('sentinel')))
     await send([selfEntry(), { ...old }])
     assert.ok(target.admission.suspicion.score(sender.peerId.toString()) <= before + 0.001, 'an entry of the rotated-out epoch is not held against its sender')
     // but a stale token under another peer's id is a forgery, stale or not: the holder is checked before the epoch

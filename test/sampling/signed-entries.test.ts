@@ -44,13 +44,13 @@ const score = (n: TempusNode, peer: TempusNode): number => n.admission.suspicion
 describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dial budget', () => {
   const net = new TestNet()
   let client: IssuerClient
-  let createCode: () => string
+  let createCode: () => Promise<string>
   const traps: Server[] = []
 
   before(async () => {
     const t = await net.issuer()
     client = new IssuerClient({ url: t.url })
-    createCode = () => t.issuer.createCode('sentinel')
+    createCode = async () => await t.issuer.createCode('sentinel')
   })
   after(async () => {
     traps.forEach(s => s.close())
@@ -59,7 +59,7 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
 
   async function member (): Promise<Member> {
     const key = await generateKeyPair('Ed25519')
-    const enrolled = await client.enroll(key, createCode())
+    const enrolled = await client.enroll(key, await createCode())
     const token = await client.token(key, enrolled.credential)
     return { key, id: enrolled.peerId, token: token.token, keyCertificate: token.keyCertificate }
   }

@@ -53,8 +53,8 @@ export async function issuerInitCommand (opts: { data: string, overlay: string, 
     throw new UsageError('--threshold must be an integer from 1 to 100')
   }
   const issuer = await Issuer.init({ dir: opts.data, overlay: opts.overlay, bootstrap: opts.bootstrap, revocationThreshold: threshold, passphrase: await passphrase(opts.passphraseFile) })
-  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, epoch: issuer.keys().epoch, threshold }
-  issuer.close()
+  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, epoch: (await issuer.keys()).epoch, threshold }
+  await issuer.close()
   if (opts.json === true) {
     printJson(out)
   } else {
@@ -114,7 +114,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   const stop = (code: number): void => {
     if (stopping) return
     stopping = true
-    void http.close().finally(() => { issuer.close(); lock.release(); process.exit(code) })
+    void http.close().then(async () => { await issuer.close() }).finally(() => { lock.release(); process.exit(code) })
   }
   installSafetyNet(log, () => { stop(1) })
   process.once('SIGINT', () => { stop(0) })
@@ -129,14 +129,14 @@ export async function issuerCodeCommand (opts: { data: string, typ: string, uses
   const uses = Number(opts.uses)
   const issuer = await openIssuer(opts.data, opts.passphraseFile)
   try {
-    const code = issuer.createCode(opts.typ, uses, duration(opts.expires, '--expires'))
+    const code = await issuer.createCode(opts.typ, uses, duration(opts.expires, '--expires'))
     if (opts.json === true) {
       printJson({ code, typ: opts.typ, uses })
     } else {
       process.stdout.write(code + '\n')
     }
   } finally {
-    issuer.close()
+    await issuer.close()
   }
 }
 
@@ -163,38 +163,38 @@ export async function issuerRotateCommand (opts: { data: string, announce?: bool
       process.stdout.write(JSON.stringify(out, null, 2) + '\n')
     }
   } finally {
-    issuer.close()
+    await issuer.close()
   }
 }
 
 export async function issuerRevokeCommand (peerId: string, opts: { data: string, reason: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile)
   try {
-    const request = issuer.requestRevocation(peerId, opts.reason)
+    const request = await issuer.requestRevocation(peerId, opts.reason)
     if (opts.json === true) {
       printJson(request)
     } else {
       process.stdout.write(`revocation request ${request.id}: ${request.threshold} admin approval(s) needed\napprove with: tempus admin approve ${request.id} --key ADMINKEY --issuer URL\n`)
     }
   } finally {
-    issuer.close()
+    await issuer.close()
   }
 }
 
 export async function issuerAdminAddCommand (opts: { data: string, name: string, key: string, passphraseFile?: string }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile)
   try {
-    issuer.addAdmin(opts.key, opts.name)
+    await issuer.addAdmin(opts.key, opts.name)
     process.stdout.write(`admin ${opts.name} added\n`)
   } finally {
-    issuer.close()
+    await issuer.close()
   }
 }
 
 export async function issuerAuditVerifyCommand (opts: { data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile)
   try {
-    const result = issuer.audit.verify(issuer.root.publicKey)
+    const result = await issuer.audit.verify(issuer.root.publicKey)
     if (opts.json === true) {
       printJson(result)
     } else {
@@ -206,6 +206,6 @@ export async function issuerAuditVerifyCommand (opts: { data: string, passphrase
       process.exitCode = 1
     }
   } finally {
-    issuer.close()
+    await issuer.close()
   }
 }

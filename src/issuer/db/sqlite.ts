@@ -1,10 +1,17 @@
 /**
- * The issuer's state in node:sqlite, WAL mode. A write returns only after
- * SQLite committed it, so what a client was told survives `kill -9`.
+ * The issuer's embedded backend: node:sqlite in WAL mode, one file beside
+ * the store marker. A transaction resolves only after SQLite committed it,
+ * so what a client was told survives `kill -9`.
+ *
+ * One connection serves the process, so transactions are queued here (a
+ * transaction spans awaits, and another request's statements must not land
+ * inside it); other processes on the same file (the CLI's short commands)
+ * queue on SQLite's own lock (BEGIN IMMEDIATE, busy_timeout).
  */
 import { basename, dirname } from 'node:path'
-import { openSqliteStore } from '../storage/index.ts'
-import type { DatabaseSync } from 'node:sqlite'
+import { openSqliteStore } from '../../storage/index.ts'
+import type { IssuerDb, SqlTx, SqlValue } from './sql.ts'
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -68,6 +75,14 @@ CREATE TABLE IF NOT EXISTS audit (
   leaf_hash BLOB NOT NULL,
   subtrees BLOB
 );
+-- which key each code use went to: a node whose enrolment answer was lost
+-- on the way repeats the request and gets its credential again
+CREATE TABLE IF NOT EXISTS code_uses (
+  code_hash TEXT NOT NULL,
+  peer_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (code_hash, peer_id)
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
   size INTEGER PRIMARY KEY,
   root BLOB NOT NULL,
@@ -102,28 +117,73 @@ export function openIssuerDb (path: string, options: OpenIssuerDbOptions = {}): 
       db.exec('PRAGMA busy_timeout = 5000')
       db.exec('PRAGMA foreign_keys = ON')
       db.exec(SCHEMA)
+      addSubtreesColumn(db)
     }
   })
 }
 
-export function getMeta (db: DatabaseSync, key: string): string | undefined {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined
-  return row?.value
+/** Logs from before the stored tree have no `subtrees` column: add it (the audit log then fills it). */
+function addSubtreesColumn (db: DatabaseSync): void {
+  const columns = db.prepare('PRAGMA table_info(audit)').all() as Array<{ name: string }>
+  if (!columns.some(c => c.name === 'subtrees')) {
+    db.exec('ALTER TABLE audit ADD COLUMN subtrees BLOB')
+  }
 }
 
-export function setMeta (db: DatabaseSync, key: string, value: string): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value)
+/** The port's `$n` parameters in SQLite's spelling (`?n`, same numbering). */
+const sqliteText = (sql: string): string => sql.replace(/\$(\d+)/g, '?$1')
+
+/** The issuer's database in a node:sqlite file (the embedded default). */
+export function openSqliteIssuerDb (path: string, options: OpenIssuerDbOptions = {}): IssuerDb {
+  return sqliteIssuerDb(openIssuerDb(path, options), path)
 }
 
-/** Run `fn` in one transaction (BEGIN IMMEDIATE: writers queue, nobody reads half a change). */
-export function transaction<T> (db: DatabaseSync, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE')
-  try {
-    const result = fn()
-    db.exec('COMMIT')
-    return result
-  } catch (err) {
-    db.exec('ROLLBACK')
-    throw err
+/** The port over an open node:sqlite handle. */
+export function sqliteIssuerDb (db: DatabaseSync, location: string): IssuerDb {
+  const statements = new Map<string, StatementSync>()
+  const statement = (sql: string): StatementSync => {
+    let s = statements.get(sql)
+    if (s == null) {
+      s = db.prepare(sqliteText(sql))
+      statements.set(sql, s)
+    }
+    return s
+  }
+  const tx: SqlTx = {
+    one: async <T>(sql: string, params: SqlValue[] = []) => statement(sql).get(...params) as T | undefined,
+    all: async <T>(sql: string, params: SqlValue[] = []) => statement(sql).all(...params) as T[],
+    run: async (sql: string, params: SqlValue[] = []) => Number(statement(sql).run(...params).changes)
+  }
+  // transactions one after another: the tail of the queue
+  let queue: Promise<unknown> = Promise.resolve()
+  return {
+    kind: 'sqlite',
+    location,
+    one: tx.one,
+    all: tx.all,
+    transaction: async <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => {
+      const run = async (): Promise<T> => {
+        db.exec('BEGIN IMMEDIATE')
+        try {
+          const result = await fn(tx)
+          db.exec('COMMIT')
+          return result
+        } catch (err) {
+          if (db.isTransaction) {
+            db.exec('ROLLBACK')
+          }
+          throw err
+        }
+      }
+      const result = queue.then(run, run)
+      queue = result.catch(() => {})
+      return await result
+    },
+    close: async () => {
+      await queue
+      if (db.isOpen) {
+        db.close()
+      }
+    }
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * Group commit: decisions that each need a durable write are collected while
+ * the previous write is in flight and written together, in one transaction.
+ * A caller's promise resolves once its decision is durable, so nothing is
+ * acknowledged early; under load, one commit (one fsync, one pass of the
+ * writer lock every replica shares) covers a whole batch instead of one
+ * decision. Pure queueing: what a batch does is the `flush` function's.
+ */
+export interface GroupCommitInit<T, R> {
+  /** write `items` durably; one result per item, in order */
+  flush: (items: T[]) => Promise<R[]>
+  /**
+   * items per batch at most (the rest wait for the next one)
+   * @default 512
+   */
+  maxBatch?: number
+}
+
+interface Waiting<T, R> {
+  item: T
+  resolve: (result: R) => void
+  reject: (err: unknown) => void
+}
+
+export class GroupCommit<T, R> {
+  private readonly flush: (items: T[]) => Promise<R[]>
+  private readonly maxBatch: number
+  private queue: Array<Waiting<T, R>> = []
+  private flushing = false
+
+  constructor (init: GroupCommitInit<T, R>) {
+    this.flush = init.flush
+    this.maxBatch = init.maxBatch ?? 512
+  }
+
+  /** Resolves with the item's result once the batch holding it is written; rejects if that batch failed. */
+  async add (item: T): Promise<R> {
+    return await new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject })
+      if (!this.flushing) {
+        void this.drain()
+      }
+    })
+  }
+
+  /** how many items wait for a batch now */
+  get waiting (): number {
+    return this.queue.length
+  }
+
+  private async drain (): Promise<void> {
+    this.flushing = true
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, this.maxBatch)
+        this.queue = this.queue.slice(batch.length)
+        try {
+          const results = await this.flush(batch.map(w => w.item))
+          batch.forEach((w, i) => { w.resolve(results[i] as R) })
+        } catch (err) {
+          for (const w of batch) {
+            w.reject(err)
+          }
+        }
+      }
+    } finally {
+      this.flushing = false
+    }
+  }
+}
