@@ -8,7 +8,7 @@ import { startCommand } from './commands/start.ts'
 import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './commands/admin.ts'
 import { adminAuditCommand } from './commands/admin-audit.ts'
 import { enrollCommand } from './commands/enroll.ts'
-import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
+import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerReplicasCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
 import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
@@ -168,6 +168,7 @@ export function buildProgram (): Command {
     .option('--bootstrap <multiaddr>', 'bootstrap sentinel given to enrolled nodes (repeatable)', collect, [])
     .option('--threshold <k>', 'admin approvals needed to revoke', '2')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (opts) => { await issuerInitCommand(opts) })
   issuer.command('start')
@@ -180,6 +181,7 @@ export function buildProgram (): Command {
     .option('--attestor-key <publicKey>', 'test attestor public key (base64url raw Ed25519)')
     .option('--refuse-twins', 'refuse the newer of two processes refreshing one credential (a node restarted after a kill then waits up to one token lifetime)')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print the start event as JSON')
     .action(async (opts) => { await issuerStartCommand(opts) })
   issuer.command('code')
@@ -189,6 +191,7 @@ export function buildProgram (): Command {
     .option('--uses <n>', 'how many enrolments it allows', '1')
     .option('--expires <duration>', 'lifetime', '1h')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (opts) => { await issuerCodeCommand(opts) })
   issuer.command('rotate-key')
@@ -198,6 +201,7 @@ export function buildProgram (): Command {
     .option('--activate', 'make the announced key current; the old epoch is refused from now on')
     .option('--delay <duration>', 'announce, wait this long, activate')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (opts) => { await issuerRotateCommand(opts) })
   issuer.command('revoke <peerId>')
@@ -205,6 +209,7 @@ export function buildProgram (): Command {
     .requiredOption('--data <dir>', 'issuer data directory')
     .requiredOption('--reason <text>', 'why')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (peerId, opts) => { await issuerRevokeCommand(peerId, opts) })
   issuer.command('admin').description('issuer administrators')
@@ -214,12 +219,22 @@ export function buildProgram (): Command {
     .requiredOption('--name <name>', 'who')
     .requiredOption('--key <publicKey>', 'base64url raw Ed25519 public key (tempus admin keygen)')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .action(async (opts) => { await issuerAdminAddCommand(opts) })
+  issuer.command('replicas')
+    .description('the URLs of every issuer replica, handed to nodes at enrolment so they fail over (prints them; --set replaces them)')
+    .requiredOption('--data <dir>', 'issuer data directory')
+    .option('--set <url...>', 'every replica\'s base URL, e.g. https://issuer-1.example:7443 https://issuer-2.example:7443')
+    .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite, or postgres://USER@HOST:PORT/DATABASE (default: what init recorded in --data)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await issuerReplicasCommand(opts) })
   issuer.command('audit').description('the audit log')
     .command('verify')
     .description('recompute the Merkle log and check every signed checkpoint')
     .requiredOption('--data <dir>', 'issuer data directory')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (opts) => { await issuerAuditVerifyCommand(opts) })
 

@@ -121,7 +121,7 @@ describe('a retry moves a node only when it is proven', () => {
     await Promise.allSettled(strangers.map(async s => s.node.stop()))
     await net.stop()
     await http.close()
-    issuer.close()
+    await issuer.close()
     await rm(dir, { recursive: true, force: true })
   })
 

@@ -14,6 +14,7 @@ import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { acquireDataLock } from '../../storage/index.ts'
+import { parseStore } from '../../issuer/db/store-location.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
 import type { IssuerOpenOptions } from '../../issuer/issuer.ts'
 
@@ -41,28 +42,41 @@ function duration (value: string, name: string): number {
  * opened (and before the passphrase is asked for), and stays untouched.
  */
 export async function openIssuer (data: string, passphraseFile?: string, options: Partial<IssuerOpenOptions> = {}): Promise<Issuer> {
-  if (!hasIssuer(data)) {
+  const store = checkedStore(options.store)
+  if (store == null && !hasIssuer(data)) {
     throw new UsageError(noIssuerMessage(data))
   }
-  return Issuer.open({ ...options, dir: data, passphrase: await passphrase(passphraseFile) })
+  return await Issuer.open({ ...options, store, dir: data, passphrase: await passphrase(passphraseFile) })
 }
 
-export async function issuerInitCommand (opts: { data: string, overlay: string, bootstrap: string[], threshold: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+/** `--store` checked before anything opens (a bad URL is a usage error, named without its password). */
+function checkedStore (store: string | undefined): string | undefined {
+  if (store == null) {
+    return undefined
+  }
+  try {
+    return parseStore(store)
+  } catch (err: any) {
+    throw new UsageError(`--store: ${String(err.message)}`)
+  }
+}
+
+export async function issuerInitCommand (opts: { data: string, overlay: string, bootstrap: string[], threshold: string, passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
   const threshold = Number(opts.threshold)
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > 100) {
     throw new UsageError('--threshold must be an integer from 1 to 100')
   }
-  const issuer = await Issuer.init({ dir: opts.data, overlay: opts.overlay, bootstrap: opts.bootstrap, revocationThreshold: threshold, passphrase: await passphrase(opts.passphraseFile) })
-  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, epoch: (await issuer.keys()).epoch, threshold }
+  const issuer = await Issuer.init({ dir: opts.data, store: checkedStore(opts.store), overlay: opts.overlay, bootstrap: opts.bootstrap, revocationThreshold: threshold, passphrase: await passphrase(opts.passphraseFile) })
+  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, epoch: (await issuer.keys()).epoch, threshold, store: issuer.db.location }
   await issuer.close()
   if (opts.json === true) {
     printJson(out)
   } else {
-    process.stdout.write(`issuer for overlay ${out.overlay} created in ${opts.data}\nroot public key ${out.rootPublicKey}\nsigning key epoch ${out.epoch}; revocation needs ${threshold} admin approval(s)\n`)
+    process.stdout.write(`issuer for overlay ${out.overlay} created in ${out.store}\nroot public key ${out.rootPublicKey}\nsigning key epoch ${out.epoch}; revocation needs ${threshold} admin approval(s)\n`)
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(opts.listen)
   if (match == null) {
     throw new UsageError('--listen must be HOST:PORT')
@@ -85,7 +99,8 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     throw new UsageError('--attestation must be none or test-attestor')
   }
-  if (!hasIssuer(opts.data)) {
+  const store = checkedStore(opts.store)
+  if (store == null && !hasIssuer(opts.data)) {
     // before the lock: a mistyped directory is a usage error, and gets no LOCK file either
     throw new UsageError(noIssuerMessage(opts.data))
   }
@@ -94,6 +109,9 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   let issuer: Issuer
   try {
     issuer = await openIssuer(opts.data, opts.passphraseFile, {
+      store,
+      // an idle database connection that broke: the next request reconnects (or answers unavailable)
+      onStoreError: err => { log.warn({ err: err.message }, 'issuer database connection lost') },
       attestation,
       refuseTwins: opts.refuseTwins === true,
       // the audit log has it too; the log line is what an operator sees now
@@ -106,7 +124,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
   const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log })
   if (opts.json === true) {
-    printJson({ event: 'started', url: http.url, overlay: issuer.overlay })
+    printJson({ event: 'started', url: http.url, overlay: issuer.overlay, store: issuer.db.kind })
   } else {
     process.stdout.write(`issuer for ${issuer.overlay} listening on ${http.url}\n`)
   }
@@ -122,12 +140,12 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   await new Promise<never>(() => {})
 }
 
-export async function issuerCodeCommand (opts: { data: string, typ: string, uses: string, expires: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+export async function issuerCodeCommand (opts: { store?: string, data: string, typ: string, uses: string, expires: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   if (!isPeerType(opts.typ)) {
     throw new UsageError('--typ must be edge, bridge or sentinel')
   }
   const uses = Number(opts.uses)
-  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
     const code = await issuer.createCode(opts.typ, uses, duration(opts.expires, '--expires'))
     if (opts.json === true) {
@@ -140,11 +158,11 @@ export async function issuerCodeCommand (opts: { data: string, typ: string, uses
   }
 }
 
-export async function issuerRotateCommand (opts: { data: string, announce?: boolean, activate?: boolean, delay?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+export async function issuerRotateCommand (opts: { store?: string, data: string, announce?: boolean, activate?: boolean, delay?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   if (opts.announce !== true && opts.activate !== true && opts.delay == null) {
     throw new UsageError('say --announce, --activate, or --delay DURATION (announce, wait, activate)')
   }
-  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
     const out: Record<string, unknown> = {}
     if (opts.announce === true || opts.delay != null) {
@@ -167,8 +185,8 @@ export async function issuerRotateCommand (opts: { data: string, announce?: bool
   }
 }
 
-export async function issuerRevokeCommand (peerId: string, opts: { data: string, reason: string, passphraseFile?: string, json?: boolean }): Promise<void> {
-  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+export async function issuerRevokeCommand (peerId: string, opts: { store?: string, data: string, reason: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
     const request = await issuer.requestRevocation(peerId, opts.reason)
     if (opts.json === true) {
@@ -181,8 +199,8 @@ export async function issuerRevokeCommand (peerId: string, opts: { data: string,
   }
 }
 
-export async function issuerAdminAddCommand (opts: { data: string, name: string, key: string, passphraseFile?: string }): Promise<void> {
-  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+export async function issuerAdminAddCommand (opts: { store?: string, data: string, name: string, key: string, passphraseFile?: string }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
     await issuer.addAdmin(opts.key, opts.name)
     process.stdout.write(`admin ${opts.name} added\n`)
@@ -191,8 +209,8 @@ export async function issuerAdminAddCommand (opts: { data: string, name: string,
   }
 }
 
-export async function issuerAuditVerifyCommand (opts: { data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
-  const issuer = await openIssuer(opts.data, opts.passphraseFile)
+export async function issuerAuditVerifyCommand (opts: { store?: string, data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
     const result = await issuer.audit.verify(issuer.root.publicKey)
     if (opts.json === true) {
@@ -204,6 +222,27 @@ export async function issuerAuditVerifyCommand (opts: { data: string, passphrase
     }
     if (!result.ok) {
       process.exitCode = 1
+    }
+  } finally {
+    await issuer.close()
+  }
+}
+
+export async function issuerReplicasCommand (opts: { data: string, set?: string[], passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
+  try {
+    if (opts.set != null) {
+      try {
+        await issuer.setIssuerUrls(opts.set)
+      } catch (err: any) {
+        throw new UsageError(`--set: ${String(err.message)}`)
+      }
+    }
+    const { issuers } = await issuer.overlayConfig()
+    if (opts.json === true) {
+      printJson({ issuers })
+    } else {
+      process.stdout.write(issuers.length === 0 ? 'no replica URLs set: nodes know only the URL they enrolled with (set them with --set URL...)\n' : issuers.join('\n') + '\n')
     }
   } finally {
     await issuer.close()

@@ -195,8 +195,10 @@ export async function openPostgresIssuerDb (url: string, options: OpenPostgresOp
     application_name: 'tempus-issuer',
     types
   } as pg.PoolConfig)
-  // an idle connection the server closed: reported, never a crash
+  // a connection the server closed, idle or in use: reported, never a crash
+  // (a statement in flight on it fails on its own, as `unavailable`)
   pool.on('error', err => { options.onError?.(err) })
+  pool.on('connect', client => { client.on('error', err => { options.onError?.(err) }) })
 
   const executor = (q: { query: pg.Pool['query'] | pg.PoolClient['query'] }): SqlTx => ({
     one: async <T>(sql: string, params: SqlValue[] = []) => {

@@ -8,7 +8,7 @@
  * inside it); other processes on the same file (the CLI's short commands)
  * queue on SQLite's own lock (BEGIN IMMEDIATE, busy_timeout).
  */
-import { basename, dirname } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { openSqliteStore } from '../../storage/index.ts'
 import type { IssuerDb, SqlTx, SqlValue } from './sql.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
@@ -133,9 +133,38 @@ function addSubtreesColumn (db: DatabaseSync): void {
 /** The port's `$n` parameters in SQLite's spelling (`?n`, same numbering). */
 const sqliteText = (sql: string): string => sql.replace(/\$(\d+)/g, '?$1')
 
+/**
+ * Handles open in this process, by file: every issuer instance on one file
+ * shares one connection and so one transaction queue. Two connections in
+ * one process would deadlock: a transaction spans awaits, and the other
+ * connection's BEGIN IMMEDIATE waits for its lock synchronously, blocking
+ * the very event loop that would let the first one commit.
+ */
+const shared = new Map<string, { db: IssuerDb, refs: number }>()
+
 /** The issuer's database in a node:sqlite file (the embedded default). */
 export function openSqliteIssuerDb (path: string, options: OpenIssuerDbOptions = {}): IssuerDb {
-  return sqliteIssuerDb(openIssuerDb(path, options), path)
+  const key = resolve(path)
+  let entry = shared.get(key)
+  if (entry == null) {
+    const db = sqliteIssuerDb(openIssuerDb(path, options), path)
+    const created = { db, refs: 0 }
+    entry = created
+    shared.set(key, created)
+    const close = db.close
+    db.close = async () => {
+      created.refs--
+      if (created.refs === 0) {
+        shared.delete(key)
+        await close()
+      }
+    }
+  }
+  entry.refs++
+  const held = entry
+  let closed = false
+  // each opener closes its own reference, once
+  return { ...held.db, close: async () => { if (!closed) { closed = true; await held.db.close() } } }
 }
 
 /** The port over an open node:sqlite handle. */
