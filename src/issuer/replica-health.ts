@@ -60,9 +60,10 @@ export interface AttemptError {
  * 4xx (invalid-credential, revoked, twin, …) is the issuer's answer, which
  * every replica of one store would give alike.
  */
-export function failsOver (err: AttemptError): boolean {
-  const status = typeof err?.status === 'number' ? err.status : 0
-  return status === 0 || status >= 500 || status === 429 || err?.code === 'bad-response'
+export function failsOver (err: unknown): boolean {
+  const { code, status } = (err ?? {}) as AttemptError
+  const answered = typeof status === 'number' ? status : 0
+  return answered === 0 || answered >= 500 || answered === 429 || code === 'bad-response'
 }
 
 export const DEFAULT_REPLICA_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 60_000, factor: 2, jitter: 0.5 }
