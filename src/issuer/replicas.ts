@@ -74,7 +74,6 @@ export class IssuerReplicas implements IssuerApi {
     this.clients = new Map(this.health.urls.map(url => [url, new IssuerClient({ url, instance, timeoutMs: init.timeoutMs ?? DEFAULT_REPLICA_TIMEOUT_MS, now: init.now })]))
     if (init.registry != null) {
       const health = this.health
-      // eslint-disable-next-line no-new
       new Gauge({
         name: 'tempus_issuer_replicas_healthy',
         help: 'issuer replicas that answered the last time this node asked them',
