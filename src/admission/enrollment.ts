@@ -8,13 +8,16 @@ import { join } from 'node:path'
 import { writeFileDurably } from '../identity/key-store.ts'
 import { DataDirError } from '../node/errors.ts'
 import { isPeerType } from '../node/peer-type.ts'
+import { MAX_ISSUER_REPLICAS, parseIssuerUrl, parseIssuerUrls } from '../issuer/issuer-url.ts'
 import type { EnrollResult } from '../issuer/issuer.ts'
 
 export const ENROLLMENT_FILE = 'enrollment.json'
 
 export interface Enrollment extends EnrollResult {
-  /** where the issuer answers token requests */
+  /** where the node enrolled: the primary issuer replica (the only one files from before replicas know) */
   issuerUrl: string
+  /** every issuer replica's base URL, when enrolment named them */
+  issuers?: string[]
 }
 
 export function isEnrollment (value: any): value is Enrollment {
@@ -44,7 +47,25 @@ export async function loadEnrollment (dataDir: string): Promise<Enrollment | und
   if (!isEnrollment(value)) {
     throw new DataDirError(`${path} is incomplete; enrol again with: tempus enroll`)
   }
+  try {
+    parseIssuerUrl(value.issuerUrl)
+    if (value.issuers != null) {
+      parseIssuerUrls(value.issuers)
+    }
+  } catch (err: any) {
+    throw new DataDirError(`${path}: ${String(err.message)}; enrol again with: tempus enroll`)
+  }
   return value
+}
+
+/**
+ * The issuer replicas an enrollment names: the one the node enrolled with
+ * first, then the others enrolment listed (at most 16 in all).
+ */
+export function enrolledIssuers (enrollment: Enrollment): string[] {
+  const primary = parseIssuerUrl(enrollment.issuerUrl)
+  const others = enrollment.issuers == null ? [] : parseIssuerUrls(enrollment.issuers)
+  return [...new Set([primary, ...others])].slice(0, MAX_ISSUER_REPLICAS)
 }
 
 export async function saveEnrollment (dataDir: string, enrollment: Enrollment): Promise<void> {

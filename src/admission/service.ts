@@ -13,7 +13,7 @@ import { TokenRefresh } from './pb/admission.ts'
 import { lpStream } from '@libp2p/utils'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenManager } from './token-manager.ts'
-import type { IssuerClient } from '../issuer/client.ts'
+import type { IssuerApi } from '../issuer/replicas.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
@@ -24,7 +24,8 @@ const BAN_PREFIX = '/tempus/ban/'
 export interface AdmissionServiceInit {
   state: AdmissionState
   tokens?: TokenManager
-  client?: IssuerClient
+  /** the issuer (every replica) the revocation list is polled from */
+  client?: Pick<IssuerApi, 'revocationList'>
   /** how often to poll the issuer's revocation list, in ms */
   crlPollIntervalMs: number
   /** how often to look for connections whose peer's token expired, in ms */

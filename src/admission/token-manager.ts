@@ -21,7 +21,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { backoffDelay } from '../liveness/backoff.ts'
 import { credentialLifetime } from './credential.ts'
-import type { IssuerClient } from '../issuer/client.ts'
+import type { IssuerApi } from '../issuer/replicas.ts'
 import type { BackoffPolicy } from '../liveness/backoff.ts'
 import type { CredentialLifetime } from './credential.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
@@ -29,7 +29,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Logger as PinoLogger } from 'pino'
 
 export interface TokenManagerInit {
-  client: IssuerClient
+  /** the issuer: one client, or every replica (`IssuerReplicas`) */
+  client: IssuerApi
   privateKey: PrivateKey
   credential: string
   state: AdmissionState
@@ -307,8 +308,10 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     this.credentialRefused = code
     clearTimeout(this.renewTimer)
     const what = code === 'expired' ? 'has expired' : `was refused by the issuer: ${code}`
-    this.init.log.error({ code, issuer: this.init.client.url },
-      `this node's membership credential ${what}; it cannot be renewed, so the node gets no token: enrol it again with a new code: tempus enroll --data ${this.init.dataDir ?? 'DIR'} --issuer ${this.init.client.url} --code CODE`)
+    // the replica that refused, or (expired here) the first one
+    const issuer = this.init.client.lastAnswered ?? this.init.client.urls[0] ?? 'URL'
+    this.init.log.error({ code, issuer, issuers: this.init.client.urls },
+      `this node's membership credential ${what}; it cannot be renewed, so the node gets no token: enrol it again with a new code: tempus enroll --data ${this.init.dataDir ?? 'DIR'} --issuer ${issuer} --code CODE`)
   }
 
   private schedule (delayMs: number): void {

@@ -8,6 +8,7 @@ import { DOMAINS } from '../admission/constants.ts'
 import { domainBytes } from '../admission/keys.ts'
 import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './issuer.ts'
+import { parseIssuerUrls } from './issuer-url.ts'
 import type { AuditEntry } from './audit-log.ts'
 import type { ChallengePurpose, EnrollResult, KeySet, RenewResult, TokenResult } from './issuer.ts'
 import type { PeerType } from '../node/config.ts'
@@ -19,11 +20,14 @@ export class IssuerClientError extends Error {
   /** the issuer's error code, or `unreachable` */
   readonly code: string
   readonly status: number
+  /** with `unreachable`: what the network said (`timeout`, `ECONNREFUSED`, …) */
+  readonly reason?: string
 
-  constructor (code: string, status: number, message: string) {
+  constructor (code: string, status: number, message: string, reason?: string) {
     super(message)
     this.code = code
     this.status = status
+    this.reason = reason
   }
 }
 
@@ -50,6 +54,8 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 export class IssuerClient {
   readonly url: string
   readonly instance: string
+  /** the URL of the last answer, refusals included (one URL here; see `IssuerReplicas` for several) */
+  lastAnswered?: string
   private readonly timeoutMs: number
   private readonly now: () => number
 
@@ -58,6 +64,11 @@ export class IssuerClient {
     this.timeoutMs = init.timeoutMs ?? 10_000
     this.instance = init.instance ?? randomBytes(16).toString('base64url')
     this.now = init.now ?? Date.now
+  }
+
+  /** the issuer's base URLs: this client's one */
+  get urls (): string[] {
+    return [this.url]
   }
 
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
@@ -78,13 +89,22 @@ export class IssuerClient {
         if (attempt === 1 && RESET_CODES.has(err?.cause?.code) && !signal.aborted) {
           continue
         }
-        throw new IssuerClientError('unreachable', 0, `issuer ${this.url} unreachable: ${err?.cause?.code ?? err?.name ?? 'error'}`)
+        const reason = signal.aborted ? 'timeout' : String(err?.cause?.code ?? err?.name ?? 'error')
+        throw new IssuerClientError('unreachable', 0, `issuer ${this.url} unreachable: ${reason}`, reason)
       }
     }
+    this.lastAnswered = this.url
     if (res.status === 304) {
       return { status: 304, body: undefined, headers: res.headers }
     }
-    const text = await res.text()
+    let text: string
+    try {
+      text = await res.text()
+    } catch (err: any) {
+      // the answer began but did not finish (a timeout, a dropped connection)
+      const reason = signal.aborted ? 'timeout' : String(err?.cause?.code ?? err?.name ?? 'error')
+      throw new IssuerClientError('unreachable', 0, `issuer ${this.url} stopped answering: ${reason}`, reason)
+    }
     let parsed: any
     try {
       parsed = JSON.parse(text)
@@ -129,6 +149,15 @@ export class IssuerClient {
     })
     if (typeof body?.credential !== 'string' || typeof body.rootPublicKey !== 'string' || typeof body.keys?.current !== 'string') {
       throw new IssuerClientError('bad-response', 200, 'incomplete enrolment answer')
+    }
+    const issuers = (body as { issuers?: unknown }).issuers
+    if (issuers != null) {
+      // every replica's URL, kept in the enrollment file and asked by the node: checked like a config's
+      try {
+        (body as { issuers?: string[] }).issuers = parseIssuerUrls(issuers)
+      } catch (err: any) {
+        throw new IssuerClientError('bad-response', 200, `the enrolment answer's replica list is not usable: ${String(err.message)}`)
+      }
     }
     if (typ != null && body.typ !== typ) {
       // an issuer that ignores `typ` (older than the field) used the code anyway

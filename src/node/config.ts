@@ -15,6 +15,7 @@ import { OBSERVER_PERIOD_FACTOR, VIEW_DEFAULTS } from '../sampling/constants.ts'
 import { FederatedRpcGrants } from '../federation/rpc-grants.ts'
 import { RpcPolicy } from '../rpc/policy.ts'
 import { ConfigError } from './errors.ts'
+import { parseIssuerUrls } from '../issuer/issuer-url.ts'
 
 export type PeerType = typeof PEER_TYPES[number]
 
@@ -114,6 +115,21 @@ const cidr = z.string().transform((value, ctx) => {
   return `/ip${family}/${match[1] as string}/ipcidr/${bits}`
 })
 
+/**
+ * Issuer replicas: 1 to 16 base URLs, none twice. A bad entry's problem is
+ * reported at its index (`issuers.1`) without repeating its text, which may
+ * hold a secret.
+ */
+const issuerUrls = z.array(z.unknown()).transform((value, ctx) => {
+  try {
+    return parseIssuerUrls(value)
+  } catch (err: any) {
+    // the field's path names the entry, so the message need not
+    ctx.issues.push({ code: 'custom', message: String(err.message).replace(/^issuer URL \d+: /, ''), input: value, ...(err.index == null ? {} : { path: [err.index] }) })
+    return z.NEVER
+  }
+})
+
 const positiveInt = (fallback: number): z.ZodDefault<z.ZodNumber> => z.number().int().min(1).default(fallback)
 
 export const configSchema = z.strictObject({
@@ -123,6 +139,11 @@ export const configSchema = z.strictObject({
   listen: z.array(multiaddrString).default(['/ip4/0.0.0.0/tcp/0']),
   /** multiaddrs to announce instead of the listen addresses (e.g. behind NAT) */
   announce: z.array(multiaddrString).default([]),
+  /**
+   * every issuer replica's base URL (`https://host:port`); when set it wins
+   * over the list enrolment gave (`enrollment.json`)
+   */
+  issuers: issuerUrls.optional(),
   /** sentinels to dial first: `/ip4/…/tcp/…/p2p/<peer id>` */
   bootstrap: z.array(peerMultiaddrString).default([]),
   mdns: z.strictObject({

@@ -25,7 +25,7 @@ import { FsDatastore } from 'datastore-fs'
 import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { admittingEncrypter } from '../admission/encrypter.ts'
-import { loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
+import { enrolledIssuers, loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
@@ -34,7 +34,7 @@ import { TokenManager } from '../admission/token-manager.ts'
 import { startAdminApi } from '../api/server.ts'
 import { sampler } from '../sampling/sampler.ts'
 import { rpc } from '../rpc/rpc.ts'
-import { IssuerClient } from '../issuer/client.ts'
+import { IssuerReplicas } from '../issuer/replicas.ts'
 import { generateApiToken, loadOrCreateApiToken } from '../api/token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { scopedMdns } from '../discovery/index.ts'
@@ -152,6 +152,10 @@ export interface NodeStatus {
     /** the membership credential's expiry, and the refusal that makes a new enrolment necessary (`expired`, `invalid-credential`, `revoked`) */
     credentialExpiresAt: string | null
     credentialRefused: string | null
+    /** every issuer replica this node asks, and whether it answered last time (times ISO) */
+    issuers: Array<{ url: string, healthy: boolean, lastAnswerAt: string | null, lastError: string | null, consecutiveFailures: number, retryAt: string | null }>
+    /** the replica that answered last (a refusal is an answer), or null before any did */
+    issuerLastAnswered: string | null
     revocationList: number | null
     admittedPeers: number
   }
@@ -185,6 +189,8 @@ export class TempusNode {
   api?: AdminApi
   readonly admission: AdmissionState
   readonly tokens: TokenManager
+  /** every issuer replica, and their health */
+  readonly issuers: IssuerReplicas
   readonly enrollment: Enrollment
   private readonly apiToken: string | undefined
   private readonly now: () => number
@@ -199,7 +205,7 @@ export class TempusNode {
   /** bundles across overlays (a federated bridge with federation.relay.bundles) */
   readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock }) {
     this.lock = init.lock
     this.federationEndpoint = init.federation
     this.pinStore = init.pinStore
@@ -215,6 +221,7 @@ export class TempusNode {
     this.now = init.now
     this.admission = init.admission
     this.tokens = init.tokens
+    this.issuers = init.issuers
     this.enrollment = init.enrollment
   }
 
@@ -283,7 +290,7 @@ export class TempusNode {
     await this.tokens.start()
     if (this.admission.ownToken == null) {
       const failure = this.tokens.lastFailure
-      this.log.warn({ issuer: this.enrollment.issuerUrl, code: failure?.code }, `starting without a token (${failure == null ? 'the issuer did not answer yet' : failure.refused ? `the issuer refused: ${failure.code}` : `the issuer is ${failure.code === 'unreachable' ? 'unreachable' : `not usable: ${failure.code}`}`}); no connection can be admitted until it gives one`)
+      this.log.warn({ issuers: this.issuers.urls, code: failure?.code }, `starting without a token (${failure == null ? 'the issuer did not answer yet' : failure.refused ? `the issuer refused: ${failure.code}` : `the issuer is ${failure.code === 'unreachable' ? 'unreachable' : `not usable: ${failure.code}`}`}); no connection can be admitted until it gives one`)
     }
     await this.libp2p.start()
     if (this.federationEndpoint != null) {
@@ -405,6 +412,15 @@ export class TempusNode {
         tokenExpiresAt: this.admission.ownToken == null ? null : new Date(this.admission.ownToken.claims.exp * 1000).toISOString(),
         credentialExpiresAt: this.tokens.credentialExpiresAt == null ? null : new Date(this.tokens.credentialExpiresAt).toISOString(),
         credentialRefused: this.tokens.credentialRefused ?? null,
+        issuers: this.issuers.status().map(r => ({
+          url: r.url,
+          healthy: r.healthy,
+          lastAnswerAt: iso(r.lastAnswerAt),
+          lastError: r.lastError ?? null,
+          consecutiveFailures: r.consecutiveFailures,
+          retryAt: iso(r.retryAt)
+        })),
+        issuerLastAnswered: this.issuers.lastAnswered ?? null,
         revocationList: this.admission.revocations.current?.n ?? null,
         admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length
       },
@@ -412,6 +428,10 @@ export class TempusNode {
       bundles: (({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused }) => ({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused: refused as Record<string, number> }))(this.dtn.status())
     }
   }
+}
+
+function iso (ms: number | undefined): string | null {
+  return ms == null ? null : new Date(ms).toISOString()
 }
 
 /** One view's section of the config, as the sampling service takes it. */
@@ -496,7 +516,9 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
 
   const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
   const verifier = admission.verifier
-  const client = new IssuerClient({ url: enrollment.issuerUrl })
+  const registry = new Registry()
+  // every issuer replica: the operator's list wins over the one enrolment gave
+  const client = new IssuerReplicas({ urls: parsed.issuers ?? enrolledIssuers(enrollment), now, random, registry })
   // a renewed credential goes back into the enrollment file it came from (an embedder's enrollment stays in memory)
   const enrollmentDir = options.enrollment == null ? dataDir : undefined
   const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
@@ -512,7 +534,6 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // bundles: what a caller was told is stored survives kill -9
   const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
   undo.push(() => { bundles.close() })
-  const registry = new Registry()
   const peerDiscovery = []
   const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
   if (bootstrapList.length > 0) {
@@ -693,7 +714,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
       })
     }
   }
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
   if (options.start !== false) {
     // from here the node owns what was opened: its stop closes all of it
     undo.length = 0

@@ -66,11 +66,24 @@ export async function statusCommand (options: { data: string, json?: boolean }):
     ['token expires', status.admission.tokenExpiresAt ?? 'no token'],
     ['credential expires', status.admission.credentialExpiresAt ?? '-'],
     // a refused credential needs an operator: say what to do, not only that it failed
-    ...(status.admission.credentialRefused == null ? [] : [['credential', `refused (${status.admission.credentialRefused}): enrol again with a new code: tempus enroll --data ${options.data} --issuer URL --code CODE`] as [string, string]]),
+    ...(status.admission.credentialRefused == null ? [] : [['credential', `refused (${status.admission.credentialRefused}): enrol again with a new code: tempus enroll --data ${options.data} --issuer ${status.admission.issuerLastAnswered ?? 'URL'} --code CODE`] as [string, string]]),
+    ...issuerRows(status.admission),
     ['revocation list', status.admission.revocationList ?? '-'],
     ['admitted peers', status.admission.admittedPeers],
     ...status.addrs.map(a => ['address', a] as [string, string])
   ]))
+}
+
+/** One row per issuer replica (up or down, and why), then the one that answered last. */
+export function issuerRows (admission: Pick<NodeStatus['admission'], 'issuers' | 'issuerLastAnswered'>): Array<[string, string]> {
+  // a node older than the replica list shows none
+  const replicas = admission.issuers ?? []
+  return [
+    ...replicas.map(r => ['issuer', r.healthy
+      ? `${r.url} up${r.lastAnswerAt == null ? ' (not asked yet)' : `, answered ${r.lastAnswerAt}`}`
+      : `${r.url} DOWN (${r.lastError ?? 'error'}, ${r.consecutiveFailures} failure${r.consecutiveFailures === 1 ? '' : 's'} in a row${r.retryAt == null ? '' : `, asked again from ${r.retryAt}`}${r.lastAnswerAt == null ? '' : `; last answered ${r.lastAnswerAt}`})`] as [string, string]),
+    ...(replicas.length === 0 ? [] : [['issuer answered last', admission.issuerLastAnswered ?? '-'] as [string, string]])
+  ]
 }
 
 export async function viewsCommand (options: { data: string, json?: boolean }): Promise<void> {
