@@ -26,6 +26,7 @@ import { AuditLog } from './audit-log.ts'
 import { ChallengeBook } from './challenge.ts'
 import { IssuerError } from './errors.ts'
 import { GroupCommit } from './group-commit.ts'
+import { parseIssuerUrls } from './issuer-url.ts'
 import { ISSUER_DB, openIssuerStore, readStorePointer } from './db/store-location.ts'
 export { ISSUER_DB }
 import { readMarker } from '../storage/index.ts'
@@ -101,8 +102,8 @@ export interface OverlayConfig {
   /** base64url raw Ed25519 */
   rootPublicKey: string
   bootstrap: string[]
-  /** every replica's base URL, as the operator set it (`tempus issuer replicas`); empty: only the one asked */
-  issuers: string[]
+  /** every replica's base URL, as the operator set it (`tempus issuer replicas --set`); absent: none set, nodes know only the one they asked */
+  issuers?: string[]
 }
 
 export interface KeySet {
@@ -227,7 +228,6 @@ interface TokenDecision {
 const TOKEN_SIGN_ATTEMPTS = 3
 /** How stale this replica's idea of the signing keys may be before a token request reads them again (the commit re-checks anyway). */
 const KEYS_RECHECK_MS = 1000
-const MAX_ISSUER_URLS = 16
 
 export class Issuer {
   readonly db: IssuerDb
@@ -397,12 +397,13 @@ export class Issuer {
   }
 
   async overlayConfig (): Promise<OverlayConfig> {
+    const issuers: string[] = JSON.parse(await getMeta(this.db, 'issuer_urls') ?? '[]')
     return {
       overlay: this.overlay,
       issuer: this.id,
       rootPublicKey: this.rootPublic,
       bootstrap: JSON.parse(await getMeta(this.db, 'bootstrap') ?? '[]'),
-      issuers: JSON.parse(await getMeta(this.db, 'issuer_urls') ?? '[]')
+      ...(issuers.length > 0 ? { issuers } : {})
     }
   }
 
@@ -415,10 +416,12 @@ export class Issuer {
    * fail over (http(s) URLs without credentials, query or fragment; at most 16).
    */
   async setIssuerUrls (urls: string[]): Promise<void> {
-    if (!Array.isArray(urls) || urls.length > MAX_ISSUER_URLS) {
-      throw new IssuerError('bad-request', `give at most ${MAX_ISSUER_URLS} replica URLs`)
+    let clean: string[]
+    try {
+      clean = urls.length === 0 ? [] : parseIssuerUrls(urls)
+    } catch (err: any) {
+      throw new IssuerError('bad-request', String(err.message))
     }
-    const clean = urls.map(checkIssuerUrl)
     await this.db.transaction(async tx => {
       await setMeta(tx, 'issuer_urls', JSON.stringify(clean))
       await this.audit.append(tx, 'replicas', { urls: clean })
@@ -866,20 +869,6 @@ function checkTokenTtl (ttl: number | undefined): void {
   if (ttl != null && (ttl < TOKEN_TTL_MIN_MS || ttl > TOKEN_TTL_MAX_MS)) {
     throw new RangeError('token lifetime must be 2 to 5 minutes')
   }
-}
-
-/** A replica's base URL as nodes may be given it: http(s), no credentials, query or fragment. */
-export function checkIssuerUrl (url: unknown): string {
-  let u: URL
-  try {
-    u = new URL(String(url))
-  } catch {
-    throw new IssuerError('bad-request', `${String(url).slice(0, 80)} is not a URL: give http(s)://HOST:PORT`)
-  }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.username !== '' || u.password !== '' || u.search !== '' || u.hash !== '') {
-    throw new IssuerError('bad-request', `${u.origin}: a replica URL is http(s)://HOST:PORT[/PATH], without credentials, query or fragment`)
-  }
-  return u.toString().replace(/\/+$/, '')
 }
 
 async function getMeta (db: Pick<SqlTx, 'one'>, key: string): Promise<string | undefined> {

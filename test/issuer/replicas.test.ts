@@ -166,7 +166,7 @@ describe('a node over three replicas of one issuer', () => {
 
   const enroll = async (): Promise<{ key: Awaited<ReturnType<typeof generateKeyPair>>, enrollment: Enrollment }> => {
     const key = await generateKeyPair('Ed25519')
-    return { key, enrollment: { ...await new IssuerClient({ url: t.url }).enroll(key, t.issuer.createCode('edge')), issuerUrl: t.url } }
+    return { key, enrollment: { ...await new IssuerClient({ url: t.url }).enroll(key, await t.issuer.createCode('edge')), issuerUrl: t.url } }
   }
 
   it('spreads requests over every replica', async () => {

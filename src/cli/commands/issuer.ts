@@ -238,7 +238,7 @@ export async function issuerReplicasCommand (opts: { data: string, set?: string[
         throw new UsageError(`--set: ${String(err.message)}`)
       }
     }
-    const { issuers } = await issuer.overlayConfig()
+    const issuers = (await issuer.overlayConfig()).issuers ?? []
     if (opts.json === true) {
       printJson({ issuers })
     } else {
