@@ -180,6 +180,8 @@ export function buildProgram (): Command {
     .addOption(new Option('--attestation <kind>', 'attestation verifier').choices(['none', 'test-attestor']).default('none'))
     .option('--attestor-key <publicKey>', 'test attestor public key (base64url raw Ed25519)')
     .option('--refuse-twins', 'refuse the newer of two processes refreshing one credential (a node restarted after a kill then waits up to one token lifetime)')
+    .option('--per-address-per-second <n>', 'requests per second per client address, per route, on the anonymous endpoints (raise it when many nodes share one address, e.g. behind NAT)', '200')
+    .option('--per-peer-per-minute <n>', 'token and renewal requests per minute per member', '60')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print the start event as JSON')

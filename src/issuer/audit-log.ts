@@ -48,7 +48,7 @@ import { signDomain, verifyDomain } from '../admission/keys.ts'
 import { SCAN_PAGE } from './db/sql.ts'
 import { IssuerError } from './errors.ts'
 import { CompactRange, consistencyFromNodes, inclusionFromNodes, leafHash, rootFromNodes, verifyConsistency } from './merkle.ts'
-import type { IssuerDb, SqlTx } from './db/sql.ts'
+import type { IssuerDb, SqlTx, SqlValue } from './db/sql.ts'
 import type { Hash, NodeReader, TreeNode } from './merkle.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -130,6 +130,18 @@ const SQL = {
   checkpointPage: 'SELECT size, root, signature, at FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2',
   rowPage: 'SELECT idx, entry, leaf_hash, subtrees FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2',
   leafPage: 'SELECT idx, leaf_hash FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2'
+}
+
+/** leaves one INSERT writes at most (4 parameters each: well under every driver's limit) */
+const INSERT_ROWS_MAX = 250
+
+/** An INSERT of `count` leaves. */
+function insertLeaves (count: number): string {
+  if (count === 1) {
+    return SQL.insertLeaf
+  }
+  const values = Array.from({ length: count }, (_, r) => `($${4 * r + 1}, $${4 * r + 2}, $${4 * r + 3}, $${4 * r + 4})`)
+  return `INSERT INTO audit (idx, entry, leaf_hash, subtrees) VALUES ${values.join(', ')}`
 }
 
 /** The rows at `indexes`, in one query. */
@@ -227,13 +239,26 @@ export class AuditLog {
     // the cache is dropped until the rows are in: a failed insert must not leave it ahead of the table
     this.cached = undefined
     let last: Hash | undefined
+    // rows go in a few multi-row INSERTs: one round trip per chunk, not per
+    // leaf (a group of tokens is one statement on PostgreSQL)
+    let rows: SqlValue[] = []
+    const flush = async (): Promise<void> => {
+      if (rows.length > 0) {
+        await tx.run(insertLeaves(rows.length / 4), rows)
+        rows = []
+      }
+    }
     for (const { kind, data } of decisions) {
       const i = range.size
       const entry: AuditEntry = { i, at: this.now(), kind, data }
       const text = JSON.stringify(entry)
       last = leafHash(Buffer.from(text, 'utf8'))
-      await tx.run(SQL.insertLeaf, [i, text, last, subtreesColumn(range.append(last))])
+      rows.push(i, text, last, subtreesColumn(range.append(last)))
+      if (rows.length >= INSERT_ROWS_MAX * 4) {
+        await flush()
+      }
     }
+    await flush()
     if (last != null) {
       this.cached = { range, last }
       this.requestCheckpoint()

@@ -28,6 +28,18 @@ async function passphrase (file?: string): Promise<string> {
   return p.value
 }
 
+/** a rate limit flag: a whole number from 1 to 10⁶ */
+function limit (value: string | undefined, name: string, fallback: number): number {
+  if (value == null) {
+    return fallback
+  }
+  const n = Number(value)
+  if (!/^[0-9]{1,7}$/.test(value) || n < 1 || n > 1_000_000) {
+    throw new UsageError(`${name} must be a whole number from 1 to 1000000`)
+  }
+  return n
+}
+
 function duration (value: string, name: string): number {
   try {
     return parseDuration(value, name)
@@ -76,7 +88,9 @@ export async function issuerInitCommand (opts: { data: string, overlay: string, 
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, json?: boolean }): Promise<void> {
+  const perAddressPerSecond = limit(opts.perAddressPerSecond, '--per-address-per-second', 200)
+  const perPeerPerMinute = limit(opts.perPeerPerMinute, '--per-peer-per-minute', 60)
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(opts.listen)
   if (match == null) {
     throw new UsageError('--listen must be HOST:PORT')
@@ -122,7 +136,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     throw err
   }
   const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
-  const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log })
+  const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log, perAddressPerSecond, perPeerPerMinute })
   if (opts.json === true) {
     printJson({ event: 'started', url: http.url, overlay: issuer.overlay, store: issuer.db.kind })
   } else {
