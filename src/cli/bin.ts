@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { buildProgram } from './program.ts'
 
-const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'NotEnrolledError', 'IdentityError', 'UsageError', 'ApiError', 'IssuerError', 'IssuerClientError', 'IssuerUrlError', 'StorageError', 'DataDirLockedError'])
+const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'NotEnrolledError', 'IdentityError', 'UsageError', 'ApiError', 'IssuerError', 'IssuerClientError', 'IssuerUrlError', 'StorageError', 'DataDirLockedError', 'RekeyError', 'StoreUrlError'])
 
 // every file the CLI creates holds state or keys: owner only, whoever creates
 // it (SQLite, the libp2p datastore, pino's log files, our own writers)

@@ -8,6 +8,7 @@ import { startCommand } from './commands/start.ts'
 import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './commands/admin.ts'
 import { adminAuditCommand } from './commands/admin-audit.ts'
 import { enrollCommand } from './commands/enroll.ts'
+import { rekeyCommand } from './commands/rekey.ts'
 import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerReplicasCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
@@ -159,6 +160,13 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print JSON')
     .action(async (opts) => { await enrollCommand(opts) })
+  program.command('rekey')
+    .description('move this (stopped) node to a new identity key, e.g. when the old one may have leaked: both keys prove possession to the issuer, the node gets a credential for its new PeerId, and the old PeerId is revoked once the new one has fetched its first token')
+    .requiredOption('--data <dir>', 'data directory of an enrolled node')
+    .option('--issuer <url>', 'the issuer replica to ask (default: every replica the node knows, in turn)')
+    .option('--passphrase-file <file>', 'file holding the identity key passphrase')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await rekeyCommand(opts) })
 
   const issuer = program.command('issuer').description('run and administer the issuer')
   issuer.command('init')

@@ -10,7 +10,7 @@ import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './issuer.ts'
 import { parseIssuerUrls } from './issuer-url.ts'
 import type { AuditEntry } from './audit-log.ts'
-import type { ChallengePurpose, EnrollResult, KeySet, RenewResult, TokenResult } from './issuer.ts'
+import type { ChallengePurpose, EnrollResult, KeySet, RekeyResult, RenewResult, TokenResult } from './issuer.ts'
 import type { PeerType } from '../node/config.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
@@ -171,6 +171,24 @@ export class IssuerClient {
     const { body } = await this.request<TokenResult>('POST', '/v1/token', { credential, challenge: proof.challenge, signature: proof.signature, instance: this.instance })
     if (typeof body?.token !== 'string' || typeof body.keyCertificate !== 'string' || !Number.isFinite(body.expiresAt)) {
       throw new IssuerClientError('bad-response', 200, 'incomplete token answer')
+    }
+    return body
+  }
+
+  /**
+   * Move the member holding `credential` (for `oldKey`) to `newKey`: both
+   * keys prove possession over one fresh challenge and the new public key.
+   * The answer is a credential for the new PeerId; the issuer revokes the
+   * old one when the new one fetches its first token.
+   */
+  async rekey (oldKey: PrivateKey, credential: string, newKey: PrivateKey): Promise<RekeyResult> {
+    const raw = await this.challenge()
+    const bound = newKey.publicKey.raw
+    const signature = await oldKey.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage('rekey', raw, bound)))
+    const newSignature = await newKey.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage('rekey-new', raw, bound)))
+    const { body } = await this.request<RekeyResult>('POST', '/v1/rekey', { credential, challenge: b64(raw), signature: b64(signature), publicKey: b64(bound), newSignature: b64(newSignature) })
+    if (typeof body?.credential !== 'string' || typeof body.peerId !== 'string' || !Number.isFinite(body.expiresAt)) {
+      throw new IssuerClientError('bad-response', 200, 'incomplete re-key answer')
     }
     return body
   }

@@ -12,7 +12,7 @@ import { createHttpServer, HttpError, listen, perAddress } from '../http/server.
 import { AdminRequestVerifier } from './admin-request.ts'
 import { IssuerError } from './errors.ts'
 import type { IssuerErrorCode } from './errors.ts'
-import type { EnrollRequest, Issuer, RenewRequest, TokenRequest } from './issuer.ts'
+import type { EnrollRequest, Issuer, RekeyRequest, RenewRequest, TokenRequest } from './issuer.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -93,6 +93,7 @@ const SCHEMAS = {
   enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
   token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), instance: { type: 'string', minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } }, ['credential', 'challenge', 'signature']),
   renew: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
+  rekey: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), publicKey: b64url(64), newSignature: b64url(128) }, ['credential', 'challenge', 'signature', 'publicKey', 'newSignature']),
   approve: bodyOf({ request: { type: 'string', minLength: 1, maxLength: 64 }, adminKey: b64url(64), signature: b64url(128) }, ['request', 'adminKey', 'signature']),
   consistency: queryOf({ from: count, to: count }, ['from', 'to']),
   inclusion: queryOf({ index: count, size: count }, ['index']),
@@ -213,6 +214,9 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   // credentials faster than it may fetch tokens
   app.post('/v1/renew', { config: anonymous, schema: { body: SCHEMAS.renew } }, async (request, reply) =>
     await issuer.renew(request.body as RenewRequest, chargePeer(reply)))
+  // a re-key spends the old key's token budget too
+  app.post('/v1/rekey', { config: anonymous, schema: { body: SCHEMAS.rekey } }, async (request, reply) =>
+    await issuer.rekey(request.body as RekeyRequest, chargePeer(reply)))
   app.post<{ Body: { request: string, adminKey: string, signature: string } }>('/v1/revoke', { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
     await issuer.approve(request.body.request, request.body.adminKey, request.body.signature))
 

@@ -75,6 +75,8 @@ export interface IssuerOpenOptions {
   metrics?: Registry
   /** told of every twin report (for the operator's log); never given secrets */
   onTwin?: (event: TwinEvent) => void
+  /** told when a re-keyed member's new key fetched its first token and the old key was revoked */
+  onRekeyDone?: (newPeerId: string) => void
 }
 
 /** A twin report as audited: instances appear only as short hashes. */
@@ -154,6 +156,32 @@ export interface RenewRequest {
   signature: string
 }
 
+/**
+ * A member moving to a new identity key (its old one may have leaked): its
+ * current credential and a proof by the old key, and a proof by the new key,
+ * both on one fresh challenge and both naming the new key.
+ */
+export interface RekeyRequest {
+  credential: string
+  challenge: string
+  /** by the old key, purpose "rekey", over the challenge and the new public key */
+  signature: string
+  /** base64url raw Ed25519 public key of the new identity */
+  publicKey: string
+  /** by the new key, purpose "rekey-new", over the challenge and the new public key */
+  newSignature: string
+}
+
+export interface RekeyResult {
+  /** the new identity's PeerId */
+  peerId: string
+  typ: PeerType
+  /** a credential for the new PeerId */
+  credential: string
+  /** ms since the epoch */
+  expiresAt: number
+}
+
 export interface RenewResult {
   /** the new credential: same subject and type, a new lifetime */
   credential: string
@@ -209,11 +237,14 @@ export function noIssuerMessage (dir: string): string {
  * What a proof of possession is for. The purpose is signed, so a proof made
  * for one request (a token) cannot be replayed as another (a renewal).
  */
-export type ChallengePurpose = 'enroll' | 'token' | 'renew'
+export type ChallengePurpose = 'enroll' | 'token' | 'renew' | 'rekey' | 'rekey-new'
 
-/** The bytes a node signs to prove it holds its key, for one purpose. */
-export function challengeMessage (purpose: ChallengePurpose, challenge: Uint8Array): Uint8Array[] {
-  return [Buffer.from(purpose), challenge]
+/**
+ * The bytes a node signs to prove it holds its key, for one purpose (and,
+ * for a re-key, the new key both proofs bind).
+ */
+export function challengeMessage (purpose: ChallengePurpose, challenge: Uint8Array, ...bound: Uint8Array[]): Uint8Array[] {
+  return [Buffer.from(purpose), challenge, ...bound]
 }
 
 /** A token decided but not yet durable: what its audit row says. */
@@ -253,6 +284,7 @@ export class Issuer {
   private readonly twins: TwinWatch
   private readonly refuseTwins: boolean
   private readonly onTwin?: (event: TwinEvent) => void
+  private readonly onRekeyDone?: (peerId: string) => void
   /** the issuer's metrics; serve them with `metrics.metrics()` */
   readonly metrics: Registry
   private readonly twinCounter: Counter<'stage'>
@@ -279,6 +311,7 @@ export class Issuer {
     this.twins = new TwinWatch({ windowMs: this.tokenTtlMs, now: this.now })
     this.refuseTwins = options.refuseTwins ?? false
     this.onTwin = options.onTwin
+    this.onRekeyDone = options.onRekeyDone
     this.metrics = options.metrics ?? new Registry()
     this.twinCounter = new Counter({
       name: 'tempus_issuer_twin_suspected_total',
@@ -551,11 +584,84 @@ export class Issuer {
     if (req?.instance != null && (typeof req.instance !== 'string' || !INSTANCE_RE.test(req.instance))) {
       throw new IssuerError('bad-request', 'instance must be 8–64 base64url characters')
     }
-    const { sub, typ, now } = await this.verifyMember(req, 'token')
+    const { sub, typ, now, rekeyed } = await this.verifyMember(req, 'token')
     // a twin refused here must not spend the per-peer budget it shares with the original
     await this.watchTwins(sub, req.instance ?? '')
     beforeIssue?.(sub)
-    return await this.issueToken(sub, typ, now)
+    const token = await this.issueToken(sub, typ, now)
+    if (rekeyed) {
+      // the new key is in use: the old one it replaced is revoked now
+      await this.completeRekey(sub)
+    }
+    return token
+  }
+
+  /**
+   * Move a member to a new identity key: the old key proves it holds the
+   * credential, the new key proves possession of itself, both over one
+   * fresh challenge and the new key. The new PeerId becomes a member of the
+   * same type with a credential of its own; the old PeerId is revoked when
+   * the new one first fetches a token (so a node whose re-key answer was
+   * lost is not locked out, and asks again). One re-key per old key: a
+   * second to another new key is refused (`conflict`), since two claimants
+   * of one credential are a leak in progress. Revoking either revokes the
+   * keys re-keyed from it too (`approve`).
+   */
+  async rekey (req: RekeyRequest, beforeIssue?: (peerId: string) => void): Promise<RekeyResult> {
+    const newKey = unb64(req?.publicKey, 'publicKey', 64)
+    if (newKey.length !== 32) {
+      throw new IssuerError('bad-request', 'publicKey must be a raw Ed25519 key')
+    }
+    const newSignature = unb64(req.newSignature, 'newSignature', 128)
+    const { sub, typ, now, challenge } = await this.verifyMember(req, 'rekey', newKey)
+    if (!verifyDomain(publicKeyFromRawBytes(newKey), newSignature, DOMAINS.issuerChallenge, ...challengeMessage('rekey-new', challenge, newKey))) {
+      throw new IssuerError('invalid-proof', 'the new key\'s signature does not prove possession of it')
+    }
+    const peerId = peerIdOfRaw(newKey)
+    if (peerId === sub) {
+      throw new IssuerError('bad-request', 'the new key is the old one')
+    }
+    beforeIssue?.(sub)
+    const credential = await this.signCredential(peerId, typ, now)
+    await this.db.transaction(async tx => {
+      if (await this.isRevoked(peerId, tx)) {
+        throw new IssuerError('revoked', 'the new key is revoked')
+      }
+      const earlier = await tx.one<{ new_peer_id: string }>('SELECT new_peer_id FROM rekeys WHERE old_peer_id = $1', [sub])
+      if (earlier != null && earlier.new_peer_id !== peerId) {
+        await this.audit.append(tx, 'rekey-refused', { from: sub, to: peerId, earlier: earlier.new_peer_id })
+        return
+      }
+      if (earlier == null) {
+        await tx.run('INSERT INTO rekeys (old_peer_id, new_peer_id, state, at) VALUES ($1, $2, \'pending\', $3)', [sub, peerId, now])
+      }
+      await tx.run('INSERT INTO members (peer_id, typ, enrolled_at) VALUES ($1, $2, $3) ON CONFLICT (peer_id) DO UPDATE SET typ = excluded.typ', [peerId, typ, now])
+      await this.audit.append(tx, 'rekey', earlier == null ? { from: sub, to: peerId, typ } : { from: sub, to: peerId, typ, repeated: true })
+    })
+    const taken = await this.db.one<{ new_peer_id: string }>('SELECT new_peer_id FROM rekeys WHERE old_peer_id = $1', [sub])
+    if (taken?.new_peer_id !== peerId) {
+      throw new IssuerError('conflict', 'this credential was already re-keyed to another key; if that was not you, the old key has leaked: revoke it')
+    }
+    return { peerId, typ, credential, expiresAt: Math.floor((now + this.credentialTtlMs) / 1000) * 1000 }
+  }
+
+  /** The new key of a re-key fetched its first token: revoke the old one, publish the list. */
+  private async completeRekey (newPeerId: string): Promise<void> {
+    let done = false
+    await this.db.transaction(async tx => {
+      const row = await tx.one<{ old_peer_id: string }>('SELECT old_peer_id FROM rekeys WHERE new_peer_id = $1 AND state = \'pending\'', [newPeerId])
+      if (row == null) {
+        return
+      }
+      await tx.run('UPDATE rekeys SET state = \'done\' WHERE new_peer_id = $1', [newPeerId])
+      await tx.run('INSERT INTO revoked (peer_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [row.old_peer_id, 'rekeyed', this.now()])
+      await this.audit.append(tx, 'revoke', { peerId: row.old_peer_id, reason: 'rekeyed', to: newPeerId })
+      await this.publishRevocationListIn(tx, `rekey to ${newPeerId}`)
+      done = true
+    })
+    if (done) {
+      this.onRekeyDone?.(newPeerId)
+    }
   }
 
   /**
@@ -593,7 +699,7 @@ export class Issuer {
    * another type now, presented with a proof of possession of its key on a
    * fresh challenge signed for `purpose`.
    */
-  private async verifyMember (req: { credential: unknown, challenge: unknown, signature: unknown }, purpose: ChallengePurpose): Promise<{ sub: string, typ: PeerType, now: number }> {
+  private async verifyMember (req: { credential: unknown, challenge: unknown, signature: unknown }, purpose: ChallengePurpose, ...bound: Uint8Array[]): Promise<{ sub: string, typ: PeerType, now: number, challenge: Uint8Array, rekeyed: boolean }> {
     if (typeof req?.credential !== 'string' || req.credential.length > 2048) {
       throw new IssuerError('bad-request', 'credential must be a string')
     }
@@ -613,17 +719,17 @@ export class Issuer {
       throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
     }
     const nodeKey = peerIdFromString(claims.sub).publicKey
-    if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge))) {
+    if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge, ...bound))) {
       throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
     }
-    // membership and revocation in one read
-    const member = await this.db.one<{ typ: PeerType, revoked: number | boolean }>('SELECT typ, EXISTS (SELECT 1 FROM revoked WHERE revoked.peer_id = members.peer_id) AS revoked FROM members WHERE peer_id = $1', [claims.sub])
+    // membership, revocation and a re-key waiting for this key, in one read
+    const member = await this.db.one<{ typ: PeerType, revoked: number | boolean, rekeyed: number | boolean }>('SELECT typ, EXISTS (SELECT 1 FROM revoked WHERE revoked.peer_id = members.peer_id) AS revoked, EXISTS (SELECT 1 FROM rekeys WHERE rekeys.new_peer_id = members.peer_id AND rekeys.state = \'pending\') AS rekeyed FROM members WHERE peer_id = $1', [claims.sub])
     // a credential of a type the member no longer has (it re-enrolled as
     // another type) is as dead as a revoked one
     if (member == null || Boolean(member.revoked) || member.typ !== claims.typ) {
       throw new IssuerError('revoked', 'this key is revoked')
     }
-    return { sub: claims.sub, typ: claims.typ, now }
+    return { sub: claims.sub, typ: claims.typ, now, challenge, rekeyed: Boolean(member.rekeyed) }
   }
 
   /**
@@ -828,11 +934,31 @@ export class Issuer {
         await tx.run('UPDATE revocation_requests SET state = \'done\' WHERE id = $1', [id])
         await tx.run('INSERT INTO revoked (peer_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [request.peerId, request.reason, this.now()])
         await this.audit.append(tx, 'revoke', { peerId: request.peerId, reason: request.reason, request: id, approvals: now.approvals })
+        // the keys re-keyed from it (a thief holding the old key may have moved first)
+        for (const successor of await this.rekeyedFrom(tx, request.peerId)) {
+          await tx.run('INSERT INTO revoked (peer_id, reason, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [successor, `re-keyed from ${request.peerId}`, this.now()])
+          await this.audit.append(tx, 'revoke', { peerId: successor, reason: 're-keyed from a revoked key', from: request.peerId, request: id })
+        }
         await this.publishRevocationListIn(tx, `request ${id}`)
         return await this.revocationRequest(id, tx)
       }
       return now
     })
+  }
+
+  /** The keys re-keyed from `peerId`, directly or down a chain (bounded). */
+  private async rekeyedFrom (tx: SqlTx, peerId: string): Promise<string[]> {
+    const out: string[] = []
+    let from = peerId
+    for (let depth = 0; depth < 64; depth++) {
+      const next = await tx.one<{ new_peer_id: string }>('SELECT new_peer_id FROM rekeys WHERE old_peer_id = $1', [from])
+      if (next == null || out.includes(next.new_peer_id)) {
+        break
+      }
+      out.push(next.new_peer_id)
+      from = next.new_peer_id
+    }
+    return out
   }
 
   /** Sign a new revocation list with the next number. */

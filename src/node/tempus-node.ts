@@ -26,6 +26,7 @@ import { createLibp2p } from 'libp2p'
 import { Registry } from 'prom-client'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { enrolledIssuers, loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
+import { completePendingRekey } from '../admission/rekey.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
@@ -480,6 +481,10 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         : await resolvePassphrase()
       if (passphrase.source === 'dev-default') {
         log.warn('INSECURE: the identity key is encrypted with the built-in development passphrase; set TEMPUS_PASSPHRASE or TEMPUS_PASSPHRASE_FILE for any real deployment')
+      }
+      // a re-key interrupted after the issuer answered is finished first (never a key with another key's credential)
+      if (await completePendingRekey(dataDir)) {
+        log.warn({ dataDir }, 'finished an interrupted re-key: the node starts with its new identity key')
       }
       const store = new EncryptedFileKeyStore({ path: dataPath(dataDir, 'identity'), passphrase: passphrase.value, scryptN: options.scryptN })
       const identity = await loadOrCreateIdentity(store)

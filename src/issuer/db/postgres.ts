@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS code_uses (
   at BIGINT NOT NULL,
   PRIMARY KEY (code_hash, peer_id)
 );
+CREATE TABLE IF NOT EXISTS rekeys (
+  old_peer_id TEXT PRIMARY KEY,
+  new_peer_id TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+  at BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS members (
   peer_id TEXT PRIMARY KEY,
   typ TEXT NOT NULL,

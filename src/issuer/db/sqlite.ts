@@ -75,6 +75,14 @@ CREATE TABLE IF NOT EXISTS audit (
   leaf_hash BLOB NOT NULL,
   subtrees BLOB
 );
+-- a member moving to a new identity key: the old one is revoked when the new one fetches its first token
+CREATE TABLE IF NOT EXISTS rekeys (
+  old_peer_id TEXT PRIMARY KEY,
+  new_peer_id TEXT NOT NULL UNIQUE,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+  at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_current ON signing_keys (state) WHERE state = 'current';
 -- which key each code use went to: a node whose enrolment answer was lost
 -- on the way repeats the request and gets its credential again
 CREATE TABLE IF NOT EXISTS code_uses (
