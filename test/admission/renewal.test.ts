@@ -150,7 +150,7 @@ describe('a node renews its membership credential', () => {
       clock += 4 * DAY
       await tokens.renewCredential()
       assert.equal(tokens.credentialRefused, 'revoked')
-      assert.deepEqual(tokens.lastFailure, { code: 'revoked', refused: true })
+      assert.deepEqual(tokens.lastFailure, { code: 'revoked', refused: true, unavailable: false })
       const errors = logs.filter(l => l.level >= 50)
       assert.equal(errors.length, 1, JSON.stringify(errors))
       assert.match(errors[0]?.msg ?? '', /refused by the issuer: revoked/)
