@@ -69,6 +69,7 @@ export async function statusCommand (options: { data: string, json?: boolean }):
     ...(status.admission.credentialRefused == null ? [] : [['credential', `refused (${status.admission.credentialRefused}): enrol again with a new code: tempus enroll --data ${options.data} --issuer URL --code CODE`] as [string, string]]),
     ['revocation list', status.admission.revocationList ?? '-'],
     ['admitted peers', status.admission.admittedPeers],
+    ['issuer outage', status.admission.issuerOutageSince == null ? 'no' : `since ${status.admission.issuerOutageSince} (${status.admission.issuerOutagePolicy}; ${status.admission.keptConnections} kept)`],
     ...status.addrs.map(a => ['address', a] as [string, string])
   ]))
 }
