@@ -1,7 +1,8 @@
 /**
  * The admission service around the pure parts: re-presents the node's fresh
  * token to connected peers, closes connections whose peer's token ran out
- * without a refresh, polls the issuer's revocation list (the gossip service
+ * without a refresh (unless the issuer-outage policy keeps it: see
+ * outage-policy.ts), polls the issuer's revocation list (the gossip service
  * spreads it on `tempus/crl/1`), acts on suspicion thresholds and persists
  * bans.
  */
@@ -9,9 +10,13 @@ import { Key } from 'interface-datastore'
 import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
+import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { TokenRefresh } from './pb/admission.ts'
 import { lpStream } from '@libp2p/utils'
+import type { OutagePolicy, OutageWindow } from './outage-policy.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
+import type { SuspicionChange } from './suspicion.ts'
+import type { Logger as PinoLogger } from 'pino'
 import type { TokenManager } from './token-manager.ts'
 import type { IssuerApi } from '../issuer/replicas.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
@@ -30,6 +35,13 @@ export interface AdmissionServiceInit {
   crlPollIntervalMs: number
   /** how often to look for connections whose peer's token expired, in ms */
   sweepIntervalMs: number
+  /**
+   * what established connections do while no issuer answers this node
+   * @default fail-closed (the node's config defaults to keep-established)
+   */
+  outage?: Partial<OutagePolicy>
+  /** the operator's log: quarantines, bans and kept connections are told there at warn/info level */
+  log?: PinoLogger
 }
 
 export interface AdmissionServiceComponents {
@@ -49,12 +61,18 @@ export class AdmissionService implements Startable {
   private readonly log: Logger
   private sweepTimer?: ReturnType<typeof setInterval>
   private crlTimer?: ReturnType<typeof setInterval>
+  private readonly outagePolicy: OutagePolicy
+  /** this node's current (or just ended) issuer outage */
+  private outage?: OutageWindow
+  /** connections kept through the outage so far (their ids), to tell the operator once each */
+  private readonly kept = new Set<string>()
 
   constructor (components: AdmissionServiceComponents, init: AdmissionServiceInit) {
     this.components = components
     this.init = init
     this.state = init.state
     this.log = components.logger.forComponent('tempus:admission')
+    this.outagePolicy = { mode: init.outage?.mode ?? 'fail-closed', graceMs: init.outage?.graceMs ?? 0, healMs: init.outage?.healMs ?? OUTAGE_HEAL_MS }
     this.onSuspicion = this.onSuspicion.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
@@ -118,9 +136,11 @@ export class AdmissionService implements Startable {
     this.state.admitted.delete(evt.detail.toString())
   }
 
-  private onSuspicion (evt: CustomEvent<{ peer: string, state: string, score: number }>): void {
-    const { peer, state } = evt.detail
+  private onSuspicion (evt: CustomEvent<SuspicionChange>): void {
+    const { peer, state, previous } = evt.detail
     if (state === 'quarantined' || state === 'banned') {
+      // one line per transition: the operator must see what cut a peer off
+      this.init.log?.warn({ peer, score: Math.round(evt.detail.score * 100) / 100, previous }, `peer ${state}: its connections are closed${state === 'banned' ? ' and it is refused until an operator clears it (tempus peers clear)' : ''}`)
       this.log('peer %s %s (suspicion %d): closing its connections', peer, state, evt.detail.score)
       this.closeConnections(peer, state)
       if (state === 'banned') {
@@ -143,19 +163,47 @@ export class AdmissionService implements Startable {
     }
   }
 
-  /** Connections whose peer's token expired (past the skew) without a refresh are closed. */
-  private sweep (): void {
+  /**
+   * Connections whose peer's token expired (past the skew) without a
+   * refresh are closed, but for those the issuer-outage policy keeps.
+   */
+  sweep (): void {
+    const now = this.state.now()
+    this.outage = nextWindow(this.outage, this.init.tokens?.outageSince(), this.outagePolicy.healMs, now)
+    if (this.outage == null) {
+      this.kept.clear()
+    }
     for (const c of this.components.connectionManager.getConnections()) {
       const peer = c.remotePeer.toString()
-      if (this.state.denies(peer) || this.state.isExpired(peer, CLOCK_SKEW_MS)) {
+      if (this.state.denies(peer)) {
+        c.abort(new AdmissionError('refused'))
+      } else if (this.state.isExpired(peer, CLOCK_SKEW_MS)) {
+        if (keepsLapsed(this.outagePolicy, this.outage, { openedAt: c.timeline.open, revoked: this.state.revocations.isRevoked(peer) }, now)) {
+          if (!this.kept.has(c.id)) {
+            this.kept.add(c.id)
+            this.init.log?.info({ peer, outageSince: new Date(this.outage?.since ?? now).toISOString() }, 'keeping an established connection whose peer\'s token lapsed during the issuer outage (admission.issuerOutage: keep-established)')
+          }
+          continue
+        }
         this.log('closing the connection to %s: its admission lapsed', peer)
         c.abort(new AdmissionError('expired'))
       }
     }
   }
 
-  /** Our token was refreshed: show it to every connected peer before the old one lapses. */
+  /** Connection ids kept through this node's issuer outage (and not closed since). */
+  keptConnections (): string[] {
+    const open = new Set(this.components.connectionManager.getConnections().map(c => c.id))
+    return [...this.kept].filter(id => open.has(id))
+  }
+
+  /**
+   * Our token was refreshed: show it to every connected peer before the old
+   * one lapses; after an outage that is what the kept peers wait for.
+   */
   private onToken (evt: CustomEvent<OwnToken>): void {
+    // the outage (if any) ended now: kept peers get the heal bound from here
+    this.outage = nextWindow(this.outage, this.init.tokens?.outageSince(), this.outagePolicy.healMs, this.state.now())
     const message = TokenRefresh.encode({ token: evt.detail.token, keyCertificate: evt.detail.keyCertificate })
     for (const c of this.components.connectionManager.getConnections()) {
       void (async () => {

@@ -21,6 +21,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { backoffDelay } from '../liveness/backoff.ts'
 import { credentialLifetime } from './credential.ts'
+import { inOutage } from './outage-policy.ts'
 import type { IssuerApi } from '../issuer/replicas.ts'
 import type { BackoffPolicy } from '../liveness/backoff.ts'
 import type { CredentialLifetime } from './credential.ts'
@@ -56,6 +57,8 @@ export interface TokenManagerEvents {
   token: CustomEvent<OwnToken>
   /** a renewed credential, in use from now on */
   credential: CustomEvent<string>
+  /** a token again after an issuer outage (dispatched before its `token` event); `since`: when the outage began */
+  recovered: CustomEvent<{ since: number }>
 }
 
 /** Why the last token request failed, as the issuer said (`refused`) or as the network did. */
@@ -64,6 +67,8 @@ export interface TokenFailure {
   code: string
   /** the issuer answered with a refusal */
   refused: boolean
+  /** no issuer answered: a network error, a timeout, or a 5xx (an outage, not a refusal) */
+  unavailable: boolean
 }
 
 /** refusals no retry can cure: only a new enrolment (a new code) brings the node back */
@@ -94,6 +99,14 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   renewed = 0
   /** the last token request's failure, until one succeeds */
   lastFailure?: TokenFailure
+  /**
+   * When the first unavailable answer (network error, timeout, 5xx) came
+   * since this node's last token; undefined while the issuer answers. An
+   * answer of any kind (a token, a refusal) ends it.
+   */
+  issuerUnreachableSince?: number
+  /** unavailable answers in a row since the last answer */
+  unavailableInARow = 0
   /**
    * set when the issuer refused the credential itself (`invalid-credential`,
    * `revoked`) or it expired here: the node needs a new enrolment
@@ -204,6 +217,13 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       this.failures = 0
       this.lastFailure = undefined
       this.fetched++
+      const outageSince = this.issuerUnreachableSince
+      this.issuerUnreachableSince = undefined
+      this.unavailableInARow = 0
+      if (outageSince != null) {
+        this.init.log.info({ unreachableForMs: this.now() - outageSince }, 'the issuer answered again: got a token after an outage')
+        this.safeDispatchEvent('recovered', { detail: { since: outageSince } })
+      }
       this.schedule(Math.max(1_000, ((claims.exp - claims.iat) * 1000) / 2 - (this.now() - claims.iat * 1000)))
       this.safeDispatchEvent('token', { detail: own })
       return own
@@ -211,6 +231,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.failures++, this.random)
       const failure = failureOf(err)
       this.lastFailure = failure
+      this.noteAnswer(failure)
       if (failure.refused && DEAD_CREDENTIAL.has(failure.code)) {
         this.reportDeadCredential(failure.code)
       } else {
@@ -219,6 +240,24 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       this.schedule(delay)
       return undefined
     }
+  }
+
+  /** An outage begins at the first unavailable answer after the last one; any answer ends it. */
+  private noteAnswer (failure: TokenFailure): void {
+    if (failure.unavailable) {
+      this.issuerUnreachableSince ??= this.now()
+      this.unavailableInARow++
+    } else {
+      this.issuerUnreachableSince = undefined
+      this.unavailableInARow = 0
+    }
+  }
+
+  /** Is this node in an issuer outage now (see `inOutage`)? When it began, or undefined. */
+  outageSince (): number | undefined {
+    const own = this.init.state.ownToken
+    const valid = own != null && own.claims.exp * 1000 > this.now()
+    return inOutage(this.issuerUnreachableSince, this.unavailableInARow, valid) ? this.issuerUnreachableSince : undefined
   }
 
   /** what the node holds while it cannot get a token */
@@ -345,7 +384,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
 /** A failure as the issuer said it (a refusal with its code) or as the network or our checks did. */
 function failureOf (err: any): TokenFailure {
   const code = String(err?.code ?? err?.reason ?? err?.name ?? 'error')
-  return { code, refused: typeof err?.status === 'number' && err.status >= 400 }
+  const status = typeof err?.status === 'number' ? err.status as number : 0
+  return { code, refused: status >= 400, unavailable: code === 'unreachable' || status >= 500 }
 }
 
 function describe (failure: TokenFailure): string {

@@ -190,6 +190,7 @@ export function buildProgram (): Command {
     .option('--refuse-twins', 'refuse the newer of two processes refreshing one credential (a node restarted after a kill then waits up to one token lifetime)')
     .option('--per-address-per-second <n>', 'requests per second per client address, per route, on the anonymous endpoints (raise it when many nodes share one address, e.g. behind NAT)', '200')
     .option('--per-peer-per-minute <n>', 'token and renewal requests per minute per member', '60')
+    .option('--token-ttl <duration>', 'token lifetime, 2m to 5m (every replica of one overlay should use the same)', '3m')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print the start event as JSON')

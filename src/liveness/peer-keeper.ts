@@ -55,6 +55,12 @@ export interface PeerKeeper {
   release(peer: PeerId): void
   /** redial every kept peer that is not connected now */
   redialKept(): Promise<void>
+  /**
+   * forget every backoff and dial now: the cause of the failures is gone
+   * (this node got a token again after an issuer outage), and a backoff
+   * grown meanwhile must not delay the reconnect
+   */
+  reconnectNow(): Promise<void>
   /** number of redials scheduled and not yet run */
   readonly pendingRedials: number
 }
@@ -145,6 +151,18 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
         this.dial(peer.id)
       }
     }
+  }
+
+  async reconnectNow (): Promise<void> {
+    if (!this.running) {
+      return
+    }
+    for (const state of this.retries.values()) {
+      clearTimeout(state.timer)
+    }
+    this.retries.clear()
+    await this.redialKept()
+    await this.maintain()
   }
 
   /** Dial more peers when the node has fewer connections than wanted. */

@@ -16,6 +16,7 @@ import { FederatedRpcGrants } from '../federation/rpc-grants.ts'
 import { RpcPolicy } from '../rpc/policy.ts'
 import { ConfigError } from './errors.ts'
 import { parseIssuerUrls } from '../issuer/issuer-url.ts'
+import { ISSUER_OUTAGE_POLICIES, MAX_OUTAGE_GRACE_MS, MIN_OUTAGE_GRACE_MS } from '../admission/outage-policy.ts'
 
 export type PeerType = typeof PEER_TYPES[number]
 
@@ -188,7 +189,17 @@ export const configSchema = z.strictObject({
     /** how often lapsed admissions are looked for */
     sweepInterval: duration(ADMISSION_DEFAULTS.sweepIntervalMs),
     /** how often announced keys are fetched */
-    keysPollInterval: duration(ADMISSION_DEFAULTS.keysPollIntervalMs)
+    keysPollInterval: duration(ADMISSION_DEFAULTS.keysPollIntervalMs),
+    /**
+     * while no issuer answers this node: keep the connections admitted before
+     * the outage whose peers' tokens lapse (`keep-established`, for at most
+     * `outageGrace`), or close them as their tokens lapse (`fail-closed`)
+     */
+    issuerOutage: z.enum(ISSUER_OUTAGE_POLICIES).default(ADMISSION_DEFAULTS.issuerOutage),
+    /** the longest keep-established holds a lapsed connection after the outage began */
+    outageGrace: duration(ADMISSION_DEFAULTS.outageGraceMs).refine(v => v >= MIN_OUTAGE_GRACE_MS && v <= MAX_OUTAGE_GRACE_MS, {
+      message: `outageGrace must lie between 1m and 24h (an expired token is free of suspicion for 24 h only); e.g. "30m"`
+    })
   }).prefault({}),
   sampling: z.strictObject({
     edge: viewSchema('edge'),

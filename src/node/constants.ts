@@ -110,5 +110,14 @@ export const ADMISSION_DEFAULTS = {
   deadlineMs: ADMISSION_DEADLINE_MS,
   crlPollIntervalMs: 5_000,
   sweepIntervalMs: 5_000,
-  keysPollIntervalMs: 30_000
+  keysPollIntervalMs: 30_000,
+  /**
+   * What established connections do while no issuer answers this node
+   * (src/admission/outage-policy.ts; the threat analysis is in the README):
+   * keep-established, because fail-closed turns an issuer outage into a
+   * mesh outage while no revocation can be issued anyway
+   */
+  issuerOutage: 'keep-established',
+  /** how long keep-established holds lapsed connections after the outage began */
+  outageGraceMs: 30 * 60_000
 } as const

@@ -49,6 +49,8 @@ import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
 import { dataPath, openDataDir, prepareDatastore, recordIdentity, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
+import { healthOf } from './health.ts'
+import type { Health } from './health.ts'
 import type { AdmissionService } from '../admission/service.ts'
 import type { Sampler, ViewSettings } from '../sampling/sampler.ts'
 import type { HandleOptions, Rpc } from '../rpc/rpc.ts'
@@ -133,6 +135,8 @@ export interface PeerSummary {
   tokenExpiresAt: string | null
   suspicion: { score: number, state: string }
   revoked: boolean
+  /** ids of the open connections to it (an id changes only when the connection was replaced) */
+  connectionIds: string[]
 }
 
 export interface NodeStatus {
@@ -159,6 +163,12 @@ export interface NodeStatus {
     issuerLastAnswered: string | null
     revocationList: number | null
     admittedPeers: number
+    /** ISO time the current issuer outage began (src/admission/outage-policy.ts), or null */
+    issuerOutageSince: string | null
+    /** the `admission.issuerOutage` policy */
+    issuerOutagePolicy: string
+    /** connections kept up through the outage although their peers' tokens lapsed */
+    keptConnections: number
   }
   anomalies: {
     held: number
@@ -213,6 +223,7 @@ export class TempusNode {
     this.anomalyRelay = init.anomalyRelay
     this.bundleRelay = init.bundleRelay
     this.onOwnToken = this.onOwnToken.bind(this)
+    this.onRecovered = this.onRecovered.bind(this)
     this.libp2p = libp2p
     this.config = config
     this.log = log
@@ -288,6 +299,7 @@ export class TempusNode {
 
   async start (): Promise<void> {
     // a token first: without one no connection can be admitted
+    this.tokens.addEventListener('recovered', this.onRecovered)
     await this.tokens.start()
     if (this.admission.ownToken == null) {
       const failure = this.tokens.lastFailure
@@ -337,6 +349,7 @@ export class TempusNode {
     this.api = undefined
     this.tokens.stop()
     this.tokens.removeEventListener('token', this.onOwnToken)
+    this.tokens.removeEventListener('recovered', this.onRecovered)
     this.anomalyRelay?.stop()
     await this.bundleRelay?.stop()
     await this.federationEndpoint?.stop()
@@ -372,7 +385,8 @@ export class TempusNode {
           admitted: connected.has(id) && admitted != null && !this.admission.isExpired(id, 0),
           tokenExpiresAt: admitted == null ? null : new Date(admitted.claims.exp * 1000).toISOString(),
           suspicion: { score: Math.round(this.admission.suspicion.score(id) * 100) / 100, state: this.admission.suspicion.state(id) },
-          revoked: this.admission.revocations.isRevoked(id)
+          revoked: this.admission.revocations.isRevoked(id),
+          connectionIds: this.libp2p.getConnections(p.id).map(c => c.id)
         }
       })
       .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))
@@ -393,6 +407,30 @@ export class TempusNode {
 
   private onOwnToken (evt: CustomEvent<OwnToken>): void {
     this.federationEndpoint?.setOwnToken(evt.detail)
+  }
+
+  /**
+   * A token again after an issuer outage: the admission service re-presents
+   * it to every connected peer (its `token` event); here the peers lost
+   * meanwhile are redialled at once, whatever backoff the outage grew.
+   */
+  private onRecovered (evt: CustomEvent<{ since: number }>): void {
+    if (this.libp2p.status !== 'started') {
+      return
+    }
+    this.log.info({ outageMs: this.now() - evt.detail.since }, 'issuer outage over: redialling lost peers now')
+    void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the outage failed') })
+  }
+
+  /** What `/healthz` says: ok, or degraded with the reasons (src/node/health.ts). */
+  health (): Health {
+    const own = this.admission.ownToken
+    return healthOf({
+      libp2pStatus: this.libp2p.status,
+      ownTokenValid: own != null && own.claims.exp * 1000 > this.now(),
+      issuerUnreachable: this.tokens.outageSince() != null,
+      admittedConnections: this.libp2p.getConnections().filter(c => this.admission.admitted.has(c.remotePeer.toString())).length
+    })
   }
 
   status (): NodeStatus {
@@ -423,7 +461,10 @@ export class TempusNode {
         })),
         issuerLastAnswered: this.issuers.lastAnswered ?? null,
         revocationList: this.admission.revocations.current?.n ?? null,
-        admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length
+        admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length,
+        issuerOutageSince: ((since) => since == null ? null : new Date(since).toISOString())(this.tokens.outageSince()),
+        issuerOutagePolicy: this.config.admission.issuerOutage,
+        keptConnections: this.libp2p.services.admission.keptConnections().length
       },
       anomalies: (({ held, published, delivered, caughtUp, rejected }) => ({ held, published, delivered, caughtUp, rejected: rejected as Record<string, number> }))(this.gossip.status()),
       bundles: (({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused }) => ({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused: refused as Record<string, number> }))(this.dtn.status())
@@ -656,7 +697,9 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         tokens,
         client,
         crlPollIntervalMs: parsed.admission.crlPollInterval,
-        sweepIntervalMs: parsed.admission.sweepInterval
+        sweepIntervalMs: parsed.admission.sweepInterval,
+        outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
+        log: log.child({ component: 'tempus:admission' })
       })
     }
   })

@@ -27,6 +27,7 @@ import { CyclonShuffle } from './pb/cyclon.ts'
 import { nextTickDelay } from './schedule.ts'
 import { openRecord, sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
+import { offenceOf } from '../admission/refusal-cost.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../node/config.ts'
 import type { PeerEntry } from './peer-entry.ts'
@@ -465,8 +466,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         }
         this.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
         // an entry of the epoch before a rotation is what an honest peer
-        // still holds for a moment after the activation: dropped, not charged
-        if (err?.reason !== 'rotated-key' && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
+        // still holds for a moment after the activation: dropped, not charged;
+        // so is the sender's own entry with its own token lapsed in an issuer
+        // outage (kept connections shuffle on), as admission forgives it
+        const ownLapsed = entry.id === sender && offenceOf(err?.reason, err?.expiredForMs) === null
+        if (err?.reason !== 'rotated-key' && !ownLapsed && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
           this.init.state.raise(sender, 'bad-entry')
         }
       }

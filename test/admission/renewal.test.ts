@@ -150,7 +150,7 @@ describe('a node renews its membership credential', () => {
       clock += 4 * DAY
       await tokens.renewCredential()
       assert.equal(tokens.credentialRefused, 'revoked')
-      assert.deepEqual(tokens.lastFailure, { code: 'revoked', refused: true })
+      assert.deepEqual(tokens.lastFailure, { code: 'revoked', refused: true, unavailable: false })
       const errors = logs.filter(l => l.level >= 50)
       assert.equal(errors.length, 1, JSON.stringify(errors))
       assert.match(errors[0]?.msg ?? '', /refused by the issuer: revoked/)
@@ -166,7 +166,7 @@ describe('a node renews its membership credential', () => {
     const enrollment = await enroll(key)
     const offline = await manager(key, enrollment, undefined, 'http://127.0.0.1:1')
     await offline.tokens.refresh()
-    assert.deepEqual(offline.tokens.lastFailure, { code: 'unreachable', refused: false })
+    assert.deepEqual(offline.tokens.lastFailure, { code: 'unreachable', refused: false, unavailable: true })
     const warned = offline.logs.find(l => l.level === 40)
     assert.match(warned?.msg ?? '', /the issuer is unreachable; this node holds no token/)
     const { tokens, logs } = await manager(key, enrollment)

@@ -158,6 +158,24 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     assert.ok(score(target, attacker) <= mid + 0.001, 'an entry that claims no address costs nothing')
   })
 
+  it('a sender\'s own entry whose token lapsed in an issuer outage is dropped free; another peer\'s long-lapsed entry is still charged', async () => {
+    // the target's clock only, moved past the sender's token (and its lapse grace), as an outage does
+    let shift = 0
+    const now = (): number => Date.now() + shift
+    const target = await net.node({ type: 'sentinel', ...MANUAL, admission: { sweepInterval: '1h' }, options: { now } })
+    const senderKey = await generateKeyPair('Ed25519')
+    const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), ...MANUAL, options: { privateKey: senderKey } })
+    await eventually(() => target.admission.admitted.has(sender.peerId.toString()) && sender.admission.admitted.has(target.peerId.toString()), 'the sender admitted')
+    const own = sender.admission.ownToken ?? assert.fail('the sender holds a token')
+    const other = await member()
+    shift = (own.claims.exp * 1000 - Date.now()) + 5 * 60_000
+    const before = score(target, sender)
+    await sendShuffle(sender, target, [{ id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, record: await recordOf(senderKey, listenAddrs(sender)) }])
+    assert.ok(score(target, sender) <= before + 0.001, `its own lapsed entry cost the sender ${score(target, sender) - before}`)
+    await sendShuffle(sender, target, [{ id: other.id, token: other.token, keyCertificate: other.keyCertificate, record: await recordOf(other.key, ['/ip4/127.0.0.1/tcp/9']) }])
+    assert.ok(score(target, sender) - before >= BAD_ENTRY - 0.5, 'another peer\'s entry, lapsed long ago, is charged as before')
+  })
+
   it('a newer record replaces older addresses; an older one never rolls them back and is not held against its sender', async () => {
     const { target, attacker } = await targetAndAttacker()
     const m = await member()

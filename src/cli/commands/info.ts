@@ -70,6 +70,7 @@ export async function statusCommand (options: { data: string, json?: boolean }):
     ...issuerRows(status.admission),
     ['revocation list', status.admission.revocationList ?? '-'],
     ['admitted peers', status.admission.admittedPeers],
+    ['issuer outage', status.admission.issuerOutageSince == null ? 'no' : `since ${status.admission.issuerOutageSince} (${status.admission.issuerOutagePolicy}; ${status.admission.keptConnections} kept)`],
     ...status.addrs.map(a => ['address', a] as [string, string])
   ]))
 }

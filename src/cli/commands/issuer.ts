@@ -15,6 +15,7 @@ import { printJson } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { acquireDataLock } from '../../storage/index.ts'
 import { parseStore } from '../../issuer/db/store-location.ts'
+import { TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../../admission/constants.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
 import type { IssuerOpenOptions } from '../../issuer/issuer.ts'
 
@@ -88,7 +89,11 @@ export async function issuerInitCommand (opts: { data: string, overlay: string, 
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, json?: boolean }): Promise<void> {
+  const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
+  if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
+    throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
+  }
   const perAddressPerSecond = limit(opts.perAddressPerSecond, '--per-address-per-second', 200)
   const perPeerPerMinute = limit(opts.perPeerPerMinute, '--per-peer-per-minute', 60)
   const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(opts.listen)
@@ -124,6 +129,7 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   try {
     issuer = await openIssuer(opts.data, opts.passphraseFile, {
       store,
+      tokenTtlMs,
       // an idle database connection that broke: the next request reconnects (or answers unavailable)
       onStoreError: err => { log.warn({ err: err.message }, 'issuer database connection lost') },
       attestation,
