@@ -27,6 +27,7 @@ import { Registry } from 'prom-client'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { enrolledIssuers, loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
 import { completePendingRekey } from '../admission/rekey.ts'
+import { registerAdmissionMetrics } from '../admission/metrics.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
@@ -569,6 +570,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const enrollmentDir = options.enrollment == null ? dataDir : undefined
   const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
   admission.refreshOwnToken = async () => tokens.catchUp()
+  registerAdmissionMetrics({ registry, tokens, state: admission, now })
   if (options.token != null) {
     const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })
     admission.setOwnToken({ token: options.token.token, keyCertificate: options.token.keyCertificate, claims })

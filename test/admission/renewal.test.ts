@@ -201,6 +201,15 @@ describe('a real node keeps its renewed credential', () => {
       assert.equal(persisted?.credential, node.tokens.credential)
       assert.equal(node.enrollment.credential, node.tokens.credential)
       assert.equal(node.status().admission.credentialExpiresAt, new Date(node.tokens.credentialExpiresAt ?? 0).toISOString())
+      // the operator's alert: the credential's remaining life, refused or not, as gauges
+      const gauge = async (name: string): Promise<number | undefined> => (await node.metricsRegistry.getSingleMetric(name)?.get())?.values[0]?.value
+      const left = ((node.tokens.credentialExpiresAt ?? 0) - now()) / 1000
+      const reported = await gauge('tempus_credential_expires_in_seconds') ?? Number.NaN
+      assert.ok(reported <= left + 1 && reported > left - 60, `credential seconds left: ${reported} vs ${left}`)
+      assert.equal(await gauge('tempus_credential_refused'), 0)
+      assert.equal(await gauge('tempus_issuer_outage'), 0)
+      // the token came on the issuer's real time, four days behind this node's clock
+      assert.ok((await gauge('tempus_token_expires_in_seconds') ?? 0) < -3 * DAY / 1000)
       await node.stop()
       shift = 0
       const restarted = await net.node({ type: 'edge', options: { dataDir, passphrase: 'p', now } })
