@@ -23,8 +23,8 @@
  *   npm run bench:issuer -- [--nodes 200] [--duration 8] [--refresh-ms 2000] [--refresh-duration 24] [--store URL] [--json]
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -78,7 +78,9 @@ async function cli (argv: string[], env: NodeJS.ProcessEnv): Promise<any> {
 interface Replica { url: string, child: ChildProcess, start: () => Promise<Replica> }
 
 async function startReplica (dir: string, env: NodeJS.ProcessEnv, store: string[], listen = '127.0.0.1:0'): Promise<Replica> {
-  const child = spawn(process.execPath, [BIN, 'issuer', 'start', '--data', dir, ...store, '--listen', listen, '--json', ...LIMITS], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // BENCH_ISSUER_PROFILE=DIR writes each issuer process's V8 CPU profile there (open in Chrome DevTools)
+  const profile = process.env.BENCH_ISSUER_PROFILE == null ? [] : ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_ISSUER_PROFILE]
+  const child = spawn(process.execPath, [...profile, BIN, 'issuer', 'start', '--data', dir, ...store, '--listen', listen, '--json', ...LIMITS], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   let err = ''
@@ -120,10 +122,32 @@ async function enrolFleet (url: string, dir: string, env: NodeJS.ProcessEnv, sto
   return out
 }
 
-/** Every node asks back to back for `durationMs`: tokens per second and latency. */
-async function throughput (members: Member[], api: (i: number) => IssuerApi): Promise<{ perSec: number, p50: number, p99: number, failed: number }> {
+/** CPU seconds used so far by processes of one kind: `comm` as in /proc/PID/stat, or an explicit pid list. */
+async function cpuSeconds (match: { pids?: number[], comm?: string }): Promise<number> {
+  const ticks = 100
+  let total = 0
+  const pids = match.pids ?? (await readdir('/proc')).filter(d => /^[0-9]+$/.test(d)).map(Number)
+  for (const pid of pids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      if (match.comm != null && comm !== match.comm) continue
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      total += (Number(fields[11]) + Number(fields[12])) / ticks
+    } catch {}
+  }
+  return total
+}
+
+/** Where the CPU of one setup went, per token: this process (the fleet), the issuer processes, PostgreSQL. */
+interface CpuSplit { clientMs: number, issuerMs: number, postgresMs: number }
+
+/** Every node asks back to back for `durationMs`: tokens per second, latency, and CPU per token. */
+async function throughput (members: Member[], api: (i: number) => IssuerApi, servers: Replica[]): Promise<{ perSec: number, p50: number, p99: number, failed: number, cpu: CpuSplit }> {
   const latencies: number[] = []
   let failed = 0
+  const pids = servers.map(r => r.child.pid as number)
+  const before = { client: process.cpuUsage(), issuer: await cpuSeconds({ pids }), postgres: await cpuSeconds({ comm: 'postgres' }) }
   const start = performance.now()
   const end = start + durationMs
   await Promise.all(members.map(async (m, i) => {
@@ -139,8 +163,17 @@ async function throughput (members: Member[], api: (i: number) => IssuerApi): Pr
     }
   }))
   const s = summarise(latencies)
-  return { perSec: latencies.length / ((performance.now() - start) / 1000), p50: s.p50, p99: s.p99, failed }
+  const client = process.cpuUsage(before.client)
+  const per = (seconds: number): number => round(seconds * 1000 / Math.max(1, latencies.length), 3)
+  const cpu = {
+    clientMs: per((client.user + client.system) / 1e6),
+    issuerMs: per(await cpuSeconds({ pids }) - before.issuer),
+    postgresMs: per(await cpuSeconds({ comm: 'postgres' }) - before.postgres)
+  }
+  return { perSec: latencies.length / ((performance.now() - start) / 1000), p50: s.p50, p99: s.p99, failed, cpu }
 }
+
+const cpuText = (c: CpuSplit): string => `CPU per token: fleet ${c.clientMs} ms, issuers ${c.issuerMs} ms, postgres ${c.postgresMs} ms`
 
 async function issuerOn (store: string[], env: NodeJS.ProcessEnv, count: number): Promise<{ replicas: Replica[], members: Member[], dirs: string[] }> {
   const dirs: string[] = []
@@ -182,14 +215,14 @@ if (typeof args.store === 'string') {
 try {
   // 1a. baseline: one issuer on sqlite
   const sqlite = await issuerOn([], env, 1)
-  const base = await throughput(sqlite.members, () => new IssuerClient({ url: (sqlite.replicas[0] as Replica).url }))
-  say(`sqlite, 1 issuer:         ${round(base.perSec, 0)} tokens/s, p50 ${round(base.p50, 1)} ms, p99 ${round(base.p99, 1)} ms, failed ${base.failed}`)
+  const base = await throughput(sqlite.members, () => new IssuerClient({ url: (sqlite.replicas[0] as Replica).url }), sqlite.replicas)
+  say(`sqlite, 1 issuer:         ${round(base.perSec, 0)} tokens/s, p50 ${round(base.p50, 1)} ms, p99 ${round(base.p99, 1)} ms, failed ${base.failed}; ${cpuText(base.cpu)}`)
   await Promise.all(sqlite.replicas.map(async r => { await stopReplica(r) }))
 
   // 1b. one replica on PostgreSQL
   const one = await issuerOn(['--store', await pgDatabases()], env, 1)
-  const single = await throughput(one.members, () => new IssuerClient({ url: (one.replicas[0] as Replica).url }))
-  say(`postgres, 1 replica:      ${round(single.perSec, 0)} tokens/s, p50 ${round(single.p50, 1)} ms, p99 ${round(single.p99, 1)} ms, failed ${single.failed}`)
+  const single = await throughput(one.members, () => new IssuerClient({ url: (one.replicas[0] as Replica).url }), one.replicas)
+  say(`postgres, 1 replica:      ${round(single.perSec, 0)} tokens/s, p50 ${round(single.p50, 1)} ms, p99 ${round(single.p99, 1)} ms, failed ${single.failed}; ${cpuText(single.cpu)}`)
   await Promise.all(one.replicas.map(async r => { await stopReplica(r) }))
 
   // 1c. three replicas on one PostgreSQL database
@@ -197,8 +230,11 @@ try {
   const three = await issuerOn(['--store', storeUrl], env, 3)
   const urls = three.replicas.map(r => r.url)
   const fleet = three.members.map(() => new IssuerReplicas({ urls }))
-  const tri = await throughput(three.members, i => fleet[i] as IssuerReplicas)
-  say(`postgres, 3 replicas:     ${round(tri.perSec, 0)} tokens/s, p50 ${round(tri.p50, 1)} ms, p99 ${round(tri.p99, 1)} ms, failed ${tri.failed} → ${round(tri.perSec / base.perSec, 2)}× the sqlite baseline (goal ≥ 2,000/s)`)
+  const tri = await throughput(three.members, i => fleet[i] as IssuerReplicas, three.replicas)
+  say(`postgres, 3 replicas:     ${round(tri.perSec, 0)} tokens/s, p50 ${round(tri.p50, 1)} ms, p99 ${round(tri.p99, 1)} ms, failed ${tri.failed}; ${cpuText(tri.cpu)}\n  → ${round(tri.perSec / base.perSec, 2)}× the sqlite baseline (goal ≥ 2,000/s)`)
+  // what the issuer side costs, whatever shares the machine: tokens per second one core of replicas and database sustains
+  const perServerCore = 1000 / (tri.cpu.issuerMs + tri.cpu.postgresMs)
+  say(`  issuer side: ${round(tri.cpu.issuerMs + tri.cpu.postgresMs, 2)} ms of CPU per token (replicas + PostgreSQL) = ${round(perServerCore, 0)} tokens/s per server core; the fleet's own ${tri.cpu.clientMs} ms per token runs on the same ${cpus().length} cores here`)
 
   // 2. refreshes while a replica dies and comes back
   const refreshLatencies: number[] = []
@@ -253,7 +289,10 @@ try {
       refreshP99Ms: round(refresh.p99, 1),
       failedRefreshes,
       failovers,
-      maxRefreshGapMs: round(maxGap, 0)
+      maxRefreshGapMs: round(maxGap, 0),
+      cpuPerTokenMs: tri.cpu,
+      tokensPerSecPerServerCore: round(perServerCore, 0),
+      cores: cpus().length
     }) + '\n')
   }
 } finally {

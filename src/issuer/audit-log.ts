@@ -295,17 +295,32 @@ export class AuditLog {
    * of the log, whichever replica appends next.
    */
   async makeCheckpoint (): Promise<Checkpoint> {
-    return await this.db.transaction(async tx => {
-      const range = await this.frontier(tx)
-      const latest = await tx.one<CheckpointRow>(SQL.latest)
-      if (latest != null && Number(latest.size) >= range.size) {
-        return toCheckpoint(latest)
-      }
-      const root = range.root()
-      const signature = signDomain(this.key, DOMAINS.checkpoint, checkpointBytes(range.size, root))
-      await tx.run(SQL.insertCheckpoint, [range.size, root, signature, this.now()])
-      return toCheckpoint(await tx.one<CheckpointRow>(SQL.latest) as CheckpointRow)
-    })
+    // covered already (a group commit signed its own, another replica one
+    // of a larger size): a read, without taking the writer lock
+    const [size, covering] = await Promise.all([this.size(), this.db.one<CheckpointRow>(SQL.latest)])
+    if (covering != null && Number(covering.size) >= size) {
+      return toCheckpoint(covering)
+    }
+    return await this.db.transaction(async tx => await this.checkpointIn(tx))
+  }
+
+  /**
+   * Sign and store, in the caller's write transaction, a checkpoint of the
+   * log as that transaction leaves it: a group commit that ends with this
+   * covers its own decisions, and no separate transaction is needed for
+   * them (the scheduled one then finds them covered).
+   */
+  async checkpointIn (tx: SqlTx): Promise<Checkpoint> {
+    const range = await this.frontier(tx)
+    const latest = await tx.one<CheckpointRow>(SQL.latest)
+    if (latest != null && Number(latest.size) >= range.size) {
+      return toCheckpoint(latest)
+    }
+    const root = range.root()
+    const signature = signDomain(this.key, DOMAINS.checkpoint, checkpointBytes(range.size, root))
+    const at = this.now()
+    await tx.run(SQL.insertCheckpoint, [range.size, root, signature, at])
+    return { size: range.size, root: b64(root), signature: b64(signature), at }
   }
 
   /** MTH of the first `size` entries (base64url): ≤ log₂ size + 1 stored nodes, one query. */

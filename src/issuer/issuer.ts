@@ -802,6 +802,8 @@ export class Issuer {
       const fresh = decisions.filter((_, i) => ok[i])
       if (fresh.length > 0) {
         await this.audit.appendMany(tx, fresh.map(d => ({ kind: 'token', data: { peerId: d.peerId, jti: d.jti, epoch: d.epoch, exp: d.exp } })))
+        // the group's checkpoint in its own commit: no second transaction per group
+        await this.audit.checkpointIn(tx)
       }
       return ok
     })
