@@ -18,91 +18,12 @@
  */
 import pg from 'pg'
 import { IssuerError } from '../errors.ts'
+import { issuerSchema } from './schema.ts'
 import type { IssuerDb, SqlTx, SqlValue } from './sql.ts'
 
 /** The advisory lock every writer holds ('tmps' in ASCII). */
 const WRITER_LOCK = 0x746d7073
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS signing_keys (
-  epoch BIGINT PRIMARY KEY,
-  kid TEXT NOT NULL UNIQUE,
-  sealed TEXT NOT NULL,
-  certificate TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('announced', 'current', 'retired')),
-  announced_at BIGINT NOT NULL,
-  activated_at BIGINT
-);
--- at most one current key, whatever a writer does
-CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_current ON signing_keys (state) WHERE state = 'current';
-CREATE TABLE IF NOT EXISTS codes (
-  code_hash TEXT PRIMARY KEY,
-  typ TEXT NOT NULL,
-  uses_left BIGINT NOT NULL,
-  expires_at BIGINT NOT NULL,
-  created_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS code_uses (
-  code_hash TEXT NOT NULL,
-  peer_id TEXT NOT NULL,
-  at BIGINT NOT NULL,
-  PRIMARY KEY (code_hash, peer_id)
-);
-CREATE TABLE IF NOT EXISTS rekeys (
-  old_peer_id TEXT PRIMARY KEY,
-  new_peer_id TEXT NOT NULL UNIQUE,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-  at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS members (
-  peer_id TEXT PRIMARY KEY,
-  typ TEXT NOT NULL,
-  enrolled_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revoked (
-  peer_id TEXT PRIMARY KEY,
-  reason TEXT NOT NULL,
-  at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS crls (
-  n BIGINT PRIMARY KEY,
-  jws TEXT NOT NULL,
-  created_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS admins (
-  public_key TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  added_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revocation_requests (
-  id TEXT PRIMARY KEY,
-  peer_id TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-  created_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS approvals (
-  request_id TEXT NOT NULL,
-  admin_key TEXT NOT NULL,
-  signature TEXT NOT NULL,
-  at BIGINT NOT NULL,
-  PRIMARY KEY (request_id, admin_key)
-);
-CREATE TABLE IF NOT EXISTS audit (
-  idx BIGINT PRIMARY KEY,
-  entry TEXT NOT NULL,
-  leaf_hash BYTEA NOT NULL,
-  subtrees BYTEA
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  size BIGINT PRIMARY KEY,
-  root BYTEA NOT NULL,
-  signature BYTEA NOT NULL,
-  at BIGINT NOT NULL
-);
-`
 
 /** The bad store URL, named without its password. */
 export class StoreUrlError extends Error {
@@ -269,7 +190,7 @@ export async function openPostgresIssuerDb (url: string, options: OpenPostgresOp
   }
   try {
     await transaction(async tx => {
-      for (const statement of SCHEMA.split(';').map(s => s.trim()).filter(s => s.length > 0)) {
+      for (const statement of issuerSchema('postgres')) {
         await tx.run(statement)
       }
     })

@@ -10,94 +10,10 @@
  */
 import { basename, dirname, resolve } from 'node:path'
 import { openSqliteStore } from '../../storage/index.ts'
+import { issuerSchema } from './schema.ts'
 import type { IssuerDb, SqlTx, SqlValue } from './sql.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS signing_keys (
-  epoch INTEGER PRIMARY KEY,
-  kid TEXT NOT NULL UNIQUE,
-  sealed TEXT NOT NULL,
-  certificate TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('announced', 'current', 'retired')),
-  announced_at INTEGER NOT NULL,
-  activated_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS codes (
-  code_hash TEXT PRIMARY KEY,
-  typ TEXT NOT NULL,
-  uses_left INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS members (
-  peer_id TEXT PRIMARY KEY,
-  typ TEXT NOT NULL,
-  enrolled_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revoked (
-  peer_id TEXT PRIMARY KEY,
-  reason TEXT NOT NULL,
-  at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS crls (
-  n INTEGER PRIMARY KEY,
-  jws TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS admins (
-  public_key TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  added_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revocation_requests (
-  id TEXT PRIMARY KEY,
-  peer_id TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS approvals (
-  request_id TEXT NOT NULL,
-  admin_key TEXT NOT NULL,
-  signature TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  PRIMARY KEY (request_id, admin_key)
-);
--- subtrees: the audit log's Merkle tree kept incrementally, the hashes of
--- the perfect subtrees this leaf completes (levels 1.., 32 bytes each, null
--- for none): roots and proofs of any size are O(log n) reads (audit-log.ts)
-CREATE TABLE IF NOT EXISTS audit (
-  idx INTEGER PRIMARY KEY,
-  entry TEXT NOT NULL,
-  leaf_hash BLOB NOT NULL,
-  subtrees BLOB
-);
--- a member moving to a new identity key: the old one is revoked when the new one fetches its first token
-CREATE TABLE IF NOT EXISTS rekeys (
-  old_peer_id TEXT PRIMARY KEY,
-  new_peer_id TEXT NOT NULL UNIQUE,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-  at INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS signing_keys_one_current ON signing_keys (state) WHERE state = 'current';
--- which key each code use went to: a node whose enrolment answer was lost
--- on the way repeats the request and gets its credential again
-CREATE TABLE IF NOT EXISTS code_uses (
-  code_hash TEXT NOT NULL,
-  peer_id TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  PRIMARY KEY (code_hash, peer_id)
-);
-CREATE TABLE IF NOT EXISTS checkpoints (
-  size INTEGER PRIMARY KEY,
-  root BLOB NOT NULL,
-  signature BLOB NOT NULL,
-  at INTEGER NOT NULL
-);
-`
 
 export interface OpenIssuerDbOptions {
   /** a command that only reads an issuer never creates its database: refuse a missing one */
@@ -124,7 +40,7 @@ export function openIssuerDb (path: string, options: OpenIssuerDbOptions = {}): 
       db.exec('PRAGMA synchronous = NORMAL')
       db.exec('PRAGMA busy_timeout = 5000')
       db.exec('PRAGMA foreign_keys = ON')
-      db.exec(SCHEMA)
+      db.exec(issuerSchema('sqlite').join(';\n'))
       addSubtreesColumn(db)
     }
   })
