@@ -298,7 +298,11 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
         throw Object.assign(new Error('the renewed credential is not this node\'s, or already expired'), { code: 'bad-response' })
       }
       this.currentCredential = result.credential
-      this.lifetime = renewed
+      // its half-life counted on this node's clock from now: the claims are
+      // on the issuer's clock, and a node whose clock runs days ahead would
+      // otherwise find the fresh credential past half-life at once and renew
+      // again and again
+      this.lifetime = { ...renewed, renewAt: this.now() + Math.floor((renewed.expiresAt - renewed.issuedAt) / 2) }
       this.renewFailures = 0
       this.renewed++
       this.init.log.info({ expiresAt: new Date(renewed.expiresAt).toISOString() }, 'renewed the membership credential')

@@ -196,6 +196,10 @@ describe('a real node keeps its renewed credential', () => {
       shift = 4 * DAY
       await node.tokens.renewCredential()
       assert.equal(node.tokens.renewed, 1)
+      // the fresh credential's half-life counts on this node's clock (four days
+      // ahead of the issuer's): a token refresh now does not renew it again
+      await node.tokens.refresh()
+      assert.equal(node.tokens.renewed, 1, 'no second renewal for a clock that runs ahead')
       const persisted = await loadEnrollment(dataDir)
       assert.notEqual(persisted?.credential, enrolled)
       assert.equal(persisted?.credential, node.tokens.credential)
