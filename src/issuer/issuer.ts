@@ -31,6 +31,8 @@ import { ISSUER_DB, openIssuerStore, readStorePointer } from './db/store-locatio
 export { ISSUER_DB }
 import { readMarker } from '../storage/index.ts'
 import { TwinWatch } from './twins.ts'
+import { VerifiedCredentials } from './verified-credentials.ts'
+import type { VerifiedCredential } from './verified-credentials.ts'
 import type { SigningKey } from '../admission/token.ts'
 import type { PeerType } from '../node/config.ts'
 import type { AttestationVerifier } from './attestation.ts'
@@ -274,6 +276,7 @@ export class Issuer {
   private readonly tokenTtlMs: number
   private readonly credentialTtlMs: number
   private readonly challenges: ChallengeBook
+  private readonly verifiedCredentials = new VerifiedCredentials()
   private readonly rootPublic: string
   private keysVersion = ''
   private keysCheckedAt = -Infinity
@@ -705,12 +708,8 @@ export class Issuer {
     }
     const challenge = unb64(req.challenge, 'challenge', 128)
     const signature = unb64(req.signature, 'signature', 128)
-    let claims
-    try {
-      claims = (await verifyTokenSignature(req.credential, this.credentialKey.publicKey, JWT_TYPE_CREDENTIAL)).claims
-    } catch {
-      throw new IssuerError('invalid-credential', 'the credential is not valid')
-    }
+    const verified = await this.verifiedCredential(req.credential)
+    const claims = verified.claims
     const now = this.now()
     if (claims.aud !== this.overlay || claims.iss !== this.id || claims.exp * 1000 < now) {
       throw new IssuerError('invalid-credential', 'the credential is expired or for another overlay')
@@ -718,8 +717,7 @@ export class Issuer {
     if (!this.challenges.redeem(challenge)) {
       throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
     }
-    const nodeKey = peerIdFromString(claims.sub).publicKey
-    if (nodeKey?.type !== 'Ed25519' || !verifyDomain(publicKeyFromRawBytes(nodeKey.raw), signature, DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge, ...bound))) {
+    if (!verifyDomain(verified.holderKey, signature, DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge, ...bound))) {
       throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
     }
     // membership, revocation and a re-key waiting for this key, in one read
@@ -730,6 +728,30 @@ export class Issuer {
       throw new IssuerError('revoked', 'this key is revoked')
     }
     return { sub: claims.sub, typ: claims.typ, now, challenge, rekeyed: Boolean(member.rekeyed) }
+  }
+
+  /** A credential's claims once its signature verified (cached: `verified-credentials.ts`), with its holder's key. */
+  private async verifiedCredential (credential: string): Promise<VerifiedCredential> {
+    const known = this.verifiedCredentials.get(credential)
+    if (known != null) {
+      return known
+    }
+    let claims
+    try {
+      claims = (await verifyTokenSignature(credential, this.credentialKey.publicKey, JWT_TYPE_CREDENTIAL)).claims
+    } catch {
+      throw new IssuerError('invalid-credential', 'the credential is not valid')
+    }
+    let holder
+    try {
+      holder = peerIdFromString(claims.sub).publicKey
+    } catch {}
+    if (holder?.type !== 'Ed25519') {
+      throw new IssuerError('invalid-credential', 'the credential names no Ed25519 key')
+    }
+    const entry = { claims, holderKey: publicKeyFromRawBytes(holder.raw) }
+    this.verifiedCredentials.set(credential, entry)
+    return entry
   }
 
   /**
