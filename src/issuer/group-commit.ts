@@ -14,6 +14,15 @@ export interface GroupCommitInit<T, R> {
    * @default 512
    */
   maxBatch?: number
+  /**
+   * When a batch starts after the first item arrives: a macrotask later by
+   * default, so that every item decided in this turn of the event loop (each
+   * signature that completed in this I/O phase) shares one commit. Starting
+   * at once would write the first alone, and with a store that commits
+   * within microtasks (node:sqlite) every later batch would hold one item.
+   * @default setImmediate
+   */
+  schedule?: (task: () => void) => void
 }
 
 interface Waiting<T, R> {
@@ -27,10 +36,12 @@ export class GroupCommit<T, R> {
   private readonly maxBatch: number
   private queue: Array<Waiting<T, R>> = []
   private flushing = false
+  private readonly schedule: (task: () => void) => void
 
   constructor (init: GroupCommitInit<T, R>) {
     this.flush = init.flush
     this.maxBatch = init.maxBatch ?? 512
+    this.schedule = init.schedule ?? (task => { setImmediate(task) })
   }
 
   /** Resolves with the item's result once the batch holding it is written; rejects if that batch failed. */
@@ -38,7 +49,9 @@ export class GroupCommit<T, R> {
     return await new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject })
       if (!this.flushing) {
-        void this.drain()
+        // flushing from now on: later items this turn join the queue, not a drain of their own
+        this.flushing = true
+        this.schedule(() => { void this.drain() })
       }
     })
   }
@@ -49,7 +62,6 @@ export class GroupCommit<T, R> {
   }
 
   private async drain (): Promise<void> {
-    this.flushing = true
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, this.maxBatch)
