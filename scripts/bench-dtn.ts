@@ -87,12 +87,12 @@ import { MAX_COPIES } from '../src/dtn/constants.ts'
 import { GroupCommit } from '../src/dtn/group-commit.ts'
 import { DEFAULT_PREFERRED_CARRIERS, handover } from '../src/dtn/routing.ts'
 import { BundleStore } from '../src/dtn/store.ts'
-import { PEER_TYPES } from '../src/node/constants.ts'
+import { PEER_TYPES } from '../src/core/peer-type.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { round, summarise } from './lib/stats.ts'
 import type { Destination, Fragment, Signer } from '../src/dtn/bundle.ts'
-import type { PeerType } from '../src/node/config.ts'
+import type { PeerType } from '../src/core/peer-type.ts'
 
 const args = benchArgs({
   durable: { type: 'string', default: '500' },

@@ -6,13 +6,13 @@
  * @example
  *
  * ```ts
- * import { createTempusNode } from 'tempus-mesh'
+ * import { createTempusNode, startAdminApi } from 'tempus-mesh'
  *
  * const node = await createTempusNode({
  *   type: 'edge',
  *   listen: ['/ip4/127.0.0.1/tcp/0'],
  *   bootstrap: ['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…']
- * }, { dataDir: './data/edge-1' })
+ * }, { dataDir: './data/edge-1', adminApi: startAdminApi }) // leave adminApi out to serve no admin API
  *
  * console.log(node.peerId.toString(), node.getMultiaddrs())
  * console.log(await node.peers())
@@ -20,11 +20,15 @@
  * ```
  */
 export { createTempusNode, TempusNode } from './node/tempus-node.ts'
-export type { TempusNodeOptions, TempusServices, PeerSummary, NodeStatus } from './node/tempus-node.ts'
+export { startAdminApi } from './api/server.ts'
+export type { AdminApiNode } from './api/node-port.ts'
+export type { TempusNodeOptions, TempusServices, PeerSummary, NodeStatus, AdminApiStarter, StartedAdminApi } from './node/tempus-node.ts'
 export { parseConfig, loadConfigFile, configSchema } from './node/config.ts'
-export type { TempusConfig, TempusConfigInput, PeerType } from './node/config.ts'
+export type { TempusConfig, TempusConfigInput } from './node/config.ts'
+export { PEER_TYPES, isPeerType } from './core/peer-type.ts'
+export type { PeerType } from './core/peer-type.ts'
 export { ConfigError, DataDirError, NodeNotRunningError } from './node/errors.ts'
-export { PEER_TYPES, KAD_PROTOCOL, TEMPUS_VERSION } from './node/constants.ts'
+export { KAD_PROTOCOL, TEMPUS_VERSION } from './node/constants.ts'
 export { IdentityError } from './identity/index.ts'
 export { createLogger } from './logging/logger.ts'
 export { GossipError, ANOMALY_TOPIC } from './gossip/index.ts'

@@ -4,25 +4,6 @@ export const ADMIT_PROTOCOL = '/tempus/admit/1.0.0'
 /** re-presenting a fresh token on a live connection */
 export const REFRESH_PROTOCOL = '/tempus/admit/refresh/1.0.0'
 
-/** Every signature is domain-separated: the domain string, then a 0x00, then the bytes. */
-export const DOMAINS = {
-  admitProof: 'tempus-admit-proof-v1',
-  refresh: 'tempus-admit-refresh-v1',
-  issuerChallenge: 'tempus-issuer-challenge-v1',
-  keyCertificate: 'tempus-key-certificate-v1',
-  revocationList: 'tempus-revocation-list-v1',
-  revocationApproval: 'tempus-revocation-approval-v1',
-  adminRequest: 'tempus-issuer-admin-request-v1',
-  checkpoint: 'tempus-audit-checkpoint-v1',
-  attestation: 'tempus-attestation-v1',
-  gossip: 'tempus-gossip-v1',
-  dtnBundle: 'tempus-dtn-bundle-v1',
-  dtnReceipt: 'tempus-dtn-receipt-v1',
-  dtnPayload: 'tempus-dtn-payload-v1',
-  dtnEndorsement: 'tempus-dtn-endorsement-v1',
-  federation: 'tempus-federation-v1'
-} as const
-
 export const TOKEN_TTL_DEFAULT_MS = 3 * 60_000
 export const TOKEN_TTL_MIN_MS = 2 * 60_000
 export const TOKEN_TTL_MAX_MS = 5 * 60_000

@@ -4,7 +4,7 @@
  * issuer's credential key is the issuer's alone); it only needs the times to
  * renew at half its life, and the issuer checks everything else.
  */
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 
 export interface CredentialLifetime {
   sub: string

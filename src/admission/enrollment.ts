@@ -6,10 +6,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileDurably } from '../identity/key-store.ts'
-import { DataDirError } from '../node/errors.ts'
-import { isPeerType } from '../node/peer-type.ts'
-import { MAX_ISSUER_REPLICAS, parseIssuerUrl, parseIssuerUrls } from '../issuer/issuer-url.ts'
-import type { EnrollResult } from '../issuer/issuer.ts'
+import { DataDirError } from '../core/data-dir-error.ts'
+import { isPeerType } from '../core/peer-type.ts'
+import { MAX_ISSUER_REPLICAS, parseIssuerUrl, parseIssuerUrls } from '../issuer-client/issuer-url.ts'
+import type { EnrollResult } from '../issuer-client/wire.ts'
 
 export const ENROLLMENT_FILE = 'enrollment.json'
 

@@ -23,9 +23,10 @@
  * the token manager's one per epoch.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { ADMIT_PROTOCOL, DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
+import { ADMIT_PROTOCOL, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
+import { DOMAINS } from '../core/domains.ts'
 import { AdmissionError } from './errors.ts'
-import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from './keys.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { AdmissionState, OwnToken } from './state.ts'

@@ -7,7 +7,7 @@ import { SignJWT } from 'jose'
 import { JWT_TYPE_KEY_CERT, MAX_KEY_CERT_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { verifyJws } from './jws.ts'
-import { publicKeyFromRawBytes, rawPublicKey } from './keys.ts'
+import { publicKeyFromRawBytes, rawPublicKey } from '../core/keys.ts'
 import type { KeyObject } from 'node:crypto'
 
 export interface KeyCertificate {

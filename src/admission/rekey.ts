@@ -17,7 +17,7 @@ import { syncDir } from '../storage/durable.ts'
 import { EncryptedFileKeyStore, writeFileDurably } from '../identity/key-store.ts'
 import { ENROLLMENT_FILE, loadEnrollment } from './enrollment.ts'
 import { join } from 'node:path'
-import type { IssuerClient } from '../issuer/client.ts'
+import type { IssuerClient } from '../issuer-client/client.ts'
 
 const IDENTITY = 'identity.key'
 const NEXT = '.next'

@@ -5,7 +5,7 @@
  */
 import { TypedEventEmitter } from 'main-event'
 import { ADMISSION_DEADLINE_MS } from './constants.ts'
-import { publicKeyFromRawBytes } from './keys.ts'
+import { publicKeyFromRawBytes } from '../core/keys.ts'
 import { RevocationState, verifyRevocationList } from './revocation.ts'
 import type { RevocationList } from './revocation.ts'
 import { SuspicionScores } from './suspicion.ts'

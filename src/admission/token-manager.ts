@@ -19,11 +19,11 @@
  * error level, with the command that enrols the node again.
  */
 import { TypedEventEmitter } from 'main-event'
-import { backoffDelay } from '../liveness/backoff.ts'
+import { backoffDelay } from '../core/backoff.ts'
 import { credentialLifetime } from './credential.ts'
 import { inOutage } from './outage-policy.ts'
-import type { IssuerApi } from '../issuer/replicas.ts'
-import type { BackoffPolicy } from '../liveness/backoff.ts'
+import type { IssuerApi } from '../issuer-client/replicas.ts'
+import type { BackoffPolicy } from '../core/backoff.ts'
 import type { CredentialLifetime } from './credential.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { PrivateKey } from '@libp2p/interface'

@@ -6,11 +6,11 @@
  * signing key `kid` of epoch `ep`.
  */
 import { SignJWT, decodeProtectedHeader } from 'jose'
-import { isPeerType } from '../node/peer-type.ts'
+import { isPeerType } from '../core/peer-type.ts'
 import { JWT_TYPE_TOKEN, MAX_TOKEN_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { verifyJws } from './jws.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { KeyObject } from 'node:crypto'
 
 export interface TokenClaims {

@@ -8,7 +8,7 @@
  * `{ "error": code }` plus `detail` saying what the (authenticated)
  * caller's input got wrong.
  */
-import { API_DEFAULTS } from '../node/constants.ts'
+import { API_MAX_BODY_BYTES } from './constants.ts'
 import { GossipError } from '../gossip/errors.ts'
 import { DtnError } from '../dtn/errors.ts'
 import { parseBundleInput } from '../dtn/input.ts'
@@ -18,11 +18,12 @@ import { createHttpServer, HttpError, listen } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
-import type { TempusNode } from '../node/tempus-node.ts'
+import type { AdminApiNode } from './node-port.ts'
 import type { FastifyRequest } from 'fastify'
 
 export interface AdminApiInit {
-  node: TempusNode
+  /** the node it serves, through the narrow port it needs (`node-port.ts`) */
+  node: AdminApiNode
   token: string
   host: string
   port: number
@@ -101,7 +102,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   const { app, budget, answerOtherMethods } = await createHttpServer({
     name: 'admin-api',
     log,
-    bodyLimit: API_DEFAULTS.maxBodyBytes,
+    bodyLimit: API_MAX_BODY_BYTES,
     // one largest bundle and room for the small requests beside it
     maxInFlightBodyBytes: bundleBodyBytes + 1024 * 1024,
     details: true,
@@ -149,7 +150,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     return await reply.type(node.metricsRegistry.contentType).send(body)
   })
 
-  const federated = async <T>(fn: (federation: NonNullable<TempusNode['federation']>) => Promise<T>): Promise<T> => {
+  const federated = async <T>(fn: (federation: NonNullable<AdminApiNode['federation']>) => Promise<T>): Promise<T> => {
     if (node.federation == null) {
       throw new HttpError(409, 'not-federated', 'federation.enabled is false (bridges only)')
     }

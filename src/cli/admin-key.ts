@@ -11,12 +11,12 @@
  * Older versions wrote a bare PKCS#8 PEM: it still loads, with a warning.
  */
 import { readFile } from 'node:fs/promises'
-import { privateKeyFromPem, privateKeyToPem, rawPublicKey } from '../admission/keys.ts'
+import { privateKeyFromPem, privateKeyToPem, rawPublicKey } from '../core/keys.ts'
 import { IdentityError } from '../identity/errors.ts'
 import { writeFileDurably } from '../identity/key-store.ts'
 import { DEFAULT_SCRYPT_N, seal, unseal } from '../identity/seal.ts'
 import { UsageError } from './errors.ts'
-import type { Ed25519KeyPair } from '../admission/keys.ts'
+import type { Ed25519KeyPair } from '../core/keys.ts'
 
 const LABEL = 'tempus-mesh admin key v1'
 const KIND = 'tempus-admin-key'

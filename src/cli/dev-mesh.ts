@@ -3,18 +3,20 @@
  * others), then bridges and edges, each a real node with its own data dir,
  * identity, peer store, admin API and log file.
  */
+import { startAdminApi } from '../api/server.ts'
 import { mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadEnrollment, saveEnrollment } from '../admission/enrollment.ts'
 import { DEV_PASSPHRASE, EncryptedFileKeyStore, loadOrCreateIdentity } from '../identity/index.ts'
-import { IssuerClient } from '../issuer/client.ts'
+import { IssuerClient } from '../issuer-client/client.ts'
 import { startIssuerHttp } from '../issuer/http.ts'
 import { Issuer } from '../issuer/issuer.ts'
 import { createLogger } from '../logging/logger.ts'
 import { createTempusNode } from '../node/tempus-node.ts'
 import type { IssuerHttp } from '../issuer/http.ts'
-import type { PeerType, TempusConfigInput } from '../node/config.ts'
+import type { TempusConfigInput } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { TempusNode } from '../node/tempus-node.ts'
 
 export interface DevMeshOptions {
@@ -97,7 +99,7 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
       sampling: { edge: { period: '2s' }, bridge: { period: '2s' }, sentinel: { period: '2s' } },
       ...options.config,
       ...(type === 'bridge' ? options.bridgeConfig : {})
-    }, { dataDir, logger, passphrase: DEV_PASSPHRASE })
+    }, { dataDir, logger, passphrase: DEV_PASSPHRASE, adminApi: startAdminApi })
     return node
   }
   const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { DevMesh, DevMeshNode } from './dev-mesh.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { RpcRule } from '../rpc/policy.ts'
 
 export interface RpcCounts {

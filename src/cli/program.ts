@@ -1,6 +1,7 @@
 /** The `tempus` command line. */
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { PEER_TYPES, TEMPUS_VERSION } from '../node/constants.ts'
+import { TEMPUS_VERSION } from '../node/constants.ts'
+import { PEER_TYPES } from '../core/peer-type.ts'
 import { devCommand } from './commands/dev.ts'
 import { idCommand, peersCommand, statusCommand } from './commands/info.ts'
 import { initCommand } from './commands/init.ts'

@@ -11,16 +11,17 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
-import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
-import { PEER_TYPES } from '../node/constants.ts'
+import { MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
+import { PEER_TYPES } from '../core/peer-type.ts'
 import {
   DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_COPIES, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OVERLAY_BYTES
 } from './constants.ts'
 import { DtnError } from './errors.ts'
 import { encryptPayload } from './payload-crypto.ts'
 import { Bundle as PbBundle, BundleHeader, Endorsement as PbEndorsement, Receipt as PbReceipt, ReceiptBody } from './pb/dtn.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 /**

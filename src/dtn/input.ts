@@ -3,7 +3,7 @@
  * schema, each mistake a `DtnError('malformed')` naming the field.
  */
 import { z } from 'zod'
-import { parseDuration } from '../node/duration.ts'
+import { parseDuration } from '../core/duration.ts'
 import { parseDestination } from './bundle.ts'
 import { MAX_COPIES, MAX_HOP_LIMIT, MAX_LIFETIME_MS } from './constants.ts'
 import { DtnError } from './errors.ts'

@@ -12,7 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { DOMAINS } from '../admission/constants.ts'
+import { DOMAINS } from '../core/domains.ts'
 import { DtnError } from './errors.ts'
 import type { KeyObject } from 'node:crypto'
 

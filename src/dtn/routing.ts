@@ -19,7 +19,7 @@
  */
 import { destinedTo, forOtherOverlay } from './bundle.ts'
 import type { Destination } from './bundle.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 
 export interface HeldCopy {
   source: string

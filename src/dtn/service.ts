@@ -38,7 +38,7 @@ import type { Bundle as PbBundle, FragmentKey, Receipt as PbReceipt } from './pb
 import type { BundleStore, CarriedEntry, HeldFragment, InboxEntry, OutboxEntry } from './store.ts'
 import type { TokenClaims } from '../admission/token.ts'
 import type { AdmissionState } from '../admission/state.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'

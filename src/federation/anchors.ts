@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { decodeJwt } from 'jose'
 import { AdmissionError } from '../admission/errors.ts'
-import { publicKeyFromRawBytes } from '../admission/keys.ts'
+import { publicKeyFromRawBytes } from '../core/keys.ts'
 import { RevocationState, verifyRevocationList } from '../admission/revocation.ts'
 import { TokenVerifier } from '../admission/verifier.ts'
 import type { TokenClaims } from '../admission/token.ts'

@@ -5,12 +5,12 @@
  */
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { DOMAINS } from '../admission/constants.ts'
-import { publicKeyFromRawBytes, verifyDomain } from '../admission/keys.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { publicKeyFromRawBytes, verifyDomain } from '../core/keys.ts'
 import { Anomaly as AnomalyPb } from './pb/gossip.ts'
 import { ANOMALY_ID_BYTES, MAX_ANOMALY_LIFETIME_MS, MAX_DIGEST_BYTES, MAX_FRAME_BYTES, ANOMALY_TOPIC, MAX_KIND_LENGTH, MAX_METADATA_ENTRIES, MAX_METADATA_KEY, MAX_METADATA_VALUE, MAX_SEVERITY } from './constants.ts'
 import { z } from 'zod'
-import { parseDuration } from '../node/duration.ts'
+import { parseDuration } from '../core/duration.ts'
 import { GossipError } from './errors.ts'
 
 export interface Anomaly {

@@ -6,8 +6,9 @@
  */
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
-import { DOMAINS, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
-import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
+import { MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
 import { GossipFrame } from './pb/gossip.ts'
 import { MAX_FRAME_BYTES } from './constants.ts'
 import { GossipError } from './errors.ts'

@@ -5,9 +5,9 @@
  * issuer warns at start) and `test-attestor`, which accepts evidence signed
  * by a configured attestor key, standing in for a platform's.
  */
-import { DOMAINS } from '../admission/constants.ts'
-import { publicKeyFromRawBytes, signDomain, verifyDomain } from '../admission/keys.ts'
-import type { PeerType } from '../node/config.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { KeyObject } from 'node:crypto'
 
 export interface AttestationContext {

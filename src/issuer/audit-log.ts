@@ -43,28 +43,18 @@
  * the decisions' own signatures and rows (64 concurrent token requests in
  * process: about one checkpoint per 40 tokens, tokens/s unchanged).
  */
-import { DOMAINS } from '../admission/constants.ts'
-import { signDomain, verifyDomain } from '../admission/keys.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { signDomain, verifyDomain } from '../core/keys.ts'
 import { SCAN_PAGE } from './db/sql.ts'
 import { IssuerError } from './errors.ts'
 import { CompactRange, consistencyFromNodes, inclusionFromNodes, leafHash, rootFromNodes, verifyConsistency } from './merkle.ts'
 import type { IssuerDb, SqlTx, SqlValue } from './db/sql.ts'
+import type { AuditEntry, Checkpoint } from '../issuer-client/wire.ts'
+export type { AuditEntry, Checkpoint }
 import type { Hash, NodeReader, TreeNode } from './merkle.ts'
 import type { KeyObject } from 'node:crypto'
 
-export interface AuditEntry {
-  i: number
-  at: number
-  kind: string
-  data: Record<string, unknown>
-}
 
-export interface Checkpoint {
-  size: number
-  root: string
-  signature: string
-  at: number
-}
 
 export interface AuditVerification {
   ok: boolean

@@ -9,10 +9,11 @@
  */
 import { RateLimiter } from '@libp2p/utils'
 import { createHttpServer, HttpError, listen, perAddress } from '../http/server.ts'
-import { AdminRequestVerifier } from './admin-request.ts'
+import { AdminRequestVerifier } from '../issuer-client/admin-request.ts'
 import { IssuerError } from './errors.ts'
 import type { IssuerErrorCode } from './errors.ts'
-import type { EnrollRequest, Issuer, RekeyRequest, RenewRequest, TokenRequest } from './issuer.ts'
+import type { Issuer } from './issuer.ts'
+import type { EnrollRequest, RekeyRequest, RenewRequest, TokenRequest } from '../issuer-client/wire.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'

@@ -14,19 +14,20 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Counter, Registry } from 'prom-client'
-import { DOMAINS, JWT_TYPE_CREDENTIAL, TOKEN_TTL_DEFAULT_MS, TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../admission/constants.ts'
+import { JWT_TYPE_CREDENTIAL, TOKEN_TTL_DEFAULT_MS, TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../admission/constants.ts'
+import { DOMAINS } from '../core/domains.ts'
 import { signKeyCertificate } from '../admission/key-certificate.ts'
-import { generateEd25519, peerIdOfRaw, privateKeyFromPem, privateKeyToPem, publicKeyFromRawBytes, rawPublicKey, verifyDomain } from '../admission/keys.ts'
+import { generateEd25519, peerIdOfRaw, privateKeyFromPem, privateKeyToPem, publicKeyFromRawBytes, rawPublicKey, verifyDomain } from '../core/keys.ts'
 import { signRevocationList } from '../admission/revocation.ts'
 import { signToken, verifyTokenSignature } from '../admission/token.ts'
 import { seal, unseal } from '../identity/seal.ts'
-import { isPeerType } from '../node/peer-type.ts'
+import { isPeerType } from '../core/peer-type.ts'
 import { noAttestation } from './attestation.ts'
 import { AuditLog } from './audit-log.ts'
 import { ChallengeBook } from './challenge.ts'
 import { IssuerError } from './errors.ts'
 import { GroupCommit } from './group-commit.ts'
-import { parseIssuerUrls } from './issuer-url.ts'
+import { parseIssuerUrls } from '../issuer-client/issuer-url.ts'
 import { ISSUER_DB, openIssuerStore, readStorePointer } from './db/store-location.ts'
 export { ISSUER_DB }
 import { readMarker } from '../storage/index.ts'
@@ -34,11 +35,15 @@ import { TwinWatch } from './twins.ts'
 import { VerifiedCredentials } from './verified-credentials.ts'
 import type { VerifiedCredential } from './verified-credentials.ts'
 import type { SigningKey } from '../admission/token.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { AttestationVerifier } from './attestation.ts'
 import type { TwinReport } from './twins.ts'
-import type { Ed25519KeyPair } from '../admission/keys.ts'
+import type { Ed25519KeyPair } from '../core/keys.ts'
 import type { IssuerDb, SqlTx } from './db/sql.ts'
+import { challengeMessage } from '../issuer-client/wire.ts'
+import type { ChallengePurpose, EnrollRequest, EnrollResult, KeySet, OverlayConfig, RekeyRequest, RekeyResult, RenewRequest, RenewResult, RevocationRequest, TokenRequest, TokenResult } from '../issuer-client/wire.ts'
+export { challengeMessage }
+export type { ChallengePurpose, EnrollRequest, EnrollResult, KeySet, OverlayConfig, RekeyRequest, RekeyResult, RenewRequest, RenewResult, RevocationRequest, TokenRequest, TokenResult }
 
 const SEAL_LABEL = 'tempus-mesh issuer key v1'
 const CREDENTIAL_KID = 'credential'
@@ -100,115 +105,16 @@ export interface IssuerInitOptions extends IssuerOpenOptions {
   revocationThreshold?: number
 }
 
-export interface OverlayConfig {
-  overlay: string
-  issuer: string
-  /** base64url raw Ed25519 */
-  rootPublicKey: string
-  bootstrap: string[]
-  /** every replica's base URL, as the operator set it (`tempus issuer replicas --set`); absent: none set, nodes know only the one they asked */
-  issuers?: string[]
-}
 
-export interface KeySet {
-  current: string
-  announced?: string
-  epoch: number
-}
 
-export interface EnrollRequest {
-  code: string
-  /** base64url raw Ed25519 public key of the node */
-  publicKey: string
-  /** base64url, from `challenge()` */
-  challenge: string
-  /** base64url signature by the node key over the challenge (domain issuer-challenge, purpose "enroll") */
-  signature: string
-  attestation?: string
-  /**
-   * the type the node wants; a code of another type is refused
-   * (`wrong-type`) without using it. Absent: the node takes the code's type.
-   */
-  typ?: PeerType
-}
 
-export interface EnrollResult extends OverlayConfig {
-  peerId: string
-  typ: PeerType
-  credential: string
-  keys: KeySet
-}
 
-export interface TokenRequest {
-  credential: string
-  challenge: string
-  signature: string
-  /**
-   * the requesting client's instance: random per process, kept in memory
-   * only, so that two processes holding one credential (a copied data
-   * directory) are told apart. Absent: one shared "unnamed" instance.
-   */
-  instance?: string
-}
 
-/** A current credential and a proof of possession on a fresh challenge (purpose "renew"). */
-export interface RenewRequest {
-  credential: string
-  challenge: string
-  signature: string
-}
 
-/**
- * A member moving to a new identity key (its old one may have leaked): its
- * current credential and a proof by the old key, and a proof by the new key,
- * both on one fresh challenge and both naming the new key.
- */
-export interface RekeyRequest {
-  credential: string
-  challenge: string
-  /** by the old key, purpose "rekey", over the challenge and the new public key */
-  signature: string
-  /** base64url raw Ed25519 public key of the new identity */
-  publicKey: string
-  /** by the new key, purpose "rekey-new", over the challenge and the new public key */
-  newSignature: string
-}
 
-export interface RekeyResult {
-  /** the new identity's PeerId */
-  peerId: string
-  typ: PeerType
-  /** a credential for the new PeerId */
-  credential: string
-  /** ms since the epoch */
-  expiresAt: number
-}
 
-export interface RenewResult {
-  /** the new credential: same subject and type, a new lifetime */
-  credential: string
-  /** ms since the epoch */
-  expiresAt: number
-}
 
-export interface TokenResult {
-  token: string
-  /** ms since the epoch */
-  expiresAt: number
-  /** the certificate of the key that signed it */
-  keyCertificate: string
-}
 
-export interface RevocationRequest {
-  id: string
-  peerId: string
-  reason: string
-  /** what admins sign (base64url of its bytes in `approve`) */
-  payload: string
-  approvals: number
-  threshold: number
-  state: 'pending' | 'done'
-}
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 const unb64 = (s: unknown, what: string, max = 512): Uint8Array => {
@@ -235,19 +141,7 @@ export function noIssuerMessage (dir: string): string {
   return `no issuer in ${dir} (create one with: tempus issuer init --data ${dir} --overlay ID)`
 }
 
-/**
- * What a proof of possession is for. The purpose is signed, so a proof made
- * for one request (a token) cannot be replayed as another (a renewal).
- */
-export type ChallengePurpose = 'enroll' | 'token' | 'renew' | 'rekey' | 'rekey-new'
 
-/**
- * The bytes a node signs to prove it holds its key, for one purpose (and,
- * for a re-key, the new key both proofs bind).
- */
-export function challengeMessage (purpose: ChallengePurpose, challenge: Uint8Array, ...bound: Uint8Array[]): Uint8Array[] {
-  return [Buffer.from(purpose), challenge, ...bound]
-}
 
 /** A token decided but not yet durable: what its audit row says. */
 interface TokenDecision {

@@ -6,7 +6,7 @@
  * peers whose type is not known yet; within a type the most recently seen
  * first. Peers in backoff after a failed dial wait their turn.
  */
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 
 export interface DialCandidate {
   id: string

@@ -6,8 +6,8 @@
  * jitter and fills the node up to `minConnections`; the network watcher
  * closes connections left stale by an address change and redials.
  */
-export { backoffDelay } from './backoff.ts'
-export type { BackoffPolicy } from './backoff.ts'
+export { backoffDelay } from '../core/backoff.ts'
+export type { BackoffPolicy } from '../core/backoff.ts'
 export { selectDialCandidates } from './dial-policy.ts'
 export { DialBudgetError, DialRateLimiter, DIAL_LIMITS, dialKeys } from './dial-limiter.ts'
 export type { DialLimiterInit } from './dial-limiter.ts'

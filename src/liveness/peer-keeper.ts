@@ -13,13 +13,13 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
-import { backoffDelay } from './backoff.ts'
+import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
-import type { BackoffPolicy } from './backoff.ts'
+import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PeerDirectory } from '../node/peer-directory.ts'
+import type { PeerDirectory } from './peer-directory.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'

@@ -9,16 +9,17 @@ import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import YAML from 'yaml'
 import { z } from 'zod'
-import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, PEER_TYPES, REDIAL_DEFAULTS } from './constants.ts'
-import { parseDuration } from './duration.ts'
+import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, REDIAL_DEFAULTS } from './constants.ts'
+import { PEER_TYPES } from '../core/peer-type.ts'
+import type { PeerType } from '../core/peer-type.ts'
+import { parseDuration } from '../core/duration.ts'
 import { OBSERVER_PERIOD_FACTOR, VIEW_DEFAULTS } from '../sampling/constants.ts'
 import { FederatedRpcGrants } from '../federation/rpc-grants.ts'
 import { RpcPolicy } from '../rpc/policy.ts'
 import { ConfigError } from './errors.ts'
-import { parseIssuerUrls } from '../issuer/issuer-url.ts'
+import { parseIssuerUrls } from '../issuer-client/issuer-url.ts'
 import { ISSUER_OUTAGE_POLICIES, MAX_OUTAGE_GRACE_MS, MIN_OUTAGE_GRACE_MS } from '../admission/outage-policy.ts'
 
-export type PeerType = typeof PEER_TYPES[number]
 
 /** A duration: a number of milliseconds or a string such as `"20s"`; in milliseconds. */
 const durationValue = () =>

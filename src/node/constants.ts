@@ -9,7 +9,6 @@ import { EVENTS_FILE, LOCK_FILE, MARKER_FILE } from '../storage/constants.ts'
 export const TEMPUS_VERSION = '0.1.0'
 
 /** The node types; a node has exactly one, fixed by its token's `typ` claim. */
-export const PEER_TYPES = ['edge', 'bridge', 'sentinel'] as const
 
 /**
  * The private DHT protocol. Never the public `/ipfs/kad/1.0.0`: a tempus node
@@ -81,9 +80,7 @@ export const REDIAL_DEFAULTS = {
 /** Admin API: bound to loopback only, bearer token kept in the data dir. */
 export const API_DEFAULTS = {
   host: '127.0.0.1',
-  port: 0,
-  /** largest request body the API reads */
-  maxBodyBytes: 64 * 1024
+  port: 0
 } as const
 
 /** Files inside a node's data directory. */

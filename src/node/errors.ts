@@ -2,21 +2,8 @@
  * Typed errors with a stable `name`. Their text is for the operator's log and
  * CLI; none of it is ever sent to a remote peer.
  */
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  /** dotted path of the offending field, e.g. `connections.maxConnections` */
-  readonly field: string
-
-  constructor (message: string, field: string = '') {
-    super(message)
-    this.field = field
-  }
-}
-
-export class DataDirError extends Error {
-  override readonly name = 'DataDirError'
-}
+export { ConfigError } from '../core/config-error.ts'
+export { DataDirError } from '../core/data-dir-error.ts'
 
 export class NodeNotRunningError extends Error {
   override readonly name = 'NodeNotRunningError'

@@ -5,8 +5,9 @@
  * a peer merely claims (identify's agent version) is trusted for it.
  */
 import { LAST_SEEN_METADATA, PEER_TYPE_METADATA } from './constants.ts'
-import { isPeerType } from './peer-type.ts'
-import type { PeerType } from './config.ts'
+import { isPeerType } from '../core/peer-type.ts'
+import type { PeerDirectory } from '../liveness/peer-directory.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 
@@ -23,10 +24,6 @@ export interface PeerDirectoryInit {
   admittedType?: (peer: string) => PeerType | undefined
 }
 
-export interface PeerDirectory {
-  typeOf(peer: Peer): PeerType | undefined
-  lastSeenOf(peer: Peer): number | undefined
-}
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()

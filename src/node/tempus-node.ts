@@ -33,11 +33,10 @@ import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
-import { startAdminApi } from '../api/server.ts'
 import { sampler } from '../sampling/sampler.ts'
 import { rpc } from '../rpc/rpc.ts'
-import { IssuerReplicas } from '../issuer/replicas.ts'
-import { generateApiToken, loadOrCreateApiToken } from '../api/token.ts'
+import { IssuerReplicas } from '../issuer-client/replicas.ts'
+import { generateApiToken, loadOrCreateApiToken } from './api-token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { scopedMdns } from '../discovery/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
@@ -57,12 +56,12 @@ import type { Sampler, ViewSettings } from '../sampling/sampler.ts'
 import type { HandleOptions, Rpc } from '../rpc/rpc.ts'
 import type { StreamHandler } from '@libp2p/interface'
 import type { Enrollment } from '../admission/enrollment.ts'
-import type { AdminApi } from '../api/server.ts'
-import type { TokenResult } from '../issuer/issuer.ts'
+import type { TokenResult } from '../issuer-client/wire.ts'
 import type { NetworkWatcher } from '../liveness/network-watcher.ts'
 import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
 import type { PinoLogger } from '../logging/logger.ts'
-import type { PeerType, TempusConfig, TempusConfigInput } from './config.ts'
+import type { TempusConfig, TempusConfigInput } from './config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { DefaultPeerDirectory } from './peer-directory.ts'
 import type { DataLock } from '../storage/index.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -87,7 +86,28 @@ export type TempusServices = {
   dtn: DtnService
 }
 
+/**
+ * The admin API as the node sees it: something started with the node and
+ * stopped with it, whose URL goes into the runtime file. `src/api/` provides
+ * it (`startAdminApi`); the node never imports it.
+ */
+export interface StartedAdminApi {
+  url: string
+  /** body bytes held now and at most, across all requests */
+  bodyBytes: () => { inFlight: number, peak: number, capacity: number }
+  close: () => Promise<void>
+}
+
+/** Starts the admin API on a node: `startAdminApi` from `src/api/server.ts`, given by whoever runs the node. */
+export type AdminApiStarter = (init: { node: TempusNode, token: string, host: string, port: number, log: PinoLogger }) => Promise<StartedAdminApi>
+
 export interface TempusNodeOptions {
+  /**
+   * Starts the admin API with the node when `config.api.enabled`: the CLI,
+   * the dev mesh and the tests pass `startAdminApi` (src/api/server.ts). An
+   * embedder that serves no API leaves it out.
+   */
+  adminApi?: AdminApiStarter
   /**
    * Where the node keeps its identity key, peer store, API token and runtime
    * file. Without it the node is ephemeral: a fresh key, an in-memory store.
@@ -197,14 +217,15 @@ export class TempusNode {
   readonly log: PinoLogger
   readonly dataDir?: string
   readonly metricsRegistry: Registry
-  /** the admin API, once started (when `config.api.enabled`) */
-  api?: AdminApi
+  /** the admin API, once started (when `config.api.enabled` and the runner gave `adminApi`) */
+  api?: StartedAdminApi
   readonly admission: AdmissionState
   readonly tokens: TokenManager
   /** every issuer replica, and their health */
   readonly issuers: IssuerReplicas
   readonly enrollment: Enrollment
   private readonly apiToken: string | undefined
+  private readonly startApi?: AdminApiStarter
   private readonly now: () => number
   private startedAt = 0
 
@@ -217,7 +238,7 @@ export class TempusNode {
   /** bundles across overlays (a federated bridge with federation.relay.bundles) */
   readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock }) {
     this.lock = init.lock
     this.federationEndpoint = init.federation
     this.pinStore = init.pinStore
@@ -231,6 +252,7 @@ export class TempusNode {
     this.metricsRegistry = registry
     this.dataDir = init.dataDir
     this.apiToken = init.apiToken
+    this.startApi = init.startApi
     this.now = init.now
     this.admission = init.admission
     this.tokens = init.tokens
@@ -323,8 +345,8 @@ export class TempusNode {
       // a public address, but sentinels and bridges are the DHT's servers
       await this.libp2p.services.dht.setMode('server')
     }
-    if (this.config.api.enabled && this.apiToken != null) {
-      this.api = await startAdminApi({
+    if (this.config.api.enabled && this.apiToken != null && this.startApi != null) {
+      this.api = await this.startApi({
         node: this,
         token: this.apiToken,
         host: this.config.api.listen.host,
@@ -764,7 +786,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
       })
     }
   }
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
   if (options.start !== false) {
     // from here the node owns what was opened: its stop closes all of it
     undo.length = 0

@@ -4,9 +4,9 @@
  * a type; a call is allowed when some rule grants it to the caller. Pure:
  * the service asks, the config file fills it, the API shows it.
  */
-import { isPeerType } from '../node/peer-type.ts'
+import { isPeerType } from '../core/peer-type.ts'
 import { DEFAULT_CALL_TIMEOUT_MS } from './constants.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 
 export interface RpcRule {
   /** the caller's PeerId … */

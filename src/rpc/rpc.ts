@@ -26,7 +26,7 @@ import type { RpcValue } from './codec.ts'
 import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { Offence } from '../admission/suspicion.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 

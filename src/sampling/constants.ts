@@ -1,5 +1,5 @@
 /** Sampling: protocol ids, view sizes per population, limits. */
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 
 export function cyclonProtocol (type: PeerType): string {
   return `/tempus/cyclon/${type}/1.0.0`

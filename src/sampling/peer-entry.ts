@@ -3,11 +3,11 @@
  * source of its addresses), its type and its evidence of admission (its
  * token), which every receiver checks.
  */
-import { isPeerType } from '../node/peer-type.ts'
+import { isPeerType } from '../core/peer-type.ts'
 import { MAX_RECORD_BYTES, MAX_TOKEN_CHARS } from './constants.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { MalformedShuffleError } from './errors.ts'
-import type { PeerType } from '../node/config.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { CyclonEntry as WireEntry } from './pb/cyclon.ts'
 import type { CyclonEntry } from './view.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'

@@ -12,14 +12,14 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { DOMAINS } from '../../src/admission/constants.ts'
-import { generateEd25519, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
+import { DOMAINS } from '../../src/core/domains.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { completePendingRekey } from '../../src/admission/rekey.ts'
 import { EncryptedFileKeyStore } from '../../src/identity/key-store.ts'
-import { IssuerClient } from '../../src/issuer/client.ts'
+import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { tempus } from '../fixtures/cli.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
-import type { IssuerClientError } from '../../src/issuer/client.ts'
+import type { IssuerClientError } from '../../src/issuer-client/client.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 
 const ENV = { TEMPUS_PASSPHRASE: 'rekey-test-passphrase' }
@@ -100,7 +100,7 @@ describe('re-keying a node (tempus rekey)', () => {
     const other = await generateKeyPair('Ed25519')
     const challenge = new Uint8Array(Buffer.from((await (await fetch(`${t.url}/v1/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json() as any).challenge, 'base64url'))
     const { challengeMessage } = await import('../../src/issuer/issuer.ts')
-    const { domainBytes } = await import('../../src/admission/keys.ts')
+    const { domainBytes } = await import('../../src/core/keys.ts')
     const sign = async (k: typeof newKey, purpose: any, bound: Uint8Array): Promise<string> => b64(await k.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage(purpose, challenge, bound))))
     const post = async (body: unknown): Promise<{ status: number, error?: string }> => {
       const res = await fetch(`${t.url}/v1/rekey`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })

@@ -1,8 +1,8 @@
 /** Signed admin requests on an injected clock: the skew window, replays, the bounded nonce memory. */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { generateEd25519, rawPublicKey } from '../../src/admission/keys.ts'
-import { ADMIN_REQUEST_HEADERS, AdminRequestVerifier, signAdminRequest } from '../../src/issuer/admin-request.ts'
+import { generateEd25519, rawPublicKey } from '../../src/core/keys.ts'
+import { ADMIN_REQUEST_HEADERS, AdminRequestVerifier, signAdminRequest } from '../../src/issuer-client/admin-request.ts'
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 

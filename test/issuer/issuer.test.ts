@@ -2,14 +2,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { DOMAINS } from '../../src/admission/constants.ts'
+import { DOMAINS } from '../../src/core/domains.ts'
 import { AdmissionError } from '../../src/admission/errors.ts'
-import { generateEd25519, publicKeyFromRawBytes, rawPublicKey, signDomain } from '../../src/admission/keys.ts'
+import { generateEd25519, publicKeyFromRawBytes, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { verifyRevocationList } from '../../src/admission/revocation.ts'
 import { TokenVerifier } from '../../src/admission/verifier.ts'
 import { attest, testAttestor } from '../../src/issuer/attestation.ts'
 import { checkpointsConsistent } from '../../src/issuer/audit-log.ts'
-import { IssuerClient, IssuerClientError } from '../../src/issuer/client.ts'
+import { IssuerClient, IssuerClientError } from '../../src/issuer-client/client.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 
@@ -73,7 +73,7 @@ describe('issuer', () => {
     await assert.rejects(client.token(other, forged), (e: IssuerClientError) => e.code === 'invalid-credential')
     // a replayed challenge + signature
     const challenge = await client.challenge()
-    const { domainBytes } = await import('../../src/admission/keys.ts')
+    const { domainBytes } = await import('../../src/core/keys.ts')
     const { challengeMessage } = await import('../../src/issuer/issuer.ts')
     const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage('token', challenge)))
     const body = { credential: enrolled.credential, challenge: b64(challenge), signature: b64(signature) }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { backoffDelay } from '../../src/liveness/backoff.ts'
+import { backoffDelay } from '../../src/core/backoff.ts'
 import { selectDialCandidates } from '../../src/liveness/dial-policy.ts'
 import { addressSnapshot, diffSnapshots, isChange } from '../../src/liveness/network-change.ts'
 import type { NetworkInterfaceInfo } from 'node:os'

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { ConfigError } from '../../src/node/errors.ts'
 import { loadConfigFile, parseConfig } from '../../src/node/config.ts'
-import { parseDuration } from '../../src/node/duration.ts'
+import { parseDuration } from '../../src/core/duration.ts'
 import { CONNECTION_DEFAULTS } from '../../src/node/constants.ts'
 
 function fieldOf (fn: () => unknown): string {

@@ -4,7 +4,7 @@ import { SuspicionScores } from '../../src/admission/suspicion.ts'
 import { DEV_STEP_MS, devRules, planDevStep } from '../../src/cli/dev-traffic.ts'
 import { RpcPolicy } from '../../src/rpc/policy.ts'
 import type { DevTrafficNode } from '../../src/cli/dev-traffic.ts'
-import type { PeerType } from '../../src/node/config.ts'
+import type { PeerType } from '../../src/core/peer-type.ts'
 
 // issue #13 item 8: the dev mesh's demo shows a refused call without pushing
 // any honest node toward throttling. The dev traffic's real schedule drives

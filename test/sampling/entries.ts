@@ -9,7 +9,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
-import type { PeerType } from '../../src/node/config.ts'
+import type { PeerType } from '../../src/core/peer-type.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { PrivateKey } from '@libp2p/interface'
 

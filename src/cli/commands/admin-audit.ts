@@ -4,7 +4,7 @@
  * admin key (they name every member and its type); the key never leaves
  * this process, only its signature over this one request does.
  */
-import { IssuerClient } from '../../issuer/client.ts'
+import { IssuerClient } from '../../issuer-client/client.ts'
 import { UsageError } from '../errors.ts'
 import { adminKey } from './admin.ts'
 import { formatTable, printJson } from '../output.ts'

@@ -1,8 +1,8 @@
 /** `tempus admin …`: an administrator's own key, and approving revocations with it. */
-import { DOMAINS } from '../../admission/constants.ts'
-import { generateEd25519, rawPublicKey, signDomain } from '../../admission/keys.ts'
+import { DOMAINS } from '../../core/domains.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../core/keys.ts'
 import { resolvePassphrase } from '../../identity/passphrase.ts'
-import { IssuerClientError } from '../../issuer/client.ts'
+import { IssuerClientError } from '../../issuer-client/client.ts'
 import { loadAdminKey, sealAdminKey, writeKeyFile } from '../admin-key.ts'
 import { printJson } from '../output.ts'
 import type { LoadedAdminKey } from '../admin-key.ts'

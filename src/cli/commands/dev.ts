@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parseDuration } from '../../node/duration.ts'
+import { parseDuration } from '../../core/duration.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { startDevMesh } from '../dev-mesh.ts'

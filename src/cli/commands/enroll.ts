@@ -1,13 +1,13 @@
 /** `tempus enroll`: trade a one-time code for a membership credential. */
 import { readFile } from 'node:fs/promises'
 import { saveEnrollment } from '../../admission/enrollment.ts'
-import { privateKeyFromPem } from '../../admission/keys.ts'
+import { privateKeyFromPem } from '../../core/keys.ts'
 import { attest } from '../../issuer/attestation.ts'
 import { EncryptedFileKeyStore, resolvePassphrase } from '../../identity/index.ts'
-import { IssuerClient, IssuerClientError } from '../../issuer/client.ts'
+import { IssuerClient, IssuerClientError } from '../../issuer-client/client.ts'
 import { loadConfigFile } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'
-import { DataDirError } from '../../node/errors.ts'
+import { DataDirError } from '../../core/data-dir-error.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 

@@ -1,6 +1,6 @@
 import { EncryptedFileKeyStore, resolvePassphrase } from '../../identity/index.ts'
 import { dataPath } from '../../node/data-dir.ts'
-import { DataDirError } from '../../node/errors.ts'
+import { DataDirError } from '../../core/data-dir-error.ts'
 import { apiGet, apiPost } from '../api-client.ts'
 import { UsageError } from '../errors.ts'
 import { formatTable, printJson } from '../output.ts'

@@ -1,14 +1,14 @@
 import { access, mkdir } from 'node:fs/promises'
 import YAML from 'yaml'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../../identity/index.ts'
-import { loadOrCreateApiToken } from '../../api/token.ts'
+import { loadOrCreateApiToken } from '../../node/api-token.ts'
 import { parseConfig } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { writeFileDurably } from '../../identity/key-store.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import type { PeerType } from '../../node/config.ts'
+import type { PeerType } from '../../core/peer-type.ts'
 
 export interface InitOptions {
   data: string

@@ -2,7 +2,7 @@
 import { rekeyNode } from '../../admission/rekey.ts'
 import { enrolledIssuers, loadEnrollment } from '../../admission/enrollment.ts'
 import { resolvePassphrase } from '../../identity/index.ts'
-import { IssuerClient, IssuerClientError } from '../../issuer/client.ts'
+import { IssuerClient, IssuerClientError } from '../../issuer-client/client.ts'
 import { acquireDataLock } from '../../storage/index.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'

@@ -1,4 +1,5 @@
 import { watchFile } from 'node:fs'
+import { startAdminApi } from '../../api/server.ts'
 import { loadConfigFile, parseConfig } from '../../node/config.ts'
 import { dataPath, RESETTABLE_STORES } from '../../node/data-dir.ts'
 import { UsageError } from '../errors.ts'
@@ -65,7 +66,7 @@ export async function startCommand (options: StartOptions): Promise<void> {
   process.once('SIGINT', () => { void shutdown('SIGINT', 0) })
   process.once('SIGTERM', () => { void shutdown('SIGTERM', 0) })
 
-  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value, resetStores: options.resetStore })
+  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value, resetStores: options.resetStore, adminApi: startAdminApi })
   if (passphrase.source === 'dev-default') {
     log.warn('INSECURE: the identity key is protected by the public development passphrase')
   }

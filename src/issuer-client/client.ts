@@ -4,14 +4,14 @@
  * signatures inside are checked by the node's verifier.
  */
 import { randomBytes } from 'node:crypto'
-import { DOMAINS } from '../admission/constants.ts'
-import { domainBytes } from '../admission/keys.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { domainBytes } from '../core/keys.ts'
 import { signAdminRequest } from './admin-request.ts'
-import { challengeMessage } from './issuer.ts'
+import { challengeMessage } from './wire.ts'
 import { parseIssuerUrls } from './issuer-url.ts'
-import type { AuditEntry } from './audit-log.ts'
-import type { ChallengePurpose, EnrollResult, KeySet, RekeyResult, RenewResult, TokenResult } from './issuer.ts'
-import type { PeerType } from '../node/config.ts'
+import type { AuditEntry } from './wire.ts'
+import type { ChallengePurpose, EnrollResult, KeySet, RekeyResult, RenewResult, TokenResult } from './wire.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
 

@@ -18,9 +18,12 @@
  * the nonce is remembered, outside it the time is refused.
  */
 import { randomBytes } from 'node:crypto'
-import { CLOCK_SKEW_MS, DOMAINS } from '../admission/constants.ts'
-import { publicKeyFromRawBytes, rawPublicKey, signDomain, verifyDomain } from '../admission/keys.ts'
+import { DOMAINS } from '../core/domains.ts'
+import { publicKeyFromRawBytes, rawPublicKey, signDomain, verifyDomain } from '../core/keys.ts'
 import type { KeyObject } from 'node:crypto'
+
+/** how far a signed admin request's time may be from the issuer's clock, ms (the skew tokens get too) */
+export const ADMIN_REQUEST_SKEW_MS = 30_000
 
 export const ADMIN_REQUEST_HEADERS = {
   key: 'x-tempus-admin-key',
@@ -82,7 +85,7 @@ export class AdminRequestVerifier {
   constructor (init: AdminRequestVerifierInit) {
     this.adminName = init.adminName
     this.now = init.now
-    this.skewMs = init.skewMs ?? CLOCK_SKEW_MS
+    this.skewMs = init.skewMs ?? ADMIN_REQUEST_SKEW_MS
     this.maxRemembered = init.maxRemembered ?? MAX_REMEMBERED_NONCES
   }
 

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.ts'
+import { ConfigError } from './config-error.ts'
 
 const UNITS: Record<string, number> = {
   ms: 1,

@@ -16,8 +16,8 @@
  * exponential backoff over its consecutive failures; any answer of the API,
  * refusals included, brings it up again.
  */
-import { backoffDelay } from '../liveness/backoff.ts'
-import type { BackoffPolicy } from '../liveness/backoff.ts'
+import { backoffDelay } from '../core/backoff.ts'
+import type { BackoffPolicy } from '../core/backoff.ts'
 
 export interface ReplicaHealthInit {
   /**

@@ -1,0 +1,36 @@
+/**
+ * What the admin API needs of a node, and nothing more: the API is a
+ * client of the node (`src/node/` never imports `src/api/`); whoever runs a
+ * node (the CLI, the dev mesh, a test) starts the API on it, and the node
+ * satisfies this port by its shape.
+ */
+import type { PeerType } from '../core/peer-type.ts'
+import type { DtnService } from '../dtn/index.ts'
+import type { FederationService } from '../federation/index.ts'
+import type { GossipService } from '../gossip/index.ts'
+import type { Registry } from 'prom-client'
+
+export interface AdminApiNode {
+  readonly type: PeerType
+  /** liveness, without the token (`/healthz`) */
+  health: () => unknown
+  status: () => unknown
+  peers: () => Promise<unknown[]>
+  /** forget a peer's suspicion; undefined for a string that is not a PeerId */
+  clearPeer: (peer: string) => Promise<unknown>
+  readonly metricsRegistry: Pick<Registry, 'metrics' | 'contentType'>
+  readonly rpc: { policy: { list: () => unknown }, exposedMethods: () => unknown }
+  readonly sampling: { view: (type: PeerType) => unknown[], capacity: (type: PeerType) => number }
+  readonly gossip: Pick<GossipService, 'list' | 'publish'>
+  readonly dtn: Pick<DtnService, 'list' | 'send'>
+  /** bridges only */
+  readonly federation?: Pick<FederationService, 'anchors' | 'forget' | 'status'>
+  getFederationMultiaddrs: () => string[]
+  readonly enrollment: { overlay: string }
+  readonly anomalyRelay?: { stats: object }
+  readonly bundleRelay?: { stats: object }
+  readonly config: {
+    dtn: { maxPayload: number }
+    federation: { relay: { anomalyKinds: unknown, bundles: boolean }, rpc: unknown }
+  }
+}

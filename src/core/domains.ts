@@ -1,0 +1,23 @@
+/**
+ * The signature domains of every capability, in one place: no two kinds
+ * of signed message can be mistaken for each other.
+ */
+
+/** Every signature is domain-separated: the domain string, then a 0x00, then the bytes. */
+export const DOMAINS = {
+  admitProof: 'tempus-admit-proof-v1',
+  refresh: 'tempus-admit-refresh-v1',
+  issuerChallenge: 'tempus-issuer-challenge-v1',
+  keyCertificate: 'tempus-key-certificate-v1',
+  revocationList: 'tempus-revocation-list-v1',
+  revocationApproval: 'tempus-revocation-approval-v1',
+  adminRequest: 'tempus-issuer-admin-request-v1',
+  checkpoint: 'tempus-audit-checkpoint-v1',
+  attestation: 'tempus-attestation-v1',
+  gossip: 'tempus-gossip-v1',
+  dtnBundle: 'tempus-dtn-bundle-v1',
+  dtnReceipt: 'tempus-dtn-receipt-v1',
+  dtnPayload: 'tempus-dtn-payload-v1',
+  dtnEndorsement: 'tempus-dtn-endorsement-v1',
+  federation: 'tempus-federation-v1'
+} as const

@@ -1,0 +1,13 @@
+/**
+ * What the peer keeper needs to know of a peer it might redial: its type
+ * (from its verified token, never from what it claims) and when it was last
+ * seen. The node keeps both in its persisted peer store
+ * (`src/node/peer-directory.ts`).
+ */
+import type { PeerType } from '../core/peer-type.ts'
+import type { Peer } from '@libp2p/interface'
+
+export interface PeerDirectory {
+  typeOf(peer: Peer): PeerType | undefined
+  lastSeenOf(peer: Peer): number | undefined
+}
