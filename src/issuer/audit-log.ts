@@ -50,18 +50,19 @@ import { IssuerError } from './errors.ts'
 import { CompactRange, consistencyFromNodes, inclusionFromNodes, leafHash, rootFromNodes, verifyConsistency } from './merkle.ts'
 import type { IssuerDb, SqlTx, SqlValue } from './db/sql.ts'
 import type { AuditEntry, Checkpoint } from '../issuer-client/wire.ts'
+import { AuditLogDamagedError, b64, checkpointBytes, CHECKPOINTS_PAGE_MAX, completingRow, damaged, INSERT_ROWS_MAX, insertLeaves, isSize, rowsAt, scan, SQL, sameBytes, subtreeOf, subtreesColumn, toCheckpoint } from './audit-rows.ts'
+import { verifyAuditLog } from './audit-verify.ts'
+import type { CheckpointRow, NodeRow } from './audit-rows.ts'
+import type { AuditVerification } from './audit-verify.ts'
+export { AuditLogDamagedError, CHECKPOINTS_PAGE_MAX }
+export { checkpointsConsistent } from './audit-verify.ts'
+export type { AuditVerification }
 export type { AuditEntry, Checkpoint }
 import type { Hash, NodeReader, TreeNode } from './merkle.ts'
 import type { KeyObject } from 'node:crypto'
 
 
 
-export interface AuditVerification {
-  ok: boolean
-  size: number
-  checkpoints: number
-  problems: string[]
-}
 
 export interface AuditLogOptions {
   /**
@@ -76,99 +77,6 @@ export interface AuditLogOptions {
    * @default ignore
    */
   onError?: (err: unknown) => void
-}
-
-/** The stored tree does not match the log's leaves (a node or a leaf is missing): `tempus issuer audit verify` says where. */
-export class AuditLogDamagedError extends Error {
-  override readonly name = 'AuditLogDamagedError'
-}
-
-/** Checkpoints a read returns at most (`checkpoints()`). */
-export const CHECKPOINTS_PAGE_MAX = 1000
-/** Problems `verify()` lists one by one before it only counts them. */
-const PROBLEMS_LISTED_MAX = 100
-
-function checkpointBytes (size: number, root: Uint8Array): Uint8Array {
-  const s = Buffer.alloc(8)
-  s.writeBigUInt64BE(BigInt(size))
-  return Buffer.concat([s, root])
-}
-
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
-const unb64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64url'))
-const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
-
-interface CheckpointRow { size: number | bigint, root: Uint8Array, signature: Uint8Array, at: number | bigint }
-const toCheckpoint = (r: CheckpointRow): Checkpoint => ({ size: Number(r.size), root: b64(r.root), signature: b64(r.signature), at: Number(r.at) })
-
-/** A stored row as it is, typed as stored, not as declared: a hand-edited row may hold anything. */
-interface NodeRow { idx: number | bigint, leaf_hash: unknown, subtrees: unknown }
-
-function isSize (n: unknown): n is number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
-}
-
-const SQL = {
-  insertLeaf: 'INSERT INTO audit (idx, entry, leaf_hash, subtrees) VALUES ($1, $2, $3, $4)',
-  setSubtrees: 'UPDATE audit SET subtrees = $1 WHERE idx = $2',
-  row: 'SELECT idx, leaf_hash, subtrees FROM audit WHERE idx = $1',
-  // the last row is a walk down the primary key; COUNT(*) would scan every row
-  last: 'SELECT idx, leaf_hash FROM audit ORDER BY idx DESC LIMIT 1',
-  entries: 'SELECT entry FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2',
-  latest: 'SELECT size, root, signature, at FROM checkpoints ORDER BY size DESC LIMIT 1',
-  insertCheckpoint: 'INSERT INTO checkpoints (size, root, signature, at) VALUES ($1, $2, $3, $4) ON CONFLICT (size) DO NOTHING',
-  checkpointPage: 'SELECT size, root, signature, at FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2',
-  rowPage: 'SELECT idx, entry, leaf_hash, subtrees FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2',
-  leafPage: 'SELECT idx, leaf_hash FROM audit WHERE idx >= $1 ORDER BY idx LIMIT $2'
-}
-
-/** leaves one INSERT writes at most (4 parameters each: well under every driver's limit) */
-const INSERT_ROWS_MAX = 250
-
-/** An INSERT of `count` leaves. */
-function insertLeaves (count: number): string {
-  if (count === 1) {
-    return SQL.insertLeaf
-  }
-  const values = Array.from({ length: count }, (_, r) => `($${4 * r + 1}, $${4 * r + 2}, $${4 * r + 3}, $${4 * r + 4})`)
-  return `INSERT INTO audit (idx, entry, leaf_hash, subtrees) VALUES ${values.join(', ')}`
-}
-
-/** The rows at `indexes`, in one query. */
-function rowsAt (indexes: number[]): string {
-  return `SELECT idx, leaf_hash, subtrees FROM audit WHERE idx IN (${indexes.map((_, i) => `$${i + 1}`).join(', ')})`
-}
-
-/** Subtree (level, index) from its completing row, or undefined if that row does not hold it. */
-function subtreeOf (row: NodeRow | undefined, level: number): Hash | undefined {
-  if (level === 0) {
-    return row?.leaf_hash instanceof Uint8Array ? new Uint8Array(row.leaf_hash) : undefined
-  }
-  const stored = row?.subtrees
-  if (!(stored instanceof Uint8Array) || stored.length < level * 32) {
-    return undefined
-  }
-  return new Uint8Array(stored.subarray((level - 1) * 32, level * 32))
-}
-
-/** The row that completes subtree (level, index): its last leaf. */
-const completingRow = (level: number, index: number): number => (index + 1) * 2 ** level - 1
-
-function damaged (level: number, index: number): AuditLogDamagedError {
-  return new AuditLogDamagedError(`the audit log has no stored ${level === 0 ? `leaf ${index}` : `tree node (level ${level}, index ${index})`}; run \`tempus issuer audit verify\``)
-}
-
-/** Rows of a table in key order, a page per query (verification walks the whole log without holding it). */
-async function * scan<T> (db: Pick<SqlTx, 'all'>, sql: string, key: (row: T) => number): AsyncGenerator<T> {
-  let from = 0
-  for (;;) {
-    const page = await db.all<T>(sql, [from, SCAN_PAGE])
-    yield * page
-    if (page.length < SCAN_PAGE) {
-      return
-    }
-    from = key(page[page.length - 1] as T) + 1
-  }
 }
 
 export class AuditLog {
@@ -353,77 +261,9 @@ export class AuditLog {
     this.closed = true
   }
 
-  /**
-   * The admin's full audit, in one pass over the entries (a page at a time):
-   * recompute every leaf from its entry, every stored subtree from the
-   * leaves, and the root at every checkpoint's size; check each
-   * checkpoint's signature. Roots that all match one recomputed sequence of
-   * leaves are consistent with each other by construction, so that is what
-   * "consistent" means here; the served consistency proofs come from the
-   * stored subtrees, which are checked node by node.
-   */
+  /** The admin's full audit, in one pass over the entries (`audit-verify.ts`). */
   async verify (publicKey: KeyObject): Promise<AuditVerification> {
-    const problems: string[] = []
-    let unlisted = 0
-    const problem = (p: string): void => {
-      if (problems.length < PROBLEMS_LISTED_MAX) {
-        problems.push(p)
-      } else {
-        unlisted++
-      }
-    }
-    const checkpoints = scan<CheckpointRow>(this.db, SQL.checkpointPage, r => Number(r.size))
-    let checkpointCount = 0
-    let next = await checkpoints.next()
-    const checkCheckpointsUpTo = async (range: CompactRange): Promise<void> => {
-      while (next.done !== true && Number(next.value.size) <= range.size) {
-        const cp = toCheckpoint(next.value)
-        checkpointCount++
-        if (!verifyDomain(publicKey, unb64(cp.signature), DOMAINS.checkpoint, checkpointBytes(cp.size, unb64(cp.root)))) {
-          problem(`checkpoint ${cp.size} has a bad signature`)
-        }
-        if (cp.size === range.size && b64(range.root()) !== cp.root) {
-          problem(`checkpoint ${cp.size} root does not match the entries`)
-        }
-        next = await checkpoints.next()
-      }
-    }
-    const range = CompactRange.empty()
-    await checkCheckpointsUpTo(range)
-    for await (const row of scan<NodeRow & { entry: string }>(this.db, SQL.rowPage, r => Number(r.idx))) {
-      const position = range.size
-      const recomputed = leafHash(Buffer.from(row.entry, 'utf8'))
-      if (Number(row.idx) !== position) {
-        problem(`entry ${position} is stored at index ${row.idx}`)
-      }
-      if (!(row.leaf_hash instanceof Uint8Array) || !sameBytes(recomputed, row.leaf_hash)) {
-        problem(`entry ${position} does not match its leaf hash`)
-      }
-      const completed = range.append(recomputed)
-      const stored = row.subtrees instanceof Uint8Array ? row.subtrees : new Uint8Array(0)
-      if (!sameBytes(subtreesColumn(completed) ?? new Uint8Array(0), stored)) {
-        for (const node of completed) {
-          const held = subtreeOf(await this.db.one<NodeRow>(SQL.row, [completingRow(node.level, node.index)]), node.level)
-          if (held == null) {
-            problem(`tree node (level ${node.level}, index ${node.index}) is missing`)
-          } else if (!sameBytes(held, node.hash)) {
-            problem(`tree node (level ${node.level}, index ${node.index}) does not match the entries`)
-          }
-        }
-        if (stored.length > completed.length * 32 || (row.subtrees != null && !(row.subtrees instanceof Uint8Array))) {
-          problem(`entry ${position} stores more subtrees than it completes`)
-        }
-      }
-      await checkCheckpointsUpTo(range)
-    }
-    for (; next.done !== true; next = await checkpoints.next()) {
-      checkpointCount++
-      problem(`checkpoint ${Number(next.value.size)} is beyond the log (${range.size} entries)`)
-    }
-    if (unlisted > 0) {
-      problems.push(`and ${unlisted} more problems`)
-    }
-    return { ok: problems.length === 0, size: range.size, checkpoints: checkpointCount, problems }
+    return await verifyAuditLog(this.db, publicKey)
   }
 
   /**
@@ -537,21 +377,3 @@ export class AuditLog {
   }
 }
 
-/** The `subtrees` column of a leaf's row: the hashes of the subtrees it completed, level 1 first (null: none). */
-function subtreesColumn (completed: TreeNode[]): Uint8Array | null {
-  if (completed.length === 0) {
-    return null
-  }
-  const out = new Uint8Array(completed.length * 32)
-  completed.forEach((node, j) => { out.set(node.hash, j * 32) })
-  return out
-}
-
-/** A client's check: does checkpoint `b` extend checkpoint `a` (given the issuer's proof)? */
-export function checkpointsConsistent (a: Checkpoint, b: Checkpoint, proof: string[], publicKey: KeyObject): boolean {
-  const ok = (cp: Checkpoint): boolean => verifyDomain(publicKey, unb64(cp.signature), DOMAINS.checkpoint, checkpointBytes(cp.size, unb64(cp.root)))
-  if (!ok(a) || !ok(b)) {
-    return false
-  }
-  return verifyConsistency(a.size, b.size, unb64(a.root), unb64(b.root), proof.map(unb64))
-}
