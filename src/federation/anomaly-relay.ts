@@ -49,6 +49,8 @@ export class AnomalyRelay {
     this.kinds = new Set(init.kinds)
     this.now = init.now ?? Date.now
     this.onLocal = this.onLocal.bind(this)
+    // what pinned remote bridges relay comes here
+    init.federation.receiveAnomalies(async (frame, from) => { await this.receive(frame, from) })
   }
 
   start (): void {

@@ -78,6 +78,8 @@ export class BundleRelay {
     this.onStored = this.onStored.bind(this)
     this.onConfirmed = this.onConfirmed.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
+    // what pinned remote bridges hand across comes here
+    init.federation.receiveCrossings(async (crossing, from) => await this.receive(crossing, from))
   }
 
   start (): void {

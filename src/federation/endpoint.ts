@@ -50,10 +50,6 @@ export interface FederationEndpointInit {
   /** this bridge's own current token (from its overlay's issuer) */
   ownToken: () => OwnToken | undefined
   redialIntervalMs?: number
-  /** an anomaly frame a pinned remote bridge relayed */
-  onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
-  /** a bundle fragment or receipts a pinned remote bridge handed across */
-  onCrossing?: (crossing: Crossing, from: Pin) => Promise<boolean>
   /** the node's RPC, whose methods remote bridges may call where a grant allows */
   rpc?: Rpc
   /** RPC grants to bridges of other overlays (none by default) */
@@ -106,7 +102,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },
     services: {
-      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, onAnomaly: init.onAnomaly, onCrossing: init.onCrossing, ownRevocationList: init.ownRevocationList }),
+      federation: federationService({ local, anchors: init.anchors, pins: init.pins, now, skewMs: init.skewMs, ownRevocationList: init.ownRevocationList }),
       // the node's methods, behind the federation grants only (never the node's own rules or
       // an exposure's code-level grant, which were written for this overlay's peers)
       rpc: rpc({

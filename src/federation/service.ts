@@ -24,6 +24,11 @@ import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startab
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
+/** Takes an anomaly frame a pinned remote bridge relayed (the taker checks it). */
+export type AnomalyReceiver = (frame: Uint8Array, from: Pin) => Promise<void>
+/** Takes a bundle fragment or receipts a pinned remote bridge handed across (the taker checks it); whether the fragment is stored. */
+export type CrossingReceiver = (crossing: Crossing, from: Pin) => Promise<boolean>
+
 export interface FederationServiceInit {
   /** this bridge: overlay, id, key and its current token */
   local: () => LocalBridge | undefined
@@ -33,10 +38,6 @@ export interface FederationServiceInit {
   skewMs?: number
   /** how often connected remotes without a fresh pin get a new handshake */
   checkIntervalMs?: number
-  /** an anomaly frame a pinned remote bridge relayed (checked by the caller) */
-  onAnomaly?: (frame: Uint8Array, from: Pin) => Promise<void>
-  /** a bundle fragment or receipts a pinned remote bridge handed across (checked by the caller); whether the fragment is stored */
-  onCrossing?: (crossing: Crossing, from: Pin) => Promise<boolean>
   /** this overlay's newest revocation list (JWS), handed to pinned remote bridges */
   ownRevocationList?: () => string | undefined
 }
@@ -71,6 +72,9 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   /** the revocation list each remote bridge was handed last (told again when it changes or the pin is new) */
   private readonly revocationsTold = new Map<string, string>()
   private timer?: ReturnType<typeof setInterval>
+  /** who takes what pinned remote bridges hand over (`receiveAnomalies`, `receiveCrossings`): nobody, by default */
+  private anomalyReceiver?: AnomalyReceiver
+  private crossingReceiver?: CrossingReceiver
 
   constructor (components: FederationServiceComponents, init: FederationServiceInit) {
     super()
@@ -84,6 +88,24 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   }
 
   readonly [Symbol.toStringTag] = 'tempus/federation'
+
+  /**
+   * The anomaly relay takes the frames pinned remote bridges relay (it
+   * checks them); without one they are dropped. One receiver: a second
+   * replaces the first.
+   */
+  receiveAnomalies (receiver: AnomalyReceiver): void {
+    this.anomalyReceiver = receiver
+  }
+
+  /**
+   * The bundle relay takes the fragments and receipts pinned remote bridges
+   * hand across (it checks them, and says whether a fragment is stored);
+   * without one every crossing is answered "not stored".
+   */
+  receiveCrossings (receiver: CrossingReceiver): void {
+    this.crossingReceiver = receiver
+  }
 
   async start (): Promise<void> {
     await this.components.registrar.handle(FEDERATION_PROTOCOL, async (stream, connection) => { await this.answer(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
@@ -200,7 +222,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
       }
       const stored = crossing.bundle == null && crossing.receipts.length === 0
         ? false
-        : await (this.init.onCrossing?.(crossing, pin) ?? Promise.resolve(false))
+        : await (this.crossingReceiver?.(crossing, pin) ?? Promise.resolve(false))
       await lp.write(CrossingAck.encode({ stored }), { signal })
       await stream.close({ signal })
     } catch (err: any) {
@@ -248,7 +270,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
       const frame = (await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).read({ signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })).subarray()
       await stream.close().catch(() => {})
       this.safeDispatchEvent('relayed', { detail: { peer, direction: 'in' } })
-      await this.init.onAnomaly?.(frame, pin)
+      await this.anomalyReceiver?.(frame, pin)
     } catch (err: any) {
       this.log('relay from %s refused - %s', peer, err?.reason ?? err?.message ?? err?.name)
       stream.abort(err)

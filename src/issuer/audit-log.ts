@@ -44,10 +44,9 @@
  * process: about one checkpoint per 40 tokens, tokens/s unchanged).
  */
 import { DOMAINS } from '../core/domains.ts'
-import { signDomain, verifyDomain } from '../core/keys.ts'
-import { SCAN_PAGE } from './db/sql.ts'
+import { signDomain } from '../core/keys.ts'
 import { IssuerError } from './errors.ts'
-import { CompactRange, consistencyFromNodes, inclusionFromNodes, leafHash, rootFromNodes, verifyConsistency } from './merkle.ts'
+import { CompactRange, consistencyFromNodes, inclusionFromNodes, leafHash, rootFromNodes } from './merkle.ts'
 import type { IssuerDb, SqlTx, SqlValue } from './db/sql.ts'
 import type { AuditEntry, Checkpoint } from '../issuer-client/wire.ts'
 import { AuditLogDamagedError, b64, checkpointBytes, CHECKPOINTS_PAGE_MAX, completingRow, damaged, INSERT_ROWS_MAX, insertLeaves, isSize, rowsAt, scan, SQL, sameBytes, subtreeOf, subtreesColumn, toCheckpoint } from './audit-rows.ts'
@@ -58,7 +57,7 @@ export { AuditLogDamagedError, CHECKPOINTS_PAGE_MAX }
 export { checkpointsConsistent } from './audit-verify.ts'
 export type { AuditVerification }
 export type { AuditEntry, Checkpoint }
-import type { Hash, NodeReader, TreeNode } from './merkle.ts'
+import type { Hash, NodeReader } from './merkle.ts'
 import type { KeyObject } from 'node:crypto'
 
 

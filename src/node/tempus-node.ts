@@ -2,89 +2,53 @@
  * `createTempusNode(config)`: libp2p v3 composed with tempus' services, its
  * identity, its persisted peer store and its admin API.
  */
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { bootstrap } from '@libp2p/bootstrap'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import { gossipsub } from '@libp2p/gossipsub'
-import { AnomalyStore, fastMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
+import { AnomalyStore } from '../gossip/index.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
-import { BundleStore, dtnService } from '../dtn/index.ts'
+import { BundleStore } from '../dtn/index.ts'
 import { MAX_RECEIPTS_HELD } from '../dtn/constants.ts'
 import type { DtnService } from '../dtn/index.ts'
 import { AnomalyRelay, BundleRelay, createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
-import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import { ping } from '@libp2p/ping'
-import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { FsDatastore } from 'datastore-fs'
 import { createLibp2p } from 'libp2p'
+import { libp2pOptions } from './libp2p-options.ts'
+import { bridgeFederation } from './federation-wiring.ts'
+import type { TempusServices } from './libp2p-options.ts'
 import { Registry } from 'prom-client'
-import { admittingEncrypter } from '../admission/encrypter.ts'
 import { enrolledIssuers, loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
 import { completePendingRekey } from '../admission/rekey.ts'
 import { registerAdmissionMetrics } from '../admission/metrics.ts'
-import { admissionGater } from '../admission/gater.ts'
-import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
-import { sampler } from '../sampling/sampler.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { IssuerReplicas } from '../issuer-client/replicas.ts'
 import { generateApiToken, loadOrCreateApiToken } from './api-token.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
-import { scopedMdns } from '../discovery/index.ts'
-import { networkWatcher } from '../liveness/network-watcher.ts'
-import { peerKeeper } from '../liveness/peer-keeper.ts'
 import { DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
 import { ConfigError, NotEnrolledError } from './errors.ts'
 import { parseConfig } from './config.ts'
-import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
+import { TEMPUS_VERSION } from './constants.ts'
 import { dataPath, openDataDir, prepareDatastore, recordIdentity, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
-import { peerDirectory } from './peer-directory.ts'
-import { userAgentFor } from './peer-type.ts'
 import { healthOf } from './health.ts'
 import type { Health } from './health.ts'
-import type { AdmissionService } from '../admission/service.ts'
-import type { Sampler, ViewSettings } from '../sampling/sampler.ts'
+import type { Sampler } from '../sampling/sampler.ts'
 import type { HandleOptions, Rpc } from '../rpc/rpc.ts'
 import type { StreamHandler } from '@libp2p/interface'
 import type { Enrollment } from '../admission/enrollment.ts'
 import type { TokenResult } from '../issuer-client/wire.ts'
-import type { NetworkWatcher } from '../liveness/network-watcher.ts'
-import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { TempusConfig, TempusConfigInput } from './config.ts'
 import type { PeerType } from '../core/peer-type.ts'
-import type { DefaultPeerDirectory } from './peer-directory.ts'
 import type { DataLock } from '../storage/index.ts'
-import type { GossipSub } from '@libp2p/gossipsub'
-import type { Identify } from '@libp2p/identify'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
-import type { KadDHT } from '@libp2p/kad-dht'
-import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 
-export type TempusServices = {
-  identify: Identify
-  ping: Ping
-  dht: KadDHT
-  pubsub: GossipSub
-  directory: DefaultPeerDirectory
-  keeper: DefaultPeerKeeper
-  network: NetworkWatcher
-  admission: AdmissionService
-  sampling: Sampler
-  rpc: Rpc
-  gossip: GossipService
-  dtn: DtnService
-}
+export type { TempusServices }
 
 /**
  * The admin API as the node sees it: something started with the node and
@@ -500,9 +464,6 @@ function iso (ms: number | undefined): string | null {
 }
 
 /** One view's section of the config, as the sampling service takes it. */
-function viewSettings (v: TempusConfig['sampling'][PeerType]): ViewSettings {
-  return { capacity: v.capacity, shuffleLength: v.shuffleLength, periodMs: v.period, observerPeriodMs: v.observerPeriod }
-}
 
 /**
  * Create a tempus node. The config is validated first; a `ConfigError`
@@ -604,188 +565,13 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // bundles: what a caller was told is stored survives kill -9
   const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
   undo.push(() => { bundles.close() })
-  const peerDiscovery = []
-  const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
-  if (bootstrapList.length > 0) {
-    peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
-  }
-  if (parsed.mdns.enabled) {
-    peerDiscovery.push(scopedMdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag, interfaces: parsed.mdns.interfaces }))
-  }
-
-  const libp2p = await createLibp2p<TempusServices>({
-    start: false,
-    privateKey,
-    datastore,
-    logger: pinoComponentLogger(log),
-    nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
-    addresses: { listen: parsed.listen, announce: parsed.announce },
-    transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
-    // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
-    connectionEncrypters: [admittingEncrypter(noise(), admission)],
-    connectionGater: admissionGater(admission),
-    streamMuxers: [yamux()],
-    peerDiscovery,
-    connectionManager: {
-      maxConnections: parsed.connections.maxConnections,
-      maxIncomingPendingConnections: parsed.connections.maxIncomingPendingConnections,
-      inboundConnectionThreshold: parsed.connections.inboundConnectionThreshold,
-      maxParallelDials: parsed.connections.maxParallelDials,
-      dialTimeout: parsed.connections.dialTimeout,
-      inboundUpgradeTimeout: parsed.connections.inboundUpgradeTimeout,
-      allow: parsed.connections.allow,
-      // redials are the peer keeper's job (backoff with jitter, no cap for sentinels)
-      reconnectRetries: 0
-    },
-    connectionMonitor: {
-      pingInterval: parsed.liveness.pingInterval,
-      pingTimeout: { minTimeout: Math.min(1_000, parsed.liveness.pingTimeout), maxTimeout: parsed.liveness.pingTimeout },
-      abortConnectionOnPingFailure: true
-    },
-    metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: true }) : undefined,
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: KAD_PROTOCOL,
-        clientMode: parsed.type === 'edge',
-        // a private overlay lives on private and loopback addresses too
-        peerInfoMapper: passthroughMapper,
-        logPrefix: 'libp2p:tempus-kad',
-        metricsPrefix: 'tempus_kad'
-      }),
-      pubsub: gossipsub({
-        emitSelf: false,
-        fallbackToFloodsub: false,
-        allowPublishToZeroTopicPeers: true,
-        // the author signs (origin, sequence number, topic, data); see src/gossip/scoring.ts
-        globalSignaturePolicy: 'StrictSign',
-        // a copy already seen is dropped before its signature is checked again
-        // (gossipsub verifies before its seen-cache otherwise: one Ed25519
-        // verification per copy, up to D per message); only a copy whose
-        // signature verified enters this cache, and the id covers the author,
-        // so no one can pre-empt an honest message with a forged one
-        fastMsgIdFn: fastMessageId,
-        scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
-        scoreThresholds: SCORE_THRESHOLDS
-      }),
-      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: options.onAnomaly }),
-      dtn: dtnService({
-        state: admission,
-        store: bundles,
-        type: parsed.type,
-        now,
-        routing: parsed.dtn.routing,
-        copies: parsed.dtn.copies,
-        preferredCarriers: parsed.dtn.preferredCarriers,
-        fragmentSize: parsed.dtn.fragmentSize,
-        maxPayload: parsed.dtn.maxPayload,
-        lifetimeMs: parsed.dtn.lifetime,
-        hopLimit: parsed.dtn.hopLimit,
-        overlay: enrollment.overlay,
-        encrypt: parsed.dtn.encrypt,
-        periodMs: parsed.dtn.period
-      }),
-      directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
-      keeper: peerKeeper({
-        backoff: {
-          initialDelayMs: parsed.redial.initialDelay,
-          maxDelayMs: parsed.redial.maxDelay,
-          factor: parsed.redial.factor,
-          jitter: parsed.redial.jitter
-        },
-        minConnections: parsed.connections.minConnections,
-        maintainIntervalMs: parsed.liveness.maintainInterval,
-        now,
-        random,
-        dialBudget
-      }),
-      network: networkWatcher({
-        pollIntervalMs: parsed.liveness.networkPollInterval,
-        probeTimeoutMs: parsed.liveness.pingTimeout
-      }),
-      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer }),
-      sampling: sampler({
-        type: parsed.type,
-        state: admission,
-        keepConnections: 2 * parsed.connections.minConnections,
-        dialBudget,
-        views: {
-          edge: viewSettings(parsed.sampling.edge),
-          bridge: viewSettings(parsed.sampling.bridge),
-          sentinel: viewSettings(parsed.sampling.sentinel)
-        }
-      }),
-      admission: admissionService({
-        state: admission,
-        tokens,
-        client,
-        crlPollIntervalMs: parsed.admission.crlPollInterval,
-        sweepIntervalMs: parsed.admission.sweepInterval,
-        outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
-        log: log.child({ component: 'tempus:admission' })
-      })
-    }
-  })
+  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random }))
   undo.push(async () => { await libp2p.stop() })
 
-  let federation: FederationEndpoint | undefined
-  let pinStore: SqlitePinStore | undefined
-  let anomalyRelay: AnomalyRelay | undefined
-  let bundleRelay: BundleRelay | undefined
-  if (parsed.federation.enabled) {
-    const anchors = new TrustAnchors(parsed.federation.anchors, now)
-    // a second host, with only the federation protocol, for remote bridges
-    pinStore = dataDir == null ? undefined : new SqlitePinStore(dataPath(dataDir, 'federation'), { recovery: storeRecovery(dataDir, 'federation') })
-    const openedPins = pinStore
-    undo.push(() => { openedPins?.close() })
-    federation = await createFederationEndpoint({
-      privateKey,
-      overlay: enrollment.overlay,
-      listen: parsed.federation.listen,
-      remotes: parsed.federation.remotes,
-      anchors,
-      pins: new Pins({ store: pinStore, rotationWindowMs: parsed.federation.rotationWindow, now }),
-      logger: pinoComponentLogger(log.child({ endpoint: 'federation' })),
-      now,
-      skewMs: parsed.federation.skew,
-      deadlineMs: parsed.admission.deadline,
-      ownToken: () => admission.ownToken,
-      onAnomaly: async (frame, from) => { await anomalyRelay?.receive(frame, from) },
-      // nothing crosses by default: without the policy a crossing is answered "not stored"
-      onCrossing: async (crossing, from) => await (bundleRelay?.receive(crossing, from) ?? Promise.resolve(false)),
-      rpc: libp2p.services.rpc,
-      rpcGrants: parsed.federation.rpc,
-      ownRevocationList: () => admission.revocations.current?.jws
-    })
-    // a new revocation list of this overlay goes to the pinned bridges of the others
-    const endpoint = federation
-    admission.addEventListener('revoked', () => { void endpoint.federation.pushRevocations() })
-    const relayLog = log.child({ component: 'tempus:federation:relay' })
-    anomalyRelay = new AnomalyRelay({
-      gossip: libp2p.services.gossip,
-      federation: federation.federation,
-      anchors,
-      kinds: parsed.federation.relay.anomalyKinds,
-      now,
-      log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
-    })
-    if (parsed.federation.relay.bundles) {
-      bundleRelay = new BundleRelay({
-        dtn: libp2p.services.dtn,
-        federation: federation.federation,
-        anchors,
-        overlay: enrollment.overlay,
-        signer: () => {
-          const own = admission.ownToken
-          return own == null ? undefined : { privateKey, peerId: peerIdOfKey, evidence: { token: own.token, keyCertificate: own.keyCertificate } }
-        },
-        maxPayload: parsed.dtn.maxPayload,
-        now,
-        log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
-      })
-    }
-  }
+  // a bridge's second host, with only the federation protocol, for remote bridges; relays take what crosses
+  const { endpoint: federation, pinStore, anomalyRelay, bundleRelay } = parsed.federation.enabled
+    ? await bridgeFederation(parsed, { privateKey, peerId: peerIdOfKey, overlay: enrollment.overlay, admission, rpc: libp2p.services.rpc, gossip: libp2p.services.gossip, dtn: libp2p.services.dtn, dataDir, log, now }, undo)
+    : {}
   const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
   if (options.start !== false) {
     // from here the node owns what was opened: its stop closes all of it

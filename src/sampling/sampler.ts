@@ -260,6 +260,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       if (admitted == null || admitted.claims.typ !== type || admitted.token === '') {
         continue
       }
+      // evidence that lapses within the margin, or of a rotated key, would be
+      // refused by the receiver (a connection kept through an issuer outage
+      // still holds its peer's lapsed token): not an entry to pass on
+      if (this.lapsing(admitted.claims.exp * 1000, admitted.claims.ep)) {
+        continue
+      }
       // the record it signed (identify stored it); without one, no address can be vouched for
       const record = await this.storedRecord(connection.remotePeer)
       if (record == null) {
@@ -508,7 +514,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private dropLapsing (type: PeerType): void {
     const horizon = this.init.state.now() + STALE_MARGIN_MS
     const epoch = this.init.state.verifier.current?.epoch ?? -1
-    const stale = (e: PeerEntry): boolean => (e.expiresAt != null && e.expiresAt <= horizon) || (e.epoch != null && e.epoch < epoch)
+    const stale = (e: PeerEntry): boolean => this.lapsing(e.expiresAt, e.epoch)
     for (const e of this.views[type].entries()) {
       // a peer this node is admitted-connected to has shown a newer token
       const fresher = stale(e) ? this.init.state.admitted.get(e.id) : undefined
@@ -524,6 +530,13 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     if (this.views[type].removeWhere(lapsing) > 0) {
       this.changed(type)
     }
+  }
+
+  /** Evidence (a token's expiry, ms, and epoch) that lapses within STALE_MARGIN_MS or is of an epoch before the current one. */
+  private lapsing (expiresAt: number | undefined, epoch: number | undefined): boolean {
+    const horizon = this.init.state.now() + STALE_MARGIN_MS
+    const current = this.init.state.verifier.current?.epoch ?? -1
+    return (expiresAt != null && expiresAt <= horizon) || (epoch != null && epoch < current)
   }
 
   /** An expired token that lapsed longer ago than an honest node's clock could excuse. */

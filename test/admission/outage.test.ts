@@ -157,6 +157,9 @@ describe('issuer outage with real processes (issue #14)', () => {
     }, 'every token lapsed and the fail-closed nodes dropped their links', OUTAGE_BOUND_MS, 2_000)
 
     // keep-established on both ends: the very same connections, through the whole outage
+    // a kept link cut by a charge says so: the charges and punishments come first
+    assert.deepEqual(charged, [], 'no node charged an honest peer during the outage')
+    assert.deepEqual(nodes.flatMap(n => n.punished), [], 'no quarantine, no ban during the outage')
     assert.deepEqual((await idsBetween(S, E1)).filter(id => keptS.includes(id)), keptS, 'S kept its connections to E1')
     assert.deepEqual((await idsBetween(E1, S)).filter(id => keptE1.includes(id)), keptE1, 'E1 kept its connections to S')
     const sStatus = await api<{ admission: { issuerOutageSince: string | null, keptConnections: number } }>(S, '/v1/status')

@@ -176,6 +176,24 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     assert.ok(score(target, sender) - before >= BAD_ENTRY - 0.5, 'another peer\'s entry, lapsed long ago, is charged as before')
   })
 
+  it('an empty view is not seeded with a connected peer whose token lapsed (a link kept through an issuer outage): its receivers would refuse the entry', async () => {
+    let shift = 0
+    const now = (): number => Date.now() + shift
+    const holder = await net.node({ type: 'sentinel', ...MANUAL, admission: { sweepInterval: '1h' }, options: { now } })
+    const kept = await net.node({ type: 'sentinel', bootstrap: holder.getMultiaddrs(), ...MANUAL })
+    const id = kept.peerId.toString()
+    await eventually(() => holder.admission.admitted.has(id), 'the kept peer admitted')
+    // the seeding step itself (a tick would go on to shuffle the seeded entry away)
+    const seed = async (): Promise<void> => { await (holder.sampling as unknown as { seed: (type: string) => Promise<void> }).seed('sentinel') }
+    await seed()
+    assert.ok(holder.sampling.view('sentinel').some(e => e.peerId === id), 'a peer with a valid token seeds the view')
+    // past the kept peer's token (as in an outage, where nobody can refresh it): dropped, and not seeded again
+    shift = ((holder.admission.admitted.get(id)?.claims.exp ?? 0) * 1000 - Date.now()) + 60_000
+    await holder.sampling.tick('sentinel')
+    await seed()
+    assert.ok(!holder.sampling.view('sentinel').some(e => e.peerId === id), 'a lapsed token does not seed the view')
+  })
+
   it('a newer record replaces older addresses; an older one never rolls them back and is not held against its sender', async () => {
     const { target, attacker } = await targetAndAttacker()
     const m = await member()

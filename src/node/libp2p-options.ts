@@ -1,0 +1,217 @@
+/**
+ * The libp2p options of a tempus node: a pure function of its configuration
+ * and the parts already made for it (its key, stores, admission state and
+ * token manager); no I/O. Transports, the admission inside Noise, the
+ * connection limits, and every service with its settings, in one place.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { admittingEncrypter } from '../admission/encrypter.ts'
+import { admissionGater } from '../admission/gater.ts'
+import { admissionService } from '../admission/service.ts'
+import { scopedMdns } from '../discovery/index.ts'
+import { dtnService } from '../dtn/index.ts'
+import { fastMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
+import { networkWatcher } from '../liveness/network-watcher.ts'
+import { peerKeeper } from '../liveness/peer-keeper.ts'
+import { pinoComponentLogger } from '../logging/logger.ts'
+import { rpc } from '../rpc/rpc.ts'
+import { sampler } from '../sampling/sampler.ts'
+import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
+import { peerDirectory } from './peer-directory.ts'
+import { userAgentFor } from './peer-type.ts'
+import type { AdmissionService } from '../admission/service.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { TokenManager } from '../admission/token-manager.ts'
+import type { PeerType } from '../core/peer-type.ts'
+import type { BundleStore, DtnService } from '../dtn/index.ts'
+import type { AnomalyStore, DeliveredAnomaly, GossipService } from '../gossip/index.ts'
+import type { IssuerReplicas } from '../issuer-client/replicas.ts'
+import type { DialRateLimiter } from '../liveness/dial-limiter.ts'
+import type { NetworkWatcher } from '../liveness/network-watcher.ts'
+import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
+import type { PinoLogger } from '../logging/logger.ts'
+import type { Rpc } from '../rpc/rpc.ts'
+import type { Sampler, ViewSettings } from '../sampling/sampler.ts'
+import type { TempusConfig } from './config.ts'
+import type { DefaultPeerDirectory } from './peer-directory.ts'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
+import type { KadDHT } from '@libp2p/kad-dht'
+import type { Ping } from '@libp2p/ping'
+import type { Datastore } from 'interface-datastore'
+import type { Libp2pOptions } from 'libp2p'
+import type { Registry } from 'prom-client'
+
+export type TempusServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  directory: DefaultPeerDirectory
+  keeper: DefaultPeerKeeper
+  network: NetworkWatcher
+  admission: AdmissionService
+  sampling: Sampler
+  rpc: Rpc
+  gossip: GossipService
+  dtn: DtnService
+}
+
+/** What the options are made of besides the configuration. */
+export interface Libp2pParts {
+  privateKey: PrivateKey
+  datastore: Datastore
+  log: PinoLogger
+  registry: Registry
+  admission: AdmissionState
+  tokens: TokenManager
+  client: IssuerReplicas
+  anomalies: AnomalyStore
+  bundles: BundleStore
+  dialBudget: DialRateLimiter
+  /** the enrolment's overlay and bootstrap list */
+  enrollment: { overlay: string, bootstrap: string[] }
+  onAnomaly?: (anomaly: DeliveredAnomaly) => void
+  now: () => number
+  random: () => number
+}
+
+export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2pOptions<TempusServices> {
+  const { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, now, random } = parts
+  const peerDiscovery = []
+  const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
+  if (bootstrapList.length > 0) {
+    peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
+  }
+  if (parsed.mdns.enabled) {
+    peerDiscovery.push(scopedMdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag, interfaces: parsed.mdns.interfaces }))
+  }
+
+  return {
+    start: false,
+    privateKey,
+    datastore,
+    logger: pinoComponentLogger(log),
+    nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
+    addresses: { listen: parsed.listen, announce: parsed.announce },
+    transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
+    // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
+    connectionEncrypters: [admittingEncrypter(noise(), admission)],
+    connectionGater: admissionGater(admission),
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: parsed.connections.maxConnections,
+      maxIncomingPendingConnections: parsed.connections.maxIncomingPendingConnections,
+      inboundConnectionThreshold: parsed.connections.inboundConnectionThreshold,
+      maxParallelDials: parsed.connections.maxParallelDials,
+      dialTimeout: parsed.connections.dialTimeout,
+      inboundUpgradeTimeout: parsed.connections.inboundUpgradeTimeout,
+      allow: parsed.connections.allow,
+      // redials are the peer keeper's job (backoff with jitter, no cap for sentinels)
+      reconnectRetries: 0
+    },
+    connectionMonitor: {
+      pingInterval: parsed.liveness.pingInterval,
+      pingTimeout: { minTimeout: Math.min(1_000, parsed.liveness.pingTimeout), maxTimeout: parsed.liveness.pingTimeout },
+      abortConnectionOnPingFailure: true
+    },
+    metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: true }) : undefined,
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: KAD_PROTOCOL,
+        clientMode: parsed.type === 'edge',
+        // a private overlay lives on private and loopback addresses too
+        peerInfoMapper: passthroughMapper,
+        logPrefix: 'libp2p:tempus-kad',
+        metricsPrefix: 'tempus_kad'
+      }),
+      pubsub: gossipsub({
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        allowPublishToZeroTopicPeers: true,
+        // the author signs (origin, sequence number, topic, data); see src/gossip/scoring.ts
+        globalSignaturePolicy: 'StrictSign',
+        // a copy already seen is dropped before its signature is checked again
+        // (gossipsub verifies before its seen-cache otherwise: one Ed25519
+        // verification per copy, up to D per message); only a copy whose
+        // signature verified enters this cache, and the id covers the author,
+        // so no one can pre-empt an honest message with a forged one
+        fastMsgIdFn: fastMessageId,
+        scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
+        scoreThresholds: SCORE_THRESHOLDS
+      }),
+      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: parts.onAnomaly }),
+      dtn: dtnService({
+        state: admission,
+        store: bundles,
+        type: parsed.type,
+        now,
+        routing: parsed.dtn.routing,
+        copies: parsed.dtn.copies,
+        preferredCarriers: parsed.dtn.preferredCarriers,
+        fragmentSize: parsed.dtn.fragmentSize,
+        maxPayload: parsed.dtn.maxPayload,
+        lifetimeMs: parsed.dtn.lifetime,
+        hopLimit: parsed.dtn.hopLimit,
+        overlay: enrollment.overlay,
+        encrypt: parsed.dtn.encrypt,
+        periodMs: parsed.dtn.period
+      }),
+      directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
+      keeper: peerKeeper({
+        backoff: {
+          initialDelayMs: parsed.redial.initialDelay,
+          maxDelayMs: parsed.redial.maxDelay,
+          factor: parsed.redial.factor,
+          jitter: parsed.redial.jitter
+        },
+        minConnections: parsed.connections.minConnections,
+        maintainIntervalMs: parsed.liveness.maintainInterval,
+        now,
+        random,
+        dialBudget
+      }),
+      network: networkWatcher({
+        pollIntervalMs: parsed.liveness.networkPollInterval,
+        probeTimeoutMs: parsed.liveness.pingTimeout
+      }),
+      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer }),
+      sampling: sampler({
+        type: parsed.type,
+        state: admission,
+        keepConnections: 2 * parsed.connections.minConnections,
+        dialBudget,
+        views: {
+          edge: viewSettings(parsed.sampling.edge),
+          bridge: viewSettings(parsed.sampling.bridge),
+          sentinel: viewSettings(parsed.sampling.sentinel)
+        }
+      }),
+      admission: admissionService({
+        state: admission,
+        tokens,
+        client,
+        crlPollIntervalMs: parsed.admission.crlPollInterval,
+        sweepIntervalMs: parsed.admission.sweepInterval,
+        outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
+        log: log.child({ component: 'tempus:admission' })
+      })
+    }
+  }
+}
+
+function viewSettings (v: TempusConfig['sampling'][PeerType]): ViewSettings {
+  return { capacity: v.capacity, shuffleLength: v.shuffleLength, periodMs: v.period, observerPeriodMs: v.observerPeriod }
+}
