@@ -3,6 +3,7 @@
  * for the honest holder of a token (`rotated-key` tells it to re-fetch);
  * the remote side of a refused connection learns nothing but the close.
  */
+import { TempusError } from '../core/tempus-error.ts'
 export type RefusalReason =
   | 'malformed'
   | 'unknown-key'
@@ -22,7 +23,9 @@ export type RefusalReason =
   /** the exchange was cut before it ended (a reset, a close): nobody's offence */
   | 'closed'
 
-export class AdmissionError extends Error {
+export class AdmissionError extends TempusError {
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
   override readonly name = 'AdmissionError'
   readonly reason: RefusalReason
   /** for `expired`: how long ago the token expired, ms */

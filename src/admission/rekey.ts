@@ -10,6 +10,7 @@
  * repeated re-key reuses the staged key, so an answer lost on the way is
  * asked for again, for the same new key.
  */
+import { TempusError } from '../core/tempus-error.ts'
 import { rename, stat } from 'node:fs/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -22,7 +23,8 @@ import type { IssuerClient } from '../issuer-client/client.ts'
 const IDENTITY = 'identity.key'
 const NEXT = '.next'
 
-export class RekeyError extends Error {
+export class RekeyError extends TempusError {
+  readonly code = 'rekey'
   override readonly name = 'RekeyError'
 }
 

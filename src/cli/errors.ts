@@ -1,8 +1,11 @@
-export class UsageError extends Error {
+import { TempusError } from '../core/tempus-error.ts'
+export class UsageError extends TempusError {
+  readonly code = 'usage'
   override readonly name = 'UsageError'
 }
 
-export class ApiError extends Error {
+export class ApiError extends TempusError {
+  readonly code = 'api'
   override readonly name = 'ApiError'
   readonly status: number
 

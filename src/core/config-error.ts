@@ -3,7 +3,9 @@
  * field of the config file): the message names the field and what was
  * expected; the text is for the operator, never sent to a peer.
  */
-export class ConfigError extends Error {
+import { TempusError } from './tempus-error.ts'
+export class ConfigError extends TempusError {
+  readonly code = 'config'
   override readonly name = 'ConfigError'
   /** dotted path of the offending field, e.g. `connections.maxConnections` */
   readonly field: string

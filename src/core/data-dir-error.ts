@@ -2,6 +2,8 @@
  * A file of a node's data directory is missing, unreadable or damaged; the
  * message names the file and what to do.
  */
-export class DataDirError extends Error {
+import { TempusError } from './tempus-error.ts'
+export class DataDirError extends TempusError {
+  readonly code = 'data-dir'
   override readonly name = 'DataDirError'
 }

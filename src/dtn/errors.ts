@@ -1,4 +1,5 @@
 /** Why a bundle, a receipt or a send was refused: every reason is named. */
+import { TempusError } from '../core/tempus-error.ts'
 
 export type DtnRefusal =
   | 'malformed' | 'oversize' | 'bad-signature' | 'no-admission' | 'revoked-source'
@@ -9,7 +10,10 @@ export type DtnRefusal =
 /** refusals that are nobody's fault: not counted against the sender (a carrier may not have heard of a revocation yet) */
 export const HARMLESS: ReadonlySet<DtnRefusal> = new Set(['duplicate', 'quota-full', 'expired', 'unwanted', 'stale-evidence', 'revoked-source'])
 
-export class DtnError extends Error {
+export class DtnError extends TempusError {
+  override readonly name = 'DtnError'
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
   readonly reason: DtnRefusal
   constructor (reason: DtnRefusal, message?: string) {
     super(message ?? reason)

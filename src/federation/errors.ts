@@ -1,10 +1,14 @@
 /** Why a federation handshake failed: each check has its own reason, and every one fails closed. */
+import { TempusError } from '../core/tempus-error.ts'
 
 export type FederationRefusal =
   | 'malformed' | 'unsupported-schema' | 'bad-signature' | 'wrong-recipient' | 'unexpected-sender'
   | 'clock-skew' | 'untrusted-key' | 'replayed' | 'same-overlay' | 'stale-pin' | 'no-pin'
 
-export class FederationError extends Error {
+export class FederationError extends TempusError {
+  override readonly name = 'FederationError'
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
   readonly reason: FederationRefusal
   constructor (reason: FederationRefusal, message?: string) {
     super(message ?? reason)

@@ -1,4 +1,5 @@
 /** Why a gossip frame was refused: every reason is named. */
+import { TempusError } from '../core/tempus-error.ts'
 
 export type GossipRefusal =
   | 'oversize' | 'malformed' | 'bad-signature' | 'origin-mismatch'
@@ -12,7 +13,10 @@ export type GossipRefusal =
 /** duplicates and stale copies are ignored (no penalty); the rest are rejected */
 export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale'])
 
-export class GossipError extends Error {
+export class GossipError extends TempusError {
+  override readonly name = 'GossipError'
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
   readonly reason: GossipRefusal
   /** who is at fault when it is not the peer that handed the frame on (equivocation: the signer) */
   readonly signer?: string

@@ -4,7 +4,8 @@
  * what to do. The message reaches only a caller who may see it (the admin
  * API's authenticated operator, as `detail`); everyone else gets the code.
  */
-export class HttpError extends Error {
+import { TempusError } from '../core/tempus-error.ts'
+export class HttpError extends TempusError {
   override readonly name = 'HttpError'
   readonly status: number
   readonly code: string

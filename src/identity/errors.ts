@@ -1,3 +1,5 @@
-export class IdentityError extends Error {
+import { TempusError } from '../core/tempus-error.ts'
+export class IdentityError extends TempusError {
+  readonly code = 'identity'
   override readonly name = 'IdentityError'
 }

@@ -3,6 +3,7 @@
  * scrypt. The sealed form is a small JSON object; `label` is authenticated
  * with it, so a secret sealed for one purpose does not open as another.
  */
+import { TempusError } from '../core/tempus-error.ts'
 import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCb } from 'node:crypto'
 import { promisify } from 'node:util'
 
@@ -25,7 +26,8 @@ export interface Sealed {
   ciphertext: string
 }
 
-export class SealError extends Error {
+export class SealError extends TempusError {
+  readonly code = 'sealed-box'
   override readonly name = 'SealError'
 }
 

@@ -3,6 +3,7 @@
  * tokens, keys and revocation lists. Every answer is checked for shape; the
  * signatures inside are checked by the node's verifier.
  */
+import { TempusError } from '../core/tempus-error.ts'
 import { randomBytes } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
 import { domainBytes } from '../core/keys.ts'
@@ -15,7 +16,7 @@ import type { PeerType } from '../core/peer-type.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
 
-export class IssuerClientError extends Error {
+export class IssuerClientError extends TempusError {
   override readonly name = 'IssuerClientError'
   /** the issuer's error code, or `unreachable` */
   readonly code: string

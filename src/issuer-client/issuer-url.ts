@@ -6,11 +6,13 @@
  * and `tempus status`. An error never repeats the refused text, since that
  * text may hold a secret; it names the entry by its index.
  */
+import { TempusError } from '../core/tempus-error.ts'
 
 /** a node knows at most this many replicas (each costs at most one attempt per operation) */
 export const MAX_ISSUER_REPLICAS = 16
 
-export class IssuerUrlError extends Error {
+export class IssuerUrlError extends TempusError {
+  readonly code = 'bad-issuer-url'
   override readonly name = 'IssuerUrlError'
   /** the index of the offending entry in its list, when it came from one */
   readonly index?: number

@@ -3,13 +3,15 @@
  * signed checkpoints are stored and read (the layout is explained in
  * `audit-log.ts`), shared by the log and its verification.
  */
+import { TempusError } from '../core/tempus-error.ts'
 import { SCAN_PAGE } from './db/sql.ts'
 import type { Checkpoint } from '../issuer-client/wire.ts'
 import type { SqlTx } from './db/sql.ts'
 import type { Hash, TreeNode } from './merkle.ts'
 
 /** The stored tree does not match the log's leaves (a node or a leaf is missing): `tempus issuer audit verify` says where. */
-export class AuditLogDamagedError extends Error {
+export class AuditLogDamagedError extends TempusError {
+  readonly code = 'audit-log-damaged'
   override readonly name = 'AuditLogDamagedError'
 }
 

@@ -3,6 +3,7 @@
  * issuer's log and CLI. Honest clients get a clear code; an attacker learns
  * nothing more than "refused".
  */
+import { TempusError } from '../core/tempus-error.ts'
 export type IssuerErrorCode =
   | 'bad-request'
   | 'invalid-code'
@@ -22,7 +23,7 @@ export type IssuerErrorCode =
   /** this replica cannot reach its database now: another replica can answer (503) */
   | 'unavailable'
 
-export class IssuerError extends Error {
+export class IssuerError extends TempusError {
   override readonly name = 'IssuerError'
   readonly code: IssuerErrorCode
 

@@ -9,6 +9,7 @@
  * whoever asks (sampling, the peer keeper), so the node as a whole never
  * hammers one address or one host.
  */
+import { TempusError } from '../core/tempus-error.ts'
 import { KeyedTokenBuckets } from './token-bucket.ts'
 import type { BucketRate } from './token-bucket.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -55,7 +56,8 @@ export function dialKeys (addr: Multiaddr): { host: string, address: string } | 
 }
 
 /** A dial not started because every address of the peer is over the node's dial budget: a deferral, nobody's offence. */
-export class DialBudgetError extends Error {
+export class DialBudgetError extends TempusError {
+  readonly code = 'dial-budget'
   override readonly name = 'DialBudgetError'
   constructor (peer: string) {
     super(`every address of ${peer} is over this node's dial budget; it is dialled again later`)

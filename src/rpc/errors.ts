@@ -4,9 +4,10 @@
  * an over-rate, a malformed call), `remote-failure` when the handler threw,
  * `timeout`, `aborted`. The server logs the real reason.
  */
+import { TempusError } from '../core/tempus-error.ts'
 export type RpcErrorCode = 'unavailable' | 'remote-failure' | 'timeout' | 'aborted' | 'bad-arguments' | 'bad-method'
 
-export class RpcError extends Error {
+export class RpcError extends TempusError {
   override readonly name = 'RpcError'
   readonly code: RpcErrorCode
 
@@ -17,6 +18,7 @@ export class RpcError extends Error {
 }
 
 /** A value that does not fit the bounded encoding. */
-export class EncodingError extends Error {
+export class EncodingError extends TempusError {
+  readonly code = 'encoding'
   override readonly name = 'EncodingError'
 }

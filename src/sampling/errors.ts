@@ -2,6 +2,7 @@
  * Why sampling refused a frame or an entry. The reason goes to our logs and
  * decides the charge; the remote side only sees its stream reset.
  */
+import { TempusError } from '../core/tempus-error.ts'
 
 /** A shuffle frame (request or reply alike) that breaks the protocol's shape. */
 export type ShuffleRefusal =
@@ -12,7 +13,9 @@ export type ShuffleRefusal =
   | 'bad-entry-shape'
   | 'oversize-record'
 
-export class MalformedShuffleError extends Error {
+export class MalformedShuffleError extends TempusError {
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
   override readonly name = 'MalformedShuffleError'
   readonly reason: ShuffleRefusal
 
@@ -32,7 +35,9 @@ export class MalformedShuffleError extends Error {
  */
 export type RecordRefusal = 'missing' | 'malformed' | 'forged' | 'not-its-own' | 'too-many-addresses'
 
-export class BadRecordError extends Error {
+export class BadRecordError extends TempusError {
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
   override readonly name = 'BadRecordError'
   readonly reason: RecordRefusal
 

@@ -2,6 +2,7 @@
  * Typed storage errors with a stable `name`. Every message names the file
  * and what the operator can do; none of it is ever sent to a remote peer.
  */
+import { TempusError } from '../core/tempus-error.ts'
 
 /**
  * - `vanished`: the marker says the store existed, its file is gone
@@ -16,7 +17,9 @@
  */
 export type StorageFault = 'vanished' | 'emptied' | 'missing' | 'wal-lost' | 'corrupt' | 'io' | 'marker' | 'unknown-store'
 
-export class StorageError extends Error {
+export class StorageError extends TempusError {
+  /** the same as `fault`: the one field every project error has */
+  get code (): string { return this.fault }
   override readonly name = 'StorageError'
   readonly fault: StorageFault
   /** the file (or directory) concerned */
@@ -30,7 +33,8 @@ export class StorageError extends Error {
 }
 
 /** Another live process holds the data directory. */
-export class DataDirLockedError extends Error {
+export class DataDirLockedError extends TempusError {
+  readonly code = 'locked'
   override readonly name = 'DataDirLockedError'
   readonly pid: number
 

@@ -16,6 +16,7 @@
  * Durability: the server's default `synchronous_commit = on`; a transaction
  * resolves after COMMIT returned, so the WAL holds it on disk.
  */
+import { TempusError } from '../../core/tempus-error.ts'
 import pg from 'pg'
 import { IssuerError } from '../errors.ts'
 import { issuerSchema } from './schema.ts'
@@ -26,7 +27,8 @@ const WRITER_LOCK = 0x746d7073
 
 
 /** The bad store URL, named without its password. */
-export class StoreUrlError extends Error {
+export class StoreUrlError extends TempusError {
+  readonly code = 'bad-store-url'
   override readonly name = 'StoreUrlError'
 }
 
