@@ -2,38 +2,34 @@
  * `createTempusNode(config)`: libp2p v3 composed with tempus' services, its
  * identity, its persisted peer store and its admin API.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { AnomalyStore } from '../gossip/index.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import { BundleStore } from '../dtn/index.ts'
 import { MAX_RECEIPTS_HELD } from '../dtn/constants.ts'
 import type { DtnService } from '../dtn/index.ts'
-import { AnomalyRelay, BundleRelay, createFederationEndpoint, Pins, SqlitePinStore, TrustAnchors } from '../federation/index.ts'
+import { AnomalyRelay, BundleRelay, SqlitePinStore } from '../federation/index.ts'
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
-import { MemoryDatastore } from 'datastore-core'
-import { FsDatastore } from 'datastore-fs'
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
+import { nodeIdentity } from './node-identity.ts'
+import type { NodeStatus, PeerSummary } from './status.ts'
 import { bridgeFederation } from './federation-wiring.ts'
 import type { TempusServices } from './libp2p-options.ts'
 import { Registry } from 'prom-client'
-import { enrolledIssuers, loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
-import { completePendingRekey } from '../admission/rekey.ts'
+import { enrolledIssuers, saveRenewedCredential } from '../admission/enrollment.ts'
 import { registerAdmissionMetrics } from '../admission/metrics.ts'
 import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { IssuerReplicas } from '../issuer-client/replicas.ts'
-import { generateApiToken, loadOrCreateApiToken } from './api-token.ts'
-import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { createLogger, pinoComponentLogger } from '../logging/logger.ts'
-import { ConfigError, NotEnrolledError } from './errors.ts'
+import { createLogger } from '../logging/logger.ts'
+import { ConfigError } from './errors.ts'
 import { parseConfig } from './config.ts'
 import { TEMPUS_VERSION } from './constants.ts'
-import { dataPath, openDataDir, prepareDatastore, recordIdentity, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
+import { dataPath, openDataDir, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
 import { healthOf } from './health.ts'
 import type { Health } from './health.ts'
 import type { Sampler } from '../sampling/sampler.ts'
@@ -46,7 +42,6 @@ import type { TempusConfig, TempusConfigInput } from './config.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { DataLock } from '../storage/index.ts'
 import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
-import type { Datastore } from 'interface-datastore'
 
 export type { TempusServices }
 
@@ -106,74 +101,7 @@ export interface TempusNodeOptions {
   resetStores?: string[]
 }
 
-export interface PeerSummary {
-  peerId: string
-  /** from the peer's verified token; null until it was admitted */
-  type: PeerType | null
-  addresses: string[]
-  connected: boolean
-  /** ISO time the peer was last connected, or null if never */
-  lastSeen: string | null
-  /** admitted now: a token that has not run out */
-  admitted: boolean
-  /** ISO expiry of the token it last showed */
-  tokenExpiresAt: string | null
-  suspicion: { score: number, state: string }
-  revoked: boolean
-  /** ids of the open connections to it (an id changes only when the connection was replaced) */
-  connectionIds: string[]
-}
-
-export interface NodeStatus {
-  peerId: string
-  type: PeerType
-  version: string
-  status: 'starting' | 'started' | 'stopping' | 'stopped'
-  addrs: string[]
-  connections: number
-  peers: number
-  uptimeSeconds: number
-  dhtMode: 'client' | 'server'
-  api: string | null
-  admission: {
-    overlay: string
-    epoch: number | null
-    tokenExpiresAt: string | null
-    /** the membership credential's expiry, and the refusal that makes a new enrolment necessary (`expired`, `invalid-credential`, `revoked`) */
-    credentialExpiresAt: string | null
-    credentialRefused: string | null
-    /** every issuer replica this node asks, and whether it answered last time (times ISO) */
-    issuers: Array<{ url: string, healthy: boolean, lastAnswerAt: string | null, lastError: string | null, consecutiveFailures: number, retryAt: string | null }>
-    /** the replica that answered last (a refusal is an answer), or null before any did */
-    issuerLastAnswered: string | null
-    revocationList: number | null
-    admittedPeers: number
-    /** ISO time the current issuer outage began (src/admission/outage-policy.ts), or null */
-    issuerOutageSince: string | null
-    /** the `admission.issuerOutage` policy */
-    issuerOutagePolicy: string
-    /** connections kept up through the outage although their peers' tokens lapsed */
-    keptConnections: number
-  }
-  anomalies: {
-    held: number
-    published: number
-    delivered: number
-    caughtUp: number
-    rejected: Record<string, number>
-  }
-  bundles: {
-    /** bytes held (fragments and delivered payloads) */
-    bytes: number
-    fragments: number
-    inbox: number
-    outbox: number
-    sent: number
-    delivered: number
-    transmissions: number
-    refused: Record<string, number>
-  }
-}
+export type { NodeStatus, PeerSummary } from './status.ts'
 
 export class TempusNode {
   readonly libp2p: Libp2p<TempusServices>
@@ -496,53 +424,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const dialBudget = new DialRateLimiter({ now })
   const dataDir = options.dataDir
 
-  let privateKey: PrivateKey | undefined = options.privateKey
-  let datastore: Datastore
-  let apiToken: string | undefined
-  if (dataDir != null) {
-    if (privateKey == null) {
-      const passphrase = options.passphrase != null
-        ? { value: options.passphrase, source: 'option' as const }
-        : await resolvePassphrase()
-      if (passphrase.source === 'dev-default') {
-        log.warn('INSECURE: the identity key is encrypted with the built-in development passphrase; set TEMPUS_PASSPHRASE or TEMPUS_PASSPHRASE_FILE for any real deployment')
-      }
-      // a re-key interrupted after the issuer answered is finished first (never a key with another key's credential)
-      if (await completePendingRekey(dataDir)) {
-        log.warn({ dataDir }, 'finished an interrupted re-key: the node starts with its new identity key')
-      }
-      const store = new EncryptedFileKeyStore({ path: dataPath(dataDir, 'identity'), passphrase: passphrase.value, scryptN: options.scryptN })
-      const identity = await loadOrCreateIdentity(store)
-      privateKey = identity.privateKey
-      if (identity.created) {
-        log.info({ path: dataPath(dataDir, 'identity') }, 'created a new identity key')
-      }
-      recordIdentity(dataDir, now)
-    }
-    const fs = new FsDatastore(await prepareDatastore(dataDir, now))
-    await fs.open()
-    undo.push(async () => { await fs.close() })
-    datastore = fs
-    apiToken = await loadOrCreateApiToken(dataPath(dataDir, 'apiToken'))
-  } else {
-    privateKey ??= await generateKeyPair('Ed25519')
-    datastore = new MemoryDatastore()
-    apiToken = parsed.api.enabled ? generateApiToken() : undefined
-  }
-
-  const enrollment = options.enrollment ?? (dataDir == null ? undefined : await loadEnrollment(dataDir))
-  if (enrollment == null) {
-    throw new NotEnrolledError(dataDir == null
-      ? 'a node needs an enrollment (default deny): enrol its key with the issuer first'
-      : `the node in ${dataDir} is not enrolled (default deny); run: tempus enroll --data ${dataDir} --issuer URL --code CODE`)
-  }
-  if (enrollment.typ !== parsed.type) {
-    throw new ConfigError(`type: the node was enrolled as ${enrollment.typ} but is configured as ${parsed.type}`, 'type')
-  }
-  const peerIdOfKey = peerIdFromPrivateKey(privateKey).toString()
-  if (enrollment.peerId !== peerIdOfKey) {
-    throw new NotEnrolledError(`the enrollment is for ${enrollment.peerId}, not for this node's key ${peerIdOfKey}`)
-  }
+  const { privateKey, datastore, apiToken, enrollment, peerIdOfKey } = await nodeIdentity(parsed, options, undo)
 
   const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
   const verifier = admission.verifier

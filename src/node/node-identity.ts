@@ -1,0 +1,97 @@
+/**
+ * Who a node is and what it may claim, before anything listens: its
+ * identity key (from the data directory, sealed with its passphrase, or
+ * given; a fresh one for an ephemeral node), its datastore, its admin API
+ * token, and its enrolment, checked against the key and the configured
+ * type (default deny: no enrolment, no node). A re-key interrupted after
+ * the issuer answered is finished first.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { MemoryDatastore } from 'datastore-core'
+import { FsDatastore } from 'datastore-fs'
+import { loadEnrollment } from '../admission/enrollment.ts'
+import { completePendingRekey } from '../admission/rekey.ts'
+import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
+import { generateApiToken, loadOrCreateApiToken } from './api-token.ts'
+import { dataPath, prepareDatastore, recordIdentity } from './data-dir.ts'
+import { ConfigError, NotEnrolledError } from './errors.ts'
+import type { Enrollment } from '../admission/enrollment.ts'
+import type { PinoLogger } from '../logging/logger.ts'
+import type { TempusConfig } from './config.ts'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+export interface NodeIdentityOptions {
+  dataDir?: string
+  privateKey?: PrivateKey
+  passphrase?: string
+  scryptN?: number
+  enrollment?: Enrollment
+  now: () => number
+  logger: PinoLogger
+}
+
+export interface NodeIdentity {
+  privateKey: PrivateKey
+  datastore: Datastore
+  apiToken?: string
+  enrollment: Enrollment
+  /** the key's PeerId, as text */
+  peerIdOfKey: string
+}
+
+/** What it opened is pushed onto `undo` (closed in reverse if a later step fails). */
+export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityOptions, undo: Array<() => unknown>): Promise<NodeIdentity> {
+  const { dataDir, now } = options
+  const log = options.logger
+  let privateKey: PrivateKey | undefined = options.privateKey
+  let datastore: Datastore
+  let apiToken: string | undefined
+  if (dataDir != null) {
+    if (privateKey == null) {
+      const passphrase = options.passphrase != null
+        ? { value: options.passphrase, source: 'option' as const }
+        : await resolvePassphrase()
+      if (passphrase.source === 'dev-default') {
+        log.warn('INSECURE: the identity key is encrypted with the built-in development passphrase; set TEMPUS_PASSPHRASE or TEMPUS_PASSPHRASE_FILE for any real deployment')
+      }
+      // a re-key interrupted after the issuer answered is finished first (never a key with another key's credential)
+      if (await completePendingRekey(dataDir)) {
+        log.warn({ dataDir }, 'finished an interrupted re-key: the node starts with its new identity key')
+      }
+      const store = new EncryptedFileKeyStore({ path: dataPath(dataDir, 'identity'), passphrase: passphrase.value, scryptN: options.scryptN })
+      const identity = await loadOrCreateIdentity(store)
+      privateKey = identity.privateKey
+      if (identity.created) {
+        log.info({ path: dataPath(dataDir, 'identity') }, 'created a new identity key')
+      }
+      recordIdentity(dataDir, now)
+    }
+    const fs = new FsDatastore(await prepareDatastore(dataDir, now))
+    await fs.open()
+    undo.push(async () => { await fs.close() })
+    datastore = fs
+    apiToken = await loadOrCreateApiToken(dataPath(dataDir, 'apiToken'))
+  } else {
+    privateKey ??= await generateKeyPair('Ed25519')
+    datastore = new MemoryDatastore()
+    apiToken = parsed.api.enabled ? generateApiToken() : undefined
+  }
+
+  const enrollment = options.enrollment ?? (dataDir == null ? undefined : await loadEnrollment(dataDir))
+  if (enrollment == null) {
+    throw new NotEnrolledError(dataDir == null
+      ? 'a node needs an enrollment (default deny): enrol its key with the issuer first'
+      : `the node in ${dataDir} is not enrolled (default deny); run: tempus enroll --data ${dataDir} --issuer URL --code CODE`)
+  }
+  if (enrollment.typ !== parsed.type) {
+    throw new ConfigError(`type: the node was enrolled as ${enrollment.typ} but is configured as ${parsed.type}`, 'type')
+  }
+  const peerIdOfKey = peerIdFromPrivateKey(privateKey).toString()
+  if (enrollment.peerId !== peerIdOfKey) {
+    throw new NotEnrolledError(`the enrollment is for ${enrollment.peerId}, not for this node's key ${peerIdOfKey}`)
+  }
+
+  return { privateKey, datastore, apiToken, enrollment, peerIdOfKey }
+}

@@ -1,0 +1,74 @@
+/**
+ * What a running node says about itself and its peers (`/v1/status`,
+ * `/v1/mesh/peers`, `tempus status`): JSON, times as ISO strings.
+ */
+import type { PeerType } from '../core/peer-type.ts'
+
+export interface PeerSummary {
+  peerId: string
+  /** from the peer's verified token; null until it was admitted */
+  type: PeerType | null
+  addresses: string[]
+  connected: boolean
+  /** ISO time the peer was last connected, or null if never */
+  lastSeen: string | null
+  /** admitted now: a token that has not run out */
+  admitted: boolean
+  /** ISO expiry of the token it last showed */
+  tokenExpiresAt: string | null
+  suspicion: { score: number, state: string }
+  revoked: boolean
+  /** ids of the open connections to it (an id changes only when the connection was replaced) */
+  connectionIds: string[]
+}
+
+export interface NodeStatus {
+  peerId: string
+  type: PeerType
+  version: string
+  status: 'starting' | 'started' | 'stopping' | 'stopped'
+  addrs: string[]
+  connections: number
+  peers: number
+  uptimeSeconds: number
+  dhtMode: 'client' | 'server'
+  api: string | null
+  admission: {
+    overlay: string
+    epoch: number | null
+    tokenExpiresAt: string | null
+    /** the membership credential's expiry, and the refusal that makes a new enrolment necessary (`expired`, `invalid-credential`, `revoked`) */
+    credentialExpiresAt: string | null
+    credentialRefused: string | null
+    /** every issuer replica this node asks, and whether it answered last time (times ISO) */
+    issuers: Array<{ url: string, healthy: boolean, lastAnswerAt: string | null, lastError: string | null, consecutiveFailures: number, retryAt: string | null }>
+    /** the replica that answered last (a refusal is an answer), or null before any did */
+    issuerLastAnswered: string | null
+    revocationList: number | null
+    admittedPeers: number
+    /** ISO time the current issuer outage began (src/admission/outage-policy.ts), or null */
+    issuerOutageSince: string | null
+    /** the `admission.issuerOutage` policy */
+    issuerOutagePolicy: string
+    /** connections kept up through the outage although their peers' tokens lapsed */
+    keptConnections: number
+  }
+  anomalies: {
+    held: number
+    published: number
+    delivered: number
+    caughtUp: number
+    rejected: Record<string, number>
+  }
+  bundles: {
+    /** bytes held (fragments and delivered payloads) */
+    bytes: number
+    fragments: number
+    inbox: number
+    outbox: number
+    sent: number
+    delivered: number
+    transmissions: number
+    refused: Record<string, number>
+  }
+}
