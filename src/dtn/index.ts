@@ -4,7 +4,8 @@
  * See protocols/dtn.md.
  */
 export { dtnService, DtnService } from './service.ts'
-export type { DeliveredBundle, DtnEvents, DtnServiceInit, DtnStats, SendOptions } from './service.ts'
+export type { DtnServiceInit, SendOptions } from './service.ts'
+export type { DeliveredBundle, DtnEvents, DtnStats } from './events.ts'
 export { BundleStore } from './store.ts'
 export type { CarriedEntry, HeldFragment, InboxEntry, OutboxEntry, Quota, StoreUsage } from './store.ts'
 export { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt } from './bundle.ts'
