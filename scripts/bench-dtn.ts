@@ -451,7 +451,7 @@ function simulate (plan: number[][], traffic: SimBundle[], ids: string[], types:
           } else {
             theirs.set(k, { hops: c.hops + 1, copies: plan.give })
           }
-          // what DtnService.offer() does: a spray hand-over takes the copies
+          // what the offering side (src/dtn/offer.ts) does: a spray hand-over takes the copies
           // given; a copy handed to its destination stays until the receipt
           // (which reaches this holder in the same slot) releases it
           if (!plan.direct && c.copies > 0) {
