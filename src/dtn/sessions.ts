@@ -49,6 +49,9 @@ export class SessionScheduler {
   stop (): void {
     this.started = false
     clearTimeout(this.soonTimer)
+    // forgotten too: a timer cleared here never runs, and one still marked
+    // pending would keep `offerSoon` silent after a restart
+    this.soonTimer = undefined
   }
 
   /**
