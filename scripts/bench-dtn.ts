@@ -91,7 +91,8 @@ import { PEER_TYPES } from '../src/core/peer-type.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { round, summarise } from './lib/stats.ts'
-import type { Destination, Fragment, Signer } from '../src/dtn/bundle.ts'
+import type { Fragment, Signer } from '../src/dtn/bundle.ts'
+import type { Destination } from '../src/dtn/destination.ts'
 import type { PeerType } from '../src/core/peer-type.ts'
 
 const args = benchArgs({

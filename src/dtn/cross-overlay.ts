@@ -6,7 +6,8 @@
  * relay (src/federation/bundle-relay.ts) does the talking; this is the
  * store's side of it.
  */
-import { forOtherOverlay, toWire } from './bundle.ts'
+import { toWire } from './bundle.ts'
+import { forOtherOverlay } from './destination.ts'
 import { MAX_HELD_SCANNED } from './constants.ts'
 import { DtnError } from './errors.ts'
 import type { Fragment } from './bundle.ts'

@@ -6,8 +6,9 @@
  * receipt travels back through the carriers, each of which drops its copy
  * once it can confirm the receipt against the bundle it holds.
  */
-import { destinedTo, formatDestination, openReceipt, parseDestination, signReceipt } from './bundle.ts'
+import { openReceipt, signReceipt } from './bundle.ts'
 import { countRefusal, refuse } from './context.ts'
+import { destinedTo, formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
 import { decryptPayload } from './payload-crypto.ts'
 import { isComplete, reassemble } from './reassembly.ts'

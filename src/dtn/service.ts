@@ -19,21 +19,23 @@
  */
 import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { createBundle, destinedTo, formatDestination, parseDestination } from './bundle.ts'
+import { createBundle } from './bundle.ts'
 import {
   DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
   EXPIRY_SWEEP_MS, MAX_COPIES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
 } from './constants.ts'
 import { CrossOverlay } from './cross-overlay.ts'
 import { Delivery } from './delivery.ts'
+import { destinedTo, formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
 import { GroupCommit } from './group-commit.ts'
 import { OfferingSide } from './offer.ts'
 import { DEFAULT_PREFERRED_CARRIERS } from './routing.ts'
 import { ServingSide } from './serve.ts'
 import { SessionScheduler } from './sessions.ts'
-import type { Destination, Fragment } from './bundle.ts'
+import type { Fragment } from './bundle.ts'
 import type { DtnContext } from './context.ts'
+import type { Destination } from './destination.ts'
 import type { DtnEvents, DtnStats } from './events.ts'
 import type { Evidence } from './evidence.ts'
 import type { Bundle as PbBundle, Receipt as PbReceipt } from './pb/dtn.ts'
