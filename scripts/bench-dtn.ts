@@ -91,7 +91,8 @@ import { PEER_TYPES } from '../src/core/peer-type.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { round, summarise } from './lib/stats.ts'
-import type { Destination, Fragment, Signer } from '../src/dtn/bundle.ts'
+import type { Fragment, Signer } from '../src/dtn/bundle.ts'
+import type { Destination } from '../src/dtn/destination.ts'
 import type { PeerType } from '../src/core/peer-type.ts'
 
 const args = benchArgs({
@@ -451,7 +452,7 @@ function simulate (plan: number[][], traffic: SimBundle[], ids: string[], types:
           } else {
             theirs.set(k, { hops: c.hops + 1, copies: plan.give })
           }
-          // what DtnService.offer() does: a spray hand-over takes the copies
+          // what the offering side (src/dtn/offer.ts) does: a spray hand-over takes the copies
           // given; a copy handed to its destination stays until the receipt
           // (which reaches this holder in the same slot) releases it
           if (!plan.direct && c.copies > 0) {

@@ -1,7 +1,8 @@
 /**
  * Bundles, pure: create and sign a bundle's fragments, open and check one
- * that arrived, match destinations, sign and check delivery receipts. No
- * libp2p service, no I/O: the store, the service and the simulator share it.
+ * that arrived, sign and check delivery receipts (destinations are
+ * destination.ts's). No libp2p service, no I/O: the store, the service and
+ * the simulator share it.
  *
  * A fragment is self-contained: its header (signed by the source) names the
  * bundle, the destination, the lifetime and where the fragment sits in the
@@ -16,24 +17,15 @@ import { DOMAINS } from '../core/domains.ts'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import {
-  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_COPIES, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_OVERLAY_BYTES
+  DEFAULT_FRAGMENT_SIZE, DESTINATION_KIND, DTN_SKEW_MS, MAX_COPIES, MAX_FRAGMENT_BYTES, MAX_HEADER_BYTES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
 } from './constants.ts'
+import { validOverlayId } from './destination.ts'
 import { DtnError } from './errors.ts'
 import { encryptPayload } from './payload-crypto.ts'
 import { Bundle as PbBundle, BundleHeader, Endorsement as PbEndorsement, Receipt as PbReceipt, ReceiptBody } from './pb/dtn.ts'
+import type { Destination } from './destination.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PrivateKey } from '@libp2p/interface'
-
-/**
- * Who a bundle is for. `overlay` names another overlay the destination is
- * in (absent: the source's own); such a bundle is carried to a bridge, which
- * hands it across to a pinned bridge of that overlay.
- */
-export type Destination = (
-  | { kind: 'peer', peer: string }
-  | { kind: 'type', type: PeerType }
-  | { kind: 'everyone' }
-) & { overlay?: string }
 
 /**
  * A bridge's word that the source of a bundle from another overlay was
@@ -91,62 +83,6 @@ export interface BundleOptions {
   fragmentSize?: number
   /** encrypt to a PeerId destination's key (ignored for types and everyone) */
   encrypt?: boolean
-}
-
-/** An overlay id as a destination names it: 1 to 128 printable characters, no spaces. */
-export function validOverlayId (text: string): boolean {
-  return text.length >= 1 && Buffer.byteLength(text) <= MAX_OVERLAY_BYTES && /^[\x21-\x7e]+$/.test(text)
-}
-
-/**
- * `<PeerId>`, `edge` / `bridge` / `sentinel`, or `*` (every node), in this
- * overlay or, followed by `@<overlay>`, in another one.
- */
-export function parseDestination (text: string): Destination {
-  const at = text.indexOf('@')
-  if (at >= 0) {
-    const overlay = text.slice(at + 1)
-    if (!validOverlayId(overlay)) {
-      throw new DtnError('bad-destination', 'the overlay after @ is 1 to 128 printable characters without spaces')
-    }
-    return { ...parseDestination(text.slice(0, at)), overlay }
-  }
-  if (text === '*' || text === 'everyone') {
-    return { kind: 'everyone' }
-  }
-  if ((PEER_TYPES as readonly string[]).includes(text)) {
-    return { kind: 'type', type: text as PeerType }
-  }
-  try {
-    const id = peerIdFromString(text)
-    if (id.type !== 'Ed25519') {
-      throw new Error('not Ed25519')
-    }
-    return { kind: 'peer', peer: id.toString() }
-  } catch {
-    throw new DtnError('bad-destination', 'a destination is an Ed25519 PeerId, edge, bridge, sentinel or *, optionally followed by @<overlay>')
-  }
-}
-
-export function formatDestination (d: Destination): string {
-  const local = d.kind === 'peer' ? d.peer : d.kind === 'type' ? d.type : '*'
-  return d.overlay == null ? local : `${local}@${d.overlay}`
-}
-
-/**
- * Is a node with this id and type, in overlay `home`, a destination of the
- * bundle? A bundle for another overlay has no destination here.
- */
-export function destinedTo (d: Destination, peer: string, type: PeerType | undefined, home?: string): boolean {
-  if (d.overlay != null && d.overlay !== home) {
-    return false
-  }
-  return d.kind === 'everyone' || (d.kind === 'peer' && d.peer === peer) || (d.kind === 'type' && d.type === type)
-}
-
-/** Is the bundle for another overlay than `home` (to be handed to a bridge)? */
-export function forOtherOverlay (d: Destination, home: string | undefined): boolean {
-  return d.overlay != null && d.overlay !== home
 }
 
 type Bytes = Uint8Array<ArrayBuffer>

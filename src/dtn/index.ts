@@ -4,11 +4,14 @@
  * See protocols/dtn.md.
  */
 export { dtnService, DtnService } from './service.ts'
-export type { DeliveredBundle, DtnEvents, DtnServiceInit, DtnStats, SendOptions } from './service.ts'
+export type { DtnServiceInit, SendOptions } from './service.ts'
+export type { DeliveredBundle, DtnEvents, DtnStats } from './events.ts'
 export { BundleStore } from './store.ts'
 export type { CarriedEntry, HeldFragment, InboxEntry, OutboxEntry, Quota, StoreUsage } from './store.ts'
-export { createBundle, destinedTo, formatDestination, openFragment, openReceipt, parseDestination, signReceipt } from './bundle.ts'
-export type { Destination, Fragment, Receipt } from './bundle.ts'
+export { createBundle, openFragment, openReceipt, signReceipt } from './bundle.ts'
+export type { Fragment, Receipt } from './bundle.ts'
+export { destinedTo, formatDestination, parseDestination } from './destination.ts'
+export type { Destination } from './destination.ts'
 export { handover, DEFAULT_PREFERRED_CARRIERS } from './routing.ts'
 export type { Handover, HeldCopy, Meeting } from './routing.ts'
 export { isComplete, reassemble } from './reassembly.ts'

@@ -4,10 +4,10 @@
  */
 import { z } from 'zod'
 import { parseDuration } from '../core/duration.ts'
-import { parseDestination } from './bundle.ts'
+import { parseDestination } from './destination.ts'
 import { MAX_COPIES, MAX_HOP_LIMIT, MAX_LIFETIME_MS } from './constants.ts'
 import { DtnError } from './errors.ts'
-import type { Destination } from './bundle.ts'
+import type { Destination } from './destination.ts'
 import type { SendOptions } from './service.ts'
 
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/

@@ -17,8 +17,8 @@
  *   the destination's receipt comes back); other peers carry it by spray
  *   (or flood, if epidemic) towards a bridge.
  */
-import { destinedTo, forOtherOverlay } from './bundle.ts'
-import type { Destination } from './bundle.ts'
+import { destinedTo, forOtherOverlay } from './destination.ts'
+import type { Destination } from './destination.ts'
 import type { PeerType } from '../core/peer-type.ts'
 
 export interface HeldCopy {

@@ -13,11 +13,13 @@
  * expired rows are deleted by `expire`, and never read before that.
  */
 import { openSqliteStore } from '../storage/index.ts'
-import { decodeStoredEndorsement, encodeEndorsement, formatDestination, parseDestination } from './bundle.ts'
+import { decodeStoredEndorsement, encodeEndorsement } from './bundle.ts'
 import { MIN_FRAGMENT_COST } from './constants.ts'
+import { formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
 import { BundleHeader } from './pb/dtn.ts'
-import type { Destination, Fragment, Receipt } from './bundle.ts'
+import type { Fragment, Receipt } from './bundle.ts'
+import type { Destination } from './destination.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 const SCHEMA = `

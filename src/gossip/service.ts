@@ -9,37 +9,36 @@
  *   nodes that fetched them;
  * - `tempus/keys/1`: a new signing key's certificate, spread with a token
  *   of that key (proof that the issuer signs with it now).
+ *
+ * This file is the libp2p service: options, start and stop, timers,
+ * publishing and delivery. The checks are `validation.ts`'s, catch-up is
+ * `catch-up.ts`'s, and `verdicts.ts` carries a validator's verdict to the
+ * message event that follows it.
  */
 import { TopicValidatorResult } from '@libp2p/gossipsub'
-import { RateLimiter, lpStream } from '@libp2p/utils'
+import { serviceDependencies } from '@libp2p/interface'
+import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { isCutRead } from '../admission/cut-read.ts'
-import { AdmissionError } from '../admission/errors.ts'
-import { verifyKeyCertificate } from '../admission/key-certificate.ts'
-import { verifyRevocationList } from '../admission/revocation.ts'
-import { tokenKid } from '../admission/token.ts'
-import { decodeAnomalyBody, encodeAnomalyBody } from './anomaly.ts'
+import { encodeAnomalyBody } from './anomaly.ts'
 import { bindAnomaly, deriveAnomalyId } from './anomaly-id.ts'
-import {
-  ANOMALY_TOPIC, CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE,
-  CATCH_UP_PROTOCOL, CATCH_UP_TIMEOUT_MS, CRL_TOPIC, DEFAULT_ANOMALY_LIFETIME_MS, EXPIRY_SWEEP_MS, GOSSIP_SKEW_MS, GOSSIP_TOPICS,
-  KEYS_TOPIC, MAX_CATCH_UP_RESPONSE_BYTES
-} from './constants.ts'
-import { GossipError, IGNORED } from './errors.ts'
-import { openFrame, sealFrame } from './frame.ts'
-import { CatchUpRequest, CatchUpResponse } from './pb/gossip.ts'
+import { CatchUp } from './catch-up.ts'
+import { ANOMALY_TOPIC, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PROTOCOL, CRL_TOPIC, DEFAULT_ANOMALY_LIFETIME_MS, EXPIRY_SWEEP_MS, GOSSIP_TOPICS, KEYS_TOPIC } from './constants.ts'
+import { GossipError } from './errors.ts'
+import { sealFrame } from './frame.ts'
+import { GossipValidator, signerOf, verdictOn } from './validation.ts'
+import { PendingVerdicts } from './verdicts.ts'
 import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
 import type { BoundAnomaly } from './anomaly-id.ts'
 import type { GossipTopic } from './constants.ts'
 import type { GossipRefusal } from './errors.ts'
-import type { Frame } from './frame.ts'
 import type { AnomalyStore, ListOptions, StoredAnomaly } from './store.ts'
+import type { Checked } from './validation.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
-import type { TokenClaims } from '../admission/token.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { TypedEventTarget } from 'main-event'
 
 export interface GossipServiceInit {
@@ -85,13 +84,6 @@ export interface GossipStats {
   rejected: Partial<Record<GossipRefusal, number>>
 }
 
-interface Checked {
-  frame: Frame
-  anomaly?: BoundAnomaly
-  crl?: string
-}
-
-const decoder = new TextDecoder()
 const encoder = new TextEncoder()
 
 export class GossipService extends TypedEventEmitter<GossipEvents> implements Startable {
@@ -100,19 +92,18 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private readonly init: GossipServiceInit
   private readonly log: Logger
   private readonly now: () => number
-  private readonly limiter = new RateLimiter({ points: CATCH_UP_PER_PEER_PER_MINUTE, duration: 60 })
+  private readonly validator: GossipValidator
   /** what the validator concluded, for the `message` event that follows an Accept */
-  private readonly accepted = new WeakMap<Uint8Array, Checked>()
+  private readonly accepted = new PendingVerdicts<Checked>()
+  private readonly catchUps: CatchUp
   private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {} }
-  private sweepTimer?: ReturnType<typeof setInterval>
-  private catchUpTimer?: ReturnType<typeof setInterval>
-  private lastCatchUp = -Infinity
-  /** where the last catch-up started, if a responder broke it off (see `catchUp`) */
-  private resumeFrom?: number
-  private isolated = true
+  private readonly sweep: RepeatingTask
+  private readonly periodicCatchUp: RepeatingTask
+  /** the newest key epoch announced on the keys topic, by anyone */
   private keysEpochSeen = -1
   /** the epoch of this node's own newest token (-1 before the first) */
   private ownEpoch = -1
+  /** one-shot: a random delay before announcing a new key, so that one node speaks for all */
   private keysTimer?: ReturnType<typeof setTimeout>
 
   constructor (components: GossipServiceComponents, init: GossipServiceInit) {
@@ -122,6 +113,32 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.store = init.store
     this.now = init.now ?? Date.now
     this.log = components.logger.forComponent('tempus:gossip')
+    this.validator = new GossipValidator({
+      state: init.state,
+      store: init.store,
+      now: this.now,
+      sawKeyEpoch: epoch => { this.keysEpochSeen = Math.max(this.keysEpochSeen, epoch) }
+    })
+    this.catchUps = new CatchUp({
+      state: init.state,
+      store: init.store,
+      connectionManager: components.connectionManager,
+      now: this.now,
+      log: this.log,
+      check: async (data, decoded) => await this.validator.check(ANOMALY_TOPIC, data, undefined, decoded),
+      deliver: (anomaly, data) => {
+        if (this.deliver(anomaly, data, 'catch-up') == null) {
+          return false
+        }
+        this.stats.caughtUp++
+        return true
+      },
+      refused: (peer, reason) => { this.refused(ANOMALY_TOPIC, peer, reason) }
+    })
+    this.sweep = repeatingTask(() => { this.expire() }, EXPIRY_SWEEP_MS)
+    // gossip is best effort: a message lost in a mesh change is fetched from
+    // a random peer within one period, even without a reconnection
+    this.periodicCatchUp = repeatingTask(() => { this.catchUps.periodic() }, CATCH_UP_MIN_INTERVAL_MS)
     this.onMessage = this.onMessage.bind(this)
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
@@ -131,8 +148,11 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
 
   readonly [Symbol.toStringTag] = 'tempus/gossip'
 
+  /** the topics and their validators are gossipsub's */
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
+
   async start (): Promise<void> {
-    await this.components.registrar.handle(CATCH_UP_PROTOCOL, async (stream, connection) => { await this.serveCatchUp(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+    await this.components.registrar.handle(CATCH_UP_PROTOCOL, async (stream, connection) => { await this.catchUps.serve(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
   }
 
   afterStart (): void {
@@ -147,27 +167,24 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.init.state.addEventListener('revocation-list', this.onRevocationList)
     this.init.tokens?.addEventListener('token', this.onToken)
     this.ownEpoch = this.init.state.ownToken?.claims.ep ?? -1
-    this.sweepTimer = setInterval(() => { this.expire() }, EXPIRY_SWEEP_MS)
-    this.sweepTimer.unref?.()
-    // gossip is best effort: a message lost in a mesh change is fetched from
-    // a random peer within one period, even without a reconnection
-    this.catchUpTimer = setInterval(() => { this.periodicCatchUp() }, CATCH_UP_MIN_INTERVAL_MS)
-    this.catchUpTimer.unref?.()
+    this.sweep.start()
+    this.periodicCatchUp.start()
     for (const connection of this.components.connectionManager.getConnections()) {
-      void this.catchUp(connection.remotePeer)
+      void this.catchUps.catchUp(connection.remotePeer)
       break
     }
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.sweepTimer)
-    clearInterval(this.catchUpTimer)
+    this.sweep.stop()
+    this.periodicCatchUp.stop()
     clearTimeout(this.keysTimer)
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
     for (const topic of GOSSIP_TOPICS) {
       pubsub.topicValidators.delete(topic)
     }
+    this.accepted.clear()
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.init.state.removeEventListener('revocation-list', this.onRevocationList)
@@ -248,214 +265,27 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     return (this.components.pubsub as unknown as { getScore(peer: string): number }).getScore(peer)
   }
 
-  /**
-   * Ask one peer for the unexpired anomalies published since the newest
-   * one held (less an overlap for late arrivals), a page at a time, at most
-   * `CATCH_UP_MAX_PAGES` pages. Each frame is checked like a live one, and
-   * must come in order after the one before. A frame that fails stops the
-   * catch-up and charges the peer, and the next catch-up (from another peer)
-   * starts where this one started: what the failed one stored, however new,
-   * must not move the window past what it withheld or forged.
-   */
+  /** Catch up from `peer` now (catch-up.ts); resolves with how many anomalies were new. */
   async catchUp (peer: PeerId): Promise<number> {
-    this.lastCatchUp = this.now()
-    this.isolated = false
-    const newest = this.store.newest()
-    const start = Math.min(newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS), this.resumeFrom ?? Number.POSITIVE_INFINITY)
-    let since = start
-    let afterId = new Uint8Array(0)
-    let got = 0
-    let brokenOff = true
-    try {
-      for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
-        const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
-        const stream = await this.components.connectionManager.openStream(peer, CATCH_UP_PROTOCOL, { signal })
-        let response: CatchUpResponse
-        try {
-          const lp = lpStream(stream, { maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES })
-          await lp.write(CatchUpRequest.encode({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE }), { signal })
-          response = CatchUpResponse.decode(await lp.read({ signal }), { limits: { frames: CATCH_UP_PAGE } })
-          await stream.close({ signal })
-        } catch (err) {
-          stream.abort(err as Error)
-          throw err
-        }
-        // the cursor moves past every frame that decodes, taken or not; an
-        // honest responder pages in (timestamp, id) order after the request's
-        // cursor, so a frame at or before it is the responder's doing
-        const cursor = (a: Anomaly): void => {
-          const previous = Buffer.from(afterId).toString('hex')
-          if (a.timestamp < since || (a.timestamp === since && a.id <= previous)) {
-            throw new GossipError('malformed', 'catch-up frames out of order')
-          }
-          since = a.timestamp
-          afterId = Uint8Array.from(Buffer.from(a.id, 'hex'))
-        }
-        for (const data of response.frames) {
-          let checked: Checked
-          try {
-            checked = await this.check(ANOMALY_TOPIC, data, undefined, cursor)
-          } catch (err) {
-            const reason = err instanceof GossipError ? err.reason : 'malformed'
-            if (IGNORED.has(reason)) {
-              continue
-            }
-            if (err instanceof GossipError && err.signer != null) {
-              // an honest responder may hold the other copy (it met that one
-              // first): the signer pays, the catch-up goes on
-              this.refused(ANOMALY_TOPIC, err.signer, reason)
-              continue
-            }
-            this.refused(ANOMALY_TOPIC, peer.toString(), reason)
-            throw err
-          }
-          if (this.deliver(checked.anomaly as BoundAnomaly, data, 'catch-up') != null) {
-            got++
-            this.stats.caughtUp++
-          }
-        }
-        if (!response.more) {
-          break
-        }
-      }
-      // done, or at the page limit (the next catch-up pages on from the newest)
-      brokenOff = false
-      if (got > 0) {
-        this.log('caught up %d anomalies from %p', got, peer)
-      }
-    } catch (err: any) {
-      this.log('catch-up from %p stopped - %s', peer, err?.reason ?? err?.name)
-    }
-    // catch-ups may overlap (on connect, periodic): the earliest broken-off
-    // start stands until a complete one covers it
-    if (brokenOff) {
-      this.resumeFrom = Math.min(this.resumeFrom ?? start, start)
-    } else if (this.resumeFrom != null && start <= this.resumeFrom) {
-      this.resumeFrom = undefined
-    }
-    return got
+    return await this.catchUps.catchUp(peer)
   }
 
-  // ---- validation ---------------------------------------------------------
+  // ---- validation (validation.ts) and delivery --------------------------------
 
+  /** gossipsub's topic validator: the verdict, and on an Accept what was checked, parked for the message event. */
   private async validate (topic: GossipTopic, peer: PeerId, message: Message): Promise<TopicValidatorResult> {
-    const source = peer.toString()
     try {
       if (message.type !== 'signed') {
         throw new GossipError('origin-mismatch', 'unsigned message')
       }
-      this.accepted.set(message.data, await this.check(topic, message.data, message.from.toString()))
+      this.accepted.park(message, await this.validator.check(topic, message.data, message.from.toString()))
       return TopicValidatorResult.Accept
     } catch (err) {
-      const reason: GossipRefusal = err instanceof GossipError ? err.reason : 'malformed'
-      if (IGNORED.has(reason)) {
-        return TopicValidatorResult.Ignore
+      const verdict = verdictOn(err, peer.toString())
+      if (verdict.blame != null) {
+        this.refused(topic, verdict.blame, verdict.reason)
       }
-      if (err instanceof GossipError && err.signer != null && err.signer !== source) {
-        // equivocation: a relay that met this copy first forwarded it
-        // honestly; the evidence is against the one who signed it
-        this.refused(topic, err.signer, reason)
-        return TopicValidatorResult.Ignore
-      }
-      this.refused(topic, source, reason)
-      return TopicValidatorResult.Reject
-    }
-  }
-
-  /**
-   * Every check, in order of cost: size and shape, the origin's signature,
-   * the topic's body, the origin's evidence of admission at publication,
-   * freshness. `from` is gossipsub's signed author (live messages), which
-   * must be the origin; without it (catch-up), old anomalies are welcome.
-   * `decoded` sees an anomaly as soon as its body decodes.
-   */
-  private async check (topic: GossipTopic, data: Uint8Array, from: string | undefined, decoded?: (a: Anomaly) => void): Promise<Checked> {
-    const frame = openFrame(topic, data)
-    if (from != null && from !== frame.origin) {
-      throw new GossipError('origin-mismatch')
-    }
-    const now = this.now()
-    const live = from != null
-    let at = now
-    let anomaly: BoundAnomaly | undefined
-    if (topic === ANOMALY_TOPIC) {
-      const a = decodeAnomalyBody(frame.body, frame.origin)
-      decoded?.(a)
-      // the id must be its origin's and content's (cheap: one hash, before the token's check)
-      anomaly = bindAnomaly(a, this.overlay)
-      // a re-published anomaly keeps its origin's time, which may be older
-      if (live && anomaly.provenance == null && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
-        throw new GossipError('skew')
-      }
-      if (anomaly.expires <= now) {
-        throw new GossipError(live ? 'expired' : 'stale')
-      }
-      at = anomaly.timestamp
-    }
-    const epochBefore = this.init.state.verifier.current?.epoch ?? -1
-    const claims = await this.checkEvidence(frame, at)
-    if (anomaly != null) {
-      // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
-      // anyone else holding such a frame would take the slot its bridges fill
-      if (anomaly.provenance != null && claims.typ !== 'bridge') {
-        throw new GossipError('bad-body', 'a relayed anomaly from a node that is not a bridge')
-      }
-      const held = this.store.holds(anomaly.id, anomaly.binding)
-      if (held === 'same') {
-        throw new GossipError('duplicate')
-      }
-      if (held === 'conflict') {
-        throw new GossipError('equivocation', 'another anomaly is held under this id', signerOf(anomaly))
-      }
-      return { frame, anomaly }
-    }
-    if (topic === CRL_TOPIC) {
-      const jws = decoder.decode(frame.body)
-      let n: number
-      try {
-        n = (await verifyRevocationList(jws, this.init.state.verifier.rootKey, this.init.state.verifier.overlay)).n
-      } catch {
-        throw new GossipError('bad-body', 'the revocation list does not verify')
-      }
-      if (n <= this.init.state.revocations.number) {
-        throw new GossipError('stale')
-      }
-      return { frame, crl: jws }
-    }
-    // KEYS_TOPIC: a key certificate for the key that signed the frame's token
-    let epoch: number
-    try {
-      const cert = await verifyKeyCertificate(decoder.decode(frame.body), this.init.state.verifier.rootKey, this.init.state.verifier.overlay)
-      if (cert.kid !== tokenKid(frame.token)) {
-        throw new Error('another key')
-      }
-      epoch = cert.epoch
-    } catch {
-      throw new GossipError('bad-body', 'the key certificate does not verify for the token\'s key')
-    }
-    this.keysEpochSeen = Math.max(this.keysEpochSeen, epoch)
-    if (epoch <= epochBefore) {
-      throw new GossipError('stale')
-    }
-    return { frame }
-  }
-
-  /** The origin's token was valid at `at`, for the origin, and the origin is not revoked. */
-  private async checkEvidence (frame: Frame, at: number): Promise<TokenClaims> {
-    if (frame.token === '') {
-      throw new GossipError('no-admission')
-    }
-    try {
-      return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
-    } catch (err) {
-      if (err instanceof AdmissionError && err.reason === 'revoked') {
-        throw new GossipError('revoked-origin')
-      }
-      if (err instanceof AdmissionError && err.reason === 'rotated-key') {
-        // published before a key rotation: an honest relay may still hold it
-        throw new GossipError('stale', 'evidence of a rotated key')
-      }
-      throw new GossipError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
+      return verdict.result
     }
   }
 
@@ -466,15 +296,13 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.safeDispatchEvent('refused', { detail: { topic, peer, reason } })
   }
 
-  // ---- delivery -----------------------------------------------------------
-
+  /** An accepted message, after its validator: act on what the validator concluded. */
   private onMessage (evt: CustomEvent<Message>): void {
     const msg = evt.detail
-    const checked = this.accepted.get(msg.data)
+    const checked = this.accepted.take(msg)
     if (checked == null) {
       return
     }
-    this.accepted.delete(msg.data)
     if (checked.anomaly != null) {
       this.deliver(checked.anomaly, msg.data, 'gossip')
     } else if (checked.crl != null) {
@@ -518,6 +346,14 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     }
   }
 
+  private onConnect (evt: CustomEvent<PeerId>): void {
+    this.catchUps.onConnect(evt.detail)
+  }
+
+  private onDisconnect (): void {
+    this.catchUps.onDisconnect()
+  }
+
   // ---- revocation lists and keys -----------------------------------------
 
   private onRevocationList (evt: CustomEvent<{ jws: string, from: 'http' | 'gossip' }>): void {
@@ -556,70 +392,6 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       this.log('could not publish on %s - %e', topic, err)
     }
   }
-
-  // ---- catch-up -------------------------------------------------------------
-
-  private onConnect (evt: CustomEvent<PeerId>): void {
-    if (this.isolated || this.now() - this.lastCatchUp >= CATCH_UP_MIN_INTERVAL_MS) {
-      void this.catchUp(evt.detail)
-    }
-  }
-
-  private periodicCatchUp (): void {
-    if (this.now() - this.lastCatchUp < CATCH_UP_MIN_INTERVAL_MS / 2) {
-      return
-    }
-    const connections = this.components.connectionManager.getConnections()
-    const pick = connections[Math.floor(Math.random() * connections.length)]
-    if (pick != null) {
-      void this.catchUp(pick.remotePeer)
-    }
-  }
-
-  private onDisconnect (): void {
-    if (this.components.connectionManager.getConnections().length === 0) {
-      this.isolated = true
-    }
-  }
-
-  private async serveCatchUp (stream: Stream, connection: Connection): Promise<void> {
-    const peer = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
-    try {
-      try {
-        this.limiter.consume(peer, 1)
-      } catch {
-        this.init.state.raise(peer, 'timeout', 'gossip:catch-up-rate')
-        stream.abort(new Error('catch-up rate limited'))
-        return
-      }
-      const lp = lpStream(stream, { maxDataLength: 256 })
-      let request: CatchUpRequest
-      try {
-        request = CatchUpRequest.decode(await lp.read({ signal }))
-      } catch (err: any) {
-        if (!isCutRead(err)) this.init.state.raise(peer, 'malformed-frame') // a cut read is nobody's offence
-        stream.abort(new Error('malformed catch-up request'))
-        return
-      }
-      const limit = Math.min(Math.max(request.limit, 1), CATCH_UP_PAGE)
-      const since = request.since > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(request.since)
-      const page = this.store.page(this.now(), since, Buffer.from(request.afterId).toString('hex'), limit)
-      await lp.write(CatchUpResponse.encode({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }), { signal })
-      await stream.close({ signal })
-    } catch (err: any) {
-      this.log('catch-up for %s failed - %s', peer, err?.name)
-      stream.abort(err)
-    }
-  }
-}
-
-/**
- * Who vouched for an anomaly's content under its id: its origin, or for a
- * relayed one the original origin (whose signature the provenance carries).
- */
-function signerOf (a: Anomaly): string {
-  return a.provenance?.origin ?? a.origin
 }
 
 /** The anomaly as the application sees it (the binding is the store's business). */
@@ -631,4 +403,3 @@ function unbound (a: BoundAnomaly): Anomaly {
 export function gossipService (init: GossipServiceInit): (components: GossipServiceComponents) => GossipService {
   return (components) => new GossipService(components, init)
 }
-

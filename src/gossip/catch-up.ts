@@ -1,0 +1,199 @@
+/**
+ * Catch-up: gossip is best effort, so a node that was cut off (or lost a
+ * message in a mesh change) asks one peer for the unexpired anomalies it
+ * may have missed, and serves the same request to others, a page at a time.
+ *
+ * A node catches up when it connects after being isolated, at most once per
+ * `CATCH_UP_MIN_INTERVAL_MS` on other connections, and from a random peer
+ * every period (the service runs the timer).
+ */
+import { RateLimiter, lpStream } from '@libp2p/utils'
+import { isCutRead } from '../admission/cut-read.ts'
+import {
+  CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL,
+  CATCH_UP_TIMEOUT_MS, MAX_CATCH_UP_RESPONSE_BYTES
+} from './constants.ts'
+import { GossipError, IGNORED } from './errors.ts'
+import { CatchUpRequest, CatchUpResponse } from './pb/gossip.ts'
+import type { Anomaly } from './anomaly.ts'
+import type { BoundAnomaly } from './anomaly-id.ts'
+import type { GossipRefusal } from './errors.ts'
+import type { AnomalyStore } from './store.ts'
+import type { Checked } from './validation.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+
+export interface CatchUpInit {
+  state: AdmissionState
+  store: Pick<AnomalyStore, 'newest' | 'page'>
+  connectionManager: ConnectionManager
+  now: () => number
+  log: Logger
+  /** check a caught-up frame as a live one, without an author (validation.ts); `decoded` sees the anomaly once its body decodes */
+  check: (data: Uint8Array, decoded: (a: Anomaly) => void) => Promise<Checked>
+  /** store and deliver a caught-up anomaly: true if it was new */
+  deliver: (anomaly: BoundAnomaly, data: Uint8Array) => boolean
+  /** charge `peer` with a refused anomaly */
+  refused: (peer: string, reason: GossipRefusal) => void
+}
+
+export class CatchUp {
+  private readonly init: CatchUpInit
+  private readonly limiter = new RateLimiter({ points: CATCH_UP_PER_PEER_PER_MINUTE, duration: 60 })
+  private lastCatchUp = -Infinity
+  /** where the last catch-up started, if a responder broke it off (see `catchUp`) */
+  private resumeFrom?: number
+  private isolated = true
+
+  constructor (init: CatchUpInit) {
+    this.init = init
+  }
+
+  /**
+   * Ask one peer for the unexpired anomalies published since the newest
+   * one held (less an overlap for late arrivals), a page at a time, at most
+   * `CATCH_UP_MAX_PAGES` pages. Each frame is checked like a live one, and
+   * must come in order after the one before. A frame that fails stops the
+   * catch-up and charges the peer, and the next catch-up (from another peer)
+   * starts where this one started: what the failed one stored, however new,
+   * must not move the window past what it withheld or forged.
+   */
+  async catchUp (peer: PeerId): Promise<number> {
+    const { store, connectionManager, log } = this.init
+    this.lastCatchUp = this.init.now()
+    this.isolated = false
+    const newest = store.newest()
+    const start = Math.min(newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS), this.resumeFrom ?? Number.POSITIVE_INFINITY)
+    let since = start
+    let afterId = new Uint8Array(0)
+    let got = 0
+    let brokenOff = true
+    try {
+      for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
+        const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
+        const stream = await connectionManager.openStream(peer, CATCH_UP_PROTOCOL, { signal })
+        let response: CatchUpResponse
+        try {
+          const lp = lpStream(stream, { maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES })
+          await lp.write(CatchUpRequest.encode({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE }), { signal })
+          response = CatchUpResponse.decode(await lp.read({ signal }), { limits: { frames: CATCH_UP_PAGE } })
+          await stream.close({ signal })
+        } catch (err) {
+          stream.abort(err as Error)
+          throw err
+        }
+        // the cursor moves past every frame that decodes, taken or not; an
+        // honest responder pages in (timestamp, id) order after the request's
+        // cursor, so a frame at or before it is the responder's doing
+        const cursor = (a: Anomaly): void => {
+          const previous = Buffer.from(afterId).toString('hex')
+          if (a.timestamp < since || (a.timestamp === since && a.id <= previous)) {
+            throw new GossipError('malformed', 'catch-up frames out of order')
+          }
+          since = a.timestamp
+          afterId = Uint8Array.from(Buffer.from(a.id, 'hex'))
+        }
+        for (const data of response.frames) {
+          let checked: Checked
+          try {
+            checked = await this.init.check(data, cursor)
+          } catch (err) {
+            const reason = err instanceof GossipError ? err.reason : 'malformed'
+            if (IGNORED.has(reason)) {
+              continue
+            }
+            if (err instanceof GossipError && err.signer != null) {
+              // an honest responder may hold the other copy (it met that one
+              // first): the signer pays, the catch-up goes on
+              this.init.refused(err.signer, reason)
+              continue
+            }
+            this.init.refused(peer.toString(), reason)
+            throw err
+          }
+          if (this.init.deliver(checked.anomaly as BoundAnomaly, data)) {
+            got++
+          }
+        }
+        if (!response.more) {
+          break
+        }
+      }
+      // done, or at the page limit (the next catch-up pages on from the newest)
+      brokenOff = false
+      if (got > 0) {
+        log('caught up %d anomalies from %p', got, peer)
+      }
+    } catch (err: any) {
+      log('catch-up from %p stopped - %s', peer, err?.reason ?? err?.name)
+    }
+    // catch-ups may overlap (on connect, periodic): the earliest broken-off
+    // start stands until a complete one covers it
+    if (brokenOff) {
+      this.resumeFrom = Math.min(this.resumeFrom ?? start, start)
+    } else if (this.resumeFrom != null && start <= this.resumeFrom) {
+      this.resumeFrom = undefined
+    }
+    return got
+  }
+
+  /** A peer connected: catch up from it if this node was cut off, or had no catch-up for a while. */
+  onConnect (peer: PeerId): void {
+    if (this.isolated || this.init.now() - this.lastCatchUp >= CATCH_UP_MIN_INTERVAL_MS) {
+      void this.catchUp(peer)
+    }
+  }
+
+  /** A peer disconnected: with none left, the next connection catches up at once. */
+  onDisconnect (): void {
+    if (this.init.connectionManager.getConnections().length === 0) {
+      this.isolated = true
+    }
+  }
+
+  /** Every period: a message lost in a mesh change is fetched from a random peer, even without a reconnection. */
+  periodic (): void {
+    if (this.init.now() - this.lastCatchUp < CATCH_UP_MIN_INTERVAL_MS / 2) {
+      return
+    }
+    const connections = this.init.connectionManager.getConnections()
+    const pick = connections[Math.floor(Math.random() * connections.length)]
+    if (pick != null) {
+      void this.catchUp(pick.remotePeer)
+    }
+  }
+
+  /** Answer a peer's catch-up request with one page of what this node holds. */
+  async serve (stream: Stream, connection: Connection): Promise<void> {
+    const { state } = this.init
+    const peer = connection.remotePeer.toString()
+    const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
+    try {
+      try {
+        this.limiter.consume(peer, 1)
+      } catch {
+        state.raise(peer, 'timeout', 'gossip:catch-up-rate')
+        stream.abort(new Error('catch-up rate limited'))
+        return
+      }
+      const lp = lpStream(stream, { maxDataLength: 256 })
+      let request: CatchUpRequest
+      try {
+        request = CatchUpRequest.decode(await lp.read({ signal }))
+      } catch (err: any) {
+        if (!isCutRead(err)) state.raise(peer, 'malformed-frame') // a cut read is nobody's offence
+        stream.abort(new Error('malformed catch-up request'))
+        return
+      }
+      const limit = Math.min(Math.max(request.limit, 1), CATCH_UP_PAGE)
+      const since = request.since > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(request.since)
+      const page = this.init.store.page(this.init.now(), since, Buffer.from(request.afterId).toString('hex'), limit)
+      await lp.write(CatchUpResponse.encode({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }), { signal })
+      await stream.close({ signal })
+    } catch (err: any) {
+      this.init.log('catch-up for %s failed - %s', peer, err?.name)
+      stream.abort(err)
+    }
+  }
+}

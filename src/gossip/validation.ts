@@ -1,0 +1,185 @@
+/**
+ * Validation of a gossip frame, live or caught up: every check, in order of
+ * cost — size and shape, the origin's signature, the topic's body, the
+ * origin's evidence of admission at publication, freshness — and what
+ * gossipsub is told about a frame that fails, with who pays for it.
+ *
+ * No libp2p here but gossipsub's verdict names; the admission state and the
+ * store are handed in.
+ */
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import { AdmissionError } from '../admission/errors.ts'
+import { verifyKeyCertificate } from '../admission/key-certificate.ts'
+import { verifyRevocationList } from '../admission/revocation.ts'
+import { tokenKid } from '../admission/token.ts'
+import { decodeAnomalyBody } from './anomaly.ts'
+import { bindAnomaly } from './anomaly-id.ts'
+import { ANOMALY_TOPIC, CRL_TOPIC, GOSSIP_SKEW_MS } from './constants.ts'
+import { GossipError, IGNORED } from './errors.ts'
+import { openFrame } from './frame.ts'
+import type { Anomaly } from './anomaly.ts'
+import type { BoundAnomaly } from './anomaly-id.ts'
+import type { GossipTopic } from './constants.ts'
+import type { GossipRefusal } from './errors.ts'
+import type { Frame } from './frame.ts'
+import type { AnomalyStore } from './store.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { TokenClaims } from '../admission/token.ts'
+
+/** What a frame that passed every check holds for its topic. */
+export interface Checked {
+  frame: Frame
+  /** on the anomaly topic: the anomaly, bound to its id */
+  anomaly?: BoundAnomaly
+  /** on the revocation list topic: the list (a JWS) */
+  crl?: string
+}
+
+export interface GossipValidatorInit {
+  state: AdmissionState
+  store: Pick<AnomalyStore, 'holds'>
+  now: () => number
+  /** a key certificate of this epoch verified on the keys topic (stale or not): nobody else need announce it */
+  sawKeyEpoch: (epoch: number) => void
+}
+
+const decoder = new TextDecoder()
+
+export class GossipValidator {
+  private readonly init: GossipValidatorInit
+
+  constructor (init: GossipValidatorInit) {
+    this.init = init
+  }
+
+  /**
+   * Every check, in order of cost: size and shape, the origin's signature,
+   * the topic's body, the origin's evidence of admission at publication,
+   * freshness. `from` is gossipsub's signed author (live messages), which
+   * must be the origin; without it (catch-up), old anomalies are welcome.
+   * `decoded` sees an anomaly as soon as its body decodes.
+   */
+  async check (topic: GossipTopic, data: Uint8Array, from: string | undefined, decoded?: (a: Anomaly) => void): Promise<Checked> {
+    const { state } = this.init
+    const frame = openFrame(topic, data)
+    if (from != null && from !== frame.origin) {
+      throw new GossipError('origin-mismatch')
+    }
+    const now = this.init.now()
+    const live = from != null
+    let at = now
+    let anomaly: BoundAnomaly | undefined
+    if (topic === ANOMALY_TOPIC) {
+      const a = decodeAnomalyBody(frame.body, frame.origin)
+      decoded?.(a)
+      // the id must be its origin's and content's (cheap: one hash, before the token's check)
+      anomaly = bindAnomaly(a, state.verifier.overlay)
+      // a re-published anomaly keeps its origin's time, which may be older
+      if (live && anomaly.provenance == null && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
+        throw new GossipError('skew')
+      }
+      if (anomaly.expires <= now) {
+        throw new GossipError(live ? 'expired' : 'stale')
+      }
+      at = anomaly.timestamp
+    }
+    const epochBefore = state.verifier.current?.epoch ?? -1
+    const claims = await this.checkEvidence(frame, at)
+    if (anomaly != null) {
+      // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
+      // anyone else holding such a frame would take the slot its bridges fill
+      if (anomaly.provenance != null && claims.typ !== 'bridge') {
+        throw new GossipError('bad-body', 'a relayed anomaly from a node that is not a bridge')
+      }
+      const held = this.init.store.holds(anomaly.id, anomaly.binding)
+      if (held === 'same') {
+        throw new GossipError('duplicate')
+      }
+      if (held === 'conflict') {
+        throw new GossipError('equivocation', 'another anomaly is held under this id', signerOf(anomaly))
+      }
+      return { frame, anomaly }
+    }
+    if (topic === CRL_TOPIC) {
+      const jws = decoder.decode(frame.body)
+      let n: number
+      try {
+        n = (await verifyRevocationList(jws, state.verifier.rootKey, state.verifier.overlay)).n
+      } catch {
+        throw new GossipError('bad-body', 'the revocation list does not verify')
+      }
+      if (n <= state.revocations.number) {
+        throw new GossipError('stale')
+      }
+      return { frame, crl: jws }
+    }
+    // KEYS_TOPIC: a key certificate for the key that signed the frame's token
+    let epoch: number
+    try {
+      const cert = await verifyKeyCertificate(decoder.decode(frame.body), state.verifier.rootKey, state.verifier.overlay)
+      if (cert.kid !== tokenKid(frame.token)) {
+        throw new Error('another key')
+      }
+      epoch = cert.epoch
+    } catch {
+      throw new GossipError('bad-body', 'the key certificate does not verify for the token\'s key')
+    }
+    this.init.sawKeyEpoch(epoch)
+    if (epoch <= epochBefore) {
+      throw new GossipError('stale')
+    }
+    return { frame }
+  }
+
+  /** The origin's token was valid at `at`, for the origin, and the origin is not revoked. */
+  private async checkEvidence (frame: Frame, at: number): Promise<TokenClaims> {
+    if (frame.token === '') {
+      throw new GossipError('no-admission')
+    }
+    try {
+      return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
+    } catch (err) {
+      if (err instanceof AdmissionError && err.reason === 'revoked') {
+        throw new GossipError('revoked-origin')
+      }
+      if (err instanceof AdmissionError && err.reason === 'rotated-key') {
+        // published before a key rotation: an honest relay may still hold it
+        throw new GossipError('stale', 'evidence of a rotated key')
+      }
+      throw new GossipError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
+    }
+  }
+}
+
+/** What gossipsub is told about a live message that failed a check, and who (if anyone) is charged with `reason`. */
+export interface Verdict {
+  result: TopicValidatorResult.Ignore | TopicValidatorResult.Reject
+  reason: GossipRefusal
+  /** the peer to charge, if the failure is somebody's offence */
+  blame?: string
+}
+
+/**
+ * A live message from `source` (the propagation source) failed with `err`.
+ * Duplicates and stale copies are ignored; an equivocation is charged to
+ * its signer and ignored, since a relay that met this copy first forwarded
+ * it honestly; anything else is the source's doing and rejected.
+ */
+export function verdictOn (err: unknown, source: string): Verdict {
+  const reason: GossipRefusal = err instanceof GossipError ? err.reason : 'malformed'
+  if (IGNORED.has(reason)) {
+    return { result: TopicValidatorResult.Ignore, reason }
+  }
+  if (err instanceof GossipError && err.signer != null && err.signer !== source) {
+    return { result: TopicValidatorResult.Ignore, reason, blame: err.signer }
+  }
+  return { result: TopicValidatorResult.Reject, reason, blame: source }
+}
+
+/**
+ * Who vouched for an anomaly's content under its id: its origin, or for a
+ * relayed one the original origin (whose signature the provenance carries).
+ */
+export function signerOf (a: Anomaly): string {
+  return a.provenance?.origin ?? a.origin
+}

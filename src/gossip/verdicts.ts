@@ -1,0 +1,67 @@
+/**
+ * A validator's verdict, carried to the `message` event that follows it.
+ *
+ * gossipsub (v17) calls a topic validator, which can answer only Accept,
+ * Ignore or Reject, and for an Accept then dispatches `message` with the
+ * message alone: it offers no supported way to carry what the validator
+ * learned (the decoded anomaly, the revocation list) to the listener. Its
+ * `asyncValidation` mode would let one handler do both, but it hands every
+ * message to every listener before it is validated and changes how peers
+ * are scored. So the verdict waits here, keyed by gossipsub's message id
+ * under StrictSign — the author and its sequence number — not by the bytes:
+ * gossipsub's seen-cache lets an id into validation once, so no two
+ * messages in flight share a key. An Accept whose event never comes (the
+ * topic was left meanwhile) would stay, so the map is bounded: a verdict
+ * lives for the few microtasks between the validator and the event, and
+ * the oldest go first.
+ */
+import type { Message } from '@libp2p/gossipsub'
+
+/** verdicts waiting for their event; far more than can be between a validator and its event at once */
+export const MAX_PENDING_VERDICTS = 4096
+
+export class PendingVerdicts<T> {
+  private readonly pending = new Map<string, T>()
+  private readonly max: number
+
+  constructor (max = MAX_PENDING_VERDICTS) {
+    this.max = max
+  }
+
+  /** Keep the verdict on an accepted message until its event. */
+  park (message: Message, verdict: T): void {
+    const key = messageKey(message)
+    if (key == null) {
+      return
+    }
+    this.pending.delete(key)
+    this.pending.set(key, verdict)
+    if (this.pending.size > this.max) {
+      this.pending.delete(this.pending.keys().next().value as string)
+    }
+  }
+
+  /** The verdict on a message whose event came, once. */
+  take (message: Message): T | undefined {
+    const key = messageKey(message)
+    if (key == null) {
+      return undefined
+    }
+    const verdict = this.pending.get(key)
+    this.pending.delete(key)
+    return verdict
+  }
+
+  get size (): number {
+    return this.pending.size
+  }
+
+  clear (): void {
+    this.pending.clear()
+  }
+}
+
+/** gossipsub's StrictSign message id, as text: the author (its PeerId embeds its key) and its sequence number */
+function messageKey (message: Message): string | undefined {
+  return message.type === 'signed' ? `${message.from.toString()}/${message.sequenceNumber}` : undefined
+}
