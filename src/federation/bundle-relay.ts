@@ -16,6 +16,7 @@
  * bridges of the source's overlay, where the holders (and the source)
  * confirm it against the destination the source signed.
  */
+import { repeatingTask } from '@libp2p/utils'
 import { AdmissionError } from '../admission/errors.ts'
 import { verifyThenOrNow } from '../admission/verifier.ts'
 import { endorse, openFragment } from '../dtn/bundle.ts'
@@ -23,6 +24,7 @@ import { DEFAULT_MAX_PAYLOAD } from '../dtn/constants.ts'
 import { DtnError } from '../dtn/errors.ts'
 import { Bundle as PbBundle, Receipt as PbReceipt } from '../dtn/pb/dtn.ts'
 import { CROSSING_INTERVAL_MS, MAX_CROSSING_RECEIPTS } from './constants.ts'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { TrustAnchors } from './anchors.ts'
 import type { Crossing } from './pb/federation.ts'
 import type { Pin } from './pins.ts'
@@ -66,7 +68,7 @@ export class BundleRelay {
   private readonly crossedOut = new Map<string, number>()
   /** bundles that came in here → the overlay of their source, until they expire */
   private readonly crossedIn = new Map<string, { overlay: string, expiresAt: number }>()
-  private timer?: ReturnType<typeof setInterval>
+  private pumpTask?: RepeatingTask
   private soon?: ReturnType<typeof setTimeout>
   private pumping?: Promise<void>
   private again = false
@@ -88,13 +90,14 @@ export class BundleRelay {
     this.init.dtn.addEventListener('confirmed', this.onConfirmed)
     this.init.federation.addEventListener('pinned', this.onStored)
     this.init.federation.addEventListener('revoked', this.onRevoked)
-    this.timer = setInterval(() => { void this.pump() }, this.init.intervalMs ?? CROSSING_INTERVAL_MS)
-    this.timer.unref?.()
+    // one pump at a time: the next is scheduled when this one ended
+    this.pumpTask = repeatingTask(async () => { await this.pump() }, this.init.intervalMs ?? CROSSING_INTERVAL_MS)
+    this.pumpTask.start()
   }
 
   async stop (): Promise<void> {
     this.running = false
-    clearInterval(this.timer)
+    this.pumpTask?.stop()
     clearTimeout(this.soon)
     this.init.dtn.removeEventListener('stored', this.onStored)
     this.init.dtn.removeEventListener('confirmed', this.onConfirmed)

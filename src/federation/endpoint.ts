@@ -13,6 +13,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
+import { repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { admittingEncrypter } from '../admission/encrypter.ts'
@@ -119,7 +120,6 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
       void libp2p.hangUp(peerIdFromString(evt.detail.peer)).catch(() => {})
     }
   }
-  let timer: ReturnType<typeof setInterval> | undefined
   const dialRemotes = (): void => {
     for (const remote of init.remotes) {
       const ma = multiaddr(remote)
@@ -130,6 +130,8 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
       libp2p.dial(ma, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
     }
   }
+  // the remote bridges this one keeps connected, dialled again until they are
+  const redial = repeatingTask(dialRemotes, init.redialIntervalMs ?? 10_000)
   return {
     libp2p,
     state,
@@ -141,11 +143,10 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
       await libp2p.start()
       state.addEventListener('suspicion', onSuspicion)
       dialRemotes()
-      timer = setInterval(dialRemotes, init.redialIntervalMs ?? 10_000)
-      timer.unref?.()
+      redial.start()
     },
     async stop () {
-      clearInterval(timer)
+      redial.stop()
       state.removeEventListener('suspicion', onSuspicion)
       await libp2p.stop()
     },

@@ -6,7 +6,7 @@
  * answers with its own envelope or a refusal; both pin. A pin that went
  * stale is re-established only by a new, complete handshake.
  */
-import { RateLimiter, lpStream } from '@libp2p/utils'
+import { RateLimiter, lpStream, repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
@@ -16,6 +16,7 @@ import {
 } from './constants.ts'
 import { FederationError } from './errors.ts'
 import { Crossing, CrossingAck, Reply, Envelope } from './pb/federation.ts'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
 import type { FederationRefusal } from './errors.ts'
@@ -71,7 +72,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   private readonly crossingLimiter = new RateLimiter({ points: CROSSINGS_PER_PEER_PER_MINUTE, duration: 60 })
   /** the revocation list each remote bridge was handed last (told again when it changes or the pin is new) */
   private readonly revocationsTold = new Map<string, string>()
-  private timer?: ReturnType<typeof setInterval>
+  private checkTask?: RepeatingTask
   /** who takes what pinned remote bridges hand over (`receiveAnomalies`, `receiveCrossings`): nobody, by default */
   private anomalyReceiver?: AnomalyReceiver
   private crossingReceiver?: CrossingReceiver
@@ -279,12 +280,12 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
 
   afterStart (): void {
     this.components.events.addEventListener('connection:open', this.onConnection)
-    this.timer = setInterval(() => { this.check() }, this.init.checkIntervalMs ?? 30_000)
-    this.timer.unref?.()
+    this.checkTask = repeatingTask(() => { this.check() }, this.init.checkIntervalMs ?? 30_000)
+    this.checkTask.start()
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.timer)
+    this.checkTask?.stop()
     this.components.events.removeEventListener('connection:open', this.onConnection)
     await this.components.registrar.unhandle(FEDERATION_PROTOCOL)
     await this.components.registrar.unhandle(RELAY_PROTOCOL)

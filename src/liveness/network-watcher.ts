@@ -4,10 +4,12 @@
  * is probed on itself, the ones that do not answer are closed, and the peers
  * worth keeping are redialled at once rather than after a ping interval.
  */
+import { repeatingTask } from '@libp2p/utils'
 import { networkInterfaces } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
 import { addressSnapshot, diffSnapshots, isChange } from './network-change.ts'
 import { probeConnection } from './probe.ts'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { AddressChange, InterfaceTable } from './network-change.ts'
 import type { PeerKeeper } from './peer-keeper.ts'
 import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
@@ -43,7 +45,7 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
   private readonly log: Logger
   private readonly readInterfaces: () => InterfaceTable
   private snapshot = new Set<string>()
-  private timer?: ReturnType<typeof setInterval>
+  private task?: RepeatingTask
   private checking = false
 
   constructor (components: NetworkWatcherComponents, init: NetworkWatcherInit) {
@@ -58,12 +60,12 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
 
   start (): void {
     this.snapshot = this.read()
-    this.timer = setInterval(() => { void this.check() }, this.init.pollIntervalMs)
-    this.timer.unref?.()
+    this.task = repeatingTask(async () => { await this.check() }, this.init.pollIntervalMs)
+    this.task.start()
   }
 
   stop (): void {
-    clearInterval(this.timer)
+    this.task?.stop()
   }
 
   /** Compare the interface table with the last one; act on a change. */

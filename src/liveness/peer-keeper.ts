@@ -13,9 +13,11 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
+import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -82,7 +84,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private readonly dialBudget: DialRateLimiter
   private readonly kept = new Set<string>()
   private readonly retries = new Map<string, RetryState>()
-  private maintainTimer?: ReturnType<typeof setInterval>
+  private maintainTask?: RepeatingTask
   private maintaining = false
   private running = false
 
@@ -120,8 +122,9 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   /** After libp2p started: reconnect to the peers known from the last run. */
   afterStart (): void {
     void this.redialKept()
-    this.maintainTimer = setInterval(() => { void this.maintain() }, this.init.maintainIntervalMs)
-    this.maintainTimer.unref?.()
+    // one pass at a time: the next is scheduled when this one ended
+    this.maintainTask = repeatingTask(async () => { await this.maintain() }, this.init.maintainIntervalMs)
+    this.maintainTask.start()
   }
 
   stop (): void {
@@ -129,7 +132,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
-    clearInterval(this.maintainTimer)
+    this.maintainTask?.stop()
     for (const state of this.retries.values()) {
       clearTimeout(state.timer)
     }
