@@ -31,6 +31,7 @@ import { GroupCommit } from './group-commit.ts'
 import { DtnFrame } from './pb/dtn.ts'
 import { decryptPayload } from './payload-crypto.ts'
 import { isComplete, reassemble } from './reassembly.ts'
+import { registerDtnMetrics } from './metrics.ts'
 import { DEFAULT_PREFERRED_CARRIERS, handover } from './routing.ts'
 import type { Destination, Endorsement, Fragment, Receipt } from './bundle.ts'
 import type { DtnRefusal } from './errors.ts'
@@ -42,6 +43,7 @@ import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
+import type { Registry } from 'prom-client'
 
 export interface DtnServiceInit {
   state: AdmissionState
@@ -62,6 +64,8 @@ export interface DtnServiceInit {
   encrypt?: boolean
   periodMs?: number
   preferredCarriers?: readonly PeerType[]
+  /** the node's Prometheus registry: the store and the counts of `status()` go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface DtnServiceComponents {
@@ -146,6 +150,9 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     this.self = components.peerId.toString()
     this.log = components.logger.forComponent('tempus:dtn')
     this.writer = new GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>(items => this.store.add(items, this.now()))
+    if (init.registry != null) {
+      registerDtnMetrics(init.registry, this)
+    }
     this.onConnection = this.onConnection.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
   }

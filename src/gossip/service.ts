@@ -27,6 +27,7 @@ import {
 } from './constants.ts'
 import { GossipError, IGNORED } from './errors.ts'
 import { openFrame, sealFrame } from './frame.ts'
+import { GossipMetrics } from './metrics.ts'
 import { CatchUpRequest, CatchUpResponse } from './pb/gossip.ts'
 import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
 import type { BoundAnomaly } from './anomaly-id.ts'
@@ -41,6 +42,7 @@ import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
+import type { Registry } from 'prom-client'
 
 export interface GossipServiceInit {
   state: AdmissionState
@@ -49,6 +51,8 @@ export interface GossipServiceInit {
   now?: () => number
   /** the application hook: called once per new anomaly (errors are logged, not fatal) */
   onAnomaly?: (anomaly: DeliveredAnomaly) => void | Promise<void>
+  /** the node's Prometheus registry: messages, latency and catch-up go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface GossipServiceComponents {
@@ -104,6 +108,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   /** what the validator concluded, for the `message` event that follows an Accept */
   private readonly accepted = new WeakMap<Uint8Array, Checked>()
   private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {} }
+  private readonly metrics?: GossipMetrics
   private sweepTimer?: ReturnType<typeof setInterval>
   private catchUpTimer?: ReturnType<typeof setInterval>
   private lastCatchUp = -Infinity
@@ -122,6 +127,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.store = init.store
     this.now = init.now ?? Date.now
     this.log = components.logger.forComponent('tempus:gossip')
+    this.metrics = init.registry == null ? undefined : new GossipMetrics(init.registry, this)
     this.onMessage = this.onMessage.bind(this)
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
@@ -280,6 +286,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
           stream.abort(err as Error)
           throw err
         }
+        this.metrics?.page('fetched')
         // the cursor moves past every frame that decodes, taken or not; an
         // honest responder pages in (timestamp, id) order after the request's
         // cursor, so a frame at or before it is the responder's doing
@@ -462,6 +469,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private refused (topic: GossipTopic, peer: string, reason: GossipRefusal): void {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
     this.log('%s message from %s refused: %s', topic, peer, reason)
+    this.metrics?.refused(topic, reason)
     this.init.state.raise(peer, 'bad-gossip')
     this.safeDispatchEvent('refused', { detail: { topic, peer, reason } })
   }
@@ -475,6 +483,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       return
     }
     this.accepted.delete(msg.data)
+    this.metrics?.accepted(msg.topic)
     if (checked.anomaly != null) {
       this.deliver(checked.anomaly, msg.data, 'gossip')
     } else if (checked.crl != null) {
@@ -495,6 +504,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     }
     this.stats.delivered++
     const delivered: DeliveredAnomaly = { ...unbound(anomaly), receivedAt, via }
+    this.metrics?.delivered(delivered)
     this.safeDispatchEvent('anomaly', { detail: delivered })
     if (this.init.onAnomaly != null) {
       Promise.resolve().then(async () => { await this.init.onAnomaly?.(delivered) }).catch(err => { this.log.error('the anomaly hook failed - %e', err) })
@@ -605,6 +615,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       const limit = Math.min(Math.max(request.limit, 1), CATCH_UP_PAGE)
       const since = request.since > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(request.since)
       const page = this.store.page(this.now(), since, Buffer.from(request.afterId).toString('hex'), limit)
+      this.metrics?.page('served')
       await lp.write(CatchUpResponse.encode({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }), { signal })
       await stream.close({ signal })
     } catch (err: any) {

@@ -27,7 +27,6 @@ import { Registry } from 'prom-client'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { enrolledIssuers, loadEnrollment, saveRenewedCredential } from '../admission/enrollment.ts'
 import { completePendingRekey } from '../admission/rekey.ts'
-import { registerAdmissionMetrics } from '../admission/metrics.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { admissionStateFor } from '../admission/state.ts'
@@ -592,7 +591,6 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const enrollmentDir = options.enrollment == null ? dataDir : undefined
   const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
   admission.refreshOwnToken = async () => tokens.catchUp()
-  registerAdmissionMetrics({ registry, tokens, state: admission, now })
   if (options.token != null) {
     const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })
     admission.setOwnToken({ token: options.token.token, keyCertificate: options.token.keyCertificate, claims })
@@ -669,7 +667,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
         scoreThresholds: SCORE_THRESHOLDS
       }),
-      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: options.onAnomaly }),
+      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: options.onAnomaly, registry }),
       dtn: dtnService({
         state: admission,
         store: bundles,
@@ -684,7 +682,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         hopLimit: parsed.dtn.hopLimit,
         overlay: enrollment.overlay,
         encrypt: parsed.dtn.encrypt,
-        periodMs: parsed.dtn.period
+        periodMs: parsed.dtn.period,
+        registry
       }),
       directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
       keeper: peerKeeper({
@@ -704,7 +703,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
-      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer }),
+      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, registry }),
       sampling: sampler({
         type: parsed.type,
         state: admission,
@@ -714,7 +713,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
           edge: viewSettings(parsed.sampling.edge),
           bridge: viewSettings(parsed.sampling.bridge),
           sentinel: viewSettings(parsed.sampling.sentinel)
-        }
+        },
+        registry
       }),
       admission: admissionService({
         state: admission,
@@ -723,7 +723,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         crlPollIntervalMs: parsed.admission.crlPollInterval,
         sweepIntervalMs: parsed.admission.sweepInterval,
         outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
-        log: log.child({ component: 'tempus:admission' })
+        log: log.child({ component: 'tempus:admission' }),
+        registry
       })
     }
   })
@@ -756,7 +757,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
       onCrossing: async (crossing, from) => await (bundleRelay?.receive(crossing, from) ?? Promise.resolve(false)),
       rpc: libp2p.services.rpc,
       rpcGrants: parsed.federation.rpc,
-      ownRevocationList: () => admission.revocations.current?.jws
+      ownRevocationList: () => admission.revocations.current?.jws,
+      registry
     })
     // a new revocation list of this overlay goes to the pinned bridges of the others
     const endpoint = federation
@@ -768,6 +770,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
       anchors,
       kinds: parsed.federation.relay.anomalyKinds,
       now,
+      registry,
       log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
     })
     if (parsed.federation.relay.bundles) {
@@ -782,7 +785,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
         },
         maxPayload: parsed.dtn.maxPayload,
         now,
-        log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
+        log: (message, detail) => { relayLog.debug(detail ?? {}, message) },
+        registry
       })
     }
   }
