@@ -60,6 +60,7 @@ describe('metrics: every family lint-clean, every service counted', () => {
   let edge: TempusNode
   let nodeText: string
   let issuerText: string
+  let edgeText: string
 
   before(async () => {
     // not a skip: a run without promtool would pass without checking anything
@@ -93,6 +94,10 @@ describe('metrics: every family lint-clean, every service counted', () => {
     await edge.dtn.send(sentinel.peerId.toString(), new TextEncoder().encode('hello'))
     await delivered
 
+    // one Cyclon shuffle of the edge with the sentinel (an observer's pull)
+    await eventually(async () => { await edge.sampling.tick('sentinel'); return edge.sampling.view('sentinel').length > 0 }, 'the edge knows the sentinel\'s view')
+
+    edgeText = await edge.metricsRegistry.metrics()
     const apiToken = (await readFile(join(dataDir, 'api-token'), 'utf8')).trim()
     nodeText = await scrape(`${sentinel.api?.url ?? assert.fail('no API')}/metrics`, { authorization: `Bearer ${apiToken}` })
     issuerText = await scrape(`${(await net.issuer()).url}/metrics`)
@@ -119,6 +124,14 @@ describe('metrics: every family lint-clean, every service counted', () => {
     assert.ok(total(nodeText, 'tempus_sampling_view_capacity_peers') > 0)
     assert.ok((sample(nodeText, 'tempus_token_refreshes_total{outcome="ok"}') ?? 0) >= 1)
     assert.ok((sample(nodeText, 'tempus_token_expires_in_seconds') ?? 0) > 0)
+    assert.ok((sample(nodeText, 'tempus_suspicion_escalations_total{state="throttled"}') ?? 0) >= 1, 'the stranger was throttled')
+    // the caller's side: calls by outcome and their latency; a shuffle it started
+    assert.equal(sample(edgeText, 'tempus_rpc_calls_total{outcome="ok"}'), 1)
+    assert.equal(sample(edgeText, 'tempus_rpc_calls_total{outcome="unavailable"}'), 1)
+    assert.equal(sample(edgeText, 'tempus_rpc_call_duration_seconds_count{outcome="ok"}'), 1)
+    assert.ok(total(edgeText, 'tempus_sampling_shuffles_total', { view: 'sentinel', role: 'initiator' }) >= 1, 'the edge shuffled')
+    assert.ok(total(nodeText, 'tempus_sampling_shuffles_total', { view: 'sentinel', role: 'responder', outcome: 'ok' }) >= 1, 'the sentinel answered')
+    assert.ok(total(edgeText, 'tempus_admissions_total', { direction: 'outbound', outcome: 'admitted' }) >= 1, 'the edge\'s outbound admission')
     // libp2p's own families are there, renamed lint-clean
     assert.match(nodeText, /^# TYPE libp2p_protocol_streams gauge$/m)
     assert.doesNotMatch(nodeText, /^# TYPE nodejs_active_handles_total /m)
