@@ -37,7 +37,7 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         const admitted = direction === 'outbound'
           ? await admitAsInitiator(lp, ctx, { signal })
           : await admitAsResponder(lp, ctx, { signal })
-        state.recordAdmitted(remote, admitted.claims, false, admitted.token, admitted.keyCertificate)
+        state.recordAdmitted(remote, admitted.claims, false, admitted.token, admitted.keyCertificate, direction)
         return { ...secured, connection: lp.unwrap() }
       } catch (err: any) {
         // a stall until the deadline is the peer's doing; a cut (reset, close) is nobody's; bad bytes are

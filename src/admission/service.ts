@@ -11,6 +11,7 @@ import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts
 import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
+import { registerAdmissionMetrics } from './metrics.ts'
 import { TokenRefresh } from './pb/admission.ts'
 import { lpStream } from '@libp2p/utils'
 import type { OutagePolicy, OutageWindow } from './outage-policy.ts'
@@ -23,6 +24,7 @@ import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerSto
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventTarget } from 'main-event'
+import type { Registry } from 'prom-client'
 
 const BAN_PREFIX = '/tempus/ban/'
 
@@ -42,6 +44,8 @@ export interface AdmissionServiceInit {
   outage?: Partial<OutagePolicy>
   /** the operator's log: quarantines, bans and kept connections are told there at warn/info level */
   log?: PinoLogger
+  /** the node's Prometheus registry: admission, suspicion and token figures go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface AdmissionServiceComponents {
@@ -73,6 +77,9 @@ export class AdmissionService implements Startable {
     this.state = init.state
     this.log = components.logger.forComponent('tempus:admission')
     this.outagePolicy = { mode: init.outage?.mode ?? 'fail-closed', graceMs: init.outage?.graceMs ?? 0, healMs: init.outage?.healMs ?? OUTAGE_HEAL_MS }
+    if (init.registry != null) {
+      registerAdmissionMetrics({ registry: init.registry, state: init.state, tokens: init.tokens })
+    }
     this.onSuspicion = this.onSuspicion.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)

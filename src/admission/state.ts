@@ -31,7 +31,7 @@ export interface AdmittedPeer {
 }
 
 export interface AdmissionEvents {
-  admitted: CustomEvent<{ peer: string, claims: TokenClaims, refreshed: boolean }>
+  admitted: CustomEvent<{ peer: string, claims: TokenClaims, refreshed: boolean, direction: 'inbound' | 'outbound' }>
   refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound' }>
   /** a peer crossed a suspicion threshold */
   suspicion: CustomEvent<SuspicionChange>
@@ -88,10 +88,10 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     }
   }
 
-  /** A peer passed admission (or re-presented a fresh token). */
-  recordAdmitted (peer: string, claims: TokenClaims, refreshed = false, token = '', keyCertificate = ''): void {
+  /** A peer passed admission (or re-presented a fresh token: always inbound). */
+  recordAdmitted (peer: string, claims: TokenClaims, refreshed = false, token = '', keyCertificate = '', direction: 'inbound' | 'outbound' = 'inbound'): void {
     this.admitted.set(peer, { claims, token, keyCertificate, admittedAt: this.now() })
-    this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed } })
+    this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed, direction } })
   }
 
   /** A peer failed admission: log-worthy, raises its suspicion, tells it nothing. */

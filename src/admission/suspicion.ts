@@ -218,6 +218,15 @@ export class SuspicionScores {
     this.entries.delete(peer)
   }
 
+  /** Peers in each state now (`ok`: with a score still decaying); the metrics read it at scrape time. */
+  tally (): Record<SuspicionState, number> {
+    const counts: Record<SuspicionState, number> = { ok: 0, throttled: 0, quarantined: 0, banned: 0 }
+    for (const peer of this.entries.keys()) {
+      counts[this.state(peer)]++
+    }
+    return counts
+  }
+
   banned (): string[] {
     return [...this.entries].filter(([, e]) => e.banned === true).map(([p]) => p)
   }

@@ -97,6 +97,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   fetched = 0
   /** number of credentials renewed since start */
   renewed = 0
+  /** token requests that failed since start: refused by the issuer, no issuer answered, or its answer was not usable */
+  readonly fetchFailures = { refused: 0, unavailable: 0, invalid: 0 }
   /** the last token request's failure, until one succeeds */
   lastFailure?: TokenFailure
   /**
@@ -231,6 +233,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.failures++, this.random)
       const failure = failureOf(err)
       this.lastFailure = failure
+      this.fetchFailures[failure.refused ? 'refused' : failure.unavailable ? 'unavailable' : 'invalid']++
       this.noteAnswer(failure)
       if (failure.refused && DEAD_CREDENTIAL.has(failure.code)) {
         this.reportDeadCredential(failure.code)

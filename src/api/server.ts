@@ -9,6 +9,7 @@
  * caller's input got wrong.
  */
 import { API_MAX_BODY_BYTES } from './constants.ts'
+import { lintClean } from './exposition.ts'
 import { GossipError } from '../gossip/errors.ts'
 import { DtnError } from '../dtn/errors.ts'
 import { parseBundleInput } from '../dtn/input.ts'
@@ -146,7 +147,8 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
       : { enabled: true, overlay: node.enrollment.overlay, addrs: node.getFederationMultiaddrs(), ...federation.status(), relay: { anomalyKinds: node.config.federation.relay.anomalyKinds, ...node.anomalyRelay?.stats, bundles: node.config.federation.relay.bundles ? { ...node.bundleRelay?.stats } : false }, rpc: node.config.federation.rpc }
   })
   app.get('/metrics', async (_request, reply) => {
-    const body = await node.metricsRegistry.metrics()
+    // libp2p's and prom-client's own families, renamed where they break Prometheus's lint (exposition.ts)
+    const body = lintClean(await node.metricsRegistry.metrics())
     return await reply.type(node.metricsRegistry.contentType).send(body)
   })
 

@@ -39,6 +39,7 @@ import type { Destination } from './destination.ts'
 import type { DtnEvents, DtnStats } from './events.ts'
 import type { Evidence } from './evidence.ts'
 import type { Bundle as PbBundle, Receipt as PbReceipt } from './pb/dtn.ts'
+import { registerDtnMetrics } from './metrics.ts'
 import type { BundleStore, CarriedEntry, HeldFragment, InboxEntry, OutboxEntry } from './store.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
@@ -46,6 +47,7 @@ import type { ComponentLogger, Connection, Libp2pEvents, PeerId, PrivateKey, Sta
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { TypedEventTarget } from 'main-event'
+import type { Registry } from 'prom-client'
 
 export type { DeliveredBundle, DtnEvents, DtnStats } from './events.ts'
 
@@ -68,6 +70,8 @@ export interface DtnServiceInit {
   encrypt?: boolean
   periodMs?: number
   preferredCarriers?: readonly PeerType[]
+  /** the node's Prometheus registry: the store and the counts of `status()` go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface DtnServiceComponents {
@@ -137,6 +141,9 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     this.crossing = new CrossOverlay({ ctx: this.ctx, delivery: this.delivery })
     this.sweep = repeatingTask(() => { this.expire() }, EXPIRY_SWEEP_MS)
     this.period = repeatingTask(() => { this.scheduler.offerToAll() }, init.periodMs ?? DEFAULT_SESSION_PERIOD_MS)
+    if (init.registry != null) {
+      registerDtnMetrics(init.registry, this)
+    }
     this.onConnection = this.onConnection.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
   }

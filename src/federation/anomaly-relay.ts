@@ -14,10 +14,12 @@ import { decodeAnomalyBody, encodeAnomalyBody } from '../gossip/anomaly.ts'
 import { bindAnomaly } from '../gossip/anomaly-id.ts'
 import { ANOMALY_TOPIC } from '../gossip/constants.ts'
 import { openFrame } from '../gossip/frame.ts'
+import { registerAnomalyRelayMetrics } from './metrics.ts'
 import type { FederationService } from './service.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { Pin } from './pins.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
+import type { Registry } from 'prom-client'
 
 export interface AnomalyRelayInit {
   gossip: GossipService
@@ -27,6 +29,8 @@ export interface AnomalyRelayInit {
   kinds: readonly string[]
   now?: () => number
   log: (message: string, detail?: Record<string, unknown>) => void
+  /** the node's Prometheus registry: crossings and drops go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface AnomalyRelayStats {
@@ -48,6 +52,9 @@ export class AnomalyRelay {
     this.init = init
     this.kinds = new Set(init.kinds)
     this.now = init.now ?? Date.now
+    if (init.registry != null) {
+      registerAnomalyRelayMetrics(init.registry, this)
+    }
     this.onLocal = this.onLocal.bind(this)
     // what pinned remote bridges relay comes here
     init.federation.receiveAnomalies(async (frame, from) => { await this.receive(frame, from) })

@@ -25,12 +25,14 @@ import { DtnError } from '../dtn/errors.ts'
 import { Bundle as PbBundle, Receipt as PbReceipt } from '../dtn/pb/dtn.ts'
 import { CROSSING_INTERVAL_MS, MAX_CROSSING_RECEIPTS } from './constants.ts'
 import type { RepeatingTask } from '@libp2p/utils'
+import { registerBundleRelayMetrics } from './metrics.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { Crossing } from './pb/federation.ts'
 import type { Pin } from './pins.ts'
 import type { FederationService } from './service.ts'
 import type { Fragment, Receipt, Signer } from '../dtn/bundle.ts'
 import type { DtnService } from '../dtn/service.ts'
+import type { Registry } from 'prom-client'
 
 export interface BundleRelayInit {
   dtn: DtnService
@@ -44,6 +46,8 @@ export interface BundleRelayInit {
   intervalMs?: number
   now?: () => number
   log: (message: string, detail?: Record<string, unknown>) => void
+  /** the node's Prometheus registry: crossings and drops go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface BundleRelayStats {
@@ -77,6 +81,9 @@ export class BundleRelay {
   constructor (init: BundleRelayInit) {
     this.init = init
     this.now = init.now ?? Date.now
+    if (init.registry != null) {
+      registerBundleRelayMetrics(init.registry, this)
+    }
     this.onStored = this.onStored.bind(this)
     this.onConfirmed = this.onConfirmed.bind(this)
     this.onRevoked = this.onRevoked.bind(this)

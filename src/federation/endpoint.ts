@@ -25,6 +25,7 @@ import { AnchoredBridgeVerifier } from './anchors.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { FederatedRpcGrants } from './rpc-grants.ts'
 import { federationService } from './service.ts'
+import { registerPinMetrics } from './metrics.ts'
 import type { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
 import type { Crossing } from './pb/federation.ts'
@@ -35,6 +36,7 @@ import type { SuspicionChange } from '../admission/suspicion.ts'
 import type { Rpc } from '../rpc/rpc.ts'
 import type { FederatedRpcGrant } from './rpc-grants.ts'
 import type { ComponentLogger, Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
 
 export interface FederationEndpointInit {
   privateKey: PrivateKey
@@ -57,6 +59,8 @@ export interface FederationEndpointInit {
   rpcGrants?: FederatedRpcGrant[]
   /** this overlay's newest revocation list (JWS), handed to pinned remote bridges */
   ownRevocationList?: () => string | undefined
+  /** the node's Prometheus registry: pins by freshness go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface FederationEndpoint {
@@ -75,6 +79,9 @@ export interface FederationEndpoint {
 
 export async function createFederationEndpoint (init: FederationEndpointInit): Promise<FederationEndpoint> {
   const now = init.now ?? Date.now
+  if (init.registry != null) {
+    registerPinMetrics(init.registry, init.pins)
+  }
   const state = new AdmissionState({
     verifier: new AnchoredBridgeVerifier(init.anchors),
     revocations: new RevocationState(),

@@ -36,6 +36,8 @@ export interface CatchUpInit {
   deliver: (anomaly: BoundAnomaly, data: Uint8Array) => boolean
   /** charge `peer` with a refused anomaly */
   refused: (peer: string, reason: GossipRefusal) => void
+  /** told of each page fetched from a peer or served to one (metrics) */
+  onPage?: (role: 'fetched' | 'served') => void
 }
 
 export class CatchUp {
@@ -83,6 +85,7 @@ export class CatchUp {
           stream.abort(err as Error)
           throw err
         }
+        this.init.onPage?.('fetched')
         // the cursor moves past every frame that decodes, taken or not; an
         // honest responder pages in (timestamp, id) order after the request's
         // cursor, so a frame at or before it is the responder's doing
@@ -190,6 +193,7 @@ export class CatchUp {
       const since = request.since > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(request.since)
       const page = this.init.store.page(this.init.now(), since, Buffer.from(request.afterId).toString('hex'), limit)
       await lp.write(CatchUpResponse.encode({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }), { signal })
+      this.init.onPage?.('served')
       await stream.close({ signal })
     } catch (err: any) {
       this.init.log('catch-up for %s failed - %s', peer, err?.name)

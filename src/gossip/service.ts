@@ -27,6 +27,7 @@ import { GossipError } from './errors.ts'
 import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
+import { GossipMetrics } from './metrics.ts'
 import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
 import type { BoundAnomaly } from './anomaly-id.ts'
 import type { GossipTopic } from './constants.ts'
@@ -40,6 +41,7 @@ import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startab
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { TypedEventTarget } from 'main-event'
+import type { Registry } from 'prom-client'
 
 export interface GossipServiceInit {
   state: AdmissionState
@@ -48,6 +50,8 @@ export interface GossipServiceInit {
   now?: () => number
   /** the application hook: called once per new anomaly (errors are logged, not fatal) */
   onAnomaly?: (anomaly: DeliveredAnomaly) => void | Promise<void>
+  /** the node's Prometheus registry: messages, latency and catch-up go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface GossipServiceComponents {
@@ -97,6 +101,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private readonly accepted = new PendingVerdicts<Checked>()
   private readonly catchUps: CatchUp
   private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {} }
+  private readonly metrics?: GossipMetrics
   private readonly sweep: RepeatingTask
   private readonly periodicCatchUp: RepeatingTask
   /** the newest key epoch announced on the keys topic, by anyone */
@@ -113,6 +118,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.store = init.store
     this.now = init.now ?? Date.now
     this.log = components.logger.forComponent('tempus:gossip')
+    this.metrics = init.registry == null ? undefined : new GossipMetrics(init.registry, this)
     this.validator = new GossipValidator({
       state: init.state,
       store: init.store,
@@ -133,7 +139,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
         this.stats.caughtUp++
         return true
       },
-      refused: (peer, reason) => { this.refused(ANOMALY_TOPIC, peer, reason) }
+      refused: (peer, reason) => { this.refused(ANOMALY_TOPIC, peer, reason) },
+      onPage: role => { this.metrics?.page(role) }
     })
     this.sweep = repeatingTask(() => { this.expire() }, EXPIRY_SWEEP_MS)
     // gossip is best effort: a message lost in a mesh change is fetched from
@@ -292,6 +299,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private refused (topic: GossipTopic, peer: string, reason: GossipRefusal): void {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
     this.log('%s message from %s refused: %s', topic, peer, reason)
+    this.metrics?.refused(topic, reason)
     this.init.state.raise(peer, 'bad-gossip')
     this.safeDispatchEvent('refused', { detail: { topic, peer, reason } })
   }
@@ -303,6 +311,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     if (checked == null) {
       return
     }
+    this.metrics?.accepted(msg.topic)
     if (checked.anomaly != null) {
       this.deliver(checked.anomaly, msg.data, 'gossip')
     } else if (checked.crl != null) {
@@ -323,6 +332,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     }
     this.stats.delivered++
     const delivered: DeliveredAnomaly = { ...unbound(anomaly), receivedAt, via }
+    this.metrics?.delivered(delivered)
     this.safeDispatchEvent('anomaly', { detail: delivered })
     if (this.init.onAnomaly != null) {
       Promise.resolve().then(async () => { await this.init.onAnomaly?.(delivered) }).catch(err => { this.log.error('the anomaly hook failed - %e', err) })

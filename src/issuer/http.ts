@@ -11,6 +11,7 @@ import { RateLimiter } from '@libp2p/utils'
 import { createHttpServer, HttpError, listen, perAddress } from '../http/server.ts'
 import { AdminRequestVerifier } from '../issuer-client/admin-request.ts'
 import { IssuerError } from './errors.ts'
+import { IssuerHttpMetrics } from './metrics.ts'
 import type { IssuerErrorCode } from './errors.ts'
 import type { Issuer } from './issuer.ts'
 import type { EnrollRequest, RekeyRequest, RenewRequest, TokenRequest } from '../issuer-client/wire.ts'
@@ -145,6 +146,11 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     log.info({ route: request.routeOptions.url, admin: result.admin }, 'admin request')
   }
 
+  const metrics = new IssuerHttpMetrics(issuer.metrics)
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.answered(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000)
+  })
+
   app.get('/healthz', async () => ({ status: 'ok' }))
   // Prometheus text (tempus_issuer_*: twins, …) for a scraper on this host only:
   // the counts say how busy the overlay is, which a stranger has no need to know
@@ -199,7 +205,16 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   })
 
   app.post('/v1/challenge', { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))
-  app.post('/v1/enroll', { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => await issuer.enroll(request.body as EnrollRequest))
+  app.post('/v1/enroll', { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => {
+    try {
+      const enrolled = await issuer.enroll(request.body as EnrollRequest)
+      metrics.enrolled('ok')
+      return enrolled
+    } catch (err) {
+      metrics.enrolled(err instanceof IssuerError ? err.code : 'error')
+      throw err
+    }
+  })
   /** per peer: the credential's subject, once its signature and proof verified */
   const chargePeer = (reply: FastifyReply) => (peerId: string): void => {
     try {
@@ -209,8 +224,11 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
       throw new IssuerError('rate-limited', 'too many token requests for this peer; retry later')
     }
   }
-  app.post('/v1/token', { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) =>
-    await issuer.token(request.body as TokenRequest, chargePeer(reply)))
+  app.post('/v1/token', { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) => {
+    const token = await issuer.token(request.body as TokenRequest, chargePeer(reply))
+    metrics.tokenIssued()
+    return token
+  })
   // renewals share the per-peer budget of tokens: a member cannot mint
   // credentials faster than it may fetch tokens
   app.post('/v1/renew', { config: anonymous, schema: { body: SCHEMAS.renew } }, async (request, reply) =>

@@ -17,6 +17,7 @@ import type { PinoLogger } from '../logging/logger.ts'
 import type { Rpc } from '../rpc/rpc.ts'
 import type { TempusConfig } from './config.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
 
 export interface BridgeParts {
   privateKey: PrivateKey
@@ -30,6 +31,8 @@ export interface BridgeParts {
   dataDir?: string
   log: PinoLogger
   now: () => number
+  /** the node's Prometheus registry: pins, crossings and relays go there */
+  registry?: Registry
 }
 
 export interface BridgeFederation {
@@ -59,7 +62,8 @@ export async function bridgeFederation (parsed: TempusConfig, parts: BridgeParts
     ownToken: () => admission.ownToken,
     rpc: parts.rpc,
     rpcGrants: parsed.federation.rpc,
-    ownRevocationList: () => admission.revocations.current?.jws
+    ownRevocationList: () => admission.revocations.current?.jws,
+    registry: parts.registry
   })
   // a new revocation list of this overlay goes to the pinned bridges of the others
   admission.addEventListener('revoked', () => { void endpoint.federation.pushRevocations() })
@@ -70,6 +74,7 @@ export async function bridgeFederation (parsed: TempusConfig, parts: BridgeParts
     anchors,
     kinds: parsed.federation.relay.anomalyKinds,
     now,
+    registry: parts.registry,
     log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
   })
   // nothing crosses by default: without the bundle relay a crossing is answered "not stored"
@@ -86,7 +91,8 @@ export async function bridgeFederation (parsed: TempusConfig, parts: BridgeParts
       },
       maxPayload: parsed.dtn.maxPayload,
       now,
-      log: (message, detail) => { relayLog.debug(detail ?? {}, message) }
+      log: (message, detail) => { relayLog.debug(detail ?? {}, message) },
+      registry: parts.registry
     })
   return { endpoint, pinStore, anomalyRelay, bundleRelay }
 }

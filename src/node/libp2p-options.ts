@@ -152,7 +152,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
         scoreThresholds: SCORE_THRESHOLDS
       }),
-      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: parts.onAnomaly }),
+      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: parts.onAnomaly, registry }),
       dtn: dtnService({
         state: admission,
         store: bundles,
@@ -167,7 +167,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         hopLimit: parsed.dtn.hopLimit,
         overlay: enrollment.overlay,
         encrypt: parsed.dtn.encrypt,
-        periodMs: parsed.dtn.period
+        periodMs: parsed.dtn.period,
+        registry
       }),
       directory: peerDirectory({ now, admittedType: peer => admission.admitted.get(peer)?.claims.typ }),
       keeper: peerKeeper({
@@ -187,7 +188,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
-      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer }),
+      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, registry }),
       sampling: sampler({
         type: parsed.type,
         state: admission,
@@ -197,7 +198,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
           edge: viewSettings(parsed.sampling.edge),
           bridge: viewSettings(parsed.sampling.bridge),
           sentinel: viewSettings(parsed.sampling.sentinel)
-        }
+        },
+        registry
       }),
       admission: admissionService({
         state: admission,
@@ -206,7 +208,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         crlPollIntervalMs: parsed.admission.crlPollInterval,
         sweepIntervalMs: parsed.admission.sweepInterval,
         outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
-        log: log.child({ component: 'tempus:admission' })
+        log: log.child({ component: 'tempus:admission' }),
+        registry
       })
     }
   }

@@ -18,7 +18,6 @@ import { bridgeFederation } from './federation-wiring.ts'
 import type { TempusServices } from './libp2p-options.ts'
 import { Registry } from 'prom-client'
 import { enrolledIssuers, saveRenewedCredential } from '../admission/enrollment.ts'
-import { registerAdmissionMetrics } from '../admission/metrics.ts'
 import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
@@ -435,7 +434,6 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const enrollmentDir = options.enrollment == null ? dataDir : undefined
   const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
   admission.refreshOwnToken = async () => tokens.catchUp()
-  registerAdmissionMetrics({ registry, tokens, state: admission, now })
   if (options.token != null) {
     const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })
     admission.setOwnToken({ token: options.token.token, keyCertificate: options.token.keyCertificate, claims })
@@ -452,7 +450,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
 
   // a bridge's second host, with only the federation protocol, for remote bridges; relays take what crosses
   const { endpoint: federation, pinStore, anomalyRelay, bundleRelay } = parsed.federation.enabled
-    ? await bridgeFederation(parsed, { privateKey, peerId: peerIdOfKey, overlay: enrollment.overlay, admission, rpc: libp2p.services.rpc, gossip: libp2p.services.gossip, dtn: libp2p.services.dtn, dataDir, log, now }, undo)
+    ? await bridgeFederation(parsed, { privateKey, peerId: peerIdOfKey, overlay: enrollment.overlay, admission, rpc: libp2p.services.rpc, gossip: libp2p.services.gossip, dtn: libp2p.services.dtn, dataDir, log, now, registry }, undo)
     : {}
   const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
   if (options.start !== false) {

@@ -21,6 +21,7 @@ import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_P
 import { EncodingError, RpcError } from './errors.ts'
 import { RpcRequest, RpcResponse } from './pb/rpc.ts'
 import { isMethodName, RpcPolicy } from './policy.ts'
+import { RpcMetrics } from './metrics.ts'
 import { isFramingFault } from '../admission/cut-read.ts'
 import type { RpcValue } from './codec.ts'
 import type { RpcRule } from './policy.ts'
@@ -29,6 +30,7 @@ import type { Offence } from '../admission/suspicion.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Registry } from 'prom-client'
 
 export interface Caller {
   peer: string
@@ -69,6 +71,8 @@ export interface RpcInit {
   overlayOf?: (peer: string) => string | undefined
   maxInboundPerPeer?: number
   callsPerSecondPerPeer?: number
+  /** the node's Prometheus registry: calls and their latency go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 export interface RpcComponents {
@@ -93,6 +97,7 @@ export class Rpc implements Startable {
   private readonly unexposed = new Map<string, number>()
   private readonly rate: RateLimiter
   private nextId = 1n
+  private readonly metrics?: RpcMetrics
 
   constructor (components: RpcComponents, init: RpcInit) {
     this.components = components
@@ -100,6 +105,7 @@ export class Rpc implements Startable {
     this.policy = new RpcPolicy(init.rules ?? [], { now: init.state.now })
     this.log = components.logger.forComponent('tempus:rpc')
     this.rate = new RateLimiter({ points: init.callsPerSecondPerPeer ?? CALLS_PER_SECOND_PER_PEER, duration: 1 })
+    this.metrics = init.registry == null ? undefined : new RpcMetrics(init.registry)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/rpc'
@@ -171,6 +177,21 @@ export class Rpc implements Startable {
   }
 
   private async request (peer: PeerId | string, method: string, args: unknown, options: CallOptions, oneway: boolean): Promise<RpcValue | undefined> {
+    if (this.metrics == null) {
+      return await this.exchange(peer, method, args, options, oneway)
+    }
+    const started = performance.now()
+    try {
+      const result = await this.exchange(peer, method, args, options, oneway)
+      this.metrics.called('ok', (performance.now() - started) / 1000)
+      return result
+    } catch (err: any) {
+      this.metrics.called(err instanceof RpcError ? err.code : 'unavailable', (performance.now() - started) / 1000)
+      throw err
+    }
+  }
+
+  private async exchange (peer: PeerId | string, method: string, args: unknown, options: CallOptions, oneway: boolean): Promise<RpcValue | undefined> {
     if (!isMethodName(method)) {
       throw new RpcError('bad-method', `not a module.function name: ${JSON.stringify(method)}`)
     }
@@ -234,6 +255,7 @@ export class Rpc implements Startable {
    */
   private refuse (stream: Stream, caller: string, reason: string, offence: Offence, cause?: string): void {
     this.log('refused a call from %s: %s', caller, reason)
+    this.metrics?.servedCall('refused')
     this.init.state.raise(caller, offence, cause)
     stream.abort(new Error('refused'))
   }
@@ -241,6 +263,7 @@ export class Rpc implements Startable {
   /** Refuse without charging: the same reset, for a call that is nobody's offence. */
   private drop (stream: Stream, caller: string, reason: string): void {
     this.log('refused a call from %s (not charged): %s', caller, reason)
+    this.metrics?.servedCall('dropped')
     stream.abort(new Error('refused'))
   }
 
@@ -333,9 +356,11 @@ export class Rpc implements Startable {
       try {
         const result = await exposure.handler(args, caller, { signal: handlerSignal })
         response = { id: request.id, ok: true, result: encodeValue(result) }
+        this.metrics?.servedCall('ok')
       } catch (err: any) {
         this.log('handler %s failed for %s: %s', request.method, caller.peer, err?.message)
         response = { id: request.id, ok: false, result: new Uint8Array(0) }
+        this.metrics?.servedCall('handler-failed')
       }
       if (request.oneway) {
         await stream.close().catch(() => {})

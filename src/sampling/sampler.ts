@@ -27,6 +27,7 @@ import { CyclonShuffle } from './pb/cyclon.ts'
 import { nextTickDelay } from './schedule.ts'
 import { openRecord, sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
+import { SamplingMetrics } from './metrics.ts'
 import { offenceOf } from '../admission/refusal-cost.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
@@ -36,6 +37,7 @@ import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Registry } from 'prom-client'
 
 export interface ViewSettings {
   capacity: number
@@ -68,6 +70,8 @@ export interface SamplerInit {
    * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)
    */
   dialBudget?: DialBudget
+  /** the node's Prometheus registry: view sizes, shuffles and refused entries go there (see `metrics.ts`); none without it */
+  registry?: Registry
 }
 
 /** What sampling needs of the node's dial budget (src/liveness/dial-limiter.ts). */
@@ -107,6 +111,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly init: SamplerInit
   private readonly log: Logger
   private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
+  private readonly metrics?: SamplingMetrics
   private readonly limiters: Record<PeerType, RateLimiter>
   private readonly timers = new Map<PeerType, ReturnType<typeof setTimeout>>()
   private readonly busy = new Set<PeerType>()
@@ -121,6 +126,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.init = init
     this.type = init.type
     this.log = components.logger.forComponent('tempus:sampling')
+    this.metrics = init.registry == null ? undefined : new SamplingMetrics(init.registry, this)
     const random = init.random ?? cryptoRandom
     const self = components.peerId.toString()
     const make = (type: PeerType): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({
@@ -226,6 +232,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         try {
           const reply = await this.exchange(type, shuffle.partner, shuffle.sent)
           view.completeShuffle(shuffle, await this.admissible(type, reply, shuffle.partner.id))
+          this.metrics?.shuffle(type, 'initiator', 'ok')
           break
         } catch (err: any) {
           if (err instanceof DialBudgetError) {
@@ -236,6 +243,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           }
           // a partner that does not answer (or answers out of shape) is gone; try the next oldest
           this.log('%s shuffle with %s failed (%s): dropped from the view', type, shuffle.partner.id, err?.name)
+          this.metrics?.shuffle(type, 'initiator', 'failed')
         }
       }
       for (const partner of waiting) {
@@ -404,6 +412,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       } catch {
         this.log('%s shuffles from %s over the rate limit', type, sender)
         this.init.state.raise(sender, 'timeout', `cyclon:rate:${type}`)
+        this.metrics?.shuffle(type, 'responder', 'refused')
         stream.abort(new Error('rate limited'))
         return
       }
@@ -417,6 +426,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         }
         this.log('%s shuffle from %s refused: %s', type, sender, err?.message)
         this.init.state.raise(sender, 'malformed-frame')
+        this.metrics?.shuffle(type, 'responder', 'refused')
         stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
         return
       }
@@ -426,9 +436,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       const reply = this.views[type].respond(admissible)
       await lp.write(CyclonShuffle.encode({ entries: reply.map(toWire) }), { signal })
       await stream.close({ signal })
+      this.metrics?.shuffle(type, 'responder', 'ok')
       this.changed(type)
     } catch (err: any) {
       this.log('%s shuffle from %s failed - %s', type, sender, err?.name)
+      this.metrics?.shuffle(type, 'responder', 'failed')
       stream.abort(err)
     }
   }
@@ -463,6 +475,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         const age = believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.views[type].periodMs)
         ok.push({ ...entry, age, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
       } catch (err: any) {
+        this.metrics?.entryRefused(type)
         if (err instanceof BadRecordError) {
           this.log('%s entry for %s from %s refused: record %s', type, entry.id, sender, err.reason)
           if (err.reason !== 'missing') {

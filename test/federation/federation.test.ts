@@ -175,6 +175,10 @@ describe('anomalies across overlays', () => {
     for (const n of alphaNodes) {
       assert.ok((seen.get(n) ?? []).filter(id => id === crossing.id).length <= 1)
     }
+    // the same figures reach /metrics (src/federation/metrics.ts)
+    const figures = await a1.metricsRegistry.metrics()
+    assert.match(figures, /^tempus_federation_pins\{freshness="fresh"\} 2$/m)
+    assert.match(figures, new RegExp(`^tempus_federation_anomaly_crossings_total\\{direction="out"\\} ${a1.anomalyRelay?.stats.sent ?? -1}$`, 'm'))
     // the other way: a beta edge's relayed anomaly reaches alpha
     const back = await eB.gossip.publish({ kind: 'ioc-hash', digest: 'ef'.repeat(32), severity: 5 })
     await eventually(() => alphaNodes.every(n => n.gossip.list().some(a => a.id === back.id && a.provenance?.overlay === 'beta')), 'beta\'s anomaly across to alpha', 30_000, 50)
