@@ -13,7 +13,8 @@ import { AdmissionError } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
 import { TokenRefresh } from './pb/admission.ts'
-import { lpStream } from '@libp2p/utils'
+import { lpStream, repeatingTask } from '@libp2p/utils'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { OutagePolicy, OutageWindow } from './outage-policy.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { SuspicionChange } from './suspicion.ts'
@@ -63,8 +64,8 @@ export class AdmissionService implements Startable {
   private readonly components: AdmissionServiceComponents
   private readonly init: AdmissionServiceInit
   private readonly log: Logger
-  private sweepTimer?: ReturnType<typeof setInterval>
-  private crlTimer?: ReturnType<typeof setInterval>
+  private sweepTask?: RepeatingTask
+  private crlTask?: RepeatingTask
   private readonly outagePolicy: OutagePolicy
   /** this node's current (or just ended) issuer outage */
   private outage?: OutageWindow
@@ -98,18 +99,18 @@ export class AdmissionService implements Startable {
   }
 
   afterStart (): void {
-    this.sweepTimer = setInterval(() => { this.sweep() }, this.init.sweepIntervalMs)
-    this.sweepTimer.unref?.()
+    this.sweepTask = repeatingTask(() => { this.sweep() }, this.init.sweepIntervalMs)
+    this.sweepTask.start()
     if (this.init.client != null) {
-      void this.pollRevocations()
-      this.crlTimer = setInterval(() => { void this.pollRevocations() }, this.init.crlPollIntervalMs)
-      this.crlTimer.unref?.()
+      // at once, then one poll at a time
+      this.crlTask = repeatingTask(async () => { await this.pollRevocations() }, this.init.crlPollIntervalMs, { runImmediately: true })
+      this.crlTask.start()
     }
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.sweepTimer)
-    clearInterval(this.crlTimer)
+    this.sweepTask?.stop()
+    this.crlTask?.stop()
     this.state.removeEventListener('suspicion', this.onSuspicion)
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
