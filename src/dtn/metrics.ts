@@ -5,17 +5,11 @@
  * closed set `DtnRefusal`.
  */
 import { Counter, Gauge } from 'prom-client'
+import type { DtnStats } from './events.ts'
 import type { Registry } from 'prom-client'
 
-/** what the metrics read of the service's `status()` (declared here: the service imports this file) */
-interface Status {
-  sent: number
-  delivered: number
-  transmissions: number
-  received: number
-  duplicates: number
-  receipts: number
-  refused: Partial<Record<string, number>>
+/** what the metrics read of the service's `status()`: its counts and the store's usage */
+type Status = DtnStats & {
   bytes: number
   fragments: number
   inbox: number
