@@ -7,6 +7,9 @@
 import type { PeerType } from '../core/peer-type.ts'
 import type { Peer } from '@libp2p/interface'
 
+/** The capability a peer directory service declares, and the peer keeper depends on (libp2p checks it at start). */
+export const PEER_DIRECTORY_CAPABILITY = '@tempus/peer-directory'
+
 export interface PeerDirectory {
   typeOf(peer: Peer): PeerType | undefined
   lastSeenOf(peer: Peer): number | undefined

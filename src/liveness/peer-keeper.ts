@@ -13,6 +13,7 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
+import { serviceDependencies } from '@libp2p/interface'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
@@ -21,6 +22,7 @@ import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { PEER_DIRECTORY_CAPABILITY } from './peer-directory.ts'
 import type { PeerDirectory } from './peer-directory.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
@@ -101,6 +103,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   }
 
   readonly [Symbol.toStringTag] = 'tempus/peer-keeper'
+  /** the directory it asks for peers' types and last-seen times (found as `components.directory`) */
+  readonly [serviceDependencies]: string[] = [PEER_DIRECTORY_CAPABILITY]
 
   get pendingRedials (): number {
     let n = 0

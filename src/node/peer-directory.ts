@@ -4,8 +4,10 @@
  * The type is written by admission, from the peer's verified token; nothing
  * a peer merely claims (identify's agent version) is trusted for it.
  */
+import { serviceCapabilities } from '@libp2p/interface'
 import { LAST_SEEN_METADATA, PEER_TYPE_METADATA } from './constants.ts'
 import { isPeerType } from '../core/peer-type.ts'
+import { PEER_DIRECTORY_CAPABILITY } from '../liveness/peer-directory.ts'
 import type { PeerDirectory } from '../liveness/peer-directory.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable } from '@libp2p/interface'
@@ -46,6 +48,7 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
   }
 
   readonly [Symbol.toStringTag] = 'tempus/peer-directory'
+  readonly [serviceCapabilities]: string[] = [PEER_DIRECTORY_CAPABILITY]
 
   start (): void {
     this.components.events.addEventListener('peer:connect', this.onSeen)
