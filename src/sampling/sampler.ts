@@ -17,22 +17,19 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
-import { decodeJwt } from 'jose'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { LAPSED_GRACE_MS, MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, STALE_MARGIN_MS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
-import { believableAge } from './entry-age.ts'
-import { BadRecordError, MalformedShuffleError } from './errors.ts'
+import { MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
+import { MalformedShuffleError } from './errors.ts'
 import { decodeShuffle, toWire } from './peer-entry.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { nextTickDelay } from './schedule.ts'
-import { openRecord, sealRecord } from './signed-record.ts'
+import { sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
 import { SamplingMetrics } from './metrics.ts'
-import { offenceOf } from '../admission/refusal-cost.ts'
+import { EntryEvidence } from './entry-evidence.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PeerEntry } from './peer-entry.ts'
-import type { CertifiedRecord } from './signed-record.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Uint8ArrayList } from 'uint8arraylist'
@@ -116,6 +113,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly timers = new Map<PeerType, ReturnType<typeof setTimeout>>()
   private readonly busy = new Set<PeerType>()
   private readonly dialBudget: DialBudget
+  private readonly evidence: EntryEvidence
   /** this node's signed record for its own entry, re-sealed when its addresses change */
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
   private running = false
@@ -140,6 +138,16 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     })
     this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: init.state.now })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
+    this.evidence = new EntryEvidence({
+      self,
+      state: init.state,
+      peerStore: components.peerStore,
+      views: this.views,
+      periodMs: type => init.views[type].periodMs,
+      log: (format, ...args) => { this.log(format, ...args) },
+      metrics: this.metrics,
+      changed: type => { this.changed(type) }
+    })
     // An honest peer shuffles a view with us at most once per period (we are
     // then its oldest entry every time), so the limit follows the period:
     // twice that rate, never below the floor.
@@ -216,7 +224,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     try {
       const view = this.views[type]
       await this.refreshOwnRecord()
-      this.dropLapsing(type)
+      this.evidence.dropLapsing(type)
       if (view.size === 0) {
         await this.seed(type)
       }
@@ -231,7 +239,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         }
         try {
           const reply = await this.exchange(type, shuffle.partner, shuffle.sent)
-          view.completeShuffle(shuffle, await this.admissible(type, reply, shuffle.partner.id))
+          view.completeShuffle(shuffle, await this.evidence.admissible(type, reply, shuffle.partner.id))
           this.metrics?.shuffle(type, 'initiator', 'ok')
           break
         } catch (err: any) {
@@ -271,11 +279,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       // evidence that lapses within the margin, or of a rotated key, would be
       // refused by the receiver (a connection kept through an issuer outage
       // still holds its peer's lapsed token): not an entry to pass on
-      if (this.lapsing(admitted.claims.exp * 1000, admitted.claims.ep)) {
+      if (this.evidence.lapsing(admitted.claims.exp * 1000, admitted.claims.ep)) {
         continue
       }
       // the record it signed (identify stored it); without one, no address can be vouched for
-      const record = await this.storedRecord(connection.remotePeer)
+      const record = await this.evidence.storedRecord(connection.remotePeer)
       if (record == null) {
         continue
       }
@@ -302,7 +310,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     const sent = view.member ? [this.selfEntry()] : []
     try {
       const reply = await this.exchange(type, introducer, sent)
-      view.merge(await this.admissible(type, reply, introducer.id), sent)
+      view.merge(await this.evidence.admissible(type, reply, introducer.id), sent)
       this.changed(type)
     } catch (err: any) {
       this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
@@ -337,15 +345,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.ownRecord = { addrs: key, seq, envelope: await sealRecord(this.components.privateKey, addrs, seq) }
   }
 
-  /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
-  private async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
-    try {
-      const envelope = (await this.components.peerStore.get(peer)).peerRecordEnvelope
-      return envelope == null ? undefined : await openRecord(envelope, peer.toString(), { alreadyVerified: true })
-    } catch {
-      return undefined
-    }
-  }
+
 
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
     const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
@@ -430,9 +430,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
         return
       }
-      const admissible = await this.admissible(type, received, sender)
+      const admissible = await this.evidence.admissible(type, received, sender)
       await this.refreshOwnRecord()
-      this.dropLapsing(type)
+      this.evidence.dropLapsing(type)
       const reply = this.views[type].respond(admissible)
       await lp.write(CyclonShuffle.encode({ entries: reply.map(toWire) }), { signal })
       await stream.close({ signal })
@@ -445,122 +445,15 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     }
   }
 
-  /**
-   * The entries with valid evidence of admission for this view: the token
-   * verifies (signature, current epoch, not expired, not revoked), names the
-   * entry's peer, and shows this view's type; and the entry's peer record
-   * was signed by that peer about itself. Others are dropped, and each
-   * raises the sender's suspicion, except an entry with no record at all
-   * (it claims no address). A record older than one already known for the
-   * peer gives way to the newer one; a newer one goes to the peer store
-   * (libp2p's `consumePeerRecord`, which checks the signature again and never
-   * lets the sequence number go back). The age is clamped (entry-age.ts).
-   */
-  private async admissible (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
-    const ok: PeerEntry[] = []
-    const self = this.components.peerId.toString()
-    for (const entry of entries) {
-      if (entry.id === self) {
-        continue // our own entry, passed back: nothing to learn, nothing wrong
-      }
-      try {
-        if (entry.type !== type) {
-          throw new Error('wrong view')
-        }
-        const claims = await this.init.state.verifier.verify(entry.token, { sub: entry.id, keyCertificate: entry.keyCertificate === '' ? undefined : entry.keyCertificate })
-        if (claims.typ !== type) {
-          throw new Error('wrong type')
-        }
-        const record = await this.newestRecord(type, await openRecord(entry.record, entry.id))
-        const age = believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.views[type].periodMs)
-        ok.push({ ...entry, age, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
-      } catch (err: any) {
-        this.metrics?.entryRefused(type)
-        if (err instanceof BadRecordError) {
-          this.log('%s entry for %s from %s refused: record %s', type, entry.id, sender, err.reason)
-          if (err.reason !== 'missing') {
-            this.init.state.raise(sender, 'bad-entry')
-          }
-          continue
-        }
-        this.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
-        // an entry of the epoch before a rotation is what an honest peer
-        // still holds for a moment after the activation: dropped, not charged;
-        // so is the sender's own entry with its own token lapsed in an issuer
-        // outage (kept connections shuffle on), as admission forgives it
-        const ownLapsed = entry.id === sender && offenceOf(err?.reason, err?.expiredForMs) === null
-        if (err?.reason !== 'rotated-key' && !ownLapsed && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
-          this.init.state.raise(sender, 'bad-entry')
-        }
-      }
-    }
-    return ok
-  }
 
-  /**
-   * The newest record known for a peer: `received`, handed to the peer store
-   * and to the entry this view already holds, or the newer one the peer
-   * store holds (an honest sender may pass on an entry older than what this
-   * node learned since; that is not held against it).
-   */
-  private async newestRecord (type: PeerType, received: CertifiedRecord): Promise<CertifiedRecord> {
-    const peer = peerIdFromString(received.peerId)
-    const stored = await this.storedRecord(peer)
-    if (stored != null && stored.seq >= received.seq) {
-      return stored
-    }
-    await this.components.peerStore.consumePeerRecord(received.envelope, { expectedPeer: peer })
-    const held = this.views[type].get(received.peerId)
-    if (held != null && (held.seq == null || held.seq < received.seq)) {
-      held.record = received.envelope
-      held.addrs = received.addrs
-      held.seq = received.seq
-    }
-    return received
-  }
 
-  /**
-   * Drop the entries whose evidence lapses within the margin: a token lives
-   * minutes while an entry may circulate longer, and an honest node must
-   * not pass on evidence its receiver will refuse.
-   */
-  private dropLapsing (type: PeerType): void {
-    const horizon = this.init.state.now() + STALE_MARGIN_MS
-    const epoch = this.init.state.verifier.current?.epoch ?? -1
-    const stale = (e: PeerEntry): boolean => this.lapsing(e.expiresAt, e.epoch)
-    for (const e of this.views[type].entries()) {
-      // a peer this node is admitted-connected to has shown a newer token
-      const fresher = stale(e) ? this.init.state.admitted.get(e.id) : undefined
-      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon && fresher.claims.ep >= epoch) {
-        e.token = fresher.token
-        e.keyCertificate = fresher.keyCertificate
-        e.expiresAt = fresher.claims.exp * 1000
-        e.epoch = fresher.claims.ep
-      }
-    }
-    // evidence about to lapse, or of a key rotated out: the receiver would refuse it
-    const lapsing = stale
-    if (this.views[type].removeWhere(lapsing) > 0) {
-      this.changed(type)
-    }
-  }
 
-  /** Evidence (a token's expiry, ms, and epoch) that lapses within STALE_MARGIN_MS or is of an epoch before the current one. */
-  private lapsing (expiresAt: number | undefined, epoch: number | undefined): boolean {
-    const horizon = this.init.state.now() + STALE_MARGIN_MS
-    const current = this.init.state.verifier.current?.epoch ?? -1
-    return (expiresAt != null && expiresAt <= horizon) || (epoch != null && epoch < current)
-  }
 
-  /** An expired token that lapsed longer ago than an honest node's clock could excuse. */
-  private lapsedLongAgo (token: string): boolean {
-    try {
-      const exp = decodeJwt(token).exp
-      return typeof exp !== 'number' || exp * 1000 + LAPSED_GRACE_MS < this.init.state.now()
-    } catch {
-      return true
-    }
-  }
+
+
+
+
+
 
   private onRevoked (evt: CustomEvent<string[]>): void {
     for (const type of PEER_TYPES) {

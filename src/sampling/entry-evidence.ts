@@ -1,0 +1,167 @@
+/**
+ * What a Cyclon entry must show before it enters a view, and what an
+ * honest node must not pass on: a token that verifies for the entry's peer
+ * and this view's type, and a peer record that peer signed about itself
+ * (the newest known); entries whose evidence lapses soon are dropped
+ * before they are sent. A refused entry costs its sender, except where an
+ * honest sender could not have known better (a rotation, its own token
+ * lapsed in an issuer outage, an entry with no record).
+ */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { decodeJwt } from 'jose'
+import { offenceOf } from '../admission/refusal-cost.ts'
+import { LAPSED_GRACE_MS, STALE_MARGIN_MS } from './constants.ts'
+import { believableAge } from './entry-age.ts'
+import { BadRecordError } from './errors.ts'
+import { openRecord } from './signed-record.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { PeerType } from '../core/peer-type.ts'
+import type { SamplingMetrics } from './metrics.ts'
+import type { PeerEntry } from './peer-entry.ts'
+import type { CertifiedRecord } from './signed-record.ts'
+import type { CyclonView } from './view.ts'
+import type { PeerId, PeerStore } from '@libp2p/interface'
+
+export interface EntryEvidenceInit {
+  /** this node's PeerId, as text */
+  self: string
+  state: AdmissionState
+  peerStore: PeerStore
+  views: Record<PeerType, CyclonView<PeerEntry, string>>
+  /** a view's shuffle period (ages are clamped by it) */
+  periodMs: (type: PeerType) => number
+  log: (format: string, ...args: unknown[]) => void
+  metrics?: SamplingMetrics
+  /** a view changed (dropped entries) */
+  changed: (type: PeerType) => void
+}
+
+export class EntryEvidence {
+  private readonly init: EntryEvidenceInit
+
+  constructor (init: EntryEvidenceInit) {
+    this.init = init
+  }
+
+  /**
+   * The entries with valid evidence of admission for this view: the token
+   * verifies (signature, current epoch, not expired, not revoked), names the
+   * entry's peer, and shows this view's type; and the entry's peer record
+   * was signed by that peer about itself. Others are dropped, and each
+   * raises the sender's suspicion, except an entry with no record at all
+   * (it claims no address). A record older than one already known for the
+   * peer gives way to the newer one; a newer one goes to the peer store
+   * (libp2p's `consumePeerRecord`, which checks the signature again and never
+   * lets the sequence number go back). The age is clamped (entry-age.ts).
+   */
+  async admissible (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
+    const ok: PeerEntry[] = []
+    const self = this.init.self
+    for (const entry of entries) {
+      if (entry.id === self) {
+        continue // our own entry, passed back: nothing to learn, nothing wrong
+      }
+      try {
+        if (entry.type !== type) {
+          throw new Error('wrong view')
+        }
+        const claims = await this.init.state.verifier.verify(entry.token, { sub: entry.id, keyCertificate: entry.keyCertificate === '' ? undefined : entry.keyCertificate })
+        if (claims.typ !== type) {
+          throw new Error('wrong type')
+        }
+        const record = await this.newestRecord(type, await openRecord(entry.record, entry.id))
+        const age = believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.periodMs(type))
+        ok.push({ ...entry, age, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
+      } catch (err: any) {
+        this.init.metrics?.entryRefused(type)
+        if (err instanceof BadRecordError) {
+          this.init.log('%s entry for %s from %s refused: record %s', type, entry.id, sender, err.reason)
+          if (err.reason !== 'missing') {
+            this.init.state.raise(sender, 'bad-entry')
+          }
+          continue
+        }
+        this.init.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
+        // an entry of the epoch before a rotation is what an honest peer
+        // still holds for a moment after the activation: dropped, not charged;
+        // so is the sender's own entry with its own token lapsed in an issuer
+        // outage (kept connections shuffle on), as admission forgives it
+        const ownLapsed = entry.id === sender && offenceOf(err?.reason, err?.expiredForMs) === null
+        if (err?.reason !== 'rotated-key' && !ownLapsed && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
+          this.init.state.raise(sender, 'bad-entry')
+        }
+      }
+    }
+    return ok
+  }
+  /**
+   * The newest record known for a peer: `received`, handed to the peer store
+   * and to the entry this view already holds, or the newer one the peer
+   * store holds (an honest sender may pass on an entry older than what this
+   * node learned since; that is not held against it).
+   */
+  private async newestRecord (type: PeerType, received: CertifiedRecord): Promise<CertifiedRecord> {
+    const peer = peerIdFromString(received.peerId)
+    const stored = await this.storedRecord(peer)
+    if (stored != null && stored.seq >= received.seq) {
+      return stored
+    }
+    await this.init.peerStore.consumePeerRecord(received.envelope, { expectedPeer: peer })
+    const held = this.init.views[type].get(received.peerId)
+    if (held != null && (held.seq == null || held.seq < received.seq)) {
+      held.record = received.envelope
+      held.addrs = received.addrs
+      held.seq = received.seq
+    }
+    return received
+  }
+  /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
+  async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
+    try {
+      const envelope = (await this.init.peerStore.get(peer)).peerRecordEnvelope
+      return envelope == null ? undefined : await openRecord(envelope, peer.toString(), { alreadyVerified: true })
+    } catch {
+      return undefined
+    }
+  }
+  /**
+   * Drop the entries whose evidence lapses within the margin: a token lives
+   * minutes while an entry may circulate longer, and an honest node must
+   * not pass on evidence its receiver will refuse.
+   */
+  dropLapsing (type: PeerType): void {
+    const horizon = this.init.state.now() + STALE_MARGIN_MS
+    const epoch = this.init.state.verifier.current?.epoch ?? -1
+    const stale = (e: PeerEntry): boolean => this.lapsing(e.expiresAt, e.epoch)
+    for (const e of this.init.views[type].entries()) {
+      // a peer this node is admitted-connected to has shown a newer token
+      const fresher = stale(e) ? this.init.state.admitted.get(e.id) : undefined
+      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon && fresher.claims.ep >= epoch) {
+        e.token = fresher.token
+        e.keyCertificate = fresher.keyCertificate
+        e.expiresAt = fresher.claims.exp * 1000
+        e.epoch = fresher.claims.ep
+      }
+    }
+    // evidence about to lapse, or of a key rotated out: the receiver would refuse it
+    const lapsing = stale
+    if (this.init.views[type].removeWhere(lapsing) > 0) {
+      this.init.changed(type)
+    }
+  }
+  /** Evidence (a token's expiry, ms, and epoch) that lapses within STALE_MARGIN_MS or is of an epoch before the current one. */
+  lapsing (expiresAt: number | undefined, epoch: number | undefined): boolean {
+    const horizon = this.init.state.now() + STALE_MARGIN_MS
+    const current = this.init.state.verifier.current?.epoch ?? -1
+    return (expiresAt != null && expiresAt <= horizon) || (epoch != null && epoch < current)
+  }
+  /** An expired token that lapsed longer ago than an honest node's clock could excuse. */
+  private lapsedLongAgo (token: string): boolean {
+    try {
+      const exp = decodeJwt(token).exp
+      return typeof exp !== 'number' || exp * 1000 + LAPSED_GRACE_MS < this.init.state.now()
+    } catch {
+      return true
+    }
+  }
+}
