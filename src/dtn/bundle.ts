@@ -10,8 +10,7 @@
  * reassembled bytes end to end. Carriers check each fragment on its own.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
-import * as Digest from 'multiformats/hashes/digest'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES } from '../admission/constants.ts'
 import { DOMAINS } from '../core/domains.ts'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
@@ -22,7 +21,8 @@ import {
 import { validOverlayId } from './destination.ts'
 import { DtnError } from './errors.ts'
 import { encryptPayload } from './payload-crypto.ts'
-import { Bundle as PbBundle, BundleHeader, Endorsement as PbEndorsement, Receipt as PbReceipt, ReceiptBody } from './pb/dtn.ts'
+import { Bundle as PbBundle, BundleHeader, Endorsement as PbEndorsement } from './pb/dtn.ts'
+import { peerOf, safeNumber } from './wire-values.ts'
 import type { Destination } from './destination.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -238,24 +238,7 @@ export function encodeFragment (f: Fragment, routing: { hops: number, copies: nu
   return PbBundle.encode(toWire(f, routing))
 }
 
-function peerOf (bytes: Uint8Array, what: string): string {
-  try {
-    const id = peerIdFromMultihash(Digest.decode(bytes))
-    if (id.type !== 'Ed25519' || id.publicKey == null) {
-      throw new Error('not Ed25519')
-    }
-    return id.toString()
-  } catch {
-    throw new DtnError('malformed', `the ${what} is not an Ed25519 PeerId`)
-  }
-}
 
-function safeNumber (v: bigint, what: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new DtnError('malformed', `${what} is out of range`)
-  }
-  return Number(v)
-}
 
 export interface OpenLimits {
   now: number
@@ -363,65 +346,3 @@ export function openFragment (pb: PbBundle, limits: OpenLimits): Fragment {
   }
 }
 
-// ---- receipts ---------------------------------------------------------------
-
-export interface Receipt {
-  id: string
-  /** the destination that delivered it (the signer) */
-  destination: string
-  source: string
-  deliveredAt: number
-  expiresAt: number
-  /** the encoded, signed receipt as it travels */
-  wire: PbReceipt
-}
-
-export function signReceipt (privateKey: PrivateKey, destination: string, f: Pick<Fragment, 'id' | 'source' | 'expiresAt'>, now: number): Receipt {
-  const body = ReceiptBody.encode({
-    id: Buffer.from(f.id, 'hex'),
-    destination: peerIdFromString(destination).toMultihash().bytes,
-    source: peerIdFromString(f.source).toMultihash().bytes,
-    deliveredAt: BigInt(now),
-    expiresAt: BigInt(f.expiresAt)
-  })
-  const signature = signDomain(keyObjectOf(privateKey), DOMAINS.dtnReceipt, body)
-  return { id: f.id, destination, source: f.source, deliveredAt: now, expiresAt: f.expiresAt, wire: { body, signature } }
-}
-
-/** Check a receipt's signature by the destination it names. */
-export function openReceipt (wire: PbReceipt, now: number): Receipt {
-  if (wire.body.length > 512 || wire.signature.length !== 64) {
-    throw new DtnError('bad-receipt', 'out of bounds')
-  }
-  let body: ReceiptBody
-  try {
-    body = ReceiptBody.decode(wire.body)
-  } catch {
-    throw new DtnError('bad-receipt', 'does not decode')
-  }
-  if (body.id.length !== 16) {
-    throw new DtnError('bad-receipt', 'bad id')
-  }
-  let destination: string
-  let source: string
-  try {
-    destination = peerOf(body.destination, 'destination')
-    source = peerOf(body.source, 'source')
-  } catch {
-    throw new DtnError('bad-receipt', 'bad peer')
-  }
-  const key = peerIdFromString(destination).publicKey?.raw as Uint8Array
-  if (!verifyDomain(publicKeyFromRawBytes(key), wire.signature, DOMAINS.dtnReceipt, wire.body)) {
-    throw new DtnError('bad-receipt', 'bad signature')
-  }
-  const expiresAt = safeNumber(body.expiresAt, 'expiresAt')
-  const deliveredAt = safeNumber(body.deliveredAt, 'deliveredAt')
-  if (expiresAt <= now) {
-    throw new DtnError('expired')
-  }
-  // no bundle lives longer, and nothing is delivered in the future
-  if (expiresAt > now + MAX_LIFETIME_MS + DTN_SKEW_MS || deliveredAt > now + DTN_SKEW_MS) {
-    throw new DtnError('bad-receipt', 'times out of range')
-  }
-  return { id: Buffer.from(body.id).toString('hex'), destination, source, deliveredAt, expiresAt, wire }
-}

@@ -6,13 +6,14 @@
  * receipt travels back through the carriers, each of which drops its copy
  * once it can confirm the receipt against the bundle it holds.
  */
-import { openReceipt, signReceipt } from './bundle.ts'
+import { openReceipt, signReceipt } from './receipt.ts'
 import { countRefusal, refuse } from './context.ts'
 import { destinedTo, formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
 import { decryptPayload } from './payload-crypto.ts'
 import { isComplete, reassemble } from './reassembly.ts'
-import type { Fragment, Receipt } from './bundle.ts'
+import type { Fragment } from './bundle.ts'
+import type { Receipt } from './receipt.ts'
 import type { DtnContext } from './context.ts'
 import type { Receipt as PbReceipt } from './pb/dtn.ts'
 

@@ -1,5 +1,5 @@
 /** What the DTN service tells its users: its events, its counters and a delivered bundle's shape. */
-import type { Receipt } from './bundle.ts'
+import type { Receipt } from './receipt.ts'
 import type { DtnRefusal } from './errors.ts'
 import type { InboxEntry } from './store.ts'
 

@@ -6,7 +6,8 @@ import { decodeStoredEndorsement } from './bundle.ts'
 import { MIN_FRAGMENT_COST } from './constants.ts'
 import { parseDestination } from './destination.ts'
 import { BundleHeader } from './pb/dtn.ts'
-import type { Fragment, Receipt } from './bundle.ts'
+import type { Fragment } from './bundle.ts'
+import type { Receipt } from './receipt.ts'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
 export const SCHEMA = `
