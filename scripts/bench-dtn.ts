@@ -84,7 +84,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createBundle } from '../src/dtn/bundle.ts'
 import { MAX_COPIES } from '../src/dtn/constants.ts'
-import { GroupCommit } from '../src/dtn/group-commit.ts'
+import { GroupCommit } from '../src/core/group-commit.ts'
 import { DEFAULT_PREFERRED_CARRIERS, handover } from '../src/dtn/routing.ts'
 import { BundleStore } from '../src/dtn/store.ts'
 import { PEER_TYPES } from '../src/core/peer-type.ts'
@@ -159,7 +159,7 @@ async function storeRun (root: string, bundles: Fragment[][], concurrent: boolea
   const store = new BundleStore(join(dir, 'dtn.sqlite'), QUOTA)
   let commits = 0
   // as src/dtn/service.ts builds its writer
-  const writer = new GroupCommit<WriteItem, boolean[]>(items => { commits++; return store.add(items, Date.now()) })
+  const writer = new GroupCommit<WriteItem, boolean[]>({ flush: items => { commits++; return store.add(items, Date.now()) }, maxBatch: Number.POSITIVE_INFINITY })
   let results: boolean[][]
   const t0 = performance.now()
   if (concurrent) {

@@ -8,7 +8,7 @@
 import type { Fragment } from './bundle.ts'
 import type { DtnRefusal } from './errors.ts'
 import type { DtnEvents, DtnStats } from './events.ts'
-import type { GroupCommit } from './group-commit.ts'
+import type { GroupCommit } from '../core/group-commit.ts'
 import type { BundleStore } from './store.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'

@@ -28,7 +28,7 @@ import { CrossOverlay } from './cross-overlay.ts'
 import { Delivery } from './delivery.ts'
 import { destinedTo, formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
-import { GroupCommit } from './group-commit.ts'
+import { GroupCommit } from '../core/group-commit.ts'
 import { OfferingSide } from './offer.ts'
 import { DEFAULT_PREFERRED_CARRIERS } from './routing.ts'
 import { ServingSide } from './serve.ts'
@@ -115,7 +115,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     const self = components.peerId.toString()
     this.ctx = {
       store: init.store,
-      writer: new GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>(items => this.store.add(items, now())),
+      writer: new GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>({ flush: items => this.store.add(items, now()), maxBatch: Number.POSITIVE_INFINITY }),
       state: init.state,
       self,
       type: init.type,

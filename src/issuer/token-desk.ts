@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { Counter } from 'prom-client'
 import { signToken } from '../admission/token.ts'
 import { IssuerError } from './errors.ts'
-import { GroupCommit } from './group-commit.ts'
+import { GroupCommit } from '../core/group-commit.ts'
 import { TwinWatch } from './twins.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { RenewRequest, RenewResult, TokenRequest, TokenResult } from '../issuer-client/wire.ts'
@@ -131,7 +131,7 @@ export class TokenDesk {
       const exp = Math.floor((now + tokenTtlMs) / 1000)
       const jti = randomUUID()
       const token = await signToken(key, { iss: issuer, aud: overlay, sub: peerId, typ, iat: nbf, nbf, exp, jti })
-      if (await this.commits.add({ peerId, jti, epoch: key.epoch, exp })) {
+      if (await this.commits.submit({ peerId, jti, epoch: key.epoch, exp })) {
         return { token, expiresAt: exp * 1000, keyCertificate: certificate }
       }
       this.resignedCounter.inc()

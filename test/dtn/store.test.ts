@@ -9,7 +9,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createBundle } from '../../src/dtn/bundle.ts'
 import { signReceipt } from '../../src/dtn/receipt.ts'
 import { DtnError } from '../../src/dtn/errors.ts'
-import { GroupCommit } from '../../src/dtn/group-commit.ts'
+import { GroupCommit } from '../../src/core/group-commit.ts'
 import { BundleStore, costOf } from '../../src/dtn/store.ts'
 import type { Fragment } from '../../src/dtn/bundle.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -131,7 +131,7 @@ describe('bundle store', () => {
   it('group commit: concurrent writes share a transaction; a refused one does not fail the others', async () => {
     const store = new BundleStore(':memory:', { totalBytes: 1e9, perSourceBytes: 1500, receipts: 100 })
     let commits = 0
-    const writer = new GroupCommit<{ fragments: Fragment[] }, boolean[]>(items => { commits++; return store.add(items, NOW) })
+    const writer = new GroupCommit<{ fragments: Fragment[] }, boolean[]>({ flush: items => { commits++; return store.add(items, NOW) } })
     const s = await signer()
     const make = (n: number): Fragment[] => createBundle(s, { kind: 'everyone' }, randomBytes(n), { lifetimeMs: 10_000, hopLimit: 4, copies: 2 }, NOW)
     const results = await Promise.allSettled([writer.submit({ fragments: make(500) }), writer.submit({ fragments: make(500) }), writer.submit({ fragments: make(900) })])

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { GroupCommit } from '../../src/issuer/group-commit.ts'
+import { GroupCommit } from '../../src/core/group-commit.ts'
 
 describe('group commit (pure)', () => {
   it('items added in one turn share one flush; items added during a flush share the next', async () => {
@@ -13,10 +13,10 @@ describe('group commit (pure)', () => {
         return items.map(i => i * 10)
       }
     })
-    const first = [1, 2, 3].map(async i => await gc.add(i))
+    const first = [1, 2, 3].map(async i => await gc.submit(i))
     // the first flush is in flight once its macrotask ran
     await new Promise(resolve => setImmediate(resolve))
-    const second = [4, 5].map(async i => await gc.add(i))
+    const second = [4, 5].map(async i => await gc.submit(i))
     release?.()
     assert.deepEqual(await Promise.all([...first, ...second]), [10, 20, 30, 40, 50])
     assert.deepEqual(batches, [[1, 2, 3], [4, 5]])
@@ -30,15 +30,15 @@ describe('group commit (pure)', () => {
         return items
       }
     })
-    const failed = gc.add('a')
+    const failed = gc.submit('a')
     await assert.rejects(failed, /disk full/)
-    assert.equal(await gc.add('b'), 'b')
+    assert.equal(await gc.submit('b'), 'b')
   })
 
   it('a batch holds at most maxBatch items; the rest wait for the next', async () => {
     const sizes: number[] = []
     const gc = new GroupCommit<number, boolean>({ maxBatch: 4, flush: async items => { sizes.push(items.length); return items.map(() => true) } })
-    await Promise.all(Array.from({ length: 10 }, async (_, i) => await gc.add(i)))
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => await gc.submit(i)))
     assert.deepEqual(sizes, [4, 4, 2])
   })
 })

@@ -129,29 +129,18 @@ export async function openPostgresIssuerDb (url: string, options: OpenPostgresOp
   pool.on('error', err => { options.onError?.(err) })
   pool.on('connect', client => { client.on('error', err => { options.onError?.(err) }) })
 
-  const executor = (q: { query: pg.Pool['query'] | pg.PoolClient['query'] }): SqlTx => ({
-    one: async <T>(sql: string, params: SqlValue[] = []) => {
-      try {
-        const r = await q.query(sql, params)
-        return r.rows[0] as T | undefined
-      } catch (err) {
-        throw mapError(err, location)
-      }
-    },
-    all: async <T>(sql: string, params: SqlValue[] = []) => {
-      try {
-        return (await q.query(sql, params)).rows as T[]
-      } catch (err) {
-        throw mapError(err, location)
-      }
-    },
-    run: async (sql: string, params: SqlValue[] = []) => {
-      try {
-        return (await q.query(sql, params)).rowCount ?? 0
-      } catch (err) {
-        throw mapError(err, location)
-      }
+  /** a statement's connection-level failure as `unavailable`; anything else as it is */
+  const mapped = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run()
+    } catch (err) {
+      throw mapError(err, location)
     }
+  }
+  const executor = (q: { query: pg.Pool['query'] | pg.PoolClient['query'] }): SqlTx => ({
+    one: async <T>(sql: string, params: SqlValue[] = []) => await mapped(async () => (await q.query(sql, params)).rows[0] as T | undefined),
+    all: async <T>(sql: string, params: SqlValue[] = []) => await mapped(async () => (await q.query(sql, params)).rows as T[]),
+    run: async (sql: string, params: SqlValue[] = []) => await mapped(async () => (await q.query(sql, params)).rowCount ?? 0)
   })
   const outside = executor({ query: pool.query.bind(pool) as pg.Pool['query'] })
 

@@ -71,24 +71,24 @@ export function openSqliteIssuerDb (path: string, options: OpenIssuerDbOptions =
   const key = resolve(path)
   let entry = shared.get(key)
   if (entry == null) {
-    const db = sqliteIssuerDb(openIssuerDb(path, options), path)
-    const created = { db, refs: 0 }
-    entry = created
-    shared.set(key, created)
-    const close = db.close
-    db.close = async () => {
-      created.refs--
-      if (created.refs === 0) {
-        shared.delete(key)
-        await close()
-      }
-    }
+    entry = { db: sqliteIssuerDb(openIssuerDb(path, options), path), refs: 0 }
+    shared.set(key, entry)
   }
   entry.refs++
   const held = entry
   let closed = false
-  // each opener closes its own reference, once
-  return { ...held.db, close: async () => { if (!closed) { closed = true; await held.db.close() } } }
+  // each opener closes its own reference, once; the last one closes the file
+  return {
+    ...held.db,
+    close: async () => {
+      if (closed) return
+      closed = true
+      if (--held.refs === 0) {
+        shared.delete(key)
+        await held.db.close()
+      }
+    }
+  }
 }
 
 /** The port over an open node:sqlite handle. */

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeFileDurablySync } from '../../storage/durable.ts'
-import { checkPostgresUrl, openPostgresIssuerDb, redactUrl, StoreUrlError } from './postgres.ts'
+import { checkPostgresUrl, openPostgresIssuerDb, StoreUrlError } from './postgres.ts'
 import { openSqliteIssuerDb } from './sqlite.ts'
 import type { IssuerDb } from './sql.ts'
 
@@ -81,4 +81,3 @@ export async function openIssuerStore (dir: string, options: OpenIssuerStoreOpti
   return db
 }
 
-export { redactUrl }

@@ -5,10 +5,15 @@
  * acknowledged early; under load, one commit (one fsync, one pass of the
  * writer lock every replica shares) covers a whole batch instead of one
  * decision. Pure queueing: what a batch does is the `flush` function's.
+ * Used by the issuer (token decisions) and the bundle store (fragments).
  */
 export interface GroupCommitInit<T, R> {
-  /** write `items` durably; one result per item, in order */
-  flush: (items: T[]) => Promise<R[]>
+  /**
+   * write `items` durably (in one transaction); one result per item, in
+   * order: an `Error` there is that item's refusal (its caller's promise
+   * rejects with it), the others still resolve. A throw fails the batch.
+   */
+  flush: (items: T[]) => Promise<Array<R | Error>> | Array<R | Error>
   /**
    * items per batch at most (the rest wait for the next one)
    * @default 512
@@ -32,7 +37,7 @@ interface Waiting<T, R> {
 }
 
 export class GroupCommit<T, R> {
-  private readonly flush: (items: T[]) => Promise<R[]>
+  private readonly flush: (items: T[]) => Promise<Array<R | Error>> | Array<R | Error>
   private readonly maxBatch: number
   private queue: Array<Waiting<T, R>> = []
   private flushing = false
@@ -45,7 +50,7 @@ export class GroupCommit<T, R> {
   }
 
   /** Resolves with the item's result once the batch holding it is written; rejects if that batch failed. */
-  async add (item: T): Promise<R> {
+  async submit (item: T): Promise<R> {
     return await new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject })
       if (!this.flushing) {
@@ -68,7 +73,14 @@ export class GroupCommit<T, R> {
         this.queue = this.queue.slice(batch.length)
         try {
           const results = await this.flush(batch.map(w => w.item))
-          batch.forEach((w, i) => { w.resolve(results[i] as R) })
+          batch.forEach((w, i) => {
+            const result = results[i]
+            if (result instanceof Error) {
+              w.reject(result)
+            } else {
+              w.resolve(result as R)
+            }
+          })
         } catch (err) {
           for (const w of batch) {
             w.reject(err)
