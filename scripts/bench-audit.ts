@@ -2,7 +2,7 @@
  * The audit log, measured against its baseline in the same run:
  * - appends per second: batched (`appendMany`, one transaction per batch),
  *   single appends inside one transaction, and single appends that commit
- *   each (the token path);
+ *   each (what a lone decision costs; tokens are group-committed);
  * - at 10⁴, 10⁵ and 10⁶ entries: latency (p50/p99) of the checkpoint read,
  *   a root, an inclusion proof and a consistency proof at random positions,
  *   all from the stored subtrees;
