@@ -140,11 +140,20 @@ export class SuspicionScores {
   }
 
   state (peer: string): SuspicionState {
+    return this.stateAt(peer, this.now())
+  }
+
+  /**
+   * The state at one instant. A charge reads the clock once and judges with
+   * that reading: a second reading a millisecond later would decay a score
+   * that just reached a threshold back under it, and the offence would go
+   * unpunished.
+   */
+  private stateAt (peer: string, now: number): SuspicionState {
     const e = this.entries.get(peer)
     if (e == null) {
       return 'ok'
     }
-    const now = this.now()
     if (e.banned === true) {
       return 'banned'
     }
@@ -164,11 +173,11 @@ export class SuspicionScores {
     if (cause == null) {
       return this.raise(peer, weight)
     }
-    const previous = this.state(peer)
+    const now = this.now()
+    const previous = this.stateAt(peer, now)
     if (previous === 'quarantined' || previous === 'banned') {
       return this.raise(peer, weight) // which charges nothing
     }
-    const now = this.now()
     const key = `${offence}\0${cause.slice(0, MAX_CAUSE_LENGTH)}`
     const e = this.entries.get(peer)
     const episode = e?.episodes?.get(key)
@@ -185,7 +194,7 @@ export class SuspicionScores {
   /** Raise by a raw weight (no episode); nothing while quarantined or banned. */
   raise (peer: string, weight: number): SuspicionChange {
     const now = this.now()
-    const previous = this.state(peer)
+    const previous = this.stateAt(peer, now)
     const e = this.entries.get(peer) ?? { score: 0, at: now }
     if (previous === 'quarantined' || previous === 'banned') {
       // its connections are being closed: what it still had in flight is a consequence, not a new offence
@@ -205,7 +214,7 @@ export class SuspicionScores {
       }
     }
     this.entries.set(peer, e)
-    return { peer, score: e.score, state: this.state(peer), previous }
+    return { peer, score: e.score, state: this.stateAt(peer, now), previous }
   }
 
   ban (peer: string): void {

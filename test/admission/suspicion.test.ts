@@ -24,6 +24,15 @@ describe('suspicion scores (pure, injected clock)', () => {
     assert.equal(s.score('p'), 0)
   })
 
+  it('judges a charge at the instant it was made: an offence worth exactly a threshold reaches it though the clock ticks on every reading', () => {
+    // the mechanism of a CI failure: the score was raised at t and judged at t + 1 ms, decayed under 10
+    let now = 0
+    const s = new SuspicionScores({}, () => now++)
+    assert.equal(s.charge('p', 'malformed-frame').state, 'throttled')
+    assert.equal(s.charge('q', 'malformed-frame', 'admission:malformed').state, 'throttled')
+    assert.equal(s.raise('r', 25).state, 'quarantined')
+  })
+
   it('bans a peer that is quarantined again and again soon after each release, though its score stays under the ban threshold', () => {
     let now = 0
     const s = new SuspicionScores({ halfLifeMs: 10 * 60_000, quarantineAt: 25, banAt: 100, quarantineMs: 10 * 60_000, repeatBanAfter: 3, repeatWindowMs: 3_600_000 }, () => now)
