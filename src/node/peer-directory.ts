@@ -10,7 +10,7 @@ import { isPeerType } from '../core/peer-type.ts'
 import { PEER_DIRECTORY_CAPABILITY } from '../liveness/peer-directory.ts'
 import type { PeerDirectory } from '../liveness/peer-directory.ts'
 import type { PeerType } from '../core/peer-type.ts'
-import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable, StreamCloseEvent } from '@libp2p/interface'
 import type { TypedEventTarget } from 'main-event'
 
 export interface PeerDirectoryComponents {
@@ -27,6 +27,24 @@ export interface PeerDirectoryInit {
 }
 
 
+/** How the last connection to a peer ended: what an operator asks first when a link dropped. */
+export interface ConnectionEnd {
+  /** ms since the epoch */
+  at: number
+  /**
+   * `aborted`: it ended with an error at this end: this node's own decision
+   * (admission, suspicion, liveness) or a socket error such as ECONNRESET;
+   * `reset`: the peer's muxer reset it; `closed`: a graceful close by either end
+   */
+  how: 'aborted' | 'reset' | 'closed'
+  /** the error it ended with (its name, and message cut to 160 characters), or `closed` for a graceful close */
+  cause: string
+}
+
+/** peers whose last connection end is remembered (the oldest is forgotten first) */
+const MAX_REMEMBERED_ENDS = 4096
+const MAX_CAUSE_CHARS = 160
+
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -36,6 +54,7 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
   private readonly now: () => number
   private readonly admittedType: (peer: string) => PeerType | undefined
   private readonly lastSeen = new Map<string, number>()
+  private readonly ends = new Map<string, ConnectionEnd>()
   /** one write at a time per peer: concurrent merges would overwrite each other */
   private readonly writes = new Map<string, Promise<void>>()
 
@@ -45,6 +64,7 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
     this.now = init.now ?? Date.now
     this.admittedType = init.admittedType ?? (() => undefined)
     this.onSeen = this.onSeen.bind(this)
+    this.onOpen = this.onOpen.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/peer-directory'
@@ -53,11 +73,33 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
   start (): void {
     this.components.events.addEventListener('peer:connect', this.onSeen)
     this.components.events.addEventListener('peer:disconnect', this.onSeen)
+    this.components.events.addEventListener('connection:open', this.onOpen)
   }
 
   stop (): void {
     this.components.events.removeEventListener('peer:connect', this.onSeen)
     this.components.events.removeEventListener('peer:disconnect', this.onSeen)
+    this.components.events.removeEventListener('connection:open', this.onOpen)
+  }
+
+  /** How the last connection to `peer` ended (since this process started), or undefined. */
+  lastEndOf (peer: string): ConnectionEnd | undefined {
+    return this.ends.get(peer)
+  }
+
+  private onOpen (evt: CustomEvent<Connection>): void {
+    const connection = evt.detail
+    const peer = connection.remotePeer.toString()
+    connection.addEventListener('close', (closed: StreamCloseEvent) => {
+      const error = closed.error
+      const cause = error == null ? 'closed' : `${error.name}: ${error.message}`.slice(0, MAX_CAUSE_CHARS)
+      this.ends.delete(peer) // re-inserted last: the Map's order is the age order
+      this.ends.set(peer, { at: this.now(), how: error == null ? 'closed' : closed.local === true ? 'aborted' : 'reset', cause })
+      if (this.ends.size > MAX_REMEMBERED_ENDS) {
+        this.ends.delete(this.ends.keys().next().value as string)
+      }
+      this.log('connection %s to %p ended: %s', connection.id, connection.remotePeer, cause)
+    }, { once: true })
   }
 
   typeOf (peer: Peer): PeerType | undefined {

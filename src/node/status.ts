@@ -20,6 +20,8 @@ export interface PeerSummary {
   revoked: boolean
   /** ids of the open connections to it (an id changes only when the connection was replaced) */
   connectionIds: string[]
+  /** how the last connection to it ended since this process started (ISO time), or null */
+  lastConnectionEnd: { at: string, how: 'aborted' | 'reset' | 'closed', cause: string } | null
 }
 
 export interface NodeStatus {

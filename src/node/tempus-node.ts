@@ -289,6 +289,7 @@ export class TempusNode {
       .map(p => {
         const lastSeen = directory.lastSeenOf(p)
         const id = p.id.toString()
+        const end = directory.lastEndOf(id)
         const admitted = this.admission.admitted.get(id)
         return {
           peerId: id,
@@ -300,7 +301,8 @@ export class TempusNode {
           tokenExpiresAt: admitted == null ? null : new Date(admitted.claims.exp * 1000).toISOString(),
           suspicion: { score: Math.round(this.admission.suspicion.score(id) * 100) / 100, state: this.admission.suspicion.state(id) },
           revoked: this.admission.revocations.isRevoked(id),
-          connectionIds: this.libp2p.getConnections(p.id).map(c => c.id)
+          connectionIds: this.libp2p.getConnections(p.id).map(c => c.id),
+          lastConnectionEnd: end == null ? null : { ...end, at: new Date(end.at).toISOString() }
         }
       })
       .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))

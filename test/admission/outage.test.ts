@@ -48,7 +48,7 @@ interface RunningNode {
   punished: string[]
 }
 
-interface PeerRow { peerId: string, connected: boolean, admitted: boolean, suspicion: { score: number, state: string }, connectionIds: string[] }
+interface PeerRow { peerId: string, connected: boolean, admitted: boolean, suspicion: { score: number, state: string }, connectionIds: string[], lastConnectionEnd: unknown }
 
 async function api<T> (node: RunningNode, path: string): Promise<T> {
   const res = await fetch(`${node.api}${path}`, { headers: { authorization: `Bearer ${node.apiToken}` }, signal: AbortSignal.timeout(5_000) })
@@ -160,8 +160,13 @@ describe('issuer outage with real processes (issue #14)', () => {
     // a kept link cut by a charge says so: the charges and punishments come first
     assert.deepEqual(charged, [], 'no node charged an honest peer during the outage')
     assert.deepEqual(nodes.flatMap(n => n.punished), [], 'no quarantine, no ban during the outage')
-    assert.deepEqual((await idsBetween(S, E1)).filter(id => keptS.includes(id)), keptS, 'S kept its connections to E1')
-    assert.deepEqual((await idsBetween(E1, S)).filter(id => keptE1.includes(id)), keptE1, 'E1 kept its connections to S')
+    /** how the last connection between them ended, each side's view: what a failure must say */
+    const ends = async (): Promise<string> => JSON.stringify({
+      S: (await peersOf(S)).find(r => r.peerId === E1.peerId)?.lastConnectionEnd,
+      E1: (await peersOf(E1)).find(r => r.peerId === S.peerId)?.lastConnectionEnd
+    })
+    assert.deepEqual((await idsBetween(S, E1)).filter(id => keptS.includes(id)), keptS, `S kept its connections to E1; ends: ${await ends()}`)
+    assert.deepEqual((await idsBetween(E1, S)).filter(id => keptE1.includes(id)), keptE1, `E1 kept its connections to S; ends: ${await ends()}`)
     const sStatus = await api<{ admission: { issuerOutageSince: string | null, keptConnections: number } }>(S, '/v1/status')
     assert.ok(sStatus.admission.issuerOutageSince != null, 'S reports the outage')
     assert.ok(sStatus.admission.keptConnections > 0, 'S reports its kept connections')
@@ -174,8 +179,8 @@ describe('issuer outage with real processes (issue #14)', () => {
     await issuer.nextLine(l => l.includes('"started"'))
     await eventually(whole, 'the mesh is whole again within 30 s of the issuer\'s return', HEAL_BOUND_MS, 250)
 
-    assert.deepEqual((await idsBetween(S, E1)).filter(id => keptS.includes(id)), keptS, 'S still holds the kept connections once the outage is over')
-    assert.deepEqual((await idsBetween(E1, S)).filter(id => keptE1.includes(id)), keptE1, 'E1 still holds the kept connections once the outage is over')
+    assert.deepEqual((await idsBetween(S, E1)).filter(id => keptS.includes(id)), keptS, `S still holds the kept connections once the outage is over; ends: ${await ends()}`)
+    assert.deepEqual((await idsBetween(E1, S)).filter(id => keptE1.includes(id)), keptE1, `E1 still holds the kept connections once the outage is over; ends: ${await ends()}`)
     await checkNoCharge()
     assert.deepEqual(charged, [], 'no node charged an honest peer')
     assert.deepEqual(nodes.flatMap(n => n.punished), [], 'no quarantine, no ban')

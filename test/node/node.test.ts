@@ -42,6 +42,25 @@ describe('tempus node', () => {
     assert.equal(s?.connected, true)
     assert.ok(s?.lastSeen != null && !Number.isNaN(Date.parse(s.lastSeen)))
     assert.ok((s?.addresses.length ?? 0) > 0)
+    assert.equal(s?.lastConnectionEnd, null, 'no connection to it ended yet')
+  })
+
+  it('says how the last connection to each peer ended: aborted here with its cause, and the peer saw the cut', async () => {
+    const sentinel = await net.node({ type: 'sentinel' })
+    const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs() })
+    const connection = await eventually(() => edge.libp2p.getConnections(sentinel.peerId)[0], 'the edge to connect')
+    const ended = waitForEvent(sentinel.libp2p, 'connection:close', evt => evt.detail.remotePeer.equals(edge.peerId))
+    connection.abort(new Error('an operator test'))
+    await ended
+    const here = (await edge.peers()).find(p => p.peerId === sentinel.peerId.toString())?.lastConnectionEnd
+    assert.equal(here?.how, 'aborted')
+    assert.equal(here?.cause, 'Error: an operator test')
+    assert.ok(here != null && !Number.isNaN(Date.parse(here.at)))
+    const there = (await sentinel.peers()).find(p => p.peerId === edge.peerId.toString())?.lastConnectionEnd
+    assert.notEqual(there, null, 'the sentinel saw it end too')
+    // the socket's end at the sentinel: a reset or an ECONNRESET, never the edge's own reason
+    assert.notEqual(there?.cause, 'Error: an operator test', `the edge's reason is not sent: ${JSON.stringify(there)}`)
+    assert.ok(there != null && (there.how === 'reset' || /ECONNRESET|reset/i.test(there.cause) || there.how === 'closed'), JSON.stringify(there))
   })
 
   it('keeps its PeerId and its known peers across a restart, and reconnects on its own', async () => {

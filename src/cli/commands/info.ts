@@ -31,8 +31,8 @@ export async function peersCommand (options: { data?: string, json?: boolean }):
     return
   }
   process.stdout.write(formatTable(
-    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'LAST SEEN', 'ADDRESSES'],
-    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), `${p.suspicion.score} ${p.suspicion.state}`, p.lastSeen ?? '-', p.addresses.join(' ')])
+    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'LAST SEEN', 'LAST END', 'ADDRESSES'],
+    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), `${p.suspicion.score} ${p.suspicion.state}`, p.lastSeen ?? '-', p.lastConnectionEnd == null ? '-' : `${p.lastConnectionEnd.how}: ${p.lastConnectionEnd.cause}`, p.addresses.join(' ')])
   ))
 }
 
