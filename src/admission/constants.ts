@@ -24,3 +24,23 @@ export const ADMISSION_DEADLINE_MS = 5_000
 export const JWT_TYPE_TOKEN = 'tempus-token+jwt'
 export const JWT_TYPE_CREDENTIAL = 'tempus-credential+jwt'
 export const JWT_TYPE_KEY_CERT = 'tempus-keycert+jwt'
+
+/**
+ * The admission service's defaults, in one place: the node's config schema
+ * (src/node/config.ts) and the service's all-optional Init both read them.
+ */
+export const ADMISSION_DEFAULTS = {
+  deadlineMs: ADMISSION_DEADLINE_MS,
+  crlPollIntervalMs: 5_000,
+  sweepIntervalMs: 5_000,
+  keysPollIntervalMs: 30_000,
+  /**
+   * What established connections do while no issuer answers this node
+   * (src/admission/outage-policy.ts; the threat analysis is in the README):
+   * keep-established, because fail-closed turns an issuer outage into a
+   * mesh outage while no revocation can be issued anyway
+   */
+  issuerOutage: 'keep-established' as 'keep-established' | 'fail-closed',
+  /** how long keep-established holds lapsed connections after the outage began */
+  outageGraceMs: 30 * 60_000
+} as const

@@ -7,7 +7,9 @@
  * bans.
  */
 import { Key } from 'interface-datastore'
-import { CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { serviceCapabilities } from '@libp2p/interface'
+import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { ADMISSION_CAPABILITY } from './provider.ts'
 import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
@@ -29,18 +31,28 @@ import type { Registry } from 'prom-client'
 
 const BAN_PREFIX = '/tempus/ban/'
 
+/**
+ * Every field optional; the defaults are ADMISSION_DEFAULTS (constants.ts),
+ * the same the node's config schema fills in.
+ */
 export interface AdmissionServiceInit {
-  state: AdmissionState
+  /** this node's token manager: its fresh tokens are re-presented to connected peers; none, none re-presented */
   tokens?: TokenManager
   /** the issuer (every replica) the revocation list is polled from */
   client?: Pick<IssuerApi, 'revocationList'>
-  /** how often to poll the issuer's revocation list, in ms */
-  crlPollIntervalMs: number
-  /** how often to look for connections whose peer's token expired, in ms */
-  sweepIntervalMs: number
+  /**
+   * how often to poll the issuer's revocation list, in ms
+   * @default ADMISSION_DEFAULTS.crlPollIntervalMs (5 s)
+   */
+  crlPollIntervalMs?: number
+  /**
+   * how often to look for connections whose peer's token expired, in ms
+   * @default ADMISSION_DEFAULTS.sweepIntervalMs (5 s)
+   */
+  sweepIntervalMs?: number
   /**
    * what established connections do while no issuer answers this node
-   * @default fail-closed (the node's config defaults to keep-established)
+   * @default { mode: ADMISSION_DEFAULTS.issuerOutage (keep-established), graceMs: ADMISSION_DEFAULTS.outageGraceMs (30 min), healMs: OUTAGE_HEAL_MS (30 s) }
    */
   outage?: Partial<OutagePolicy>
   /** the operator's log: quarantines, bans and kept connections are told there at warn/info level */
@@ -72,14 +84,18 @@ export class AdmissionService implements Startable {
   /** connections kept through the outage so far (their ids), to tell the operator once each */
   private readonly kept = new Set<string>()
 
-  constructor (components: AdmissionServiceComponents, init: AdmissionServiceInit) {
+  constructor (components: AdmissionServiceComponents, state: AdmissionState, init: AdmissionServiceInit = {}) {
     this.components = components
     this.init = init
-    this.state = init.state
+    this.state = state
     this.log = components.logger.forComponent('tempus:admission')
-    this.outagePolicy = { mode: init.outage?.mode ?? 'fail-closed', graceMs: init.outage?.graceMs ?? 0, healMs: init.outage?.healMs ?? OUTAGE_HEAL_MS }
+    this.outagePolicy = {
+      mode: init.outage?.mode ?? ADMISSION_DEFAULTS.issuerOutage,
+      graceMs: init.outage?.graceMs ?? ADMISSION_DEFAULTS.outageGraceMs,
+      healMs: init.outage?.healMs ?? OUTAGE_HEAL_MS
+    }
     if (init.registry != null) {
-      registerAdmissionMetrics({ registry: init.registry, state: init.state, tokens: init.tokens })
+      registerAdmissionMetrics({ registry: init.registry, state, tokens: init.tokens })
     }
     this.onSuspicion = this.onSuspicion.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
@@ -88,6 +104,8 @@ export class AdmissionService implements Startable {
   }
 
   readonly [Symbol.toStringTag] = 'tempus/admission'
+  /** the services that take their admission state from this one depend on it (provider.ts) */
+  readonly [serviceCapabilities]: string[] = [ADMISSION_CAPABILITY]
 
   async start (): Promise<void> {
     await this.loadBans()
@@ -99,11 +117,11 @@ export class AdmissionService implements Startable {
   }
 
   afterStart (): void {
-    this.sweepTask = repeatingTask(() => { this.sweep() }, this.init.sweepIntervalMs)
+    this.sweepTask = repeatingTask(() => { this.sweep() }, this.init.sweepIntervalMs ?? ADMISSION_DEFAULTS.sweepIntervalMs)
     this.sweepTask.start()
     if (this.init.client != null) {
       // at once, then one poll at a time
-      this.crlTask = repeatingTask(async () => { await this.pollRevocations() }, this.init.crlPollIntervalMs, { runImmediately: true })
+      this.crlTask = repeatingTask(async () => { await this.pollRevocations() }, this.init.crlPollIntervalMs ?? ADMISSION_DEFAULTS.crlPollIntervalMs, { runImmediately: true })
       this.crlTask.start()
     }
   }
@@ -256,6 +274,11 @@ export class AdmissionService implements Startable {
   }
 }
 
-export function admissionService (init: AdmissionServiceInit): (components: AdmissionServiceComponents) => AdmissionService {
-  return (components) => new AdmissionService(components, init)
+/**
+ * The admission service over `state`, the one the node's admitting
+ * encrypter and gater share (it is the trust root of every connection, so
+ * it is passed, never defaulted).
+ */
+export function admissionService (state: AdmissionState, init: AdmissionServiceInit = {}): (components: AdmissionServiceComponents) => AdmissionService {
+  return (components) => new AdmissionService(components, state, init)
 }

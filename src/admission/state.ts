@@ -7,6 +7,7 @@ import { TypedEventEmitter } from 'main-event'
 import { ADMISSION_DEADLINE_MS } from './constants.ts'
 import { publicKeyFromRawBytes } from '../core/keys.ts'
 import { RevocationState, verifyRevocationList } from './revocation.ts'
+import type { PeerType } from '../core/peer-type.ts'
 import type { RevocationList } from './revocation.ts'
 import { SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
@@ -48,6 +49,8 @@ export interface AdmissionStateInit {
   now?: () => number
   /** the whole exchange must finish within this */
   deadlineMs: number
+  /** the type this node enrolled as (its tokens show it) */
+  selfType?: PeerType
 }
 
 export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
@@ -55,6 +58,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   readonly revocations: RevocationState
   readonly suspicion: SuspicionScores
   readonly deadlineMs: number
+  /** the type this node enrolled as, when known: the services' default for their own type */
+  readonly selfType?: PeerType
   readonly admitted = new Map<string, AdmittedPeer>()
   /** the injected clock (ms) */
   readonly now: () => number
@@ -66,6 +71,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     this.revocations = init.revocations
     this.suspicion = init.suspicion
     this.deadlineMs = init.deadlineMs
+    this.selfType = init.selfType
     this.now = init.now ?? Date.now
   }
 
@@ -171,7 +177,7 @@ export interface AdmissionStateForOptions {
  * the overlay's root, current (and announced) keys from the enrolment, the
  * revocation list, suspicion scores.
  */
-export async function admissionStateFor (enrollment: { overlay: string, issuer: string, rootPublicKey: string, keys: { current: string, announced?: string } }, options: AdmissionStateForOptions = {}): Promise<AdmissionState> {
+export async function admissionStateFor (enrollment: { overlay: string, issuer: string, rootPublicKey: string, keys: { current: string, announced?: string }, typ?: PeerType }, options: AdmissionStateForOptions = {}): Promise<AdmissionState> {
   const revocations = new RevocationState()
   const verifier = new TokenVerifier({
     overlay: enrollment.overlay,
@@ -184,5 +190,5 @@ export async function admissionStateFor (enrollment: { overlay: string, issuer: 
   if (enrollment.keys.announced != null) {
     await verifier.addKeyCertificate(enrollment.keys.announced)
   }
-  return new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores({}, options.now), now: options.now, deadlineMs: options.deadlineMs ?? ADMISSION_DEADLINE_MS })
+  return new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores({}, options.now), now: options.now, deadlineMs: options.deadlineMs ?? ADMISSION_DEADLINE_MS, selfType: enrollment.typ })
 }

@@ -17,12 +17,13 @@
  * - `delivery.ts`: delivery to the destination, and receipts;
  * - `cross-overlay.ts`: bundles a federated bridge hands across.
  */
+import { serviceDependencies } from '@libp2p/interface'
 import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { createBundle } from './bundle.ts'
 import {
   DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
-  EXPIRY_SWEEP_MS, MAX_COPIES, MAX_HOP_LIMIT, MAX_LIFETIME_MS
+  DEFAULT_QUOTA_PER_SOURCE_BYTES, DEFAULT_QUOTA_TOTAL_BYTES, EXPIRY_SWEEP_MS, MAX_COPIES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_RECEIPTS_HELD
 } from './constants.ts'
 import { CrossOverlay } from './cross-overlay.ts'
 import { Delivery } from './delivery.ts'
@@ -40,7 +41,9 @@ import type { DtnEvents, DtnStats } from './events.ts'
 import type { Evidence } from './evidence.ts'
 import type { Bundle as PbBundle, Receipt as PbReceipt } from './pb/dtn.ts'
 import { registerDtnMetrics } from './metrics.ts'
-import type { BundleStore, CarriedEntry, HeldFragment, InboxEntry, OutboxEntry } from './store.ts'
+import { BundleStore } from './store.ts'
+import type { CarriedEntry, HeldFragment, InboxEntry, OutboxEntry } from './store.ts'
+import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, PrivateKey, Startable } from '@libp2p/interface'
@@ -51,24 +54,47 @@ import type { Registry } from 'prom-client'
 
 export type { DeliveredBundle, DtnEvents, DtnStats } from './events.ts'
 
+/** Every field optional; the defaults are in constants.ts (and routing.ts for the carriers), the same the node's config schema fills in. */
 export interface DtnServiceInit {
-  state: AdmissionState
-  store: BundleStore
-  /** this node's type (it delivers bundles addressed to its type) */
-  type: PeerType
-  /** this node's overlay: bundles for another one are handed to bridges */
+  /**
+   * whose verdicts admit carriers and take their offences
+   * @default the admission service's (src/admission/provider.ts)
+   */
+  state?: AdmissionState
+  /**
+   * where bundles wait for a carrier or their destination
+   * @default an in-memory store with the default quota (lost with the process; the node passes its `bundles.db`)
+   */
+  store?: BundleStore
+  /**
+   * this node's type (it delivers bundles addressed to its type)
+   * @default the type it enrolled as (AdmissionState.selfType)
+   */
+  type?: PeerType
+  /**
+   * this node's overlay: bundles for another one are handed to bridges
+   * @default the admission state's overlay
+   */
   overlay?: string
+  /** @default Date.now */
   now?: () => number
-  /** 'spray' (spray-and-wait, `copies` copies) or 'epidemic' */
+  /** 'spray' (spray-and-wait, `copies` copies) or 'epidemic'; @default 'spray' */
   routing?: 'spray' | 'epidemic'
+  /** @default DEFAULT_COPIES (8) */
   copies?: number
+  /** @default DEFAULT_FRAGMENT_SIZE (256 KiB) */
   fragmentSize?: number
+  /** @default DEFAULT_MAX_PAYLOAD (32 MiB) */
   maxPayload?: number
+  /** @default DEFAULT_LIFETIME_MS (1 h) */
   lifetimeMs?: number
+  /** @default DEFAULT_HOP_LIMIT (16) */
   hopLimit?: number
-  /** encrypt payloads to a PeerId destination's key unless a send says otherwise */
+  /** encrypt payloads to a PeerId destination's key unless a send says otherwise; @default true */
   encrypt?: boolean
+  /** how often a session is offered to every admitted peer; @default DEFAULT_SESSION_PERIOD_MS (10 s) */
   periodMs?: number
+  /** @default DEFAULT_PREFERRED_CARRIERS (sentinels, then bridges) */
   preferredCarriers?: readonly PeerType[]
   /** the node's Prometheus registry: the store and the counts of `status()` go there (see `metrics.ts`); none without it */
   registry?: Registry
@@ -106,20 +132,22 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   private readonly sweep: RepeatingTask
   private readonly period: RepeatingTask
 
-  constructor (components: DtnServiceComponents, init: DtnServiceInit) {
+  constructor (components: DtnServiceComponents, init: DtnServiceInit = {}) {
     super()
     this.components = components
     this.init = init
-    this.store = init.store
+    const state = admissionStateOf(components, init.state, 'the DTN service')
+    this[serviceDependencies] = admissionDependencies(init.state)
+    this.store = init.store ?? new BundleStore(':memory:', { totalBytes: DEFAULT_QUOTA_TOTAL_BYTES, perSourceBytes: DEFAULT_QUOTA_PER_SOURCE_BYTES, receipts: MAX_RECEIPTS_HELD })
     const now = init.now ?? Date.now
     const self = components.peerId.toString()
     this.ctx = {
-      store: init.store,
+      store: this.store,
       writer: new GroupCommit<{ fragments: Fragment[], outbox?: boolean, receivedFrom?: string }, boolean[]>({ flush: items => this.store.add(items, now()), maxBatch: Number.POSITIVE_INFINITY }),
-      state: init.state,
+      state,
       self,
-      type: init.type,
-      overlay: init.overlay,
+      type: selfTypeOf(state, init.type, 'the DTN service'),
+      overlay: init.overlay ?? state.verifier.overlay,
       privateKey: components.privateKey,
       maxPayload: init.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       now,
@@ -149,6 +177,8 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   }
 
   readonly [Symbol.toStringTag] = 'tempus/dtn'
+  /** the admission service, unless Init.state was given */
+  readonly [serviceDependencies]: string[]
 
   async start (): Promise<void> {
     await this.components.registrar.handle(DTN_PROTOCOL, async (stream, connection) => { await this.serving.serve(stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
@@ -157,7 +187,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
 
   afterStart (): void {
     this.components.events.addEventListener('connection:open', this.onConnection)
-    this.init.state.addEventListener('revoked', this.onRevoked)
+    this.ctx.state.addEventListener('revoked', this.onRevoked)
     this.sweep.start()
     this.period.start()
     // fragments left from before a restart may be whole by now
@@ -174,7 +204,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     this.sweep.stop()
     this.period.stop()
     this.components.events.removeEventListener('connection:open', this.onConnection)
-    this.init.state.removeEventListener('revoked', this.onRevoked)
+    this.ctx.state.removeEventListener('revoked', this.onRevoked)
     await this.components.registrar.unhandle(DTN_PROTOCOL)
   }
 
@@ -184,12 +214,12 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
    * that should take it is connected, now or later.
    */
   async send (destination: string | Destination, payload: Uint8Array, options: SendOptions = {}): Promise<string> {
-    const own = this.init.state.ownToken
+    const own = this.ctx.state.ownToken
     if (own == null) {
       throw new DtnError('no-token', 'this node holds no token yet')
     }
     let dest = typeof destination === 'string' ? parseDestination(destination) : destination
-    if (dest.overlay != null && dest.overlay === this.init.overlay) {
+    if (dest.overlay != null && dest.overlay === this.ctx.overlay) {
       // this overlay named explicitly: an ordinary bundle
       const { overlay: _, ...home } = dest
       dest = home
@@ -215,7 +245,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
     const id = (fragments[0] as Fragment).id
     this.stats.sent++
     this.ctx.log('bundle %s for %s stored (%d bytes, %d fragments)', id, formatDestination(dest), payload.length, fragments.length)
-    if (destinedTo(dest, this.ctx.self, this.init.type, this.init.overlay)) {
+    if (destinedTo(dest, this.ctx.self, this.ctx.type, this.ctx.overlay)) {
       this.delivery.tryDeliver(id)
     }
     this.scheduler.offerSoon()
@@ -269,14 +299,14 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
 
   /** The newest token this node knows of `peer`: its own, or the one an admitted peer showed. */
   private knownEvidence (peer: string): Evidence | undefined {
-    return peer === this.ctx.self ? this.init.state.ownToken : this.init.state.admitted.get(peer)
+    return peer === this.ctx.self ? this.ctx.state.ownToken : this.ctx.state.admitted.get(peer)
   }
 
   private admittedPeers (): string[] {
     const peers = new Set<string>()
     for (const c of this.components.connectionManager.getConnections()) {
       const id = c.remotePeer.toString()
-      if (this.init.state.admitted.has(id)) {
+      if (this.ctx.state.admitted.has(id)) {
         peers.add(id)
       }
     }
@@ -286,7 +316,7 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   /** A connection is admitted before it opens: offer once it can carry streams. */
   private onConnection (evt: CustomEvent<Connection>): void {
     const peer = evt.detail.remotePeer.toString()
-    if (this.scheduler.running && this.init.state.admitted.has(peer)) {
+    if (this.scheduler.running && this.ctx.state.admitted.has(peer)) {
       void this.scheduler.sync(peer)
     }
   }
@@ -309,6 +339,6 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   }
 }
 
-export function dtnService (init: DtnServiceInit): (components: DtnServiceComponents) => DtnService {
+export function dtnService (init: DtnServiceInit = {}): (components: DtnServiceComponents) => DtnService {
   return (components) => new DtnService(components, init)
 }

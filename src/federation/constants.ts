@@ -23,3 +23,6 @@ export const MAX_CROSSING_RECEIPTS = 256
 export const CROSSINGS_PER_PEER_PER_MINUTE = 1200
 /** how often a bridge looks for held bundles to hand across (also on news) */
 export const CROSSING_INTERVAL_MS = 5_000
+
+/** how often connected remote bridges without a fresh pin get a new handshake */
+export const PIN_CHECK_INTERVAL_MS = 30_000

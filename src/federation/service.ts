@@ -12,15 +12,16 @@ import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
 import {
   CROSSING_PROTOCOL, CROSSINGS_PER_PEER_PER_MINUTE, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES,
-  MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE
+  MAX_RELAY_FRAME_BYTES, PIN_CHECK_INTERVAL_MS, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE
 } from './constants.ts'
 import { FederationError } from './errors.ts'
 import { Crossing, CrossingAck, Reply, Envelope } from './pb/federation.ts'
 import type { RepeatingTask } from '@libp2p/utils'
-import type { TrustAnchors } from './anchors.ts'
+import { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
 import type { FederationRefusal } from './errors.ts'
-import type { Pin, Pins } from './pins.ts'
+import { Pins } from './pins.ts'
+import type { Pin } from './pins.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
@@ -30,14 +31,19 @@ export type AnomalyReceiver = (frame: Uint8Array, from: Pin) => Promise<void>
 /** Takes a bundle fragment or receipts a pinned remote bridge handed across (the taker checks it); whether the fragment is stored. */
 export type CrossingReceiver = (crossing: Crossing, from: Pin) => Promise<boolean>
 
+/** Every field optional: with none, the service federates with nobody (default deny). */
 export interface FederationServiceInit {
-  /** this bridge: overlay, id, key and its current token */
-  local: () => LocalBridge | undefined
-  anchors: TrustAnchors
-  pins: Pins
+  /** this bridge: overlay, id, key and its current token; @default none: not a bridge yet, every handshake refused */
+  local?: () => LocalBridge | undefined
+  /** the overlays this bridge federates with; @default none */
+  anchors?: TrustAnchors
+  /** remote bridges pinned by a handshake; @default in memory (the node keeps them in `federation.db`) */
+  pins?: Pins
+  /** @default Date.now */
   now?: () => number
+  /** clock skew tolerated on remote tokens and handshakes; @default DEFAULT_FEDERATION_SKEW_MS (5 min) */
   skewMs?: number
-  /** how often connected remotes without a fresh pin get a new handshake */
+  /** how often connected remotes without a fresh pin get a new handshake; @default PIN_CHECK_INTERVAL_MS (30 s) */
   checkIntervalMs?: number
   /** this overlay's newest revocation list (JWS), handed to pinned remote bridges */
   ownRevocationList?: () => string | undefined
@@ -77,13 +83,13 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   private anomalyReceiver?: AnomalyReceiver
   private crossingReceiver?: CrossingReceiver
 
-  constructor (components: FederationServiceComponents, init: FederationServiceInit) {
+  constructor (components: FederationServiceComponents, init: FederationServiceInit = {}) {
     super()
     this.components = components
     this.init = init
-    this.pins = init.pins
-    this.anchors = init.anchors
     this.now = init.now ?? Date.now
+    this.pins = init.pins ?? new Pins({ now: this.now })
+    this.anchors = init.anchors ?? new TrustAnchors([], this.now)
     this.log = components.logger.forComponent('tempus:federation')
     this.onConnection = this.onConnection.bind(this)
   }
@@ -280,7 +286,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
 
   afterStart (): void {
     this.components.events.addEventListener('connection:open', this.onConnection)
-    this.checkTask = repeatingTask(() => { this.check() }, this.init.checkIntervalMs ?? 30_000)
+    this.checkTask = repeatingTask(() => { this.check() }, this.init.checkIntervalMs ?? PIN_CHECK_INTERVAL_MS)
     this.checkTask.start()
   }
 
@@ -412,7 +418,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   }
 
   private local (): LocalBridge {
-    const local = this.init.local()
+    const local = this.init.local?.()
     if (local == null) {
       throw new FederationError('untrusted-key', 'this bridge holds no token yet')
     }
@@ -436,6 +442,6 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   }
 }
 
-export function federationService (init: FederationServiceInit): (components: FederationServiceComponents) => FederationService {
+export function federationService (init: FederationServiceInit = {}): (components: FederationServiceComponents) => FederationService {
   return (components) => new FederationService(components, init)
 }

@@ -27,12 +27,14 @@ import { GossipError } from './errors.ts'
 import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
+import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
 import { GossipMetrics } from './metrics.ts'
 import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
 import type { BoundAnomaly } from './anomaly-id.ts'
 import type { GossipTopic } from './constants.ts'
 import type { GossipRefusal } from './errors.ts'
-import type { AnomalyStore, ListOptions, StoredAnomaly } from './store.ts'
+import { AnomalyStore } from './store.ts'
+import type { ListOptions, StoredAnomaly } from './store.ts'
 import type { Checked } from './validation.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
@@ -43,10 +45,21 @@ import type { RepeatingTask } from '@libp2p/utils'
 import type { TypedEventTarget } from 'main-event'
 import type { Registry } from 'prom-client'
 
+/** Every field optional. */
 export interface GossipServiceInit {
-  state: AdmissionState
-  store: AnomalyStore
+  /**
+   * whose verdicts admit senders and take their offences
+   * @default the admission service's (src/admission/provider.ts)
+   */
+  state?: AdmissionState
+  /**
+   * where anomalies are kept until they expire, for catch-up
+   * @default an in-memory store (lost with the process; the node passes its `anomalies.db`)
+   */
+  store?: AnomalyStore
+  /** this node's token manager: a new key epoch on our token is announced on the keys topic; none, none announced */
   tokens?: TokenManager
+  /** @default Date.now */
   now?: () => number
   /** the application hook: called once per new anomaly (errors are logged, not fatal) */
   onAnomaly?: (anomaly: DeliveredAnomaly) => void | Promise<void>
@@ -94,6 +107,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   readonly store: AnomalyStore
   private readonly components: GossipServiceComponents
   private readonly init: GossipServiceInit
+  private readonly state: AdmissionState
   private readonly log: Logger
   private readonly now: () => number
   private readonly validator: GossipValidator
@@ -111,23 +125,25 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   /** one-shot: a random delay before announcing a new key, so that one node speaks for all */
   private keysTimer?: ReturnType<typeof setTimeout>
 
-  constructor (components: GossipServiceComponents, init: GossipServiceInit) {
+  constructor (components: GossipServiceComponents, init: GossipServiceInit = {}) {
     super()
     this.components = components
     this.init = init
-    this.store = init.store
+    this.state = admissionStateOf(components, init.state, 'the gossip service')
+    this[serviceDependencies] = ['@libp2p/pubsub', ...admissionDependencies(init.state)]
+    this.store = init.store ?? new AnomalyStore(':memory:')
     this.now = init.now ?? Date.now
     this.log = components.logger.forComponent('tempus:gossip')
     this.metrics = init.registry == null ? undefined : new GossipMetrics(init.registry, this)
     this.validator = new GossipValidator({
-      state: init.state,
-      store: init.store,
+      state: this.state,
+      store: this.store,
       now: this.now,
       sawKeyEpoch: epoch => { this.keysEpochSeen = Math.max(this.keysEpochSeen, epoch) }
     })
     this.catchUps = new CatchUp({
-      state: init.state,
-      store: init.store,
+      state: this.state,
+      store: this.store,
       connectionManager: components.connectionManager,
       now: this.now,
       log: this.log,
@@ -156,7 +172,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   readonly [Symbol.toStringTag] = 'tempus/gossip'
 
   /** the topics and their validators are gossipsub's */
-  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
+  /** gossipsub, found as `components.pubsub`; and the admission service unless Init.state was given */
+  readonly [serviceDependencies]: string[]
 
   async start (): Promise<void> {
     await this.components.registrar.handle(CATCH_UP_PROTOCOL, async (stream, connection) => { await this.catchUps.serve(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
@@ -171,9 +188,9 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     pubsub.addEventListener('message', this.onMessage)
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
-    this.init.state.addEventListener('revocation-list', this.onRevocationList)
+    this.state.addEventListener('revocation-list', this.onRevocationList)
     this.init.tokens?.addEventListener('token', this.onToken)
-    this.ownEpoch = this.init.state.ownToken?.claims.ep ?? -1
+    this.ownEpoch = this.state.ownToken?.claims.ep ?? -1
     this.sweep.start()
     this.periodicCatchUp.start()
     for (const connection of this.components.connectionManager.getConnections()) {
@@ -194,7 +211,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.accepted.clear()
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
-    this.init.state.removeEventListener('revocation-list', this.onRevocationList)
+    this.state.removeEventListener('revocation-list', this.onRevocationList)
     this.init.tokens?.removeEventListener('token', this.onToken)
     await this.components.registrar.unhandle(CATCH_UP_PROTOCOL)
   }
@@ -250,7 +267,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
 
   /** this node's overlay: every anomaly id is derived under it (or under a relayed one's own) */
   private get overlay (): string {
-    return this.init.state.verifier.overlay
+    return this.state.verifier.overlay
   }
 
   list (options: ListOptions = {}): StoredAnomaly[] {
@@ -300,7 +317,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
     this.log('%s message from %s refused: %s', topic, peer, reason)
     this.metrics?.refused(topic, reason)
-    this.init.state.raise(peer, 'bad-gossip')
+    this.state.raise(peer, 'bad-gossip')
     this.safeDispatchEvent('refused', { detail: { topic, peer, reason } })
   }
 
@@ -315,7 +332,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     if (checked.anomaly != null) {
       this.deliver(checked.anomaly, msg.data, 'gossip')
     } else if (checked.crl != null) {
-      this.init.state.applyRevocationList(checked.crl, 'gossip').catch(err => { this.log('revocation list from gossip not applied - %e', err) })
+      this.state.applyRevocationList(checked.crl, 'gossip').catch(err => { this.log('revocation list from gossip not applied - %e', err) })
     }
   }
 
@@ -341,7 +358,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   }
 
   private seal (topic: GossipTopic, body: Uint8Array): Uint8Array {
-    const own = this.init.state.ownToken
+    const own = this.state.ownToken
     if (own == null) {
       throw new GossipError('no-admission', 'this node holds no token yet')
     }
@@ -410,6 +427,6 @@ function unbound (a: BoundAnomaly): Anomaly {
   return plain
 }
 
-export function gossipService (init: GossipServiceInit): (components: GossipServiceComponents) => GossipService {
+export function gossipService (init: GossipServiceInit = {}): (components: GossipServiceComponents) => GossipService {
   return (components) => new GossipService(components, init)
 }

@@ -4,6 +4,7 @@
  * is probed on itself, the ones that do not answer are closed, and the peers
  * worth keeping are redialled at once rather than after a ping interval.
  */
+import { LIVENESS_DEFAULTS } from './constants.ts'
 import { repeatingTask } from '@libp2p/utils'
 import { networkInterfaces } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
@@ -15,11 +16,12 @@ import type { PeerKeeper } from './peer-keeper.ts'
 import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
+/** Every field optional; the defaults are LIVENESS_DEFAULTS (constants.ts). */
 export interface NetworkWatcherInit {
-  /** how often to read the interface table, in ms */
-  pollIntervalMs: number
-  /** how long a probe may take before the connection is judged stale, in ms */
-  probeTimeoutMs: number
+  /** how often to read the interface table, in ms; @default LIVENESS_DEFAULTS.networkPollIntervalMs (2 s) */
+  pollIntervalMs?: number
+  /** how long a probe may take before the connection is judged stale, in ms; @default LIVENESS_DEFAULTS.pingTimeoutMs (5 s) */
+  probeTimeoutMs?: number
   /** the interface table source; `os.networkInterfaces` by default */
   readInterfaces?: () => InterfaceTable
 }
@@ -48,7 +50,7 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
   private task?: RepeatingTask
   private checking = false
 
-  constructor (components: NetworkWatcherComponents, init: NetworkWatcherInit) {
+  constructor (components: NetworkWatcherComponents, init: NetworkWatcherInit = {}) {
     super()
     this.components = components
     this.init = init
@@ -60,7 +62,7 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
 
   start (): void {
     this.snapshot = this.read()
-    this.task = repeatingTask(async () => { await this.check() }, this.init.pollIntervalMs)
+    this.task = repeatingTask(async () => { await this.check() }, this.init.pollIntervalMs ?? LIVENESS_DEFAULTS.networkPollIntervalMs)
     this.task.start()
   }
 
@@ -107,7 +109,7 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
     const stale = await Promise.all(connections.map(async c => {
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
-          await probeConnection(c, this.init.probeTimeoutMs)
+          await probeConnection(c, this.init.probeTimeoutMs ?? LIVENESS_DEFAULTS.pingTimeoutMs)
           return false
         } catch {
           if (c.status !== 'open') {
@@ -129,6 +131,6 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
   }
 }
 
-export function networkWatcher (init: NetworkWatcherInit): (components: NetworkWatcherComponents) => NetworkWatcher {
+export function networkWatcher (init: NetworkWatcherInit = {}): (components: NetworkWatcherComponents) => NetworkWatcher {
   return (components) => new NetworkWatcher(components, init)
 }

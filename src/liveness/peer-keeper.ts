@@ -13,6 +13,7 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
+import { LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
 import { serviceDependencies } from '@libp2p/interface'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
@@ -28,13 +29,17 @@ import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, Pee
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
+/** Every field optional; the defaults are LIVENESS_DEFAULTS and REDIAL_DEFAULTS (constants.ts), the same the node's config schema fills in. */
 export interface PeerKeeperInit {
-  backoff: BackoffPolicy
-  /** dial discovered peers while connected to fewer than this many */
-  minConnections: number
-  /** how often to check the connection count, in ms */
-  maintainIntervalMs: number
+  /** redial backoff for kept peers; @default REDIAL_DEFAULTS (250 ms doubling to 30 s, jitter 0.5) */
+  backoff?: BackoffPolicy
+  /** dial discovered peers while connected to fewer than this many; @default LIVENESS_DEFAULTS.minConnections (8) */
+  minConnections?: number
+  /** how often to check the connection count, in ms; @default LIVENESS_DEFAULTS.maintainIntervalMs (2 s) */
+  maintainIntervalMs?: number
+  /** @default Date.now */
   now?: () => number
+  /** @default Math.random */
   random?: () => number
   /**
    * The node's dial budget per address and host, shared with sampling.
@@ -90,7 +95,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private maintaining = false
   private running = false
 
-  constructor (components: PeerKeeperComponents, init: PeerKeeperInit) {
+  constructor (components: PeerKeeperComponents, init: PeerKeeperInit = {}) {
     this.components = components
     this.init = init
     this.log = components.logger.forComponent('tempus:peer-keeper')
@@ -127,7 +132,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   afterStart (): void {
     void this.redialKept()
     // one pass at a time: the next is scheduled when this one ended
-    this.maintainTask = repeatingTask(async () => { await this.maintain() }, this.init.maintainIntervalMs)
+    this.maintainTask = repeatingTask(async () => { await this.maintain() }, this.init.maintainIntervalMs ?? LIVENESS_DEFAULTS.maintainIntervalMs)
     this.maintainTask.start()
   }
 
@@ -180,7 +185,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.maintaining = true
     try {
       const connected = this.components.connectionManager.getConnections().length
-      const want = this.init.minConnections - connected
+      const want = (this.init.minConnections ?? LIVENESS_DEFAULTS.minConnections) - connected
       if (want <= 0) {
         return
       }
@@ -252,7 +257,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     }
     const key = peer.toString()
     const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0 }
-    const delay = backoffDelay(this.init.backoff, state.attempt, this.random)
+    const delay = backoffDelay(this.init.backoff ?? REDIAL_DEFAULTS, state.attempt, this.random)
     state.attempt++
     state.notBefore = this.now() + delay
     this.retries.set(key, state)
@@ -295,7 +300,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       const key = peer.toString()
       const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0 }
       this.retries.set(key, state)
-      const delay = backoffDelay(this.init.backoff, state.attempt, this.random)
+      const delay = backoffDelay(this.init.backoff ?? REDIAL_DEFAULTS, state.attempt, this.random)
       state.notBefore = this.now() + delay
       this.schedule(peer, state, delay)
     }, () => {})
@@ -306,6 +311,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   }
 }
 
-export function peerKeeper (init: PeerKeeperInit): (components: PeerKeeperComponents) => DefaultPeerKeeper {
+export function peerKeeper (init: PeerKeeperInit = {}): (components: PeerKeeperComponents) => DefaultPeerKeeper {
   return (components) => new DefaultPeerKeeper(components, init)
 }

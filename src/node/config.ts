@@ -5,11 +5,14 @@
 import { isIP } from 'node:net'
 import * as DTN from '../dtn/constants.ts'
 import * as FEDERATION from '../federation/constants.ts'
+import * as RPC from '../rpc/constants.ts'
 import { readFile } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import YAML from 'yaml'
 import { z } from 'zod'
-import { ADMISSION_DEFAULTS, API_DEFAULTS, CONNECTION_DEFAULTS, LIVENESS_DEFAULTS, MDNS_SERVICE_TAG, REDIAL_DEFAULTS } from './constants.ts'
+import { API_DEFAULTS, CONNECTION_DEFAULTS, MDNS_SERVICE_TAG } from './constants.ts'
+import { ADMISSION_DEFAULTS } from '../admission/constants.ts'
+import { LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from '../liveness/constants.ts'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import { parseDuration } from '../core/duration.ts'
@@ -221,9 +224,9 @@ export const configSchema = z.strictObject({
       }
     })).default([]),
     /** token bucket per caller: calls refused (silently) beyond this rate */
-    callsPerSecondPerPeer: z.number().int().min(1).default(1_000),
+    callsPerSecondPerPeer: z.number().int().min(1).default(RPC.CALLS_PER_SECOND_PER_PEER),
     /** calls one caller may have running at once */
-    maxInFlightPerPeer: z.number().int().min(1).max(10_000).default(64)
+    maxInFlightPerPeer: z.number().int().min(1).max(10_000).default(RPC.MAX_INBOUND_CALLS_PER_PEER)
   }).prefault({}),
   dtn: z.strictObject({
     /** 'spray' (binary spray-and-wait with `copies` copies) or 'epidemic' (a copy to every peer met) */

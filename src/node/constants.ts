@@ -3,7 +3,7 @@
  * value. The config schema (`config.ts`) takes its defaults from this file.
  */
 
-import { ADMISSION_DEADLINE_MS } from '../admission/constants.ts'
+import { LIVENESS_DEFAULTS } from '../liveness/constants.ts'
 import { EVENTS_FILE, LOCK_FILE, MARKER_FILE } from '../storage/constants.ts'
 
 export const TEMPUS_VERSION = '0.1.0'
@@ -49,32 +49,8 @@ export const CONNECTION_DEFAULTS = {
   maxParallelDials: 50,
   dialTimeoutMs: 10_000,
   inboundUpgradeTimeoutMs: 5_000,
-  /**
-   * the node dials discovered peers (and peers from its views) while it has
-   * fewer connections than this: gossipsub's mesh wants D = 6 peers per topic,
-   * and hubs prune their mesh to D, so a node held at 4 connections, mostly
-   * to hubs, can be left out of the mesh
-   */
-  minConnections: 8
-} as const
-
-/** Liveness: ping every connection, drop it when the ping fails. */
-export const LIVENESS_DEFAULTS = {
-  pingIntervalMs: 10_000,
-  pingTimeoutMs: 5_000,
-  /** how often the node checks whether it needs more connections */
-  maintainIntervalMs: 2_000,
-  /** how often the interface addresses are polled for a network change */
-  networkPollIntervalMs: 2_000
-} as const
-
-/** Redial backoff for peers worth keeping (sentinels, bootstrap, peers in use). */
-export const REDIAL_DEFAULTS = {
-  initialDelayMs: 250,
-  maxDelayMs: 30_000,
-  factor: 2,
-  /** fraction of each delay that is randomised, 0..1 */
-  jitter: 0.5
+  /** the peer keeper's floor (src/liveness/constants.ts) */
+  minConnections: LIVENESS_DEFAULTS.minConnections
 } as const
 
 /** Admin API: bound to loopback only, bearer token kept in the data dir. */
@@ -102,19 +78,3 @@ export const DATA_FILES = {
   events: EVENTS_FILE
 } as const
 
-/** Admission timing on the node side. */
-export const ADMISSION_DEFAULTS = {
-  deadlineMs: ADMISSION_DEADLINE_MS,
-  crlPollIntervalMs: 5_000,
-  sweepIntervalMs: 5_000,
-  keysPollIntervalMs: 30_000,
-  /**
-   * What established connections do while no issuer answers this node
-   * (src/admission/outage-policy.ts; the threat analysis is in the README):
-   * keep-established, because fail-closed turns an issuer outage into a
-   * mesh outage while no revocation can be issued anyway
-   */
-  issuerOutage: 'keep-established',
-  /** how long keep-established holds lapsed connections after the outage began */
-  outageGraceMs: 30 * 60_000
-} as const

@@ -39,7 +39,8 @@ import type { NetworkWatcher } from '../liveness/network-watcher.ts'
 import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { Rpc } from '../rpc/rpc.ts'
-import type { Sampler, ViewSettings } from '../sampling/sampler.ts'
+import type { Sampler } from '../sampling/sampler.ts'
+import type { ViewSettings } from '../sampling/view-settings.ts'
 import type { TempusConfig } from './config.ts'
 import type { DefaultPeerDirectory } from './peer-directory.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -127,6 +128,16 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     },
     metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: true }) : undefined,
     services: {
+      // first: the services after it take the admission state from it (src/admission/provider.ts)
+      admission: admissionService(admission, {
+        tokens,
+        client,
+        crlPollIntervalMs: parsed.admission.crlPollInterval,
+        sweepIntervalMs: parsed.admission.sweepInterval,
+        outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
+        log: log.child({ component: 'tempus:admission' }),
+        registry
+      }),
       identify: identify(),
       ping: ping(),
       dht: kadDHT({
@@ -152,9 +163,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
         scoreThresholds: SCORE_THRESHOLDS
       }),
-      gossip: gossipService({ state: admission, store: anomalies, tokens, now, onAnomaly: parts.onAnomaly, registry }),
+      gossip: gossipService({ store: anomalies, tokens, now, onAnomaly: parts.onAnomaly, registry }),
       dtn: dtnService({
-        state: admission,
         store: bundles,
         type: parsed.type,
         now,
@@ -188,10 +198,9 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
-      rpc: rpc({ state: admission, rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, registry }),
+      rpc: rpc({ rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, registry }),
       sampling: sampler({
         type: parsed.type,
-        state: admission,
         keepConnections: 2 * parsed.connections.minConnections,
         dialBudget,
         views: {
@@ -199,16 +208,6 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
           bridge: viewSettings(parsed.sampling.bridge),
           sentinel: viewSettings(parsed.sampling.sentinel)
         },
-        registry
-      }),
-      admission: admissionService({
-        state: admission,
-        tokens,
-        client,
-        crlPollIntervalMs: parsed.admission.crlPollInterval,
-        sweepIntervalMs: parsed.admission.sweepInterval,
-        outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
-        log: log.child({ component: 'tempus:admission' }),
         registry
       })
     }

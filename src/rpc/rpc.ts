@@ -13,6 +13,7 @@
  * call to a grant a reload removed, or to a method just unexposed, is
  * refused but not charged for one call deadline.
  */
+import { serviceDependencies } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter } from '@libp2p/utils'
@@ -23,6 +24,7 @@ import { RpcRequest, RpcResponse } from './pb/rpc.ts'
 import { isMethodName, RpcPolicy } from './policy.ts'
 import { RpcMetrics } from './metrics.ts'
 import { isFramingFault } from '../admission/cut-read.ts'
+import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
 import type { RpcValue } from './codec.ts'
 import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
@@ -57,8 +59,14 @@ export interface HandleOptions {
   allow: { peers?: string[], types?: PeerType[] }
 }
 
+/** Every field optional: a service with no rules and no exposures answers nobody (default deny). */
 export interface RpcInit {
-  state: AdmissionState
+  /**
+   * whose verdicts name callers' types and take their offences
+   * @default the admission service's (src/admission/provider.ts)
+   */
+  state?: AdmissionState
+  /** who may call what; @default none: every call is refused */
   rules?: RpcRule[]
   /**
    * Who may call what, instead of the rules and the exposures' own
@@ -69,7 +77,9 @@ export interface RpcInit {
   exposures?: Rpc
   /** the overlay of a caller from another overlay */
   overlayOf?: (peer: string) => string | undefined
+  /** calls one peer may have running at once; @default MAX_INBOUND_CALLS_PER_PEER (64) */
   maxInboundPerPeer?: number
+  /** a peer's call rate (token bucket); @default CALLS_PER_SECOND_PER_PEER (1,000/s) */
   callsPerSecondPerPeer?: number
   /** the node's Prometheus registry: calls and their latency go there (see `metrics.ts`); none without it */
   registry?: Registry
@@ -90,6 +100,8 @@ export class Rpc implements Startable {
   readonly policy: RpcPolicy
   private readonly components: RpcComponents
   private readonly init: RpcInit
+  private readonly state: AdmissionState
+  readonly [serviceDependencies]: string[]
   private readonly log: Logger
   private readonly exposed = new Map<string, Exposure>()
   private readonly inflight = new Map<string, number>()
@@ -99,10 +111,12 @@ export class Rpc implements Startable {
   private nextId = 1n
   private readonly metrics?: RpcMetrics
 
-  constructor (components: RpcComponents, init: RpcInit) {
+  constructor (components: RpcComponents, init: RpcInit = {}) {
     this.components = components
     this.init = init
-    this.policy = new RpcPolicy(init.rules ?? [], { now: init.state.now })
+    this.state = admissionStateOf(components, init.state, 'the RPC service')
+    this[serviceDependencies] = admissionDependencies(init.state)
+    this.policy = new RpcPolicy(init.rules ?? [], { now: this.state.now })
     this.log = components.logger.forComponent('tempus:rpc')
     this.rate = new RateLimiter({ points: init.callsPerSecondPerPeer ?? CALLS_PER_SECOND_PER_PEER, duration: 1 })
     this.metrics = init.registry == null ? undefined : new RpcMetrics(init.registry)
@@ -132,7 +146,7 @@ export class Rpc implements Startable {
 
   unexpose (method: string): void {
     if (this.exposed.delete(method)) {
-      const now = this.init.state.now()
+      const now = this.state.now()
       for (const [m, until] of this.unexposed) {
         if (until <= now) this.unexposed.delete(m)
       }
@@ -146,7 +160,7 @@ export class Rpc implements Startable {
       return this.init.exposures.unexposedLately(method)
     }
     const until = this.unexposed.get(method)
-    if (until != null && until <= this.init.state.now()) {
+    if (until != null && until <= this.state.now()) {
       this.unexposed.delete(method)
       return false
     }
@@ -256,7 +270,7 @@ export class Rpc implements Startable {
   private refuse (stream: Stream, caller: string, reason: string, offence: Offence, cause?: string): void {
     this.log('refused a call from %s: %s', caller, reason)
     this.metrics?.servedCall('refused')
-    this.init.state.raise(caller, offence, cause)
+    this.state.raise(caller, offence, cause)
     stream.abort(new Error('refused'))
   }
 
@@ -270,7 +284,7 @@ export class Rpc implements Startable {
   private callerOf (connection: Connection): Caller {
     const peer = connection.remotePeer.toString()
     const overlay = this.init.overlayOf?.(peer)
-    return { peer, type: this.init.state.admitted.get(peer)?.claims.typ, ...(overlay != null ? { overlay } : {}) }
+    return { peer, type: this.state.admitted.get(peer)?.claims.typ, ...(overlay != null ? { overlay } : {}) }
   }
 
   /** Not granted now, but a reload removed a grant that covered it less than a call deadline ago? */
@@ -397,6 +411,6 @@ export class Rpc implements Startable {
   }
 }
 
-export function rpc (init: RpcInit): (components: RpcComponents) => Rpc {
+export function rpc (init: RpcInit = {}): (components: RpcComponents) => Rpc {
   return (components) => new Rpc(components, init)
 }

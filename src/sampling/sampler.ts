@@ -11,6 +11,7 @@
  * (src/sampling/entry-age.ts); requests and replies pass one shape check
  * (`decodeShuffle`); every dial spends the node's per-address budget.
  */
+import { serviceDependencies } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -27,31 +28,40 @@ import { sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
 import { SamplingMetrics } from './metrics.ts'
 import { EntryEvidence } from './entry-evidence.ts'
+import { viewSettingsOf } from './view-settings.ts'
+import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PeerEntry } from './peer-entry.ts'
+import type { ViewSettings } from './view-settings.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
 
-export interface ViewSettings {
-  capacity: number
-  shuffleLength: number
-  /** a member's time between two shuffles (ms) */
-  periodMs: number
-  /** an observer's time between two pulls (ms; the config's default is OBSERVER_PERIOD_FACTOR × periodMs) */
-  observerPeriodMs: number
-}
-
+/** Every field optional; the defaults are in constants.ts, the same the node's config schema fills in. */
 export interface SamplerInit {
-  /** this node's own type: a member of that view, an observer of the others */
-  type: PeerType
-  views: Record<PeerType, ViewSettings>
-  state: AdmissionState
+  /**
+   * this node's own type: a member of that view, an observer of the others
+   * @default the type it enrolled as (AdmissionState.selfType)
+   */
+  type?: PeerType
+  /**
+   * each view's size and pace; a field left out takes its default
+   * @default VIEW_DEFAULTS, an observer at OBSERVER_PERIOD_FACTOR × the period
+   */
+  views?: Partial<Record<PeerType, Partial<ViewSettings>>>
+  /**
+   * whose verdicts check entries' tokens and take their senders' offences
+   * @default the admission service's (src/admission/provider.ts)
+   */
+  state?: AdmissionState
+  /** @default crypto.getRandomValues */
   random?: () => number
+  /** a shuffle's deadline; @default SHUFFLE_TIMEOUT_MS (5 s) */
   timeoutMs?: number
+  /** incoming shuffles per peer per minute and view; @default twice what one period allows, at least SHUFFLES_PER_PEER_PER_MINUTE */
   perPeerPerMinute?: number
   /**
    * A connection dialled only for a shuffle is closed afterwards while the
@@ -106,6 +116,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   readonly type: PeerType
   private readonly components: SamplerComponents
   private readonly init: SamplerInit
+  private readonly state: AdmissionState
+  private readonly settings: Record<PeerType, ViewSettings>
   private readonly log: Logger
   private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
   private readonly metrics?: SamplingMetrics
@@ -118,32 +130,35 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
   private running = false
 
-  constructor (components: SamplerComponents, init: SamplerInit) {
+  constructor (components: SamplerComponents, init: SamplerInit = {}) {
     super()
     this.components = components
     this.init = init
-    this.type = init.type
+    this.state = admissionStateOf(components, init.state, 'the sampling service')
+    this[serviceDependencies] = admissionDependencies(init.state)
+    this.type = selfTypeOf(this.state, init.type, 'the sampling service')
+    this.settings = viewSettingsOf(init.views)
     this.log = components.logger.forComponent('tempus:sampling')
     this.metrics = init.registry == null ? undefined : new SamplingMetrics(init.registry, this)
     const random = init.random ?? cryptoRandom
     const self = components.peerId.toString()
     const make = (type: PeerType): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({
       self,
-      capacity: init.views[type].capacity,
-      shuffleLength: init.views[type].shuffleLength,
+      capacity: this.settings[type].capacity,
+      shuffleLength: this.settings[type].shuffleLength,
       random,
-      member: type === init.type,
+      member: type === this.type,
       selfEntry: () => this.selfEntry(),
       copy: e => ({ ...e, addrs: [...e.addrs] })
     })
-    this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: init.state.now })
+    this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.state.now })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
     this.evidence = new EntryEvidence({
       self,
-      state: init.state,
+      state: this.state,
       peerStore: components.peerStore,
       views: this.views,
-      periodMs: type => init.views[type].periodMs,
+      periodMs: type => this.settings[type].periodMs,
       log: (format, ...args) => { this.log(format, ...args) },
       metrics: this.metrics,
       changed: type => { this.changed(type) }
@@ -152,7 +167,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     // then its oldest entry every time), so the limit follows the period:
     // twice that rate, never below the floor.
     const limiter = (type: PeerType): RateLimiter => new RateLimiter({
-      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / init.views[type].periodMs)),
+      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / this.settings[type].periodMs)),
       duration: 60
     })
     this.limiters = { edge: limiter('edge'), bridge: limiter('bridge'), sentinel: limiter('sentinel') }
@@ -160,13 +175,15 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   readonly [Symbol.toStringTag] = 'tempus/sampling'
+  /** the admission service, unless Init.state was given */
+  readonly [serviceDependencies]: string[]
 
   async start (): Promise<void> {
     this.running = true
     for (const type of PEER_TYPES) {
       await this.components.registrar.handle(cyclonProtocol(type), async (stream, connection) => { await this.handle(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     }
-    this.init.state.addEventListener('revoked', this.onRevoked)
+    this.state.addEventListener('revoked', this.onRevoked)
   }
 
   afterStart (): void {
@@ -180,8 +197,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     if (!this.running) {
       return
     }
-    const settings = this.init.views[type]
-    const delay = nextTickDelay({ member: type === this.init.type, size: this.views[type].size, periodMs: settings.periodMs, observerPeriodMs: settings.observerPeriodMs })
+    const settings = this.settings[type]
+    const delay = nextTickDelay({ member: type === this.type, size: this.views[type].size, periodMs: settings.periodMs, observerPeriodMs: settings.observerPeriodMs })
     const timer = setTimeout(() => {
       this.tick(type)
         .catch((err: any) => { this.log.error('%s tick failed - %s', type, err?.message ?? err) })
@@ -195,7 +212,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.running = false
     this.timers.forEach(t => { clearTimeout(t) })
     this.timers.clear()
-    this.init.state.removeEventListener('revoked', this.onRevoked)
+    this.state.removeEventListener('revoked', this.onRevoked)
     for (const type of PEER_TYPES) {
       await this.components.registrar.unhandle(cyclonProtocol(type))
     }
@@ -216,7 +233,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   /** One shuffle of the `type` view (the timer calls this every period). */
   async tick (type: PeerType): Promise<void> {
-    if (!this.running || this.busy.has(type) || this.init.state.ownToken == null) {
+    if (!this.running || this.busy.has(type) || this.state.ownToken == null) {
       return
     }
     this.busy.add(type)
@@ -272,7 +289,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private async seed (type: PeerType): Promise<void> {
     for (const connection of this.components.connectionManager.getConnections()) {
       const id = connection.remotePeer.toString()
-      const admitted = this.init.state.admitted.get(id)
+      const admitted = this.state.admitted.get(id)
       if (admitted == null || admitted.claims.typ !== type || admitted.token === '') {
         continue
       }
@@ -299,7 +316,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
    */
   private async introduce (type: PeerType): Promise<void> {
     const candidates = this.components.connectionManager.getConnections()
-      .map(c => ({ c, admitted: this.init.state.admitted.get(c.remotePeer.toString()) }))
+      .map(c => ({ c, admitted: this.state.admitted.get(c.remotePeer.toString()) }))
       .filter(x => x.admitted != null && x.admitted.token !== '')
     if (candidates.length === 0) {
       return
@@ -318,7 +335,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   private selfEntry (): PeerEntry {
-    const own = this.init.state.ownToken
+    const own = this.state.ownToken
     return {
       id: this.components.peerId.toString(),
       age: 0,
@@ -341,7 +358,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     if (this.ownRecord?.addrs === key) {
       return
     }
-    const seq = BigInt(Math.max(this.init.state.now(), Number(this.ownRecord?.seq ?? 0n) + 1))
+    const seq = BigInt(Math.max(this.state.now(), Number(this.ownRecord?.seq ?? 0n) + 1))
     this.ownRecord = { addrs: key, seq, envelope: await sealRecord(this.components.privateKey, addrs, seq) }
   }
 
@@ -392,7 +409,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           throw err // a reset or a timeout: the partner is gone, not guilty
         }
         this.log('%s reply from %s refused: %s', type, partnerId, err?.message)
-        this.init.state.raise(partnerId, 'malformed-frame')
+        this.state.raise(partnerId, 'malformed-frame')
         throw err
       }
       await stream.close({ signal })
@@ -411,7 +428,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         this.limiters[type].consume(sender, 1)
       } catch {
         this.log('%s shuffles from %s over the rate limit', type, sender)
-        this.init.state.raise(sender, 'timeout', `cyclon:rate:${type}`)
+        this.state.raise(sender, 'timeout', `cyclon:rate:${type}`)
         this.metrics?.shuffle(type, 'responder', 'refused')
         stream.abort(new Error('rate limited'))
         return
@@ -425,7 +442,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           throw err // a reset or a timeout: not an offence
         }
         this.log('%s shuffle from %s refused: %s', type, sender, err?.message)
-        this.init.state.raise(sender, 'malformed-frame')
+        this.state.raise(sender, 'malformed-frame')
         this.metrics?.shuffle(type, 'responder', 'refused')
         stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
         return
@@ -484,6 +501,6 @@ function publicEntry (e: PeerEntry): ViewEntry {
   return { peerId: e.id, type: e.type, age: e.age, addrs: [...e.addrs] }
 }
 
-export function sampler (init: SamplerInit): (components: SamplerComponents) => Sampler {
+export function sampler (init: SamplerInit = {}): (components: SamplerComponents) => Sampler {
   return (components) => new Sampler(components, init)
 }

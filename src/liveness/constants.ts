@@ -1,0 +1,28 @@
+/** Liveness: the defaults of the peer keeper, the network watcher and libp2p's connection monitor, in one place. */
+
+/** Liveness: ping every connection, drop it when the ping fails. */
+export const LIVENESS_DEFAULTS = {
+  /**
+   * the node dials discovered peers (and peers from its views) while it has
+   * fewer connections than this: gossipsub's mesh wants D = 6 peers per topic,
+   * and hubs prune their mesh to D, so a node held at 4 connections, mostly
+   * to hubs, can be left out of the mesh
+   */
+  minConnections: 8,
+
+  pingIntervalMs: 10_000,
+  pingTimeoutMs: 5_000,
+  /** how often the node checks whether it needs more connections */
+  maintainIntervalMs: 2_000,
+  /** how often the interface addresses are polled for a network change */
+  networkPollIntervalMs: 2_000
+} as const
+
+/** Redial backoff for peers worth keeping (sentinels, bootstrap, peers in use). */
+export const REDIAL_DEFAULTS = {
+  initialDelayMs: 250,
+  maxDelayMs: 30_000,
+  factor: 2,
+  /** fraction of each delay that is randomised, 0..1 */
+  jitter: 0.5
+} as const
