@@ -18,7 +18,9 @@
  * refuses (expired, revoked) cannot be renewed: that is reported once, at
  * error level, with the command that enrols the node again.
  */
+import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
+import { ADMISSION_DEFAULTS } from './constants.ts'
 import { backoffDelay } from '../core/backoff.ts'
 import { credentialLifetime } from './credential.ts'
 import { inOutage } from './outage-policy.ts'
@@ -27,6 +29,7 @@ import type { BackoffPolicy } from '../core/backoff.ts'
 import type { CredentialLifetime } from './credential.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { PrivateKey } from '@libp2p/interface'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { Logger as PinoLogger } from 'pino'
 
 export interface TokenManagerInit {
@@ -39,7 +42,7 @@ export interface TokenManagerInit {
   now?: () => number
   random?: () => number
   backoff?: BackoffPolicy
-  /** how often to ask the issuer for announced keys, in ms */
+  /** how often to ask the issuer for announced keys, in ms; @default ADMISSION_DEFAULTS.keysPollIntervalMs (30 s) */
   keysPollIntervalMs?: number
   /**
    * keeps a renewed credential (the node writes it into its enrollment
@@ -83,7 +86,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private readonly now: () => number
   private readonly random: () => number
   private timer?: ReturnType<typeof setTimeout>
-  private keysTimer?: ReturnType<typeof setInterval>
+  private keysTask?: RepeatingTask
   private failures = 0
   private running = false
   private inFlight?: Promise<OwnToken | undefined>
@@ -144,8 +147,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   async start (waitMs = 10_000): Promise<void> {
     this.running = true
     this.init.state.verifier.addEventListener('epoch', this.onEpoch)
-    this.keysTimer = setInterval(() => { void this.syncKeys() }, this.init.keysPollIntervalMs ?? 30_000)
-    this.keysTimer.unref?.()
+    this.keysTask = repeatingTask(async () => { await this.syncKeys() }, this.init.keysPollIntervalMs ?? ADMISSION_DEFAULTS.keysPollIntervalMs)
+    this.keysTask.start()
     this.scheduleRenewal()
     const first = this.refresh()
     await Promise.race([first, new Promise(resolve => setTimeout(resolve, waitMs).unref?.())])
@@ -156,7 +159,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     this.init.state.verifier.removeEventListener('epoch', this.onEpoch)
     clearTimeout(this.timer)
     clearTimeout(this.renewTimer)
-    clearInterval(this.keysTimer)
+    this.keysTask?.stop()
   }
 
   /** Fetch a token now (coalescing concurrent calls). */

@@ -14,6 +14,7 @@ import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
 import { nodeIdentity } from './node-identity.ts'
 import type { NodeStatus, PeerSummary } from './status.ts'
+import { nodeStatus, peerSummaries } from './report.ts'
 import { bridgeFederation } from './federation-wiring.ts'
 import type { TempusServices } from './libp2p-options.ts'
 import { Registry } from 'prom-client'
@@ -21,13 +22,10 @@ import { enrolledIssuers, saveRenewedCredential } from '../admission/enrollment.
 import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
-import { rpc } from '../rpc/rpc.ts'
 import { IssuerReplicas } from '../issuer-client/replicas.ts'
 import { DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { createLogger } from '../logging/logger.ts'
-import { ConfigError } from './errors.ts'
 import { parseConfig } from './config.ts'
-import { TEMPUS_VERSION } from './constants.ts'
 import { dataPath, openDataDir, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
 import { healthOf } from './health.ts'
 import type { Health } from './health.ts'
@@ -281,31 +279,7 @@ export class TempusNode {
 
   /** Every peer the node knows (not itself), connected or not. */
   async peers (): Promise<PeerSummary[]> {
-    const connected = new Set(this.libp2p.getPeers().map(p => p.toString()))
-    const directory = this.libp2p.services.directory
-    const known = await this.libp2p.peerStore.all()
-    return known
-      .filter(p => !p.id.equals(this.peerId))
-      .map(p => {
-        const lastSeen = directory.lastSeenOf(p)
-        const id = p.id.toString()
-        const end = directory.lastEndOf(id)
-        const admitted = this.admission.admitted.get(id)
-        return {
-          peerId: id,
-          type: directory.typeOf(p) ?? null,
-          addresses: p.addresses.map(a => a.multiaddr.toString()),
-          connected: connected.has(id),
-          lastSeen: lastSeen == null ? null : new Date(lastSeen).toISOString(),
-          admitted: connected.has(id) && admitted != null && !this.admission.isExpired(id, 0),
-          tokenExpiresAt: admitted == null ? null : new Date(admitted.claims.exp * 1000).toISOString(),
-          suspicion: { score: Math.round(this.admission.suspicion.score(id) * 100) / 100, state: this.admission.suspicion.state(id) },
-          revoked: this.admission.revocations.isRevoked(id),
-          connectionIds: this.libp2p.getConnections(p.id).map(c => c.id),
-          lastConnectionEnd: end == null ? null : { ...end, at: new Date(end.at).toISOString() }
-        }
-      })
-      .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))
+    return await peerSummaries(this.libp2p, this.admission)
   }
 
   /** Clear a peer's suspicion, quarantine and ban (an operator's decision). */
@@ -350,49 +324,18 @@ export class TempusNode {
   }
 
   status (): NodeStatus {
-    return {
-      peerId: this.peerId.toString(),
-      type: this.type,
-      version: TEMPUS_VERSION,
-      status: this.libp2p.status,
-      addrs: this.getMultiaddrs(),
-      connections: this.libp2p.getConnections().length,
-      peers: this.libp2p.getPeers().length,
-      uptimeSeconds: this.startedAt === 0 ? 0 : Math.round((this.now() - this.startedAt) / 1000),
-      dhtMode: this.libp2p.services.dht.getMode(),
-      api: this.api?.url ?? null,
-      admission: {
-        overlay: this.enrollment.overlay,
-        epoch: this.admission.verifier.current?.epoch ?? null,
-        tokenExpiresAt: this.admission.ownToken == null ? null : new Date(this.admission.ownToken.claims.exp * 1000).toISOString(),
-        credentialExpiresAt: this.tokens.credentialExpiresAt == null ? null : new Date(this.tokens.credentialExpiresAt).toISOString(),
-        credentialRefused: this.tokens.credentialRefused ?? null,
-        issuers: this.issuers.status().map(r => ({
-          url: r.url,
-          healthy: r.healthy,
-          lastAnswerAt: iso(r.lastAnswerAt),
-          lastError: r.lastError ?? null,
-          consecutiveFailures: r.consecutiveFailures,
-          retryAt: iso(r.retryAt)
-        })),
-        issuerLastAnswered: this.issuers.lastAnswered ?? null,
-        revocationList: this.admission.revocations.current?.n ?? null,
-        admittedPeers: this.libp2p.getPeers().filter(p => this.admission.admitted.has(p.toString())).length,
-        issuerOutageSince: ((since) => since == null ? null : new Date(since).toISOString())(this.tokens.outageSince()),
-        issuerOutagePolicy: this.config.admission.issuerOutage,
-        keptConnections: this.libp2p.services.admission.keptConnections().length
-      },
-      anomalies: (({ held, published, delivered, caughtUp, rejected }) => ({ held, published, delivered, caughtUp, rejected: rejected as Record<string, number> }))(this.gossip.status()),
-      bundles: (({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused }) => ({ bytes, fragments, inbox, outbox, sent, delivered, transmissions, refused: refused as Record<string, number> }))(this.dtn.status())
-    }
+    return nodeStatus({
+      libp2p: this.libp2p,
+      config: this.config,
+      admission: this.admission,
+      tokens: this.tokens,
+      issuers: this.issuers,
+      overlay: this.enrollment.overlay,
+      apiUrl: this.api?.url,
+      uptimeMs: this.startedAt === 0 ? 0 : this.now() - this.startedAt
+    })
   }
 }
-
-function iso (ms: number | undefined): string | null {
-  return ms == null ? null : new Date(ms).toISOString()
-}
-
-/** One view's section of the config, as the sampling service takes it. */
 
 /**
  * Create a tempus node. The config is validated first; a `ConfigError`

@@ -118,7 +118,7 @@ describe('admission on every connection', () => {
 
   it('a replayed proof (a signature over an old nonce) is refused', async () => {
     const key = await generateKeyPair('Ed25519')
-    const { token, enrollment } = await ownToken(key)
+    const { token } = await ownToken(key)
     // a genuine member records its proof on a first, honest connection…
     let recorded: Uint8Array | undefined
     const honest = await scriptedInitiator(key, token, nonce => { recorded = genuineProof(key, token.token, nonce); return recorded })

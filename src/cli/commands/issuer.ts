@@ -1,12 +1,10 @@
 /** `tempus issuer …`: run and administer the issuer. */
-import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { resolvePassphrase } from '../../identity/passphrase.ts'
 import { publicKeyFromRawBytes } from '../../core/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
-import { ISSUER_DB, Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
+import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { parseDuration } from '../../core/duration.ts'
 import { isPeerType } from '../../core/peer-type.ts'
