@@ -5,7 +5,7 @@
  * admission never reaches identify, the DHT, gossipsub, ping or any other
  * protocol: its connection is aborted and it is told nothing.
  */
-import { lpStream } from '@libp2p/utils'
+import { pbStream } from '@libp2p/utils'
 import { MAX_ADMIT_FRAME_BYTES } from './constants.ts'
 import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
@@ -28,17 +28,18 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
     const admit = async (direction: 'inbound' | 'outbound', secured: SecuredConnection, options?: SecureConnectionOptions): Promise<SecuredConnection> => {
       const remote = secured.remotePeer.toString()
       const signal = AbortSignal.any([AbortSignal.timeout(state.deadlineMs), ...(options?.signal != null ? [options.signal] : [])])
-      const lp = lpStream(secured.connection, { maxDataLength: MAX_ADMIT_FRAME_BYTES })
+      // pbStream's unwrap is its lpStream's: unread bytes go back to the connection for the muxer
+      const pb = pbStream(secured.connection, { maxDataLength: MAX_ADMIT_FRAME_BYTES })
       try {
         if (state.denies(remote)) {
           throw new AdmissionError('refused', 'peer is revoked, banned or quarantined')
         }
         const ctx = { state, privateKey: components.privateKey, remotePeer: secured.remotePeer }
         const admitted = direction === 'outbound'
-          ? await admitAsInitiator(lp, ctx, { signal })
-          : await admitAsResponder(lp, ctx, { signal })
+          ? await admitAsInitiator(pb, ctx, { signal })
+          : await admitAsResponder(pb, ctx, { signal })
         state.recordAdmitted(remote, admitted.claims, false, admitted.token, admitted.keyCertificate, direction)
-        return { ...secured, connection: lp.unwrap() }
+        return { ...secured, connection: pb.unwrap() }
       } catch (err: any) {
         // a stall until the deadline is the peer's doing; a cut (reset, close) is nobody's; bad bytes are
         const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : (isCutRead(err) ? 'closed' : 'malformed'))

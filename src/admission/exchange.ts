@@ -27,12 +27,14 @@ import { ADMIT_PROTOCOL, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from
 import { DOMAINS } from '../core/domains.ts'
 import { AdmissionError } from './errors.ts'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
+import { decodeFailsWith } from '../core/pb-codec.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenClaims } from './token.ts'
 import type { PeerId, PrivateKey, AbortOptions } from '@libp2p/interface'
-import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { PbCodec } from '../core/pb-codec.ts'
+import type { ProtobufStream } from '@libp2p/utils'
 
 export interface ExchangeContext {
   state: AdmissionState
@@ -49,11 +51,18 @@ function signProof (ctx: ExchangeContext, theirNonce: Uint8Array, myToken: strin
   return signDomain(keyObjectOf(ctx.privateKey), DOMAINS.admitProof, theirNonce, tokenHash(myToken))
 }
 
-async function readFrame<T> (lp: LengthPrefixedStream, decode: (buf: Uint8Array) => T, options: AbortOptions): Promise<T> {
-  let bytes: Uint8Array
+// bytes that do not decode are the sender's doing (src/core/pb-codec.ts); a cut read is not (readFrame)
+const malformed = (): AdmissionError => new AdmissionError('malformed', 'admission frame does not decode')
+const HELLO = decodeFailsWith(AdmitHello, malformed)
+const PROOF = decodeFailsWith(AdmitProof, malformed)
+
+async function readFrame<T> (pb: ProtobufStream, codec: PbCodec<T>, options: AbortOptions): Promise<T> {
   try {
-    bytes = (await lp.read(options)).subarray()
+    return await pb.read(codec, options)
   } catch (err: any) {
+    if (err instanceof AdmissionError) {
+      throw err
+    }
     if (options.signal?.aborted === true) {
       throw new AdmissionError('timeout')
     }
@@ -64,11 +73,6 @@ async function readFrame<T> (lp: LengthPrefixedStream, decode: (buf: Uint8Array)
     // misbehaviour of its own, so it costs it no suspicion.
     throw new AdmissionError('refused', `the remote closed the exchange: ${err?.name ?? 'error'}`)
   }
-  try {
-    return decode(bytes)
-  } catch {
-    throw new AdmissionError('malformed', 'admission frame does not decode')
-  }
 }
 
 function checkHello (hello: AdmitHello): void {
@@ -78,8 +82,8 @@ function checkHello (hello: AdmitHello): void {
   }
 }
 
-async function readHello (lp: LengthPrefixedStream, options: AbortOptions): Promise<AdmitHello> {
-  const hello = await readFrame(lp, AdmitHello.decode, options)
+async function readHello (pb: ProtobufStream, options: AbortOptions): Promise<AdmitHello> {
+  const hello = await readFrame(pb, HELLO, options)
   checkHello(hello)
   return hello
 }
@@ -108,8 +112,8 @@ function provesCurrentEpoch (ctx: ExchangeContext, mine: OwnToken): boolean {
  * our own token of the current epoch, the proof the initiator needs before
  * it re-fetches.
  */
-async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
-  const hello = await readInitiatorHello(lp, options)
+async function receiveHello (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
+  const hello = await readInitiatorHello(pb, options)
   try {
     return { hello, claims: await verifyRemoteToken(ctx, hello) }
   } catch (err: any) {
@@ -126,13 +130,13 @@ async function receiveHello (lp: LengthPrefixedStream, ctx: ExchangeContext, opt
     // prove the retry with, and an unproven retry is what we refuse of others
     throw new AdmissionError('rotated-key')
   }
-  await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: mine.keyCertificate, retry: true, signature: new Uint8Array(0) }), options)
-  const again = await readInitiatorHello(lp, options)
+  await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: mine.keyCertificate, retry: true, signature: new Uint8Array(0) }, AdmitHello, options)
+  const again = await readInitiatorHello(pb, options)
   return { hello: again, claims: await verifyRemoteToken(ctx, again) }
 }
 
-async function readInitiatorHello (lp: LengthPrefixedStream, options: AbortOptions): Promise<AdmitHello> {
-  const hello = await readHello(lp, options)
+async function readInitiatorHello (pb: ProtobufStream, options: AbortOptions): Promise<AdmitHello> {
+  const hello = await readHello(pb, options)
   if (hello.retry || hello.signature.length > 0) {
     throw new AdmissionError('malformed', 'an initiator\'s hello carries no retry and no signature')
   }
@@ -178,9 +182,9 @@ async function currentOwnToken (ctx: ExchangeContext): Promise<OwnToken> {
 }
 
 /** Send our hello (with our proof over their nonce, as responder). */
-async function writeHello (lp: LengthPrefixedStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<void> {
+async function writeHello (pb: ProtobufStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<void> {
   const signature = theirNonce == null ? new Uint8Array(0) : signProof(ctx, theirNonce, mine.token)
-  await lp.write(AdmitHello.encode({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature }), options)
+  await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature }, AdmitHello, options)
 }
 
 async function verifyProof (ctx: ExchangeContext, signature: Uint8Array, myNonce: Uint8Array, remoteToken: string): Promise<void> {
@@ -205,11 +209,11 @@ export interface Admitted {
   keyCertificate: string
 }
 
-export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
+export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   const nonce = randomBytes(NONCE_BYTES)
   let mine = await currentOwnToken(ctx)
-  await writeHello(lp, ctx, mine, nonce, options)
-  let hello = await readHello(lp, options)
+  await writeHello(pb, ctx, mine, nonce, options)
+  let hello = await readHello(pb, options)
   if (hello.retry) {
     // our epoch is rotated, says the responder: only if it proves it
     await checkRetry(ctx, hello, mine)
@@ -217,8 +221,8 @@ export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeC
     // that epoch, we show what we hold and the responder refuses it as
     // `rotated-key`, which says why
     mine = await currentOwnToken(ctx)
-    await writeHello(lp, ctx, mine, nonce, options)
-    hello = await readResponderHello(lp, options)
+    await writeHello(pb, ctx, mine, nonce, options)
+    hello = await readResponderHello(pb, options)
   }
   let claims: TokenClaims
   try {
@@ -228,31 +232,31 @@ export async function admitAsInitiator (lp: LengthPrefixedStream, ctx: ExchangeC
       throw err
     }
     // the responder is behind: tell it once; the token we showed is the proof
-    await lp.write(AdmitProof.encode({ signature: new Uint8Array(0), retry: true, keyCertificate: mine.keyCertificate }), options)
-    hello = await readResponderHello(lp, options)
+    await pb.write({ signature: new Uint8Array(0), retry: true, keyCertificate: mine.keyCertificate }, AdmitProof, options)
+    hello = await readResponderHello(pb, options)
     claims = await verifyRemoteToken(ctx, hello)
   }
   await verifyProof(ctx, hello.signature, nonce, hello.token)
-  await lp.write(AdmitProof.encode({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '' }), options)
+  await pb.write({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '' }, AdmitProof, options)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
 }
 
 /** A responder's hello after its one chance to retry: another retry proves nothing new. */
-async function readResponderHello (lp: LengthPrefixedStream, options: AbortOptions): Promise<AdmitHello> {
-  const hello = await readHello(lp, options)
+async function readResponderHello (pb: ProtobufStream, options: AbortOptions): Promise<AdmitHello> {
+  const hello = await readHello(pb, options)
   if (hello.retry) {
     throw new AdmissionError('bad-proof', 'a second retry in one exchange')
   }
   return hello
 }
 
-export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
+export async function admitAsResponder (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   ownToken(ctx)
-  const { hello, claims } = await receiveHello(lp, ctx, options)
+  const { hello, claims } = await receiveHello(pb, ctx, options)
   const nonce = randomBytes(NONCE_BYTES)
   let mine = await currentOwnToken(ctx)
-  await writeHello(lp, ctx, mine, nonce, options, hello.nonce)
-  let proof = await readFrame(lp, AdmitProof.decode, options)
+  await writeHello(pb, ctx, mine, nonce, options, hello.nonce)
+  let proof = await readFrame(pb, PROOF, options)
   if (proof.retry) {
     // our epoch is rotated, says the initiator: its proof is the token it
     // showed (verified, its own), which must be of a newer epoch than ours
@@ -260,8 +264,8 @@ export async function admitAsResponder (lp: LengthPrefixedStream, ctx: ExchangeC
       throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
     }
     mine = await currentOwnToken(ctx)
-    await writeHello(lp, ctx, mine, nonce, options, hello.nonce)
-    proof = await readFrame(lp, AdmitProof.decode, options)
+    await writeHello(pb, ctx, mine, nonce, options, hello.nonce)
+    proof = await readFrame(pb, PROOF, options)
     if (proof.retry) {
       throw new AdmissionError('bad-proof', 'a second retry in one exchange')
     }

@@ -15,7 +15,7 @@ import { AdmissionError } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
 import { TokenRefresh } from './pb/admission.ts'
-import { lpStream, repeatingTask } from '@libp2p/utils'
+import { pbStream, repeatingTask } from '@libp2p/utils'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { OutagePolicy, OutageWindow } from './outage-policy.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
@@ -230,11 +230,11 @@ export class AdmissionService implements Startable {
   private onToken (evt: CustomEvent<OwnToken>): void {
     // the outage (if any) ended now: kept peers get the heal bound from here
     this.outage = nextWindow(this.outage, this.init.tokens?.outageSince(), this.outagePolicy.healMs, this.state.now())
-    const message = TokenRefresh.encode({ token: evt.detail.token, keyCertificate: evt.detail.keyCertificate })
+    const message: TokenRefresh = { token: evt.detail.token, keyCertificate: evt.detail.keyCertificate }
     for (const c of this.components.connectionManager.getConnections()) {
       void (async () => {
         const stream = await c.newStream(REFRESH_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
-        await lpStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).write(message, { signal: AbortSignal.timeout(5_000) })
+        await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).write(message, TokenRefresh, { signal: AbortSignal.timeout(5_000) })
         await stream.close()
       })().catch(err => { this.log('could not re-present the token to %p - %s', c.remotePeer, err?.name) })
     }
@@ -243,8 +243,7 @@ export class AdmissionService implements Startable {
   private async handleRefresh (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     try {
-      const bytes = await lpStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read({ signal: AbortSignal.timeout(5_000) })
-      const refresh = TokenRefresh.decode(bytes)
+      const refresh = await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read(TokenRefresh, { signal: AbortSignal.timeout(5_000) })
       // the connection is already Noise-authenticated as `peer`: a token
       // naming it is its own proof of possession here
       const claims = await this.state.verifier.verify(refresh.token, { sub: peer, keyCertificate: refresh.keyCertificate === '' ? undefined : refresh.keyCertificate })

@@ -5,7 +5,7 @@
  * receipts it knows, and this node sends each fragment and waits for its
  * acknowledgement (sent once the fragment is on the peer's disk).
  */
-import { lpStream } from '@libp2p/utils'
+import { pbStream } from '@libp2p/utils'
 import { refuse } from './context.ts'
 import { DTN_PROTOCOL, FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HELD_SCANNED, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS } from './constants.ts'
 import { DtnError, HARMLESS } from './errors.ts'
@@ -76,14 +76,14 @@ export class OfferingSide {
       }
       const offered = new Set(keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`))
       stream = await this.init.connectionManager.openStream(this.peerIdOf(peer), DTN_PROTOCOL, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-      await lp.write(DtnFrame.encode({ offer: { keys, receipts: fresh.map(r => r.wire) } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      await pb.write({ offer: { keys, receipts: fresh.map(r => r.wire) } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       fresh.forEach(r => { told.add(r.id) })
       this.receiptsTold.set(peer, told)
       if (this.receiptsTold.size > MAX_PEERS_TOLD) {
         this.receiptsTold.delete(this.receiptsTold.keys().next().value as string)
       }
-      const want = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { want: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS } } }).want
+      const want = (await pb.read(DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS), limits: { want: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS } } })).want
       if (want == null) {
         throw new DtnError('malformed', 'expected the keys wanted')
       }
@@ -113,8 +113,8 @@ export class OfferingSide {
         }
         let stored = false
         try {
-          await lp.write(DtnFrame.encode({ bundle: wireFor(f, { hops: f.hops + 1, copies: plan.give }, this.init.known) }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
-          const ack = DtnFrame.decode(await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) }), { limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } }).ack
+          await pb.write({ bundle: wireFor(f, { hops: f.hops + 1, copies: plan.give }, this.init.known) }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+          const ack = (await pb.read(DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS), limits: { offer: { keys: 0, receipts: 0 }, want: { keys: 0, receipts: 0 } } })).ack
           if (ack == null) {
             throw new DtnError('malformed', 'expected an acknowledgement')
           }
@@ -129,7 +129,7 @@ export class OfferingSide {
         // receipt releases it: the receipt is then confirmed against it, and
         // the destination answers the next offer of it with that receipt
       }
-      await lp.write(DtnFrame.encode({ done: true }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      await pb.write({ done: true }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       await stream.close({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
     } catch (err: any) {
       stream?.abort(err)

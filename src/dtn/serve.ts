@@ -10,18 +10,22 @@
  * counted against the peer that sent it; duplicates and quota refusals are
  * nobody's fault.
  */
-import { RateLimiter, lpStream } from '@libp2p/utils'
+import { RateLimiter, pbStream } from '@libp2p/utils'
 import { openFragment } from './bundle.ts'
 import { countRefusal, refuse } from './context.ts'
 import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS, SESSIONS_PER_PEER_PER_MINUTE } from './constants.ts'
 import { DtnError, HARMLESS } from './errors.ts'
 import { checkEvidence } from './evidence.ts'
 import { DtnFrame } from './pb/dtn.ts'
+import { decodeFailsWith } from '../core/pb-codec.ts'
 import type { DtnContext } from './context.ts'
 import type { Delivery } from './delivery.ts'
 import type { DtnRefusal } from './errors.ts'
 import type { Receipt as PbReceipt } from './pb/dtn.ts'
 import type { Connection, Stream } from '@libp2p/interface'
+
+/** a frame that does not decode (or holds more than its limits) is the offerer's doing */
+const FRAME = decodeFailsWith(DtnFrame, () => new DtnError('malformed', 'the frame does not decode'))
 
 export interface ServingSideInit {
   ctx: Pick<DtnContext, 'store' | 'writer' | 'state' | 'overlay' | 'maxPayload' | 'now' | 'log' | 'stats' | 'events'>
@@ -54,15 +58,8 @@ export class ServingSide {
       if (!ctx.state.admitted.has(peer)) {
         throw new DtnError('unwanted', 'not admitted')
       }
-      const lp = lpStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-      const read = async (): Promise<DtnFrame> => {
-        const data = await lp.read({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
-        try {
-          return DtnFrame.decode(data, { limits: { offer: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS }, want: { keys: 0, receipts: 0 } } })
-        } catch {
-          throw new DtnError('malformed', 'the frame does not decode')
-        }
-      }
+      const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const read = async (): Promise<DtnFrame> => await pb.read(FRAME, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS), limits: { offer: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS }, want: { keys: 0, receipts: 0 } } })
       const offer = (await read()).offer
       if (offer == null) {
         throw new DtnError('malformed', 'expected an offer')
@@ -97,7 +94,7 @@ export class ServingSide {
         wanted.set(k, key.length)
         this.expecting.add(k)
       }
-      await lp.write(DtnFrame.encode({ want: { keys: offer.keys.filter(k => wanted.has(`${Buffer.from(k.id).toString('hex')}/${k.offset}`)), receipts } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      await pb.write({ want: { keys: offer.keys.filter(k => wanted.has(`${Buffer.from(k.id).toString('hex')}/${k.offset}`)), receipts } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       // the wanted fragments the offerer still holds, then `done`
       const expected = wanted.size
       for (let i = 0; ; i++) {
@@ -109,7 +106,7 @@ export class ServingSide {
           throw new DtnError('malformed', 'expected a wanted bundle or the end')
         }
         const stored = await this.take(frame.bundle, peer, wanted)
-        await lp.write(DtnFrame.encode({ ack: { stored } }), { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+        await pb.write({ ack: { stored } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       }
       await stream.close({ signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
     } catch (err: any) {

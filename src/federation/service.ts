@@ -6,7 +6,7 @@
  * answers with its own envelope or a refusal; both pin. A pin that went
  * stale is re-established only by a new, complete handshake.
  */
-import { RateLimiter, lpStream, repeatingTask } from '@libp2p/utils'
+import { RateLimiter, lpStream, pbStream, repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
@@ -195,9 +195,9 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
     const stream = await this.components.connectionManager.openStream(peer, CROSSING_PROTOCOL, { signal })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
-      await lp.write(Crossing.encode({ receipts: [], revocationList: '', ...crossing }), { signal })
-      const ack = CrossingAck.decode(await lp.read({ signal }))
+      const pb = pbStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
+      await pb.write({ receipts: [], revocationList: '', ...crossing }, Crossing, { signal })
+      const ack = await pb.read(CrossingAck, { signal })
       await stream.close({ signal })
       return ack.stored
     } catch (err: any) {
@@ -217,20 +217,17 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
         return
       }
       this.crossingLimiter.consume(peer, 1)
-      const lp = lpStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
-      let crossing: Crossing
-      try {
-        crossing = Crossing.decode(await lp.read({ signal }), { limits: { receipts: MAX_CROSSING_RECEIPTS } })
-      } catch (err: any) {
+      const pb = pbStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
+      const crossing = await pb.read(Crossing, { signal, limits: { receipts: MAX_CROSSING_RECEIPTS } }).catch((err: any) => {
         throw err?.name === 'TimeoutError' || err?.name === 'AbortError' ? err : new FederationError('malformed', 'the crossing does not decode')
-      }
+      })
       if (crossing.revocationList !== '') {
         await this.takeRevocations(crossing.revocationList, pin)
       }
       const stored = crossing.bundle == null && crossing.receipts.length === 0
         ? false
         : await (this.crossingReceiver?.(crossing, pin) ?? Promise.resolve(false))
-      await lp.write(CrossingAck.encode({ stored }), { signal })
+      await pb.write({ stored }, CrossingAck, { signal })
       await stream.close({ signal })
     } catch (err: any) {
       this.log('crossing from %s refused - %s', peer, err?.reason ?? err?.message ?? err?.name)
@@ -251,6 +248,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
       try {
         const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
         const stream = await c.newStream(RELAY_PROTOCOL, { signal })
+        // a gossip frame, relayed as the opaque bytes it is (the taker checks it), not a protons message
         await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).write(frame, { signal })
         await stream.close({ signal })
         this.safeDispatchEvent('relayed', { detail: { peer, direction: 'out' } })
@@ -274,6 +272,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
         return
       }
       this.relayLimiter.consume(peer, 1)
+      // opaque bytes, as relayAnomaly sends them: no protons codec to read them with
       const frame = (await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).read({ signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })).subarray()
       await stream.close().catch(() => {})
       this.safeDispatchEvent('relayed', { detail: { peer, direction: 'in' } })
@@ -338,14 +337,11 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
     const stream = await this.components.connectionManager.openStream(peer, FEDERATION_PROTOCOL, { signal })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
-      await lp.write(Envelope.encode(buildEnvelope(local, peer.toString(), this.now())), { signal })
-      let reply: Reply
-      try {
-        reply = Reply.decode(await lp.read({ signal }))
-      } catch (err: any) {
+      const pb = pbStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+      await pb.write(buildEnvelope(local, peer.toString(), this.now()), Envelope, { signal })
+      const reply = await pb.read(Reply, { signal }).catch((err: any) => {
         throw new FederationError('malformed', `no reply: ${err?.name ?? 'error'}`)
-      }
+      })
       if (reply.envelope == null) {
         const reason = (reply.refused !== '' ? reply.refused : 'malformed') as FederationRefusal
         this.safeDispatchEvent('refused', { detail: { peer: peer.toString(), reason, by: 'them' } })
@@ -364,22 +360,19 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     const peer = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
-      let envelope: Envelope
-      try {
-        envelope = Envelope.decode(await lp.read({ signal }))
-      } catch {
+      const pb = pbStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+      const envelope = await pb.read(Envelope, { signal }).catch(() => {
         throw new FederationError('malformed', 'the envelope does not decode')
-      }
+      })
       try {
         await this.accept(envelope, peer)
       } catch (err) {
         // fail closed: the remote learns the reason (it is its own input), nothing is pinned
-        await lp.write(Reply.encode({ refused: err instanceof FederationError ? err.reason : 'malformed' }), { signal }).catch(() => {})
+        await pb.write({ refused: err instanceof FederationError ? err.reason : 'malformed' }, Reply, { signal }).catch(() => {})
         await stream.close({ signal }).catch(() => {})
         return
       }
-      await lp.write(Reply.encode({ envelope: buildEnvelope(this.local(), peer, this.now()), refused: '' }), { signal })
+      await pb.write({ envelope: buildEnvelope(this.local(), peer, this.now()), refused: '' }, Reply, { signal })
       await stream.close({ signal })
     } catch (err: any) {
       this.log('handshake from %s failed - %s', peer, err?.reason ?? err?.name)

@@ -7,7 +7,7 @@
  * `CATCH_UP_MIN_INTERVAL_MS` on other connections, and from a random peer
  * every period (the service runs the timer).
  */
-import { RateLimiter, lpStream } from '@libp2p/utils'
+import { RateLimiter, pbStream } from '@libp2p/utils'
 import { isCutRead } from '../admission/cut-read.ts'
 import {
   CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL,
@@ -77,9 +77,9 @@ export class CatchUp {
         const stream = await connectionManager.openStream(peer, CATCH_UP_PROTOCOL, { signal })
         let response: CatchUpResponse
         try {
-          const lp = lpStream(stream, { maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES })
-          await lp.write(CatchUpRequest.encode({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE }), { signal })
-          response = CatchUpResponse.decode(await lp.read({ signal }), { limits: { frames: CATCH_UP_PAGE } })
+          const pb = pbStream(stream, { maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES })
+          await pb.write({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE }, CatchUpRequest, { signal })
+          response = await pb.read(CatchUpResponse, { signal, limits: { frames: CATCH_UP_PAGE } })
           await stream.close({ signal })
         } catch (err) {
           stream.abort(err as Error)
@@ -180,10 +180,10 @@ export class CatchUp {
         stream.abort(new Error('catch-up rate limited'))
         return
       }
-      const lp = lpStream(stream, { maxDataLength: 256 })
+      const pb = pbStream(stream, { maxDataLength: 256 })
       let request: CatchUpRequest
       try {
-        request = CatchUpRequest.decode(await lp.read({ signal }))
+        request = await pb.read(CatchUpRequest, { signal })
       } catch (err: any) {
         if (!isCutRead(err)) state.raise(peer, 'malformed-frame') // a cut read is nobody's offence
         stream.abort(new Error('malformed catch-up request'))
@@ -192,7 +192,7 @@ export class CatchUp {
       const limit = Math.min(Math.max(request.limit, 1), CATCH_UP_PAGE)
       const since = request.since > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(request.since)
       const page = this.init.store.page(this.init.now(), since, Buffer.from(request.afterId).toString('hex'), limit)
-      await lp.write(CatchUpResponse.encode({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }), { signal })
+      await pb.write({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }, CatchUpResponse, { signal })
       this.init.onPage?.('served')
       await stream.close({ signal })
     } catch (err: any) {

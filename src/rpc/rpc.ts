@@ -14,9 +14,8 @@
  * refused but not charged for one call deadline.
  */
 import { serviceDependencies } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { RateLimiter } from '@libp2p/utils'
+import { RateLimiter, pbStream } from '@libp2p/utils'
 import { decodeValue, encodeValue } from './codec.ts'
 import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_PER_PEER, MAX_RPC_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
 import { EncodingError, RpcError } from './errors.ts'
@@ -25,6 +24,7 @@ import { isMethodName, RpcPolicy } from './policy.ts'
 import { RpcMetrics } from './metrics.ts'
 import { isFramingFault } from '../admission/cut-read.ts'
 import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
+import { decodeFailsWith } from '../core/pb-codec.ts'
 import type { RpcValue } from './codec.ts'
 import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
@@ -33,6 +33,9 @@ import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
+
+/** a request that does not decode is the caller's crafted bytes, charged like a malformed value */
+const REQUEST = decodeFailsWith(RpcRequest, err => new EncodingError(`the request does not decode (${(err as Error | undefined)?.name})`))
 
 export interface Caller {
   peer: string
@@ -227,13 +230,13 @@ export class Rpc implements Startable {
       throw this.failure(signal, options.signal)
     }
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
-      await lp.write(RpcRequest.encode({ id, method, args: encoded, deadlineMs: timeout, oneway }), { signal })
+      const pb = pbStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
+      await pb.write({ id, method, args: encoded, deadlineMs: timeout, oneway }, RpcRequest, { signal })
       if (oneway) {
         await stream.close({ signal })
         return undefined
       }
-      const response = RpcResponse.decode(await lp.read({ signal }))
+      const response = await pb.read(RpcResponse, { signal })
       await stream.close({ signal }).catch(() => {})
       if (response.id !== id) {
         throw new RpcError('unavailable')
@@ -317,33 +320,26 @@ export class Rpc implements Startable {
     }
     this.inflight.set(caller.peer, running + 1)
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
+      const pb = pbStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
       let request: RpcRequest
       let args: RpcValue
       // one deadline for the whole call: reading, the handler, the answer
       const signal = AbortSignal.timeout(DEFAULT_CALL_TIMEOUT_MS)
-      let frame: Awaited<ReturnType<typeof lp.read>>
       try {
-        frame = await lp.read({ signal })
-      } catch (err: any) {
-        if (isFramingFault(err)) {
-          this.refuse(stream, caller.peer, `malformed: ${err?.name}`, 'malformed-frame')
-        } else {
-          // reset or closed by the caller (it gave up), cut by our deadline, our close or our
-          // shutdown, or its connection went: the request never came whole, nobody's offence
-          this.drop(stream, caller.peer, `no whole request - ${err?.name}`)
-        }
-        return
-      }
-      try {
-        request = RpcRequest.decode(frame)
+        request = await pb.read(REQUEST, { signal })
         args = decodeValue(request.args)
         if (!isMethodName(request.method)) {
           // our client never sends one: a crafted frame
           throw new EncodingError('not a module.function name')
         }
       } catch (err: any) {
-        this.refuse(stream, caller.peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`, 'malformed-frame')
+        if (isFramingFault(err) || err instanceof EncodingError) {
+          this.refuse(stream, caller.peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`, 'malformed-frame')
+        } else {
+          // reset or closed by the caller (it gave up), cut by our deadline, our close or our
+          // shutdown, or its connection went: the request never came whole, nobody's offence
+          this.drop(stream, caller.peer, `no whole request - ${err?.name}`)
+        }
         return
       }
       const exposure = this.exposureOf(request.method)
@@ -380,7 +376,7 @@ export class Rpc implements Startable {
         await stream.close().catch(() => {})
         return
       }
-      await lp.write(RpcResponse.encode(response), { signal })
+      await pb.write(response, RpcResponse, { signal })
       await stream.close({ signal }).catch(() => {})
     } catch (err: any) {
       this.log('call from %s failed - %s', caller.peer, err?.name)

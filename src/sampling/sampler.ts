@@ -12,10 +12,9 @@
  * (`decodeShuffle`); every dial spends the node's per-address budget.
  */
 import { serviceDependencies } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { RateLimiter } from '@libp2p/utils'
+import { RateLimiter, pbStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
@@ -36,7 +35,7 @@ import type { PeerEntry } from './peer-entry.ts'
 import type { ViewSettings } from './view-settings.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { Uint8ArrayList } from 'uint8arraylist'
+import type { ProtobufStream } from '@libp2p/utils'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
 
@@ -398,12 +397,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private async shuffleOver (peer: PeerId, type: PeerType, sent: PeerEntry[], partnerId: string, signal: AbortSignal): Promise<PeerEntry[]> {
     const stream = await this.components.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
-      await lp.write(CyclonShuffle.encode({ entries: sent.map(toWire) }), { signal })
+      const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+      await pb.write({ entries: sent.map(toWire) }, CyclonShuffle, { signal })
       let reply: PeerEntry[]
       try {
         // the same checks as a request gets (src/sampling/peer-entry.ts)
-        reply = decodeShuffle(await readFrame(lp, signal), this.views[type].shuffleLength)
+        reply = await readShuffle(pb, this.views[type].shuffleLength, signal)
       } catch (err: any) {
         if (!(err instanceof MalformedShuffleError)) {
           throw err // a reset or a timeout: the partner is gone, not guilty
@@ -433,10 +432,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         stream.abort(new Error('rate limited'))
         return
       }
-      const lp = lpStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+      const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
       let received: PeerEntry[]
       try {
-        received = decodeShuffle(await readFrame(lp, signal), this.views[type].shuffleLength)
+        received = await readShuffle(pb, this.views[type].shuffleLength, signal)
       } catch (err: any) {
         if (!(err instanceof MalformedShuffleError)) {
           throw err // a reset or a timeout: not an offence
@@ -451,7 +450,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       await this.refreshOwnRecord()
       this.evidence.dropLapsing(type)
       const reply = this.views[type].respond(admissible)
-      await lp.write(CyclonShuffle.encode({ entries: reply.map(toWire) }), { signal })
+      await pb.write({ entries: reply.map(toWire) }, CyclonShuffle, { signal })
       await stream.close({ signal })
       this.metrics?.shuffle(type, 'responder', 'ok')
       this.changed(type)
@@ -485,10 +484,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 }
 
-/** Read one frame; a length over the bound is the sender's fault (`MalformedShuffleError`), a reset or timeout is not. */
-async function readFrame (lp: { read: (options: { signal: AbortSignal }) => Promise<Uint8ArrayList> }, signal: AbortSignal): Promise<Uint8ArrayList> {
+/** Read one shuffle through its shape check (`decodeShuffle`); a length over the bound is the sender's fault too (`MalformedShuffleError`), a reset or timeout is not. */
+async function readShuffle (pb: ProtobufStream, maxEntries: number, signal: AbortSignal): Promise<PeerEntry[]> {
   try {
-    return await lp.read({ signal })
+    return await pb.read({ decode: frame => decodeShuffle(frame, maxEntries) }, { signal })
   } catch (err: any) {
     if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
       throw new MalformedShuffleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)

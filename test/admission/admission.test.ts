@@ -4,10 +4,12 @@ import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
-import { admittingAttacker, genuineProof, plainNode, scriptedInitiator } from '../fixtures/attacker.ts'
+import { MAX_ADMIT_FRAME_BYTES } from '../../src/admission/constants.ts'
+import { admittingAttacker, genuineProof, plainNode, scriptedInitiator, scriptedPeer } from '../fixtures/attacker.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
+import type { ExchangeScript } from '../fixtures/attacker.ts'
 import type { OwnToken } from '../../src/admission/state.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -156,6 +158,30 @@ describe('admission on every connection', () => {
     assert.equal((await reason).detail.reason, 'timeout')
     controller.abort()
     await assert.rejects(dialing)
+  })
+
+  it('a hello that does not decode, or is over the frame limit, is malformed and charged; a hang-up is neither', async () => {
+    const hello = (frame: Uint8Array): ExchangeScript => async (lp, signal) => {
+      await lp.write(frame, { signal })
+      await lp.read({ signal }).catch(() => {})
+    }
+    const cases: Array<[string, ExchangeScript, string]> = [
+      ['undecodable', hello(Uint8Array.from([0xff, 0xff, 0xff])), 'malformed'],
+      ['oversize', hello(new Uint8Array(MAX_ADMIT_FRAME_BYTES + 1)), 'malformed'],
+      ['hang-up', async () => {}, 'refused']
+    ]
+    for (const [label, outbound, reason] of cases) {
+      const key = await generateKeyPair('Ed25519')
+      const id = key.publicKey.toString()
+      const peer = await scriptedPeer({ privateKey: key, outbound })
+      attackers.push(peer.node)
+      // a refusal that charges nobody names nobody
+      const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === (reason === 'refused' ? undefined : id))
+      await assert.rejects(peer.node.dial(addr, { signal: AbortSignal.timeout(10_000) }))
+      assert.equal((await refused).detail.reason, reason, label)
+      const score = target.admission.suspicion.score(id)
+      assert.ok(reason === 'malformed' ? score > 9.9 : score === 0, `${label}: charged ${score}`)
+    }
   })
 
   it('an honest member is admitted, and the type it shows comes from its token', async () => {

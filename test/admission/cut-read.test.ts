@@ -75,3 +75,37 @@ describe('a cut read is nobody\'s offence', () => {
     }
   })
 })
+
+describe('bytes that do not decode, and an oversize length, are the peer\'s offence', () => {
+  // the read and the decode are one call (pbStream): a cut must still cost
+  // nothing (above), and bad bytes must still cost what they did
+  const net = new TestNet()
+  let server: TempusNode
+
+  before(async () => {
+    server = await net.node({ type: 'sentinel' })
+  })
+  after(async () => { await net.stop() })
+
+  /** a varint length prefix of 4 MiB, over every protocol's frame limit, and no frame */
+  const OVERSIZE = Uint8Array.from([0x80, 0x80, 0x80, 0x02])
+  /** a whole frame of 3 bytes that decodes as no message: a truncated field tag */
+  const UNDECODABLE = Uint8Array.from([3, 0xff, 0xff, 0xff])
+
+  for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, REFRESH_PROTOCOL]) {
+    for (const [label, bytes] of [['a frame that does not decode', UNDECODABLE], ['an oversize length', OVERSIZE]] as const) {
+      it(`${protocol}: ${label} is charged as malformed`, async () => {
+        const edge = await net.node({ type: 'edge', bootstrap: server.getMultiaddrs(), connections: { minConnections: 0 } })
+        const id = edge.peerId.toString()
+        await eventually(() => server.admission.admitted.has(id), 'the edge admitted')
+        const stream = await edge.libp2p.dialProtocol(server.peerId, protocol)
+        stream.send(bytes)
+        await eventually(() => server.admission.suspicion.score(id) > 0, 'the edge charged')
+        stream.abort(new Error('done'))
+        // malformed-frame (10), decayed by a few milliseconds at most
+        assert.ok(server.admission.suspicion.score(id) > 9.9, `charged ${server.admission.suspicion.score(id)}`)
+        await edge.stop()
+      })
+    }
+  }
+})
