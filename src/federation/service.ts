@@ -6,16 +6,17 @@
  * answers with its own envelope or a refusal; both pin. A pin that went
  * stale is re-established only by a new, complete handshake.
  */
-import { RateLimiter, lpStream, pbStream, repeatingTask } from '@libp2p/utils'
+import { RateLimiter, repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
 import { buildEnvelope, NonceCache, verifyEnvelope } from './challenge.ts'
+import { answerCrossing, answerEnvelope, exchangeEnvelopes, readRelayFrame, sendCrossing, sendRelayFrame } from './wire.ts'
 import {
-  CROSSING_PROTOCOL, CROSSINGS_PER_PEER_PER_MINUTE, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES,
-  MAX_RELAY_FRAME_BYTES, PIN_CHECK_INTERVAL_MS, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE
+  CROSSING_PROTOCOL, CROSSINGS_PER_PEER_PER_MINUTE, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS,
+  PIN_CHECK_INTERVAL_MS, RELAY_PROTOCOL, RELAYS_PER_PEER_PER_MINUTE
 } from './constants.ts'
 import { FederationError } from './errors.ts'
-import { Crossing, CrossingAck, Reply, Envelope } from './pb/federation.ts'
+import type { Crossing, Envelope } from './pb/federation.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import { TrustAnchors } from './anchors.ts'
 import type { LocalBridge } from './challenge.ts'
@@ -192,18 +193,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
     if (this.pins.fresh(peer.toString()) == null) {
       throw new FederationError('no-pin', 'nothing crosses without a fresh pin')
     }
-    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
-    const stream = await this.components.connectionManager.openStream(peer, CROSSING_PROTOCOL, { signal })
-    try {
-      const pb = pbStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
-      await pb.write({ receipts: [], revocationList: '', ...crossing }, Crossing, { signal })
-      const ack = await pb.read(CrossingAck, { signal })
-      await stream.close({ signal })
-      return ack.stored
-    } catch (err: any) {
-      stream.abort(err)
-      throw err
-    }
+    return await sendCrossing(this.components.connectionManager, peer, crossing)
   }
 
   private async receiveCrossing (stream: Stream, connection: Connection): Promise<void> {
@@ -217,18 +207,14 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
         return
       }
       this.crossingLimiter.consume(peer, 1)
-      const pb = pbStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
-      const crossing = await pb.read(Crossing, { signal, limits: { receipts: MAX_CROSSING_RECEIPTS } }).catch((err: any) => {
-        throw err?.name === 'TimeoutError' || err?.name === 'AbortError' ? err : new FederationError('malformed', 'the crossing does not decode')
+      await answerCrossing(stream, signal, async crossing => {
+        if (crossing.revocationList !== '') {
+          await this.takeRevocations(crossing.revocationList, pin)
+        }
+        return crossing.bundle == null && crossing.receipts.length === 0
+          ? false
+          : await (this.crossingReceiver?.(crossing, pin) ?? Promise.resolve(false))
       })
-      if (crossing.revocationList !== '') {
-        await this.takeRevocations(crossing.revocationList, pin)
-      }
-      const stored = crossing.bundle == null && crossing.receipts.length === 0
-        ? false
-        : await (this.crossingReceiver?.(crossing, pin) ?? Promise.resolve(false))
-      await pb.write({ stored }, CrossingAck, { signal })
-      await stream.close({ signal })
     } catch (err: any) {
       this.log('crossing from %s refused - %s', peer, err?.reason ?? err?.message ?? err?.name)
       stream.abort(err)
@@ -246,11 +232,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
         return false
       }
       try {
-        const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
-        const stream = await c.newStream(RELAY_PROTOCOL, { signal })
-        // a gossip frame, relayed as the opaque bytes it is (the taker checks it), not a protons message
-        await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).write(frame, { signal })
-        await stream.close({ signal })
+        await sendRelayFrame(c, frame)
         this.safeDispatchEvent('relayed', { detail: { peer, direction: 'out' } })
         return true
       } catch (err: any) {
@@ -272,9 +254,7 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
         return
       }
       this.relayLimiter.consume(peer, 1)
-      // opaque bytes, as relayAnomaly sends them: no protons codec to read them with
-      const frame = (await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).read({ signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })).subarray()
-      await stream.close().catch(() => {})
+      const frame = await readRelayFrame(stream)
       this.safeDispatchEvent('relayed', { detail: { peer, direction: 'in' } })
       await this.anomalyReceiver?.(frame, pin)
     } catch (err: any) {
@@ -334,46 +314,25 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
 
   private async initiate (peer: PeerId): Promise<Pin> {
     const local = this.local()
-    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
-    const stream = await this.components.connectionManager.openStream(peer, FEDERATION_PROTOCOL, { signal })
-    try {
-      const pb = pbStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
-      await pb.write(buildEnvelope(local, peer.toString(), this.now()), Envelope, { signal })
-      const reply = await pb.read(Reply, { signal }).catch((err: any) => {
-        throw new FederationError('malformed', `no reply: ${err?.name ?? 'error'}`)
-      })
+    let pin: Pin | undefined
+    await exchangeEnvelopes(this.components.connectionManager, peer, buildEnvelope(local, peer.toString(), this.now()), async reply => {
       if (reply.envelope == null) {
         const reason = (reply.refused !== '' ? reply.refused : 'malformed') as FederationRefusal
         this.safeDispatchEvent('refused', { detail: { peer: peer.toString(), reason, by: 'them' } })
         throw new FederationError(reason, `the remote bridge refused: ${reason}`)
       }
-      const pin = await this.accept(reply.envelope, peer.toString())
-      await stream.close({ signal })
-      return pin
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
-    }
+      pin = await this.accept(reply.envelope, peer.toString())
+    })
+    return pin as Pin
   }
 
   private async answer (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
     try {
-      const pb = pbStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
-      const envelope = await pb.read(Envelope, { signal }).catch(() => {
-        throw new FederationError('malformed', 'the envelope does not decode')
-      })
-      try {
+      await answerEnvelope(stream, async envelope => {
         await this.accept(envelope, peer)
-      } catch (err) {
-        // fail closed: the remote learns the reason (it is its own input), nothing is pinned
-        await pb.write({ refused: err instanceof FederationError ? err.reason : 'malformed' }, Reply, { signal }).catch(() => {})
-        await stream.close({ signal }).catch(() => {})
-        return
-      }
-      await pb.write({ envelope: buildEnvelope(this.local(), peer, this.now()), refused: '' }, Reply, { signal })
-      await stream.close({ signal })
+        return buildEnvelope(this.local(), peer, this.now())
+      })
     } catch (err: any) {
       this.log('handshake from %s failed - %s', peer, err?.reason ?? err?.name)
       stream.abort(err)

@@ -27,6 +27,7 @@ import { GossipError } from './errors.ts'
 import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
+import { KeyAnnouncer } from './key-announcer.ts'
 import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
 import { GossipMetrics } from './metrics.ts'
 import type { Anomaly, AnomalyInput, Provenance } from './anomaly.ts'
@@ -118,12 +119,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private readonly metrics?: GossipMetrics
   private readonly sweep: RepeatingTask
   private readonly periodicCatchUp: RepeatingTask
-  /** the newest key epoch announced on the keys topic, by anyone */
-  private keysEpochSeen = -1
-  /** the epoch of this node's own newest token (-1 before the first) */
-  private ownEpoch = -1
-  /** one-shot: a random delay before announcing a new key, so that one node speaks for all */
-  private keysTimer?: ReturnType<typeof setTimeout>
+  private readonly keys: KeyAnnouncer
 
   constructor (components: GossipServiceComponents, init: GossipServiceInit = {}) {
     super()
@@ -135,11 +131,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.now = init.now ?? Date.now
     this.log = components.logger.forComponent('tempus:gossip')
     this.metrics = init.registry == null ? undefined : new GossipMetrics(init.registry, this)
+    this.keys = new KeyAnnouncer(certificate => { this.publishFrame(KEYS_TOPIC, encoder.encode(certificate)) })
     this.validator = new GossipValidator({
       state: this.state,
       store: this.store,
       now: this.now,
-      sawKeyEpoch: epoch => { this.keysEpochSeen = Math.max(this.keysEpochSeen, epoch) }
+      sawKeyEpoch: epoch => { this.keys.saw(epoch) }
     })
     this.catchUps = new CatchUp({
       state: this.state,
@@ -190,7 +187,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.state.addEventListener('revocation-list', this.onRevocationList)
     this.init.tokens?.addEventListener('token', this.onToken)
-    this.ownEpoch = this.state.ownToken?.claims.ep ?? -1
+    this.keys.start(this.state.ownToken?.claims.ep ?? -1)
     this.sweep.start()
     this.periodicCatchUp.start()
     for (const connection of this.components.connectionManager.getConnections()) {
@@ -202,7 +199,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   async stop (): Promise<void> {
     this.sweep.stop()
     this.periodicCatchUp.stop()
-    clearTimeout(this.keysTimer)
+    this.keys.stop()
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
     for (const topic of GOSSIP_TOPICS) {
@@ -390,26 +387,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.publishFrame(CRL_TOPIC, encoder.encode(evt.detail.jws))
   }
 
-  /**
-   * A token of a newer epoch than this node's previous one: tell the mesh
-   * about the new key, unless a peer already did (a short random delay lets
-   * one node speak for all). The first token at start-up announces nothing.
-   */
   private onToken (evt: CustomEvent<OwnToken>): void {
-    const epoch = evt.detail.claims.ep
-    const previous = this.ownEpoch
-    this.ownEpoch = Math.max(this.ownEpoch, epoch)
-    if (previous < 0 || epoch <= previous || epoch <= this.keysEpochSeen || evt.detail.keyCertificate === '') {
-      return
-    }
-    clearTimeout(this.keysTimer)
-    this.keysTimer = setTimeout(() => {
-      if (epoch > this.keysEpochSeen) {
-        this.keysEpochSeen = epoch
-        this.publishFrame(KEYS_TOPIC, encoder.encode(evt.detail.keyCertificate))
-      }
-    }, Math.floor(Math.random() * 2_000))
-    this.keysTimer.unref?.()
+    this.keys.ownToken(evt.detail.claims.ep, evt.detail.keyCertificate)
   }
 
   private publishFrame (topic: GossipTopic, body: Uint8Array): void {

@@ -13,29 +13,26 @@
  */
 import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
-import { RateLimiter, pbStream } from '@libp2p/utils'
+import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { MAX_SHUFFLE_BYTES, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
-import { MalformedShuffleError } from './errors.ts'
-import { decodeShuffle, toWire } from './peer-entry.ts'
-import { CyclonShuffle } from './pb/cyclon.ts'
+import { PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
 import { nextTickDelay } from './schedule.ts'
 import { sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
 import { SamplingMetrics } from './metrics.ts'
 import { EntryEvidence } from './entry-evidence.ts'
+import { answerShuffle, dialPartner, initiateShuffle } from './shuffle-wire.ts'
+import type { DialBudget } from './shuffle-wire.ts'
 import { viewSettingsOf } from './view-settings.ts'
 import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PeerEntry } from './peer-entry.ts'
+export type { DialBudget } from './shuffle-wire.ts'
 import type { ViewSettings } from './view-settings.ts'
 import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import type { ProtobufStream } from '@libp2p/utils'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
 
@@ -78,12 +75,6 @@ export interface SamplerInit {
   dialBudget?: DialBudget
   /** the node's Prometheus registry: view sizes, shuffles and refused entries go there (see `metrics.ts`); none without it */
   registry?: Registry
-}
-
-/** What sampling needs of the node's dial budget (src/liveness/dial-limiter.ts). */
-export interface DialBudget {
-  /** what to dial for `peer` among `addrs` (budget spent); throws `DialBudgetError` when none is within it */
-  dialTargets(peer: string, addrs: Multiaddr[]): Multiaddr[]
 }
 
 export interface SamplerComponents {
@@ -361,17 +352,15 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.ownRecord = { addrs: key, seq, envelope: await sealRecord(this.components.privateKey, addrs, seq) }
   }
 
-
-
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
     const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
     const peer = peerIdFromString(partner.id)
     const wasConnected = this.components.connectionManager.getConnections(peer).length > 0
     if (!wasConnected) {
-      await this.dial(peer, partner, signal)
+      await dialPartner({ peerStore: this.components.peerStore, connectionManager: this.components.connectionManager, dialBudget: this.dialBudget }, peer, partner, signal)
     }
     try {
-      return await this.shuffleOver(peer, type, sent, partner.id, signal)
+      return await initiateShuffle({ connectionManager: this.components.connectionManager, state: this.state, log: this.log }, peer, type, this.views[type].shuffleLength, sent, signal)
     } finally {
       // sentinels are kept by the peer keeper anyway: closing would only make it redial
       if (!wasConnected && partner.type !== 'sentinel' && this.components.connectionManager.getConnections().length > (this.init.keepConnections ?? Infinity)) {
@@ -380,96 +369,23 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     }
   }
 
-  /**
-   * Dial a partner at the addresses it signed (the peer store holds its
-   * newest record, consumed when its entry was admitted), those within the
-   * node's dial budget only.
-   */
-  private async dial (peer: PeerId, partner: PeerEntry, signal: AbortSignal): Promise<void> {
-    const certified = await this.components.peerStore.get(peer).then(p => p.addresses.filter(a => a.isCertified).map(a => a.multiaddr), () => [])
-    const known = certified.length > 0 ? certified : partner.addrs.map(a => multiaddr(a))
-    if (known.length === 0) {
-      throw new Error(`no signed address for ${partner.id}`)
-    }
-    await this.components.connectionManager.openConnection(this.dialBudget.dialTargets(partner.id, known), { signal })
-  }
-
-  private async shuffleOver (peer: PeerId, type: PeerType, sent: PeerEntry[], partnerId: string, signal: AbortSignal): Promise<PeerEntry[]> {
-    const stream = await this.components.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
-    try {
-      const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
-      await pb.write({ entries: sent.map(toWire) }, CyclonShuffle, { signal })
-      let reply: PeerEntry[]
-      try {
-        // the same checks as a request gets (src/sampling/peer-entry.ts)
-        reply = await readShuffle(pb, this.views[type].shuffleLength, signal)
-      } catch (err: any) {
-        if (!(err instanceof MalformedShuffleError)) {
-          throw err // a reset or a timeout: the partner is gone, not guilty
-        }
-        this.log('%s reply from %s refused: %s', type, partnerId, err?.message)
-        this.state.raise(partnerId, 'malformed-frame')
-        throw err
-      }
-      await stream.close({ signal })
-      return reply
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
-    }
-  }
-
   private async handle (type: PeerType, stream: Stream, connection: Connection): Promise<void> {
-    const sender = connection.remotePeer.toString()
-    const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
-    try {
-      try {
-        this.limiters[type].consume(sender, 1)
-      } catch {
-        this.log('%s shuffles from %s over the rate limit', type, sender)
-        this.state.raise(sender, 'timeout', `cyclon:rate:${type}`)
-        this.metrics?.shuffle(type, 'responder', 'refused')
-        stream.abort(new Error('rate limited'))
-        return
-      }
-      const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
-      let received: PeerEntry[]
-      try {
-        received = await readShuffle(pb, this.views[type].shuffleLength, signal)
-      } catch (err: any) {
-        if (!(err instanceof MalformedShuffleError)) {
-          throw err // a reset or a timeout: not an offence
-        }
-        this.log('%s shuffle from %s refused: %s', type, sender, err?.message)
-        this.state.raise(sender, 'malformed-frame')
-        this.metrics?.shuffle(type, 'responder', 'refused')
-        stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
-        return
-      }
-      const admissible = await this.evidence.admissible(type, received, sender)
-      await this.refreshOwnRecord()
-      this.evidence.dropLapsing(type)
-      const reply = this.views[type].respond(admissible)
-      await pb.write({ entries: reply.map(toWire) }, CyclonShuffle, { signal })
-      await stream.close({ signal })
-      this.metrics?.shuffle(type, 'responder', 'ok')
-      this.changed(type)
-    } catch (err: any) {
-      this.log('%s shuffle from %s failed - %s', type, sender, err?.name)
-      this.metrics?.shuffle(type, 'responder', 'failed')
-      stream.abort(err)
-    }
+    await answerShuffle({
+      state: this.state,
+      log: this.log,
+      metrics: this.metrics,
+      limiter: this.limiters[type],
+      maxEntries: this.views[type].shuffleLength,
+      timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS,
+      answer: async (received, sender) => {
+        const admissible = await this.evidence.admissible(type, received, sender)
+        await this.refreshOwnRecord()
+        this.evidence.dropLapsing(type)
+        return this.views[type].respond(admissible)
+      },
+      answered: () => { this.changed(type) }
+    }, type, stream, connection)
   }
-
-
-
-
-
-
-
-
-
-
 
   private onRevoked (evt: CustomEvent<string[]>): void {
     for (const type of PEER_TYPES) {
@@ -481,18 +397,6 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   private changed (type: PeerType): void {
     this.safeDispatchEvent('view:change', { detail: { type, size: this.views[type].size } })
-  }
-}
-
-/** Read one shuffle through its shape check (`decodeShuffle`); a length over the bound is the sender's fault too (`MalformedShuffleError`), a reset or timeout is not. */
-async function readShuffle (pb: ProtobufStream, maxEntries: number, signal: AbortSignal): Promise<PeerEntry[]> {
-  try {
-    return await pb.read({ decode: frame => decodeShuffle(frame, maxEntries) }, { signal })
-  } catch (err: any) {
-    if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
-      throw new MalformedShuffleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)
-    }
-    throw err
   }
 }
 

@@ -1,0 +1,136 @@
+/**
+ * One Cyclon exchange on the wire. The initiator dials the partner at the
+ * addresses it signed, within the node's dial budget, sends its entries and
+ * reads the reply through the shape check; the responder, within its rate
+ * limit per sender, reads the request through the same check and answers.
+ * A frame out of shape is its sender's offence; a reset or a timeout only
+ * means the other side is gone.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { pbStream } from '@libp2p/utils'
+import { MAX_SHUFFLE_BYTES, cyclonProtocol } from './constants.ts'
+import { MalformedShuffleError } from './errors.ts'
+import { decodeShuffle, toWire } from './peer-entry.ts'
+import { CyclonShuffle } from './pb/cyclon.ts'
+import type { PeerEntry } from './peer-entry.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { PeerType } from '../core/peer-type.ts'
+import type { Connection, Logger, PeerId, PeerStore, Stream } from '@libp2p/interface'
+import type { RateLimiter } from '@libp2p/utils'
+import type { SamplingMetrics } from './metrics.ts'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { ProtobufStream } from '@libp2p/utils'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** What sampling needs of the node's dial budget (src/liveness/dial-limiter.ts). */
+export interface DialBudget {
+  /** what to dial for `peer` among `addrs` (budget spent); throws `DialBudgetError` when none is within it */
+  dialTargets(peer: string, addrs: Multiaddr[]): Multiaddr[]
+}
+
+/**
+ * Dial a partner at the addresses it signed (the peer store holds its
+ * newest record, consumed when its entry was admitted), those within the
+ * node's dial budget only.
+ */
+export async function dialPartner (ctx: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget }, peer: PeerId, partner: PeerEntry, signal: AbortSignal): Promise<void> {
+  const certified = await ctx.peerStore.get(peer).then(p => p.addresses.filter(a => a.isCertified).map(a => a.multiaddr), () => [])
+  const known = certified.length > 0 ? certified : partner.addrs.map(a => multiaddr(a))
+  if (known.length === 0) {
+    throw new Error(`no signed address for ${partner.id}`)
+  }
+  await ctx.connectionManager.openConnection(ctx.dialBudget.dialTargets(partner.id, known), { signal })
+}
+
+/** Send `sent` to `peer` on the `type` view's protocol and read its reply (at most `maxEntries`). */
+export async function initiateShuffle (ctx: { connectionManager: ConnectionManager, state: AdmissionState, log: Logger }, peer: PeerId, type: PeerType, maxEntries: number, sent: PeerEntry[], signal: AbortSignal): Promise<PeerEntry[]> {
+  const partnerId = peer.toString()
+  const stream = await ctx.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
+  try {
+    const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+    await pb.write({ entries: sent.map(toWire) }, CyclonShuffle, { signal })
+    let reply: PeerEntry[]
+    try {
+      // the same checks as a request gets (src/sampling/peer-entry.ts)
+      reply = await readShuffle(pb, maxEntries, signal)
+    } catch (err: any) {
+      if (!(err instanceof MalformedShuffleError)) {
+        throw err // a reset or a timeout: the partner is gone, not guilty
+      }
+      ctx.log('%s reply from %s refused: %s', type, partnerId, err?.message)
+      ctx.state.raise(partnerId, 'malformed-frame')
+      throw err
+    }
+    await stream.close({ signal })
+    return reply
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+}
+
+/** Read one shuffle through its shape check (`decodeShuffle`); a length over the bound is the sender's fault too (`MalformedShuffleError`), a reset or timeout is not. */
+export async function readShuffle (pb: ProtobufStream, maxEntries: number, signal: AbortSignal): Promise<PeerEntry[]> {
+  try {
+    return await pb.read({ decode: frame => decodeShuffle(frame, maxEntries) }, { signal })
+  } catch (err: any) {
+    if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
+      throw new MalformedShuffleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)
+    }
+    throw err
+  }
+}
+
+export interface AnswerContext {
+  state: AdmissionState
+  log: Logger
+  metrics?: SamplingMetrics
+  /** incoming shuffles per sender (a token bucket) */
+  limiter: RateLimiter
+  maxEntries: number
+  timeoutMs: number
+  /** the view's answer to what was received (it merges what passed its checks) */
+  answer: (received: PeerEntry[], sender: string) => Promise<PeerEntry[]>
+  /** the view changed */
+  answered: () => void
+}
+
+/** The responder's side of one shuffle on `stream`. */
+export async function answerShuffle (ctx: AnswerContext, type: PeerType, stream: Stream, connection: Connection): Promise<void> {
+  const sender = connection.remotePeer.toString()
+  const signal = AbortSignal.timeout(ctx.timeoutMs)
+  try {
+    try {
+      ctx.limiter.consume(sender, 1)
+    } catch {
+      ctx.log('%s shuffles from %s over the rate limit', type, sender)
+      ctx.state.raise(sender, 'timeout', `cyclon:rate:${type}`)
+      ctx.metrics?.shuffle(type, 'responder', 'refused')
+      stream.abort(new Error('rate limited'))
+      return
+    }
+    const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+    let received: PeerEntry[]
+    try {
+      received = await readShuffle(pb, ctx.maxEntries, signal)
+    } catch (err: any) {
+      if (!(err instanceof MalformedShuffleError)) {
+        throw err // a reset or a timeout: not an offence
+      }
+      ctx.log('%s shuffle from %s refused: %s', type, sender, err?.message)
+      ctx.state.raise(sender, 'malformed-frame')
+      ctx.metrics?.shuffle(type, 'responder', 'refused')
+      stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
+      return
+    }
+    const reply = await ctx.answer(received, sender)
+    await pb.write({ entries: reply.map(toWire) }, CyclonShuffle, { signal })
+    await stream.close({ signal })
+    ctx.metrics?.shuffle(type, 'responder', 'ok')
+    ctx.answered()
+  } catch (err: any) {
+    ctx.log('%s shuffle from %s failed - %s', type, sender, err?.name)
+    ctx.metrics?.shuffle(type, 'responder', 'failed')
+    stream.abort(err)
+  }
+}
