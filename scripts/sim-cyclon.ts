@@ -3,9 +3,10 @@
  * (src/sampling/view.ts), cycle by cycle, in one process.
  *
  *   npm run sim:cyclon -- [--nodes 10000] [--view 20] [--shuffle 8] [--cycles 100]
- *       [--scenario all|base|heal|join|hub] [--join-runs 1000] [--attack-nodes 2000]
- *       [--attack-cycles 200] [--retries 2] [--order periodic|random] [--seed 1]
- *       [--out sim-results] [--json]
+ *       [--scenario all|base|heal|join|hub|flood|eclipse|attacks] [--join-runs 1000]
+ *       [--attack-nodes 2000,10000] [--attack-cycles 200] [--sampler on|off]
+ *       [--groups 4] [--slots-per-group 15] [--sample-length 30] [--reset-every 50]
+ *       [--retries 2] [--order periodic|random] [--seed 1] [--out sim-results] [--json]
  *
  * Order within a cycle: `periodic` (the default) has every node shuffle in
  * the same order each cycle, as nodes do whose sampling timer fires every
@@ -24,20 +25,32 @@
  * heal: 50% of nodes die; dead links left per cycle; largest component.
  * join: 100 nodes join at once through one introducer; cycles until one
  *   component, over many runs.
- * hub: a fraction f of colluding admitted nodes answer and push only each
- *   other's entries; their share of honest views per cycle.
+ * hub, flood, eclipse: a fraction f of colluding admitted nodes answer and
+ *   push only each other's entries (flood: ten times the honest rate;
+ *   eclipse: all of it at one victim); their share of what honest nodes'
+ *   `sample()` returns and of their views, per cycle (scripts/lib/cyclon-attacks.ts).
+ *
+ * With `--sampler on` (the default), every node keeps the slot sampler the
+ * node keeps beside each view (src/sampling/slot-sampler.ts) and runs one
+ * sample exchange per cycle after its shuffle; base, heal and join report
+ * the sampler's figures beside the views'.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PARTNER_ATTEMPTS } from '../src/sampling/constants.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { CyclonView } from '../src/sampling/view.ts'
+import { SAMPLER_DEFAULTS } from '../src/sampling/constants.ts'
+import { newSampler, runAttack } from './lib/cyclon-attacks.ts'
 import { benchArgs, intArg } from './lib/args.ts'
+import type { AttackScenario, SamplerParams } from './lib/cyclon-attacks.ts'
+import type { SlotSampler } from '../src/sampling/slot-sampler.ts'
 import { round } from './lib/stats.ts'
 import type { CyclonEntry } from '../src/sampling/view.ts'
 
 type Entry = CyclonEntry<number>
 type View = CyclonView<Entry, number>
+type Sampler = SlotSampler<Entry, number>
 
 const args = benchArgs({
   nodes: { type: 'string', default: '10000' },
@@ -46,7 +59,12 @@ const args = benchArgs({
   cycles: { type: 'string', default: '100' },
   scenario: { type: 'string', default: 'all' },
   'join-runs': { type: 'string', default: '1000' },
-  'attack-nodes': { type: 'string', default: '2000' },
+  'attack-nodes': { type: 'string', default: '2000,10000' },
+  sampler: { type: 'string', default: 'on' },
+  groups: { type: 'string', default: String(SAMPLER_DEFAULTS.groups) },
+  'slots-per-group': { type: 'string', default: String(SAMPLER_DEFAULTS.slotsPerGroup) },
+  'sample-length': { type: 'string', default: String(SAMPLER_DEFAULTS.sampleLength) },
+  'reset-every': { type: 'string', default: String(SAMPLER_DEFAULTS.resetEvery) },
   'attack-cycles': { type: 'string', default: '200' },
   seed: { type: 'string', default: '1' },
   out: { type: 'string', default: 'sim-results' },
@@ -61,7 +79,19 @@ const C = intArg(args.view, 'view', 1, 1000)
 const L = intArg(args.shuffle, 'shuffle', 1, C)
 const CYCLES = intArg(args.cycles, 'cycles', 1, 100_000)
 const JOIN_RUNS = intArg(args['join-runs'], 'join-runs', 1, 100_000)
-const ATTACK_N = intArg(args['attack-nodes'], 'attack-nodes', 10, 1_000_000)
+const ATTACK_SIZES = String(args['attack-nodes']).split(',').map(x => intArg(x, 'attack-nodes', 10, 1_000_000))
+const SAMPLER: SamplerParams | undefined = args.sampler === 'off'
+  ? undefined
+  : {
+      groups: intArg(args.groups, 'groups', 1, 64),
+      slotsPerGroup: intArg(args['slots-per-group'], 'slots-per-group', 1, 1000),
+      sampleLength: intArg(args['sample-length'], 'sample-length', 1, 1000),
+      resetEvery: intArg(args['reset-every'], 'reset-every', 1, 1_000_000)
+    }
+if (!['on', 'off'].includes(String(args.sampler))) {
+  process.stderr.write('--sampler must be on or off\n')
+  process.exit(2)
+}
 const ATTACK_CYCLES = intArg(args['attack-cycles'], 'attack-cycles', 1, 100_000)
 const SEED = intArg(args.seed, 'seed', 0, 2 ** 31)
 const scenario = String(args.scenario)
@@ -70,12 +100,13 @@ if (!['periodic', 'random'].includes(ORDER)) {
   process.stderr.write('--order must be periodic or random\n')
   process.exit(2)
 }
-if (!['all', 'base', 'heal', 'join', 'hub'].includes(scenario)) {
-  process.stderr.write('--scenario must be all, base, heal, join or hub\n')
+if (!['all', 'base', 'heal', 'join', 'hub', 'flood', 'eclipse', 'attacks'].includes(scenario)) {
+  process.stderr.write('--scenario must be all, base, heal, join, hub, flood, eclipse or attacks\n')
   process.exit(2)
 }
 const json = args.json === true
-const run = (s: string): boolean => scenario === 'all' || scenario === s
+const ATTACKS: AttackScenario[] = ['hub', 'flood', 'eclipse']
+const run = (s: string): boolean => scenario === 'all' || scenario === s || (scenario === 'attacks' && (ATTACKS as string[]).includes(s))
 const say = (line: string): void => { if (!json) process.stdout.write(line + '\n') }
 const progress = (line: string): void => { if (process.stderr.isTTY === true) process.stderr.write(`\r${line}\x1b[K`) }
 const done = (): void => { if (process.stderr.isTTY === true) process.stderr.write('\r\x1b[K') }
@@ -115,7 +146,7 @@ const ids = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => 
  * node tries the next oldest (up to `retries` times), as a real node does
  * after a failed dial.
  */
-function cycle (views: View[], random: () => number, alive?: Uint8Array, order?: Int32Array, retries = RETRIES): void {
+function cycle (views: View[], random: () => number, alive?: Uint8Array, order?: Int32Array, retries = RETRIES, samplers?: Sampler[]): void {
   const n = views.length
   const o = order ?? ids(n)
   if (ORDER === 'random') {
@@ -129,9 +160,52 @@ function cycle (views: View[], random: () => number, alive?: Uint8Array, order?:
     for (let r = 0; s != null && alive != null && alive[s.partner.id] === 0 && r < retries; r++) {
       s = v.startShuffle(false) // no answer: that partner is simply gone; try the next oldest
     }
-    if (s == null || (alive != null && alive[s.partner.id] === 0)) continue
-    v.completeShuffle(s, (views[s.partner.id] as View).respond(s.sent))
+    if (s != null && (alive == null || alive[s.partner.id] === 1)) {
+      const reply = (views[s.partner.id] as View).respond(s.sent)
+      v.completeShuffle(s, reply)
+      if (samplers != null) {
+        (samplers[s.partner.id] as Sampler).observeAll(s.sent)
+        ;(samplers[id] as Sampler).observeAll(reply)
+      }
+    }
+    if (samplers != null) sampleExchange(id, samplers, v, alive)
   }
+}
+
+/**
+ * The sample exchange after a shuffle (scripts/lib/cyclon-attacks.ts, the
+ * node's sampling service): with the sampler's least-hit slot, each side
+ * sends what its sampler draws and itself; a partner that does not answer
+ * is forgotten. Then the sampler's round.
+ */
+function sampleExchange (id: number, samplers: Sampler[], v: View, alive?: Uint8Array): void {
+  const sm = samplers[id] as Sampler
+  const p = sm.partner()
+  if (p != null) {
+    const pid = p.id
+    if (alive != null && alive[pid] === 0) {
+      sm.forget(pid)
+    } else {
+      const ps = samplers[pid] as Sampler
+      const S = (SAMPLER as SamplerParams).sampleLength
+      const mine = sm.sample(S)
+      const theirs = ps.sample(S)
+      ps.observe(entry(id))
+      ps.observeAll(mine)
+      sm.observeAll(theirs)
+      sm.observe(entry(pid))
+    }
+  }
+  sm.round(v.entries())
+}
+
+function makeSamplers (views: View[], random: () => number): Sampler[] | undefined {
+  if (SAMPLER == null) return undefined
+  return views.map(v => {
+    const sm = newSampler(v.self, SAMPLER, random)
+    sm.observeAll(v.entries())
+    return sm
+  })
 }
 
 function inDegrees (views: View[], alive?: Uint8Array): Int32Array {
@@ -287,12 +361,15 @@ const svg: string[] = []
 
 // ---- base: convergence from a ring lattice, then the distribution -------
 let baseViews: View[] | undefined
+let baseSamplers: Sampler[] | undefined
 if (run('base') || run('heal')) {
   const random = seededRandom(SEED)
   const views = makeViews(N, random)
   // a ring lattice over a random labelling: neighbours on the ring are not neighbours in id order
   const ring = shuffle(ids(N), random)
   ring.forEach((id, i) => { for (let k = 1; k <= C; k++) (views[id] as View).add(entry(ring[(i + k) % N] as number)) })
+  const samplers = makeSamplers(views, random)
+  baseSamplers = samplers
   const order = ids(N)
   const ccSample = sampleIds(N, 200, random)
   const convergence: Array<{ cycle: number, std: number, cc: number }> = []
@@ -300,7 +377,7 @@ if (run('base') || run('heal')) {
   const pSums = new Float64Array(pSample.length)
   const window = Math.min(20, CYCLES)
   for (let k = 1; k <= CYCLES; k++) {
-    cycle(views, random, undefined, order)
+    cycle(views, random, undefined, order, RETRIES, samplers)
     if (k <= 3 || k === 5 || k % 10 === 0 || k === CYCLES) {
       convergence.push({ cycle: k, std: stats(inDegrees(views)).std, cc: clustering(undirected(views), ccSample) })
     }
@@ -344,6 +421,21 @@ if (run('base') || run('heal')) {
   say(`  Pr[u in a view] ${pMean.toExponential(4)} vs c/(N−1) ${p.toExponential(4)}: relative error ${round(Math.abs(pMean - p) / p * 100, 3)}% (per-node spread over ${window} cycles ${round(pSpread * 100, 2)}%)   [target ±2%]`)
   say(`  clustering ${round(cc, 5)} (random graph of the same degree ${round(randomCc, 5)}); path length ${round(apl, 3)} (random graph ≈ ${round(randomApl, 3)})`)
   say(`  convergence from a ring lattice (cycle: in-degree std, clustering): ${convergence.filter((_, i) => i < 6 || i % 4 === 0).map(c => `${c.cycle}: ${round(c.std, 2)}, ${round(c.cc, 3)}`).join(' | ')}`)
+  if (samplers != null) {
+    // how many samplers hold each node: uniform sampling makes it Binomial-like around the mean
+    const held = new Int32Array(N)
+    let slots = 0
+    for (const sm of samplers) for (const e of sm.distinct()) { held[e.id] = (held[e.id] as number) + 1; slots++ }
+    const hs = stats(held)
+    const ps = slots / N / (N - 1)
+    const bv = (N - 1) * ps * (1 - ps)
+    Object.assign(result, {
+      samplerDistinctMean: round(slots / N, 2),
+      samplerHeldVarianceRatio: round(hs.variance / bv, 4),
+      samplerHeldMax: Math.max(...held)
+    })
+    say(`  samplers: ${round(slots / N, 2)} distinct ids each; how many samplers hold a node: mean ${round(hs.mean, 2)}, variance ${round(hs.variance, 2)} = ${round(hs.variance / bv, 3)} × Binomial, max ${Math.max(...held)}`)
+  }
   svg.push(histogramSvg('In-degree distribution', deg, C))
   svg.push(lineSvg('Convergence from a ring lattice', 'cycle', [
     { name: 'in-degree std', points: convergence.map(c => [c.cycle, c.std]) },
@@ -356,6 +448,7 @@ if (run('base') || run('heal')) {
 if (run('heal') && baseViews != null) {
   const random = seededRandom(SEED + 1)
   const views = baseViews
+  const samplers = baseSamplers
   const alive = new Uint8Array(N).fill(1)
   for (const i of sampleIds(N, Math.floor(N / 2), random)) alive[i] = 0
   const deadLinks = (): number => {
@@ -363,12 +456,20 @@ if (run('heal') && baseViews != null) {
     for (const v of views) if (alive[v.self] === 1) for (const e of v.entries()) if (alive[e.id] === 0) d++
     return d
   }
+  const deadHeld = (): number => {
+    let d = 0
+    if (samplers != null) for (const sm of samplers) if (alive[sm.self] === 1) for (const e of sm.distinct()) if (alive[e.id] === 0) d++
+    return d
+  }
   const initial = deadLinks()
+  const initialHeld = deadHeld()
+  let heldWithin20 = NaN
   const curve: Array<[number, number]> = [[0, initial]]
   let within20 = 0; let within40 = 0; let cycle99 = -1; let cycle100 = -1
   const order = ids(N)
   for (let k = 1; k <= 40; k++) {
-    cycle(views, random, alive, order)
+    cycle(views, random, alive, order, RETRIES, samplers)
+    if (k === 20) heldWithin20 = initialHeld === 0 ? 1 : 1 - deadHeld() / initialHeld
     const left = deadLinks()
     curve.push([k, left])
     const purged = 1 - left / initial
@@ -386,9 +487,11 @@ if (run('heal') && baseViews != null) {
     deadLinksPurgedWithin40: round(within40, 5),
     cycleAllButOnePercentPurged: cycle99,
     cycleAllPurged: cycle100,
-    largestComponentShare: round(comp.largest / comp.total, 5)
+    largestComponentShare: round(comp.largest / comp.total, 5),
+    ...(samplers != null ? { deadInSamplersInitial: initialHeld, deadInSamplersPurgedWithin20: round(heldWithin20, 5) } : {})
   })
   say(`heal  50% of ${N} nodes killed: ${initial} dead links; purged ${round(within20 * 100, 2)}% within 20 cycles [target ≥ 99%], ${round(within40 * 100, 2)}% within 40 [target 100%]; ≥99% at cycle ${cycle99}, all at cycle ${cycle100 < 0 ? '>40' : cycle100}`)
+  if (samplers != null) say(`      samplers: ${initialHeld} dead ids held; ${round(heldWithin20 * 100, 2)}% forgotten within 20 cycles (a dead partner is forgotten; a re-seeded group refills from what is alive)`)
   say(`      largest component ${comp.largest} of ${comp.total} survivors (${round(comp.largest / comp.total * 100, 3)}%) [target ≥ 99%]`)
   svg.push(lineSvg('Dead links after 50% of nodes die', 'cycle', [{ name: 'dead links left', points: curve }]))
 }
@@ -403,9 +506,10 @@ if (run('join')) {
     // the introducer's phase is random too: it is not always the first to shuffle
     const introducer = Math.floor(random() * 101)
     views.forEach((v, i) => { if (i !== introducer) v.add(entry(introducer)) })
+    const samplers = makeSamplers(views, random)
     let reached = -1
     for (let k = 1; k <= 10; k++) {
-      cycle(views, random)
+      cycle(views, random, undefined, undefined, RETRIES, samplers)
       const comp = largestComponent(undirected(views))
       if (comp.components === 1 && views.every(v => v.size > 0)) { reached = k; break }
     }
@@ -417,58 +521,51 @@ if (run('join')) {
   say(`join  100 nodes through one introducer: one component (every node with a non-empty view) within 10 cycles in ${ok} of ${JOIN_RUNS} runs [target all]; at most ${Math.max(...cyclesNeeded, -1)} cycles`)
 }
 
-// ---- hub: colluding malicious nodes ---------------------------------------
-if (run('hub')) {
-  const shares: Record<string, number> = {}
-  const series: Array<{ name: string, points: Array<[number, number]> }> = []
-  for (const f of [0.1, 0.2, 0.3]) {
-    const random = seededRandom(SEED + 3 + Math.round(f * 100))
-    const n = ATTACK_N
-    const bad = new Uint8Array(n)
-    for (const i of sampleIds(n, Math.round(f * n), random)) bad[i] = 1
-    const badIds = [...bad.keys()].filter(i => bad[i] === 1)
-    const views = makeViews(n, random)
-    views.forEach(v => { for (const id of sampleIds(n, C, random, i => i !== v.self)) v.add(entry(id)) })
-    for (let k = 0; k < 20; k++) cycle(views, random)
-    // from here on the attackers collude: they push and answer only each other, always fresh
-    const freshBad = (k: number, not: number): Entry[] => {
-      const out: Entry[] = []
-      while (out.length < k) {
-        const id = badIds[Math.floor(random() * badIds.length)] as number
-        if (id !== not && !out.some(e => e.id === id)) out.push(entry(id))
-      }
-      return out
-    }
-    const points: Array<[number, number]> = []
-    let share = 0
-    for (let k = 1; k <= ATTACK_CYCLES; k++) {
-      // the attack runs in a new random order every cycle (a sort by random() - 0.5 is not uniform)
-      const order = shuffle(ids(n), random)
-      for (const id of order) {
-        const v = views[id] as View
-        if (bad[id] === 1) {
-          // an attacker pushes fresh attacker entries to a random honest view it knows of
-          const target = Math.floor(random() * n)
-          if (bad[target] === 0) (views[target] as View).merge(freshBad(L, target), [])
-          continue
-        }
-        const s = v.startShuffle()
-        if (s == null) continue
-        v.completeShuffle(s, bad[s.partner.id] === 1 ? freshBad(L, id) : (views[s.partner.id] as View).respond(s.sent))
-      }
-      let total = 0; let badCount = 0
-      for (const v of views) if (bad[v.self] === 0) for (const e of v.entries()) { total++; if (bad[e.id] === 1) badCount++ }
-      share = badCount / total
-      if (k % 5 === 0 || k === 1) points.push([k, share])
-      progress(`hub f=${f}: cycle ${k}/${ATTACK_CYCLES}, malicious share ${round(share * 100, 1)}%`)
-    }
-    done()
-    shares[String(f)] = round(share, 4)
-    series.push({ name: `f=${f}`, points })
-    say(`hub   f=${f * 100}% colluders among ${n}: malicious share of honest views after ${ATTACK_CYCLES} cycles ${round(share * 100, 2)}% (cycle 10: ${round((points.find(p => p[0] === 10)?.[1] ?? NaN) * 100, 1)}%, cycle 50: ${round((points.find(p => p[0] === 50)?.[1] ?? NaN) * 100, 1)}%)`)
+// ---- hub, flood, eclipse: colluding malicious nodes ------------------------
+for (const attack of ATTACKS) {
+  if (!run(attack)) continue
+  if (SAMPLER == null) {
+    say(`${attack}: needs the sampler (--sampler on)`)
+    continue
   }
-  result.hubMaliciousShare = shares
-  svg.push(lineSvg('Hub attack: malicious share of honest views', 'cycle', series.map(s => ({ name: s.name, points: s.points.map(([x, y]) => [x, y * 100] as [number, number]) }))))
+  ATTACK_SIZES.forEach((n, sizeIndex) => {
+    const shares: Record<string, number> = {}
+    const viewShares: Record<string, number> = {}
+    const victimShares: Record<string, number> = {}
+    let isolated = 0
+    const series: Array<{ name: string, points: Array<[number, number]> }> = []
+    for (const f of [0.1, 0.2, 0.3]) {
+      const r = runAttack({
+        scenario: attack,
+        nodes: n,
+        f,
+        cycles: ATTACK_CYCLES,
+        view: C,
+        shuffle: L,
+        sampler: SAMPLER,
+        sampleSize: C,
+        random: seededRandom(SEED + 3 + Math.round(f * 100) + 1000 * ATTACKS.indexOf(attack)),
+        onCycle: (k, x) => { progress(`${attack} N=${n} f=${f}: cycle ${k}/${ATTACK_CYCLES}, sample ${round(x.sample * 100, 1)}%, view ${round(x.view * 100, 1)}%`) }
+      })
+      done()
+      shares[String(f)] = round(r.final.sample, 4)
+      viewShares[String(f)] = round(r.final.view, 4)
+      if (attack === 'eclipse') victimShares[String(f)] = round(r.final.victim, 4)
+      isolated += r.final.isolated
+      series.push({ name: `sample f=${f}`, points: r.points.map(([k, x]) => [k, x * 100]) })
+      series.push({ name: `view f=${f}`, points: r.points.map(([k, , y]) => [k, y * 100]) })
+      const goal = attack === 'eclipse' ? `victim ${round(r.final.victim * 100, 2)}% = ${round(r.final.victim / f, 2)} f [goal ≤ 2 f]` : `[goal ≤ 1.2 f]`
+      say(`${attack.padEnd(7)} N=${n} f=${f * 100}%: after ${ATTACK_CYCLES} cycles the malicious share of honest samples is ${round(r.final.sample * 100, 2)}% = ${round(r.final.sample / f, 2)} f ${goal}; of honest views ${round(r.final.view * 100, 2)}%; isolated honest nodes ${r.final.isolated}`)
+    }
+    // the issue's fields are the N = 2,000 (first size) figures; the others are kept beside them
+    const suffix = sizeIndex === 0 ? '' : `At${n}`
+    const name = attack === 'eclipse' ? 'eclipse' : attack
+    result[`${name}MaliciousShare${suffix}`] = shares
+    result[`${name}ViewShare${suffix}`] = viewShares
+    if (attack === 'eclipse') result[`eclipseVictimShare${suffix}`] = victimShares
+    result.isolatedHonest = ((result.isolatedHonest as number | undefined) ?? 0) + isolated
+    svg.push(lineSvg(`${attack} (N = ${n}): malicious share of honest samples and views, %`, 'cycle', series))
+  })
 }
 
 result.seconds = round((performance.now() - t0) / 1000, 2)

@@ -63,3 +63,24 @@ export const STALE_MARGIN_MS = 10_000
 export const LAPSED_GRACE_MS = 60_000
 /** partners tried per tick when the oldest does not answer */
 export const PARTNER_ATTEMPTS = 3
+
+/**
+ * The slot sampler beside each view (src/sampling/slot-sampler.ts) and the
+ * sample exchange that feeds it (protocols/cyclon.md). Chosen with the
+ * simulator (`npm run sim:cyclon -- --scenario hub|flood|eclipse`):
+ * honest nodes must keep learning honest ids faster than an attacker's ids
+ * can crowd them out, and what they learn from is what honest samplers
+ * send, so the exchange carries a good part of the sample each time.
+ *
+ * - 8 groups of 15 slots: 120 slots; two keyed mixes per id seen;
+ * - 120 ids each way per sample exchange (ids only: evidence is asked for
+ *   the few that win a slot);
+ * - one group re-seeded every 1,000 rounds (about an hour for edges): a
+ *   reset costs what the group had learnt, so it is rare.
+ */
+export const SAMPLER_DEFAULTS = {
+  groups: 8,
+  slotsPerGroup: 15,
+  sampleLength: 120,
+  resetEvery: 1000
+} as const

@@ -1,0 +1,196 @@
+/**
+ * Colluding admitted attackers against Cyclon views and the slot samplers
+ * beside them (src/sampling/slot-sampler.ts), in one process: the very
+ * classes the node runs, driven cycle by cycle. Used by `sim:cyclon`.
+ *
+ * Every honest node, every cycle (in a new random order):
+ *  1. a Cyclon shuffle with its oldest entry (src/sampling/view.ts);
+ *  2. a sample exchange with its sampler's least-hit slot: each side sends
+ *     `sampleLength` entries drawn from its sampler and its own entry, and
+ *     feeds what it receives to its sampler only (the views are untouched);
+ *  3. the sampler's round (a group re-seeded every `resetEvery` rounds).
+ * Everything a node receives (Cyclon requests and replies, sample
+ * exchanges) feeds its sampler.
+ *
+ * Attackers (a fraction f, chosen at random) collude from cycle 0 on: they
+ * answer every Cyclon shuffle and every sample exchange with fresh attacker
+ * entries only, and push attacker entries into honest views and samplers:
+ * - hub: each attacker pushes once a cycle to a random honest node;
+ * - flood: ten times a cycle, each to a random honest node;
+ * - eclipse: ten times a cycle, every push to one chosen victim.
+ */
+import { numericDigest, SlotSampler } from '../../src/sampling/slot-sampler.ts'
+import { CyclonView } from '../../src/sampling/view.ts'
+import type { CyclonEntry } from '../../src/sampling/view.ts'
+
+type Entry = CyclonEntry<number>
+type View = CyclonView<Entry, number>
+type Sampler = SlotSampler<Entry, number>
+
+export type AttackScenario = 'hub' | 'flood' | 'eclipse'
+
+export interface SamplerParams {
+  groups: number
+  slotsPerGroup: number
+  /** entries each side sends in a sample exchange */
+  sampleLength: number
+  resetEvery: number
+}
+
+export interface AttackInit {
+  scenario: AttackScenario
+  nodes: number
+  f: number
+  cycles: number
+  view: number
+  shuffle: number
+  sampler: SamplerParams
+  /** how many entries `sample()` is asked for when measuring */
+  sampleSize: number
+  random: () => number
+  /** called with the cycle number, for progress */
+  onCycle?: (k: number, share: AttackShares) => void
+}
+
+export interface AttackShares {
+  /** malicious share of honest nodes' `sample()` */
+  sample: number
+  /** malicious share of honest nodes' views */
+  view: number
+  /** the eclipse victim's `sample()` (NaN unless eclipse) */
+  victim: number
+  /** honest nodes whose sample holds no honest id */
+  isolated: number
+}
+
+export interface AttackResult {
+  final: AttackShares
+  /** [cycle, sample share, view share] every few cycles */
+  points: Array<[number, number, number]>
+}
+
+export function newSampler (self: number, p: SamplerParams, random: () => number): Sampler {
+  return new SlotSampler<Entry, number>({ self, groups: p.groups, slotsPerGroup: p.slotsPerGroup, resetEvery: p.resetEvery, random, digest: numericDigest })
+}
+
+export function runAttack (init: AttackInit): AttackResult {
+  const { nodes: n, random } = init
+  const L = init.shuffle
+  const S = init.sampler.sampleLength
+  const bad = new Uint8Array(n)
+  let placed = 0
+  while (placed < Math.round(init.f * n)) {
+    const i = Math.floor(random() * n)
+    if (bad[i] === 0) { bad[i] = 1; placed++ }
+  }
+  const badIds = Int32Array.from([...bad.keys()].filter(i => bad[i] === 1))
+  // one entry object per node, shared (see sim-cyclon.ts: a view writes ages only as it sends)
+  const entryOf: Entry[] = Array.from({ length: n }, (_, i) => ({ id: i, age: 0 }))
+  const entry = (id: number): Entry => { const e = entryOf[id] as Entry; e.age = 0; return e }
+  const same = (e: Entry): Entry => e
+  const views: View[] = Array.from({ length: n }, (_, i) => new CyclonView<Entry, number>({ self: i, capacity: init.view, shuffleLength: L, random, member: true, selfEntry: entry, copy: same }))
+  const samplers: Array<Sampler | undefined> = Array.from({ length: n }, (_, i) => bad[i] === 1 ? undefined : newSampler(i, init.sampler, random))
+  // a random start: each view holds c random others, which its sampler has seen
+  for (const v of views) {
+    let guard = 0
+    while (v.size < init.view && guard++ < init.view * 100) {
+      const id = Math.floor(random() * n)
+      if (id !== v.self) v.add(entry(id))
+    }
+    samplers[v.self]?.observeAll(v.entries())
+  }
+  const freshBad = (k: number, not: number): Entry[] => {
+    const out: Entry[] = []
+    let guard = 0
+    while (out.length < k && guard++ < k * 100) {
+      const id = badIds[Math.floor(random() * badIds.length)] as number
+      if (id !== not && !out.some(e => e.id === id)) out.push(entry(id))
+    }
+    return out
+  }
+  let victim = 0
+  while (bad[victim] === 1) victim++
+  const pushes = init.scenario === 'hub' ? 1 : 10
+  const order = Int32Array.from({ length: n }, (_, i) => i)
+  const points: Array<[number, number, number]> = []
+  let final = measure()
+  for (let k = 1; k <= init.cycles; k++) {
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1))
+      const t = order[i] as number; order[i] = order[j] as number; order[j] = t
+    }
+    for (const id of order) {
+      if (bad[id] === 1) {
+        for (let p = 0; p < pushes; p++) {
+          const target = init.scenario === 'eclipse' ? victim : Math.floor(random() * n)
+          if (bad[target] === 1) continue
+          const pushed = freshBad(L, target)
+          ;(views[target] as View).merge(pushed, [])
+          const sm = samplers[target] as Sampler
+          sm.observeAll(pushed)
+          sm.observeAll(freshBad(S, target))
+        }
+        continue
+      }
+      const v = views[id] as View
+      const sm = samplers[id] as Sampler
+      // 1. Cyclon, with the oldest entry
+      const s = v.startShuffle()
+      if (s != null) {
+        const pid = s.partner.id
+        let reply: Entry[]
+        if (bad[pid] === 1) {
+          reply = freshBad(L, id)
+        } else {
+          (samplers[pid] as Sampler).observeAll(s.sent)
+          reply = (views[pid] as View).respond(s.sent)
+        }
+        v.completeShuffle(s, reply)
+        sm.observeAll(reply)
+      }
+      // 2. a sample exchange with the least-hit slot
+      const p = sm.partner()
+      if (p != null) {
+        const pid = p.id
+        const mine = sm.sample(S)
+        if (bad[pid] === 1) {
+          sm.observeAll(freshBad(S, id))
+        } else {
+          const ps = samplers[pid] as Sampler
+          const theirs = ps.sample(S)
+          ps.observe(entry(id))
+          ps.observeAll(mine)
+          sm.observeAll(theirs)
+        }
+        sm.observe(entry(pid))
+      }
+      // 3. the sampler's round
+      sm.round(process.env.REFILL_VIEW === "1" ? v.entries() : [])
+    }
+    if (k % 5 === 0 || k === 1 || k === init.cycles) {
+      final = measure()
+      points.push([k, final.sample, final.view])
+      init.onCycle?.(k, final)
+    }
+  }
+  return { final, points }
+
+  function measure (): AttackShares {
+    let total = 0; let badSampled = 0; let inView = 0; let badInView = 0; let isolated = 0
+    for (let i = 0; i < n; i++) {
+      if (bad[i] === 1) continue
+      const sample = (samplers[i] as Sampler).sample(init.sampleSize)
+      let honest = 0
+      for (const e of sample) { total++; if (bad[e.id] === 1) badSampled++; else honest++ }
+      if (honest === 0 && !(samplers[i] as Sampler).distinct().some(e => bad[e.id] === 0)) isolated++
+      for (const e of (views[i] as View).entries()) { inView++; if (bad[e.id] === 1) badInView++ }
+    }
+    const vs = (samplers[victim] as Sampler).sample(init.sampleSize)
+    return {
+      sample: total === 0 ? NaN : badSampled / total,
+      view: inView === 0 ? NaN : badInView / inView,
+      victim: init.scenario === 'eclipse' && vs.length > 0 ? vs.filter(e => bad[e.id] === 1).length / vs.length : NaN,
+      isolated
+    }
+  }
+}
