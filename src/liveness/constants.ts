@@ -12,6 +12,8 @@ export const LIVENESS_DEFAULTS = {
 
   pingIntervalMs: 10_000,
   pingTimeoutMs: 5_000,
+  /** failed pings in a row that end a connection: one lost ping is not a dead peer */
+  pingFailuresToDrop: 2,
   /** how often the node checks whether it needs more connections */
   maintainIntervalMs: 2_000,
   /** how often the interface addresses are polled for a network change */

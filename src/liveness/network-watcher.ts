@@ -9,7 +9,7 @@ import { repeatingTask } from '@libp2p/utils'
 import { networkInterfaces } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
 import { addressSnapshot, diffSnapshots, isChange } from './network-change.ts'
-import { probeConnection } from './probe.ts'
+import { isOwnPingStillOpen, probeConnection } from './probe.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { AddressChange, InterfaceTable } from './network-change.ts'
 import type { PeerKeeper } from './peer-keeper.ts'
@@ -111,9 +111,9 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
         try {
           await probeConnection(c, this.init.probeTimeoutMs ?? LIVENESS_DEFAULTS.pingTimeoutMs)
           return false
-        } catch {
-          if (c.status !== 'open') {
-            return false
+        } catch (err) {
+          if (c.status !== 'open' || isOwnPingStillOpen(err)) {
+            return false // gone already, or a ping of ours still open on it: not stale
           }
         }
       }

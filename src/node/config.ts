@@ -176,6 +176,8 @@ export const configSchema = z.strictObject({
   liveness: z.strictObject({
     pingInterval: duration(LIVENESS_DEFAULTS.pingIntervalMs),
     pingTimeout: duration(LIVENESS_DEFAULTS.pingTimeoutMs),
+    /** failed pings in a row that end a connection (one lost ping is not a dead peer) */
+    pingFailures: z.number().int().min(1).max(10).default(LIVENESS_DEFAULTS.pingFailuresToDrop),
     maintainInterval: duration(LIVENESS_DEFAULTS.maintainIntervalMs),
     networkPollInterval: duration(LIVENESS_DEFAULTS.networkPollIntervalMs)
   }).prefault({}),

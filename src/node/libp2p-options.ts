@@ -20,6 +20,7 @@ import { scopedMdns } from '../discovery/index.ts'
 import { dtnService } from '../dtn/index.ts'
 import { fastMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
+import { pingMonitor } from '../liveness/ping-monitor.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
 import { pinoComponentLogger } from '../logging/logger.ts'
 import { rpc } from '../rpc/rpc.ts'
@@ -36,6 +37,7 @@ import type { AnomalyStore, DeliveredAnomaly, GossipService } from '../gossip/in
 import type { IssuerReplicas } from '../issuer-client/replicas.ts'
 import type { DialRateLimiter } from '../liveness/dial-limiter.ts'
 import type { NetworkWatcher } from '../liveness/network-watcher.ts'
+import type { PingMonitor } from '../liveness/ping-monitor.ts'
 import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { Rpc } from '../rpc/rpc.ts'
@@ -60,6 +62,7 @@ export type TempusServices = {
   directory: DefaultPeerDirectory
   keeper: DefaultPeerKeeper
   network: NetworkWatcher
+  liveness: PingMonitor
   admission: AdmissionService
   sampling: Sampler
   rpc: Rpc
@@ -121,11 +124,10 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       // redials are the peer keeper's job (backoff with jitter, no cap for sentinels)
       reconnectRetries: 0
     },
-    connectionMonitor: {
-      pingInterval: parsed.liveness.pingInterval,
-      pingTimeout: { minTimeout: Math.min(1_000, parsed.liveness.pingTimeout), maxTimeout: parsed.liveness.pingTimeout },
-      abortConnectionOnPingFailure: true
-    },
+    // liveness is the ping monitor's (src/liveness/ping-monitor.ts): libp2p's
+    // aborts a connection at the first failed heartbeat, even one that failed
+    // only because the last heartbeat was still waiting for a slow answer
+    connectionMonitor: { enabled: false },
     metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: true }) : undefined,
     services: {
       // first: the services after it take the admission state from it (src/admission/provider.ts)
@@ -193,6 +195,11 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         now,
         random,
         dialBudget
+      }),
+      liveness: pingMonitor({
+        intervalMs: parsed.liveness.pingInterval,
+        timeoutMs: parsed.liveness.pingTimeout,
+        failuresToDrop: parsed.liveness.pingFailures
       }),
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,

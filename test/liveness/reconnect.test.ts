@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
+import { probeConnection } from '../../src/liveness/probe.ts'
 
 describe('liveness and reconnection', () => {
   const net = new TestNet()
@@ -36,6 +37,48 @@ describe('liveness and reconnection', () => {
     await edge.libp2p.unhandle('/ipfs/ping/1.0.0')
     await edge.libp2p.handle('/ipfs/ping/1.0.0', () => {})
     await waitForEvent(sentinel.libp2p, 'peer:disconnect', evt => evt.detail.equals(edge.peerId), 20_000)
+  })
+
+  it('keeps a connection whose peer answers pings slower than the ping interval: a ping still running is waited for, never doubled', async () => {
+    // the CI failure of the outage test: a heartbeat came while the last one
+    // still waited for its answer, libp2p refused a second outbound ping
+    // stream (TooManyOutboundProtocolStreamsError), and its connection
+    // monitor aborted an honest connection for it
+    const sentinel = await net.node({ type: 'sentinel', liveness: { pingInterval: '100ms', pingTimeout: '3s' } })
+    const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), connections: { minConnections: 1 } })
+    const connection = await eventually(() => sentinel.libp2p.getConnections(edge.peerId)[0], 'edge connected')
+    // the edge answers every ping, 400 ms late (four beats of the sentinel)
+    await edge.libp2p.unhandle('/ipfs/ping/1.0.0')
+    await edge.libp2p.handle('/ipfs/ping/1.0.0', (stream) => {
+      stream.addEventListener('message', (evt) => {
+        const data = evt.data.subarray()
+        setTimeout(() => { try { stream.send(data) } catch {} }, 400)
+      })
+    }, { maxInboundStreams: 4 })
+    const monitor = sentinel.libp2p.services.liveness
+    let pongs = 0
+    let dropped = false
+    // four answers, or the connection's end: whichever comes first
+    await new Promise<void>(resolve => {
+      monitor.addEventListener('dropped', () => { dropped = true; resolve() })
+      connection.addEventListener('close', () => { resolve() })
+      monitor.addEventListener('pong', (evt) => { if (evt.detail.connection === connection.id && ++pongs === 4) resolve() })
+    })
+    assert.equal(dropped, false, 'no connection dropped')
+    assert.equal(connection.status, 'open')
+    assert.ok(sentinel.libp2p.getConnections(edge.peerId).some(c => c.id === connection.id), 'the same connection')
+    assert.ok((connection.rtt ?? 0) >= 400, `the round trip was measured: ${connection.rtt}`)
+  })
+
+  it('two probes of one connection share one ping stream', async () => {
+    const sentinel = await net.node({ type: 'sentinel' })
+    const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs() })
+    const connection = await eventually(() => edge.libp2p.getConnections(sentinel.peerId)[0], 'connected')
+    const rtts = await Promise.all([probeConnection(connection, 5_000), probeConnection(connection, 5_000), probeConnection(connection, 5_000)])
+    assert.equal(new Set(rtts).size, 1, 'one probe answered all three')
+    // the next one runs afresh once the last stream is gone (its removal trails its end)
+    await eventually(() => !connection.streams.some(st => st.protocol === '/ipfs/ping/1.0.0'), 'the ping stream gone')
+    assert.ok(await probeConnection(connection, 5_000) >= 0, 'and the next one runs afresh')
   })
 
   it('the network watcher probes connections on an address change and keeps the live ones', async () => {

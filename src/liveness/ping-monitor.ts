@@ -1,0 +1,118 @@
+/**
+ * Liveness of every connection: a ping on it every interval; a connection
+ * whose peer leaves `failuresToDrop` pings in a row unanswered (timeout,
+ * reset) is aborted, and the peer keeper redials what is worth keeping.
+ *
+ * It replaces libp2p's connection monitor, which aborts a connection at the
+ * first failed heartbeat, including one that failed only because the last
+ * heartbeat's stream was still open (a slow answer under load: libp2p
+ * refuses a second outbound ping stream). Here a ping still running is
+ * waited for, not doubled (probe.ts), and one lost ping is not a dead peer:
+ * during an issuer outage a dropped connection cannot be admitted again, so
+ * a false verdict costs a kept link.
+ */
+import { repeatingTask } from '@libp2p/utils'
+import { TypedEventEmitter } from 'main-event'
+import { LIVENESS_DEFAULTS } from './constants.ts'
+import { isOwnPingStillOpen, probeConnection } from './probe.ts'
+import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { RepeatingTask } from '@libp2p/utils'
+
+/** Every field optional; the defaults are LIVENESS_DEFAULTS (constants.ts), the same the node's config schema fills in. */
+export interface PingMonitorInit {
+  /** time between two pings on a connection, ms; @default LIVENESS_DEFAULTS.pingIntervalMs (10 s) */
+  intervalMs?: number
+  /** how long a ping may take, ms; @default LIVENESS_DEFAULTS.pingTimeoutMs (5 s) */
+  timeoutMs?: number
+  /** failed pings in a row that end a connection; @default LIVENESS_DEFAULTS.pingFailuresToDrop (2) */
+  failuresToDrop?: number
+}
+
+export interface PingMonitorComponents {
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+export interface PingMonitorEvents {
+  /** a connection answered: its round trip */
+  pong: CustomEvent<{ connection: string, rttMs: number }>
+  /** a connection was aborted: its peer left pings unanswered */
+  dropped: CustomEvent<{ connection: string, peer: string, failures: number }>
+}
+
+export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements Startable {
+  private readonly components: PingMonitorComponents
+  private readonly log: Logger
+  private readonly timeoutMs: number
+  private readonly failuresToDrop: number
+  private readonly intervalMs: number
+  /** failed pings in a row, per connection id */
+  private readonly failures = new Map<string, number>()
+  private task?: RepeatingTask
+
+  constructor (components: PingMonitorComponents, init: PingMonitorInit = {}) {
+    super()
+    this.components = components
+    this.log = components.logger.forComponent('tempus:ping-monitor')
+    this.intervalMs = init.intervalMs ?? LIVENESS_DEFAULTS.pingIntervalMs
+    this.timeoutMs = init.timeoutMs ?? LIVENESS_DEFAULTS.pingTimeoutMs
+    this.failuresToDrop = init.failuresToDrop ?? LIVENESS_DEFAULTS.pingFailuresToDrop
+  }
+
+  readonly [Symbol.toStringTag] = 'tempus/ping-monitor'
+
+  start (): void {
+    this.task = repeatingTask(() => { this.beat() }, this.intervalMs)
+    this.task.start()
+  }
+
+  stop (): void {
+    this.task?.stop()
+    this.failures.clear()
+  }
+
+  /** One heartbeat: ping every open connection (one that is still being pinged shares that ping). */
+  beat (): void {
+    const open = new Set<string>()
+    for (const connection of this.components.connectionManager.getConnections()) {
+      open.add(connection.id)
+      void this.ping(connection)
+    }
+    for (const id of this.failures.keys()) {
+      if (!open.has(id)) this.failures.delete(id)
+    }
+  }
+
+  private async ping (connection: Connection): Promise<void> {
+    try {
+      const rttMs = await probeConnection(connection, this.timeoutMs)
+      connection.rtt = rttMs
+      this.failures.delete(connection.id)
+      this.safeDispatchEvent('pong', { detail: { connection: connection.id, rttMs } })
+    } catch (err: any) {
+      if (connection.status !== 'open') {
+        return // it ended meanwhile: nothing to judge
+      }
+      if (isOwnPingStillOpen(err)) {
+        return // our last ping's stream is still being torn down: no verdict
+      }
+      if (err?.name === 'UnsupportedProtocolError') {
+        this.failures.delete(connection.id) // it answered multistream-select: alive
+        return
+      }
+      const failures = (this.failures.get(connection.id) ?? 0) + 1
+      this.failures.set(connection.id, failures)
+      this.log('ping on %s to %p failed (%d in a row) - %s', connection.id, connection.remotePeer, failures, err?.name)
+      if (failures >= this.failuresToDrop) {
+        this.failures.delete(connection.id)
+        connection.abort(new Error(`no answer to ${failures} pings in a row`))
+        this.safeDispatchEvent('dropped', { detail: { connection: connection.id, peer: connection.remotePeer.toString(), failures } })
+      }
+    }
+  }
+}
+
+export function pingMonitor (init: PingMonitorInit = {}): (components: PingMonitorComponents) => PingMonitor {
+  return (components) => new PingMonitor(components, init)
+}
