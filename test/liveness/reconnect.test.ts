@@ -81,6 +81,28 @@ describe('liveness and reconnection', () => {
     assert.ok(await probeConnection(connection, 5_000) >= 0, 'and the next one runs afresh')
   })
 
+  it('a probe whose stream fails at once leaves no unhandled rejection behind', async () => {
+    // the CI failure after the ping monitor landed: send threw on a stream the
+    // remote had just reset, the probe gave up, and the stream's close then
+    // rejected a promise nobody awaited any more. libp2p's streams throw from
+    // send once closed for writing (StreamStateError); this one does at once.
+    const unhandled: unknown[] = []
+    const onUnhandled = (err: unknown): void => { unhandled.push(err) }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const stream = Object.assign(new EventTarget(), {
+        send: () => { throw Object.assign(new Error('cannot write to a closed stream'), { name: 'StreamStateError' }) },
+        abort: () => { stream.dispatchEvent(new Event('close')) }
+      })
+      const connection = { newStream: async () => stream } as any
+      await assert.rejects(probeConnection(connection, 1_000), /closed stream/)
+      await new Promise(resolve => setImmediate(resolve)) // one turn: where an unhandled rejection would surface
+      assert.deepEqual(unhandled, [])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
   it('the network watcher probes connections on an address change and keeps the live ones', async () => {
     let table: Record<string, any[]> = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
     const sentinel = await net.node({ type: 'sentinel' })
