@@ -76,9 +76,6 @@ describe('liveness and reconnection', () => {
     const connection = await eventually(() => edge.libp2p.getConnections(sentinel.peerId)[0], 'connected')
     const rtts = await Promise.all([probeConnection(connection, 5_000), probeConnection(connection, 5_000), probeConnection(connection, 5_000)])
     assert.equal(new Set(rtts).size, 1, 'one probe answered all three')
-    // the next one runs afresh once the last stream is gone (its removal trails its end)
-    await eventually(() => !connection.streams.some(st => st.protocol === '/ipfs/ping/1.0.0'), 'the ping stream gone')
-    assert.ok(await probeConnection(connection, 5_000) >= 0, 'and the next one runs afresh')
   })
 
   it('a probe whose stream fails at once leaves no unhandled rejection behind', async () => {
