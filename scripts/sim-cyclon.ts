@@ -41,7 +41,7 @@ import { PARTNER_ATTEMPTS } from '../src/sampling/constants.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { CyclonView } from '../src/sampling/view.ts'
 import { SAMPLER_DEFAULTS } from '../src/sampling/constants.ts'
-import { newSampler, runAttack } from './lib/cyclon-attacks.ts'
+import { exchangeSamples, newSampler, runAttack } from './lib/cyclon-attacks.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import type { AttackScenario, SamplerParams } from './lib/cyclon-attacks.ts'
 import type { SlotSampler } from '../src/sampling/slot-sampler.ts'
@@ -168,7 +168,7 @@ function cycle (views: View[], random: () => number, alive?: Uint8Array, order?:
         ;(samplers[id] as Sampler).observeAll(reply)
       }
     }
-    if (samplers != null) sampleExchange(id, samplers, v, alive)
+    if (samplers != null) sampleExchange(id, samplers, alive)
   }
 }
 
@@ -178,25 +178,15 @@ function cycle (views: View[], random: () => number, alive?: Uint8Array, order?:
  * sends what its sampler draws and itself; a partner that does not answer
  * is forgotten. Then the sampler's round.
  */
-function sampleExchange (id: number, samplers: Sampler[], v: View, alive?: Uint8Array): void {
+function sampleExchange (id: number, samplers: Sampler[], alive?: Uint8Array): void {
   const sm = samplers[id] as Sampler
   const p = sm.partner()
-  if (p != null) {
-    const pid = p.id
-    if (alive != null && alive[pid] === 0) {
-      sm.forget(pid)
-    } else {
-      const ps = samplers[pid] as Sampler
-      const S = (SAMPLER as SamplerParams).sampleLength
-      const mine = sm.sample(S)
-      const theirs = ps.sample(S)
-      ps.observe(entry(id))
-      ps.observeAll(mine)
-      sm.observeAll(theirs)
-      sm.observe(entry(pid))
-    }
+  if (p != null && alive != null && alive[p.id] === 0) {
+    sm.forget(p.id)
+  } else if (p != null) {
+    exchangeSamples(sm, samplers[p.id] as Sampler, (SAMPLER as SamplerParams).sampleLength, entry)
   }
-  sm.round(v.entries())
+  sm.round()
 }
 
 function makeSamplers (views: View[], random: () => number): Sampler[] | undefined {

@@ -73,6 +73,20 @@ export function newSampler (self: number, p: SamplerParams, random: () => number
   return new SlotSampler<Entry, number>({ self, groups: p.groups, slotsPerGroup: p.slotsPerGroup, resetEvery: p.resetEvery, random, digest: numericDigest })
 }
 
+/**
+ * One sample exchange between two honest nodes (the node's sampling
+ * service does the same over the wire): each sends its own id and `length`
+ * ids drawn from its sampler; each feeds what it receives to its sampler.
+ */
+export function exchangeSamples (initiator: Sampler, partner: Sampler, length: number, entry: (id: number) => Entry): void {
+  const mine = initiator.sample(length)
+  const theirs = partner.sample(length)
+  partner.observe(entry(initiator.self))
+  partner.observeAll(mine)
+  initiator.observeAll(theirs)
+  initiator.observe(entry(partner.self))
+}
+
 export function runAttack (init: AttackInit): AttackResult {
   const { nodes: n, random } = init
   const L = init.shuffle
@@ -150,22 +164,14 @@ export function runAttack (init: AttackInit): AttackResult {
       }
       // 2. a sample exchange with the least-hit slot
       const p = sm.partner()
-      if (p != null) {
-        const pid = p.id
-        const mine = sm.sample(S)
-        if (bad[pid] === 1) {
-          sm.observeAll(freshBad(S, id))
-        } else {
-          const ps = samplers[pid] as Sampler
-          const theirs = ps.sample(S)
-          ps.observe(entry(id))
-          ps.observeAll(mine)
-          sm.observeAll(theirs)
-        }
-        sm.observe(entry(pid))
+      if (p != null && bad[p.id] === 1) {
+        sm.observeAll(freshBad(S, id))
+        sm.observe(entry(p.id))
+      } else if (p != null) {
+        exchangeSamples(sm, samplers[p.id] as Sampler, S, entry)
       }
       // 3. the sampler's round
-      sm.round(process.env.REFILL_VIEW === "1" ? v.entries() : [])
+      sm.round()
     }
     if (k % 5 === 0 || k === 1 || k === init.cycles) {
       final = measure()

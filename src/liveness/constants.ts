@@ -1,6 +1,6 @@
-/** Liveness: the defaults of the peer keeper, the network watcher and libp2p's connection monitor, in one place. */
+/** Liveness: the defaults of the peer keeper, the network watcher and the ping monitor, in one place. */
 
-/** Liveness: ping every connection, drop it when the ping fails. */
+/** Ping every connection; drop it after `pingFailuresToDrop` pings in a row go unanswered. */
 export const LIVENESS_DEFAULTS = {
   /**
    * the node dials discovered peers (and peers from its views) while it has

@@ -3,6 +3,7 @@
  * `/v1/mesh/peers`, `tempus status`): JSON, times as ISO strings.
  */
 import type { PeerType } from '../core/peer-type.ts'
+import type { ConnectionEnd } from './peer-directory.ts'
 
 export interface PeerSummary {
   peerId: string
@@ -21,7 +22,7 @@ export interface PeerSummary {
   /** ids of the open connections to it (an id changes only when the connection was replaced) */
   connectionIds: string[]
   /** how the last connection to it ended since this process started (ISO time), or null */
-  lastConnectionEnd: { at: string, how: 'aborted' | 'reset' | 'closed', cause: string } | null
+  lastConnectionEnd: (Omit<ConnectionEnd, 'at'> & { at: string }) | null
 }
 
 export interface NodeStatus {

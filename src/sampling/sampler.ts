@@ -116,6 +116,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly busy = new Set<PeerType>()
   private readonly dialBudget: DialBudget
   private readonly evidence: EntryEvidence
+  /** what the wire side of an exchange needs (shuffle-wire.ts) */
+  private readonly wire: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget, state: AdmissionState, log: Logger }
   /** this node's signed record for its own entry, re-sealed when its addresses change */
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
   private running = false
@@ -143,6 +145,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     })
     this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.state.now })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
+    this.wire = { peerStore: components.peerStore, connectionManager: components.connectionManager, dialBudget: this.dialBudget, state: this.state, log: this.log }
     this.evidence = new EntryEvidence({
       self,
       state: this.state,
@@ -357,10 +360,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     const peer = peerIdFromString(partner.id)
     const wasConnected = this.components.connectionManager.getConnections(peer).length > 0
     if (!wasConnected) {
-      await dialPartner({ peerStore: this.components.peerStore, connectionManager: this.components.connectionManager, dialBudget: this.dialBudget }, peer, partner, signal)
+      await dialPartner(this.wire, peer, partner, signal)
     }
     try {
-      return await initiateShuffle({ connectionManager: this.components.connectionManager, state: this.state, log: this.log }, peer, type, this.views[type].shuffleLength, sent, signal)
+      return await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal)
     } finally {
       // sentinels are kept by the peer keeper anyway: closing would only make it redial
       if (!wasConnected && partner.type !== 'sentinel' && this.components.connectionManager.getConnections().length > (this.init.keepConnections ?? Infinity)) {
