@@ -212,6 +212,7 @@ export interface Admitted {
 export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   const nonce = randomBytes(NONCE_BYTES)
   let mine = await currentOwnToken(ctx)
+  const startEpoch = ctx.state.verifier.current?.epoch
   await writeHello(pb, ctx, mine, nonce, options)
   let hello = await readHello(pb, options)
   if (hello.retry) {
@@ -228,7 +229,14 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
   try {
     claims = await verifyRemoteToken(ctx, hello)
   } catch (err: any) {
-    if (!isRotated(err) || !provesCurrentEpoch(ctx, mine)) {
+    if (!isRotated(err)) {
+      throw err
+    }
+    const asOfStart = await verifyAsOfStart(ctx, hello, startEpoch, mine)
+    if (asOfStart != null) {
+      return await finishAsInitiator(pb, ctx, hello, asOfStart, nonce, mine, options)
+    }
+    if (!provesCurrentEpoch(ctx, mine)) {
       throw err
     }
     // the responder is behind: tell it once; the token we showed is the proof
@@ -236,9 +244,34 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
     hello = await readResponderHello(pb, options)
     claims = await verifyRemoteToken(ctx, hello)
   }
+  return await finishAsInitiator(pb, ctx, hello, claims, nonce, mine, options)
+}
+
+/** The responder's proof over our nonce checked, ours over its nonce sent. */
+async function finishAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, hello: AdmitHello, claims: TokenClaims, nonce: Uint8Array, mine: OwnToken, options: AbortOptions): Promise<Admitted> {
   await verifyProof(ctx, hello.signature, nonce, hello.token)
   await pb.write({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '' }, AdmitProof, options)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
+}
+
+/**
+ * An exchange is judged by the epoch that was current when it began. Our
+ * verifier can move forward while the responder answers (a keys poll, a
+ * newer token on another connection); the token we showed is then of the
+ * old epoch and proves nothing newer to a responder on that epoch, so it
+ * could neither retry nor be retried, and two honest nodes would refuse
+ * each other mid-rotation. A responder's token of the epoch we began on
+ * (and the same one we showed) is taken, as it would have been a moment
+ * earlier; both sides re-present their next token on the live connection
+ * once they hold one. A token older than the epoch we began on is
+ * `rotated-key` as ever.
+ */
+async function verifyAsOfStart (ctx: ExchangeContext, hello: AdmitHello, startEpoch: number | undefined, mine: OwnToken): Promise<TokenClaims | undefined> {
+  if (startEpoch == null || mine.claims.ep < startEpoch) {
+    return undefined
+  }
+  const claims = await verifyRemoteToken(ctx, hello, true)
+  return claims.ep >= startEpoch ? claims : undefined
 }
 
 /** A responder's hello after its one chance to retry: another retry proves nothing new. */

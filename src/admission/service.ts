@@ -251,6 +251,15 @@ export class AdmissionService implements Startable {
       await stream.close()
     } catch (err: any) {
       const reason = err instanceof AdmissionError ? err.reason : 'malformed'
+      if (reason === 'rotated-key') {
+        // a genuine token of the epoch we just left, fetched before the
+        // peer learned of the rotation: no refusal and no offence. Its
+        // admission stands as it was; its token of our epoch follows
+        // once it catches up (or the sweep closes it when this one lapses)
+        this.log('%s re-presented a token of a rotated epoch; waiting for its next one', peer)
+        await stream.close().catch(() => {})
+        return
+      }
       if (reason === 'malformed' && isCutRead(err)) { stream.abort(err); return } // a cut read is nobody's offence
       this.state.recordRefused(peer, reason, 'inbound', err instanceof AdmissionError ? err.expiredForMs : undefined)
       stream.abort(new AdmissionError(reason))
