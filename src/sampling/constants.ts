@@ -5,6 +5,11 @@ export function cyclonProtocol (type: PeerType): string {
   return `/tempus/cyclon/${type}/1.0.0`
 }
 
+/** the sample exchange beside a view's shuffle (protocols/cyclon.md) */
+export function sampleProtocol (type: PeerType): string {
+  return `/tempus/sample/${type}/1.0.0`
+}
+
 /**
  * Defaults per population: edges are many and churn, so their view is the
  * paper's c = 20, l = 8; bridges and sentinels are few and long-lived, so a
@@ -84,3 +89,30 @@ export const SAMPLER_DEFAULTS = {
   sampleLength: 120,
   resetEvery: 1000
 } as const
+
+/** the most ids one sample-exchange frame offers (SAMPLER_DEFAULTS.sampleLength fits) */
+export const SAMPLE_MAX_IDS = 128
+/**
+ * The most ids one side asks evidence for in one exchange: evidence is a
+ * token and a signed record (about 1 KiB), so 16 keep a frame near 16 KiB;
+ * a sampler that is filling learns 16 ids per exchange.
+ */
+export const SAMPLE_MAX_WANTS = 16
+/** the longest PeerId (text) an offer may name */
+export const SAMPLE_MAX_ID_CHARS = 128
+/**
+ * How long past its token's expiry an id stays sampleable. A token lives
+ * minutes; a sampler slot lives as long as its id keeps winning, and only
+ * the ids that would win a slot travel with evidence. So the sampler takes
+ * evidence that proves admission within this bound: an admitted peer is
+ * sampleable for 30 min after its last token lapsed, unless revoked (the
+ * revocation list evicts it at once) or found dead (a failed exchange
+ * forgets it). Rotated epochs count too: a token of an earlier key proves
+ * admission when it was issued.
+ */
+export const SAMPLE_EVIDENCE_MAX_AGE_MS = 30 * 60_000
+/**
+ * An id is offered only while its evidence has this long left within the
+ * bound, so it does not lapse between the offer and the evidence.
+ */
+export const SAMPLE_OFFER_MARGIN_MS = 60_000

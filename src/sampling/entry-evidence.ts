@@ -10,7 +10,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeJwt } from 'jose'
 import { offenceOf } from '../admission/refusal-cost.ts'
-import { LAPSED_GRACE_MS, STALE_MARGIN_MS } from './constants.ts'
+import { LAPSED_GRACE_MS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
 import { believableAge } from './entry-age.ts'
 import { BadRecordError } from './errors.ts'
 import { openRecord } from './signed-record.ts'
@@ -55,6 +55,32 @@ export class EntryEvidence {
    * lets the sequence number go back). The age is clamped (entry-age.ts).
    */
   async admissible (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
+    return await this.check(type, entries, sender, 'view')
+  }
+
+  /**
+   * The entries a slot sampler may hold (the sample exchange's evidence):
+   * as for a view, but a token counts while it expired less than
+   * SAMPLE_EVIDENCE_MAX_AGE_MS ago, of whatever epoch: what it proves is
+   * that the issuer admitted that peer then. A sampler keeps an id far
+   * longer than a token lives. Evidence past that bound is dropped; only
+   * evidence past it by more than an honest clock could excuse is charged.
+   */
+  async sampleable (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
+    return await this.check(type, entries, sender, 'sampler')
+  }
+
+  /** Can an entry held by a sampler still be offered, its evidence within the bound with a margin to spare? */
+  offerable (entry: PeerEntry): boolean {
+    return entry.expiresAt != null && entry.expiresAt + SAMPLE_EVIDENCE_MAX_AGE_MS - SAMPLE_OFFER_MARGIN_MS > this.init.state.now()
+  }
+
+  /** Is an entry held by a sampler still within the bound (drawn by `sample()`)? */
+  withinSamplingBound (entry: PeerEntry): boolean {
+    return entry.expiresAt != null && entry.expiresAt + SAMPLE_EVIDENCE_MAX_AGE_MS > this.init.state.now()
+  }
+
+  private async check (type: PeerType, entries: PeerEntry[], sender: string, holder: 'view' | 'sampler'): Promise<PeerEntry[]> {
     const ok: PeerEntry[] = []
     const self = this.init.self
     for (const entry of entries) {
@@ -65,12 +91,18 @@ export class EntryEvidence {
         if (entry.type !== type) {
           throw new Error('wrong view')
         }
-        const claims = await this.init.state.verifier.verify(entry.token, { sub: entry.id, keyCertificate: entry.keyCertificate === '' ? undefined : entry.keyCertificate })
+        const sampling = holder === 'sampler'
+        const claims = await this.init.state.verifier.verify(entry.token, {
+          sub: entry.id,
+          keyCertificate: entry.keyCertificate === '' ? undefined : entry.keyCertificate,
+          acceptRotated: sampling,
+          at: sampling ? this.samplingInstant(entry.token) : undefined
+        })
         if (claims.typ !== type) {
           throw new Error('wrong type')
         }
         const record = await this.newestRecord(type, await openRecord(entry.record, entry.id))
-        const age = believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.periodMs(type))
+        const age = sampling ? 0 : believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.periodMs(type))
         ok.push({ ...entry, age, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
       } catch (err: any) {
         this.init.metrics?.entryRefused(type)
@@ -87,7 +119,8 @@ export class EntryEvidence {
         // so is the sender's own entry with its own token lapsed in an issuer
         // outage (kept connections shuffle on), as admission forgives it
         const ownLapsed = entry.id === sender && offenceOf(err?.reason, err?.expiredForMs) === null
-        if (err?.reason !== 'rotated-key' && !ownLapsed && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
+        const bound = holder === 'sampler' ? SAMPLE_EVIDENCE_MAX_AGE_MS : 0
+        if (err?.reason !== 'rotated-key' && !ownLapsed && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token, bound))) {
           this.init.state.raise(sender, 'bad-entry')
         }
       }
@@ -115,6 +148,27 @@ export class EntryEvidence {
     }
     return received
   }
+  /**
+   * The entry of a connected peer admitted as `type`, from the token it
+   * showed and the record it signed (identify stored it); none without a
+   * record (no address can be vouched for), or with evidence that lapses
+   * within the margin or is of a rotated key: a receiver would refuse it (a
+   * connection kept through an issuer outage still holds its peer's lapsed
+   * token).
+   */
+  async connectedEntry (type: PeerType, peer: PeerId): Promise<PeerEntry | undefined> {
+    const id = peer.toString()
+    const admitted = this.init.state.admitted.get(id)
+    if (admitted == null || admitted.claims.typ !== type || admitted.token === '' || this.lapsing(admitted.claims.exp * 1000, admitted.claims.ep)) {
+      return undefined
+    }
+    const record = await this.storedRecord(peer)
+    if (record == null) {
+      return undefined
+    }
+    return { id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: admitted.claims.exp * 1000, epoch: admitted.claims.ep }
+  }
+
   /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
   async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
     try {
@@ -155,13 +209,33 @@ export class EntryEvidence {
     const current = this.init.state.verifier.current?.epoch ?? -1
     return (expiresAt != null && expiresAt <= horizon) || (epoch != null && epoch < current)
   }
-  /** An expired token that lapsed longer ago than an honest node's clock could excuse. */
-  private lapsedLongAgo (token: string): boolean {
+  /** An expired token that lapsed longer ago (past `bound`) than an honest node's clock could excuse. */
+  private lapsedLongAgo (token: string, bound = 0): boolean {
     try {
       const exp = decodeJwt(token).exp
-      return typeof exp !== 'number' || exp * 1000 + LAPSED_GRACE_MS < this.init.state.now()
+      return typeof exp !== 'number' || exp * 1000 + bound + LAPSED_GRACE_MS < this.init.state.now()
     } catch {
       return true
     }
+  }
+
+  /**
+   * The instant a sampler judges a token's time claims at: now while it is
+   * valid, the moment before its expiry once it lapsed within the bound
+   * (it proved admission then). Past the bound (or undecodable) it is
+   * judged now, and refused as expired (or as what it is).
+   */
+  private samplingInstant (token: string): number | undefined {
+    let exp: unknown
+    try {
+      exp = decodeJwt(token).exp
+    } catch {
+      return undefined
+    }
+    const now = this.init.state.now()
+    if (typeof exp !== 'number' || exp * 1000 > now || exp * 1000 + SAMPLE_EVIDENCE_MAX_AGE_MS < now) {
+      return undefined
+    }
+    return exp * 1000 - 1
   }
 }

@@ -26,6 +26,31 @@ export class MalformedShuffleError extends TempusError {
 }
 
 /**
+ * A sample-exchange frame (protocols/cyclon.md, "The sample exchange") out
+ * of its place in the exchange:
+ * - `undecodable`, `oversize-frame`: not a SampleFrame within the bound;
+ * - `too-many-ids`, `duplicate-id`, `bad-id`: an offer of more than the
+ *   bound, an id twice, an empty or oversize id;
+ * - `bad-wants`: more asks than the bound, not increasing, or past the offer;
+ * - `out-of-step`: a field this step of the exchange does not carry;
+ * - `wrong-evidence`: not one entry per id asked for, in its order (an id
+ *   offered without evidence to show is a fabricated one).
+ */
+export type SampleRefusal = 'undecodable' | 'oversize-frame' | 'too-many-ids' | 'duplicate-id' | 'bad-id' | 'bad-wants' | 'out-of-step' | 'wrong-evidence'
+
+export class MalformedSampleError extends TempusError {
+  /** the same as `reason`: the one field every project error has */
+  get code (): string { return this.reason }
+  override readonly name = 'MalformedSampleError'
+  readonly reason: SampleRefusal
+
+  constructor (reason: SampleRefusal, message: string) {
+    super(`${message}; the sample exchange was refused (offer ids your sampler holds and show evidence for every one asked for)`)
+    this.reason = reason
+  }
+}
+
+/**
  * Why an entry's signed peer record was refused:
  * - `missing`: no record, so no address (dropped, not charged: nothing was claimed);
  * - `malformed`: not an envelope holding a peer record;

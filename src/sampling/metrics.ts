@@ -9,10 +9,12 @@ import { PEER_TYPES } from '../core/peer-type.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { Registry } from 'prom-client'
 
-/** what the sampler shows of its views */
+/** what the sampler shows of its views and slot samplers */
 export interface ViewSizes {
   view(type: PeerType): unknown[]
   capacity(type: PeerType): number
+  /** ids the view's slot sampler holds */
+  sampled(type: PeerType): number
 }
 
 export type ShuffleOutcome = 'ok' | 'failed' | 'refused'
@@ -20,6 +22,7 @@ export type ShuffleOutcome = 'ok' | 'failed' | 'refused'
 export class SamplingMetrics {
   private readonly shuffles: Counter<'view' | 'role' | 'outcome'>
   private readonly refused: Counter<'view'>
+  private readonly exchanges: Counter<'view' | 'role' | 'outcome'>
 
   constructor (registry: Registry, views: ViewSizes) {
     const registers = [registry]
@@ -47,6 +50,21 @@ export class SamplingMetrics {
       labelNames: ['view', 'role', 'outcome'],
       registers
     })
+    new Gauge({
+      name: 'tempus_sampling_sampler_peers',
+      help: 'ids each view\'s slot sampler holds now: what sample() draws from',
+      labelNames: ['view'],
+      registers,
+      collect () {
+        for (const type of PEER_TYPES) this.set({ view: type }, views.sampled(type))
+      }
+    })
+    this.exchanges = new Counter({
+      name: 'tempus_sampling_sample_exchanges_total',
+      help: 'sample exchanges (ids each way, evidence for slot winners) by view, role (initiator, responder) and outcome (ok; failed: no answer or a broken stream; refused: over the rate limit or out of step, the sender is charged)',
+      labelNames: ['view', 'role', 'outcome'],
+      registers
+    })
     this.refused = new Counter({
       name: 'tempus_sampling_entries_refused_total',
       help: 'view entries refused on merge by view: no valid proof of admission, the wrong type, or a bad peer record',
@@ -57,6 +75,10 @@ export class SamplingMetrics {
 
   shuffle (view: PeerType, role: 'initiator' | 'responder', outcome: ShuffleOutcome): void {
     this.shuffles.inc({ view, role, outcome })
+  }
+
+  sampleExchange (view: PeerType, role: 'initiator' | 'responder', outcome: ShuffleOutcome): void {
+    this.exchanges.inc({ view, role, outcome })
   }
 
   entryRefused (view: PeerType): void {

@@ -17,88 +17,27 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol } from './constants.ts'
+import { PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol, sampleProtocol } from './constants.ts'
 import { nextTickDelay } from './schedule.ts'
 import { sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
 import { SamplingMetrics } from './metrics.ts'
 import { EntryEvidence } from './entry-evidence.ts'
-import { answerShuffle, dialPartner, initiateShuffle } from './shuffle-wire.ts'
+import { answerShuffle, initiateShuffle, withPartner } from './shuffle-wire.ts'
+import { answerSampleExchange, initiateSampleExchange } from './sample-wire.ts'
+import { SampleKeeper } from './sample-keeper.ts'
 import type { DialBudget } from './shuffle-wire.ts'
 import { viewSettingsOf } from './view-settings.ts'
 import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PeerEntry } from './peer-entry.ts'
+import type { SamplerComponents, SamplerEvents, SamplerInit, ViewEntry } from './sampler-types.ts'
 export type { DialBudget } from './shuffle-wire.ts'
+export type { SamplerComponents, SamplerEvents, SamplerInit, ViewEntry } from './sampler-types.ts'
 import type { ViewSettings } from './view-settings.ts'
-import type { ComponentLogger, Connection, Logger, PeerId, PeerStore, PrivateKey, Startable, Stream } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import type { Registry } from 'prom-client'
-
-/** Every field optional; the defaults are in constants.ts, the same the node's config schema fills in. */
-export interface SamplerInit {
-  /**
-   * this node's own type: a member of that view, an observer of the others
-   * @default the type it enrolled as (AdmissionState.selfType)
-   */
-  type?: PeerType
-  /**
-   * each view's size and pace; a field left out takes its default
-   * @default VIEW_DEFAULTS, an observer at OBSERVER_PERIOD_FACTOR × the period
-   */
-  views?: Partial<Record<PeerType, Partial<ViewSettings>>>
-  /**
-   * whose verdicts check entries' tokens and take their senders' offences
-   * @default the admission service's (src/admission/provider.ts)
-   */
-  state?: AdmissionState
-  /** @default crypto.getRandomValues */
-  random?: () => number
-  /** a shuffle's deadline; @default SHUFFLE_TIMEOUT_MS (5 s) */
-  timeoutMs?: number
-  /** incoming shuffles per peer per minute and view; @default twice what one period allows, at least SHUFFLES_PER_PEER_PER_MINUTE */
-  perPeerPerMinute?: number
-  /**
-   * A connection dialled only for a shuffle is closed afterwards while the
-   * node holds more than this many connections: Cyclon meets a new random
-   * partner every period, and keeping every one would connect each node to
-   * most of the overlay (each connection costs a handshake, an admission,
-   * identify, gossip and DHT streams).
-   */
-  keepConnections?: number
-  /**
-   * The node's dial budget per address and host, shared with the peer
-   * keeper so the node as a whole never hammers one address.
-   * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)
-   */
-  dialBudget?: DialBudget
-  /** the node's Prometheus registry: view sizes, shuffles and refused entries go there (see `metrics.ts`); none without it */
-  registry?: Registry
-}
-
-export interface SamplerComponents {
-  peerId: PeerId
-  /** to sign this node's own peer record for its entry */
-  privateKey: PrivateKey
-  registrar: Registrar
-  connectionManager: ConnectionManager
-  peerStore: PeerStore
-  addressManager: AddressManager
-  logger: ComponentLogger
-}
-
-export interface SamplerEvents {
-  'view:change': CustomEvent<{ type: PeerType, size: number }>
-}
-
-/** What the API shows of an entry: no token. */
-export interface ViewEntry {
-  peerId: string
-  type: PeerType
-  age: number
-  addrs: string[]
-}
+import type { Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 
 const cryptoRandom = (): number => (crypto.getRandomValues(new Uint32Array(1))[0] as number) / 4294967296
 
@@ -112,6 +51,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
   private readonly metrics?: SamplingMetrics
   private readonly limiters: Record<PeerType, RateLimiter>
+  private readonly sampleLimiters: Record<PeerType, RateLimiter>
+  private readonly samples: SampleKeeper
   private readonly timers = new Map<PeerType, ReturnType<typeof setTimeout>>()
   private readonly busy = new Set<PeerType>()
   private readonly dialBudget: DialBudget
@@ -164,6 +105,16 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       duration: 60
     })
     this.limiters = { edge: limiter('edge'), bridge: limiter('bridge'), sentinel: limiter('sentinel') }
+    // one sample exchange follows each shuffle: the same pace, its own bucket
+    this.sampleLimiters = { edge: limiter('edge'), bridge: limiter('bridge'), sentinel: limiter('sentinel') }
+    this.samples = new SampleKeeper({
+      self,
+      evidence: this.evidence,
+      random,
+      isRevoked: peer => this.state.revocations.isRevoked(peer),
+      connectedEntry: async (type, peer) => await this.evidence.connectedEntry(type, peerIdFromString(peer)),
+      settings: init.sampler
+    })
     this.onRevoked = this.onRevoked.bind(this)
   }
 
@@ -175,6 +126,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.running = true
     for (const type of PEER_TYPES) {
       await this.components.registrar.handle(cyclonProtocol(type), async (stream, connection) => { await this.handle(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
+      await this.components.registrar.handle(sampleProtocol(type), async (stream, connection) => { await this.handleSample(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     }
     this.state.addEventListener('revoked', this.onRevoked)
   }
@@ -208,12 +160,22 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.state.removeEventListener('revoked', this.onRevoked)
     for (const type of PEER_TYPES) {
       await this.components.registrar.unhandle(cyclonProtocol(type))
+      await this.components.registrar.unhandle(sampleProtocol(type))
     }
   }
 
-  /** n peers of `type` drawn uniformly from that view (fewer if it is smaller). */
+  /**
+   * n peers of `type` drawn uniformly from what that view's slot sampler
+   * holds (fewer if it holds fewer): not from the view, which admitted
+   * liars can fill (protocols/cyclon.md, "The sampler beside each view").
+   */
   sample (type: PeerType, n: number): ViewEntry[] {
-    return this.views[type].sample(n).map(publicEntry)
+    return this.samples.sample(type, n).map(publicEntry)
+  }
+
+  /** ids the `type` view's slot sampler holds */
+  sampled (type: PeerType): number {
+    return this.samples.held(type)
   }
 
   view (type: PeerType): ViewEntry[] {
@@ -248,8 +210,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
           break
         }
         try {
-          const reply = await this.exchange(type, shuffle.partner, shuffle.sent)
-          view.completeShuffle(shuffle, await this.evidence.admissible(type, reply, shuffle.partner.id))
+          const reply = await this.evidence.admissible(type, await this.exchange(type, shuffle.partner, shuffle.sent), shuffle.partner.id)
+          view.completeShuffle(shuffle, reply)
+          this.samples.observe(type, reply)
           this.metrics?.shuffle(type, 'initiator', 'ok')
           break
         } catch (err: any) {
@@ -268,6 +231,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         view.add(partner)
       }
       this.changed(type)
+      await this.exchangeSamples(type)
+      this.samples.endRound(type)
     } finally {
       this.busy.delete(type)
     }
@@ -281,23 +246,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
    */
   private async seed (type: PeerType): Promise<void> {
     for (const connection of this.components.connectionManager.getConnections()) {
-      const id = connection.remotePeer.toString()
-      const admitted = this.state.admitted.get(id)
-      if (admitted == null || admitted.claims.typ !== type || admitted.token === '') {
-        continue
+      const entry = await this.evidence.connectedEntry(type, connection.remotePeer)
+      if (entry != null) {
+        this.views[type].add(entry)
+        this.samples.observe(type, [entry])
       }
-      // evidence that lapses within the margin, or of a rotated key, would be
-      // refused by the receiver (a connection kept through an issuer outage
-      // still holds its peer's lapsed token): not an entry to pass on
-      if (this.evidence.lapsing(admitted.claims.exp * 1000, admitted.claims.ep)) {
-        continue
-      }
-      // the record it signed (identify stored it); without one, no address can be vouched for
-      const record = await this.evidence.storedRecord(connection.remotePeer)
-      if (record == null) {
-        continue
-      }
-      this.views[type].add({ id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: admitted.claims.exp * 1000, epoch: admitted.claims.ep })
     }
   }
 
@@ -319,8 +272,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     const introducer: PeerEntry = { id: pick.c.remotePeer.toString(), age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }
     const sent = view.member ? [this.selfEntry()] : []
     try {
-      const reply = await this.exchange(type, introducer, sent)
-      view.merge(await this.evidence.admissible(type, reply, introducer.id), sent)
+      const reply = await this.evidence.admissible(type, await this.exchange(type, introducer, sent), introducer.id)
+      view.merge(reply, sent)
+      this.samples.observe(type, reply)
       this.changed(type)
     } catch (err: any) {
       this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
@@ -356,20 +310,35 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
-    const signal = AbortSignal.timeout(this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS)
-    const peer = peerIdFromString(partner.id)
-    const wasConnected = this.components.connectionManager.getConnections(peer).length > 0
-    if (!wasConnected) {
-      await dialPartner(this.wire, peer, partner, signal)
+    return await this.withPartner(partner, async (peer, signal) => await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal))
+  }
+
+  /**
+   * One sample exchange of the `type` sampler with its least-hit slot. A
+   * partner that does not answer leaves the sampler (dead, or not what it
+   * claimed); one over the dial budget waits for a later tick.
+   */
+  private async exchangeSamples (type: PeerType): Promise<void> {
+    const partner = this.samples.partner(type)
+    if (partner == null) {
+      return
     }
     try {
-      return await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal)
-    } finally {
-      // sentinels are kept by the peer keeper anyway: closing would only make it redial
-      if (!wasConnected && partner.type !== 'sentinel' && this.components.connectionManager.getConnections().length > (this.init.keepConnections ?? Infinity)) {
-        await this.components.connectionManager.closeConnections(peer).catch(() => {})
+      await this.withPartner(partner, async (peer, signal) => { await initiateSampleExchange(this.wire, peer, type, this.samples.side(type), signal) })
+      this.metrics?.sampleExchange(type, 'initiator', 'ok')
+    } catch (err: any) {
+      if (err instanceof DialBudgetError) {
+        return
       }
+      this.log('%s sample exchange with %s failed (%s): it leaves the sampler', type, partner.id, err?.name)
+      this.samples.forget(type, partner.id)
+      this.metrics?.sampleExchange(type, 'initiator', 'failed')
     }
+  }
+
+  /** Run `fn` with `partner` (shuffle-wire.ts): dialled if need be, within the deadline. */
+  private async withPartner<T> (partner: PeerEntry, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
+    return await withPartner(this.wire, partner, { timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS, keepConnections: this.init.keepConnections }, fn)
   }
 
   private async handle (type: PeerType, stream: Stream, connection: Connection): Promise<void> {
@@ -382,6 +351,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS,
       answer: async (received, sender) => {
         const admissible = await this.evidence.admissible(type, received, sender)
+        this.samples.observe(type, admissible)
         await this.refreshOwnRecord()
         this.evidence.dropLapsing(type)
         return this.views[type].respond(admissible)
@@ -390,7 +360,19 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     }, type, stream, connection)
   }
 
+  private async handleSample (type: PeerType, stream: Stream, connection: Connection): Promise<void> {
+    await answerSampleExchange({
+      state: this.state,
+      log: this.log,
+      metrics: this.metrics,
+      limiter: this.sampleLimiters[type],
+      timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS,
+      side: this.samples.side(type)
+    }, type, stream, connection)
+  }
+
   private onRevoked (evt: CustomEvent<string[]>): void {
+    this.samples.forgetEverywhere(evt.detail)
     for (const type of PEER_TYPES) {
       if (this.views[type].removeWhere(e => evt.detail.includes(e.id)) > 0) {
         this.changed(type)

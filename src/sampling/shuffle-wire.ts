@@ -6,6 +6,7 @@
  * A frame out of shape is its sender's offence; a reset or a timeout only
  * means the other side is gone.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
 import { MAX_SHUFFLE_BYTES, cyclonProtocol } from './constants.ts'
@@ -40,6 +41,30 @@ export async function dialPartner (ctx: { peerStore: PeerStore, connectionManage
     throw new Error(`no signed address for ${partner.id}`)
   }
   await ctx.connectionManager.openConnection(ctx.dialBudget.dialTargets(partner.id, known), { signal })
+}
+
+/**
+ * Run `fn` with `partner` within the deadline, dialled at its signed
+ * addresses if not connected. A connection made only for this is closed
+ * afterwards while the node holds more than `keepConnections`: Cyclon
+ * meets a new random partner every period, and keeping every one would
+ * connect each node to most of the overlay. Sentinels are kept by the
+ * peer keeper anyway: closing would only make it redial.
+ */
+export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget }, partner: PeerEntry, limits: { timeoutMs: number, keepConnections?: number }, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
+  const signal = AbortSignal.timeout(limits.timeoutMs)
+  const peer = peerIdFromString(partner.id)
+  const wasConnected = ctx.connectionManager.getConnections(peer).length > 0
+  if (!wasConnected) {
+    await dialPartner(ctx, peer, partner, signal)
+  }
+  try {
+    return await fn(peer, signal)
+  } finally {
+    if (!wasConnected && partner.type !== 'sentinel' && ctx.connectionManager.getConnections().length > (limits.keepConnections ?? Infinity)) {
+      await ctx.connectionManager.closeConnections(peer).catch(() => {})
+    }
+  }
 }
 
 /** Send `sent` to `peer` on the `type` view's protocol and read its reply (at most `maxEntries`). */

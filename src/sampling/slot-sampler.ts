@@ -170,6 +170,37 @@ export class SlotSampler<E extends { id: Id }, Id = string> {
   }
 
   /**
+   * Would `id`, not held now, win a slot if it were observed? The sample
+   * exchange asks for evidence of these ids only: an id that would lose is
+   * refused whatever its evidence.
+   */
+  wouldKeep (id: Id): boolean {
+    if (id === this.self || this.has(id)) {
+      return false
+    }
+    const d = this.digest(id) >>> 0
+    const g = this.groupOf(d)
+    if ((this.used[g] as number) < this.k) {
+      return true
+    }
+    return slotRank(d, this.seedA[g] as number, this.seedB[g] as number) < (this.rank[g * this.k + (this.worst[g] as number)] as number)
+  }
+
+  /**
+   * A held id named again without new evidence (in another sampler's
+   * draw): one more hit on its slot, as `observe` counts, so ids named over
+   * and over are chosen as partners last. Returns whether it is held.
+   */
+  touch (id: Id): boolean {
+    const i = this.ids.indexOf(id)
+    if (i < 0) {
+      return false
+    }
+    this.hits[i] = (this.hits[i] as number) + 1
+    return true
+  }
+
+  /**
    * The exchange partner: the least-hit slot's entry (ties broken at
    * random), whose hits then rise; `usable` filters out entries that
    * cannot be contacted now. Undefined when no slot qualifies.

@@ -108,6 +108,25 @@ describe('slot sampler (pure, Basalt-style bottom-k groups)', () => {
     assert.notEqual(seeds()[1], before[1], 'then group 1, round robin')
   })
 
+  it('wouldKeep says exactly which unheld ids observe would keep; touch adds a hit to a held id only', () => {
+    const s = make(5, { groups: 2, slotsPerGroup: 3 })
+    for (let id = 0; id < 40; id++) s.observe({ id })
+    for (let id = 40; id < 400; id++) {
+      const probe = make(5, { groups: 2, slotsPerGroup: 3 })
+      for (let j = 0; j < 40; j++) probe.observe({ id: j })
+      const predicted = probe.wouldKeep(id)
+      probe.observe({ id })
+      assert.equal(predicted, probe.has(id), `id ${id}`)
+    }
+    const held = ids(s)
+    assert.ok(held.every(id => !s.wouldKeep(id)), 'a held id is not asked for again')
+    assert.equal(s.wouldKeep(-1), false, 'nor is self')
+    // touch: the touched id is chosen as partner last
+    for (const id of held.slice(1)) s.touch(id)
+    assert.equal(s.partner()?.id, held[0])
+    assert.equal(s.touch(10_000), false)
+  })
+
   it('refuses nonsense parameters by name', () => {
     assert.throws(() => make(1, { groups: 0 }), /groups/)
     assert.throws(() => make(1, { slotsPerGroup: 1.5 }), /slotsPerGroup/)

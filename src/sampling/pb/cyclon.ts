@@ -349,3 +349,224 @@ export namespace CyclonShuffle {
     return streamMessage(buf, CyclonShuffle.codec(), opts)
   }
 }
+
+export interface SampleFrame {
+  ids: string[]
+  wants: number[]
+  evidence: CyclonEntry[]
+}
+
+export namespace SampleFrame {
+  let _codec: Codec<SampleFrame>
+
+  export const codec = (): Codec<SampleFrame> => {
+    if (_codec == null) {
+      _codec = message<SampleFrame>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.ids != null && obj.ids.length > 0) {
+          for (const value of obj.ids) {
+            w.uint32(10)
+            w.string(value)
+          }
+        }
+
+        if (obj.wants != null && obj.wants.length > 0) {
+          for (const value of obj.wants) {
+            w.uint32(16)
+            w.uint32(value)
+          }
+        }
+
+        if (obj.evidence != null && obj.evidence.length > 0) {
+          for (const value of obj.evidence) {
+            w.uint32(26)
+            CyclonEntry.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          ids: [],
+          wants: [],
+          evidence: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.ids != null && obj.ids.length === opts.limits.ids) {
+                throw new MaxLengthError('Decode error - repeated field "ids" had too many elements')
+              }
+
+              obj.ids.push(reader.string())
+              break
+            }
+            case 2: {
+              if (opts.limits?.wants != null && obj.wants.length === opts.limits.wants) {
+                throw new MaxLengthError('Decode error - repeated field "wants" had too many elements')
+              }
+
+              obj.wants.push(reader.uint32())
+              break
+            }
+            case 3: {
+              if (opts.limits?.evidence != null && obj.evidence.length === opts.limits.evidence) {
+                throw new MaxLengthError('Decode error - repeated field "evidence" had too many elements')
+              }
+
+              obj.evidence.push(CyclonEntry.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.evidence$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          ids: 0,
+          wants: 0,
+          evidence: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.ids != null && obj.ids === opts.limits.ids) {
+                throw new MaxLengthError('Streaming decode error - repeated field "ids" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.ids[]`,
+                index: obj.ids,
+                value: reader.string()
+              }
+
+              obj.ids++
+
+              break
+            }
+            case 2: {
+              if (opts.limits?.wants != null && obj.wants === opts.limits.wants) {
+                throw new MaxLengthError('Streaming decode error - repeated field "wants" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.wants[]`,
+                index: obj.wants,
+                value: reader.uint32()
+              }
+
+              obj.wants++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.evidence != null && obj.evidence === opts.limits.evidence) {
+                throw new MaxLengthError('Streaming decode error - repeated field "evidence" had too many elements')
+              }
+
+              for (const evt of CyclonEntry.codec().stream(reader, reader.uint32(), `${prefix}.evidence[]`, {
+                limits: opts.limits?.evidence$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.evidence
+                }
+              }
+
+              obj.evidence++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SampleFrameIdsFieldEvent {
+    field: '$.ids[]'
+    index: number
+    value: string
+  }
+
+  export interface SampleFrameWantsFieldEvent {
+    field: '$.wants[]'
+    index: number
+    value: number
+  }
+
+  export interface SampleFrameEvidencePeerIdFieldEvent {
+    field: '$.evidence[].peerId'
+    value: string
+    index: number
+  }
+
+  export interface SampleFrameEvidenceTypeFieldEvent {
+    field: '$.evidence[].type'
+    value: string
+    index: number
+  }
+
+  export interface SampleFrameEvidenceTokenFieldEvent {
+    field: '$.evidence[].token'
+    value: string
+    index: number
+  }
+
+  export interface SampleFrameEvidenceKeyCertificateFieldEvent {
+    field: '$.evidence[].keyCertificate'
+    value: string
+    index: number
+  }
+
+  export interface SampleFrameEvidenceAgeFieldEvent {
+    field: '$.evidence[].age'
+    value: number
+    index: number
+  }
+
+  export interface SampleFrameEvidenceRecordFieldEvent {
+    field: '$.evidence[].record'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<SampleFrame>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SampleFrame.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SampleFrame>): SampleFrame {
+    return decodeMessage(buf, SampleFrame.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SampleFrame>): Generator<SampleFrameIdsFieldEvent | SampleFrameWantsFieldEvent | SampleFrameEvidencePeerIdFieldEvent | SampleFrameEvidenceTypeFieldEvent | SampleFrameEvidenceTokenFieldEvent | SampleFrameEvidenceKeyCertificateFieldEvent | SampleFrameEvidenceAgeFieldEvent | SampleFrameEvidenceRecordFieldEvent> {
+    return streamMessage(buf, SampleFrame.codec(), opts)
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The sampling service's public shapes: its all-optional `Init`, the
+ * components it is given, its events and what the API shows of an entry.
+ */
+import type { SAMPLER_DEFAULTS } from './constants.ts'
+import type { DialBudget } from './shuffle-wire.ts'
+import type { ViewSettings } from './view-settings.ts'
+import type { AdmissionState } from '../admission/state.ts'
+import type { PeerType } from '../core/peer-type.ts'
+import type { ComponentLogger, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { Registry } from 'prom-client'
+
+/** Every field optional; the defaults are in constants.ts, the same the node's config schema fills in. */
+export interface SamplerInit {
+  /**
+   * this node's own type: a member of that view, an observer of the others
+   * @default the type it enrolled as (AdmissionState.selfType)
+   */
+  type?: PeerType
+  /**
+   * each view's size and pace; a field left out takes its default
+   * @default VIEW_DEFAULTS, an observer at OBSERVER_PERIOD_FACTOR × the period
+   */
+  views?: Partial<Record<PeerType, Partial<ViewSettings>>>
+  /**
+   * whose verdicts check entries' tokens and take their senders' offences
+   * @default the admission service's (src/admission/provider.ts)
+   */
+  state?: AdmissionState
+  /** @default crypto.getRandomValues */
+  random?: () => number
+  /** a shuffle's deadline; @default SHUFFLE_TIMEOUT_MS (5 s) */
+  timeoutMs?: number
+  /** incoming shuffles per peer per minute and view; @default twice what one period allows, at least SHUFFLES_PER_PEER_PER_MINUTE */
+  perPeerPerMinute?: number
+  /**
+   * A connection dialled only for a shuffle is closed afterwards while the
+   * node holds more than this many connections: Cyclon meets a new random
+   * partner every period, and keeping every one would connect each node to
+   * most of the overlay (each connection costs a handshake, an admission,
+   * identify, gossip and DHT streams).
+   */
+  keepConnections?: number
+  /**
+   * The node's dial budget per address and host, shared with the peer
+   * keeper so the node as a whole never hammers one address.
+   * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)
+   */
+  dialBudget?: DialBudget
+  /** the node's Prometheus registry: view sizes, shuffles and refused entries go there (see `metrics.ts`); none without it */
+  registry?: Registry
+  /**
+   * the slot sampler beside each view: slots, ids offered per sample
+   * exchange, re-seeding (protocols/cyclon.md)
+   * @default SAMPLER_DEFAULTS
+   */
+  sampler?: Partial<typeof SAMPLER_DEFAULTS>
+}
+
+export interface SamplerComponents {
+  peerId: PeerId
+  /** to sign this node's own peer record for its entry */
+  privateKey: PrivateKey
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  addressManager: AddressManager
+  logger: ComponentLogger
+}
+
+export interface SamplerEvents {
+  'view:change': CustomEvent<{ type: PeerType, size: number }>
+}
+
+/** What the API shows of an entry: no token. */
+export interface ViewEntry {
+  peerId: string
+  type: PeerType
+  age: number
+  addrs: string[]
+}

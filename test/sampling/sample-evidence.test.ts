@@ -1,0 +1,105 @@
+/**
+ * What a slot sampler takes as evidence (src/sampling/entry-evidence.ts,
+ * `sampleable`): a token proves its peer was admitted when it was valid, so
+ * a sampler holds an id for SAMPLE_EVIDENCE_MAX_AGE_MS past its token's
+ * expiry, of whatever epoch; a view does not. Real issuer, real tokens,
+ * real signed records and a real peer store; the clock is injected.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { admissionStateFor } from '../../src/admission/state.ts'
+import { IssuerClient } from '../../src/issuer-client/client.ts'
+import { LAPSED_GRACE_MS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS } from '../../src/sampling/constants.ts'
+import { EntryEvidence } from '../../src/sampling/entry-evidence.ts'
+import { CyclonView } from '../../src/sampling/view.ts'
+import { plainNode } from '../fixtures/attacker.ts'
+import { startTestIssuer } from '../fixtures/issuer.ts'
+import { recordOf } from './entries.ts'
+import type { AdmissionState } from '../../src/admission/state.ts'
+import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
+import type { TestIssuer } from '../fixtures/issuer.ts'
+import type { Libp2p } from '@libp2p/interface'
+
+describe('evidence a slot sampler takes', () => {
+  let t: TestIssuer
+  let peerStoreNode: Libp2p
+  let state: AdmissionState
+  let clock = Date.now()
+  let evidence: EntryEvidence
+  const self = 'the-sampling-node'
+  const score = (peer: string): number => state.suspicion.score(peer)
+
+  /** a genuine member's entry: its token now, its record */
+  const member = async (): Promise<PeerEntry> => {
+    const key = await generateKeyPair('Ed25519')
+    const client = new IssuerClient({ url: t.url })
+    const enrolled = await client.enroll(key, await t.issuer.createCode('edge'))
+    const token = await client.token(key, enrolled.credential)
+    return { id: enrolled.peerId, type: 'edge', age: 0, token: token.token, keyCertificate: token.keyCertificate, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/4001']), addrs: [] }
+  }
+  const expOf = (e: PeerEntry): number => JSON.parse(Buffer.from(e.token.split('.')[1] ?? '', 'base64url').toString()).exp * 1000
+
+  before(async () => {
+    t = await startTestIssuer()
+    peerStoreNode = await plainNode()
+    const key = await generateKeyPair('Ed25519')
+    const enrollment = await new IssuerClient({ url: t.url }).enroll(key, await t.issuer.createCode('edge'))
+    state = await admissionStateFor(enrollment, { now: () => clock })
+    const view = (): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({ self, capacity: 20, shuffleLength: 8, random: Math.random, member: false })
+    evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {} })
+  })
+  after(async () => {
+    await peerStoreNode.stop()
+    await t.stop()
+  })
+
+  it('a token that lapsed within the bound still proves admission to a sampler (not to a view); past it, it does not', async () => {
+    const m = await member()
+    clock = expOf(m) + 10 * 60_000
+    assert.equal((await evidence.admissible('edge', [m], 'sender-a')).length, 0, 'a view takes only live evidence')
+    const held = await evidence.sampleable('edge', [m], 'sender-b')
+    assert.deepEqual(held.map(e => e.id), [m.id])
+    assert.equal(score('sender-b'), 0)
+    assert.deepEqual(held[0]?.addrs, ['/ip4/127.0.0.1/tcp/4001'])
+    assert.ok(evidence.withinSamplingBound(held[0] as PeerEntry) && evidence.offerable(held[0] as PeerEntry))
+
+    // within the offer margin of the bound: still held, no longer offered
+    clock = expOf(m) + SAMPLE_EVIDENCE_MAX_AGE_MS - SAMPLE_OFFER_MARGIN_MS / 2
+    assert.ok(evidence.withinSamplingBound(held[0] as PeerEntry) && !evidence.offerable(held[0] as PeerEntry))
+
+    // just past the bound: dropped, and an honest clock could be that far off: no charge
+    clock = expOf(m) + SAMPLE_EVIDENCE_MAX_AGE_MS + LAPSED_GRACE_MS / 2
+    assert.equal((await evidence.sampleable('edge', [m], 'sender-c')).length, 0)
+    assert.equal(score('sender-c'), 0)
+    assert.ok(!evidence.withinSamplingBound(held[0] as PeerEntry))
+    // far past it: only a forger sends that
+    clock = expOf(m) + SAMPLE_EVIDENCE_MAX_AGE_MS + 2 * LAPSED_GRACE_MS
+    assert.equal((await evidence.sampleable('edge', [m], 'sender-d')).length, 0)
+    assert.ok(score('sender-d') > 0)
+    clock = Date.now()
+  })
+
+  it('a token of a rotated epoch proves admission to a sampler; a view refuses it (uncharged)', async () => {
+    const m = await member()
+    await t.issuer.announceKey()
+    await t.issuer.activateKey()
+    const fresh = await member()
+    assert.equal((await evidence.admissible('edge', [fresh], 'sender-e')).length, 1, 'the verifier moves to the new epoch')
+    assert.equal((await evidence.admissible('edge', [m], 'sender-f')).length, 0)
+    assert.equal(score('sender-f'), 0)
+    assert.deepEqual((await evidence.sampleable('edge', [m], 'sender-g')).map(e => e.id), [m.id])
+  })
+
+  it('forged evidence is refused and charged as for a view: someone else\'s token, another type, a token from the future', async () => {
+    const [a, b] = [await member(), await member()]
+    assert.equal((await evidence.sampleable('edge', [{ ...a, token: b.token }], 'liar-1')).length, 0)
+    assert.ok(score('liar-1') > 0)
+    assert.equal((await evidence.sampleable('sentinel', [{ ...a, type: 'sentinel' }], 'liar-2')).length, 0)
+    assert.ok(score('liar-2') > 0)
+    clock = Date.now() - 10 * 60_000
+    assert.equal((await evidence.sampleable('edge', [a], 'liar-3')).length, 0, 'not valid yet at the clock')
+    assert.ok(score('liar-3') > 0)
+    clock = Date.now()
+  })
+})
