@@ -66,6 +66,12 @@ export const STALE_MARGIN_MS = 10_000
  * sends one (lapsed more recently, it is dropped quietly).
  */
 export const LAPSED_GRACE_MS = 60_000
+/**
+ * Connected peers an empty view asks for entries: each introducer knows the
+ * members that came through it, so one introducer per node would split a
+ * population into one overlay per introducer.
+ */
+export const INTRODUCERS = 3
 /** partners tried per tick when the oldest does not answer */
 export const PARTNER_ATTEMPTS = 3
 

@@ -35,6 +35,12 @@ export interface SampleKeeperInit {
   isRevoked: (peer: string) => boolean
   /** the entry of a connected, admitted peer of `type` (the partner of an exchange), if it has one to show */
   connectedEntry: (type: PeerType, peer: string) => Promise<PeerEntry | undefined>
+  /**
+   * this node's own entry for the `type` sampler (its token and signed
+   * record), offered first in each exchange: how a node gets into other
+   * samplers. None while it holds no token or is not of that type.
+   */
+  ownEntry: (type: PeerType) => PeerEntry | undefined
   /** @default SAMPLER_DEFAULTS */
   settings?: Partial<typeof SAMPLER_DEFAULTS>
 }
@@ -115,7 +121,11 @@ export class SampleKeeper {
   private makeSide (type: PeerType): SampleSide {
     const sampler = this.samplers[type]
     return {
-      offer: () => sampler.sample(sampler.size).filter(e => this.init.evidence.offerable(e)).slice(0, this.sampleLength),
+      offer: () => {
+        const own = this.init.ownEntry(type)
+        const held = sampler.sample(sampler.size).filter(e => this.init.evidence.offerable(e))
+        return (own == null ? held : [own, ...held]).slice(0, this.sampleLength)
+      },
       wants: ids => {
         const candidates: number[] = []
         ids.forEach((id, i) => {

@@ -17,7 +17,7 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol, sampleProtocol } from './constants.ts'
+import { INTRODUCERS, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol, sampleProtocol } from './constants.ts'
 import { nextTickDelay } from './schedule.ts'
 import { sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
@@ -113,6 +113,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       random,
       isRevoked: peer => this.state.revocations.isRevoked(peer),
       connectedEntry: async (type, peer) => await this.evidence.connectedEntry(type, peerIdFromString(peer)),
+      ownEntry: type => {
+        const own = this.selfEntry()
+        return type === this.type && own.token !== '' && own.record.byteLength > 0 ? own : undefined
+      },
       settings: init.sampler
     })
     this.onRevoked = this.onRevoked.bind(this)
@@ -231,6 +235,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         view.add(partner)
       }
       this.changed(type)
+      await this.observeConnected(type)
       await this.exchangeSamples(type)
       this.samples.endRound(type)
     } finally {
@@ -255,29 +260,35 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   /**
-   * An empty view that no connected peer of its type can fill asks a
-   * connected admitted peer of any type for the entries it holds of this
-   * type (sentinels observe every population, so they introduce); a member
-   * sends itself along, so the introducer learns it.
+   * An empty view that no connected peer of its type can fill asks up to
+   * INTRODUCERS connected admitted peers of any type for the entries they
+   * hold of this type (sentinels observe every population, so they
+   * introduce); a member sends itself along, so each introducer learns it.
    */
   private async introduce (type: PeerType): Promise<void> {
     const candidates = this.components.connectionManager.getConnections()
-      .map(c => ({ c, admitted: this.state.admitted.get(c.remotePeer.toString()) }))
-      .filter(x => x.admitted != null && x.admitted.token !== '')
-    if (candidates.length === 0) {
-      return
-    }
-    const pick = candidates[Math.floor((this.init.random ?? cryptoRandom)() * candidates.length)] as (typeof candidates)[number]
-    const view = this.views[type]
-    const introducer: PeerEntry = { id: pick.c.remotePeer.toString(), age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }
-    const sent = view.member ? [this.selfEntry()] : []
-    try {
-      const reply = await this.evidence.admissible(type, await this.exchange(type, introducer, sent), introducer.id)
-      view.merge(reply, sent)
-      this.samples.observe(type, reply)
-      this.changed(type)
-    } catch (err: any) {
-      this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
+      .map(c => ({ id: c.remotePeer.toString(), admitted: this.state.admitted.get(c.remotePeer.toString()) }))
+      .filter((x, i, all) => x.admitted != null && x.admitted.token !== '' && all.findIndex(y => y.id === x.id) === i)
+    const random = this.init.random ?? cryptoRandom
+    // several introducers, not one: an introducer knows the members that
+    // came through it, so nodes that each asked one of two sentinels would
+    // form two overlays that Cyclon never joins (each shuffles only with
+    // what its own part knows)
+    for (let i = 0; i < Math.min(INTRODUCERS, candidates.length); i++) {
+      const j = i + Math.floor(random() * (candidates.length - i))
+      const pick = candidates[j] as (typeof candidates)[number]
+      candidates[j] = candidates[i] as (typeof candidates)[number]
+      const view = this.views[type]
+      const introducer: PeerEntry = { id: pick.id, age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }
+      const sent = view.member ? [this.selfEntry()] : []
+      try {
+        const reply = await this.evidence.admissible(type, await this.exchange(type, introducer, sent), introducer.id)
+        view.merge(reply, sent)
+        this.samples.observe(type, reply)
+        this.changed(type)
+      } catch (err: any) {
+        this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
+      }
     }
   }
 
@@ -311,6 +322,18 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
     return await this.withPartner(partner, async (peer, signal) => await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal))
+  }
+
+  /** The sampler sees the admitted peers of `type` this node is connected to (with a record to vouch for their addresses). */
+  private async observeConnected (type: PeerType): Promise<void> {
+    for (const connection of this.components.connectionManager.getConnections()) {
+      if (this.state.admitted.get(connection.remotePeer.toString())?.claims.typ === type) {
+        const entry = await this.evidence.connectedEntry(type, connection.remotePeer)
+        if (entry != null) {
+          this.samples.observe(type, [entry])
+        }
+      }
+    }
   }
 
   /**

@@ -106,7 +106,7 @@ describe('the sample exchange against a real node', () => {
     assert.ok(!sampled().includes(fake))
   })
 
-  it('an id shown with someone else\'s token is refused and charged; one from the view\'s other type too', async () => {
+  it('an id shown with someone else\'s token is refused and charged, and never held', async () => {
     const forger = await speaker()
     const stranger = members[3] as CyclonEntry
     const fake = (await generateKeyPair('Ed25519')).publicKey.toString()
