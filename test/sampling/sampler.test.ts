@@ -57,7 +57,26 @@ describe('sampling across real nodes', () => {
       nodes.every(n => TYPES.every(t => size(n, t) >= 1)),
     'views to fill', 120_000, 100)
     assert.deepEqual(violations, [])
-    // sampling is drawn from the view
+    // one overlay per population, not one per introducer: the edges' views,
+    // read as links, join every edge (each edge asked up to 3 of the 4
+    // sentinels it bootstrapped from for its first entries)
+    await eventually(() => {
+      const reached = new Set([edges[0]?.peerId.toString()])
+      for (let grew = true; grew;) {
+        grew = false
+        for (const e of edges) {
+          const id = e.peerId.toString()
+          const links = e.sampling.view('edge').map(x => x.peerId)
+          if (reached.has(id) ? links.some(l => !reached.has(l)) : links.some(l => reached.has(l))) {
+            reached.add(id)
+            links.forEach(l => reached.add(l))
+            grew = true
+          }
+        }
+      }
+      return edges.every(e => reached.has(e.peerId.toString()))
+    }, 'the edge views to form one overlay', 60_000, 250)
+    // sampling is drawn from the view's sampler
     const sample = edges[0]?.sampling.sample('edge', 5) ?? []
     assert.equal(sample.length, 5)
     assert.equal(new Set(sample.map(e => e.peerId)).size, 5)
