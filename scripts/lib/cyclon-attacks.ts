@@ -19,7 +19,7 @@
  * - flood: ten times a cycle, each to a random honest node;
  * - eclipse: ten times a cycle, every push to one chosen victim.
  */
-import { numericDigest, SlotSampler } from '../../src/sampling/slot-sampler.ts'
+import { numericDigest, SlotDraw, SlotSampler } from '../../src/sampling/slot-sampler.ts'
 import { CyclonView } from '../../src/sampling/view.ts'
 import type { CyclonEntry } from '../../src/sampling/view.ts'
 
@@ -73,18 +73,24 @@ export function newSampler (self: number, p: SamplerParams, random: () => number
   return new SlotSampler<Entry, number>({ self, groups: p.groups, slotsPerGroup: p.slotsPerGroup, resetEvery: p.resetEvery, random, digest: numericDigest })
 }
 
+/** the initiator's draw in a sample exchange, reused: an exchange builds no arrays */
+const mine = new SlotDraw<Entry, number>()
+
 /**
  * One sample exchange between two honest nodes (the node's sampling
  * service does the same over the wire): each sends its own id and `length`
- * ids drawn from its sampler; each feeds what it receives to its sampler.
+ * ids drawn from its sampler, and each feeds what it receives to its
+ * sampler. Each observes the other's sampler as it was before the
+ * exchange: the initiator's draw is copied first (its memory is at hand),
+ * then the initiator reads the partner's in place before the partner
+ * changes.
  */
 export function exchangeSamples (initiator: Sampler, partner: Sampler, length: number, entry: (id: number) => Entry): void {
-  const mine = initiator.sample(length)
-  const theirs = partner.sample(length)
-  partner.observe(entry(initiator.self))
-  partner.observeAll(mine)
-  initiator.observeAll(theirs)
+  initiator.drawInto(length, mine)
+  initiator.observeFrom(partner, length)
   initiator.observe(entry(partner.self))
+  partner.observe(entry(initiator.self))
+  partner.observeDraw(mine)
 }
 
 export function runAttack (init: AttackInit): AttackResult {
