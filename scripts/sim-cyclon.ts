@@ -5,7 +5,8 @@
  *   npm run sim:cyclon -- [--nodes 10000] [--view 20] [--shuffle 8] [--cycles 100]
  *       [--scenario all|base|heal|join|hub|flood|eclipse|attacks] [--join-runs 1000]
  *       [--attack-nodes 2000,10000] [--attack-cycles 200] [--sampler on|off]
- *       [--groups 4] [--slots-per-group 15] [--sample-length 30] [--reset-every 50]
+ *       [--groups 8] [--slots-per-group 15] [--sample-length 120] [--reset-every 1000]
+ *       [--bootstrap-rounds 10] [--anchor-every 10]
  *       [--retries 2] [--order periodic|random] [--seed 1] [--out sim-results] [--json]
  *
  * Order within a cycle: `periodic` (the default) has every node shuffle in
@@ -32,8 +33,10 @@
  *
  * With `--sampler on` (the default), every node keeps the slot sampler the
  * node keeps beside each view (src/sampling/slot-sampler.ts) and runs one
- * sample exchange per cycle after its shuffle; base, heal and join report
- * the sampler's figures beside the views'.
+ * sample exchange per cycle after its shuffle, with the partner the attack
+ * loop picks (`samplePartner`: a bootstrap peer in its first rounds and
+ * one round in ten, else the sampler's least-hit slot); base, heal and
+ * join report the sampler's figures beside the views'.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -41,7 +44,7 @@ import { PARTNER_ATTEMPTS } from '../src/sampling/constants.ts'
 import { seededRandom } from '../src/sampling/random.ts'
 import { CyclonView } from '../src/sampling/view.ts'
 import { SAMPLER_DEFAULTS } from '../src/sampling/constants.ts'
-import { exchangeSamples, newSampler, runAttack } from './lib/cyclon-attacks.ts'
+import { exchangeSamples, newSampler, runAttack, samplePartner } from './lib/cyclon-attacks.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import type { AttackScenario, SamplerParams } from './lib/cyclon-attacks.ts'
 import type { SlotSampler } from '../src/sampling/slot-sampler.ts'
@@ -65,6 +68,8 @@ const args = benchArgs({
   'slots-per-group': { type: 'string', default: String(SAMPLER_DEFAULTS.slotsPerGroup) },
   'sample-length': { type: 'string', default: String(SAMPLER_DEFAULTS.sampleLength) },
   'reset-every': { type: 'string', default: String(SAMPLER_DEFAULTS.resetEvery) },
+  'bootstrap-rounds': { type: 'string', default: '10' },
+  'anchor-every': { type: 'string', default: '10' },
   'attack-cycles': { type: 'string', default: '200' },
   seed: { type: 'string', default: '1' },
   out: { type: 'string', default: 'sim-results' },
@@ -86,7 +91,9 @@ const SAMPLER: SamplerParams | undefined = args.sampler === 'off'
       groups: intArg(args.groups, 'groups', 1, 64),
       slotsPerGroup: intArg(args['slots-per-group'], 'slots-per-group', 1, 1000),
       sampleLength: intArg(args['sample-length'], 'sample-length', 1, 1000),
-      resetEvery: intArg(args['reset-every'], 'reset-every', 1, 1_000_000)
+      resetEvery: intArg(args['reset-every'], 'reset-every', 1, 1_000_000),
+      bootstrapRounds: intArg(args['bootstrap-rounds'], 'bootstrap-rounds', 0, 1_000_000),
+      anchorEvery: intArg(args['anchor-every'], 'anchor-every', 0, 1_000_000)
     }
 if (!['on', 'off'].includes(String(args.sampler))) {
   process.stderr.write('--sampler must be on or off\n')
@@ -146,7 +153,7 @@ const ids = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => 
  * node tries the next oldest (up to `retries` times), as a real node does
  * after a failed dial.
  */
-function cycle (views: View[], random: () => number, alive?: Uint8Array, order?: Int32Array, retries = RETRIES, samplers?: Sampler[]): void {
+function cycle (views: View[], random: () => number, alive?: Uint8Array, order?: Int32Array, retries = RETRIES, samplers?: Samplers, k = 1): void {
   const n = views.length
   const o = order ?? ids(n)
   if (ORDER === 'random') {
@@ -164,38 +171,43 @@ function cycle (views: View[], random: () => number, alive?: Uint8Array, order?:
       const reply = (views[s.partner.id] as View).respond(s.sent)
       v.completeShuffle(s, reply)
       if (samplers != null) {
-        (samplers[s.partner.id] as Sampler).observeAll(s.sent)
-        ;(samplers[id] as Sampler).observeAll(reply)
+        (samplers.of[s.partner.id] as Sampler).observeAll(s.sent)
+        ;(samplers.of[id] as Sampler).observeAll(reply)
       }
     }
-    if (samplers != null) sampleExchange(id, samplers, alive)
+    if (samplers != null) sampleExchange(id, k, samplers, random, alive)
   }
 }
 
 /**
- * The sample exchange after a shuffle (scripts/lib/cyclon-attacks.ts, the
- * node's sampling service): with the sampler's least-hit slot, each side
- * sends what its sampler draws and itself; a partner that does not answer
- * is forgotten. Then the sampler's round.
+ * The sample exchange after a shuffle, node `id`'s k-th (scripts/lib/cyclon-attacks.ts,
+ * the node's sampling service): with a bootstrap peer or the sampler's
+ * least-hit slot (`samplePartner`), each side sends what its sampler draws
+ * and itself; a partner that does not answer is forgotten. Then the
+ * sampler's round.
  */
-function sampleExchange (id: number, samplers: Sampler[], alive?: Uint8Array): void {
-  const sm = samplers[id] as Sampler
-  const p = sm.partner()
+function sampleExchange (id: number, k: number, samplers: Samplers, random: () => number, alive?: Uint8Array): void {
+  const sm = samplers.of[id] as Sampler
+  const p = samplePartner(k, id, sm, samplers.bootstrap[id] as Int32Array, SAMPLER as SamplerParams, random, entry)
   if (p != null && alive != null && alive[p.id] === 0) {
     sm.forget(p.id)
   } else if (p != null) {
-    exchangeSamples(sm, samplers[p.id] as Sampler, (SAMPLER as SamplerParams).sampleLength, entry)
+    exchangeSamples(sm, samplers.of[p.id] as Sampler, (SAMPLER as SamplerParams).sampleLength, entry)
   }
   sm.round()
 }
 
-function makeSamplers (views: View[], random: () => number): Sampler[] | undefined {
+/** every node's sampler, and its bootstrap peers (the entries its view started with) */
+interface Samplers { of: Sampler[], bootstrap: Int32Array[] }
+
+function makeSamplers (views: View[], random: () => number): Samplers | undefined {
   if (SAMPLER == null) return undefined
-  return views.map(v => {
+  const of = views.map(v => {
     const sm = newSampler(v.self, SAMPLER, random)
     sm.observeAll(v.entries())
     return sm
   })
+  return { of, bootstrap: views.map(v => Int32Array.from(v.entries(), e => e.id)) }
 }
 
 function inDegrees (views: View[], alive?: Uint8Array): Int32Array {
@@ -351,7 +363,7 @@ const svg: string[] = []
 
 // ---- base: convergence from a ring lattice, then the distribution -------
 let baseViews: View[] | undefined
-let baseSamplers: Sampler[] | undefined
+let baseSamplers: Samplers | undefined
 if (run('base') || run('heal')) {
   const random = seededRandom(SEED)
   const views = makeViews(N, random)
@@ -367,7 +379,7 @@ if (run('base') || run('heal')) {
   const pSums = new Float64Array(pSample.length)
   const window = Math.min(20, CYCLES)
   for (let k = 1; k <= CYCLES; k++) {
-    cycle(views, random, undefined, order, RETRIES, samplers)
+    cycle(views, random, undefined, order, RETRIES, samplers, k)
     if (k <= 3 || k === 5 || k % 10 === 0 || k === CYCLES) {
       convergence.push({ cycle: k, std: stats(inDegrees(views)).std, cc: clustering(undirected(views), ccSample) })
     }
@@ -415,7 +427,7 @@ if (run('base') || run('heal')) {
     // how many samplers hold each node: uniform sampling makes it Binomial-like around the mean
     const held = new Int32Array(N)
     let slots = 0
-    for (const sm of samplers) for (const e of sm.distinct()) { held[e.id] = (held[e.id] as number) + 1; slots++ }
+    for (const sm of samplers.of) for (const e of sm.distinct()) { held[e.id] = (held[e.id] as number) + 1; slots++ }
     const hs = stats(held)
     const ps = slots / N / (N - 1)
     const bv = (N - 1) * ps * (1 - ps)
@@ -448,7 +460,7 @@ if (run('heal') && baseViews != null) {
   }
   const deadHeld = (): number => {
     let d = 0
-    if (samplers != null) for (const sm of samplers) if (alive[sm.self] === 1) for (const e of sm.distinct()) if (alive[e.id] === 0) d++
+    if (samplers != null) for (const sm of samplers.of) if (alive[sm.self] === 1) for (const e of sm.distinct()) if (alive[e.id] === 0) d++
     return d
   }
   const initial = deadLinks()
@@ -458,7 +470,7 @@ if (run('heal') && baseViews != null) {
   let within20 = 0; let within40 = 0; let cycle99 = -1; let cycle100 = -1
   const order = ids(N)
   for (let k = 1; k <= 40; k++) {
-    cycle(views, random, alive, order, RETRIES, samplers)
+    cycle(views, random, alive, order, RETRIES, samplers, CYCLES + k)
     if (k === 20) heldWithin20 = initialHeld === 0 ? 1 : 1 - deadHeld() / initialHeld
     const left = deadLinks()
     curve.push([k, left])
@@ -499,7 +511,7 @@ if (run('join')) {
     const samplers = makeSamplers(views, random)
     let reached = -1
     for (let k = 1; k <= 10; k++) {
-      cycle(views, random, undefined, undefined, RETRIES, samplers)
+      cycle(views, random, undefined, undefined, RETRIES, samplers, k)
       const comp = largestComponent(undirected(views))
       if (comp.components === 1 && views.every(v => v.size > 0)) { reached = k; break }
     }
@@ -522,6 +534,9 @@ for (const attack of ATTACKS) {
     const shares: Record<string, number> = {}
     const viewShares: Record<string, number> = {}
     const victimShares: Record<string, number> = {}
+    const isolatedByF: Record<string, number> = {}
+    const everIsolatedByF: Record<string, number> = {}
+    const tSize = performance.now()
     let isolated = 0
     const series: Array<{ name: string, points: Array<[number, number]> }> = []
     for (const f of [0.1, 0.2, 0.3]) {
@@ -542,18 +557,25 @@ for (const attack of ATTACKS) {
       viewShares[String(f)] = round(r.final.view, 4)
       if (attack === 'eclipse') victimShares[String(f)] = round(r.final.victim, 4)
       isolated += r.final.isolated
+      isolatedByF[String(f)] = r.final.isolated
+      everIsolatedByF[String(f)] = r.final.everIsolated
       series.push({ name: `sample f=${f}`, points: r.points.map(([k, x]) => [k, x * 100]) })
       series.push({ name: `view f=${f}`, points: r.points.map(([k, , y]) => [k, y * 100]) })
       const goal = attack === 'eclipse' ? `victim ${round(r.final.victim * 100, 2)}% = ${round(r.final.victim / f, 2)} f [goal ≤ 2 f]` : `[goal ≤ 1.2 f]`
-      say(`${attack.padEnd(7)} N=${n} f=${f * 100}%: after ${ATTACK_CYCLES} cycles the malicious share of honest samples is ${round(r.final.sample * 100, 2)}% = ${round(r.final.sample / f, 2)} f ${goal}; of honest views ${round(r.final.view * 100, 2)}%; isolated honest nodes ${r.final.isolated}`)
+      say(`${attack.padEnd(7)} N=${n} f=${f * 100}%: after ${ATTACK_CYCLES} cycles the malicious share of honest samples is ${round(r.final.sample * 100, 2)}% = ${round(r.final.sample / f, 2)} f ${goal}; of honest views ${round(r.final.view * 100, 2)}%; isolated honest nodes ${r.final.isolated} (${r.final.everIsolated} held no honest id at the end of some cycle)`)
     }
     // the issue's fields are the N = 2,000 (first size) figures; the others are kept beside them
     const suffix = sizeIndex === 0 ? '' : `At${n}`
-    const name = attack === 'eclipse' ? 'eclipse' : attack
-    result[`${name}MaliciousShare${suffix}`] = shares
-    result[`${name}ViewShare${suffix}`] = viewShares
+    result[`${attack}MaliciousShare${suffix}`] = shares
+    result[`${attack}ViewShare${suffix}`] = viewShares
     if (attack === 'eclipse') result[`eclipseVictimShare${suffix}`] = victimShares
-    result.isolatedHonest = ((result.isolatedHonest as number | undefined) ?? 0) + isolated
+    result[`${attack}IsolatedHonest${suffix}`] = isolatedByF
+    result[`${attack}IsolatedHonestEver${suffix}`] = everIsolatedByF
+    // honest nodes isolated at the end, over the attacks and f at this size
+    result[`isolatedHonest${suffix}`] = ((result[`isolatedHonest${suffix}`] as number | undefined) ?? 0) + isolated
+    const seconds = round((performance.now() - tSize) / 1000, 1)
+    result[`${attack}Seconds${suffix}`] = seconds
+    say(`${attack.padEnd(7)} N=${n}: ${seconds} s for f = 10, 20, 30 %`)
     svg.push(lineSvg(`${attack} (N = ${n}): malicious share of honest samples and views, %`, 'cycle', series))
   })
 }

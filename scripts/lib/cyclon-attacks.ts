@@ -5,9 +5,11 @@
  *
  * Every honest node, every cycle (in a new random order):
  *  1. a Cyclon shuffle with its oldest entry (src/sampling/view.ts);
- *  2. a sample exchange with its sampler's least-hit slot: each side sends
- *     `sampleLength` entries drawn from its sampler and its own entry, and
- *     feeds what it receives to its sampler only (the views are untouched);
+ *  2. a sample exchange with its sampler's least-hit slot, or with one of
+ *     its bootstrap peers in its first rounds and one round in ten
+ *     (`samplePartner`): each side sends `sampleLength` entries drawn from
+ *     its sampler and its own entry, and feeds what it receives to its
+ *     sampler only (the views are untouched);
  *  3. the sampler's round (a group re-seeded every `resetEvery` rounds).
  * Everything a node receives (Cyclon requests and replies, sample
  * exchanges) feeds its sampler.
@@ -19,7 +21,7 @@
  * - flood: ten times a cycle, each to a random honest node;
  * - eclipse: ten times a cycle, every push to one chosen victim.
  */
-import { numericDigest, SlotSampler } from '../../src/sampling/slot-sampler.ts'
+import { numericDigest, SlotDraw, SlotSampler } from '../../src/sampling/slot-sampler.ts'
 import { CyclonView } from '../../src/sampling/view.ts'
 import type { CyclonEntry } from '../../src/sampling/view.ts'
 
@@ -35,6 +37,10 @@ export interface SamplerParams {
   /** entries each side sends in a sample exchange */
   sampleLength: number
   resetEvery: number
+  /** a node's first rounds, whose sample exchanges go to a bootstrap peer */
+  bootstrapRounds: number
+  /** after those, one round in this many exchanges with a bootstrap peer (0: never) */
+  anchorEvery: number
 }
 
 export interface AttackInit {
@@ -61,6 +67,8 @@ export interface AttackShares {
   victim: number
   /** honest nodes whose sample holds no honest id */
   isolated: number
+  /** honest nodes whose sampler held no honest id at the end of some cycle so far (for a while, or for good) */
+  everIsolated: number
 }
 
 export interface AttackResult {
@@ -73,18 +81,51 @@ export function newSampler (self: number, p: SamplerParams, random: () => number
   return new SlotSampler<Entry, number>({ self, groups: p.groups, slotsPerGroup: p.slotsPerGroup, resetEvery: p.resetEvery, random, digest: numericDigest })
 }
 
+/** the initiator's draw in a sample exchange, reused: an exchange builds no arrays */
+const mine = new SlotDraw<Entry, number>()
+
 /**
  * One sample exchange between two honest nodes (the node's sampling
  * service does the same over the wire): each sends its own id and `length`
- * ids drawn from its sampler; each feeds what it receives to its sampler.
+ * ids drawn from its sampler, and each feeds what it receives to its
+ * sampler. Each observes the other's sampler as it was before the
+ * exchange: the initiator's draw is copied first (its memory is at hand),
+ * then the initiator reads the partner's in place before the partner
+ * changes.
  */
 export function exchangeSamples (initiator: Sampler, partner: Sampler, length: number, entry: (id: number) => Entry): void {
-  const mine = initiator.sample(length)
-  const theirs = partner.sample(length)
-  partner.observe(entry(initiator.self))
-  partner.observeAll(mine)
-  initiator.observeAll(theirs)
+  initiator.drawInto(length, mine)
+  initiator.observeFrom(partner, length)
   initiator.observe(entry(partner.self))
+  partner.observe(entry(initiator.self))
+  partner.observeDraw(mine)
+}
+
+/**
+ * Whom a node exchanges samples with in its k-th round: one of its
+ * bootstrap peers (the entries its view started with) in its first
+ * `bootstrapRounds` rounds and then one round in `anchorEvery` (at a phase
+ * of its own), else its sampler's least-hit slot.
+ *
+ * Why (issue #16, the isolated nodes of the hub attack at N = 10,000): a
+ * sampler starts with the 20 ids of its view, and the first pushes fill it
+ * with attacker ids before its first honest exchange. Fresh attacker ids
+ * keep arriving with one hit, so the least-hit partner is an attacker most
+ * of the time; the node then sees every attacker id within a few rounds
+ * and hardly any honest one, and its sample, uniform over the ids it has
+ * seen, turns to attackers only. Its own id, which it advertises only to
+ * the partners it picks, fades from honest samplers; once it holds no
+ * honest id and no honest sampler holds it, nothing reaches it again. The
+ * first rounds with bootstrap peers seed the sampler with honest samples
+ * before the attackers' pushes dominate what it has seen, and the
+ * recurring round with one of them means no state is absorbing: a node
+ * always hears again from peers the attackers did not choose.
+ */
+export function samplePartner (k: number, self: number, sampler: Sampler, bootstrap: Int32Array, p: SamplerParams, random: () => number, entry: (id: number) => Entry): Entry | undefined {
+  if (bootstrap.length > 0 && (k <= p.bootstrapRounds || (p.anchorEvery > 0 && (k + self) % p.anchorEvery === 0))) {
+    return entry(bootstrap[Math.floor(random() * bootstrap.length)] as number)
+  }
+  return sampler.partner()
 }
 
 export function runAttack (init: AttackInit): AttackResult {
@@ -113,12 +154,23 @@ export function runAttack (init: AttackInit): AttackResult {
     }
     samplers[v.self]?.observeAll(v.entries())
   }
+  // each node's bootstrap peers: the entries its view started with
+  const boot = views.map(v => Int32Array.from(v.entries(), e => e.id))
+  // k distinct attacker entries (not `not`), drawn at random; a stamp per id
+  // marks those drawn (the same draws as a search of `out`, in O(k), not
+  // O(k²): flood and eclipse draw 120 thirty thousand times a cycle)
+  const drawn = new Int32Array(n)
+  let stamp = 0
   const freshBad = (k: number, not: number): Entry[] => {
     const out: Entry[] = []
     let guard = 0
+    stamp++
     while (out.length < k && guard++ < k * 100) {
       const id = badIds[Math.floor(random() * badIds.length)] as number
-      if (id !== not && !out.some(e => e.id === id)) out.push(entry(id))
+      if (id !== not && drawn[id] !== stamp) {
+        drawn[id] = stamp
+        out.push(entry(id))
+      }
     }
     return out
   }
@@ -127,6 +179,8 @@ export function runAttack (init: AttackInit): AttackResult {
   const pushes = init.scenario === 'hub' ? 1 : 10
   const order = Int32Array.from({ length: n }, (_, i) => i)
   const points: Array<[number, number, number]> = []
+  // the fewest honest ids each honest node's sampler held at the end of a cycle
+  const fewest = new Int16Array(n).fill(0x7fff)
   let final = measure()
   for (let k = 1; k <= init.cycles; k++) {
     for (let i = n - 1; i > 0; i--) {
@@ -162,8 +216,9 @@ export function runAttack (init: AttackInit): AttackResult {
         v.completeShuffle(s, reply)
         sm.observeAll(reply)
       }
-      // 2. a sample exchange with the least-hit slot
-      const p = sm.partner()
+      // 2. a sample exchange: with a bootstrap peer in the first rounds and
+      // every `anchorEvery`, else with the sampler's least-hit slot
+      const p = samplePartner(k, id, sm, boot[id] as Int32Array, init.sampler, random, entry)
       if (p != null && bad[p.id] === 1) {
         sm.observeAll(freshBad(S, id))
         sm.observe(entry(p.id))
@@ -172,6 +227,12 @@ export function runAttack (init: AttackInit): AttackResult {
       }
       // 3. the sampler's round
       sm.round()
+    }
+    for (let i = 0; i < n; i++) {
+      if (bad[i] === 1) continue
+      let honest = 0
+      for (const e of (samplers[i] as Sampler).distinct()) if (bad[e.id] === 0) honest++
+      if (honest < (fewest[i] as number)) fewest[i] = honest
     }
     if (k % 5 === 0 || k === 1 || k === init.cycles) {
       final = measure()
@@ -192,7 +253,10 @@ export function runAttack (init: AttackInit): AttackResult {
       for (const e of (views[i] as View).entries()) { inView++; if (bad[e.id] === 1) badInView++ }
     }
     const vs = (samplers[victim] as Sampler).sample(init.sampleSize)
+    let everIsolated = 0
+    for (let i = 0; i < n; i++) if (bad[i] === 0 && fewest[i] === 0) everIsolated++
     return {
+      everIsolated,
       sample: total === 0 ? NaN : badSampled / total,
       view: inView === 0 ? NaN : badInView / inView,
       victim: init.scenario === 'eclipse' && vs.length > 0 ? vs.filter(e => bad[e.id] === 1).length / vs.length : NaN,
