@@ -208,6 +208,23 @@ export class Rpc implements Startable {
     }
   }
 
+  /**
+   * A stream for one call. A connection can close under us before the
+   * request is sent (a connection dialled only for a shuffle is closed
+   * when the node holds enough): nothing was sent, so one more try, on a
+   * new connection, cannot run a call twice.
+   */
+  private async openStream (target: PeerId, signal: AbortSignal): Promise<Stream> {
+    try {
+      return await this.components.connectionManager.openStream(target, RPC_PROTOCOL, { signal })
+    } catch (err) {
+      if (signal.aborted) {
+        throw err
+      }
+      return await this.components.connectionManager.openStream(target, RPC_PROTOCOL, { signal })
+    }
+  }
+
   private async exchange (peer: PeerId | string, method: string, args: unknown, options: CallOptions, oneway: boolean): Promise<RpcValue | undefined> {
     if (!isMethodName(method)) {
       throw new RpcError('bad-method', `not a module.function name: ${JSON.stringify(method)}`)
@@ -225,7 +242,7 @@ export class Rpc implements Startable {
     const target = typeof peer === 'string' ? peerIdFromString(peer) : peer
     let stream: Stream
     try {
-      stream = await this.components.connectionManager.openStream(target, RPC_PROTOCOL, { signal })
+      stream = await this.openStream(target, signal)
     } catch {
       throw this.failure(signal, options.signal)
     }

@@ -161,6 +161,7 @@ describe('the hub attack against real nodes', () => {
     await eventually(() => [...honest, ...sentinels].every(n => seen.has(n.peerId.toString())), 'the anomaly at every honest node', 60_000, 250)
     // and RPC between honest edges
     const [caller, callee] = [honest[1] as TempusNode, honest[2] as TempusNode]
+    await caller.libp2p.dial(multiaddr(callee.getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) })
     callee.rpc.expose('status.get', () => ({ ok: true }))
     callee.rpc.policy.replace([{ type: 'edge', allow: ['status.get'] }])
     assert.deepEqual(await caller.rpc.call(callee.peerId, 'status.get'), { ok: true })
