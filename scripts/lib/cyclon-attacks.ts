@@ -63,8 +63,10 @@ export interface AttackShares {
   sample: number
   /** malicious share of honest nodes' views */
   view: number
-  /** the eclipse victim's `sample()` (NaN unless eclipse) */
+  /** the eclipse victim's `sample()` of `sampleSize` (NaN unless eclipse): one draw of 20, in steps of 0.05 */
   victim: number
+  /** the eclipse victim's whole sampler (all `sample()` can return; NaN unless eclipse) */
+  victimSampler: number
   /** honest nodes whose sample holds no honest id */
   isolated: number
   /** honest nodes whose sampler held no honest id at the end of some cycle so far (for a while, or for good) */
@@ -253,6 +255,7 @@ export function runAttack (init: AttackInit): AttackResult {
       for (const e of (views[i] as View).entries()) { inView++; if (bad[e.id] === 1) badInView++ }
     }
     const vs = (samplers[victim] as Sampler).sample(init.sampleSize)
+    const vAll = (samplers[victim] as Sampler).distinct()
     let everIsolated = 0
     for (let i = 0; i < n; i++) if (bad[i] === 0 && fewest[i] === 0) everIsolated++
     return {
@@ -260,6 +263,7 @@ export function runAttack (init: AttackInit): AttackResult {
       sample: total === 0 ? NaN : badSampled / total,
       view: inView === 0 ? NaN : badInView / inView,
       victim: init.scenario === 'eclipse' && vs.length > 0 ? vs.filter(e => bad[e.id] === 1).length / vs.length : NaN,
+      victimSampler: init.scenario === 'eclipse' && vAll.length > 0 ? vAll.filter(e => bad[e.id] === 1).length / vAll.length : NaN,
       isolated
     }
   }
