@@ -83,7 +83,7 @@ try {
       side.wants(offer.map(e => e.id))
       const shown = pick(SAMPLE_MAX_WANTS)
       side.offer()
-      await side.learn(offer.map(e => e.id), shown, 'sender')
+      await side.learn(shown, 'sender')
       sampleMs.push(performance.now() - start)
     }
     const runShuffle = async (): Promise<void> => {

@@ -28,6 +28,7 @@ import { DOMAINS } from '../core/domains.ts'
 import { AdmissionError } from './errors.ts'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
 import { decodeFailsWith } from '../core/pb-codec.ts'
+import { isFramingFault } from './cut-read.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
@@ -66,7 +67,7 @@ async function readFrame<T> (pb: ProtobufStream, codec: PbCodec<T>, options: Abo
     if (options.signal?.aborted === true) {
       throw new AdmissionError('timeout')
     }
-    if (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError' || err?.name === 'InvalidMessageLengthError') {
+    if (isFramingFault(err)) {
       throw new AdmissionError('malformed', 'admission frame too large')
     }
     // the remote closed or reset: it refused us, or went away. That is no

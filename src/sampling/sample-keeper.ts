@@ -137,7 +137,7 @@ export class SampleKeeper {
         })
         return this.pick(candidates, SAMPLE_MAX_WANTS)
       },
-      learn: async (_ids, evidence, sender) => {
+      learn: async (evidence, sender) => {
         const partner = await this.init.connectedEntry(type, sender)
         if (partner != null) {
           sampler.observe(partner)

@@ -8,6 +8,7 @@
  * or a timeout only means the other side is gone.
  */
 import { pbStream } from '@libp2p/utils'
+import { isFramingFault } from '../admission/cut-read.ts'
 import { MAX_SHUFFLE_BYTES, sampleProtocol } from './constants.ts'
 import { MalformedSampleError } from './errors.ts'
 import { toWire } from './peer-entry.ts'
@@ -28,8 +29,8 @@ export interface SampleSide {
   offer: () => PeerEntry[]
   /** indices of the other side's ids to ask evidence for (those that would win a slot) */
   wants: (ids: readonly string[]) => number[]
-  /** the other side's offer and the evidence it showed: checked and observed by the service */
-  learn: (ids: readonly string[], evidence: PeerEntry[], sender: string) => Promise<void>
+  /** the evidence the other side showed for our asks: checked and observed by the service */
+  learn: (evidence: PeerEntry[], sender: string) => Promise<void>
 }
 
 const EMPTY: Pick<SampleFrame, 'ids' | 'wants' | 'evidence'> = { ids: [], wants: [], evidence: [] }
@@ -39,7 +40,7 @@ async function readStep (pb: ProtobufStream, step: 1 | 2 | 3 | 4, offered: reado
   try {
     frame = await pb.read({ decode: decodeSampleFrame }, { signal })
   } catch (err: any) {
-    if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
+    if (isFramingFault(err)) {
       throw new MalformedSampleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)
     }
     throw err
@@ -76,7 +77,7 @@ export async function initiateSampleExchange (ctx: { connectionManager: Connecti
       throw err
     }
     await stream.close({ signal })
-    await side.learn(theirs.ids, shown.evidence, partner)
+    await side.learn(shown.evidence, partner)
   } catch (err) {
     stream.abort(err as Error)
     throw err
@@ -129,7 +130,7 @@ export async function answerSampleExchange (ctx: SampleAnswerContext, type: Peer
       throw err
     }
     await stream.close({ signal })
-    await ctx.side.learn(theirs.ids, shown.evidence, sender)
+    await ctx.side.learn(shown.evidence, sender)
     ctx.metrics?.sampleExchange(type, 'responder', 'ok')
   } catch (err: any) {
     ctx.log('%s sample exchange from %s failed - %s', type, sender, err?.name)

@@ -9,6 +9,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
+import { isFramingFault } from '../admission/cut-read.ts'
 import { MAX_SHUFFLE_BYTES, cyclonProtocol } from './constants.ts'
 import { MalformedShuffleError } from './errors.ts'
 import { decodeShuffle, toWire } from './peer-entry.ts'
@@ -99,7 +100,7 @@ export async function readShuffle (pb: ProtobufStream, maxEntries: number, signa
   try {
     return await pb.read({ decode: frame => decodeShuffle(frame, maxEntries) }, { signal })
   } catch (err: any) {
-    if (['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'].includes(err?.name)) {
+    if (isFramingFault(err)) {
       throw new MalformedShuffleError('oversize-frame', `the frame is longer than ${MAX_SHUFFLE_BYTES} bytes`)
     }
     throw err
