@@ -18,6 +18,7 @@ import { admissionStateFor } from '../src/admission/state.ts'
 import { IssuerClient } from '../src/issuer-client/client.ts'
 import { SAMPLER_DEFAULTS, SAMPLE_MAX_WANTS } from '../src/sampling/constants.ts'
 import { EntryEvidence } from '../src/sampling/entry-evidence.ts'
+import { DescriptorLedger } from '../src/sampling/descriptor-ledger.ts'
 import { SampleKeeper } from '../src/sampling/sample-keeper.ts'
 import { sealRecord } from '../src/sampling/signed-record.ts'
 import { CyclonView } from '../src/sampling/view.ts'
@@ -61,7 +62,7 @@ try {
   const fresh = async (): Promise<{ evidence: EntryEvidence, keeper: SampleKeeper, view: CyclonView<PeerEntry, string> }> => {
     const state = await admissionStateFor(enrollment)
     const vs = views()
-    const evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: vs, periodMs: () => VIEW_DEFAULTS.edge.periodMs, log: () => {}, changed: () => {} })
+    const evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: vs, periodMs: () => VIEW_DEFAULTS.edge.periodMs, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000 }) })
     const keeper = new SampleKeeper({ self, evidence, random: Math.random, isRevoked: () => false, connectedEntry: async () => undefined, ownEntry: () => undefined })
     return { evidence, keeper, view: vs.edge }
   }

@@ -88,6 +88,10 @@ export const OFFENCES = {
   'malformed-frame': 10,
   /** a sampling entry without valid evidence of admission */
   'bad-entry': 5,
+  /** a Cyclon descriptor forged, from the future, replayed or over-minted (protocols/cyclon.md) */
+  'bad-descriptor': 10,
+  /** a Cyclon descriptor handed on twice: two signed hand-overs prove it (a proof offered to the issuer) */
+  'cloned-descriptor': 50,
   /** an RPC call or stream the caller is not granted, or to no such method */
   'rpc-denied': 5,
   /** RPC calls over the per-peer rate or concurrency */

@@ -10,7 +10,7 @@ import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './c
 import { adminAuditCommand } from './commands/admin-audit.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { rekeyCommand } from './commands/rekey.ts'
-import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerReplicasCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
+import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerReplicasCommand, issuerRevocationsCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
 import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
@@ -224,6 +224,13 @@ export function buildProgram (): Command {
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (peerId, opts) => { await issuerRevokeCommand(peerId, opts) })
+  issuer.command('revocations')
+    .description('list the revocation requests awaiting approval, those an operator opened and those opened on a node\'s proof (a cloned descriptor)')
+    .requiredOption('--data <dir>', 'issuer data directory')
+    .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await issuerRevocationsCommand(opts) })
   issuer.command('admin').description('issuer administrators')
     .command('add')
     .description('register an admin public key')

@@ -19,5 +19,7 @@ export const DOMAINS = {
   dtnReceipt: 'tempus-dtn-receipt-v1',
   dtnPayload: 'tempus-dtn-payload-v1',
   dtnEndorsement: 'tempus-dtn-endorsement-v1',
-  federation: 'tempus-federation-v1'
+  federation: 'tempus-federation-v1',
+  cyclonDescriptor: 'tempus-cyclon-descriptor-v1',
+  cyclonHop: 'tempus-cyclon-hop-v1'
 } as const

@@ -10,8 +10,9 @@ import { domainBytes } from '../core/keys.ts'
 import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './wire.ts'
 import { parseIssuerUrls } from './issuer-url.ts'
+import type { CloneProofJson } from '../core/clone-proof.ts'
 import type { AuditEntry } from './wire.ts'
-import type { ChallengePurpose, EnrollResult, KeySet, RekeyResult, RenewResult, TokenResult } from './wire.ts'
+import type { ChallengePurpose, EnrollResult, KeySet, RekeyResult, RenewResult, RevocationRequest, TokenResult } from './wire.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
@@ -223,6 +224,19 @@ export class IssuerClient {
     }
     if (typeof body?.jws !== 'string') {
       throw new IssuerClientError('bad-response', 200, 'incomplete revocation list')
+    }
+    return body
+  }
+
+  /**
+   * Offer a proof that a peer cloned a Cyclon descriptor (src/core/clone-proof.ts)
+   * as grounds for revoking it: the issuer checks it and opens a revocation
+   * request (or answers with the one already open), which admins approve.
+   */
+  async offerCloneProof (proof: CloneProofJson): Promise<RevocationRequest> {
+    const { body } = await this.request<RevocationRequest>('POST', '/v1/evidence/clone', proof)
+    if (typeof body?.id !== 'string' || typeof body.peerId !== 'string') {
+      throw new IssuerClientError('bad-response', 200, 'incomplete revocation request')
     }
     return body
   }

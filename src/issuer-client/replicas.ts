@@ -16,7 +16,8 @@ import { randomBytes } from 'node:crypto'
 import { Counter, Gauge } from 'prom-client'
 import { IssuerClient, IssuerClientError } from './client.ts'
 import { ReplicaHealth, failsOver } from './replica-health.ts'
-import type { KeySet, RenewResult, TokenResult } from './wire.ts'
+import type { CloneProofJson } from '../core/clone-proof.ts'
+import type { KeySet, RenewResult, RevocationRequest, TokenResult } from './wire.ts'
 import type { ReplicaStatus } from './replica-health.ts'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -32,6 +33,8 @@ export interface IssuerApi {
   renew(key: PrivateKey, credential: string): Promise<RenewResult>
   keys(): Promise<KeySet>
   revocationList(known?: number): Promise<{ n: number, jws: string } | undefined>
+  /** offer a clone proof as grounds for revocation (`IssuerClient.offerCloneProof`) */
+  offerCloneProof(proof: CloneProofJson): Promise<RevocationRequest>
 }
 
 export interface IssuerReplicasInit {
@@ -113,6 +116,10 @@ export class IssuerReplicas implements IssuerApi {
   }
 
   /** Run `operation` on one replica after another until one answers (or refuses). */
+  async offerCloneProof (proof: CloneProofJson): Promise<RevocationRequest> {
+    return this.run(async client => client.offerCloneProof(proof))
+  }
+
   private async run<T>(operation: (client: IssuerClient) => Promise<T>): Promise<T> {
     const tried: string[] = []
     let last: any

@@ -89,6 +89,9 @@ const bodyOf = (properties: Record<string, unknown>, required: string[]): Record
 const queryOf = (properties: Record<string, unknown>, required: string[] = []): Record<string, unknown> =>
   ({ type: 'object', additionalProperties: false, properties, required })
 const count = { type: 'string', pattern: '^[0-9]{1,15}$' }
+const peerIdText = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9]+$' }
+// a clone proof's two chains (src/core/clone-proof.ts): at most 24 hops each
+const hops = { type: 'array', minItems: 1, maxItems: 24, items: bodyOf({ to: peerIdText, signature: b64url(86) }, ['to', 'signature']) }
 
 const SCHEMAS = {
   challenge: bodyOf({}, []),
@@ -101,7 +104,8 @@ const SCHEMAS = {
   inclusion: queryOf({ index: count, size: count }, ['index']),
   entries: queryOf({ from: count, limit: count }),
   checkpoints: queryOf({ from: count, limit: count }),
-  revokeId: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['id'] }
+  revokeId: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 64 } }, required: ['id'] },
+  cloneProof: bodyOf({ type: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] }, subject: peerIdText, mintedAt: { type: 'integer', minimum: 0 }, signature: b64url(86), a: hops, b: hops }, ['type', 'subject', 'mintedAt', 'signature', 'a', 'b'])
 }
 
 /** the issuer's typed errors as answers (never with their message: `details` is off here) */
@@ -238,6 +242,10 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     await issuer.rekey(request.body as RekeyRequest, chargePeer(reply)))
   app.post<{ Body: { request: string, adminKey: string, signature: string } }>('/v1/revoke', { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
     await issuer.approve(request.body.request, request.body.adminKey, request.body.signature))
+
+  // a node's proof that a peer cloned a Cyclon descriptor: grounds for a revocation request (protocols/cyclon.md)
+  app.post('/v1/evidence/clone', { config: anonymous, schema: { body: SCHEMAS.cloneProof } }, async request =>
+    await issuer.offerCloneProof(request.body))
 
   answerOtherMethods()
 

@@ -355,6 +355,16 @@ export class Issuer {
     return await this.revocations.request(peerId, reason)
   }
 
+  /** A node's proof that a peer cloned a descriptor: checked, and a revocation request opened for admins to approve (`Revocations.fromCloneProof`). */
+  async offerCloneProof (json: unknown): Promise<RevocationRequest> {
+    return await this.revocations.fromCloneProof(json)
+  }
+
+  /** The revocation requests awaiting approval, oldest first. */
+  async pendingRevocations (): Promise<RevocationRequest[]> {
+    return await this.revocations.pending()
+  }
+
   async revocationRequest (id: string): Promise<RevocationRequest> {
     return await this.revocations.get(id)
   }

@@ -6,9 +6,10 @@
  * different replicas count together, and list numbers never fork: both are
  * read and written under the writer lock.
  */
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { signRevocationList } from '../admission/revocation.ts'
+import { cloneProofFromJson, cloneProofToJson, verifyCloneProof } from '../core/clone-proof.ts'
 import { DOMAINS } from '../core/domains.ts'
 import { publicKeyFromRawBytes, verifyDomain } from '../core/keys.ts'
 import { b64, unb64 } from './encoding.ts'
@@ -84,6 +85,54 @@ export class Revocations {
       await this.init.audit.append(tx, 'revocation-requested', { id, peerId, reason })
     })
     return await this.get(id)
+  }
+
+  /**
+   * A proof that a peer cloned a Cyclon descriptor, offered by a node as
+   * grounds for revoking it (src/core/clone-proof.ts): checked here on its
+   * own (two hand-overs of one descriptor, both signed by the cloner), then a
+   * revocation request for the cloner is opened, with the proof in the audit
+   * log, for admins to approve like any other. The one request already open
+   * for that peer on such grounds is answered instead: many nodes offer
+   * proofs of one cloner. A peer already revoked is a `conflict`.
+   */
+  async fromCloneProof (json: unknown): Promise<RevocationRequest> {
+    let cloner: string
+    let proof
+    try {
+      proof = cloneProofFromJson(json)
+      cloner = verifyCloneProof(proof)
+    } catch (err: any) {
+      throw new IssuerError('invalid-proof', `not a clone proof that verifies: ${String(err?.message ?? err).slice(0, 200)}`)
+    }
+    const evidence = cloneProofToJson(proof)
+    const digest = createHash('sha256').update(JSON.stringify(evidence)).digest('hex').slice(0, 16)
+    const reason = `cloned a ${proof.type} descriptor of ${proof.subject} (proof ${digest})`
+    const id = await this.init.db.transaction(async tx => {
+      if (await this.isRevoked(cloner, tx)) {
+        throw new IssuerError('conflict', 'that peer is already revoked')
+      }
+      const open = await tx.one<{ id: string }>('SELECT id FROM revocation_requests WHERE peer_id = $1 AND state = \'pending\' AND reason LIKE \'cloned a %\' ORDER BY created_at LIMIT 1', [cloner])
+      if (open != null) {
+        return open.id
+      }
+      const id = randomUUID()
+      const payload = JSON.stringify({ overlay: this.init.overlay, action: 'revoke', peerId: cloner, reason, request: id })
+      await tx.run('INSERT INTO revocation_requests (id, peer_id, reason, payload, state, created_at) VALUES ($1, $2, $3, $4, \'pending\', $5)', [id, cloner, reason, payload, this.init.now()])
+      await this.init.audit.append(tx, 'revocation-requested', { id, peerId: cloner, reason, proof: evidence })
+      return id
+    })
+    return await this.get(id)
+  }
+
+  /** The requests awaiting approval, oldest first (at most 1,000). */
+  async pending (): Promise<RevocationRequest[]> {
+    const rows = await this.init.db.all<{ id: string }>('SELECT id FROM revocation_requests WHERE state = \'pending\' ORDER BY created_at, id LIMIT 1000')
+    const out: RevocationRequest[] = []
+    for (const r of rows) {
+      out.push(await this.get(r.id))
+    }
+    return out
   }
 
   async get (id: string, tx: Pick<SqlTx, 'one'> = this.init.db): Promise<RevocationRequest> {

@@ -23,6 +23,8 @@ import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
 import { IssuerReplicas } from '../issuer-client/replicas.ts'
+import type { IssuerApi } from '../issuer-client/replicas.ts'
+import { cloneProofToJson } from '../core/clone-proof.ts'
 import { DialRateLimiter } from '../liveness/dial-limiter.ts'
 import { createLogger } from '../logging/logger.ts'
 import { parseConfig } from './config.ts'
@@ -392,6 +394,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   undo.push(() => { bundles.close() })
   const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random }))
   undo.push(async () => { await libp2p.stop() })
+  offerCloneProofs(libp2p.services.sampling, client, log)
 
   // a bridge's second host, with only the federation protocol, for remote bridges; relays take what crosses
   const { endpoint: federation, pinStore, anomalyRelay, bundleRelay } = parsed.federation.enabled
@@ -405,4 +408,31 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
     await node.start()
   }
   return node
+}
+
+/** the most cloners one node offers proofs of (each once): a flood of proofs costs the node nothing more */
+const MAX_CLONERS_OFFERED = 1024
+
+/**
+ * A proof that a peer cloned a Cyclon descriptor goes to the issuer as
+ * grounds for revoking it (protocols/cyclon.md, "Age, and the chain of
+ * owners"), once per cloner; the issuer opens a revocation request for
+ * admins to approve. A proof the issuer did not take is offered again with
+ * the next one.
+ */
+function offerCloneProofs (sampling: Sampler, issuers: IssuerApi, log: PinoLogger): void {
+  const offered = new Set<string>()
+  sampling.addEventListener('descriptor:cloned', evt => {
+    const { cloner, proof } = evt.detail
+    if (offered.has(cloner) || offered.size >= MAX_CLONERS_OFFERED) {
+      return
+    }
+    offered.add(cloner)
+    issuers.offerCloneProof(cloneProofToJson(proof)).then(
+      request => { log.warn({ cloner, request: request.id, approvals: request.approvals, threshold: request.threshold }, 'a peer cloned a descriptor: the proof went to the issuer, whose admins can approve its revocation') },
+      (err: any) => {
+        offered.delete(cloner)
+        log.warn({ cloner, err: err?.code ?? err?.name }, 'the issuer did not take a clone proof')
+      })
+  })
 }

@@ -10,15 +10,17 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeJwt } from 'jose'
 import { offenceOf } from '../admission/refusal-cost.ts'
-import { LAPSED_GRACE_MS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
-import { believableAge } from './entry-age.ts'
-import { BadRecordError } from './errors.ts'
+import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
+import { checkReceived } from '../core/descriptor.ts'
+import { BadRecordError, DescriptorError } from './errors.ts'
 import { openRecord } from './signed-record.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { SamplingMetrics } from './metrics.ts'
 import type { PeerEntry } from './peer-entry.ts'
 import type { CertifiedRecord } from './signed-record.ts'
+import type { CloneProof } from '../core/clone-proof.ts'
+import type { DescriptorLedger } from './descriptor-ledger.ts'
 import type { CyclonView } from './view.ts'
 import type { PeerId, PeerStore } from '@libp2p/interface'
 
@@ -34,6 +36,10 @@ export interface EntryEvidenceInit {
   metrics?: SamplingMetrics
   /** a view changed (dropped entries) */
   changed: (type: PeerType) => void
+  /** what this node saw of descriptors (descriptor-ledger.ts) */
+  ledger: DescriptorLedger
+  /** a peer was caught cloning a descriptor: the proof, for the issuer */
+  cloned?: (cloner: string, proof: CloneProof) => void
 }
 
 export class EntryEvidence {
@@ -52,7 +58,10 @@ export class EntryEvidence {
    * (it claims no address). A record older than one already known for the
    * peer gives way to the newer one; a newer one goes to the peer store
    * (libp2p's `consumePeerRecord`, which checks the signature again and never
-   * lets the sequence number go back). The age is clamped (entry-age.ts).
+   * lets the sequence number go back). Its descriptor must be the one its
+   * peer minted, handed to this node by the sender with every hop signed,
+   * and not replayed, cloned or over-minted (descriptor.ts,
+   * descriptor-ledger.ts); its age is the descriptor's.
    */
   async admissible (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
     return await this.check(type, entries, sender, 'view')
@@ -101,11 +110,19 @@ export class EntryEvidence {
         if (claims.typ !== type) {
           throw new Error('wrong type')
         }
-        const record = await this.newestRecord(type, await openRecord(entry.record, entry.id))
-        const age = sampling ? 0 : believableAge(entry.age, Math.min(claims.iat, claims.nbf) * 1000, this.init.state.now(), this.init.periodMs(type))
-        ok.push({ ...entry, age, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
+        const opened = await openRecord(entry.record, entry.id)
+        const ageMs = sampling ? 0 : this.judgeDescriptor(type, entry, sender)
+        const record = await this.newestRecord(type, opened)
+        const age = Math.floor(ageMs / Math.max(1, this.init.periodMs(type)))
+        ok.push({ ...entry, age, descriptor: sampling ? undefined : entry.descriptor, spent: false, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
       } catch (err: any) {
         this.init.metrics?.entryRefused(type)
+        if (err instanceof DescriptorError) {
+          this.init.metrics?.descriptorRefused(type, err.reason)
+          this.init.log('%s entry for %s from %s refused: descriptor %s', type, entry.id, sender, err.reason)
+          this.chargeDescriptor(err, entry, sender)
+          continue
+        }
         if (err instanceof BadRecordError) {
           this.init.log('%s entry for %s from %s refused: record %s', type, entry.id, sender, err.reason)
           if (err.reason !== 'missing') {
@@ -127,6 +144,59 @@ export class EntryEvidence {
     }
     return ok
   }
+  /**
+   * Check an entry's descriptor as received from `sender` and judge it
+   * against the ledger; its age (ms), or a `DescriptorError`. A clone is
+   * charged to the cloner here, and its proof handed on.
+   */
+  private judgeDescriptor (type: PeerType, entry: PeerEntry, sender: string): number {
+    const ageMs = checkReceived(entry.descriptor, {
+      type,
+      subject: entry.id,
+      self: this.init.self,
+      sender,
+      now: this.init.state.now(),
+      maxAgeMs: DESCRIPTOR_MAX_AGE_MS,
+      skewMs: LAPSED_GRACE_MS,
+      maxHops: MAX_DESCRIPTOR_HOPS
+    })
+    const verdict = this.init.ledger.see(type, entry.id, entry.descriptor as NonNullable<PeerEntry['descriptor']>)
+    switch (verdict.kind) {
+      case 'new':
+        return ageMs
+      case 'replayed':
+        throw new DescriptorError('replayed', `the descriptor of ${entry.id} came back by a chain this node already saw`)
+      case 'over-minted':
+        throw new DescriptorError('over-minted', `${entry.id} minted two descriptors ${Math.abs(verdict.other.mintedAt - (entry.descriptor?.mintedAt ?? 0))} ms apart`)
+      case 'cloned':
+        this.init.log('%s descriptor of %s cloned by %s: proof kept', type, entry.id, verdict.cloner)
+        this.init.state.raise(verdict.cloner, 'cloned-descriptor')
+        this.init.cloned?.(verdict.cloner, verdict.proof)
+        throw new DescriptorError('cloned', `the descriptor of ${entry.id} was handed on twice by ${verdict.cloner}`)
+    }
+  }
+
+  /**
+   * Who pays for a refused descriptor: its sender, who handed it on (and
+   * signed the last hop), except for a stale one an honest clock could
+   * excuse, an over-minted one (its subject signed both), and a clone (the
+   * cloner was charged when it was caught).
+   */
+  private chargeDescriptor (err: DescriptorError, entry: PeerEntry, sender: string): void {
+    switch (err.reason) {
+      case 'cloned':
+        return
+      case 'over-minted':
+        this.init.state.raise(entry.id, 'bad-descriptor', 'cyclon:over-minted')
+        return
+      case 'stale':
+        if ((entry.descriptor?.mintedAt ?? 0) + DESCRIPTOR_MAX_AGE_MS + LAPSED_GRACE_MS >= this.init.state.now()) {
+          return
+        }
+    }
+    this.init.state.raise(sender, 'bad-descriptor')
+  }
+
   /**
    * The newest record known for a peer: `received`, handed to the peer store
    * and to the entry this view already holds, or the newer one the peer

@@ -12,6 +12,7 @@ export type ShuffleRefusal =
   | 'duplicate-entry'
   | 'bad-entry-shape'
   | 'oversize-record'
+  | 'bad-descriptor-shape'
 
 export class MalformedShuffleError extends TempusError {
   /** the same as `reason`: the one field every project error has */
@@ -71,3 +72,6 @@ export class BadRecordError extends TempusError {
     this.reason = reason
   }
 }
+
+export { DescriptorError } from '../core/descriptor-error.ts'
+export type { DescriptorRefusal } from '../core/descriptor-error.ts'

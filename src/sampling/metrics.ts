@@ -8,6 +8,7 @@ import { Counter, Gauge } from 'prom-client'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { Registry } from 'prom-client'
+import type { DescriptorRefusal } from './errors.ts'
 
 /** what the sampler shows of its views and slot samplers */
 export interface ViewSizes {
@@ -23,6 +24,7 @@ export class SamplingMetrics {
   private readonly shuffles: Counter<'view' | 'role' | 'outcome'>
   private readonly refused: Counter<'view'>
   private readonly exchanges: Counter<'view' | 'role' | 'outcome'>
+  private readonly descriptors: Counter<'view' | 'reason'>
 
   constructor (registry: Registry, views: ViewSizes) {
     const registers = [registry]
@@ -71,6 +73,16 @@ export class SamplingMetrics {
       labelNames: ['view'],
       registers
     })
+    this.descriptors = new Counter({
+      name: 'tempus_sampling_descriptors_refused_total',
+      help: 'view entries refused for their descriptor, by view and reason (missing, forged, from-the-future, stale, too-many-hops, bad-hop, not-ours, replayed, over-minted, cloned: protocols/cyclon.md, "Signed descriptors")',
+      labelNames: ['view', 'reason'],
+      registers
+    })
+  }
+
+  descriptorRefused (view: PeerType, reason: DescriptorRefusal): void {
+    this.descriptors.inc({ view, reason })
   }
 
   shuffle (view: PeerType, role: 'initiator' | 'responder', outcome: ShuffleOutcome): void {

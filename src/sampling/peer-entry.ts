@@ -4,12 +4,13 @@
  * token), which every receiver checks.
  */
 import { isPeerType } from '../core/peer-type.ts'
-import { MAX_RECORD_BYTES, MAX_TOKEN_CHARS } from './constants.ts'
+import { MAX_DESCRIPTOR_HOPS, MAX_RECORD_BYTES, MAX_TOKEN_CHARS, SAMPLE_MAX_ID_CHARS } from './constants.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { MalformedShuffleError } from './errors.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { CyclonEntry as WireEntry } from './pb/cyclon.ts'
 import type { CyclonEntry } from './view.ts'
+import type { Descriptor } from '../core/descriptor.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 export interface PeerEntry extends CyclonEntry<string> {
@@ -32,16 +33,28 @@ export interface PeerEntry extends CyclonEntry<string> {
   expiresAt?: number
   /** the signing-key epoch of the token; set locally, never sent */
   epoch?: number
+  /**
+   * Its descriptor (descriptor.ts): minted by the peer, handed to this node
+   * by a signed hop. None for an entry this node made from a connection (it
+   * serves as a partner, and is never handed on).
+   */
+  descriptor?: Descriptor
+  /** set locally once this node handed the descriptor on: it is never handed on again */
+  spent?: boolean
 }
 
-export function toWire (entry: PeerEntry): WireEntry {
+/** The entry on the wire; with its descriptor in a shuffle, without in a sample exchange's evidence. */
+export function toWire (entry: PeerEntry, withDescriptor = true): WireEntry {
+  const d = withDescriptor ? entry.descriptor : undefined
   return {
     peerId: entry.id,
     type: entry.type,
     token: entry.token,
     keyCertificate: entry.keyCertificate,
-    age: Math.min(entry.age, 0xffff),
-    record: entry.record as Uint8Array<ArrayBuffer>
+    record: entry.record as Uint8Array<ArrayBuffer>,
+    mintedAt: BigInt(d?.mintedAt ?? 0),
+    descriptor: (d?.signature ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+    hops: (d?.hops ?? []).map(h => ({ to: h.to, signature: h.signature as Uint8Array<ArrayBuffer> }))
   }
 }
 
@@ -82,8 +95,14 @@ export function fromWire (wire: WireEntry[], maxEntries: number): PeerEntry[] {
     if (seen.has(w.peerId)) {
       throw new MalformedShuffleError('duplicate-entry', 'the frame names one peer twice')
     }
+    if (w.hops.length > MAX_DESCRIPTOR_HOPS || (w.descriptor.byteLength !== 0 && w.descriptor.byteLength !== 64) || w.mintedAt > BigInt(Number.MAX_SAFE_INTEGER) ||
+      w.hops.some(h => h.signature.byteLength !== 64 || h.to.length === 0 || h.to.length > SAMPLE_MAX_ID_CHARS)) {
+      throw new MalformedShuffleError('bad-descriptor-shape', `an entry's descriptor has more than ${MAX_DESCRIPTOR_HOPS} hops, a signature not of 64 bytes or a bad hop`)
+    }
     seen.add(w.peerId)
-    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: w.age, record: w.record, addrs: [] })
+    const descriptor = w.descriptor.byteLength === 0 ? undefined : { mintedAt: Number(w.mintedAt), signature: w.descriptor, hops: w.hops.map(h => ({ to: h.to, signature: h.signature })) }
+    // the age is the descriptor's (now − mintedAt), set once it checked
+    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: 0, record: w.record, addrs: [], descriptor })
   }
   return out
 }

@@ -49,7 +49,7 @@ async function readStep (pb: ProtobufStream, step: 1 | 2 | 3 | 4, offered: reado
 }
 
 function evidenceFor (wants: readonly number[], offered: readonly PeerEntry[]): SampleFrame['evidence'] {
-  return wants.map(i => toWire(offered[i] as PeerEntry))
+  return wants.map(i => toWire(offered[i] as PeerEntry, false))
 }
 
 /** Run the initiator's side with `peer` on the `type` sampler's protocol. */

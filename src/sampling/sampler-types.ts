@@ -2,6 +2,7 @@
  * The sampling service's public shapes: its all-optional `Init`, the
  * components it is given, its events and what the API shows of an entry.
  */
+import type { CloneProof } from '../core/clone-proof.ts'
 import type { SAMPLER_DEFAULTS } from './constants.ts'
 import type { DialBudget } from './shuffle-wire.ts'
 import type { ViewSettings } from './view-settings.ts'
@@ -71,6 +72,8 @@ export interface SamplerComponents {
 
 export interface SamplerEvents {
   'view:change': CustomEvent<{ type: PeerType, size: number }>
+  /** a peer was caught handing one descriptor to two peers: the proof (clone-proof.ts), which the node offers to the issuer */
+  'descriptor:cloned': CustomEvent<{ cloner: string, proof: CloneProof }>
 }
 
 /** What the API shows of an entry: no token. */

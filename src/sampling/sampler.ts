@@ -7,8 +7,9 @@
  * and that view's type is dropped, and its sender's suspicion rises. Its
  * addresses come only in a peer record the peer itself signed
  * (src/sampling/signed-record.ts), checked before they reach the peer store;
- * its age is clamped to what its token's age allows
- * (src/sampling/entry-age.ts); requests and replies pass one shape check
+ * its age and its chain of owners come in a descriptor the peer signed and
+ * each owner handed on with a signed hop (src/sampling/descriptor.ts), so
+ * an age cannot be forged and a clone is caught; requests and replies pass one shape check
  * (`decodeShuffle`); every dial spends the node's per-address budget.
  */
 import { serviceDependencies } from '@libp2p/interface'
@@ -17,7 +18,10 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { INTRODUCERS, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol, sampleProtocol } from './constants.ts'
+import { DESCRIPTOR_SPACING_FACTOR, INTRODUCERS, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, VIEW_DEFAULTS, cyclonProtocol, sampleProtocol } from './constants.ts'
+import { keyObjectOf } from '../core/keys.ts'
+import { DescriptorDesk } from './descriptor-desk.ts'
+import { DescriptorLedger } from './descriptor-ledger.ts'
 import { nextTickDelay } from './schedule.ts'
 import { sealRecord } from './signed-record.ts'
 import { CyclonView } from './view.ts'
@@ -57,6 +61,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly busy = new Set<PeerType>()
   private readonly dialBudget: DialBudget
   private readonly evidence: EntryEvidence
+  private readonly ledger: DescriptorLedger
+  private desk?: DescriptorDesk
   /** what the wire side of an exchange needs (shuffle-wire.ts) */
   private readonly wire: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget, state: AdmissionState, log: Logger }
   /** this node's signed record for its own entry, re-sealed when its addresses change */
@@ -82,10 +88,13 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       random,
       member: type === this.type,
       selfEntry: () => this.selfEntry(),
-      copy: e => ({ ...e, addrs: [...e.addrs] })
+      copy: e => ({ ...e, addrs: [...e.addrs] }),
+      // an entry this node can no longer hand on gives way to a fresh one of the same peer
+      supersedes: (held, received) => (held.spent === true || held.descriptor == null) && received.descriptor != null
     })
     this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.state.now })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
+    this.ledger = new DescriptorLedger({ spacingMs: type => this.spacingMs(type) })
     this.wire = { peerStore: components.peerStore, connectionManager: components.connectionManager, dialBudget: this.dialBudget, state: this.state, log: this.log }
     this.evidence = new EntryEvidence({
       self,
@@ -95,7 +104,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       periodMs: type => this.settings[type].periodMs,
       log: (format, ...args) => { this.log(format, ...args) },
       metrics: this.metrics,
-      changed: type => { this.changed(type) }
+      changed: type => { this.changed(type) },
+      ledger: this.ledger,
+      cloned: (cloner, proof) => { this.safeDispatchEvent('descriptor:cloned', { detail: { cloner, proof } }) }
     })
     // An honest peer shuffles a view with us at most once per period (we are
     // then its oldest entry every time), so the limit follows the period:
@@ -128,6 +139,14 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   async start (): Promise<void> {
     this.running = true
+    this.desk = new DescriptorDesk({
+      self: this.components.peerId.toString(),
+      key: keyObjectOf(this.components.privateKey),
+      now: this.state.now,
+      ledger: this.ledger,
+      spacingMs: type => this.spacingMs(type),
+      startedAt: this.state.now()
+    })
     for (const type of PEER_TYPES) {
       await this.components.registrar.handle(cyclonProtocol(type), async (stream, connection) => { await this.handle(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
       await this.components.registrar.handle(sampleProtocol(type), async (stream, connection) => { await this.handleSample(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
@@ -321,7 +340,29 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {
-    return await this.withPartner(partner, async (peer, signal) => await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal))
+    return await this.withPartner(partner, async (peer, signal) => {
+      // handed on once dialled: what goes in the frame is spent, answered or not
+      this.handOver(type, sent, partner.id)
+      return await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal)
+    })
+  }
+
+  /** Hand `sent` to `to` (descriptor-desk.ts): each entry with a hop this node signs; what cannot go is taken out. */
+  private handOver (type: PeerType, sent: PeerEntry[], to: string): void {
+    if (this.desk == null) {
+      sent.length = 0
+      return
+    }
+    this.desk.handOver(type, sent, id => this.views[type].get(id), to)
+  }
+
+  /**
+   * The least time between two descriptors one peer mints for a view: the
+   * overlay's period (the same setting on every node), at most the default
+   * period, so a long period does not turn a restart's wait into minutes.
+   */
+  private spacingMs (type: PeerType): number {
+    return DESCRIPTOR_SPACING_FACTOR * Math.min(this.settings[type].periodMs, VIEW_DEFAULTS[type].periodMs)
   }
 
   /** The sampler sees the admitted peers of `type` this node is connected to (with a record to vouch for their addresses). */
@@ -377,7 +418,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         this.samples.observe(type, admissible)
         await this.refreshOwnRecord()
         this.evidence.dropLapsing(type)
-        return this.views[type].respond(admissible)
+        const reply = this.views[type].respond(admissible)
+        this.handOver(type, reply, sender)
+        return reply
       },
       answered: () => { this.changed(type) }
     }, type, stream, connection)

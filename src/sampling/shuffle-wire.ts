@@ -74,7 +74,7 @@ export async function initiateShuffle (ctx: { connectionManager: ConnectionManag
   const stream = await ctx.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
   try {
     const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
-    await pb.write({ entries: sent.map(toWire) }, CyclonShuffle, { signal })
+    await pb.write({ entries: sent.map(e => toWire(e)) }, CyclonShuffle, { signal })
     let reply: PeerEntry[]
     try {
       // the same checks as a request gets (src/sampling/peer-entry.ts)
@@ -150,7 +150,7 @@ export async function answerShuffle (ctx: AnswerContext, type: PeerType, stream:
       return
     }
     const reply = await ctx.answer(received, sender)
-    await pb.write({ entries: reply.map(toWire) }, CyclonShuffle, { signal })
+    await pb.write({ entries: reply.map(e => toWire(e)) }, CyclonShuffle, { signal })
     await stream.close({ signal })
     ctx.metrics?.shuffle(type, 'responder', 'ok')
     ctx.answered()

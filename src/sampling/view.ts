@@ -46,6 +46,12 @@ export interface CyclonViewInit<E extends CyclonEntry<Id>, Id> {
   selfEntry?: (self: Id) => E
   /** a copy of an entry for the wire (the receiver keeps its own) */
   copy?: (entry: E) => E
+  /**
+   * Does a received entry take the place of the held entry of the same id?
+   * By default never (Cyclon keeps what it holds); the node replaces an
+   * entry it can no longer hand on (its descriptor spent) with a fresh one.
+   */
+  supersedes?: (held: E, received: E) => boolean
 }
 
 export interface Shuffle<E> {
@@ -63,6 +69,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
   private readonly random: () => number
   private readonly selfEntry?: (self: Id) => E
   private readonly copy: (entry: E) => E
+  private readonly supersedes?: (held: E, received: E) => boolean
   // slot i holds an entry at 3i, its id at 3i + 1 and its age at 3i + 2:
   // the hot loops (ageing, lookups) read one small array instead of
   // touching every entry object; an entry's `age` is synced when it leaves.
@@ -89,6 +96,7 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
     this.random = init.random
     this.selfEntry = init.selfEntry
     this.copy = init.copy ?? ((e: E) => ({ ...e }))
+    this.supersedes = init.supersedes
     this.slots = new Array<unknown>(init.capacity * 3).fill(undefined)
   }
 
@@ -248,7 +256,14 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
     // the view is full. Replacing in place keeps the other indices valid.
     let replaceable: number[] | undefined
     for (const entry of received) {
-      if (entry.id === this.self || this.has(entry.id)) {
+      if (entry.id === this.self) {
+        continue
+      }
+      const held = this.indexOf(entry.id)
+      if (held >= 0) {
+        if (this.supersedes?.(this.at(held), entry) === true) {
+          this.set(held, entry)
+        }
         continue
       }
       if (this.n < this.capacity) {

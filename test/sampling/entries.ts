@@ -8,7 +8,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import { handOn, mintDescriptor } from '../../src/core/descriptor.ts'
+import { keyObjectOf } from '../../src/core/keys.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import type { Descriptor } from '../../src/core/descriptor.ts'
 import type { PeerType } from '../../src/core/peer-type.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -23,6 +26,43 @@ export interface RawEntry {
   addrs?: string[]
   /** a signed peer record (envelope bytes) in field 7 */
   record?: Uint8Array
+  /** its descriptor in fields 8–10 */
+  descriptor?: Descriptor
+}
+
+/** the widest spacing between two descriptors of one peer (the sentinel view's default period), and a margin */
+const SPACING_MS = 8_100
+const lastMint = new Map<string, number>()
+
+/**
+ * A descriptor `subject` mints for the `type` view, handed through the
+ * owners `via` (keys, in order) to `to`: what an honest chain looks like.
+ * Two minted here for one peer are never within the spacing of each other
+ * (the later may be a few seconds ahead of the clock, which a receiver
+ * takes as age 0).
+ */
+export function descriptorOf (subject: PrivateKey, type: PeerType, to: string, via: PrivateKey[] = []): Descriptor {
+  const id = peerIdFromPrivateKey(subject).toString()
+  const mintedAt = Math.max(Date.now(), (lastMint.get(`${type} ${id}`) ?? -Infinity) + SPACING_MS)
+  lastMint.set(`${type} ${id}`, mintedAt)
+  let d = mintDescriptor(keyObjectOf(subject), type, id, mintedAt)
+  const owners = [subject, ...via]
+  for (const [i, owner] of owners.entries()) {
+    const next = owners[i + 1]
+    d = handOn(d, keyObjectOf(owner), next == null ? to : peerIdFromPrivateKey(next).toString())
+  }
+  return d
+}
+
+function bigVarint (n: number): number[] {
+  const out: number[] = []
+  let v = BigInt(n)
+  while (v > 0x7fn) {
+    out.push(Number(v & 0x7fn) | 0x80)
+    v >>= 7n
+  }
+  out.push(Number(v))
+  return out
 }
 
 /** The signed peer record `key` makes for itself, as identify would. */
@@ -59,7 +99,11 @@ export function encodeShuffle (entries: RawEntry[], type: PeerType = 'sentinel')
       ...field(4, utf8(e.token)),
       ...(e.keyCertificate === '' ? [] : field(5, utf8(e.keyCertificate))),
       ...(e.age == null || e.age === 0 ? [] : [...varint(6 << 3), ...varint(e.age)]),
-      ...(e.record == null ? [] : field(7, e.record))
+      ...(e.record == null ? [] : field(7, e.record)),
+      ...(e.descriptor == null
+        ? []
+        : [...varint(8 << 3), ...bigVarint(e.descriptor.mintedAt), ...field(9, e.descriptor.signature),
+            ...e.descriptor.hops.flatMap(h => field(10, Uint8Array.from([...field(1, utf8(h.to)), ...field(2, h.signature)])))])
     ]
     out.push(...field(1, Uint8Array.from(entry)))
   }

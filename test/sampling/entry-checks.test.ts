@@ -3,19 +3,11 @@ import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { believableAge } from '../../src/sampling/entry-age.ts'
 import { decodeShuffle } from '../../src/sampling/peer-entry.ts'
 import { openRecord, sealRecord } from '../../src/sampling/signed-record.ts'
 import { encodeShuffle, recordOf } from './entries.ts'
 
 describe('entry checks (pure)', () => {
-  it('an age is believed up to the periods since its token was issued', () => {
-    const period = 4_000
-    assert.equal(believableAge(65535, 0, 40_000, period), 11)
-    assert.equal(believableAge(3, 0, 40_000, period), 3, 'an honest age stands')
-    assert.equal(believableAge(65535, 50_000, 40_000, period), 1, 'a token from the future gives nothing')
-  })
-
   it('one shape check for requests and replies: more than l entries, a peer twice, an oversize record', async () => {
     const e = (id: string): { id: string, token: string, keyCertificate: string } => ({ id, token: 't', keyCertificate: '' })
     assert.equal(decodeShuffle(encodeShuffle([e('a'), e('b'), e('c'), e('d')]), 4).length, 4)

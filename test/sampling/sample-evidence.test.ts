@@ -9,9 +9,12 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { admissionStateFor } from '../../src/admission/state.ts'
+import { handOn, mintDescriptor } from '../../src/core/descriptor.ts'
+import { keyObjectOf } from '../../src/core/keys.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { LAPSED_GRACE_MS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS } from '../../src/sampling/constants.ts'
 import { EntryEvidence } from '../../src/sampling/entry-evidence.ts'
+import { DescriptorLedger } from '../../src/sampling/descriptor-ledger.ts'
 import { CyclonView } from '../../src/sampling/view.ts'
 import { plainNode } from '../fixtures/attacker.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
@@ -36,7 +39,9 @@ describe('evidence a slot sampler takes', () => {
     const client = new IssuerClient({ url: t.url })
     const enrolled = await client.enroll(key, await t.issuer.createCode('edge'))
     const token = await client.token(key, enrolled.credential)
-    return { id: enrolled.peerId, type: 'edge', age: 0, token: token.token, keyCertificate: token.keyCertificate, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/4001']), addrs: [] }
+    // its own descriptor, handed to this node by itself (a view takes no entry without one)
+    const descriptor = handOn(mintDescriptor(keyObjectOf(key), 'edge', enrolled.peerId, clock), keyObjectOf(key), self)
+    return { id: enrolled.peerId, type: 'edge', age: 0, token: token.token, keyCertificate: token.keyCertificate, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/4001']), addrs: [], descriptor }
   }
   const expOf = (e: PeerEntry): number => JSON.parse(Buffer.from(e.token.split('.')[1] ?? '', 'base64url').toString()).exp * 1000
 
@@ -47,7 +52,7 @@ describe('evidence a slot sampler takes', () => {
     const enrollment = await new IssuerClient({ url: t.url }).enroll(key, await t.issuer.createCode('edge'))
     state = await admissionStateFor(enrollment, { now: () => clock })
     const view = (): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({ self, capacity: 20, shuffleLength: 8, random: Math.random, member: false })
-    evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {} })
+    evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000 }) })
   })
   after(async () => {
     await peerStoreNode.stop()
@@ -85,7 +90,7 @@ describe('evidence a slot sampler takes', () => {
     await t.issuer.announceKey()
     await t.issuer.activateKey()
     const fresh = await member()
-    assert.equal((await evidence.admissible('edge', [fresh], 'sender-e')).length, 1, 'the verifier moves to the new epoch')
+    assert.equal((await evidence.admissible('edge', [fresh], fresh.id)).length, 1, 'the verifier moves to the new epoch')
     assert.equal((await evidence.admissible('edge', [m], 'sender-f')).length, 0)
     assert.equal(score('sender-f'), 0)
     assert.deepEqual((await evidence.sampleable('edge', [m], 'sender-g')).map(e => e.id), [m.id])

@@ -23,6 +23,8 @@ import type { TokenClaims } from '../../src/admission/token.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { Libp2p } from '@libp2p/interface'
 
+/** evidence in a sample exchange carries no descriptor */
+const NO_DESCRIPTOR = { mintedAt: 0n, descriptor: new Uint8Array(0), hops: [] }
 const HOUR = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
 const claimsOf = (token: string): TokenClaims => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString())
 const EMPTY = { ids: [], wants: [], evidence: [] }
@@ -65,7 +67,7 @@ describe('the sample exchange against a real node', () => {
       const key = await generateKeyPair('Ed25519')
       const enrolled = await net.enroll(key, 'edge')
       const token = await client.token(key, enrolled.credential)
-      members.push({ peerId: enrolled.peerId, type: 'edge', token: token.token, keyCertificate: token.keyCertificate, age: 0, record: new Uint8Array(await recordOf(key, [`/ip4/127.0.0.1/tcp/${4001 + i}`])) })
+      members.push({ peerId: enrolled.peerId, type: 'edge', token: token.token, keyCertificate: token.keyCertificate, ...NO_DESCRIPTOR, record: new Uint8Array(await recordOf(key, [`/ip4/127.0.0.1/tcp/${4001 + i}`])) })
     }
   })
   after(async () => {

@@ -5,7 +5,7 @@ import { checkSampleStep, decodeSampleFrame } from '../../src/sampling/sample-fr
 import { SampleFrame } from '../../src/sampling/pb/cyclon.ts'
 import type { CyclonEntry } from '../../src/sampling/pb/cyclon.ts'
 
-const entry = (peerId: string): CyclonEntry => ({ peerId, type: 'edge', token: 't', keyCertificate: '', age: 0, record: new Uint8Array(0) })
+const entry = (peerId: string): CyclonEntry => ({ peerId, type: 'edge', token: 't', keyCertificate: '', record: new Uint8Array(0), mintedAt: 0n, descriptor: new Uint8Array(0), hops: [] })
 const frame = (f: Partial<SampleFrame>): SampleFrame => decodeSampleFrame(SampleFrame.encode({ ids: [], wants: [], evidence: [], ...f }))
 const refused = (reason: string): { name: string, reason: string } => ({ name: 'MalformedSampleError', reason })
 

@@ -9,8 +9,9 @@ import { cyclonProtocol } from '../../src/sampling/constants.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
-import { encodeShuffle, recordOf, sendShuffle } from './entries.ts'
+import { descriptorOf, encodeShuffle, recordOf, sendShuffle } from './entries.ts'
 import type { RawEntry } from './entries.ts'
+import type { Descriptor } from '../../src/core/descriptor.ts'
 import type { PeerType } from '../../src/core/peer-type.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
@@ -147,9 +148,10 @@ describe('sampling across real nodes', () => {
     await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
     const t = await net.issuer()
     const client = new IssuerClient({ url: t.url })
-    const enrolled = async (): Promise<{ id: string, record: Uint8Array }> => {
+    const target_ = target.peerId.toString()
+    const enrolled = async (): Promise<{ id: string, record: Uint8Array, descriptor: Descriptor }> => {
       const key = await generateKeyPair('Ed25519')
-      return { id: (await client.enroll(key, (await t.issuer.createCode('sentinel')))).peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']) }
+      return { id: (await client.enroll(key, (await t.issuer.createCode('sentinel')))).peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']), descriptor: descriptorOf(key, 'sentinel', target_, [senderKey]) }
     }
     // a token with 5 s left (inside the 10 s margin), and one that lapsed 40 s ago (past the skew, within the grace)
     const lapsing = await enrolled()
@@ -159,7 +161,7 @@ describe('sampling across real nodes', () => {
     // the sender itself, oldest, so that the target's next shuffle goes to a live partner
     const own = sender.admission.ownToken
     assert.ok(own != null)
-    const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, record: await recordOf(senderKey, sender.getMultiaddrs().map(a => a.replace(/\/p2p\/[^/]*$/, ''))) }
+    const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, record: await recordOf(senderKey, sender.getMultiaddrs().map(a => a.replace(/\/p2p\/[^/]*$/, ''))), descriptor: descriptorOf(senderKey, 'sentinel', target_) }
     const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
     const before = target.admission.suspicion.score(sender.peerId.toString())
     await send([self, soon, lapsed])
@@ -171,7 +173,11 @@ describe('sampling across real nodes', () => {
     await target.sampling.tick('sentinel')
     assert.ok(!view().includes(soon.id), 'the lapsing entry is gone before the shuffle')
     assert.ok(!sender.sampling.view('sentinel').some(e => e.peerId === soon.id), 'and was not sent to the partner')
-    assert.ok(sender.sampling.view('sentinel').some(e => e.peerId === target.peerId.toString()), 'the shuffle with the sender took place')
+    // the target's own entry goes once it may mint a descriptor (one spacing after its start): shuffle until then
+    await eventually(async () => {
+      await target.sampling.tick('sentinel')
+      return sender.sampling.view('sentinel').some(e => e.peerId === target.peerId.toString())
+    }, 'a shuffle with the sender that carried the target\'s own entry', 20_000, 500)
   })
 
   it('a dead partner disappears from the view after one shuffle with it', async () => {
@@ -185,7 +191,7 @@ describe('sampling across real nodes', () => {
       await victim.sampling.tick('edge')
       await watcher.sampling.tick('edge')
       return watcher.sampling.view('edge').some(e => e.peerId === id)
-    }, 'the victim in the watcher\'s view', 20_000, 50)
+    }, 'the victim in the watcher\'s view', 20_000, 500)
     assert.deepEqual(watcher.sampling.view('edge').map(e => e.peerId), [id])
     await victim.stop()
     // the only entry is the oldest: the next shuffle picks it, gets no answer, and drops it
@@ -214,9 +220,10 @@ describe('sampling across a key rotation', () => {
     const selfEntry = (): RawEntry => {
       const own = sender.admission.ownToken
       assert.ok(own != null)
-      return { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 10, record: senderRecord }
+      return { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, record: senderRecord, descriptor: descriptorOf(senderKey, 'sentinel', target.peerId.toString()) }
     }
-    await send([selfEntry(), old])
+    const viaSender = (): Descriptor => descriptorOf(key, 'sentinel', target.peerId.toString(), [senderKey])
+    await send([selfEntry(), { ...old, descriptor: viaSender() }])
     const view = (): string[] => target.sampling.view('sentinel').map(e => e.peerId)
     assert.ok(view().includes(old.id), 'taken in while its epoch is current')
     // the issuer rotates; both nodes move to the new epoch
@@ -228,7 +235,7 @@ describe('sampling across a key rotation', () => {
     // an honest peer that still holds an entry of the old epoch sends it once
     const other = await generateKeyPair('Ed25519')
     const otherEnrolled = await client.enroll(other, (await t.issuer.createCode('sentinel')))
-    await send([selfEntry(), { ...old }])
+    await send([selfEntry(), { ...old, descriptor: viaSender() }])
     assert.ok(target.admission.suspicion.score(sender.peerId.toString()) <= before + 0.001, 'an entry of the rotated-out epoch is not held against its sender')
     // but a stale token under another peer's id is a forgery, stale or not: the holder is checked before the epoch
     const staleEntry = { id: otherEnrolled.peerId, token: old.token, keyCertificate: old.keyCertificate }
@@ -238,6 +245,10 @@ describe('sampling across a key rotation', () => {
     await target.sampling.tick('sentinel')
     assert.ok(!view().includes(old.id), 'dropped before the shuffle')
     assert.ok(!sender.sampling.view('sentinel').some(e => e.peerId === old.id), 'and never sent to the partner')
-    assert.ok(sender.sampling.view('sentinel').some(e => e.peerId === target.peerId.toString()), 'the shuffle with the sender took place')
+    // the target's own entry goes once it may mint a descriptor (one spacing after its start): shuffle until then
+    await eventually(async () => {
+      await target.sampling.tick('sentinel')
+      return sender.sampling.view('sentinel').some(e => e.peerId === target.peerId.toString())
+    }, 'a shuffle with the sender that carried the target\'s own entry', 20_000, 500)
   })
 })

@@ -16,7 +16,7 @@ import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
-import { encodeShuffle, recordOf, sendShuffle } from './entries.ts'
+import { descriptorOf, encodeShuffle, recordOf, sendShuffle } from './entries.ts'
 import type { RawEntry } from './entries.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -115,7 +115,7 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     for (const [i, h] of honest.entries()) {
       const own = h.admission.ownToken
       assert.ok(own != null)
-      replayed.push({ id: h.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 65535, record: await recordOf(honestKeys[i] as PrivateKey, listenAddrs(h)) })
+      replayed.push({ id: h.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, age: 65535, record: await recordOf(honestKeys[i] as PrivateKey, listenAddrs(h)), descriptor: descriptorOf(honestKeys[i] as PrivateKey, 'sentinel', target.peerId.toString(), [attackerKey]) })
     }
     await sendShuffle(attacker, target, replayed)
     for (const h of honest) {
@@ -195,10 +195,10 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
   })
 
   it('a newer record replaces older addresses; an older one never rolls them back and is not held against its sender', async () => {
-    const { target, attacker } = await targetAndAttacker()
+    const { target, attacker, attackerKey } = await targetAndAttacker()
     const m = await member()
     const send = async (seq: bigint, addr: string): Promise<void> => {
-      await sendShuffle(attacker, target, [{ id: m.id, token: m.token, keyCertificate: m.keyCertificate, record: await recordOf(m.key, [addr], seq) }])
+      await sendShuffle(attacker, target, [{ id: m.id, token: m.token, keyCertificate: m.keyCertificate, record: await recordOf(m.key, [addr], seq), descriptor: descriptorOf(m.key, 'sentinel', target.peerId.toString(), [attackerKey]) }])
     }
     const stored = async (): Promise<string[]> => target.libp2p.peerStore.get(peerIdFromString(m.id)).then(p => p.addresses.map(a => a.multiaddr.toString()), () => [])
     const inView = (): string[] => target.sampling.view('sentinel').find(x => x.peerId === m.id)?.addrs ?? []
@@ -251,7 +251,7 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
   })
 
   it('many identities whose own records name one victim address: the node dials it within its budget only', async () => {
-    const { target, attacker } = await targetAndAttacker()
+    const { target, attacker, attackerKey } = await targetAndAttacker()
     // the victim counts every dial from 127.0.0.1; the attacker's own node
     // learns the colluders' records too (the target's sample exchange offers
     // them) and would dial within a budget of its own: only the target's are measured
@@ -260,10 +260,10 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     traps.push(victim.server)
     const colluders = await Promise.all(Array.from({ length: 4 }, async () => member()))
     const started = Date.now()
-    await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, age: 65535, addrs: [victim.addr], record: await recordOf(m.key, [victim.addr]) }))))
+    await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, addrs: [victim.addr], record: await recordOf(m.key, [victim.addr]), descriptor: descriptorOf(m.key, 'sentinel', target.peerId.toString(), [attackerKey]) }))))
     // push them again as the target forgets each partner that does not answer, and tick: every tick wants the victim
     for (let round = 0; round < 3; round++) {
-      await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, age: 65535, addrs: [victim.addr], record: await recordOf(m.key, [victim.addr]) }))))
+      await sendShuffle(attacker, target, await Promise.all(colluders.map(async m => ({ id: m.id, token: m.token, keyCertificate: m.keyCertificate, addrs: [victim.addr], record: await recordOf(m.key, [victim.addr]), descriptor: descriptorOf(m.key, 'sentinel', target.peerId.toString(), [attackerKey]) }))))
       await target.sampling.tick('sentinel')
       await target.libp2p.services.keeper.maintain()
     }

@@ -217,6 +217,25 @@ export async function issuerRevokeCommand (peerId: string, opts: { store?: strin
   }
 }
 
+export async function issuerRevocationsCommand (opts: { store?: string, data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
+  try {
+    const pending = await issuer.pendingRevocations()
+    if (opts.json === true) {
+      printJson(pending)
+    } else if (pending.length === 0) {
+      process.stdout.write('no revocation request awaits approval\n')
+    } else {
+      for (const r of pending) {
+        process.stdout.write(`${r.id}  ${r.peerId}  ${r.approvals}/${r.threshold}  ${r.reason}\n`)
+      }
+      process.stdout.write('approve with: tempus admin approve ID --key ADMINKEY --issuer URL\n')
+    }
+  } finally {
+    await issuer.close()
+  }
+}
+
 export async function issuerAdminAddCommand (opts: { store?: string, data: string, name: string, key: string, passphraseFile?: string }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {

@@ -8,8 +8,10 @@ export interface CyclonEntry {
   type: string
   token: string
   keyCertificate: string
-  age: number
   record: Uint8Array<ArrayBuffer>
+  mintedAt: bigint
+  descriptor: Uint8Array<ArrayBuffer>
+  hops: CyclonHop[]
 }
 
 export namespace CyclonEntry {
@@ -42,14 +44,26 @@ export namespace CyclonEntry {
           w.string(obj.keyCertificate)
         }
 
-        if ((obj.age != null && obj.age !== 0)) {
-          w.uint32(48)
-          w.uint32(obj.age)
-        }
-
         if ((obj.record != null && obj.record.byteLength > 0)) {
           w.uint32(58)
           w.bytes(obj.record)
+        }
+
+        if ((obj.mintedAt != null && obj.mintedAt !== 0n)) {
+          w.uint32(64)
+          w.uint64(obj.mintedAt)
+        }
+
+        if ((obj.descriptor != null && obj.descriptor.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.descriptor)
+        }
+
+        if (obj.hops != null && obj.hops.length > 0) {
+          for (const value of obj.hops) {
+            w.uint32(82)
+            CyclonHop.codec().encode(value, w)
+          }
         }
 
         if (opts.lengthDelimited !== false) {
@@ -61,8 +75,10 @@ export namespace CyclonEntry {
           type: '',
           token: '',
           keyCertificate: '',
-          age: 0,
-          record: uint8ArrayAlloc(0)
+          record: uint8ArrayAlloc(0),
+          mintedAt: 0n,
+          descriptor: uint8ArrayAlloc(0),
+          hops: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -87,12 +103,26 @@ export namespace CyclonEntry {
               obj.keyCertificate = reader.string()
               break
             }
-            case 6: {
-              obj.age = reader.uint32()
-              break
-            }
             case 7: {
               obj.record = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.mintedAt = reader.uint64()
+              break
+            }
+            case 9: {
+              obj.descriptor = reader.bytes()
+              break
+            }
+            case 10: {
+              if (opts.limits?.hops != null && obj.hops.length === opts.limits.hops) {
+                throw new MaxLengthError('Decode error - repeated field "hops" had too many elements')
+              }
+
+              obj.hops.push(CyclonHop.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.hops$
+              }))
               break
             }
             default: {
@@ -104,6 +134,10 @@ export namespace CyclonEntry {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          hops: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -138,18 +172,43 @@ export namespace CyclonEntry {
               }
               break
             }
-            case 6: {
-              yield {
-                field: `${prefix}.age`,
-                value: reader.uint32()
-              }
-              break
-            }
             case 7: {
               yield {
                 field: `${prefix}.record`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.mintedAt`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.descriptor`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 10: {
+              if (opts.limits?.hops != null && obj.hops === opts.limits.hops) {
+                throw new MaxLengthError('Streaming decode error - repeated field "hops" had too many elements')
+              }
+
+              for (const evt of CyclonHop.codec().stream(reader, reader.uint32(), `${prefix}.hops[]`, {
+                limits: opts.limits?.hops$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.hops
+                }
+              }
+
+              obj.hops++
+
               break
             }
             default: {
@@ -184,14 +243,31 @@ export namespace CyclonEntry {
     value: string
   }
 
-  export interface CyclonEntryAgeFieldEvent {
-    field: '$.age'
-    value: number
-  }
-
   export interface CyclonEntryRecordFieldEvent {
     field: '$.record'
     value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CyclonEntryMintedAtFieldEvent {
+    field: '$.mintedAt'
+    value: bigint
+  }
+
+  export interface CyclonEntryDescriptorFieldEvent {
+    field: '$.descriptor'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface CyclonEntryHopsToFieldEvent {
+    field: '$.hops[].to'
+    value: string
+    index: number
+  }
+
+  export interface CyclonEntryHopsSignatureFieldEvent {
+    field: '$.hops[].signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
   }
 
   export function encode (obj: Partial<CyclonEntry>): Uint8Array<ArrayBuffer> {
@@ -202,8 +278,120 @@ export namespace CyclonEntry {
     return decodeMessage(buf, CyclonEntry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonEntry>): Generator<CyclonEntryPeerIdFieldEvent | CyclonEntryTypeFieldEvent | CyclonEntryTokenFieldEvent | CyclonEntryKeyCertificateFieldEvent | CyclonEntryAgeFieldEvent | CyclonEntryRecordFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonEntry>): Generator<CyclonEntryPeerIdFieldEvent | CyclonEntryTypeFieldEvent | CyclonEntryTokenFieldEvent | CyclonEntryKeyCertificateFieldEvent | CyclonEntryRecordFieldEvent | CyclonEntryMintedAtFieldEvent | CyclonEntryDescriptorFieldEvent | CyclonEntryHopsToFieldEvent | CyclonEntryHopsSignatureFieldEvent> {
     return streamMessage(buf, CyclonEntry.codec(), opts)
+  }
+}
+
+export interface CyclonHop {
+  to: string
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace CyclonHop {
+  let _codec: Codec<CyclonHop>
+
+  export const codec = (): Codec<CyclonHop> => {
+    if (_codec == null) {
+      _codec = message<CyclonHop>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.to != null && obj.to !== '')) {
+          w.uint32(10)
+          w.string(obj.to)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          to: '',
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.to = reader.string()
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.to`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface CyclonHopToFieldEvent {
+    field: '$.to'
+    value: string
+  }
+
+  export interface CyclonHopSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<CyclonHop>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, CyclonHop.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonHop>): CyclonHop {
+    return decodeMessage(buf, CyclonHop.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonHop>): Generator<CyclonHopToFieldEvent | CyclonHopSignatureFieldEvent> {
+    return streamMessage(buf, CyclonHop.codec(), opts)
   }
 }
 
@@ -325,14 +513,32 @@ export namespace CyclonShuffle {
     index: number
   }
 
-  export interface CyclonShuffleEntriesAgeFieldEvent {
-    field: '$.entries[].age'
-    value: number
+  export interface CyclonShuffleEntriesRecordFieldEvent {
+    field: '$.entries[].record'
+    value: Uint8Array<ArrayBuffer>
     index: number
   }
 
-  export interface CyclonShuffleEntriesRecordFieldEvent {
-    field: '$.entries[].record'
+  export interface CyclonShuffleEntriesMintedAtFieldEvent {
+    field: '$.entries[].mintedAt'
+    value: bigint
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesDescriptorFieldEvent {
+    field: '$.entries[].descriptor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesHopsToFieldEvent {
+    field: '$.entries[].hops[].to'
+    value: string
+    index: number
+  }
+
+  export interface CyclonShuffleEntriesHopsSignatureFieldEvent {
+    field: '$.entries[].hops[].signature'
     value: Uint8Array<ArrayBuffer>
     index: number
   }
@@ -345,7 +551,7 @@ export namespace CyclonShuffle {
     return decodeMessage(buf, CyclonShuffle.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonShuffle>): Generator<CyclonShuffleEntriesPeerIdFieldEvent | CyclonShuffleEntriesTypeFieldEvent | CyclonShuffleEntriesTokenFieldEvent | CyclonShuffleEntriesKeyCertificateFieldEvent | CyclonShuffleEntriesAgeFieldEvent | CyclonShuffleEntriesRecordFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CyclonShuffle>): Generator<CyclonShuffleEntriesPeerIdFieldEvent | CyclonShuffleEntriesTypeFieldEvent | CyclonShuffleEntriesTokenFieldEvent | CyclonShuffleEntriesKeyCertificateFieldEvent | CyclonShuffleEntriesRecordFieldEvent | CyclonShuffleEntriesMintedAtFieldEvent | CyclonShuffleEntriesDescriptorFieldEvent | CyclonShuffleEntriesHopsToFieldEvent | CyclonShuffleEntriesHopsSignatureFieldEvent> {
     return streamMessage(buf, CyclonShuffle.codec(), opts)
   }
 }
@@ -546,14 +752,32 @@ export namespace SampleFrame {
     index: number
   }
 
-  export interface SampleFrameEvidenceAgeFieldEvent {
-    field: '$.evidence[].age'
-    value: number
+  export interface SampleFrameEvidenceRecordFieldEvent {
+    field: '$.evidence[].record'
+    value: Uint8Array<ArrayBuffer>
     index: number
   }
 
-  export interface SampleFrameEvidenceRecordFieldEvent {
-    field: '$.evidence[].record'
+  export interface SampleFrameEvidenceMintedAtFieldEvent {
+    field: '$.evidence[].mintedAt'
+    value: bigint
+    index: number
+  }
+
+  export interface SampleFrameEvidenceDescriptorFieldEvent {
+    field: '$.evidence[].descriptor'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SampleFrameEvidenceHopsToFieldEvent {
+    field: '$.evidence[].hops[].to'
+    value: string
+    index: number
+  }
+
+  export interface SampleFrameEvidenceHopsSignatureFieldEvent {
+    field: '$.evidence[].hops[].signature'
     value: Uint8Array<ArrayBuffer>
     index: number
   }
@@ -566,7 +790,7 @@ export namespace SampleFrame {
     return decodeMessage(buf, SampleFrame.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SampleFrame>): Generator<SampleFrameIdsFieldEvent | SampleFrameWantsFieldEvent | SampleFrameEvidencePeerIdFieldEvent | SampleFrameEvidenceTypeFieldEvent | SampleFrameEvidenceTokenFieldEvent | SampleFrameEvidenceKeyCertificateFieldEvent | SampleFrameEvidenceAgeFieldEvent | SampleFrameEvidenceRecordFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SampleFrame>): Generator<SampleFrameIdsFieldEvent | SampleFrameWantsFieldEvent | SampleFrameEvidencePeerIdFieldEvent | SampleFrameEvidenceTypeFieldEvent | SampleFrameEvidenceTokenFieldEvent | SampleFrameEvidenceKeyCertificateFieldEvent | SampleFrameEvidenceRecordFieldEvent | SampleFrameEvidenceMintedAtFieldEvent | SampleFrameEvidenceDescriptorFieldEvent | SampleFrameEvidenceHopsToFieldEvent | SampleFrameEvidenceHopsSignatureFieldEvent> {
     return streamMessage(buf, SampleFrame.codec(), opts)
   }
 }

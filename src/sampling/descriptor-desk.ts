@@ -1,0 +1,110 @@
+/**
+ * This node's side of signed descriptors (descriptor.ts): it mints its own,
+ * at most one per spacing and view, and hands entries on, each once, with
+ * a hop it signs. Pure but for the signatures: the time is given, the
+ * views are reached through a lookup.
+ *
+ * An entry is marked spent when it is handed on, before the frame is
+ * written: a partner that read the frame and then failed still holds it,
+ * and handing it to another partner would be a clone. A spent entry stays
+ * in the view (a partner to contact) but is never sent again. After a
+ * restart the first descriptor waits one spacing: the last run's may be
+ * that recent.
+ */
+import { DESCRIPTOR_MAX_AGE_MS, MAX_DESCRIPTOR_HOPS, MAX_SHUFFLE_BYTES, STALE_MARGIN_MS } from './constants.ts'
+import { handOn, mintDescriptor } from '../core/descriptor.ts'
+import { toWire } from './peer-entry.ts'
+import { CyclonEntry } from './pb/cyclon.ts'
+import type { Descriptor } from '../core/descriptor.ts'
+import type { DescriptorLedger } from './descriptor-ledger.ts'
+import type { PeerEntry } from './peer-entry.ts'
+import type { PeerType } from '../core/peer-type.ts'
+import type { KeyObject } from 'node:crypto'
+
+export interface DescriptorDeskInit {
+  /** this node's PeerId */
+  self: string
+  /** this node's identity key */
+  key: KeyObject
+  now: () => number
+  ledger: DescriptorLedger
+  /** the least time between two of this node's descriptors for a view (ms) */
+  spacingMs: (type: PeerType) => number
+  /** when this node started: its first descriptor waits one spacing after it */
+  startedAt: number
+}
+
+/** a hop on the wire: its PeerId, a 64-byte signature and the field tags */
+const HOP_OVERHEAD = 64 + 8
+/** a frame's bytes beyond its entries (length prefix, tags) */
+const FRAME_SLACK = 64
+
+export class DescriptorDesk {
+  private readonly init: DescriptorDeskInit
+  private readonly own = new Map<PeerType, { descriptor: Descriptor, spent: boolean }>()
+
+  constructor (init: DescriptorDeskInit) {
+    this.init = init
+  }
+
+  /** This node's own descriptor for `type` not yet handed on, minted now if the spacing allows; none before. */
+  ownDescriptor (type: PeerType): { descriptor: Descriptor, spent: boolean } | undefined {
+    const now = this.init.now()
+    const current = this.own.get(type)
+    if (current != null && !current.spent && this.handable(current.descriptor, now)) {
+      return current
+    }
+    const last = Math.max(current?.descriptor.mintedAt ?? -Infinity, this.init.startedAt)
+    if (now < last + this.init.spacingMs(type)) {
+      return undefined
+    }
+    const minted = { descriptor: mintDescriptor(this.init.key, type, this.init.self, now), spent: false }
+    this.own.set(type, minted)
+    return minted
+  }
+
+  /**
+   * Hand `sent` (copies for the wire) to `to`: each entry whose descriptor
+   * may still be handed on gets a hop to `to`, its held entry is marked
+   * spent, and the ledger learns the new chain. The others are taken out of
+   * `sent` (in place, so the view merges against what went), and so are
+   * entries past what one frame holds. `held` finds the view's own entry.
+   */
+  handOver (type: PeerType, sent: PeerEntry[], held: (id: string) => PeerEntry | undefined, to: string): void {
+    const now = this.init.now()
+    let bytes = FRAME_SLACK
+    let w = 0
+    for (const e of sent) {
+      if (e.id === to) {
+        continue // its own entry: the receiver drops it, and it would be spent here for nothing
+      }
+      const own = e.id === this.init.self ? this.ownDescriptor(type) : undefined
+      const original = own == null ? held(e.id) : undefined
+      const descriptor = own?.descriptor ?? (e.spent === true || original?.spent === true ? undefined : e.descriptor)
+      if (descriptor == null || !this.handable(descriptor, now)) {
+        continue
+      }
+      const size = CyclonEntry.encode(toWire({ ...e, descriptor })).byteLength + HOP_OVERHEAD + to.length
+      if (bytes + size > MAX_SHUFFLE_BYTES) {
+        continue
+      }
+      bytes += size
+      if (own != null) {
+        own.spent = true
+      }
+      if (original != null) {
+        original.spent = true
+      }
+      e.descriptor = handOn(descriptor, this.init.key, to)
+      e.spent = true
+      this.init.ledger.see(type, e.id, e.descriptor)
+      sent[w++] = e
+    }
+    sent.length = w
+  }
+
+  /** May a held descriptor be handed on: a hop left under the bound, and young enough that it will not be stale on arrival? */
+  private handable (descriptor: Descriptor, now: number): boolean {
+    return descriptor.hops.length < MAX_DESCRIPTOR_HOPS && now - descriptor.mintedAt < DESCRIPTOR_MAX_AGE_MS - STALE_MARGIN_MS
+  }
+}
