@@ -61,6 +61,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly wire: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget, state: AdmissionState, log: Logger }
   /** this node's signed record for its own entry, re-sealed when its addresses change */
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
+  /** the PeerIds of the node's configured bootstrap peers */
+  private readonly bootstrapIds: string[]
   private running = false
 
   constructor (components: SamplerComponents, init: SamplerInit = {}) {
@@ -119,6 +121,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       },
       settings: init.sampler
     })
+    this.bootstrapIds = [...new Set((init.bootstrap ?? []).map(peerIdOfAddress).filter((id): id is string => id != null && id !== self))]
     this.onRevoked = this.onRevoked.bind(this)
   }
 
@@ -182,6 +185,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     return this.samples.held(type)
   }
 
+  /** the `type` sampler's bootstrap peers now (the partner rule, bootstrap-partners.ts): the configured ones connected and admitted as `type`, then the first the view held */
+  bootstrapPeers (type: PeerType): string[] {
+    return [...new Set([...this.configuredBootstrap(type), ...this.samples.bootstrapPeers(type)].map(e => e.id))]
+  }
+
   view (type: PeerType): ViewEntry[] {
     return this.views[type].entries().map(publicEntry)
   }
@@ -208,6 +216,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         await this.introduce(type)
         return
       }
+      // the first admitted peers the view held are its bootstrap peers
+      this.samples.viewHolds(type, view.entries())
       for (let attempt = 0; attempt < PARTNER_ATTEMPTS; attempt++) {
         const shuffle = view.startShuffle(attempt === 0)
         if (shuffle == null) {
@@ -337,26 +347,47 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   /**
-   * One sample exchange of the `type` sampler with its least-hit slot. A
-   * partner that does not answer leaves the sampler (dead, or not what it
-   * claimed); one over the dial budget waits for a later tick.
+   * One sample exchange of the `type` sampler with this round's partner:
+   * a bootstrap peer in the sampler's first rounds and one round in
+   * `anchorEvery`, else its least-hit slot (bootstrap-partners.ts). A
+   * partner that does not answer leaves the sampler and the bootstrap
+   * peers (dead, or not what it claimed); one over the dial budget waits
+   * for a later tick.
    */
   private async exchangeSamples (type: PeerType): Promise<void> {
-    const partner = this.samples.partner(type)
-    if (partner == null) {
+    const choice = this.samples.choosePartner(type, () => this.configuredBootstrap(type))
+    if (choice == null) {
       return
+    }
+    const { partner, bootstrap } = choice
+    const ended = (outcome: 'ok' | 'failed' | 'deferred'): void => {
+      this.safeDispatchEvent('sample:exchange', { detail: { type, partner: partner.id, bootstrap, outcome } })
     }
     try {
       await this.withPartner(partner, async (peer, signal) => { await initiateSampleExchange(this.wire, peer, type, this.samples.side(type), signal) })
       this.metrics?.sampleExchange(type, 'initiator', 'ok')
+      ended('ok')
     } catch (err: any) {
       if (err instanceof DialBudgetError) {
+        ended('deferred')
         return
       }
       this.log('%s sample exchange with %s failed (%s): it leaves the sampler', type, partner.id, err?.name)
       this.samples.forget(type, partner.id)
       this.metrics?.sampleExchange(type, 'initiator', 'failed')
+      ended('failed')
     }
+  }
+
+  /**
+   * The configured bootstrap peers this node is connected to that were
+   * admitted as `type`. Their entry names only the peer: a connected
+   * partner is not dialled, and the exchange observes its evidence.
+   */
+  private configuredBootstrap (type: PeerType): PeerEntry[] {
+    return this.bootstrapIds
+      .filter(id => this.state.admitted.get(id)?.claims.typ === type && this.components.connectionManager.getConnections(peerIdFromString(id)).length > 0)
+      .map(id => ({ id, age: 0, type, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }))
   }
 
   /** Run `fn` with `partner` (shuffle-wire.ts): dialled if need be, within the deadline. */
@@ -406,6 +437,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private changed (type: PeerType): void {
     this.safeDispatchEvent('view:change', { detail: { type, size: this.views[type].size } })
   }
+}
+
+/** the PeerId a bootstrap address ends in (/p2p/<peer id>), if any */
+function peerIdOfAddress (address: string): string | undefined {
+  return /\/p2p\/([^/]+)$/.exec(address)?.[1]
 }
 
 function publicEntry (e: PeerEntry): ViewEntry {
