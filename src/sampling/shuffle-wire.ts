@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
 import { isFramingFault } from '../admission/cut-read.ts'
+import { closeWhenIdle } from './idle-connection.ts'
 import { MAX_SHUFFLE_BYTES, cyclonProtocol } from './constants.ts'
 import { MalformedShuffleError } from './errors.ts'
 import { decodeShuffle, toWire } from './peer-entry.ts'
@@ -47,10 +48,14 @@ export async function dialPartner (ctx: { peerStore: PeerStore, connectionManage
 /**
  * Run `fn` with `partner` within the deadline, dialled at its signed
  * addresses if not connected. A connection made only for this is closed
- * afterwards while the node holds more than `keepConnections`: Cyclon
- * meets a new random partner every period, and keeping every one would
- * connect each node to most of the overlay. Sentinels are kept by the
- * peer keeper anyway: closing would only make it redial.
+ * afterwards while the node holds more than `keepConnections`, once no
+ * stream of another protocol uses it (`closeWhenIdle`, idle-connection.ts:
+ * an RPC call may have picked it meanwhile): Cyclon meets a new random
+ * partner every period, and keeping every one would connect each node to
+ * most of the overlay. Sentinels are kept by the peer keeper anyway:
+ * closing would only make it redial. The check and the close are one
+ * synchronous step, so a stream opened after it finds the connection
+ * closing, and the RPC client then dials another (src/rpc/rpc.ts).
  */
 export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget }, partner: PeerEntry, limits: { timeoutMs: number, keepConnections?: number }, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
   const signal = AbortSignal.timeout(limits.timeoutMs)
@@ -62,8 +67,9 @@ export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionMan
   try {
     return await fn(peer, signal)
   } finally {
-    if (!wasConnected && partner.type !== 'sentinel' && ctx.connectionManager.getConnections().length > (limits.keepConnections ?? Infinity)) {
-      await ctx.connectionManager.closeConnections(peer).catch(() => {})
+    if (!wasConnected && partner.type !== 'sentinel') {
+      const tooMany = (): boolean => ctx.connectionManager.getConnections().length > (limits.keepConnections ?? Infinity)
+      await Promise.all(ctx.connectionManager.getConnections(peer).map(async c => { await closeWhenIdle(c, tooMany) }))
     }
   }
 }
