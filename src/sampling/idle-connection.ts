@@ -11,8 +11,9 @@
  * session, a gossip catch-up, a DHT query, another shuffle or sample
  * exchange (either way), and a stream whose protocol is still being
  * negotiated (it has just been opened, for anything). A connection kept
- * so is looked at again each time one of those streams ends, and closed
- * when none is left, if the node still holds more than it keeps.
+ * so is looked at again when one of those streams ends and at the
+ * sampler's next tick, and closed when none is left, if the node still
+ * holds more than it keeps.
  *
  * libp2p's own pruner (`connection-pruner.js`) closes connections the same
  * way (`safelyCloseConnectionIfUnused`, a list of closable protocols) but
@@ -67,28 +68,59 @@ export function isIdle (connection: { streams: readonly StreamLike[] }): boolean
 }
 
 /**
- * Close `connection` now if it is idle and `wanted()` still says so; if a
- * stream keeps it, look again when the first such stream ends (events,
- * not polling: nothing is left waiting once the connection closes).
- * Resolves when the connection is closed or left to a later look.
+ * Closes connections dialled only for an exchange once nothing else uses
+ * them, while `wanted()` says the node holds more than it keeps. One that
+ * is busy is kept, and looked at again when one of its busy streams ends
+ * (an event) and at each `sweep()` (the sampler's tick: a stream that was
+ * still negotiating may have become upkeep, which ends with no event).
  */
-export async function closeWhenIdle (connection: ConnectionLike, wanted: () => boolean): Promise<void> {
-  if (connection.status !== 'open' || !wanted()) {
-    return
+export class IdleCloser {
+  private readonly wanted: () => boolean
+  private readonly kept = new Set<ConnectionLike>()
+
+  constructor (wanted: () => boolean) {
+    this.wanted = wanted
   }
-  const busy = connection.streams.filter(keepsConnection)
-  if (busy.length === 0) {
-    await connection.close().catch((err: Error) => { connection.abort(err) })
-    return
+
+  /** connections kept open for a later look */
+  get lingering (): number {
+    return this.kept.size
   }
-  let looked = false
-  const again = (): void => {
-    if (!looked) {
-      looked = true
-      closeWhenIdle(connection, wanted).catch(() => {})
+
+  /** An exchange is over with this connection: closed now if idle and wanted, else kept for a later look. */
+  async release (connection: ConnectionLike): Promise<void> {
+    this.kept.add(connection)
+    await this.look(connection)
+  }
+
+  /** Look again at every connection kept. */
+  async sweep (): Promise<void> {
+    await Promise.all([...this.kept].map(async c => { await this.look(c) }))
+  }
+
+  private async look (connection: ConnectionLike): Promise<void> {
+    if (connection.status !== 'open' || !this.kept.has(connection)) {
+      this.kept.delete(connection)
+      return
     }
-  }
-  for (const stream of busy) {
-    stream.addEventListener?.('close', again, { once: true })
+    if (!this.wanted()) {
+      return // the node holds no more than it keeps: the next sweep looks again
+    }
+    const busy = connection.streams.filter(keepsConnection)
+    if (busy.length === 0) {
+      this.kept.delete(connection)
+      await connection.close().catch((err: Error) => { connection.abort(err) })
+      return
+    }
+    let looked = false
+    const again = (): void => {
+      if (!looked) {
+        looked = true
+        this.look(connection).catch(() => {})
+      }
+    }
+    for (const stream of busy) {
+      stream.addEventListener?.('close', again, { once: true })
+    }
   }
 }

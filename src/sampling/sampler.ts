@@ -26,6 +26,7 @@ import { EntryEvidence } from './entry-evidence.ts'
 import { answerShuffle, initiateShuffle, withPartner } from './shuffle-wire.ts'
 import { answerSampleExchange, initiateSampleExchange } from './sample-wire.ts'
 import { SampleKeeper } from './sample-keeper.ts'
+import { IdleCloser } from './idle-connection.ts'
 import type { DialBudget } from './shuffle-wire.ts'
 import { viewSettingsOf } from './view-settings.ts'
 import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
@@ -63,6 +64,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
   /** the PeerIds of the node's configured bootstrap peers */
   private readonly bootstrapIds: string[]
+  /** closes connections dialled only for an exchange once idle, while the node holds more than `keepConnections` */
+  private readonly closer: IdleCloser
   private running = false
 
   constructor (components: SamplerComponents, init: SamplerInit = {}) {
@@ -121,6 +124,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       },
       settings: init.sampler
     })
+    const keep = init.keepConnections ?? Infinity
+    this.closer = new IdleCloser(() => components.connectionManager.getConnections().length > keep)
     this.bootstrapIds = [...new Set((init.bootstrap ?? []).map(peerIdOfAddress).filter((id): id is string => id != null && id !== self))]
     this.onRevoked = this.onRevoked.bind(this)
   }
@@ -209,6 +214,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       const view = this.views[type]
       await this.refreshOwnRecord()
       this.evidence.dropLapsing(type)
+      // connections an earlier exchange dialled and something else still used
+      await this.closer.sweep()
       if (view.size === 0) {
         await this.seed(type)
       }
@@ -392,7 +399,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   /** Run `fn` with `partner` (shuffle-wire.ts): dialled if need be, within the deadline. */
   private async withPartner<T> (partner: PeerEntry, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
-    return await withPartner(this.wire, partner, { timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS, keepConnections: this.init.keepConnections }, fn)
+    return await withPartner(this.wire, partner, { timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS, closer: this.closer }, fn)
   }
 
   private async handle (type: PeerType, stream: Stream, connection: Connection): Promise<void> {

@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { withPartner } from '../../src/sampling/shuffle-wire.ts'
+import { IdleCloser } from '../../src/sampling/idle-connection.ts'
 import { sampleProtocol } from '../../src/sampling/constants.ts'
 import { TestNet } from '../fixtures/nodes.ts'
+import { eventually } from '../fixtures/wait.ts'
 import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { Connection } from '@libp2p/interface'
@@ -57,9 +59,10 @@ describe('closing a connection dialled for an exchange', () => {
     assert.equal(a.libp2p.getConnections(b.peerId).length, 0)
     let call: Promise<unknown> | undefined
     let dialled: Connection | undefined
-    // keepConnections 0: the exchange's connection is one too many, so the
+    // the node keeps no connection: the exchange's is one too many, so the
     // old rule closed it whatever it carried
-    await withPartner(wireOf(a), entryOf(b), { timeoutMs: 10_000, keepConnections: 0 }, async (peer, signal) => {
+    const closer = new IdleCloser(() => true)
+    await withPartner(wireOf(a), entryOf(b), { timeoutMs: 10_000, closer }, async (peer, signal) => {
       dialled = a.libp2p.getConnections(peer)[0]
       // the exchange's own stream, opened and closed on that connection
       const own = await dialled?.newStream(sampleProtocol('edge'), { signal })
@@ -83,14 +86,18 @@ describe('closing a connection dialled for an exchange', () => {
     const a = await net.node({ type: 'edge' })
     const b = await net.node({ type: 'edge' })
     let dialled: Connection | undefined
-    await withPartner(wireOf(a), entryOf(b), { timeoutMs: 10_000, keepConnections: 0 }, async (peer, signal) => {
+    const closer = new IdleCloser(() => true)
+    await withPartner(wireOf(a), entryOf(b), { timeoutMs: 10_000, closer }, async (peer, signal) => {
       dialled = a.libp2p.getConnections(peer)[0]
       const own = await dialled?.newStream(sampleProtocol('edge'), { signal })
       await own?.close({ signal }).catch(() => {})
       own?.abort(new Error('done'))
     })
-    // closed at once, or as soon as the gossip catch-up each new connection runs is over
-    await connectionClosed(dialled)
+    // closed at once, or as soon as the gossip catch-up each new connection
+    // runs is over, or (a stream that was still negotiating and became
+    // upkeep ends with no event) at the sampler's next sweep
+    await eventually(async () => { await closer.sweep(); return dialled?.status === 'closed' }, 'the idle connection to close', 20_000, 100)
+    assert.equal(closer.lingering, 0)
     assert.equal(a.libp2p.getConnections(b.peerId).length, 0)
   })
 })

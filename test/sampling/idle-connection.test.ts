@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { closeWhenIdle, isIdle, keepsConnection } from '../../src/sampling/idle-connection.ts'
+import { IdleCloser, isIdle, keepsConnection } from '../../src/sampling/idle-connection.ts'
 import { REFRESH_PROTOCOL } from '../../src/admission/constants.ts'
 import { RPC_PROTOCOL } from '../../src/rpc/constants.ts'
 import { cyclonProtocol, sampleProtocol } from '../../src/sampling/constants.ts'
@@ -37,30 +37,49 @@ describe('closing only idle connections (pure)', () => {
     assert.equal(isIdle({ streams: [{ protocol: '/meshsub/1.2.0' }, { protocol: RPC_PROTOCOL }] }), false)
   })
 
-  it('an idle connection closes at once, a busy one when its last busy stream ends, and only while still wanted', async () => {
+  it('an idle connection closes at once, a busy one when its last busy stream ends, and only while wanted', async () => {
+    const closer = new IdleCloser(() => true)
     const idle = fakeConnection([new FakeStream('/meshsub/1.2.0')])
-    await closeWhenIdle(idle, () => true)
+    await closer.release(idle)
     assert.equal(idle.closes, 1)
 
     const rpc = new FakeStream(RPC_PROTOCOL)
     const dtn = new FakeStream('/tempus/dtn/1.0.0')
     const busy = fakeConnection([rpc, dtn, new FakeStream('/ipfs/ping/1.0.0')])
-    await closeWhenIdle(busy, () => true)
+    await closer.release(busy)
     assert.equal(busy.closes, 0)
+    assert.equal(closer.lingering, 1)
     rpc.end()
-    await Promise.resolve()
+    await new Promise(resolve => setImmediate(resolve))
     assert.equal(busy.closes, 0, 'the DTN session still uses it')
     dtn.end()
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(busy.closes, 1)
+    assert.equal(closer.lingering, 0)
 
+    let wanted = true
+    const choosy = new IdleCloser(() => wanted)
     const call = new FakeStream(RPC_PROTOCOL)
     const kept = fakeConnection([call])
-    let wanted = true
-    await closeWhenIdle(kept, () => wanted)
+    await choosy.release(kept)
     wanted = false // the node holds no more than it keeps now
     call.end()
     await new Promise(resolve => setImmediate(resolve))
     assert.equal(kept.closes, 0)
+    wanted = true // and more again: the sweep closes it
+    await choosy.sweep()
+    assert.equal(kept.closes, 1)
+  })
+
+  it('a stream still negotiating keeps the connection; once it turned out upkeep, the sweep closes it', async () => {
+    const closer = new IdleCloser(() => true)
+    const negotiating = new FakeStream('')
+    const c = fakeConnection([negotiating])
+    await closer.release(c)
+    assert.equal(c.closes, 0)
+    negotiating.protocol = '/meshsub/1.2.0' // no event: gossipsub's stream stays open
+    await closer.sweep()
+    assert.equal(c.closes, 1)
+    assert.equal(closer.lingering, 0)
   })
 })
