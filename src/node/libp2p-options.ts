@@ -209,6 +209,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       sampling: sampler({
         type: parsed.type,
         keepConnections: 2 * parsed.connections.minConnections,
+        bootstrap: bootstrapList,
         dialBudget,
         views: {
           edge: viewSettings(parsed.sampling.edge),

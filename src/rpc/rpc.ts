@@ -209,19 +209,28 @@ export class Rpc implements Startable {
   }
 
   /**
-   * A stream for one call. A connection can close under us before the
-   * request is sent (a connection dialled only for a shuffle is closed
-   * when the node holds enough): nothing was sent, so one more try, on a
-   * new connection, cannot run a call twice.
+   * A stream for one call. The connection it picks can be closing: the
+   * other side closes a connection it dialled only for a shuffle once no
+   * stream uses it (src/sampling/idle-connection.ts), and it cannot see
+   * this call's stream before it arrives. A closing connection still
+   * looks open to libp2p until its streams have closed, so asking libp2p
+   * again would hand out the same one: the one more try goes to another
+   * open connection, else a new one. Nothing was sent on the first, so no
+   * call runs twice.
    */
   private async openStream (target: PeerId, signal: AbortSignal): Promise<Stream> {
+    const cm = this.components.connectionManager
+    let first: Connection | undefined
     try {
-      return await this.components.connectionManager.openStream(target, RPC_PROTOCOL, { signal })
+      first = await cm.openConnection(target, { signal })
+      return await first.newStream(RPC_PROTOCOL, { signal })
     } catch (err) {
       if (signal.aborted) {
         throw err
       }
-      return await this.components.connectionManager.openStream(target, RPC_PROTOCOL, { signal })
+      const other = cm.getConnections(target).find(c => c !== first && c.status === 'open')
+      const next = other ?? await cm.openConnection(target, { signal, force: true })
+      return await next.newStream(RPC_PROTOCOL, { signal })
     }
   }
 

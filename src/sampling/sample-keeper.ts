@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { SAMPLER_DEFAULTS, SAMPLE_MAX_IDS, SAMPLE_MAX_WANTS } from './constants.ts'
 import { SlotSampler } from './slot-sampler.ts'
+import { BootstrapPartners } from './bootstrap-partners.ts'
+import type { PartnerChoice } from './bootstrap-partners.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PeerEntry } from './peer-entry.ts'
 import type { SampleSide } from './sample-wire.ts'
@@ -54,6 +56,7 @@ export class SampleKeeper {
   private readonly init: SampleKeeperInit
   private readonly samplers: Record<PeerType, SlotSampler<PeerEntry, string>>
   private readonly sides: Record<PeerType, SampleSide>
+  private readonly bootstraps: Record<PeerType, BootstrapPartners<PeerEntry>>
   private readonly sampleLength: number
 
   constructor (init: SampleKeeperInit) {
@@ -69,6 +72,8 @@ export class SampleKeeper {
       digest: peerDigest
     })
     this.samplers = { edge: make(), bridge: make(), sentinel: make() }
+    const rule = (): BootstrapPartners<PeerEntry> => new BootstrapPartners<PeerEntry>({ bootstrapRounds: settings.bootstrapRounds, anchorEvery: settings.anchorEvery, random: init.random })
+    this.bootstraps = { edge: rule(), bridge: rule(), sentinel: rule() }
     this.sides = { edge: this.makeSide('edge'), bridge: this.makeSide('bridge'), sentinel: this.makeSide('sentinel') }
   }
 
@@ -93,16 +98,42 @@ export class SampleKeeper {
     return this.samplers[type].partner(e => e.addrs.length > 0 && this.init.evidence.withinSamplingBound(e))
   }
 
-  /** A partner that did not answer: its slot goes to the next id of its group. */
-  forget (type: PeerType, id: string): void {
-    this.samplers[type].forget(id)
+  /**
+   * This round's sample-exchange partner (bootstrap-partners.ts): in the
+   * sampler's first `bootstrapRounds` rounds and one in `anchorEvery`
+   * after, a bootstrap peer (one of `configured()`, the node's configured
+   * bootstrap peers of `type` it is connected to, or one of the first
+   * admitted peers the view held), else `partner(type)`. Each call is one
+   * round.
+   */
+  choosePartner (type: PeerType, configured: () => readonly PeerEntry[]): PartnerChoice<PeerEntry> | undefined {
+    return this.bootstraps[type].choose(configured, () => this.partner(type))
   }
 
-  /** Revoked peers leave every sampler at once. */
+  /** The `type` view holds `entries`: the first admitted peers it held are its bootstrap peers. */
+  viewHolds (type: PeerType, entries: readonly PeerEntry[]): void {
+    this.bootstraps[type].viewHolds(entries)
+  }
+
+  /** the `type` view's recorded bootstrap peers (the first it held) */
+  bootstrapPeers (type: PeerType): readonly PeerEntry[] {
+    return this.bootstraps[type].peers
+  }
+
+  /** A partner that did not answer: its slot goes to the next id of its group, and it is no bootstrap peer. */
+  forget (type: PeerType, id: string): void {
+    this.samplers[type].forget(id)
+    this.bootstraps[type].forget(id)
+  }
+
+  /** Revoked peers leave every sampler and bootstrap set at once. */
   forgetEverywhere (ids: readonly string[]): number {
     const gone = new Set(ids)
     let n = 0
-    for (const type of PEER_TYPES) n += this.samplers[type].forgetWhere(e => gone.has(e.id))
+    for (const type of PEER_TYPES) {
+      n += this.samplers[type].forgetWhere(e => gone.has(e.id))
+      for (const id of ids) this.bootstraps[type].forget(id)
+    }
     return n
   }
 

@@ -44,6 +44,15 @@ export interface SamplerInit {
    */
   keepConnections?: number
   /**
+   * The node's configured bootstrap peers (multiaddrs ending in
+   * /p2p/<peer id>, as the config requires). Those this node is connected
+   * to, admitted as a view's type, are that view's bootstrap peers for the
+   * sample exchange's partner rule (src/sampling/bootstrap-partners.ts),
+   * beside the first peers the view held.
+   * @default none
+   */
+  bootstrap?: string[]
+  /**
    * The node's dial budget per address and host, shared with the peer
    * keeper so the node as a whole never hammers one address.
    * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)
@@ -74,6 +83,8 @@ export interface SamplerEvents {
   'view:change': CustomEvent<{ type: PeerType, size: number }>
   /** a peer was caught handing one descriptor to two peers: the proof (clone-proof.ts), which the node offers to the issuer */
   'descriptor:cloned': CustomEvent<{ cloner: string, proof: CloneProof }>
+  /** a sample exchange this node started ended: with whom, whether a bootstrap peer (the partner rule), and how */
+  'sample:exchange': CustomEvent<{ type: PeerType, partner: string, bootstrap: boolean, outcome: 'ok' | 'failed' | 'deferred' }>
 }
 
 /** What the API shows of an entry: no token. */

@@ -30,6 +30,7 @@ import { EntryEvidence } from './entry-evidence.ts'
 import { answerShuffle, initiateShuffle, withPartner } from './shuffle-wire.ts'
 import { answerSampleExchange, initiateSampleExchange } from './sample-wire.ts'
 import { SampleKeeper } from './sample-keeper.ts'
+import { IdleCloser } from './idle-connection.ts'
 import type { DialBudget } from './shuffle-wire.ts'
 import { viewSettingsOf } from './view-settings.ts'
 import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
@@ -67,6 +68,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly wire: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget, state: AdmissionState, log: Logger }
   /** this node's signed record for its own entry, re-sealed when its addresses change */
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
+  /** the PeerIds of the node's configured bootstrap peers */
+  private readonly bootstrapIds: string[]
+  /** closes connections dialled only for an exchange once idle, while the node holds more than `keepConnections` */
+  private readonly closer: IdleCloser
   private running = false
 
   constructor (components: SamplerComponents, init: SamplerInit = {}) {
@@ -130,6 +135,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       },
       settings: init.sampler
     })
+    const keep = init.keepConnections ?? Infinity
+    this.closer = new IdleCloser(() => components.connectionManager.getConnections().length > keep)
+    this.bootstrapIds = [...new Set((init.bootstrap ?? []).map(peerIdOfAddress).filter((id): id is string => id != null && id !== self))]
     this.onRevoked = this.onRevoked.bind(this)
   }
 
@@ -201,6 +209,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     return this.samples.held(type)
   }
 
+  /** the `type` sampler's bootstrap peers now (the partner rule, bootstrap-partners.ts): the configured ones connected and admitted as `type`, then the first the view held */
+  bootstrapPeers (type: PeerType): string[] {
+    return [...new Set([...this.configuredBootstrap(type), ...this.samples.bootstrapPeers(type)].map(e => e.id))]
+  }
+
   view (type: PeerType): ViewEntry[] {
     return this.views[type].entries().map(publicEntry)
   }
@@ -220,6 +233,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       const view = this.views[type]
       await this.refreshOwnRecord()
       this.evidence.dropLapsing(type)
+      // connections an earlier exchange dialled and something else still used
+      await this.closer.sweep()
       if (view.size === 0) {
         await this.seed(type)
       }
@@ -227,6 +242,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         await this.introduce(type)
         return
       }
+      // the first admitted peers the view held are its bootstrap peers
+      this.samples.viewHolds(type, view.entries())
       for (let attempt = 0; attempt < PARTNER_ATTEMPTS; attempt++) {
         const shuffle = view.startShuffle(attempt === 0)
         if (shuffle == null) {
@@ -378,31 +395,52 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   /**
-   * One sample exchange of the `type` sampler with its least-hit slot. A
-   * partner that does not answer leaves the sampler (dead, or not what it
-   * claimed); one over the dial budget waits for a later tick.
+   * One sample exchange of the `type` sampler with this round's partner:
+   * a bootstrap peer in the sampler's first rounds and one round in
+   * `anchorEvery`, else its least-hit slot (bootstrap-partners.ts). A
+   * partner that does not answer leaves the sampler and the bootstrap
+   * peers (dead, or not what it claimed); one over the dial budget waits
+   * for a later tick.
    */
   private async exchangeSamples (type: PeerType): Promise<void> {
-    const partner = this.samples.partner(type)
-    if (partner == null) {
+    const choice = this.samples.choosePartner(type, () => this.configuredBootstrap(type))
+    if (choice == null) {
       return
+    }
+    const { partner, bootstrap } = choice
+    const ended = (outcome: 'ok' | 'failed' | 'deferred'): void => {
+      this.safeDispatchEvent('sample:exchange', { detail: { type, partner: partner.id, bootstrap, outcome } })
     }
     try {
       await this.withPartner(partner, async (peer, signal) => { await initiateSampleExchange(this.wire, peer, type, this.samples.side(type), signal) })
       this.metrics?.sampleExchange(type, 'initiator', 'ok')
+      ended('ok')
     } catch (err: any) {
       if (err instanceof DialBudgetError) {
+        ended('deferred')
         return
       }
       this.log('%s sample exchange with %s failed (%s): it leaves the sampler', type, partner.id, err?.name)
       this.samples.forget(type, partner.id)
       this.metrics?.sampleExchange(type, 'initiator', 'failed')
+      ended('failed')
     }
+  }
+
+  /**
+   * The configured bootstrap peers this node is connected to that were
+   * admitted as `type`. Their entry names only the peer: a connected
+   * partner is not dialled, and the exchange observes its evidence.
+   */
+  private configuredBootstrap (type: PeerType): PeerEntry[] {
+    return this.bootstrapIds
+      .filter(id => this.state.admitted.get(id)?.claims.typ === type && this.components.connectionManager.getConnections(peerIdFromString(id)).length > 0)
+      .map(id => ({ id, age: 0, type, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }))
   }
 
   /** Run `fn` with `partner` (shuffle-wire.ts): dialled if need be, within the deadline. */
   private async withPartner<T> (partner: PeerEntry, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
-    return await withPartner(this.wire, partner, { timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS, keepConnections: this.init.keepConnections }, fn)
+    return await withPartner(this.wire, partner, { timeoutMs: this.init.timeoutMs ?? SHUFFLE_TIMEOUT_MS, closer: this.closer }, fn)
   }
 
   private async handle (type: PeerType, stream: Stream, connection: Connection): Promise<void> {
@@ -449,6 +487,11 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private changed (type: PeerType): void {
     this.safeDispatchEvent('view:change', { detail: { type, size: this.views[type].size } })
   }
+}
+
+/** the PeerId a bootstrap address ends in (/p2p/<peer id>), if any */
+function peerIdOfAddress (address: string): string | undefined {
+  return /\/p2p\/([^/]+)$/.exec(address)?.[1]
 }
 
 function publicEntry (e: PeerEntry): ViewEntry {

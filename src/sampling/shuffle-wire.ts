@@ -20,6 +20,7 @@ import type { PeerType } from '../core/peer-type.ts'
 import type { Connection, Logger, PeerId, PeerStore, Stream } from '@libp2p/interface'
 import type { RateLimiter } from '@libp2p/utils'
 import type { SamplingMetrics } from './metrics.ts'
+import type { IdleCloser } from './idle-connection.ts'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { ProtobufStream } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -47,12 +48,16 @@ export async function dialPartner (ctx: { peerStore: PeerStore, connectionManage
 /**
  * Run `fn` with `partner` within the deadline, dialled at its signed
  * addresses if not connected. A connection made only for this is closed
- * afterwards while the node holds more than `keepConnections`: Cyclon
- * meets a new random partner every period, and keeping every one would
- * connect each node to most of the overlay. Sentinels are kept by the
- * peer keeper anyway: closing would only make it redial.
+ * afterwards by `closer` while the node holds more than it keeps, once no
+ * stream of another protocol uses it (`IdleCloser`, idle-connection.ts:
+ * an RPC call may have picked it meanwhile): Cyclon meets a new random
+ * partner every period, and keeping every one would connect each node to
+ * most of the overlay. Sentinels are kept by the peer keeper anyway:
+ * closing would only make it redial. The check and the close are one
+ * synchronous step, so a stream opened after it finds the connection
+ * closing, and the RPC client then dials another (src/rpc/rpc.ts).
  */
-export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget }, partner: PeerEntry, limits: { timeoutMs: number, keepConnections?: number }, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget }, partner: PeerEntry, limits: { timeoutMs: number, closer?: IdleCloser }, fn: (peer: PeerId, signal: AbortSignal) => Promise<T>): Promise<T> {
   const signal = AbortSignal.timeout(limits.timeoutMs)
   const peer = peerIdFromString(partner.id)
   const wasConnected = ctx.connectionManager.getConnections(peer).length > 0
@@ -62,8 +67,9 @@ export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionMan
   try {
     return await fn(peer, signal)
   } finally {
-    if (!wasConnected && partner.type !== 'sentinel' && ctx.connectionManager.getConnections().length > (limits.keepConnections ?? Infinity)) {
-      await ctx.connectionManager.closeConnections(peer).catch(() => {})
+    if (!wasConnected && partner.type !== 'sentinel' && limits.closer != null) {
+      const closer = limits.closer
+      await Promise.all(ctx.connectionManager.getConnections(peer).map(async c => { await closer.release(c) }))
     }
   }
 }
