@@ -42,6 +42,13 @@ const FRAME_SLACK = 64
 export class DescriptorDesk {
   private readonly init: DescriptorDeskInit
   private readonly own = new Map<PeerType, { descriptor: Descriptor, spent: boolean }>()
+  /**
+   * Every descriptor this node handed on, by identity: a view's copies share
+   * their entry's descriptor object, and two exchanges of one view may run
+   * at once (a tick and an answer), each with a copy picked before the
+   * other handed it on and before a merge replaced the held entry.
+   */
+  private readonly handed = new WeakSet<Descriptor>()
 
   constructor (init: DescriptorDeskInit) {
     this.init = init
@@ -81,7 +88,7 @@ export class DescriptorDesk {
       const own = e.id === this.init.self ? this.ownDescriptor(type) : undefined
       const original = own == null ? held(e.id) : undefined
       const descriptor = own?.descriptor ?? (e.spent === true || original?.spent === true ? undefined : e.descriptor)
-      if (descriptor == null || !this.handable(descriptor, now)) {
+      if (descriptor == null || this.handed.has(descriptor) || !this.handable(descriptor, now)) {
         continue
       }
       const size = CyclonEntry.encode(toWire({ ...e, descriptor })).byteLength + HOP_OVERHEAD + to.length
@@ -92,9 +99,10 @@ export class DescriptorDesk {
       if (own != null) {
         own.spent = true
       }
-      if (original != null) {
+      if (original != null && original.descriptor === descriptor) {
         original.spent = true
       }
+      this.handed.add(descriptor)
       e.descriptor = handOn(descriptor, this.init.key, to)
       e.spent = true
       this.init.ledger.see(type, e.id, e.descriptor)

@@ -127,6 +127,17 @@ describe('signed descriptors (pure)', () => {
     assert.equal(third.length, 1, 'a new own descriptor one spacing later')
     assert.notDeepEqual(third[0]?.descriptor?.signature, first[0]?.descriptor?.signature)
 
+    // two exchanges at once: each picked a copy of one entry, then the view let the entry go (a merge replaced it)
+    const fresh = { ...held, spent: false, descriptor: handOn(mintDescriptor(s.key, 'edge', s.id, now - 500), s.key, me.id) }
+    view.set(s.id, fresh)
+    const [copyA, copyB] = [{ ...fresh }, { ...fresh }]
+    view.delete(s.id)
+    const byTick = [copyA]
+    const byAnswer = [copyB]
+    desk.handOver('edge', byTick, id => view.get(id), a.id)
+    desk.handOver('edge', byAnswer, id => view.get(id), b.id)
+    assert.equal(byTick.length + byAnswer.length, 1, 'one descriptor goes to one peer, whatever the view did between')
+
     // a restart: a new desk waits one spacing, so its first descriptor is never within the spacing of the last run's
     const restarted = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger: new DescriptorLedger({ spacingMs: () => 2_000 }), spacingMs: () => 2_000, startedAt: now })
     assert.equal(restarted.ownDescriptor('edge'), undefined)
