@@ -39,6 +39,7 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
       ['issuer', 'code', '--data', dir, '--typ', 'edge'],
       ['issuer', 'rotate-key', '--data', dir, '--announce'],
       ['issuer', 'revoke', PEER, '--data', dir, '--reason', 'lost'],
+      ['issuer', 'revocations', '--data', dir],
       ['issuer', 'admin', 'add', '--data', dir, '--name', 'alice', '--key', 'A'.repeat(43)],
       ['issuer', 'audit', 'verify', '--data', dir],
       ['issuer', 'start', '--data', dir, '--listen', '127.0.0.1:0']
@@ -78,6 +79,10 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
     // approve signs with the sealed key
     await t.issuer.addAdmin(publicKey, 'alice')
     const request = (await t.issuer.requestRevocation(PEER, 'lost device'))
+    // the admins find it among the requests awaiting approval
+    const listed = await tempus(['issuer', 'revocations', '--data', t.dir, '--json'], { ...ENV, TEMPUS_ISSUER_PASSPHRASE: 'issuer-test' })
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.ok((JSON.parse(listed.stdout) as Array<{ id: string, reason: string }>).some(r => r.id === request.id && r.reason === 'lost device'), listed.stdout)
     const approved = await tempus(['admin', 'approve', request.id, '--key', file, '--issuer', t.url, '--json'], ENV)
     assert.equal(approved.code, 0, approved.stderr)
     assert.equal(JSON.parse(approved.stdout).approvals, 1)
