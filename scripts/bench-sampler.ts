@@ -71,7 +71,7 @@ try {
   const fresh = async (): Promise<{ evidence: EntryEvidence, keeper: SampleKeeper, view: CyclonView<PeerEntry, string> }> => {
     const state = await admissionStateFor(enrollment)
     const vs = views()
-    const evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: vs, periodMs: () => VIEW_DEFAULTS.edge.periodMs, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000 }) })
+    const evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: vs, periodMs: () => VIEW_DEFAULTS.edge.periodMs, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: Date.now }) })
     const keeper = new SampleKeeper({ self, evidence, random: Math.random, isRevoked: () => false, connectedEntry: async () => undefined, ownEntry: () => undefined })
     return { evidence, keeper, view: vs.edge }
   }

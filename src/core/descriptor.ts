@@ -91,14 +91,26 @@ export function holderOf (subject: string, descriptor: Descriptor): string {
   return descriptor.hops.at(-1)?.to ?? subject
 }
 
-/** The Ed25519 key of a PeerId that inlines it (every tempus identity does); undefined for any other. */
+/**
+ * The Ed25519 key of a PeerId in its canonical spelling (base58btc, as
+ * libp2p prints it) that inlines it (every tempus identity does);
+ * undefined for any other. Another spelling of the same key (a CID, base36
+ * or base32) would let a cloner sign under an alias that no connection,
+ * charge or revocation ever matches.
+ */
 function keyOf (peerId: string): KeyObject | undefined {
   try {
-    const key = peerIdFromString(peerId).publicKey
-    return key?.type === 'Ed25519' ? publicKeyFromRawBytes(key.raw) : undefined
+    const id = peerIdFromString(peerId)
+    const key = id.publicKey
+    return key?.type === 'Ed25519' && id.toString() === peerId ? publicKeyFromRawBytes(key.raw) : undefined
   } catch {
     return undefined
   }
+}
+
+/** Is `peerId` a PeerId in its canonical spelling, with an inlined Ed25519 key? */
+export function isCanonicalPeerId (peerId: string): boolean {
+  return keyOf(peerId) != null
 }
 
 /** Does the subject's signature on the descriptor verify? */
@@ -111,8 +123,9 @@ export function mintedBy (type: PeerType, subject: string, descriptor: Pick<Desc
 export function hopsVerify (subject: string, descriptor: Uint8Array, hops: readonly Hop[]): boolean {
   for (let i = 0; i < hops.length; i++) {
     const hop = hops[i] as Hop
-    const key = keyOf(signerOf(subject, hops, i))
-    if (key == null || !verifyDomain(key, hop.signature, DOMAINS.cyclonHop, ...hopBytes(descriptor, hops[i - 1]?.signature, hop.to))) {
+    const signer = signerOf(subject, hops, i)
+    const key = keyOf(signer)
+    if (key == null || hop.to === signer || !isCanonicalPeerId(hop.to) || !verifyDomain(key, hop.signature, DOMAINS.cyclonHop, ...hopBytes(descriptor, hops[i - 1]?.signature, hop.to))) {
       return false
     }
   }

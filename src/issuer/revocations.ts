@@ -94,7 +94,8 @@ export class Revocations {
    * revocation request for the cloner is opened, with the proof in the audit
    * log, for admins to approve like any other. The one request already open
    * for that peer on such grounds is answered instead: many nodes offer
-   * proofs of one cloner. A peer already revoked is a `conflict`.
+   * proofs of one cloner. A cloner that is not a member is `not-found`; one
+   * already revoked, a `conflict`.
    */
   async fromCloneProof (json: unknown): Promise<RevocationRequest> {
     let cloner: string
@@ -109,6 +110,12 @@ export class Revocations {
     const digest = createHash('sha256').update(JSON.stringify(evidence)).digest('hex').slice(0, 16)
     const reason = `cloned a ${proof.type} descriptor of ${proof.subject} (proof ${digest})`
     const id = await this.init.db.transaction(async tx => {
+      // a proof pins a clone on whoever signed two hand-overs, and any key
+      // can sign: only a member's is grounds (a throwaway key's would only
+      // fill the request list and the audit log)
+      if (await tx.one('SELECT 1 AS m FROM members WHERE peer_id = $1', [cloner]) == null) {
+        throw new IssuerError('not-found', 'the peer the proof names as the cloner is not a member of this overlay')
+      }
       if (await this.isRevoked(cloner, tx)) {
         throw new IssuerError('conflict', 'that peer is already revoked')
       }

@@ -87,6 +87,8 @@ export interface Libp2pParts {
   onAnomaly?: (anomaly: DeliveredAnomaly) => void
   now: () => number
   random: () => number
+  /** the node keeps its identity in a data directory: it may have run before (the sampler then relays only what it could not have handed on already) */
+  persistentIdentity?: boolean
 }
 
 export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2pOptions<TempusServices> {
@@ -210,6 +212,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         type: parsed.type,
         keepConnections: 2 * parsed.connections.minConnections,
         bootstrap: bootstrapList,
+        persistentIdentity: parts.persistentIdentity,
         dialBudget,
         views: {
           edge: viewSettings(parsed.sampling.edge),

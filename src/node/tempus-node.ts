@@ -392,7 +392,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // bundles: what a caller was told is stored survives kill -9
   const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
   undo.push(() => { bundles.close() })
-  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random }))
+  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: dataDir != null }))
   undo.push(async () => { await libp2p.stop() })
   offerCloneProofs(libp2p.services.sampling, client, log)
 
@@ -410,7 +410,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   return node
 }
 
-/** the most cloners one node offers proofs of (each once): a flood of proofs costs the node nothing more */
+/** cloners one node remembers having offered proofs of (each once while remembered) */
 const MAX_CLONERS_OFFERED = 1024
 
 /**
@@ -424,8 +424,11 @@ function offerCloneProofs (sampling: Sampler, issuers: IssuerApi, log: PinoLogge
   const offered = new Set<string>()
   sampling.addEventListener('descriptor:cloned', evt => {
     const { cloner, proof } = evt.detail
-    if (offered.has(cloner) || offered.size >= MAX_CLONERS_OFFERED) {
+    if (offered.has(cloner)) {
       return
+    }
+    if (offered.size >= MAX_CLONERS_OFFERED) {
+      offered.delete(offered.values().next().value as string) // the oldest: a cloner caught again is offered again
     }
     offered.add(cloner)
     issuers.offerCloneProof(cloneProofToJson(proof)).then(

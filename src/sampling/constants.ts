@@ -166,5 +166,12 @@ export { MAX_DESCRIPTOR_HOPS } from '../core/descriptor.ts'
  * entries for honest ones, which it drops.)
  */
 export const DESCRIPTOR_SPACING_FACTOR = 1
+/**
+ * Hand-overs this node remembers (for a descriptor's whole life, 11 min):
+ * a node hands on about l entries a shuffle, two shuffles a period, so an
+ * edge at the default pace hands on about 2,600 in that time. At the bound
+ * it hands on nothing more until some lapse.
+ */
+export const MAX_HANDED_DESCRIPTORS = 50_000
 /** descriptors remembered per view, with the last chain seen of each: two copies that meet within this many are caught */
 export const DESCRIPTOR_LEDGER_SIZE = 2048

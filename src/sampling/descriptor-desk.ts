@@ -7,11 +7,19 @@
  * An entry is marked spent when it is handed on, before the frame is
  * written: a partner that read the frame and then failed still holds it,
  * and handing it to another partner would be a clone. A spent entry stays
- * in the view (a partner to contact) but is never sent again. After a
- * restart the first descriptor waits one spacing: the last run's may be
- * that recent.
+ * in the view (a partner to contact) but is never sent again.
+ *
+ * What this node handed on is remembered for the descriptor's whole life,
+ * by the hop that gave it here (or, for its own, the descriptor): the same
+ * chain sent back later, once the view and the ledger have let it go, is
+ * a replay, never handed on a second time (that would be a clone, proved
+ * against this node). Nothing is forgotten early: when the memory is full,
+ * nothing more is handed on until some of it lapses. After a start this
+ * node remembers nothing of its last run, so it hands on only descriptors
+ * minted after it started (by more than a clock may be off), and its own
+ * first descriptor waits one spacing.
  */
-import { DESCRIPTOR_MAX_AGE_MS, MAX_DESCRIPTOR_HOPS, MAX_SHUFFLE_BYTES, STALE_MARGIN_MS } from './constants.ts'
+import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, MAX_HANDED_DESCRIPTORS, MAX_SHUFFLE_BYTES, STALE_MARGIN_MS } from './constants.ts'
 import { handOn, mintDescriptor } from '../core/descriptor.ts'
 import { toWire } from './peer-entry.ts'
 import { CyclonEntry } from './pb/cyclon.ts'
@@ -32,6 +40,8 @@ export interface DescriptorDeskInit {
   spacingMs: (type: PeerType) => number
   /** when this node started: its first descriptor waits one spacing after it */
   startedAt: number
+  /** this identity may have run before: relay only what was minted after the start (SamplerInit.persistentIdentity) @default true */
+  persistentIdentity?: boolean
 }
 
 /** a hop on the wire: its PeerId, a 64-byte signature and the field tags */
@@ -49,6 +59,8 @@ export class DescriptorDesk {
    * other handed it on and before a merge replaced the held entry.
    */
   private readonly handed = new WeakSet<Descriptor>()
+  /** the hops (signatures, base64) by which what this node handed on came to it, and until when each matters */
+  private readonly handedHops = new Map<string, number>()
 
   constructor (init: DescriptorDeskInit) {
     this.init = init
@@ -88,7 +100,7 @@ export class DescriptorDesk {
       const own = e.id === this.init.self ? this.ownDescriptor(type) : undefined
       const original = own == null ? held(e.id) : undefined
       const descriptor = own?.descriptor ?? (e.spent === true || original?.spent === true ? undefined : e.descriptor)
-      if (descriptor == null || this.handed.has(descriptor) || !this.handable(descriptor, now)) {
+      if (descriptor == null || this.handed.has(descriptor) || !this.handable(descriptor, now) || (own == null && !this.fromThisRun(descriptor)) || this.handedBefore(descriptor) || !this.room(now)) {
         continue
       }
       const size = CyclonEntry.encode(toWire({ ...e, descriptor })).byteLength + HOP_OVERHEAD + to.length
@@ -103,6 +115,7 @@ export class DescriptorDesk {
         original.spent = true
       }
       this.handed.add(descriptor)
+      this.handedHops.set(hopKey(descriptor), descriptor.mintedAt + DESCRIPTOR_MAX_AGE_MS + LAPSED_GRACE_MS)
       e.descriptor = handOn(descriptor, this.init.key, to)
       e.spent = true
       this.init.ledger.see(type, e.id, e.descriptor)
@@ -111,8 +124,40 @@ export class DescriptorDesk {
     sent.length = w
   }
 
-  /** May a held descriptor be handed on: a hop left under the bound, and young enough that it will not be stale on arrival? */
-  private handable (descriptor: Descriptor, now: number): boolean {
-    return descriptor.hops.length < MAX_DESCRIPTOR_HOPS && now - descriptor.mintedAt < DESCRIPTOR_MAX_AGE_MS - STALE_MARGIN_MS
+  /** Did this node hand on the descriptor as it came here (the same last hop)? Then receiving it again is a replay. */
+  handedBefore (descriptor: Descriptor): boolean {
+    return this.handedHops.has(hopKey(descriptor))
   }
+
+  /**
+   * May a held descriptor be handed on: a hop left under the bound, young
+   * enough that it will not be stale on arrival, and not from the future
+   * here (a receiver whose clock is behind would refuse it; it waits).
+   */
+  private handable (descriptor: Descriptor, now: number): boolean {
+    return descriptor.hops.length < MAX_DESCRIPTOR_HOPS && descriptor.mintedAt <= now && now - descriptor.mintedAt < DESCRIPTOR_MAX_AGE_MS - STALE_MARGIN_MS
+  }
+
+  /** Minted after this run began, by more than a clock may be off: the last run cannot have handed it on. */
+  private fromThisRun (descriptor: Descriptor): boolean {
+    return this.init.persistentIdentity === false || descriptor.mintedAt >= this.init.startedAt + LAPSED_GRACE_MS
+  }
+
+  /** Room to remember one more hand-over, once what lapsed is let go. */
+  private room (now: number): boolean {
+    if (this.handedHops.size < MAX_HANDED_DESCRIPTORS) {
+      return true
+    }
+    for (const [key, until] of this.handedHops) {
+      if (until < now) {
+        this.handedHops.delete(key)
+      }
+    }
+    return this.handedHops.size < MAX_HANDED_DESCRIPTORS
+  }
+}
+
+/** The key of how a descriptor came to its holder: its last hop's signature, or its own for one not yet handed on. */
+function hopKey (descriptor: Descriptor): string {
+  return Buffer.from(descriptor.hops.at(-1)?.signature ?? descriptor.signature).toString('base64')
 }

@@ -13,15 +13,15 @@
  * that hop signed two hand-overs, and the two chains prove it
  * (clone-proof.ts).
  */
-import { DESCRIPTOR_LEDGER_SIZE } from './constants.ts'
+import { DESCRIPTOR_LEDGER_SIZE, DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS } from './constants.ts'
 import { cloneProofOf, partingHop } from '../core/clone-proof.ts'
 import { signerOf } from '../core/descriptor.ts'
 import type { CloneProof } from '../core/clone-proof.ts'
 import type { Descriptor, Hop } from '../core/descriptor.ts'
 import type { PeerType } from '../core/peer-type.ts'
 
-/** mint times remembered per subject and view */
-const MINTS_PER_SUBJECT = 4
+/** how long a mint time matters: a descriptor lives 10 min, and may be dated a clock's skew ahead (or behind) */
+const MINT_WINDOW_MS = DESCRIPTOR_MAX_AGE_MS + 2 * LAPSED_GRACE_MS
 
 export type LedgerVerdict =
   | { kind: 'new' }
@@ -32,6 +32,7 @@ export type LedgerVerdict =
 export interface DescriptorLedgerInit {
   /** the least time between two descriptors of one subject for a view (ms) */
   spacingMs: (type: PeerType) => number
+  now: () => number
   /** @default DESCRIPTOR_LEDGER_SIZE */
   size?: number
 }
@@ -47,8 +48,8 @@ export class DescriptorLedger {
   private readonly size: number
   /** per view: descriptor (its signature, base64) → the longest chain seen, oldest first */
   private readonly chains = new Map<PeerType, Map<string, Seen>>()
-  /** per view: subject → its last descriptors' signatures and mint times */
-  private readonly mints = new Map<PeerType, Map<string, Array<{ mintedAt: number, key: string, signature: Uint8Array }>>>()
+  /** per view: subject → the mint times (and signatures, base64) of its descriptors that still matter */
+  private readonly mints = new Map<PeerType, Map<string, Array<{ mintedAt: number, key: string }>>>()
 
   constructor (init: DescriptorLedgerInit) {
     this.init = init
@@ -98,20 +99,27 @@ export class DescriptorLedger {
     return n
   }
 
-  /** Another descriptor of `subject` minted within the spacing of this one, if any; this one's mint is remembered. */
+  /**
+   * Another descriptor of `subject` minted within the spacing of this one,
+   * if any; this one's mint is remembered. Every mint that still matters is
+   * kept (those of the last MINT_WINDOW_MS, however they arrive): with only
+   * the newest few, descriptors sent newest first, each a little older,
+   * would each pass against what is left. Honest mints in the window are at
+   * most window / spacing; one more is over-minting by itself.
+   */
   private closeMint (type: PeerType, subject: string, key: string, mintedAt: number): { mintedAt: number, signature: Uint8Array } | undefined {
-    const spacing = this.init.spacingMs(type)
+    const spacing = Math.max(1, this.init.spacingMs(type))
+    const horizon = this.init.now() - MINT_WINDOW_MS
     const mints = this.of(this.mints, type)
-    const list = mints.get(subject) ?? []
+    const list = (mints.get(subject) ?? []).filter(m => m.mintedAt >= horizon)
     const close = list.find(m => m.key !== key && Math.abs(m.mintedAt - mintedAt) < spacing)
-    if (close != null) {
-      return { mintedAt: close.mintedAt, signature: close.signature }
+    if (close != null || list.length > Math.ceil(MINT_WINDOW_MS / spacing) + 1) {
+      mints.set(subject, list)
+      const other = close ?? list[0] as { mintedAt: number, key: string }
+      return { mintedAt: other.mintedAt, signature: Buffer.from(other.key, 'base64') }
     }
     mints.delete(subject)
-    list.push({ mintedAt, key, signature: Buffer.from(key, 'base64') })
-    if (list.length > MINTS_PER_SUBJECT) {
-      list.sort((x, y) => x.mintedAt - y.mintedAt).shift()
-    }
+    list.push({ mintedAt, key })
     mints.set(subject, list)
     if (mints.size > this.size) {
       mints.delete(mints.keys().next().value as string)

@@ -21,6 +21,7 @@ import type { PeerEntry } from './peer-entry.ts'
 import type { CertifiedRecord } from './signed-record.ts'
 import type { CloneProof } from '../core/clone-proof.ts'
 import type { DescriptorLedger } from './descriptor-ledger.ts'
+import type { Descriptor } from '../core/descriptor.ts'
 import type { CyclonView } from './view.ts'
 import type { PeerId, PeerStore } from '@libp2p/interface'
 
@@ -40,6 +41,8 @@ export interface EntryEvidenceInit {
   ledger: DescriptorLedger
   /** a peer was caught cloning a descriptor: the proof, for the issuer */
   cloned?: (cloner: string, proof: CloneProof) => void
+  /** did this node hand the descriptor on as it came here (descriptor-desk.ts)? Then it is a replay */
+  handedBefore?: (descriptor: Descriptor) => boolean
 }
 
 export class EntryEvidence {
@@ -160,7 +163,11 @@ export class EntryEvidence {
       skewMs: LAPSED_GRACE_MS,
       maxHops: MAX_DESCRIPTOR_HOPS
     })
-    const verdict = this.init.ledger.see(type, entry.id, entry.descriptor as NonNullable<PeerEntry['descriptor']>)
+    const descriptor = entry.descriptor as Descriptor
+    if (this.init.handedBefore?.(descriptor) === true) {
+      throw new DescriptorError('replayed', `the descriptor of ${entry.id} came back by the hop this node already handed it on from`)
+    }
+    const verdict = this.init.ledger.see(type, entry.id, descriptor)
     switch (verdict.kind) {
       case 'new':
         return ageMs
@@ -169,11 +176,23 @@ export class EntryEvidence {
       case 'over-minted':
         throw new DescriptorError('over-minted', `${entry.id} minted two descriptors ${Math.abs(verdict.other.mintedAt - (entry.descriptor?.mintedAt ?? 0))} ms apart`)
       case 'cloned':
-        this.init.log('%s descriptor of %s cloned by %s: proof kept', type, entry.id, verdict.cloner)
-        this.init.state.raise(verdict.cloner, 'cloned-descriptor')
-        this.init.cloned?.(verdict.cloner, verdict.proof)
+        // only a member pays and is reported: any key can sign a hop, and a
+        // clone pinned on a key nobody admitted (an attacker's own throwaway
+        // owner) would fill the suspicion table and the issuer with nobodies
+        if (this.knownMember(verdict.cloner, entry)) {
+          this.init.log('%s descriptor of %s cloned by %s: proof kept', type, entry.id, verdict.cloner)
+          this.init.state.raise(verdict.cloner, 'cloned-descriptor')
+          this.init.cloned?.(verdict.cloner, verdict.proof)
+        } else {
+          this.init.log('%s descriptor of %s cloned by %s, a key this node never admitted: refused, nobody charged', type, entry.id, verdict.cloner)
+        }
         throw new DescriptorError('cloned', `the descriptor of ${entry.id} was handed on twice by ${verdict.cloner}`)
     }
+  }
+
+  /** Is `peer` one this node knows was admitted: a peer it admitted, or the entry's own peer (whose token just verified)? */
+  private knownMember (peer: string, entry: PeerEntry): boolean {
+    return peer === entry.id || this.init.state.admitted.has(peer)
   }
 
   /**
@@ -191,6 +210,13 @@ export class EntryEvidence {
         return
       case 'stale':
         if ((entry.descriptor?.mintedAt ?? 0) + DESCRIPTOR_MAX_AGE_MS + LAPSED_GRACE_MS >= this.init.state.now()) {
+          return
+        }
+        break
+      case 'from-the-future':
+        // a relay took it under its own clock: only its minter, handing it
+        // over itself, or a time no honest relay's clock could excuse, pays
+        if ((entry.descriptor?.hops.length ?? 0) > 1 && (entry.descriptor?.mintedAt ?? 0) <= this.init.state.now() + 2 * LAPSED_GRACE_MS) {
           return
         }
     }

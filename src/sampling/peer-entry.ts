@@ -100,9 +100,11 @@ export function fromWire (wire: WireEntry[], maxEntries: number): PeerEntry[] {
       throw new MalformedShuffleError('bad-descriptor-shape', `an entry's descriptor has more than ${MAX_DESCRIPTOR_HOPS} hops, a signature not of 64 bytes or a bad hop`)
     }
     seen.add(w.peerId)
-    const descriptor = w.descriptor.byteLength === 0 ? undefined : { mintedAt: Number(w.mintedAt), signature: w.descriptor, hops: w.hops.map(h => ({ to: h.to, signature: h.signature })) }
+    // copies: a decoded field is a view of the whole frame, which a held
+    // signature would otherwise keep alive (64 KiB for 64 bytes)
+    const descriptor = w.descriptor.byteLength === 0 ? undefined : { mintedAt: Number(w.mintedAt), signature: w.descriptor.slice(), hops: w.hops.map(h => ({ to: h.to, signature: h.signature.slice() })) }
     // the age is the descriptor's (now − mintedAt), set once it checked
-    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: 0, record: w.record, addrs: [], descriptor })
+    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: 0, record: w.record.slice(), addrs: [], descriptor })
   }
   return out
 }

@@ -53,6 +53,16 @@ export interface SamplerInit {
    */
   bootstrap?: string[]
   /**
+   * This node's identity may have run before (a data directory keeps its
+   * key). A run remembers nothing of the last one's hand-overs, so it then
+   * hands on only descriptors minted after it started (by more than a clock
+   * may be off): a chain the last run handed on, sent back now, would be
+   * handed on twice, a clone proved against this node. An embedder that
+   * reuses a key without a data directory must leave this true.
+   * @default true
+   */
+  persistentIdentity?: boolean
+  /**
    * The node's dial budget per address and host, shared with the peer
    * keeper so the node as a whole never hammers one address.
    * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)

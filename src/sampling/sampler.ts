@@ -99,7 +99,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     })
     this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.state.now })
     this.views = { edge: make('edge'), bridge: make('bridge'), sentinel: make('sentinel') }
-    this.ledger = new DescriptorLedger({ spacingMs: type => this.spacingMs(type) })
+    this.ledger = new DescriptorLedger({ spacingMs: type => this.spacingMs(type), now: this.state.now })
     this.wire = { peerStore: components.peerStore, connectionManager: components.connectionManager, dialBudget: this.dialBudget, state: this.state, log: this.log }
     this.evidence = new EntryEvidence({
       self,
@@ -111,6 +111,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       metrics: this.metrics,
       changed: type => { this.changed(type) },
       ledger: this.ledger,
+      handedBefore: descriptor => this.desk?.handedBefore(descriptor) ?? false,
       cloned: (cloner, proof) => { this.safeDispatchEvent('descriptor:cloned', { detail: { cloner, proof } }) }
     })
     // An honest peer shuffles a view with us at most once per period (we are
@@ -153,7 +154,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       now: this.state.now,
       ledger: this.ledger,
       spacingMs: type => this.spacingMs(type),
-      startedAt: this.state.now()
+      startedAt: this.state.now(),
+      persistentIdentity: this.init.persistentIdentity
     })
     for (const type of PEER_TYPES) {
       await this.components.registrar.handle(cyclonProtocol(type), async (stream, connection) => { await this.handle(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
@@ -456,9 +458,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         this.samples.observe(type, admissible)
         await this.refreshOwnRecord()
         this.evidence.dropLapsing(type)
-        const reply = this.views[type].respond(admissible)
-        this.handOver(type, reply, sender)
-        return reply
+        // handed over before the merge, so the merge replaces only what went
+        return this.views[type].respond(admissible, reply => { this.handOver(type, reply, sender) })
       },
       answered: () => { this.changed(type) }
     }, type, stream, connection)

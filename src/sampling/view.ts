@@ -214,10 +214,15 @@ export class CyclonView<E extends CyclonEntry<Id>, Id = string> {
     return { partner, sent }
   }
 
-  /** Step 4, at the partner: answer with up to l random entries, then merge what came. */
-  respond (received: readonly E[]): E[] {
+  /**
+   * Step 4, at the partner: answer with up to l random entries, then merge
+   * what came. `prepare` may trim the reply first (what cannot be sent),
+   * so the merge replaces only what went.
+   */
+  respond (received: readonly E[], prepare?: (reply: E[]) => void): E[] {
     const reply: E[] = []
     this.pickInto(this.shuffleLength, reply, true)
+    prepare?.(reply)
     this.merge(received, reply)
     return reply
   }

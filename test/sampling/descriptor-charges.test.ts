@@ -116,6 +116,20 @@ describe('signed descriptors between real nodes', () => {
     await sendShuffle(b.node, target, [entry(m, viaB)])
 
     assert.equal(proofs.length, 1, 'one proof')
+    // a clone pinned on a key nobody admitted (the attackers' throwaway owner): refused, nobody charged, nothing offered
+    const throwaway = await generateKeyPair('Ed25519')
+    const fk = keyObjectOf(throwaway)
+    const fid = (await import('@libp2p/peer-id')).peerIdFromPrivateKey(throwaway).toString()
+    const m2 = await member()
+    const m2k = keyObjectOf(m2.key)
+    const toF = handOn(handOn(mintDescriptor(m2k, 'sentinel', m2.id, Date.now()), m2k, cloner), keyObjectOf(a.key), fid)
+    const bBefore = score(target, b.node.peerId.toString())
+    await sendShuffle(b.node, target, [entry(m2, handOn(handOn(toF, fk, b.node.peerId.toString()), keyObjectOf(b.key), target.peerId.toString()))])
+    const toB2 = handOn(handOn(toF, fk, cloner), keyObjectOf(a.key), b.node.peerId.toString())
+    await sendShuffle(b.node, target, [entry(m2, handOn(toB2, keyObjectOf(b.key), target.peerId.toString()))])
+    assert.equal(proofs.length, 1, 'no proof against a key that is no member')
+    assert.equal(score(target, fid), 0)
+    assert.ok(score(target, b.node.peerId.toString()) <= bBefore + 0.001)
     assert.equal(proofs[0]?.cloner, cloner)
     assert.ok(['quarantined', 'banned'].includes(target.admission.suspicion.state(cloner)), 'the cloner is quarantined at once')
     assert.ok(score(target, b.node.peerId.toString()) < BAD_DESCRIPTOR, 'the peer that passed the second copy on is not charged for it')
@@ -142,6 +156,13 @@ describe('signed descriptors between real nodes', () => {
       return { status: res.status, code: ((await res.json()) as { error?: string }).error }
     }
     const [m, x, y] = [await member(), await member(), await member()]
+    // a proof made entirely of keys nobody enrolled verifies, and is still no grounds
+    const throwaway = await generateKeyPair('Ed25519')
+    const tk = keyObjectOf(throwaway)
+    const tid = (await import('@libp2p/peer-id')).peerIdFromPrivateKey(throwaway).toString()
+    const td = mintDescriptor(tk, 'sentinel', tid, Date.now())
+    const nobody = cloneProofToJson({ type: 'sentinel', subject: tid, mintedAt: td.mintedAt, signature: td.signature, a: handOn(td, tk, x.id).hops, b: handOn(td, tk, y.id).hops })
+    assert.equal((await post(nobody)).code, 'not-found', 'a cloner that is not a member')
     const mk = keyObjectOf(m.key)
     const d = mintDescriptor(mk, 'sentinel', m.id, Date.now())
     const json = cloneProofToJson({ type: 'sentinel', subject: m.id, mintedAt: d.mintedAt, signature: d.signature, a: handOn(d, mk, x.id).hops, b: handOn(d, mk, y.id).hops })

@@ -53,7 +53,7 @@ describe('signed descriptors (pure)', () => {
 
   it('the ledger tells a normal life, a replay, an over-minted descriptor and a clone apart', async () => {
     const [s, a, b, x] = [await peer(), await peer(), await peer(), await peer()]
-    const ledger = new DescriptorLedger({ spacingMs: () => 2_000 })
+    const ledger = new DescriptorLedger({ spacingMs: () => 2_000, now: () => T0 })
     const d = mintDescriptor(s.key, 'edge', s.id, T0)
     const toA = handOn(d, s.key, a.id)
     assert.deepEqual(ledger.see('edge', s.id, toA), { kind: 'new' })
@@ -79,7 +79,7 @@ describe('signed descriptors (pure)', () => {
 
   it('a clone proof verifies only as it was made', async () => {
     const [s, a, b] = [await peer(), await peer(), await peer()]
-    const ledger = new DescriptorLedger({ spacingMs: () => 2_000 })
+    const ledger = new DescriptorLedger({ spacingMs: () => 2_000, now: () => T0 })
     const d = mintDescriptor(s.key, 'edge', s.id, T0)
     const a1 = handOn(handOn(d, s.key, a.id), a.key, b.id)
     const a2 = handOn(handOn(d, s.key, a.id), a.key, s.id)
@@ -104,8 +104,8 @@ describe('signed descriptors (pure)', () => {
   it('the desk hands an entry on once, mints at most one per spacing, and waits one spacing after a start', async () => {
     const [me, s, a, b] = [await peer(), await peer(), await peer(), await peer()]
     let now = T0
-    const ledger = new DescriptorLedger({ spacingMs: () => 2_000 })
-    const desk = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger, spacingMs: () => 2_000, startedAt: T0 })
+    const ledger = new DescriptorLedger({ spacingMs: () => 2_000, now: () => now })
+    const desk = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger, spacingMs: () => 2_000, startedAt: T0, persistentIdentity: false })
     assert.equal(desk.ownDescriptor('edge'), undefined, 'not before one spacing after the start')
     now += 2_000
     const held: PeerEntry = { id: s.id, age: 0, type: 'edge', token: 't', keyCertificate: '', record: new Uint8Array(0), addrs: [], descriptor: handOn(mintDescriptor(s.key, 'edge', s.id, now - 1_000), s.key, me.id) }
@@ -139,7 +139,68 @@ describe('signed descriptors (pure)', () => {
     assert.equal(byTick.length + byAnswer.length, 1, 'one descriptor goes to one peer, whatever the view did between')
 
     // a restart: a new desk waits one spacing, so its first descriptor is never within the spacing of the last run's
-    const restarted = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger: new DescriptorLedger({ spacingMs: () => 2_000 }), spacingMs: () => 2_000, startedAt: now })
+    const restarted = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: () => now }), spacingMs: () => 2_000, startedAt: now })
     assert.equal(restarted.ownDescriptor('edge'), undefined)
+    // and it hands on nothing the last run could have handed on: only what was minted after it started, by more than a clock's skew
+    const before = { ...held, spent: false, descriptor: handOn(mintDescriptor(s.key, 'edge', s.id, now - 100), s.key, me.id) }
+    const sentBefore = [before]
+    restarted.handOver('edge', sentBefore, () => before, a.id)
+    assert.equal(sentBefore.length, 0, 'a descriptor minted before the start is not relayed by a node that may have run before')
+    now += 61_000
+    const after = { ...held, spent: false, descriptor: handOn(mintDescriptor(s.key, 'edge', s.id, now - 100), s.key, me.id) }
+    const sentAfter = [after]
+    restarted.handOver('edge', sentAfter, () => after, a.id)
+    assert.equal(sentAfter.length, 1)
+  })
+
+  it('what a node handed on is never handed on again, even after its view and ledger let it go; nor a descriptor dated ahead of its clock', async () => {
+    const [me, s, a, b] = [await peer(), await peer(), await peer(), await peer()]
+    let now = T0
+    const desk = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: () => now, size: 1 }), spacingMs: () => 2_000, startedAt: T0, persistentIdentity: false })
+    const toMe = handOn(mintDescriptor(s.key, 'edge', s.id, now), s.key, me.id)
+    const entry = (d: Descriptor): PeerEntry => ({ id: s.id, age: 0, type: 'edge', token: 't', keyCertificate: '', record: new Uint8Array(0), addrs: [], descriptor: d })
+    const first = [entry(toMe)]
+    desk.handOver('edge', first, () => undefined, a.id)
+    assert.equal(first.length, 1)
+    // the same chain, decoded again from the wire (a new object), once everything else forgot it
+    const replayed = { ...toMe, hops: toMe.hops.map(h => ({ ...h, signature: new Uint8Array(h.signature) })) }
+    assert.ok(desk.handedBefore(replayed), 'it is known as a replay')
+    const again = [entry(replayed)]
+    desk.handOver('edge', again, () => undefined, b.id)
+    assert.equal(again.length, 0, 'and never handed on a second time: that would be a clone proved against this node')
+
+    const ahead = [entry(handOn(mintDescriptor(s.key, 'edge', s.id, now + 30_000), s.key, me.id))]
+    desk.handOver('edge', ahead, () => undefined, b.id)
+    assert.equal(ahead.length, 0, 'dated 30 s ahead here: held until it is not, or a receiver with a slower clock would refuse it')
+    now += 30_000
+    const later = [entry(handOn(mintDescriptor(s.key, 'edge', s.id, now - 30_000 + 30_000), s.key, me.id))]
+    desk.handOver('edge', later, () => undefined, b.id)
+    assert.equal(later.length, 1)
+  })
+
+  it('over-minting is caught however the descriptors arrive; hops must name canonical PeerIds', async () => {
+    const [s, a] = [await peer(), await peer()]
+    const ledger = new DescriptorLedger({ spacingMs: () => 4_000, now: () => T0 })
+    const at = (t: number): Descriptor => handOn(mintDescriptor(s.key, 'edge', s.id, t), s.key, a.id)
+    // four spaced ahead of the clock, then each 1 ms older than the last
+    for (const t of [60_000, 56_000, 52_000, 48_000]) {
+      assert.equal(ledger.see('edge', s.id, at(T0 + t)).kind, 'new')
+    }
+    let passed = 0
+    for (let t = 43_999; t > 43_950; t--) {
+      if (ledger.see('edge', s.id, at(T0 + t)).kind === 'new') passed++
+    }
+    assert.equal(passed, 1, 'one more one spacing away, then every one after it is over-minted')
+
+    // the same key spelt as a CID (base36): a hop to it does not verify, nor does a proof naming it
+    const { peerIdFromString } = await import('@libp2p/peer-id')
+    const { base36 } = await import('multiformats/bases/base36')
+    const alias = peerIdFromString(a.id).toCID().toString(base36)
+    assert.notEqual(alias, a.id)
+    const toAlias = handOn(mintDescriptor(s.key, 'edge', s.id, T0), s.key, alias)
+    assert.throws(() => check(toAlias, s.id, alias, s.id), refused('bad-hop'), 'a hop to an alias does not verify')
+    const viaAlias = (to: string): Descriptor => handOn(handOn(mintDescriptor(s.key, 'edge', s.id, T0), s.key, alias), a.key, to)
+    const proof = { type: 'edge' as const, subject: s.id, mintedAt: T0, signature: viaAlias(s.id).signature, a: viaAlias(s.id).hops, b: viaAlias(a.id).hops }
+    assert.throws(() => verifyCloneProof(proof), refused('bad-hop'), 'nor does a proof that pins a clone on an alias')
   })
 })

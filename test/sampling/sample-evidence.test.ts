@@ -52,7 +52,7 @@ describe('evidence a slot sampler takes', () => {
     const enrollment = await new IssuerClient({ url: t.url }).enroll(key, await t.issuer.createCode('edge'))
     state = await admissionStateFor(enrollment, { now: () => clock })
     const view = (): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({ self, capacity: 20, shuffleLength: 8, random: Math.random, member: false })
-    evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000 }) })
+    evidence = new EntryEvidence({ self, state, peerStore: peerStoreNode.peerStore, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: Date.now }) })
   })
   after(async () => {
     await peerStoreNode.stop()
