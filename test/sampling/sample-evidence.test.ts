@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { admissionStateFor } from '../../src/admission/state.ts'
 import { handOn, mintDescriptor } from '../../src/core/descriptor.ts'
 import { keyObjectOf } from '../../src/core/keys.ts'
@@ -24,13 +25,16 @@ import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
 import type { Libp2p } from '@libp2p/interface'
 
+const SELF = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+
 describe('evidence a slot sampler takes', () => {
   let t: TestIssuer
   let peerStoreNode: Libp2p
   let state: AdmissionState
   let clock = Date.now()
   let evidence: EntryEvidence
-  const self = 'the-sampling-node'
+  // a real PeerId: a hop names its receiver in the canonical spelling
+  const self = SELF
   const score = (peer: string): number => state.suspicion.score(peer)
 
   /** a genuine member's entry: its token now, its record */
