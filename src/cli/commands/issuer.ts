@@ -17,7 +17,7 @@ import { TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../../admission/constants.ts
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
 import type { IssuerOpenOptions } from '../../issuer/issuer.ts'
 
-export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE' }
+export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE', credential: 'tempus-issuer-passphrase' }
 
 async function passphrase (file?: string): Promise<string> {
   const p = await resolvePassphrase({ file, names: ISSUER_PASSPHRASE })
