@@ -2,9 +2,9 @@
  * `tempus start`'s readiness, as a supervisor sees it: re-evaluated on the
  * events that change it (an admission, a connection opened or closed, a
  * new token) and every few seconds (a token runs out with no event), it
- * logs each change — `node ready`, or `node not ready` with the reasons —
- * and tells systemd when `NOTIFY_SOCKET` is set: `READY=1` the first time
- * the node is ready, `STATUS=` whenever what it would say changes.
+ * logs each change of state — `node ready`, or `node not ready` with the
+ * reasons — and tells systemd when `NOTIFY_SOCKET` is set: `READY=1` the
+ * first time the node is ready, `STATUS=` at each change of state.
  */
 import type { Readiness } from '../node/readiness.ts'
 import type { PinoLogger } from '../logging/logger.ts'
@@ -39,14 +39,16 @@ export function statusLine (r: Readiness): string {
 
 export function watchReadiness (node: ReadinessSource, log: PinoLogger, notifier?: Notifier): ReadinessWatch {
   let readySent = false
-  let lastLine = ''
+  let lastState = ''
   const check = (): void => {
     const readiness = node.readiness()
-    const line = statusLine(readiness)
-    if (line === lastLine) {
+    // a change of state, not of the peer count: churn neither floods the log nor spawns systemd-notify
+    const state = readiness.ready ? 'ready' : readiness.reasons.map(r => r.code).join(',')
+    if (state === lastState) {
       return
     }
-    lastLine = line
+    lastState = state
+    const line = statusLine(readiness)
     if (readiness.ready) {
       log.info({ admittedPeers: readiness.admittedPeers, aloneByDesign: readiness.aloneByDesign }, 'node ready')
     } else {
