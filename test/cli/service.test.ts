@@ -8,9 +8,12 @@
  */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
 import { createServer } from 'node:net'
+import { connect } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -113,6 +116,30 @@ function stderrLines (proc: LongRunning): { lines: any[], next: (predicate: (l: 
       waiters.add(w)
     })
   }
+}
+
+/** a self-signed certificate and key (PEM files) made by openssl */
+async function selfSigned (dir: string, name: string): Promise<{ cert: string, key: string }> {
+  const cert = join(dir, `${name}.crt`)
+  const key = join(dir, `${name}.key`)
+  await new Promise<void>((resolve, reject) => {
+    execFile('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { timeout: 30_000 }, err => { if (err == null) resolve(); else reject(err) })
+  })
+  return { cert, key }
+}
+
+/** the SHA-256 fingerprint of the certificate a TLS server at host:port shows now */
+async function servedFingerprint (url: string): Promise<string> {
+  const { hostname, port } = new URL(url)
+  return await new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port), rejectUnauthorized: false, timeout: 10_000 }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256
+      socket.end()
+      resolve(fingerprint)
+    })
+    socket.once('error', reject)
+    socket.once('timeout', () => { socket.destroy(); reject(new Error('TLS connect timed out')) })
+  })
 }
 
 describe('tempus as a systemd service', () => {
@@ -267,5 +294,37 @@ describe('tempus as a systemd service', () => {
       assert.equal(await proc.exited, 0)
     }
     await issuerSocket.next(m => fields(m).STOPPING === '1')
+  })
+
+  it('the issuer: SIGHUP (systemctl reload) serves a renewed TLS certificate to new connections, RELOADING=1 then READY=1', async () => {
+    const root = await tmp()
+    const ENV = { TEMPUS_ISSUER_PASSPHRASE: 'svc-tls' }
+    const iData = join(root, 'issuer')
+    assert.equal((await tempus(['issuer', 'init', '--data', iData, '--overlay', 'svc-tls', '--threshold', '1'], ENV)).code, 0)
+    const first = await selfSigned(root, 'first')
+    const second = await selfSigned(root, 'second')
+    const cert = join(root, 'tls.crt')
+    const key = join(root, 'tls.key')
+    await writeFile(cert, await readFile(first.cert))
+    await writeFile(key, await readFile(first.key))
+    const socket = await notifySocket(join(root, 'issuer.notify'))
+    listeners.push(socket.child)
+    const issuer = spawnTempus(['issuer', 'start', '--data', iData, '--listen', '127.0.0.1:0', '--cert', cert, '--key', key, '--json'], { ...ENV, NOTIFY_SOCKET: socket.path })
+    const url = JSON.parse(await issuer.nextLine(l => l.includes('"started"'))).url as string
+    assert.match(url, /^https:/)
+    await socket.next(m => fields(m).READY === '1')
+    const fingerprint = async (file: string): Promise<string> => new X509Certificate(await readFile(file)).fingerprint256
+    assert.equal(await servedFingerprint(url), await fingerprint(first.cert))
+
+    await writeFile(cert, await readFile(second.cert))
+    await writeFile(key, await readFile(second.key))
+    const from = socket.messages.length
+    issuer.child.kill('SIGHUP')
+    const reloading = await socket.next(m => fields(m).RELOADING === '1', from)
+    await socket.next(m => fields(m).READY === '1', reloading + 1)
+    assert.equal(await servedFingerprint(url), await fingerprint(second.cert), 'new connections get the renewed certificate')
+    assert.equal(issuer.child.exitCode, null, 'still serving')
+    issuer.child.kill('SIGTERM')
+    assert.equal(await issuer.exited, 0)
   })
 })
