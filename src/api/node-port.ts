@@ -14,6 +14,8 @@ export interface AdminApiNode {
   readonly type: PeerType
   /** liveness, without the token (`/healthz`) */
   health: () => unknown
+  /** readiness, without the token (`/readyz`): `ready` decides 200 or 503 */
+  readiness: () => { ready: boolean }
   status: () => unknown
   peers: () => Promise<unknown[]>
   /** forget a peer's suspicion; undefined for a string that is not a PeerId */

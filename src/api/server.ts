@@ -1,7 +1,7 @@
 /**
  * The admin HTTP API, on the shared Fastify server (`src/http/server.ts`).
  * Loopback only, Host header checked (no DNS rebinding from a browser),
- * then the bearer token on everything but `/healthz` — both before routing,
+ * then the bearer token on everything but `/healthz` and `/readyz` — both before routing,
  * so a stranger gets the same 401 for every path, real or not, and no body
  * is read before the token is. Bodies are JSON objects under a per-route
  * limit, with a cap on the body bytes all requests hold at once; errors are
@@ -88,13 +88,13 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   const bundleBodyBytes = Math.ceil(node.config.dtn.maxPayload * 4 / 3) + 4096
   let allowedHosts = new Set<string>()
 
-  /** before routing: the Host header, then the token (except /healthz) */
+  /** before routing: the Host header, then the token (except /healthz and /readyz) */
   const guard = (request: FastifyRequest): ErrorAnswer | undefined => {
     if (!allowedHosts.has((request.headers.host ?? '').toLowerCase())) {
       return { status: 421, code: 'misdirected' }
     }
     const path = request.url.split('?', 1)[0]
-    if (path !== '/healthz' && !authorised(request.headers.authorization, token)) {
+    if (path !== '/healthz' && path !== '/readyz' && !authorised(request.headers.authorization, token)) {
       return { status: 401, code: 'unauthorized', headers: { 'www-authenticate': 'Bearer' } }
     }
     return undefined
@@ -115,6 +115,12 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   // 200 whatever it says: the process answers; `degraded` (no token, issuer
   // unreachable, no peers) is for the operator and alerts, not a reason to restart
   app.get('/healthz', async () => node.health())
+  // 503 until the node can do its job (stores open, a valid token, admitted
+  // to a peer or alone by design), with every reason and what to do
+  app.get('/readyz', async (_request, reply) => {
+    const readiness = node.readiness()
+    return await reply.code(readiness.ready ? 200 : 503).send(readiness)
+  })
   app.get('/v1/status', async () => node.status())
   app.get('/v1/mesh/peers', async () => ({ peers: await node.peers() }))
   app.get('/v1/rpc/permissions', async () => ({ rules: node.rpc.policy.list(), exposed: node.rpc.exposedMethods() }))

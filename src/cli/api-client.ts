@@ -7,15 +7,16 @@ import { dataPath, readRuntimeInfo } from '../node/data-dir.ts'
 import { NodeNotRunningError } from '../node/errors.ts'
 import { ApiError } from './errors.ts'
 
-export async function apiGet<T> (dataDir: string, path: string): Promise<T> {
-  return apiRequest<T>(dataDir, 'GET', path)
+/** `accept`: statuses besides 2xx whose body is the answer (503 from `/readyz`) */
+export async function apiGet<T> (dataDir: string, path: string, accept: number[] = []): Promise<T> {
+  return apiRequest<T>(dataDir, 'GET', path, undefined, accept)
 }
 
 export async function apiPost<T> (dataDir: string, path: string, body?: unknown): Promise<T> {
   return apiRequest<T>(dataDir, 'POST', path, body)
 }
 
-async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: string, body?: unknown, accept: number[] = []): Promise<T> {
   const info = await readRuntimeInfo(dataDir)
   if (info.api == null) {
     throw new NodeNotRunningError(`the node in ${dataDir} runs without its admin API (api.enabled: false)`)
@@ -32,7 +33,7 @@ async function apiRequest<T> (dataDir: string, method: 'GET' | 'POST', path: str
   } catch {
     throw new NodeNotRunningError(`the node in ${dataDir} does not answer at ${info.api} (pid ${info.pid}); is it running?`)
   }
-  if (!res.ok) {
+  if (!res.ok && !accept.includes(res.status)) {
     const detail = await res.json().then((b: any) => typeof b?.detail === 'string' ? `: ${b.detail as string}` : '', () => '')
     throw new ApiError(`the node's admin API answered ${res.status} for ${path}${detail}`, res.status)
   }

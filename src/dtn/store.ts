@@ -307,6 +307,11 @@ export class BundleStore {
     }
   }
 
+  /** open: not closed, and not failed to open (`/readyz`) */
+  get isOpen (): boolean {
+    return this.db.isOpen
+  }
+
   close (): void {
     if (this.db.isOpen) {
       this.db.close()

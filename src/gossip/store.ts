@@ -188,6 +188,11 @@ export class AnomalyStore {
     return Number(this.expireStmt.run(now).changes)
   }
 
+  /** open: not closed, and not failed to open (`/readyz`) */
+  get isOpen (): boolean {
+    return this.db.isOpen
+  }
+
   close (): void {
     if (this.db.isOpen) {
       this.db.close()

@@ -56,6 +56,8 @@ export interface IssuerHttp {
   url: string
   /** body bytes held now and at most, across all requests (tests read it) */
   bodyBytes(): { inFlight: number, peak: number, capacity: number }
+  /** serve new connections with this certificate and key (a renewal; SIGHUP to `tempus issuer start`); false when serving plain HTTP */
+  setTls(tls: { cert: string, key: string }): boolean
   close(): Promise<void>
 }
 
@@ -255,6 +257,14 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   return {
     url,
     bodyBytes: () => ({ inFlight: budget.inFlight, peak: budget.peak, capacity: budget.capacity }),
+    setTls: tls => {
+      if (init.tls == null) {
+        return false
+      }
+      // a bad pair throws here, before anything changed; open connections keep theirs
+      (app.server as unknown as { setSecureContext: (options: { cert: string, key: string }) => void }).setSecureContext(tls)
+      return true
+    },
     close: listening.close
   }
 }

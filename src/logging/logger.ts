@@ -19,12 +19,55 @@ export interface CreateLoggerOptions {
   bindings?: Record<string, unknown>
 }
 
+/**
+ * Every logger of one `createLogger` tree (the root and its descendants, as
+ * weak references): a pino child copies its parent's level when it is made
+ * and never looks again, so `setLogLevel` sets each one.
+ */
+const trees = new WeakMap<PinoLogger, Set<WeakRef<PinoLogger>>>()
+
 export function createLogger (options: CreateLoggerOptions = {}): PinoLogger {
   const destination = typeof options.destination === 'string'
     ? pino.destination({ dest: options.destination, mkdir: true, sync: false })
     : options.destination ?? pino.destination(2)
-  const logger = pino({ level: options.level ?? 'info', base: { pid: process.pid } }, destination)
+  const members = new Set<WeakRef<PinoLogger>>()
+  // a logger per connection or stream scope comes and goes: its entry goes with it
+  const gone = new FinalizationRegistry<WeakRef<PinoLogger>>(ref => { members.delete(ref) })
+  // onChild is inherited: grandchildren are recorded too
+  const logger = pino({
+    level: options.level ?? 'info',
+    base: { pid: process.pid },
+    onChild: child => {
+      const ref = new WeakRef(child)
+      members.add(ref)
+      gone.register(child, ref)
+      trees.set(child, members)
+    }
+  }, destination)
+  members.add(new WeakRef(logger))
+  trees.set(logger, members)
   return options.bindings == null ? logger : logger.child(options.bindings)
+}
+
+/**
+ * Change the level of every logger made from the same `createLogger` call
+ * as `logger` (a reload: SIGHUP to `tempus start`); loggers that were not
+ * made by `createLogger` change alone.
+ */
+export function setLogLevel (logger: PinoLogger, level: Level | 'silent'): void {
+  const members = trees.get(logger)
+  if (members == null) {
+    logger.level = level
+    return
+  }
+  for (const ref of members) {
+    const member = ref.deref()
+    if (member == null) {
+      members.delete(ref)
+    } else {
+      member.level = level
+    }
+  }
 }
 
 /** libp2p's printf extensions (%p peer, %a multiaddr, %e error, …) as plain %s. */
@@ -57,7 +100,8 @@ export function pinoComponentLogger (root: PinoLogger): ComponentLogger {
         child.trace(render(formatter, args))
       }
     }
-    log.enabled = child.isLevelEnabled(infoLevel)
+    // asked each time: the level can change while the node runs (setLogLevel)
+    Object.defineProperty(log, 'enabled', { get: () => child.isLevelEnabled(infoLevel), enumerable: true })
     log.newScope = (scope: string) => make(`${name}:${scope}`)
     return log
   }

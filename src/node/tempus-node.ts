@@ -31,6 +31,8 @@ import { parseConfig } from './config.ts'
 import { dataPath, openDataDir, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
 import { healthOf } from './health.ts'
 import type { Health } from './health.ts'
+import { readinessOf } from './readiness.ts'
+import type { Readiness } from './readiness.ts'
 import type { Sampler } from '../sampling/sampler.ts'
 import type { HandleOptions, Rpc } from '../rpc/rpc.ts'
 import type { StreamHandler } from '@libp2p/interface'
@@ -322,6 +324,20 @@ export class TempusNode {
       ownTokenValid: own != null && own.claims.exp * 1000 > this.now(),
       issuerUnreachable: this.tokens.outageSince() != null,
       admittedConnections: this.libp2p.getConnections().filter(c => this.admission.admitted.has(c.remotePeer.toString())).length
+    })
+  }
+
+  /** What `/readyz` says: ready, or not with the reasons (src/node/readiness.ts). */
+  readiness (): Readiness {
+    const own = this.admission.ownToken
+    return readinessOf({
+      libp2pStatus: this.libp2p.status,
+      storesOpen: this.gossip.store.isOpen && this.dtn.store.isOpen,
+      ownTokenExpiresAt: own == null ? undefined : own.claims.exp * 1000,
+      now: this.now(),
+      admittedPeers: new Set(this.libp2p.getConnections().map(c => c.remotePeer.toString()).filter(p => this.admission.admitted.has(p))).size,
+      bootstrapPeers: this.config.bootstrap.length,
+      issuers: this.issuers.urls
     })
   }
 

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.ts'
 import { formatTable, printJson } from '../output.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { NodeStatus, PeerSummary } from '../../node/tempus-node.ts'
+import type { Readiness } from '../../node/readiness.ts'
 
 export async function idCommand (options: { data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const passphrase = await resolvePassphrase({ file: options.passphraseFile })
@@ -47,11 +48,15 @@ export async function peersClearCommand (peerId: string, options: { data: string
 
 export async function statusCommand (options: { data: string, json?: boolean }): Promise<void> {
   const status = await apiGet<NodeStatus>(options.data, '/v1/status')
+  const readiness = await apiGet<Readiness>(options.data, '/readyz', [503])
   if (options.json === true) {
-    printJson(status)
+    printJson({ ...status, readiness })
     return
   }
   process.stdout.write(formatTable(['FIELD', 'VALUE'], [
+    // first, and plainly: whether the node can do its job, and if not, what is wrong and what to do
+    ['ready', readiness.ready ? (readiness.aloneByDesign && readiness.admittedPeers === 0 ? 'yes (no bootstrap peers configured: alone by design)' : `yes (admitted to ${readiness.admittedPeers} peer(s))`) : 'NO'],
+    ...readiness.reasons.map(r => [`not ready: ${r.code}`, r.detail] as [string, string]),
     ['peer id', status.peerId],
     ['type', status.type],
     ['status', status.status],

@@ -11,13 +11,14 @@ import { isPeerType } from '../../core/peer-type.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
 import { installSafetyNet } from '../safety-net.ts'
+import { monotonicUsec, systemdNotifier } from '../sd-notify.ts'
 import { acquireDataLock } from '../../storage/index.ts'
 import { parseStore } from '../../issuer/db/store-location.ts'
 import { TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../../admission/constants.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
 import type { IssuerOpenOptions } from '../../issuer/issuer.ts'
 
-export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE' }
+export const ISSUER_PASSPHRASE = { value: 'TEMPUS_ISSUER_PASSPHRASE', file: 'TEMPUS_ISSUER_PASSPHRASE_FILE', credential: 'tempus-issuer-passphrase' }
 
 async function passphrase (file?: string): Promise<string> {
   const p = await resolvePassphrase({ file, names: ISSUER_PASSPHRASE })
@@ -146,15 +147,40 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   } else {
     process.stdout.write(`issuer for ${issuer.overlay} listening on ${http.url}\n`)
   }
+  // under systemd (deploy/systemd/tempus-issuer.service): ready once it listens
+  const notifier = systemdNotifier({ log })
+  void notifier?.notify({ READY: '1', STATUS: `serving ${http.url}` })
   let stopping = false
   const stop = (code: number): void => {
     if (stopping) return
     stopping = true
-    void http.close().then(async () => { await issuer.close() }).finally(() => { lock.release(); process.exit(code) })
+    void (async () => {
+      await notifier?.notify({ STOPPING: '1' })
+      await http.close()
+      await issuer.close()
+    })().finally(() => { lock.release(); process.exit(code) })
   }
   installSafetyNet(log, () => { stop(1) })
   process.once('SIGINT', () => { stop(0) })
   process.once('SIGTERM', () => { stop(0) })
+  // SIGHUP (systemctl reload): a renewed TLS certificate and key, read again
+  // from --cert/--key, for new connections; without TLS nothing to reload
+  process.on('SIGHUP', () => {
+    void (async () => {
+      if (opts.cert == null || opts.key == null) {
+        log.info('SIGHUP: nothing to reload (no --cert/--key); the issuer carries on')
+        return
+      }
+      await notifier?.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec() })
+      try {
+        http.setTls({ cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') })
+        log.info({ cert: opts.cert }, 'TLS certificate and key reloaded')
+      } catch (err: any) {
+        log.error({ cert: opts.cert, key: opts.key, err: err.code ?? err.message }, 'TLS certificate and key not reloaded (unreadable, or not a matching PEM pair); the previous ones stay')
+      }
+      await notifier?.notify({ READY: '1', STATUS: `serving ${http.url}` })
+    })()
+  })
   await new Promise<never>(() => {})
 }
 

@@ -4,7 +4,10 @@ import { loadConfigFile, parseConfig } from '../../node/config.ts'
 import { dataPath, RESETTABLE_STORES } from '../../node/data-dir.ts'
 import { UsageError } from '../errors.ts'
 import { createTempusNode } from '../../node/tempus-node.ts'
-import { createLogger } from '../../logging/logger.ts'
+import { createLogger, setLogLevel } from '../../logging/logger.ts'
+import { monotonicUsec, systemdNotifier } from '../sd-notify.ts'
+import { statusLine, watchReadiness } from '../readiness-watch.ts'
+import type { ReadinessWatch } from '../readiness-watch.ts'
 import { resolvePassphrase } from '../../identity/index.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { printJson } from '../output.ts'
@@ -22,7 +25,11 @@ export interface StartOptions {
   resetStore?: string[]
 }
 
-/** Run a node in the foreground until SIGINT or SIGTERM. */
+/**
+ * Run a node in the foreground until SIGINT or SIGTERM. Under systemd
+ * (`NOTIFY_SOCKET`, deploy/systemd/tempus-node.service) it reports readiness;
+ * SIGHUP reloads the config file's RPC policy and log level in place.
+ */
 export async function startCommand (options: StartOptions): Promise<void> {
   for (const name of options.resetStore ?? []) {
     if (!Object.hasOwn(RESETTABLE_STORES, name)) {
@@ -50,12 +57,16 @@ export async function startCommand (options: StartOptions): Promise<void> {
   const config = parseConfig({ ...file, ...overrides })
   const log = createLogger({ level: config.log.level })
   const passphrase = await resolvePassphrase({ file: options.passphraseFile })
+  const notifier = systemdNotifier({ log })
 
   let stopping: Promise<void> | undefined
   let node: Awaited<ReturnType<typeof createTempusNode>> | undefined
+  let readiness: ReadinessWatch | undefined
   const shutdown = async (reason: string, code: number): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason }, 'shutting down')
+      readiness?.stop()
+      await notifier?.notify({ STOPPING: '1', STATUS: `stopping (${reason})` })
       await node?.stop().catch(err => { log.error({ err }, 'error while stopping') })
       log.flush()
       process.exit(code)
@@ -70,18 +81,36 @@ export async function startCommand (options: StartOptions): Promise<void> {
   if (passphrase.source === 'dev-default') {
     log.warn('INSECURE: the identity key is protected by the public development passphrase')
   }
-  // the RPC policy follows the config file: reloaded on SIGHUP and on change
+  // the RPC policy and the log level follow the config file: reloaded on
+  // SIGHUP and on change, in place (no connection is closed); a flag given
+  // at start (--log-level) still wins over the file
   const configPath = dataPath(options.data, 'config')
-  const reload = (why: string): void => {
-    loadConfigFile(configPath, overrides)
-      .then(next => {
-        node?.rpc.policy.replace(next.rpc.rules as any)
-        log.info({ why, rules: next.rpc.rules.length }, 'RPC policy reloaded')
-      })
-      .catch(err => { log.error({ why, err: err.message }, 'RPC policy not reloaded; the previous one stays') })
+  const reload = async (why: string): Promise<void> => {
+    try {
+      const next = await loadConfigFile(configPath, overrides)
+      node?.rpc.policy.replace(next.rpc.rules as any)
+      setLogLevel(log, next.log.level)
+      log.info({ why, rules: next.rpc.rules.length, logLevel: next.log.level }, 'configuration reloaded: RPC policy and log level')
+    } catch (err: any) {
+      log.error({ why, err: err.message }, 'configuration not reloaded; the previous RPC policy and log level stay')
+    }
   }
-  process.on('SIGHUP', () => { reload('SIGHUP') })
-  watchFile(configPath, { interval: 1_000 }, (cur, prev) => { if (cur.mtimeMs !== prev.mtimeMs) reload('file changed') })
+  process.on('SIGHUP', () => {
+    void (async () => {
+      // systemd hears of a reload only once it has heard READY=1
+      const told = readiness?.readySent === true
+      if (told) {
+        await notifier?.notify({ RELOADING: '1', MONOTONIC_USEC: monotonicUsec(), STATUS: 'reloading the configuration' })
+      }
+      await reload('SIGHUP')
+      if (told) {
+        await notifier?.notify({ READY: '1', STATUS: node == null ? 'configuration reloaded' : statusLine(node.readiness()) })
+      }
+      readiness?.check()
+    })()
+  })
+  watchFile(configPath, { interval: 1_000 }, (cur, prev) => { if (cur.mtimeMs !== prev.mtimeMs) void reload('file changed') })
+  readiness = watchReadiness(node, log, notifier)
   const status = node.status()
   if (options.json === true) {
     printJson({ event: 'started', peerId: status.peerId, type: status.type, addrs: status.addrs, api: status.api })
