@@ -99,7 +99,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     const path = request.url.split('?', 1)[0] ?? ''
     // the dashboard: a session cookie from its login page, or the same bearer token (dashboard/routes.ts)
     if (path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`)) {
-      return dashboard?.guard(request, path) ?? { status: 503, code: 'busy' }
+      return dashboard == null ? { status: 503, code: 'busy' } : dashboard.guard(request, path)
     }
     if (path !== '/healthz' && !authorised(request.headers.authorization, token)) {
       return { status: 401, code: 'unauthorized', headers: { 'www-authenticate': 'Bearer' } }
