@@ -226,6 +226,16 @@ export class DashboardFeed {
     this.sent++
   }
 
+  /** End the streams of a session that ended (logout). */
+  endSession (session: string): void {
+    for (const s of this.streams) {
+      if (s.session === session) {
+        s.res.end()
+        this.streams.delete(s)
+      }
+    }
+  }
+
   /** a stream ends with its session (logout, expiry, or the oldest session ended by a newer one) */
   private expireSessions (): void {
     for (const s of this.streams) {

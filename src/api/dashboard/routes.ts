@@ -149,7 +149,11 @@ export function registerDashboard (app: FastifyInstance, init: DashboardInit): D
   })
 
   app.post(`${DASHBOARD_PREFIX}/logout`, { bodyLimit: LOGIN_BODY_BYTES }, async (request, reply) => {
-    sessions.end(cookieValue(request.headers.cookie))
+    const id = cookieValue(request.headers.cookie)
+    if (id != null && sessions.check(id) != null) {
+      sessions.end(id)
+      feed.endSession(id)
+    }
     return await reply.code(204).header('set-cookie', clearedCookie()).send()
   })
 
