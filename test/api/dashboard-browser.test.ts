@@ -135,6 +135,27 @@ describe('dashboard in chromium', { skip: missing }, () => {
     assert.equal(cells[5], 'yes')
   })
 
+  it('shows a federated bridge\'s anchors and its fresh pin with the deadline (the bridge\'s own dashboard)', async () => {
+    const { bridge, foreignBridge, bridgeApi } = mesh
+    const other = await browser.newPage()
+    try {
+      await other.goto(`${bridgeApi.url}/dashboard/login`)
+      await other.type('#token', bridgeApi.token)
+      await Promise.all([other.waitForNavigation(), other.click('#submit')])
+      const row = await other.waitForSelector(`#pins tr[data-pin="${foreignBridge.peerId.toString()}"]`, { timeout: 10_000 })
+      const cells = await row!.evaluate(tr => [...tr.querySelectorAll('td')].map(td => td.textContent ?? ''))
+      assert.equal(cells[1], 'elsewhere')
+      assert.equal(cells[2], 'fresh')
+      const due = bridge.federation?.status().pins.find(p => p.remoteId === foreignBridge.peerId.toString())?.rotationDue ?? 0
+      assert.ok(cells[3]?.startsWith(new Date(due).toISOString().replace('T', ' ').slice(0, 16)), `${cells[3]} is the deadline`)
+      assert.deepEqual(await texts(other, '#anchors tbody td:first-child'), ['elsewhere'])
+      assert.match(await other.$eval('#federation-state', e => e.textContent ?? ''), /^1 anchors · 1 fresh pins · 0 stale$/)
+      assert.equal(await other.$eval('#node [data-peer-id]', e => e.textContent), bridge.peerId.toString())
+    } finally {
+      await other.close()
+    }
+  })
+
   it('saves a screenshot, with no script error or CSP violation on the page', async () => {
     const path = join(dir, 'dashboard.png')
     await page.screenshot({ path, fullPage: true })
