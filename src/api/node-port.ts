@@ -9,22 +9,22 @@ import type { DtnService } from '../dtn/index.ts'
 import type { FederationService } from '../federation/index.ts'
 import type { GossipService } from '../gossip/index.ts'
 import type { Registry } from 'prom-client'
+import type { DashboardNode } from './dashboard/port.ts'
 
-export interface AdminApiNode {
+/** `DashboardNode`: what the dashboard reads besides (dashboard/port.ts) */
+export interface AdminApiNode extends DashboardNode {
   readonly type: PeerType
   /** liveness, without the token (`/healthz`) */
   health: () => unknown
   /** readiness, without the token (`/readyz`): `ready` decides 200 or 503 */
   readiness: () => { ready: boolean }
-  status: () => unknown
-  peers: () => Promise<unknown[]>
   /** forget a peer's suspicion; undefined for a string that is not a PeerId */
   clearPeer: (peer: string) => Promise<unknown>
-  readonly metricsRegistry: Pick<Registry, 'metrics' | 'contentType'>
+  readonly metricsRegistry: Pick<Registry, 'metrics' | 'contentType' | 'getSingleMetric'>
   readonly rpc: { policy: { list: () => unknown }, exposedMethods: () => unknown }
-  readonly sampling: { view: (type: PeerType) => unknown[], capacity: (type: PeerType) => number }
-  readonly gossip: Pick<GossipService, 'list' | 'publish'>
-  readonly dtn: Pick<DtnService, 'list' | 'send'>
+  readonly sampling: { view: (type: PeerType) => unknown[], capacity: (type: PeerType) => number, sampled: (type: PeerType) => number }
+  readonly gossip: Pick<GossipService, 'list' | 'publish' | 'addEventListener' | 'removeEventListener'>
+  readonly dtn: Pick<DtnService, 'list' | 'send' | 'status'>
   /** bridges only */
   readonly federation?: Pick<FederationService, 'anchors' | 'forget' | 'status'>
   getFederationMultiaddrs: () => string[]

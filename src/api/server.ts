@@ -17,6 +17,8 @@ import { parseAnchor } from '../federation/anchors.ts'
 import { parseAnomalyInput } from '../gossip/anomaly.ts'
 import { createHttpServer, HttpError, listen } from '../http/server.ts'
 import { tokensEqual } from './token.ts'
+import { DASHBOARD_PREFIX, registerDashboard } from './dashboard/routes.ts'
+import type { Dashboard } from './dashboard/routes.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { AdminApiNode } from './node-port.ts'
@@ -87,13 +89,18 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   // a bundle's payload travels as base64 in the body
   const bundleBodyBytes = Math.ceil(node.config.dtn.maxPayload * 4 / 3) + 4096
   let allowedHosts = new Set<string>()
+  let dashboard: Dashboard | undefined
 
   /** before routing: the Host header, then the token (except /healthz and /readyz) */
   const guard = (request: FastifyRequest): ErrorAnswer | undefined => {
     if (!allowedHosts.has((request.headers.host ?? '').toLowerCase())) {
       return { status: 421, code: 'misdirected' }
     }
-    const path = request.url.split('?', 1)[0]
+    const path = request.url.split('?', 1)[0] ?? ''
+    // the dashboard: a session cookie from its login page, or the same bearer token (dashboard/routes.ts)
+    if (path === DASHBOARD_PREFIX || path.startsWith(`${DASHBOARD_PREFIX}/`)) {
+      return dashboard == null ? { status: 503, code: 'busy' } : dashboard.guard(request, path)
+    }
     if (path !== '/healthz' && path !== '/readyz' && !authorised(request.headers.authorization, token)) {
       return { status: 401, code: 'unauthorized', headers: { 'www-authenticate': 'Bearer' } }
     }
@@ -194,6 +201,8 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     return await reply.send(cleared)
   })
 
+  dashboard = registerDashboard(app, { node, token, log, authorised: header => authorised(header, token), allowedHosts: () => allowedHosts, tokensEqual })
+
   answerOtherMethods()
 
   const listening = await listen(app, init.host, init.port)
@@ -204,7 +213,10 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
   return {
     url,
     bodyBytes: () => ({ inFlight: budget.inFlight, peak: budget.peak, capacity: budget.capacity }),
-    close: listening.close
+    close: async () => {
+      dashboard?.close()
+      await listening.close()
+    }
   }
 }
 

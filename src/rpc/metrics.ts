@@ -15,6 +15,7 @@ export class RpcMetrics {
   private readonly calls: Counter<'outcome'>
   private readonly duration: Histogram<'outcome'>
   private readonly served: Counter<'outcome'>
+  private readonly byMethod: Counter<'method' | 'outcome'>
 
   constructor (registry: Registry) {
     const registers = [registry]
@@ -38,6 +39,12 @@ export class RpcMetrics {
       labelNames: ['outcome'],
       registers
     })
+    this.byMethod = new Counter({
+      name: 'tempus_rpc_served_by_method_total',
+      help: 'calls other peers made to this node, by method and outcome (as tempus_rpc_served_total); method is an exposed method\'s name, "other" for any name this node does not expose, "unknown" before the request was read (so a caller cannot add labels)',
+      labelNames: ['method', 'outcome'],
+      registers
+    })
   }
 
   called (outcome: 'ok' | RpcErrorCode, seconds: number): void {
@@ -45,7 +52,9 @@ export class RpcMetrics {
     this.duration.observe({ outcome }, seconds)
   }
 
-  servedCall (outcome: ServedOutcome): void {
+  /** `method`: already bounded by the caller (an exposed name, `other` or `unknown`) */
+  servedCall (outcome: ServedOutcome, method = 'unknown'): void {
     this.served.inc({ outcome })
+    this.byMethod.inc({ method, outcome })
   }
 }

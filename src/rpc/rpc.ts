@@ -296,17 +296,17 @@ export class Rpc implements Startable {
    * protocol, a limit), so a burst of one cause is one offence; without one
    * every refusal costs in full (bytes that do not decode).
    */
-  private refuse (stream: Stream, caller: string, reason: string, offence: Offence, cause?: string): void {
+  private refuse (stream: Stream, caller: string, reason: string, offence: Offence, cause?: string, method?: string): void {
     this.log('refused a call from %s: %s', caller, reason)
-    this.metrics?.servedCall('refused')
+    this.metrics?.servedCall('refused', method)
     this.state.raise(caller, offence, cause)
     stream.abort(new Error('refused'))
   }
 
   /** Refuse without charging: the same reset, for a call that is nobody's offence. */
-  private drop (stream: Stream, caller: string, reason: string): void {
+  private drop (stream: Stream, caller: string, reason: string, method?: string): void {
     this.log('refused a call from %s (not charged): %s', caller, reason)
-    this.metrics?.servedCall('dropped')
+    this.metrics?.servedCall('dropped', method)
     stream.abort(new Error('refused'))
   }
 
@@ -369,21 +369,23 @@ export class Rpc implements Startable {
         return
       }
       const exposure = this.exposureOf(request.method)
+      // the metrics' method label: only names this node exposes, so callers cannot add labels
+      const label = exposure == null ? 'other' : request.method
       const granted = this.grants(caller, request.method, exposure)
       // the same reset whether it is not granted or does not exist, charged or not
       if (!granted) {
         if (this.graced(caller, request.method)) {
-          this.drop(stream, caller.peer, `${request.method} not granted since a reload`)
+          this.drop(stream, caller.peer, `${request.method} not granted since a reload`, label)
         } else {
-          this.refuse(stream, caller.peer, `${request.method} not granted`, 'rpc-denied', request.method)
+          this.refuse(stream, caller.peer, `${request.method} not granted`, 'rpc-denied', request.method, label)
         }
         return
       }
       if (exposure == null) {
         if (this.unexposedLately(request.method)) {
-          this.drop(stream, caller.peer, `${request.method} unexposed lately`)
+          this.drop(stream, caller.peer, `${request.method} unexposed lately`, label)
         } else {
-          this.refuse(stream, caller.peer, `no such method ${request.method}`, 'rpc-denied', request.method)
+          this.refuse(stream, caller.peer, `no such method ${request.method}`, 'rpc-denied', request.method, label)
         }
         return
       }
@@ -392,11 +394,11 @@ export class Rpc implements Startable {
       try {
         const result = await exposure.handler(args, caller, { signal: handlerSignal })
         response = { id: request.id, ok: true, result: encodeValue(result) }
-        this.metrics?.servedCall('ok')
+        this.metrics?.servedCall('ok', label)
       } catch (err: any) {
         this.log('handler %s failed for %s: %s', request.method, caller.peer, err?.message)
         response = { id: request.id, ok: false, result: new Uint8Array(0) }
-        this.metrics?.servedCall('handler-failed')
+        this.metrics?.servedCall('handler-failed', label)
       }
       if (request.oneway) {
         await stream.close().catch(() => {})
