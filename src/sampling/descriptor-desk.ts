@@ -87,13 +87,17 @@ export class DescriptorDesk {
    * may still be handed on gets a hop to `to`, its held entry is marked
    * spent, and the ledger learns the new chain. The others are taken out of
    * `sent` (in place, so the view merges against what went), and so are
-   * entries past what one frame holds. `held` finds the view's own entry.
+   * entries past what one frame holds, and past `max`. `held` finds the
+   * view's own entry.
    */
-  handOver (type: PeerType, sent: PeerEntry[], held: (id: string) => PeerEntry | undefined, to: string): void {
+  handOver (type: PeerType, sent: PeerEntry[], held: (id: string) => PeerEntry | undefined, to: string, max = Infinity): void {
     const now = this.init.now()
     let bytes = FRAME_SLACK
     let w = 0
     for (const e of sent) {
+      if (w >= max) {
+        break
+      }
       if (e.id === to) {
         continue // its own entry: the receiver drops it, and it would be spent here for nothing
       }

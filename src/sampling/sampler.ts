@@ -367,12 +367,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   /** Hand `sent` to `to` (descriptor-desk.ts): each entry with a hop this node signs; what cannot go is taken out. */
-  private handOver (type: PeerType, sent: PeerEntry[], to: string): void {
+  private handOver (type: PeerType, sent: PeerEntry[], to: string, max?: number): void {
     if (this.desk == null) {
       sent.length = 0
       return
     }
-    this.desk.handOver(type, sent, id => this.views[type].get(id), to)
+    this.desk.handOver(type, sent, id => this.views[type].get(id), to, max)
   }
 
   /**
@@ -458,8 +458,14 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         this.samples.observe(type, admissible)
         await this.refreshOwnRecord()
         this.evidence.dropLapsing(type)
-        // handed over before the merge, so the merge replaces only what went
-        return this.views[type].respond(admissible, reply => { this.handOver(type, reply, sender) })
+        // Handed over before the merge, so the merge replaces only what went.
+        // A swap: a member gets no more descriptors than it gave. Each one
+        // handed on leaves this node for good, so without the bound a liar
+        // pushing empty shuffles would drain l honest entries a push into a
+        // sink, while its own fresh ones come at most one per period. An
+        // observer (another type) pulls: it gives nothing and hands nothing on.
+        const observer = this.state.admitted.get(sender)?.claims.typ !== type
+        return this.views[type].respond(admissible, reply => { this.handOver(type, reply, sender, observer ? Infinity : admissible.length) })
       },
       answered: () => { this.changed(type) }
     }, type, stream, connection)

@@ -17,7 +17,7 @@ import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { b64 } from '../../src/issuer/encoding.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
-import { descriptorOf, recordOf, sendShuffle } from './entries.ts'
+import { descriptorOf, encodeShuffle, recordOf, sendShuffle } from './entries.ts'
 import type { CloneProof } from '../../src/core/clone-proof.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
@@ -93,6 +93,22 @@ describe('signed descriptors between real nodes', () => {
     await sendShuffle(a.node, target, [entry(minter, via(now + 100))])
     assert.ok(score(target, minter.id) >= BAD_DESCRIPTOR - 0.5, 'the over-minting peer is charged')
     assert.ok(score(target, attacker) <= before + 0.001, 'not the sender, who could not know')
+    // a swap: a member that gives nothing gets nothing (each entry handed on leaves the target for good)
+    const { lpStream } = await import('@libp2p/utils')
+    const { CyclonShuffle } = await import('../../src/sampling/pb/cyclon.ts')
+    const { cyclonProtocol } = await import('../../src/sampling/constants.ts')
+    const pull = async (entries: RawEntry[]): Promise<number> => {
+      const stream = await a.node.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
+      const lp = lpStream(stream)
+      await lp.write(encodeShuffle(entries))
+      const reply = CyclonShuffle.decode(await lp.read({ signal: AbortSignal.timeout(10_000) }))
+      await stream.close()
+      return reply.entries.length
+    }
+    assert.ok(target.sampling.view('sentinel').length >= 2, 'the target holds entries it could hand on')
+    assert.equal(await pull([]), 0, 'an empty push drains nothing')
+    const one = await member()
+    assert.equal(await pull([entry(one, descriptorOf(one.key, 'sentinel', target.peerId.toString(), [a.key]))]), 1, 'one given, at most one back')
     const refused = await target.metricsRegistry.getSingleMetricAsString('tempus_sampling_descriptors_refused_total')
     for (const reason of ['replayed', 'missing', 'over-minted']) {
       assert.match(refused, new RegExp(`reason="${reason}"\\} 1`), `counted as ${reason}`)
