@@ -1,0 +1,236 @@
+/**
+ * Every simulated node's Cyclon view in three typed arrays: the simulator's
+ * fast path for `CyclonView` (src/sampling/view.ts), for members only (the
+ * simulator has no observers). Same semantics, step for step, and the same
+ * draws from the same random source in the same order, so a run gives the
+ * very figures `CyclonView` gives (test/sampling/sim-pools.test.ts replays
+ * both side by side):
+ *
+ *  1. the initiator ages its entries and takes the oldest (the first of the
+ *     oldest in slot order) as partner, removing it (the last slot moves
+ *     into its place);
+ *  2. it sends itself (age 0) and l − 1 entries picked by a partial
+ *     Fisher–Yates over slot indices;
+ *  3. the partner answers with l entries picked the same way and merges
+ *     what came; the initiator merges the answer. A merge skips itself and
+ *     ids held, fills free slots, then replaces the entries it sent that it
+ *     still holds, oldest first (ties: the later one sent first).
+ *
+ * Why (issue #16, `--nodes 100000` under a minute): 100,000 `CyclonView`s
+ * are 100,000 objects, each with an array of entry references, ids and
+ * boxed ages, and the simulator shares one entry object per node whose
+ * `age` every pick writes; here node u's slot i is one int32 in `ids` and
+ * one in `ages`, at u·c + i: 16 MB in all at c = 20, no pointers for the
+ * collector to trace, and a partner's view is two cache-line runs.
+ *
+ * The ages an entry carries: `CyclonView` in the simulator shares one
+ * entry object per node, and a pick writes that view's age into it; an
+ * entry the partner picks for its answer and also received carries the
+ * partner's age by the time the partner stores it. `merge` here reproduces
+ * that (a received id that is also in the answer takes the answer's age).
+ */
+
+export class FlatViews {
+  readonly nodes: number
+  readonly capacity: number
+  readonly shuffleLength: number
+  /** node u's slot i: its id at u·c + i */
+  readonly ids: Int32Array
+  /** and its age */
+  readonly ages: Int32Array
+  /** slots in use per node */
+  readonly size: Int32Array
+  private readonly random: () => number
+  /** index scratch for `pick` */
+  private readonly scratch: Int32Array
+  /** the last shuffle's partner and its age (`start`) */
+  partner = -1
+  partnerAge = 0
+  /** what the last `start` sent: count, ids, ages (the initiator itself first) */
+  sentCount = 0
+  readonly sentIds: Int32Array
+  readonly sentAges: Int32Array
+  /** what the last `respond` answered */
+  replyCount = 0
+  readonly replyIds: Int32Array
+  readonly replyAges: Int32Array
+  /** `heldByAge`'s result: slot indices, youngest first */
+  private readonly held: Int32Array
+
+  constructor (nodes: number, capacity: number, shuffleLength: number, random: () => number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer')
+    if (!Number.isInteger(shuffleLength) || shuffleLength < 1 || shuffleLength > capacity) throw new RangeError('shuffle length must be from 1 to the capacity')
+    this.nodes = nodes
+    this.capacity = capacity
+    this.shuffleLength = shuffleLength
+    this.random = random
+    this.ids = new Int32Array(nodes * capacity)
+    this.ages = new Int32Array(nodes * capacity)
+    this.size = new Int32Array(nodes)
+    this.scratch = new Int32Array(capacity)
+    this.sentIds = new Int32Array(shuffleLength)
+    this.sentAges = new Int32Array(shuffleLength)
+    this.replyIds = new Int32Array(shuffleLength)
+    this.replyAges = new Int32Array(shuffleLength)
+    this.held = new Int32Array(shuffleLength)
+  }
+
+  /** node u's ids, in slot order (`CyclonView.entries()`) */
+  entries (u: number): Int32Array {
+    const b = u * this.capacity
+    return this.ids.subarray(b, b + (this.size[u] as number))
+  }
+
+  has (u: number, id: number): boolean {
+    return this.indexOf(u, id) >= 0
+  }
+
+  /** Bootstrap: add id with age 0 if not u, not held, and there is room. */
+  add (u: number, id: number): boolean {
+    const n = this.size[u] as number
+    if (id === u || this.indexOf(u, id) >= 0 || n >= this.capacity) return false
+    const a = u * this.capacity + n
+    this.ids[a] = id
+    this.ages[a] = 0
+    this.size[u] = n + 1
+    return true
+  }
+
+  /**
+   * Steps 1–3 at node u (`CyclonView.startShuffle`): sets `partner`,
+   * `partnerAge` and what is sent (`sentCount`, `sentIds`, `sentAges`);
+   * false if the view is empty. `age` false: a retry in the same tick.
+   */
+  start (u: number, age = true): boolean {
+    const n = this.size[u] as number
+    if (n === 0) return false
+    const b = u * this.capacity
+    const ages = this.ages
+    const inc = age ? 1 : 0
+    let oldest = 0
+    let max = -1
+    for (let i = 0; i < n; i++) {
+      const v = (ages[b + i] as number) + inc
+      ages[b + i] = v
+      if (v > max) { max = v; oldest = i }
+    }
+    this.partner = this.ids[b + oldest] as number
+    this.partnerAge = max
+    this.removeAt(u, oldest)
+    this.sentIds[0] = u
+    this.sentAges[0] = 0
+    this.sentCount = 1 + this.pick(u, this.shuffleLength - 1, this.sentIds, this.sentAges, 1)
+    return true
+  }
+
+  /** Step 4 at node q: answer (`replyCount`, `replyIds`, `replyAges`), then merge what `start` sent. */
+  respond (q: number): void {
+    this.replyCount = this.pick(q, this.shuffleLength, this.replyIds, this.replyAges, 0)
+    this.merge(q, this.sentIds, this.sentAges, this.sentCount, this.replyIds, this.replyAges, this.replyCount, true)
+  }
+
+  /** Step 5 at node u: merge the answer. */
+  complete (u: number): void {
+    this.merge(u, this.replyIds, this.replyAges, this.replyCount, this.sentIds, this.sentAges, this.sentCount, false)
+  }
+
+  /**
+   * Merge `count` received entries into u's view given what u sent
+   * (`CyclonView.merge`). `answered`: u is the partner, whose answer is
+   * `sent`, and a received id it also answered with carries the age u
+   * answered it with (the shared entry's, see above).
+   */
+  merge (u: number, ids: Int32Array, ages: Int32Array, count: number, sent: Int32Array, sentAges: Int32Array, sentCount: number, answered: boolean): void {
+    const c = this.capacity
+    const b = u * c
+    let replaceable = -1 // how many of `held` are left; -1: not built yet
+    for (let r = 0; r < count; r++) {
+      const id = ids[r] as number
+      if (id === u || this.indexOf(u, id) >= 0) continue
+      let age = ages[r] as number
+      if (answered) {
+        for (let s = 0; s < sentCount; s++) if (sent[s] === id) { age = sentAges[s] as number; break }
+      }
+      const n = this.size[u] as number
+      if (n < c) {
+        this.ids[b + n] = id
+        this.ages[b + n] = age
+        this.size[u] = n + 1
+        continue
+      }
+      if (replaceable < 0) replaceable = this.heldByAge(u, sent, sentCount)
+      if (replaceable === 0) continue // nothing left to replace: dropped
+      const i = this.held[--replaceable] as number
+      this.ids[b + i] = id
+      this.ages[b + i] = age
+    }
+  }
+
+  /** Remove every id of u's view matching (`CyclonView.removeWhere`, from the last slot down). */
+  removeWhere (u: number, predicate: (id: number) => boolean): number {
+    let removed = 0
+    const b = u * this.capacity
+    for (let i = (this.size[u] as number) - 1; i >= 0; i--) {
+      if (predicate(this.ids[b + i] as number)) { this.removeAt(u, i); removed++ }
+    }
+    return removed
+  }
+
+  /** Slot indices of the ids of `list` that u holds, youngest first (a stable insertion sort). */
+  private heldByAge (u: number, list: Int32Array, count: number): number {
+    const b = u * this.capacity
+    const held = this.held
+    const ages = this.ages
+    let h = 0
+    for (let r = 0; r < count; r++) {
+      const id = list[r] as number
+      const i = id === u ? -1 : this.indexOf(u, id)
+      if (i < 0) continue
+      let k = h++
+      const a = ages[b + i] as number
+      while (k > 0 && (ages[b + (held[k - 1] as number)] as number) > a) {
+        held[k] = held[k - 1] as number
+        k--
+      }
+      held[k] = i
+    }
+    return h
+  }
+
+  /** Write k picks of u's entries (partial Fisher–Yates over slot indices) from `at`; returns k. */
+  private pick (u: number, n: number, ids: Int32Array, ages: Int32Array, at: number): number {
+    const size = this.size[u] as number
+    const k = Math.min(n, size)
+    if (k <= 0) return 0
+    const scratch = this.scratch
+    const b = u * this.capacity
+    for (let i = 0; i < size; i++) scratch[i] = i
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(this.random() * (size - i))
+      const picked = scratch[j] as number
+      scratch[j] = scratch[i] as number
+      scratch[i] = picked
+      ids[at + i] = this.ids[b + picked] as number
+      ages[at + i] = this.ages[b + picked] as number
+    }
+    return k
+  }
+
+  private removeAt (u: number, i: number): void {
+    const b = u * this.capacity
+    const last = (this.size[u] as number) - 1
+    this.ids[b + i] = this.ids[b + last] as number
+    this.ages[b + i] = this.ages[b + last] as number
+    this.size[u] = last
+  }
+
+  private indexOf (u: number, id: number): number {
+    const b = u * this.capacity
+    const end = b + (this.size[u] as number)
+    const ids = this.ids
+    for (let a = b; a < end; a++) {
+      if (ids[a] === id) return a - b
+    }
+    return -1
+  }
+}
