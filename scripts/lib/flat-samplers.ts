@@ -69,7 +69,10 @@ export class FlatSamplers {
   private readonly mine: Int32Array
   private readonly drawIds: Int32Array
   private readonly drawDigests: Int32Array
-  private readonly ties: Int32Array
+  /** `offerRun`'s groups and ranks */
+  private readonly groupsOf: Int32Array
+  private readonly ranks: Int32Array
+  private readonly candidates: Int32Array
 
   /** Node u's sampler is seeded by `init(u)`, in the order the caller wants the draws made. */
   constructor (nodes: number, p: FlatSamplerParams, random: () => number) {
@@ -97,7 +100,9 @@ export class FlatSamplers {
     this.mine = new Int32Array(2 * this.size)
     this.drawIds = new Int32Array(this.size)
     this.drawDigests = new Int32Array(this.size)
-    this.ties = new Int32Array(this.size)
+    this.groupsOf = new Int32Array(this.size)
+    this.ranks = new Int32Array(this.size)
+    this.candidates = new Int32Array(this.size)
   }
 
   /** A new sampler for node u (`new SlotSampler`): the partition's keys, then each group's seeds. */
@@ -159,6 +164,8 @@ export class FlatSamplers {
    */
   private offerRun (b: number, self: number, digests: Int32Array, dAt: number, ids: Int32Array, iAt: number, count: number): void {
     const pool = this.pool
+    const ranks = this.ranks
+    const groups = this.groupsOf
     const G = this.G
     const mask = this.mask
     const kA = pool[b] as number
@@ -166,14 +173,32 @@ export class FlatSamplers {
     const seedA = b + 2
     const seedB = b + 2 + G
     const bar = b + this.oBar
+    // A bar only falls while ids are offered (an admission to a full group
+    // evicts its highest rank), so an id above its group's bar now is
+    // refused whatever comes before it. First every group and rank, and
+    // the index of each id at or below its bar now (a loop with no call and
+    // no branch on the data, whose iterations the processor overlaps; keys
+    // and seeds do not change here); then those few, in order, against the
+    // bar as it is by then.
+    const cand = this.candidates
+    let n = 0
     for (let i = 0; i < count; i++) {
       const d = digests[dAt + i] as number
       const h = mix((mix(d ^ kA) + kB) | 0)
       const g = mask >= 0 ? h & mask : ((((h >>> 16) % G) << 16) + (h & 0xffff)) % G
       const r = mix((mix(d ^ (pool[seedA + g] as number)) + (pool[seedB + g] as number)) | 0) ^ -0x80000000
+      groups[i] = g
+      ranks[i] = r
+      cand[n] = i
+      n += r <= (pool[bar + g] as number) ? 1 : 0
+    }
+    for (let c = 0; c < n; c++) {
+      const i = cand[c] as number
+      const g = groups[i] as number
+      const r = ranks[i] as number
       if (r <= (pool[bar + g] as number)) {
         const id = ids[iAt + i] as number
-        if (id !== self) this.admit(b, g, r, d, id)
+        if (id !== self) this.admit(b, g, r, digests[dAt + i] as number, id)
       }
     }
   }
@@ -185,24 +210,32 @@ export class FlatSamplers {
   partner (u: number): number {
     const b = u * this.stride
     const pool = this.pool
-    const ties = this.ties
     const hits = b + this.oHits
     const used = b + this.oUsed
     const G = this.G
     const k = this.k
+    // the fewest hits and how many slots have them, then the chosen tie
+    // (the j-th in slot order, as slot-sampler.ts's list of ties)
     let min = NO_BAR
     let n = 0
     for (let g = 0; g < G; g++) {
-      const from = g * k
+      const from = hits + g * k
       const end = from + (pool[used + g] as number)
       for (let i = from; i < end; i++) {
-        const h = pool[hits + i] as number
-        if (h < min) { min = h; n = 0 }
-        if (h === min) ties[n++] = i
+        const h = pool[i] as number
+        if (h < min) { min = h; n = 1 } else if (h === min) n++
       }
     }
     if (n === 0) return -1
-    const best = ties[n === 1 ? 0 : Math.floor(this.random() * n)] as number
+    let j = n === 1 ? 0 : Math.floor(this.random() * n)
+    let best = -1
+    for (let g = 0; g < G && best < 0; g++) {
+      const from = g * k
+      const end = from + (pool[used + g] as number)
+      for (let i = from; i < end; i++) {
+        if (pool[hits + i] === min && j-- === 0) { best = i; break }
+      }
+    }
     pool[hits + best] = (pool[hits + best] as number) + 1
     return pool[b + this.oId + best] as number
   }
