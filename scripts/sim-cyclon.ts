@@ -158,9 +158,8 @@ function cycle (views: FlatViews, random: () => number, alive?: Uint8Array, orde
       views.respond(q)
       views.complete(id)
       if (samplers != null) {
-        const sm = samplers.of
-        for (let i = 0; i < views.sentCount; i++) sm.observe(q, views.sentIds[i] as number)
-        for (let i = 0; i < views.replyCount; i++) sm.observe(id, views.replyIds[i] as number)
+        samplers.of.observeAll(q, views.sentIds, views.sentCount)
+        samplers.of.observeAll(id, views.replyIds, views.replyCount)
       }
     }
     if (samplers != null) sampleExchange(id, x, samplers, random, alive)

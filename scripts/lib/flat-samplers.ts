@@ -72,7 +72,9 @@ export class FlatSamplers {
   /** `offerRun`'s groups and ranks */
   private readonly groupsOf: Int32Array
   private readonly ranks: Int32Array
-  private readonly candidates: Int32Array
+  private candidates: Int32Array
+  /** `observeAll`'s digests */
+  private listDigests: Int32Array
 
   /** Node u's sampler is seeded by `init(u)`, in the order the caller wants the draws made. */
   constructor (nodes: number, p: FlatSamplerParams, random: () => number) {
@@ -103,6 +105,7 @@ export class FlatSamplers {
     this.groupsOf = new Int32Array(this.size)
     this.ranks = new Int32Array(this.size)
     this.candidates = new Int32Array(this.size)
+    this.listDigests = new Int32Array(this.size)
   }
 
   /** A new sampler for node u (`new SlotSampler`): the partition's keys, then each group's seeds. */
@@ -126,6 +129,14 @@ export class FlatSamplers {
   observe (u: number, id: number): void {
     if (id === u) return
     this.offer(u * this.stride, u, numericDigest(id) | 0, id)
+  }
+
+  /** u sees `count` ids of `ids` in order (`observeAll`). */
+  observeAll (u: number, ids: Int32Array, count: number): void {
+    if (this.listDigests.length < count) this.listDigests = new Int32Array(count)
+    const digests = this.listDigests
+    for (let i = 0; i < count; i++) digests[i] = numericDigest(ids[i] as number) | 0
+    this.offerRun(u * this.stride, u, digests, 0, ids, 0, count)
   }
 
   /**
@@ -180,6 +191,7 @@ export class FlatSamplers {
     // no branch on the data, whose iterations the processor overlaps; keys
     // and seeds do not change here); then those few, in order, against the
     // bar as it is by then.
+    if (this.candidates.length < count) this.candidates = new Int32Array(count)
     const cand = this.candidates
     let n = 0
     for (let i = 0; i < count; i++) {
@@ -215,7 +227,9 @@ export class FlatSamplers {
     const G = this.G
     const k = this.k
     // the fewest hits and how many slots have them, then the chosen tie
-    // (the j-th in slot order, as slot-sampler.ts's list of ties)
+    // (the j-th in slot order, as slot-sampler.ts's list of ties). Hits are
+    // never negative, so ((h ^ min) − 1) >>> 31 is 1 when h = min, else 0:
+    // a count with no branch on the data, which a processor cannot predict
     let min = NO_BAR
     let n = 0
     for (let g = 0; g < G; g++) {
@@ -223,17 +237,19 @@ export class FlatSamplers {
       const end = from + (pool[used + g] as number)
       for (let i = from; i < end; i++) {
         const h = pool[i] as number
-        if (h < min) { min = h; n = 1 } else if (h === min) n++
+        if (h < min) { min = h; n = 0 }
+        n += ((h ^ min) - 1) >>> 31
       }
     }
     if (n === 0) return -1
     let j = n === 1 ? 0 : Math.floor(this.random() * n)
     let best = -1
     for (let g = 0; g < G && best < 0; g++) {
-      const from = g * k
+      const from = hits + g * k
       const end = from + (pool[used + g] as number)
       for (let i = from; i < end; i++) {
-        if (pool[hits + i] === min && j-- === 0) { best = i; break }
+        j -= (((pool[i] as number) ^ min) - 1) >>> 31
+        if (j < 0) { best = i - hits; break }
       }
     }
     pool[hits + best] = (pool[hits + best] as number) + 1
