@@ -19,9 +19,11 @@
  * Why (issue #16, `--nodes 100000` under a minute): 100,000 `CyclonView`s
  * are 100,000 objects, each with an array of entry references, ids and
  * boxed ages, and the simulator shares one entry object per node whose
- * `age` every pick writes; here node u's slot i is one int32 in `ids` and
- * one in `ages`, at u·c + i: 16 MB in all at c = 20, no pointers for the
- * collector to trace, and a partner's view is two cache-line runs.
+ * `age` every pick writes; here node u's slot i is two int32s, its id
+ * and its age: 16 MB in all at c = 20, no pointers for the
+ * collector to trace. Node u's view is one block of 2c + 1 int32s at
+ * u·(2c + 1): how many slots are in use, then the ids, then the ages, so a
+ * partner's view is one run of memory (three cache lines at c = 20).
  *
  * The ages an entry carries: `CyclonView` in the simulator shares one
  * entry object per node, and a pick writes that view's age into it; an
@@ -34,12 +36,9 @@ export class FlatViews {
   readonly nodes: number
   readonly capacity: number
   readonly shuffleLength: number
-  /** node u's slot i: its id at u·c + i */
-  readonly ids: Int32Array
-  /** and its age */
-  readonly ages: Int32Array
-  /** slots in use per node */
-  readonly size: Int32Array
+  /** node u's block at u·(2c + 1): slots in use, c ids, c ages */
+  private readonly v: Int32Array
+  private readonly stride: number
   private readonly random: () => number
   /** index scratch for `pick` */
   private readonly scratch: Int32Array
@@ -64,9 +63,8 @@ export class FlatViews {
     this.capacity = capacity
     this.shuffleLength = shuffleLength
     this.random = random
-    this.ids = new Int32Array(nodes * capacity)
-    this.ages = new Int32Array(nodes * capacity)
-    this.size = new Int32Array(nodes)
+    this.stride = 2 * capacity + 1
+    this.v = new Int32Array(nodes * this.stride)
     this.scratch = new Int32Array(capacity)
     this.sentIds = new Int32Array(shuffleLength)
     this.sentAges = new Int32Array(shuffleLength)
@@ -77,8 +75,13 @@ export class FlatViews {
 
   /** node u's ids, in slot order (`CyclonView.entries()`) */
   entries (u: number): Int32Array {
-    const b = u * this.capacity
-    return this.ids.subarray(b, b + (this.size[u] as number))
+    const b = u * this.stride
+    return this.v.subarray(b + 1, b + 1 + (this.v[b] as number))
+  }
+
+  /** how many entries u's view holds */
+  size (u: number): number {
+    return this.v[u * this.stride] as number
   }
 
   has (u: number, id: number): boolean {
@@ -87,12 +90,12 @@ export class FlatViews {
 
   /** Bootstrap: add id with age 0 if not u, not held, and there is room. */
   add (u: number, id: number): boolean {
-    const n = this.size[u] as number
+    const b = u * this.stride
+    const n = this.v[b] as number
     if (id === u || this.indexOf(u, id) >= 0 || n >= this.capacity) return false
-    const a = u * this.capacity + n
-    this.ids[a] = id
-    this.ages[a] = 0
-    this.size[u] = n + 1
+    this.v[b + 1 + n] = id
+    this.v[b + 1 + this.capacity + n] = 0
+    this.v[b] = n + 1
     return true
   }
 
@@ -102,19 +105,20 @@ export class FlatViews {
    * false if the view is empty. `age` false: a retry in the same tick.
    */
   start (u: number, age = true): boolean {
-    const n = this.size[u] as number
+    const b = u * this.stride
+    const n = this.v[b] as number
     if (n === 0) return false
-    const b = u * this.capacity
-    const ages = this.ages
+    const ages = this.v
+    const a = b + 1 + this.capacity
     const inc = age ? 1 : 0
     let oldest = 0
     let max = -1
     for (let i = 0; i < n; i++) {
-      const v = (ages[b + i] as number) + inc
-      ages[b + i] = v
+      const v = (ages[a + i] as number) + inc
+      ages[a + i] = v
       if (v > max) { max = v; oldest = i }
     }
-    this.partner = this.ids[b + oldest] as number
+    this.partner = this.v[b + 1 + oldest] as number
     this.partnerAge = max
     this.removeAt(u, oldest)
     this.sentIds[0] = u
@@ -142,7 +146,7 @@ export class FlatViews {
    */
   merge (u: number, ids: Int32Array, ages: Int32Array, count: number, sent: Int32Array, sentAges: Int32Array, sentCount: number, answered: boolean): void {
     const c = this.capacity
-    const b = u * c
+    const b = u * this.stride
     let replaceable = -1 // how many of `held` are left; -1: not built yet
     for (let r = 0; r < count; r++) {
       const id = ids[r] as number
@@ -151,44 +155,44 @@ export class FlatViews {
       if (answered) {
         for (let s = 0; s < sentCount; s++) if (sent[s] === id) { age = sentAges[s] as number; break }
       }
-      const n = this.size[u] as number
+      const n = this.v[b] as number
       if (n < c) {
-        this.ids[b + n] = id
-        this.ages[b + n] = age
-        this.size[u] = n + 1
+        this.v[b + 1 + n] = id
+        this.v[b + 1 + c + n] = age
+        this.v[b] = n + 1
         continue
       }
       if (replaceable < 0) replaceable = this.heldByAge(u, sent, sentCount)
       if (replaceable === 0) continue // nothing left to replace: dropped
       const i = this.held[--replaceable] as number
-      this.ids[b + i] = id
-      this.ages[b + i] = age
+      this.v[b + 1 + i] = id
+      this.v[b + 1 + c + i] = age
     }
   }
 
   /** Remove every id of u's view matching (`CyclonView.removeWhere`, from the last slot down). */
   removeWhere (u: number, predicate: (id: number) => boolean): number {
     let removed = 0
-    const b = u * this.capacity
-    for (let i = (this.size[u] as number) - 1; i >= 0; i--) {
-      if (predicate(this.ids[b + i] as number)) { this.removeAt(u, i); removed++ }
+    const b = u * this.stride
+    for (let i = (this.v[b] as number) - 1; i >= 0; i--) {
+      if (predicate(this.v[b + 1 + i] as number)) { this.removeAt(u, i); removed++ }
     }
     return removed
   }
 
   /** Slot indices of the ids of `list` that u holds, youngest first (a stable insertion sort). */
   private heldByAge (u: number, list: Int32Array, count: number): number {
-    const b = u * this.capacity
+    const a0 = u * this.stride + 1 + this.capacity
     const held = this.held
-    const ages = this.ages
+    const ages = this.v
     let h = 0
     for (let r = 0; r < count; r++) {
       const id = list[r] as number
       const i = id === u ? -1 : this.indexOf(u, id)
       if (i < 0) continue
       let k = h++
-      const a = ages[b + i] as number
-      while (k > 0 && (ages[b + (held[k - 1] as number)] as number) > a) {
+      const a = ages[a0 + i] as number
+      while (k > 0 && (ages[a0 + (held[k - 1] as number)] as number) > a) {
         held[k] = held[k - 1] as number
         k--
       }
@@ -199,37 +203,40 @@ export class FlatViews {
 
   /** Write k picks of u's entries (partial Fisher–Yates over slot indices) from `at`; returns k. */
   private pick (u: number, n: number, ids: Int32Array, ages: Int32Array, at: number): number {
-    const size = this.size[u] as number
+    const b = u * this.stride
+    const size = this.v[b] as number
     const k = Math.min(n, size)
     if (k <= 0) return 0
     const scratch = this.scratch
-    const b = u * this.capacity
+    const c = this.capacity
     for (let i = 0; i < size; i++) scratch[i] = i
     for (let i = 0; i < k; i++) {
       const j = i + Math.floor(this.random() * (size - i))
       const picked = scratch[j] as number
       scratch[j] = scratch[i] as number
       scratch[i] = picked
-      ids[at + i] = this.ids[b + picked] as number
-      ages[at + i] = this.ages[b + picked] as number
+      ids[at + i] = this.v[b + 1 + picked] as number
+      ages[at + i] = this.v[b + 1 + c + picked] as number
     }
     return k
   }
 
   private removeAt (u: number, i: number): void {
-    const b = u * this.capacity
-    const last = (this.size[u] as number) - 1
-    this.ids[b + i] = this.ids[b + last] as number
-    this.ages[b + i] = this.ages[b + last] as number
-    this.size[u] = last
+    const b = u * this.stride
+    const v = this.v
+    const c = this.capacity
+    const last = (v[b] as number) - 1
+    v[b + 1 + i] = v[b + 1 + last] as number
+    v[b + 1 + c + i] = v[b + 1 + c + last] as number
+    v[b] = last
   }
 
   private indexOf (u: number, id: number): number {
-    const b = u * this.capacity
-    const end = b + (this.size[u] as number)
-    const ids = this.ids
+    const b = u * this.stride + 1
+    const v = this.v
+    const end = b + (v[b - 1] as number)
     for (let a = b; a < end; a++) {
-      if (ids[a] === id) return a - b
+      if (v[a] === id) return a - b
     }
     return -1
   }
