@@ -313,6 +313,18 @@ export class FlatSamplers {
     return out
   }
 
+  /** The hits of u's slots in use, in slot order. */
+  hits (u: number): number[] {
+    const out: number[] = []
+    const b = u * this.stride
+    for (let g = 0; g < this.G; g++) {
+      const from = b + this.oHits + g * this.k
+      const end = from + (this.pool[b + this.oUsed + g] as number)
+      for (let i = from; i < end; i++) out.push(this.pool[i] as number)
+    }
+    return out
+  }
+
   /** Up to n distinct ids of u's, uniformly (`sample`: the same draws). */
   sample (u: number, n: number): number[] {
     const distinct = this.distinct(u)
