@@ -25,6 +25,8 @@
  * and digests, one run of memory; its ids only for the few that pass.
  */
 import { numericDigest } from '../../src/sampling/slot-sampler.ts'
+import { rankKernel } from './rank-kernel.ts'
+import type { RankKernel } from './rank-kernel.ts'
 
 /** murmur3's 32-bit finalizer, as slot-sampler.ts's `mix` */
 function mix (h: number): number {
@@ -69,12 +71,13 @@ export class FlatSamplers {
   private readonly mine: Int32Array
   private readonly drawIds: Int32Array
   private readonly drawDigests: Int32Array
-  /** `offerRun`'s groups and ranks */
-  private readonly groupsOf: Int32Array
-  private readonly ranks: Int32Array
-  private candidates: Int32Array
+  private readonly candidates: Int32Array
+  /** the observation path in WebAssembly SIMD, where there is one (rank-kernel.ts) */
+  private readonly kernel: RankKernel | undefined
+  /** the longest list `offerRun` takes to the kernel */
+  private readonly listRoom: number
   /** `observeAll`'s digests */
-  private listDigests: Int32Array
+  private readonly listDigests: Int32Array
 
   /** Node u's sampler is seeded by `init(u)`, in the order the caller wants the draws made. */
   constructor (nodes: number, p: FlatSamplerParams, random: () => number) {
@@ -98,14 +101,24 @@ export class FlatSamplers {
     this.oId = this.oRank + this.size
     this.oHits = this.oId + this.size
     this.stride = this.oHits + this.size
-    this.pool = new Int32Array(nodes * this.stride)
-    this.mine = new Int32Array(2 * this.size)
-    this.drawIds = new Int32Array(this.size)
-    this.drawDigests = new Int32Array(this.size)
-    this.groupsOf = new Int32Array(this.size)
-    this.ranks = new Int32Array(this.size)
-    this.candidates = new Int32Array(this.size)
-    this.listDigests = new Int32Array(this.size)
+    // everything an observation reads in one WebAssembly memory, for the
+    // kernel (rank-kernel.ts): the blocks, then the scratch (each with room
+    // for the kernel's reads and writes past its end)
+    const scratch = this.size + 4
+    this.listRoom = Math.max(this.size, 1024)
+    const ints = nodes * this.stride + 2 * scratch + 2 * scratch + this.listRoom + 4 + this.listRoom + 4
+    // (a number of groups not a power of two, or a memory too large: plain arrays, no kernel)
+    const wasm = this.mask >= 0 ? rankKernel(ints * 4) : undefined
+    const buffer = wasm?.buffer ?? new ArrayBuffer(ints * 4)
+    let at = 0
+    const take = (n: number): Int32Array => { const a = new Int32Array(buffer, at * 4, n); at += n; return a }
+    this.pool = take(nodes * this.stride)
+    this.mine = take(2 * scratch)
+    this.drawIds = take(scratch)
+    this.drawDigests = take(scratch)
+    this.listDigests = take(this.listRoom + 4)
+    this.candidates = take(this.listRoom + 4)
+    this.kernel = wasm?.kernel
   }
 
   /** A new sampler for node u (`new SlotSampler`): the partition's keys, then each group's seeds. */
@@ -133,8 +146,7 @@ export class FlatSamplers {
 
   /** u sees `count` ids of `ids` in order (`observeAll`). */
   observeAll (u: number, ids: Int32Array, count: number): void {
-    if (this.listDigests.length < count) this.listDigests = new Int32Array(count)
-    const digests = this.listDigests
+    const digests = count <= this.listRoom ? this.listDigests : new Int32Array(count)
     for (let i = 0; i < count; i++) digests[i] = numericDigest(ids[i] as number) | 0
     this.offerRun(u * this.stride, u, digests, 0, ids, 0, count)
   }
@@ -147,7 +159,7 @@ export class FlatSamplers {
    */
   exchange (u: number, p: number, length: number): void {
     const size = this.size
-    const mine = this.drawInto(u, length, this.mine, this.mine, 0, size)
+    const mine = this.drawInto(u, length, this.mine, this.mine, 0, size + 4)
     const bu = u * this.stride
     const bp = p * this.stride
     if (length < this.filled(p)) {
@@ -163,7 +175,7 @@ export class FlatSamplers {
     }
     this.observe(u, p)
     this.observe(p, u)
-    this.offerRun(bp, p, this.mine, 0, this.mine, size, mine)
+    this.offerRun(bp, p, this.mine, 0, this.mine, size + 4, mine)
   }
 
   /**
@@ -175,8 +187,6 @@ export class FlatSamplers {
    */
   private offerRun (b: number, self: number, digests: Int32Array, dAt: number, ids: Int32Array, iAt: number, count: number): void {
     const pool = this.pool
-    const ranks = this.ranks
-    const groups = this.groupsOf
     const G = this.G
     const mask = this.mask
     const kA = pool[b] as number
@@ -186,31 +196,35 @@ export class FlatSamplers {
     const bar = b + this.oBar
     // A bar only falls while ids are offered (an admission to a full group
     // evicts its highest rank), so an id above its group's bar now is
-    // refused whatever comes before it. First every group and rank, and
-    // the index of each id at or below its bar now (a loop with no call and
-    // no branch on the data, whose iterations the processor overlaps; keys
-    // and seeds do not change here); then those few, in order, against the
-    // bar as it is by then.
-    if (this.candidates.length < count) this.candidates = new Int32Array(count)
-    const cand = this.candidates
+    // refused whatever comes before it. First the index of each id at or
+    // below its group's bar now: four at a time in the kernel, or else a
+    // loop with no call and no branch on the data (keys and seeds do not
+    // change here); then those few (a few in a hundred once the sampler has
+    // seen a few thousand ids), in order, against the bar as it is by then.
+    let cand = this.candidates
     let n = 0
-    for (let i = 0; i < count; i++) {
+    if (this.kernel != null && count <= this.listRoom && digests.buffer === pool.buffer) {
+      n = this.kernel(digests.byteOffset + 4 * dAt, count, pool.byteOffset + 4 * b, cand.byteOffset, 4 * G, mask)
+    } else {
+      if (cand.length < count) cand = new Int32Array(count)
+      for (let i = 0; i < count; i++) {
+        const d = digests[dAt + i] as number
+        const h = mix((mix(d ^ kA) + kB) | 0)
+        const g = mask >= 0 ? h & mask : ((((h >>> 16) % G) << 16) + (h & 0xffff)) % G
+        const r = mix((mix(d ^ (pool[seedA + g] as number)) + (pool[seedB + g] as number)) | 0) ^ -0x80000000
+        cand[n] = i
+        n += r <= (pool[bar + g] as number) ? 1 : 0
+      }
+    }
+    for (let c = 0; c < n; c++) {
+      const i = cand[c] as number
       const d = digests[dAt + i] as number
       const h = mix((mix(d ^ kA) + kB) | 0)
       const g = mask >= 0 ? h & mask : ((((h >>> 16) % G) << 16) + (h & 0xffff)) % G
       const r = mix((mix(d ^ (pool[seedA + g] as number)) + (pool[seedB + g] as number)) | 0) ^ -0x80000000
-      groups[i] = g
-      ranks[i] = r
-      cand[n] = i
-      n += r <= (pool[bar + g] as number) ? 1 : 0
-    }
-    for (let c = 0; c < n; c++) {
-      const i = cand[c] as number
-      const g = groups[i] as number
-      const r = ranks[i] as number
       if (r <= (pool[bar + g] as number)) {
         const id = ids[iAt + i] as number
-        if (id !== self) this.admit(b, g, r, digests[dAt + i] as number, id)
+        if (id !== self) this.admit(b, g, r, d, id)
       }
     }
   }
