@@ -72,6 +72,9 @@ export class FlatSamplers {
   private readonly drawIds: Int32Array
   private readonly drawDigests: Int32Array
   private readonly candidates: Int32Array
+  /** the kernel's ranks and groups of the ids of one `offerRun` */
+  private readonly ranks: Int32Array
+  private readonly groupsOf: Int32Array
   /** the observation path in WebAssembly SIMD, where there is one (rank-kernel.ts) */
   private readonly kernel: RankKernel | undefined
   /** the longest list `offerRun` takes to the kernel */
@@ -106,7 +109,7 @@ export class FlatSamplers {
     // for the kernel's reads and writes past its end)
     const scratch = this.size + 4
     this.listRoom = Math.max(this.size, 1024)
-    const ints = nodes * this.stride + 2 * scratch + 2 * scratch + this.listRoom + 4 + this.listRoom + 4
+    const ints = nodes * this.stride + 2 * scratch + 2 * scratch + 4 * (this.listRoom + 4)
     // (a number of groups not a power of two, or a memory too large: plain arrays, no kernel)
     const wasm = this.mask >= 0 ? rankKernel(ints * 4) : undefined
     const buffer = wasm?.buffer ?? new ArrayBuffer(ints * 4)
@@ -118,6 +121,8 @@ export class FlatSamplers {
     this.drawDigests = take(scratch)
     this.listDigests = take(this.listRoom + 4)
     this.candidates = take(this.listRoom + 4)
+    this.ranks = take(this.listRoom + 4)
+    this.groupsOf = take(this.listRoom + 4)
     this.kernel = wasm?.kernel
   }
 
@@ -204,7 +209,19 @@ export class FlatSamplers {
     let cand = this.candidates
     let n = 0
     if (this.kernel != null && count <= this.listRoom && digests.buffer === pool.buffer) {
-      n = this.kernel(digests.byteOffset + 4 * dAt, count, pool.byteOffset + 4 * b, cand.byteOffset, 4 * G, mask)
+      const ranks = this.ranks
+      const groups = this.groupsOf
+      n = this.kernel(digests.byteOffset + 4 * dAt, count, pool.byteOffset + 4 * b, cand.byteOffset, 4 * G, mask, ranks.byteOffset, groups.byteOffset)
+      for (let c = 0; c < n; c++) {
+        const i = cand[c] as number
+        const g = groups[i] as number
+        const r = ranks[i] as number
+        if (r <= (pool[bar + g] as number)) {
+          const id = ids[iAt + i] as number
+          if (id !== self) this.admit(b, g, r, digests[dAt + i] as number, id)
+        }
+      }
+      return
     } else {
       if (cand.length < count) cand = new Int32Array(count)
       for (let i = 0; i < count; i++) {

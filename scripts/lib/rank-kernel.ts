@@ -14,11 +14,13 @@
  * The module, as WAT (the bytes below are assembled from it by hand):
  *
  *   (func (export "rank4") (param $d i32) (param $count i32) (param $k i32)
- *         (param $cand i32) (param $g4 i32) (param $mask i32) (result i32)
+ *         (param $cand i32) (param $g4 i32) (param $mask i32) (param $ranks i32)
+ *         (param $groups i32) (result i32)
  *     ;; $d: byte address of the digests; $k: of the observer's block (keys
  *     ;; at 0 and 4, seed A of group g at 8 + 4g, seed B at 8 + $g4 + 4g,
  *     ;; the bar at 8 + 2·$g4 + 4g); $cand: where candidate indices go
- *     ;; (room for $count + 3); $g4 = 4 × groups; $mask = groups − 1
+ *     ;; (room for $count + 3); $g4 = 4 × groups; $mask = groups − 1;
+ *     ;; $ranks, $groups: where each id's rank and group go (room for $count + 3)
  *     (local $i i32) (local $n i32) (local $bits i32) (local $a i32)
  *     (local $v v128) (local $h v128) (local $sa v128) (local $sb v128) (local $bar v128)
  *     (local $ka v128) (local $kb v128) (local $m v128) (local $c1 v128) (local $c2 v128)
@@ -29,7 +31,8 @@
  *       h = mix(mix(v ^ ka) + kb) & m            ;; the groups
  *       for each lane l: a = $k + 4·h[l]; sa[l] = load(a + 8);
  *         sb[l] = load(a + 8 + $g4); bar[l] = load(a + 8 + 2·$g4)
- *       bits = bitmask(le_s(mix(mix(v ^ sa) + sb) ^ sign, bar))
+ *       store($groups + 4i, h); r = mix(mix(v ^ sa) + sb) ^ sign; store($ranks + 4i, r)
+ *       bits = bitmask(le_s(r, bar))
  *       for each lane l: store(cand + 4n, i + l); n += bits>>l & 1 & (i + l < count)
  *     n)
  *
@@ -64,11 +67,11 @@ function sleb (n: number): number[] {
   }
 }
 
-// locals: params 0–5, then i32 6–9, then v128 10–21
-const D = 0; const COUNT = 1; const K = 2; const CAND = 3; const G4 = 4; const MASK = 5
-const IDX = 6; const N = 7; const BITS = 8; const A = 9
-const V = 10; const H = 11; const SA = 12; const SB = 13; const BAR = 14
-const KA = 15; const KB = 16; const M = 17; const C1 = 18; const C2 = 19; const SIGN = 20; const T = 21
+// locals: params 0–7, then i32 8–11, then v128 12–23
+const D = 0; const COUNT = 1; const K = 2; const CAND = 3; const G4 = 4; const MASK = 5; const RANKS = 6; const GROUPS = 7
+const IDX = 8; const N = 9; const BITS = 10; const A = 11
+const V = 12; const H = 13; const SA = 14; const SB = 15; const BAR = 16
+const KA = 17; const KB = 18; const M = 19; const C1 = 20; const C2 = 21; const SIGN = 22; const T = 23
 
 const get = (l: number): number[] => [0x20, ...uleb(l)]
 const set = (l: number): number[] => [0x21, ...uleb(l)]
@@ -79,6 +82,7 @@ const load32 = (offset: number): number[] => [0x28, 2, ...uleb(offset)]
 const store32 = [0x36, 2, 0]
 const add = 0x6a; const and = 0x71; const shl = 0x74; const shrU = 0x76; const ltS = 0x48
 const v128load = simd(0x00, 2, 0)
+const v128store = simd(0x0b, 2, 0)
 const splat = simd(0x11)
 const extract = (l: number): number[] => simd(0x1b, l)
 const replace = (l: number): number[] => simd(0x1c, l)
@@ -114,8 +118,11 @@ function body (): number[] {
     code.push(...get(SB), ...get(A), ...get(G4), add, ...load32(8), ...replace(l), ...set(SB))
     code.push(...get(BAR), ...get(A), ...get(G4), ...i32c(1), shl, add, ...load32(8), ...replace(l), ...set(BAR))
   }
-  code.push(...get(V), ...get(SA), ...vxor, ...vmix, ...get(SB), ...vadd, ...vmix, ...get(SIGN), ...vxor)
-  code.push(...get(BAR), ...vleS, ...vbitmask, ...set(BITS))
+  // the groups and ranks, for the candidates' second look
+  const at = (base: number): number[] => [...get(base), ...get(IDX), ...i32c(2), shl, add]
+  code.push(...at(GROUPS), ...get(H), ...v128store)
+  code.push(...at(RANKS), ...get(V), ...get(SA), ...vxor, ...vmix, ...get(SB), ...vadd, ...vmix, ...get(SIGN), ...vxor, ...tee(T), ...v128store)
+  code.push(...get(T), ...get(BAR), ...vleS, ...vbitmask, ...set(BITS))
   for (let l = 0; l < 4; l++) {
     code.push(...get(CAND), ...get(N), ...i32c(2), shl, add, ...get(IDX), ...i32c(l), add, ...store32)
     code.push(...get(N), ...get(BITS), ...i32c(l), shrU, ...i32c(1), and, ...get(IDX), ...i32c(l), add, ...get(COUNT), ltS, and, add, ...set(N))
@@ -135,7 +142,7 @@ function moduleBytes (): Uint8Array {
   const fn = body()
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 6, I32, I32, I32, I32, I32, I32, 1, I32]),
+    ...section(1, [1, 0x60, 8, I32, I32, I32, I32, I32, I32, I32, I32, 1, I32]),
     ...section(2, [1, ...name('m'), ...name('mem'), 0x02, 0x00, 0x00]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...name('rank4'), 0x00, 0]),
@@ -143,7 +150,7 @@ function moduleBytes (): Uint8Array {
   ])
 }
 
-export type RankKernel = (digests: number, count: number, block: number, candidates: number, groups4: number, mask: number) => number
+export type RankKernel = (digests: number, count: number, block: number, candidates: number, groups4: number, mask: number, ranks: number, groups: number) => number
 
 /** What this file needs of the WebAssembly API (the project's TypeScript libraries do not declare it). */
 interface Wasm {
