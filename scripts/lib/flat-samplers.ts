@@ -19,10 +19,11 @@
  * group g: seed A at 2 + g, seed B at 2 + G + g, the bar at 2 + 2G + g,
  * slots in use at 2 + 3G + g, the index within the group of its highest
  * rank at 2 + 4G + g; the rounds at 2 + 5G and the re-seed cursor at
- * 3 + 5G; then per slot i (= g·k + s): the digest at H + i, the rank
- * (^ 2³¹) at H + S + i, the id at H + 2S + i, the hits at H + 3S + i, with
- * H = 4 + 5G and S = G·k. An exchange reads the other side's control block
- * and digests, one run of memory; its ids only for the few that pass.
+ * 3 + 5G; then per slot i (= g·k + s): the digest at H + i, and from
+ * H + S the rank (^ 2³¹) at H + S + 3i, the id at + 1 and the hits at + 2,
+ * with H = 4 + 5G and S = G·k. An exchange reads the other side's control
+ * block and digests, one run of memory; an admission, one group's ranks,
+ * ids and hits side by side.
  */
 import { numericDigest } from '../../src/sampling/slot-sampler.ts'
 import { rankKernel } from './rank-kernel.ts'
@@ -63,10 +64,9 @@ export class FlatSamplers {
   private readonly oUsed: number
   private readonly oWorst: number
   private readonly oRounds: number
-  private readonly oRank: number
   private readonly oDigest: number
-  private readonly oId: number
-  private readonly oHits: number
+  /** slot i's rank at oSlots + 3i, its id at + 1, its hits at + 2 */
+  private readonly oSlots: number
   /** a copy of the initiator's digests (at 0) and ids (at `size`) in an exchange (slot-sampler.ts's `SlotDraw`) */
   private readonly mine: Int32Array
   private readonly drawIds: Int32Array
@@ -100,10 +100,8 @@ export class FlatSamplers {
     this.oWorst = 2 + 4 * G
     this.oRounds = 2 + 5 * G
     this.oDigest = 4 + 5 * G
-    this.oRank = this.oDigest + this.size
-    this.oId = this.oRank + this.size
-    this.oHits = this.oId + this.size
-    this.stride = this.oHits + this.size
+    this.oSlots = this.oDigest + this.size
+    this.stride = this.oSlots + 3 * this.size
     // everything an observation reads in one WebAssembly memory, for the
     // kernel (rank-kernel.ts): the blocks, then the scratch (each with room
     // for the kernel's reads and writes past its end)
@@ -153,7 +151,7 @@ export class FlatSamplers {
   observeAll (u: number, ids: Int32Array, count: number): void {
     const digests = count <= this.listRoom ? this.listDigests : new Int32Array(count)
     for (let i = 0; i < count; i++) digests[i] = numericDigest(ids[i] as number) | 0
-    this.offerRun(u * this.stride, u, digests, 0, ids, 0, count)
+    this.offerRun(u * this.stride, u, digests, 0, ids, 0, 1, count)
   }
 
   /**
@@ -169,18 +167,18 @@ export class FlatSamplers {
     const bp = p * this.stride
     if (length < this.filled(p)) {
       const n = this.drawInto(p, length, this.drawIds, this.drawDigests, 0, 0)
-      this.offerRun(bu, u, this.drawDigests, 0, this.drawIds, 0, n)
+      this.offerRun(bu, u, this.drawDigests, 0, this.drawIds, 0, 1, n)
     } else {
       // p's block in place, in slot order
       const k = this.k
       for (let g = 0; g < this.G; g++) {
         const at = bp + g * k
-        this.offerRun(bu, u, this.pool, at + this.oDigest, this.pool, at + this.oId, this.pool[bp + this.oUsed + g] as number)
+        this.offerRun(bu, u, this.pool, at + this.oDigest, this.pool, bp + this.oSlots + 3 * g * k + 1, 3, this.pool[bp + this.oUsed + g] as number)
       }
     }
     this.observe(u, p)
     this.observe(p, u)
-    this.offerRun(bp, p, this.mine, 0, this.mine, size + 4, mine)
+    this.offerRun(bp, p, this.mine, 0, this.mine, size + 4, 1, mine)
   }
 
   /**
@@ -190,7 +188,7 @@ export class FlatSamplers {
    * locals, two keyed mixes for the group, two for the rank, one
    * comparison with the bar (re-read: an admission moves it).
    */
-  private offerRun (b: number, self: number, digests: Int32Array, dAt: number, ids: Int32Array, iAt: number, count: number): void {
+  private offerRun (b: number, self: number, digests: Int32Array, dAt: number, ids: Int32Array, iAt: number, iStep: number, count: number): void {
     const pool = this.pool
     const G = this.G
     const mask = this.mask
@@ -217,7 +215,7 @@ export class FlatSamplers {
         const g = groups[i] as number
         const r = ranks[i] as number
         if (r <= (pool[bar + g] as number)) {
-          const id = ids[iAt + i] as number
+          const id = ids[iAt + iStep * i] as number
           if (id !== self) this.admit(b, g, r, digests[dAt + i] as number, id)
         }
       }
@@ -240,7 +238,7 @@ export class FlatSamplers {
       const g = mask >= 0 ? h & mask : ((((h >>> 16) % G) << 16) + (h & 0xffff)) % G
       const r = mix((mix(d ^ (pool[seedA + g] as number)) + (pool[seedB + g] as number)) | 0) ^ -0x80000000
       if (r <= (pool[bar + g] as number)) {
-        const id = ids[iAt + i] as number
+        const id = ids[iAt + iStep * i] as number
         if (id !== self) this.admit(b, g, r, d, id)
       }
     }
@@ -253,7 +251,7 @@ export class FlatSamplers {
   partner (u: number): number {
     const b = u * this.stride
     const pool = this.pool
-    const hits = b + this.oHits
+    const hits = b + this.oSlots + 2
     const used = b + this.oUsed
     const G = this.G
     const k = this.k
@@ -264,9 +262,9 @@ export class FlatSamplers {
     let min = NO_BAR
     let n = 0
     for (let g = 0; g < G; g++) {
-      const from = hits + g * k
-      const end = from + (pool[used + g] as number)
-      for (let i = from; i < end; i++) {
+      const from = hits + 3 * g * k
+      const end = from + 3 * (pool[used + g] as number)
+      for (let i = from; i < end; i += 3) {
         const h = pool[i] as number
         if (h < min) { min = h; n = 0 }
         n += ((h ^ min) - 1) >>> 31
@@ -276,15 +274,15 @@ export class FlatSamplers {
     let j = n === 1 ? 0 : Math.floor(this.random() * n)
     let best = -1
     for (let g = 0; g < G && best < 0; g++) {
-      const from = hits + g * k
-      const end = from + (pool[used + g] as number)
-      for (let i = from; i < end; i++) {
+      const from = hits + 3 * g * k
+      const end = from + 3 * (pool[used + g] as number)
+      for (let i = from; i < end; i += 3) {
         j -= (((pool[i] as number) ^ min) - 1) >>> 31
-        if (j < 0) { best = i - hits; break }
+        if (j < 0) { best = i; break }
       }
     }
-    pool[hits + best] = (pool[hits + best] as number) + 1
-    return pool[b + this.oId + best] as number
+    pool[best] = (pool[best] as number) + 1
+    return pool[best - 1] as number
   }
 
   /** The end of u's round: every `resetEvery` rounds the next group is re-seeded and ranks again what it held. */
@@ -300,8 +298,9 @@ export class FlatSamplers {
     const used = pool[b + this.oUsed + g] as number
     const ids = this.drawIds
     const digests = this.drawDigests
+    const slots = b + this.oSlots + 3 * g * this.k
     for (let s = 0; s < used; s++) {
-      ids[s] = pool[this.oId + from + s] as number
+      ids[s] = pool[slots + 3 * s + 1] as number
       digests[s] = pool[this.oDigest + from + s] as number
     }
     this.reseed(b, g)
@@ -319,10 +318,12 @@ export class FlatSamplers {
     const pool = this.pool
     const g = Math.floor(i / this.k)
     const last = g * this.k + (pool[b + this.oUsed + g] as number) - 1
-    pool[b + this.oRank + i] = pool[b + this.oRank + last] as number
-    pool[b + this.oHits + i] = pool[b + this.oHits + last] as number
+    const si = b + this.oSlots + 3 * i
+    const sl = b + this.oSlots + 3 * last
+    pool[si] = pool[sl] as number
+    pool[si + 1] = pool[sl + 1] as number
+    pool[si + 2] = pool[sl + 2] as number
     pool[b + this.oDigest + i] = pool[b + this.oDigest + last] as number
-    pool[b + this.oId + i] = pool[b + this.oId + last] as number
     pool[b + this.oUsed + g] = last - g * this.k
     this.updateWorst(b, g)
     return 1
@@ -337,9 +338,9 @@ export class FlatSamplers {
     const out: number[] = []
     const b = u * this.stride
     for (let g = 0; g < this.G; g++) {
-      const from = b + this.oId + g * this.k
-      const end = from + (this.pool[b + this.oUsed + g] as number)
-      for (let i = from; i < end; i++) out.push(this.pool[i] as number)
+      const from = b + this.oSlots + 3 * g * this.k + 1
+      const end = from + 3 * (this.pool[b + this.oUsed + g] as number)
+      for (let i = from; i < end; i += 3) out.push(this.pool[i] as number)
     }
     return out
   }
@@ -349,9 +350,9 @@ export class FlatSamplers {
     const out: number[] = []
     const b = u * this.stride
     for (let g = 0; g < this.G; g++) {
-      const from = b + this.oHits + g * this.k
-      const end = from + (this.pool[b + this.oUsed + g] as number)
-      for (let i = from; i < end; i++) out.push(this.pool[i] as number)
+      const from = b + this.oSlots + 3 * g * this.k + 2
+      const end = from + 3 * (this.pool[b + this.oUsed + g] as number)
+      for (let i = from; i < end; i += 3) out.push(this.pool[i] as number)
     }
     return out
   }
@@ -374,12 +375,13 @@ export class FlatSamplers {
   private drawInto (u: number, n: number, ids: Int32Array, digests: Int32Array, dAt: number, iAt: number): number {
     const b = u * this.stride
     const pool = this.pool
+    const slots = b + this.oSlots
     let w = 0
     for (let g = 0; g < this.G; g++) {
       const from = b + g * this.k
       const end = from + (pool[b + this.oUsed + g] as number)
       for (let i = from; i < end; i++) {
-        ids[iAt + w] = pool[this.oId + i] as number
+        ids[iAt + w] = pool[slots + 3 * (i - b) + 1] as number
         digests[dAt + w] = pool[this.oDigest + i] as number
         w++
       }
@@ -420,38 +422,40 @@ export class FlatSamplers {
     const used = pool[b + this.oUsed + g] as number
     if (r > (pool[b + this.oBar + g] as number)) return
     const from = g * this.k
-    const rank = b + this.oRank
-    for (let i = from; i < from + used; i++) {
-      if (pool[rank + i] === r && pool[b + this.oId + i] === id) {
-        pool[b + this.oHits + i] = (pool[b + this.oHits + i] as number) + 1
+    const slots = b + this.oSlots + 3 * from
+    for (let a = slots; a < slots + 3 * used; a += 3) {
+      if (pool[a] === r && pool[a + 1] === id) {
+        pool[a + 2] = (pool[a + 2] as number) + 1
         return
       }
     }
-    let i: number
+    let s: number
     if (used < this.k) {
-      i = from + used
+      s = used
       pool[b + this.oUsed + g] = used + 1
     } else {
-      i = from + (pool[b + this.oWorst + g] as number)
-      if (r === pool[rank + i]) return // a tie with the worst keeps what is held
+      s = pool[b + this.oWorst + g] as number
+      if (r === pool[slots + 3 * s]) return // a tie with the worst keeps what is held
     }
-    pool[b + this.oId + i] = id
-    pool[rank + i] = r
-    pool[b + this.oHits + i] = 1
-    pool[b + this.oDigest + i] = d
+    pool[slots + 3 * s] = r
+    pool[slots + 3 * s + 1] = id
+    pool[slots + 3 * s + 2] = 1
+    pool[b + this.oDigest + from + s] = d
     this.updateWorst(b, g)
   }
 
   private updateWorst (b: number, g: number): void {
     const pool = this.pool
-    const at = b + this.oRank + g * this.k
+    const at = b + this.oSlots + 3 * g * this.k
     const used = pool[b + this.oUsed + g] as number
     let w = 0
+    let worst = pool[at] as number
     for (let s = 1; s < used; s++) {
-      if ((pool[at + s] as number) > (pool[at + w] as number)) w = s
+      const r = pool[at + 3 * s] as number
+      if (r > worst) { w = s; worst = r }
     }
     pool[b + this.oWorst + g] = w
-    pool[b + this.oBar + g] = used === this.k ? pool[at + w] as number : NO_BAR
+    pool[b + this.oBar + g] = used === this.k ? worst : NO_BAR
   }
 
   private reseed (b: number, g: number): void {
@@ -468,8 +472,9 @@ export class FlatSamplers {
     for (let g = 0; g < this.G; g++) {
       const from = g * this.k
       const end = from + (pool[b + this.oUsed + g] as number)
+      const ids = b + this.oSlots + 1
       for (let i = from; i < end; i++) {
-        if (pool[b + this.oId + i] === id) return i
+        if (pool[ids + 3 * i] === id) return i
       }
     }
     return -1
