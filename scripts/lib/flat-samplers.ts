@@ -165,9 +165,13 @@ export class FlatSamplers {
     const mine = this.drawInto(u, length, this.mine, this.mine, 0, size + 4)
     const bu = u * this.stride
     const bp = p * this.stride
-    if (length < this.filled(p)) {
+    const filled = this.filled(p)
+    if (length < filled) {
       const n = this.drawInto(p, length, this.drawIds, this.drawDigests, 0, 0)
       this.offerRun(bu, u, this.drawDigests, 0, this.drawIds, 0, 1, n)
+    } else if (filled === size) {
+      // p's block in place, every slot in use: one run, in slot order
+      this.offerRun(bu, u, this.pool, bp + this.oDigest, this.pool, bp + this.oSlots + 1, 3, size)
     } else {
       // p's block in place, in slot order
       const k = this.k
