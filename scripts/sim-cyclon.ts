@@ -155,6 +155,8 @@ function cycle (views: FlatViews, random: () => number, alive?: Uint8Array, orde
     }
     const q = views.partner
     if (s && (alive == null || alive[q] === 1)) {
+      // q's sampler block is a random place in memory: ask for it while q's view is read
+      samplers?.of.prefetch(q)
       views.respond(q)
       views.complete(id)
       if (samplers != null) {

@@ -79,6 +79,8 @@ export class FlatSamplers {
   private readonly kernel: RankKernel | undefined
   /** the longest list `offerRun` takes to the kernel */
   private readonly listRoom: number
+  /** what `touch` read */
+  sink = 0
   /** `observeAll`'s digests */
   private readonly listDigests: Int32Array
 
@@ -141,6 +143,22 @@ export class FlatSamplers {
     return n
   }
 
+  /**
+   * Read one int32 in every 64 bytes of [at, at + n), so that those cache
+   * lines are on their way before they are needed (kept in `sink`, so the
+   * reads are not optimised away).
+   */
+  private touch (at: number, n: number): void {
+    let x = 0
+    for (let i = at; i < at + n; i += 16) x ^= this.pool[i] as number
+    this.sink ^= x
+  }
+
+  /** Ask for the lines of u's control block (its keys, seeds and bars) now. */
+  prefetch (u: number): void {
+    this.touch(u * this.stride, this.oDigest)
+  }
+
   /** u sees id (`observe`). */
   observe (u: number, id: number): void {
     if (id === u) return
@@ -162,10 +180,14 @@ export class FlatSamplers {
    */
   exchange (u: number, p: number, length: number): void {
     const size = this.size
-    const mine = this.drawInto(u, length, this.mine, this.mine, 0, size + 4)
     const bu = u * this.stride
     const bp = p * this.stride
+    // p's block is a random place in memory: ask for its lines now, to
+    // arrive while u's draw is copied (no draw is random unless fewer are
+    // asked than held, and then u's comes first as before)
+    this.touch(bp + this.oDigest, size)
     const filled = this.filled(p)
+    const mine = this.drawInto(u, length, this.mine, this.mine, 0, size + 4)
     if (length < filled) {
       const n = this.drawInto(p, length, this.drawIds, this.drawDigests, 0, 0)
       this.offerRun(bu, u, this.drawDigests, 0, this.drawIds, 0, 1, n)

@@ -53,6 +53,8 @@ export class FlatViews {
   replyCount = 0
   readonly replyIds: Int32Array
   readonly replyAges: Int32Array
+  /** what `start` read ahead */
+  sink = 0
   /** `heldByAge`'s result: slot indices, youngest first */
   private readonly held: Int32Array
 
@@ -118,8 +120,14 @@ export class FlatViews {
       ages[a + i] = v
       if (v > max) { max = v; oldest = i }
     }
-    this.partner = this.v[b + 1 + oldest] as number
+    const q = this.v[b + 1 + oldest] as number
+    this.partner = q
     this.partnerAge = max
+    // q's view is a random place in memory: ask for its lines now, to
+    // arrive while this view picks what it sends
+    let x = 0
+    for (let a = q * this.stride, end = a + this.stride; a < end; a += 16) x ^= this.v[a] as number
+    this.sink ^= x
     this.removeAt(u, oldest)
     this.sentIds[0] = u
     this.sentAges[0] = 0
