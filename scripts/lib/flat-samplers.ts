@@ -111,7 +111,7 @@ export class FlatSamplers {
     this.listRoom = Math.max(this.size, 1024)
     const ints = nodes * this.stride + 2 * scratch + 2 * scratch + 4 * (this.listRoom + 4)
     // (a number of groups not a power of two, or a memory too large: plain arrays, no kernel)
-    const wasm = this.mask >= 0 ? rankKernel(ints * 4) : undefined
+    const wasm = this.mask >= 0 && p.groups <= 8 ? rankKernel(ints * 4) : undefined
     const buffer = wasm?.buffer ?? new ArrayBuffer(ints * 4)
     let at = 0
     const take = (n: number): Int32Array => { const a = new Int32Array(buffer, at * 4, n); at += n; return a }

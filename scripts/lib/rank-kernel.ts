@@ -29,8 +29,9 @@
  *     (loop, while $i < $count, $i += 4)
  *       v = v128.load($d + 4i)
  *       h = mix(mix(v ^ ka) + kb) & m            ;; the groups
- *       for each lane l: a = $k + 4·h[l]; sa[l] = load(a + 8);
- *         sb[l] = load(a + 8 + $g4); bar[l] = load(a + 8 + 2·$g4)
+ *       sa, sb, bar: each lane's group's seeds and bar, by i8x16.swizzle of
+ *         the block's tables of groups 0–3 and 4–7 and a bitselect on h & 4
+ *         (so at most 8 groups: flat-samplers.ts uses JavaScript beyond)
  *       store($groups + 4i, h); r = mix(mix(v ^ sa) + sb) ^ sign; store($ranks + 4i, r)
  *       bits = bitmask(le_s(r, bar))
  *       for each lane l: store(cand + 4n, i + l); n += bits>>l & 1 & (i + l < count)
@@ -67,11 +68,13 @@ function sleb (n: number): number[] {
   }
 }
 
-// locals: params 0–7, then i32 8–11, then v128 12–23
+// locals: params 0–7, then i32 8–11, then v128 12–34
 const D = 0; const COUNT = 1; const K = 2; const CAND = 3; const G4 = 4; const MASK = 5; const RANKS = 6; const GROUPS = 7
-const IDX = 8; const N = 9; const BITS = 10; const A = 11
+const IDX = 8; const N = 9; const BITS = 10 // 11: unused
 const V = 12; const H = 13; const SA = 14; const SB = 15; const BAR = 16
 const KA = 17; const KB = 18; const M = 19; const C1 = 20; const C2 = 21; const SIGN = 22; const T = 23
+const ALO = 24; const AHI = 25; const BLO = 26; const BHI = 27; const RLO = 28; const RHI = 29
+const BYTES = 30; const HIGH = 31; const THREE = 32; const SPREAD = 33; const LANE = 34
 
 const get = (l: number): number[] => [0x20, ...uleb(l)]
 const set = (l: number): number[] => [0x21, ...uleb(l)]
@@ -84,12 +87,12 @@ const add = 0x6a; const and = 0x71; const shl = 0x74; const shrU = 0x76; const l
 const v128load = simd(0x00, 2, 0)
 const v128store = simd(0x0b, 2, 0)
 const splat = simd(0x11)
-const extract = (l: number): number[] => simd(0x1b, l)
-const replace = (l: number): number[] => simd(0x1c, l)
 const vand = simd(0x4e); const vxor = simd(0x51)
 const vleS = simd(0x3d)
 const vbitmask = simd(0xa4)
 const vshrU = simd(0xad); const vadd = simd(0xae); const vmul = simd(0xb5)
+const vshl = simd(0xab); const vshrS = simd(0xac)
+const swizzle = simd(0x0e); const bitselect = simd(0x52)
 
 /** mix on the v128 on the stack */
 const vmix = [
@@ -107,17 +110,32 @@ function body (): number[] {
   splatOf(i32c(0x85ebca6b), C1)
   splatOf(i32c(0xc2b2ae35), C2)
   splatOf(i32c(-0x80000000), SIGN)
+  splatOf(i32c(3), THREE)
+  splatOf(i32c(0x01010101), SPREAD)
+  splatOf(i32c(0x03020100), LANE)
+  // the seeds and bars of groups 0–3 (LO) and 4–7 (HI), as byte tables
+  const table = (offset: number[], dst: number): void => { code.push(...get(K), ...offset, add, ...v128load, ...set(dst)) }
+  table(i32c(8), ALO)
+  table(i32c(24), AHI)
+  table([...get(G4), ...i32c(8), add], BLO)
+  table([...get(G4), ...i32c(24), add], BHI)
+  table([...get(G4), ...i32c(1), shl, ...i32c(8), add], RLO)
+  table([...get(G4), ...i32c(1), shl, ...i32c(24), add], RHI)
   // block { loop { if !(i < count) break; ... ; br loop } }
   code.push(0x02, 0x40, 0x03, 0x40)
   code.push(...get(IDX), ...get(COUNT), ltS, 0x45 /* i32.eqz */, 0x0d, 1 /* br_if 1: out */)
   code.push(...get(D), ...get(IDX), ...i32c(2), shl, add, ...v128load, ...set(V))
   code.push(...get(V), ...get(KA), ...vxor, ...vmix, ...get(KB), ...vadd, ...vmix, ...get(M), ...vand, ...set(H))
-  for (let l = 0; l < 4; l++) {
-    code.push(...get(K), ...get(H), ...extract(l), ...i32c(2), shl, add, ...set(A))
-    code.push(...get(SA), ...get(A), ...load32(8), ...replace(l), ...set(SA))
-    code.push(...get(SB), ...get(A), ...get(G4), add, ...load32(8), ...replace(l), ...set(SB))
-    code.push(...get(BAR), ...get(A), ...get(G4), ...i32c(1), shl, add, ...load32(8), ...replace(l), ...set(BAR))
+  // each lane's seeds and bar by byte shuffles of the tables: bytes
+  // 4(g & 3) … 4(g & 3) + 3 of LO, or of HI where g & 4
+  code.push(...get(H), ...get(THREE), ...vand, ...i32c(2), ...vshl, ...get(SPREAD), ...vmul, ...get(LANE), ...vadd, ...set(BYTES))
+  code.push(...get(H), ...i32c(29), ...vshl, ...i32c(31), ...vshrS, ...set(HIGH))
+  const pick = (lo: number, hi: number, dst: number): void => {
+    code.push(...get(hi), ...get(BYTES), ...swizzle, ...get(lo), ...get(BYTES), ...swizzle, ...get(HIGH), ...bitselect, ...set(dst))
   }
+  pick(ALO, AHI, SA)
+  pick(BLO, BHI, SB)
+  pick(RLO, RHI, BAR)
   // the groups and ranks, for the candidates' second look
   const at = (base: number): number[] => [...get(base), ...get(IDX), ...i32c(2), shl, add]
   code.push(...at(GROUPS), ...get(H), ...v128store)
@@ -129,7 +147,7 @@ function body (): number[] {
   }
   code.push(...get(IDX), ...i32c(4), add, ...set(IDX), 0x0c, 0 /* br 0: loop */, 0x0b, 0x0b)
   code.push(...get(N), 0x0b)
-  const locals = [2, 4, I32, 12, V128]
+  const locals = [2, 4, I32, 23, V128]
   return [...locals, ...code]
 }
 
