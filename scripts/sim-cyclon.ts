@@ -164,7 +164,12 @@ function cycle (views: FlatViews, random: () => number, alive?: Uint8Array, orde
         samplers.of.observeAll(id, views.replyIds, views.replyCount)
       }
     }
-    if (samplers != null) sampleExchange(id, x, samplers, random, alive)
+    // k, the cycle: the node's k-th round, as in the attack loop (before
+    // this, a loop index named k hid it, and the node's place in the order
+    // went to samplePartner: in periodic order a fifth of the nodes, those
+    // with id ≡ 0 mod 5, took a bootstrap peer every round and the rest
+    // none after their first rounds)
+    if (samplers != null) sampleExchange(id, k, samplers, random, alive)
   }
 }
 
