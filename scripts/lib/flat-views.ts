@@ -49,10 +49,13 @@ export class FlatViews {
   sentCount = 0
   readonly sentIds: Int32Array
   readonly sentAges: Int32Array
+  /** the slots `start` picked what it sent from (-1: the initiator itself), for `heldByAge` */
+  private readonly sentSlots: Int32Array
   /** what the last `respond` answered */
   replyCount = 0
   readonly replyIds: Int32Array
   readonly replyAges: Int32Array
+  private readonly replySlots: Int32Array
   /** what `start` read ahead */
   sink = 0
   /** `heldByAge`'s result: slot indices, youngest first */
@@ -72,6 +75,8 @@ export class FlatViews {
     this.sentAges = new Int32Array(shuffleLength)
     this.replyIds = new Int32Array(shuffleLength)
     this.replyAges = new Int32Array(shuffleLength)
+    this.sentSlots = new Int32Array(shuffleLength)
+    this.replySlots = new Int32Array(shuffleLength)
     this.held = new Int32Array(shuffleLength)
   }
 
@@ -131,19 +136,20 @@ export class FlatViews {
     this.removeAt(u, oldest)
     this.sentIds[0] = u
     this.sentAges[0] = 0
-    this.sentCount = 1 + this.pick(u, this.shuffleLength - 1, this.sentIds, this.sentAges, 1)
+    this.sentSlots[0] = -1 // itself: not in its view
+    this.sentCount = 1 + this.pick(u, this.shuffleLength - 1, this.sentIds, this.sentAges, this.sentSlots, 1)
     return true
   }
 
   /** Step 4 at node q: answer (`replyCount`, `replyIds`, `replyAges`), then merge what `start` sent. */
   respond (q: number): void {
-    this.replyCount = this.pick(q, this.shuffleLength, this.replyIds, this.replyAges, 0)
-    this.merge(q, this.sentIds, this.sentAges, this.sentCount, this.replyIds, this.replyAges, this.replyCount, true)
+    this.replyCount = this.pick(q, this.shuffleLength, this.replyIds, this.replyAges, this.replySlots, 0)
+    this.merge(q, this.sentIds, this.sentAges, this.sentCount, this.replyIds, this.replyAges, this.replySlots, this.replyCount, true)
   }
 
   /** Step 5 at node u: merge the answer. */
   complete (u: number): void {
-    this.merge(u, this.replyIds, this.replyAges, this.replyCount, this.sentIds, this.sentAges, this.sentCount, false)
+    this.merge(u, this.replyIds, this.replyAges, this.replyCount, this.sentIds, this.sentAges, this.sentSlots, this.sentCount, false)
   }
 
   /**
@@ -152,7 +158,7 @@ export class FlatViews {
    * `sent`, and a received id it also answered with carries the age u
    * answered it with (the shared entry's, see above).
    */
-  merge (u: number, ids: Int32Array, ages: Int32Array, count: number, sent: Int32Array, sentAges: Int32Array, sentCount: number, answered: boolean): void {
+  private merge (u: number, ids: Int32Array, ages: Int32Array, count: number, sent: Int32Array, sentAges: Int32Array, sentSlots: Int32Array, sentCount: number, answered: boolean): void {
     const c = this.capacity
     const b = u * this.stride
     let replaceable = -1 // how many of `held` are left; -1: not built yet
@@ -170,7 +176,7 @@ export class FlatViews {
         this.v[b] = n + 1
         continue
       }
-      if (replaceable < 0) replaceable = this.heldByAge(u, sent, sentCount)
+      if (replaceable < 0) replaceable = this.heldByAge(u, sentSlots, sentCount)
       if (replaceable === 0) continue // nothing left to replace: dropped
       const i = this.held[--replaceable] as number
       this.v[b + 1 + i] = id
@@ -188,15 +194,19 @@ export class FlatViews {
     return removed
   }
 
-  /** Slot indices of the ids of `list` that u holds, youngest first (a stable insertion sort). */
-  private heldByAge (u: number, list: Int32Array, count: number): number {
+  /**
+   * The slots of what u sent that it still holds, youngest first (a
+   * stable insertion sort). What u sent it picked from its own view (-1:
+   * itself), and until this runs a merge only appends: the slots `pick`
+   * noted are where those ids still are, so no search is needed.
+   */
+  private heldByAge (u: number, slots: Int32Array, count: number): number {
     const a0 = u * this.stride + 1 + this.capacity
     const held = this.held
     const ages = this.v
     let h = 0
     for (let r = 0; r < count; r++) {
-      const id = list[r] as number
-      const i = id === u ? -1 : this.indexOf(u, id)
+      const i = slots[r] as number
       if (i < 0) continue
       let k = h++
       const a = ages[a0 + i] as number
@@ -210,7 +220,7 @@ export class FlatViews {
   }
 
   /** Write k picks of u's entries (partial Fisher–Yates over slot indices) from `at`; returns k. */
-  private pick (u: number, n: number, ids: Int32Array, ages: Int32Array, at: number): number {
+  private pick (u: number, n: number, ids: Int32Array, ages: Int32Array, slots: Int32Array, at: number): number {
     const b = u * this.stride
     const size = this.v[b] as number
     const k = Math.min(n, size)
@@ -223,6 +233,7 @@ export class FlatViews {
       const picked = scratch[j] as number
       scratch[j] = scratch[i] as number
       scratch[i] = picked
+      slots[at + i] = picked
       ids[at + i] = this.v[b + 1 + picked] as number
       ages[at + i] = this.v[b + 1 + c + picked] as number
     }
