@@ -236,10 +236,7 @@ function makeSamplers (views: FlatViews, random: () => number): Samplers | undef
 
 function inDegrees (views: FlatViews, alive?: Uint8Array): Int32Array {
   const deg = new Int32Array(views.nodes)
-  for (let u = 0; u < views.nodes; u++) {
-    if (alive != null && alive[u] === 0) continue
-    for (const id of views.entries(u)) deg[id] = (deg[id] as number) + 1
-  }
+  views.forEachLink((_, id) => { deg[id] = (deg[id] as number) + 1 }, alive)
   return deg
 }
 
@@ -270,12 +267,7 @@ function undirected (views: FlatViews, alive?: Uint8Array): Graph {
   const from = new Int32Array(n * views.capacity)
   const to = new Int32Array(from.length)
   let links = 0
-  for (let u = 0; u < n; u++) {
-    if (!live(u)) continue
-    for (const id of views.entries(u)) {
-      if (live(id)) { from[links] = u; to[links++] = id }
-    }
-  }
+  views.forEachLink((u, id) => { if (live(id)) { from[links] = u; to[links++] = id } }, alive)
   const offsets = new Int32Array(n + 1)
   for (let k = 0; k < links; k++) {
     const a = from[k] as number; const b = to[k] as number

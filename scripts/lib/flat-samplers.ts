@@ -67,7 +67,7 @@ export class FlatSamplers {
   private readonly oDigest: number
   /** slot i's rank at oSlots + 3i, its id at + 1, its hits at + 2 */
   private readonly oSlots: number
-  /** a copy of the initiator's digests (at 0) and ids (at `size`) in an exchange (slot-sampler.ts's `SlotDraw`) */
+  /** a copy of the initiator's digests (at 0) and ids (at `size` + 4) in an exchange (slot-sampler.ts's `SlotDraw`) */
   private readonly mine: Int32Array
   private readonly drawIds: Int32Array
   private readonly drawDigests: Int32Array

@@ -86,6 +86,17 @@ export class FlatViews {
     return this.v.subarray(b + 1, b + 1 + (this.v[b] as number))
   }
 
+  /** Every live link u → id once (u's view in slot order, then the next node's): no array per view. */
+  forEachLink (fn: (u: number, id: number) => void, alive?: Uint8Array): void {
+    const v = this.v
+    for (let u = 0; u < this.nodes; u++) {
+      if (alive != null && alive[u] === 0) continue
+      const b = u * this.stride + 1
+      const end = b + (v[b - 1] as number)
+      for (let a = b; a < end; a++) fn(u, v[a] as number)
+    }
+  }
+
   /** how many entries u's view holds */
   size (u: number): number {
     return this.v[u * this.stride] as number
