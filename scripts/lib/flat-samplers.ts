@@ -287,18 +287,19 @@ export class FlatSamplers {
     // a count with no branch on the data, which a processor cannot predict
     let min = NO_BAR
     let n = 0
+    let best = -1 // the first slot with the fewest: the one chosen when it is alone
     for (let g = 0; g < G; g++) {
       const from = hits + 3 * g * k
       const end = from + 3 * (pool[used + g] as number)
       for (let i = from; i < end; i += 3) {
         const h = pool[i] as number
-        if (h < min) { min = h; n = 0 }
+        if (h < min) { min = h; n = 0; best = i }
         n += ((h ^ min) - 1) >>> 31
       }
     }
     if (n === 0) return -1
     let j = n === 1 ? 0 : Math.floor(this.random() * n)
-    let best = -1
+    if (j > 0) best = -1
     for (let g = 0; g < G && best < 0; g++) {
       const from = hits + 3 * g * k
       const end = from + 3 * (pool[used + g] as number)
