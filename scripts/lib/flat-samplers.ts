@@ -103,7 +103,8 @@ export class FlatSamplers {
     this.oRounds = 2 + 5 * G
     this.oDigest = 4 + 5 * G
     this.oSlots = this.oDigest + this.size
-    this.stride = this.oSlots + 3 * this.size
+    // rounded up to whole 64-byte cache lines (the memory starts on a page)
+    this.stride = Math.ceil((this.oSlots + 3 * this.size) / 16) * 16
     // everything an observation reads in one WebAssembly memory, for the
     // kernel (rank-kernel.ts): the blocks, then the scratch (each with room
     // for the kernel's reads and writes past its end)

@@ -21,9 +21,10 @@
  * boxed ages, and the simulator shares one entry object per node whose
  * `age` every pick writes; here node u's slot i is two int32s, its id
  * and its age: 16 MB in all at c = 20, no pointers for the
- * collector to trace. Node u's view is one block of 2c + 1 int32s at
- * u·(2c + 1): how many slots are in use, then the ids, then the ages, so a
- * partner's view is one run of memory (three cache lines at c = 20).
+ * collector to trace. Node u's view is one block of 2c + 1 int32s (rounded
+ * up to whole cache lines): how many slots are in use, then the ids, then
+ * the ages, so a partner's view is one run of memory (three cache lines at
+ * c = 20).
  *
  * The ages an entry carries: `CyclonView` in the simulator shares one
  * entry object per node, and a pick writes that view's age into it; an
@@ -36,7 +37,7 @@ export class FlatViews {
   readonly nodes: number
   readonly capacity: number
   readonly shuffleLength: number
-  /** node u's block at u·(2c + 1): slots in use, c ids, c ages */
+  /** node u's block at u·stride: slots in use, c ids, c ages */
   private readonly v: Int32Array
   private readonly stride: number
   private readonly random: () => number
@@ -68,7 +69,9 @@ export class FlatViews {
     this.capacity = capacity
     this.shuffleLength = shuffleLength
     this.random = random
-    this.stride = 2 * capacity + 1
+    // rounded up to whole 64-byte cache lines (the buffer starts on a
+    // page): at c = 20 a view is 3 lines, not 3 or 4 as its 164 bytes fall
+    this.stride = Math.ceil((2 * capacity + 1) / 16) * 16
     this.v = new Int32Array(nodes * this.stride)
     this.scratch = new Int32Array(capacity)
     this.sentIds = new Int32Array(shuffleLength)

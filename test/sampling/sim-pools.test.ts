@@ -44,7 +44,7 @@ describe('the simulator\'s flat views and samplers', () => {
         assert.deepEqual([...flat.entries(u)], es.map(e => e.id), `node ${u}'s ids`)
         // ages as the view holds them (entries() writes them into the shared objects)
         const ages = (v as any).slots.filter((_: unknown, i: number) => i % 3 === 2).slice(0, es.length)
-        assert.deepEqual([...(flat as any).v.subarray(u * (2 * c + 1) + 1 + c, u * (2 * c + 1) + 1 + c + es.length)], ages, `node ${u}'s ages`)
+        assert.deepEqual([...(flat as any).v.subarray(u * (flat as any).stride + 1 + c, u * (flat as any).stride + 1 + c + es.length)], ages, `node ${u}'s ages`)
       }
       for (let k = 1; k <= 30; k++) {
         if (k === 15) for (let u = 0; u < n; u += 3) alive[u] = 0
