@@ -186,7 +186,7 @@ export class FlatSamplers {
     // p's block is a random place in memory: ask for its lines now, to
     // arrive while u's draw is copied (no draw is random unless fewer are
     // asked than held, and then u's comes first as before)
-    this.touch(bp + this.oDigest, size)
+    this.touch(bp, this.oDigest + size)
     const filled = this.filled(p)
     const mine = this.drawInto(u, length, this.mine, this.mine, 0, size + 4)
     if (length < filled) {
