@@ -579,7 +579,7 @@ for (const attack of ATTACKS) {
       everIsolatedByF[String(f)] = r.final.everIsolated
       series.push({ name: `sample f=${f}`, points: r.points.map(([k, x]) => [k, x * 100]) })
       series.push({ name: `view f=${f}`, points: r.points.map(([k, , y]) => [k, y * 100]) })
-      const goal = attack === 'eclipse' ? `victim ${round(r.final.victim * 100, 2)}% = ${round(r.final.victim / f, 2)} f (a draw of ${C}; its whole sampler ${round(r.final.victimSampler * 100, 2)}% = ${round(r.final.victimSampler / f, 2)} f) [goal ≤ 2 f]` : `[goal ≤ 1.2 f]`
+      const goal = attack === 'eclipse' ? `victim ${round(r.final.victim * 100, 2)}% = ${round(r.final.victim / f, 2)} f (${C} ids a draw, 100 draws; its whole sampler ${round(r.final.victimSampler * 100, 2)}% = ${round(r.final.victimSampler / f, 2)} f) [goal ≤ 2 f]` : `[goal ≤ 1.2 f]`
       say(`${attack.padEnd(7)} N=${n} f=${f * 100}%: after ${ATTACK_CYCLES} cycles the malicious share of honest samples is ${round(r.final.sample * 100, 2)}% = ${round(r.final.sample / f, 2)} f ${goal}; of honest views ${round(r.final.view * 100, 2)}%; isolated honest nodes ${r.final.isolated} (${r.final.everIsolated} held no honest id at the end of some cycle)`)
     }
     // the issue's fields are the N = 2,000 (first size) figures; the others are kept beside them
