@@ -70,6 +70,11 @@ try {
     }
     fail('usage', err.message.replace(/^error: /, ''), 2)
   }
+  // libp2p names each listen address that failed in its message, with the socket error's stack
+  if (err?.name === 'UnsupportedListenAddressesError') {
+    const failed = [...String(err.message).matchAll(/^\s+(\/\S+): \w*Error: (?:listen )?(\w+)/gm)].map(m => `${m[1] ?? ''} (${m[2] === 'EADDRINUSE' ? 'address in use' : m[2] ?? ''})`)
+    fail('address', `cannot listen on ${failed.length > 0 ? failed.join(', ') : 'a configured address'}: stop what listens there (ss -ltnp), or change --listen or listen in the config file (tcp/0 picks a free port)`, 2)
+  }
   const socket = addressError(err)
   if (socket != null) {
     const where = socket.address == null ? '' : ` ${socket.address}${socket.port == null ? '' : `:${socket.port}`}`

@@ -42,7 +42,7 @@ export interface Check {
 export const SKEW_WARN_MS = 5_000
 /** this far off, a fresh token looks expired or not yet valid to some peers */
 export const SKEW_FAIL_MS = 60_000
-/** a credential with less than this left is worth renewing before the node is stopped long */
+/** a credential with less than this (or a quarter of its lifetime) left is worth renewing: a running node renews it at half */
 const CREDENTIAL_WARN_MS = 7 * 24 * 3600_000
 const ISSUER_TIMEOUT_MS = 5_000
 
@@ -225,7 +225,7 @@ export async function runDoctor (data: string, options: { passphraseFile?: strin
       checks.push({ check: 'credential', status: 'ok', detail: 'carries no expiry' })
     } else if (lifetime.expiresAt <= now) {
       checks.push({ check: 'credential', status: 'fail', detail: `expired ${new Date(lifetime.expiresAt).toISOString()} (${human(now - lifetime.expiresAt)} ago): enrol again with a new code (tempus enroll)` })
-    } else if (lifetime.expiresAt - now < CREDENTIAL_WARN_MS) {
+    } else if (lifetime.expiresAt - now < Math.min(CREDENTIAL_WARN_MS, (lifetime.expiresAt - lifetime.issuedAt) / 4)) {
       checks.push({ check: 'credential', status: 'warn', detail: `expires ${new Date(lifetime.expiresAt).toISOString()} (in ${human(lifetime.expiresAt - now)}): start the node so it renews it, or it must enrol again` })
     } else {
       checks.push({ check: 'credential', status: 'ok', detail: `expires ${new Date(lifetime.expiresAt).toISOString()} (in ${human(lifetime.expiresAt - now)})` })
