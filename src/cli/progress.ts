@@ -21,11 +21,13 @@ export async function withProgress<T> (what: string, work: () => Promise<T>, opt
     process.stderr.write(`tempus: ${what}…\n`)
   }, after)
   try {
-    return await work()
-  } finally {
-    clearTimeout(timer)
+    const result = await work()
     if (shown) {
       process.stderr.write(`tempus: ${what}: done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`)
     }
+    return result
+  } finally {
+    // a failure says itself, in the line after
+    clearTimeout(timer)
   }
 }
