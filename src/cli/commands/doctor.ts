@@ -151,7 +151,7 @@ async function issuerChecks (enrollment: Enrollment): Promise<Check[]> {
       const direction = skew > 0 ? 'ahead of' : 'behind'
       checks.push(abs <= SKEW_WARN_MS
         ? { check: 'clock', status: 'ok', detail: `within ${human(SKEW_WARN_MS)} of the issuer's (${human(abs)} ${direction})` }
-        : { check: 'clock', status: abs > SKEW_FAIL_MS ? 'fail' : 'warn', detail: `${human(abs)} ${direction} the issuer's: tokens live minutes; synchronise the clock (timedatectl set-ntp true, or chrony)` })
+        : { check: 'clock', status: abs > SKEW_FAIL_MS ? 'fail' : 'warn', detail: `${(abs / 1000).toFixed(1)} s ${direction} the issuer's: tokens live minutes; synchronise the clock (timedatectl set-ntp true, or chrony)` })
     }
   }
   if (!skewChecked && checks.every(c => c.status !== 'ok')) {
