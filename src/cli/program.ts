@@ -339,6 +339,8 @@ export function buildProgram (): Command {
     .option('--overlays <n>', 'overlays, each with its own issuer and that many nodes, linked by their bridges (1–4)', '1')
     .option('--duration <duration>', 'stop after this long, e.g. 20s')
     .option('--root <dir>', 'keep the nodes\' data dirs under this directory')
+    .addOption(new Option('--log-level <level>', 'log level of the nodes\' and the issuer\'s log files (node.log in each data dir)').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption())
     .option('--json', 'print JSON lines: ready, then summary')
     .action(async (opts) => { await devCommand(opts) })
 
