@@ -12,7 +12,8 @@ export async function withProgress<T> (what: string, work: () => Promise<T>, opt
   if (options.json === true) {
     return await work()
   }
-  const env = Number(process.env.TEMPUS_PROGRESS_AFTER_MS)
+  const raw = process.env.TEMPUS_PROGRESS_AFTER_MS
+  const env = raw == null || raw === '' ? Number.NaN : Number(raw)
   const after = Number.isFinite(env) && env >= 0 ? env : PROGRESS_AFTER_MS
   const started = performance.now()
   let shown = false
