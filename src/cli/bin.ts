@@ -1,19 +1,14 @@
 #!/usr/bin/env node
-import { buildProgram } from './program.ts'
+/**
+ * The `tempus` executable. It checks the runtime first and only then loads
+ * the CLI (`main.ts`), whose imports reach `node:sqlite`: an older Node.js
+ * gets a sentence saying which Node.js is needed and how to get it.
+ */
+import { runtimeProblem } from './runtime-check.ts'
 
-const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'NotEnrolledError', 'IdentityError', 'UsageError', 'ApiError', 'IssuerError', 'IssuerClientError', 'IssuerUrlError', 'StorageError', 'DataDirLockedError', 'RekeyError', 'StoreUrlError'])
-
-// every file the CLI creates holds state or keys: owner only, whoever creates
-// it (SQLite, the libp2p datastore, pino's log files, our own writers)
-process.umask(0o077)
-
-try {
-  await buildProgram().parseAsync(process.argv)
-} catch (err: any) {
-  if (EXPECTED.has(err?.name)) {
-    process.stderr.write(`tempus: ${err.message}\n`)
-    process.exit(err.name === 'UsageError' || err.name === 'ConfigError' ? 2 : 1)
-  }
-  process.stderr.write(`tempus: unexpected error: ${err?.stack ?? err}\n`)
+const problem = runtimeProblem(process.versions.node, process.execPath)
+if (problem != null) {
+  process.stderr.write(problem)
   process.exit(1)
 }
+await import('./main.ts')

@@ -1,5 +1,5 @@
 /** The `tempus` command line. */
-import { Command, InvalidArgumentError, Option } from 'commander'
+import { Argument, Command, InvalidArgumentError, Option } from 'commander'
 import { TEMPUS_VERSION } from '../node/constants.ts'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { devCommand } from './commands/dev.ts'
@@ -14,9 +14,39 @@ import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, iss
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
 import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
+import { doctorCommand } from './commands/doctor.ts'
+import { versionCommand } from './commands/version.ts'
+import { completionScript } from './completion.ts'
+import { UsageError } from './errors.ts'
 import { federationAnchorAddCommand, federationForgetCommand, federationStatusCommand } from './commands/federation.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
+
+/** a whole number from `min` to `max`: out of range is a parse error (exit 2), before anything opens */
+const wholeNumber = (min: number, max: number) => (value: string): number => {
+  const n = Number(value)
+  if (!/^[0-9]+$/.test(value) || n < min || n > max) {
+    throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`)
+  }
+  return n
+}
+
+/** an issuer's base URL, with its scheme: `127.0.0.1:7400` is told what to write */
+export const issuerUrl = (value: string): string => {
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {}
+  if (url == null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    const bare = value.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+    throw new InvalidArgumentError(`expected the issuer's URL with its scheme: http://${bare}, or https://${bare} when it serves TLS (--cert)`)
+  }
+  return value
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+const logLevelOption = (): Option => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS)
+const logFormatOption = (): Option => new Option('--log-format <format>', 'log lines on stderr: json (one object a line) or pretty (for a terminal)').choices(['json', 'pretty']).default('json')
 
 const hostPort = (value: string): string => {
   if (!/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(value)) {
@@ -51,7 +81,8 @@ export function buildProgram (): Command {
     .option('--bootstrap <multiaddr>', 'bootstrap peer (repeatable; replaces the config file\'s)', collect, [])
     .option('--no-mdns', 'disable mDNS discovery')
     .option('--api <host:port>', 'admin API address (loopback only)', hostPort)
-    .addOption(new Option('--log-level <level>', 'log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print the start event as JSON')
     .option('--reset-store <name>', 'accept the loss of a lost or damaged store (bundles, anomalies, federation, datastore): moved aside, recreated, recorded in events.log (repeatable)', collect, [])
@@ -95,7 +126,7 @@ export function buildProgram (): Command {
     .requiredOption('--data <dir>', 'data directory of the running node')
     .requiredOption('--kind <kind>', 'what kind of event, e.g. ssh-bruteforce')
     .requiredOption('--digest <hex>', 'a hash of the event or indicator (hex, ≤ 64 bytes)')
-    .requiredOption('--severity <0-10>', 'severity')
+    .requiredOption('--severity <0-10>', 'severity', wholeNumber(0, 10))
     .option('--meta <key=value>', 'metadata (repeatable, ≤ 8)', collect, [])
     .option('--lifetime <duration>', 'how long it lives, e.g. 10m, 1h (default 1h)')
     .option('--json', 'print JSON')
@@ -155,7 +186,7 @@ export function buildProgram (): Command {
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')
     .requiredOption('--data <dir>', 'data directory made by tempus init')
-    .requiredOption('--issuer <url>', 'the issuer, e.g. https://issuer.example:7443')
+    .requiredOption('--issuer <url>', 'the issuer, e.g. https://issuer.example:7443', issuerUrl)
     .requiredOption('--code <code>', 'one-time enrolment code')
     .option('--attestor-key <file>', 'test platform attestor key (PEM) to sign attestation evidence')
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
@@ -164,7 +195,7 @@ export function buildProgram (): Command {
   program.command('rekey')
     .description('move this (stopped) node to a new identity key, e.g. when the old one may have leaked: both keys prove possession to the issuer, the node gets a credential for its new PeerId, and the old PeerId is revoked once the new one has fetched its first token')
     .requiredOption('--data <dir>', 'data directory of an enrolled node')
-    .option('--issuer <url>', 'the issuer replica to ask (default: every replica the node knows, in turn)')
+    .option('--issuer <url>', 'the issuer replica to ask (default: every replica the node knows, in turn)', issuerUrl)
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print JSON')
     .action(async (opts) => { await rekeyCommand(opts) })
@@ -175,7 +206,7 @@ export function buildProgram (): Command {
     .requiredOption('--data <dir>', 'issuer data directory')
     .requiredOption('--overlay <id>', 'overlay id')
     .option('--bootstrap <multiaddr>', 'bootstrap sentinel given to enrolled nodes (repeatable)', collect, [])
-    .option('--threshold <k>', 'admin approvals needed to revoke', '2')
+    .option('--threshold <k>', 'admin approvals needed to revoke (at most the number of admins you will add)', wholeNumber(1, 100), 2)
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
@@ -194,13 +225,17 @@ export function buildProgram (): Command {
     .option('--token-ttl <duration>', 'token lifetime, 2m to 5m (every replica of one overlay should use the same)', '3m')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
+    .addOption(logLevelOption().default('info'))
+    .addOption(logFormatOption())
     .option('--json', 'print the start event as JSON')
     .action(async (opts) => { await issuerStartCommand(opts) })
   issuer.command('code')
     .description('create a one-time enrolment code')
     .requiredOption('--data <dir>', 'issuer data directory')
-    .addOption(new Option('--typ <type>', 'node type the code enrols').choices(PEER_TYPES).makeOptionMandatory())
-    .option('--uses <n>', 'how many enrolments it allows', '1')
+    // --type as in `tempus init`; --typ (the token claim's name) stays as a hidden alias
+    .addOption(new Option('--type <type>', 'node type the code enrols (required)').choices(PEER_TYPES))
+    .addOption(new Option('--typ <type>').choices(PEER_TYPES).hideHelp())
+    .option('--uses <n>', 'how many enrolments it allows, 1 to 10000', wholeNumber(1, 10_000), 1)
     .option('--expires <duration>', 'lifetime', '1h')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
@@ -239,6 +274,7 @@ export function buildProgram (): Command {
     .requiredOption('--key <publicKey>', 'base64url raw Ed25519 public key (tempus admin keygen)')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
+    .option('--json', 'print JSON')
     .action(async (opts) => { await issuerAdminAddCommand(opts) })
   issuer.command('replicas')
     .description('the URLs of every issuer replica, handed to nodes at enrolment so they fail over (prints them; --set replaces them)')
@@ -268,7 +304,7 @@ export function buildProgram (): Command {
   admin.command('approve <request>')
     .description('approve a revocation request with your admin key')
     .requiredOption('--key <file>', 'admin key file')
-    .requiredOption('--issuer <url>', 'the issuer')
+    .requiredOption('--issuer <url>', 'the issuer, e.g. https://issuer.example:7443', issuerUrl)
     .option('--passphrase-file <file>', 'file holding the admin key passphrase')
     .option('--json', 'print JSON')
     .action(async (request, opts) => { await adminApproveCommand(request, opts) })
@@ -282,7 +318,7 @@ export function buildProgram (): Command {
   admin.command('audit')
     .description('read the issuer\'s audit log entries (a request signed with your admin key)')
     .requiredOption('--key <file>', 'admin key file')
-    .requiredOption('--issuer <url>', 'the issuer')
+    .requiredOption('--issuer <url>', 'the issuer, e.g. https://issuer.example:7443', issuerUrl)
     .option('--passphrase-file <file>', 'file holding the admin key passphrase')
     .option('--from <n>', 'first entry', '0')
     .option('--limit <n>', 'entries, 1 to 1000', '100')
@@ -303,8 +339,44 @@ export function buildProgram (): Command {
     .option('--overlays <n>', 'overlays, each with its own issuer and that many nodes, linked by their bridges (1–4)', '1')
     .option('--duration <duration>', 'stop after this long, e.g. 20s')
     .option('--root <dir>', 'keep the nodes\' data dirs under this directory')
+    .addOption(new Option('--log-level <level>', 'log level of the nodes\' and the issuer\'s log files (node.log in each data dir)').choices(LOG_LEVELS).default('info'))
+    .addOption(logFormatOption())
     .option('--json', 'print JSON lines: ready, then summary')
     .action(async (opts) => { await devCommand(opts) })
+
+  program.command('doctor')
+    .description('check a (stopped) node\'s data directory: files and modes, key, enrolment and credential expiry, issuer reachable, clock skew, listen ports free; one line per check')
+    .requiredOption('--data <dir>', 'data directory made by tempus init')
+    .option('--passphrase-file <file>', 'file holding the identity key passphrase')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await doctorCommand(opts) })
+
+  program.command('version')
+    .description('print the version and build information (git commit, Node.js)')
+    .option('--json', 'print JSON')
+    .action((opts) => { versionCommand(opts) })
+
+  program.command('completion')
+    .description('print a shell completion script: tempus completion bash > /etc/bash_completion.d/tempus, or tempus completion zsh > "${fpath[1]}/_tempus"')
+    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
+    .action((shell: 'bash' | 'zsh') => { process.stdout.write(completionScript(program, shell)) })
+
+  // `tempus help issuer code`: commander's own help command looks one level down only
+  program.helpCommand(false)
+  program.command('help')
+    .description('display help for a command, e.g. tempus help issuer code')
+    .argument('[command...]', 'the command\'s words')
+    .action((words: string[]) => {
+      let command: Command = program
+      for (const word of words) {
+        const next = command.commands.find(c => c.name() === word || c.aliases().includes(word))
+        if (next == null) {
+          throw new UsageError(`no command "${[...words.slice(0, words.indexOf(word)), word].join(' ')}"; the commands are listed by: tempus help${command === program ? '' : ` ${words.slice(0, words.indexOf(word)).join(' ')}`}`)
+        }
+        command = next
+      }
+      command.outputHelp()
+    })
 
   return program
 }

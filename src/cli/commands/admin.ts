@@ -1,7 +1,7 @@
 /** `tempus admin …`: an administrator's own key, and approving revocations with it. */
 import { DOMAINS } from '../../core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../core/keys.ts'
-import { resolvePassphrase } from '../../identity/passphrase.ts'
+import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { IssuerClientError } from '../../issuer-client/client.ts'
 import { loadAdminKey, sealAdminKey, writeKeyFile } from '../admin-key.ts'
 import { printJson } from '../output.ts'

@@ -4,6 +4,8 @@ import { parseDuration } from '../../core/duration.ts'
 import { dataPath } from '../../node/data-dir.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { startDevMesh } from '../dev-mesh.ts'
+import { logDestination } from '../log-format.ts'
+import type { LevelName } from '../log-format.ts'
 import { DEV_ANOMALY_KIND, demoDelivered, startDevTraffic } from '../dev-traffic.ts'
 import { UsageError } from '../errors.ts'
 import { formatTable, printJson, shortId } from '../output.ts'
@@ -19,6 +21,10 @@ export interface DevOptions {
   duration?: string
   root?: string
   json?: boolean
+  /** the nodes' and the issuer's log files (<data>/node.log, issuer/issuer.log); default info */
+  logLevel?: LevelName
+  /** this process' own log lines on stderr (warnings and worse) */
+  logFormat?: string
 }
 
 function count (value: string, name: string, min: number): number {
@@ -43,7 +49,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
     }
   }
   const json = options.json === true
-  const log = createLogger({ level: 'warn' })
+  const log = createLogger({ level: 'warn', destination: logDestination(options.logFormat) })
   const tty = process.stdout.isTTY === true && !json
 
   if (!json) {
@@ -56,7 +62,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
   if (overlays > 1 && bridges < 1) {
     throw new UsageError('overlays federate through bridges: --bridges must be at least 1')
   }
-  const meshes = await startMeshes(overlays, { sentinels, bridges, edges, root: options.root })
+  const meshes = await startMeshes(overlays, { sentinels, bridges, edges, root: options.root, logLevel: options.logLevel })
   const traffic = meshes.map(m => startDevTraffic(m))
   const across = meshes.length > 1 ? startBundlesAcross(meshes) : undefined
   const allNodes = (): DevMeshNode[] => meshes.flatMap(m => m.nodes)
@@ -148,7 +154,7 @@ export async function devCommand (options: DevOptions): Promise<void> {
  * the others' root keys, its bridges run a federation endpoint, and the dev
  * demo's anomaly kind crosses.
  */
-async function startMeshes (overlays: number, sizes: { sentinels: number, bridges: number, edges: number, root?: string }): Promise<DevMesh[]> {
+async function startMeshes (overlays: number, sizes: { sentinels: number, bridges: number, edges: number, root?: string, logLevel?: LevelName }): Promise<DevMesh[]> {
   const meshes: DevMesh[] = []
   try {
     for (let i = 0; i < overlays; i++) {

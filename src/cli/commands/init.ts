@@ -1,6 +1,7 @@
 import { access, mkdir } from 'node:fs/promises'
 import YAML from 'yaml'
-import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../../identity/index.ts'
+import { EncryptedFileKeyStore, loadOrCreateIdentity } from '../../identity/index.ts'
+import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { loadOrCreateApiToken } from '../../node/api-token.ts'
 import { parseConfig } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'

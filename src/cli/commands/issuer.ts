@@ -1,15 +1,19 @@
 /** `tempus issuer …`: run and administer the issuer. */
 import { readFile } from 'node:fs/promises'
-import { resolvePassphrase } from '../../identity/passphrase.ts'
+import { userInfo } from 'node:os'
+import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { publicKeyFromRawBytes } from '../../core/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
 import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
+import { logDestination } from '../log-format.ts'
+import type { LevelName } from '../log-format.ts'
 import { parseDuration } from '../../core/duration.ts'
 import { isPeerType } from '../../core/peer-type.ts'
 import { UsageError } from '../errors.ts'
 import { printJson } from '../output.ts'
+import { withProgress } from '../progress.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { monotonicUsec, systemdNotifier } from '../sd-notify.ts'
 import { acquireDataLock } from '../../storage/index.ts'
@@ -58,7 +62,8 @@ export async function openIssuer (data: string, passphraseFile?: string, options
   if (store == null && !hasIssuer(data)) {
     throw new UsageError(noIssuerMessage(data))
   }
-  return await Issuer.open({ ...options, store, dir: data, passphrase: await passphrase(passphraseFile) })
+  const secret = await passphrase(passphraseFile)
+  return await withProgress('opening the issuer: deriving its keys\' decryption key from the passphrase (scrypt)', async () => await Issuer.open({ ...options, store, dir: data, passphrase: secret }), { json: process.argv.includes('--json') })
 }
 
 /** `--store` checked before anything opens (a bad URL is a usage error, named without its password). */
@@ -88,7 +93,18 @@ export async function issuerInitCommand (opts: { data: string, overlay: string, 
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, json?: boolean }): Promise<void> {
+/** A PEM file a flag names: missing or unreadable is bad input, said in one line. */
+async function readPem (file: string, flag: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err: any) {
+    throw new UsageError(err.code === 'ENOENT'
+      ? `${flag} ${file}: no such file`
+      : `${flag} ${file}: cannot read it (${String(err.code ?? err.message)}); the issuer runs as ${userInfo().username} and needs to read it`)
+  }
+}
+
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
   const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
   if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
     throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
@@ -102,7 +118,9 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   if ((opts.cert == null) !== (opts.key == null)) {
     throw new UsageError('--cert and --key go together')
   }
-  const log = createLogger({ level: 'info' })
+  // read before anything opens: a missing file is one line, not a half-started issuer
+  const pem = opts.cert != null && opts.key != null ? { cert: await readPem(opts.cert, '--cert'), key: await readPem(opts.key, '--key') } : undefined
+  const log = createLogger({ level: (opts.logLevel ?? 'info') as LevelName, destination: logDestination(opts.logFormat) })
   let attestation: AttestationVerifier
   if (opts.attestation === 'none') {
     attestation = noAttestation()
@@ -140,8 +158,23 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     lock.release()
     throw err
   }
-  const tls = opts.cert != null && opts.key != null ? { cert: await readFile(opts.cert, 'utf8'), key: await readFile(opts.key, 'utf8') } : undefined
-  const http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls, log, perAddressPerSecond, perPeerPerMinute })
+  let http: Awaited<ReturnType<typeof startIssuerHttp>>
+  try {
+    http = await startIssuerHttp({ issuer, host: (match[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(match[2]), tls: pem, log, perAddressPerSecond, perPeerPerMinute })
+  } catch (err: any) {
+    await issuer.close()
+    lock.release()
+    if (err.code === 'EADDRINUSE') {
+      throw new UsageError(`--listen ${opts.listen}: the address is already in use (another issuer, or another program: ss -ltnp); stop it or choose another port`)
+    }
+    if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`--listen ${opts.listen}: cannot listen there (${String(err.code)}); choose a port above 1023 and an address of this host`)
+    }
+    if (pem != null && /PEM|ssl|OSSL|key values mismatch/i.test(`${String(err.code)} ${String(err.message)}`)) {
+      throw new UsageError(`--cert ${String(opts.cert)} and --key ${String(opts.key)}: not a matching PEM certificate and private key (${String(err.message)})`)
+    }
+    throw err
+  }
   if (opts.json === true) {
     printJson({ event: 'started', url: http.url, overlay: issuer.overlay, store: issuer.db.kind })
   } else {
@@ -184,16 +217,21 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
   await new Promise<never>(() => {})
 }
 
-export async function issuerCodeCommand (opts: { store?: string, data: string, typ: string, uses: string, expires: string, passphraseFile?: string, json?: boolean }): Promise<void> {
-  if (!isPeerType(opts.typ)) {
-    throw new UsageError('--typ must be edge, bridge or sentinel')
+export async function issuerCodeCommand (opts: { store?: string, data: string, type?: string, typ?: string, uses: string | number, expires: string, passphraseFile?: string, json?: boolean }): Promise<void> {
+  if (opts.type != null && opts.typ != null && opts.type !== opts.typ) {
+    throw new UsageError(`--type ${opts.type} and --typ ${opts.typ} disagree; give --type alone`)
+  }
+  const type = opts.type ?? opts.typ
+  if (type == null || !isPeerType(type)) {
+    throw new UsageError('say which type of node the code enrols: --type edge, bridge or sentinel')
   }
   const uses = Number(opts.uses)
+  const expiresMs = duration(opts.expires, '--expires')
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
-    const code = await issuer.createCode(opts.typ, uses, duration(opts.expires, '--expires'))
+    const code = await issuer.createCode(type, uses, expiresMs)
     if (opts.json === true) {
-      printJson({ code, typ: opts.typ, uses })
+      printJson({ code, type, typ: type, uses })
     } else {
       process.stdout.write(code + '\n')
     }
@@ -262,11 +300,15 @@ export async function issuerRevocationsCommand (opts: { store?: string, data: st
   }
 }
 
-export async function issuerAdminAddCommand (opts: { store?: string, data: string, name: string, key: string, passphraseFile?: string }): Promise<void> {
+export async function issuerAdminAddCommand (opts: { store?: string, data: string, name: string, key: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
     await issuer.addAdmin(opts.key, opts.name)
-    process.stdout.write(`admin ${opts.name} added\n`)
+    if (opts.json === true) {
+      printJson({ added: { name: opts.name, publicKey: opts.key } })
+    } else {
+      process.stdout.write(`admin ${opts.name} added\n`)
+    }
   } finally {
     await issuer.close()
   }

@@ -1,7 +1,7 @@
 /** `tempus rekey`: move a stopped node to a new identity key (a leaked key's remedy). */
 import { rekeyNode } from '../../admission/rekey.ts'
 import { enrolledIssuers, loadEnrollment } from '../../admission/enrollment.ts'
-import { resolvePassphrase } from '../../identity/index.ts'
+import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { IssuerClient, IssuerClientError } from '../../issuer-client/client.ts'
 import { acquireDataLock } from '../../storage/index.ts'
 import { UsageError } from '../errors.ts'

@@ -8,9 +8,11 @@ import { createLogger, setLogLevel } from '../../logging/logger.ts'
 import { monotonicUsec, systemdNotifier } from '../sd-notify.ts'
 import { statusLine, watchReadiness } from '../readiness-watch.ts'
 import type { ReadinessWatch } from '../readiness-watch.ts'
-import { resolvePassphrase } from '../../identity/index.ts'
+import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { printJson } from '../output.ts'
+import { logDestination } from '../log-format.ts'
+import { withProgress } from '../progress.ts'
 
 export interface StartOptions {
   data: string
@@ -19,6 +21,8 @@ export interface StartOptions {
   mdns: boolean
   api?: string
   logLevel?: string
+  /** json (default) or pretty */
+  logFormat?: string
   passphraseFile?: string
   json?: boolean
   /** stores whose loss the operator accepts (`--reset-store NAME`, repeatable) */
@@ -55,7 +59,7 @@ export async function startCommand (options: StartOptions): Promise<void> {
   }
   // the flags replace the file's fields and are validated with them
   const config = parseConfig({ ...file, ...overrides })
-  const log = createLogger({ level: config.log.level })
+  const log = createLogger({ level: config.log.level, destination: logDestination(options.logFormat) })
   const passphrase = await resolvePassphrase({ file: options.passphraseFile })
   const notifier = systemdNotifier({ log })
 
@@ -77,7 +81,7 @@ export async function startCommand (options: StartOptions): Promise<void> {
   process.once('SIGINT', () => { void shutdown('SIGINT', 0) })
   process.once('SIGTERM', () => { void shutdown('SIGTERM', 0) })
 
-  node = await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value, resetStores: options.resetStore, adminApi: startAdminApi })
+  node = await withProgress('starting the node: decrypting its key (scrypt), opening and recovering its stores, fetching a token', async () => await createTempusNode(config, { dataDir: options.data, logger: log, passphrase: passphrase.value, resetStores: options.resetStore, adminApi: startAdminApi }), options)
   if (passphrase.source === 'dev-default') {
     log.warn('INSECURE: the identity key is protected by the public development passphrase')
   }
