@@ -11,6 +11,8 @@ import { AdmissionState } from '../../src/admission/state.ts'
 import { RevocationState } from '../../src/admission/revocation.ts'
 import { SecurityLog } from '../../src/admission/security-log.ts'
 import { SuspicionScores } from '../../src/admission/suspicion.ts'
+import { DOMAINS } from '../../src/core/domains.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
@@ -132,6 +134,27 @@ describe('security events in the operator\'s log (issue #17)', () => {
     assert.ok(cleared.includes(edgeId))
     const after = (await server.peers()).find(p => p.peerId === edgeId)
     assert.deepEqual(after?.suspicion, { score: 0, state: 'ok', quarantinedUntil: null, offences: [] })
+  })
+
+  it('a revocation applied is one warn line naming the peer and what follows', async () => {
+    const sLog = new Captured()
+    await alpha.node({ type: 'sentinel', options: { logger: sLog.logger } })
+    const victim = await alpha.node({ type: 'edge', connections: { minConnections: 0 } })
+    const victimId = victim.peerId.toString()
+    const t = await alpha.issuer()
+    const admins = [generateEd25519(), generateEd25519()]
+    const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+    for (const [i, admin] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(admin.publicKey)), `security-admin-${i}`) }
+    const request = await t.issuer.requestRevocation(victimId, 'lost device')
+    for (const admin of admins) {
+      await t.issuer.approve(request.id, b64(rawPublicKey(admin.publicKey)), b64(signDomain(admin.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+    }
+    // the sentinel polls the issuer's list (every 5 s by default)
+    const revoked = await sLog.next(l => l.security === 'revoked' && l.peer === victimId, 'the revocation applied', 30_000)
+    assert.equal(revoked.level, 40)
+    assert.match(revoked.msg, /revoked by the issuer's revocation list: its connections are closed and it is refused/)
+    const list = await sLog.next(l => l.security === 'revocation-list', 'the list applied')
+    assert.equal(list.level, 30)
   })
 })
 
