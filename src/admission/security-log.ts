@@ -159,9 +159,13 @@ export class SecurityLog {
       return
     }
     if (reason === 'refused') {
-      this.emit('info', 'admission-refused', peer, reason, { direction, follows: 'nothing' }, direction === 'outbound'
-        ? `${peer} did not admit this node (it closed the exchange: another overlay, or it revoked, banned or quarantined us, or it has no token itself)`
-        : `refused ${peer} before any exchange: it is ${this.cutOffState(peer)}`)
+      // our own refusal of a peer cut off, or the remote's close: neither is charged
+      const message = this.init.state.denies(peer)
+        ? `refused ${peer} before any exchange: it is ${this.cutOffState(peer)}`
+        : direction === 'outbound'
+          ? `${peer} did not admit this node (it closed the exchange: a node of another overlay, or it revoked, banned or quarantined this one; or this node holds no token yet)`
+          : `${peer} closed the exchange before it was admitted (nothing charged)`
+      this.emit('info', 'admission-refused', peer, reason, { direction, follows: 'not charged' }, message)
       return
     }
     const charged = suspicion != null
