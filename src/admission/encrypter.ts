@@ -44,7 +44,8 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         // a stall until the deadline is the peer's doing; a cut (reset, close) is nobody's; bad bytes are
         const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : (isCutRead(err) ? 'closed' : 'malformed'))
         log('%s admission of %s refused: %s', direction, remote, reason)
-        state.recordRefused(reason === 'refused' ? undefined : remote, reason, direction, err instanceof AdmissionError ? err.expiredForMs : undefined)
+        // `refused` costs nothing (offenceOf): the peer is named so the operator's log says who
+        state.recordRefused(remote, reason, direction, err instanceof AdmissionError ? err.expiredForMs : undefined, err instanceof AdmissionError ? err.overlay : undefined)
         secured.connection.abort(new AdmissionError(reason))
         throw new AdmissionError(reason)
       }

@@ -13,6 +13,11 @@ export type RefusalReason =
   | 'expired'
   | 'lifetime'
   | 'wrong-issuer'
+  /**
+   * a token (or key certificate) of another overlay, by a key this overlay
+   * never certified: a node enrolled elsewhere, or pointed at the wrong mesh
+   */
+  | 'foreign-overlay'
   | 'wrong-audience'
   | 'wrong-subject'
   | 'wrong-type'
@@ -30,10 +35,13 @@ export class AdmissionError extends TempusError {
   readonly reason: RefusalReason
   /** for `expired`: how long ago the token expired, ms */
   readonly expiredForMs?: number
+  /** for `foreign-overlay`: the overlay the token claims (unverified, cut to 64 characters) */
+  readonly overlay?: string
 
-  constructor (reason: RefusalReason, message?: string, detail: { expiredForMs?: number } = {}) {
+  constructor (reason: RefusalReason, message?: string, detail: { expiredForMs?: number, overlay?: string } = {}) {
     super(message ?? `admission refused: ${reason}`)
     this.reason = reason
     this.expiredForMs = detail.expiredForMs
+    this.overlay = detail.overlay
   }
 }

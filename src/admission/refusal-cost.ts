@@ -26,6 +26,10 @@ const REASON_OFFENCE: Record<RefusalReason, Offence | null> = {
   // as likely as an attacker, so the common refusal price
   lifetime: 'admission-failed',
   'wrong-issuer': 'admission-failed',
+  // a token that names another overlay, by a key we cannot know: what a
+  // node of another mesh shows (forgery would gain nothing over a refusal
+  // either way, so it is priced as the misconfiguration it most likely is)
+  'foreign-overlay': 'admission-failed',
   'wrong-audience': 'admission-failed',
   'wrong-subject': 'admission-failed',
   'wrong-type': 'admission-failed',

@@ -14,6 +14,7 @@ import { isCutRead } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
+import { SecurityLog, SECURITY_LOG_WINDOW_MS } from './security-log.ts'
 import { TokenRefresh } from './pb/admission.ts'
 import { pbStream, repeatingTask } from '@libp2p/utils'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -55,8 +56,17 @@ export interface AdmissionServiceInit {
    * @default { mode: ADMISSION_DEFAULTS.issuerOutage (keep-established), graceMs: ADMISSION_DEFAULTS.outageGraceMs (30 min), healMs: OUTAGE_HEAL_MS (30 s) }
    */
   outage?: Partial<OutagePolicy>
-  /** the operator's log: quarantines, bans and kept connections are told there at warn/info level */
+  /**
+   * the operator's log: security events (refusals, offences, quarantines,
+   * bans, revocations: `security-log.ts`) and kept connections are told
+   * there at info/warn level; none without it
+   */
   log?: PinoLogger
+  /**
+   * the security log's window: one line per peer and reason per window, in ms
+   * @default SECURITY_LOG_WINDOW_MS (60 s)
+   */
+  securityLogWindowMs?: number
   /** the node's Prometheus registry: admission, suspicion and token figures go there (see `metrics.ts`); none without it */
   registry?: Registry
 }
@@ -83,6 +93,8 @@ export class AdmissionService implements Startable {
   private outage?: OutageWindow
   /** connections kept through the outage so far (their ids), to tell the operator once each */
   private readonly kept = new Set<string>()
+  private readonly security?: SecurityLog
+  private securityFlush?: RepeatingTask
 
   constructor (components: AdmissionServiceComponents, state: AdmissionState, init: AdmissionServiceInit = {}) {
     this.components = components
@@ -97,6 +109,9 @@ export class AdmissionService implements Startable {
     if (init.registry != null) {
       registerAdmissionMetrics({ registry: init.registry, state, tokens: init.tokens })
     }
+    if (init.log != null) {
+      this.security = new SecurityLog({ log: init.log, state, windowMs: init.securityLogWindowMs, now: state.now })
+    }
     this.onSuspicion = this.onSuspicion.bind(this)
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
@@ -109,6 +124,7 @@ export class AdmissionService implements Startable {
 
   async start (): Promise<void> {
     await this.loadBans()
+    this.security?.start()
     await this.components.registrar.handle(REFRESH_PROTOCOL, async (stream, connection) => { await this.handleRefresh(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     this.state.addEventListener('suspicion', this.onSuspicion)
     this.state.addEventListener('revoked', this.onRevoked)
@@ -119,6 +135,11 @@ export class AdmissionService implements Startable {
   afterStart (): void {
     this.sweepTask = repeatingTask(() => { this.sweep() }, this.init.sweepIntervalMs ?? ADMISSION_DEFAULTS.sweepIntervalMs)
     this.sweepTask.start()
+    if (this.security != null) {
+      const security = this.security
+      this.securityFlush = repeatingTask(() => { security.flush() }, this.init.securityLogWindowMs ?? SECURITY_LOG_WINDOW_MS)
+      this.securityFlush.start()
+    }
     if (this.init.client != null) {
       // at once, then one poll at a time
       this.crlTask = repeatingTask(async () => { await this.pollRevocations() }, this.init.crlPollIntervalMs ?? ADMISSION_DEFAULTS.crlPollIntervalMs, { runImmediately: true })
@@ -129,6 +150,8 @@ export class AdmissionService implements Startable {
   async stop (): Promise<void> {
     this.sweepTask?.stop()
     this.crlTask?.stop()
+    this.securityFlush?.stop()
+    this.security?.stop()
     this.state.removeEventListener('suspicion', this.onSuspicion)
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
@@ -140,6 +163,16 @@ export class AdmissionService implements Startable {
   async clear (peer: PeerId): Promise<void> {
     this.state.suspicion.clear(peer.toString())
     await Promise.resolve(this.components.datastore.delete(new Key(BAN_PREFIX + peer.toString()))).catch(() => {})
+  }
+
+  /** Clear every peer's suspicion, quarantine and ban, stored bans included; returns the peers cleared. */
+  async clearAll (): Promise<string[]> {
+    const cleared = new Set(this.state.suspicion.clearAll())
+    for (const peer of await this.storedBans()) {
+      cleared.add(peer)
+      await Promise.resolve(this.components.datastore.delete(new Key(BAN_PREFIX + peer))).catch(() => {})
+    }
+    return [...cleared]
   }
 
   private async pollRevocations (): Promise<void> {
@@ -165,9 +198,8 @@ export class AdmissionService implements Startable {
   private onSuspicion (evt: CustomEvent<SuspicionChange>): void {
     const { peer, state, previous } = evt.detail
     if (state === 'quarantined' || state === 'banned') {
-      // one line per transition: the operator must see what cut a peer off
-      this.init.log?.warn({ peer, score: Math.round(evt.detail.score * 100) / 100, previous }, `peer ${state}: its connections are closed${state === 'banned' ? ' and it is refused until an operator clears it (tempus peers clear)' : ''}`)
-      this.log('peer %s %s (suspicion %d): closing its connections', peer, state, evt.detail.score)
+      // the operator's line is the security log's (security-log.ts)
+      this.log('peer %s %s (suspicion %d, was %s): closing its connections', peer, state, evt.detail.score, previous)
       this.closeConnections(peer, state)
       if (state === 'banned') {
         void Promise.resolve(this.components.datastore.put(new Key(BAN_PREFIX + peer), new TextEncoder().encode(String(Date.now())))).catch(() => {})
@@ -261,7 +293,7 @@ export class AdmissionService implements Startable {
         return
       }
       if (reason === 'malformed' && isCutRead(err)) { stream.abort(err); return } // a cut read is nobody's offence
-      this.state.recordRefused(peer, reason, 'inbound', err instanceof AdmissionError ? err.expiredForMs : undefined)
+      this.state.recordRefused(peer, reason, 'inbound', err instanceof AdmissionError ? err.expiredForMs : undefined, err instanceof AdmissionError ? err.overlay : undefined)
       stream.abort(new AdmissionError(reason))
     }
   }

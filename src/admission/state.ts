@@ -33,7 +33,14 @@ export interface AdmittedPeer {
 
 export interface AdmissionEvents {
   admitted: CustomEvent<{ peer: string, claims: TokenClaims, refreshed: boolean, direction: 'inbound' | 'outbound' }>
-  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound' }>
+  /**
+   * a peer failed admission (dispatched after its suspicion was charged, so
+   * `suspicion` is what follows for it); `overlay`: the one a
+   * `foreign-overlay` token claims
+   */
+  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound', overlay?: string, suspicion?: SuspicionChange }>
+  /** an offence charged to a peer (`charged`: it raised the score; a repeat inside an episode, or while quarantined, costs nothing) */
+  offence: CustomEvent<{ peer: string, offence: Offence, cause?: string, charged: boolean, change: SuspicionChange }>
   /** a peer crossed a suspicion threshold */
   suspicion: CustomEvent<SuspicionChange>
   /** peers that the newest revocation list added */
@@ -101,13 +108,11 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   }
 
   /** A peer failed admission: log-worthy, raises its suspicion, tells it nothing. */
-  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound', expiredForMs?: number): void {
-    this.safeDispatchEvent('refused', { detail: { peer, reason, direction } })
+  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound', expiredForMs?: number, overlay?: string): void {
     const offence = offenceOf(reason, expiredForMs)
-    if (peer != null && offence != null) {
-      // one cause per reason: a peer redialling with the same stale problem is one episode
-      this.raise(peer, offence, `admission:${reason}`)
-    }
+    // one cause per reason: a peer redialling with the same stale problem is one episode
+    const suspicion = peer != null && offence != null ? this.raise(peer, offence, `admission:${reason}`) : undefined
+    this.safeDispatchEvent('refused', { detail: { peer, reason, direction, ...(overlay != null ? { overlay } : {}), ...(suspicion != null ? { suspicion } : {}) } })
   }
 
   /**
@@ -129,7 +134,10 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
 
   /** `cause` (a method, a protocol) makes a burst of one offence one episode: see `SuspicionScores.charge` */
   raise (peer: string, offence: Offence, cause?: string): SuspicionChange {
+    const before = this.suspicion.recentOffences(peer).at(-1)
     const change = this.suspicion.charge(peer, offence, cause)
+    const charged = this.suspicion.recentOffences(peer).at(-1) !== before
+    this.safeDispatchEvent('offence', { detail: { peer, offence, cause, charged, change } })
     if (change.state !== change.previous) {
       this.safeDispatchEvent('suspicion', { detail: change })
     }

@@ -77,6 +77,14 @@ export const DEFAULT_SUSPICION_POLICY: SuspicionPolicy = {
 export const MAX_EPISODES_PER_PEER = 32
 /** longest cause kept as a key; a longer one is cut (causes are method names and protocol ids) */
 export const MAX_CAUSE_LENGTH = 256
+/**
+ * Charged offences kept per peer, newest last: what `tempus peers` shows as
+ * why a score rose. Eight span a quarantine (25) from the lightest offences
+ * that reach it (five of weight 5) with room for what led up to it.
+ */
+export const MAX_RECENT_OFFENCES = 8
+/** a cause as the history shows it, cut to this many characters */
+const MAX_SHOWN_CAUSE = 80
 
 /** Offence weights: how much each kind of misbehaviour raises suspicion. */
 export const OFFENCES = {
@@ -104,6 +112,17 @@ export const OFFENCES = {
 
 export type Offence = keyof typeof OFFENCES
 
+/** One charged offence, as `tempus peers` shows it. */
+export interface OffenceRecord {
+  offence: Offence
+  /** what exactly was refused (a method, a protocol, an admission reason), if the charge named it */
+  cause?: string
+  /** ms since the epoch */
+  at: number
+  /** what it added to the score */
+  weight: number
+}
+
 interface Episode {
   start: number
   last: number
@@ -119,6 +138,8 @@ interface Entry {
   banned?: boolean
   /** open episodes by offence and cause */
   episodes?: Map<string, Episode>
+  /** the last charged offences, newest last (at most MAX_RECENT_OFFENCES) */
+  recent?: OffenceRecord[]
 }
 
 export interface SuspicionChange {
@@ -175,7 +196,7 @@ export class SuspicionScores {
   charge (peer: string, offence: Offence, cause?: string): SuspicionChange {
     const weight = OFFENCES[offence]
     if (cause == null) {
-      return this.raise(peer, weight)
+      return this.raise(peer, weight, { offence })
     }
     const now = this.now()
     const previous = this.stateAt(peer, now)
@@ -190,13 +211,13 @@ export class SuspicionScores {
       episode.offences++
       return { peer, score: this.decayed(e, now), state: previous, previous }
     }
-    const change = this.raise(peer, weight)
+    const change = this.raise(peer, weight, { offence, cause })
     this.openEpisode(peer, key, now)
     return change
   }
 
-  /** Raise by a raw weight (no episode); nothing while quarantined or banned. */
-  raise (peer: string, weight: number): SuspicionChange {
+  /** Raise by a raw weight (no episode); nothing while quarantined or banned. `why` goes into the peer's history. */
+  raise (peer: string, weight: number, why?: { offence: Offence, cause?: string }): SuspicionChange {
     const now = this.now()
     const previous = this.stateAt(peer, now)
     const e = this.entries.get(peer) ?? { score: 0, at: now }
@@ -206,6 +227,14 @@ export class SuspicionScores {
     }
     e.score = this.decayed(e, now) + Math.max(0, weight)
     e.at = now
+    if (why != null && weight > 0) {
+      const recent = e.recent ?? []
+      recent.push({ offence: why.offence, ...(why.cause != null ? { cause: why.cause.slice(0, MAX_SHOWN_CAUSE) } : {}), at: now, weight })
+      if (recent.length > MAX_RECENT_OFFENCES) {
+        recent.shift()
+      }
+      e.recent = recent
+    }
     if (e.score >= this.policy.banAt) {
       e.banned = true
     } else if (e.score >= this.policy.quarantineAt && (e.quarantinedUntil == null || e.quarantinedUntil <= now)) {
@@ -229,6 +258,24 @@ export class SuspicionScores {
 
   clear (peer: string): void {
     this.entries.delete(peer)
+  }
+
+  /** Forget every peer's score, quarantine and ban (an operator's `tempus peers clear --all`); returns the peers forgotten. */
+  clearAll (): string[] {
+    const peers = [...this.entries.keys()]
+    this.entries.clear()
+    return peers
+  }
+
+  /** The peer's last charged offences, oldest first: why its score rose. */
+  recentOffences (peer: string): OffenceRecord[] {
+    return [...(this.entries.get(peer)?.recent ?? [])]
+  }
+
+  /** When the peer's quarantine ends (ms since the epoch), if it is quarantined now. */
+  quarantinedUntil (peer: string): number | undefined {
+    const until = this.entries.get(peer)?.quarantinedUntil
+    return until != null && until > this.now() && this.entries.get(peer)?.banned !== true ? until : undefined
   }
 
   /** Peers in each state now (`ok`: with a score still decaying); the metrics read it at scrape time. */

@@ -5,7 +5,7 @@
  * `typ` in overlay `aud` from `nbf` to `exp` (2–5 minutes), signed with the
  * signing key `kid` of epoch `ep`.
  */
-import { SignJWT, decodeProtectedHeader } from 'jose'
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose'
 import { isPeerType } from '../core/peer-type.ts'
 import { JWT_TYPE_TOKEN, MAX_TOKEN_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
@@ -60,6 +60,20 @@ export function tokenKid (token: string): string {
     throw new AdmissionError('malformed', 'token header must be EdDSA with a kid')
   }
   return header.kid
+}
+
+/**
+ * The overlay a token claims (its `aud`), unverified: only to tell a node of
+ * another overlay (whose key we cannot know) from a forger. Undefined when
+ * there is none to read.
+ */
+export function claimedOverlay (token: string): string | undefined {
+  try {
+    const aud = decodeJwt(token).aud
+    return typeof aud === 'string' ? aud.slice(0, 64) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Verify the signature with `key` and return the claims, checked for shape only. */

@@ -8,7 +8,7 @@ import { TypedEventEmitter } from 'main-event'
 import { CLOCK_SKEW_MS, TOKEN_TTL_MAX_MS } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { verifyKeyCertificate } from './key-certificate.ts'
-import { tokenKid, verifyTokenSignature } from './token.ts'
+import { claimedOverlay, tokenKid, verifyTokenSignature } from './token.ts'
 import type { KeyCertificate } from './key-certificate.ts'
 import type { TokenClaims } from './token.ts'
 import type { KeyObject } from 'node:crypto'
@@ -118,6 +118,14 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     }
     const kid = tokenKid(token)
     let cert = this.keys.get(kid)
+    if (cert == null) {
+      // a key we never learnt, on a token naming another overlay: a node of
+      // that overlay, not a forger of ours (its certificate is by another root)
+      const overlay = claimedOverlay(token)
+      if (overlay != null && overlay !== this.overlay) {
+        throw new AdmissionError('foreign-overlay', `a token of overlay ${JSON.stringify(overlay)}, not ${JSON.stringify(this.overlay)}`, { overlay })
+      }
+    }
     if (cert == null && expect.keyCertificate != null && expect.keyCertificate !== '') {
       cert = await this.addKeyCertificate(expect.keyCertificate)
       if (cert.kid !== kid) {

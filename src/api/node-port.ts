@@ -20,6 +20,8 @@ export interface AdminApiNode extends DashboardNode {
   readiness: () => { ready: boolean }
   /** forget a peer's suspicion; undefined for a string that is not a PeerId */
   clearPeer: (peer: string) => Promise<unknown>
+  /** forget every peer's suspicion, quarantine and ban */
+  clearAllPeers: () => Promise<{ cleared: string[] }>
   readonly metricsRegistry: Pick<Registry, 'metrics' | 'contentType' | 'getSingleMetric'>
   readonly rpc: { policy: { list: () => unknown }, exposedMethods: () => unknown }
   readonly sampling: { view: (type: PeerType) => unknown[], capacity: (type: PeerType) => number, sampled: (type: PeerType) => number }

@@ -193,6 +193,7 @@ export async function startAdminApi (init: AdminApiInit): Promise<AdminApi> {
     const anomaly = await node.gossip.publish(parseAnomalyInput(request.body as Record<string, unknown>))
     return await reply.code(201).send({ anomaly })
   })
+  app.post('/v1/mesh/peers/clear', async () => await node.clearAllPeers())
   app.post<{ Params: { peerId: string } }>('/v1/mesh/peers/:peerId/clear', { schema: { params: SCHEMAS.peer } }, async (request, reply) => {
     const cleared = await node.clearPeer(request.params.peerId)
     if (cleared == null) {

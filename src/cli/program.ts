@@ -101,9 +101,10 @@ export function buildProgram (): Command {
     .option('--data <dir>', 'data directory of the running node (required)')
     .option('--json', 'print JSON')
     .action(async (opts) => { await peersCommand(opts) })
-  peers.command('clear <peerId>')
-    .description('clear a peer\'s suspicion, quarantine and ban')
+  peers.command('clear [peerId]')
+    .description('clear a peer\'s suspicion, quarantine and ban (--all: every peer\'s)')
     .requiredOption('--data <dir>', 'data directory of the running node')
+    .option('--all', 'clear every peer')
     .option('--json', 'print JSON')
     .action(async (peerId, opts) => { await peersClearCommand(peerId, opts) })
 

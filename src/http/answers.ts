@@ -71,7 +71,7 @@ export function answerFor (err: unknown, classify?: (err: unknown) => ErrorAnswe
 }
 
 /** Send a refusal, or drop the connection when an answer already started. Never throws. */
-export function refuse (reply: FastifyReply, answer: ErrorAnswer, details: boolean): void {
+export function refuse (reply: FastifyReply, answer: ErrorAnswer, details: boolean | ((answer: ErrorAnswer) => boolean)): void {
   try {
     if (reply.sent || reply.raw.headersSent) {
       reply.raw.destroy()
@@ -83,7 +83,8 @@ export function refuse (reply: FastifyReply, answer: ErrorAnswer, details: boole
     if ((answer.status === 503 || answer.status === 429) && !reply.hasHeader('retry-after')) {
       reply.header('retry-after', '1')
     }
-    const body = details && answer.detail != null && answer.status < 500 ? { error: answer.code, detail: answer.detail } : { error: answer.code }
+    const detailed = typeof details === 'function' ? details(answer) : details
+    const body = detailed && answer.detail != null && answer.status < 500 ? { error: answer.code, detail: answer.detail } : { error: answer.code }
     reply.code(answer.status).type('application/json; charset=utf-8').send(body)
   } catch {
     reply.raw.destroy()

@@ -35,6 +35,7 @@ export { HttpError } from './errors.ts'
 export type { ErrorAnswer } from './errors.ts'
 export { BodyBudget } from './body-budget.ts'
 export { answerFor, refuse } from './answers.ts'
+export { etagMatches } from './etag.ts'
 
 /** Timeouts every server here uses, in milliseconds. */
 export const HTTP_TIMEOUTS = {
@@ -64,10 +65,12 @@ export interface HttpServerInit {
   /** body bytes all requests may hold at once; beyond it a request gets 503 `busy` before its body is read */
   maxInFlightBodyBytes: number
   /**
-   * Whether 4xx answers carry `detail` (what the caller's input got wrong).
-   * Only where every caller was authenticated before any route ran.
+   * Whether 4xx answers carry `detail` (what the caller's input got wrong):
+   * always (only where every caller was authenticated before any route
+   * ran), never, or for the answers a policy picks (the issuer: input
+   * mistakes yes, refused proofs and credentials never)
    */
-  details: boolean
+  details: DetailPolicy
   /** PEM; HTTPS when given */
   tls?: { cert: string, key: string }
   /**
@@ -80,6 +83,9 @@ export interface HttpServerInit {
   /** the log level of a refusal (default: info; 5xx are always errors) */
   refusalLevel?: (status: number) => 'debug' | 'info' | 'warn'
 }
+
+/** Which 4xx answers carry their `detail`. */
+export type DetailPolicy = boolean | ((answer: ErrorAnswer) => boolean)
 
 export interface HttpServer {
   app: FastifyInstance
@@ -146,7 +152,7 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
     app.addHook('onRequest', async (request, reply) => {
       const refusal = guarded(request)
       if (refusal != null) {
-        refuse(reply, refusal, details && refusal.status !== 401)
+        refuse(reply, refusal, refusal.status === 401 ? false : details)
         return reply
       }
     })
@@ -282,7 +288,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as 
  * before any body is read (Fastify alone would answer 404 and read bodies
  * first). Call after every route is registered.
  */
-function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<string>>, details: boolean): void {
+function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<string>>, details: DetailPolicy): void {
   for (const [url, methods] of served) {
     if (methods.has('GET')) {
       methods.add('HEAD')

@@ -115,7 +115,9 @@ export class IssuerClient {
     }
     if (!res.ok) {
       const code = typeof parsed?.error === 'string' ? parsed.error : 'error'
-      throw new IssuerClientError(code, res.status, `issuer refused ${path}: ${code}`)
+      // the issuer's `detail` (what to change), when it gives one: cut, and printable only
+      const detail = typeof parsed?.detail === 'string' ? parsed.detail.slice(0, 300).replace(/[^\x20-\x7e\u00a0-\uffff]/g, '?') : undefined
+      throw new IssuerClientError(code, res.status, `issuer refused ${path}: ${code}${detail != null ? ` (${detail})` : ''}`)
     }
     return { status: res.status, body: parsed as T, headers: res.headers }
   }

@@ -11,6 +11,8 @@ export type IssuerErrorCode =
   | 'wrong-type'
   | 'invalid-challenge'
   | 'invalid-proof'
+  /** an approval that the key really signed, but the key is no registered admin of this issuer */
+  | 'not-admin'
   | 'attestation-failed'
   | 'invalid-credential'
   | 'revoked'

@@ -4,11 +4,13 @@
  * every body and query, bodies ≤ 16 KiB, every anonymous endpoint rate
  * limited per address and per route (429 with Retry-After), tokens also per
  * peer, the audit log's entries only for a signed admin request, errors as
- * `{ "error": code }`: clear for an honest client, nothing more for anyone
- * else.
+ * `{ "error": code }`, with a `detail` saying what to change when the
+ * refusal is about the request's shape or the issuer's state (the caller's
+ * own input: nothing an attacker learns from), never when a code,
+ * challenge, proof, credential or attestation was refused.
  */
 import { RateLimiter } from '@libp2p/utils'
-import { createHttpServer, HttpError, listen, perAddress } from '../http/server.ts'
+import { createHttpServer, etagMatches, HttpError, listen, perAddress } from '../http/server.ts'
 import { AdminRequestVerifier } from '../issuer-client/admin-request.ts'
 import { IssuerError } from './errors.ts'
 import { IssuerHttpMetrics } from './metrics.ts'
@@ -76,6 +78,7 @@ const STATUS: Record<IssuerErrorCode, number> = {
   unavailable: 503,
   'invalid-challenge': 403,
   'invalid-proof': 403,
+  'not-admin': 403,
   'attestation-failed': 403,
   'invalid-credential': 403,
   revoked: 403,
@@ -110,7 +113,18 @@ const SCHEMAS = {
   cloneProof: bodyOf({ type: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] }, subject: peerIdText, mintedAt: { type: 'integer', minimum: 0 }, signature: b64url(86), a: hops, b: hops }, ['type', 'subject', 'mintedAt', 'signature', 'a', 'b'])
 }
 
-/** the issuer's typed errors as answers (never with their message: `details` is off here) */
+/**
+ * The codes whose answer carries its `detail`: mistakes in the caller's own
+ * request (its shape, its size, its rate, a name that does not exist) and
+ * the issuer's state that an honest client must act on. Refused codes,
+ * challenges, proofs, credentials and attestations are told by their code
+ * alone: the detail would tell a forger which check it failed.
+ */
+export const DETAILED_CODES: ReadonlySet<string> = new Set([
+  'bad-request', 'too-large', 'rate-limited', 'wrong-type', 'twin', 'not-found', 'conflict', 'not-admin', 'method-not-allowed', 'timeout'
+])
+
+/** the issuer's typed errors as answers (their message goes out as `detail` only for DETAILED_CODES) */
 function classify (err: unknown): ErrorAnswer | undefined {
   if (err instanceof IssuerError) {
     return { status: STATUS[err.code] ?? 400, code: err.code, detail: err.message }
@@ -132,7 +146,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     log,
     bodyLimit: ISSUER_MAX_BODY,
     maxInFlightBodyBytes: ISSUER_MAX_IN_FLIGHT_BODY_BYTES,
-    details: false,
+    details: answer => DETAILED_CODES.has(answer.code),
     classify,
     refusalLevel: status => status === 429 || status === 404 ? 'debug' : 'info',
     ...(init.tls != null ? { tls: init.tls } : {})
@@ -172,7 +186,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     const crl = await issuer.revocationList()
     const etag = `"${crl.n}"`
     reply.header('etag', etag)
-    if (request.headers['if-none-match'] === etag) {
+    reply.header('vary', 'if-none-match')
+    if (etagMatches(request.headers['if-none-match'], etag)) {
       return await reply.code(304).send()
     }
     return crl
@@ -215,6 +230,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     try {
       const enrolled = await issuer.enroll(request.body as EnrollRequest)
       metrics.enrolled('ok')
+      // who joined, as what; never the code or the credential
+      log.info({ peerId: enrolled.peerId, typ: enrolled.typ, remote: request.ip }, 'node enrolled')
       return enrolled
     } catch (err) {
       metrics.enrolled(err instanceof IssuerError ? err.code : 'error')
@@ -231,8 +248,12 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     }
   }
   app.post('/v1/token', { config: anonymous, schema: { body: SCHEMAS.token } }, async (request, reply) => {
-    const token = await issuer.token(request.body as TokenRequest, chargePeer(reply))
+    let peerId: string | undefined
+    const charge = chargePeer(reply)
+    const token = await issuer.token(request.body as TokenRequest, peer => { charge(peer); peerId = peer })
     metrics.tokenIssued()
+    // whose token, until when; never the token itself
+    log.info({ peerId, expiresAt: new Date(token.expiresAt).toISOString(), remote: request.ip }, 'token issued')
     return token
   })
   // renewals share the per-peer budget of tokens: a member cannot mint

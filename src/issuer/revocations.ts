@@ -162,9 +162,14 @@ export class Revocations {
     const admin = await this.adminName(adminKey)
     const raw = unb64(adminKey, 'admin key', 64)
     const sig = unb64(signature, 'signature', 128)
-    if (admin == null || raw.length !== 32 ||
-      !verifyDomain(publicKeyFromRawBytes(raw), sig, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))) {
+    const signed = raw.length === 32 && verifyDomain(publicKeyFromRawBytes(raw), sig, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))
+    if (admin == null || !signed) {
       await db.transaction(async tx => { await audit.append(tx, 'approval-refused', { id, adminKey }) })
+      // the key's own holder (its signature verifies) learns that it is not
+      // registered, which it needs to fix it; anyone else learns nothing
+      if (signed) {
+        throw new IssuerError('not-admin', 'this key is not a registered admin of this issuer: register it with `tempus issuer admin add` on the issuer host, then approve again')
+      }
       throw new IssuerError('invalid-proof', 'not a valid approval by a registered admin for this payload')
     }
     return await db.transaction(async tx => {

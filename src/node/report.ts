@@ -16,6 +16,17 @@ function iso (ms: number | undefined): string | null {
   return ms == null ? null : new Date(ms).toISOString()
 }
 
+/** A peer's suspicion as the operator reads it: score, state, when a quarantine ends, and why the score rose. */
+export function suspicionOf (admission: AdmissionState, peer: string): PeerSummary['suspicion'] {
+  const s = admission.suspicion
+  return {
+    score: Math.round(s.score(peer) * 100) / 100,
+    state: s.state(peer),
+    quarantinedUntil: iso(s.quarantinedUntil(peer)),
+    offences: s.recentOffences(peer).map(r => ({ ...r, at: new Date(r.at).toISOString() }))
+  }
+}
+
 /** Every peer the node knows (not itself), connected or not; connected first. */
 export async function peerSummaries (libp2p: Libp2p<TempusServices>, admission: AdmissionState): Promise<PeerSummary[]> {
   const connected = new Set(libp2p.getPeers().map(p => p.toString()))
@@ -35,7 +46,7 @@ export async function peerSummaries (libp2p: Libp2p<TempusServices>, admission: 
         lastSeen: iso(directory.lastSeenOf(p)),
         admitted: connected.has(id) && admitted != null && !admission.isExpired(id, 0),
         tokenExpiresAt: admitted == null ? null : iso(admitted.claims.exp * 1000),
-        suspicion: { score: Math.round(admission.suspicion.score(id) * 100) / 100, state: admission.suspicion.state(id) },
+        suspicion: suspicionOf(admission, id),
         revoked: admission.revocations.isRevoked(id),
         connectionIds: libp2p.getConnections(p.id).map(c => c.id),
         lastConnectionEnd: end == null ? null : { ...end, at: new Date(end.at).toISOString() }

@@ -17,7 +17,12 @@ export interface PeerSummary {
   admitted: boolean
   /** ISO expiry of the token it last showed */
   tokenExpiresAt: string | null
-  suspicion: { score: number, state: string }
+  /**
+   * its suspicion now: `quarantinedUntil` (ISO) while quarantined, and
+   * `offences`, the last ones charged (oldest first, ISO times): why the
+   * score rose
+   */
+  suspicion: { score: number, state: string, quarantinedUntil: string | null, offences: Array<{ offence: string, cause?: string, at: string, weight: number }> }
   revoked: boolean
   /** ids of the open connections to it (an id changes only when the connection was replaced) */
   connectionIds: string[]

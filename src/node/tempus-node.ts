@@ -14,7 +14,7 @@ import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
 import { nodeIdentity } from './node-identity.ts'
 import type { NodeStatus, PeerSummary } from './status.ts'
-import { nodeStatus, peerSummaries } from './report.ts'
+import { nodeStatus, peerSummaries, suspicionOf } from './report.ts'
 import { bridgeFederation } from './federation-wiring.ts'
 import type { TempusServices } from './libp2p-options.ts'
 import { Registry } from 'prom-client'
@@ -286,6 +286,13 @@ export class TempusNode {
     return await peerSummaries(this.libp2p, this.admission)
   }
 
+  /** Clear every peer's suspicion, quarantine and ban, stored bans included (`tempus peers clear --all`). */
+  async clearAllPeers (): Promise<{ cleared: string[] }> {
+    const cleared = await this.libp2p.services.admission.clearAll()
+    this.log.info({ peers: cleared.length }, `suspicion of every peer cleared by the operator (${cleared.length} peer(s))`)
+    return { cleared }
+  }
+
   /** Clear a peer's suspicion, quarantine and ban (an operator's decision). */
   async clearPeer (peer: string): Promise<{ peerId: string, suspicion: { score: number, state: string } } | undefined> {
     let id
@@ -296,7 +303,7 @@ export class TempusNode {
     }
     await this.libp2p.services.admission.clear(id)
     this.log.info({ peer }, 'suspicion cleared by the operator')
-    return { peerId: peer, suspicion: { score: this.admission.suspicion.score(peer), state: this.admission.suspicion.state(peer) } }
+    return { peerId: peer, suspicion: suspicionOf(this.admission, peer) }
   }
 
   private onOwnToken (evt: CustomEvent<OwnToken>): void {
@@ -381,12 +388,13 @@ export async function createTempusNode (config: TempusConfigInput | TempusConfig
 async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptions & { now: () => number, logger: PinoLogger }, lock: DataLock | undefined, undo: Array<() => unknown>): Promise<TempusNode> {
   const now = options.now
   const random = options.random ?? Math.random
-  const log = options.logger
   // one dial budget per address and host for every dial the node decides itself (sampling, the peer keeper)
   const dialBudget = new DialRateLimiter({ now })
   const dataDir = options.dataDir
 
   const { privateKey, datastore, apiToken, enrollment, peerIdOfKey } = await nodeIdentity(parsed, options, undo)
+  // every line this node logs from here says whose it is (several nodes may share one log, and an operator's grep)
+  const log = options.logger.child({ self: peerIdOfKey })
 
   const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
   const verifier = admission.verifier

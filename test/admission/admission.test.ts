@@ -175,10 +175,12 @@ describe('admission on every connection', () => {
       const id = key.publicKey.toString()
       const peer = await scriptedPeer({ privateKey: key, outbound })
       attackers.push(peer.node)
-      // a refusal that charges nobody names nobody
-      const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === (reason === 'refused' ? undefined : id))
+      // every refusal names its peer (the operator's log says who); one that charges nobody carries no suspicion
+      const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === id)
       await assert.rejects(peer.node.dial(addr, { signal: AbortSignal.timeout(10_000) }))
-      assert.equal((await refused).detail.reason, reason, label)
+      const { detail } = await refused
+      assert.equal(detail.reason, reason, label)
+      assert.equal(detail.suspicion == null, reason === 'refused', `${label}: charged or not`)
       const score = target.admission.suspicion.score(id)
       assert.ok(reason === 'malformed' ? score > 9.9 : score === 0, `${label}: charged ${score}`)
     }

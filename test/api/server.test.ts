@@ -71,7 +71,7 @@ describe('admin API', () => {
     const entry = peers.find(p => p.peerId === peer.peerId.toString())
     assert.deepEqual(Object.keys(entry).sort(), ['addresses', 'admitted', 'connected', 'connectionIds', 'lastConnectionEnd', 'lastSeen', 'peerId', 'revoked', 'suspicion', 'tokenExpiresAt', 'type'])
     assert.equal(entry.admitted, true)
-    assert.deepEqual(entry.suspicion, { score: 0, state: 'ok' })
+    assert.deepEqual(entry.suspicion, { score: 0, state: 'ok', quarantinedUntil: null, offences: [] })
     assert.equal(entry.connected, true)
   })
 

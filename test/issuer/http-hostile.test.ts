@@ -106,7 +106,7 @@ describe('issuer HTTP API under hostile requests', () => {
     await alive()
   })
 
-  it('wrong content type, invalid JSON, deep and huge JSON, prototype poisoning: 400 with a code only', async () => {
+  it('wrong content type, invalid JSON, deep and huge JSON, prototype poisoning: 400 with a code and what to change', async () => {
     const post = async (body: string, type = 'application/json'): Promise<Response> =>
       await fetch(`${t.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': type }, body })
     const cases: Array<[string, string?]> = [
@@ -122,7 +122,9 @@ describe('issuer HTTP API under hostile requests', () => {
     for (const [body, type] of cases) {
       const res = await post(body, type)
       assert.equal(res.status, 400, body.slice(0, 40))
-      assert.deepEqual(await res.json(), { error: 'bad-request' }, body.slice(0, 40))
+      const answer = await res.json() as { error: string, detail?: string }
+      assert.equal(answer.error, 'bad-request', body.slice(0, 40))
+      assert.equal(typeof answer.detail, 'string', body.slice(0, 40))
     }
     await alive()
   })
@@ -264,7 +266,7 @@ describe('issuer rate limits per address (item 2)', () => {
         }
         const over = await fetch(`${limited.url}${path}`)
         assert.equal(over.status, 429, path)
-        assert.deepEqual(await over.json(), { error: 'rate-limited' })
+        assert.equal((await over.json() as { error: string }).error, 'rate-limited')
         assert.ok(Number(over.headers.get('retry-after')) >= 1, 'Retry-After')
       }
       for (const path of ['/v1/keys', '/v1/crl', '/v1/overlay']) {

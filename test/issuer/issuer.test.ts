@@ -84,15 +84,17 @@ describe('issuer', () => {
     assert.deepEqual(await replay.json(), { error: 'invalid-challenge' })
   })
 
-  it('validates bodies and says only a code', async () => {
+  it('validates bodies and says the code and what to change (issue #17)', async () => {
     for (const body of ['not json', '[]', JSON.stringify({ code: 7 }), JSON.stringify({ code: 'x', publicKey: '!!', challenge: 'a', signature: 'b' })]) {
       const res = await fetch(`${t.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
       assert.equal(res.status, 400)
-      assert.deepEqual(await res.json(), { error: 'bad-request' })
+      const answer = await res.json() as { error: string, detail?: string }
+      assert.equal(answer.error, 'bad-request')
+      assert.equal(typeof answer.detail, 'string', body)
     }
     const big = await fetch(`${t.url}/v1/enroll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ code: 'x'.repeat(20_000) }) })
     assert.equal(big.status, 413)
-    assert.deepEqual(await big.json(), { error: 'too-large' })
+    assert.equal((await big.json() as { error: string }).error, 'too-large')
     assert.equal((await fetch(`${t.url}/v1/nothing`)).status, 404)
   })
 

@@ -73,7 +73,7 @@ export async function adminApproveCommand (request: string, opts: { key: string,
   })
   const body = await res.json() as any
   if (!res.ok) {
-    throw new IssuerClientError(body?.error ?? 'error', res.status, `the issuer refused the approval: ${body?.error ?? res.status}`)
+    throw new IssuerClientError(body?.error ?? 'error', res.status, `the issuer refused the approval: ${body?.error ?? res.status}${typeof body?.detail === 'string' ? ` (${body.detail.slice(0, 300)})` : ''}`)
   }
   if (opts.json === true) {
     printJson(body)

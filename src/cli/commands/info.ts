@@ -34,12 +34,40 @@ export async function peersCommand (options: { data?: string, json?: boolean }):
     return
   }
   process.stdout.write(formatTable(
-    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'LAST SEEN', 'LAST END', 'ADDRESSES'],
-    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), `${p.suspicion.score} ${p.suspicion.state}`, p.lastSeen ?? '-', p.lastConnectionEnd == null ? '-' : `${p.lastConnectionEnd.how}: ${p.lastConnectionEnd.cause}`, p.addresses.join(' ')])
+    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'WHY', 'LAST SEEN', 'LAST END', 'ADDRESSES'],
+    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), suspicionText(p.suspicion), offencesText(p.suspicion.offences ?? []), p.lastSeen ?? '-', p.lastConnectionEnd == null ? '-' : `${p.lastConnectionEnd.how}: ${p.lastConnectionEnd.cause}`, p.addresses.join(' ')])
   ))
 }
 
-export async function peersClearCommand (peerId: string, options: { data: string, json?: boolean }): Promise<void> {
+/** `25.3 quarantined until 2026-…`: the score, the state, and when a quarantine ends */
+function suspicionText (s: PeerSummary['suspicion']): string {
+  return `${s.score} ${s.state}${s.quarantinedUntil != null ? ` until ${s.quarantinedUntil}` : ''}`
+}
+
+/** the last offences, newest first: `rpc-denied (admin.ping) +5 at 12:01:02Z, …` */
+function offencesText (offences: PeerSummary['suspicion']['offences']): string {
+  if (offences.length === 0) {
+    return '-'
+  }
+  return offences.slice(-3).reverse().map(o => `${o.offence}${o.cause != null ? ` (${o.cause})` : ''} +${o.weight} at ${o.at.slice(11, 19)}Z`).join(', ')
+}
+
+export async function peersClearCommand (peerId: string | undefined, options: { data: string, json?: boolean, all?: boolean }): Promise<void> {
+  if (options.all === true) {
+    if (peerId != null) {
+      throw new UsageError('tempus peers clear takes a PeerId or --all, not both')
+    }
+    const all = await apiPost<{ cleared: string[] }>(options.data, '/v1/mesh/peers/clear')
+    if (options.json === true) {
+      printJson(all)
+    } else {
+      process.stdout.write(`cleared the suspicion, quarantines and bans of ${all.cleared.length} peer(s)\n`)
+    }
+    return
+  }
+  if (peerId == null) {
+    throw new UsageError('tempus peers clear needs a PeerId (tempus peers lists them) or --all')
+  }
   const result = await apiPost<{ peerId: string, suspicion: { score: number, state: string } }>(options.data, `/v1/mesh/peers/${encodeURIComponent(peerId)}/clear`)
   if (options.json === true) {
     printJson(result)
