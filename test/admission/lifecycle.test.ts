@@ -67,7 +67,7 @@ describe('admission over a connection\'s life', () => {
 
     // an operator clears it; the edge gets back in
     const cleared = await again.clearPeer(id)
-    assert.deepEqual(cleared?.suspicion, { score: 0, state: 'ok' })
+    assert.deepEqual(cleared?.suspicion, { score: 0, state: 'ok', quarantinedUntil: null, offences: [] })
     await edge.libp2p.dial(multiaddr(again.getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) })
     await eventually(() => again.libp2p.getPeers().some(p => p.equals(edge.peerId)), 'edge back')
   })
