@@ -10,7 +10,7 @@ import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './c
 import { adminAuditCommand } from './commands/admin-audit.ts'
 import { enrollCommand } from './commands/enroll.ts'
 import { rekeyCommand } from './commands/rekey.ts'
-import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerReplicasCommand, issuerRevocationsCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
+import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerBootstrapCommand, issuerReplicasCommand, issuerRevocationsCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
 import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
 import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
 import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
@@ -277,6 +277,14 @@ export function buildProgram (): Command {
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
     .action(async (opts) => { await issuerAdminAddCommand(opts) })
+  issuer.command('bootstrap')
+    .description('the bootstrap peers handed to nodes at enrolment (prints them; --set replaces them, e.g. once the first sentinel exists)')
+    .requiredOption('--data <dir>', 'issuer data directory')
+    .option('--set <multiaddr...>', 'every bootstrap peer, /ip4/…/tcp/…/p2p/<PeerId>')
+    .option('--passphrase-file <file>', 'file holding the issuer passphrase')
+    .option('--store <store>', 'sqlite, or postgres://USER@HOST:PORT/DATABASE (default: what init recorded in --data)')
+    .option('--json', 'print JSON')
+    .action(async (opts) => { await issuerBootstrapCommand(opts) })
   issuer.command('replicas')
     .description('the URLs of every issuer replica, handed to nodes at enrolment so they fail over (prints them; --set replaces them)')
     .requiredOption('--data <dir>', 'issuer data directory')

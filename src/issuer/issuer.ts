@@ -14,6 +14,8 @@
  * on is cached across requests unless a write transaction re-checks it
  * (the signing epoch), so replicas agree.
  */
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -112,6 +114,9 @@ export function noIssuerMessage (dir: string): string {
 }
 
 
+
+/** bootstrap peers an issuer hands to nodes at most */
+const MAX_BOOTSTRAP_PEERS = 16
 
 export class Issuer {
   readonly db: IssuerDb
@@ -263,8 +268,34 @@ export class Issuer {
     }
   }
 
+  /**
+   * The bootstrap peers handed to nodes at enrolment: multiaddrs ending in
+   * /p2p/<PeerId> (canonical), at most 16; audited. Nodes enrolled before
+   * keep theirs (their config's `bootstrap` replaces it).
+   */
   async setBootstrap (list: string[]): Promise<void> {
-    await this.db.transaction(async tx => { await setMeta(tx, 'bootstrap', JSON.stringify(list)) })
+    if (list.length > MAX_BOOTSTRAP_PEERS) {
+      throw new IssuerError('bad-request', `at most ${MAX_BOOTSTRAP_PEERS} bootstrap peers`)
+    }
+    for (const addr of list) {
+      let id: string | undefined
+      try {
+        id = multiaddr(addr).getComponents().findLast(c => c.name === 'p2p')?.value
+      } catch {
+        throw new IssuerError('bad-request', `${addr.slice(0, 256)} is not a multiaddr (write it as /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW…)`)
+      }
+      let canonical = false
+      try {
+        canonical = id != null && peerIdFromString(id).toString() === id
+      } catch {}
+      if (!canonical) {
+        throw new IssuerError('bad-request', `${addr.slice(0, 256)} does not end in /p2p/<PeerId> (the sentinel's PeerId: tempus id --data DIR)`)
+      }
+    }
+    await this.db.transaction(async tx => {
+      await setMeta(tx, 'bootstrap', JSON.stringify(list))
+      await this.audit.append(tx, 'bootstrap', { peers: list })
+    })
   }
 
   /**

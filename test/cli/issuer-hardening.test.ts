@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { generateEd25519, privateKeyToPem, rawPublicKey } from '../../src/core/keys.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { IssuerClient, IssuerClientError } from '../../src/issuer-client/client.ts'
@@ -40,6 +40,7 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
       ['issuer', 'rotate-key', '--data', dir, '--announce'],
       ['issuer', 'revoke', PEER, '--data', dir, '--reason', 'lost'],
       ['issuer', 'revocations', '--data', dir],
+      ['issuer', 'bootstrap', '--data', dir],
       ['issuer', 'admin', 'add', '--data', dir, '--name', 'alice', '--key', 'A'.repeat(43)],
       ['issuer', 'audit', 'verify', '--data', dir],
       ['issuer', 'start', '--data', dir, '--listen', '127.0.0.1:0']
@@ -95,6 +96,25 @@ describe('tempus: issuer commands, admin keys, enrolment codes', () => {
     const forced = await tempus(['admin', 'keygen', '--out', file, '--force', '--json'], ENV)
     assert.equal(forced.code, 0, forced.stderr)
     assert.notEqual(JSON.parse(forced.stdout).publicKey, publicKey)
+  })
+
+  it('issuer bootstrap sets the bootstrap peers once the first sentinel exists; nodes enrolled after get them; a bad address is refused (exit 2)', async () => {
+    const env = { ...ENV, TEMPUS_ISSUER_PASSPHRASE: 'issuer-test' }
+    const sentinel = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const addr = `/ip4/127.0.0.1/tcp/4001/p2p/${sentinel}`
+    const set = await tempus(['issuer', 'bootstrap', '--data', t.dir, '--set', addr, '--json'], env)
+    assert.equal(set.code, 0, set.stderr)
+    assert.deepEqual(JSON.parse(set.stdout), { bootstrap: [addr] })
+    const key = await generateKeyPair('Ed25519')
+    const enrolled = await new IssuerClient({ url: t.url }).enroll(key, await t.issuer.createCode('edge'))
+    assert.deepEqual(enrolled.bootstrap, [addr], 'a node enrolled after gets the list')
+    for (const bad of ['/ip4/127.0.0.1/tcp/4001', 'sentinel-1:4001', `/ip4/127.0.0.1/tcp/4001/p2p/${peerIdFromString(sentinel).toCID().toString()}`]) {
+      const refused = await tempus(['issuer', 'bootstrap', '--data', t.dir, '--set', bad], env)
+      assert.equal(refused.code, 2, `${bad}: ${refused.stderr}`)
+      assert.match(refused.stderr, /--set: .*(not a multiaddr|does not end in \/p2p\/<PeerId>)/)
+    }
+    const kept = await tempus(['issuer', 'bootstrap', '--data', t.dir], env)
+    assert.equal(kept.stdout.trim(), addr, 'a refused --set changes nothing')
   })
 
   it('a legacy unencrypted admin key still approves, with a warning that says how to seal it; reseal seals it in place', async () => {

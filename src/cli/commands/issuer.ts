@@ -333,6 +333,27 @@ export async function issuerAuditVerifyCommand (opts: { store?: string, data: st
   }
 }
 
+export async function issuerBootstrapCommand (opts: { data: string, set?: string[], passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
+  const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
+  try {
+    if (opts.set != null) {
+      try {
+        await issuer.setBootstrap(opts.set)
+      } catch (err: any) {
+        throw new UsageError(`--set: ${String(err.message)}`)
+      }
+    }
+    const bootstrap = (await issuer.overlayConfig()).bootstrap ?? []
+    if (opts.json === true) {
+      printJson({ bootstrap })
+    } else {
+      process.stdout.write(bootstrap.length === 0 ? 'no bootstrap peers: enrolled nodes get none (set them with --set MULTIADDR...)\n' : bootstrap.join('\n') + '\n')
+    }
+  } finally {
+    await issuer.close()
+  }
+}
+
 export async function issuerReplicasCommand (opts: { data: string, set?: string[], passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
