@@ -136,6 +136,16 @@ export function recordIdentity (dataDir: string, now: () => number): void {
 }
 
 /**
+ * Has no node ever started from this data directory? Its first start is
+ * the one that records the datastore in the marker (`prepareDatastore`),
+ * which a recovery keeps; so a key made for it has never handed anything
+ * on (the sampler then relays from the start, src/sampling/descriptor-desk.ts).
+ */
+export function neverStarted (dataDir: string): boolean {
+  return readMarker(dataDir).stores[DATA_FILES.datastore] == null
+}
+
+/**
  * The libp2p datastore's directory (peer store, DHT records): refused if the
  * marker knows it and it vanished, else made owner-only and recorded.
  */

@@ -14,7 +14,7 @@ import { loadEnrollment } from '../admission/enrollment.ts'
 import { completePendingRekey } from '../admission/rekey.ts'
 import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
 import { generateApiToken, loadOrCreateApiToken } from './api-token.ts'
-import { dataPath, prepareDatastore, recordIdentity } from './data-dir.ts'
+import { dataPath, neverStarted, prepareDatastore, recordIdentity } from './data-dir.ts'
 import { ConfigError, NotEnrolledError } from './errors.ts'
 import type { Enrollment } from '../admission/enrollment.ts'
 import type { PinoLogger } from '../logging/logger.ts'
@@ -39,6 +39,8 @@ export interface NodeIdentity {
   enrollment: Enrollment
   /** the key's PeerId, as text */
   peerIdOfKey: string
+  /** the identity may have run before: its data directory had started a node (`neverStarted`) */
+  ranBefore: boolean
 }
 
 /** What it opened is pushed onto `undo` (closed in reverse if a later step fails). */
@@ -48,7 +50,9 @@ export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityO
   let privateKey: PrivateKey | undefined = options.privateKey
   let datastore: Datastore
   let apiToken: string | undefined
+  let ranBefore = false
   if (dataDir != null) {
+    ranBefore = !neverStarted(dataDir)
     if (privateKey == null) {
       const passphrase = options.passphrase != null
         ? { value: options.passphrase, source: 'option' as const }
@@ -93,5 +97,5 @@ export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityO
     throw new NotEnrolledError(`the enrollment is for ${enrollment.peerId}, not for this node's key ${peerIdOfKey}`)
   }
 
-  return { privateKey, datastore, apiToken, enrollment, peerIdOfKey }
+  return { privateKey, datastore, apiToken, enrollment, peerIdOfKey, ranBefore }
 }

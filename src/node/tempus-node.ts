@@ -392,7 +392,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const dialBudget = new DialRateLimiter({ now })
   const dataDir = options.dataDir
 
-  const { privateKey, datastore, apiToken, enrollment, peerIdOfKey } = await nodeIdentity(parsed, options, undo)
+  const { privateKey, datastore, apiToken, enrollment, peerIdOfKey, ranBefore } = await nodeIdentity(parsed, options, undo)
   // every line this node logs from here says whose it is (several nodes may share one log, and an operator's grep)
   const log = options.logger.child({ self: peerIdOfKey })
 
@@ -416,7 +416,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // bundles: what a caller was told is stored survives kill -9
   const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
   undo.push(() => { bundles.close() })
-  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: dataDir != null }))
+  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore }))
   undo.push(async () => { await libp2p.stop() })
   offerCloneProofs(libp2p.services.sampling, client, log)
 
