@@ -53,13 +53,11 @@ export class DescriptorDesk {
   private readonly init: DescriptorDeskInit
   private readonly own = new Map<PeerType, { descriptor: Descriptor, spent: boolean }>()
   /**
-   * Every descriptor this node handed on, by identity: a view's copies share
-   * their entry's descriptor object, and two exchanges of one view may run
-   * at once (a tick and an answer), each with a copy picked before the
-   * other handed it on and before a merge replaced the held entry.
+   * The hops (signatures, base64) by which what this node handed on came to
+   * it, and until when each matters. Keyed by the chain, not the object: a
+   * tick and an answer may each hold a copy picked before the other handed
+   * it on, and the same chain may arrive again as a new object.
    */
-  private readonly handed = new WeakSet<Descriptor>()
-  /** the hops (signatures, base64) by which what this node handed on came to it, and until when each matters */
   private readonly handedHops = new Map<string, number>()
 
   constructor (init: DescriptorDeskInit) {
@@ -104,7 +102,7 @@ export class DescriptorDesk {
       const own = e.id === this.init.self ? this.ownDescriptor(type) : undefined
       const original = own == null ? held(e.id) : undefined
       const descriptor = own?.descriptor ?? (e.spent === true || original?.spent === true ? undefined : e.descriptor)
-      if (descriptor == null || this.handed.has(descriptor) || !this.handable(descriptor, now) || (own == null && !this.fromThisRun(descriptor)) || this.handedBefore(descriptor) || !this.room(now)) {
+      if (descriptor == null || !this.handable(descriptor, now) || (own == null && !this.fromThisRun(descriptor)) || this.handedBefore(descriptor) || !this.room(now)) {
         continue
       }
       const size = CyclonEntry.encode(toWire({ ...e, descriptor })).byteLength + HOP_OVERHEAD + to.length
@@ -118,7 +116,6 @@ export class DescriptorDesk {
       if (original != null && original.descriptor === descriptor) {
         original.spent = true
       }
-      this.handed.add(descriptor)
       this.handedHops.set(hopKey(descriptor), descriptor.mintedAt + DESCRIPTOR_MAX_AGE_MS + LAPSED_GRACE_MS)
       e.descriptor = handOn(descriptor, this.init.key, to)
       e.spent = true
