@@ -107,7 +107,7 @@ describe('dashboard: sessions', () => {
     assert.equal(cookieValue(undefined), undefined)
     assert.equal(cookieValue(`${'a=1;'.repeat(65)} tempus_dashboard=abc`), undefined, 'too many pairs')
     assert.equal(cookieValue(`tempus_dashboard=${'a'.repeat(9000)}`), undefined, 'too long')
-    assert.equal(sessionCookie({ id: 'ID', expiresAt: NOW + 3_600_000 }, NOW), 'tempus_dashboard=ID; Path=/dashboard; Max-Age=3600; HttpOnly; SameSite=Strict')
+    assert.equal(sessionCookie({ id: 'ID', expiresAt: NOW + 3_600_000, ttlMs: 3_600_000 }), 'tempus_dashboard=ID; Path=/dashboard; Max-Age=3600; HttpOnly; SameSite=Strict')
     assert.match(clearedCookie(), /^tempus_dashboard=; Path=\/dashboard; Max-Age=0; HttpOnly; SameSite=Strict$/)
   })
 })

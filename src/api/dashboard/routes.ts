@@ -145,7 +145,7 @@ export function registerDashboard (app: FastifyInstance, init: DashboardInit): D
     }
     const session = sessions.create()
     init.log.info({ remote: request.ip, sessions: sessions.size }, 'dashboard login')
-    return await reply.code(204).header('set-cookie', sessionCookie(session, now())).send()
+    return await reply.code(204).header('set-cookie', sessionCookie(session)).send()
   })
 
   app.post(`${DASHBOARD_PREFIX}/logout`, { bodyLimit: LOGIN_BODY_BYTES }, async (request, reply) => {

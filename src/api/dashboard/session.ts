@@ -22,6 +22,8 @@ export interface Session {
   /** the cookie's value: 32 random bytes, base64url */
   id: string
   expiresAt: number
+  /** how long it lasts from its creation, ms (the cookie's Max-Age: one clock reading, not a second one that may have ticked) */
+  ttlMs: number
 }
 
 const ID = /^[A-Za-z0-9_-]{43}$/
@@ -54,7 +56,7 @@ export class Sessions {
     const id = Buffer.from((this.init.random ?? randomBytes)(32)).toString('base64url')
     const expiresAt = this.init.now() + this.init.ttlMs
     this.held.set(hash(id), expiresAt)
-    return { id, expiresAt }
+    return { id, expiresAt, ttlMs: this.init.ttlMs }
   }
 
   /** the session's expiry when `id` names a live one, else undefined */
@@ -111,8 +113,8 @@ export function cookieValue (header: string | undefined, name: string = SESSION_
 }
 
 /** Set-Cookie for a new session: HttpOnly, SameSite=Strict, only under /dashboard (plain HTTP on loopback: no Secure). */
-export function sessionCookie (session: Session, now: number): string {
-  const maxAge = Math.max(0, Math.floor((session.expiresAt - now) / 1000))
+export function sessionCookie (session: Session): string {
+  const maxAge = Math.max(0, Math.floor(session.ttlMs / 1000))
   return `${SESSION_COOKIE}=${session.id}; Path=${SESSION_PATH}; Max-Age=${maxAge}; HttpOnly; SameSite=Strict`
 }
 
