@@ -30,7 +30,7 @@ import { createLibp2p } from 'libp2p'
 import { handOn, mintDescriptor } from '../src/core/descriptor.ts'
 import { keyObjectOf } from '../src/core/keys.ts'
 import type { Descriptor } from '../src/core/descriptor.ts'
-import type { KeyObject } from 'node:crypto'
+import type { SignerKey } from '../src/core/keys.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { startBenchOverlay } from './lib/overlay.ts'
 import { round, summarise } from './lib/stats.ts'
@@ -55,7 +55,7 @@ try {
   const self = enrollment.peerId
   // the population: 400 edges, each with a genuine token and a record it signed
   const population: PeerEntry[] = []
-  const keys: KeyObject[] = []
+  const keys: SignerKey[] = []
   for (let i = 0; i < 400; i++) {
     const key = await generateKeyPair('Ed25519')
     keys.push(keyObjectOf(key))
@@ -82,17 +82,17 @@ try {
   const senderIndex = 1
   const sender = (population[senderIndex] as PeerEntry).id
   const chain = (i: number, hops: number): Descriptor => {
-    let d = mintDescriptor(keys[i] as KeyObject, 'edge', (population[i] as PeerEntry).id, Date.now())
+    let d = mintDescriptor(keys[i] as SignerKey, 'edge', (population[i] as PeerEntry).id, Date.now())
     let owner = i
     for (let h = 0; h < hops - 1; h++) {
       const next = (owner + 7 + h) % population.length === senderIndex ? (owner + 8 + h) % population.length : (owner + 7 + h) % population.length
-      d = handOn(d, keys[owner] as KeyObject, (population[next] as PeerEntry).id)
+      d = handOn(d, keys[owner] as SignerKey, (population[next] as PeerEntry).id)
       owner = next
     }
     if (owner !== senderIndex) {
-      d = handOn(d, keys[owner] as KeyObject, sender)
+      d = handOn(d, keys[owner] as SignerKey, sender)
     }
-    return handOn(d, keys[senderIndex] as KeyObject, self)
+    return handOn(d, keys[senderIndex] as SignerKey, self)
   }
   const typical = population.map((e, i) => ({ ...e, descriptor: chain(i, 5) }))
   const longest = population.map((e, i) => ({ ...e, descriptor: chain(i, 23) }))

@@ -12,10 +12,10 @@
  */
 import { TempusError } from '../core/tempus-error.ts'
 import { rename, stat } from 'node:fs/promises'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { syncDir } from '../storage/durable.ts'
-import { EncryptedFileKeyStore, writeFileDurably } from '../identity/key-store.ts'
+import { identityKeyStore, releaseIdentityKey } from '../identity/identity.ts'
+import { writeFileDurably } from '../identity/key-store.ts'
 import { ENROLLMENT_FILE, loadEnrollment } from './enrollment.ts'
 import { join } from 'node:path'
 import type { IssuerClient } from '../issuer-client/client.ts'
@@ -30,7 +30,8 @@ export class RekeyError extends TempusError {
 
 export interface RekeyInit {
   dataDir: string
-  passphrase: string
+  /** the identity key file's passphrase (asked for only when the key is a file; a token's key needs its PIN) */
+  passphrase: string | (() => Promise<string>)
   /** the issuer (a replica that answers: the CLI tries each the node knows) */
   client: Pick<IssuerClient, 'rekey'>
   /** scrypt cost for the new key's file (tests lower it) */
@@ -71,7 +72,11 @@ export async function completePendingRekey (dataDir: string): Promise<boolean> {
 /** Move the node in `dataDir` (stopped: the caller holds its lock) to a new identity key. */
 export async function rekeyNode (init: RekeyInit): Promise<RekeyOutcome> {
   await completePendingRekey(init.dataDir)
-  const current = new EncryptedFileKeyStore({ path: join(init.dataDir, IDENTITY), passphrase: init.passphrase })
+  const passphrase = init.passphrase
+  const current = await identityKeyStore(join(init.dataDir, IDENTITY), {
+    passphrase: typeof passphrase === 'string' ? async () => passphrase : passphrase,
+    scryptN: init.scryptN
+  })
   const oldKey = await current.load()
   if (oldKey == null) {
     throw new RekeyError(`${init.dataDir} holds no identity key; run tempus init and tempus enroll first`)
@@ -84,13 +89,17 @@ export async function rekeyNode (init: RekeyInit): Promise<RekeyOutcome> {
   if (enrollment.peerId !== from) {
     throw new RekeyError(`${init.dataDir}: enrollment.json is for ${enrollment.peerId}, the identity key is ${from}; restore the matching pair from a backup`)
   }
-  const staged = new EncryptedFileKeyStore({ path: join(init.dataDir, IDENTITY + NEXT), passphrase: init.passphrase, scryptN: init.scryptN })
-  let newKey = await staged.load()
-  if (newKey == null) {
-    newKey = await generateKeyPair('Ed25519')
-    await staged.save(newKey)
+  // the next key is made where the current one lives: a file beside it, or a new key in the same token
+  const staged = current.beside(join(init.dataDir, IDENTITY + NEXT))
+  let newKey
+  let result
+  try {
+    newKey = await staged.load() ?? await staged.create()
+    result = await init.client.rekey(oldKey, enrollment.credential, newKey)
+  } finally {
+    releaseIdentityKey(oldKey)
+    if (newKey != null) releaseIdentityKey(newKey)
   }
-  const result = await init.client.rekey(oldKey, enrollment.credential, newKey)
   const to = peerIdFromPrivateKey(newKey).toString()
   if (result.peerId !== to) {
     throw new RekeyError(`the issuer answered for ${result.peerId}, not the new key ${to}; nothing was changed`)

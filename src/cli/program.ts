@@ -71,6 +71,7 @@ export function buildProgram (): Command {
     .option('--no-mdns', 'disable mDNS discovery on the LAN')
     .option('--api <host:port>', 'admin API address (loopback only)', hostPort)
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
+    .option('--key <uri>', 'make the identity key inside a PKCS#11 token (never exportable): pkcs11:token=…;object=…?module-path=… (PIN from TEMPUS_PKCS11_PIN_FILE or TEMPUS_PKCS11_PIN, never a flag)')
     .option('--json', 'print JSON')
     .action(async (opts) => { await initCommand(opts) })
 

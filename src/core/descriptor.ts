@@ -26,6 +26,7 @@ import { DOMAINS } from './domains.ts'
 import { publicKeyFromRawBytes, signDomain, verifyDomain } from './keys.ts'
 import type { PeerType } from './peer-type.ts'
 import type { KeyObject } from 'node:crypto'
+import type { SignerKey } from './keys.ts'
 
 /** One hand-over: to whom, signed by the owner before it. */
 export interface Hop {
@@ -67,7 +68,7 @@ function hopBytes (descriptor: Uint8Array, previous: Uint8Array | undefined, to:
 }
 
 /** A new descriptor of `subject` (whose key `key` is) for the `type` view. */
-export function mintDescriptor (key: KeyObject, type: PeerType, subject: string, mintedAt: number): Descriptor {
+export function mintDescriptor (key: SignerKey, type: PeerType, subject: string, mintedAt: number): Descriptor {
   if (!Number.isSafeInteger(mintedAt) || mintedAt < 0) {
     throw new RangeError('mintedAt must be a time in ms')
   }
@@ -75,7 +76,7 @@ export function mintDescriptor (key: KeyObject, type: PeerType, subject: string,
 }
 
 /** A copy of `descriptor` handed on to `to` by its holder, whose key `key` is. */
-export function handOn (descriptor: Descriptor, key: KeyObject, to: string): Descriptor {
+export function handOn (descriptor: Descriptor, key: SignerKey, to: string): Descriptor {
   const previous = descriptor.hops.at(-1)?.signature
   const signature = signDomain(key, DOMAINS.cyclonHop, ...hopBytes(descriptor.signature, previous, to))
   return { mintedAt: descriptor.mintedAt, signature: descriptor.signature, hops: [...descriptor.hops, { to, signature }] }

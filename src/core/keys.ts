@@ -2,10 +2,37 @@
  * Ed25519 keys as node:crypto KeyObjects (what jose signs with), and the
  * bridges to libp2p keys and PeerIds.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto'
+import { KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import type { KeyObject } from 'node:crypto'
+
+/**
+ * What a key that cannot be read (a PKCS#11 token's) offers in place of a
+ * KeyObject: its public key and signatures made where it lives.
+ */
+export interface Ed25519Signer {
+  /** where the private key lives */
+  readonly backend: 'memory' | 'pkcs11'
+  /** the 32 raw bytes of the public key */
+  readonly publicKey: Uint8Array
+  /**
+   * A plain Ed25519 signature (RFC 8032) over `data`. Synchronous, so every
+   * signing site stays as it is: a local token (SoftHSM, a USB HSM, a TPM's
+   * PKCS#11 layer) answers in well under a millisecond.
+   */
+  sign(data: Uint8Array): Uint8Array<ArrayBuffer>
+}
+
+/** A key to sign with: an in-memory private key, or a signer whose key stays where it is. */
+export type SignerKey = KeyObject | Ed25519Signer
+
+/** A signer over an in-memory Ed25519 private key (what file-held keys are once opened). */
+export function memorySigner (privateKey: KeyObject): Ed25519Signer {
+  if (privateKey.asymmetricKeyType !== 'ed25519' || privateKey.type !== 'private') {
+    throw new TypeError('an Ed25519 private key is needed')
+  }
+  return { backend: 'memory', publicKey: rawPublicKey(privateKey), sign: (data) => new Uint8Array(edSign(null, data, privateKey)) }
+}
 
 export interface Ed25519KeyPair {
   privateKey: KeyObject
@@ -65,8 +92,9 @@ export function domainBytes (domain: string, ...parts: Uint8Array[]): Uint8Array
   return Buffer.concat([d, Buffer.of(0), ...parts])
 }
 
-export function signDomain (key: KeyObject, domain: string, ...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(edSign(null, domainBytes(domain, ...parts), key))
+export function signDomain (key: SignerKey, domain: string, ...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const data = domainBytes(domain, ...parts)
+  return key instanceof KeyObject ? new Uint8Array(edSign(null, data, key)) : key.sign(data)
 }
 
 export function verifyDomain (key: KeyObject, signature: Uint8Array, domain: string, ...parts: Uint8Array[]): boolean {
@@ -81,13 +109,29 @@ export function verifyDomain (key: KeyObject, signature: Uint8Array, domain: str
 }
 
 const libp2pKeyObjects = new WeakMap<object, KeyObject>()
+const externalSigners = new WeakMap<object, Ed25519Signer>()
+
+/** Say that a libp2p private key object signs through `signer` (its `raw` cannot be read). */
+export function registerExternalSigner (libp2pKey: object, signer: Ed25519Signer): void {
+  externalSigners.set(libp2pKey, signer)
+}
+
+/** The signer behind a libp2p private key made by `registerExternalSigner`, if any. */
+export function externalSignerOf (libp2pKey: object): Ed25519Signer | undefined {
+  return externalSigners.get(libp2pKey)
+}
 
 /**
- * The node:crypto KeyObject for a libp2p Ed25519 private key, made once and
+ * What signs for a libp2p Ed25519 private key: the signer of a key held in
+ * a token, or a node:crypto KeyObject made once and
  * cached: @libp2p/crypto rebuilds one on every signature, which costs more
  * than the signature itself on the connection path.
  */
-export function keyObjectOf (key: { type: string, raw: Uint8Array }): KeyObject {
+export function keyObjectOf (key: { type: string, raw: Uint8Array }): SignerKey {
+  const external = externalSigners.get(key)
+  if (external != null) {
+    return external
+  }
   let obj = libp2pKeyObjects.get(key)
   if (obj == null) {
     if (key.type !== 'Ed25519' || key.raw.length !== 64) {

@@ -9,7 +9,7 @@
 import { openReceipt, signReceipt } from './receipt.ts'
 import { countRefusal, refuse } from './context.ts'
 import { destinedTo, formatDestination, parseDestination } from './destination.ts'
-import { DtnError } from './errors.ts'
+import { DtnError, HARMLESS } from './errors.ts'
 import { decryptPayload } from './payload-crypto.ts'
 import { isComplete, reassemble } from './reassembly.ts'
 import type { Fragment } from './bundle.ts'
@@ -64,6 +64,11 @@ export class Delivery {
       // signed by the source, so the source is to blame
       ctx.log('bundle %s from %s cannot be reassembled - %s', id, head.source, err?.message)
       ctx.store.removeBundle(id)
+      if (err instanceof DtnError && HARMLESS.has(err.reason)) {
+        // this node's own limit (its key in a token), not the source's fault
+        countRefusal(ctx, err.reason)
+        return
+      }
       refuse(ctx, head.source, err instanceof DtnError ? err.reason : 'bad-digest')
       return
     }

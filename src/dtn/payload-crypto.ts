@@ -13,6 +13,7 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { DOMAINS } from '../core/domains.ts'
+import { externalSignerOf } from '../core/keys.ts'
 import { DtnError } from './errors.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -45,9 +46,13 @@ export function encryptPayload (destinationEd25519: Uint8Array, id: Uint8Array, 
 }
 
 /** Decrypt with this node's Ed25519 private key (libp2p's 64-byte seed ‖ public form). */
-export function decryptPayload (ownEd25519: { raw: Uint8Array }, id: Uint8Array, ephemeralKey: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+export function decryptPayload (ownEd25519: { raw: Uint8Array } & object, id: Uint8Array, ephemeralKey: Uint8Array, ciphertext: Uint8Array): Uint8Array {
   if (ephemeralKey.length !== 32 || ciphertext.length < TAG_BYTES) {
     throw new DtnError('malformed', 'the encrypted payload is too short')
+  }
+  if (externalSignerOf(ownEd25519) != null) {
+    // the payload is sealed to the X25519 form of the identity key, which a token cannot compute
+    throw new DtnError('key-in-token', 'this node\'s identity key is in a PKCS#11 token, which cannot open payloads encrypted to it; senders must send to it unencrypted (encrypt: false) or through a node with a file key')
   }
   const seed = ownEd25519.raw.subarray(0, 32)
   const ownPub = ed25519.utils.toMontgomery(ownEd25519.raw.subarray(32))

@@ -1,12 +1,12 @@
 /**
  * Where a node's identity key lives. The interface is small so a
- * hardware-backed store (TPM, secure enclave, HSM) can replace the default
- * encrypted file later without touching the node.
+ * hardware-backed store replaces the default encrypted file without
+ * touching the node: `Pkcs11KeyStore` keeps the key in a PKCS#11 token.
  */
 import { randomBytes } from 'node:crypto'
 import { link, open, readFile, rename, mkdir, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { IdentityError } from './errors.ts'
 import { DEFAULT_SCRYPT_N, seal, unseal } from './seal.ts'
 import type { PrivateKey } from '@libp2p/interface'
@@ -14,8 +14,10 @@ import type { PrivateKey } from '@libp2p/interface'
 export interface KeyStore {
   /** the stored key, or `undefined` when none was stored yet */
   load(): Promise<PrivateKey | undefined>
-  /** store the key durably */
-  save(key: PrivateKey): Promise<void>
+  /** make a new key where this store keeps keys, and keep it durably */
+  create(): Promise<PrivateKey>
+  /** a store of the same kind at another path (a re-key keeps its next key beside the current one) */
+  beside(path: string): KeyStore
 }
 
 export interface EncryptedFileKeyStoreInit {
@@ -78,6 +80,16 @@ export class EncryptedFileKeyStore implements KeyStore {
     } catch {
       throw new IdentityError(`identity key ${this.path} does not hold a valid private key`)
     }
+  }
+
+  async create (): Promise<PrivateKey> {
+    const key = await generateKeyPair('Ed25519')
+    await this.save(key)
+    return key
+  }
+
+  beside (path: string): EncryptedFileKeyStore {
+    return new EncryptedFileKeyStore({ path, passphrase: this.passphrase, scryptN: this.scryptN })
   }
 
   async save (privateKey: PrivateKey): Promise<void> {

@@ -12,7 +12,7 @@ import { MemoryDatastore } from 'datastore-core'
 import { FsDatastore } from 'datastore-fs'
 import { loadEnrollment } from '../admission/enrollment.ts'
 import { completePendingRekey } from '../admission/rekey.ts'
-import { EncryptedFileKeyStore, loadOrCreateIdentity, resolvePassphrase } from '../identity/index.ts'
+import { identityKeyStore, loadOrCreateIdentity, releaseIdentityKey, resolvePassphrase } from '../identity/index.ts'
 import { generateApiToken, loadOrCreateApiToken } from './api-token.ts'
 import { dataPath, neverStarted, prepareDatastore, recordIdentity } from './data-dir.ts'
 import { ConfigError, NotEnrolledError } from './errors.ts'
@@ -54,21 +54,30 @@ export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityO
   if (dataDir != null) {
     ranBefore = !neverStarted(dataDir)
     if (privateKey == null) {
-      const passphrase = options.passphrase != null
-        ? { value: options.passphrase, source: 'option' as const }
-        : await resolvePassphrase()
-      if (passphrase.source === 'dev-default') {
-        log.warn('INSECURE: the identity key is encrypted with the built-in development passphrase; set TEMPUS_PASSPHRASE or TEMPUS_PASSPHRASE_FILE for any real deployment')
-      }
       // a re-key interrupted after the issuer answered is finished first (never a key with another key's credential)
       if (await completePendingRekey(dataDir)) {
         log.warn({ dataDir }, 'finished an interrupted re-key: the node starts with its new identity key')
       }
-      const store = new EncryptedFileKeyStore({ path: dataPath(dataDir, 'identity'), passphrase: passphrase.value, scryptN: options.scryptN })
+      const path = dataPath(dataDir, 'identity')
+      const store = await identityKeyStore(path, {
+        scryptN: options.scryptN,
+        // asked for only when the key is an encrypted file (a token's key needs its PIN instead)
+        passphrase: async () => {
+          const passphrase = options.passphrase != null
+            ? { value: options.passphrase, source: 'option' as const }
+            : await resolvePassphrase()
+          if (passphrase.source === 'dev-default') {
+            log.warn('INSECURE: the identity key is encrypted with the built-in development passphrase; set TEMPUS_PASSPHRASE or TEMPUS_PASSPHRASE_FILE for any real deployment')
+          }
+          return passphrase.value
+        }
+      })
       const identity = await loadOrCreateIdentity(store)
       privateKey = identity.privateKey
+      const opened = privateKey
+      undo.push(() => { releaseIdentityKey(opened) })
       if (identity.created) {
-        log.info({ path: dataPath(dataDir, 'identity') }, 'created a new identity key')
+        log.info({ path }, 'created a new identity key')
       }
       recordIdentity(dataDir, now)
     }

@@ -13,6 +13,7 @@ import type { FederationEndpoint, FederationService } from '../federation/index.
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
 import { nodeIdentity } from './node-identity.ts'
+import { releaseIdentityKey } from '../identity/index.ts'
 import type { NodeStatus, PeerSummary } from './status.ts'
 import { nodeStatus, peerSummaries, suspicionOf } from './report.ts'
 import { bridgeFederation } from './federation-wiring.ts'
@@ -126,13 +127,16 @@ export class TempusNode {
   private readonly pinStore?: SqlitePinStore
   /** the data directory's lock, held from creation to stop */
   private readonly lock?: DataLock
+  /** the identity key, released (a token session closed) once libp2p stopped */
+  private readonly identityKey?: PrivateKey
   /** anomalies across overlays (a federated bridge) */
   readonly anomalyRelay?: AnomalyRelay
   /** bundles across overlays (a federated bridge with federation.relay.bundles) */
   readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock, identityKey?: PrivateKey }) {
     this.lock = init.lock
+    this.identityKey = init.identityKey
     this.federationEndpoint = init.federation
     this.pinStore = init.pinStore
     this.anomalyRelay = init.anomalyRelay
@@ -271,6 +275,9 @@ export class TempusNode {
     await this.federationEndpoint?.stop()
     this.pinStore?.close()
     await this.libp2p.stop()
+    if (this.identityKey != null) {
+      releaseIdentityKey(this.identityKey)
+    }
     this.gossip.store.close()
     this.dtn.store.close()
     if (this.dataDir != null) {
@@ -424,7 +431,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const { endpoint: federation, pinStore, anomalyRelay, bundleRelay } = parsed.federation.enabled
     ? await bridgeFederation(parsed, { privateKey, peerId: peerIdOfKey, overlay: enrollment.overlay, admission, rpc: libp2p.services.rpc, gossip: libp2p.services.gossip, dtn: libp2p.services.dtn, dataDir, log, now, registry }, undo)
     : {}
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock, identityKey: options.privateKey == null ? privateKey : undefined })
   if (options.start !== false) {
     // from here the node owns what was opened: its stop closes all of it
     undo.length = 0

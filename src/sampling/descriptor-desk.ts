@@ -27,13 +27,13 @@ import type { Descriptor } from '../core/descriptor.ts'
 import type { DescriptorLedger } from './descriptor-ledger.ts'
 import type { PeerEntry } from './peer-entry.ts'
 import type { PeerType } from '../core/peer-type.ts'
-import type { KeyObject } from 'node:crypto'
+import type { SignerKey } from '../core/keys.ts'
 
 export interface DescriptorDeskInit {
   /** this node's PeerId */
   self: string
   /** this node's identity key */
-  key: KeyObject
+  key: SignerKey
   now: () => number
   ledger: DescriptorLedger
   /** the least time between two of this node's descriptors for a view (ms) */

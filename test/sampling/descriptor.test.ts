@@ -16,9 +16,9 @@ import { DescriptorDesk } from '../../src/sampling/descriptor-desk.ts'
 import { DescriptorLedger } from '../../src/sampling/descriptor-ledger.ts'
 import type { Descriptor } from '../../src/core/descriptor.ts'
 import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
-import type { KeyObject } from 'node:crypto'
+import type { SignerKey } from '../../src/core/keys.ts'
 
-interface Peer { id: string, key: KeyObject }
+interface Peer { id: string, key: SignerKey }
 async function peer (): Promise<Peer> {
   const k = await generateKeyPair('Ed25519')
   return { id: peerIdFromPrivateKey(k).toString(), key: keyObjectOf(k) }

@@ -18,14 +18,14 @@ import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { credentialLifetime } from '../../admission/credential.ts'
 import { enrolledIssuers, ENROLLMENT_FILE, loadEnrollment } from '../../admission/enrollment.ts'
-import { EncryptedFileKeyStore } from '../../identity/index.ts'
+import { releaseIdentityKey } from '../../identity/index.ts'
 import { loadConfigFile } from '../../node/config.ts'
 import { DATA_FILES } from '../../node/constants.ts'
 import { isAlive } from '../../storage/index.ts'
 import { readFile } from 'node:fs/promises'
 import { printJson } from '../output.ts'
-import { cliPassphrase, passphraseHint } from '../passphrase.ts'
-import { withProgress } from '../progress.ts'
+import { passphraseHint } from '../passphrase.ts'
+import { loadNodeKey } from '../node-key.ts'
 import type { Enrollment } from '../../admission/enrollment.ts'
 import type { TempusConfig } from '../../node/config.ts'
 
@@ -187,14 +187,16 @@ export async function runDoctor (data: string, options: { passphraseFile?: strin
 
   let peerId: string | undefined
   if (checks.some(c => c.check === `file ${DATA_FILES.identity}` && c.status !== 'fail')) {
-    const passphrase = await cliPassphrase({ file: options.passphraseFile })
     try {
-      const key = await withProgress('deriving the identity key\'s decryption key from the passphrase (scrypt)', async () => await new EncryptedFileKeyStore({ path: join(data, DATA_FILES.identity), passphrase: passphrase.value }).load(), options)
+      const { key, backend, passphrase } = await loadNodeKey(data, { ...options, path: join(data, DATA_FILES.identity) })
       if (key != null) {
+        releaseIdentityKey(key)
         peerId = peerIdFromPrivateKey(key).toString()
-        checks.push(passphrase.source === 'dev-default'
-          ? { check: 'identity key', status: 'warn', detail: `decrypts (PeerId ${peerId}) with the public development passphrase: anyone with the file has the key; reseal it with a passphrase of your own` }
-          : { check: 'identity key', status: 'ok', detail: `decrypts: PeerId ${peerId}` })
+        checks.push(backend === 'pkcs11'
+          ? { check: 'identity key', status: 'ok', detail: `in a PKCS#11 token, signs: PeerId ${peerId}` }
+          : passphrase === 'dev-default'
+            ? { check: 'identity key', status: 'warn', detail: `decrypts (PeerId ${peerId}) with the public development passphrase: anyone with the file has the key; reseal it with a passphrase of your own` }
+            : { check: 'identity key', status: 'ok', detail: `decrypts: PeerId ${peerId}` })
       }
     } catch (err: any) {
       const message = String(err.message)

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises'
 import { saveEnrollment } from '../../admission/enrollment.ts'
 import { privateKeyFromPem } from '../../core/keys.ts'
 import { attest } from '../../issuer/attestation.ts'
-import { EncryptedFileKeyStore } from '../../identity/index.ts'
-import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
+import { releaseIdentityKey } from '../../identity/index.ts'
+import { loadNodeKey } from '../node-key.ts'
 import { IssuerClient, IssuerClientError } from '../../issuer-client/client.ts'
 import { loadConfigFile } from '../../node/config.ts'
 import { dataPath } from '../../node/data-dir.ts'
@@ -15,23 +15,27 @@ import { withProgress } from '../progress.ts'
 
 export async function enrollCommand (opts: { data: string, issuer: string, code: string, attestorKey?: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const config = await loadConfigFile(dataPath(opts.data, 'config'))
-  const passphrase = await resolvePassphrase({ file: opts.passphraseFile })
-  const key = await withProgress('deriving the identity key\'s decryption key from the passphrase (scrypt)', async () => await new EncryptedFileKeyStore({ path: dataPath(opts.data, 'identity'), passphrase: passphrase.value }).load(), opts)
+  const { key } = await loadNodeKey(opts.data, opts)
   if (key == null) {
     throw new DataDirError(`${opts.data} holds no identity key; run tempus init first`)
   }
   const client = new IssuerClient({ url: opts.issuer })
-  // a test platform's attestor key stands in for App Attest / Play Integrity / a TPM
-  const attestor = opts.attestorKey == null ? undefined : privateKeyFromPem(await readFile(opts.attestorKey, 'utf8')).privateKey
-  // the node asks for its configured type: a code of another type is refused
-  // by the issuer before it counts a use, so the code stays good for its type
-  const result = await withProgress(`enrolling with ${client.url}`, async () => await client.enroll(key, opts.code, attestor == null ? undefined : challenge => attest(attestor, key.publicKey.raw, challenge), config.type)
-    .catch((err: unknown) => {
-      if (err instanceof IssuerClientError && err.code === 'wrong-type' && err.status !== 200) {
-        throw new UsageError(`this code is not for a node of type ${config.type} (${opts.data} was initialised as ${config.type}); the code was not used; ask for a code of type ${config.type}`)
-      }
-      throw err
-    }), opts)
+  let result
+  try {
+    // a test platform's attestor key stands in for App Attest / Play Integrity / a TPM
+    const attestor = opts.attestorKey == null ? undefined : privateKeyFromPem(await readFile(opts.attestorKey, 'utf8')).privateKey
+    // the node asks for its configured type: a code of another type is refused
+    // by the issuer before it counts a use, so the code stays good for its type
+    result = await withProgress(`enrolling with ${client.url}`, async () => await client.enroll(key, opts.code, attestor == null ? undefined : challenge => attest(attestor, key.publicKey.raw, challenge), config.type)
+      .catch((err: unknown) => {
+        if (err instanceof IssuerClientError && err.code === 'wrong-type' && err.status !== 200) {
+          throw new UsageError(`this code is not for a node of type ${config.type} (${opts.data} was initialised as ${config.type}); the code was not used; ask for a code of type ${config.type}`)
+        }
+        throw err
+      }), opts)
+  } finally {
+    releaseIdentityKey(key)
+  }
   await saveEnrollment(opts.data, { ...result, issuerUrl: client.url })
   if (opts.json === true) {
     printJson({ peerId: result.peerId, typ: result.typ, overlay: result.overlay, issuer: result.issuer })

@@ -1,24 +1,22 @@
-import { EncryptedFileKeyStore } from '../../identity/index.ts'
-import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
-import { dataPath } from '../../node/data-dir.ts'
+import { releaseIdentityKey } from '../../identity/index.ts'
+import { loadNodeKey } from '../node-key.ts'
 import { DataDirError } from '../../core/data-dir-error.ts'
 import { apiGet, apiPost } from '../api-client.ts'
 import { UsageError } from '../errors.ts'
 import { formatTable, printJson } from '../output.ts'
-import { withProgress } from '../progress.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { NodeStatus, PeerSummary } from '../../node/tempus-node.ts'
 import type { Readiness } from '../../node/readiness.ts'
 
 export async function idCommand (options: { data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
-  const passphrase = await resolvePassphrase({ file: options.passphraseFile })
-  const key = await withProgress('deriving the identity key\'s decryption key from the passphrase (scrypt)', async () => await new EncryptedFileKeyStore({ path: dataPath(options.data, 'identity'), passphrase: passphrase.value }).load(), options)
+  const { key, backend } = await loadNodeKey(options.data, options)
   if (key == null) {
     throw new DataDirError(`${options.data} holds no identity key; run: tempus init --data ${options.data} --type edge|bridge|sentinel`)
   }
+  releaseIdentityKey(key)
   const peerId = peerIdFromPrivateKey(key).toString()
   if (options.json === true) {
-    printJson({ peerId, publicKey: Buffer.from(key.publicKey.raw).toString('base64') })
+    printJson({ peerId, publicKey: Buffer.from(key.publicKey.raw).toString('base64'), key: backend })
   } else {
     process.stdout.write(peerId + '\n')
   }

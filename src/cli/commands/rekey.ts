@@ -16,7 +16,6 @@ export async function rekeyCommand (opts: { data: string, issuer?: string, passp
   // the node must be stopped: it holds the directory's lock while it runs
   const lock = acquireDataLock(opts.data)
   try {
-    const passphrase = await resolvePassphrase({ file: opts.passphraseFile })
     const urls = opts.issuer != null ? [opts.issuer] : enrolledIssuers(enrollment)
     // every replica the node knows, in turn, until one answers (a refusal is an answer)
     const client = {
@@ -35,7 +34,7 @@ export async function rekeyCommand (opts: { data: string, issuer?: string, passp
         throw last
       }
     }
-    const outcome = await rekeyNode({ dataDir: opts.data, passphrase: passphrase.value, client })
+    const outcome = await rekeyNode({ dataDir: opts.data, passphrase: async () => (await resolvePassphrase({ file: opts.passphraseFile })).value, client })
     if (opts.json === true) {
       printJson(outcome)
     } else {
