@@ -6,19 +6,28 @@
  * - tokens issued per second by the issuer (signature + audit-log append),
  *   in process and over HTTP;
  * - token verifications per second (distinct tokens, so no cache helps) vs
- *   raw Ed25519 verifications per second of messages of the same size.
+ *   raw Ed25519 verifications per second of messages of the same size;
+ * - the same admitted connect, and admission proofs signed per second, with
+ *   the identity key in a SoftHSM2 token (PKCS#11) vs a key in memory (a
+ *   file key once opened), when Debian's softhsm2 is installed.
  *
  *   npm run bench:admission -- [--rounds 3] [--iterations 300] [--tokens 20000] [--json]
  */
 import { verify as edVerify } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { publicKeyFromRawBytes } from '../src/core/keys.ts'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { DOMAINS } from '../src/core/domains.ts'
+import { keyObjectOf, publicKeyFromRawBytes, signDomain } from '../src/core/keys.ts'
+import { libp2pKeyOf, openPkcs11Key } from '../src/identity/index.ts'
+import { SOFTHSM_MODULE, startSoftHsm } from '../test/fixtures/softhsm.ts'
 import { TokenVerifier } from '../src/admission/verifier.ts'
 import { IssuerClient } from '../src/issuer-client/client.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { admittedStack, compareStacks, plainStack, tempusStack } from './lib/connect.ts'
 import type { ConnectFigures } from './lib/connect.ts'
+import type { PrivateKey } from '@libp2p/interface'
 import { startBenchOverlay } from './lib/overlay.ts'
 import { round } from './lib/stats.ts'
 
@@ -40,12 +49,41 @@ say(`bench:admission — connect: ${rounds} alternating rounds of ${iterations} 
 // 1. admitted connect vs plain connect: libp2p with the same transports,
 // with and without admission; and, for reference, a full tempus node
 // (identify, DHT, gossipsub, metrics… all reacting to each connection)
-const [ours, node, base] = await compareStacks([
+// with the identity in a SoftHSM2 token too (each node's key generated in the token)
+const hsm = existsSync(SOFTHSM_MODULE) ? await startSoftHsm('tempus-bench') : undefined
+let hsmKeys = 0
+const tokenKey = async (): Promise<PrivateKey> => {
+  if (hsm == null) throw new Error('no SoftHSM2')
+  return libp2pKeyOf(openPkcs11Key(hsm.uri(`bench-${hsmKeys++}`), { pin: hsm.pin, generate: true }))
+}
+const stacks = [
   admittedStack(overlay),
   tempusStack(overlay, {}, 'tempus node'),
-  plainStack
-], rounds, iterations, 2, 2, say) as [ConnectFigures, ConnectFigures, ConnectFigures]
+  plainStack,
+  ...(hsm == null ? [] : [admittedStack(overlay, { name: 'libp2p + admission, PKCS#11 key', key: tokenKey })])
+]
+const [ours, node, base, hsmConnect] = await compareStacks(stacks, rounds, iterations, 2, 2, say) as [ConnectFigures, ConnectFigures, ConnectFigures, ConnectFigures | undefined]
 say(`admitted connect p50 ${round(ours.p50)} ms (p99 ${round(ours.p99)}), plain ${round(base.p50)} ms (p99 ${round(base.p99)}): ${round(ours.p50 / base.p50)}×`)
+if (hsmConnect != null) {
+  say(`admitted connect with the identity key in SoftHSM2: p50 ${round(hsmConnect.p50)} ms (p99 ${round(hsmConnect.p99)}): ${round(hsmConnect.p50 / ours.p50)}× the in-memory key`)
+}
+
+// admission proofs signed per second: the signature each side makes per connect
+const proofRate = async (key: PrivateKey): Promise<number> => {
+  const signer = keyObjectOf(key)
+  const nonce = randomBytes(32)
+  const tokenHash = randomBytes(32)
+  const n = 5000
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) {
+    nonce[0] = i & 255
+    signDomain(signer, DOMAINS.admitProof, nonce, tokenHash)
+  }
+  return n / ((performance.now() - t0) / 1000)
+}
+const proofsPerSecMemory = await proofRate(await generateKeyPair('Ed25519'))
+const proofsPerSecPkcs11 = hsm == null ? undefined : await proofRate(await tokenKey())
+say(`admission proofs signed: ${round(proofsPerSecMemory, 0)}/s in-memory key` + (proofsPerSecPkcs11 == null ? ' (softhsm2 not installed: no PKCS#11 figures)' : `, ${round(proofsPerSecPkcs11, 0)}/s SoftHSM2 key: ${round(proofsPerSecPkcs11 / proofsPerSecMemory)}×`))
 say(`full tempus node connect p50 ${round(node.p50)} ms (p99 ${round(node.p99)}): ${round(node.p50 / base.p50)}× plain`)
 
 // 2. tokens issued per second (in process: what the issuer can sign and log)
@@ -103,6 +141,7 @@ const rawVerifyPerSec = verifyCount / ((performance.now() - start) / 1000)
 say(`verifications: ${round(verifyPerSec, 0)}/s tokens (distinct, full checks) vs ${round(rawVerifyPerSec, 0)}/s raw Ed25519: ${round(verifyPerSec / rawVerifyPerSec)}×`)
 
 await overlay.stop()
+await hsm?.stop()
 if (json) {
   process.stdout.write(JSON.stringify({
     admittedConnectP50Ms: round(ours.p50),
@@ -116,7 +155,13 @@ if (json) {
     tokensPerSec: round(tokensPerSec, 0),
     httpTokensPerSec: round(httpTokensPerSec, 0),
     verifyPerSec: round(verifyPerSec, 0),
-    rawVerifyPerSec: round(rawVerifyPerSec, 0)
+    rawVerifyPerSec: round(rawVerifyPerSec, 0),
+    pkcs11ConnectP50Ms: hsmConnect == null ? null : round(hsmConnect.p50),
+    pkcs11ConnectP99Ms: hsmConnect == null ? null : round(hsmConnect.p99),
+    pkcs11ConnectRatio: hsmConnect == null ? null : round(hsmConnect.p50 / ours.p50),
+    proofsPerSecMemory: round(proofsPerSecMemory, 0),
+    proofsPerSecPkcs11: proofsPerSecPkcs11 == null ? null : round(proofsPerSecPkcs11, 0),
+    proofRatio: proofsPerSecPkcs11 == null ? null : round(proofsPerSecPkcs11 / proofsPerSecMemory)
   }) + '\n')
 }
 process.exit(0)

@@ -17,7 +17,7 @@ import { CONNECTION_DEFAULTS } from '../../src/node/constants.ts'
 import { summarise } from './stats.ts'
 import type { BenchOverlay } from './overlay.ts'
 import type { TempusConfigInput } from '../../src/node/config.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface Stack {
@@ -62,9 +62,9 @@ export function tempusStack (overlay: BenchOverlay, config: Partial<TempusConfig
  * and Yamux as `plainStack`, plus the admission exchange inside Noise. The
  * difference between the two is what admission costs a connect.
  */
-export function admittedStack (overlay: BenchOverlay): Stack {
+export function admittedStack (overlay: BenchOverlay, options: { name?: string, key?: () => Promise<PrivateKey> } = {}): Stack {
   const make = async (listen: boolean): Promise<Libp2p> => {
-    const privateKey = await generateKeyPair('Ed25519')
+    const privateKey = await (options.key ?? (async () => generateKeyPair('Ed25519')))()
     const client = new IssuerClient({ url: overlay.http.url })
     const enrollment = await client.enroll(privateKey, (await overlay.issuer.createCode('edge')))
     const state = await admissionStateFor(enrollment)
@@ -81,7 +81,7 @@ export function admittedStack (overlay: BenchOverlay): Stack {
     })
   }
   return {
-    name: 'libp2p + admission',
+    name: options.name ?? 'libp2p + admission',
     async target () {
       const n = await make(true)
       return { addr: n.getMultiaddrs()[0] as Multiaddr, stop: async () => n.stop() }
