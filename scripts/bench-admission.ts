@@ -7,6 +7,8 @@
  *   in process and over HTTP;
  * - token verifications per second (distinct tokens, so no cache helps) vs
  *   raw Ed25519 verifications per second of messages of the same size;
+ * - a reconnect and its first RPC call between tempus nodes, resumed on a
+ *   ticket vs the full exchange (resumption off), alternating;
  * - the same admitted connect, and admission proofs signed per second, with
  *   the identity key in a SoftHSM2 token (PKCS#11) vs a key in memory (a
  *   file key once opened), when Debian's softhsm2 is installed.
@@ -29,7 +31,10 @@ import { admittedStack, compareStacks, plainStack, tempusStack } from './lib/con
 import type { ConnectFigures } from './lib/connect.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { startBenchOverlay } from './lib/overlay.ts'
-import { round } from './lib/stats.ts'
+import { round, summarise } from './lib/stats.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+
+const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
 
 const args = benchArgs({
   rounds: { type: 'string', default: '3' },
@@ -85,6 +90,41 @@ const proofsPerSecMemory = await proofRate(await generateKeyPair('Ed25519'))
 const proofsPerSecPkcs11 = hsm == null ? undefined : await proofRate(await tokenKey())
 say(`admission proofs signed: ${round(proofsPerSecMemory, 0)}/s in-memory key` + (proofsPerSecPkcs11 == null ? ' (softhsm2 not installed: no PKCS#11 figures)' : `, ${round(proofsPerSecPkcs11, 0)}/s SoftHSM2 key: ${round(proofsPerSecPkcs11 / proofsPerSecMemory)}×`))
 say(`full tempus node connect p50 ${round(node.p50)} ms (p99 ${round(node.p99)}): ${round(node.p50 / base.p50)}× plain`)
+
+// 1b. reconnect + first call between full tempus nodes: resumed on a ticket vs the full exchange
+const connectAndCall = async (resumption: boolean, n: number): Promise<number[]> => {
+  const config = { admission: { resumption }, connections: { minConnections: 0 }, sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
+  const target = await overlay.node('sentinel', config)
+  target.rpc.expose('echo.back', (x: unknown) => x as any)
+  target.rpc.policy.replace([{ type: 'edge', allow: ['echo.*'] }])
+  const dialer = await overlay.node('edge', config)
+  const addr = multiaddr(target.getMultiaddrs()[0] ?? '')
+  const samples: number[] = []
+  try {
+    for (let i = 0; i < n + 20; i++) {
+      const t0 = performance.now()
+      const connection = await dialer.libp2p.dial(addr, { signal: AbortSignal.timeout(10_000) })
+      await dialer.rpc.call(target.peerId, 'echo.back', i, { timeout: 10_000 })
+      const elapsed = performance.now() - t0
+      await connection.close()
+      if (i >= 20) samples.push(elapsed)
+    }
+  } finally {
+    await dialer.stop()
+    await target.stop()
+  }
+  return samples
+}
+const fullCall: number[] = []
+const resumedCall: number[] = []
+for (let r = 0; r < rounds; r++) {
+  fullCall.push(summarise(await connectAndCall(false, iterations)).p50)
+  resumedCall.push(summarise(await connectAndCall(true, iterations)).p50)
+  say(`  round ${r + 1}/${rounds}: connect + first call p50: full exchange ${fullCall.at(-1)?.toFixed(2)} ms, resumed ${resumedCall.at(-1)?.toFixed(2)} ms`)
+}
+const fullCallP50 = medianOf(fullCall)
+const resumedCallP50 = medianOf(resumedCall)
+say(`reconnect + first call p50: resumed ${round(resumedCallP50)} ms vs full exchange ${round(fullCallP50)} ms: ${round(resumedCallP50 / fullCallP50)}×`)
 
 // 2. tokens issued per second (in process: what the issuer can sign and log)
 const members = await Promise.all(Array.from({ length: 100 }, async () => {
@@ -145,6 +185,9 @@ await hsm?.stop()
 if (json) {
   process.stdout.write(JSON.stringify({
     admittedConnectP50Ms: round(ours.p50),
+    fullConnectCallP50Ms: round(fullCallP50),
+    resumedConnectP50Ms: round(resumedCallP50),
+    resumedConnectRatio: round(resumedCallP50 / fullCallP50),
     admittedConnectP99Ms: round(ours.p99),
     plainConnectP50Ms: round(base.p50),
     plainConnectP99Ms: round(base.p99),

@@ -21,6 +21,16 @@
  * already showed. A retry that does not prove an epoch newer than the token
  * we sent is refused and costs its sender, and the re-fetch it triggers is
  * the token manager's one per epoch.
+ *
+ * Resumption. After a full exchange each side holds a ticket the other
+ * sealed for it (`grant`: the responder's in its hello, the initiator's in
+ * its proof). On a later connection the initiator presents the
+ * responder's ticket in its hello (which still carries its token and
+ * nonce); a responder that opens it and holds a ticket of the initiator's
+ * answers with that ticket alone, and the initiator checks it: AES-GCM on
+ * both sides, no signature. Either side may refuse the other's ticket;
+ * the full exchange then goes on in the same connection, never anything
+ * less.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { ADMIT_PROTOCOL, MAX_KEY_CERT_BYTES, MAX_TOKEN_BYTES, NONCE_BYTES } from './constants.ts'
@@ -30,9 +40,11 @@ import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '..
 import { decodeFailsWith } from '../core/pb-codec.ts'
 import { isFramingFault } from './cut-read.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
+import { MAX_TICKET_BYTES } from './ticket.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenClaims } from './token.ts'
+import type { TicketContents, TicketRefusal } from './ticket.ts'
 import type { PeerId, PrivateKey, AbortOptions } from '@libp2p/interface'
 import type { PbCodec } from '../core/pb-codec.ts'
 import type { ProtobufStream } from '@libp2p/utils'
@@ -77,9 +89,29 @@ async function readFrame<T> (pb: ProtobufStream, codec: PbCodec<T>, options: Abo
 }
 
 function checkHello (hello: AdmitHello): void {
-  if (hello.version !== ADMIT_PROTOCOL || hello.nonce.length !== NONCE_BYTES ||
-    hello.token.length > MAX_TOKEN_BYTES || hello.keyCertificate.length > MAX_KEY_CERT_BYTES) {
+  if (hello.version !== ADMIT_PROTOCOL || hello.ticket.length > MAX_TICKET_BYTES || hello.grant.length > MAX_TICKET_BYTES) {
     throw new AdmissionError('malformed', 'bad hello')
+  }
+  if (isResumeAccept(hello)) {
+    // a responder taking a resumption says nothing else
+    if (hello.token !== '' || hello.nonce.length !== 0 || hello.signature.length !== 0 || hello.retry || hello.keyCertificate !== '') {
+      throw new AdmissionError('malformed', 'a resumption answer carries a ticket and a grant only')
+    }
+    return
+  }
+  if (hello.nonce.length !== NONCE_BYTES || hello.token.length > MAX_TOKEN_BYTES || hello.keyCertificate.length > MAX_KEY_CERT_BYTES) {
+    throw new AdmissionError('malformed', 'bad hello')
+  }
+}
+
+/** a responder's hello that takes the initiator's ticket */
+function isResumeAccept (hello: AdmitHello): boolean {
+  return hello.ticket.length > 0 && hello.nonce.length === 0
+}
+
+function checkProof (proof: AdmitProof): void {
+  if (proof.grant.length > MAX_TICKET_BYTES || (proof.resumed && proof.declined)) {
+    throw new AdmissionError('malformed', 'bad proof frame')
   }
 }
 
@@ -113,8 +145,7 @@ function provesCurrentEpoch (ctx: ExchangeContext, mine: OwnToken): boolean {
  * our own token of the current epoch, the proof the initiator needs before
  * it re-fetches.
  */
-async function receiveHello (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
-  const hello = await readInitiatorHello(pb, options)
+async function receiveHello (pb: ProtobufStream, ctx: ExchangeContext, hello: AdmitHello, options: AbortOptions): Promise<{ hello: AdmitHello, claims: TokenClaims }> {
   try {
     return { hello, claims: await verifyRemoteToken(ctx, hello) }
   } catch (err: any) {
@@ -138,8 +169,8 @@ async function receiveHello (pb: ProtobufStream, ctx: ExchangeContext, options: 
 
 async function readInitiatorHello (pb: ProtobufStream, options: AbortOptions): Promise<AdmitHello> {
   const hello = await readHello(pb, options)
-  if (hello.retry || hello.signature.length > 0) {
-    throw new AdmissionError('malformed', 'an initiator\'s hello carries no retry and no signature')
+  if (hello.retry || hello.signature.length > 0 || hello.grant.length > 0 || isResumeAccept(hello)) {
+    throw new AdmissionError('malformed', 'an initiator\'s hello carries no retry, signature or grant')
   }
   return hello
 }
@@ -183,9 +214,35 @@ async function currentOwnToken (ctx: ExchangeContext): Promise<OwnToken> {
 }
 
 /** Send our hello (with our proof over their nonce, as responder). */
-async function writeHello (pb: ProtobufStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array): Promise<void> {
+async function writeHello (pb: ProtobufStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array, tickets: { ticket?: Uint8Array, grant?: Uint8Array } = {}): Promise<void> {
   const signature = theirNonce == null ? new Uint8Array(0) : signProof(ctx, theirNonce, mine.token)
-  await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature }, AdmitHello, options)
+  await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature, ticket: bytes(tickets.ticket), grant: bytes(tickets.grant) }, AdmitHello, options)
+}
+
+/** a copy the codec's types take (none: empty) */
+function bytes (b: Uint8Array | undefined): Uint8Array<ArrayBuffer> {
+  return b == null ? new Uint8Array(0) : new Uint8Array(b)
+}
+
+/** A ticket of ours for the remote, which this exchange has just admitted (none when tickets are off or its token is nearly spent). */
+function grantFor (ctx: ExchangeContext, admitted: { token: string, claims: TokenClaims }): Uint8Array<ArrayBuffer> {
+  const self = ctx.state.ownToken?.claims.sub
+  return bytes(self == null ? undefined : ctx.state.tickets?.grant(self, ctx.remotePeer.toString(), admitted))
+}
+
+/** Open a ticket the remote presented: ours, for it, of the current epoch, with uses left. */
+function checkTicket (ctx: ExchangeContext, ticket: Uint8Array): TicketContents | TicketRefusal {
+  const self = ctx.state.ownToken?.claims.sub
+  const desk = ctx.state.tickets
+  if (self == null || desk == null) {
+    return 'not-for-this-link'
+  }
+  return desk.check(self, ctx.remotePeer.toString(), ticket, ctx.state.verifier.current?.epoch)
+}
+
+function resumedWith (ctx: ExchangeContext, opened: TicketContents): Admitted {
+  // the token is of the current epoch (checked), whose key every member knows: no certificate needed
+  return { claims: opened.claims, token: opened.token, keyCertificate: '', resumed: true }
 }
 
 async function verifyProof (ctx: ExchangeContext, signature: Uint8Array, myNonce: Uint8Array, remoteToken: string): Promise<void> {
@@ -208,14 +265,46 @@ export interface Admitted {
   claims: TokenClaims
   token: string
   keyCertificate: string
+  /** admitted on a resumption ticket, without the token and proof exchange */
+  resumed?: boolean
 }
 
 export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   const nonce = randomBytes(NONCE_BYTES)
   let mine = await currentOwnToken(ctx)
   const startEpoch = ctx.state.verifier.current?.epoch
-  await writeHello(pb, ctx, mine, nonce, options)
+  const remote = ctx.remotePeer.toString()
+  const ticket = ctx.state.tickets?.present(remote, startEpoch)
+  await writeHello(pb, ctx, mine, nonce, options, undefined, { ticket })
   let hello = await readHello(pb, options)
+  if (isResumeAccept(hello)) {
+    if (ticket == null) {
+      throw new AdmissionError('malformed', 'a resumption answer to a hello that asked for none')
+    }
+    const opened = checkTicket(ctx, hello.ticket)
+    if (typeof opened !== 'string') {
+      ctx.state.tickets?.hold(remote, hello.grant)
+      await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', grant: grantFor(ctx, opened), resumed: true, declined: false }, AdmitProof, options)
+      ctx.state.noteResumption?.('resumed')
+      return resumedWith(ctx, opened)
+    }
+    // its ticket of ours does not open (or is spent): the full exchange, in this connection
+    ctx.state.tickets?.drop(remote)
+    ctx.state.noteResumption?.(opened)
+    if (opened === 'forged' || opened === 'not-for-this-link') {
+      // nobody honest presents a ticket we did not seal for them
+      throw new AdmissionError('bad-proof', `the responder presented a resumption ticket that is ${opened}`)
+    }
+    await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', grant: new Uint8Array(0), resumed: false, declined: true }, AdmitProof, options)
+    hello = await readResponderHello(pb, options)
+    if (isResumeAccept(hello)) {
+      throw new AdmissionError('malformed', 'a second resumption answer')
+    }
+  } else if (ticket != null) {
+    // the responder would not resume (a restart, a spent ticket, no ticket of ours): the full exchange goes on
+    ctx.state.tickets?.drop(remote)
+    ctx.state.noteResumption?.('declined-by-peer')
+  }
   if (hello.retry) {
     // our epoch is rotated, says the responder: only if it proves it
     await checkRetry(ctx, hello, mine)
@@ -251,7 +340,9 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
 /** The responder's proof over our nonce checked, ours over its nonce sent. */
 async function finishAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, hello: AdmitHello, claims: TokenClaims, nonce: Uint8Array, mine: OwnToken, options: AbortOptions): Promise<Admitted> {
   await verifyProof(ctx, hello.signature, nonce, hello.token)
-  await pb.write({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '' }, AdmitProof, options)
+  // the responder is admitted: keep its ticket for us, and give it one of ours
+  ctx.state.tickets?.hold(ctx.remotePeer.toString(), hello.grant)
+  await pb.write({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '', grant: grantFor(ctx, { token: hello.token, claims }), resumed: false, declined: false }, AdmitProof, options)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
 }
 
@@ -286,11 +377,21 @@ async function readResponderHello (pb: ProtobufStream, options: AbortOptions): P
 
 export async function admitAsResponder (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   ownToken(ctx)
-  const { hello, claims } = await receiveHello(pb, ctx, options)
+  const first = await readInitiatorHello(pb, options)
+  const resumption = first.ticket.length > 0 ? await resumeAsResponder(pb, ctx, first, options) : undefined
+  if (resumption != null && resumption !== 'declined') {
+    return resumption
+  }
+  // the full exchange; after a declined resumption the initiator's first hello stands, and is verified now
+  const { hello, claims } = resumption === 'declined'
+    ? { hello: first, claims: await verifyRemoteToken(ctx, first) }
+    : await receiveHello(pb, ctx, first, options)
   const nonce = randomBytes(NONCE_BYTES)
   let mine = await currentOwnToken(ctx)
-  await writeHello(pb, ctx, mine, nonce, options, hello.nonce)
-  let proof = await readFrame(pb, PROOF, options)
+  // the initiator's token is verified and Noise proved its key: its proof
+  // (next) cannot add to what the ticket vouches for, so it is granted now
+  await writeHello(pb, ctx, mine, nonce, options, hello.nonce, { grant: grantFor(ctx, { token: hello.token, claims }) })
+  let proof = await readProof(pb, options)
   if (proof.retry) {
     // our epoch is rotated, says the initiator: its proof is the token it
     // showed (verified, its own), which must be of a newer epoch than ours
@@ -298,12 +399,55 @@ export async function admitAsResponder (pb: ProtobufStream, ctx: ExchangeContext
       throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
     }
     mine = await currentOwnToken(ctx)
-    await writeHello(pb, ctx, mine, nonce, options, hello.nonce)
-    proof = await readFrame(pb, PROOF, options)
+    await writeHello(pb, ctx, mine, nonce, options, hello.nonce, { grant: grantFor(ctx, { token: hello.token, claims }) })
+    proof = await readProof(pb, options)
     if (proof.retry) {
       throw new AdmissionError('bad-proof', 'a second retry in one exchange')
     }
   }
+  if (proof.resumed || proof.declined) {
+    throw new AdmissionError('malformed', 'a resumption answer in a full exchange')
+  }
   await verifyProof(ctx, proof.signature, nonce, hello.token)
+  ctx.state.tickets?.hold(ctx.remotePeer.toString(), proof.grant)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
+}
+
+async function readProof (pb: ProtobufStream, options: AbortOptions): Promise<AdmitProof> {
+  const proof = await readFrame(pb, PROOF, options)
+  checkProof(proof)
+  return proof
+}
+
+/**
+ * The initiator asks to resume: take its ticket if it is ours, for it, of
+ * this epoch, with uses left, and we hold one of its own to show back;
+ * then it is the initiator's turn to take ours, or decline it (the full
+ * exchange follows). `undefined`: we would not resume (said by answering
+ * with a full hello).
+ */
+async function resumeAsResponder (pb: ProtobufStream, ctx: ExchangeContext, hello: AdmitHello, options: AbortOptions): Promise<Admitted | 'declined' | undefined> {
+  const remote = ctx.remotePeer.toString()
+  const opened = checkTicket(ctx, hello.ticket)
+  if (typeof opened === 'string') {
+    ctx.state.noteResumption?.(opened)
+    return undefined
+  }
+  const ours = ctx.state.tickets?.present(remote, ctx.state.verifier.current?.epoch)
+  if (ours == null) {
+    ctx.state.noteResumption?.('no-ticket-to-show')
+    return undefined
+  }
+  await pb.write({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(0), keyCertificate: '', retry: false, signature: new Uint8Array(0), ticket: new Uint8Array(ours), grant: grantFor(ctx, opened) }, AdmitHello, options)
+  const answer = await readProof(pb, options)
+  if (answer.declined) {
+    ctx.state.tickets?.drop(remote)
+    return 'declined'
+  }
+  if (!answer.resumed || answer.signature.length > 0 || answer.retry) {
+    throw new AdmissionError('malformed', 'an answer to a resumption is `resumed` or `declined`')
+  }
+  ctx.state.tickets?.hold(remote, answer.grant)
+  ctx.state.noteResumption?.('resumed')
+  return resumedWith(ctx, opened)
 }

@@ -40,6 +40,13 @@ export function registerAdmissionMetrics (init: AdmissionMetricsInit): void {
   state.addEventListener('refused', evt => {
     admissions.inc({ direction: evt.detail.direction, outcome: 'refused', reason: evt.detail.reason })
   })
+  const resumptions = new Counter({
+    name: 'tempus_admission_resumptions_total',
+    help: 'resumption tickets presented (either side): resumed, or why the full exchange ran instead (expired, epoch, replayed, unknown-key, forged, not-for-this-link, malformed, declined-by-peer, no-ticket-to-show)',
+    labelNames: ['outcome'],
+    registers
+  })
+  state.noteResumption = (outcome) => { resumptions.inc({ outcome }) }
   new Gauge({
     name: 'tempus_admitted_peers',
     help: 'peers admitted now (their last token was accepted)',

@@ -11,10 +11,15 @@ import type { PeerType } from '../core/peer-type.ts'
 import type { RevocationList } from './revocation.ts'
 import { SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
+import { TicketDesk } from './ticket-desk.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { RefusalReason } from './errors.ts'
 import type { Offence, SuspicionChange } from './suspicion.ts'
 import type { TokenClaims } from './token.ts'
+import type { TicketRefusal } from './ticket.ts'
+
+/** how a resumption attempt ended: taken, or why the full exchange ran instead */
+export type ResumptionOutcome = 'resumed' | TicketRefusal | 'declined-by-peer' | 'no-ticket-to-show'
 
 export interface OwnToken {
   token: string
@@ -58,6 +63,8 @@ export interface AdmissionStateInit {
   deadlineMs: number
   /** the type this node enrolled as (its tokens show it) */
   selfType?: PeerType
+  /** resumption tickets (admission.md); none: every connection runs the full exchange */
+  tickets?: TicketDesk
 }
 
 export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
@@ -68,6 +75,10 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   /** the type this node enrolled as, when known: the services' default for their own type */
   readonly selfType?: PeerType
   readonly admitted = new Map<string, AdmittedPeer>()
+  /** resumption tickets granted and held; undefined when resumption is off */
+  readonly tickets?: TicketDesk
+  /** told how each resumption attempt ended (`resumed`, or why not): the service counts them */
+  noteResumption?: (outcome: ResumptionOutcome) => void
   /** the injected clock (ms) */
   readonly now: () => number
   private own?: OwnToken
@@ -80,6 +91,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     this.deadlineMs = init.deadlineMs
     this.selfType = init.selfType
     this.now = init.now ?? Date.now
+    this.tickets = init.tickets
   }
 
   get ownToken (): OwnToken | undefined {
@@ -178,6 +190,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
 export interface AdmissionStateForOptions {
   now?: () => number
   deadlineMs?: number
+  /** grant and take resumption tickets; default true */
+  resumption?: boolean
 }
 
 /**
@@ -198,5 +212,5 @@ export async function admissionStateFor (enrollment: { overlay: string, issuer: 
   if (enrollment.keys.announced != null) {
     await verifier.addKeyCertificate(enrollment.keys.announced)
   }
-  return new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores({}, options.now), now: options.now, deadlineMs: options.deadlineMs ?? ADMISSION_DEADLINE_MS, selfType: enrollment.typ })
+  return new AdmissionState({ verifier, revocations, suspicion: new SuspicionScores({}, options.now), now: options.now, deadlineMs: options.deadlineMs ?? ADMISSION_DEADLINE_MS, selfType: enrollment.typ, tickets: options.resumption === false ? undefined : new TicketDesk({ now: options.now ?? Date.now }) })
 }

@@ -21,5 +21,6 @@ export const DOMAINS = {
   dtnEndorsement: 'tempus-dtn-endorsement-v1',
   federation: 'tempus-federation-v1',
   cyclonDescriptor: 'tempus-cyclon-descriptor-v1',
-  cyclonHop: 'tempus-cyclon-hop-v1'
+  cyclonHop: 'tempus-cyclon-hop-v1',
+  admitTicket: 'tempus-admit-ticket-v1'
 } as const

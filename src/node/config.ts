@@ -190,6 +190,8 @@ export const configSchema = z.strictObject({
   admission: z.strictObject({
     /** the admission exchange must finish within this */
     deadline: duration(ADMISSION_DEFAULTS.deadlineMs),
+    /** grant and take resumption tickets (a reconnect within 2 min skips the token and proof exchange) */
+    resumption: z.boolean().default(true),
     /** how often the issuer's revocation list is polled */
     crlPollInterval: duration(ADMISSION_DEFAULTS.crlPollIntervalMs),
     /** how often lapsed admissions are looked for */

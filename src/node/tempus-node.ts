@@ -403,7 +403,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // every line this node logs from here says whose it is (several nodes may share one log, and an operator's grep)
   const log = options.logger.child({ self: peerIdOfKey })
 
-  const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
+  const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline, resumption: parsed.admission.resumption })
   const verifier = admission.verifier
   const registry = new Registry()
   // every issuer replica: the operator's list wins over the one enrolment gave

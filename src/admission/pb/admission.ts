@@ -10,6 +10,8 @@ export interface AdmitHello {
   keyCertificate: string
   retry: boolean
   signature: Uint8Array<ArrayBuffer>
+  ticket: Uint8Array<ArrayBuffer>
+  grant: Uint8Array<ArrayBuffer>
 }
 
 export namespace AdmitHello {
@@ -52,6 +54,16 @@ export namespace AdmitHello {
           w.bytes(obj.signature)
         }
 
+        if ((obj.ticket != null && obj.ticket.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.ticket)
+        }
+
+        if ((obj.grant != null && obj.grant.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.grant)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -62,7 +74,9 @@ export namespace AdmitHello {
           nonce: uint8ArrayAlloc(0),
           keyCertificate: '',
           retry: false,
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          ticket: uint8ArrayAlloc(0),
+          grant: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -93,6 +107,14 @@ export namespace AdmitHello {
             }
             case 6: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.ticket = reader.bytes()
+              break
+            }
+            case 8: {
+              obj.grant = reader.bytes()
               break
             }
             default: {
@@ -152,6 +174,20 @@ export namespace AdmitHello {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.ticket`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 8: {
+              yield {
+                field: `${prefix}.grant`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -194,6 +230,16 @@ export namespace AdmitHello {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AdmitHelloTicketFieldEvent {
+    field: '$.ticket'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface AdmitHelloGrantFieldEvent {
+    field: '$.grant'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<AdmitHello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AdmitHello.codec())
   }
@@ -202,7 +248,7 @@ export namespace AdmitHello {
     return decodeMessage(buf, AdmitHello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitHello>): Generator<AdmitHelloVersionFieldEvent | AdmitHelloTokenFieldEvent | AdmitHelloNonceFieldEvent | AdmitHelloKeyCertificateFieldEvent | AdmitHelloRetryFieldEvent | AdmitHelloSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitHello>): Generator<AdmitHelloVersionFieldEvent | AdmitHelloTokenFieldEvent | AdmitHelloNonceFieldEvent | AdmitHelloKeyCertificateFieldEvent | AdmitHelloRetryFieldEvent | AdmitHelloSignatureFieldEvent | AdmitHelloTicketFieldEvent | AdmitHelloGrantFieldEvent> {
     return streamMessage(buf, AdmitHello.codec(), opts)
   }
 }
@@ -211,6 +257,9 @@ export interface AdmitProof {
   signature: Uint8Array<ArrayBuffer>
   retry: boolean
   keyCertificate: string
+  grant: Uint8Array<ArrayBuffer>
+  resumed: boolean
+  declined: boolean
 }
 
 export namespace AdmitProof {
@@ -238,6 +287,21 @@ export namespace AdmitProof {
           w.string(obj.keyCertificate)
         }
 
+        if ((obj.grant != null && obj.grant.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.grant)
+        }
+
+        if ((obj.resumed != null && obj.resumed !== false)) {
+          w.uint32(40)
+          w.bool(obj.resumed)
+        }
+
+        if ((obj.declined != null && obj.declined !== false)) {
+          w.uint32(48)
+          w.bool(obj.declined)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -245,7 +309,10 @@ export namespace AdmitProof {
         const obj: any = {
           signature: uint8ArrayAlloc(0),
           retry: false,
-          keyCertificate: ''
+          keyCertificate: '',
+          grant: uint8ArrayAlloc(0),
+          resumed: false,
+          declined: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -264,6 +331,18 @@ export namespace AdmitProof {
             }
             case 3: {
               obj.keyCertificate = reader.string()
+              break
+            }
+            case 4: {
+              obj.grant = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.resumed = reader.bool()
+              break
+            }
+            case 6: {
+              obj.declined = reader.bool()
               break
             }
             default: {
@@ -302,6 +381,27 @@ export namespace AdmitProof {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.grant`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.resumed`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.declined`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -329,6 +429,21 @@ export namespace AdmitProof {
     value: string
   }
 
+  export interface AdmitProofGrantFieldEvent {
+    field: '$.grant'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface AdmitProofResumedFieldEvent {
+    field: '$.resumed'
+    value: boolean
+  }
+
+  export interface AdmitProofDeclinedFieldEvent {
+    field: '$.declined'
+    value: boolean
+  }
+
   export function encode (obj: Partial<AdmitProof>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AdmitProof.codec())
   }
@@ -337,7 +452,7 @@ export namespace AdmitProof {
     return decodeMessage(buf, AdmitProof.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitProof>): Generator<AdmitProofSignatureFieldEvent | AdmitProofRetryFieldEvent | AdmitProofKeyCertificateFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitProof>): Generator<AdmitProofSignatureFieldEvent | AdmitProofRetryFieldEvent | AdmitProofKeyCertificateFieldEvent | AdmitProofGrantFieldEvent | AdmitProofResumedFieldEvent | AdmitProofDeclinedFieldEvent> {
     return streamMessage(buf, AdmitProof.codec(), opts)
   }
 }
