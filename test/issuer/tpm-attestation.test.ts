@@ -15,6 +15,10 @@ import { TpmAttestor, TpmToolError } from '../../src/cli/tpm-evidence.ts'
 import { tpmAttestation, quoteExtraData } from '../../src/issuer/tpm/verifier.ts'
 import { parseEndorsementCAs } from '../../src/issuer/tpm/endorsement.ts'
 import { parsePcrPolicy } from '../../src/issuer/tpm/pcr-policy.ts'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { createLocalCa, startSwtpm } from '../fixtures/swtpm.ts'
 import type { EnrolmentAttestor } from '../../src/issuer-client/client.ts'
@@ -216,6 +220,39 @@ describe('TPM 2.0 attestation at enrolment (swtpm)', () => {
     }
     const notJson: EnrolmentAttestor = { challenge: async c => await a.challenge(c), evidence: async () => '{not json' }
     await refused(client.enroll(await generateKeyPair('Ed25519'), await code(), notJson), 'attestation-failed', 'tpm-malformed')
+  })
+
+  it('tempus issuer start --attestation tpm and tempus enroll --attest tpm --tcti: a node enrols with its TPM; a bad policy file is one line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tempus-cli-tpm-'))
+    const env = { TEMPUS_PASSPHRASE: 'tpm-node-passphrase', TEMPUS_ISSUER_PASSPHRASE: 'tpm-issuer-passphrase' }
+    try {
+      const issuerDir = join(dir, 'issuer')
+      const nodeDir = join(dir, 'node')
+      await writeFile(join(dir, 'ek-ca.pem'), await ca.caPem())
+      await writeFile(join(dir, 'pcr.json'), JSON.stringify({ sha256: { 0: ZERO, 7: ZERO } }))
+      await writeFile(join(dir, 'bad-pcr.json'), JSON.stringify({ sha256: { 7: 'xyz' } }))
+      assert.equal((await tempus(['issuer', 'init', '--data', issuerDir, '--overlay', 'tpm-cli'], env)).code, 0)
+      const bad = await tempus(['issuer', 'start', '--data', issuerDir, '--listen', '127.0.0.1:0', '--attestation', 'tpm', '--tpm-ek-ca', join(dir, 'ek-ca.pem'), '--tpm-pcr-policy', join(dir, 'bad-pcr.json')], env)
+      assert.equal(bad.code, 2, bad.stderr)
+      assert.match(bad.stderr, /sha256\.7 must be 64 hex digits/)
+      const noCa = await tempus(['issuer', 'start', '--data', issuerDir, '--listen', '127.0.0.1:0', '--attestation', 'tpm'], env)
+      assert.equal(noCa.code, 2, noCa.stderr)
+      assert.match(noCa.stderr, /--tpm-ek-ca/)
+      const server = spawnTempus(['issuer', 'start', '--data', issuerDir, '--listen', '127.0.0.1:0', '--attestation', 'tpm', '--tpm-ek-ca', join(dir, 'ek-ca.pem'), '--tpm-pcr-policy', join(dir, 'pcr.json'), '--json'], env)
+      const { url } = JSON.parse(await server.nextLine(l => l.includes('"started"')))
+      const code = (await tempus(['issuer', 'code', '--data', issuerDir, '--typ', 'edge'], env)).stdout.trim()
+      assert.equal((await tempus(['init', '--data', nodeDir, '--type', 'edge', '--no-mdns', '--listen', '/ip4/127.0.0.1/tcp/0'], env)).code, 0)
+      const badTcti = await tempus(['enroll', '--data', nodeDir, '--issuer', url, '--code', code, '--attest', 'tpm', '--tcti', 'swtpm:host=127.0.0.1;rm -rf /'], env)
+      assert.equal(badTcti.code, 2, badTcti.stderr)
+      const enrolled = await tempus(['enroll', '--data', nodeDir, '--issuer', url, '--code', code, '--attest', 'tpm', '--tcti', tpm.tcti, '--json'], env)
+      assert.equal(enrolled.code, 0, enrolled.stderr)
+      assert.equal(JSON.parse(enrolled.stdout).typ, 'edge')
+      server.child.kill('SIGTERM')
+      assert.equal(await server.exited, 0)
+    } finally {
+      await killAll()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('answers a malformed sealed-challenge request with bad-request, and a plain issuer refuses one', async () => {
