@@ -11,7 +11,7 @@ import { DOMAINS } from '../../src/core/domains.ts'
 import { domainBytes } from '../../src/core/keys.ts'
 import { challengeMessage } from '../../src/issuer-client/wire.ts'
 import { IssuerClient, IssuerClientError } from '../../src/issuer-client/client.ts'
-import { TpmAttestor, TpmToolError } from '../../src/cli/tpm-evidence.ts'
+import { credentialFile, TpmAttestor, TpmToolError } from '../../src/cli/tpm-evidence.ts'
 import { tpmAttestation, quoteExtraData } from '../../src/issuer/tpm/verifier.ts'
 import { parseEndorsementCAs } from '../../src/issuer/tpm/endorsement.ts'
 import { parsePcrPolicy } from '../../src/issuer/tpm/pcr-policy.ts'
@@ -120,6 +120,22 @@ describe('TPM 2.0 attestation at enrolment (swtpm)', () => {
     await assert.rejects(mine.activate(elsewhere), TpmToolError)
     // and the TPM that holds that AK has another EK: it refuses too
     await assert.rejects(theirs.activate(elsewhere), TpmToolError)
+    // an AK public area loaded without its private part (what a software key claiming TPM attributes
+    // could do) has the right Name, but the TPM grants no ADMIN authorisation to a public-only object
+    const pub = Buffer.from(theirs.akPublic, 'base64url')
+    await writeFile(join(tpm.dir, 'foreign-ak.pub'), Buffer.concat([Buffer.from([pub.length >> 8, pub.length & 0xff]), pub]))
+    await writeFile(join(tpm.dir, 'foreign.cred'), credentialFile(elsewhere))
+    await tpm.tool('tpm2_flushcontext', ['-t'])
+    // (no resource manager on swtpm: each tool's loaded objects stay until flushed, and the TPM holds three)
+    await tpm.tool('tpm2_loadexternal', ['-C', 'n', '-u', 'foreign-ak.pub', '-c', 'foreign-ak.ctx'])
+    await tpm.tool('tpm2_flushcontext', ['-t'])
+    await tpm.tool('tpm2_createek', ['-c', 'ek.ctx', '-G', 'rsa'])
+    await tpm.tool('tpm2_flushcontext', ['-t'])
+    await tpm.tool('tpm2_startauthsession', ['--policy-session', '-S', 'session.ctx'])
+    await tpm.tool('tpm2_policysecret', ['-S', 'session.ctx', '-c', 'e'])
+    await assert.rejects(tpm.tool('tpm2_activatecredential', ['-c', 'foreign-ak.ctx', '-C', 'ek.ctx', '-i', 'foreign.cred', '-o', 'out.bin', '-P', 'session:session.ctx']), /authValue or authPolicy is not available/)
+    await tpm.tool('tpm2_flushcontext', ['-s'])
+    await tpm.tool('tpm2_flushcontext', ['-t'])
   })
 
   it('refuses an AK that is not in the EK\'s TPM: a challenge opened by another TPM does not redeem for this EK', async () => {
