@@ -15,7 +15,9 @@ import { credentialFile, TpmAttestor, TpmToolError } from '../../src/cli/tpm-evi
 import { tpmAttestation, quoteExtraData } from '../../src/issuer/tpm/verifier.ts'
 import { parseEndorsementCAs } from '../../src/issuer/tpm/endorsement.ts'
 import { parsePcrPolicy } from '../../src/issuer/tpm/pcr-policy.ts'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
@@ -273,7 +275,13 @@ describe('TPM 2.0 attestation at enrolment (swtpm)', () => {
 
   it('answers a malformed sealed-challenge request with bad-request, and a plain issuer refuses one', async () => {
     const a = await open(tpm)
-    for (const tpmRequest of [{ ekCertificate: a.ekCertificate, akPublic: b64(Buffer.from([0, 1, 2])) }, { ekCertificate: b64(Buffer.from('x')), akPublic: a.akPublic }, { ekCertificate: a.ekCertificate }]) {
+    // swtpm's ECC EK certificate (NV 0x01c00016): only RSA EKs are sealed for
+    await tpm.tool('tpm2_nvread', ['0x01c00016', '-o', 'ecc-ek.der'])
+    const eccEk = b64(await readFile(join(tpm.dir, 'ecc-ek.der')))
+    // an RSA key with exponent 3: no EK template makes one (and a huge exponent would cost the issuer)
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-pkeyopt', 'rsa_keygen_pubexp:3', '-nodes', '-subj', '/CN=e3', '-keyout', join(tpm.dir, 'e3.key'), '-out', join(tpm.dir, 'e3.der'), '-outform', 'DER', '-days', '1'])
+    const exponent3 = b64(await readFile(join(tpm.dir, 'e3.der')))
+    for (const tpmRequest of [{ ekCertificate: a.ekCertificate, akPublic: b64(Buffer.from([0, 1, 2])) }, { ekCertificate: b64(Buffer.from('x')), akPublic: a.akPublic }, { ekCertificate: a.ekCertificate }, { ekCertificate: eccEk, akPublic: a.akPublic }, { ekCertificate: exponent3, akPublic: a.akPublic }]) {
       const res = await fetch(`${t.url}/v1/challenge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tpm: tpmRequest }) })
       assert.equal(res.status, 400)
       assert.equal((await res.json() as { error: string }).error, 'bad-request')

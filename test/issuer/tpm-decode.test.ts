@@ -38,10 +38,10 @@ function eccPublic (attributes = 0x00050072): Buffer {
   ])
 }
 
-function rsaPublic (): Buffer {
+function rsaPublic (bits = 2048): Buffer {
   return Buffer.concat([
     u16(0x0001), u16(0x000b), u32(0x00050072), sized(Buffer.alloc(0)),
-    u16(0x0010), u16(0x0014), u16(0x000b), u16(2048), u32(0), sized(Buffer.alloc(256, 7))
+    u16(0x0010), u16(0x0014), u16(0x000b), u16(bits), u32(0), sized(Buffer.alloc(bits / 8, 7))
   ])
 }
 
@@ -51,7 +51,7 @@ const rsaSignature = (): Buffer => Buffer.concat([u16(0x0014), u16(0x000b), size
 const DECODERS: Array<[string, (b: Uint8Array) => unknown, () => Buffer]> = [
   ['TPMS_ATTEST', decodeAttestQuote, () => attest()],
   ['TPMT_PUBLIC (ECC)', decodePublic, eccPublic],
-  ['TPMT_PUBLIC (RSA)', decodePublic, rsaPublic],
+  ['TPMT_PUBLIC (RSA)', decodePublic, () => rsaPublic()],
   ['TPMT_SIGNATURE (ECDSA)', decodeSignature, ecdsaSignature],
   ['TPMT_SIGNATURE (RSASSA)', decodeSignature, rsaSignature]
 ]
@@ -142,6 +142,8 @@ describe('TPM structure decoders', () => {
     assert.match(akProblem(decodePublic(eccPublic(0x00050072 & ~(1 << 16)))) ?? '', /restricted/)
     assert.match(akProblem(decodePublic(eccPublic(0x00050072 & ~(1 << 1)))) ?? '', /fixedTPM/)
     assert.match(akProblem(decodePublic(eccPublic(0x00050072 | (1 << 17)))) ?? '', /decrypt/)
+    assert.match(akProblem(decodePublic(rsaPublic(1024))) ?? '', /too weak/)
+    assert.equal(akProblem(decodePublic(rsaPublic(2048))), undefined)
   })
 
   it('refuses evidence that is not JSON, too large, of another version, or with bad fields', () => {

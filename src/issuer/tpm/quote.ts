@@ -40,6 +40,9 @@ export function akProblem (pub: TpmtPublic): string | undefined {
   if (pub.nameAlg === TPM_ALG.SHA1) {
     return 'a SHA-1 Name is not collision resistant'
   }
+  if (pub.type === 'rsa' && pub.keyBits < 2048) {
+    return `a ${pub.keyBits}-bit RSA key is too weak; 2048 bits at least`
+  }
   if (pub.type === 'ecc' && !TPM_ECC_CURVE.has(pub.curveId)) {
     return `curve 0x${pub.curveId.toString(16)} is not P-256, P-384 or P-521`
   }

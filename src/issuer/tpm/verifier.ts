@@ -84,6 +84,8 @@ function ekPublicKey (der: Uint8Array): { cert: X509Certificate, key: KeyObject,
   return { cert, key, spki: new Uint8Array(key.export({ type: 'spki', format: 'der' })) }
 }
 
+const EK_RSA_BITS = new Set([2048, 3072, 4096])
+
 const refuse = (reason: string): AttestationVerdict => ({ ok: false, reason })
 
 export function tpmAttestation (init: TpmAttestationInit): AttestationVerifier {
@@ -96,8 +98,11 @@ export function tpmAttestation (init: TpmAttestationInit): AttestationVerifier {
       const request = device as { ekCertificate?: unknown, akPublic?: unknown } | null
       try {
         const ek = ekPublicKey(field64(request?.ekCertificate, 'tpm.ekCertificate', MAX_EK_CERTIFICATE_B64))
-        if (ek.key.asymmetricKeyType !== 'rsa') {
-          throw new IssuerError('bad-request', 'the EK certificate must hold an RSA endorsement key (the RSA EK certificate at NV 0x01c00002)')
+        // the TCG EK templates: RSA 2048 (L-1) to 4096 with the default exponent; anything else would
+        // also let an anonymous request make the issuer encrypt under a huge exponent
+        const details = ek.key.asymmetricKeyDetails
+        if (ek.key.asymmetricKeyType !== 'rsa' || !EK_RSA_BITS.has(details?.modulusLength ?? 0) || details?.publicExponent !== 65537n) {
+          throw new IssuerError('bad-request', 'the EK certificate must hold an RSA endorsement key of 2048, 3072 or 4096 bits with exponent 65537 (the RSA EK certificate at NV 0x01c00002)')
         }
         const ak = decodePublic(field64(request?.akPublic, 'tpm.akPublic', MAX_STRUCTURE_B64))
         const name = objectName(ak)
