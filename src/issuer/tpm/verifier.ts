@@ -25,7 +25,7 @@ import { domainBytes } from '../../core/keys.ts'
 import { b64 } from '../encoding.ts'
 import { IssuerError } from '../errors.ts'
 import { makeCredential } from './credential.ts'
-import { decodeAttestQuote, decodePublic, decodeSignature, HASH_SIZES, TpmDecodeError } from './decode.ts'
+import { decodeAttestQuote, decodePublic, decodeSignature, TpmDecodeError } from './decode.ts'
 import { endorsedBy } from './endorsement.ts'
 import { field64, MAX_EK_CERTIFICATE_B64, MAX_STRUCTURE_B64, parseEvidence } from './evidence.ts'
 import { policySelection } from './pcr-policy.ts'
@@ -164,11 +164,11 @@ export function tpmAttestation (init: TpmAttestationInit): AttestationVerifier {
           return refuse(TPM_REFUSALS.pcrSelection)
         }
       }
-      // the evidence carries exactly the selected PCRs' values
+      // the evidence carries a value for every selected PCR (pcrDigestOf checks) and nothing more
       const carried = [...e.pcrs.values()].reduce((n, m) => n + m.size, 0)
-      const selectedCount = quote.pcrSelect.reduce((n, s) => n + (HASH_SIZES.has(s.hashAlg) ? s.pcrs.length : 1_000), 0)
+      const selected = quote.pcrSelect.reduce((n, s) => n + s.pcrs.length, 0)
       const digest = pcrDigestOf(quote.pcrSelect, e.pcrs, signature.hashAlg)
-      if (digest == null || carried !== selectedCount) {
+      if (digest == null || carried !== selected) {
         return refuse(TPM_REFUSALS.malformed)
       }
       if (digest.length !== quote.pcrDigest.length || !timingSafeEqual(digest, quote.pcrDigest)) {
