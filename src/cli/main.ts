@@ -11,7 +11,7 @@ import { buildProgram } from './program.ts'
 import { passphraseHint } from './passphrase.ts'
 import type { Command } from 'commander'
 
-const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'NotEnrolledError', 'IdentityError', 'UsageError', 'ApiError', 'IssuerError', 'IssuerClientError', 'IssuerUrlError', 'StorageError', 'DataDirLockedError', 'RekeyError', 'StoreUrlError'])
+const EXPECTED = new Set(['ConfigError', 'DataDirError', 'NodeNotRunningError', 'NotEnrolledError', 'IdentityError', 'UsageError', 'ApiError', 'IssuerError', 'IssuerClientError', 'IssuerUrlError', 'StorageError', 'DataDirLockedError', 'RekeyError', 'StoreUrlError', 'TpmToolError'])
 const BAD_INPUT = new Set(['UsageError', 'ConfigError'])
 
 // every file the CLI creates holds state or keys: owner only, whoever creates

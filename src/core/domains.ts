@@ -14,6 +14,10 @@ export const DOMAINS = {
   adminRequest: 'tempus-issuer-admin-request-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
   attestation: 'tempus-attestation-v1',
+  /** a TPM quote's extraData: SHA-256 of this domain, the issuer's challenge and the node's Ed25519 key */
+  tpmQuote: 'tempus-tpm-quote-v1',
+  /** a sealed challenge's binding: SHA-256 of this domain, the EK's SPKI digest and the AK's Name */
+  tpmActivation: 'tempus-tpm-activation-v1',
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',

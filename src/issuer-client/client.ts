@@ -11,6 +11,7 @@ import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './wire.ts'
 import { parseIssuerUrls } from './issuer-url.ts'
 import type { CloneProofJson } from '../core/clone-proof.ts'
+import type { TpmActivation, TpmChallengeRequest } from './tpm-wire.ts'
 import type { AuditEntry } from './wire.ts'
 import type { ChallengePurpose, EnrollResult, KeySet, RekeyResult, RenewResult, RevocationRequest, TokenResult } from './wire.ts'
 import type { PeerType } from '../core/peer-type.ts'
@@ -31,6 +32,14 @@ export class IssuerClientError extends TempusError {
     this.status = status
     this.reason = reason
   }
+}
+
+/** A platform that obtains its own enrolment challenge and vouches for the node key on it. */
+export interface EnrolmentAttestor {
+  /** the challenge to enrol with (a TPM: one sealed for it, which it opens) */
+  challenge(client: IssuerClient): Promise<Uint8Array>
+  /** the evidence for that challenge and the node's raw Ed25519 public key */
+  evidence(challenge: Uint8Array, publicKey: Uint8Array): Promise<string>
 }
 
 export interface IssuerClientInit {
@@ -138,17 +147,42 @@ export class IssuerClient {
   }
 
   /**
-   * Enrol `key` with a one-time code. With `typ`, the issuer refuses a code
-   * of another type (`wrong-type`) without using it up.
+   * A challenge sealed for a TPM (protocols/attestation.md): only the TPM
+   * holding this EK and this AK opens it, with TPM2_ActivateCredential.
    */
-  async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string, typ?: PeerType): Promise<EnrollResult> {
-    const proof = await this.prove(key, 'enroll')
+  async sealedChallenge (tpm: TpmChallengeRequest): Promise<TpmActivation> {
+    const { body } = await this.request<{ activation?: TpmActivation }>('POST', '/v1/challenge', { tpm })
+    const a = body?.activation
+    if (typeof a?.credentialBlob !== 'string' || typeof a.encryptedSecret !== 'string' || a.pcrs == null || typeof a.pcrs !== 'object') {
+      throw new IssuerClientError('bad-response', 200, 'no sealed challenge in the answer')
+    }
+    return a
+  }
+
+  /**
+   * Enrol `key` with a one-time code. With `typ`, the issuer refuses a code
+   * of another type (`wrong-type`) without using it up. `attestation`: a
+   * function of the challenge giving the evidence, or an `EnrolmentAttestor`
+   * that also obtains the challenge (a TPM opens a sealed one).
+   */
+  async enroll (key: PrivateKey, code: string, attestation?: ((challenge: Uint8Array) => string) | EnrolmentAttestor, typ?: PeerType): Promise<EnrollResult> {
+    let proof: { raw: Uint8Array, challenge: string, signature: string }
+    let evidence: string | undefined
+    if (attestation != null && typeof attestation !== 'function') {
+      const raw = await attestation.challenge(this)
+      const signature = await key.sign(domainBytes(DOMAINS.issuerChallenge, ...challengeMessage('enroll', raw)))
+      proof = { raw, challenge: b64(raw), signature: b64(signature) }
+      evidence = await attestation.evidence(raw, key.publicKey.raw)
+    } else {
+      proof = await this.prove(key, 'enroll')
+      evidence = attestation?.(proof.raw)
+    }
     const { body } = await this.request<EnrollResult>('POST', '/v1/enroll', {
       code,
       publicKey: b64(key.publicKey.raw),
       challenge: proof.challenge,
       signature: proof.signature,
-      attestation: attestation?.(proof.raw),
+      attestation: evidence,
       typ
     })
     if (typeof body?.credential !== 'string' || typeof body.rootPublicKey !== 'string' || typeof body.keys?.current !== 'string') {

@@ -18,10 +18,36 @@ export interface AttestationContext {
   typ: PeerType
 }
 
+/**
+ * A verifier's answer with its reason: `reason` names the check that failed
+ * (it goes into the audit log, never to the client); `binding`, on a pass,
+ * is what the enrolment's challenge must have been sealed with.
+ */
+export type AttestationVerdict = { ok: true, binding?: Uint8Array } | { ok: false, reason: string }
+
+/**
+ * A challenge sealed for one device: `binding` names the device (the
+ * challenge book MACs it into the challenge), `seal` hides the challenge so
+ * that only that device recovers it, as the answer's `activation`.
+ */
+export interface ChallengeSeal {
+  binding: Uint8Array
+  seal(challenge: Uint8Array): Record<string, unknown>
+}
+
 export interface AttestationVerifier {
   readonly kind: string
-  /** true when the evidence vouches for this key on a genuine platform */
-  verify(evidence: string | undefined, context: AttestationContext): Promise<boolean>
+  /**
+   * true (or `{ ok: true }`) when the evidence vouches for this key on a
+   * genuine platform; false, or a verdict with the failed check's reason
+   */
+  verify(evidence: string | undefined, context: AttestationContext): Promise<boolean | AttestationVerdict>
+  /**
+   * For verifiers whose device must first prove it holds a key (TPM
+   * credential activation): the seal for a challenge request's `tpm`
+   * member; throws an IssuerError `bad-request` when it is malformed.
+   */
+  sealChallenge?(device: unknown): ChallengeSeal
 }
 
 export function noAttestation (): AttestationVerifier {

@@ -15,12 +15,20 @@ import { sha256hex, unb64 } from './encoding.ts'
 import { IssuerError } from './errors.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { EnrollRequest } from '../issuer-client/wire.ts'
-import type { AttestationVerifier } from './attestation.ts'
+import type { AttestationVerdict, AttestationVerifier } from './attestation.ts'
 import type { AuditLog } from './audit-log.ts'
 import type { ChallengeBook } from './challenge.ts'
 import type { IssuerDb } from './db/sql.ts'
 import type { Members } from './members.ts'
 import type { Revocations } from './revocations.ts'
+
+/** a verifier's boolean as a verdict: a bare `false` is refused as `attestation` */
+function verdictOf (answer: boolean | AttestationVerdict): AttestationVerdict {
+  if (typeof answer === 'boolean') {
+    return answer ? { ok: true } : { ok: false, reason: 'attestation' }
+  }
+  return answer
+}
 
 export interface EnrolmentInit {
   db: IssuerDb
@@ -73,9 +81,6 @@ export class Enrolment {
     }
     const challenge = unb64(req.challenge, 'challenge', 128)
     const signature = unb64(req.signature, 'signature', 128)
-    if (!challenges.redeem(challenge)) {
-      throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
-    }
     if (!verifyDomain(publicKeyFromRawBytes(publicKey), signature, DOMAINS.issuerChallenge, ...challengeMessage('enroll', challenge))) {
       throw new IssuerError('invalid-proof', 'the signature does not prove possession of the key')
     }
@@ -92,9 +97,19 @@ export class Enrolment {
       await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
       throw new IssuerError('wrong-type', `the code is not for a node of type ${typ}; it was not used; ask for a code of type ${typ}`)
     }
-    if (!await attestation.verify(req.attestation, { publicKey, challenge, typ })) {
-      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'attestation' }) })
+    const verdict = verdictOf(await attestation.verify(req.attestation, { publicKey, challenge, typ }))
+    if (!verdict.ok) {
+      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: verdict.reason }) })
       throw new IssuerError('attestation-failed', 'the attestation evidence was not accepted')
+    }
+    // the challenge is spent only now, under the binding the verifier found
+    // (a sealed challenge redeems only for the device it was sealed for), and
+    // only a code holder gets this far, so each refusal is audited: a replay
+    // is `challenge-used`
+    const redeemed = challenges.redeemFor(challenge, verdict.binding)
+    if (redeemed !== 'ok') {
+      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: `challenge-${redeemed}` }) })
+      throw new IssuerError('invalid-challenge', 'the challenge is unknown, used or stale; ask for a new one')
     }
     if (await revocations.isRevoked(peerId)) {
       throw new IssuerError('revoked', 'this key is revoked')

@@ -14,6 +14,7 @@ import { createHttpServer, etagMatches, HttpError, listen, perAddress } from '..
 import { AdminRequestVerifier } from '../issuer-client/admin-request.ts'
 import { IssuerError } from './errors.ts'
 import { IssuerHttpMetrics } from './metrics.ts'
+import { MAX_EK_CERTIFICATE_B64, MAX_STRUCTURE_B64, MAX_TPM_EVIDENCE } from './tpm/evidence.ts'
 import type { IssuerErrorCode } from './errors.ts'
 import type { Issuer } from './issuer.ts'
 import type { EnrollRequest, RekeyRequest, RenewRequest, TokenRequest } from '../issuer-client/wire.ts'
@@ -99,8 +100,10 @@ const peerIdText = { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A
 const hops = { type: 'array', minItems: 1, maxItems: 24, items: bodyOf({ to: peerIdText, signature: b64url(86) }, ['to', 'signature']) }
 
 const SCHEMAS = {
-  challenge: bodyOf({}, []),
-  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
+  // `tpm`: a challenge sealed for this EK certificate and AK (protocols/attestation.md)
+  challenge: bodyOf({ tpm: bodyOf({ ekCertificate: b64url(MAX_EK_CERTIFICATE_B64), akPublic: b64url(MAX_STRUCTURE_B64) }, ['ekCertificate', 'akPublic']) }, []),
+  // TPM evidence (a quote, its key, the EK certificate, PCR values) needs the most
+  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: MAX_TPM_EVIDENCE }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
   token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), instance: { type: 'string', minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } }, ['credential', 'challenge', 'signature']),
   renew: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
   rekey: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), publicKey: b64url(64), newSignature: b64url(128) }, ['credential', 'challenge', 'signature', 'publicKey', 'newSignature']),
@@ -225,7 +228,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     return { entries: await issuer.audit.entries(from, limit) }
   })
 
-  app.post('/v1/challenge', { config: anonymous, schema: { body: SCHEMAS.challenge } }, async () => ({ challenge: issuer.challenge() }))
+  app.post<{ Body: { tpm?: unknown } }>('/v1/challenge', { config: anonymous, schema: { body: SCHEMAS.challenge } }, async request =>
+    request.body.tpm != null ? issuer.sealedChallenge(request.body.tpm) : { challenge: issuer.challenge() })
   app.post('/v1/enroll', { config: anonymous, schema: { body: SCHEMAS.enroll } }, async request => {
     try {
       const enrolled = await issuer.enroll(request.body as EnrollRequest)

@@ -321,6 +321,19 @@ export class Issuer {
     return b64(this.challenges.issue())
   }
 
+  /**
+   * A challenge sealed for one device (TPM: its EK certificate and AK,
+   * protocols/attestation.md): the answer carries no challenge in clear,
+   * only what the device alone can open.
+   */
+  sealedChallenge (device: unknown): Record<string, unknown> {
+    if (this.attestation.sealChallenge == null) {
+      throw new IssuerError('bad-request', `this issuer's attestation (${this.attestation.kind}) takes a plain challenge: send {}`)
+    }
+    const seal = this.attestation.sealChallenge(device)
+    return seal.seal(this.challenges.issue(seal.binding))
+  }
+
   async createCode (typ: PeerType, uses = 1, expiresInMs = 3_600_000): Promise<string> {
     return await this.enrolment.createCode(typ, uses, expiresInMs)
   }

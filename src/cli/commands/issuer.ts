@@ -4,11 +4,16 @@ import { userInfo } from 'node:os'
 import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { publicKeyFromRawBytes } from '../../core/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
+import { ConfigError } from '../../core/config-error.ts'
+import { parseEndorsementCAs } from '../../issuer/tpm/endorsement.ts'
+import { parsePcrPolicy } from '../../issuer/tpm/pcr-policy.ts'
+import { tpmAttestation } from '../../issuer/tpm/verifier.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
 import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
 import { logDestination } from '../log-format.ts'
 import type { LevelName } from '../log-format.ts'
+import type { PinoLogger } from '../../logging/logger.ts'
 import { parseDuration } from '../../core/duration.ts'
 import { isPeerType } from '../../core/peer-type.ts'
 import { UsageError } from '../errors.ts'
@@ -104,7 +109,27 @@ async function readPem (file: string, flag: string): Promise<string> {
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
+/** `--attestation tpm`: the endorsement CAs (required) and the PCR policy (without one, any boot state passes: said in the log) */
+async function tpmVerifier (opts: { tpmEkCa?: string, tpmPcrPolicy?: string }, log: PinoLogger): Promise<AttestationVerifier> {
+  if (opts.tpmEkCa == null) {
+    throw new UsageError('--attestation tpm needs --tpm-ek-ca FILE: the CA certificates (PEM) of the TPM makers whose EK certificates you accept')
+  }
+  try {
+    const endorsementCAs = parseEndorsementCAs(await readPem(opts.tpmEkCa, '--tpm-ek-ca'), `--tpm-ek-ca ${opts.tpmEkCa}`)
+    const pcrPolicy = opts.tpmPcrPolicy == null ? new Map() : parsePcrPolicy(await readPem(opts.tpmPcrPolicy, '--tpm-pcr-policy'), `--tpm-pcr-policy ${opts.tpmPcrPolicy}`)
+    if (pcrPolicy.size === 0) {
+      log.warn('attestation "tpm" without a PCR policy: a genuine TPM enrols whatever it booted; give --tpm-pcr-policy')
+    }
+    return tpmAttestation({ endorsementCAs, pcrPolicy, now: Date.now })
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new UsageError(err.message)
+    }
+    throw err
+  }
+}
+
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, tpmEkCa?: string, tpmPcrPolicy?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
   const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
   if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
     throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
@@ -132,8 +157,10 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     const raw = new Uint8Array(Buffer.from(opts.attestorKey, 'base64url'))
     publicKeyFromRawBytes(raw)
     attestation = testAttestor(raw)
+  } else if (opts.attestation === 'tpm') {
+    attestation = await tpmVerifier(opts, log)
   } else {
-    throw new UsageError('--attestation must be none or test-attestor')
+    throw new UsageError('--attestation must be none, test-attestor or tpm')
   }
   const store = checkedStore(opts.store)
   if (store == null && !hasIssuer(opts.data)) {
