@@ -14,6 +14,8 @@ export const DOMAINS = {
   adminRequest: 'tempus-issuer-admin-request-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
   attestation: 'tempus-attestation-v1',
+  /** hashed, not signed: the Android keystore's attestation challenge (src/issuer/android/challenge.ts) */
+  androidAttestation: 'tempus-android-attestation-v1',
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',

@@ -141,14 +141,16 @@ export class IssuerClient {
    * Enrol `key` with a one-time code. With `typ`, the issuer refuses a code
    * of another type (`wrong-type`) without using it up.
    */
-  async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string, typ?: PeerType): Promise<EnrollResult> {
+  async enroll (key: PrivateKey, code: string, attestation?: (challenge: Uint8Array) => string | Promise<string>, typ?: PeerType): Promise<EnrollResult> {
     const proof = await this.prove(key, 'enroll')
+    // a platform's attestation API is asynchronous (Android's keystore, App Attest)
+    const evidence = attestation == null ? undefined : await attestation(proof.raw)
     const { body } = await this.request<EnrollResult>('POST', '/v1/enroll', {
       code,
       publicKey: b64(key.publicKey.raw),
       challenge: proof.challenge,
       signature: proof.signature,
-      attestation: attestation?.(proof.raw),
+      attestation: evidence,
       typ
     })
     if (typeof body?.credential !== 'string' || typeof body.rootPublicKey !== 'string' || typeof body.keys?.current !== 'string') {

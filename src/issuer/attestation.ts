@@ -7,6 +7,7 @@
  */
 import { DOMAINS } from '../core/domains.ts'
 import { publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
+import { TempusError } from '../core/tempus-error.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -20,8 +21,41 @@ export interface AttestationContext {
 
 export interface AttestationVerifier {
   readonly kind: string
-  /** true when the evidence vouches for this key on a genuine platform */
+  /**
+   * true when the evidence vouches for this key on a genuine platform;
+   * false, or an `AttestationRefusal` naming the check that failed
+   */
   verify(evidence: string | undefined, context: AttestationContext): Promise<boolean>
+}
+
+/**
+ * A verifier's refusal with its reason (`code`, stable per verifier): the
+ * enrolment records the reason in the audit log; the node is told only
+ * `attestation-failed`.
+ */
+export class AttestationRefusal extends TempusError {
+  override readonly name: string = 'AttestationRefusal'
+  readonly code: string
+  /** the verifier's kind, e.g. `android` */
+  readonly verifier: string
+
+  constructor (verifier: string, code: string, message: string) {
+    super(message)
+    this.verifier = verifier
+    this.code = code
+  }
+}
+
+/** undefined when the verifier accepts; else the reason it refused (`refused` when it said only false) */
+export async function attestationRefusal (verifier: AttestationVerifier, evidence: string | undefined, context: AttestationContext): Promise<{ reason: string, message: string } | undefined> {
+  try {
+    return await verifier.verify(evidence, context) ? undefined : { reason: 'refused', message: 'the evidence was not accepted' }
+  } catch (err) {
+    if (err instanceof AttestationRefusal) {
+      return { reason: err.code, message: err.message }
+    }
+    throw err
+  }
 }
 
 export function noAttestation (): AttestationVerifier {

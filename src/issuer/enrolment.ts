@@ -11,6 +11,7 @@ import { DOMAINS } from '../core/domains.ts'
 import { peerIdOfRaw, publicKeyFromRawBytes, verifyDomain } from '../core/keys.ts'
 import { isPeerType } from '../core/peer-type.ts'
 import { challengeMessage } from '../issuer-client/wire.ts'
+import { attestationRefusal } from './attestation.ts'
 import { sha256hex, unb64 } from './encoding.ts'
 import { IssuerError } from './errors.ts'
 import type { PeerType } from '../core/peer-type.ts'
@@ -92,9 +93,11 @@ export class Enrolment {
       await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
       throw new IssuerError('wrong-type', `the code is not for a node of type ${typ}; it was not used; ask for a code of type ${typ}`)
     }
-    if (!await attestation.verify(req.attestation, { publicKey, challenge, typ })) {
-      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'attestation' }) })
-      throw new IssuerError('attestation-failed', 'the attestation evidence was not accepted')
+    const refusal = await attestationRefusal(attestation, req.attestation, { publicKey, challenge, typ })
+    if (refusal != null) {
+      // the check that failed goes to the audit log and the issuer's log; the node learns only attestation-failed
+      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'attestation', attestation: attestation.kind, detail: refusal.reason }) })
+      throw new IssuerError('attestation-failed', `the attestation evidence was not accepted (${refusal.reason}: ${refusal.message})`)
     }
     if (await revocations.isRevoked(peerId)) {
       throw new IssuerError('revoked', 'this key is revoked')

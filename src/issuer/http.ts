@@ -87,6 +87,8 @@ const STATUS: Record<IssuerErrorCode, number> = {
   'rate-limited': 429
 }
 
+// an Android key attestation chain (3 to 5 certificates, base64url in JSON) is about 5 KiB; the verifier bounds its own format
+const ATTESTATION_MAX_CHARS = 12 * 1024
 const b64url = (max: number): Record<string, unknown> => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^[A-Za-z0-9_-]+$' })
 const jws = { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_.-]+$' }
 const bodyOf = (properties: Record<string, unknown>, required: string[]): Record<string, unknown> =>
@@ -100,7 +102,7 @@ const hops = { type: 'array', minItems: 1, maxItems: 24, items: bodyOf({ to: pee
 
 const SCHEMAS = {
   challenge: bodyOf({}, []),
-  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: 4096 }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
+  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: ATTESTATION_MAX_CHARS }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
   token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), instance: { type: 'string', minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } }, ['credential', 'challenge', 'signature']),
   renew: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
   rekey: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), publicKey: b64url(64), newSignature: b64url(128) }, ['credential', 'challenge', 'signature', 'publicKey', 'newSignature']),
