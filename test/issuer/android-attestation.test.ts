@@ -7,6 +7,9 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto'
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { SecurityLevel, VerifiedBootState } from '@peculiar/asn1-android'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -16,12 +19,14 @@ import { MAX_EVIDENCE_CHARS } from '../../src/issuer/android/constants.ts'
 import { AndroidAttestationRefusal } from '../../src/issuer/android/errors.ts'
 import { androidEvidence } from '../../src/issuer/android/evidence.ts'
 import { parseAndroidPolicy } from '../../src/issuer/android/policy.ts'
+import { revocationListFile } from '../../src/issuer/android/files.ts'
 import { parseRevocationStatusList } from '../../src/issuer/android/revocation-list.ts'
 import { parseAndroidRoots } from '../../src/issuer/android/roots.ts'
 import { androidAttestation } from '../../src/issuer/android/verifier.ts'
 import { ConfigError } from '../../src/core/config-error.ts'
 import { IssuerClient, IssuerClientError } from '../../src/issuer-client/client.ts'
 import { keyDescription, newCa, newLeaf, pem } from '../fixtures/android-chain.ts'
+import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import type { AndroidRefusalReason } from '../../src/issuer/android/errors.ts'
 import type { AndroidAttestationInit } from '../../src/issuer/android/verifier.ts'
@@ -275,6 +280,78 @@ describe('android key attestation', () => {
     for (const [what, input] of inputs) {
       await assert.rejects(verifier().verify(input, context), (err: unknown) => err instanceof AndroidAttestationRefusal && err.code === 'malformed-evidence', what)
     }
+  })
+
+  describe('tempus issuer start --attestation android', () => {
+    const ENV = { TEMPUS_ISSUER_PASSPHRASE: 'android-test-issuer', TEMPUS_ISSUER_PASSPHRASE_FILE: '', CREDENTIALS_DIRECTORY: '' }
+    let dir: string
+    let data: string
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'tempus-android-'))
+      data = join(dir, 'issuer')
+      const init = await tempus(['issuer', 'init', '--data', data, '--overlay', 'android-test', '--threshold', '1', '--json'], ENV)
+      assert.equal(init.code, 0, init.stderr)
+      await writeFile(join(dir, 'roots.pem'), pem(root.der))
+      await writeFile(join(dir, 'policy.json'), JSON.stringify({ applications: { packageNames: ['org.example.tempus'] }, minOsPatchLevel: 202501 }))
+      await writeFile(join(dir, 'bad-policy.json'), JSON.stringify({ minOsPatchLevel: 2025 }))
+      await writeFile(join(dir, 'status.json'), JSON.stringify({ entries: { '2c8cdddfd5e03bfc': { status: 'REVOKED', reason: 'KEY_COMPROMISE' } } }))
+    })
+    after(async () => {
+      await killAll()
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    it('the revocation list file is read again when it changes; a broken replacement keeps the last good list', async () => {
+      const file = join(dir, 'changing.json')
+      const write = async (text: string, second: number): Promise<void> => {
+        await writeFile(file, text)
+        await utimes(file, 1_700_000_000 + second, 1_700_000_000 + second)
+      }
+      await write(JSON.stringify({ entries: { ab: { status: 'REVOKED' } } }), 1)
+      const errors: Error[] = []
+      const current = await revocationListFile(file, err => errors.push(err))
+      assert.deepEqual([...(await current()).keys()], ['ab'])
+      await write(JSON.stringify({ entries: { ab: { status: 'REVOKED' }, cd: { status: 'SUSPENDED' } } }), 2)
+      assert.deepEqual([...(await current()).keys()], ['ab', 'cd'])
+      await write('{"entries": ', 3)
+      assert.deepEqual([...(await current()).keys()], ['ab', 'cd'])
+      assert.equal(errors.length, 1)
+      assert.ok(errors[0] instanceof ConfigError)
+      await rm(file)
+      assert.deepEqual([...(await current()).keys()], ['ab', 'cd'])
+      assert.equal(errors.length, 2)
+    })
+
+    it('refuses to start on a missing or bad file, in one line naming it (exit 2)', async () => {
+      const start = ['issuer', 'start', '--data', data, '--listen', '127.0.0.1:0', '--log-level', 'silent']
+      const cases: Array<[string[], RegExp]> = [
+        [['--attestation', 'android'], /--attestation android needs --android-roots FILE/],
+        [['--attestation', 'android', '--android-roots', join(dir, 'missing.pem')], /--android-roots .*missing\.pem: no such file/],
+        [['--attestation', 'android', '--android-roots', join(dir, 'policy.json')], /--android-roots .*: expected 1 to 32 PEM certificates/],
+        [['--attestation', 'android', '--android-roots', join(dir, 'roots.pem'), '--android-policy', join(dir, 'bad-policy.json')], /--android-policy .*: minOsPatchLevel must be a year and month as YYYYMM/],
+        [['--android-roots', join(dir, 'roots.pem')], /go with --attestation android/]
+      ]
+      for (const [args, message] of cases) {
+        const res = await tempus([...start, ...args], ENV)
+        assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`)
+        assert.match(res.stderr, message)
+        assert.doesNotMatch(res.stderr, /^\s+at /m)
+      }
+    })
+
+    it('serves enrolments that a device attests, with the policy and the revocation list in force', async () => {
+      const issuer = spawnTempus(['issuer', 'start', '--data', data, '--listen', '127.0.0.1:0', '--json', '--log-level', 'warn',
+        '--attestation', 'android', '--android-roots', join(dir, 'roots.pem'), '--android-policy', join(dir, 'policy.json'), '--android-revocations', join(dir, 'status.json')], ENV)
+      const url = JSON.parse(await issuer.nextLine(l => l.includes('"started"'))).url as string
+      const client = new IssuerClient({ url })
+      const newCode = async (): Promise<string> => JSON.parse((await tempus(['issuer', 'code', '--data', data, '--type', 'edge', '--json'], ENV)).stdout).code as string
+      const key = await generateKeyPair('Ed25519')
+      const chain = (o: Partial<KeyDescriptionOptions> = {}) => (ch: Uint8Array): string =>
+        androidEvidence([newLeaf(intermediate, { publicKey: key.publicKey.raw, description: { challenge: androidAttestationChallenge(ch, 'key'), ...o } }, NOW), intermediate.der, root.der])
+      await assert.rejects(client.enroll(key, await newCode(), chain({ packageNames: ['org.example.other'] })), (e: IssuerClientError) => e.code === 'attestation-failed')
+      const enrolled = await client.enroll(key, await newCode(), chain())
+      assert.equal(enrolled.typ, 'edge')
+    })
   })
 
   it('the policy, roots and revocation files are validated with errors that name the field', () => {

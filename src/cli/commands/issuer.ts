@@ -4,6 +4,8 @@ import { userInfo } from 'node:os'
 import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { publicKeyFromRawBytes } from '../../core/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
+import { androidAttestationFromFiles } from '../../issuer/android/files.ts'
+import { ConfigError } from '../../core/config-error.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
 import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
@@ -104,7 +106,7 @@ async function readPem (file: string, flag: string): Promise<string> {
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, androidRoots?: string, androidPolicy?: string, androidRevocations?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
   const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
   if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
     throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
@@ -132,8 +134,27 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     const raw = new Uint8Array(Buffer.from(opts.attestorKey, 'base64url'))
     publicKeyFromRawBytes(raw)
     attestation = testAttestor(raw)
+  } else if (opts.attestation === 'android') {
+    if (opts.androidRoots == null) {
+      throw new UsageError('--attestation android needs --android-roots FILE (PEM: Google\'s hardware attestation roots)')
+    }
+    try {
+      attestation = await androidAttestationFromFiles({
+        roots: opts.androidRoots,
+        policy: opts.androidPolicy,
+        revocations: opts.androidRevocations,
+        now: Date.now,
+        onAccepted: verdict => { log.info(verdict, 'android attestation accepted') },
+        onRevocationsError: err => { log.warn({ err: err.message }, 'the changed --android-revocations file is not usable; the last good list stays in force') }
+      })
+    } catch (err) {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err
+    }
   } else {
-    throw new UsageError('--attestation must be none or test-attestor')
+    throw new UsageError('--attestation must be none, test-attestor or android')
+  }
+  if (opts.attestation !== 'android' && (opts.androidRoots ?? opts.androidPolicy ?? opts.androidRevocations) != null) {
+    throw new UsageError('--android-roots, --android-policy and --android-revocations go with --attestation android')
   }
   const store = checkedStore(opts.store)
   if (store == null && !hasIssuer(opts.data)) {

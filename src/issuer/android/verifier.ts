@@ -30,8 +30,8 @@ export interface AndroidAttestationInit {
   roots: readonly X509Certificate[]
   /** @default no allow-list, no minimum patch level, key binding only */
   policy?: AndroidPolicy
-  /** the revocation status list now (read again by the caller when its file changes) @default empty */
-  revoked?: () => RevocationStatusList
+  /** the revocation status list now (files.ts reads its file again when it changes) @default empty */
+  revoked?: () => RevocationStatusList | Promise<RevocationStatusList>
   /** the issuer's clock, ms since the epoch */
   now: () => number
   /** told what each accepted attestation showed (for the issuer's log) */
@@ -61,7 +61,7 @@ export function androidAttestation (init: AndroidAttestationInit): AttestationVe
     kind: 'android',
     async verify (evidence: string | undefined, context: AttestationContext): Promise<boolean> {
       const { chain, leafDer } = parseAndroidEvidence(evidence)
-      verifyAndroidChain(chain, { roots: init.roots, revoked: init.revoked?.() ?? EMPTY, now: init.now() })
+      verifyAndroidChain(chain, { roots: init.roots, revoked: await init.revoked?.() ?? EMPTY, now: init.now() })
       const kd = parseKeyDescription(leafDer)
       checkDevice(kd)
       const leafKey = rawEd25519(chain[0] as X509Certificate)
