@@ -8,12 +8,13 @@
  * genuine device (a leaf, not a CA) could otherwise sign a leaf of the
  * attacker's choosing, key description and all.
  */
-import { X509Certificate } from 'node:crypto'
+import { checkChain } from '../attestation-chain.ts'
 import { KEY_DESCRIPTION_OID } from './constants.ts'
 import { AndroidAttestationRefusal } from './errors.ts'
 import { extensionValues } from './extensions.ts'
 import { serialKey } from './revocation-list.ts'
 import type { RevocationStatusList } from './revocation-list.ts'
+import type { X509Certificate } from 'node:crypto'
 
 export interface ChainTrust {
   roots: readonly X509Certificate[]
@@ -21,45 +22,11 @@ export interface ChainTrust {
   now: number
 }
 
-function validAt (cert: X509Certificate, now: number): boolean {
-  return cert.validFromDate.getTime() <= now && now <= cert.validToDate.getTime()
-}
-
-function signedBy (cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    // checkIssued: issuer name, key identifiers, the issuer's key usage; verify: the signature
-    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey)
-  } catch {
-    // a key or signature algorithm OpenSSL cannot use
-    return false
-  }
-}
-
 /** the root that anchors the chain, or a refusal */
 export function verifyAndroidChain (chain: readonly X509Certificate[], trust: ChainTrust): X509Certificate {
-  for (let i = 0; i + 1 < chain.length; i++) {
-    const cert = chain[i] as X509Certificate
-    const issuer = chain[i + 1] as X509Certificate
-    if (!signedBy(cert, issuer)) {
-      throw new AndroidAttestationRefusal('bad-signature', `chain[${i}] is not signed by chain[${i + 1}]`)
-    }
-    if (!issuer.ca) {
-      throw new AndroidAttestationRefusal('not-a-ca', `chain[${i + 1}] signs chain[${i}] but is not a CA`)
-    }
-  }
-  const top = chain[chain.length - 1] as X509Certificate
-  // the top is the root itself (a self-signed root verifies under its own key) or is signed by one
-  const root = trust.roots.find(r => signedBy(top, r))
-  if (root == null) {
-    throw new AndroidAttestationRefusal('unknown-root', 'the chain does not end at a configured root (--android-roots)')
-  }
-  if (!root.ca) {
-    throw new AndroidAttestationRefusal('not-a-ca', 'the configured root that signs the chain is not a CA')
-  }
-  for (const [i, cert] of [...chain, root].entries()) {
-    if (!validAt(cert, trust.now)) {
-      throw new AndroidAttestationRefusal('outside-validity', `${i < chain.length ? `chain[${i}]` : 'the root'} is not valid now (${cert.validFrom} to ${cert.validTo})`)
-    }
+  const verdict = checkChain(chain, trust.roots, trust.now)
+  if (!verdict.ok) {
+    throw new AndroidAttestationRefusal(verdict.failure, verdict.failure === 'unknown-root' ? `${verdict.message} (--android-roots)` : verdict.message)
   }
   // only the leaf speaks for a key: a key description above it is a leaf posing as a CA
   for (let i = 1; i < chain.length; i++) {
@@ -73,7 +40,7 @@ export function verifyAndroidChain (chain: readonly X509Certificate[], trust: Ch
       throw new AndroidAttestationRefusal('revoked-certificate', `chain[${i}]'s serial is ${status} in the revocation status list`)
     }
   }
-  return root
+  return verdict.root
 }
 
 function hasKeyDescription (cert: X509Certificate): boolean {
