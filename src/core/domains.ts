@@ -16,6 +16,8 @@ export const DOMAINS = {
   attestation: 'tempus-attestation-v1',
   /** hashed, not signed: the Android keystore's attestation challenge (src/issuer/android/challenge.ts) */
   androidAttestation: 'tempus-android-attestation-v1',
+  /** hashed, not signed: App Attest's clientDataHash (src/issuer/apple/client-data.ts) */
+  appAttest: 'tempus-appattest-v1',
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',

@@ -8,7 +8,8 @@
  */
 import { AsnConvert } from '@peculiar/asn1-schema'
 import { Certificate } from '@peculiar/asn1-x509'
-import type { X509Certificate } from 'node:crypto'
+import { X509Certificate } from 'node:crypto'
+import { ConfigError } from '../core/config-error.ts'
 
 export type ChainFailure = 'bad-signature' | 'not-a-ca' | 'unknown-root' | 'outside-validity'
 
@@ -75,4 +76,26 @@ export function extensionValues (der: Uint8Array, oid: string): Uint8Array[] | u
   return (cert.tbsCertificate.extensions ?? [])
     .filter(e => e.extnID === oid)
     .map(e => new Uint8Array(e.extnValue.buffer))
+}
+
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
+
+/** the roots in a PEM file (1 to 32 CA certificates), or a ConfigError naming `source` */
+export function parseRootCertificates (pem: string, source: string): X509Certificate[] {
+  const blocks = pem.match(PEM_BLOCK) ?? []
+  if (blocks.length === 0 || blocks.length > 32) {
+    throw new ConfigError(`${source}: expected 1 to 32 PEM certificates (-----BEGIN CERTIFICATE-----), found ${blocks.length}`)
+  }
+  return blocks.map((block, i) => {
+    let cert: X509Certificate
+    try {
+      cert = new X509Certificate(block)
+    } catch (err: any) {
+      throw new ConfigError(`${source}: certificate ${i + 1} does not parse (${String(err.message)})`)
+    }
+    if (!cert.ca) {
+      throw new ConfigError(`${source}: certificate ${i + 1} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate`)
+    }
+    return cert
+  })
 }

@@ -5,6 +5,7 @@ import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { publicKeyFromRawBytes } from '../../core/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
 import { androidAttestationFromFiles } from '../../issuer/android/files.ts'
+import { appAttestationFromFiles } from '../../issuer/apple/files.ts'
 import { ConfigError } from '../../core/config-error.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
 import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
@@ -106,7 +107,7 @@ async function readPem (file: string, flag: string): Promise<string> {
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, androidRoots?: string, androidPolicy?: string, androidRevocations?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, androidRoots?: string, androidPolicy?: string, androidRevocations?: string, appattestRoot?: string, appattestAppId?: string[], appattestDevelopment?: boolean, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
   const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
   if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
     throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
@@ -150,8 +151,20 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     } catch (err) {
       throw err instanceof ConfigError ? new UsageError(err.message) : err
     }
+  } else if (opts.attestation === 'apple-app-attest') {
+    if (opts.appattestRoot == null) {
+      throw new UsageError('--attestation apple-app-attest needs --appattest-root FILE (PEM: Apple\'s App Attestation Root CA) and --appattest-app-id TEAMID.bundle.id')
+    }
+    try {
+      attestation = await appAttestationFromFiles({ root: opts.appattestRoot, appIds: opts.appattestAppId ?? [], development: opts.appattestDevelopment, now: Date.now })
+    } catch (err) {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err
+    }
   } else {
-    throw new UsageError('--attestation must be none, test-attestor or android')
+    throw new UsageError('--attestation must be none, test-attestor, android or apple-app-attest')
+  }
+  if (opts.attestation !== 'apple-app-attest' && (opts.appattestRoot != null || (opts.appattestAppId ?? []).length > 0 || opts.appattestDevelopment === true)) {
+    throw new UsageError('--appattest-root, --appattest-app-id and --appattest-development go with --attestation apple-app-attest')
   }
   if (opts.attestation !== 'android' && (opts.androidRoots ?? opts.androidPolicy ?? opts.androidRevocations) != null) {
     throw new UsageError('--android-roots, --android-policy and --android-revocations go with --attestation android')
