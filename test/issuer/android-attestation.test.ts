@@ -354,6 +354,28 @@ describe('android key attestation', () => {
     })
   })
 
+  it('never a crash: 400 random corruptions of a good chain are each refused with a typed reason', async () => {
+    const good = JSON.parse(await evidence()) as { chain: string[] }
+    const ders = good.chain.map(c => Buffer.from(c, 'base64url'))
+    // a seeded generator: the same corruptions on every run
+    let seed = 0x2545f491
+    const next = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n }
+    const reasons = new Set<string>()
+    for (let i = 0; i < 400; i++) {
+      const which = next(ders.length)
+      const copy = ders.map(d => Buffer.from(d))
+      const target = copy[which] as Buffer
+      for (let k = 0, flips = 1 + next(4); k < flips; k++) target[next(target.length)] = next(256)
+      try {
+        await verifier().verify(androidEvidence(copy), context)
+      } catch (err) {
+        assert.ok(err instanceof AndroidAttestationRefusal, `corruption ${i}: ${String(err)}`)
+        reasons.add(err.code)
+      }
+    }
+    assert.ok(reasons.size >= 3, [...reasons].join())
+  })
+
   it('the policy, roots and revocation files are validated with errors that name the field', () => {
     const bad: Array<[string, RegExp]> = [
       ['not json', /not JSON/],

@@ -185,6 +185,25 @@ describe('apple app attest', () => {
     }
   })
 
+  it('never a crash: 400 random corruptions of a good attestation object are each refused with a typed reason', async () => {
+    const good = JSON.parse(evidence()) as { keyId: string, attestation: string }
+    const bytes = Buffer.from(good.attestation, 'base64url')
+    let seed = 0x1d872b41
+    const next = (n: number): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) % n }
+    const reasons = new Set<string>()
+    for (let i = 0; i < 400; i++) {
+      const copy = Buffer.from(bytes)
+      for (let k = 0, flips = 1 + next(4); k < flips; k++) copy[next(copy.length)] = next(256)
+      try {
+        await verifier().verify(JSON.stringify({ keyId: good.keyId, attestation: copy.toString('base64url') }), context)
+      } catch (err) {
+        assert.ok(err instanceof AppAttestRefusal, `corruption ${i}: ${String(err)}`)
+        reasons.add(err.code)
+      }
+    }
+    assert.ok(reasons.size >= 3, [...reasons].join())
+  })
+
   it('the CBOR decoder refuses what it does not accept, within bounds', () => {
     assert.deepEqual(decodeCbor(cbor(new Map<string, unknown>([['a', [1, -2, 'x', new Uint8Array([9])]]]))), new Map([['a', [1, -2, 'x', new Uint8Array([9])]]]))
     const bad: Array<[string, number[]]> = [

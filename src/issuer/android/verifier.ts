@@ -48,11 +48,16 @@ export interface AndroidVerdict {
 const EMPTY: RevocationStatusList = new Map()
 
 function rawEd25519 (cert: X509Certificate): Uint8Array | undefined {
-  const key = cert.publicKey
-  if (key.asymmetricKeyType !== 'ed25519') {
+  try {
+    const key = cert.publicKey
+    if (key.asymmetricKeyType !== 'ed25519') {
+      return undefined
+    }
+    return new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url'))
+  } catch {
+    // a key OpenSSL cannot load: not the node's key
     return undefined
   }
-  return new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url'))
 }
 
 export function androidAttestation (init: AndroidAttestationInit): AttestationVerifier {

@@ -63,12 +63,17 @@ function nonceOf (credCert: X509Certificate): Uint8Array {
 
 /** 0x04 ‖ x ‖ y of a P-256 key */
 function uncompressedPoint (cert: X509Certificate): Uint8Array | undefined {
-  const key = cert.publicKey
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+  try {
+    const key = cert.publicKey
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+      return undefined
+    }
+    const jwk = key.export({ format: 'jwk' })
+    return new Uint8Array(Buffer.concat([Buffer.of(4), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]))
+  } catch {
+    // a key OpenSSL cannot load: not an App Attest key
     return undefined
   }
-  const jwk = key.export({ format: 'jwk' })
-  return new Uint8Array(Buffer.concat([Buffer.of(4), Buffer.from(jwk.x ?? '', 'base64url'), Buffer.from(jwk.y ?? '', 'base64url')]))
 }
 
 export function appAttestation (init: AppAttestInit): AttestationVerifier {
