@@ -25,7 +25,7 @@ import { parseAndroidRoots } from '../../src/issuer/android/roots.ts'
 import { androidAttestation } from '../../src/issuer/android/verifier.ts'
 import { ConfigError } from '../../src/core/config-error.ts'
 import { IssuerClient, IssuerClientError } from '../../src/issuer-client/client.ts'
-import { keyDescription, newCa, newLeaf, pem } from '../fixtures/android-chain.ts'
+import { keyDescription, looseKeyDescription, newCa, newLeaf, pem } from '../fixtures/android-chain.ts'
 import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import type { AndroidRefusalReason } from '../../src/issuer/android/errors.ts'
@@ -243,6 +243,12 @@ describe('android key attestation', () => {
       const leafList = parseRevocationStatusList(JSON.stringify({ entries: { '00ab': { status: 'SUSPENDED' } } }), 'status.json')
       await refused('revoked-certificate', await evidence({ leaf: { serial: 'ab' } }), { revoked: () => leafList })
       assert.equal(await verifier({ revoked: () => leafList }).verify(await evidence({ leaf: { serial: 'ac' } }), context), true)
+    })
+
+    it('a key description with its tags out of order is read; one with a tag given twice is refused', async () => {
+      const challenge = androidAttestationChallenge(context.challenge, 'key')
+      assert.equal(await verifier().verify(await evidence({ leaf: { description: looseKeyDescription(challenge) } }), context), true)
+      await refused('no-key-description', await evidence({ leaf: { description: looseKeyDescription(challenge, true) } }))
     })
 
     it('a leaf without a key description, or with one that does not parse', async () => {

@@ -3,6 +3,11 @@
  * @peculiar/asn1-android) against the issuer's policy: what the secure
  * hardware says about the key, checked field by field.
  *
+ * Parsed with the strict `KeyDescription` schema; a description whose
+ * authorization lists are out of tag order (some devices write them so) is
+ * read with `NonStandardKeyDescription` instead, refusing a tag given twice.
+ * A tag neither schema knows is refused (`no-key-description`).
+ *
  * Only the hardware-enforced list is trusted for properties of the device
  * (root of trust, origin, patch level): the software-enforced list is what
  * Android's keystore daemon told the TEE, which a compromised OS chooses.
@@ -10,7 +15,8 @@
  * it is as good as the verified, locked boot that the hardware vouches for.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { AttestationApplicationId, KeyDescription, SecurityLevel, VerifiedBootState } from '@peculiar/asn1-android'
+import { AttestationApplicationId, AuthorizationList, KeyDescription, NonStandardKeyDescription, SecurityLevel, VerifiedBootState } from '@peculiar/asn1-android'
+import type { NonStandardAuthorizationList } from '@peculiar/asn1-android'
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
 import { KEY_DESCRIPTION_OID, KEY_ORIGIN_GENERATED } from './constants.ts'
 import { AndroidAttestationRefusal } from './errors.ts'
@@ -22,11 +28,45 @@ export function parseKeyDescription (leafDer: Uint8Array): KeyDescription {
   if (values.length !== 1) {
     throw new AndroidAttestationRefusal('no-key-description', values.length === 0 ? 'the leaf has no key attestation extension' : 'the leaf has more than one key attestation extension')
   }
+  const der = values[0] as Uint8Array
   try {
-    return AsnConvert.parse(values[0] as Uint8Array, KeyDescription)
+    return AsnConvert.parse(der, KeyDescription)
   } catch {
+    // some devices write the authorization lists' tags out of order: the strict schema refuses them
+  }
+  try {
+    const loose = AsnConvert.parse(der, NonStandardKeyDescription)
+    return new KeyDescription({
+      attestationVersion: loose.attestationVersion,
+      attestationSecurityLevel: loose.attestationSecurityLevel,
+      keymasterVersion: loose.keymasterVersion,
+      keymasterSecurityLevel: loose.keymasterSecurityLevel,
+      attestationChallenge: loose.attestationChallenge,
+      uniqueId: loose.uniqueId,
+      softwareEnforced: merged(loose.softwareEnforced),
+      teeEnforced: merged(loose.teeEnforced)
+    })
+  } catch (err) {
+    if (err instanceof AndroidAttestationRefusal) throw err
     throw new AndroidAttestationRefusal('no-key-description', 'the leaf\'s key attestation extension does not parse as a KeyDescription')
   }
+}
+
+/** one authorization list from its items in any order; a tag given twice is ambiguous, and refused */
+function merged (list: NonStandardAuthorizationList): AuthorizationList {
+  const out = new AuthorizationList() as unknown as Record<string, unknown>
+  for (const item of list) {
+    const fields = Object.entries(item).filter(([, v]) => v !== undefined)
+    const [field] = fields
+    if (fields.length !== 1 || field == null) {
+      throw new AndroidAttestationRefusal('no-key-description', 'an authorization of the key description holds no single tag')
+    }
+    if (out[field[0]] !== undefined) {
+      throw new AndroidAttestationRefusal('no-key-description', `the key description gives ${field[0]} twice`)
+    }
+    out[field[0]] = field[1]
+  }
+  return out as unknown as AuthorizationList
 }
 
 /** the bytes of a parsed OCTET STRING: the schema types it OctetString, but SET OF members come back as ArrayBuffers */
