@@ -18,6 +18,8 @@ export const DOMAINS = {
   androidAttestation: 'tempus-android-attestation-v1',
   /** hashed, not signed: App Attest's clientDataHash (src/issuer/apple/client-data.ts) */
   appAttest: 'tempus-appattest-v1',
+  /** hashed, not signed: Play Integrity's nonce (src/issuer/play/nonce.ts) */
+  playIntegrity: 'tempus-play-integrity-v1',
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',

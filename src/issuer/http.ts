@@ -87,7 +87,7 @@ const STATUS: Record<IssuerErrorCode, number> = {
   'rate-limited': 429
 }
 
-// an Android key attestation chain (3 to 5 certificates, base64url in JSON) is about 5 KiB; the verifier bounds its own format
+// platform evidence: an Android chain (3 to 5 certificates) is about 5 KiB, an App Attest object with its receipt about 9 KiB once base64url; each verifier bounds its own format
 const ATTESTATION_MAX_CHARS = 12 * 1024
 const b64url = (max: number): Record<string, unknown> => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^[A-Za-z0-9_-]+$' })
 const jws = { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_.-]+$' }

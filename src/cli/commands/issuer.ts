@@ -6,6 +6,7 @@ import { publicKeyFromRawBytes } from '../../core/keys.ts'
 import { noAttestation, testAttestor } from '../../issuer/attestation.ts'
 import { androidAttestationFromFiles } from '../../issuer/android/files.ts'
 import { appAttestationFromFiles } from '../../issuer/apple/files.ts'
+import { playIntegrityFromFile } from '../../issuer/play/files.ts'
 import { ConfigError } from '../../core/config-error.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
 import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
@@ -107,7 +108,7 @@ async function readPem (file: string, flag: string): Promise<string> {
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, androidRoots?: string, androidPolicy?: string, androidRevocations?: string, appattestRoot?: string, appattestAppId?: string[], appattestDevelopment?: boolean, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, androidRoots?: string, androidPolicy?: string, androidRevocations?: string, appattestRoot?: string, appattestAppId?: string[], appattestDevelopment?: boolean, playIntegrity?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
   const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
   if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
     throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
@@ -160,8 +161,20 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     } catch (err) {
       throw err instanceof ConfigError ? new UsageError(err.message) : err
     }
+  } else if (opts.attestation === 'play-integrity') {
+    if (opts.playIntegrity == null) {
+      throw new UsageError('--attestation play-integrity needs --play-integrity FILE (JSON: package name and the Play Console\'s response keys)')
+    }
+    try {
+      attestation = await playIntegrityFromFile(opts.playIntegrity, Date.now)
+    } catch (err) {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err
+    }
   } else {
-    throw new UsageError('--attestation must be none, test-attestor, android or apple-app-attest')
+    throw new UsageError('--attestation must be none, test-attestor, android, apple-app-attest or play-integrity')
+  }
+  if (opts.attestation !== 'play-integrity' && opts.playIntegrity != null) {
+    throw new UsageError('--play-integrity goes with --attestation play-integrity')
   }
   if (opts.attestation !== 'apple-app-attest' && (opts.appattestRoot != null || (opts.appattestAppId ?? []).length > 0 || opts.appattestDevelopment === true)) {
     throw new UsageError('--appattest-root, --appattest-app-id and --appattest-development go with --attestation apple-app-attest')
