@@ -18,6 +18,12 @@ export const DOMAINS = {
   tpmQuote: 'tempus-tpm-quote-v1',
   /** a sealed challenge's binding: SHA-256 of this domain, the EK's SPKI digest and the AK's Name */
   tpmActivation: 'tempus-tpm-activation-v1',
+  /** hashed, not signed: the Android keystore's attestation challenge (src/issuer/android/challenge.ts) */
+  androidAttestation: 'tempus-android-attestation-v1',
+  /** hashed, not signed: App Attest's clientDataHash (src/issuer/apple/client-data.ts) */
+  appAttest: 'tempus-appattest-v1',
+  /** hashed, not signed: Play Integrity's nonce (src/issuer/play/nonce.ts) */
+  playIntegrity: 'tempus-play-integrity-v1',
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',
   dtnReceipt: 'tempus-dtn-receipt-v1',

@@ -165,7 +165,7 @@ export class IssuerClient {
    * function of the challenge giving the evidence, or an `EnrolmentAttestor`
    * that also obtains the challenge (a TPM opens a sealed one).
    */
-  async enroll (key: PrivateKey, code: string, attestation?: ((challenge: Uint8Array) => string) | EnrolmentAttestor, typ?: PeerType): Promise<EnrollResult> {
+  async enroll (key: PrivateKey, code: string, attestation?: ((challenge: Uint8Array) => string | Promise<string>) | EnrolmentAttestor, typ?: PeerType): Promise<EnrollResult> {
     let proof: { raw: Uint8Array, challenge: string, signature: string }
     let evidence: string | undefined
     if (attestation != null && typeof attestation !== 'function') {
@@ -175,7 +175,8 @@ export class IssuerClient {
       evidence = await attestation.evidence(raw, key.publicKey.raw)
     } else {
       proof = await this.prove(key, 'enroll')
-      evidence = attestation?.(proof.raw)
+      // a platform's attestation API is asynchronous (Android's keystore, App Attest)
+      evidence = attestation == null ? undefined : await attestation(proof.raw)
     }
     const { body } = await this.request<EnrollResult>('POST', '/v1/enroll', {
       code,

@@ -7,6 +7,7 @@
  */
 import { DOMAINS } from '../core/domains.ts'
 import { publicKeyFromRawBytes, signDomain, verifyDomain } from '../core/keys.ts'
+import { TempusError } from '../core/tempus-error.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -48,6 +49,44 @@ export interface AttestationVerifier {
    * member; throws an IssuerError `bad-request` when it is malformed.
    */
   sealChallenge?(device: unknown): ChallengeSeal
+}
+
+/**
+ * A verifier's refusal with its reason (`code`, stable per verifier): the
+ * enrolment records the reason in the audit log; the node is told only
+ * `attestation-failed`.
+ */
+export class AttestationRefusal extends TempusError {
+  override readonly name: string = 'AttestationRefusal'
+  readonly code: string
+  /** the verifier's kind, e.g. `android` */
+  readonly verifier: string
+
+  constructor (verifier: string, code: string, message: string) {
+    super(message)
+    this.verifier = verifier
+    this.code = code
+  }
+}
+
+/**
+ * A verifier's answer as a verdict, whichever way it gave it: true/false, a
+ * verdict, or a thrown `AttestationRefusal` (`refused` when it said only
+ * false).
+ */
+export async function attestationVerdict (verifier: AttestationVerifier, evidence: string | undefined, context: AttestationContext): Promise<AttestationVerdict> {
+  try {
+    const answer = await verifier.verify(evidence, context)
+    if (typeof answer === 'boolean') {
+      return answer ? { ok: true } : { ok: false, reason: 'refused' }
+    }
+    return answer
+  } catch (err) {
+    if (err instanceof AttestationRefusal) {
+      return { ok: false, reason: err.code }
+    }
+    throw err
+  }
 }
 
 export function noAttestation (): AttestationVerifier {

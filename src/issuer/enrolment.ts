@@ -11,11 +11,12 @@ import { DOMAINS } from '../core/domains.ts'
 import { peerIdOfRaw, publicKeyFromRawBytes, verifyDomain } from '../core/keys.ts'
 import { isPeerType } from '../core/peer-type.ts'
 import { challengeMessage } from '../issuer-client/wire.ts'
+import { attestationVerdict } from './attestation.ts'
 import { sha256hex, unb64 } from './encoding.ts'
 import { IssuerError } from './errors.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { EnrollRequest } from '../issuer-client/wire.ts'
-import type { AttestationVerdict, AttestationVerifier } from './attestation.ts'
+import type { AttestationVerifier } from './attestation.ts'
 import type { AuditLog } from './audit-log.ts'
 import type { ChallengeBook } from './challenge.ts'
 import type { IssuerDb } from './db/sql.ts'
@@ -23,13 +24,6 @@ import type { Members } from './members.ts'
 import type { Revocations } from './revocations.ts'
 
 /** a verifier's boolean as a verdict: a bare `false` is refused as `attestation` */
-function verdictOf (answer: boolean | AttestationVerdict): AttestationVerdict {
-  if (typeof answer === 'boolean') {
-    return answer ? { ok: true } : { ok: false, reason: 'attestation' }
-  }
-  return answer
-}
-
 export interface EnrolmentInit {
   db: IssuerDb
   audit: AuditLog
@@ -97,9 +91,10 @@ export class Enrolment {
       await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'wrong-type', code: codeHash.slice(0, 16), asked: typ }) })
       throw new IssuerError('wrong-type', `the code is not for a node of type ${typ}; it was not used; ask for a code of type ${typ}`)
     }
-    const verdict = verdictOf(await attestation.verify(req.attestation, { publicKey, challenge, typ }))
+    const verdict = await attestationVerdict(attestation, req.attestation, { publicKey, challenge, typ })
     if (!verdict.ok) {
-      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: verdict.reason }) })
+      // the check that failed goes to the audit log; the node learns only attestation-failed
+      await db.transaction(async tx => { await audit.append(tx, 'enroll-refused', { peerId, reason: 'attestation', attestation: attestation.kind, detail: verdict.reason }) })
       throw new IssuerError('attestation-failed', 'the attestation evidence was not accepted')
     }
     // the challenge is spent only now, under the binding the verifier found

@@ -88,6 +88,8 @@ const STATUS: Record<IssuerErrorCode, number> = {
   'rate-limited': 429
 }
 
+// platform evidence: an Android chain (3 to 5 certificates) is about 5 KiB, an App Attest object with its receipt about 9 KiB once base64url; each verifier bounds its own format
+const ATTESTATION_MAX_CHARS = 12 * 1024
 const b64url = (max: number): Record<string, unknown> => ({ type: 'string', minLength: 1, maxLength: max, pattern: '^[A-Za-z0-9_-]+$' })
 const jws = { type: 'string', minLength: 1, maxLength: 4096, pattern: '^[A-Za-z0-9_.-]+$' }
 const bodyOf = (properties: Record<string, unknown>, required: string[]): Record<string, unknown> =>
@@ -102,8 +104,8 @@ const hops = { type: 'array', minItems: 1, maxItems: 24, items: bodyOf({ to: pee
 const SCHEMAS = {
   // `tpm`: a challenge sealed for this EK certificate and AK (protocols/attestation.md)
   challenge: bodyOf({ tpm: bodyOf({ ekCertificate: b64url(MAX_EK_CERTIFICATE_B64), akPublic: b64url(MAX_STRUCTURE_B64) }, ['ekCertificate', 'akPublic']) }, []),
-  // TPM evidence (a quote, its key, the EK certificate, PCR values) needs the most
-  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: MAX_TPM_EVIDENCE }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
+  // the largest evidence: a TPM's (a quote, its key, the EK certificate, PCR values) or an attestation chain
+  enroll: bodyOf({ code: { type: 'string', minLength: 1, maxLength: 256 }, publicKey: b64url(64), challenge: b64url(128), signature: b64url(128), attestation: { type: 'string', maxLength: Math.max(MAX_TPM_EVIDENCE, ATTESTATION_MAX_CHARS) }, typ: { type: 'string', enum: ['edge', 'bridge', 'sentinel'] } }, ['code', 'publicKey', 'challenge', 'signature']),
   token: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), instance: { type: 'string', minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } }, ['credential', 'challenge', 'signature']),
   renew: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128) }, ['credential', 'challenge', 'signature']),
   rekey: bodyOf({ credential: jws, challenge: b64url(128), signature: b64url(128), publicKey: b64url(64), newSignature: b64url(128) }, ['credential', 'challenge', 'signature', 'publicKey', 'newSignature']),

@@ -23,6 +23,7 @@ const INTERNAL: Record<string, string> = {
   IssuerError: 'issuer/: the issuer is a separate service, not part of the node package API',
   AuditLogDamagedError: 'issuer/: as above',
   StoreUrlError: 'issuer/: as above',
+  CborError: 'issuer/apple/: the App Attest evidence parser turns it into a refusal (malformed-evidence)',
   IssuerClientError: 'issuer-client/: the token manager retries; enrolment is the CLI\'s',
   IssuerUrlError: 'issuer-client/: as above',
   RekeyError: 'admission/: re-keying is the CLI\'s command',

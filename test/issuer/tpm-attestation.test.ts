@@ -82,7 +82,7 @@ describe('TPM 2.0 attestation at enrolment (swtpm)', () => {
   const lastRefusal = async (): Promise<unknown> => {
     const entries = await t.issuer.audit.entries(0, 1000)
     const refused = entries.filter(e => e.kind === 'enroll-refused')
-    return refused[refused.length - 1]?.data.reason
+    return refused[refused.length - 1]?.data.detail ?? refused[refused.length - 1]?.data.reason
   }
 
   /** enrolment refused as `code`, audited with `reason` */

@@ -8,6 +8,9 @@ import { ConfigError } from '../../core/config-error.ts'
 import { parseEndorsementCAs } from '../../issuer/tpm/endorsement.ts'
 import { parsePcrPolicy } from '../../issuer/tpm/pcr-policy.ts'
 import { tpmAttestation } from '../../issuer/tpm/verifier.ts'
+import { androidAttestationFromFiles } from '../../issuer/android/files.ts'
+import { appAttestationFromFiles } from '../../issuer/apple/files.ts'
+import { playIntegrityFromFile } from '../../issuer/play/files.ts'
 import { startIssuerHttp } from '../../issuer/http.ts'
 import { Issuer, hasIssuer, noIssuerMessage } from '../../issuer/issuer.ts'
 import { createLogger } from '../../logging/logger.ts'
@@ -129,7 +132,7 @@ async function tpmVerifier (opts: { tpmEkCa?: string, tpmPcrPolicy?: string }, l
   }
 }
 
-export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, tpmEkCa?: string, tpmPcrPolicy?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
+export async function issuerStartCommand (opts: { data: string, listen: string, cert?: string, key?: string, attestation: string, attestorKey?: string, tpmEkCa?: string, tpmPcrPolicy?: string, androidRoots?: string, androidPolicy?: string, androidRevocations?: string, appattestRoot?: string, appattestAppId?: string[], appattestDevelopment?: boolean, playIntegrity?: string, refuseTwins?: boolean, passphraseFile?: string, store?: string, perAddressPerSecond?: string, perPeerPerMinute?: string, tokenTtl?: string, logLevel?: string, logFormat?: string, json?: boolean }): Promise<void> {
   const tokenTtlMs = opts.tokenTtl == null ? undefined : duration(opts.tokenTtl, '--token-ttl')
   if (tokenTtlMs != null && (tokenTtlMs < TOKEN_TTL_MIN_MS || tokenTtlMs > TOKEN_TTL_MAX_MS)) {
     throw new UsageError('--token-ttl must be from 2m to 5m: long enough to refresh at half of it, short enough that a stolen token dies soon')
@@ -157,10 +160,53 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     const raw = new Uint8Array(Buffer.from(opts.attestorKey, 'base64url'))
     publicKeyFromRawBytes(raw)
     attestation = testAttestor(raw)
+  } else if (opts.attestation === 'android') {
+    if (opts.androidRoots == null) {
+      throw new UsageError('--attestation android needs --android-roots FILE (PEM: Google\'s hardware attestation roots)')
+    }
+    try {
+      attestation = await androidAttestationFromFiles({
+        roots: opts.androidRoots,
+        policy: opts.androidPolicy,
+        revocations: opts.androidRevocations,
+        now: Date.now,
+        onAccepted: verdict => { log.info(verdict, 'android attestation accepted') },
+        onRevocationsError: err => { log.warn({ err: err.message }, 'the changed --android-revocations file is not usable; the last good list stays in force') }
+      })
+    } catch (err) {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err
+    }
+  } else if (opts.attestation === 'apple-app-attest') {
+    if (opts.appattestRoot == null) {
+      throw new UsageError('--attestation apple-app-attest needs --appattest-root FILE (PEM: Apple\'s App Attestation Root CA) and --appattest-app-id TEAMID.bundle.id')
+    }
+    try {
+      attestation = await appAttestationFromFiles({ root: opts.appattestRoot, appIds: opts.appattestAppId ?? [], development: opts.appattestDevelopment, now: Date.now })
+    } catch (err) {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err
+    }
+  } else if (opts.attestation === 'play-integrity') {
+    if (opts.playIntegrity == null) {
+      throw new UsageError('--attestation play-integrity needs --play-integrity FILE (JSON: package name and the Play Console\'s response keys)')
+    }
+    try {
+      attestation = await playIntegrityFromFile(opts.playIntegrity, Date.now)
+    } catch (err) {
+      throw err instanceof ConfigError ? new UsageError(err.message) : err
+    }
   } else if (opts.attestation === 'tpm') {
     attestation = await tpmVerifier(opts, log)
   } else {
-    throw new UsageError('--attestation must be none, test-attestor or tpm')
+    throw new UsageError('--attestation must be none, test-attestor, tpm, android, apple-app-attest or play-integrity')
+  }
+  if (opts.attestation !== 'play-integrity' && opts.playIntegrity != null) {
+    throw new UsageError('--play-integrity goes with --attestation play-integrity')
+  }
+  if (opts.attestation !== 'apple-app-attest' && (opts.appattestRoot != null || (opts.appattestAppId ?? []).length > 0 || opts.appattestDevelopment === true)) {
+    throw new UsageError('--appattest-root, --appattest-app-id and --appattest-development go with --attestation apple-app-attest')
+  }
+  if (opts.attestation !== 'android' && (opts.androidRoots ?? opts.androidPolicy ?? opts.androidRevocations) != null) {
+    throw new UsageError('--android-roots, --android-policy and --android-revocations go with --attestation android')
   }
   const store = checkedStore(opts.store)
   if (store == null && !hasIssuer(opts.data)) {
