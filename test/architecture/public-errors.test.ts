@@ -24,6 +24,8 @@ const INTERNAL: Record<string, string> = {
   AuditLogDamagedError: 'issuer/: as above',
   StoreUrlError: 'issuer/: as above',
   CborError: 'issuer/apple/: the App Attest evidence parser turns it into a refusal (malformed-evidence)',
+  TpmDecodeError: 'issuer/tpm/: the TPM verifier turns it into a refusal (tpm-malformed)',
+  TpmToolError: 'cli/: tpm2-tools failing under tempus enroll --attest tpm',
   IssuerClientError: 'issuer-client/: the token manager retries; enrolment is the CLI\'s',
   IssuerUrlError: 'issuer-client/: as above',
   RekeyError: 'admission/: re-keying is the CLI\'s command',
