@@ -13,6 +13,7 @@ export const DOMAINS = {
   revocationApproval: 'tempus-revocation-approval-v1',
   adminRequest: 'tempus-issuer-admin-request-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
+  rootAnswer: 'tempus-root-answer-v1',
   attestation: 'tempus-attestation-v1',
   gossip: 'tempus-gossip-v1',
   dtnBundle: 'tempus-dtn-bundle-v1',

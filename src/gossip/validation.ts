@@ -102,13 +102,14 @@ export class GossipValidator {
     }
     if (topic === CRL_TOPIC) {
       const jws = decoder.decode(frame.body)
-      let n: number
+      let list
       try {
-        n = (await verifyRevocationList(jws, state.verifier.rootKey, state.verifier.overlay)).n
+        list = await verifyRevocationList(jws, state.verifier.rootKey, state.verifier.overlay, state.now())
       } catch {
         throw new GossipError('bad-body', 'the revocation list does not verify')
       }
-      if (n <= state.revocations.number) {
+      // older, or signed under a retired revocation key: nothing to pass on
+      if (!state.revocations.accepts(list)) {
         throw new GossipError('stale')
       }
       return { frame, crl: jws }

@@ -317,7 +317,7 @@ export async function issuerAdminAddCommand (opts: { store?: string, data: strin
 export async function issuerAuditVerifyCommand (opts: { store?: string, data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
-    const result = await issuer.audit.verify(issuer.root.publicKey)
+    const result = await issuer.audit.verify(issuer.auditPublicKey)
     if (opts.json === true) {
       printJson(result)
     } else {
