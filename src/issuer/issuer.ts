@@ -607,7 +607,7 @@ export class Issuer {
   }
 
   /** Publish the next signing key; it signs nothing until activated. */
-  async announceKey (): Promise<{ epoch: number, kid: string, certificate: string }> {
+  async announceKey (): Promise<{ epoch: number, kid: string, certificate: string, request?: PendingRootRequest }> {
     return await this.signingKeys.announce()
   }
 
