@@ -11,9 +11,10 @@ import { after, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { signKeyCertificate } from '../../src/admission/key-certificate.ts'
 import { RevocationState, signRevocationList, verifyRevocationList } from '../../src/admission/revocation.ts'
-import { signRoleCertificate } from '../../src/admission/role-certificate.ts'
+import { signRoleCertificate, verifyRoleCertificate } from '../../src/admission/role-certificate.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
-import { generateEd25519, memorySigner, rawPublicKey, signDomain } from '../../src/core/keys.ts'
+import { generateEd25519, memorySigner, rawPublicKey, signDomain, verifyDomain } from '../../src/core/keys.ts'
+import { checkpointBytes } from '../../src/issuer/audit-rows.ts'
 import { IssuerError } from '../../src/issuer/errors.ts'
 import { KeyVault, SEALED_BACKEND } from '../../src/issuer/key-vault.ts'
 import { answerRootRequest, parseRootRequest, requestBytes } from '../../src/issuer/root-request.ts'
@@ -91,8 +92,12 @@ describe('an issuer with an offline root', () => {
     nodes = await Promise.all([net.node({ type: 'sentinel', admission: { keysPollInterval: '300ms', crlPollInterval: '300ms' } }), net.node({ admission: { keysPollInterval: '300ms', crlPollInterval: '300ms' } }), net.node({ admission: { keysPollInterval: '300ms', crlPollInterval: '300ms' } })])
     await connect(nodes[1] as TempusNode, nodes[0] as TempusNode)
     await connect(nodes[2] as TempusNode, nodes[0] as TempusNode)
-    // the audit log's checkpoints verify under the root-certified audit key
+    // the audit log's checkpoints verify under the root-certified audit key, whose certificate the issuer serves
     assert.equal((await t.issuer.audit.verify(t.issuer.auditPublicKey)).ok, true)
+    const { certificate } = await (await fetch(`${t.url}/v1/audit/key`)).json() as { certificate: string }
+    const auditKey = await verifyRoleCertificate(certificate, rootPair.publicKey, OVERLAY, 'audit', Date.now())
+    const checkpoint = await (await fetch(`${t.url}/v1/audit/checkpoint`)).json() as { size: number, root: string, signature: string }
+    assert.ok(verifyDomain(auditKey.publicKey, Buffer.from(checkpoint.signature, 'base64url'), DOMAINS.checkpoint, checkpointBytes(checkpoint.size, Buffer.from(checkpoint.root, 'base64url'))))
   })
 
   it('2. rotates through the root: announce → request → root sign → import → activate; the nodes follow', async () => {
