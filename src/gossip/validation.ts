@@ -105,7 +105,12 @@ export class GossipValidator {
       let list
       try {
         list = await verifyRevocationList(jws, state.verifier.rootKey, state.verifier.overlay, state.now())
-      } catch {
+      } catch (err) {
+        // signed under a revocation key whose certificate has run out since (or, skewed, is
+        // not valid yet here): an honest relay of an old list, ignored, never charged
+        if (err instanceof AdmissionError && err.code === 'expired') {
+          throw new GossipError('stale', 'a revocation list under a revocation-key certificate outside its validity')
+        }
         throw new GossipError('bad-body', 'the revocation list does not verify')
       }
       // older, or signed under a retired revocation key: nothing to pass on

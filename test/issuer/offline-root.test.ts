@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { signKeyCertificate } from '../../src/admission/key-certificate.ts'
 import { RevocationState, signRevocationList, verifyRevocationList } from '../../src/admission/revocation.ts'
@@ -15,7 +17,12 @@ import { signRoleCertificate, verifyRoleCertificate } from '../../src/admission/
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, memorySigner, rawPublicKey, signDomain, verifyDomain } from '../../src/core/keys.ts'
 import { checkpointBytes } from '../../src/issuer/audit-rows.ts'
+import { CRL_TOPIC } from '../../src/gossip/constants.ts'
+import { GossipError } from '../../src/gossip/errors.ts'
+import { sealFrame } from '../../src/gossip/frame.ts'
+import { GossipValidator } from '../../src/gossip/validation.ts'
 import { IssuerError } from '../../src/issuer/errors.ts'
+import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { KeyVault, SEALED_BACKEND } from '../../src/issuer/key-vault.ts'
 import { answerRootRequest, parseRootRequest, requestBytes } from '../../src/issuer/root-request.ts'
 import { TestNet } from '../fixtures/nodes.ts'
@@ -170,6 +177,25 @@ describe('an issuer with an offline root', () => {
     const old = await verifyRevocationList(before.jws, rootPair.publicKey, OVERLAY, Date.now())
     assert.equal(state.accepts({ n: list.n + 1, keySerial: old.keySerial }), false, 'a retired revocation key\'s list is refused')
     assert.equal(state.accepts({ n: list.n + 1 }), true, 'the root itself always may')
+  })
+
+  it('6. gossip: a list under a revocation-key certificate that ran out is ignored (an honest relay is never charged); one under an uncertified key is a bad body', async () => {
+    const t = await net.issuer()
+    const sentinel = nodes[0] as TempusNode
+    const validator = new GossipValidator({ state: sentinel.admission, store: { holds: () => 'none' as const }, now: Date.now, sawKeyEpoch: () => {} })
+    const relay = await generateKeyPair('Ed25519')
+    const relayId = peerIdFromPrivateKey(relay).toString()
+    // a member relays it (its admission evidence is checked before the body)
+    const token = await new IssuerClient({ url: t.url }).token(relay, (await net.enroll(relay, 'edge')).credential)
+    const frame = (jws: string): Uint8Array => sealFrame(CRL_TOPIC, relay, relayId, { token: token.token, keyCertificate: token.keyCertificate }, new TextEncoder().encode(jws))
+    const nowS = Math.floor(Date.now() / 1000)
+    const key = memorySigner(generateEd25519().privateKey)
+    const n = sentinel.admission.revocations.number + 10
+    const claims = { aud: OVERLAY, use: 'revocation' as const, x: b64(key.publicKey), sn: 9, iat: nowS }
+    const ranOut = await signRevocationList(key, OVERLAY, n, [], Date.now(), signRoleCertificate(root, { ...claims, nbf: nowS - 7200, exp: nowS - 3600 }))
+    await assert.rejects(validator.check(CRL_TOPIC, frame(ranOut), relayId), (err: any) => { assert.ok(err instanceof GossipError); assert.equal(err.reason, 'stale'); return true })
+    const uncertified = await signRevocationList(key, OVERLAY, n, [], Date.now(), signRoleCertificate(key, { ...claims, nbf: nowS - 60, exp: nowS + 3600 }))
+    await assert.rejects(validator.check(CRL_TOPIC, frame(uncertified), relayId), (err: any) => { assert.ok(err instanceof GossipError); assert.equal(err.reason, 'bad-body'); return true })
   })
 
   it('5. refuses an answer signed by another key, a replayed answer, a tampered request and an answer for another overlay', async () => {
