@@ -2,10 +2,11 @@
  * Revocation lists: signed by the issuer's root key, or (an offline root)
  * by a revocation key whose root-signed certificate rides in the list's
  * protected header (`rkc`), numbered monotonically. A node keeps the
- * highest-numbered valid list it has seen and ignores older ones, whether
- * they arrive over HTTP or gossip; and it keeps the highest revocation-key
- * certificate serial it has seen, refusing lists signed under an older one
- * (a retired, perhaps stolen, revocation key). protocols/admission.md.
+ * newest valid list it has seen and ignores older ones, whether they
+ * arrive over HTTP or gossip: newest by the serial of the revocation-key
+ * certificate it was signed under, then by number, so lists signed under
+ * a retired (perhaps stolen) revocation key lose to every list under its
+ * successor. protocols/admission.md.
  */
 import { decodeProtectedHeader } from 'jose'
 import { AdmissionError } from './errors.ts'
@@ -100,12 +101,16 @@ export class RevocationState {
   }
 
   /**
-   * Would `list` replace the one held? It must be newer, and not signed
-   * under a revocation-key certificate older than the newest one seen
-   * (a retired key). A root-signed list is always in time.
+   * Would `list` replace the one held? Lists are ordered by the serial of
+   * the revocation-key certificate they were signed under (a root-signed
+   * list counts as serial 0), then by number: a list under a newer key
+   * always wins, whatever its number, so a retired (perhaps stolen) key
+   * cannot pin nodes to its own list by numbering it 2^53 - 1; under one
+   * key, the higher number wins.
    */
   accepts (list: Pick<RevocationList, 'n' | 'keySerial'>): boolean {
-    return list.n > this.number && (list.keySerial == null || list.keySerial >= this.keySerial)
+    const serial = list.keySerial ?? 0
+    return serial > this.keySerial || (serial === this.keySerial && list.n > this.number)
   }
 
   /** Returns the PeerIds newly revoked, or undefined when the list is not newer (or signed by a retired key). */
@@ -113,7 +118,7 @@ export class RevocationState {
     if (!this.accepts(list)) {
       return undefined
     }
-    this.keySerial = Math.max(this.keySerial, list.keySerial ?? 0)
+    this.keySerial = list.keySerial ?? 0
     const next = new Set(list.revoked.map(e => e.sub))
     const added = [...next].filter(p => !this.set.has(p))
     this.list = list
