@@ -7,6 +7,8 @@
  * then the refusals.
  */
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -25,6 +27,7 @@ import { IssuerError } from '../../src/issuer/errors.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { KeyVault, SEALED_BACKEND } from '../../src/issuer/key-vault.ts'
 import { answerRootRequest, parseRootRequest, requestBytes } from '../../src/issuer/root-request.ts'
+import { tempus } from '../fixtures/cli.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { Ed25519Signer } from '../../src/core/keys.ts'
@@ -261,5 +264,49 @@ describe('revocation lists under a revocation key (verification)', () => {
     for (const [what, jws, code] of cases) {
       await assert.rejects(verifyRevocationList(await jws, rootPair.publicKey, overlay, now), (err: any) => { assert.equal(err.code, code, `${what}: ${String(err.message)}`); return true }, what)
     }
+  })
+})
+
+describe('the ceremony with a root key file, as CLI processes', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('root init seals the key with the root passphrase; root sign shows the request and signs; issuer import takes it once; a wrong passphrase signs nothing', async () => {
+    const dir = await net.tempDir('tempus-root-cli-')
+    const rootFile = join(dir, 'root.key')
+    const data = join(dir, 'issuer')
+    const env = { TEMPUS_ROOT_PASSPHRASE: 'root passphrase, kept offline', TEMPUS_ISSUER_PASSPHRASE: 'issuer passphrase' }
+    const run = async (args: string[], extra: Record<string, string> = {}): Promise<any> => {
+      const r = await tempus([...args, '--json'], { ...env, ...extra })
+      assert.equal(r.code, 0, `tempus ${args.join(' ')}: ${r.stderr}`)
+      return JSON.parse(r.stdout)
+    }
+    // no passphrase: no root (never the development default)
+    const bare = await tempus(['root', 'init', '--key', rootFile], { TEMPUS_ROOT_PASSPHRASE: '' })
+    assert.notEqual(bare.code, 0)
+    assert.match(bare.stderr, /TEMPUS_ROOT_PASSPHRASE/)
+    const { rootPublicKey } = await run(['root', 'init', '--key', rootFile])
+    const file = await readFile(rootFile, 'utf8')
+    assert.ok(file.includes(rootPublicKey) && file.includes('ciphertext') && !file.includes('PRIVATE KEY'))
+    assert.notEqual((await tempus(['root', 'init', '--key', rootFile], env)).code, 0, 'a root key file is never overwritten')
+    const init = await run(['issuer', 'init', '--data', data, '--overlay', 'file-root', '--offline-root', rootPublicKey])
+    const wrong = await tempus(['root', 'sign', init.request, '--key', rootFile, '--yes'], { ...env, TEMPUS_ROOT_PASSPHRASE: 'guess' })
+    assert.notEqual(wrong.code, 0)
+    assert.match(wrong.stderr, /wrong root passphrase/)
+    const signed = await tempus(['root', 'sign', init.request, '--key', rootFile, '--yes', '--json'], env)
+    assert.equal(signed.code, 0, signed.stderr)
+    assert.match(signed.stderr, /signing key epoch 1[\s\S]*revocation-key serial 1[\s\S]*audit-key serial 1/)
+    const { answer: answerFile } = JSON.parse(signed.stdout)
+    assert.equal((await run(['issuer', 'import', answerFile, '--data', data])).purpose, 'init')
+    const replay = await tempus(['issuer', 'import', answerFile, '--data', data], env)
+    assert.notEqual(replay.code, 0)
+    assert.match(replay.stderr, /replayed/)
+    assert.deepEqual((await run(['issuer', 'requests', '--data', data])).requests, [])
+    const renewal = await run(['issuer', 'revocation-key', '--data', data, '--validity', '30d'])
+    assert.equal((await run(['issuer', 'requests', '--data', data])).requests.length, 1)
+    const answered = await tempus(['root', 'sign', renewal.request, '--key', rootFile, '--yes', '--json'], env)
+    await run(['issuer', 'import', JSON.parse(answered.stdout).answer, '--data', data])
+    const audit = await run(['issuer', 'audit', 'verify', '--data', data])
+    assert.equal(audit.ok, true)
   })
 })
