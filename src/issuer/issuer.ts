@@ -301,11 +301,12 @@ export class Issuer {
       }
       const row = await tx.one<{ sealed: string }>('SELECT sealed FROM signing_keys WHERE epoch = 1')
       const first = await issuer.vault.open(row?.sealed ?? '')
-      const revocationStored = (await tx.one<{ key: string }>('SELECT key FROM meta WHERE key LIKE \'pending_key:%\''))?.key.slice('pending_key:'.length) ?? ''
+      // the revocation key made above waits under its public key (pending_key:<public key>)
+      const revocationPublic = (await tx.one<{ key: string }>('SELECT key FROM meta WHERE key LIKE \'pending_key:%\''))?.key.slice('pending_key:'.length) ?? ''
       const nowS = Math.floor(issuer.now() / 1000)
       await issuer.offline.createIn(tx, 'init', [
         { kind: 'signing-key', kid, epoch: 1, publicKey: b64(rawPublicKey(first.publicKey)) },
-        { kind: 'revocation-key', serial: 1, publicKey: revocationStored, notBefore: nowS, notAfter: nowS + Math.floor(validity / 1000) },
+        { kind: 'revocation-key', serial: 1, publicKey: revocationPublic, notBefore: nowS, notAfter: nowS + Math.floor(validity / 1000) },
         { kind: 'audit-key', serial: 1, publicKey: b64(rawPublicKey(issuer.auditPublicKey)), notBefore: nowS, notAfter: nowS + Math.floor(LONG_VALIDITY_MS / 1000) }
       ])
     })
@@ -444,10 +445,14 @@ export class Issuer {
     if (!Number.isSafeInteger(validity) || validity < 3_600_000 || validity > LONG_VALIDITY_MS) {
       throw new IssuerError('bad-request', 'a revocation key\'s validity must be from 1 hour to 10 years')
     }
-    const serial = await this.nextSerial('revocation-key')
+    const serial = await this.nextSerial('revocation-key', this.db)
     const key = await this.vault.create(`revocation-s${serial}`)
     const publicKey = b64(rawPublicKey(key.publicKey))
     return await this.db.transaction(async tx => {
+      // under the writer lock: two requests at once never ask for one serial
+      if (await this.nextSerial('revocation-key', tx) !== serial) {
+        throw new IssuerError('conflict', 'another revocation key was requested meanwhile; see tempus issuer requests')
+      }
       await setMeta(tx, `pending_key:${publicKey}`, key.stored)
       const nowS = Math.floor(this.now() / 1000)
       return await offline.createIn(tx, 'revocation-key', [{ kind: 'revocation-key', serial, publicKey, notBefore: nowS, notAfter: nowS + Math.floor(validity / 1000) }])
@@ -467,9 +472,9 @@ export class Issuer {
   }
 
   /** a serial above every one this issuer asked for of `kind` (requests imported or not) */
-  private async nextSerial (kind: 'revocation-key' | 'admin'): Promise<number> {
+  private async nextSerial (kind: 'revocation-key' | 'admin', tx: Pick<SqlTx, 'all'>): Promise<number> {
     let max = 0
-    for (const row of await this.db.all<{ body: string }>('SELECT body FROM root_requests WHERE purpose IN (\'init\', $1)', [kind])) {
+    for (const row of await tx.all<{ body: string }>('SELECT body FROM root_requests WHERE purpose IN (\'init\', $1)', [kind])) {
       for (const item of JSON.parse(row.body).items ?? []) {
         if (item.kind === kind && Number.isSafeInteger(item.serial)) {
           max = Math.max(max, item.serial)
@@ -642,9 +647,11 @@ export class Issuer {
       throw new IssuerError('bad-request', 'an admin needs a raw Ed25519 public key (base64url) and a name of 1–64 characters')
     }
     const offline = this.offline
-    const serial = await this.nextSerial('admin')
     const nowS = Math.floor(this.now() / 1000)
-    return await this.db.transaction(async tx => await offline.createIn(tx, 'admin', [{ kind: 'admin', serial, publicKey, name, notBefore: nowS, notAfter: nowS + Math.floor(LONG_VALIDITY_MS / 1000) }]))
+    return await this.db.transaction(async tx => {
+      const serial = await this.nextSerial('admin', tx)
+      return await offline.createIn(tx, 'admin', [{ kind: 'admin', serial, publicKey, name, notBefore: nowS, notAfter: nowS + Math.floor(LONG_VALIDITY_MS / 1000) }])
+    })
   }
 
   /** The name of a registered admin key (base64url raw Ed25519), or undefined. */
