@@ -160,6 +160,8 @@ describe('an issuer with an offline root', () => {
     const honest = nodes.slice(0, 2)
     await eventually(() => honest.every(n => n.admission.revocations.isRevoked(victimId)), 'the nodes to apply the list', 30_000)
     await eventually(() => honest.every(n => n.libp2p.getConnections().every(c => !c.remotePeer.equals(victim.peerId))), 'the nodes to drop the victim', 30_000)
+    // (the victim's own side of a closed connection may linger a moment: a dial would reuse it)
+    await eventually(() => victim.libp2p.getConnections((nodes[0] as TempusNode).peerId).length === 0, 'the victim to see its connection closed', 30_000)
     await assert.rejects(victim.libp2p.dial(multiaddr((nodes[0] as TempusNode).getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) }))
   })
 
