@@ -459,6 +459,16 @@ export class Issuer {
     })
   }
 
+  /** When the revocation key's certificate runs out (ms since the epoch; offline root), or undefined. */
+  async revocationKeyExpiry (): Promise<number | undefined> {
+    const certificate = await getMeta(this.db, 'revocation_certificate')
+    if (certificate == null) {
+      return undefined
+    }
+    const exp = JSON.parse(Buffer.from(certificate.split('.')[1] ?? '', 'base64url').toString('utf8')).exp
+    return Number.isSafeInteger(exp) ? exp * 1000 : undefined
+  }
+
   /** The audit key's root-signed certificate (offline root), for whoever checks checkpoints. */
   async auditCertificate (): Promise<string | undefined> {
     return await getMeta(this.db, 'audit_certificate')

@@ -184,6 +184,17 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     }
     throw err
   }
+  if (issuer.offlineRoot) {
+    // what the operator owes the offline root, said where they look
+    const pending = await issuer.pendingRootRequests()
+    if (pending.length > 0) {
+      log.warn({ requests: pending.map(p => `${p.purpose} ${p.request.nonce}`) }, 'requests await the offline root: tempus issuer requests, tempus root sign, tempus issuer import')
+    }
+    const expiry = await issuer.revocationKeyExpiry()
+    if (expiry != null && expiry - Date.now() < 14 * 24 * 3_600_000) {
+      log.warn({ expires: new Date(expiry).toISOString() }, 'the revocation key\'s certificate runs out within 14 days (then no list can be signed): tempus issuer revocation-key, then the root ceremony')
+    }
+  }
   if (opts.json === true) {
     printJson({ event: 'started', url: http.url, overlay: issuer.overlay, store: issuer.db.kind })
   } else {
