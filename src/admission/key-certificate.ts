@@ -3,11 +3,12 @@
  * public key). A verifier that knows the root public key learns signing keys
  * from certificates alone, so a new key can be announced before it signs.
  */
-import { SignJWT } from 'jose'
 import { JWT_TYPE_KEY_CERT, MAX_KEY_CERT_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { verifyJws } from './jws.ts'
+import { signCompactJws } from './jws-sign.ts'
 import { publicKeyFromRawBytes, rawPublicKey } from '../core/keys.ts'
+import type { SignerKey } from '../core/keys.ts'
 import type { KeyObject } from 'node:crypto'
 
 export interface KeyCertificate {
@@ -22,10 +23,9 @@ export interface KeyCertificate {
   jws: string
 }
 
-export async function signKeyCertificate (root: KeyObject, overlay: string, kid: string, epoch: number, publicKey: KeyObject, nowMs: number): Promise<string> {
-  return new SignJWT({ aud: overlay, kid, ep: epoch, x: Buffer.from(rawPublicKey(publicKey)).toString('base64url'), iat: Math.floor(nowMs / 1000) })
-    .setProtectedHeader({ alg: 'EdDSA', typ: JWT_TYPE_KEY_CERT })
-    .sign(root)
+export async function signKeyCertificate (root: SignerKey, overlay: string, kid: string, epoch: number, publicKey: KeyObject | Uint8Array, nowMs: number): Promise<string> {
+  const raw = publicKey instanceof Uint8Array ? publicKey : rawPublicKey(publicKey)
+  return signCompactJws(root, { typ: JWT_TYPE_KEY_CERT }, { aud: overlay, kid, ep: epoch, x: Buffer.from(raw).toString('base64url'), iat: Math.floor(nowMs / 1000) })
 }
 
 export async function verifyKeyCertificate (jws: string, root: KeyObject, overlay: string): Promise<KeyCertificate> {

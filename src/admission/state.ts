@@ -132,7 +132,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
    * was newer than the one held (throws if it does not verify).
    */
   async applyRevocationList (jws: string, from: 'http' | 'gossip'): Promise<RevocationList | undefined> {
-    const list = await verifyRevocationList(jws, this.verifier.rootKey, this.verifier.overlay)
+    const list = await verifyRevocationList(jws, this.verifier.rootKey, this.verifier.overlay, this.now())
     const added = this.revocations.apply(list)
     if (added == null) {
       return undefined

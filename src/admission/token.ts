@@ -1,15 +1,18 @@
 /**
- * Tokens and credentials: JWTs signed with EdDSA through `jose`.
+ * Tokens and credentials: JWTs signed with EdDSA (`jws-sign.ts`, through
+ * whatever holds the key: memory or a PKCS#11 token), verified by `jose`.
  *
  * A token says: the issuer `iss` authorised PeerId `sub` as a node of type
  * `typ` in overlay `aud` from `nbf` to `exp` (2–5 minutes), signed with the
  * signing key `kid` of epoch `ep`.
  */
-import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
 import { isPeerType } from '../core/peer-type.ts'
 import { JWT_TYPE_TOKEN, MAX_TOKEN_BYTES } from './constants.ts'
 import { AdmissionError } from './errors.ts'
 import { verifyJws } from './jws.ts'
+import { signCompactJws } from './jws-sign.ts'
+import type { SignerKey } from '../core/keys.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { KeyObject } from 'node:crypto'
 
@@ -30,14 +33,13 @@ export interface TokenClaims {
 export interface SigningKey {
   kid: string
   epoch: number
-  privateKey: KeyObject
+  /** what signs: an in-memory key, or a signer whose key stays in its token */
+  privateKey: SignerKey
   publicKey: KeyObject
 }
 
 export async function signToken (key: SigningKey, claims: Omit<TokenClaims, 'ep'>, type = JWT_TYPE_TOKEN): Promise<string> {
-  return new SignJWT({ ...claims, ep: key.epoch })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: type })
-    .sign(key.privateKey)
+  return signCompactJws(key.privateKey, { kid: key.kid, typ: type }, { ...claims, ep: key.epoch })
 }
 
 export interface DecodedToken {

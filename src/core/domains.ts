@@ -13,6 +13,7 @@ export const DOMAINS = {
   revocationApproval: 'tempus-revocation-approval-v1',
   adminRequest: 'tempus-issuer-admin-request-v1',
   checkpoint: 'tempus-audit-checkpoint-v1',
+  rootAnswer: 'tempus-root-answer-v1',
   attestation: 'tempus-attestation-v1',
   /** a TPM quote's extraData: SHA-256 of this domain, the issuer's challenge and the node's Ed25519 key */
   tpmQuote: 'tempus-tpm-quote-v1',

@@ -80,7 +80,7 @@ export class TrustAnchors {
     if (entry == null) {
       throw new AdmissionError('wrong-audience', 'no trust anchor for that overlay')
     }
-    const list = await verifyRevocationList(jws, publicKeyFromRawBytes(Buffer.from(entry.anchor.root, 'base64url')), overlay)
+    const list = await verifyRevocationList(jws, publicKeyFromRawBytes(Buffer.from(entry.anchor.root, 'base64url')), overlay, this.now())
     return entry.revocations.apply(list)
   }
 

@@ -102,13 +102,19 @@ export class GossipValidator {
     }
     if (topic === CRL_TOPIC) {
       const jws = decoder.decode(frame.body)
-      let n: number
+      let list
       try {
-        n = (await verifyRevocationList(jws, state.verifier.rootKey, state.verifier.overlay)).n
-      } catch {
+        list = await verifyRevocationList(jws, state.verifier.rootKey, state.verifier.overlay, state.now())
+      } catch (err) {
+        // signed under a revocation key whose certificate has run out since (or, skewed, is
+        // not valid yet here): an honest relay of an old list, ignored, never charged
+        if (err instanceof AdmissionError && err.code === 'expired') {
+          throw new GossipError('stale', 'a revocation list under a revocation-key certificate outside its validity')
+        }
         throw new GossipError('bad-body', 'the revocation list does not verify')
       }
-      if (n <= state.revocations.number) {
+      // older, or signed under a retired revocation key: nothing to pass on
+      if (!state.revocations.accepts(list)) {
         throw new GossipError('stale')
       }
       return { frame, crl: jws }

@@ -58,6 +58,7 @@ export { checkpointsConsistent } from './audit-verify.ts'
 export type { AuditVerification }
 export type { AuditEntry, Checkpoint }
 import type { Hash, NodeReader } from './merkle.ts'
+import type { SignerKey } from '../core/keys.ts'
 import type { KeyObject } from 'node:crypto'
 
 
@@ -80,7 +81,7 @@ export interface AuditLogOptions {
 
 export class AuditLog {
   private readonly db: IssuerDb
-  private readonly key: KeyObject
+  private readonly key: SignerKey
   private readonly now: () => number
   private readonly schedule: (task: () => void) => void
   private readonly onError: (err: unknown) => void
@@ -94,7 +95,7 @@ export class AuditLog {
   private running?: Promise<void>
   private closed = false
 
-  private constructor (db: IssuerDb, signingKey: KeyObject, now: () => number, options: AuditLogOptions) {
+  private constructor (db: IssuerDb, signingKey: SignerKey, now: () => number, options: AuditLogOptions) {
     this.db = db
     this.key = signingKey
     this.now = now
@@ -103,7 +104,7 @@ export class AuditLog {
   }
 
   /** The log in `db`, its stored tree completed if an older version left it without one. */
-  static async open (db: IssuerDb, signingKey: KeyObject, now: () => number, options: AuditLogOptions = {}): Promise<AuditLog> {
+  static async open (db: IssuerDb, signingKey: SignerKey, now: () => number, options: AuditLogOptions = {}): Promise<AuditLog> {
     const log = new AuditLog(db, signingKey, now, options)
     await log.buildMissingNodes()
     const latest = await db.one<CheckpointRow>(SQL.latest)

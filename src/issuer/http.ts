@@ -201,6 +201,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     await issuer.revocationRequest(request.params.id))
 
   app.get('/v1/audit/checkpoint', { config: audit }, async () => await issuer.audit.checkpoint())
+  // an offline root: checkpoints are signed by an audit key, which this root-signed certificate names (null: the root signs them)
+  app.get('/v1/audit/key', { config: audit }, async () => ({ certificate: await issuer.auditCertificate() ?? null }))
   app.get<{ Querystring: { from?: string, limit?: string } }>('/v1/audit/checkpoints', { config: audit, schema: { querystring: SCHEMAS.checkpoints } }, async request =>
     ({ checkpoints: await issuer.audit.checkpoints(Number(request.query.from ?? 0), Number(request.query.limit ?? 1000)) }))
   app.get<{ Querystring: { from: string, to: string } }>('/v1/audit/consistency', { config: audit, schema: { querystring: SCHEMAS.consistency } }, async request => {

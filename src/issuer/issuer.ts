@@ -22,7 +22,8 @@ import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { TOKEN_TTL_DEFAULT_MS, TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../admission/constants.ts'
 import { signKeyCertificate } from '../admission/key-certificate.ts'
-import { generateEd25519, rawPublicKey } from '../core/keys.ts'
+import { verifyRoleCertificate } from '../admission/role-certificate.ts'
+import { publicKeyFromRawBytes, rawPublicKey } from '../core/keys.ts'
 import { parseIssuerUrls } from '../issuer-client/issuer-url.ts'
 import { challengeMessage } from '../issuer-client/wire.ts'
 import { readMarker } from '../storage/index.ts'
@@ -37,11 +38,15 @@ import { Members } from './members.ts'
 import { getMeta, setMeta } from './meta.ts'
 import { Rekeys } from './rekeys.ts'
 import { Revocations } from './revocations.ts'
-import { sealKey, unsealKey } from './sealed-keys.ts'
+import { KeyVault, SEALED_BACKEND } from './key-vault.ts'
+import { OfflineRoot } from './offline-root.ts'
 import { SigningKeys } from './signing-keys.ts'
 import { TokenDesk } from './token-desk.ts'
 import type { SigningKey } from '../admission/token.ts'
-import type { Ed25519KeyPair } from '../core/keys.ts'
+import type { SignerKey } from '../core/keys.ts'
+import type { IssuerKey } from './key-vault.ts'
+import type { PendingRootRequest } from './offline-root.ts'
+import type { KeyObject } from 'node:crypto'
 import type { PeerType } from '../core/peer-type.ts'
 import type { ChallengePurpose, EnrollRequest, EnrollResult, KeySet, OverlayConfig, RekeyRequest, RekeyResult, RenewRequest, RenewResult, RevocationRequest, TokenRequest, TokenResult } from '../issuer-client/wire.ts'
 import type { AttestationVerifier } from './attestation.ts'
@@ -49,10 +54,14 @@ import type { IssuerDb, SqlTx } from './db/sql.ts'
 import type { TwinEvent } from './token-desk.ts'
 
 export { ISSUER_DB, challengeMessage }
-export type { ChallengePurpose, EnrollRequest, EnrollResult, KeySet, OverlayConfig, RekeyRequest, RekeyResult, RenewRequest, RenewResult, RevocationRequest, TokenRequest, TokenResult, TwinEvent }
+export type { ChallengePurpose, EnrollRequest, EnrollResult, KeySet, OverlayConfig, PendingRootRequest, RekeyRequest, RekeyResult, RenewRequest, RenewResult, RevocationRequest, TokenRequest, TokenResult, TwinEvent }
 
 const CREDENTIAL_KID = 'credential'
 const CREDENTIAL_TTL_DEFAULT_MS = 7 * 24 * 3_600_000
+/** how long a revocation key's certificate is asked for by default: a ceremony a quarter */
+export const REVOCATION_KEY_VALIDITY_DEFAULT_MS = 90 * 24 * 3_600_000
+/** an audit key's and an admin's certificate: as long as the overlay is likely to live */
+const LONG_VALIDITY_MS = 10 * 365 * 24 * 3_600_000
 
 export interface IssuerOpenOptions {
   dir: string
@@ -90,6 +99,8 @@ export interface IssuerOpenOptions {
   onTwin?: (event: TwinEvent) => void
   /** told when a re-keyed member's new key fetched its first token and the old key was revoked */
   onRekeyDone?: (newPeerId: string) => void
+  /** where a PKCS#11 token's PIN is looked up (TEMPUS_PKCS11_PIN_FILE, TEMPUS_PKCS11_PIN); default process.env */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface IssuerInitOptions extends IssuerOpenOptions {
@@ -98,6 +109,33 @@ export interface IssuerInitOptions extends IssuerOpenOptions {
   bootstrap?: string[]
   /** approvals needed to revoke */
   revocationThreshold?: number
+  /**
+   * Where the issuer's private keys are made: sealed with the passphrase in
+   * the database (default), or a `pkcs11:` URI (token, base label
+   * `object=…`, module-path) under which each key is generated in the token.
+   */
+  keys?: string
+  /**
+   * The base64url raw Ed25519 public key of an offline root (`tempus root
+   * init`): the issuer then holds no root key; its first signing key, its
+   * revocation key and its audit key wait for the root's answer to the
+   * request `pendingRootRequests()` returns.
+   */
+  offlineRoot?: string
+  /** the validity asked for a revocation key's certificate (offline root) */
+  revocationKeyValidityMs?: number
+}
+
+/** The issuer's keys as opened: what signs each kind of statement. */
+interface OpenedKeys {
+  vault: KeyVault
+  /** the root public key */
+  rootPublic: KeyObject
+  /** the root's private key, when it is online */
+  root?: IssuerKey
+  credential: IssuerKey
+  /** what signs audit checkpoints: the root, or (offline root) the audit key */
+  audit: IssuerKey
 }
 
 /**
@@ -122,7 +160,12 @@ export class Issuer {
   readonly db: IssuerDb
   readonly overlay: string
   readonly id: string
-  readonly root: Ed25519KeyPair
+  /** the root's public key (its private key is here only when the root is online) */
+  readonly root: { publicKey: KeyObject }
+  /** the key the audit log's checkpoints verify under: the root's, or the root-certified audit key's */
+  readonly auditPublicKey: KeyObject
+  /** is the root kept offline (every act that needs it is a request)? */
+  readonly offlineRoot: boolean
   readonly audit: AuditLog
   readonly attestation: AttestationVerifier
   /** the issuer's metrics; serve them with `metrics.metrics()` */
@@ -134,20 +177,37 @@ export class Issuer {
   private readonly enrolment: Enrolment
   private readonly desk: TokenDesk
   private readonly rekeys: Rekeys
+  private readonly vault: KeyVault
+  private readonly offline?: OfflineRoot
+  private readonly now: () => number
 
-  private constructor (db: IssuerDb, audit: AuditLog, meta: { overlay: string, id: string, rootPublic: string }, root: Ed25519KeyPair, credentialKey: SigningKey, options: IssuerOpenOptions) {
+  private constructor (db: IssuerDb, audit: AuditLog, meta: { overlay: string, id: string, rootPublic: string }, keys: OpenedKeys, options: IssuerOpenOptions) {
     const now = options.now ?? Date.now
+    this.now = now
     this.db = db
     this.audit = audit
-    this.root = root
+    this.vault = keys.vault
+    this.root = { publicKey: keys.rootPublic }
+    this.auditPublicKey = keys.audit.publicKey
+    this.offlineRoot = keys.root == null
     this.overlay = meta.overlay
     this.id = meta.id
     this.rootPublic = meta.rootPublic
     this.attestation = options.attestation ?? noAttestation()
     this.metrics = options.metrics ?? new Registry()
     this.challenges = new ChallengeBook(now)
-    this.signingKeys = new SigningKeys({ db, audit, root, overlay: this.overlay, passphrase: options.passphrase, scryptN: options.scryptN, now })
-    this.revocations = new Revocations({ db, audit, root, overlay: this.overlay, now })
+    const root = keys.root?.signer
+    this.offline = root == null ? new OfflineRoot({ db, audit, overlay: this.overlay, issuer: this.id, rootPublic: this.rootPublic, rootKey: keys.rootPublic, now }) : undefined
+    this.signingKeys = new SigningKeys({ db, audit, vault: this.vault, root, offline: this.offline, overlay: this.overlay, now })
+    this.revocations = new Revocations({
+      db,
+      audit,
+      listSigner: async tx => root != null ? { key: root } : await this.revocationSigner(tx),
+      adminCertified: root != null ? undefined : async (publicKey, tx) => await this.adminCertified(publicKey, tx),
+      overlay: this.overlay,
+      now
+    })
+    const credentialKey: SigningKey = { kid: CREDENTIAL_KID, epoch: 0, privateKey: keys.credential.signer, publicKey: keys.credential.publicKey }
     const members = new Members({ db, credentialKey, challenges: this.challenges, overlay: this.overlay, issuer: this.id, credentialTtlMs: options.credentialTtlMs ?? CREDENTIAL_TTL_DEFAULT_MS, now })
     this.enrolment = new Enrolment({ db, audit, members, revocations: this.revocations, challenges: this.challenges, attestation: this.attestation, now })
     this.rekeys = new Rekeys({ db, audit, members, revocations: this.revocations, onDone: options.onRekeyDone })
@@ -167,24 +227,42 @@ export class Issuer {
     })
   }
 
-  /** Create a new issuer: root key, credential key and the first signing key (epoch 1). */
+  /**
+   * Create a new issuer: root key (unless `offlineRoot`), credential key
+   * and the first signing key (epoch 1), in the key backend `keys`. With an
+   * offline root the issuer also makes its revocation and audit keys and a
+   * request for the root to certify them and the first signing key; it
+   * serves nothing until the answer is imported (`importRootAnswer`).
+   */
   static async init (options: IssuerInitOptions): Promise<Issuer> {
     if (!/^[a-z0-9][a-z0-9.-]{0,62}$/.test(options.overlay)) {
       throw new IssuerError('bad-request', 'overlay id: 1–63 of a-z, 0-9, ".", "-"')
     }
     checkTokenTtl(options.tokenTtlMs)
+    let offlineRoot: KeyObject | undefined
+    if (options.offlineRoot != null) {
+      try {
+        offlineRoot = publicKeyFromRawBytes(new Uint8Array(Buffer.from(options.offlineRoot, 'base64url')))
+      } catch {
+        throw new IssuerError('bad-request', '--offline-root must be the root\'s raw Ed25519 public key in base64url (43 characters), as tempus root init prints it')
+      }
+    }
+    const validity = options.revocationKeyValidityMs ?? REVOCATION_KEY_VALIDITY_DEFAULT_MS
+    if (!Number.isSafeInteger(validity) || validity < 3_600_000 || validity > LONG_VALIDITY_MS) {
+      throw new IssuerError('bad-request', 'a revocation key\'s validity must be from 1 hour to 10 years')
+    }
+    const vault = new KeyVault({ backend: options.keys ?? SEALED_BACKEND, passphrase: options.passphrase, scryptN: options.scryptN, env: options.env })
     const db = await openIssuerStore(options.dir, { store: options.store, create: true, now: options.now, onError: options.onStoreError })
     let kid: string
     try {
       const now = options.now ?? Date.now
-      const root = generateEd25519()
-      const credential = generateEd25519()
-      const sealedRoot = await sealKey(options.passphrase, root, options.scryptN)
-      const sealedCredential = await sealKey(options.passphrase, credential, options.scryptN)
-      const first = generateEd25519()
+      const root = offlineRoot == null ? await vault.create('root') : undefined
+      const rootPublic = b64(rawPublicKey(root?.publicKey ?? offlineRoot as KeyObject))
+      const credential = await vault.create('credential')
+      const first = await vault.create('signing-e1')
+      const online = offlineRoot == null ? undefined : { revocation: await vault.create('revocation-s1'), audit: await vault.create('audit') }
       kid = `e1-${randomBytes(4).toString('hex')}`
-      const cert = await signKeyCertificate(root.privateKey, options.overlay, kid, 1, first.publicKey, now())
-      const sealedFirst = await sealKey(options.passphrase, first, options.scryptN)
+      const cert = root != null ? await signKeyCertificate(root.signer, options.overlay, kid, 1, first.publicKey, now()) : ''
       await db.transaction(async tx => {
         // under the writer lock: of two inits racing on one database, one wins
         if (await getMeta(tx, 'overlay') != null) {
@@ -192,22 +270,45 @@ export class Issuer {
         }
         await setMeta(tx, 'overlay', options.overlay)
         await setMeta(tx, 'issuer', options.issuerId ?? `issuer.${options.overlay}`)
-        await setMeta(tx, 'root_key', sealedRoot)
-        await setMeta(tx, 'root_public', b64(rawPublicKey(root.publicKey)))
-        await setMeta(tx, 'credential_key', sealedCredential)
+        await setMeta(tx, 'key_backend', vault.backend)
+        if (root != null) {
+          await setMeta(tx, 'root_key', root.stored)
+        } else if (online != null) {
+          await setMeta(tx, 'root_mode', 'offline')
+          await setMeta(tx, 'revocation_validity_ms', String(validity))
+          await setMeta(tx, 'audit_key', online.audit.stored)
+          await setMeta(tx, `pending_key:${b64(rawPublicKey(online.revocation.publicKey))}`, online.revocation.stored)
+        }
+        await setMeta(tx, 'root_public', rootPublic)
+        await setMeta(tx, 'credential_key', credential.stored)
         await setMeta(tx, 'bootstrap', JSON.stringify(options.bootstrap ?? []))
         await setMeta(tx, 'revocation_threshold', String(options.revocationThreshold ?? 2))
         await setMeta(tx, 'keys_version', randomUUID())
-        await tx.run('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at, activated_at) VALUES (1, $1, $2, $3, \'current\', $4, $5)', [kid, sealedFirst, cert, now(), now()])
+        // with an offline root the first key waits, announced, for its certificate
+        await tx.run(`INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at, activated_at) VALUES (1, $1, $2, $3, '${root != null ? 'current' : 'announced'}', $4, $5)`, [kid, first.stored, cert, now(), root != null ? now() : null])
       })
     } finally {
       await db.close()
+      vault.close()
     }
     const issuer = await Issuer.open(options)
     await issuer.db.transaction(async tx => {
-      await issuer.audit.append(tx, 'init', { overlay: issuer.overlay, issuer: issuer.id, root: issuer.rootPublic })
-      await issuer.audit.append(tx, 'key-activated', { epoch: 1, kid })
-      await issuer.revocations.publishListIn(tx, 'init')
+      await issuer.audit.append(tx, 'init', { overlay: issuer.overlay, issuer: issuer.id, root: issuer.rootPublic, offlineRoot: issuer.offlineRoot, keys: issuer.vault.inToken ? 'pkcs11' : 'sealed' })
+      if (issuer.offline == null) {
+        await issuer.audit.append(tx, 'key-activated', { epoch: 1, kid })
+        await issuer.revocations.publishListIn(tx, 'init')
+        return
+      }
+      const row = await tx.one<{ sealed: string }>('SELECT sealed FROM signing_keys WHERE epoch = 1')
+      const first = await issuer.vault.open(row?.sealed ?? '')
+      // the revocation key made above waits under its public key (pending_key:<public key>)
+      const revocationPublic = (await tx.one<{ key: string }>('SELECT key FROM meta WHERE key LIKE \'pending_key:%\''))?.key.slice('pending_key:'.length) ?? ''
+      const nowS = Math.floor(issuer.now() / 1000)
+      await issuer.offline.createIn(tx, 'init', [
+        { kind: 'signing-key', kid, epoch: 1, publicKey: b64(rawPublicKey(first.publicKey)) },
+        { kind: 'revocation-key', serial: 1, publicKey: revocationPublic, notBefore: nowS, notAfter: nowS + Math.floor(validity / 1000) },
+        { kind: 'audit-key', serial: 1, publicKey: b64(rawPublicKey(issuer.auditPublicKey)), notBefore: nowS, notAfter: nowS + Math.floor(LONG_VALIDITY_MS / 1000) }
+      ])
     })
     return issuer
   }
@@ -220,26 +321,34 @@ export class Issuer {
       throw new IssuerError('not-initialised', noIssuerMessage(options.dir))
     }
     const db = await openIssuerStore(options.dir, { store: options.store, create: false, now: options.now, onError: options.onStoreError })
+    let vault: KeyVault | undefined
     try {
       const overlay = await getMeta(db, 'overlay')
       if (overlay == null) {
         throw new IssuerError('not-initialised', db.kind === 'sqlite' ? noIssuerMessage(options.dir) : `no issuer in ${db.location} (create one with: tempus issuer init --data DIR --store URL --overlay ID)`)
       }
-      const open = async (name: string): Promise<Ed25519KeyPair> => {
-        try {
-          return await unsealKey(options.passphrase, await getMeta(db, name) ?? '{}')
-        } catch {
-          throw new IssuerError('bad-request', 'cannot open the issuer keys: wrong passphrase or corrupted database')
-        }
+      vault = new KeyVault({ backend: await getMeta(db, 'key_backend') ?? SEALED_BACKEND, passphrase: options.passphrase, scryptN: options.scryptN, env: options.env ?? process.env })
+      const opened = vault
+      const open = async (name: string): Promise<IssuerKey> => await opened.open(await getMeta(db, name) ?? '{}')
+      const rootPublicText = await getMeta(db, 'root_public') ?? ''
+      const offline = await getMeta(db, 'root_mode') === 'offline'
+      const root = offline ? undefined : await open('root_key')
+      const keys: OpenedKeys = {
+        vault,
+        rootPublic: publicKeyFromRawBytes(new Uint8Array(Buffer.from(rootPublicText, 'base64url'))),
+        root,
+        credential: await open('credential_key'),
+        audit: root ?? await open('audit_key')
       }
-      const root = await open('root_key')
-      const credential = await open('credential_key')
-      const audit = await AuditLog.open(db, root.privateKey, options.now ?? Date.now)
-      const meta = { overlay, id: await getMeta(db, 'issuer') ?? '', rootPublic: await getMeta(db, 'root_public') ?? '' }
-      const issuer = new Issuer(db, audit, meta, root, { kid: CREDENTIAL_KID, epoch: 0, ...credential }, options)
-      await issuer.signingKeys.reload(true)
+      const audit = await AuditLog.open(db, keys.audit.signer, options.now ?? Date.now)
+      const meta = { overlay, id: await getMeta(db, 'issuer') ?? '', rootPublic: rootPublicText }
+      const issuer = new Issuer(db, audit, meta, keys, options)
+      if (await db.one('SELECT 1 AS c FROM signing_keys WHERE state = \'current\'') != null) {
+        await issuer.signingKeys.reload(true)
+      }
       return issuer
     } catch (err) {
+      vault?.close()
       await db.close()
       throw err
     }
@@ -249,10 +358,169 @@ export class Issuer {
     // the checkpoint still owed to this process's last decisions (the CLI exits right after)
     await this.audit.close()
     await this.db.close()
+    this.vault.close()
   }
 
   get rootPublicKey (): string {
     return this.rootPublic
+  }
+
+  // ---- the offline root ------------------------------------------------------
+
+  /** The requests this issuer made of its offline root and has not imported an answer for. */
+  async pendingRootRequests (): Promise<PendingRootRequest[]> {
+    return await this.offline?.pending() ?? []
+  }
+
+  /**
+   * Import the offline root's answer to one of this issuer's requests
+   * (`tempus issuer import`): checked (`OfflineRoot.check`), then applied in
+   * one transaction that also makes the request single-use. A signing key
+   * gets its certificate (the first one becomes current), a revocation key
+   * replaces the old one and a list signed by it is published at once, the
+   * audit key's certificate is kept, an admin is registered.
+   */
+  async importRootAnswer (text: string): Promise<{ nonce: string, purpose: string, imported: string[] }> {
+    if (this.offline == null) {
+      throw new IssuerError('conflict', 'this issuer holds its root key online; there is nothing to import')
+    }
+    const offline = this.offline
+    const { pending, certificates } = await offline.check(text)
+    const imported: string[] = []
+    await this.db.transaction(async tx => {
+      await offline.markImportedIn(tx, pending.request.nonce)
+      let newRevocationKey = false
+      for (const [i, item] of pending.request.items.entries()) {
+        const certificate = certificates[i] as string
+        if (item.kind === 'signing-key') {
+          const first = pending.purpose === 'init'
+          await tx.run(`UPDATE signing_keys SET certificate = $1${first ? ', state = \'current\', activated_at = $3' : ''} WHERE kid = $2 AND certificate = ''`, first ? [certificate, item.kid, this.now()] : [certificate, item.kid])
+          await this.audit.append(tx, first ? 'key-activated' : 'key-certified', { epoch: item.epoch, kid: item.kid })
+          imported.push(`signing key epoch ${item.epoch}${first ? ' (current)' : ' (announced; activate it when nodes have seen it)'}`)
+        } else if (item.kind === 'revocation-key') {
+          const stored = await getMeta(tx, `pending_key:${item.publicKey}`)
+          if (stored == null) {
+            throw new IssuerError('conflict', 'the revocation key this answer certifies is no longer held by the issuer')
+          }
+          await setMeta(tx, 'revocation_key', stored)
+          await setMeta(tx, 'revocation_certificate', certificate)
+          await tx.run('DELETE FROM meta WHERE key = $1', [`pending_key:${item.publicKey}`])
+          await this.audit.append(tx, 'revocation-key', { serial: item.serial, publicKey: item.publicKey, notAfter: item.notAfter })
+          newRevocationKey = true
+          imported.push(`revocation key serial ${item.serial}, valid until ${new Date(item.notAfter * 1000).toISOString()}`)
+        } else if (item.kind === 'audit-key') {
+          await setMeta(tx, 'audit_certificate', certificate)
+          await this.audit.append(tx, 'audit-key', { serial: item.serial, publicKey: item.publicKey })
+          imported.push(`audit key serial ${item.serial}`)
+        } else if (item.kind === 'admin') {
+          await tx.run('INSERT INTO admins (public_key, name, added_at) VALUES ($1, $2, $3) ON CONFLICT (public_key) DO UPDATE SET name = excluded.name', [item.publicKey, item.name, this.now()])
+          await tx.run('INSERT INTO admin_certificates (public_key, certificate) VALUES ($1, $2) ON CONFLICT (public_key) DO UPDATE SET certificate = excluded.certificate', [item.publicKey, certificate])
+          await this.audit.append(tx, 'admin-added', { publicKey: item.publicKey, name: item.name, serial: item.serial })
+          imported.push(`admin ${item.name}`)
+        }
+      }
+      await setMeta(tx, 'keys_version', randomUUID())
+      await this.audit.append(tx, 'root-answer', { nonce: pending.request.nonce, purpose: pending.purpose })
+      if (newRevocationKey) {
+        // nodes learn the new key (and retire the old one's serial) with this list
+        await this.revocations.publishListIn(tx, 'revocation key certified')
+      }
+    })
+    if (await this.db.one('SELECT 1 AS c FROM signing_keys WHERE state = \'current\'') != null) {
+      await this.signingKeys.reload(true)
+    }
+    return { nonce: pending.request.nonce, purpose: pending.purpose, imported }
+  }
+
+  /**
+   * Make a new revocation key and ask the offline root to certify it with
+   * the next serial (`validityMs`, default what init was given). Nodes that
+   * see a list signed under it refuse lists signed under every older serial:
+   * this is how a revocation key is renewed before it expires, or retired
+   * when it may have leaked.
+   */
+  async requestRevocationKey (validityMs?: number): Promise<PendingRootRequest> {
+    const offline = this.offlineOrRefuse('a revocation key')
+    const validity = validityMs ?? Number(await getMeta(this.db, 'revocation_validity_ms') ?? REVOCATION_KEY_VALIDITY_DEFAULT_MS)
+    if (!Number.isSafeInteger(validity) || validity < 3_600_000 || validity > LONG_VALIDITY_MS) {
+      throw new IssuerError('bad-request', 'a revocation key\'s validity must be from 1 hour to 10 years')
+    }
+    const serial = await this.nextSerial('revocation-key', this.db)
+    const key = await this.vault.create(`revocation-s${serial}`)
+    const publicKey = b64(rawPublicKey(key.publicKey))
+    return await this.db.transaction(async tx => {
+      // under the writer lock: two requests at once never ask for one serial
+      if (await this.nextSerial('revocation-key', tx) !== serial) {
+        throw new IssuerError('conflict', 'another revocation key was requested meanwhile; see tempus issuer requests')
+      }
+      await setMeta(tx, `pending_key:${publicKey}`, key.stored)
+      const nowS = Math.floor(this.now() / 1000)
+      return await offline.createIn(tx, 'revocation-key', [{ kind: 'revocation-key', serial, publicKey, notBefore: nowS, notAfter: nowS + Math.floor(validity / 1000) }])
+    })
+  }
+
+  /** When the revocation key's certificate runs out (ms since the epoch; offline root), or undefined. */
+  async revocationKeyExpiry (): Promise<number | undefined> {
+    const certificate = await getMeta(this.db, 'revocation_certificate')
+    if (certificate == null) {
+      return undefined
+    }
+    const exp = JSON.parse(Buffer.from(certificate.split('.')[1] ?? '', 'base64url').toString('utf8')).exp
+    return Number.isSafeInteger(exp) ? exp * 1000 : undefined
+  }
+
+  /** The audit key's root-signed certificate (offline root), for whoever checks checkpoints. */
+  async auditCertificate (): Promise<string | undefined> {
+    return await getMeta(this.db, 'audit_certificate')
+  }
+
+  private offlineOrRefuse (what: string): OfflineRoot {
+    if (this.offline == null) {
+      throw new IssuerError('conflict', `${what} is certified by the root at once on this issuer (its root is online)`)
+    }
+    return this.offline
+  }
+
+  /** a serial above every one this issuer asked for of `kind` (requests imported or not) */
+  private async nextSerial (kind: 'revocation-key' | 'admin', tx: Pick<SqlTx, 'all'>): Promise<number> {
+    let max = 0
+    for (const row of await tx.all<{ body: string }>('SELECT body FROM root_requests WHERE purpose IN (\'init\', $1)', [kind])) {
+      for (const item of JSON.parse(row.body).items ?? []) {
+        if (item.kind === kind && Number.isSafeInteger(item.serial)) {
+          max = Math.max(max, item.serial)
+        }
+      }
+    }
+    return max + 1
+  }
+
+  /** What signs revocation lists with an offline root: the certified revocation key, while its certificate is valid. */
+  private async revocationSigner (tx: Pick<SqlTx, 'one'>): Promise<{ key: SignerKey, certificate: string }> {
+    const stored = await getMeta(tx, 'revocation_key')
+    const certificate = await getMeta(tx, 'revocation_certificate')
+    if (stored == null || certificate == null) {
+      throw new IssuerError('not-initialised', 'no certified revocation key yet: have the offline root sign the pending request (tempus root sign), then tempus issuer import')
+    }
+    try {
+      await verifyRoleCertificate(certificate, this.root.publicKey, this.overlay, 'revocation', this.now())
+    } catch (err: any) {
+      throw new IssuerError('not-initialised', `the revocation key's certificate is not valid now (${String(err.message)}); renew it: tempus issuer revocation-key --data DIR, then tempus root sign and tempus issuer import`)
+    }
+    return { key: (await this.vault.open(stored)).signer, certificate }
+  }
+
+  /** Is this admin registered by the offline root (a valid root-signed admin certificate for this key)? */
+  private async adminCertified (publicKey: string, tx: Pick<SqlTx, 'one'>): Promise<boolean> {
+    const row = await tx.one<{ certificate: string }>('SELECT certificate FROM admin_certificates WHERE public_key = $1', [publicKey])
+    if (row == null) {
+      return false
+    }
+    try {
+      const cert = await verifyRoleCertificate(row.certificate, this.root.publicKey, this.overlay, 'admin', this.now())
+      return cert.x === publicKey
+    } catch {
+      return false
+    }
   }
 
   // ---- the overlay's settings ----------------------------------------------
@@ -367,7 +635,7 @@ export class Issuer {
   }
 
   /** Publish the next signing key; it signs nothing until activated. */
-  async announceKey (): Promise<{ epoch: number, kid: string, certificate: string }> {
+  async announceKey (): Promise<{ epoch: number, kid: string, certificate: string, request?: PendingRootRequest }> {
     return await this.signingKeys.announce()
   }
 
@@ -386,8 +654,27 @@ export class Issuer {
     await this.revocations.setThreshold(k)
   }
 
-  async addAdmin (publicKey: string, name: string): Promise<void> {
-    await this.revocations.addAdmin(publicKey, name)
+  /**
+   * Register an admin. With an offline root the admin is registered only
+   * when the root's answer to the returned request is imported: approvals
+   * count only from admins the root certified, so whoever can write to the
+   * issuer's database cannot make up approvers.
+   */
+  async addAdmin (publicKey: string, name: string): Promise<PendingRootRequest | undefined> {
+    if (this.offline == null) {
+      await this.revocations.addAdmin(publicKey, name)
+      return undefined
+    }
+    const raw = new Uint8Array(Buffer.from(typeof publicKey === 'string' ? publicKey : '', 'base64url'))
+    if (raw.length !== 32 || b64(raw) !== publicKey || typeof name !== 'string' || name.length === 0 || name.length > 64) {
+      throw new IssuerError('bad-request', 'an admin needs a raw Ed25519 public key (base64url) and a name of 1–64 characters')
+    }
+    const offline = this.offline
+    const nowS = Math.floor(this.now() / 1000)
+    return await this.db.transaction(async tx => {
+      const serial = await this.nextSerial('admin', tx)
+      return await offline.createIn(tx, 'admin', [{ kind: 'admin', serial, publicKey, name, notBefore: nowS, notAfter: nowS + Math.floor(LONG_VALIDITY_MS / 1000) }])
+    })
   }
 
   /** The name of a registered admin key (base64url raw Ed25519), or undefined. */

@@ -1,8 +1,9 @@
 /**
  * k-of-n revocation: an operator opens a request, registered admins approve
  * its exact payload with their keys, and at the k-th distinct approval the
- * peer (and every key re-keyed from it) is revoked and a new root-signed
- * revocation list published, in one transaction. Approvals gathered on
+ * peer (and every key re-keyed from it) is revoked and a new revocation
+ * list (root-signed, or signed by a root-certified revocation key)
+ * published, in one transaction. Approvals gathered on
  * different replicas count together, and list numbers never fork: both are
  * read and written under the writer lock.
  */
@@ -15,7 +16,7 @@ import { publicKeyFromRawBytes, verifyDomain } from '../core/keys.ts'
 import { b64, unb64 } from './encoding.ts'
 import { IssuerError } from './errors.ts'
 import { getMeta, setMeta } from './meta.ts'
-import type { Ed25519KeyPair } from '../core/keys.ts'
+import type { SignerKey } from '../core/keys.ts'
 import type { RevocationRequest } from '../issuer-client/wire.ts'
 import type { AuditLog } from './audit-log.ts'
 import type { IssuerDb, SqlTx } from './db/sql.ts'
@@ -23,10 +24,23 @@ import type { IssuerDb, SqlTx } from './db/sql.ts'
 /** How far down a chain of re-keys a revocation follows (each link is one re-key of a revoked key). */
 const REKEY_CHAIN_MAX = 64
 
+/** What signs a revocation list: the root, or a revocation key and its root-signed certificate. */
+export interface ListSigner {
+  key: SignerKey
+  certificate?: string
+}
+
 export interface RevocationsInit {
   db: IssuerDb
   audit: AuditLog
-  root: Ed25519KeyPair
+  /** read in the list's write transaction: another replica may have imported a newer revocation key */
+  listSigner: (tx: Pick<SqlTx, 'one'>) => Promise<ListSigner>
+  /**
+   * Is this admin's registration in force? With an offline root, an admin
+   * counts only with a root-signed admin certificate (checked on every
+   * approval, so a row written straight into the database is no admin).
+   */
+  adminCertified?: (publicKey: string, tx: Pick<SqlTx, 'one'>) => Promise<boolean>
   overlay: string
   now: () => number
 }
@@ -66,6 +80,9 @@ export class Revocations {
   /** The name of a registered admin key (base64url raw Ed25519), or undefined. */
   async adminName (publicKey: string): Promise<string | undefined> {
     const row = await this.init.db.one<{ name: string }>('SELECT name FROM admins WHERE public_key = $1', [publicKey])
+    if (row != null && this.init.adminCertified != null && !await this.init.adminCertified(publicKey, this.init.db)) {
+      return undefined
+    }
     return row?.name
   }
 
@@ -219,12 +236,13 @@ export class Revocations {
 
   /** In a write transaction: the next number and the list it covers are read and written under the writer lock, so numbers never fork across replicas. */
   async publishListIn (tx: SqlTx, why: string): Promise<{ n: number, jws: string }> {
-    const { root, overlay, audit, now } = this.init
+    const { overlay, audit, now } = this.init
+    const signer = await this.init.listSigner(tx)
     const revoked = (await tx.all<{ peer_id: string, reason: string, at: number }>('SELECT peer_id, reason, at FROM revoked ORDER BY at, peer_id'))
       .map(r => ({ sub: r.peer_id, reason: r.reason, at: Math.floor(Number(r.at) / 1000) }))
     const last = await tx.one<{ n: number | null }>('SELECT MAX(n) AS n FROM crls')
     const n = last?.n == null ? 1 : Number(last.n) + 1
-    const jws = await signRevocationList(root.privateKey, overlay, n, revoked, now())
+    const jws = await signRevocationList(signer.key, overlay, n, revoked, now(), signer.certificate)
     await tx.run('INSERT INTO crls (n, jws, created_at) VALUES ($1, $2, $3)', [n, jws, now()])
     await audit.append(tx, 'crl', { n, entries: revoked.length, why })
     return { n, jws }

@@ -8,15 +8,16 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { signKeyCertificate } from '../admission/key-certificate.ts'
-import { generateEd25519 } from '../core/keys.ts'
+import { rawPublicKey } from '../core/keys.ts'
 import { IssuerError } from './errors.ts'
 import { getMeta, setMeta } from './meta.ts'
-import { sealKey, unsealKey } from './sealed-keys.ts'
 import type { SigningKey } from '../admission/token.ts'
-import type { Ed25519KeyPair } from '../core/keys.ts'
+import type { SignerKey } from '../core/keys.ts'
 import type { KeySet } from '../issuer-client/wire.ts'
 import type { AuditLog } from './audit-log.ts'
 import type { IssuerDb } from './db/sql.ts'
+import type { KeyVault } from './key-vault.ts'
+import type { OfflineRoot, PendingRootRequest } from './offline-root.ts'
 
 /** How stale this replica's idea of the signing keys may be before a token request reads them again. */
 export const KEYS_RECHECK_MS = 1000
@@ -24,10 +25,13 @@ export const KEYS_RECHECK_MS = 1000
 export interface SigningKeysInit {
   db: IssuerDb
   audit: AuditLog
-  root: Ed25519KeyPair
+  /** where signing keys are made and opened (sealed, or a PKCS#11 token) */
+  vault: KeyVault
+  /** the root, when it is online: it certifies a new key at once */
+  root?: SignerKey
+  /** the root, when it is offline: a new key's certificate is a request it answers */
+  offline?: OfflineRoot
   overlay: string
-  passphrase: string
-  scryptN?: number
   now: () => number
 }
 
@@ -57,7 +61,7 @@ export class SigningKeys {
 
   /** Re-read the signing keys when another process changed them (`keys_version`). */
   async reload (force = false): Promise<void> {
-    const { db, passphrase } = this.init
+    const { db } = this.init
     const version = await getMeta(db, 'keys_version') ?? ''
     this.checkedAt = this.init.now()
     if (!force && version === this.version && this.current != null) {
@@ -67,7 +71,7 @@ export class SigningKeys {
     if (row == null) {
       throw new IssuerError('not-initialised', 'no current signing key')
     }
-    const key = this.current?.key.kid === row.kid ? this.current.key : { kid: row.kid, epoch: Number(row.epoch), ...await unsealKey(passphrase, row.sealed) }
+    const key = this.current?.key.kid === row.kid ? this.current.key : await this.open(row.kid, Number(row.epoch), row.sealed)
     this.current = { key, certificate: row.certificate }
     this.version = version
   }
@@ -78,15 +82,31 @@ export class SigningKeys {
     if (current == null) {
       throw new IssuerError('not-initialised', 'no current signing key')
     }
-    const announced = rows.find(r => r.state === 'announced')
+    // an announced key whose certificate the offline root has not signed yet is nobody's business
+    const announced = rows.find(r => r.state === 'announced' && r.certificate !== '')
     return { current: current.certificate, announced: announced?.certificate, epoch: Number(current.epoch) }
   }
 
-  /** Publish the next signing key; it signs nothing until activated. */
-  async announce (): Promise<{ epoch: number, kid: string, certificate: string }> {
-    const { db, audit, root, overlay, now } = this.init
-    const pair = generateEd25519()
-    const sealed = await sealKey(this.init.passphrase, pair, this.init.scryptN)
+  private async open (kid: string, epoch: number, stored: string): Promise<SigningKey> {
+    const key = await this.init.vault.open(stored)
+    return { kid, epoch, privateKey: key.signer, publicKey: key.publicKey }
+  }
+
+  /**
+   * Publish the next signing key; it signs nothing until activated. With
+   * an offline root the key is made and recorded, and its certificate is a
+   * request (`request`) for the root to sign; until the answer is imported
+   * the key is not published and cannot be activated.
+   */
+  async announce (): Promise<{ epoch: number, kid: string, certificate: string, request?: PendingRootRequest }> {
+    const { db, audit, root, offline, vault, overlay, now } = this.init
+    const existing = await db.one<{ epoch: number, kid: string, certificate: string }>('SELECT epoch, kid, certificate FROM signing_keys WHERE state = \'announced\'')
+    if (existing != null) {
+      return { epoch: Number(existing.epoch), kid: existing.kid, certificate: existing.certificate, request: await this.pendingRequest(existing.kid) }
+    }
+    const expected = Number((await db.one<{ e: number }>('SELECT MAX(epoch) AS e FROM signing_keys'))?.e ?? 0) + 1
+    // made before the transaction (a token's key generation is no work to hold the writer lock for)
+    const key = await vault.create(`signing-e${expected}`)
     const announced = await db.transaction(async tx => {
       // under the writer lock: two replicas announcing at once announce one key
       const existing = await tx.one<{ epoch: number, kid: string, certificate: string }>('SELECT epoch, kid, certificate FROM signing_keys WHERE state = \'announced\'')
@@ -95,15 +115,31 @@ export class SigningKeys {
       }
       const max = await tx.one<{ e: number }>('SELECT MAX(epoch) AS e FROM signing_keys')
       const epoch = Number(max?.e ?? 0) + 1
+      if (epoch !== expected) {
+        throw new IssuerError('conflict', 'another replica rotated the signing key meanwhile; announce again')
+      }
       const kid = `e${epoch}-${randomBytes(4).toString('hex')}`
-      const certificate = await signKeyCertificate(root.privateKey, overlay, kid, epoch, pair.publicKey, now())
-      await tx.run('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at) VALUES ($1, $2, $3, $4, \'announced\', $5)', [epoch, kid, sealed, certificate, now()])
+      let certificate = ''
+      let request: PendingRootRequest | undefined
+      if (root != null) {
+        certificate = await signKeyCertificate(root, overlay, kid, epoch, key.publicKey, now())
+      } else if (offline != null) {
+        request = await offline.createIn(tx, 'signing-key', [{ kind: 'signing-key', kid, epoch, publicKey: Buffer.from(rawPublicKey(key.publicKey)).toString('base64url') }])
+      } else {
+        throw new IssuerError('not-initialised', 'the issuer has no root to certify a signing key')
+      }
+      await tx.run('INSERT INTO signing_keys (epoch, kid, sealed, certificate, state, announced_at) VALUES ($1, $2, $3, $4, \'announced\', $5)', [epoch, kid, key.stored, certificate, now()])
       await setMeta(tx, 'keys_version', randomUUID())
-      await audit.append(tx, 'key-announced', { epoch, kid })
-      return { epoch, kid, certificate }
+      await audit.append(tx, 'key-announced', { epoch, kid, ...(request != null ? { awaiting: request.request.nonce } : {}) })
+      return { epoch, kid, certificate, request }
     })
     await this.reload()
     return announced
+  }
+
+  /** the pending root request that certifies the signing key `kid`, if any */
+  private async pendingRequest (kid: string): Promise<PendingRootRequest | undefined> {
+    return (await this.init.offline?.pending())?.find(p => p.request.items.some(i => i.kind === 'signing-key' && i.kid === kid))
   }
 
   /**
@@ -117,9 +153,12 @@ export class SigningKeys {
     if (next == null) {
       throw new IssuerError('conflict', 'no key is announced; announce one first')
     }
-    // unseal the key first and switch to it right after the commit: the
+    if (next.certificate === '') {
+      throw new IssuerError('conflict', `signing key epoch ${next.epoch} has no certificate yet: have the offline root sign its request (tempus root sign), import the answer (tempus issuer import), then activate`)
+    }
+    // open the key first and switch to it right after the commit: the
     // moment /v1/keys names the new key current, this replica signs with it
-    const pair = await unsealKey(this.init.passphrase, next.sealed)
+    const key = await this.open(next.kid, Number(next.epoch), next.sealed)
     const version = randomUUID()
     await db.transaction(async tx => {
       const still = await tx.one('SELECT 1 AS a FROM signing_keys WHERE epoch = $1 AND state = \'announced\'', [next.epoch])
@@ -131,7 +170,7 @@ export class SigningKeys {
       await setMeta(tx, 'keys_version', version)
       await audit.append(tx, 'key-activated', { epoch: Number(next.epoch), kid: next.kid })
     })
-    this.current = { key: { kid: next.kid, epoch: Number(next.epoch), ...pair }, certificate: next.certificate }
+    this.current = { key, certificate: next.certificate }
     this.version = version
     this.checkedAt = now()
     return { epoch: Number(next.epoch), kid: next.kid }

@@ -172,7 +172,7 @@ describe('issuer', () => {
     assert.equal((await t.issuer.isRevoked(enrolled.peerId)), true)
     const crl = await client.revocationList()
     assert.ok(crl != null && crl.n === before + 1)
-    const list = await verifyRevocationList(crl.jws, publicKeyFromRawBytes(new Uint8Array(Buffer.from(t.issuer.rootPublicKey, 'base64url'))), t.issuer.overlay)
+    const list = await verifyRevocationList(crl.jws, publicKeyFromRawBytes(new Uint8Array(Buffer.from(t.issuer.rootPublicKey, 'base64url'))), t.issuer.overlay, Date.now())
     assert.ok(list.revoked.some(e => e.sub === enrolled.peerId))
     assert.equal(await client.revocationList(crl.n), undefined, 'ETag: not modified')
     // the revoked key gets no more tokens

@@ -25,6 +25,7 @@ import { withProgress } from '../progress.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { monotonicUsec, systemdNotifier } from '../sd-notify.ts'
 import { acquireDataLock } from '../../storage/index.ts'
+import { sayRootRequest, writeRootRequest } from '../root-request-file.ts'
 import { parseStore } from '../../issuer/db/store-location.ts'
 import { TOKEN_TTL_MAX_MS, TOKEN_TTL_MIN_MS } from '../../admission/constants.ts'
 import type { AttestationVerifier } from '../../issuer/attestation.ts'
@@ -86,18 +87,26 @@ function checkedStore (store: string | undefined): string | undefined {
   }
 }
 
-export async function issuerInitCommand (opts: { data: string, overlay: string, bootstrap: string[], threshold: string, passphraseFile?: string, store?: string, json?: boolean }): Promise<void> {
+export async function issuerInitCommand (opts: { data: string, overlay: string, bootstrap: string[], threshold: string, passphraseFile?: string, store?: string, key?: string, offlineRoot?: string, revocationKeyValidity?: string, requestOut?: string, json?: boolean }): Promise<void> {
   const threshold = Number(opts.threshold)
   if (!Number.isInteger(threshold) || threshold < 1 || threshold > 100) {
     throw new UsageError('--threshold must be an integer from 1 to 100')
   }
-  const issuer = await Issuer.init({ dir: opts.data, store: checkedStore(opts.store), overlay: opts.overlay, bootstrap: opts.bootstrap, revocationThreshold: threshold, passphrase: await passphrase(opts.passphraseFile) })
-  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, epoch: (await issuer.keys()).epoch, threshold, store: issuer.db.location }
+  if (opts.key != null && !opts.key.startsWith('pkcs11:')) {
+    throw new UsageError('--key must be a pkcs11: URI (token, object=BASE-LABEL, module-path); without it the keys are sealed with the passphrase')
+  }
+  const revocationKeyValidityMs = opts.revocationKeyValidity == null ? undefined : duration(opts.revocationKeyValidity, '--revocation-key-validity')
+  const issuer = await Issuer.init({ dir: opts.data, store: checkedStore(opts.store), overlay: opts.overlay, bootstrap: opts.bootstrap, revocationThreshold: threshold, passphrase: await passphrase(opts.passphraseFile), keys: opts.key, offlineRoot: opts.offlineRoot, revocationKeyValidityMs })
+  const pending = (await issuer.pendingRootRequests())[0]
+  const out = { overlay: issuer.overlay, issuer: issuer.id, rootPublicKey: issuer.rootPublicKey, offlineRoot: issuer.offlineRoot, epoch: issuer.offlineRoot ? 1 : (await issuer.keys()).epoch, threshold, store: issuer.db.location, ...(pending != null ? { request: await writeRootRequest(pending, opts.data, opts.requestOut) } : {}) }
   await issuer.close()
   if (opts.json === true) {
     printJson(out)
   } else {
-    process.stdout.write(`issuer for overlay ${out.overlay} created in ${out.store}\nroot public key ${out.rootPublicKey}\nsigning key epoch ${out.epoch}; revocation needs ${threshold} admin approval(s)\n`)
+    process.stdout.write(`issuer for overlay ${out.overlay} created in ${out.store}\nroot public key ${out.rootPublicKey}${out.offlineRoot ? ' (offline: this issuer holds no root key)' : ''}\nsigning key epoch ${out.epoch}; revocation needs ${threshold} admin approval(s)\n`)
+    if (pending != null && out.request != null) {
+      process.stdout.write(`the issuer serves nothing until the root certifies its keys:\n${sayRootRequest(out.request, pending)}`)
+    }
   }
 }
 
@@ -248,6 +257,17 @@ export async function issuerStartCommand (opts: { data: string, listen: string, 
     }
     throw err
   }
+  if (issuer.offlineRoot) {
+    // what the operator owes the offline root, said where they look
+    const pending = await issuer.pendingRootRequests()
+    if (pending.length > 0) {
+      log.warn({ requests: pending.map(p => `${p.purpose} ${p.request.nonce}`) }, 'requests await the offline root: tempus issuer requests, tempus root sign, tempus issuer import')
+    }
+    const expiry = await issuer.revocationKeyExpiry()
+    if (expiry != null && expiry - Date.now() < 14 * 24 * 3_600_000) {
+      log.warn({ expires: new Date(expiry).toISOString() }, 'the revocation key\'s certificate runs out within 14 days (then no list can be signed): tempus issuer revocation-key, then the root ceremony')
+    }
+  }
   if (opts.json === true) {
     printJson({ event: 'started', url: http.url, overlay: issuer.overlay, store: issuer.db.kind })
   } else {
@@ -321,8 +341,16 @@ export async function issuerRotateCommand (opts: { store?: string, data: string,
   try {
     const out: Record<string, unknown> = {}
     if (opts.announce === true || opts.delay != null) {
-      out.announced = await issuer.announceKey()
-      delete (out.announced as any).certificate
+      const { certificate: _certificate, request, ...announced } = await issuer.announceKey()
+      out.announced = announced
+      if (request != null) {
+        // an offline root: the key waits for its certificate, and activation for the import
+        const path = await writeRootRequest(request, opts.data)
+        out.request = path
+        if (opts.delay != null || opts.activate === true) {
+          throw new UsageError(`the root is offline: ${sayRootRequest(path, request)}then: tempus issuer rotate-key --activate`)
+        }
+      }
     }
     if (opts.delay != null) {
       await new Promise(resolve => setTimeout(resolve, duration(opts.delay as string, '--delay')))
@@ -376,8 +404,16 @@ export async function issuerRevocationsCommand (opts: { store?: string, data: st
 export async function issuerAdminAddCommand (opts: { store?: string, data: string, name: string, key: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
-    await issuer.addAdmin(opts.key, opts.name)
-    if (opts.json === true) {
+    const request = await issuer.addAdmin(opts.key, opts.name)
+    if (request != null) {
+      // an offline root registers admins: the admin counts once its answer is imported
+      const path = await writeRootRequest(request, opts.data)
+      if (opts.json === true) {
+        printJson({ requested: { name: opts.name, publicKey: opts.key }, request: path })
+      } else {
+        process.stdout.write(`admin ${opts.name} awaits the root's certificate\n${sayRootRequest(path, request)}`)
+      }
+    } else if (opts.json === true) {
       printJson({ added: { name: opts.name, publicKey: opts.key } })
     } else {
       process.stdout.write(`admin ${opts.name} added\n`)
@@ -390,7 +426,7 @@ export async function issuerAdminAddCommand (opts: { store?: string, data: strin
 export async function issuerAuditVerifyCommand (opts: { store?: string, data: string, passphraseFile?: string, json?: boolean }): Promise<void> {
   const issuer = await openIssuer(opts.data, opts.passphraseFile, { store: opts.store })
   try {
-    const result = await issuer.audit.verify(issuer.root.publicKey)
+    const result = await issuer.audit.verify(issuer.auditPublicKey)
     if (opts.json === true) {
       printJson(result)
     } else {

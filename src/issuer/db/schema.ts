@@ -88,6 +88,17 @@ CREATE TABLE IF NOT EXISTS code_uses (
   at ${INT} NOT NULL,
   PRIMARY KEY (code_hash, peer_id)
 );
+CREATE TABLE IF NOT EXISTS root_requests (
+  nonce TEXT PRIMARY KEY,
+  purpose TEXT NOT NULL,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'imported')),
+  created_at ${INT} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS admin_certificates (
+  public_key TEXT PRIMARY KEY,
+  certificate TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
   size ${INT} PRIMARY KEY,
   root ${BYTES} NOT NULL,
