@@ -102,6 +102,7 @@ describe('RPC session', () => {
 
   it('answers a refused call on a shared session with the uniform refusal, charged, without stalling the session', async () => {
     const session = streamsOf(edge, server, RPC_SESSION_PROTOCOL, 'outbound')[0]
+    assert.ok(session != null, 'calls go on a session')
     const held = edge.rpc.call(server.peerId, 'wait.gate', 'refusal')
     await entry('refusal').wait
     const before = server.admission.suspicion.score(edge.peerId.toString())
