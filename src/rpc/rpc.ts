@@ -367,7 +367,11 @@ export class Rpc implements Startable {
   }
 
   private async openSession (target: PeerId, key: string): Promise<RpcSession | undefined> {
-    const signal = AbortSignal.timeout(DEFAULT_CALL_TIMEOUT_MS)
+    // a deadline for the open only, cleared once open: libp2p keeps listening to a
+    // stream's open signal, and a long-lived stream must not be cut when it fires
+    const controller = new AbortController()
+    const timer = setTimeout(() => { controller.abort(new RpcError('timeout')) }, DEFAULT_CALL_TIMEOUT_MS)
+    const signal = controller.signal
     let stream: Stream
     try {
       const connection = await this.components.connectionManager.openConnection(target, { signal })
@@ -385,6 +389,8 @@ export class Rpc implements Startable {
       }
     } catch {
       return undefined
+    } finally {
+      clearTimeout(timer)
     }
     const session: RpcSession = new RpcSession(stream, {
       maxFrameBytes: MAX_RPC_FRAME_BYTES,
