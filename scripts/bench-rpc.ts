@@ -12,6 +12,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { benchArgs, intArg } from './lib/args.ts'
 import { BENCH_LIMITS } from './lib/connect.ts'
@@ -58,9 +59,10 @@ const caller = await overlay.node('edge', { bootstrap: server.getMultiaddrs(), c
 const perStreamClient = await overlay.node('edge', { bootstrap: server.getMultiaddrs(), connections: { ...BENCH_LIMITS, minConnections: 0 }, rpc: { sessions: false } })
 server.rpc.expose('echo.back', a => a)
 server.rpc.policy.replace([{ peer: client.peerId.toString(), allow: ['echo.back'] }, { peer: perStreamClient.peerId.toString(), allow: ['echo.back'] }])
-// a loaded machine (other work on the same cores) can take longer than libp2p's dial timeout
-await client.libp2p.dial(server.peerId, { signal: AbortSignal.timeout(60_000) })
-await perStreamClient.libp2p.dial(server.peerId, { signal: AbortSignal.timeout(60_000) })
+// by address: the bootstrap list may not have put the server's address in the peer store yet
+const serverAddr = multiaddr(String(server.getMultiaddrs()[0]))
+await client.libp2p.dial(serverAddr, { signal: AbortSignal.timeout(60_000) })
+await perStreamClient.libp2p.dial(serverAddr, { signal: AbortSignal.timeout(60_000) })
 const payload = { n: 42, s: 'tempus' }
 for (let i = 0; i < 200; i++) await client.rpc.call(server.peerId, 'echo.back', payload)
 for (let i = 0; i < 200; i++) await perStreamClient.rpc.call(server.peerId, 'echo.back', payload)
@@ -109,7 +111,7 @@ say(`${INFLIGHT} in flight: rpc session ${round(ours.perSecond, 0)} calls/s (p50
 // a refused call: what it costs the caller to learn "unavailable" (four
 // calls: a fifth would have the caller quarantined, and then the connection
 // itself is refused, which is cheaper still)
-await caller.libp2p.dial(server.peerId)
+await caller.libp2p.dial(serverAddr, { signal: AbortSignal.timeout(60_000) })
 const refused: number[] = []
 for (let i = 0; i < 4; i++) {
   const t = performance.now()
