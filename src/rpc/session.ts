@@ -37,6 +37,9 @@ interface Pending {
   reject: (err: RpcError) => void
 }
 
+/** calls given up (their deadline) whose late answer is still expected, at most */
+const MAX_ABANDONED = 4096
+
 /** what `send` gives back for a request that never left: the caller may try another way */
 export const UNSENT = 'unsent'
 
@@ -47,6 +50,10 @@ export class RpcSession {
   private readonly pending = new Map<bigint, Pending>()
   /** the highest id this session sent: an answer above it answers nothing we asked */
   private highestSent = 0n
+  /** calls given up whose answer may still come, once, late: nobody's offence */
+  private readonly abandoned = new Set<bigint>()
+  /** ids of given-up calls forgotten (past MAX_ABANDONED): an answer to one is let pass, never charged */
+  private forgottenUpTo = 0n
   private ended = false
   private idle: ReturnType<typeof setTimeout> | undefined
 
@@ -111,6 +118,7 @@ export class RpcSession {
     }
     const onAbort = (): void => {
       if (this.pending.delete(request.id)) {
+        this.abandon(request.id)
         pending.reject(failure())
         this.armIdle()
       }
@@ -148,18 +156,27 @@ export class RpcSession {
       }
       const pending = this.pending.get(response.id)
       if (pending == null) {
-        if (response.id > this.highestSent || response.id === 0n) {
-          this.misbehaved(`an answer to id ${response.id}, never asked`)
-          return
+        // an answer that came after its caller gave up (its deadline): nobody's offence, once
+        if (this.abandoned.delete(response.id) || (response.id <= this.forgottenUpTo && response.id > 0n)) {
+          continue
         }
-        // an answer that came after its caller gave up (its deadline): nobody's offence
-        continue
+        this.misbehaved(response.id > this.highestSent || response.id === 0n ? `an answer to id ${response.id}, never asked` : `a second answer to id ${response.id}`)
+        return
       }
       this.pending.delete(response.id)
       pending.resolve(response)
     }
     if (this.pending.size === 0) {
       this.armIdle()
+    }
+  }
+
+  private abandon (id: bigint): void {
+    this.abandoned.add(id)
+    if (this.abandoned.size > MAX_ABANDONED) {
+      const oldest = this.abandoned.values().next().value as bigint
+      this.abandoned.delete(oldest)
+      if (oldest > this.forgottenUpTo) this.forgottenUpTo = oldest
     }
   }
 
