@@ -230,7 +230,9 @@ export const configSchema = z.strictObject({
     /** token bucket per caller: calls refused (silently) beyond this rate */
     callsPerSecondPerPeer: z.number().int().min(1).default(RPC.CALLS_PER_SECOND_PER_PEER),
     /** calls one caller may have running at once */
-    maxInFlightPerPeer: z.number().int().min(1).max(10_000).default(RPC.MAX_INBOUND_CALLS_PER_PEER)
+    maxInFlightPerPeer: z.number().int().min(1).max(10_000).default(RPC.MAX_INBOUND_CALLS_PER_PEER),
+    /** many calls on one stream per connection (/tempus/rpc/session/1.0.0); false: one stream per call only */
+    sessions: z.boolean().default(true)
   }).prefault({}),
   dtn: z.strictObject({
     /** 'spray' (binary spray-and-wait with `copies` copies) or 'epidemic' (a copy to every peer met) */

@@ -207,7 +207,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         pollIntervalMs: parsed.liveness.networkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
-      rpc: rpc({ rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, registry }),
+      rpc: rpc({ rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, sessions: parsed.rpc.sessions, registry }),
       sampling: sampler({
         type: parsed.type,
         keepConnections: 2 * parsed.connections.minConnections,

@@ -1,5 +1,7 @@
 /**
- * Whitelisted RPC over `/tempus/rpc/1.0.0`, one stream per call. Default
+ * Whitelisted RPC over `/tempus/rpc/session/1.0.0` (many calls on one
+ * long-lived stream per connection and direction), or, with a peer that
+ * does not speak it, `/tempus/rpc/1.0.0` (one stream per call). Default
  * deny: a call runs only if the policy (or the exposure's own `authorize`)
  * grants the method to the caller. Anything refused — not granted, no such
  * method, malformed, oversize, over the rate — gets no answer at all: the
@@ -12,12 +14,19 @@
  * shutdown is nobody's offence, only bytes that do not decode are; and a
  * call to a grant a reload removed, or to a method just unexposed, is
  * refused but not charged for one call deadline.
+ *
+ * On a session a refused call gets one uniform answer, `refused`, the same
+ * for every cause (the per-stream protocol's reset, as a frame, so other
+ * calls on the session go on); bytes that break the protocol (a frame that
+ * does not decode, an id already in flight) end the whole session, charged.
  */
 import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter, pbStream } from '@libp2p/utils'
 import { decodeValue, encodeValue } from './codec.ts'
-import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_PER_PEER, MAX_RPC_FRAME_BYTES, RPC_PROTOCOL } from './constants.ts'
+import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_PER_PEER, MAX_RPC_FRAME_BYTES, MAX_SESSIONS_PER_CONNECTION, RPC_PROTOCOL, RPC_SESSION_PROTOCOL, SESSION_IDLE_MS } from './constants.ts'
+import { FrameDecoder, frame } from './frames.ts'
+import { RpcSession, UNSENT } from './session.ts'
 import { EncodingError, RpcError } from './errors.ts'
 import { RpcRequest, RpcResponse } from './pb/rpc.ts'
 import { isMethodName, RpcPolicy } from './policy.ts'
@@ -26,6 +35,7 @@ import { isFramingFault } from '../admission/cut-read.ts'
 import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
 import { decodeFailsWith } from '../core/pb-codec.ts'
 import type { RpcValue } from './codec.ts'
+import type { Chunk } from './frames.ts'
 import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { Offence } from '../admission/suspicion.ts'
@@ -86,6 +96,13 @@ export interface RpcInit {
   callsPerSecondPerPeer?: number
   /** the node's Prometheus registry: calls and their latency go there (see `metrics.ts`); none without it */
   registry?: Registry
+  /**
+   * serve and use `/tempus/rpc/session/1.0.0`; false: one stream per call only (as before the session)
+   * @default true
+   */
+  sessions?: boolean
+  /** close a session of ours after this long without a call (ms); @default SESSION_IDLE_MS (2 s) */
+  sessionIdleMs?: number
 }
 
 export interface RpcComponents {
@@ -98,6 +115,14 @@ interface Exposure {
   handler: RpcHandler
   options: ExposeOptions
 }
+
+/** What to do with a request, decided before any handler runs. */
+type Verdict =
+  | { run: Exposure, label: string }
+  | { refuse: string, offence: Offence, cause?: string, label?: string }
+  | { drop: string, label?: string }
+
+const NO_BYTES = new Uint8Array(0)
 
 export class Rpc implements Startable {
   readonly policy: RpcPolicy
@@ -113,6 +138,12 @@ export class Rpc implements Startable {
   private readonly rate: RateLimiter
   private nextId = 1n
   private readonly metrics?: RpcMetrics
+  private readonly useSessions: boolean
+  /** our sessions, by the remote PeerId */
+  private readonly sessions = new Map<string, RpcSession>()
+  private readonly opening = new Map<string, Promise<RpcSession | undefined>>()
+  /** connections whose remote does not speak the session protocol */
+  private readonly noSession = new WeakSet<Connection>()
 
   constructor (components: RpcComponents, init: RpcInit = {}) {
     this.components = components
@@ -123,16 +154,27 @@ export class Rpc implements Startable {
     this.log = components.logger.forComponent('tempus:rpc')
     this.rate = new RateLimiter({ points: init.callsPerSecondPerPeer ?? CALLS_PER_SECOND_PER_PEER, duration: 1 })
     this.metrics = init.registry == null ? undefined : new RpcMetrics(init.registry)
+    this.useSessions = init.sessions !== false
   }
 
   readonly [Symbol.toStringTag] = 'tempus/rpc'
 
   async start (): Promise<void> {
     await this.components.registrar.handle(RPC_PROTOCOL, async (stream, connection) => { await this.serve(stream, connection) }, { maxInboundStreams: 256, maxOutboundStreams: 256 })
+    if (this.useSessions) {
+      await this.components.registrar.handle(RPC_SESSION_PROTOCOL, (stream, connection) => { this.serveSession(stream, connection) }, { maxInboundStreams: MAX_SESSIONS_PER_CONNECTION, maxOutboundStreams: MAX_SESSIONS_PER_CONNECTION })
+    }
   }
 
   async stop (): Promise<void> {
     await this.components.registrar.unhandle(RPC_PROTOCOL)
+    if (this.useSessions) {
+      await this.components.registrar.unhandle(RPC_SESSION_PROTOCOL)
+    }
+    for (const session of [...this.sessions.values()]) {
+      session.abort(new Error('the RPC service stopped'))
+    }
+    this.sessions.clear()
   }
 
   expose (method: string, handler: RpcHandler, options: ExposeOptions = {}): void {
@@ -249,6 +291,20 @@ export class Rpc implements Startable {
     const signal = options.signal != null ? AbortSignal.any([deadline, options.signal]) : deadline
     const id = this.nextId++
     const target = typeof peer === 'string' ? peerIdFromString(peer) : peer
+    const request: RpcRequest = { id, method, args: encoded, deadlineMs: timeout, oneway }
+    if (this.useSessions) {
+      const session = await this.sessionWith(target, signal)
+      if (signal.aborted) {
+        throw this.failure(signal, options.signal)
+      }
+      if (session != null) {
+        const response = await session.send(request, signal, () => this.failure(signal, options.signal))
+        if (response !== UNSENT) {
+          return response == null ? undefined : this.outcome(response, id)
+        }
+        // never written: it may go the per-stream way, it cannot run twice
+      }
+    }
     let stream: Stream
     try {
       stream = await this.openStream(target, signal)
@@ -257,20 +313,14 @@ export class Rpc implements Startable {
     }
     try {
       const pb = pbStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
-      await pb.write({ id, method, args: encoded, deadlineMs: timeout, oneway }, RpcRequest, { signal })
+      await pb.write(request, RpcRequest, { signal })
       if (oneway) {
         await stream.close({ signal })
         return undefined
       }
       const response = await pb.read(RpcResponse, { signal })
       await stream.close({ signal }).catch(() => {})
-      if (response.id !== id) {
-        throw new RpcError('unavailable')
-      }
-      if (!response.ok) {
-        throw new RpcError('remote-failure')
-      }
-      return decodeValue(response.result)
+      return this.outcome(response, id)
     } catch (err: any) {
       stream.abort(err)
       if (err instanceof RpcError) {
@@ -278,6 +328,83 @@ export class Rpc implements Startable {
       }
       throw this.failure(signal, options.signal)
     }
+  }
+
+  /** A response as the caller sees it: the result, or one of the few codes that say nothing about why. */
+  private outcome (response: RpcResponse, id: bigint): RpcValue {
+    if (response.id !== id || response.refused) {
+      throw new RpcError('unavailable')
+    }
+    if (!response.ok) {
+      throw new RpcError('remote-failure')
+    }
+    try {
+      return decodeValue(response.result)
+    } catch {
+      throw new RpcError('unavailable')
+    }
+  }
+
+  /**
+   * Our session with `target`, opened on first use (one open shared by
+   * every call waiting for it); undefined when the remote does not speak
+   * it or it could not be opened: the call then goes per stream. Nothing
+   * of a call is sent before it has its session, so a failed open never
+   * makes a call run twice.
+   */
+  private async sessionWith (target: PeerId, signal: AbortSignal): Promise<RpcSession | undefined> {
+    const key = target.toString()
+    const live = this.sessions.get(key)
+    if (live?.open === true) {
+      return live
+    }
+    let opening = this.opening.get(key)
+    if (opening == null) {
+      opening = this.openSession(target, key).finally(() => { this.opening.delete(key) })
+      this.opening.set(key, opening)
+    }
+    return await untilAborted(opening, signal)
+  }
+
+  private async openSession (target: PeerId, key: string): Promise<RpcSession | undefined> {
+    // a deadline for the open only, cleared once open: libp2p keeps listening to a
+    // stream's open signal, and a long-lived stream must not be cut when it fires
+    const controller = new AbortController()
+    const timer = setTimeout(() => { controller.abort(new RpcError('timeout')) }, DEFAULT_CALL_TIMEOUT_MS)
+    const signal = controller.signal
+    let stream: Stream
+    try {
+      const connection = await this.components.connectionManager.openConnection(target, { signal })
+      if (this.noSession.has(connection)) {
+        return undefined
+      }
+      try {
+        stream = await connection.newStream(RPC_SESSION_PROTOCOL, { signal, maxOutboundStreams: MAX_SESSIONS_PER_CONNECTION })
+      } catch (err: any) {
+        if (err?.name === 'UnsupportedProtocolError') {
+          // an older node, or one with sessions off: per stream on this connection from now on
+          this.noSession.add(connection)
+        }
+        return undefined
+      }
+    } catch {
+      return undefined
+    } finally {
+      clearTimeout(timer)
+    }
+    const session: RpcSession = new RpcSession(stream, {
+      maxFrameBytes: MAX_RPC_FRAME_BYTES,
+      idleMs: this.init.sessionIdleMs ?? SESSION_IDLE_MS,
+      onMisbehaviour: (reason) => {
+        this.log('ended the RPC session with %s: %s', key, reason)
+        this.state.raise(key, 'malformed-frame')
+      },
+      onEnd: () => {
+        if (this.sessions.get(key) === session) this.sessions.delete(key)
+      }
+    })
+    this.sessions.set(key, session)
+    return session
   }
 
   /** One error for every refusal: the caller learns nothing about why. */
@@ -368,38 +495,18 @@ export class Rpc implements Startable {
         }
         return
       }
-      const exposure = this.exposureOf(request.method)
-      // the metrics' method label: only names this node exposes, so callers cannot add labels
-      const label = exposure == null ? 'other' : request.method
-      const granted = this.grants(caller, request.method, exposure)
+      const verdict = this.verdict(caller, request.method)
       // the same reset whether it is not granted or does not exist, charged or not
-      if (!granted) {
-        if (this.graced(caller, request.method)) {
-          this.drop(stream, caller.peer, `${request.method} not granted since a reload`, label)
-        } else {
-          this.refuse(stream, caller.peer, `${request.method} not granted`, 'rpc-denied', request.method, label)
-        }
+      if ('refuse' in verdict) {
+        this.refuse(stream, caller.peer, verdict.refuse, verdict.offence, verdict.cause, verdict.label)
         return
       }
-      if (exposure == null) {
-        if (this.unexposedLately(request.method)) {
-          this.drop(stream, caller.peer, `${request.method} unexposed lately`, label)
-        } else {
-          this.refuse(stream, caller.peer, `no such method ${request.method}`, 'rpc-denied', request.method, label)
-        }
+      if ('drop' in verdict) {
+        this.drop(stream, caller.peer, verdict.drop, verdict.label)
         return
       }
       const handlerSignal = request.deadlineMs > 0 && request.deadlineMs < DEFAULT_CALL_TIMEOUT_MS ? AbortSignal.timeout(request.deadlineMs) : signal
-      let response: RpcResponse
-      try {
-        const result = await exposure.handler(args, caller, { signal: handlerSignal })
-        response = { id: request.id, ok: true, result: encodeValue(result) }
-        this.metrics?.servedCall('ok', label)
-      } catch (err: any) {
-        this.log('handler %s failed for %s: %s', request.method, caller.peer, err?.message)
-        response = { id: request.id, ok: false, result: new Uint8Array(0) }
-        this.metrics?.servedCall('handler-failed', label)
-      }
+      const response = await this.run(verdict, request, args, caller, handlerSignal)
       if (request.oneway) {
         await stream.close().catch(() => {})
         return
@@ -410,10 +517,183 @@ export class Rpc implements Startable {
       this.log('call from %s failed - %s', caller.peer, err?.name)
       stream.abort(err)
     } finally {
-      const n = (this.inflight.get(caller.peer) ?? 1) - 1
-      if (n <= 0) this.inflight.delete(caller.peer)
-      else this.inflight.set(caller.peer, n)
+      this.release(caller.peer)
     }
+  }
+
+  /** Grant and exposure, for one request: run it, refuse it (charged) or drop it (not charged). */
+  private verdict (caller: Caller, method: string): Verdict {
+    const exposure = this.exposureOf(method)
+    // the metrics' method label: only names this node exposes, so callers cannot add labels
+    const label = exposure == null ? 'other' : method
+    if (!this.grants(caller, method, exposure)) {
+      return this.graced(caller, method)
+        ? { drop: `${method} not granted since a reload`, label }
+        : { refuse: `${method} not granted`, offence: 'rpc-denied', cause: method, label }
+    }
+    if (exposure == null) {
+      return this.unexposedLately(method)
+        ? { drop: `${method} unexposed lately`, label }
+        : { refuse: `no such method ${method}`, offence: 'rpc-denied', cause: method, label }
+    }
+    return { run: exposure, label }
+  }
+
+  /** Run a granted call's handler; its answer (a throw is `ok: false`, no detail). */
+  private async run (verdict: { run: Exposure, label: string }, request: RpcRequest, args: RpcValue, caller: Caller, signal: AbortSignal): Promise<RpcResponse> {
+    try {
+      const result = await verdict.run.handler(args, caller, { signal })
+      const response = { id: request.id, ok: true, result: encodeValue(result), refused: false }
+      this.metrics?.servedCall('ok', verdict.label)
+      return response
+    } catch (err: any) {
+      this.log('handler %s failed for %s: %s', request.method, caller.peer, err?.message)
+      this.metrics?.servedCall('handler-failed', verdict.label)
+      return { id: request.id, ok: false, result: NO_BYTES, refused: false }
+    }
+  }
+
+  private release (peer: string): void {
+    const n = (this.inflight.get(peer) ?? 1) - 1
+    if (n <= 0) this.inflight.delete(peer)
+    else this.inflight.set(peer, n)
+  }
+
+  /**
+   * Serve a session: requests arrive as frames on one stream, each is
+   * checked as a per-stream call is (rate, concurrency, decode, grant,
+   * exposure) and answered on the same stream when its handler is done, in
+   * any order. A refusal is the uniform `refused` answer (charged or not,
+   * as per stream); bytes that break the protocol end the session, charged.
+   * When the caller closes its side, the session closes once every call
+   * it holds has been answered.
+   */
+  private serveSession (stream: Stream, connection: Connection): void {
+    const decoder = new FrameDecoder(MAX_RPC_FRAME_BYTES)
+    /** ids of this session's calls being run: a second one with the same id is a crafted frame */
+    const running = new Set<bigint>()
+    let broken = false
+    let callerDone = false
+    let paused = false
+    const answer = (response: RpcResponse): void => {
+      if (stream.writeStatus !== 'writable') {
+        return
+      }
+      let more: boolean
+      try {
+        more = stream.send(frame(RpcResponse.encode(response)))
+      } catch {
+        return
+      }
+      if (!more && !paused && stream.readStatus === 'readable') {
+        // a caller that does not read its answers gets no more requests read
+        paused = true
+        stream.pause()
+        stream.addEventListener('drain', () => {
+          paused = false
+          if (stream.readStatus === 'paused') stream.resume()
+        }, { once: true })
+      }
+    }
+    const finish = (): void => {
+      if (callerDone && running.size === 0 && stream.writeStatus === 'writable') {
+        stream.close().catch(err => { stream.abort(err) })
+      }
+    }
+    const breakSession = (peer: string, reason: string): void => {
+      broken = true
+      this.log('refused an RPC session of %s: %s', peer, reason)
+      this.metrics?.servedCall('refused')
+      this.state.raise(peer, 'malformed-frame')
+      stream.abort(new Error('refused'))
+    }
+    stream.addEventListener('remoteCloseWrite', () => {
+      callerDone = true
+      finish()
+    })
+    stream.addEventListener('message', (evt) => {
+      if (broken) {
+        return
+      }
+      const peer = connection.remotePeer.toString()
+      let frames: Uint8Array[]
+      try {
+        frames = decoder.push((evt as unknown as { data: Chunk }).data)
+      } catch (err: any) {
+        breakSession(peer, `malformed: ${(err as Error).message}`)
+        return
+      }
+      for (const bytes of frames) {
+        let request: RpcRequest
+        let args: RpcValue
+        try {
+          request = REQUEST.decode(bytes)
+          args = decodeValue(request.args)
+          if (!isMethodName(request.method)) {
+            throw new EncodingError('not a module.function name')
+          }
+        } catch (err: any) {
+          breakSession(peer, `malformed: ${err instanceof EncodingError ? err.message : err?.name}`)
+          return
+        }
+        if (running.has(request.id)) {
+          breakSession(peer, `malformed: id ${request.id} already in flight`)
+          return
+        }
+        this.serveOnSession(request, args, connection, running, answer, finish)
+      }
+    })
+  }
+
+  private serveOnSession (request: RpcRequest, args: RpcValue, connection: Connection, running: Set<bigint>, answer: (response: RpcResponse) => void, finish: () => void): void {
+    const caller = this.callerOf(connection)
+    const refused = (reason: string, charge?: { offence: Offence, cause?: string }, label?: string): void => {
+      if (charge != null) {
+        this.log('refused a call from %s: %s', caller.peer, reason)
+        this.metrics?.servedCall('refused', label)
+        this.state.raise(caller.peer, charge.offence, charge.cause)
+      } else {
+        this.log('refused a call from %s (not charged): %s', caller.peer, reason)
+        this.metrics?.servedCall('dropped', label)
+      }
+      if (!request.oneway) {
+        answer({ id: request.id, ok: false, result: NO_BYTES, refused: true })
+      }
+    }
+    try {
+      this.rate.consume(caller.peer, 1)
+    } catch {
+      refused('over the rate limit', { offence: 'rpc-over-rate', cause: 'rate' })
+      return
+    }
+    const inflight = this.inflight.get(caller.peer) ?? 0
+    if (inflight >= (this.init.maxInboundPerPeer ?? MAX_INBOUND_CALLS_PER_PEER)) {
+      refused('too many calls in flight', { offence: 'rpc-over-rate', cause: 'concurrency' })
+      return
+    }
+    const verdict = this.verdict(caller, request.method)
+    if ('refuse' in verdict) {
+      refused(verdict.refuse, { offence: verdict.offence, cause: verdict.cause }, verdict.label)
+      return
+    }
+    if ('drop' in verdict) {
+      refused(verdict.drop, undefined, verdict.label)
+      return
+    }
+    this.inflight.set(caller.peer, inflight + 1)
+    running.add(request.id)
+    const deadlineMs = request.deadlineMs > 0 && request.deadlineMs < DEFAULT_CALL_TIMEOUT_MS ? request.deadlineMs : DEFAULT_CALL_TIMEOUT_MS
+    const signal = AbortSignal.timeout(deadlineMs)
+    void this.run(verdict, request, args, caller, signal).then(response => {
+      // past the caller's deadline it no longer waits: no late answer (it would drop it)
+      if (!request.oneway && !signal.aborted) {
+        answer(response)
+      }
+    }).finally(() => {
+      running.delete(request.id)
+      this.release(caller.peer)
+      finish()
+    })
   }
 
   /**
@@ -432,6 +712,22 @@ export class Rpc implements Startable {
       }
       await handler(stream, connection)
     })
+  }
+}
+
+/** `promise`, or undefined once `signal` aborts first (the promise goes on for others waiting on it). */
+async function untilAborted<T> (promise: Promise<T | undefined>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    return undefined
+  }
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([promise, new Promise<undefined>(resolve => {
+      onAbort = () => { resolve(undefined) }
+      signal.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    if (onAbort != null) signal.removeEventListener('abort', onAbort)
   }
 }
 

@@ -188,6 +188,7 @@ export interface RpcResponse {
   id: bigint
   ok: boolean
   result: Uint8Array<ArrayBuffer>
+  refused: boolean
 }
 
 export namespace RpcResponse {
@@ -215,6 +216,11 @@ export namespace RpcResponse {
           w.bytes(obj.result)
         }
 
+        if ((obj.refused != null && obj.refused !== false)) {
+          w.uint32(32)
+          w.bool(obj.refused)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -222,7 +228,8 @@ export namespace RpcResponse {
         const obj: any = {
           id: 0n,
           ok: false,
-          result: uint8ArrayAlloc(0)
+          result: uint8ArrayAlloc(0),
+          refused: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -241,6 +248,10 @@ export namespace RpcResponse {
             }
             case 3: {
               obj.result = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.refused = reader.bool()
               break
             }
             default: {
@@ -279,6 +290,13 @@ export namespace RpcResponse {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.refused`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -306,6 +324,11 @@ export namespace RpcResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RpcResponseRefusedFieldEvent {
+    field: '$.refused'
+    value: boolean
+  }
+
   export function encode (obj: Partial<RpcResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RpcResponse.codec())
   }
@@ -314,7 +337,7 @@ export namespace RpcResponse {
     return decodeMessage(buf, RpcResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RpcResponse>): Generator<RpcResponseIdFieldEvent | RpcResponseOkFieldEvent | RpcResponseResultFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RpcResponse>): Generator<RpcResponseIdFieldEvent | RpcResponseOkFieldEvent | RpcResponseResultFieldEvent | RpcResponseRefusedFieldEvent> {
     return streamMessage(buf, RpcResponse.codec(), opts)
   }
 }
