@@ -575,6 +575,12 @@ export class FlatSamplers {
     const pool = this.pool
     const at = b + this.oSlots + 3 * g * this.k
     const used = pool[b + this.oUsed + g] as number
+    if (used < this.k) {
+      // a group with room has no bar, and its highest rank is asked for
+      // only once it is full (then found here, as each admission fills it)
+      pool[b + this.oBar + g] = NO_BAR
+      return
+    }
     let w = 0
     let worst = pool[at] as number
     for (let s = 1; s < used; s++) {

@@ -166,7 +166,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       spacingMs: type => this.spacingMs(type),
       startedAt: this.state.now(),
       lastMinted: await mintLog?.load(),
-      // kept in order, each before the frame that carries its descriptor is written (mintsKept)
+      // kept in order; a frame carrying a descriptor of this node's is written only once its mint is (`mintWrites`)
       minted: mintLog == null
         ? undefined
         : (type, at) => {
@@ -370,9 +370,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       if (this.state.admitted.get(id) == null || this.components.connectionManager.getConnections(peerIdFromString(id)).length === 0) {
         continue
       }
-      if (await this.introduceTo(type, id) === 'later') {
-        waiting.unshift(id) // no descriptor went after all (a copy raced it away): the next tick
-      }
+      // tried once: had no descriptor gone after all (an answer took this
+      // tick's first), the introducer learns the node as any peer does
+      await this.introduceTo(type, id)
       return
     }
   }
