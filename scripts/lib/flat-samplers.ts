@@ -197,8 +197,9 @@ export class FlatSamplers {
     const size = this.size
     const bu = u * this.stride
     const bp = p * this.stride
-    // p's block is a random place in memory: ask for its lines now, to
-    // arrive while u's own work runs
+    // p's block is a random place in memory: ask for its control block and
+    // digests now, to arrive while u's own work runs (the whole block, its
+    // slots too, cost more than it saved: 1.5 % of CPU at N = 20,000)
     this.touch(bp, this.oDigest + size)
     if (length >= size) {
       // p's candidates first: they need only p's first lines (its keys,
