@@ -33,7 +33,7 @@ export interface SamplerInit {
   random?: () => number
   /** a shuffle's deadline; @default SHUFFLE_TIMEOUT_MS (5 s) */
   timeoutMs?: number
-  /** incoming shuffles per peer per minute and view; @default twice what one period allows, at least SHUFFLES_PER_PEER_PER_MINUTE */
+  /** incoming shuffles per peer per minute and view; @default twice what one descriptor spacing allows (no honest peer's period is shorter), at least SHUFFLES_PER_PEER_PER_MINUTE */
   perPeerPerMinute?: number
   /**
    * A connection dialled only for a shuffle is closed afterwards while the

@@ -123,11 +123,13 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       handedBefore: descriptor => this.desk?.handedBefore(descriptor) ?? false,
       cloned: (cloner, proof) => { this.safeDispatchEvent('descriptor:cloned', { detail: { cloner, proof } }) }
     })
-    // An honest peer shuffles a view with us at most once per period (we are
-    // then its oldest entry every time), so the limit follows the period:
-    // twice that rate, never below the floor.
+    // An honest peer shuffles a view with us at most once per its period (we
+    // are then its oldest entry every time), and no period is shorter than
+    // the overlay's spacing, so the limit follows the spacing: twice that
+    // rate, never below the floor. Not this node's own period: a peer
+    // configured faster than this node, legally, would be charged for it.
     const limiter = (type: PeerType): RateLimiter => new RateLimiter({
-      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / this.settings[type].periodMs)),
+      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / this.spacing[type])),
       duration: 60
     })
     this.limiters = { edge: limiter('edge'), bridge: limiter('bridge'), sentinel: limiter('sentinel') }

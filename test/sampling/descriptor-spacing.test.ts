@@ -115,3 +115,25 @@ describe('descriptor spacing across a restart', () => {
     assert.equal(receiver.admission.suspicion.score(id), 0)
   })
 })
+
+describe('the shuffle rate limit: the overlay\'s, not the receiver\'s period', () => {
+  const spacing = 100
+  const net = new TestNet({ descriptorSpacingMs: { edge: spacing, bridge: spacing, sentinel: spacing } })
+  after(async () => { await net.stop() })
+
+  it('a peer shuffling at the fastest legal pace is not rate-limited by a receiver configured slower', async () => {
+    // b's period is forty times a's: a limit taken from b's own period (30 a
+    // minute) refused and charged a's honest shuffles from the 31st on
+    const b = await net.node({ type: 'sentinel', sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '4s' } } })
+    const a = await net.node({ type: 'sentinel', bootstrap: b.getMultiaddrs(), sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: `${spacing}ms` } } })
+    const started = async (): Promise<number> => {
+      const text = await a.metricsRegistry.getSingleMetricAsString('tempus_sampling_shuffles_total')
+      return [...text.matchAll(/^tempus_sampling_shuffles_total\{([^}]*)\} (\d+)$/gm)]
+        .filter(m => m[1]?.includes('view="sentinel"') === true && m[1].includes('role="initiator"'))
+        .reduce((n, m) => n + Number(m[2]), 0)
+    }
+    await eventually(async () => await started() >= 45, 'a started 45 shuffles with b', 60_000)
+    assert.equal(await shufflesStarted(a, 'sentinel'), await started(), 'every one answered')
+    assert.equal(b.admission.suspicion.score(a.peerId.toString()), 0, 'a is charged nothing')
+  })
+})
