@@ -154,6 +154,15 @@ function cycle (views: FlatViews, random: () => number, alive?: Uint8Array, orde
   }
   for (let x = 0; x < n; x++) {
     const id = o[x] as number
+    // the next node's shuffle partner is a random place in memory: ask for
+    // its view and sampler lines now, to arrive while this node's turn runs
+    if (x + 1 < n) {
+      const next = views.peekPartner(o[x + 1] as number)
+      if (next >= 0) {
+        views.prefetch(next)
+        samplers?.of.prefetch(next)
+      }
+    }
     if (alive != null && alive[id] === 0) continue
     let s = views.start(id)
     for (let r = 0; s && alive != null && alive[views.partner] === 0 && r < retries; r++) {

@@ -83,6 +83,10 @@ export class FlatSamplers {
   sink = 0
   /** `observeAll`'s digests */
   private readonly listDigests: Int32Array
+  /** `partner`'s slots with the fewest hits */
+  private readonly ties: Int32Array
+  /** an in-place exchange's candidates, both sides': group, rank, digest, id (`scanBlock`) */
+  private readonly found: Int32Array
 
   /** Node u's sampler is seeded by `init(u)`, in the order the caller wants the draws made. */
   constructor (nodes: number, p: FlatSamplerParams, random: () => number) {
@@ -124,6 +128,8 @@ export class FlatSamplers {
     this.candidates = take(this.listRoom + 4)
     this.ranks = take(this.listRoom + 4)
     this.groupsOf = take(this.listRoom + 4)
+    this.found = new Int32Array(8 * this.size)
+    this.ties = new Int32Array(this.size + 1)
     this.kernel = wasm?.kernel
   }
 
@@ -178,34 +184,135 @@ export class FlatSamplers {
    * cyclon-attacks.ts): u draws `length` of what it holds, observes what p
    * draws for `length` and p itself; p observes u and u's draw. Each side
    * sees the other as it was before the exchange.
+   *
+   * When each side offers all it holds (`length` ≥ the slots, the
+   * defaults), no draw is random and each side's offer is its block in
+   * slot order, so both are read in place, no copy: first each side's
+   * candidates against its bars now (bars only fall, so that is every id
+   * that can pass, and more), kept with their ids and digests; then u
+   * admits its own, u and p see each other, and p admits its own, each
+   * checked again against the bar as it is by then: what the copy gave.
    */
   exchange (u: number, p: number, length: number): void {
     const size = this.size
     const bu = u * this.stride
     const bp = p * this.stride
-    // p's block is a random place in memory: ask for its lines now, to
-    // arrive while u's draw is copied (no draw is random unless fewer are
-    // asked than held, and then u's comes first as before)
+    // p's block is a random place in memory: ask for its control block and
+    // digests now, to arrive while u's own work runs (the whole block, its
+    // slots too, cost more than it saved: 1.5 % of CPU at N = 20,000)
     this.touch(bp, this.oDigest + size)
+    if (length >= size) {
+      // p's candidates first: they need only p's first lines (its keys,
+      // seeds and bars) while the rest of its block is on its way
+      const a = this.scanBlock(bp, bu, this.found, 0)
+      const n = this.scanBlock(bu, bp, this.found, a)
+      this.admitFound(bu, u, a, n)
+      this.observe(u, p)
+      this.observe(p, u)
+      this.admitFound(bp, p, 0, a)
+      return
+    }
     const filled = this.filled(p)
     const mine = this.drawInto(u, length, this.mine, this.mine, 0, size + 4)
     if (length < filled) {
       const n = this.drawInto(p, length, this.drawIds, this.drawDigests, 0, 0)
       this.offerRun(bu, u, this.drawDigests, 0, this.drawIds, 0, 1, n)
-    } else if (filled === size) {
-      // p's block in place, every slot in use: one run, in slot order
-      this.offerRun(bu, u, this.pool, bp + this.oDigest, this.pool, bp + this.oSlots + 1, 3, size)
     } else {
-      // p's block in place, in slot order
-      const k = this.k
-      for (let g = 0; g < this.G; g++) {
-        const at = bp + g * k
-        this.offerRun(bu, u, this.pool, at + this.oDigest, this.pool, bp + this.oSlots + 3 * g * k + 1, 3, this.pool[bp + this.oUsed + g] as number)
-      }
+      this.offerBlock(bu, u, bp)
     }
     this.observe(u, p)
     this.observe(p, u)
     this.offerRun(bp, p, this.mine, 0, this.mine, size + 4, 1, mine)
+  }
+
+  /** Offer what the block at `from` holds, in slot order, in place, to the sampler at block b (node `self`). */
+  private offerBlock (b: number, self: number, from: number): void {
+    const size = this.size
+    if (this.filledAt(from) === size) {
+      // every slot in use: one run
+      this.offerRun(b, self, this.pool, from + this.oDigest, this.pool, from + this.oSlots + 1, 3, size)
+      return
+    }
+    const k = this.k
+    for (let g = 0; g < this.G; g++) {
+      this.offerRun(b, self, this.pool, from + this.oDigest + g * k, this.pool, from + this.oSlots + 3 * g * k + 1, 3, this.pool[from + this.oUsed + g] as number)
+    }
+  }
+
+  /** Slots in use in the block at b. */
+  private filledAt (b: number): number {
+    let n = 0
+    for (let g = 0; g < this.G; g++) n += this.pool[b + this.oUsed + g] as number
+    return n
+  }
+
+  /**
+   * The ids the block at `from` holds, in slot order, that pass the bars of
+   * the sampler at block b now: each one's group, rank, digest and id go to
+   * `out` from `at` on (4 ints each; the id is copied, since `from` may
+   * change before they are admitted). Returns where the next goes.
+   */
+  private scanBlock (b: number, from: number, out: Int32Array, at: number): number {
+    const k = this.k
+    if (this.filledAt(from) === this.size) {
+      return this.scanRun(b, from + this.oDigest, from + this.oSlots + 1, this.size, out, at)
+    }
+    for (let g = 0; g < this.G; g++) {
+      at = this.scanRun(b, from + this.oDigest + g * k, from + this.oSlots + 3 * g * k + 1, this.pool[from + this.oUsed + g] as number, out, at)
+    }
+    return at
+  }
+
+  /** `scanBlock` over one run: `count` digests at pool[dAt …], their ids at pool[iAt + 3i]. */
+  private scanRun (b: number, dAt: number, iAt: number, count: number, out: Int32Array, at: number): number {
+    const pool = this.pool
+    const G = this.G
+    const mask = this.mask
+    const bar = b + this.oBar
+    if (this.kernel != null) {
+      const cand = this.candidates
+      const ranks = this.ranks
+      const groups = this.groupsOf
+      const n = this.kernel(pool.byteOffset + 4 * dAt, count, pool.byteOffset + 4 * b, cand.byteOffset, 4 * G, mask, ranks.byteOffset, groups.byteOffset)
+      for (let c = 0; c < n; c++) {
+        const i = cand[c] as number
+        out[at] = groups[i] as number
+        out[at + 1] = ranks[i] as number
+        out[at + 2] = pool[dAt + i] as number
+        out[at + 3] = pool[iAt + 3 * i] as number
+        at += 4
+      }
+      return at
+    }
+    const kA = pool[b] as number
+    const kB = pool[b + 1] as number
+    for (let i = 0; i < count; i++) {
+      const d = pool[dAt + i] as number
+      const h = mix((mix(d ^ kA) + kB) | 0)
+      const g = mask >= 0 ? h & mask : ((((h >>> 16) % G) << 16) + (h & 0xffff)) % G
+      const r = mix((mix(d ^ (pool[b + 2 + g] as number)) + (pool[b + 2 + G + g] as number)) | 0) ^ -0x80000000
+      if (r <= (pool[bar + g] as number)) {
+        out[at] = g
+        out[at + 1] = r
+        out[at + 2] = d
+        out[at + 3] = pool[iAt + 3 * i] as number
+        at += 4
+      }
+    }
+    return at
+  }
+
+  /** Admit to the sampler at block b (node `self`) what `scanBlock` found at out[from … to), in order, against the bars as they are by then. */
+  private admitFound (b: number, self: number, from: number, to: number): void {
+    const pool = this.pool
+    const bar = b + this.oBar
+    const found = this.found
+    for (let at = from; at < to; at += 4) {
+      const g = found[at] as number
+      const r = found[at + 1] as number
+      const id = found[at + 3] as number
+      if (r <= (pool[bar + g] as number) && id !== self) this.admit(b, g, r, found[at + 2] as number, id)
+    }
   }
 
   /**
@@ -282,33 +389,26 @@ export class FlatSamplers {
     const used = b + this.oUsed
     const G = this.G
     const k = this.k
-    // the fewest hits and how many slots have them, then the chosen tie
-    // (the j-th in slot order, as slot-sampler.ts's list of ties). Hits are
-    // never negative, so ((h ^ min) − 1) >>> 31 is 1 when h = min, else 0:
+    const ties = this.ties
+    // one pass: the fewest hits and where each slot that has them is, in
+    // slot order (slot-sampler.ts's list of ties). A slot is written at
+    // the end of the list either way and kept only if it ties: hits are
+    // never negative, so ((h ^ min) − 1) >>> 31 is 1 when h = min, else 0,
     // a count with no branch on the data, which a processor cannot predict
     let min = NO_BAR
     let n = 0
-    let best = -1 // the first slot with the fewest: the one chosen when it is alone
     for (let g = 0; g < G; g++) {
       const from = hits + 3 * g * k
       const end = from + 3 * (pool[used + g] as number)
       for (let i = from; i < end; i += 3) {
         const h = pool[i] as number
-        if (h < min) { min = h; n = 0; best = i }
+        if (h < min) { min = h; n = 0 }
+        ties[n] = i
         n += ((h ^ min) - 1) >>> 31
       }
     }
     if (n === 0) return -1
-    let j = n === 1 ? 0 : Math.floor(this.random() * n)
-    if (j > 0) best = -1
-    for (let g = 0; g < G && best < 0; g++) {
-      const from = hits + 3 * g * k
-      const end = from + 3 * (pool[used + g] as number)
-      for (let i = from; i < end; i += 3) {
-        j -= (((pool[i] as number) ^ min) - 1) >>> 31
-        if (j < 0) { best = i; break }
-      }
-    }
+    const best = ties[n === 1 ? 0 : Math.floor(this.random() * n)] as number
     pool[best] = (pool[best] as number) + 1
     return pool[best - 1] as number
   }
@@ -476,6 +576,12 @@ export class FlatSamplers {
     const pool = this.pool
     const at = b + this.oSlots + 3 * g * this.k
     const used = pool[b + this.oUsed + g] as number
+    if (used < this.k) {
+      // a group with room has no bar, and its highest rank is asked for
+      // only once it is full (then found here, as each admission fills it)
+      pool[b + this.oBar + g] = NO_BAR
+      return
+    }
     let w = 0
     let worst = pool[at] as number
     for (let s = 1; s < used; s++) {

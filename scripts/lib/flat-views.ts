@@ -155,6 +155,31 @@ export class FlatViews {
     return true
   }
 
+  /**
+   * The partner `start(u)` will pick (the oldest, the first of equals),
+   * without changing anything; -1 if u's view is empty. The simulator asks
+   * for that partner's lines one node ahead.
+   */
+  peekPartner (u: number): number {
+    const b = u * this.stride
+    const n = this.v[b] as number
+    const a = b + 1 + this.capacity
+    let oldest = -1
+    let max = -1
+    for (let i = 0; i < n; i++) {
+      const v = this.v[a + i] as number
+      if (v > max) { max = v; oldest = i }
+    }
+    return oldest < 0 ? -1 : this.v[b + 1 + oldest] as number
+  }
+
+  /** Ask for the lines of u's view now (kept in `sink`, so the reads are not optimised away). */
+  prefetch (u: number): void {
+    let x = 0
+    for (let a = u * this.stride, end = a + this.stride; a < end; a += 16) x ^= this.v[a] as number
+    this.sink ^= x
+  }
+
   /** Step 4 at node q: answer (`replyCount`, `replyIds`, `replyAges`), then merge what `start` sent. */
   respond (q: number): void {
     this.replyCount = this.pick(q, this.shuffleLength, this.replyIds, this.replyAges, this.replySlots, 0)

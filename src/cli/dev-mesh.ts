@@ -19,6 +19,9 @@ import type { TempusConfigInput } from '../node/config.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { TempusNode } from '../node/tempus-node.ts'
 
+/** The dev overlay's descriptor spacing: its 2 s periods, on every node of it (a period may not be shorter than the spacing) */
+const DEV_SPACING = { edge: 2_000, bridge: 2_000, sentinel: 2_000 }
+
 export interface DevMeshOptions {
   sentinels: number
   bridges: number
@@ -97,9 +100,10 @@ export async function startDevMesh (options: DevMeshOptions): Promise<DevMesh> {
       api: { enabled: true, listen: '127.0.0.1:0' },
       // a small mesh: shuffle often so the views fill while you watch
       sampling: { edge: { period: '2s' }, bridge: { period: '2s' }, sentinel: { period: '2s' } },
+      // (the dev overlay's descriptor spacing follows: every node of it is given DEV_SPACING)
       ...options.config,
       ...(type === 'bridge' ? options.bridgeConfig : {})
-    }, { dataDir, logger, passphrase: DEV_PASSPHRASE, adminApi: startAdminApi })
+    }, { dataDir, logger, passphrase: DEV_PASSPHRASE, adminApi: startAdminApi, descriptorSpacingMs: DEV_SPACING })
     return node
   }
   const startOne = async (type: PeerType, index: number, bootstrap: string[]): Promise<DevMeshNode> => {

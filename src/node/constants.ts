@@ -75,6 +75,8 @@ export const DATA_FILES = {
   /** which stores this directory has had (src/storage/store-marker.ts) */
   stores: MARKER_FILE,
   /** append-only audit of store resets and lock take-overs */
-  events: EVENTS_FILE
+  events: EVENTS_FILE,
+  /** the time of this node's last descriptor per Cyclon view (src/node/mint-log.ts) */
+  mints: 'descriptor-mints.json'
 } as const
 

@@ -43,6 +43,7 @@ import type { PinoLogger } from '../logging/logger.ts'
 import type { Rpc } from '../rpc/rpc.ts'
 import type { Sampler } from '../sampling/sampler.ts'
 import type { ViewSettings } from '../sampling/view-settings.ts'
+import type { MintLog } from '../sampling/sampler-types.ts'
 import type { TempusConfig } from './config.ts'
 import type { DefaultPeerDirectory } from './peer-directory.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -89,6 +90,10 @@ export interface Libp2pParts {
   random: () => number
   /** the node keeps its identity in a data directory: it may have run before (the sampler then relays only what it could not have handed on already) */
   persistentIdentity?: boolean
+  /** where the time of the node's last descriptor per view is kept (its data directory) */
+  mintLog?: MintLog
+  /** the overlay's descriptor spacing per view, when not the default (TempusNodeOptions.descriptorSpacingMs) */
+  descriptorSpacingMs?: Partial<Record<PeerType, number>>
 }
 
 export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2pOptions<TempusServices> {
@@ -213,6 +218,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         keepConnections: 2 * parsed.connections.minConnections,
         bootstrap: bootstrapList,
         persistentIdentity: parts.persistentIdentity,
+        mintLog: parts.mintLog,
+        descriptorSpacingMs: parts.descriptorSpacingMs,
         dialBudget,
         views: {
           edge: viewSettings(parsed.sampling.edge),

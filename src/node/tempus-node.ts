@@ -12,6 +12,7 @@ import { AnomalyRelay, BundleRelay, SqlitePinStore } from '../federation/index.t
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
+import { FileMintLog } from './mint-log.ts'
 import { nodeIdentity } from './node-identity.ts'
 import { releaseIdentityKey } from '../identity/index.ts'
 import type { NodeStatus, PeerSummary } from './status.ts'
@@ -101,6 +102,13 @@ export interface TempusNodeOptions {
    * `<dataDir>/events.log`
    */
   resetStores?: string[]
+  /**
+   * The overlay's descriptor spacing per Cyclon view, ms (SamplerInit.descriptorSpacingMs):
+   * only for an overlay run faster than production (tests, `tempus dev`),
+   * and then the same on every node of it
+   * @default DESCRIPTOR_SPACING_MS, each view's default period
+   */
+  descriptorSpacingMs?: Partial<Record<PeerType, number>>
 }
 
 export type { NodeStatus, PeerSummary } from './status.ts'
@@ -423,7 +431,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // bundles: what a caller was told is stored survives kill -9
   const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
   undo.push(() => { bundles.close() })
-  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore }))
+  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore, mintLog: options.dataDir == null ? undefined : new FileMintLog(options.dataDir), descriptorSpacingMs: options.descriptorSpacingMs }))
   undo.push(async () => { await libp2p.stop() })
   offerCloneProofs(libp2p.services.sampling, client, log)
 

@@ -156,16 +156,26 @@ export const SAMPLE_OFFER_MARGIN_MS = 60_000
 export const DESCRIPTOR_MAX_AGE_MS = 10 * 60_000
 export { MAX_DESCRIPTOR_HOPS } from '../core/descriptor.ts'
 /**
- * A peer mints descriptors of itself for one view at most once per that
- * view's period (the overlay's setting, the same on every node; at most
- * the default period). A member ticks once a period and mints one per
- * shuffle, so a liar, however many shuffles it pushes, injects fresh
- * entries no faster than an honest member. Two closer together are
- * over-minting. (At half the period, the hub attack on 30 real nodes took
- * honest views to 0.72 malicious; each push swaps the attacker's fresh
- * entries for honest ones, which it drops.)
+ * The least time between two descriptors one peer mints of itself for a
+ * view (ms): an overlay-wide constant, the same on every node, so that no
+ * node's own configuration decides whether another is over-minting (a
+ * receiver that took its own period charged honest members configured
+ * faster). It is each view's default period: a member ticks once a period
+ * and mints one per shuffle, so a liar, however many shuffles it pushes,
+ * injects fresh entries no faster than an honest member at the default
+ * pace. A node refuses a configured period shorter than its view's
+ * spacing (it would tick faster than it may mint). Two descriptors closer
+ * together are over-minting. (At half the period, the hub attack on 30
+ * real nodes took honest views to 0.72 malicious; each push swaps the
+ * attacker's fresh entries for honest ones, which it drops.) An overlay
+ * run faster than production, a test's or `tempus dev`'s, gives every node
+ * the same shorter spacing (SamplerInit.descriptorSpacingMs).
  */
-export const DESCRIPTOR_SPACING_FACTOR = 1
+export const DESCRIPTOR_SPACING_MS: Readonly<Record<PeerType, number>> = {
+  edge: VIEW_DEFAULTS.edge.periodMs,
+  bridge: VIEW_DEFAULTS.bridge.periodMs,
+  sentinel: VIEW_DEFAULTS.sentinel.periodMs
+}
 /**
  * Hand-overs this node remembers (for a descriptor's whole life, 11 min):
  * a node hands on about l entries a shuffle, two shuffles a period, so an

@@ -15,10 +15,13 @@
  * a replay, never handed on a second time (that would be a clone, proved
  * against this node). Nothing is forgotten early: when the memory is full,
  * nothing more is handed on until some of it lapses. After a start this
- * node remembers nothing of its last run, so it hands on only descriptors
- * minted after it started (by more than a clock may be off), and its own
- * first descriptor waits one spacing.
+ * node remembers nothing of its last run's hand-overs, so it hands on only
+ * descriptors minted after it started (by more than a clock may be off),
+ * and its own first descriptor waits one spacing after both its start and
+ * its last run's last mint (kept in the data directory): a clock stepped
+ * back across the restart does not let it mint twice within a spacing.
  */
+import { MINT_MEMORY_MS } from './descriptor-ledger.ts'
 import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, MAX_HANDED_DESCRIPTORS, MAX_SHUFFLE_BYTES, STALE_MARGIN_MS } from './constants.ts'
 import { handOn, mintDescriptor } from '../core/descriptor.ts'
 import { toWire } from './peer-entry.ts'
@@ -40,6 +43,16 @@ export interface DescriptorDeskInit {
   spacingMs: (type: PeerType) => number
   /** when this node started: its first descriptor waits one spacing after it */
   startedAt: number
+  /**
+   * the last mint time per view of this identity's earlier runs (a data
+   * directory keeps it, SamplerInit.mintLog); the first descriptor waits one
+   * spacing after it too. A time further ahead than the receivers remember
+   * mints (MINT_MEMORY_MS) counts as that far ahead, so a clock far ahead in
+   * the last run does not silence this one for longer.
+   */
+  lastMinted?: Partial<Record<PeerType, number>>
+  /** told of each mint, before the descriptor is handed on (the sampler records it durably) */
+  minted?: (type: PeerType, mintedAt: number) => void
   /** this identity may have run before: relay only what was minted after the start (SamplerInit.persistentIdentity) @default true */
   persistentIdentity?: boolean
 }
@@ -71,13 +84,20 @@ export class DescriptorDesk {
     if (current != null && !current.spent && this.handable(current.descriptor, now)) {
       return current
     }
-    const last = Math.max(current?.descriptor.mintedAt ?? -Infinity, this.init.startedAt)
-    if (now < last + this.init.spacingMs(type)) {
+    if (now < this.nextMint(type, now)) {
       return undefined
     }
     const minted = { descriptor: mintDescriptor(this.init.key, type, this.init.self, now), spent: false }
     this.own.set(type, minted)
+    this.init.minted?.(type, now)
     return minted
+  }
+
+  /** The earliest time this node may mint its next descriptor for `type`: one spacing after its last, its start and its last run's last. */
+  nextMint (type: PeerType, now = this.init.now()): number {
+    const before = Math.min(this.init.lastMinted?.[type] ?? -Infinity, now + MINT_MEMORY_MS)
+    const last = Math.max(this.own.get(type)?.descriptor.mintedAt ?? -Infinity, this.init.startedAt, before)
+    return last + this.init.spacingMs(type)
   }
 
   /**

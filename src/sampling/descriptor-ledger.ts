@@ -21,7 +21,8 @@ import type { Descriptor, Hop } from '../core/descriptor.ts'
 import type { PeerType } from '../core/peer-type.ts'
 
 /** how long a mint time matters: a descriptor lives 10 min, and may be dated a clock's skew ahead (or behind) */
-const MINT_WINDOW_MS = DESCRIPTOR_MAX_AGE_MS + 2 * LAPSED_GRACE_MS
+export const MINT_MEMORY_MS = DESCRIPTOR_MAX_AGE_MS + 2 * LAPSED_GRACE_MS
+const MINT_WINDOW_MS = MINT_MEMORY_MS
 
 export type LedgerVerdict =
   | { kind: 'new' }

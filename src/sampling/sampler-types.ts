@@ -33,7 +33,7 @@ export interface SamplerInit {
   random?: () => number
   /** a shuffle's deadline; @default SHUFFLE_TIMEOUT_MS (5 s) */
   timeoutMs?: number
-  /** incoming shuffles per peer per minute and view; @default twice what one period allows, at least SHUFFLES_PER_PEER_PER_MINUTE */
+  /** incoming shuffles per peer per minute and view; @default twice what one descriptor spacing allows (no honest peer's period is shorter), at least SHUFFLES_PER_PEER_PER_MINUTE */
   perPeerPerMinute?: number
   /**
    * A connection dialled only for a shuffle is closed afterwards while the
@@ -63,6 +63,24 @@ export interface SamplerInit {
    */
   persistentIdentity?: boolean
   /**
+   * Each view's descriptor spacing (ms), the least time between two
+   * descriptors a peer mints of itself: overlay-wide, so every node of an
+   * overlay must be given the same. A node refuses a period shorter than it
+   * (a typed ConfigError naming `sampling.<type>.period`). Only an overlay
+   * run faster than production (tests, `tempus dev`) sets it.
+   * @default DESCRIPTOR_SPACING_MS (each view's default period)
+   */
+  descriptorSpacingMs?: Partial<Record<PeerType, number>>
+  /**
+   * Where this node keeps the time of its last descriptor per view across
+   * restarts (the node's data directory). After a start it mints its first
+   * no sooner than one spacing after both its start and that time, so a
+   * clock stepped back across a restart cannot make it mint twice within
+   * one spacing. Without it, only the start counts.
+   * @default none
+   */
+  mintLog?: MintLog
+  /**
    * The node's dial budget per address and host, shared with the peer
    * keeper so the node as a whole never hammers one address.
    * @default a budget of the sampler's own (DIAL_LIMITS, src/liveness/dial-limiter.ts)
@@ -76,6 +94,14 @@ export interface SamplerInit {
    * @default SAMPLER_DEFAULTS
    */
   sampler?: Partial<typeof SAMPLER_DEFAULTS>
+}
+
+/** The time of this node's last descriptor per view, kept across restarts (src/node/mint-log.ts keeps it in the data directory). */
+export interface MintLog {
+  /** the last mint time (ms) per view recorded, none for a view never minted */
+  load: () => Promise<Partial<Record<PeerType, number>>>
+  /** record a mint; resolved once it would survive a crash */
+  record: (type: PeerType, mintedAt: number) => Promise<void>
 }
 
 export interface SamplerComponents {

@@ -18,7 +18,8 @@ import { RateLimiter } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PEER_TYPES } from '../core/peer-type.ts'
 import { DialBudgetError, DialRateLimiter } from '../liveness/dial-limiter.ts'
-import { DESCRIPTOR_SPACING_FACTOR, INTRODUCERS, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, VIEW_DEFAULTS, cyclonProtocol, sampleProtocol } from './constants.ts'
+import { INTRODUCERS, PARTNER_ATTEMPTS, SHUFFLES_PER_PEER_PER_MINUTE, SHUFFLE_TIMEOUT_MS, cyclonProtocol, sampleProtocol } from './constants.ts'
+import { checkPeriods, descriptorSpacingOf } from './descriptor-spacing.ts'
 import { keyObjectOf } from '../core/keys.ts'
 import { DescriptorDesk } from './descriptor-desk.ts'
 import { DescriptorLedger } from './descriptor-ledger.ts'
@@ -52,6 +53,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly init: SamplerInit
   private readonly state: AdmissionState
   private readonly settings: Record<PeerType, ViewSettings>
+  /** each view's descriptor spacing: the overlay's, never this node's period (descriptor-spacing.ts) */
+  private readonly spacing: Record<PeerType, number>
   private readonly log: Logger
   private readonly views: Record<PeerType, CyclonView<PeerEntry, string>>
   private readonly metrics?: SamplingMetrics
@@ -73,6 +76,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   /** closes connections dialled only for an exchange once idle, while the node holds more than `keepConnections` */
   private readonly closer: IdleCloser
   private running = false
+  /** per view: introducers that have not had this node's own entry yet, each sent its next descriptor, one a tick (introduceNext) */
+  private readonly introducing = new Map<PeerType, string[]>()
+  /** the mint times being written to the mint log, in order */
+  private mintWrites: Promise<void> = Promise.resolve()
 
   constructor (components: SamplerComponents, init: SamplerInit = {}) {
     super()
@@ -82,6 +89,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this[serviceDependencies] = admissionDependencies(init.state)
     this.type = selfTypeOf(this.state, init.type, 'the sampling service')
     this.settings = viewSettingsOf(init.views)
+    this.spacing = descriptorSpacingOf(init.descriptorSpacingMs)
+    checkPeriods(this.settings, this.spacing)
     this.log = components.logger.forComponent('tempus:sampling')
     this.metrics = init.registry == null ? undefined : new SamplingMetrics(init.registry, this)
     const random = init.random ?? cryptoRandom
@@ -114,11 +123,13 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       handedBefore: descriptor => this.desk?.handedBefore(descriptor) ?? false,
       cloned: (cloner, proof) => { this.safeDispatchEvent('descriptor:cloned', { detail: { cloner, proof } }) }
     })
-    // An honest peer shuffles a view with us at most once per period (we are
-    // then its oldest entry every time), so the limit follows the period:
-    // twice that rate, never below the floor.
+    // An honest peer shuffles a view with us at most once per its period (we
+    // are then its oldest entry every time), and no period is shorter than
+    // the overlay's spacing, so the limit follows the spacing: twice that
+    // rate, never below the floor. Not this node's own period: a peer
+    // configured faster than this node, legally, would be charged for it.
     const limiter = (type: PeerType): RateLimiter => new RateLimiter({
-      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / this.settings[type].periodMs)),
+      points: init.perPeerPerMinute ?? Math.max(SHUFFLES_PER_PEER_PER_MINUTE, Math.ceil(2 * 60_000 / this.spacing[type])),
       duration: 60
     })
     this.limiters = { edge: limiter('edge'), bridge: limiter('bridge'), sentinel: limiter('sentinel') }
@@ -148,6 +159,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
 
   async start (): Promise<void> {
     this.running = true
+    const mintLog = this.init.mintLog
     this.desk = new DescriptorDesk({
       self: this.components.peerId.toString(),
       key: keyObjectOf(this.components.privateKey),
@@ -155,6 +167,15 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       ledger: this.ledger,
       spacingMs: type => this.spacingMs(type),
       startedAt: this.state.now(),
+      lastMinted: await mintLog?.load(),
+      // kept in order; a frame carrying a descriptor of this node's is written only once its mint is (`mintWrites`)
+      minted: mintLog == null
+        ? undefined
+        : (type, at) => {
+            this.mintWrites = this.mintWrites.then(async () => { await mintLog.record(type, at) }).catch((err: any) => {
+              this.log.error('%s: the time of this node\'s last descriptor could not be kept - %s', type, err?.message ?? err)
+            })
+          },
       persistentIdentity: this.init.persistentIdentity
     })
     for (const type of PEER_TYPES) {
@@ -244,6 +265,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         await this.introduce(type)
         return
       }
+      await this.introduceNext(type)
       // the first admitted peers the view held are its bootstrap peers
       this.samples.viewHolds(type, view.entries())
       for (let attempt = 0; attempt < PARTNER_ATTEMPTS; attempt++) {
@@ -302,31 +324,80 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
    * INTRODUCERS connected admitted peers of any type for the entries they
    * hold of this type (sentinels observe every population, so they
    * introduce); a member sends itself along, so each introducer learns it.
+   * A member has one descriptor of its own per spacing, so only the first
+   * introducer gets one now; the others are kept (`introducing`) and each
+   * is sent this node's next descriptor, one a tick (introduceNext).
    */
   private async introduce (type: PeerType): Promise<void> {
     const candidates = this.components.connectionManager.getConnections()
       .map(c => ({ id: c.remotePeer.toString(), admitted: this.state.admitted.get(c.remotePeer.toString()) }))
       .filter((x, i, all) => x.admitted != null && x.admitted.token !== '' && all.findIndex(y => y.id === x.id) === i)
     const random = this.init.random ?? cryptoRandom
+    // introducers still owed this node's entry go first: one that an earlier
+    // round left waiting gets this round's descriptor
+    const owed = this.introducing.get(type) ?? []
+    candidates.sort((a, b) => Number(owed.includes(b.id)) - Number(owed.includes(a.id)))
+    const waiting: string[] = []
+    this.introducing.set(type, waiting)
     // several introducers, not one: an introducer knows the members that
     // came through it, so nodes that each asked one of two sentinels would
     // form two overlays that Cyclon never joins (each shuffles only with
     // what its own part knows)
+    const first = candidates.filter(c => owed.includes(c.id)).length
     for (let i = 0; i < Math.min(INTRODUCERS, candidates.length); i++) {
-      const j = i + Math.floor(random() * (candidates.length - i))
+      // at random, but among those owed while any are left
+      const j = i + Math.floor(random() * ((i < first ? first : candidates.length) - i))
       const pick = candidates[j] as (typeof candidates)[number]
       candidates[j] = candidates[i] as (typeof candidates)[number]
-      const view = this.views[type]
-      const introducer: PeerEntry = { id: pick.id, age: 0, type: pick.admitted?.claims.typ as PeerType, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }
-      const sent = view.member ? [this.selfEntry()] : []
-      try {
-        const reply = await this.evidence.admissible(type, await this.exchange(type, introducer, sent), introducer.id)
-        view.merge(reply, sent)
-        this.samples.observe(type, reply)
-        this.changed(type)
-      } catch (err: any) {
-        this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
+      if (await this.introduceTo(type, pick.id) === 'later') {
+        waiting.push(pick.id)
       }
+    }
+  }
+
+  /**
+   * One introducer that has not had this node's entry yet (`introduce`) is
+   * sent its next descriptor, once it may mint one: one a tick, so the
+   * introductions go one spacing apart, each with a descriptor of its own
+   * and none over-minted. Bounded: at most INTRODUCERS − 1 after the first,
+   * each tried once with a descriptor; one no longer connected is skipped.
+   */
+  private async introduceNext (type: PeerType): Promise<void> {
+    const waiting = this.introducing.get(type)
+    if (waiting == null || waiting.length === 0 || this.desk == null || this.desk.nextMint(type) > this.state.now()) {
+      return
+    }
+    while (waiting.length > 0) {
+      const id = waiting.shift() as string
+      if (this.state.admitted.get(id) == null || this.components.connectionManager.getConnections(peerIdFromString(id)).length === 0) {
+        continue
+      }
+      // tried once: had no descriptor gone after all (an answer took this
+      // tick's first), the introducer learns the node as any peer does
+      await this.introduceTo(type, id)
+      return
+    }
+  }
+
+  /**
+   * Ask `id` for its entries of `type`, sending this node's own entry if a
+   * member. 'later': a member whose own descriptor could not go now (one
+   * per spacing), so the introducer still has to learn it.
+   */
+  private async introduceTo (type: PeerType, id: string): Promise<'done' | 'later' | 'failed'> {
+    const view = this.views[type]
+    const admitted = this.state.admitted.get(id)
+    const introducer: PeerEntry = { id, age: 0, type: admitted?.claims.typ as PeerType, token: '', keyCertificate: '', record: new Uint8Array(0), addrs: [] }
+    const sent = view.member ? [this.selfEntry()] : []
+    try {
+      const reply = await this.evidence.admissible(type, await this.exchange(type, introducer, sent), introducer.id)
+      view.merge(reply, sent)
+      this.samples.observe(type, reply)
+      this.changed(type)
+      return view.member && sent.length === 0 ? 'later' : 'done'
+    } catch (err: any) {
+      this.log('%s introduction through %s failed - %s', type, introducer.id, err?.name)
+      return 'failed'
     }
   }
 
@@ -362,6 +433,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     return await this.withPartner(partner, async (peer, signal) => {
       // handed on once dialled: what goes in the frame is spent, answered or not
       this.handOver(type, sent, partner.id)
+      await this.mintWrites
       return await initiateShuffle(this.wire, peer, type, this.views[type].shuffleLength, sent, signal)
     })
   }
@@ -375,13 +447,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.desk.handOver(type, sent, id => this.views[type].get(id), to, max)
   }
 
-  /**
-   * The least time between two descriptors one peer mints for a view: the
-   * overlay's period (the same setting on every node), at most the default
-   * period, so a long period does not turn a restart's wait into minutes.
-   */
+  /** The least time between two descriptors one peer mints for a view: the overlay's (descriptor-spacing.ts), the same on every node. */
   private spacingMs (type: PeerType): number {
-    return DESCRIPTOR_SPACING_FACTOR * Math.min(this.settings[type].periodMs, VIEW_DEFAULTS[type].periodMs)
+    return this.spacing[type]
   }
 
   /** The sampler sees the admitted peers of `type` this node is connected to (with a record to vouch for their addresses). */
@@ -465,7 +533,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
         // sink, while its own fresh ones come at most one per period. An
         // observer (another type) pulls: it gives nothing and hands nothing on.
         const observer = this.state.admitted.get(sender)?.claims.typ !== type
-        return this.views[type].respond(admissible, reply => { this.handOver(type, reply, sender, observer ? Infinity : admissible.length) })
+        const reply = this.views[type].respond(admissible, reply => { this.handOver(type, reply, sender, observer ? Infinity : admissible.length) })
+        // a descriptor of this node's goes out only once its mint time is kept
+        await this.mintWrites
+        return reply
       },
       answered: () => { this.changed(type) }
     }, type, stream, connection)

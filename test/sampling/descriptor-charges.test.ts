@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { cloneProofToJson } from '../../src/core/clone-proof.ts'
+import { cloneProofToJson, verifyCloneProof } from '../../src/core/clone-proof.ts'
 import { handOn, mintDescriptor } from '../../src/core/descriptor.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, keyObjectOf, rawPublicKey, signDomain } from '../../src/core/keys.ts'
@@ -164,6 +164,16 @@ describe('signed descriptors between real nodes', () => {
       await t.issuer.approve(pending.id, b64(rawPublicKey(admin.publicKey)), b64(signDomain(admin.privateKey, DOMAINS.revocationApproval, Buffer.from(pending.payload, 'base64url'))))
     }
     await eventually(() => target.admission.revocations.isRevoked(cloner), 'the cloner revoked at the target', 30_000, 100)
+
+    // m handed its descriptor to a once, as an honest owner does. Were a a
+    // second key of m's own, routing the clone through it costs m nothing:
+    // the proof names the key that signed both hand-overs, and only that key
+    // is charged, asked of the issuer and revoked (protocols/cyclon.md)
+    assert.equal(verifyCloneProof(proofs[0]?.proof as CloneProof), cloner, 'the proof, checked on its own, names a')
+    assert.equal(score(target, m.id), 0, 'the subject, which handed its descriptor on once, is charged nothing')
+    assert.equal(target.admission.suspicion.state(m.id), 'ok', 'and not quarantined')
+    assert.ok(!target.admission.revocations.isRevoked(m.id), 'nor revoked')
+    assert.ok((await t.issuer.pendingRevocations()).every(r => r.peerId !== m.id), 'no revocation request names the subject')
   })
 
   it('the issuer takes only a proof that verifies, in a bounded body', async () => {

@@ -13,7 +13,7 @@ import { cloneProofFromJson, cloneProofToJson, verifyCloneProof } from '../../sr
 import { MAX_DESCRIPTOR_HOPS, checkReceived, handOn, mintDescriptor } from '../../src/core/descriptor.ts'
 import { keyObjectOf } from '../../src/core/keys.ts'
 import { DescriptorDesk } from '../../src/sampling/descriptor-desk.ts'
-import { DescriptorLedger } from '../../src/sampling/descriptor-ledger.ts'
+import { DescriptorLedger, MINT_MEMORY_MS } from '../../src/sampling/descriptor-ledger.ts'
 import type { Descriptor } from '../../src/core/descriptor.ts'
 import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
 import type { SignerKey } from '../../src/core/keys.ts'
@@ -151,6 +151,29 @@ describe('signed descriptors (pure)', () => {
     const sentAfter = [after]
     restarted.handOver('edge', sentAfter, () => after, a.id)
     assert.equal(sentAfter.length, 1)
+  })
+
+  it('after a restart the desk waits one spacing after the last run\'s last mint too, with the clock stepped back; and tells the mint log before the descriptor goes', async () => {
+    const me = await peer()
+    const lastMint = T0 + 10_000
+    // the clock stepped back across the restart: the new start is before the last run's last mint
+    let now = lastMint - 1_000
+    const minted: Array<[string, number]> = []
+    const desk = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: () => now }), spacingMs: () => 2_000, startedAt: now, lastMinted: { edge: lastMint }, minted: (type, at) => { minted.push([type, at]) } })
+    now += 2_000
+    assert.equal(desk.ownDescriptor('edge'), undefined, 'one spacing after the start is within a spacing of the last mint')
+    now = lastMint + 1_999
+    assert.equal(desk.ownDescriptor('edge'), undefined)
+    assert.equal(desk.nextMint('edge'), lastMint + 2_000)
+    assert.deepEqual(minted, [])
+    now = lastMint + 2_000
+    assert.equal(desk.ownDescriptor('edge')?.descriptor.mintedAt, lastMint + 2_000, 'a spacing after the last mint')
+    assert.deepEqual(minted, [['edge', lastMint + 2_000]], 'the mint log is told of it')
+    assert.equal(desk.nextMint('bridge'), lastMint - 1_000 + 2_000, 'a view never minted waits for its start only')
+
+    // a last mint recorded far ahead (the last run's clock was) counts as no more than the receivers' mint memory ahead
+    const far = new DescriptorDesk({ self: me.id, key: me.key, now: () => now, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: () => now }), spacingMs: () => 2_000, startedAt: now, lastMinted: { edge: now + 86_400_000 } })
+    assert.equal(far.nextMint('edge'), now + MINT_MEMORY_MS + 2_000)
   })
 
   it('what a node handed on is never handed on again, even after its view and ledger let it go; nor a descriptor dated ahead of its clock', async () => {

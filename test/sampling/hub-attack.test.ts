@@ -43,14 +43,14 @@ const F = HOSTILE / EDGES
 /** sample exchanges each honest edge must have started before the shares are read */
 const ROUNDS = 40
 const EMPTY = { ids: [], wants: [], evidence: [] }
-/** the least time between two descriptors of one peer for the edge view: its 500 ms period (sampler.ts), and a margin */
+/** the least time between two descriptors of one peer for the edge view: the test overlay's 500 ms spacing (as its period), and a margin */
 const SPACING_MS = 510
 
 /** A hostile edge: a real admitted node whose edge sampling is the attack's. */
 interface Hostile { node: TempusNode, key: PrivateKey }
 
 describe('the hub attack against real nodes', () => {
-  const net = new TestNet()
+  const net = new TestNet({ descriptorSpacingMs: { edge: 500, bridge: 2_000, sentinel: 2_000 } })
   let stopAttack = false
   const timers: Array<ReturnType<typeof setInterval>> = []
   after(async () => {

@@ -37,7 +37,7 @@ async function firstExchanges (node: TempusNode, n: number, timeoutMs: number): 
 }
 
 describe('the sample exchange\'s partner rule on real nodes', () => {
-  const net = new TestNet()
+  const net = new TestNet({ descriptorSpacingMs: { edge: 400, bridge: 400, sentinel: 400 } })
   after(async () => { await net.stop() })
 
   it('a new node\'s first 10 exchanges go to its bootstrap peers, then one round in 10', async () => {

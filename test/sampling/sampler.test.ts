@@ -21,7 +21,8 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
 
 describe('sampling across real nodes', () => {
-  const net = new TestNet()
+  // FAST's periods are shorter than production's descriptor spacing: the whole test overlay runs at its pace
+  const net = new TestNet({ descriptorSpacingMs: { edge: 500, bridge: 500, sentinel: 500 } })
   after(async () => { await net.stop() })
 
   it('30 nodes of three types: every view fills with its own type only', async () => {
