@@ -158,7 +158,7 @@ describe('an Ed25519 identity key in a SoftHSM2 token', () => {
     assert.throws(() => openPkcs11Key(hsm.uri('k').replace(hsm.modulePath, '/nonexistent/lib.so'), { pin: hsm.pin }), isKeyError('module'))
   })
 
-  it('a node whose key is in the token is admitted by file-key nodes and admits them: Noise, proofs, descriptors and anomalies signed by the token', async () => {
+  it('a node whose key is in the token is admitted by file-key nodes and admits them, and calls RPC: Noise, proofs, descriptors, anomalies and bundles signed by the token', async () => {
     const dir = await net.tempDir()
     const key = await new Pkcs11KeyStore({ path: join(dir, 'identity.key'), uri: hsm.uri('node-c'), env: hsm.env }).create()
     const sentinel = await net.node({ type: 'sentinel', sampling: { sentinel: { period: '1s' }, edge: { period: '1s' }, bridge: { period: '1s' } } })
@@ -168,6 +168,13 @@ describe('an Ed25519 identity key in a SoftHSM2 token', () => {
     await eventually(() => sentinel.admission.admitted.has(h) && edge.admission.admitted.has(h) && hardware.admission.admitted.has(edge.peerId.toString()), 'the token-keyed node admitted both ways')
     // its descriptors (minted and handed on by the token) are in the sentinel's view, and nobody was charged
     await eventually(() => sentinel.sampling.view('sentinel').some(e => e.peerId === h), 'the token-keyed node in the sentinel view', 30_000)
+    // it calls RPC, and is called (default deny: granted here by type)
+    sentinel.rpc.expose('echo.back', args => args)
+    sentinel.rpc.policy.replace([{ type: 'sentinel', allow: ['echo.*'] }])
+    assert.equal(await hardware.rpc.call(sentinel.peerId, 'echo.back', 'from the token'), 'from the token')
+    hardware.rpc.expose('status.get', () => 'up')
+    hardware.rpc.policy.replace([{ type: 'edge', allow: ['status.get'] }])
+    assert.equal(await edge.rpc.call(hardware.peerId, 'status.get', null), 'up')
     // an anomaly it signs reaches the others
     const published = await hardware.gossip.publish({ kind: 'hsm-test', digest: randomBytes(32).toString('hex'), severity: 3, metadata: {} })
     await eventually(() => edge.gossip.list().some(a => a.id === published.id) && sentinel.gossip.list().some(a => a.id === published.id), 'the anomaly everywhere', 30_000)
