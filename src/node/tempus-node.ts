@@ -127,6 +127,8 @@ export class TempusNode {
   private readonly pinStore?: SqlitePinStore
   /** the data directory's lock, held from creation to stop */
   private readonly lock?: DataLock
+  /** writes the peer store held in memory back to the data directory, once libp2p stopped */
+  private readonly closeDatastore?: () => Promise<void>
   /** the identity key, released (a token session closed) once libp2p stopped */
   private readonly identityKey?: PrivateKey
   /** anomalies across overlays (a federated bridge) */
@@ -134,7 +136,8 @@ export class TempusNode {
   /** bundles across overlays (a federated bridge with federation.relay.bundles) */
   readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock, identityKey?: PrivateKey }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock, closeDatastore?: () => Promise<void>, identityKey?: PrivateKey }) {
+    this.closeDatastore = init.closeDatastore
     this.lock = init.lock
     this.identityKey = init.identityKey
     this.federationEndpoint = init.federation
@@ -275,6 +278,7 @@ export class TempusNode {
     await this.federationEndpoint?.stop()
     this.pinStore?.close()
     await this.libp2p.stop()
+    await this.closeDatastore?.()
     if (this.identityKey != null) {
       releaseIdentityKey(this.identityKey)
     }
@@ -399,7 +403,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const dialBudget = new DialRateLimiter({ now })
   const dataDir = options.dataDir
 
-  const { privateKey, datastore, apiToken, enrollment, peerIdOfKey, ranBefore } = await nodeIdentity(parsed, options, undo)
+  const { privateKey, datastore, closeDatastore, apiToken, enrollment, peerIdOfKey, ranBefore } = await nodeIdentity(parsed, options, undo)
   // every line this node logs from here says whose it is (several nodes may share one log, and an operator's grep)
   const log = options.logger.child({ self: peerIdOfKey })
 
@@ -431,7 +435,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const { endpoint: federation, pinStore, anomalyRelay, bundleRelay } = parsed.federation.enabled
     ? await bridgeFederation(parsed, { privateKey, peerId: peerIdOfKey, overlay: enrollment.overlay, admission, rpc: libp2p.services.rpc, gossip: libp2p.services.gossip, dtn: libp2p.services.dtn, dataDir, log, now, registry }, undo)
     : {}
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock, identityKey: options.privateKey == null ? privateKey : undefined })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock, closeDatastore, identityKey: options.privateKey == null ? privateKey : undefined })
   if (options.start !== false) {
     // from here the node owns what was opened: its stop closes all of it
     undo.length = 0
