@@ -12,6 +12,7 @@ import { AnomalyRelay, BundleRelay, SqlitePinStore } from '../federation/index.t
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
+import { addProcessMetrics } from './process-metrics.ts'
 import { nodeIdentity } from './node-identity.ts'
 import { releaseIdentityKey } from '../identity/index.ts'
 import type { NodeStatus, PeerSummary } from './status.ts'
@@ -410,6 +411,9 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline })
   const verifier = admission.verifier
   const registry = new Registry()
+  if (parsed.metrics.enabled) {
+    addProcessMetrics(registry)
+  }
   // every issuer replica: the operator's list wins over the one enrolment gave
   const client = new IssuerReplicas({ urls: parsed.issuers ?? enrolledIssuers(enrollment), now, random, registry })
   // a renewed credential goes back into the enrollment file it came from (an embedder's enrollment stays in memory)
