@@ -67,6 +67,8 @@ export interface PhaseResult {
   heapUsedMb: number
   /** tempus: the mean fill of each node's own view at the end of the window (1 = full) */
   viewFill?: number
+  /** tempus: connections per connected pair of nodes (1 = no pair holds two) */
+  connectionsPerPair?: number
   /** connections per node, mean */
   degree: number
   /** timer callbacks per second per node (with --timers) */
@@ -224,7 +226,7 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
     })
     figures.viewFill = viewFill()
     await writeFile(graphFile, JSON.stringify([...edges].map(e => e.split('-').map(Number))))
-    return { nodes: N, settled, settleMs, degree: Math.round(connections / N * 10) / 10, ...figures }
+    return { nodes: N, settled, settleMs, degree: Math.round(connections / N * 10) / 10, connectionsPerPair: Math.round(connections / 2 / Math.max(1, edges.size) * 100) / 100, ...figures }
   } finally {
     // the figures are taken; a data directory a late log line kept from removal is not the bench's failure
     await mesh.stop().catch((err: Error) => { process.stderr.write(`note: stopping the mesh: ${err.message}\n`) })
@@ -309,7 +311,7 @@ try {
     process.stdout.write(JSON.stringify({ event: 'detail', tempus, baseline }) + '\n')
     process.stdout.write(JSON.stringify({ nodes: N, cpuShare: tempus.cpuShare, rssPerNodeMb: tempus.rssPerNodeMb, baselineCpuShare: baseline.cpuShare, baselineRssPerNodeMb: baseline.rssPerNodeMb }) + '\n')
   } else {
-    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
+    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node${r.connectionsPerPair == null ? '' : ` (${r.connectionsPerPair} per pair)`}  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
     process.stdout.write(line('tempus', tempus) + line('baseline', baseline))
     process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
