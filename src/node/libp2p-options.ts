@@ -135,7 +135,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // aborts a connection at the first failed heartbeat, even one that failed
     // only because the last heartbeat was still waiting for a slow answer
     connectionMonitor: { enabled: false },
-    metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: true }) : undefined,
+    // the process's own figures are collected once per process and added to this registry (src/node/process-metrics.ts)
+    metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: false }) : undefined,
     services: {
       // first: the services after it take the admission state from it (src/admission/provider.ts)
       admission: admissionService(admission, {

@@ -10,6 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MemoryDatastore } from 'datastore-core'
 import { FsDatastore } from 'datastore-fs'
+import { PEER_STORE_PREFIX, WriteBehindDatastore } from '../storage/write-behind-datastore.ts'
 import { loadEnrollment } from '../admission/enrollment.ts'
 import { completePendingRekey } from '../admission/rekey.ts'
 import { identityKeyStore, loadOrCreateIdentity, releaseIdentityKey, resolvePassphrase } from '../identity/index.ts'
@@ -37,6 +38,8 @@ export interface NodeIdentity {
   datastore: Datastore
   apiToken?: string
   enrollment: Enrollment
+  /** writes what the datastore holds back (the peer store); called when the node stops */
+  closeDatastore?: () => Promise<void>
   /** the key's PeerId, as text */
   peerIdOfKey: string
   /** the identity may have run before: its data directory had started a node (`neverStarted`) */
@@ -49,6 +52,7 @@ export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityO
   const log = options.logger
   let privateKey: PrivateKey | undefined = options.privateKey
   let datastore: Datastore
+  let closeDatastore: (() => Promise<void>) | undefined
   let apiToken: string | undefined
   let ranBefore = false
   if (dataDir != null) {
@@ -83,8 +87,13 @@ export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityO
     }
     const fs = new FsDatastore(await prepareDatastore(dataDir, now))
     await fs.open()
-    undo.push(async () => { await fs.close() })
-    datastore = fs
+    // the peer store in memory, written to disk behind: libp2p reads and
+    // rewrites a peer's record on every stream (src/storage/write-behind-datastore.ts)
+    const behind = new WriteBehindDatastore(fs, { prefix: PEER_STORE_PREFIX, onFlushError: err => { log.warn({ err: (err as Error)?.name }, 'could not write the peer store to disk; retrying at the next flush') } })
+    await behind.open()
+    undo.push(async () => { await behind.close(); await fs.close() })
+    datastore = behind
+    closeDatastore = async () => { await behind.close() }
     apiToken = await loadOrCreateApiToken(dataPath(dataDir, 'apiToken'))
   } else {
     privateKey ??= await generateKeyPair('Ed25519')
@@ -106,5 +115,5 @@ export async function nodeIdentity (parsed: TempusConfig, options: NodeIdentityO
     throw new NotEnrolledError(`the enrollment is for ${enrollment.peerId}, not for this node's key ${peerIdOfKey}`)
   }
 
-  return { privateKey, datastore, apiToken, enrollment, peerIdOfKey, ranBefore }
+  return { privateKey, datastore, closeDatastore, apiToken, enrollment, peerIdOfKey, ranBefore }
 }

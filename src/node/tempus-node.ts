@@ -13,6 +13,7 @@ import type { FederationEndpoint, FederationService } from '../federation/index.
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
 import { FileMintLog } from './mint-log.ts'
+import { addProcessMetrics } from './process-metrics.ts'
 import { nodeIdentity } from './node-identity.ts'
 import { releaseIdentityKey } from '../identity/index.ts'
 import type { NodeStatus, PeerSummary } from './status.ts'
@@ -135,6 +136,8 @@ export class TempusNode {
   private readonly pinStore?: SqlitePinStore
   /** the data directory's lock, held from creation to stop */
   private readonly lock?: DataLock
+  /** writes the peer store held in memory back to the data directory, once libp2p stopped */
+  private readonly closeDatastore?: () => Promise<void>
   /** the identity key, released (a token session closed) once libp2p stopped */
   private readonly identityKey?: PrivateKey
   /** anomalies across overlays (a federated bridge) */
@@ -142,7 +145,8 @@ export class TempusNode {
   /** bundles across overlays (a federated bridge with federation.relay.bundles) */
   readonly bundleRelay?: BundleRelay
 
-  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock, identityKey?: PrivateKey }) {
+  constructor (libp2p: Libp2p<TempusServices>, config: TempusConfig, log: PinoLogger, registry: Registry, init: { dataDir?: string, apiToken?: string, startApi?: AdminApiStarter, now: () => number, admission: AdmissionState, tokens: TokenManager, issuers: IssuerReplicas, enrollment: Enrollment, federation?: FederationEndpoint, pinStore?: SqlitePinStore, anomalyRelay?: AnomalyRelay, bundleRelay?: BundleRelay, lock?: DataLock, closeDatastore?: () => Promise<void>, identityKey?: PrivateKey }) {
+    this.closeDatastore = init.closeDatastore
     this.lock = init.lock
     this.identityKey = init.identityKey
     this.federationEndpoint = init.federation
@@ -283,6 +287,7 @@ export class TempusNode {
     await this.federationEndpoint?.stop()
     this.pinStore?.close()
     await this.libp2p.stop()
+    await this.closeDatastore?.()
     if (this.identityKey != null) {
       releaseIdentityKey(this.identityKey)
     }
@@ -407,13 +412,16 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const dialBudget = new DialRateLimiter({ now })
   const dataDir = options.dataDir
 
-  const { privateKey, datastore, apiToken, enrollment, peerIdOfKey, ranBefore } = await nodeIdentity(parsed, options, undo)
+  const { privateKey, datastore, closeDatastore, apiToken, enrollment, peerIdOfKey, ranBefore } = await nodeIdentity(parsed, options, undo)
   // every line this node logs from here says whose it is (several nodes may share one log, and an operator's grep)
   const log = options.logger.child({ self: peerIdOfKey })
 
   const admission = await admissionStateFor(enrollment, { now, deadlineMs: parsed.admission.deadline, resumption: parsed.admission.resumption })
   const verifier = admission.verifier
   const registry = new Registry()
+  if (parsed.metrics.enabled) {
+    addProcessMetrics(registry)
+  }
   // every issuer replica: the operator's list wins over the one enrolment gave
   const client = new IssuerReplicas({ urls: parsed.issuers ?? enrolledIssuers(enrollment), now, random, registry })
   // a renewed credential goes back into the enrollment file it came from (an embedder's enrollment stays in memory)
@@ -439,7 +447,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const { endpoint: federation, pinStore, anomalyRelay, bundleRelay } = parsed.federation.enabled
     ? await bridgeFederation(parsed, { privateKey, peerId: peerIdOfKey, overlay: enrollment.overlay, admission, rpc: libp2p.services.rpc, gossip: libp2p.services.gossip, dtn: libp2p.services.dtn, dataDir, log, now, registry }, undo)
     : {}
-  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock, identityKey: options.privateKey == null ? privateKey : undefined })
+  const node = new TempusNode(libp2p, parsed, log, registry, { dataDir, apiToken, startApi: options.adminApi, now, admission, tokens, issuers: client, enrollment, federation, pinStore, anomalyRelay, bundleRelay, lock, closeDatastore, identityKey: options.privateKey == null ? privateKey : undefined })
   if (options.start !== false) {
     // from here the node owns what was opened: its stop closes all of it
     undo.length = 0

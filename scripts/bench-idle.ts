@@ -1,0 +1,328 @@
+/**
+ * An idle mesh: what N tempus nodes in one process cost once they have
+ * settled and nothing happens (CPU as a share of one core, RSS per node),
+ * against N plain libp2p nodes (TCP + Noise + Yamux + identify + gossipsub
+ * subscribed to one topic) on the same connection graph, in the same run.
+ *
+ *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--json]
+ *
+ * The tempus phase starts the mesh the way `tempus dev` does
+ * (`startDevMesh`: an issuer in the process, three sentinels, four bridges,
+ * the rest edges, each with its data directory, log file and admin API) and
+ * waits until it has settled: every node has at least two admitted peers
+ * (with `--views`, also its own type's view as full as it can be: its
+ * capacity, or every other node of its type); the mean view fill at the end
+ * is printed. Then a warm-up, then the window: CPU is
+ * `process.cpuUsage()` over wall time, RSS is the process's mean over the
+ * window divided by the nodes. The baseline phase dials the same graph
+ * (the tempus phase's connections, by node index) and measures the same way.
+ * Each phase runs in its own child process, so they share no heap or RSS.
+ *
+ * `--profile DIR` writes a CPU profile of each phase's window (inspector,
+ * the window only, not the start-up) into DIR and prints the functions with
+ * the most self time.
+ *
+ * `--timers` also counts timer callbacks (setTimeout/setInterval/setImmediate)
+ * during the window by where they were created, to say which per-node
+ * timers fire how often; it slows the process a little, so the CPU figure of
+ * such a run is not the one to quote.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { benchArgs, intArg } from './lib/args.ts'
+
+const args = benchArgs({
+  nodes: { type: 'string', default: '50' },
+  window: { type: 'string', default: '30' },
+  warmup: { type: 'string', default: '10' },
+  timers: { type: 'boolean', default: false },
+  views: { type: 'boolean', default: false },
+  /** write a CPU profile of the window (.cpuprofile) into this directory and print the top self-time functions */
+  profile: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  // internal: the child's part
+  phase: { type: 'string' },
+  graph: { type: 'string' },
+  out: { type: 'string' }
+})
+const N = intArg(args.nodes, 'nodes', 8, 200)
+const WINDOW_S = intArg(args.window, 'window', 5, 600)
+const WARMUP_S = intArg(args.warmup, 'warmup', 0, 600)
+const json = args.json === true
+const SETTLE_TIMEOUT_MS = 120_000
+/** --views: settled also means every own-type view full (on a loaded machine that can take minutes) */
+const VIEWS_FILLED = args.views === true
+const SENTINELS = 3
+const BRIDGES = 4
+
+export interface PhaseResult {
+  nodes: number
+  settled: boolean
+  settleMs: number
+  cpuShare: number
+  rssMb: number
+  rssPerNodeMb: number
+  heapUsedMb: number
+  /** tempus: the mean fill of each node's own view at the end of the window (1 = full) */
+  viewFill?: number
+  /** tempus: connections per connected pair of nodes (1 = no pair holds two) */
+  connectionsPerPair?: number
+  /** connections per node, mean */
+  degree: number
+  /** timer callbacks per second per node (with --timers) */
+  timersPerSecondPerNode?: number
+  /** the busiest timer origins, callbacks per second per node */
+  timerOrigins?: Array<{ origin: string, perSecondPerNode: number }>
+  /** with --profile: the functions with the most self time, share of the window's CPU samples */
+  topSelf?: Array<{ fn: string, share: number }>
+}
+
+/** Self time per function (name + file:line) from a V8 CPU profile, largest first. */
+function topSelfTime (profile: { nodes: Array<{ id: number, callFrame: { functionName: string, url: string, lineNumber: number } }>, samples?: number[] }, n: number): Array<{ fn: string, share: number }> {
+  const byId = new Map(profile.nodes.map(x => [x.id, x]))
+  const counts = new Map<string, number>()
+  const samples = profile.samples ?? []
+  for (const id of samples) {
+    const f = byId.get(id)?.callFrame
+    if (f == null) continue
+    const where = f.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, '').replace(/^file:\/\//, '')
+    const key = `${f.functionName === '' ? '(anonymous)' : f.functionName} ${where}${where === '' ? '' : `:${f.lineNumber + 1}`}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, n).map(([fn, c]) => ({ fn, share: Math.round(c / Math.max(1, samples.length) * 1000) / 1000 }))
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** Poll `condition` until it holds; false once `timeoutMs` has passed. */
+async function until (condition: () => boolean, timeoutMs: number, intervalMs = 500): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs
+  while (!condition()) {
+    if (performance.now() > deadline) {
+      return false
+    }
+    await sleep(intervalMs)
+  }
+  return true
+}
+
+/**
+ * Counts timer callbacks by the first stack frame outside node's internals
+ * and timer helpers at the moment the timer was set.
+ */
+function countTimers (): { start(): void, stop(): Map<string, number> } {
+  const counts = new Map<string, number>()
+  let on = false
+  const origin = (): string => {
+    const lines = (new Error().stack ?? '').split('\n').slice(3)
+    const frame = lines.find(l => !l.includes('node:internal') && !l.includes('bench-idle') && !l.includes('/@libp2p/utils/') && !l.includes('/p-') && !l.includes('/delay/') && !l.includes('/retimer/')) ?? lines[0] ?? '?'
+    return frame.trim().replace(/^at /, '').replace(/\(?file:\/\/.*node_modules\//, '').replace(/\(?file:\/\/.*\/dist\//, '').replace(/:\d+\)?$/, '')
+  }
+  const wrap = <F extends (...a: any[]) => any>(original: F): F => (function (this: unknown, fn: unknown, ...rest: unknown[]) {
+    if (typeof fn !== 'function') {
+      return original.call(this, fn, ...rest)
+    }
+    const where = origin()
+    return original.call(this, function (this: unknown, ...a: unknown[]) {
+      if (on) {
+        counts.set(where, (counts.get(where) ?? 0) + 1)
+      }
+      return (fn as (...x: unknown[]) => unknown).apply(this, a)
+    }, ...rest)
+  }) as unknown as F
+  globalThis.setTimeout = wrap(globalThis.setTimeout)
+  globalThis.setInterval = wrap(globalThis.setInterval)
+  globalThis.setImmediate = wrap(globalThis.setImmediate)
+  return { start: () => { on = true }, stop: () => { on = false; return counts } }
+}
+
+/** CPU share of one core and mean RSS over the window. */
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf'>> {
+  await sleep(WARMUP_S * 1000)
+  const profileDir = args.profile == null ? undefined : String(args.profile)
+  const { Session } = await import('node:inspector/promises')
+  const session = profileDir == null ? undefined : new Session()
+  if (session != null) {
+    session.connect()
+    await session.post('Profiler.enable')
+    await session.post('Profiler.start')
+  }
+  const rss: number[] = []
+  const heap: number[] = []
+  timers?.start()
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const deadline = t0 + WINDOW_S * 1000
+  while (performance.now() < deadline) {
+    await sleep(1000)
+    const m = process.memoryUsage()
+    rss.push(m.rss)
+    heap.push(m.heapUsed)
+  }
+  const cpu = process.cpuUsage(cpu0)
+  const wall = performance.now() - t0
+  const counts = timers?.stop()
+  let topSelf: PhaseResult['topSelf']
+  if (session != null && profileDir != null) {
+    const { profile } = await session.post('Profiler.stop')
+    session.disconnect()
+    await writeFile(join(profileDir, `idle-${phase}-${process.pid}.cpuprofile`), JSON.stringify(profile))
+    topSelf = topSelfTime(profile as any, 30)
+  }
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+  const rssMb = mean(rss) / 2 ** 20
+  const perSecondPerNode = (n: number): number => Math.round(n / (wall / 1000) / nodes * 100) / 100
+  return {
+    cpuShare: Math.round((cpu.user + cpu.system) / 1000 / wall * 1000) / 1000,
+    rssMb: Math.round(rssMb * 10) / 10,
+    rssPerNodeMb: Math.round(rssMb / nodes * 100) / 100,
+    heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
+    topSelf,
+    ...(counts == null
+      ? {}
+      : {
+          timersPerSecondPerNode: perSecondPerNode([...counts.values()].reduce((a, b) => a + b, 0)),
+          timerOrigins: [...counts].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([origin, n]) => ({ origin, perSecondPerNode: perSecondPerNode(n) }))
+        })
+  }
+}
+
+// ---- the tempus phase --------------------------------------------------------
+
+async function tempusPhase (graphFile: string): Promise<PhaseResult> {
+  const timers = args.timers === true ? countTimers() : undefined
+  const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
+  const started = performance.now()
+  const mesh = await startDevMesh({ sentinels: SENTINELS, bridges: BRIDGES, edges: N - SENTINELS - BRIDGES, logLevel: 'info' })
+  try {
+    const members = { sentinel: SENTINELS, bridge: BRIDGES, edge: N - SENTINELS - BRIDGES }
+    const unsettled = (): string[] => mesh.nodes.flatMap(n => {
+      const admitted = n.node.status().admission.admittedPeers
+      const own = n.node.sampling.view(n.type).length
+      const want = Math.min(n.node.config.sampling[n.type].capacity, members[n.type] - 1)
+      return admitted >= 2 && (own > 0 || !VIEWS_FILLED) && own >= (VIEWS_FILLED ? want : 0) ? [] : [`${n.name} (admitted ${admitted}, view ${own}/${want})`]
+    })
+    const viewFill = (): number => Math.round(mesh.nodes.reduce((a, n) => a + n.node.sampling.view(n.type).length / Math.max(1, Math.min(n.node.config.sampling[n.type].capacity, members[n.type] - 1)), 0) / mesh.nodes.length * 100) / 100
+    const settled = await until(() => unsettled().length === 0, SETTLE_TIMEOUT_MS)
+    const settleMs = Math.round(performance.now() - started)
+    if (!settled) {
+      process.stderr.write(`warning: the tempus mesh had not settled after ${SETTLE_TIMEOUT_MS / 1000} s; measuring anyway; not settled: ${unsettled().join(', ')}\n`)
+    }
+    const figures = { ...await measure(N, 'tempus', timers), viewFill: 0 }
+    // the graph the baseline dials: each connection once, by node index
+    const index = new Map(mesh.nodes.map((n, i) => [n.node.peerId.toString(), i]))
+    const edges = new Set<string>()
+    let connections = 0
+    mesh.nodes.forEach((n, i) => {
+      for (const c of n.node.libp2p.getConnections()) {
+        const j = index.get(c.remotePeer.toString())
+        if (j != null) {
+          connections++
+          edges.add(i < j ? `${i}-${j}` : `${j}-${i}`)
+        }
+      }
+    })
+    figures.viewFill = viewFill()
+    await writeFile(graphFile, JSON.stringify([...edges].map(e => e.split('-').map(Number))))
+    return { nodes: N, settled, settleMs, degree: Math.round(connections / N * 10) / 10, connectionsPerPair: Math.round(connections / 2 / Math.max(1, edges.size) * 100) / 100, ...figures }
+  } finally {
+    // the figures are taken; a data directory a late log line kept from removal is not the bench's failure
+    await mesh.stop().catch((err: Error) => { process.stderr.write(`note: stopping the mesh: ${err.message}\n`) })
+  }
+}
+
+// ---- the baseline phase: plain libp2p + gossipsub on the same graph --------------
+
+async function baselinePhase (graphFile: string): Promise<PhaseResult> {
+  const timers = args.timers === true ? countTimers() : undefined
+  const [{ noise }, { yamux }, { gossipsub }, { identify }, { tcp }, { createLibp2p }, { BENCH_LIMITS }] = await Promise.all([
+    import('@chainsafe/libp2p-noise'), import('@chainsafe/libp2p-yamux'), import('@libp2p/gossipsub'), import('@libp2p/identify'), import('@libp2p/tcp'), import('libp2p'), import('./lib/connect.ts')
+  ])
+  const edges = JSON.parse(await readFile(graphFile, 'utf8')) as Array<[number, number]>
+  const started = performance.now()
+  const nodes = await Promise.all(Array.from({ length: N }, async () => createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: BENCH_LIMITS,
+    services: {
+      identify: identify(),
+      // the IP colocation penalty graylists everyone on 127.0.0.1 (tempus turns it off too)
+      pubsub: gossipsub({ emitSelf: false, allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } })
+    }
+  })))
+  try {
+    nodes.forEach(n => { n.services.pubsub.subscribe('tempus/anomaly/1') })
+    await Promise.all(edges.map(async ([i, j]) => {
+      const to = nodes[i]?.getMultiaddrs()[0]
+      if (to != null) {
+        await nodes[j]?.dial(to, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+      }
+    }))
+    const settled = await until(() => nodes.every(n => n.services.pubsub.getSubscribers('tempus/anomaly/1').length >= Math.min(2, n.getConnections().length)), SETTLE_TIMEOUT_MS)
+    const settleMs = Math.round(performance.now() - started)
+    const figures = await measure(N, 'baseline', timers)
+    const connections = nodes.reduce((a, n) => a + n.getConnections().length, 0)
+    return { nodes: N, settled, settleMs, degree: Math.round(connections / N * 10) / 10, ...figures }
+  } finally {
+    await Promise.allSettled(nodes.map(async n => n.stop()))
+  }
+}
+
+// ---- the parent: one child per phase ---------------------------------------------
+
+async function runChild (phase: 'tempus' | 'baseline', graphFile: string, out: string): Promise<PhaseResult> {
+  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)])]
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] })
+    child.once('error', reject)
+    child.once('exit', resolve)
+  })
+  if (code !== 0) {
+    throw new Error(`the ${phase} phase exited with ${code}`)
+  }
+  return JSON.parse(await readFile(out, 'utf8')) as PhaseResult
+}
+
+if (args.phase != null) {
+  const graphFile = String(args.graph ?? '')
+  const out = String(args.out ?? '')
+  if (graphFile === '' || out === '') {
+    process.stderr.write('--phase needs --graph and --out\n')
+    process.exit(2)
+  }
+  const result = args.phase === 'tempus' ? await tempusPhase(graphFile) : await baselinePhase(graphFile)
+  await writeFile(out, JSON.stringify(result))
+  process.exit(0)
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'tempus-bench-idle-'))
+try {
+  const graph = join(dir, 'graph.json')
+  if (!json) process.stdout.write(`tempus: ${N} nodes as \`tempus dev\` starts them; waiting until settled, ${WARMUP_S} s warm-up, ${WINDOW_S} s window\n`)
+  const tempus = await runChild('tempus', graph, join(dir, 'tempus.json'))
+  if (!json) process.stdout.write(`baseline: ${N} plain libp2p + gossipsub nodes on the same ${tempus.degree}-connections-per-node graph\n`)
+  const baseline = await runChild('baseline', graph, join(dir, 'baseline.json'))
+  const ratio = (a: number, b: number): number => Math.round(a / b * 100) / 100
+  if (json) {
+    process.stdout.write(JSON.stringify({ event: 'detail', tempus, baseline }) + '\n')
+    process.stdout.write(JSON.stringify({ nodes: N, cpuShare: tempus.cpuShare, rssPerNodeMb: tempus.rssPerNodeMb, baselineCpuShare: baseline.cpuShare, baselineRssPerNodeMb: baseline.rssPerNodeMb }) + '\n')
+  } else {
+    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node${r.connectionsPerPair == null ? '' : ` (${r.connectionsPerPair} per pair)`}  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
+    process.stdout.write(line('tempus', tempus) + line('baseline', baseline))
+    process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
+    for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
+      if (r.topSelf != null) {
+        process.stdout.write(`${name} self time, share of the window's CPU samples:\n` + r.topSelf.map(o => `  ${(o.share * 100).toFixed(1).padStart(5)} %  ${o.fn}\n`).join(''))
+      }
+      if (r.timerOrigins != null) {
+        process.stdout.write(`${name} timer callbacks per second per node, by origin:\n` + r.timerOrigins.map(o => `  ${o.perSecondPerNode.toFixed(2).padStart(7)}  ${o.origin}\n`).join(''))
+      }
+    }
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true })
+}
