@@ -12,7 +12,7 @@
  * next one (removeStaleChaos).
  */
 import { spawn } from 'node:child_process'
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -313,7 +313,11 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     n.child = child
     n.expectExit = false
     let stderr = ''
-    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-4000) })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000)
+      // TEMPUS_CHAOS_STDERR=<dir>: keep every node's stderr (with TEMPUS_CHAOS_LOG=debug, its log) for a post-mortem
+      if (process.env.TEMPUS_CHAOS_STDERR != null) void appendFile(join(process.env.TEMPUS_CHAOS_STDERR, `node-${n.index}.err`), chunk).catch(() => {})
+    })
     child.stdin?.on('error', () => {})
     createInterface({ input: child.stdout! }).on('line', line => {
       let event: NodeEvent
