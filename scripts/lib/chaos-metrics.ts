@@ -113,8 +113,9 @@ export function computeFigures (input: FigureInput): ChaosFigures {
   let revocationMissed = 0
   let revokedCutOffMs: number | null = null
   if (revocation != null) {
+    // live: present for the 10 s after the list was published (one that left at once is counted when back, not here)
     for (const n of honest) {
-      if (awayAt(faults, n.index, revocation.at)) continue
+      if (Array.from({ length: 11 }, (_, k) => revocation.at + k * 1_000).some(t => awayAt(faults, n.index, t))) continue
       const applied = n.events.find(e => e.event === 'revocation-list' && e.n >= revocation.n)
       if (applied == null) revocationMissed++
       else revocationLatencies.push(Math.max(0, applied.at - revocation.at))

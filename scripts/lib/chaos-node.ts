@@ -49,8 +49,9 @@ node.admission.addEventListener('revoked', evt => { emit({ event: 'revoked', pee
 node.admission.addEventListener('suspicion', evt => { emit({ event: 'suspicion', ...evt.detail }) })
 node.admission.addEventListener('offence', evt => { emit({ event: 'offence', peer: evt.detail.peer, offence: evt.detail.offence, cause: evt.detail.cause, charged: evt.detail.charged, state: evt.detail.change.state }) })
 node.gossip.addEventListener('anomaly', evt => { emit({ event: 'anomaly', id: evt.detail.id, via: evt.detail.via, timestamp: evt.detail.timestamp }) })
+node.gossip.addEventListener('refused', evt => { emit({ event: 'gossip-refused', topic: evt.detail.topic, peer: evt.detail.peer, reason: evt.detail.reason }) })
 node.dtn.addEventListener('bundle', evt => { emit({ event: 'bundle', id: evt.detail.id }) })
-node.tokens.addEventListener('token', () => { emit({ event: 'token' }) })
+node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep }) })
 
 /** What the node holds now, read from its own stores. */
 const report = (): Record<string, unknown> => {

@@ -1,9 +1,11 @@
 /**
  * The chaos harness's fault schedule: pure, seeded, printed before the run.
- * Times are ms from the start of the faulted phase. Faults fall in the first
- * 70 % of the run and every one of them heals before 80 %; traffic
- * (anomalies, bundles) runs to 80 %; the last 20 % lets the mesh settle, so
- * "everything delivered by the end" is a fair demand.
+ * Times are ms from the start of the faulted phase. The run ends with a
+ * settle phase of at least a fifth of it and 45 s where it can (a node that
+ * missed an anomaly while its link was down but its connections survived
+ * fetches it in the periodic catch-up, every 30 s: gossip/constants.ts);
+ * traffic (anomalies, bundles) runs until then, and every fault heals
+ * before it, so "everything delivered by the end" is a fair demand.
  *
  * Node-level faults never overlap on one node, and the node to be revoked
  * takes part in nothing else (it is neither a sender nor a destination), so
@@ -60,9 +62,10 @@ export function planChaos (init: ChaosPlanInit): ChaosPlan {
   const edges = roles.flatMap((r, i) => r === 'edge' ? [i] : [])
   const revoked = edges[Math.floor(random() * edges.length)] as number
   const honest = roles.map((_, i) => i).filter(i => i !== revoked)
+  const settleMs = Math.max(durationMs * 0.2, Math.min(durationMs * 0.45, 45_000))
+  const trafficTo = durationMs - settleMs
   const faultsFrom = durationMs * 0.1
-  const faultsTo = durationMs * 0.7
-  const trafficTo = durationMs * 0.8
+  const faultsTo = trafficTo - 2_000
   const minutes = durationMs / 60_000
   const actions: ChaosAction[] = []
   const busy: Busy = roles.map(() => [])
