@@ -86,11 +86,16 @@ export class GossipValidator {
     const epochBefore = state.verifier.current?.epoch ?? -1
     // a caught-up anomaly is evidence of the past: its origin's token need only
     // have been valid when it was published, even if its epoch has been rotated
-    // away since (as a sampler's entry, sampling/entry-evidence.ts). Without
-    // this, nothing published before a rotation could be caught up after it:
-    // the chaos harness (issue #20) found anomalies published in a partition
-    // around a rotation never reaching the other half.
+    // away since, as long as it was published before this node first knew a
+    // newer epoch (so a retired key, leaked or not, cannot date new anomalies).
+    // Without this, nothing published before a rotation could be caught up
+    // after it: the chaos harness (issue #20) found such anomalies never
+    // reaching nodes that had missed them live.
     const claims = await this.checkEvidence(frame, at, !live && anomaly != null)
+    const superseded = state.verifier.supersededAt(claims.ep)
+    if (superseded != null && at > superseded + GOSSIP_SKEW_MS) {
+      throw new GossipError('stale', 'made under a rotated key after its successor was current')
+    }
     if (anomaly != null) {
       // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
       // anyone else holding such a frame would take the slot its bridges fill
