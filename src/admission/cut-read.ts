@@ -6,7 +6,16 @@
  * connection went. A cut is nobody's offence, and a service charges
  * suspicion only for the first kind: charging cut reads as malformed had
  * honest nodes throttled and banned for what our side did (issue #13).
- * Pure: it reads error names only (libp2p's errors are matched by `name`).
+ * Pure: it reads error names and codes only (libp2p's errors are matched by
+ * `name`, Node's socket errors by `code`).
+ *
+ * A cut does not always arrive as a named libp2p error: when the socket
+ * under a message stream is reset (a peer that refuses us aborts its end),
+ * a read can reject with the stream's `close` event itself (a
+ * StreamCloseEvent carrying the socket's ECONNRESET), or with the socket's
+ * own error. Both are cuts. The chaos harness (issue #20) found the first:
+ * a revoked node charged every honest peer that hung up on it with
+ * `malformed-frame`.
  */
 
 /** the peer's bytes are wrong: charge it */
@@ -18,6 +27,12 @@ const CUTS = new Set([
   'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError', 'AbortError', 'TimeoutError'
 ])
 
+/** a socket cut from under the stream (reset, broken pipe, the network gone) */
+const SOCKET_CUTS = new Set([
+  'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE', 'ERR_STREAM_DESTROYED', 'ERR_SOCKET_CLOSED'
+])
+
 /** Did a read fail because of the peer's framing (an oversize or broken length prefix)? */
 export function isFramingFault (err: unknown): boolean {
   return FRAMING_FAULTS.has((err as { name?: unknown } | null)?.name as string)
@@ -25,5 +40,13 @@ export function isFramingFault (err: unknown): boolean {
 
 /** Did a read (or a decode right after it) fail because the stream was cut rather than because of the bytes? */
 export function isCutRead (err: unknown): boolean {
-  return CUTS.has((err as { name?: unknown } | null)?.name as string)
+  if (err == null || typeof err !== 'object') {
+    return false
+  }
+  // a stream's close event (StreamCloseEvent, StreamAbortEvent, StreamResetEvent): the stream is gone, whatever its `error` says
+  if ((err as { type?: unknown }).type === 'close' && 'local' in err) {
+    return true
+  }
+  const e = err as { name?: unknown, code?: unknown }
+  return CUTS.has(e.name as string) || SOCKET_CUTS.has(e.code as string)
 }

@@ -57,6 +57,8 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
   private readonly isRevoked: (peerId: string) => boolean
   private readonly keys = new Map<string, KeyCertificate>()
   private currentKey?: KeyCertificate
+  /** when each epoch became current here (this verifier's clock), oldest first */
+  private readonly currentSince: Array<{ epoch: number, at: number }> = []
   /** token → claims for tokens whose signature already verified */
   private readonly verified = new Map<string, TokenClaims>()
 
@@ -197,8 +199,19 @@ export class TokenVerifier extends TypedEventEmitter<TokenVerifierEvents> {
     }
   }
 
+  /**
+   * When this verifier first held an epoch newer than `epoch` as current:
+   * anything honestly made under `epoch` was made before then (the issuer
+   * stops signing with a key before any verifier hears of its successor).
+   * Undefined while `epoch` is not behind.
+   */
+  supersededAt (epoch: number): number | undefined {
+    return this.currentSince.find(c => c.epoch > epoch)?.at
+  }
+
   private advance (cert: KeyCertificate): void {
     if (this.currentKey == null || cert.epoch > this.currentKey.epoch) {
+      this.currentSince.push({ epoch: cert.epoch, at: this.now() })
       this.currentKey = cert
       this.safeDispatchEvent('epoch', { detail: cert })
     }

@@ -84,7 +84,18 @@ export class GossipValidator {
       at = anomaly.timestamp
     }
     const epochBefore = state.verifier.current?.epoch ?? -1
-    const claims = await this.checkEvidence(frame, at)
+    // a caught-up anomaly is evidence of the past: its origin's token need only
+    // have been valid when it was published, even if its epoch has been rotated
+    // away since, as long as it was published before this node first knew a
+    // newer epoch (so a retired key, leaked or not, cannot date new anomalies).
+    // Without this, nothing published before a rotation could be caught up
+    // after it: the chaos harness (issue #20) found such anomalies never
+    // reaching nodes that had missed them live.
+    const claims = await this.checkEvidence(frame, at, !live && anomaly != null)
+    const superseded = state.verifier.supersededAt(claims.ep)
+    if (superseded != null && at > superseded + GOSSIP_SKEW_MS) {
+      throw new GossipError('stale', 'made under a rotated key after its successor was current')
+    }
     if (anomaly != null) {
       // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
       // anyone else holding such a frame would take the slot its bridges fill
@@ -138,12 +149,12 @@ export class GossipValidator {
   }
 
   /** The origin's token was valid at `at`, for the origin, and the origin is not revoked. */
-  private async checkEvidence (frame: Frame, at: number): Promise<TokenClaims> {
+  private async checkEvidence (frame: Frame, at: number, acceptRotated: boolean): Promise<TokenClaims> {
     if (frame.token === '') {
       throw new GossipError('no-admission')
     }
     try {
-      return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at })
+      return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at, acceptRotated })
     } catch (err) {
       if (err instanceof AdmissionError && err.reason === 'revoked') {
         throw new GossipError('revoked-origin')

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { REFRESH_PROTOCOL } from '../../src/admission/constants.ts'
+import { StreamCloseEvent, StreamResetEvent } from '@libp2p/interface'
 import { isCutRead, isFramingFault } from '../../src/admission/cut-read.ts'
 import { CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
 import { RPC_PROTOCOL } from '../../src/rpc/constants.ts'
@@ -26,6 +27,21 @@ describe('a cut read is nobody\'s offence', () => {
     for (const err of [named('InvalidDataLengthError'), named('ParseError'), new RangeError('index out of range'), null, undefined, 'x']) {
       assert.equal(isCutRead(err), false, String((err as any)?.name ?? err))
     }
+  })
+
+  it('a socket reset is a cut, whether it comes as the stream\'s close event or as the socket\'s error (issue #20)', () => {
+    // what a revoked node's outbound admission read rejected with when an honest
+    // peer aborted its end across a real link: it charged that peer malformed-frame
+    const reset = Object.assign(new Error('write ECONNRESET'), { code: 'ECONNRESET', errno: -104, syscall: 'write' })
+    assert.equal(isCutRead(new StreamCloseEvent(true, reset)), true, 'a close event with a reset')
+    assert.equal(isCutRead(new StreamResetEvent(reset)), true, 'a reset event')
+    assert.equal(isCutRead(new StreamCloseEvent(false)), true, 'a graceful close event')
+    for (const code of ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_STREAM_PREMATURE_CLOSE']) {
+      assert.equal(isCutRead(Object.assign(new Error('x'), { code })), true, code)
+    }
+    // other events and codes stay the peer's (or nobody's) business
+    assert.equal(isCutRead(new Event('message')), false)
+    assert.equal(isCutRead(Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' })), false)
   })
 
   describe('on real nodes: half a request, then our side hangs up', () => {

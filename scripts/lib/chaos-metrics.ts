@@ -1,0 +1,242 @@
+/**
+ * The chaos harness's figures, computed only from what the nodes reported
+ * (their event lines and their end-of-run stores) and from the faults as
+ * they actually ran (times the harness recorded when it acted). Pure: no
+ * I/O, so the rules that decide "lost", "penalised" and "expected" can be
+ * read and tested on their own.
+ */
+import { percentile } from './stats.ts'
+
+export interface NodeEvent { at: number, event: string, [k: string]: any }
+
+export interface NodeRecord {
+  index: number
+  peerId: string
+  /** every line the node printed, across restarts, in order */
+  events: NodeEvent[]
+  /** the end-of-run report, when the node answered */
+  report?: { anomalies: string[], inbox: string[], held: string[], connections: number }
+  /** exits the harness did not cause */
+  unexpectedExits: Array<{ at: number, code: number | null, signal: string | null }>
+}
+
+/** A fault as it ran: the node (or nodes) away from `from` to `to` (ms since the epoch). */
+export interface RanFault {
+  kind: 'kill' | 'link' | 'partition' | 'issuer-kill'
+  nodes: number[]
+  from: number
+  to: number
+}
+
+export interface Sent { ref: string, kind: 'anomaly' | 'bundle', node: number, to?: number, id: string, at: number, expires: number }
+
+export interface ChaosFigures {
+  nodes: number
+  durationS: number
+  revocationP50Ms: number | null
+  revocationP99Ms: number | null
+  /** nodes present at the revocation that never applied it */
+  revocationMissed: number
+  revokedCutOffMs: number | null
+  anomalyDelivery: number
+  anomalyP99Ms: number | null
+  bundleDeliveryVsOracle: number
+  bundlesExpected: number
+  bundlesDelivered: number
+  lost: number
+  honestPenalised: number
+  /** offences charged to honest peers (below any threshold; a signal, not a goal) */
+  honestOffences: number
+  crashes: number
+  /** network-class errors that escaped a handler (survived) */
+  escapedNetworkErrors: number
+  reconnectP99Ms: number | null
+  rssPerNodeMb: number | null
+  rssMaxMb: number | null
+  cpuPerNodePct: number | null
+}
+
+export interface FigureInput {
+  nodes: NodeRecord[]
+  revoked: number
+  faults: RanFault[]
+  sent: Sent[]
+  /** when the k-th approval was acknowledged, and the list number it made */
+  revocation?: { at: number, n: number }
+  startedAt: number
+  endedAt: number
+  /** when traffic and faults were over and the settle phase began */
+  settleFrom: number
+  /** how long a node must be present for a bundle to it (or from it) to count as deliverable */
+  windowMs: number
+  rssMb: number[]
+  cpuSeconds: number
+}
+
+const round = (v: number | undefined | null): number | null => v == null || Number.isNaN(v) ? null : Math.round(v)
+
+/** Was node n away (killed, unlinked, or on the cut-off side) at time t? */
+export function awayAt (faults: RanFault[], n: number, t: number): boolean {
+  return faults.some(f => f.kind !== 'issuer-kill' && f.nodes.includes(n) && t >= f.from && t < f.to)
+}
+
+/**
+ * The bundle oracle: a bundle is deliverable when, after it was sent, its
+ * sender was present with the mesh whole for a window (it could hand the
+ * bundle on), and after that its destination was present with the mesh whole
+ * for a window before the end. Checked on a 1 s grid.
+ */
+export function bundleExpected (faults: RanFault[], s: Sent, endedAt: number, windowMs: number): boolean {
+  const whole = (t: number): boolean => !faults.some(f => f.kind === 'partition' && t >= f.from && t < f.to)
+  const present = (n: number, t: number): boolean => !awayAt(faults, n, t) && whole(t)
+  const windowFrom = (n: number, from: number): number | undefined => {
+    let run = 0
+    for (let t = from; t < endedAt; t += 1_000) {
+      run = present(n, t) ? run + 1_000 : 0
+      if (run >= windowMs) return t
+    }
+    return undefined
+  }
+  const handed = windowFrom(s.node, s.at)
+  if (handed == null || s.to == null) return false
+  const reached = windowFrom(s.to, handed - windowMs)
+  return reached != null && s.expires > endedAt
+}
+
+export function computeFigures (input: FigureInput): ChaosFigures {
+  const { nodes, revoked, faults, sent, revocation, endedAt, windowMs } = input
+  const honest = nodes.filter(n => n.index !== revoked)
+  const reporting = honest.filter(n => n.report != null)
+
+  // revocation: the first revocation list at or past the target, at each node present then
+  const revocationLatencies: number[] = []
+  let revocationMissed = 0
+  let revokedCutOffMs: number | null = null
+  if (revocation != null) {
+    // live: present for the 10 s after the list was published (one that left at once is counted when back, not here)
+    for (const n of honest) {
+      if (Array.from({ length: 11 }, (_, k) => revocation.at + k * 1_000).some(t => awayAt(faults, n.index, t))) continue
+      const applied = n.events.find(e => e.event === 'revocation-list' && e.n >= revocation.n)
+      if (applied == null) revocationMissed++
+      else revocationLatencies.push(Math.max(0, applied.at - revocation.at))
+    }
+    const r = nodes.find(n => n.index === revoked)
+    if (r != null) {
+      // the revoked node's last moment with a connection after the revocation
+      const after = r.events.filter(e => (e.event === 'connect' || e.event === 'disconnect') && e.at >= revocation.at)
+      const last = after.at(-1)
+      const before = r.events.filter(e => (e.event === 'connect' || e.event === 'disconnect') && e.at < revocation.at).at(-1)
+      if (last == null) revokedCutOffMs = (before == null || before.connections === 0) ? 0 : null
+      else if (last.connections === 0 && (r.report == null || r.report.connections === 0)) revokedCutOffMs = last.at - revocation.at
+    }
+  }
+
+  // anomalies: every unexpired acknowledged one at every honest node that reported
+  const anomalies = sent.filter(s => s.kind === 'anomaly' && s.expires > endedAt)
+  let pairs = 0
+  let present = 0
+  const anomalyLatencies: number[] = []
+  for (const n of reporting) {
+    const held = new Set(n.report?.anomalies)
+    const firstSeen = new Map<string, number>()
+    for (const e of n.events) {
+      if (e.event === 'anomaly' && !firstSeen.has(e.id)) firstSeen.set(e.id, e.at)
+    }
+    for (const a of anomalies) {
+      pairs++
+      if (held.has(a.id)) present++
+      const seen = firstSeen.get(a.id)
+      if (seen != null && a.node !== n.index) anomalyLatencies.push(Math.max(0, seen - a.at))
+    }
+  }
+
+  // bundles: delivered = in the destination's inbox at the end, or its delivery event
+  const bundles = sent.filter(s => s.kind === 'bundle')
+  const deliveredIds = new Set<string>()
+  for (const n of nodes) {
+    for (const id of n.report?.inbox ?? []) deliveredIds.add(id)
+    for (const e of n.events) if (e.event === 'bundle') deliveredIds.add(e.id)
+  }
+  const expected = bundles.filter(b => bundleExpected(faults, b, endedAt, windowMs))
+  const delivered = expected.filter(b => deliveredIds.has(b.id)).length
+
+  // lost: acknowledged, unexpired, and nowhere any more
+  const heldAnywhere = new Set<string>()
+  for (const n of nodes) {
+    for (const id of [...(n.report?.anomalies ?? []), ...(n.report?.inbox ?? []), ...(n.report?.held ?? [])]) heldAnywhere.add(id)
+  }
+  const lost = sent.filter(s => s.expires > endedAt && !heldAnywhere.has(s.id) && !(s.kind === 'bundle' && deliveredIds.has(s.id) && destinationReported(nodes, s))).length
+
+  // penalised: any honest peer pushed past "ok" by any node; offences charged to honest peers
+  const honestPeers = new Set(honest.map(n => n.peerId))
+  const penalised = new Set<string>()
+  let honestOffences = 0
+  for (const n of nodes) {
+    for (const e of n.events) {
+      if (e.event === 'suspicion' && e.state !== 'ok' && honestPeers.has(e.peer)) penalised.add(`${n.index}>${e.peer}`)
+      if (e.event === 'offence' && e.charged === true && honestPeers.has(e.peer)) honestOffences++
+    }
+  }
+
+  let crashes = 0
+  let escaped = 0
+  for (const n of nodes) {
+    crashes += n.unexpectedExits.length
+    for (const e of n.events) {
+      if (e.event === 'uncaught') {
+        if (e.network === true) escaped++
+        else if (n.unexpectedExits.length === 0) crashes++
+      }
+    }
+  }
+
+  // reconnect after a link came back: the first admission after it, or 0 if a connection survived
+  const reconnects: number[] = []
+  for (const f of faults) {
+    if (f.kind !== 'link' && f.kind !== 'partition') continue
+    for (const i of f.nodes) {
+      const n = nodes.find(x => x.index === i)
+      if (n == null || i === revoked) continue
+      const before = n.events.filter(e => (e.event === 'connect' || e.event === 'disconnect') && e.at <= f.to).at(-1)
+      if (f.kind === 'link' && before != null && before.connections > 0) {
+        reconnects.push(0)
+        continue
+      }
+      const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > f.to)
+      if (next != null) reconnects.push(next.at - f.to)
+    }
+  }
+
+  const seconds = (input.endedAt - input.startedAt) / 1000
+  return {
+    nodes: nodes.length,
+    durationS: Math.round(seconds),
+    revocationP50Ms: round(quantileOrNull(revocationLatencies, 0.5)),
+    revocationP99Ms: round(quantileOrNull(revocationLatencies, 0.99)),
+    revocationMissed,
+    revokedCutOffMs: round(revokedCutOffMs),
+    anomalyDelivery: pairs === 0 ? 1 : Number((present / pairs).toFixed(4)),
+    anomalyP99Ms: round(quantileOrNull(anomalyLatencies, 0.99)),
+    bundleDeliveryVsOracle: expected.length === 0 ? 1 : Number((delivered / expected.length).toFixed(4)),
+    bundlesExpected: expected.length,
+    bundlesDelivered: delivered,
+    lost,
+    honestPenalised: penalised.size,
+    honestOffences,
+    crashes,
+    escapedNetworkErrors: escaped,
+    reconnectP99Ms: round(quantileOrNull(reconnects, 0.99)),
+    rssPerNodeMb: input.rssMb.length === 0 ? null : Math.round(input.rssMb.reduce((a, b) => a + b, 0) / input.rssMb.length),
+    rssMaxMb: input.rssMb.length === 0 ? null : Math.round(Math.max(...input.rssMb)),
+    cpuPerNodePct: seconds <= 0 ? null : Number((100 * input.cpuSeconds / seconds / nodes.length).toFixed(2))
+  }
+}
+
+/** a delivered bundle whose destination never reported may still be on its disk: not counted lost */
+function destinationReported (nodes: NodeRecord[], s: Sent): boolean {
+  return nodes.find(n => n.index === s.to)?.report == null
+}
+
+function quantileOrNull (values: number[], q: number): number | null {
+  return values.length === 0 ? null : percentile([...values].sort((a, b) => a - b), q * 100)
+}

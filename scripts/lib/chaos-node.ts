@@ -1,0 +1,106 @@
+/**
+ * One node process of the chaos harness (scripts/chaos.ts), started inside a
+ * network namespace with `ip netns exec`. It is the node `tempus start`
+ * runs (createTempusNode over a data directory, so bundles and anomalies
+ * survive `kill -9`), with one difference: instead of an admin API on the
+ * namespace's loopback, which the harness outside could not reach, it
+ * reports what the node itself sees as JSON lines on stdout and takes
+ * commands as JSON lines on stdin. Every figure the harness prints comes
+ * from these lines: the node's own events and stores, stamped with the
+ * node's clock (one machine, one clock).
+ *
+ * argv[2]: the path of a 0600 JSON file { config, key (base64 protobuf),
+ * enrollment } written by the harness; the key never appears on a command line.
+ */
+import { readFile } from 'node:fs/promises'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { isNetworkError } from '../../src/cli/safety-net.ts'
+import { createLogger } from '../../src/logging/logger.ts'
+import { createTempusNode } from '../../src/node/tempus-node.ts'
+
+const emit = (event: Record<string, unknown>): void => { process.stdout.write(JSON.stringify({ at: Date.now(), ...event }) + '\n') }
+
+// an error no handler took: counted by the harness; a network-class one is
+// survived (as the CLI's safety net does), anything else ends the process
+const onUncaught = (err: unknown, origin: string): void => {
+  const network = isNetworkError(err)
+  emit({ event: 'uncaught', origin, network, name: (err as any)?.name, message: String((err as any)?.message ?? err).slice(0, 300) })
+  if (!network) {
+    process.exit(70)
+  }
+}
+process.on('uncaughtException', err => { onUncaught(err, 'uncaughtException') })
+process.on('unhandledRejection', reason => { onUncaught(reason, 'unhandledRejection') })
+
+const { config, key, enrollment, dataDir } = JSON.parse(await readFile(process.argv[2] as string, 'utf8'))
+const node = await createTempusNode(config, {
+  logger: createLogger({ level: (process.env.TEMPUS_CHAOS_LOG ?? 'silent') as 'silent' }),
+  privateKey: privateKeyFromProtobuf(Buffer.from(key, 'base64')),
+  enrollment,
+  dataDir
+})
+const connections = (): number => node.libp2p.getConnections().length
+node.libp2p.addEventListener('peer:connect', evt => { emit({ event: 'connect', peer: evt.detail.toString(), connections: connections() }) })
+node.libp2p.addEventListener('peer:disconnect', evt => { emit({ event: 'disconnect', peer: evt.detail.toString(), connections: connections() }) })
+node.admission.addEventListener('admitted', evt => { emit({ event: 'admitted', peer: evt.detail.peer }) })
+node.admission.addEventListener('revocation-list', evt => { emit({ event: 'revocation-list', n: evt.detail.n, from: evt.detail.from }) })
+node.admission.addEventListener('refused', evt => { emit({ event: 'admission-refused', peer: evt.detail.peer, reason: evt.detail.reason, direction: evt.detail.direction }) })
+node.admission.addEventListener('revoked', evt => { emit({ event: 'revoked', peers: evt.detail }) })
+node.admission.addEventListener('suspicion', evt => { emit({ event: 'suspicion', ...evt.detail }) })
+node.admission.addEventListener('offence', evt => { emit({ event: 'offence', peer: evt.detail.peer, offence: evt.detail.offence, cause: evt.detail.cause, charged: evt.detail.charged, state: evt.detail.change.state }) })
+node.gossip.addEventListener('anomaly', evt => { emit({ event: 'anomaly', id: evt.detail.id, via: evt.detail.via, timestamp: evt.detail.timestamp }) })
+node.gossip.addEventListener('refused', evt => { emit({ event: 'gossip-refused', topic: evt.detail.topic, peer: evt.detail.peer, reason: evt.detail.reason }) })
+node.dtn.addEventListener('bundle', evt => { emit({ event: 'bundle', id: evt.detail.id }) })
+node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep }) })
+
+/** What the node holds now, read from its own stores. */
+const report = (): Record<string, unknown> => {
+  const ids = (box: 'inbox' | 'outbox' | 'carried'): string[] => (node.dtn.list(box, 10_000) as Array<{ id: string }>).map(b => b.id)
+  return {
+    event: 'report',
+    anomalies: node.gossip.list({ limit: 10_000 }).map(a => a.id),
+    inbox: ids('inbox'),
+    held: [...ids('outbox'), ...ids('carried')],
+    connections: connections()
+  }
+}
+
+const handle = async (command: Record<string, any>): Promise<void> => {
+  switch (command.cmd) {
+    case 'anomaly': {
+      const a = await node.gossip.publish({ kind: 'chaos.probe', digest: command.digest, severity: 1, lifetimeMs: command.lifetimeMs })
+      emit({ event: 'published', ref: command.ref, id: a.id, timestamp: a.timestamp, expires: a.expires })
+      return
+    }
+    case 'bundle': {
+      const id = await node.dtn.send(command.to, new TextEncoder().encode(command.ref), { lifetimeMs: command.lifetimeMs })
+      emit({ event: 'sent', ref: command.ref, id, to: command.to })
+      return
+    }
+    case 'report':
+      emit(report())
+  }
+}
+
+let lines = ''
+process.stdin.on('data', (chunk: Buffer) => {
+  lines += chunk.toString()
+  let nl: number
+  while ((nl = lines.indexOf('\n')) >= 0) {
+    const line = lines.slice(0, nl)
+    lines = lines.slice(nl + 1)
+    let command: Record<string, any>
+    try {
+      command = JSON.parse(line)
+    } catch {
+      continue
+    }
+    handle(command).catch(err => { emit({ event: 'refused', ref: command.ref, cmd: command.cmd, name: err?.name, message: String(err?.message).slice(0, 300) }) })
+  }
+})
+
+emit({ event: 'started', peerId: node.peerId.toString(), addrs: node.getMultiaddrs() })
+
+process.once('SIGTERM', () => {
+  node.stop().finally(() => { process.exit(0) })
+})
