@@ -1,0 +1,101 @@
+/**
+ * Gossipsub's streams follow the connection that is left.
+ *
+ * gossipsub (v17) opens one stream each way to a peer on whichever
+ * connection it met the peer on, and learns of a peer's connections only
+ * through libp2p's topology: `onConnect` for the first connection that
+ * speaks its protocol, `onDisconnect` once the last one has closed. Two
+ * tempus nodes often hold two connections for a while (both dialled at the
+ * same moment; a Cyclon exchange beside a kept connection), and the
+ * sampler's idle closer then releases one of them. If it is the one that
+ * carried gossipsub's streams, gossipsub hears nothing (the peer is still
+ * connected): it keeps the peer in its mesh, counted towards D so no other
+ * peer is grafted in its place, and every message it "sends" there goes
+ * nowhere, both ways, until the peer disconnects entirely. The same holds
+ * when a stream is reset with its connection still open (gossipsub then
+ * forgets the peer for good, still connected). Measured in `bench:gossip`
+ * meshes: links dead for tens of seconds, and nodes whose every mesh link
+ * was one of them missed anomalies on the live path (protocols/gossip.md,
+ * "Live path").
+ *
+ * At each heartbeat this finds the connected peers that speak gossipsub
+ * and have no outbound gossipsub stream for two heartbeats in a row (a
+ * connection being set up has one within a heartbeat), and hands gossipsub
+ * an open connection to them through its own topology handler, which
+ * opens the stream and resends the subscriptions; the peer's side takes the
+ * new stream as its inbound one and opens its own outbound stream back.
+ * gossipsub opens outbound streams one at a time and skips a peer that has
+ * one, so a repair never duplicates a stream; one that fails is tried again
+ * four heartbeats later.
+ *
+ * The fields it reads are gossipsub's private ones, reached through the
+ * narrow shape below; the live-path test fails if a version renames them.
+ */
+
+/** the little of a libp2p connection this needs */
+export interface KeptConnection {
+  status: string
+  limits?: unknown
+  remotePeer: { toString: () => string }
+}
+
+/** the little of gossipsub's internals this touches */
+interface GossipsubStreams {
+  streamsOutbound?: Map<string, unknown>
+  onPeerConnected?: (peerId: unknown, connection: unknown) => void
+}
+
+/** a peer missing its stream this many heartbeats in a row is repaired, and again every REPAIR_EVERY after */
+const REPAIR_AFTER = 2
+const REPAIR_EVERY = 4
+
+export class GossipStreamKeeper {
+  private readonly pubsub: GossipsubStreams
+  private readonly connections: () => KeptConnection[]
+  private readonly speaksGossip: (peer: KeptConnection['remotePeer']) => Promise<boolean>
+  /** peers seen without an outbound stream: consecutive heartbeats */
+  private readonly missing = new Map<string, number>()
+  /** repairs handed to gossipsub (what the live-path test and the metrics read) */
+  repaired = 0
+
+  constructor (pubsub: unknown, connections: () => KeptConnection[], speaksGossip: (peer: KeptConnection['remotePeer']) => Promise<boolean>) {
+    this.pubsub = pubsub as GossipsubStreams
+    this.connections = connections
+    this.speaksGossip = speaksGossip
+  }
+
+  /** One heartbeat: repair the peers whose stream has been missing long enough. */
+  async tick (): Promise<void> {
+    const outbound = this.pubsub.streamsOutbound
+    const connect = this.pubsub.onPeerConnected
+    if (outbound == null || connect == null) {
+      return
+    }
+    const open = new Map<string, KeptConnection>()
+    for (const c of this.connections()) {
+      // gossipsub runs on unlimited connections only
+      if (c.status === 'open' && c.limits == null && !open.has(c.remotePeer.toString())) {
+        open.set(c.remotePeer.toString(), c)
+      }
+    }
+    for (const peer of this.missing.keys()) {
+      if (!open.has(peer) || outbound.has(peer)) {
+        this.missing.delete(peer)
+      }
+    }
+    for (const [peer, connection] of open) {
+      if (outbound.has(peer)) {
+        continue
+      }
+      const n = (this.missing.get(peer) ?? 0) + 1
+      this.missing.set(peer, n)
+      if (n >= REPAIR_AFTER && (n - REPAIR_AFTER) % REPAIR_EVERY === 0 && await this.speaksGossip(connection.remotePeer)) {
+        // still open and still missing after the await?
+        if (connection.status === 'open' && this.pubsub.streamsOutbound?.has(peer) !== true) {
+          this.repaired++
+          connect.call(this.pubsub, connection.remotePeer, connection)
+        }
+      }
+    }
+  }
+}
