@@ -230,12 +230,17 @@ for (let i = 0; i < 3; i++) {
   sentinels.push(await overlay.node('sentinel', { bootstrap: sentinels.flatMap(s => s.getMultiaddrs()), connections: BENCH_LIMITS, ...QUIET }))
 }
 const bootstrap = sentinels.flatMap(s => s.getMultiaddrs())
-const rest = await Promise.all(Array.from({ length: N - 3 }, async (_, i) => {
-  const type: PeerType = i < BRIDGES ? 'bridge' : 'edge'
-  const config = { bootstrap, connections: BENCH_LIMITS, ...QUIET }
-  // the last edges flood later; until then they are like any other node
-  return i >= N - 3 - FLOODERS ? keyedNode(type, config) : overlay.node(type, config)
-}))
+const rest: TempusNode[] = []
+// five at a time: a hundred enrolments at once time out on a loaded machine
+for (let start = 0; start < N - 3; start += 5) {
+  rest.push(...await Promise.all(Array.from({ length: Math.min(5, N - 3 - start) }, async (_, k) => {
+    const i = start + k
+    const type: PeerType = i < BRIDGES ? 'bridge' : 'edge'
+    const config = { bootstrap, connections: BENCH_LIMITS, ...QUIET }
+    // the last edges flood later; until then they are like any other node
+    return i >= N - 3 - FLOODERS ? await keyedNode(type, config) : await overlay.node(type, config)
+  })))
+}
 const nodes = [...sentinels, ...rest]
 const index = new Map(nodes.map((n, i) => [n.peerId.toString(), i]))
 if (LINKS > 0) {
