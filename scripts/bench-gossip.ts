@@ -414,10 +414,13 @@ const invalidChecked = [...refusedFrom.values()].reduce((a, b) => a + b, 0)
 const forwardedFromFlooders = forwardedAnomalies + forwardedRefusals
 const graylistedShare = pairs.length === 0 ? NaN : graylisted.size / pairs.length
 const stillConnected = pairs.filter(p => !disconnected(p)).length
+/** every honest neighbour stopped listening to its flooder: graylisted, or cut off (quarantined) */
+const everyNeighbourStopped = pairs.every((p, k) => graylisted.has(k) || disconnected(p))
 const forgotten = pairs.filter(p => scoreOf(p) === 0 && disconnected(p)).length
 say(`flood: ${FLOODERS} flooders sent ${floodSent} invalid frames in ${round(floodPublishMs, 0)} ms${floodPublishErrors > 0 ? ` (${floodPublishErrors} publish errors)` : ''}; refusals over ${round(floodDurationMs, 0)} ms; ${honestInFlood}/${M} honest anomalies published before the last refusal`)
 say(`  honest time to every honest node during the flood: p50 ${round(floodFigures.p50, 1)} ms, p99 ${round(floodFigures.p99, 1)} ms (${round(floodFigures.p99 / tempus.p99, 2)}× the quiet p99); delivered ${floodFigures.deliveries}/${floodFigures.expected}${floodFigures.incomplete > 0 ? `, ${floodFigures.incomplete} not everywhere within ${MESSAGE_TIMEOUT_MS / 1000} s` : ''}; ${meshlessAfterFlood} honest nodes with no mesh peer afterwards`)
 say(`  forwarded from flooders: ${forwardedFromFlooders} (${forwardedAnomalies} delivered to an application, ${forwardedRefusals} invalid frames handed on by an honest node)`)
+say(`  every honest neighbour stopped listening to its flooder (graylisted or cut off): ${everyNeighbourStopped ? 'yes' : 'no'}, within ${invalidUntilGraylisted} invalid frames`)
 say(`  invalid frames checked per (honest neighbour, flooder) pair: max ${invalidUntilGraylisted}, median ${summarise(perPair).p50}, min ${perPair.length === 0 ? 0 : Math.min(...perPair)} over ${pairs.length} pairs (${invalidChecked} in all); graylisted (score < ${GRAYLIST}) ${graylisted.size}/${pairs.length}; score forgotten (0) ${forgotten}/${pairs.length}; still connected ${stillConnected}/${pairs.length}`)
 if (refusalsBeforeFlood > 0) {
   say(`  note: ${refusalsBeforeFlood} refusals before the flood started`)
@@ -500,6 +503,7 @@ if (json) {
     floodP99Degradation: round(floodFigures.p99 / tempus.p99),
     forwardedFromFlooders,
     invalidUntilGraylisted,
+    everyNeighbourStopped,
     graylistedShare: round(graylistedShare, 4),
     seconds: round(seconds, 1),
     links: LINKS,
