@@ -20,6 +20,12 @@ import type { TempusNode } from '../../src/node/tempus-node.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection } from '@libp2p/interface'
 
+async function heartbeats (node: TempusNode, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await waitForEvent(node.libp2p.services.pubsub, 'gossipsub:heartbeat', () => true, 10_000)
+  }
+}
+
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
 
 /** the connection of `node` that carries its gossipsub streams to `peer` */
@@ -55,4 +61,31 @@ describe('the live path survives connection churn (issue #19, item 3)', () => {
     // not fetched by the periodic catch-up (30 s), which is what the old code waited for
     assert.equal(got.detail.via, 'gossip')
   })
+
+  it('a neighbour that holds honest faults against a node (admission timeouts) still tells it of every anomaly', async () => {
+    const a = await net.node({ type: 'sentinel', ...QUIET })
+    const lone = { ...QUIET, connections: { minConnections: 0 } }
+    const p = await net.node({ type: 'edge', bootstrap: a.getMultiaddrs(), ...lone })
+    const x = await net.node({ type: 'edge', bootstrap: a.getMultiaddrs(), ...lone })
+    const sees = (m: TempusNode, n: TempusNode): boolean => m.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(q => q.equals(n.peerId))
+    await eventually(() => sees(a, p) && sees(p, a) && sees(a, x) && sees(x, a), 'p and x on the topic at a, and a at each')
+    // six admission timeouts of x at a, as a loaded machine makes them: suspicion 12, an honest fault
+    const xId = x.peerId.toString()
+    for (let i = 0; i < 6; i++) {
+      a.admission.raise(xId, 'timeout')
+    }
+    assert.ok(a.admission.suspicion.score(xId) >= 11.9)
+    // p reaches x only through a
+    assert.equal(p.libp2p.getConnections(x.peerId).length, 0, 'p and x are not connected')
+    await heartbeats(a, 2)
+    const digest = randomBytes(32).toString('hex')
+    const arrived = waitForEvent(x.gossip, 'anomaly', evt => evt.detail.digest === digest, 25_000)
+    await p.gossip.publish({ kind: 'suspected-neighbour', digest, severity: 2 })
+    const got = await arrived
+    // by gossip (a's IHAVE, x's IWANT), not by the periodic catch-up: suspicion alone takes x out of
+    // a's mesh, not out of its gossip (the old P5, −12, put x under the gossip threshold, −10)
+    assert.equal(got.detail.via, 'gossip')
+    assert.ok(a.gossip.score(xId) >= -10, `x's score at a: ${a.gossip.score(xId)}`)
+  })
 })
+
