@@ -114,9 +114,33 @@ export class GossipStreamKeeper {
         // still open and still missing after the await?
         if (sound(connection) && this.pubsub.streamsOutbound?.has(peer) !== true) {
           this.repaired++
-          connect.call(this.pubsub, connection.remotePeer, connection)
+          connect.call(this.pubsub, connection.remotePeer, checkedWhenUsed(connection))
         }
       }
     }
   }
+}
+
+/**
+ * The connection as gossipsub gets it for a repair: gossipsub opens its
+ * outbound streams one at a time from a queue, possibly seconds after the
+ * repair was handed in (a loaded machine), so soundness is checked again at
+ * the moment it opens the stream; an unsound connection refuses, which
+ * gossipsub logs, and the next repair tries again.
+ */
+function checkedWhenUsed<C extends KeptConnection> (connection: C): C {
+  return new Proxy(connection, {
+    get (target, property, receiver) {
+      const value = Reflect.get(target, property, receiver)
+      if (property !== 'newStream' || typeof value !== 'function') {
+        return value
+      }
+      return async (...args: unknown[]) => {
+        if (!sound(target)) {
+          throw new Error('the connection is closing')
+        }
+        return await value.apply(target, args)
+      }
+    }
+  })
 }
