@@ -371,6 +371,15 @@ const floodFrames = flooders.map(invalidFrames)
 progress(`flood: ${FLOODERS} flooders × ${FLOOD_EACH} invalid frames (${pairs.length} honest neighbours), ${M} honest anomalies one after another`)
 phase = 'flood'
 const floodStart = performance.now()
+// graylisted: watched from the flood's start, every 100 ms. A neighbour that stops listening
+// after a few invalid frames (its score is weighed again at each refusal) reads nothing more
+// of the flooder, whose score then decays back over the threshold within seconds: looked at
+// only once the flood is over, it would seem never to have been graylisted
+const scoreOf = (pair: typeof pairs[number]): number => (nodes[pair.receiver] as TempusNode).gossip.score(pair.flooder)
+const disconnected = (pair: typeof pairs[number]): boolean => (nodes[pair.receiver] as TempusNode).libp2p.getConnections(pair.peer).length === 0
+const graylisted = new Set<number>()
+const watchGraylist = (): void => { pairs.forEach((pair, k) => { if (scoreOf(pair) < GRAYLIST) graylisted.add(k) }) }
+const graylistWatch = setInterval(watchGraylist, 100)
 let floodSent = 0
 let floodPublishErrors = 0
 const flood = Promise.all(flooders.map(async (f, j) => {
@@ -397,9 +406,6 @@ const meshlessAfterFlood = countMeshless(honest.map(i => (nodes[i] as TempusNode
 // graylisted: gossipsub caches a score for a heartbeat (1 s); poll, bounded. gossipsub keeps a
 // disconnected peer's score only if it was not positive when it left: a flooder cut off (its
 // suspicion quarantined it) while its cached score was still positive is forgotten (score 0)
-const scoreOf = (pair: typeof pairs[number]): number => (nodes[pair.receiver] as TempusNode).gossip.score(pair.flooder)
-const disconnected = (pair: typeof pairs[number]): boolean => (nodes[pair.receiver] as TempusNode).libp2p.getConnections(pair.peer).length === 0
-const graylisted = new Set<number>()
 await until(() => {
   pairs.forEach((pair, k) => {
     if (scoreOf(pair) < GRAYLIST) {
@@ -408,6 +414,7 @@ await until(() => {
   })
   return pairs.every((pair, k) => graylisted.has(k) || (scoreOf(pair) === 0 && disconnected(pair)))
 }, 5_000, 100)
+clearInterval(graylistWatch)
 const perPair = pairs.map(p => refusedFrom.get(`${p.receiver} ${p.flooder}`) ?? 0)
 const invalidUntilGraylisted = perPair.length === 0 ? 0 : Math.max(...perPair)
 const invalidChecked = [...refusedFrom.values()].reduce((a, b) => a + b, 0)
