@@ -230,12 +230,17 @@ for (let i = 0; i < 3; i++) {
   sentinels.push(await overlay.node('sentinel', { bootstrap: sentinels.flatMap(s => s.getMultiaddrs()), connections: BENCH_LIMITS, ...QUIET }))
 }
 const bootstrap = sentinels.flatMap(s => s.getMultiaddrs())
-const rest = await Promise.all(Array.from({ length: N - 3 }, async (_, i) => {
-  const type: PeerType = i < BRIDGES ? 'bridge' : 'edge'
-  const config = { bootstrap, connections: BENCH_LIMITS, ...QUIET }
-  // the last edges flood later; until then they are like any other node
-  return i >= N - 3 - FLOODERS ? keyedNode(type, config) : overlay.node(type, config)
-}))
+const rest: TempusNode[] = []
+// five at a time: a hundred enrolments at once time out on a loaded machine
+for (let start = 0; start < N - 3; start += 5) {
+  rest.push(...await Promise.all(Array.from({ length: Math.min(5, N - 3 - start) }, async (_, k) => {
+    const i = start + k
+    const type: PeerType = i < BRIDGES ? 'bridge' : 'edge'
+    const config = { bootstrap, connections: BENCH_LIMITS, ...QUIET }
+    // the last edges flood later; until then they are like any other node
+    return i >= N - 3 - FLOODERS ? await keyedNode(type, config) : await overlay.node(type, config)
+  })))
+}
 const nodes = [...sentinels, ...rest]
 const index = new Map(nodes.map((n, i) => [n.peerId.toString(), i]))
 if (LINKS > 0) {
@@ -366,6 +371,15 @@ const floodFrames = flooders.map(invalidFrames)
 progress(`flood: ${FLOODERS} flooders × ${FLOOD_EACH} invalid frames (${pairs.length} honest neighbours), ${M} honest anomalies one after another`)
 phase = 'flood'
 const floodStart = performance.now()
+// graylisted: watched from the flood's start, every 100 ms. A neighbour that stops listening
+// after a few invalid frames (its score is weighed again at each refusal) reads nothing more
+// of the flooder, whose score then decays back over the threshold within seconds: looked at
+// only once the flood is over, it would seem never to have been graylisted
+const scoreOf = (pair: typeof pairs[number]): number => (nodes[pair.receiver] as TempusNode).gossip.score(pair.flooder)
+const disconnected = (pair: typeof pairs[number]): boolean => (nodes[pair.receiver] as TempusNode).libp2p.getConnections(pair.peer).length === 0
+const graylisted = new Set<number>()
+const watchGraylist = (): void => { pairs.forEach((pair, k) => { if (scoreOf(pair) < GRAYLIST) graylisted.add(k) }) }
+const graylistWatch = setInterval(watchGraylist, 100)
 let floodSent = 0
 let floodPublishErrors = 0
 const flood = Promise.all(flooders.map(async (f, j) => {
@@ -392,9 +406,6 @@ const meshlessAfterFlood = countMeshless(honest.map(i => (nodes[i] as TempusNode
 // graylisted: gossipsub caches a score for a heartbeat (1 s); poll, bounded. gossipsub keeps a
 // disconnected peer's score only if it was not positive when it left: a flooder cut off (its
 // suspicion quarantined it) while its cached score was still positive is forgotten (score 0)
-const scoreOf = (pair: typeof pairs[number]): number => (nodes[pair.receiver] as TempusNode).gossip.score(pair.flooder)
-const disconnected = (pair: typeof pairs[number]): boolean => (nodes[pair.receiver] as TempusNode).libp2p.getConnections(pair.peer).length === 0
-const graylisted = new Set<number>()
 await until(() => {
   pairs.forEach((pair, k) => {
     if (scoreOf(pair) < GRAYLIST) {
@@ -403,16 +414,20 @@ await until(() => {
   })
   return pairs.every((pair, k) => graylisted.has(k) || (scoreOf(pair) === 0 && disconnected(pair)))
 }, 5_000, 100)
+clearInterval(graylistWatch)
 const perPair = pairs.map(p => refusedFrom.get(`${p.receiver} ${p.flooder}`) ?? 0)
 const invalidUntilGraylisted = perPair.length === 0 ? 0 : Math.max(...perPair)
 const invalidChecked = [...refusedFrom.values()].reduce((a, b) => a + b, 0)
 const forwardedFromFlooders = forwardedAnomalies + forwardedRefusals
 const graylistedShare = pairs.length === 0 ? NaN : graylisted.size / pairs.length
 const stillConnected = pairs.filter(p => !disconnected(p)).length
+/** every honest neighbour stopped listening to its flooder: graylisted, or cut off (quarantined) */
+const everyNeighbourStopped = pairs.every((p, k) => graylisted.has(k) || disconnected(p))
 const forgotten = pairs.filter(p => scoreOf(p) === 0 && disconnected(p)).length
 say(`flood: ${FLOODERS} flooders sent ${floodSent} invalid frames in ${round(floodPublishMs, 0)} ms${floodPublishErrors > 0 ? ` (${floodPublishErrors} publish errors)` : ''}; refusals over ${round(floodDurationMs, 0)} ms; ${honestInFlood}/${M} honest anomalies published before the last refusal`)
 say(`  honest time to every honest node during the flood: p50 ${round(floodFigures.p50, 1)} ms, p99 ${round(floodFigures.p99, 1)} ms (${round(floodFigures.p99 / tempus.p99, 2)}× the quiet p99); delivered ${floodFigures.deliveries}/${floodFigures.expected}${floodFigures.incomplete > 0 ? `, ${floodFigures.incomplete} not everywhere within ${MESSAGE_TIMEOUT_MS / 1000} s` : ''}; ${meshlessAfterFlood} honest nodes with no mesh peer afterwards`)
 say(`  forwarded from flooders: ${forwardedFromFlooders} (${forwardedAnomalies} delivered to an application, ${forwardedRefusals} invalid frames handed on by an honest node)`)
+say(`  every honest neighbour stopped listening to its flooder (graylisted or cut off): ${everyNeighbourStopped ? 'yes' : 'no'}, within ${invalidUntilGraylisted} invalid frames`)
 say(`  invalid frames checked per (honest neighbour, flooder) pair: max ${invalidUntilGraylisted}, median ${summarise(perPair).p50}, min ${perPair.length === 0 ? 0 : Math.min(...perPair)} over ${pairs.length} pairs (${invalidChecked} in all); graylisted (score < ${GRAYLIST}) ${graylisted.size}/${pairs.length}; score forgotten (0) ${forgotten}/${pairs.length}; still connected ${stillConnected}/${pairs.length}`)
 if (refusalsBeforeFlood > 0) {
   say(`  note: ${refusalsBeforeFlood} refusals before the flood started`)
@@ -495,6 +510,7 @@ if (json) {
     floodP99Degradation: round(floodFigures.p99 / tempus.p99),
     forwardedFromFlooders,
     invalidUntilGraylisted,
+    everyNeighbourStopped,
     graylistedShare: round(graylistedShare, 4),
     seconds: round(seconds, 1),
     links: LINKS,

@@ -30,7 +30,8 @@ export async function startBenchOverlay (overlay = 'bench'): Promise<BenchOverla
   const issuer = await Issuer.init({ dir, overlay, passphrase: 'bench', scryptN: 1 << 10 })
   const silent = createLogger({ level: 'silent' })
   const http = await startIssuerHttp({ issuer, log: silent, perAddressPerSecond: 1_000_000, auditPerAddressPerSecond: 1_000_000, perPeerPerMinute: 1_000_000 })
-  const client = new IssuerClient({ url: http.url })
+  // a loaded machine (many nodes in this process, other work beside it) answers slowly
+  const client = new IssuerClient({ url: http.url, timeoutMs: 60_000 })
   return {
     issuer,
     http,

@@ -2,7 +2,7 @@
 import { TempusError } from '../core/tempus-error.ts'
 
 export type GossipRefusal =
-  | 'oversize' | 'malformed' | 'bad-signature' | 'origin-mismatch'
+  | 'oversize' | 'malformed' | 'bad-signature'
   | 'no-admission' | 'revoked-origin' | 'bad-body' | 'expired' | 'skew'
   | 'duplicate' | 'stale'
   /** an anomaly id that is not the hash of its origin and content (anomaly-id.ts) */

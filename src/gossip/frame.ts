@@ -1,8 +1,16 @@
 /**
  * The frame every gossip topic shares: origin, the origin's evidence of
  * admission, a body, and the origin's signature binding topic and body. The
- * signature lets a frame be checked away from gossipsub (catch-up), and the
- * evidence lets any receiver refuse an origin that was never admitted.
+ * signature is the only one a frame carries, live (gossipsub runs
+ * `StrictNoSign`) or caught up, and the evidence lets any receiver refuse an
+ * origin that was never admitted.
+ *
+ * A frame is taken only in its one canonical encoding (the one `sealFrame`
+ * writes): gossipsub's message id is a hash of the frame's bytes
+ * (message-id.ts), so a relay that re-encoded a genuine frame (an unknown
+ * field, fields out of order, a default value written out) would make a
+ * "new" message of it that every neighbour verifies again; such a copy is
+ * `malformed`, charged to whoever handed it on.
  */
 import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
@@ -60,8 +68,17 @@ export function openFrame (topic: GossipTopic, data: Uint8Array): Frame {
   if (origin.type !== 'Ed25519' || origin.publicKey == null) {
     throw new GossipError('malformed', 'the origin is not an Ed25519 PeerId')
   }
+  if (!isCanonical(pb, data)) {
+    throw new GossipError('malformed', 'the frame is not in its canonical encoding')
+  }
   if (!verifyDomain(publicKeyFromRawBytes(origin.publicKey.raw), pb.signature, DOMAINS.gossip, encoder.encode(topic), pb.body)) {
     throw new GossipError('bad-signature')
   }
   return { origin: origin.toString(), token: pb.token, keyCertificate: pb.keyCertificate, body: pb.body, signature: pb.signature }
+}
+
+/** Are these bytes the encoding `sealFrame` would write for this frame? (protobuf decoders accept many) */
+function isCanonical (pb: GossipFrame, data: Uint8Array): boolean {
+  const canonical = GossipFrame.encode(pb)
+  return canonical.length === data.length && Buffer.compare(canonical, data) === 0
 }

@@ -13,4 +13,4 @@ export { ANOMALY_TOPIC, CRL_TOPIC, KEYS_TOPIC, CATCH_UP_PROTOCOL, GOSSIP_TOPICS 
 export { GossipError } from './errors.ts'
 export type { GossipRefusal } from './errors.ts'
 export { SCORE_THRESHOLDS, scoreParams } from './scoring.ts'
-export { fastMessageId } from './message-id.ts'
+export { gossipMessageId } from './message-id.ts'

@@ -13,7 +13,17 @@
  * - P3/P3b (mesh delivery deficits) are off: these topics are quiet (an
  *   anomaly every few seconds at most), and a quiet mesh is not a fault.
  * - P5, application score: minus this node's suspicion of the peer, so a peer
- *   that misbehaves elsewhere (admission, RPC, sampling) is trusted less here.
+ *   that misbehaves elsewhere (admission, RPC, sampling) is trusted less here,
+ *   but never by more than `MAX_SUSPICION_PENALTY` (9), less than the gossip
+ *   threshold: suspicion alone takes a peer out of the mesh (score < 0),
+ *   never out of gossip. Suspicion also counts honest faults (an admission
+ *   that timed out on a loaded machine costs 2, and decays with a 10-minute
+ *   half-life): measured in `bench:gossip` meshes, honest peers at −1 to −9
+ *   from P5 alone. Uncapped, a slow honest peer with suspicion 10 would be
+ *   sent neither messages nor IHAVEs by that neighbour for minutes; capped,
+ *   it still hears of every message by IHAVE. Cutting a peer off is the
+ *   suspicion policy's decision (quarantine at 25 closes its connections);
+ *   gossip misbehaviour itself is P4, uncapped.
  * - P6, IP colocation: off. Admission already bounds who is here, and fleets
  *   behind one NAT (or every test on 127.0.0.1) must not be punished.
  */
@@ -29,6 +39,8 @@ export const SCORE_THRESHOLDS: PeerScoreThresholds = {
 }
 
 export const INVALID_MESSAGE_WEIGHT = -4
+/** the most P5 takes off for suspicion: less than the gossip threshold's 10 */
+export const MAX_SUSPICION_PENALTY = 9
 export const INVALID_MESSAGE_DECAY = 0.95
 
 function topicParams (): TopicScoreParams {
@@ -57,7 +69,7 @@ export function scoreParams (topics: readonly GossipTopic[], suspicion: (peer: s
   return {
     topics: Object.fromEntries(topics.map(t => [t, topicParams()])),
     topicScoreCap: 30,
-    appSpecificScore: peer => -suspicion(peer),
+    appSpecificScore: peer => -Math.min(suspicion(peer), MAX_SUSPICION_PENALTY),
     appSpecificWeight: 1,
     IPColocationFactorWeight: 0,
     IPColocationFactorThreshold: 10,

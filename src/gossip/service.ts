@@ -27,6 +27,8 @@ import { GossipError } from './errors.ts'
 import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
+import { rescoreNow } from './rescore.ts'
+import { GossipStreamKeeper } from './stream-keeper.ts'
 import { KeyAnnouncer } from './key-announcer.ts'
 import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
 import { GossipMetrics } from './metrics.ts'
@@ -40,7 +42,7 @@ import type { Checked } from './validation.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PrivateKey, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { TypedEventTarget } from 'main-event'
@@ -70,6 +72,7 @@ export interface GossipServiceInit {
 
 export interface GossipServiceComponents {
   peerId: PeerId
+  peerStore: PeerStore
   privateKey: PrivateKey
   registrar: Registrar
   connectionManager: ConnectionManager
@@ -120,6 +123,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private readonly sweep: RepeatingTask
   private readonly periodicCatchUp: RepeatingTask
   private readonly keys: KeyAnnouncer
+  /** gossipsub's streams back on the connection left when the one carrying them closed (stream-keeper.ts) */
+  readonly streams: GossipStreamKeeper
 
   constructor (components: GossipServiceComponents, init: GossipServiceInit = {}) {
     super()
@@ -144,7 +149,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       connectionManager: components.connectionManager,
       now: this.now,
       log: this.log,
-      check: async (data, decoded) => await this.validator.check(ANOMALY_TOPIC, data, undefined, decoded),
+      check: async (data, decoded) => await this.validator.check(ANOMALY_TOPIC, data, false, decoded),
       deliver: (anomaly, data) => {
         if (this.deliver(anomaly, data, 'catch-up') == null) {
           return false
@@ -155,6 +160,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       refused: (peer, reason) => { this.refused(ANOMALY_TOPIC, peer, reason) },
       onPage: role => { this.metrics?.page(role) }
     })
+    this.streams = new GossipStreamKeeper(components.pubsub, () => components.connectionManager.getConnections(), async peer => await this.speaksGossip(peer as PeerId))
     this.sweep = repeatingTask(() => { this.expire() }, EXPIRY_SWEEP_MS)
     // gossip is best effort: a message lost in a mesh change is fetched from
     // a random peer within one period, even without a reconnection
@@ -164,6 +170,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.onDisconnect = this.onDisconnect.bind(this)
     this.onRevocationList = this.onRevocationList.bind(this)
     this.onToken = this.onToken.bind(this)
+    this.onHeartbeat = this.onHeartbeat.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/gossip'
@@ -183,6 +190,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       pubsub.subscribe(topic)
     }
     pubsub.addEventListener('message', this.onMessage)
+    pubsub.addEventListener('gossipsub:heartbeat', this.onHeartbeat)
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.state.addEventListener('revocation-list', this.onRevocationList)
@@ -202,6 +210,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.keys.stop()
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
+    pubsub.removeEventListener('gossipsub:heartbeat', this.onHeartbeat)
     for (const topic of GOSSIP_TOPICS) {
       pubsub.topicValidators.delete(topic)
     }
@@ -296,15 +305,16 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   /** gossipsub's topic validator: the verdict, and on an Accept what was checked, parked for the message event. */
   private async validate (topic: GossipTopic, peer: PeerId, message: Message): Promise<TopicValidatorResult> {
     try {
-      if (message.type !== 'signed') {
-        throw new GossipError('origin-mismatch', 'unsigned message')
-      }
-      this.accepted.park(message, await this.validator.check(topic, message.data, message.from.toString()))
+      this.accepted.park(message, await this.validator.check(topic, message.data, true))
       return TopicValidatorResult.Accept
     } catch (err) {
       const verdict = verdictOn(err, peer.toString())
       if (verdict.blame != null) {
         this.refused(topic, verdict.blame, verdict.reason)
+      }
+      if (verdict.result === TopicValidatorResult.Reject) {
+        // its next RPC is weighed with this refusal counted (rescore.ts)
+        rescoreNow(this.components.pubsub, peer.toString())
       }
       return verdict.result
     }
@@ -367,6 +377,19 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       this.store.expire(this.now())
     } catch (err) {
       this.log.error('expiring anomalies failed - %e', err)
+    }
+  }
+
+  private onHeartbeat (): void {
+    this.streams.tick().catch(err => { this.log('repairing gossipsub streams failed - %e', err) })
+  }
+
+  /** does the peer speak gossipsub (identify told the peer store)? */
+  private async speaksGossip (peer: PeerId): Promise<boolean> {
+    try {
+      return (await this.components.peerStore.get(peer)).protocols.some(p => p.startsWith('/meshsub/'))
+    } catch {
+      return false
     }
   }
 

@@ -53,20 +53,17 @@ export class GossipValidator {
   }
 
   /**
-   * Every check, in order of cost: size and shape, the origin's signature,
-   * the topic's body, the origin's evidence of admission at publication,
-   * freshness. `from` is gossipsub's signed author (live messages), which
-   * must be the origin; without it (catch-up), old anomalies are welcome.
+   * Every check, in order of cost: size and shape, the origin's signature
+   * (the one signature a frame carries: gossipsub signs nothing on these
+   * topics), the topic's body, the origin's evidence of admission at
+   * publication, freshness. `live`: it came over gossipsub, so an anomaly
+   * must be recent; caught up (not live), old anomalies are welcome.
    * `decoded` sees an anomaly as soon as its body decodes.
    */
-  async check (topic: GossipTopic, data: Uint8Array, from: string | undefined, decoded?: (a: Anomaly) => void): Promise<Checked> {
+  async check (topic: GossipTopic, data: Uint8Array, live: boolean, decoded?: (a: Anomaly) => void): Promise<Checked> {
     const { state } = this.init
     const frame = openFrame(topic, data)
-    if (from != null && from !== frame.origin) {
-      throw new GossipError('origin-mismatch')
-    }
     const now = this.init.now()
-    const live = from != null
     let at = now
     let anomaly: BoundAnomaly | undefined
     if (topic === ANOMALY_TOPIC) {

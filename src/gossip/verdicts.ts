@@ -7,14 +7,17 @@
  * learned (the decoded anomaly, the revocation list) to the listener. Its
  * `asyncValidation` mode would let one handler do both, but it hands every
  * message to every listener before it is validated and changes how peers
- * are scored. So the verdict waits here, keyed by gossipsub's message id
- * under StrictSign — the author and its sequence number — not by the bytes:
- * gossipsub's seen-cache lets an id into validation once, so no two
- * messages in flight share a key. An Accept whose event never comes (the
+ * are scored. So the verdict waits here, keyed by the message id the
+ * tempus topics use (message-id.ts: a hash of the topic and the whole
+ * frame), not by the object that carries it: gossipsub's seen-cache lets
+ * an id into validation once, so no two messages in flight share a key, and
+ * two that did would be the same bytes, with the same verdict. An Accept
+ * whose event never comes (the
  * topic was left meanwhile) would stay, so the map is bounded: a verdict
  * lives for the few microtasks between the validator and the event, and
  * the oldest go first.
  */
+import { gossipMessageKey } from './message-id.ts'
 import type { Message } from '@libp2p/gossipsub'
 
 /** verdicts waiting for their event; far more than can be between a validator and its event at once */
@@ -30,10 +33,7 @@ export class PendingVerdicts<T> {
 
   /** Keep the verdict on an accepted message until its event. */
   park (message: Message, verdict: T): void {
-    const key = messageKey(message)
-    if (key == null) {
-      return
-    }
+    const key = gossipMessageKey(message)
     this.pending.delete(key)
     this.pending.set(key, verdict)
     if (this.pending.size > this.max) {
@@ -43,10 +43,7 @@ export class PendingVerdicts<T> {
 
   /** The verdict on a message whose event came, once. */
   take (message: Message): T | undefined {
-    const key = messageKey(message)
-    if (key == null) {
-      return undefined
-    }
+    const key = gossipMessageKey(message)
     const verdict = this.pending.get(key)
     this.pending.delete(key)
     return verdict
@@ -59,9 +56,4 @@ export class PendingVerdicts<T> {
   clear (): void {
     this.pending.clear()
   }
-}
-
-/** gossipsub's StrictSign message id, as text: the author (its PeerId embeds its key) and its sequence number */
-function messageKey (message: Message): string | undefined {
-  return message.type === 'signed' ? `${message.from.toString()}/${message.sequenceNumber}` : undefined
 }

@@ -18,7 +18,7 @@ import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { scopedMdns } from '../discovery/index.ts'
 import { dtnService } from '../dtn/index.ts'
-import { fastMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
+import { gossipMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { pingMonitor } from '../liveness/ping-monitor.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
@@ -162,14 +162,12 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         emitSelf: false,
         fallbackToFloodsub: false,
         allowPublishToZeroTopicPeers: true,
-        // the author signs (origin, sequence number, topic, data); see src/gossip/scoring.ts
-        globalSignaturePolicy: 'StrictSign',
-        // a copy already seen is dropped before its signature is checked again
-        // (gossipsub verifies before its seen-cache otherwise: one Ed25519
-        // verification per copy, up to D per message); only a copy whose
-        // signature verified enters this cache, and the id covers the author,
-        // so no one can pre-empt an honest message with a forged one
-        fastMsgIdFn: fastMessageId,
+        // one signature per message, the frame's (protocols/gossip.md, "One
+        // signature"): gossipsub signs nothing, and a message's id is a hash of
+        // its topic and every byte of its frame, so only a byte-identical copy
+        // (same verdict) can share an honest message's place in the seen-cache
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: gossipMessageId,
         scoreParams: scoreParams(GOSSIP_TOPICS, peer => admission.suspicion.score(peer)),
         scoreThresholds: SCORE_THRESHOLDS
       }),
