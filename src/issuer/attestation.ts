@@ -111,3 +111,27 @@ export function testAttestor (attestorPublicKey: Uint8Array): AttestationVerifie
 export function attest (attestorPrivateKey: KeyObject, publicKey: Uint8Array, challenge: Uint8Array): string {
   return Buffer.from(signDomain(attestorPrivateKey, DOMAINS.attestation, publicKey, challenge)).toString('base64url')
 }
+
+/**
+ * A platform's evidence string as the JSON object it must be: present, at
+ * most `maxChars`, JSON, an object with exactly `fields`. `fail` makes the
+ * verifier's own refusal from a message (`usage` says what to send).
+ */
+export function evidenceObject (evidence: unknown, maxChars: number, fields: readonly string[], usage: string, fail: (message: string) => Error): Record<string, unknown> {
+  if (typeof evidence !== 'string' || evidence.length === 0) {
+    throw fail(`no evidence: send ${usage}`)
+  }
+  if (evidence.length > maxChars) {
+    throw fail(`evidence of ${evidence.length} characters; at most ${maxChars}`)
+  }
+  let body: unknown
+  try {
+    body = JSON.parse(evidence)
+  } catch {
+    throw fail('evidence is not JSON')
+  }
+  if (body == null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).sort().join() !== [...fields].sort().join()) {
+    throw fail(`evidence must be ${usage}`)
+  }
+  return body as Record<string, unknown>
+}

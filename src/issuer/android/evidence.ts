@@ -4,6 +4,7 @@
  * parsed (length of the text, number and size of certificates), strict
  * (canonical base64url, one certificate per entry, no other field).
  */
+import { evidenceObject } from '../attestation.ts'
 import { X509Certificate } from 'node:crypto'
 import { MAX_CERTIFICATE_BYTES, MAX_CHAIN_CERTIFICATES, MAX_EVIDENCE_CHARS } from './constants.ts'
 import { AndroidAttestationRefusal } from './errors.ts'
@@ -22,22 +23,11 @@ function malformed (message: string): AndroidAttestationRefusal {
 }
 
 export function parseAndroidEvidence (evidence: unknown): AndroidEvidence {
-  if (typeof evidence !== 'string' || evidence.length === 0) {
-    throw malformed('no evidence: send {"chain": [base64url DER, …]} with the leaf first')
+  const body = evidenceObject(evidence, MAX_EVIDENCE_CHARS, ['chain'], '{"chain": [base64url DER, …]} with the leaf first', malformed)
+  if (!Array.isArray(body.chain)) {
+    throw malformed('evidence must be {"chain": [base64url DER, …]} with the leaf first')
   }
-  if (evidence.length > MAX_EVIDENCE_CHARS) {
-    throw malformed(`evidence of ${evidence.length} characters; at most ${MAX_EVIDENCE_CHARS}`)
-  }
-  let body: unknown
-  try {
-    body = JSON.parse(evidence)
-  } catch {
-    throw malformed('evidence is not JSON')
-  }
-  if (body == null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).length !== 1 || !Array.isArray((body as { chain?: unknown }).chain)) {
-    throw malformed('evidence must be an object with one field, chain: an array of base64url DER certificates')
-  }
-  const entries = (body as { chain: unknown[] }).chain
+  const entries: unknown[] = body.chain
   if (entries.length < 1 || entries.length > MAX_CHAIN_CERTIFICATES) {
     throw malformed(`a chain of ${entries.length} certificates; 1 to ${MAX_CHAIN_CERTIFICATES}`)
   }

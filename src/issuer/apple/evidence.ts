@@ -10,6 +10,7 @@
  * Parsed with bounds before and during decoding; any other shape is
  * `malformed-evidence`.
  */
+import { evidenceObject } from '../attestation.ts'
 import { X509Certificate } from 'node:crypto'
 import { CborError, decodeCbor } from './cbor.ts'
 import { AUTH_DATA_MIN_BYTES, MAX_CERTIFICATE_BYTES, MAX_EVIDENCE_CHARS, MAX_X5C } from './constants.ts'
@@ -46,21 +47,7 @@ function field (map: CborValue, key: string): CborValue | undefined {
 }
 
 export function parseAppAttestEvidence (evidence: unknown): AppAttestEvidence {
-  if (typeof evidence !== 'string' || evidence.length === 0) {
-    throw malformed('no evidence: send {"keyId": base64url, "attestation": base64url}')
-  }
-  if (evidence.length > MAX_EVIDENCE_CHARS) {
-    throw malformed(`evidence of ${evidence.length} characters; at most ${MAX_EVIDENCE_CHARS}`)
-  }
-  let body: unknown
-  try {
-    body = JSON.parse(evidence)
-  } catch {
-    throw malformed('evidence is not JSON')
-  }
-  if (body == null || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).sort().join() !== 'attestation,keyId') {
-    throw malformed('evidence must be an object with exactly keyId and attestation')
-  }
+  const body = evidenceObject(evidence, MAX_EVIDENCE_CHARS, ['keyId', 'attestation'], '{"keyId": base64url, "attestation": base64url}', malformed)
   const { keyId: rawKeyId, attestation } = body as { keyId: unknown, attestation: unknown }
   const keyId = base64url(rawKeyId, 'keyId')
   if (keyId.length !== 32) {

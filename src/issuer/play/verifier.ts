@@ -11,6 +11,7 @@
  * token; it needs a service account and network at every enrolment, and is
  * not done here.
  */
+import { evidenceObject } from '../attestation.ts'
 import { timingSafeEqual } from 'node:crypto'
 import { compactDecrypt, compactVerify } from 'jose'
 import { PlayIntegrityRefusal } from './errors.ts'
@@ -46,16 +47,7 @@ export function playIntegrity (init: PlayIntegrityInit): AttestationVerifier {
   return {
     kind: 'play-integrity',
     async verify (evidence: string | undefined, context: AttestationContext): Promise<boolean> {
-      if (typeof evidence !== 'string' || evidence.length === 0 || evidence.length > MAX_EVIDENCE_CHARS) {
-        throw malformed(`evidence must be {"token": …} of at most ${MAX_EVIDENCE_CHARS} characters`)
-      }
-      let body: unknown
-      try {
-        body = JSON.parse(evidence)
-      } catch {
-        throw malformed('evidence is not JSON')
-      }
-      const token = isObject(body) && Object.keys(body).length === 1 ? body.token : undefined
+      const token = evidenceObject(evidence, MAX_EVIDENCE_CHARS, ['token'], '{"token": a compact JWE}', malformed).token
       if (typeof token !== 'string' || !/^[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*){4}$/.test(token)) {
         throw malformed('evidence must be {"token": a compact JWE}')
       }
