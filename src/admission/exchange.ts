@@ -240,7 +240,7 @@ function checkTicket (ctx: ExchangeContext, ticket: Uint8Array): TicketContents 
   return desk.check(self, ctx.remotePeer.toString(), ticket, ctx.state.verifier.current?.epoch)
 }
 
-function resumedWith (ctx: ExchangeContext, opened: TicketContents): Admitted {
+function resumedWith (opened: TicketContents): Admitted {
   // the token is of the current epoch (checked), whose key every member knows: no certificate needed
   return { claims: opened.claims, token: opened.token, keyCertificate: '', resumed: true }
 }
@@ -286,7 +286,7 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
       ctx.state.tickets?.hold(remote, hello.grant)
       await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', grant: grantFor(ctx, opened), resumed: true, declined: false }, AdmitProof, options)
       ctx.state.noteResumption?.('resumed')
-      return resumedWith(ctx, opened)
+      return resumedWith(opened)
     }
     // its ticket of ours does not open (or is spent): the full exchange, in this connection
     ctx.state.tickets?.drop(remote)
@@ -449,5 +449,5 @@ async function resumeAsResponder (pb: ProtobufStream, ctx: ExchangeContext, hell
   }
   ctx.state.tickets?.hold(remote, answer.grant)
   ctx.state.noteResumption?.('resumed')
-  return resumedWith(ctx, opened)
+  return resumedWith(opened)
 }

@@ -118,6 +118,14 @@ describe('tickets and the ticket desk (pure)', () => {
   })
 })
 
+/** a desk that presents `next` when set (a forged, lapsed or other-epoch ticket), else what it holds */
+class Presenting extends TicketDesk {
+  next?: Uint8Array
+  override present (issuer: string, epoch: number | undefined): Uint8Array | undefined {
+    return this.next ?? super.present(issuer, epoch)
+  }
+}
+
 /** a member's parts for exchanges run directly over an in-memory stream pair */
 interface Member {
   key: PrivateKey
@@ -225,12 +233,6 @@ describe('resumption in the admission exchange (real tokens, an in-memory link)'
   })
 
   it('the initiator refuses the responder\'s ticket (lapsed by its clock): it declines, and the full exchange runs in the same connection', async () => {
-    class Presenting extends TicketDesk {
-      next?: Uint8Array
-      override present (issuer: string, epoch: number | undefined): Uint8Array | undefined {
-        return this.next ?? super.present(issuer, epoch)
-      }
-    }
     const f = await member(now => new Presenting({ now }))
     await exchange(a, f)
     // a genuine ticket of a's for f, sealed long enough ago to have lapsed by now
@@ -264,12 +266,6 @@ describe('resumption in the admission exchange (real tokens, an in-memory link)'
     assert.deepEqual(b.outcomes, ['replayed'])
 
     // forged and other-epoch tickets, presented by the initiator
-    class Presenting extends TicketDesk {
-      next?: Uint8Array
-      override present (issuer: string, epoch: number | undefined): Uint8Array | undefined {
-        return this.next ?? super.present(issuer, epoch)
-      }
-    }
     const d = await member(now => new Presenting({ now }))
     await exchange(d, b)
     const desk = d.state.tickets as Presenting
