@@ -20,6 +20,13 @@ export const NONCE_BYTES = 32
 
 /** the whole exchange must finish within this, or the connection closes */
 export const ADMISSION_DEADLINE_MS = 5_000
+/**
+ * How long after a node hears of a revocation (or admits a sender) it
+ * excuses that sender for passing on the revoked peer: twelve default
+ * revocation polls, and gossip's spread many times over (state.ts,
+ * `mayNotKnowRevoked`).
+ */
+export const REVOCATION_NEWS_GRACE_MS = 60_000
 
 export const JWT_TYPE_TOKEN = 'tempus-token+jwt'
 export const JWT_TYPE_CREDENTIAL = 'tempus-credential+jwt'

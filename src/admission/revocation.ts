@@ -87,6 +87,8 @@ export class RevocationState {
   private list?: RevocationList
   private set = new Set<string>()
   private keySerial = 0
+  /** when this node first held a list revoking each peer (its own clock, ms) */
+  private heardAt = new Map<string, number>()
 
   get number (): number {
     return this.list?.n ?? -1
@@ -98,6 +100,16 @@ export class RevocationState {
 
   isRevoked (peerId: string): boolean {
     return this.set.has(peerId)
+  }
+
+  /**
+   * When this node first held a list revoking `peerId` (ms, its own clock),
+   * or undefined if it is not revoked. Other nodes hear of a revocation at
+   * about the same time, not at once: what one of them passes on about a
+   * peer revoked a moment ago is judged against this.
+   */
+  heardOf (peerId: string): number | undefined {
+    return this.set.has(peerId) ? this.heardAt.get(peerId) : undefined
   }
 
   /**
@@ -114,7 +126,7 @@ export class RevocationState {
   }
 
   /** Returns the PeerIds newly revoked, or undefined when the list is not newer (or signed by a retired key). */
-  apply (list: RevocationList): string[] | undefined {
+  apply (list: RevocationList, nowMs = Date.now()): string[] | undefined {
     if (!this.accepts(list)) {
       return undefined
     }
@@ -123,6 +135,14 @@ export class RevocationState {
     const added = [...next].filter(p => !this.set.has(p))
     this.list = list
     this.set = next
+    for (const peer of added) {
+      this.heardAt.set(peer, nowMs)
+    }
+    for (const peer of this.heardAt.keys()) {
+      if (!next.has(peer)) {
+        this.heardAt.delete(peer)
+      }
+    }
     return added
   }
 }

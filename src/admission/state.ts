@@ -4,7 +4,7 @@
  * peer showed. No libp2p here; the encrypter, gater and service read it.
  */
 import { TypedEventEmitter } from 'main-event'
-import { ADMISSION_DEADLINE_MS } from './constants.ts'
+import { ADMISSION_DEADLINE_MS, REVOCATION_NEWS_GRACE_MS } from './constants.ts'
 import { publicKeyFromRawBytes } from '../core/keys.ts'
 import { RevocationState, verifyRevocationList } from './revocation.ts'
 import type { PeerType } from '../core/peer-type.ts'
@@ -133,7 +133,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
    */
   async applyRevocationList (jws: string, from: 'http' | 'gossip'): Promise<RevocationList | undefined> {
     const list = await verifyRevocationList(jws, this.verifier.rootKey, this.verifier.overlay, this.now())
-    const added = this.revocations.apply(list)
+    const added = this.revocations.apply(list, this.now())
     if (added == null) {
       return undefined
     }
@@ -142,6 +142,26 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     }
     this.safeDispatchEvent('revocation-list', { detail: { jws, n: list.n, from } })
     return list
+  }
+
+  /**
+   * May an honest `sender` not know yet that `revokedPeer` is revoked? A
+   * list reaches every node within seconds (pushed over gossip, polled from
+   * the issuer), but not at once, and not a node that was away: so what a
+   * sender passes on about a revoked peer (an entry, a relayed anomaly, a
+   * page of catch-up) is excused within REVOCATION_NEWS_GRACE_MS of this
+   * node hearing of the revocation, and of the sender's admission here
+   * (it may just be back from a partition, its list still old). After both,
+   * it had the list from us if from nowhere else, and passing on the peer
+   * costs it.
+   */
+  mayNotKnowRevoked (revokedPeer: string, sender: string): boolean {
+    const heard = this.revocations.heardOf(revokedPeer)
+    if (heard == null) {
+      return false
+    }
+    const since = Math.max(heard, this.admitted.get(sender)?.admittedAt ?? this.now())
+    return this.now() < since + REVOCATION_NEWS_GRACE_MS
   }
 
   /** `cause` (a method, a protocol) makes a burst of one offence one episode: see `SuspicionScores.charge` */

@@ -19,6 +19,7 @@ import type { Anomaly } from './anomaly.ts'
 import type { BoundAnomaly } from './anomaly-id.ts'
 import type { GossipRefusal } from './errors.ts'
 import type { AnomalyStore } from './store.ts'
+import { excusedRevoked } from './validation.ts'
 import type { Checked } from './validation.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { Connection, Logger, PeerId, Stream } from '@libp2p/interface'
@@ -34,8 +35,8 @@ export interface CatchUpInit {
   check: (data: Uint8Array, decoded: (a: Anomaly) => void) => Promise<Checked>
   /** store and deliver a caught-up anomaly: true if it was new */
   deliver: (anomaly: BoundAnomaly, data: Uint8Array) => boolean
-  /** charge `peer` with a refused anomaly */
-  refused: (peer: string, reason: GossipRefusal) => void
+  /** charge `peer` with a refused anomaly (none: refused, and nobody charged) */
+  refused: (peer: string | undefined, reason: GossipRefusal) => void
   /** told of each page fetched from a peer or served to one (metrics) */
   onPage?: (role: 'fetched' | 'served') => void
 }
@@ -104,6 +105,11 @@ export class CatchUp {
           } catch (err) {
             const reason = err instanceof GossipError ? err.reason : 'malformed'
             if (IGNORED.has(reason)) {
+              continue
+            }
+            // an origin revoked a moment ago: the responder may not have the list yet
+            if (excusedRevoked(err, peer.toString(), (revoked, sender) => this.init.state.mayNotKnowRevoked(revoked, sender))) {
+              this.init.refused(undefined, reason)
               continue
             }
             if (err instanceof GossipError && err.signer != null) {

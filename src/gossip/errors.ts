@@ -20,12 +20,17 @@ export class GossipError extends TempusError {
   readonly reason: GossipRefusal
   /** who is at fault when it is not the peer that handed the frame on (equivocation: the signer) */
   readonly signer?: string
-  constructor (reason: GossipRefusal, message?: string, signer?: string) {
+  /** the peer a refusal is about, when it is not the sender (`revoked-origin`: the revoked origin) */
+  readonly about?: string
+  constructor (reason: GossipRefusal, message?: string, signer?: string, about?: string) {
     super(message ?? reason)
     this.name = 'GossipError'
     this.reason = reason
     if (signer != null) {
       this.signer = signer
+    }
+    if (about != null) {
+      this.about = about
     }
   }
 }

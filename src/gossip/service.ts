@@ -23,7 +23,7 @@ import { encodeAnomalyBody } from './anomaly.ts'
 import { bindAnomaly, deriveAnomalyId } from './anomaly-id.ts'
 import { CatchUp } from './catch-up.ts'
 import { ANOMALY_TOPIC, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PROTOCOL, CRL_TOPIC, DEFAULT_ANOMALY_LIFETIME_MS, EXPIRY_SWEEP_MS, GOSSIP_TOPICS, KEYS_TOPIC } from './constants.ts'
-import { GossipError } from './errors.ts'
+import { GossipError, IGNORED } from './errors.ts'
 import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
@@ -169,6 +169,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
     this.onRevocationList = this.onRevocationList.bind(this)
+    this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
     this.onHeartbeat = this.onHeartbeat.bind(this)
   }
@@ -194,6 +195,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.state.addEventListener('revocation-list', this.onRevocationList)
+    this.state.addEventListener('revoked', this.onRevoked)
     this.init.tokens?.addEventListener('token', this.onToken)
     this.keys.start(this.state.ownToken?.claims.ep ?? -1)
     this.sweep.start()
@@ -218,6 +220,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.state.removeEventListener('revocation-list', this.onRevocationList)
+    this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
     await this.components.registrar.unhandle(CATCH_UP_PROTOCOL)
   }
@@ -308,8 +311,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       this.accepted.park(message, await this.validator.check(topic, message.data, true))
       return TopicValidatorResult.Accept
     } catch (err) {
-      const verdict = verdictOn(err, peer.toString())
-      if (verdict.blame != null) {
+      const verdict = verdictOn(err, peer.toString(), (revoked, sender) => this.state.mayNotKnowRevoked(revoked, sender))
+      if (verdict.blame != null || !IGNORED.has(verdict.reason)) {
         this.refused(topic, verdict.blame, verdict.reason)
       }
       if (verdict.result === TopicValidatorResult.Reject) {
@@ -320,10 +323,15 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     }
   }
 
-  private refused (topic: GossipTopic, peer: string, reason: GossipRefusal): void {
+  /** A frame refused, charged to `peer`; none: an honest peer may have passed it on (a revocation it has not heard of yet), counted only. */
+  private refused (topic: GossipTopic, peer: string | undefined, reason: GossipRefusal): void {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
-    this.log('%s message from %s refused: %s', topic, peer, reason)
     this.metrics?.refused(topic, reason)
+    if (peer == null) {
+      this.log('%s message refused: %s (nobody charged)', topic, reason)
+      return
+    }
+    this.log('%s message from %s refused: %s', topic, peer, reason)
     this.state.raise(peer, 'bad-gossip')
     this.safeDispatchEvent('refused', { detail: { topic, peer, reason } })
   }
@@ -408,6 +416,23 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       return
     }
     this.publishFrame(CRL_TOPIC, encoder.encode(evt.detail.jws))
+  }
+
+  /**
+   * A revoked origin's anomalies are carried no further, as DTN does with
+   * its bundles: forgotten here, so this node never serves them to a peer
+   * catching up (which would refuse them, and charge it, once past the
+   * grace in which it may not have heard of the revocation).
+   */
+  private onRevoked (evt: CustomEvent<string[]>): void {
+    try {
+      const n = this.store.forgetOrigins(evt.detail)
+      if (n > 0) {
+        this.log('forgot %d anomalies of %d revoked origins', n, evt.detail.length)
+      }
+    } catch (err) {
+      this.log.error('forgetting the anomalies of revoked origins failed - %e', err)
+    }
   }
 
   private onToken (evt: CustomEvent<OwnToken>): void {

@@ -70,6 +70,7 @@ export class AnomalyStore {
   private readonly newestStmt: StatementSync
   private readonly countStmt: StatementSync
   private readonly frameStmt: StatementSync
+  private readonly forgetStmt: StatementSync
 
   /**
    * `path` of a database file, or ':memory:'; `recovery`: what the operator
@@ -99,6 +100,7 @@ export class AnomalyStore {
     this.bindingStmt = this.db.prepare('SELECT binding FROM anomalies WHERE id = ?')
     this.pageStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT ?')
     this.expireStmt = this.db.prepare('DELETE FROM anomalies WHERE expires <= ?')
+    this.forgetStmt = this.db.prepare('DELETE FROM anomalies WHERE origin = ?')
     this.newestStmt = this.db.prepare('SELECT MAX(timestamp) AS t FROM anomalies')
     this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM anomalies WHERE expires > ?')
   }
@@ -181,6 +183,25 @@ export class AnomalyStore {
       receivedAt: r.received_at,
       ...(r.provenance != null ? { provenance: JSON.parse(r.provenance) } : {})
     }))
+  }
+
+  /** Delete every anomaly these origins signed (they were revoked), in one transaction; returns how many. */
+  forgetOrigins (origins: string[]): number {
+    if (origins.length === 0) {
+      return 0
+    }
+    let n = 0
+    this.db.exec('BEGIN')
+    try {
+      for (const origin of origins) {
+        n += Number(this.forgetStmt.run(origin).changes)
+      }
+      this.db.exec('COMMIT')
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+    return n
   }
 
   /** Delete what expired; returns how many. */

@@ -154,7 +154,7 @@ export class GossipValidator {
       return await this.init.state.verifier.verify(frame.token, { sub: frame.origin, keyCertificate: frame.keyCertificate === '' ? undefined : frame.keyCertificate, at, acceptRotated })
     } catch (err) {
       if (err instanceof AdmissionError && err.reason === 'revoked') {
-        throw new GossipError('revoked-origin')
+        throw new GossipError('revoked-origin', undefined, undefined, frame.origin)
       }
       if (err instanceof AdmissionError && err.reason === 'rotated-key') {
         // published before a key rotation: an honest relay may still hold it
@@ -177,17 +177,24 @@ export interface Verdict {
  * A live message from `source` (the propagation source) failed with `err`.
  * Duplicates and stale copies are ignored; an equivocation is charged to
  * its signer and ignored, since a relay that met this copy first forwarded
- * it honestly; anything else is the source's doing and rejected.
+ * it honestly; so is a message of an origin revoked so lately that the
+ * source may not have the list yet (`mayNotKnowRevoked`, state.ts), but
+ * nobody is charged; anything else is the source's doing and rejected.
  */
-export function verdictOn (err: unknown, source: string): Verdict {
+export function verdictOn (err: unknown, source: string, mayNotKnowRevoked?: (revoked: string, sender: string) => boolean): Verdict {
   const reason: GossipRefusal = err instanceof GossipError ? err.reason : 'malformed'
-  if (IGNORED.has(reason)) {
+  if (IGNORED.has(reason) || excusedRevoked(err, source, mayNotKnowRevoked)) {
     return { result: TopicValidatorResult.Ignore, reason }
   }
   if (err instanceof GossipError && err.signer != null && err.signer !== source) {
     return { result: TopicValidatorResult.Ignore, reason, blame: err.signer }
   }
   return { result: TopicValidatorResult.Reject, reason, blame: source }
+}
+
+/** Is `err` a frame of a revoked origin that an honest `sender` may not know is revoked yet? */
+export function excusedRevoked (err: unknown, sender: string, mayNotKnowRevoked?: (revoked: string, sender: string) => boolean): boolean {
+  return err instanceof GossipError && err.reason === 'revoked-origin' && err.about != null && mayNotKnowRevoked?.(err.about, sender) === true
 }
 
 /**

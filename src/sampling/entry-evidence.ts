@@ -5,7 +5,8 @@
  * (the newest known); entries whose evidence lapses soon are dropped
  * before they are sent. A refused entry costs its sender, except where an
  * honest sender could not have known better (a rotation, its own token
- * lapsed in an issuer outage, an entry with no record).
+ * lapsed in an issuer outage, an entry with no record, a peer revoked a
+ * moment ago).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeJwt } from 'jose'
@@ -140,7 +141,9 @@ export class EntryEvidence {
         // outage (kept connections shuffle on), as admission forgives it
         const ownLapsed = entry.id === sender && offenceOf(err?.reason, err?.expiredForMs) === null
         const bound = holder === 'sampler' ? SAMPLE_EVIDENCE_MAX_AGE_MS : 0
-        if (err?.reason !== 'rotated-key' && !ownLapsed && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token, bound))) {
+        // and an entry of a peer revoked a moment ago: the sender may not have the list yet
+        const newsOfRevocation = err?.reason === 'revoked' && this.init.state.mayNotKnowRevoked(entry.id, sender)
+        if (err?.reason !== 'rotated-key' && !ownLapsed && !newsOfRevocation && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token, bound))) {
           this.init.state.raise(sender, 'bad-entry')
         }
       }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { REVOCATION_NEWS_GRACE_MS } from '../../src/admission/constants.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
@@ -17,6 +18,7 @@ import type { Anomaly } from '../../src/gossip/anomaly.ts'
 import type { BoundAnomaly } from '../../src/gossip/anomaly-id.ts'
 import type { DeliveredAnomaly } from '../../src/gossip/service.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
@@ -215,33 +217,82 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     await Promise.all([...nodes, sleeper].map(async n => n.stop()))
   })
 
-  it('a catch-up peer serving a revoked origin\'s anomaly is refused, and its suspicion rises', async () => {
+  /** Enrol a member, take its token, and have it revoked by two admins: what it signed before stays verifiable, its origin revoked. */
+  async function revokedMember (label: string): Promise<{ key: PrivateKey, id: string, token: { token: string, keyCertificate: string }, revoke: () => Promise<void> }> {
     const t = await net.issuer()
-    const sentinel = await net.node({ type: 'sentinel', ...QUIET })
-    const server = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), ...QUIET })
-    // an admitted member, whose anomaly the server holds, is then revoked
     const key = await generateKeyPair('Ed25519')
     const client = new IssuerClient({ url: t.url })
     const enrolled = await client.enroll(key, (await t.issuer.createCode('edge')))
-    const tok = await client.token(key, enrolled.credential)
-    const a = anomaly(enrolled.peerId, server.admission.verifier.overlay)
-    const frame = sealFrame(ANOMALY_TOPIC, key, enrolled.peerId, tok, encodeAnomalyBody(a))
-    assert.equal(server.gossip.store.insert(a, frame, Date.now()), 'new')
-    const admins = [generateEd25519(), generateEd25519()]
-    for (const [i, ad] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `gossip-admin-${i}`) }
-    const request = (await t.issuer.requestRevocation(enrolled.peerId, 'test'))
-    for (const ad of admins) {
-      await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+    const token = await client.token(key, enrolled.credential)
+    const revoke = async (): Promise<void> => {
+      const admins = [generateEd25519(), generateEd25519()]
+      for (const [i, ad] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `${label}-admin-${i}`) }
+      const request = (await t.issuer.requestRevocation(enrolled.peerId, 'test'))
+      for (const ad of admins) {
+        await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+      }
     }
+    return { key, id: enrolled.peerId, token, revoke }
+  }
+
+  it('a catch-up peer serving a revoked origin\'s anomaly: refused; free while it may not have heard, charged after; forgotten once it hears', async () => {
+    // the server polls the issuer only at start, and has no peer to hear of the revocation from: it hears when told
+    const server = await net.node({ type: 'edge', ...QUIET, admission: { crlPollInterval: '1h' } })
+    // an admitted member, whose anomaly the server holds, is then revoked
+    const member = await revokedMember('catch-up')
+    // it outlives the test's minute of skew
+    const a = anomaly(member.id, server.admission.verifier.overlay, { expires: Date.now() + 10 * 60_000 })
+    const frame = sealFrame(ANOMALY_TOPIC, member.key, member.id, member.token, encodeAnomalyBody(a))
+    assert.equal(server.gossip.store.insert(a, frame, Date.now()), 'new')
+    await member.revoke()
     // the victim learns the revocation first, then meets the server, and catches up from it
-    const victim = await net.node({ type: 'edge', ...QUIET, admission: { crlPollInterval: '200ms' } })
-    await eventually(() => victim.admission.revocations.isRevoked(enrolled.peerId), 'the victim to know the revocation')
-    const before = victim.admission.suspicion.score(server.peerId.toString())
+    let skew = 0
+    const victim = await net.node({ type: 'edge', ...QUIET, admission: { crlPollInterval: '200ms' }, options: { now: () => Date.now() + skew } })
+    await eventually(() => victim.admission.revocations.isRevoked(member.id), 'the victim to know the revocation')
+    const score = (): number => victim.admission.suspicion.score(server.peerId.toString())
+    const before = score()
     await victim.libp2p.dial(server.libp2p.getMultiaddrs()[0] as any)
     await eventually(() => (victim.gossip.status().rejected['revoked-origin'] ?? 0) >= 1, 'the catch-up to refuse the revoked origin')
     assert.ok(!victim.gossip.store.has(a.id))
     assert.deepEqual(victim.gossip.list(), [])
-    assert.ok(victim.admission.suspicion.score(server.peerId.toString()) > before)
+    // the victim heard of the revocation a moment ago: the server may not have
+    assert.equal(score(), before, 'an honest server that has not heard yet is not charged')
+    // a minute on, the server has had the list from everywhere; it still serves the origin: charged
+    skew = REVOCATION_NEWS_GRACE_MS + 1_000
+    await victim.gossip.catchUp(server.peerId)
+    assert.equal(victim.gossip.status().rejected['revoked-origin'], 2)
+    assert.ok(score() > before, 'a server serving an origin revoked long ago pays')
+    // once the server hears of the revocation, it forgets what the origin signed and serves it no more
+    const list = victim.admission.revocations.current?.jws
+    assert.ok(list != null)
+    await server.admission.applyRevocationList(list, 'gossip')
+    assert.ok(!server.gossip.store.has(a.id), 'the server forgot the revoked origin\'s anomaly')
+  })
+
+  it('a live anomaly of an origin revoked a moment ago is dropped without charging its relay; relayed a minute later, it costs', async () => {
+    let skew = 0
+    const target = await net.node({ type: 'sentinel', ...QUIET, admission: { crlPollInterval: '200ms' }, options: { now: () => Date.now() + skew } })
+    const relayKey = await generateKeyPair('Ed25519')
+    // the relay has not heard (it polls only at start): it passes on what the origin signed
+    const relay = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs(), ...QUIET, admission: { crlPollInterval: '1h' }, options: { privateKey: relayKey } })
+    await onTopicBothWays(target, relay, ANOMALY_TOPIC)
+    const member = await revokedMember('live')
+    await member.revoke()
+    await eventually(() => target.admission.revocations.isRevoked(member.id), 'the target to know the revocation')
+    const overlay = target.admission.verifier.overlay
+    const publish = async (): Promise<void> => {
+      const a = anomaly(member.id, overlay, { timestamp: Date.now() + skew, expires: Date.now() + skew + 60_000 })
+      await relay.libp2p.services.pubsub.publish(ANOMALY_TOPIC, sealFrame(ANOMALY_TOPIC, member.key, member.id, member.token, encodeAnomalyBody(a)))
+    }
+    const score = (): number => target.admission.suspicion.score(relay.peerId.toString())
+    const before = score()
+    await publish()
+    await eventually(() => (target.gossip.status().rejected['revoked-origin'] ?? 0) >= 1, 'the target to refuse the revoked origin')
+    assert.equal(score(), before, 'a relay that has not heard yet is not charged')
+    skew = REVOCATION_NEWS_GRACE_MS + 1_000
+    await publish()
+    await eventually(() => (target.gossip.status().rejected['revoked-origin'] ?? 0) >= 2, 'the target to refuse it again')
+    assert.ok(score() > before, 'a relay passing on an origin revoked a minute ago pays')
   })
 
   it('the keys topic shares the frame: a certificate that is not the token\'s key is rejected, the current one is ignored', async () => {

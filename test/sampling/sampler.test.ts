@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
+import { REVOCATION_NEWS_GRACE_MS } from '../../src/admission/constants.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
@@ -87,7 +88,8 @@ describe('sampling across real nodes', () => {
   })
 
   it('forged entries (wrong type, expired, revoked, unknown issuer) never enter a view, and raise the sender\'s suspicion', async () => {
-    const target = await net.node({ type: 'sentinel', sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { crlPollInterval: '200ms' } })
+    let skew = 0
+    const target = await net.node({ type: 'sentinel', sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { crlPollInterval: '200ms' }, options: { now: () => Date.now() + skew } })
     const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } })
     await eventually(() => target.admission.admitted.has(sender.peerId.toString()), 'sender admitted')
     const t = await net.issuer()
@@ -127,18 +129,25 @@ describe('sampling across real nodes', () => {
       { ...revoked, type: 'sentinel' },
       { ...foreign, type: 'sentinel' }
     ]
-    const before = target.admission.suspicion.score(sender.peerId.toString())
-    const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
-    const lp = lpStream(stream)
-    await lp.write(encodeShuffle(forged))
-    await lp.read({ signal: AbortSignal.timeout(10_000) })
-    await stream.close()
-    const view = target.sampling.view('sentinel').map(e => e.peerId)
-    for (const f of forged) {
-      assert.ok(!view.includes(f.id), `${f.id} must not enter the view`)
+    const shuffle = async (entries: RawEntry[]): Promise<number> => {
+      const before = target.admission.suspicion.score(sender.peerId.toString())
+      const stream = await sender.libp2p.dialProtocol(target.peerId, cyclonProtocol('sentinel'), { signal: AbortSignal.timeout(10_000) })
+      const lp = lpStream(stream)
+      await lp.write(encodeShuffle(entries))
+      await lp.read({ signal: AbortSignal.timeout(10_000) })
+      await stream.close()
+      const view = target.sampling.view('sentinel').map(e => e.peerId)
+      for (const f of entries) {
+        assert.ok(!view.includes(f.id), `${f.id} must not enter the view`)
+      }
+      return target.admission.suspicion.score(sender.peerId.toString()) - before
     }
-    const after = target.admission.suspicion.score(sender.peerId.toString())
-    assert.ok(after - before >= 4 * 5 - 0.5, `suspicion rose by ${after - before}`)
+    // the target heard of the revocation a moment ago: the sender may not have, and pays nothing for that entry
+    assert.equal(await shuffle([{ ...revoked, type: 'sentinel' }]), 0, 'a peer revoked a moment ago costs its sender nothing')
+    // a minute on, every honest node has had the list: the four cost
+    skew = REVOCATION_NEWS_GRACE_MS + 1_000
+    const rose = await shuffle(forged)
+    assert.ok(rose >= 4 * 5 - 0.5, `suspicion rose by ${rose}`)
   })
 
   it('an entry whose evidence is about to lapse is dropped before the next shuffle; one that lapsed moments ago costs its sender nothing', async () => {
