@@ -83,15 +83,19 @@ export class GossipValidator {
     const epochBefore = state.verifier.current?.epoch ?? -1
     // a caught-up anomaly is evidence of the past: its origin's token need only
     // have been valid when it was published, even if its epoch has been rotated
-    // away since, as long as it was published before this node first knew a
-    // newer epoch (so a retired key, leaked or not, cannot date new anomalies).
-    // Without this, nothing published before a rotation could be caught up
-    // after it: the chaos harness (issue #20) found such anomalies never
-    // reaching nodes that had missed them live.
+    // away since, as long as the token was issued before this node first knew
+    // a newer epoch. The issuer stops signing with a key before any node hears
+    // of its successor, so every honest token of the old epoch was; a token of
+    // it dated later was minted by someone holding a retired key. Such a token
+    // lives at most TOKEN_TTL_MAX_MS, so a retired key, leaked or not, can date
+    // nothing later than that past the rotation. Judging the anomaly's own
+    // time instead (as this did first) lost what a node cut off from the
+    // issuer published under its still-valid token while the rotation
+    // happened without it: the chaos harness (issue #20) found both losses.
     const claims = await this.checkEvidence(frame, at, !live && anomaly != null)
     const superseded = state.verifier.supersededAt(claims.ep)
-    if (superseded != null && at > superseded + GOSSIP_SKEW_MS) {
-      throw new GossipError('stale', 'made under a rotated key after its successor was current')
+    if (superseded != null && claims.nbf * 1000 > superseded + GOSSIP_SKEW_MS) {
+      throw new GossipError('stale', 'a token of a rotated key issued after its successor was current')
     }
     if (anomaly != null) {
       // only a bridge re-publishes another overlay's anomaly (anomaly-relay.ts);
