@@ -103,6 +103,29 @@ export function bundleExpected (faults: RanFault[], s: Sent, endedAt: number, wi
   return reached != null && s.expires > endedAt
 }
 
+/**
+ * Each acknowledged, unexpired anomaly missing at an honest node by the end,
+ * with what a post-mortem needs first: when and by whom it was published,
+ * the epoch of the publisher's token then, whether the missing node was
+ * away at that moment, and what that node refused in gossip.
+ */
+export function anomalyMisses (input: Pick<FigureInput, 'nodes' | 'revoked' | 'faults' | 'sent' | 'startedAt' | 'endedAt'>): string[] {
+  const { nodes, revoked, faults, sent, startedAt, endedAt } = input
+  const t = (at: number): string => `+${((at - startedAt) / 1000).toFixed(1)}s`
+  const epochAt = (i: number, at: number): unknown => nodes.find(n => n.index === i)?.events.filter(e => e.event === 'token' && e.at <= at).at(-1)?.epoch
+  const misses: string[] = []
+  for (const a of sent.filter(s => s.kind === 'anomaly' && s.expires > endedAt)) {
+    for (const n of nodes) {
+      if (n.index === revoked || n.report == null || n.report.anomalies.includes(a.id)) continue
+      const refusals = n.events.filter(e => e.event === 'gossip-refused' && e.at >= a.at).map(e => `${t(e.at)} ${e.reason} from ${String(e.peer).slice(-6)}`)
+      misses.push(`anomaly ${a.ref} (node ${a.node} at ${t(a.at)}, its token of epoch ${String(epochAt(a.node, a.at))}) missing at node ${n.index}` +
+        `${awayAt(faults, n.index, a.at) ? ' (away when it was published)' : ''}; that node's epoch at the end ${String(epochAt(n.index, endedAt))}` +
+        `${refusals.length > 0 ? `; it refused: ${refusals.slice(0, 5).join(', ')}` : ''}`)
+    }
+  }
+  return misses
+}
+
 export function computeFigures (input: FigureInput): ChaosFigures {
   const { nodes, revoked, faults, sent, revocation, endedAt, windowMs } = input
   const honest = nodes.filter(n => n.index !== revoked)
