@@ -105,11 +105,33 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   /** Set by the token manager: bring our token up to the verifier's epoch (at most one fetch per epoch). */
   refreshOwnToken?: () => Promise<unknown>
 
-  /** Make sure our token is of the verifier's current epoch (after a rotation). */
+  /**
+   * Make sure our token is of the verifier's current epoch (after a
+   * rotation), waiting at most a third of the exchange deadline. An exchange
+   * waits for this inside its deadline, and a deadline that passes is
+   * charged to the peer (`timeout`): an issuer that does not answer at once
+   * (killed, behind a partition) must not make two honest peers charge each
+   * other. Past the wait, or if the fetch fails, the exchange shows what we
+   * hold; a rotated token is refused as `rotated-key`, which costs nothing,
+   * and the token manager goes on fetching.
+   */
   async ensureOwnTokenCurrent (): Promise<void> {
     const current = this.verifier.current?.epoch
-    if (current != null && this.own != null && this.own.claims.ep < current) {
-      await this.refreshOwnToken?.()
+    if (current == null || this.own == null || this.own.claims.ep >= current) {
+      return
+    }
+    const fetching = this.refreshOwnToken?.()
+    if (fetching == null) {
+      return
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    try {
+      await Promise.race([
+        fetching.then(() => {}, () => {}),
+        new Promise<void>(resolve => { timer = setTimeout(resolve, this.deadlineMs / 3) })
+      ])
+    } finally {
+      clearTimeout(timer)
     }
   }
 

@@ -1,0 +1,80 @@
+/**
+ * Issue #20 (the chaos harness: honest peers charged around a rotation while
+ * an issuer replica was down or behind a partition). An exchange that learns
+ * of a newer epoch fetches this node's token of it before it answers, inside
+ * the exchange's deadline; an issuer that did not answer held the exchange
+ * until that deadline passed, and each side then charged the other with
+ * `timeout`. The wait for our own token is now bounded (a third of the
+ * deadline), after which the exchange shows the token held: refused as
+ * `rotated-key`, which costs nobody anything.
+ */
+import assert from 'node:assert/strict'
+import { createServer, connect } from 'node:net'
+import { after, describe, it } from 'node:test'
+import { TestNet } from '../fixtures/nodes.ts'
+import { waitForEvent } from '../fixtures/wait.ts'
+import type { Socket } from 'node:net'
+
+const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
+
+/** A TCP relay to the issuer that can be turned into a black hole: connections accepted, nothing answered. */
+async function issuerRelay (target: URL): Promise<{ url: string, blackHole: () => void, close: () => Promise<void> }> {
+  const sockets = new Set<Socket>()
+  let dark = false
+  const server = createServer(client => {
+    sockets.add(client)
+    client.on('close', () => { sockets.delete(client) })
+    client.on('error', () => {})
+    if (dark) {
+      return // accepted, read, never answered
+    }
+    const upstream = connect(Number(target.port), target.hostname)
+    sockets.add(upstream)
+    upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
+    upstream.on('error', () => { client.destroy() })
+    client.on('close', () => { upstream.destroy() })
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    blackHole: () => {
+      dark = true
+      // kept-alive connections would go on relaying: every later request meets the dark
+      for (const s of sockets) s.destroy()
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    }
+  }
+}
+
+describe('our own token during an exchange', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  it('an issuer that does not answer during a rotation: the exchange shows the token held within its deadline, and neither side is charged', async () => {
+    const t = await net.issuer()
+    const relay = await issuerRelay(new URL(t.url))
+    after(async () => { await relay.close() })
+    const a = await net.node({ type: 'sentinel', ...QUIET })
+    const b = await net.node({ type: 'edge', ...QUIET, issuers: [relay.url] })
+    const epoch = b.admission.ownToken?.claims.ep as number
+    await t.issuer.announceKey()
+    await t.issuer.activateKey()
+    assert.ok(await a.tokens.refresh() != null)
+    assert.equal(a.admission.ownToken?.claims.ep, epoch + 1, 'a is on the new epoch')
+    // b's issuer goes dark: b learns the new epoch from a's retry, and cannot fetch its token of it
+    relay.blackHole()
+    const refusedByA = waitForEvent(a.admission, 'refused', evt => evt.detail.peer === b.peerId.toString(), 20_000)
+    const refusedByB = waitForEvent(b.admission, 'refused', evt => evt.detail.peer === a.peerId.toString(), 20_000)
+    await b.libp2p.dial(a.getMultiaddrs()[0] as any).then(() => { assert.fail('b cannot be admitted with a rotated token') }, () => {})
+    const [byA, byB] = await Promise.all([refusedByA, refusedByB])
+    assert.equal(byA.detail.reason, 'rotated-key', 'a refused the token b held: stale, not a stall')
+    assert.notEqual(byB.detail.reason, 'timeout', 'b did not wait out its deadline on its own issuer')
+    assert.equal(a.admission.suspicion.score(b.peerId.toString()), 0, 'a charged b nothing')
+    assert.equal(b.admission.suspicion.score(a.peerId.toString()), 0, 'b charged a nothing')
+  })
+})
