@@ -70,7 +70,7 @@ describe('our own token during an exchange', () => {
     relay.blackHole()
     const refusedByA = waitForEvent(a.admission, 'refused', evt => evt.detail.peer === b.peerId.toString(), 20_000)
     const refusedByB = waitForEvent(b.admission, 'refused', evt => evt.detail.peer === a.peerId.toString(), 20_000)
-    await b.libp2p.dial(a.getMultiaddrs()[0] as any).then(() => { assert.fail('b cannot be admitted with a rotated token') }, () => {})
+    await b.libp2p.dial(a.libp2p.getMultiaddrs()[0] as any).then(() => { assert.fail('b cannot be admitted with a rotated token') }, () => {})
     const [byA, byB] = await Promise.all([refusedByA, refusedByB])
     assert.equal(byA.detail.reason, 'rotated-key', 'a refused the token b held: stale, not a stall')
     assert.notEqual(byB.detail.reason, 'timeout', 'b did not wait out its deadline on its own issuer')
