@@ -126,6 +126,23 @@ export function anomalyMisses (input: Pick<FigureInput, 'nodes' | 'revoked' | 'f
   return misses
 }
 
+/** Each offence charged to an honest peer, and each honest peer pushed past `ok`: who, by whom, when, for what. */
+export function honestOffences (input: Pick<FigureInput, 'nodes' | 'revoked' | 'startedAt'>): string[] {
+  const { nodes, revoked, startedAt } = input
+  const indexOf = new Map(nodes.map(n => [n.peerId, n.index]))
+  const honest = new Set(nodes.filter(n => n.index !== revoked).map(n => n.peerId))
+  const t = (at: number): string => `+${((at - startedAt) / 1000).toFixed(1)}s`
+  const lines: string[] = []
+  for (const n of nodes) {
+    for (const e of n.events) {
+      if (e.event === 'offence' && e.charged === true && honest.has(e.peer)) {
+        lines.push(`node ${n.index} charged honest node ${String(indexOf.get(e.peer))} with ${String(e.offence)} (${String(e.cause ?? 'no cause')}) at ${t(e.at)}, now ${String(e.state)}`)
+      }
+    }
+  }
+  return lines
+}
+
 export function computeFigures (input: FigureInput): ChaosFigures {
   const { nodes, revoked, faults, sent, revocation, endedAt, windowMs } = input
   const honest = nodes.filter(n => n.index !== revoked)

@@ -25,7 +25,7 @@ import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { killAll, spawnTempus, tempus } from '../../test/fixtures/cli.ts'
 import { findPostgresBin, startPostgres } from '../../test/fixtures/postgres.ts'
 import { ChaosLab, removeStaleChaos } from './chaos-lab.ts'
-import { anomalyMisses, computeFigures } from './chaos-metrics.ts'
+import { anomalyMisses, computeFigures, honestOffences } from './chaos-metrics.ts'
 import { describePlan, planChaos } from './chaos-schedule.ts'
 import type { ChaosHost } from './chaos-lab.ts'
 import type { ChaosFigures, NodeEvent, NodeRecord, RanFault, Sent } from './chaos-metrics.ts'
@@ -299,6 +299,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
       cpuSeconds: [...cpuByPid.values()].reduce((a, b) => a + b, 0)
     })
     notes.push(...anomalyMisses({ nodes: running.map(n => n.record), revoked: plan.revoked, faults, sent, startedAt, endedAt }))
+    notes.push(...honestOffences({ nodes: running.map(n => n.record), revoked: plan.revoked, startedAt }))
     if (options.dumpFile != null) {
       await writeFile(options.dumpFile, JSON.stringify({ plan, faults, sent, revocation, startedAt, endedAt, nodes: running.map(n => n.record) }))
     }

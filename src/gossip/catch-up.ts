@@ -10,7 +10,7 @@
 import { RateLimiter, pbStream } from '@libp2p/utils'
 import { isCutRead } from '../admission/cut-read.ts'
 import {
-  CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL,
+  CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PEERS_REMEMBERED, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL,
   CATCH_UP_TIMEOUT_MS, MAX_CATCH_UP_RESPONSE_BYTES
 } from './constants.ts'
 import { GossipError, IGNORED } from './errors.ts'
@@ -45,6 +45,8 @@ export class CatchUp {
   private readonly init: CatchUpInit
   private readonly limiter = new RateLimiter({ points: CATCH_UP_PER_PEER_PER_MINUTE, duration: 60 })
   private lastCatchUp = -Infinity
+  /** when this node last caught up from each peer (oldest first; bounded) */
+  private readonly askedAt = new Map<string, number>()
   /** where the last catch-up started, if a responder broke it off (see `catchUp`) */
   private resumeFrom?: number
   private isolated = true
@@ -65,6 +67,11 @@ export class CatchUp {
   async catchUp (peer: PeerId): Promise<number> {
     const { store, connectionManager, log } = this.init
     this.lastCatchUp = this.init.now()
+    this.askedAt.delete(peer.toString())
+    this.askedAt.set(peer.toString(), this.lastCatchUp)
+    if (this.askedAt.size > CATCH_UP_PEERS_REMEMBERED) {
+      this.askedAt.delete(this.askedAt.keys().next().value as string)
+    }
     this.isolated = false
     const newest = store.newest()
     const start = Math.min(newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS), this.resumeFrom ?? Number.POSITIVE_INFINITY)
@@ -147,9 +154,21 @@ export class CatchUp {
     return got
   }
 
-  /** A peer connected: catch up from it if this node was cut off, or had no catch-up for a while. */
+  /**
+   * A peer connected: catch up from it if this node was cut off, had no
+   * catch-up for a while, or has not caught up from this peer lately. The
+   * last matters after a partition heals: the connection that comes back
+   * is to a node of the other side, which holds what this side missed,
+   * while this node, never isolated, caught up from its own side moments
+   * ago. Without it, what was published across the partition spread at the
+   * pace of the periodic catch-up, a random peer every 30 s, and missed
+   * nodes for a minute and more (the chaos harness, issue #20).
+   */
   onConnect (peer: PeerId): void {
-    if (this.isolated || this.init.now() - this.lastCatchUp >= CATCH_UP_MIN_INTERVAL_MS) {
+    const now = this.init.now()
+    const key = peer.toString()
+    const fromIt = this.askedAt.get(key)
+    if (this.isolated || now - this.lastCatchUp >= CATCH_UP_MIN_INTERVAL_MS || fromIt == null || now - fromIt >= CATCH_UP_MIN_INTERVAL_MS) {
       void this.catchUp(peer)
     }
   }
@@ -191,7 +210,7 @@ export class CatchUp {
       try {
         request = await pb.read(CatchUpRequest, { signal })
       } catch (err: any) {
-        if (!isCutRead(err)) state.raise(peer, 'malformed-frame') // a cut read is nobody's offence
+        if (!isCutRead(err)) state.raise(peer, 'malformed-frame', `gossip:catch-up:${String(err?.name)}`) // a cut read is nobody's offence
         stream.abort(new Error('malformed catch-up request'))
         return
       }

@@ -40,6 +40,8 @@ export const CATCH_UP_TIMEOUT_MS = 10_000
 export const CATCH_UP_OVERLAP_MS = 60_000
 /** at most one catch-up per this interval, unless the node was cut off */
 export const CATCH_UP_MIN_INTERVAL_MS = 30_000
+/** how many peers' last catch-up times a node keeps (a peer it forgot is one it catches up from on its next connection) */
+export const CATCH_UP_PEERS_REMEMBERED = 1024
 export const MAX_CATCH_UP_RESPONSE_BYTES = CATCH_UP_PAGE * MAX_FRAME_BYTES[ANOMALY_TOPIC] + 1024
 
 /** how often expired anomalies are deleted */

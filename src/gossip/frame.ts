@@ -25,6 +25,8 @@ import type { PrivateKey } from '@libp2p/interface'
 
 export interface Frame {
   origin: string
+  /** the origin's raw Ed25519 public key (from its PeerId) */
+  originKey: Uint8Array
   token: string
   keyCertificate: string
   body: Uint8Array
@@ -47,6 +49,17 @@ export function sealFrame (topic: GossipTopic, privateKey: PrivateKey, origin: s
 
 /** Decode with bounds and check the origin's signature; evidence is checked by the validator. */
 export function openFrame (topic: GossipTopic, data: Uint8Array): Frame {
+  const frame = decodeFrame(topic, data)
+  verifyFrame(topic, frame)
+  return frame
+}
+
+/**
+ * A frame's bounds, shape and canonical encoding, without its signature:
+ * what may be read of it before paying for that check (is it a duplicate?).
+ * Nothing read from it may be acted on before `verifyFrame`.
+ */
+export function decodeFrame (topic: GossipTopic, data: Uint8Array): Frame {
   if (data.length > MAX_FRAME_BYTES[topic]) {
     throw new GossipError('oversize', `over ${MAX_FRAME_BYTES[topic]} bytes`)
   }
@@ -71,10 +84,14 @@ export function openFrame (topic: GossipTopic, data: Uint8Array): Frame {
   if (!isCanonical(pb, data)) {
     throw new GossipError('malformed', 'the frame is not in its canonical encoding')
   }
-  if (!verifyDomain(publicKeyFromRawBytes(origin.publicKey.raw), pb.signature, DOMAINS.gossip, encoder.encode(topic), pb.body)) {
+  return { origin: origin.toString(), originKey: origin.publicKey.raw, token: pb.token, keyCertificate: pb.keyCertificate, body: pb.body, signature: pb.signature }
+}
+
+/** The origin's signature over the topic and body (the one signature a frame carries). */
+export function verifyFrame (topic: GossipTopic, frame: Frame): void {
+  if (!verifyDomain(publicKeyFromRawBytes(frame.originKey), frame.signature, DOMAINS.gossip, encoder.encode(topic), frame.body)) {
     throw new GossipError('bad-signature')
   }
-  return { origin: origin.toString(), token: pb.token, keyCertificate: pb.keyCertificate, body: pb.body, signature: pb.signature }
 }
 
 /** Are these bytes the encoding `sealFrame` would write for this frame? (protobuf decoders accept many) */

@@ -90,7 +90,7 @@ export async function initiateShuffle (ctx: { connectionManager: ConnectionManag
         throw err // a reset or a timeout: the partner is gone, not guilty
       }
       ctx.log('%s reply from %s refused: %s', type, partnerId, err?.message)
-      ctx.state.raise(partnerId, 'malformed-frame')
+      ctx.state.raise(partnerId, 'malformed-frame', `cyclon:${type}:${(err as MalformedShuffleError).reason}`)
       throw err
     }
     await stream.close({ signal })
@@ -150,7 +150,7 @@ export async function answerShuffle (ctx: AnswerContext, type: PeerType, stream:
         throw err // a reset or a timeout: not an offence
       }
       ctx.log('%s shuffle from %s refused: %s', type, sender, err?.message)
-      ctx.state.raise(sender, 'malformed-frame')
+      ctx.state.raise(sender, 'malformed-frame', `cyclon:${type}:${(err as MalformedShuffleError).reason}`)
       ctx.metrics?.shuffle(type, 'responder', 'refused')
       stream.abort(err instanceof MalformedShuffleError ? err : new Error('malformed shuffle'))
       return
