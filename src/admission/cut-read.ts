@@ -18,6 +18,8 @@
  * `malformed-frame`.
  */
 
+import type { Uint8ArrayList } from 'uint8arraylist'
+
 /** the peer's bytes are wrong: charge it */
 const FRAMING_FAULTS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
 
@@ -36,6 +38,44 @@ const SOCKET_CUTS = new Set([
 /** Did a read fail because of the peer's framing (an oversize or broken length prefix)? */
 export function isFramingFault (err: unknown): boolean {
   return FRAMING_FAULTS.has((err as { name?: unknown } | null)?.name as string)
+}
+
+/** A whole frame arrived and did not decode: the peer's bytes. */
+export class UndecodableFrameError extends Error {
+  override readonly name = 'UndecodableFrameError'
+  constructor (cause: unknown) {
+    super(`the frame does not decode: ${String((cause as { message?: unknown } | null)?.message ?? cause)}`)
+  }
+}
+
+/**
+ * The codec with its decode failures marked as the peer's: a protobuf
+ * decoder throws plain `Error`s and `RangeError`s, which a read cut by our
+ * own side (a connection aborted with a plain `Error`) can throw as well, so
+ * only a mark set at the decoder tells them apart.
+ */
+export function peerDecoded<T, O = any> (codec: { decode: (buf: Uint8Array | Uint8ArrayList, opts?: O) => T }): { decode: (buf: Uint8Array | Uint8ArrayList, opts?: O) => T } {
+  return {
+    decode: (buf, opts) => {
+      try {
+        return codec.decode(buf, opts)
+      } catch (err) {
+        throw new UndecodableFrameError(err)
+      }
+    }
+  }
+}
+
+/**
+ * Did a read fail because of the peer's bytes, positively: its framing, or a
+ * whole frame that did not decode (`peerDecoded`)? Anything else — a reset,
+ * a deadline, a connection this side aborted for its own reasons with
+ * whatever error — is nobody's offence. The chaos harness (issue #20) found
+ * a catch-up read aborted by this side's own connection close, with a plain
+ * `Error`, charged to an honest peer as `malformed-frame`.
+ */
+export function isPeerFault (err: unknown): boolean {
+  return isFramingFault(err) || (err as { name?: unknown } | null)?.name === 'UndecodableFrameError'
 }
 
 /** Did a read (or a decode right after it) fail because the stream was cut rather than because of the bytes? */

@@ -41,8 +41,13 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         state.recordAdmitted(remote, admitted.claims, false, admitted.token, admitted.keyCertificate, direction)
         return { ...secured, connection: pb.unwrap() }
       } catch (err: any) {
-        // a stall until the deadline is the peer's doing; a cut (reset, close) is nobody's; bad bytes are
-        const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : (isCutRead(err) ? 'closed' : 'malformed'))
+        // a stall until the deadline is the peer's doing; the exchange names every fault of the
+        // peer's bytes (its reads mark them, exchange.ts); anything else (a reset, a close, a
+        // connection this side aborted, a fault of this node's own) is nobody's
+        const reason = err instanceof AdmissionError ? err.reason : (signal.aborted ? 'timeout' : 'closed')
+        if (!(err instanceof AdmissionError) && !signal.aborted && !isCutRead(err)) {
+          log.error('%s admission of %s ended by an error of this node, not the peer\'s: %e', direction, remote, err)
+        }
         log('%s admission of %s refused: %s', direction, remote, reason)
         // `refused` costs nothing (offenceOf): the peer is named so the operator's log says who
         state.recordRefused(remote, reason, direction, err instanceof AdmissionError ? err.expiredForMs : undefined, err instanceof AdmissionError ? err.overlay : undefined)

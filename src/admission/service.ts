@@ -10,7 +10,7 @@ import { Key } from 'interface-datastore'
 import { serviceCapabilities } from '@libp2p/interface'
 import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { ADMISSION_CAPABILITY } from './provider.ts'
-import { isCutRead } from './cut-read.ts'
+import { isPeerFault, peerDecoded } from './cut-read.ts'
 import { AdmissionError } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
@@ -275,7 +275,7 @@ export class AdmissionService implements Startable {
   private async handleRefresh (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
     try {
-      const refresh = await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read(TokenRefresh, { signal: AbortSignal.timeout(5_000) })
+      const refresh = await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read(peerDecoded(TokenRefresh), { signal: AbortSignal.timeout(5_000) })
       // the connection is already Noise-authenticated as `peer`: a token
       // naming it is its own proof of possession here
       const claims = await this.state.verifier.verify(refresh.token, { sub: peer, keyCertificate: refresh.keyCertificate === '' ? undefined : refresh.keyCertificate })
@@ -292,7 +292,8 @@ export class AdmissionService implements Startable {
         await stream.close().catch(() => {})
         return
       }
-      if (reason === 'malformed' && isCutRead(err)) { stream.abort(err); return } // a cut read is nobody's offence
+      // only the peer's bytes are its offence: a read cut, timed out or aborted by our side is nobody's
+      if (reason === 'malformed' && !isPeerFault(err)) { stream.abort(err); return }
       this.state.recordRefused(peer, reason, 'inbound', err instanceof AdmissionError ? err.expiredForMs : undefined, err instanceof AdmissionError ? err.overlay : undefined)
       stream.abort(new AdmissionError(reason))
     }

@@ -8,7 +8,7 @@
  * every period (the service runs the timer).
  */
 import { RateLimiter, pbStream } from '@libp2p/utils'
-import { isCutRead } from '../admission/cut-read.ts'
+import { isPeerFault, peerDecoded } from '../admission/cut-read.ts'
 import {
   CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PEERS_REMEMBERED, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL,
   CATCH_UP_TIMEOUT_MS, MAX_CATCH_UP_RESPONSE_BYTES
@@ -208,9 +208,10 @@ export class CatchUp {
       const pb = pbStream(stream, { maxDataLength: 256 })
       let request: CatchUpRequest
       try {
-        request = await pb.read(CatchUpRequest, { signal })
+        request = await pb.read(peerDecoded(CatchUpRequest), { signal })
       } catch (err: any) {
-        if (!isCutRead(err)) state.raise(peer, 'malformed-frame', `gossip:catch-up:${String(err?.name)}`) // a cut read is nobody's offence
+        // only the peer's bytes are its offence: a read cut, timed out or aborted by our side is nobody's
+        if (isPeerFault(err)) state.raise(peer, 'malformed-frame', `gossip:catch-up:${String(err?.name)}`)
         stream.abort(new Error('malformed catch-up request'))
         return
       }

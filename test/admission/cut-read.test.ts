@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { REFRESH_PROTOCOL } from '../../src/admission/constants.ts'
 import { StreamCloseEvent, StreamResetEvent } from '@libp2p/interface'
-import { isCutRead, isFramingFault } from '../../src/admission/cut-read.ts'
+import { isCutRead, isFramingFault, isPeerFault, peerDecoded } from '../../src/admission/cut-read.ts'
 import { CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
 import { RPC_PROTOCOL } from '../../src/rpc/constants.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
@@ -27,6 +27,17 @@ describe('a cut read is nobody\'s offence', () => {
     for (const err of [named('InvalidDataLengthError'), named('ParseError'), new RangeError('index out of range'), null, undefined, 'x']) {
       assert.equal(isCutRead(err), false, String((err as any)?.name ?? err))
     }
+  })
+
+  it('a peer fault is marked at the decoder: a plain Error from elsewhere is not one (issue #20)', () => {
+    const codec = peerDecoded({ decode: (b: { length: number }) => { if (b.length === 0) throw new RangeError('index out of range'); return b.length } })
+    assert.equal(codec.decode(Uint8Array.of(1, 2)), 2)
+    let thrown: unknown
+    try { codec.decode(new Uint8Array(0)) } catch (err) { thrown = err }
+    assert.equal(isPeerFault(thrown), true, 'a frame that does not decode')
+    assert.equal(isPeerFault(Object.assign(new Error('x'), { name: 'InvalidDataLengthError' })), true, 'an oversize length')
+    assert.equal(isPeerFault(new Error('a connection aborted by our side')), false)
+    assert.equal(isPeerFault(new RangeError('index out of range')), false, 'unmarked: could be anything')
   })
 
   it('a socket reset is a cut, whether it comes as the stream\'s close event or as the socket\'s error (issue #20)', () => {
@@ -83,6 +94,30 @@ describe('a cut read is nobody\'s offence', () => {
         // an aborted connection ends as 'aborted' (or 'reset'), never 'closed': any end will do
         await eventually(() => ['closed', 'aborted', 'reset'].includes(cut.status), 'the connection ended')
         // a round trip through the server after it: the cut read has been handled by now
+        await edge.libp2p.dial(server.peerId)
+        await eventually(() => server.admission.admitted.has(id), 'admitted again')
+        assert.equal(await edge.rpc.call(server.peerId, 'status.get'), 'up')
+        assert.equal(server.admission.suspicion.score(id) - before, 0)
+      })
+
+      it(`${protocol}: a read our side aborts with a plain Error (no close first) charges the caller nothing (issue #20)`, async () => {
+        const id = edge.peerId.toString()
+        await edge.libp2p.dial(server.peerId)
+        await eventually(() => server.admission.admitted.has(id), 'admitted')
+        const before = server.admission.suspicion.score(id)
+        const reading = (): unknown => server.libp2p.getConnections(edge.peerId).find(c => c.streams.some(s => s.protocol === protocol && s.direction === 'inbound'))
+        let connection: unknown
+        for (let attempt = 0; attempt < 3 && connection == null; attempt++) {
+          const stream = await edge.libp2p.dialProtocol(server.peerId, protocol)
+          stream.send(new Uint8Array([100, 1, 2, 3]))
+          connection = await eventually(() => reading() ?? (stream.status !== 'open' ? 'lost' : undefined), 'the server reading the request')
+          if (connection === 'lost') connection = undefined
+        }
+        assert.ok(connection != null, 'the server got the half request')
+        // what the liveness monitor or a revocation does to a connection: abort, with an error of ours
+        const cut = connection as { status: string, abort: (err: Error) => void }
+        cut.abort(new Error('a reason of our own'))
+        await eventually(() => ['closed', 'aborted', 'reset'].includes(cut.status), 'the connection ended')
         await edge.libp2p.dial(server.peerId)
         await eventually(() => server.admission.admitted.has(id), 'admitted again')
         assert.equal(await edge.rpc.call(server.peerId, 'status.get'), 'up')
