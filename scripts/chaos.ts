@@ -42,7 +42,14 @@ if (process.getuid?.() !== 0) {
 }
 const json = args.json === true
 const started = Date.now()
-const result = await runChaos({ nodes, durationMs, seed, log: line => { process.stderr.write(`${line}\n`) }, dumpFile: args.dump as string | undefined })
+let result: Awaited<ReturnType<typeof runChaos>>
+try {
+  result = await runChaos({ nodes, durationMs, seed, log: line => { process.stderr.write(`${line}\n`) }, dumpFile: args.dump as string | undefined })
+} catch (err: any) {
+  // the harness has cleaned up by now (its finally): say what stopped it, without a stack
+  process.stderr.write(`chaos: the run stopped after ${Math.round((Date.now() - started) / 1000)} s: ${String(err?.message ?? err)}\n`)
+  process.exit(1)
+}
 for (const note of result.notes) process.stderr.write(`note: ${note}\n`)
 const f = result.figures
 if (!json) {
