@@ -99,10 +99,13 @@ try {
     const execArgv = probe ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--import', CENSUS] : []
     const env = probe ? { ...process.env, TEMPUS_CENSUS_FILE: join(profileDir, 'census.json'), TEMPUS_CENSUS_FROM_MS: String(WARMUP_S * 1000), TEMPUS_CENSUS_TO_MS: String((WARMUP_S + WINDOW_S) * 1000) } : process.env
     const bootstrap = sentinels.filter(a => a !== n.addr).flatMap(a => ['--bootstrap', a])
-    const child = spawn(process.execPath, [...execArgv, BIN, 'start', '--data', n.dir, ...bootstrap, '--log-level', 'warn', '--json'], { env, stdio: ['ignore', 'pipe', 'ignore'] })
+    const child = spawn(process.execPath, [...execArgv, BIN, 'start', '--data', n.dir, ...bootstrap, '--log-level', 'warn', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // the last of stderr, said when a start fails (a port taken by another program: exit 2)
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2048) })
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`${n.dir}: no start line within 120 s`)) }, 120_000)
-      child.once('exit', code => { clearTimeout(timer); reject(new Error(`${n.dir}: exited with ${code} before it started`)) })
+      child.once('exit', code => { clearTimeout(timer); reject(new Error(`${n.dir}: exited with ${code} before it started: ${stderr.trim()}`)) })
       createInterface({ input: child.stdout! }).on('line', line => { if (line.includes('"started"')) { clearTimeout(timer); resolve() } })
     })
     running.push({ name: `${n.type}-${i}`, dir: n.dir, child, rssStartMb: procStat(child.pid as number).rssMb, probe })
