@@ -55,7 +55,15 @@ interface PingingMuxer {
 async function ping (connection: Connection, timeoutMs: number): Promise<number> {
   const muxer = (connection as unknown as { muxer?: PingingMuxer }).muxer
   if (typeof muxer?.ping === 'function') {
-    return await muxerPing(muxer as Required<Pick<PingingMuxer, 'ping'>>, timeoutMs)
+    try {
+      return await muxerPing(muxer as Required<Pick<PingingMuxer, 'ping'>>, timeoutMs)
+    } catch {
+      // no answer in time: a ping stream decides. Yamux keeps one ping out
+      // at a time and never times out its own keep-alive ping, so one lost
+      // answer would leave every later muxer ping waiting on it; the stream
+      // ping judges the connection on its own, and the cost of the fallback
+      // is paid only when the muxer was slow
+    }
   }
   return await streamPing(connection, timeoutMs)
 }

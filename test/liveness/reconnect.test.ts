@@ -80,11 +80,12 @@ describe('liveness and reconnection', () => {
     assert.equal(dropped, false, 'no connection dropped')
     assert.equal(connection.status, 'open')
     assert.ok(sentinel.libp2p.getConnections(edge.peerId).some(c => c.id === connection.id), 'the same connection')
-    assert.ok((connection.rtt ?? 0) >= 400, `the round trip was measured: ${connection.rtt}`)
+    // (a 400 ms timer may end a millisecond short of 400 by Date.now)
+    assert.ok((connection.rtt ?? 0) >= 390, `the round trip was measured: ${connection.rtt}`)
   })
 
   it('probes with the muxer\'s ping: no ping stream is opened, and an answer that comes after the probe gave up ends nothing', async () => {
-    const sentinel = await net.node({ type: 'sentinel', liveness: { pingInterval: '100ms', pingTimeout: '150ms', pingFailures: 10 } })
+    const sentinel = await net.node({ type: 'sentinel', liveness: { pingInterval: '100ms', pingTimeout: '300ms', pingFailures: 10 } })
     const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), connections: { minConnections: 1 } })
     const connection = await eventually(() => sentinel.libp2p.getConnections(edge.peerId)[0], 'edge connected')
     let pingStreams = 0
@@ -97,18 +98,19 @@ describe('liveness and reconnection', () => {
     const pongs = async (n: number): Promise<void> => {
       await new Promise<void>((resolve, reject) => {
         let seen = 0
-        connection.addEventListener('close', () => { reject(new Error('the connection closed')) })
+        connection.addEventListener('close', (evt: any) => { reject(new Error(`the connection closed: ${String(evt?.error?.name ?? '')} ${String(evt?.error?.message ?? '')} seen ${seen}`)) })
         monitor.addEventListener('pong', (evt) => { if (evt.detail.connection === connection.id && ++seen === n) resolve() })
       })
     }
     await pongs(3)
     assert.equal(pingStreams, 0, 'the edge was asked through no ping stream')
-    // now every answer comes 400 ms late, after the probe (150 ms) gave up: the
-    // late answer must not be taken for an unrequested one (a protocol error)
+    // now every answer comes 600 ms late, after the probe (300 ms) gave up: the
+    // late answer must not be taken for an unrequested one (a protocol error);
+    // two or three failed probes between answers, ten allowed (a loaded machine)
     for (const c of edge.libp2p.getConnections(sentinel.peerId)) {
       const muxer = muxerOf(c)
       const answer = muxer.handlePing.bind(muxer)
-      muxer.handlePing = (header: unknown) => { setTimeout(() => { try { answer(header) } catch {} }, 400) }
+      muxer.handlePing = (header: unknown) => { setTimeout(() => { try { answer(header) } catch {} }, 600) }
     }
     await pongs(3)
     assert.equal(connection.status, 'open')
