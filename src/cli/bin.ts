@@ -4,11 +4,18 @@
  * the CLI (`main.ts`), whose imports reach `node:sqlite`: an older Node.js
  * gets a sentence saying which Node.js is needed and how to get it.
  */
+import { setFlagsFromString } from 'node:v8'
 import { runtimeProblem } from './runtime-check.ts'
+import { youngGenerationFlag } from './heap-settings.ts'
 
 const problem = runtimeProblem(process.versions.node, process.execPath)
 if (problem != null) {
   process.stderr.write(problem)
   process.exit(1)
+}
+// before the CLI's modules load: loading them is what grows the young generation
+const flag = youngGenerationFlag(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)
+if (flag != null) {
+  setFlagsFromString(flag)
 }
 await import('./main.ts')

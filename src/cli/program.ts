@@ -1,25 +1,14 @@
-/** The `tempus` command line. */
+/**
+ * The `tempus` command line. Each command's module is imported when that
+ * command runs, not here: `tempus start` is a long-lived node process, and
+ * loading the issuer (pg, @peculiar/*, TPM evidence), the dev mesh and every
+ * other command with it cost each node process some 235 modules and
+ * 10–15 MB of RSS it never used (test/cli/start-modules.test.ts).
+ */
 import { Argument, Command, InvalidArgumentError, Option } from 'commander'
 import { TEMPUS_VERSION } from '../node/constants.ts'
 import { PEER_TYPES } from '../core/peer-type.ts'
-import { devCommand } from './commands/dev.ts'
-import { idCommand, peersCommand, statusCommand } from './commands/info.ts'
-import { initCommand } from './commands/init.ts'
-import { startCommand } from './commands/start.ts'
-import { adminApproveCommand, adminKeygenCommand, adminResealCommand } from './commands/admin.ts'
-import { adminAuditCommand } from './commands/admin-audit.ts'
-import { enrollCommand } from './commands/enroll.ts'
-import { rekeyCommand } from './commands/rekey.ts'
-import { issuerImportCommand, issuerRequestsCommand, issuerRevocationKeyCommand, rootInitCommand, rootSignCommand } from './commands/root.ts'
-import { issuerAdminAddCommand, issuerAuditVerifyCommand, issuerCodeCommand, issuerInitCommand, issuerBootstrapCommand, issuerReplicasCommand, issuerRevocationsCommand, issuerRevokeCommand, issuerRotateCommand, issuerStartCommand } from './commands/issuer.ts'
-import { peersClearCommand, rpcPermissionsCommand, viewsCommand } from './commands/info.ts'
-import { anomalyListCommand, anomalyPublishCommand } from './commands/anomaly.ts'
-import { bundleListCommand, bundleSendCommand } from './commands/bundle.ts'
-import { doctorCommand } from './commands/doctor.ts'
-import { versionCommand } from './commands/version.ts'
-import { completionScript } from './completion.ts'
 import { UsageError } from './errors.ts'
-import { federationAnchorAddCommand, federationForgetCommand, federationStatusCommand } from './commands/federation.ts'
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value]
 
@@ -74,7 +63,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--key <uri>', 'make the identity key inside a PKCS#11 token (never exportable): pkcs11:token=…;object=…?module-path=… (PIN from TEMPUS_PKCS11_PIN_FILE or TEMPUS_PKCS11_PIN, never a flag)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await initCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/init.ts')).initCommand(opts) })
 
   program.command('start')
     .description('run a node in the foreground until SIGINT or SIGTERM')
@@ -88,40 +77,40 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print the start event as JSON')
     .option('--reset-store <name>', 'accept the loss of a lost or damaged store (bundles, anomalies, federation, datastore): moved aside, recreated, recorded in events.log (repeatable)', collect, [])
-    .action(async (opts) => { await startCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/start.ts')).startCommand(opts) })
 
   program.command('id')
     .description('print the node\'s peer id')
     .requiredOption('--data <dir>', 'data directory')
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await idCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/info.ts')).idCommand(opts) })
 
   const peers = program.command('peers')
     .description('list the peers a running node knows, with admission and suspicion (asks its admin API)')
     // not requiredOption: commander would demand it of `peers clear` too
     .option('--data <dir>', 'data directory of the running node (required)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await peersCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/info.ts')).peersCommand(opts) })
   peers.command('clear [peerId]')
     .description('clear a peer\'s suspicion, quarantine and ban (--all: every peer\'s)')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--all', 'clear every peer')
     .option('--json', 'print JSON')
-    .action(async (peerId, opts) => { await peersClearCommand(peerId, opts) })
+    .action(async (peerId, opts) => { await (await import('./commands/info.ts')).peersClearCommand(peerId, opts) })
 
   program.command('views')
     .description('show the running node\'s three Cyclon views (asks its admin API)')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await viewsCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/info.ts')).viewsCommand(opts) })
 
   program.command('rpc').description('whitelisted RPC')
     .command('permissions')
     .description('show the running node\'s effective RPC policy (asks its admin API)')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await rpcPermissionsCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/info.ts')).rpcPermissionsCommand(opts) })
 
   const anomaly = program.command('anomaly').description('anomaly signatures shared over gossip')
   anomaly.command('publish')
@@ -133,7 +122,7 @@ export function buildProgram (): Command {
     .option('--meta <key=value>', 'metadata (repeatable, ≤ 8)', collect, [])
     .option('--lifetime <duration>', 'how long it lives, e.g. 10m, 1h (default 1h)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await anomalyPublishCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/anomaly.ts')).anomalyPublishCommand(opts) })
   anomaly.command('list')
     .description('the unexpired anomalies the running node holds, newest first')
     .requiredOption('--data <dir>', 'data directory of the running node')
@@ -141,7 +130,7 @@ export function buildProgram (): Command {
     .option('--since <time>', 'only those published since (ISO date or ms since the epoch)')
     .option('--limit <n>', 'at most n (default 100)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await anomalyListCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/anomaly.ts')).anomalyListCommand(opts) })
 
   const bundle = program.command('bundle').description('delay-tolerant bundles: stored, carried and delivered when the destination is reachable')
   bundle.command('send')
@@ -155,27 +144,27 @@ export function buildProgram (): Command {
     .option('--epidemic', 'a copy to every peer met instead of spray-and-wait')
     .option('--no-encrypt', 'do not encrypt the payload to a PeerId destination\'s key')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await bundleSendCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/bundle.ts')).bundleSendCommand(opts) })
   bundle.command('list')
     .description('bundles at the running node: delivered here (inbox), sent from here (outbox), or carried for others')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--box <box>', 'inbox, outbox or carried', 'inbox')
     .option('--limit <n>', 'at most n (default 100)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await bundleListCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/bundle.ts')).bundleListCommand(opts) })
 
   const federation = program.command('federation').description('links between this overlay and others (bridges only)')
   federation.command('status')
     .description('the running bridge\'s trust anchors and pinned remote bridges (asks its admin API)')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await federationStatusCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/federation.ts')).federationStatusCommand(opts) })
   federation.command('forget')
     .description('drop a remote bridge\'s pin and close its connections; it must pass a new handshake')
     .argument('<peer-id>', 'the remote bridge')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
-    .action(async (peerId, opts) => { await federationForgetCommand(peerId, opts) })
+    .action(async (peerId, opts) => { await (await import('./commands/federation.ts')).federationForgetCommand(peerId, opts) })
   const anchor = federation.command('anchor').description('trust anchors: the other overlays\' root keys')
   anchor.command('add')
     .description('trust another overlay by its root key (config file, and the running node if any)')
@@ -184,7 +173,7 @@ export function buildProgram (): Command {
     .requiredOption('--root <key>', 'its root public key (base64url Ed25519, from its issuer\'s /v1/overlay)')
     .option('--issuer <id>', 'the issuer id its tokens carry (default issuer.<overlay>)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await federationAnchorAddCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/federation.ts')).federationAnchorAddCommand(opts) })
 
   program.command('enroll')
     .description('enrol this node with the issuer using a one-time code')
@@ -196,28 +185,28 @@ export function buildProgram (): Command {
     .option('--tcti <tcti>', 'the TPM for --attest tpm: device:/dev/tpmrm0 (default) or swtpm:host=HOST,port=PORT')
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await enrollCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/enroll.ts')).enrollCommand(opts) })
   program.command('rekey')
     .description('move this (stopped) node to a new identity key, e.g. when the old one may have leaked: both keys prove possession to the issuer, the node gets a credential for its new PeerId, and the old PeerId is revoked once the new one has fetched its first token')
     .requiredOption('--data <dir>', 'data directory of an enrolled node')
     .option('--issuer <url>', 'the issuer replica to ask (default: every replica the node knows, in turn)', issuerUrl)
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await rekeyCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/rekey.ts')).rekeyCommand(opts) })
 
   const root = program.command('root').description('the offline root, on its own machine (README "Offline root")')
   root.command('init')
     .description('make the root key (a sealed file, passphrase from TEMPUS_ROOT_PASSPHRASE_FILE, or in a PKCS#11 token) and print its public key')
     .requiredOption('--key <file|uri>', 'a new root key file, or pkcs11:token=…;object=…?module-path=…')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await rootInitCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/root.ts')).rootInitCommand(opts) })
   root.command('sign <request>')
     .description('show what an issuer\'s request asks the root to certify, confirm, and write the signed answer')
     .requiredOption('--key <file|uri>', 'the root key file, or its pkcs11: URI')
     .option('--out <file>', 'where to write the answer (default REQUEST.signed.json)')
     .option('--yes', 'sign without asking (you checked the request)')
     .option('--json', 'print JSON')
-    .action(async (request, opts) => { await rootSignCommand(request, opts) })
+    .action(async (request, opts) => { await (await import('./commands/root.ts')).rootSignCommand(request, opts) })
 
   const issuer = program.command('issuer').description('run and administer the issuer')
   issuer.command('init')
@@ -233,14 +222,14 @@ export function buildProgram (): Command {
     .option('--revocation-key-validity <duration>', 'with --offline-root: how long the revocation key\'s certificate is asked for (default 90d)')
     .option('--request-out <file>', 'with --offline-root: where to write the request (default: in --data)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerInitCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerInitCommand(opts) })
   issuer.command('import <answer>')
     .description('import the offline root\'s signed answer (tempus root sign) to one of this issuer\'s requests')
     .requiredOption('--data <dir>', 'issuer data directory')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite or postgres://… (default: what init recorded in --data)')
     .option('--json', 'print JSON')
-    .action(async (answer, opts) => { await issuerImportCommand(answer, opts) })
+    .action(async (answer, opts) => { await (await import('./commands/root.ts')).issuerImportCommand(answer, opts) })
   issuer.command('requests')
     .description('write every request still waiting for the offline root to a file (in --data, or --out DIR) and list them')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -248,7 +237,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite or postgres://… (default: what init recorded in --data)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerRequestsCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/root.ts')).issuerRequestsCommand(opts) })
   issuer.command('revocation-key')
     .description('offline root: make a new revocation key and a request for the root to certify it (renewal before expiry, or retiring a key that may have leaked)')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -257,7 +246,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite or postgres://… (default: what init recorded in --data)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerRevocationKeyCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/root.ts')).issuerRevocationKeyCommand(opts) })
   issuer.command('start')
     .description('serve the issuer API until SIGINT or SIGTERM')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -284,7 +273,7 @@ export function buildProgram (): Command {
     .addOption(logLevelOption().default('info'))
     .addOption(logFormatOption())
     .option('--json', 'print the start event as JSON')
-    .action(async (opts) => { await issuerStartCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerStartCommand(opts) })
   issuer.command('code')
     .description('create a one-time enrolment code')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -296,7 +285,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerCodeCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerCodeCommand(opts) })
   issuer.command('rotate-key')
     .description('strict rotation: announce the next signing key, then activate it')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -306,7 +295,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerRotateCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerRotateCommand(opts) })
   issuer.command('revoke <peerId>')
     .description('request the revocation of a peer; admins approve it')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -314,14 +303,14 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
-    .action(async (peerId, opts) => { await issuerRevokeCommand(peerId, opts) })
+    .action(async (peerId, opts) => { await (await import('./commands/issuer.ts')).issuerRevokeCommand(peerId, opts) })
   issuer.command('revocations')
     .description('list the revocation requests awaiting approval, those an operator opened and those opened on a node\'s proof (a cloned descriptor)')
     .requiredOption('--data <dir>', 'issuer data directory')
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerRevocationsCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerRevocationsCommand(opts) })
   issuer.command('admin').description('issuer administrators')
     .command('add')
     .description('register an admin public key')
@@ -331,7 +320,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerAdminAddCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerAdminAddCommand(opts) })
   issuer.command('bootstrap')
     .description('the bootstrap peers handed to nodes at enrolment (prints them; --set replaces them, e.g. once the first sentinel exists)')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -339,7 +328,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite, or postgres://USER@HOST:PORT/DATABASE (default: what init recorded in --data)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerBootstrapCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerBootstrapCommand(opts) })
   issuer.command('replicas')
     .description('the URLs of every issuer replica, handed to nodes at enrolment so they fail over (prints them; --set replaces them)')
     .requiredOption('--data <dir>', 'issuer data directory')
@@ -347,7 +336,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite, or postgres://USER@HOST:PORT/DATABASE (default: what init recorded in --data)')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerReplicasCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerReplicasCommand(opts) })
   issuer.command('audit').description('the audit log')
     .command('verify')
     .description('recompute the Merkle log and check every signed checkpoint')
@@ -355,7 +344,7 @@ export function buildProgram (): Command {
     .option('--passphrase-file <file>', 'file holding the issuer passphrase')
     .option('--store <store>', 'sqlite (issuer.db in --data), or postgres://USER@HOST:PORT/DATABASE shared by replicas (password in PGPASSWORD or ~/.pgpass); default: what init recorded in --data')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await issuerAuditVerifyCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/issuer.ts')).issuerAuditVerifyCommand(opts) })
 
   const admin = program.command('admin').description('an administrator\'s key')
   admin.command('keygen')
@@ -364,20 +353,20 @@ export function buildProgram (): Command {
     .option('--force', 'replace an existing file (the key in it is lost)')
     .option('--passphrase-file <file>', 'file holding the passphrase that seals the key')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await adminKeygenCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/admin.ts')).adminKeygenCommand(opts) })
   admin.command('approve <request>')
     .description('approve a revocation request with your admin key')
     .requiredOption('--key <file>', 'admin key file')
     .requiredOption('--issuer <url>', 'the issuer, e.g. https://issuer.example:7443', issuerUrl)
     .option('--passphrase-file <file>', 'file holding the admin key passphrase')
     .option('--json', 'print JSON')
-    .action(async (request, opts) => { await adminApproveCommand(request, opts) })
+    .action(async (request, opts) => { await (await import('./commands/admin.ts')).adminApproveCommand(request, opts) })
   admin.command('reseal')
     .description('seal an unencrypted admin key (made by an older tempus) with the passphrase, in place')
     .requiredOption('--key <file>', 'admin key file')
     .option('--passphrase-file <file>', 'file holding the passphrase that seals the key')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await adminResealCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/admin.ts')).adminResealCommand(opts) })
 
   admin.command('audit')
     .description('read the issuer\'s audit log entries (a request signed with your admin key)')
@@ -387,13 +376,13 @@ export function buildProgram (): Command {
     .option('--from <n>', 'first entry', '0')
     .option('--limit <n>', 'entries, 1 to 1000', '100')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await adminAuditCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/admin-audit.ts')).adminAuditCommand(opts) })
 
   program.command('status')
     .description('show a running node\'s status (asks its admin API)')
     .requiredOption('--data <dir>', 'data directory of the running node')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await statusCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/info.ts')).statusCommand(opts) })
 
   program.command('dev')
     .description('run a local mesh on 127.0.0.1 with a live table')
@@ -406,24 +395,24 @@ export function buildProgram (): Command {
     .addOption(new Option('--log-level <level>', 'log level of the nodes\' and the issuer\'s log files (node.log in each data dir)').choices(LOG_LEVELS).default('info'))
     .addOption(logFormatOption())
     .option('--json', 'print JSON lines: ready, then summary')
-    .action(async (opts) => { await devCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/dev.ts')).devCommand(opts) })
 
   program.command('doctor')
     .description('check a (stopped) node\'s data directory: files and modes, key, enrolment and credential expiry, issuer reachable, clock skew, listen ports free; one line per check')
     .requiredOption('--data <dir>', 'data directory made by tempus init')
     .option('--passphrase-file <file>', 'file holding the identity key passphrase')
     .option('--json', 'print JSON')
-    .action(async (opts) => { await doctorCommand(opts) })
+    .action(async (opts) => { await (await import('./commands/doctor.ts')).doctorCommand(opts) })
 
   program.command('version')
     .description('print the version and build information (git commit, Node.js)')
     .option('--json', 'print JSON')
-    .action((opts) => { versionCommand(opts) })
+    .action(async (opts) => { (await import('./commands/version.ts')).versionCommand(opts) })
 
   program.command('completion')
     .description('print a shell completion script: tempus completion bash > /etc/bash_completion.d/tempus, or tempus completion zsh > "${fpath[1]}/_tempus"')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh']))
-    .action((shell: 'bash' | 'zsh') => { process.stdout.write(completionScript(program, shell)) })
+    .action(async (shell: 'bash' | 'zsh') => { process.stdout.write((await import('./completion.ts')).completionScript(program, shell)) })
 
   // `tempus help issuer code`: commander's own help command looks one level down only
   program.helpCommand(false)

@@ -10,13 +10,19 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { KeyError } from './key-error.ts'
 import { writeFileDurably } from './key-store.ts'
-import { openPkcs11Key } from './pkcs11-key.ts'
 import { resolvePin } from './pkcs11-pin.ts'
 import { parsePkcs11Uri } from './pkcs11-uri.ts'
 import { libp2pKeyOf } from './signer-key.ts'
 import type { KeyStore } from './key-store.ts'
 import type { Pkcs11Uri } from './pkcs11-uri.ts'
 import type { PrivateKey } from '@libp2p/interface'
+
+/**
+ * The PKCS#11 binding (a native addon, about 3 MB of RSS) is loaded when a
+ * token key is opened, not with this module: every node process reads its
+ * key file through here, and most keys are encrypted files.
+ */
+const loadPkcs11Key = async (): Promise<typeof import('./pkcs11-key.ts')> => await import('./pkcs11-key.ts')
 
 /** what the first line of a reference file says it is */
 export const KEY_REFERENCE_FORMAT = 'tempus-mesh key reference'
@@ -95,7 +101,7 @@ export class Pkcs11KeyStore implements KeyStore {
       return undefined
     }
     const uri = parsePkcs11Uri(ref.uri)
-    const key = openPkcs11Key(uri, { pin: await resolvePin({ pinSource: uri.pinSource, env: this.env }) })
+    const key = (await loadPkcs11Key()).openPkcs11Key(uri, { pin: await resolvePin({ pinSource: uri.pinSource, env: this.env }) })
     if (Buffer.from(key.publicKey).toString('base64url') !== ref.publicKey) {
       key.close()
       throw new KeyError('unsuitable', `the token's key at ${ref.uri} is not the key ${this.path} was made for (another token, or the label reused); put the right token in, or restore the data directory`)
@@ -110,7 +116,7 @@ export class Pkcs11KeyStore implements KeyStore {
   /** Generate a new Ed25519 key pair inside the token (never extractable) and write its reference. */
   async create (): Promise<PrivateKey> {
     const uri: Pkcs11Uri = { ...this.base, id: this.base.id ?? new Uint8Array(randomBytes(16)) }
-    const key = openPkcs11Key(uri, { pin: await resolvePin({ pinSource: uri.pinSource, env: this.env }), generate: true })
+    const key = (await loadPkcs11Key()).openPkcs11Key(uri, { pin: await resolvePin({ pinSource: uri.pinSource, env: this.env }), generate: true })
     const ref: KeyReference = { format: KEY_REFERENCE_FORMAT, version: 1, backend: 'pkcs11', uri: key.uri, publicKey: Buffer.from(key.publicKey).toString('base64url') }
     try {
       await writeFileDurably(this.path, JSON.stringify(ref, null, 2) + '\n', 0o600)

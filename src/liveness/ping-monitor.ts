@@ -1,5 +1,6 @@
 /**
- * Liveness of every connection: a ping on it every interval; a connection
+ * Liveness of every connection: a ping on it every interval (the muxer's
+ * ping where it has one, a ping stream otherwise: probe.ts); a connection
  * whose peer leaves `failuresToDrop` pings in a row unanswered (timeout,
  * reset) is aborted, and the peer keeper redials what is worth keeping.
  *

@@ -1,5 +1,4 @@
 import { watchFile } from 'node:fs'
-import { startAdminApi } from '../../api/server.ts'
 import { loadConfigFile, parseConfig } from '../../node/config.ts'
 import { dataPath, RESETTABLE_STORES } from '../../node/data-dir.ts'
 import { UsageError } from '../errors.ts'
@@ -8,6 +7,7 @@ import { createLogger, setLogLevel } from '../../logging/logger.ts'
 import { monotonicUsec, systemdNotifier } from '../sd-notify.ts'
 import { statusLine, watchReadiness } from '../readiness-watch.ts'
 import type { ReadinessWatch } from '../readiness-watch.ts'
+import type { AdminApiStarter } from '../../node/tempus-node.ts'
 import { cliPassphrase as resolvePassphrase } from '../passphrase.ts'
 import { installSafetyNet } from '../safety-net.ts'
 import { printJson } from '../output.ts'
@@ -34,6 +34,9 @@ export interface StartOptions {
  * (`NOTIFY_SOCKET`, deploy/systemd/tempus-node.service) it reports readiness;
  * SIGHUP reloads the config file's RPC policy and log level in place.
  */
+/** the admin API (fastify, the dashboard) is loaded only by a node that serves it */
+const startAdminApi: AdminApiStarter = async init => await (await import('../../api/server.ts')).startAdminApi(init)
+
 export async function startCommand (options: StartOptions): Promise<void> {
   for (const name of options.resetStore ?? []) {
     if (!Object.hasOwn(RESETTABLE_STORES, name)) {
