@@ -26,6 +26,7 @@ import { killAll, spawnTempus, tempus } from '../../test/fixtures/cli.ts'
 import { findPostgresBin, startPostgres } from '../../test/fixtures/postgres.ts'
 import { ChaosLab, removeStaleChaos } from './chaos-lab.ts'
 import { anomalyMisses, computeFigures, honestOffences } from './chaos-metrics.ts'
+import { YOUNG_GENERATION_FLAG } from '../../src/cli/heap-settings.ts'
 import { describePlan, planChaos } from './chaos-schedule.ts'
 import type { ChaosHost } from './chaos-lab.ts'
 import type { ChaosFigures, NodeEvent, NodeRecord, RanFault, Sent } from './chaos-metrics.ts'
@@ -315,7 +316,8 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
   }
 
   async function startNode (n: RunningNode, timeoutMs: number): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', n.host.ns, process.execPath, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'] })
+    // the young-generation setting `tempus start` runs with (src/cli/heap-settings.ts): the same process shape as a real node
+    const child = spawn('ip', ['netns', 'exec', n.host.ns, process.execPath, YOUNG_GENERATION_FLAG, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'] })
     n.child = child
     n.expectExit = false
     let stderr = ''
