@@ -18,6 +18,7 @@
  * `malformed-frame`.
  */
 
+import { TempusError } from '../core/tempus-error.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** the peer's bytes are wrong: charge it */
@@ -41,8 +42,9 @@ export function isFramingFault (err: unknown): boolean {
 }
 
 /** A whole frame arrived and did not decode: the peer's bytes. */
-export class UndecodableFrameError extends Error {
+export class UndecodableFrameError extends TempusError {
   override readonly name = 'UndecodableFrameError'
+  readonly code = 'undecodable-frame'
   constructor (cause: unknown) {
     super(`the frame does not decode: ${String((cause as { message?: unknown } | null)?.message ?? cause)}`)
   }

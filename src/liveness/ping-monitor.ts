@@ -90,6 +90,8 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
       const rttMs = await probeConnection(connection, this.timeoutMs)
       connection.rtt = rttMs
       this.failures.delete(connection.id)
+      // at debug, an operator sees each connection's round trips (the muxer's ping opens no stream that would log)
+      this.log('pong on %s from %p in %d ms', connection.id, connection.remotePeer, rttMs)
       this.safeDispatchEvent('pong', { detail: { connection: connection.id, rttMs } })
     } catch (err: any) {
       if (connection.status !== 'open') {

@@ -29,6 +29,7 @@ const INTERNAL: Record<string, string> = {
   IssuerClientError: 'issuer-client/: the token manager retries; enrolment is the CLI\'s',
   IssuerUrlError: 'issuer-client/: as above',
   RekeyError: 'admission/: re-keying is the CLI\'s command',
+  UndecodableFrameError: 'admission/: a read marks a frame that does not decode; the service charges its peer and aborts the stream',
   UsageError: 'cli/',
   ApiError: 'cli/'
 }
