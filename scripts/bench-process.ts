@@ -4,7 +4,9 @@
  * node initialised and enrolled with the CLI, started with the CLI, its admin
  * API on), read from the outside through /proc: RSS right after the node
  * said it started, CPU share of one core over a window after it has settled,
- * RSS at the end of the window and at `--hold` seconds after start.
+ * RSS at the end of the window and at `--hold` seconds after start. Then
+ * the baseline, measured the same way: N plain libp2p node processes
+ * (scripts/lib/plain-node.ts) in a full mesh; the ratios tempus / plain.
  *
  *   npm run bench:process -- [--nodes 8] [--warmup 60] [--window 60] [--hold 300] [--profile DIR] [--json]
  *
@@ -154,10 +156,15 @@ try {
     await exited
   }))
   running.length = 0
+  say(`per node process: rss ${result.rssStartMb} MB at start, ${result.rssSettledMb} MB settled, ${result.rssHoldMb} MB at ${HOLD_S} s; cpu ${(result.cpuShare * 100).toFixed(1)} % of a core (max ${(result.cpuShareMax * 100).toFixed(1)} %); ${result.connections} connections; load ${result.load}`)
+  say(`baseline: ${N} plain libp2p processes (TCP, Noise, Yamux, identify, ping, gossipsub on the anomaly topic), each dialling every one started before it; ${WARMUP_S} s to settle, then a ${WINDOW_S} s window`)
+  const baseline = await baselinePhase(base + count + 10)
+  const ratio = (a: number, b: number): number => Math.round(a / Math.max(b, 1e-9) * 100) / 100
+  const ratios = { rssSettledRatio: ratio(result.rssSettledMb, baseline.rssSettledMb), cpuShareRatio: ratio(result.cpuShare, baseline.cpuShare) }
+  say(`baseline per process: rss ${baseline.rssStartMb} MB at start, ${baseline.rssSettledMb} MB settled; cpu ${(baseline.cpuShare * 100).toFixed(1)} % of a core; load ${baseline.load}`)
+  say(`ratio tempus / plain: rss settled ${ratios.rssSettledRatio}×, cpu ${ratios.cpuShareRatio}×`)
   if (json) {
-    process.stdout.write(JSON.stringify(result) + '\n')
-  } else {
-    say(`per node process: rss ${result.rssStartMb} MB at start, ${result.rssSettledMb} MB settled, ${result.rssHoldMb} MB at ${HOLD_S} s; cpu ${(result.cpuShare * 100).toFixed(1)} % of a core (max ${(result.cpuShareMax * 100).toFixed(1)} %); ${result.connections} connections; load ${result.load}`)
+    process.stdout.write(JSON.stringify({ ...result, baselineRssStartMb: baseline.rssStartMb, baselineRssSettledMb: baseline.rssSettledMb, baselineCpuShare: baseline.cpuShare, ...ratios }) + '\n')
   }
   if (profileDir != null) {
     await printProfile(profileDir, windowStart, windowEnd)
@@ -167,6 +174,63 @@ try {
   await http.close()
   await issuer.close()
   await rm(root, { recursive: true, force: true })
+}
+
+/**
+ * The baseline: N plain libp2p node processes (scripts/lib/plain-node.ts),
+ * each dialling every one started before it (a full mesh, as 8 tempus nodes
+ * make), measured as the tempus processes were: RSS after the start line,
+ * then CPU and mean RSS over the window after the same settling time.
+ */
+async function baselinePhase (firstPort: number): Promise<{ rssStartMb: number, rssSettledMb: number, cpuShare: number, load: string }> {
+  const PLAIN = fileURLToPath(new URL('./lib/plain-node.js', import.meta.url))
+  const plain: Running[] = []
+  const addrs: string[] = []
+  try {
+    for (let i = 0; i < N; i++) {
+      const child = spawn(process.execPath, [PLAIN, String(firstPort + i), ...addrs], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      child.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString()).slice(-2048) })
+      const addr = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => { reject(new Error(`plain node ${i}: no start line within 60 s`)) }, 60_000)
+        child.once('exit', code => { clearTimeout(timer); reject(new Error(`plain node ${i}: exited with ${code} before it started: ${stderr.trim()}`)) })
+        createInterface({ input: child.stdout! }).on('line', line => {
+          try {
+            const event = JSON.parse(line) as { event?: string, addr?: string }
+            if (event.event === 'started' && event.addr != null) { clearTimeout(timer); resolve(event.addr) }
+          } catch {}
+        })
+      })
+      addrs.push(addr)
+      plain.push({ name: `plain-${i}`, dir: '', child, rssStartMb: procStat(child.pid as number).rssMb, probe: false })
+    }
+    await sleep(WARMUP_S * 1000)
+    const before = plain.map(r => procStat(r.child.pid as number).cpuS)
+    const samples: number[][] = plain.map(() => [])
+    const t0 = performance.now()
+    while (performance.now() - t0 < WINDOW_S * 1000) {
+      await sleep(5_000)
+      plain.forEach((r, i) => { samples[i]?.push(procStat(r.child.pid as number).rssMb) })
+    }
+    const wallS = (performance.now() - t0) / 1000
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
+    const r1 = (x: number): number => Math.round(x * 10) / 10
+    return {
+      rssStartMb: r1(mean(plain.map(r => r.rssStartMb))),
+      rssSettledMb: r1(mean(samples.map(xs => mean(xs)))),
+      cpuShare: Math.round(mean(plain.map((r, i) => (procStat(r.child.pid as number).cpuS - (before[i] as number)) / wallS)) * 1000) / 1000,
+      load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+    }
+  } finally {
+    await Promise.all(plain.map(async r => {
+      if (r.child.exitCode != null || r.child.signalCode != null) return
+      const exited = new Promise(resolve => r.child.once('exit', resolve))
+      r.child.kill('SIGTERM')
+      const timer = setTimeout(() => r.child.kill('SIGKILL'), 5_000)
+      await exited
+      clearTimeout(timer)
+    }))
+  }
 }
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
