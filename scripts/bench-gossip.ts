@@ -22,14 +22,8 @@
  * `--links k` has each non-sentinel also dial k random others.
  */
 import { randomBytes } from 'node:crypto'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { encodeAnomalyBody } from '../src/gossip/anomaly.ts'
 import { ANOMALY_TOPIC } from '../src/gossip/constants.ts'
 import { sealFrame } from '../src/gossip/frame.ts'
@@ -37,6 +31,8 @@ import { GossipFrame } from '../src/gossip/pb/gossip.ts'
 import { SCORE_THRESHOLDS } from '../src/gossip/scoring.ts'
 import { benchArgs, intArg } from './lib/args.ts'
 import { BENCH_LIMITS } from './lib/connect.ts'
+import { createPlainNode } from './lib/plain-stack.ts'
+import type { PlainNode } from './lib/plain-stack.ts'
 import { startBenchOverlay } from './lib/overlay.ts'
 import { round, summarise } from './lib/stats.ts'
 import type { AnomalyInput } from '../src/gossip/anomaly.ts'
@@ -44,7 +40,7 @@ import type { TempusConfigInput } from '../src/node/config.ts'
 import type { PeerType } from '../src/core/peer-type.ts'
 import type { TempusNode } from '../src/node/tempus-node.ts'
 import type { GossipSub } from '@libp2p/gossipsub'
-import type { Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
@@ -440,19 +436,7 @@ await overlay.stop()
 // ---- baseline: plain libp2p gossipsub on the same graph ---------------------------
 
 progress(`starting ${N} plain libp2p nodes`)
-const plain: Array<Libp2p<{ identify: unknown, pubsub: GossipSub }>> = await Promise.all(Array.from({ length: N }, async () => createLibp2p({
-  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-  transports: [tcp()],
-  connectionEncrypters: [noise()],
-  streamMuxers: [yamux()],
-  connectionManager: BENCH_LIMITS,
-  services: {
-    identify: identify(),
-    // gossipsub's defaults, except the IP colocation penalty (−5·(n − 10)² for more than ten
-    // peers on one address): on 127.0.0.1 it graylists everyone (tempus turns it off too)
-    pubsub: gossipsub({ emitSelf: false, allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } })
-  }
-})))
+const plain: PlainNode[] = await Promise.all(Array.from({ length: N }, async () => await createPlainNode({ connectionManager: BENCH_LIMITS })))
 const plainArrivals = new Arrivals()
 plain.forEach((n, i) => {
   n.services.pubsub.subscribe(ANOMALY_TOPIC)

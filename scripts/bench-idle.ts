@@ -32,6 +32,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchArgs, intArg } from './lib/args.ts'
+import { countTimers } from './lib/timer-census.ts'
 
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
@@ -108,35 +109,6 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
   return true
 }
 
-/**
- * Counts timer callbacks by the first stack frame outside node's internals
- * and timer helpers at the moment the timer was set.
- */
-function countTimers (): { start(): void, stop(): Map<string, number> } {
-  const counts = new Map<string, number>()
-  let on = false
-  const origin = (): string => {
-    const lines = (new Error().stack ?? '').split('\n').slice(3)
-    const frame = lines.find(l => !l.includes('node:internal') && !l.includes('bench-idle') && !l.includes('/@libp2p/utils/') && !l.includes('/p-') && !l.includes('/delay/') && !l.includes('/retimer/')) ?? lines[0] ?? '?'
-    return frame.trim().replace(/^at /, '').replace(/\(?file:\/\/.*node_modules\//, '').replace(/\(?file:\/\/.*\/dist\//, '').replace(/:\d+\)?$/, '')
-  }
-  const wrap = <F extends (...a: any[]) => any>(original: F): F => (function (this: unknown, fn: unknown, ...rest: unknown[]) {
-    if (typeof fn !== 'function') {
-      return original.call(this, fn, ...rest)
-    }
-    const where = origin()
-    return original.call(this, function (this: unknown, ...a: unknown[]) {
-      if (on) {
-        counts.set(where, (counts.get(where) ?? 0) + 1)
-      }
-      return (fn as (...x: unknown[]) => unknown).apply(this, a)
-    }, ...rest)
-  }) as unknown as F
-  globalThis.setTimeout = wrap(globalThis.setTimeout)
-  globalThis.setInterval = wrap(globalThis.setInterval)
-  globalThis.setImmediate = wrap(globalThis.setImmediate)
-  return { start: () => { on = true }, stop: () => { on = false; return counts } }
-}
 
 /** CPU share of one core and mean RSS over the window. */
 async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf'>> {
@@ -192,7 +164,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
 // ---- the tempus phase --------------------------------------------------------
 
 async function tempusPhase (graphFile: string): Promise<PhaseResult> {
-  const timers = args.timers === true ? countTimers() : undefined
+  const timers = args.timers === true ? countTimers('bench-idle') : undefined
   const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
   const started = performance.now()
   const mesh = await startDevMesh({ sentinels: SENTINELS, bridges: BRIDGES, edges: N - SENTINELS - BRIDGES, logLevel: 'info' })
@@ -236,24 +208,11 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
 // ---- the baseline phase: plain libp2p + gossipsub on the same graph --------------
 
 async function baselinePhase (graphFile: string): Promise<PhaseResult> {
-  const timers = args.timers === true ? countTimers() : undefined
-  const [{ noise }, { yamux }, { gossipsub }, { identify }, { tcp }, { createLibp2p }, { BENCH_LIMITS }] = await Promise.all([
-    import('@chainsafe/libp2p-noise'), import('@chainsafe/libp2p-yamux'), import('@libp2p/gossipsub'), import('@libp2p/identify'), import('@libp2p/tcp'), import('libp2p'), import('./lib/connect.ts')
-  ])
+  const timers = args.timers === true ? countTimers('bench-idle') : undefined
+  const [{ createPlainNode }, { BENCH_LIMITS }] = await Promise.all([import('./lib/plain-stack.ts'), import('./lib/connect.ts')])
   const edges = JSON.parse(await readFile(graphFile, 'utf8')) as Array<[number, number]>
   const started = performance.now()
-  const nodes = await Promise.all(Array.from({ length: N }, async () => createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: BENCH_LIMITS,
-    services: {
-      identify: identify(),
-      // the IP colocation penalty graylists everyone on 127.0.0.1 (tempus turns it off too)
-      pubsub: gossipsub({ emitSelf: false, allowPublishToZeroTopicPeers: true, scoreParams: { IPColocationFactorWeight: 0 } })
-    }
-  })))
+  const nodes = await Promise.all(Array.from({ length: N }, async () => await createPlainNode({ connectionManager: BENCH_LIMITS })))
   try {
     nodes.forEach(n => { n.services.pubsub.subscribe('tempus/anomaly/1') })
     await Promise.all(edges.map(async ([i, j]) => {
