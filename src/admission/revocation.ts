@@ -126,7 +126,7 @@ export class RevocationState {
   }
 
   /** Returns the PeerIds newly revoked, or undefined when the list is not newer (or signed by a retired key). */
-  apply (list: RevocationList, nowMs = Date.now()): string[] | undefined {
+  apply (list: RevocationList, nowMs: number): string[] | undefined {
     if (!this.accepts(list)) {
       return undefined
     }

@@ -81,7 +81,7 @@ export class TrustAnchors {
       throw new AdmissionError('wrong-audience', 'no trust anchor for that overlay')
     }
     const list = await verifyRevocationList(jws, publicKeyFromRawBytes(Buffer.from(entry.anchor.root, 'base64url')), overlay, this.now())
-    return entry.revocations.apply(list)
+    return entry.revocations.apply(list, this.now())
   }
 
   /** The number of the newest revocation list held for `overlay` (-1: none). */

@@ -69,60 +69,47 @@ describe('a cut read is nobody\'s offence', () => {
     })
     after(async () => { await net.stop() })
 
-    for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, REFRESH_PROTOCOL]) {
-      it(`${protocol}: charges the caller nothing`, async () => {
-        const id = edge.peerId.toString()
-        await edge.libp2p.dial(server.peerId)
-        await eventually(() => server.admission.admitted.has(id), 'admitted')
-        const before = server.admission.suspicion.score(id)
-        const reading = (): unknown => server.libp2p.getConnections(edge.peerId).find(c => c.streams.some(s => s.protocol === protocol && s.direction === 'inbound'))
-        let connection: unknown
-        // bounded: a stream lost with its connection to a background close is opened again
-        for (let attempt = 0; attempt < 3 && connection == null; attempt++) {
-          const stream = await edge.libp2p.dialProtocol(server.peerId, protocol)
-          // a length prefix of 100 bytes, and 3 of them
-          stream.send(new Uint8Array([100, 1, 2, 3]))
-          connection = await eventually(() => reading() ?? (stream.status !== 'open' ? 'lost' : undefined), 'the server reading the request')
-          if (connection === 'lost') connection = undefined
-        }
-        assert.ok(connection != null, 'the server got the half request')
+    type Cut = { status: string, abort: (err: Error) => void }
+    /** how our side ends the connection under a half-read request */
+    const cuts: Array<[string, (c: Cut) => Promise<void>]> = [
+      ['charges the caller nothing', async (cut) => {
         // a graceful close waits for open streams to finish; bounded, it then cuts them (as our shutdown does)
         await server.libp2p.hangUp(edge.peerId, { signal: AbortSignal.timeout(2_000) }).catch(() => {})
         // past the bound, what is left is cut (libp2p can leave a timed-out close pending)
-        const cut = connection as { status: string, abort: (err: Error) => void }
         if (cut.status !== 'closed') cut.abort(new Error('closing: the graceful close timed out'))
-        // an aborted connection ends as 'aborted' (or 'reset'), never 'closed': any end will do
-        await eventually(() => ['closed', 'aborted', 'reset'].includes(cut.status), 'the connection ended')
-        // a round trip through the server after it: the cut read has been handled by now
-        await edge.libp2p.dial(server.peerId)
-        await eventually(() => server.admission.admitted.has(id), 'admitted again')
-        assert.equal(await edge.rpc.call(server.peerId, 'status.get'), 'up')
-        assert.equal(server.admission.suspicion.score(id) - before, 0)
-      })
-
-      it(`${protocol}: a read our side aborts with a plain Error (no close first) charges the caller nothing (issue #20)`, async () => {
-        const id = edge.peerId.toString()
-        await edge.libp2p.dial(server.peerId)
-        await eventually(() => server.admission.admitted.has(id), 'admitted')
-        const before = server.admission.suspicion.score(id)
-        const reading = (): unknown => server.libp2p.getConnections(edge.peerId).find(c => c.streams.some(s => s.protocol === protocol && s.direction === 'inbound'))
-        let connection: unknown
-        for (let attempt = 0; attempt < 3 && connection == null; attempt++) {
-          const stream = await edge.libp2p.dialProtocol(server.peerId, protocol)
-          stream.send(new Uint8Array([100, 1, 2, 3]))
-          connection = await eventually(() => reading() ?? (stream.status !== 'open' ? 'lost' : undefined), 'the server reading the request')
-          if (connection === 'lost') connection = undefined
-        }
-        assert.ok(connection != null, 'the server got the half request')
-        // what the liveness monitor or a revocation does to a connection: abort, with an error of ours
-        const cut = connection as { status: string, abort: (err: Error) => void }
-        cut.abort(new Error('a reason of our own'))
-        await eventually(() => ['closed', 'aborted', 'reset'].includes(cut.status), 'the connection ended')
-        await edge.libp2p.dial(server.peerId)
-        await eventually(() => server.admission.admitted.has(id), 'admitted again')
-        assert.equal(await edge.rpc.call(server.peerId, 'status.get'), 'up')
-        assert.equal(server.admission.suspicion.score(id) - before, 0)
-      })
+      }],
+      // what the liveness monitor or a revocation does to a connection: abort, with an error of ours
+      ['a read our side aborts with a plain Error (no close first) charges the caller nothing (issue #20)', async (cut) => { cut.abort(new Error('a reason of our own')) }]
+    ]
+    for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, REFRESH_PROTOCOL]) {
+      for (const [label, hangUp] of cuts) {
+        it(`${protocol}: ${label}`, async () => {
+          const id = edge.peerId.toString()
+          await edge.libp2p.dial(server.peerId)
+          await eventually(() => server.admission.admitted.has(id), 'admitted')
+          const before = server.admission.suspicion.score(id)
+          const reading = (): unknown => server.libp2p.getConnections(edge.peerId).find(c => c.streams.some(s => s.protocol === protocol && s.direction === 'inbound'))
+          let connection: unknown
+          // bounded: a stream lost with its connection to a background close is opened again
+          for (let attempt = 0; attempt < 3 && connection == null; attempt++) {
+            const stream = await edge.libp2p.dialProtocol(server.peerId, protocol)
+            // a length prefix of 100 bytes, and 3 of them
+            stream.send(new Uint8Array([100, 1, 2, 3]))
+            connection = await eventually(() => reading() ?? (stream.status !== 'open' ? 'lost' : undefined), 'the server reading the request')
+            if (connection === 'lost') connection = undefined
+          }
+          assert.ok(connection != null, 'the server got the half request')
+          const cut = connection as Cut
+          await hangUp(cut)
+          // an aborted connection ends as 'aborted' (or 'reset'), never 'closed': any end will do
+          await eventually(() => ['closed', 'aborted', 'reset'].includes(cut.status), 'the connection ended')
+          // a round trip through the server after it: the cut read has been handled by now
+          await edge.libp2p.dial(server.peerId)
+          await eventually(() => server.admission.admitted.has(id), 'admitted again')
+          assert.equal(await edge.rpc.call(server.peerId, 'status.get'), 'up')
+          assert.equal(server.admission.suspicion.score(id) - before, 0)
+        })
+      }
     }
   })
 })

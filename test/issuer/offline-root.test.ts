@@ -178,13 +178,13 @@ describe('an issuer with an offline root', () => {
     await eventually(() => sentinel.admission.revocations.current?.keySerial === 2, 'the node to hold the serial-2 list', 30_000)
     // a list signed with the old (serial 1) key, numbered higher: refused now
     const state = new RevocationState()
-    state.apply(list)
+    state.apply(list, Date.now())
     const old = await verifyRevocationList(before.jws, rootPair.publicKey, OVERLAY, Date.now())
     assert.equal(state.accepts({ n: list.n + 1, keySerial: old.keySerial }), false, 'a retired revocation key\'s list is refused')
     // a thief of the old key who numbered its list 2^53 - 1 first pins no node: the successor's list wins whatever its number
     const pinned = new RevocationState()
-    assert.ok(pinned.apply({ ...old, n: Number.MAX_SAFE_INTEGER }) != null)
-    assert.ok(pinned.apply(list) != null, 'the new key\'s list replaces the thief\'s')
+    assert.ok(pinned.apply({ ...old, n: Number.MAX_SAFE_INTEGER }, Date.now()) != null)
+    assert.ok(pinned.apply(list, Date.now()) != null, 'the new key\'s list replaces the thief\'s')
     assert.equal(pinned.current?.keySerial, 2)
   })
 
