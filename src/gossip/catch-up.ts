@@ -115,7 +115,7 @@ export class CatchUp {
               continue
             }
             // an origin revoked a moment ago: the responder may not have the list yet
-            if (excusedRevoked(err, peer.toString(), (revoked, sender) => this.init.state.mayNotKnowRevoked(revoked, sender))) {
+            if (excusedRevoked(err, peer.toString(), this.init.state.mayNotKnowRevoked.bind(this.init.state))) {
               this.init.refused(undefined, reason)
               continue
             }

@@ -311,7 +311,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       this.accepted.park(message, await this.validator.check(topic, message.data, true))
       return TopicValidatorResult.Accept
     } catch (err) {
-      const verdict = verdictOn(err, peer.toString(), (revoked, sender) => this.state.mayNotKnowRevoked(revoked, sender))
+      const verdict = verdictOn(err, peer.toString(), this.state.mayNotKnowRevoked.bind(this.state))
       if (verdict.blame != null || !IGNORED.has(verdict.reason)) {
         this.refused(topic, verdict.blame, verdict.reason)
       }

@@ -114,6 +114,7 @@ export class GossipValidator {
       if (anomaly.provenance != null && claims.typ !== 'bridge') {
         throw new GossipError('bad-body', 'a relayed anomaly from a node that is not a bridge')
       }
+      // asked again: another copy may have been stored while the evidence was checked
       const held = this.init.store.holds(anomaly.id, anomaly.binding)
       if (held === 'same') {
         throw new GossipError('duplicate')

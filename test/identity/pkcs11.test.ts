@@ -14,8 +14,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import pkcs11js from 'pkcs11js'
 import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '../../src/core/keys.ts'
 import { KeyError, Pkcs11KeyStore, formatPkcs11Uri, identityKeyStore, openPkcs11Key, parsePkcs11Uri, releaseIdentityKey } from '../../src/identity/index.ts'
-import { ckrOf } from '../../src/identity/pkcs11-module.ts'
-import { startSoftHsm } from '../fixtures/softhsm.ts'
+import { openTokenSession, startSoftHsm } from '../fixtures/softhsm.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { SoftHsm } from '../fixtures/softhsm.ts'
@@ -90,15 +89,7 @@ describe('an Ed25519 identity key in a SoftHSM2 token', () => {
       // the private key never leaves: not through libp2p's `raw`…
       assert.throws(() => key.raw, isKeyError('not-exportable'))
       // …nor through PKCS#11 itself: the token calls it sensitive and not extractable
-      const lib = new pkcs11js.PKCS11()
-      lib.load(hsm.modulePath)
-      try {
-        lib.C_Initialize()
-      } catch (err) {
-        assert.equal(ckrOf(err), 'CKR_CRYPTOKI_ALREADY_INITIALIZED')
-      }
-      const slot = lib.C_GetSlotList(true).find(s => lib.C_GetTokenInfo(s).label.trim() === hsm.token) as pkcs11js.Handle
-      const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION)
+      const { lib, session, close } = openTokenSession(hsm, hsm.token)
       lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: 'node-a' }])
       const [handle] = lib.C_FindObjects(session, 2)
       lib.C_FindObjectsFinal(session)
@@ -106,7 +97,7 @@ describe('an Ed25519 identity key in a SoftHSM2 token', () => {
       const attrs = lib.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_NEVER_EXTRACTABLE }])
       assert.deepEqual(attrs.map(a => (a.value as Buffer)[0]), [0, 1, 1])
       assert.throws(() => lib.C_GetAttributeValue(session, handle, [{ type: pkcs11js.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE|CKR_USER_NOT_LOGGED_IN/)
-      lib.C_CloseSession(session)
+      close()
     } finally {
       releaseIdentityKey(key)
     }

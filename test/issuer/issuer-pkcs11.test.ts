@@ -19,11 +19,10 @@ import { admissionStateFor } from '../../src/admission/state.ts'
 import { verifyRevocationList } from '../../src/admission/revocation.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
-import { ckrOf } from '../../src/identity/pkcs11-module.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { killAll, spawnTempus, tempus } from '../fixtures/cli.ts'
 import { TestNet } from '../fixtures/nodes.ts'
-import { startSoftHsm } from '../fixtures/softhsm.ts'
+import { openTokenSession, startSoftHsm } from '../fixtures/softhsm.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { SoftHsm } from '../fixtures/softhsm.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
@@ -34,21 +33,8 @@ interface TokenObject { label: string, id: string, extractable: number, sensitiv
 
 /** Every private key object in the token: its label, CKA_ID and whether it could leave (it must not). */
 function privateObjects (hsm: SoftHsm, token: string): TokenObject[] {
-  const lib = new pkcs11js.PKCS11()
-  lib.load(hsm.modulePath)
+  const { lib, session, close } = openTokenSession(hsm, token, { login: true })
   try {
-    lib.C_Initialize()
-  } catch (err) {
-    assert.equal(ckrOf(err), 'CKR_CRYPTOKI_ALREADY_INITIALIZED')
-  }
-  const slot = lib.C_GetSlotList(true).find(s => lib.C_GetTokenInfo(s).label.trim() === token) as pkcs11js.Handle
-  const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION)
-  try {
-    try {
-      lib.C_Login(session, pkcs11js.CKU_USER, hsm.pin)
-    } catch (err) {
-      assert.equal(ckrOf(err), 'CKR_USER_ALREADY_LOGGED_IN')
-    }
     lib.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }])
     const handles = lib.C_FindObjects(session, 64)
     lib.C_FindObjectsFinal(session)
@@ -59,7 +45,7 @@ function privateObjects (hsm: SoftHsm, token: string): TokenObject[] {
       return { label: String(label), id: (id as Buffer).toString('hex'), extractable: (extractable as Buffer)[0] ?? -1, sensitive: (sensitive as Buffer)[0] ?? -1, neverExtractable: (never as Buffer)[0] ?? -1, valueReadable }
     })
   } finally {
-    lib.C_CloseSession(session)
+    close()
   }
 }
 
