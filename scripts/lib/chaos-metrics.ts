@@ -54,6 +54,8 @@ export interface ChaosFigures {
   rssPerNodeMb: number | null
   rssMaxMb: number | null
   cpuPerNodePct: number | null
+  /** CPU seconds per node to start and mesh, before the first fault */
+  startCpuSPerNode: number | null
 }
 
 export interface FigureInput {
@@ -70,7 +72,10 @@ export interface FigureInput {
   /** how long a node must be present for a bundle to it (or from it) to count as deliverable */
   windowMs: number
   rssMb: number[]
+  /** CPU seconds the node processes used from the first fault to the end (restarts included) */
   cpuSeconds: number
+  /** CPU seconds the node processes had used when the faults began: starting and meshing */
+  startCpuSeconds: number
 }
 
 const round = (v: number | undefined | null): number | null => v == null || Number.isNaN(v) ? null : Math.round(v)
@@ -268,7 +273,8 @@ export function computeFigures (input: FigureInput): ChaosFigures {
     reconnectP99Ms: round(quantileOrNull(reconnects, 0.99)),
     rssPerNodeMb: input.rssMb.length === 0 ? null : Math.round(input.rssMb.reduce((a, b) => a + b, 0) / input.rssMb.length),
     rssMaxMb: input.rssMb.length === 0 ? null : Math.round(Math.max(...input.rssMb)),
-    cpuPerNodePct: seconds <= 0 ? null : Number((100 * input.cpuSeconds / seconds / nodes.length).toFixed(2))
+    cpuPerNodePct: seconds <= 0 ? null : Number((100 * input.cpuSeconds / seconds / nodes.length).toFixed(2)),
+    startCpuSPerNode: nodes.length === 0 ? null : Number((input.startCpuSeconds / nodes.length).toFixed(2))
   }
 }
 

@@ -12,6 +12,7 @@
  * next one (removeStaleChaos).
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { appendFile, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -81,7 +82,10 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
   let cluster: PostgresCluster | undefined
   let dir: string | undefined
   let cleaned: Promise<void> | undefined
+  /** CPU seconds (utime + stime) each node process had used at its last reading */
   const cpuByPid = new Map<number, number>()
+  /** ... and when the faults began: what starting the mesh cost, not what running it costs */
+  const cpuAtFaults = new Map<number, number>()
   const rssMb: number[] = []
 
   const cleanup = async (): Promise<void> => {
@@ -184,6 +188,11 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     log(`${running.length} nodes up; faults begin`)
 
     // the schedule
+    for (const n of running) {
+      const pid = n.child?.pid
+      const seconds = pid == null ? undefined : readCpu(pid)
+      if (pid != null && seconds != null) cpuAtFaults.set(pid, seconds)
+    }
     const sampler = setInterval(sample, 5_000)
     const faults: RanFault[] = []
     const sent: Sent[] = []
@@ -301,7 +310,9 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
       settleFrom,
       windowMs: options.windowMs ?? 10_000,
       rssMb,
-      cpuSeconds: [...cpuByPid.values()].reduce((a, b) => a + b, 0)
+      // a process started before the faults counts from then; a restart (the schedule's) from its start
+      cpuSeconds: [...cpuByPid].reduce((sum, [pid, seconds]) => sum + seconds - (cpuAtFaults.get(pid) ?? 0), 0),
+      startCpuSeconds: [...cpuAtFaults.values()].reduce((a, b) => a + b, 0)
     })
     notes.push(...anomalyMisses({ nodes: running.map(n => n.record), revoked: plan.revoked, faults, sent, startedAt, endedAt }))
     notes.push(...honestOffences({ nodes: running.map(n => n.record), revoked: plan.revoked, startedAt }))
@@ -378,13 +389,21 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     })
   }
 
-  /** CPU (utime + stime) and RSS of each node process, from /proc */
-  function readCpu (pid: number | undefined): void {
-    if (pid == null) return
-    readFile(`/proc/${pid}/stat`, 'utf8').then(stat => {
+  /**
+   * CPU seconds (utime + stime) of a node process, from /proc, remembered
+   * per pid; read synchronously so a reading just before a kill is the last
+   */
+  function readCpu (pid: number | undefined): number | undefined {
+    if (pid == null) return undefined
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      cpuByPid.set(pid, (Number(fields[11]) + Number(fields[12])) / 100)
-    }, () => {})
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100
+      cpuByPid.set(pid, seconds)
+      return seconds
+    } catch {
+      return undefined // gone already: its last reading stands
+    }
   }
   function sample (): void {
     for (const n of running) {

@@ -6,6 +6,8 @@ export const MDNS_LIMITS = {
   maxRecords: 64,
   /** how long a hearer may cache an announcement, s (the libp2p mDNS value) */
   ttlSeconds: 120,
+  /** announcements a link remembers, to pass each on once per half TTL (mdns-pacing.ts) */
+  maxRemembered: 4096,
   /** the mDNS group and port (RFC 6762) */
   group: '224.0.0.251',
   port: 5353

@@ -42,11 +42,19 @@ export interface HeardPeer {
   multiaddrs: Multiaddr[]
 }
 
+/** What an answer says, unparsed: the announcing instance and its `dnsaddr=` texts. */
+export interface AnnouncedTexts {
+  instance: string
+  texts: string[]
+}
+
 /**
- * The peer an answer announces, or undefined when it is not a well-formed
- * announcement of one other peer for `serviceTag`.
+ * The instance and address texts of an announcement for `serviceTag`
+ * other than our own, read without parsing a multiaddr: cheap enough to
+ * run on every answer heard, so an unchanged one can be dropped before
+ * the parse (`mdns-pacing.ts`).
  */
-export function readAnnouncement (packet: Packet, serviceTag: string, ownName: string): HeardPeer | undefined {
+export function announcedTexts (packet: Packet, serviceTag: string, ownName: string): AnnouncedTexts | undefined {
   const records = [...(packet.answers ?? []), ...(packet.additionals ?? [])]
   if (records.length > MDNS_LIMITS.maxRecords) {
     return undefined
@@ -71,6 +79,11 @@ export function readAnnouncement (packet: Packet, serviceTag: string, ownName: s
   if (texts.length === 0 || texts.length > MDNS_LIMITS.maxAddrs) {
     return undefined
   }
+  return { instance, texts }
+}
+
+/** The peer the address texts announce, or undefined unless every one parses and names the same peer. */
+export function parseAnnouncement (texts: readonly string[]): HeardPeer | undefined {
   let id: PeerId | undefined
   const multiaddrs: Multiaddr[] = []
   for (const text of texts) {
@@ -92,4 +105,13 @@ export function readAnnouncement (packet: Packet, serviceTag: string, ownName: s
     multiaddrs.push(ma.decapsulateCode(CODE_P2P))
   }
   return id == null ? undefined : { id, multiaddrs }
+}
+
+/**
+ * The peer an answer announces, or undefined when it is not a well-formed
+ * announcement of one other peer for `serviceTag`.
+ */
+export function readAnnouncement (packet: Packet, serviceTag: string, ownName: string): HeardPeer | undefined {
+  const announced = announcedTexts(packet, serviceTag, ownName)
+  return announced == null ? undefined : parseAnnouncement(announced.texts)
 }

@@ -18,7 +18,8 @@ import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import makeMdns from 'multicast-dns'
 import { MDNS_LIMITS } from './constants.ts'
-import { announcement, asksFor, readAnnouncement } from './mdns-packet.ts'
+import { announcedTexts, announcement, asksFor, parseAnnouncement } from './mdns-packet.ts'
+import { MdnsPacing } from './mdns-pacing.ts'
 import { addrsOnLink, mdnsLinks, onLink, subnetsOf } from './mdns-scope.ts'
 import type { InterfaceAddress, InterfaceTable } from './mdns-scope.ts'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, Startable } from '@libp2p/interface'
@@ -41,6 +42,8 @@ export interface ScopedMdnsInit {
   readInterfaces?: () => InterfaceTable
   /** our instance name in the PTR record (random by default, as in libp2p's mDNS) */
   peerName?: string
+  /** the clock the pacing reads. @default Date.now */
+  now?: () => number
 }
 
 export interface ScopedMdnsComponents {
@@ -52,6 +55,8 @@ interface Link {
   iface: InterfaceAddress
   subnets: BlockList
   socket: MulticastDNS
+  /** when to ask, answer and pass on, on this link (fresh when the link comes back) */
+  pacing: MdnsPacing
 }
 
 export class ScopedMdns extends TypedEventEmitter<PeerDiscoveryEvents> implements PeerDiscovery, Startable {
@@ -63,6 +68,9 @@ export class ScopedMdns extends TypedEventEmitter<PeerDiscoveryEvents> implement
   private readonly port: number
   private readonly readInterfaces: () => InterfaceTable
   private readonly peerName: string
+  private readonly now: () => number
+  /** the DNS id of our queries, to tell our own query's echo from another node's */
+  private readonly queryId: number
   /** by `name address` */
   private readonly links = new Map<string, Link>()
   private task?: RepeatingTask
@@ -78,6 +86,8 @@ export class ScopedMdns extends TypedEventEmitter<PeerDiscoveryEvents> implement
     this.port = init.port ?? MDNS_LIMITS.port
     this.readInterfaces = init.readInterfaces ?? networkInterfaces
     this.peerName = init.peerName ?? randomName()
+    this.now = init.now ?? Date.now
+    this.queryId = 1 + (crypto.getRandomValues(new Uint16Array(1))[0] as number) % 0xffff
   }
 
   readonly [peerDiscoverySymbol] = this
@@ -135,7 +145,9 @@ export class ScopedMdns extends TypedEventEmitter<PeerDiscoveryEvents> implement
         this.links.set(key, link)
       }
       link.subnets = subnets
-      link.socket.query({ questions: [{ name: this.serviceTag, type: 'PTR' }] })
+      if (link.pacing.mayQuery(this.now())) {
+        link.socket.query({ id: this.queryId, questions: [{ name: this.serviceTag, type: 'PTR' }] })
+      }
     }
   }
 
@@ -145,10 +157,18 @@ export class ScopedMdns extends TypedEventEmitter<PeerDiscoveryEvents> implement
 
   private open (iface: InterfaceAddress, subnets: BlockList): Link {
     const socket = makeMdns({ port: this.port, ip: MDNS_LIMITS.group, interface: iface.address, bind: '0.0.0.0', reuseAddr: true, loopback: true })
-    const link: Link = { iface, subnets, socket }
+    const pacing = new MdnsPacing({ intervalMs: this.interval, refreshMs: MDNS_LIMITS.ttlSeconds * 1000 / 2, maxRemembered: MDNS_LIMITS.maxRemembered })
+    const link: Link = { iface, subnets, socket, pacing }
     const fromThisLink = (rinfo: RemoteInfo): boolean => onLink(link.subnets, rinfo.address)
     socket.on('query', (packet, rinfo) => {
       if (!fromThisLink(rinfo) || !asksFor(packet, this.serviceTag)) {
+        return
+      }
+      const now = this.now()
+      if (packet.id !== this.queryId) {
+        pacing.foreignQuery(now)
+      }
+      if (!pacing.mayAnswer(now)) {
         return
       }
       const answers = announcement(this.peerName, this.serviceTag, this.ownAddrsOn(link.subnets))
@@ -160,7 +180,12 @@ export class ScopedMdns extends TypedEventEmitter<PeerDiscoveryEvents> implement
       if (!fromThisLink(rinfo)) {
         return
       }
-      const heard = readAnnouncement(packet, this.serviceTag, this.peerName)
+      const announced = announcedTexts(packet, this.serviceTag, this.peerName)
+      // an unchanged announcement heard lately was passed on already: not parsed again
+      if (announced == null || !pacing.isNews(`${announced.instance} ${announced.texts.join(' ')}`, this.now())) {
+        return
+      }
+      const heard = parseAnnouncement(announced.texts)
       if (heard == null) {
         return
       }

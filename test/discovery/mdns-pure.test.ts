@@ -5,6 +5,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MDNS_LIMITS } from '../../src/discovery/constants.ts'
 import { announcement, asksFor, readAnnouncement } from '../../src/discovery/mdns-packet.ts'
+import { MdnsPacing } from '../../src/discovery/mdns-pacing.ts'
 import { addrsOnLink, mdnsLinks, onLink, subnetsOf } from '../../src/discovery/mdns-scope.ts'
 import type { InterfaceTable } from '../../src/discovery/mdns-scope.ts'
 import type { Answer, Packet } from 'dns-packet'
@@ -70,5 +71,26 @@ describe('mDNS scope (pure)', () => {
     assert.equal(readAnnouncement(response([ptr('x'), txt(`y.${TAG}`, [`dnsaddr=/ip4/192.168.1.2/tcp/1/p2p/${a}`])]), TAG, 'me'), undefined)
     const flood = Array.from({ length: MDNS_LIMITS.maxRecords }, () => txt(`x.${TAG}`, [`dnsaddr=/ip4/192.168.1.2/tcp/1/p2p/${a}`]))
     assert.equal(readAnnouncement(response([ptr('x'), ...flood]), TAG, 'me'), undefined)
+  })
+
+  it('paces a link: another node\'s query suppresses ours, one answer a second, an unchanged announcement once per refresh', () => {
+    const pacing = new MdnsPacing({ intervalMs: 10_000, refreshMs: 60_000, maxRemembered: 3 })
+    assert.equal(pacing.mayQuery(0), true, 'nothing heard yet: ask')
+    pacing.foreignQuery(1_000)
+    assert.equal(pacing.mayQuery(11_000), false, 'asked by another an interval ago: its answers were heard')
+    assert.equal(pacing.mayQuery(16_000), true, 'the other node went quiet: ask')
+
+    assert.equal(pacing.mayAnswer(20_000), true)
+    assert.equal(pacing.mayAnswer(20_500), false, 'a query flood gets one answer a second')
+    assert.equal(pacing.mayAnswer(21_000), true)
+
+    assert.equal(pacing.isNews('a /ip4/10.0.0.1/tcp/1', 0), true)
+    assert.equal(pacing.isNews('a /ip4/10.0.0.1/tcp/1', 59_999), false, 'unchanged and fresh')
+    assert.equal(pacing.isNews('a /ip4/10.0.0.2/tcp/1', 1), true, 'changed addresses are news')
+    assert.equal(pacing.isNews('a /ip4/10.0.0.1/tcp/1', 60_000), true, 'due a refresh')
+    // bounded: the oldest is forgotten
+    pacing.isNews('b', 60_001)
+    pacing.isNews('c', 60_002)
+    assert.equal(pacing.isNews('a /ip4/10.0.0.2/tcp/1', 60_003), true, 'the oldest was forgotten at the bound')
   })
 })
