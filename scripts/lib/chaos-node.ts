@@ -44,7 +44,7 @@ node.libp2p.addEventListener('peer:connect', evt => { emit({ event: 'connect', p
 node.libp2p.addEventListener('peer:disconnect', evt => { emit({ event: 'disconnect', peer: evt.detail.toString(), connections: connections() }) })
 node.admission.addEventListener('admitted', evt => { emit({ event: 'admitted', peer: evt.detail.peer }) })
 node.admission.addEventListener('revocation-list', evt => { emit({ event: 'revocation-list', n: evt.detail.n, from: evt.detail.from }) })
-node.admission.addEventListener('refused', evt => { emit({ event: 'admission-refused', peer: evt.detail.peer, reason: evt.detail.reason, direction: evt.detail.direction }) })
+node.admission.addEventListener('refused', evt => { emit({ event: 'admission-refused', peer: evt.detail.peer, reason: evt.detail.reason, direction: evt.detail.direction, ...(evt.detail.starved === true ? { starved: true } : {}) }) })
 node.admission.addEventListener('revoked', evt => { emit({ event: 'revoked', peers: evt.detail }) })
 node.admission.addEventListener('suspicion', evt => { emit({ event: 'suspicion', ...evt.detail }) })
 node.admission.addEventListener('offence', evt => { emit({ event: 'offence', peer: evt.detail.peer, offence: evt.detail.offence, cause: evt.detail.cause, charged: evt.detail.charged, state: evt.detail.change.state }) })

@@ -328,7 +328,10 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
 
   async function startNode (n: RunningNode, timeoutMs: number): Promise<void> {
     // the young-generation setting `tempus start` runs with (src/cli/heap-settings.ts): the same process shape as a real node
-    const child = spawn('ip', ['netns', 'exec', n.host.ns, process.execPath, YOUNG_GENERATION_FLAG, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'] })
+    // TEMPUS_CHAOS_LOG_NODES=3,40: TEMPUS_CHAOS_LOG applies to these nodes only (a debug log of 100 nodes would be the run)
+    const logged = process.env.TEMPUS_CHAOS_LOG_NODES?.split(',').map(Number)
+    const env = logged == null || logged.includes(n.index) ? process.env : { ...process.env, TEMPUS_CHAOS_LOG: 'silent' }
+    const child = spawn('ip', ['netns', 'exec', n.host.ns, process.execPath, YOUNG_GENERATION_FLAG, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'], env })
     n.child = child
     n.expectExit = false
     let stderr = ''

@@ -8,8 +8,9 @@
 import { pbStream } from '@libp2p/utils'
 import { MAX_ADMIT_FRAME_BYTES } from './constants.ts'
 import { isCutRead } from './cut-read.ts'
-import { AdmissionError } from './errors.ts'
+import { AdmissionError, refusalDetailOf } from './errors.ts'
 import { admitAsInitiator, admitAsResponder } from './exchange.ts'
+import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import type { AdmissionState } from './state.ts'
 import type { ComponentLogger, ConnectionEncrypter, MessageStream, PrivateKey, SecureConnectionOptions, SecuredConnection } from '@libp2p/interface'
 
@@ -27,7 +28,10 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
 
     const admit = async (direction: 'inbound' | 'outbound', secured: SecuredConnection, options?: SecureConnectionOptions): Promise<SecuredConnection> => {
       const remote = secured.remotePeer.toString()
-      const signal = AbortSignal.any([AbortSignal.timeout(state.deadlineMs), ...(options?.signal != null ? [options.signal] : [])])
+      const deadline = AbortSignal.timeout(state.deadlineMs)
+      const signal = AbortSignal.any([deadline, ...(options?.signal != null ? [options.signal] : [])])
+      // how late our own loop runs meanwhile: a deadline missed while it ran late may be ours
+      const lag = loopLag.watch()
       // pbStream's unwrap is its lpStream's: unread bytes go back to the connection for the muxer
       const pb = pbStream(secured.connection, { maxDataLength: MAX_ADMIT_FRAME_BYTES })
       try {
@@ -48,11 +52,18 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         if (!(err instanceof AdmissionError) && !signal.aborted && !isCutRead(err)) {
           log.error('%s admission of %s ended by an error of this node, not the peer\'s: %e', direction, remote, err)
         }
-        log('%s admission of %s refused: %s', direction, remote, reason)
+        const starved = reason === 'timeout' && deadline.aborted && starvedWithin(lag, state.deadlineMs)
+        if (starved) {
+          log('%s admission of %s timed out while this node\'s event loop ran %d ms late: not charged', direction, remote, Math.round(lag.worstMs()))
+        } else {
+          log('%s admission of %s refused: %s', direction, remote, reason)
+        }
         // `refused` costs nothing (offenceOf): the peer is named so the operator's log says who
-        state.recordRefused(remote, reason, direction, err instanceof AdmissionError ? err.expiredForMs : undefined, err instanceof AdmissionError ? err.overlay : undefined)
+        state.recordRefused(remote, reason, direction, { ...refusalDetailOf(err), starved })
         secured.connection.abort(new AdmissionError(reason))
         throw new AdmissionError(reason)
+      } finally {
+        lag.close()
       }
     }
 

@@ -45,3 +45,18 @@ export class AdmissionError extends TempusError {
     this.overlay = detail.overlay
   }
 }
+
+/** What else is known of a refusal: what its cost depends on, and what the operator's log shows. */
+export interface RefusalDetail {
+  /** how long the token shown had been expired, ms */
+  expiredForMs?: number
+  /** the overlay a foreign token named */
+  overlay?: string
+  /** the deadline passed while this node's own event loop ran late: not charged */
+  starved?: boolean
+}
+
+/** The refusal detail an exchange's error carries. */
+export function refusalDetailOf (err: unknown): RefusalDetail {
+  return err instanceof AdmissionError ? { expiredForMs: err.expiredForMs, overlay: err.overlay } : {}
+}

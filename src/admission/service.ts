@@ -11,7 +11,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { ADMISSION_CAPABILITY } from './provider.ts'
 import { isPeerFault, peerDecoded } from './cut-read.ts'
-import { AdmissionError } from './errors.ts'
+import { AdmissionError, refusalDetailOf } from './errors.ts'
 import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
 import { SecurityLog, SECURITY_LOG_WINDOW_MS } from './security-log.ts'
@@ -294,7 +294,7 @@ export class AdmissionService implements Startable {
       }
       // only the peer's bytes are its offence: a read cut, timed out or aborted by our side is nobody's
       if (reason === 'malformed' && !isPeerFault(err)) { stream.abort(err); return }
-      this.state.recordRefused(peer, reason, 'inbound', err instanceof AdmissionError ? err.expiredForMs : undefined, err instanceof AdmissionError ? err.overlay : undefined)
+      this.state.recordRefused(peer, reason, 'inbound', refusalDetailOf(err))
       stream.abort(new AdmissionError(reason))
     }
   }

@@ -13,6 +13,7 @@ import { SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
 import { TicketDesk } from './ticket-desk.ts'
 import { offenceOf } from './refusal-cost.ts'
+import type { RefusalDetail } from './errors.ts'
 import type { RefusalReason } from './errors.ts'
 import type { Offence, SuspicionChange } from './suspicion.ts'
 import type { TokenClaims } from './token.ts'
@@ -43,7 +44,7 @@ export interface AdmissionEvents {
    * `suspicion` is what follows for it); `overlay`: the one a
    * `foreign-overlay` token claims
    */
-  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound', overlay?: string, suspicion?: SuspicionChange }>
+  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound', overlay?: string, suspicion?: SuspicionChange, starved?: boolean }>
   /** an offence charged to a peer (`charged`: it raised the score; a repeat inside an episode, or while quarantined, costs nothing) */
   offence: CustomEvent<{ peer: string, offence: Offence, cause?: string, charged: boolean, change: SuspicionChange }>
   /** a peer crossed a suspicion threshold */
@@ -141,12 +142,17 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed, direction } })
   }
 
-  /** A peer failed admission: log-worthy, raises its suspicion, tells it nothing. */
-  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound', expiredForMs?: number, overlay?: string): void {
-    const offence = offenceOf(reason, expiredForMs)
+  /**
+   * A peer failed admission: log-worthy, raises its suspicion, tells it
+   * nothing. `starved`: the deadline passed while this node's own event
+   * loop ran late (core/loop-lag.ts), so the stall may be ours: the
+   * refusal stands, the charge does not.
+   */
+  recordRefused (peer: string | undefined, reason: RefusalReason, direction: 'inbound' | 'outbound', detail: RefusalDetail = {}): void {
+    const offence = detail.starved === true ? null : offenceOf(reason, detail.expiredForMs)
     // one cause per reason: a peer redialling with the same stale problem is one episode
     const suspicion = peer != null && offence != null ? this.raise(peer, offence, `admission:${reason}`) : undefined
-    this.safeDispatchEvent('refused', { detail: { peer, reason, direction, ...(overlay != null ? { overlay } : {}), ...(suspicion != null ? { suspicion } : {}) } })
+    this.safeDispatchEvent('refused', { detail: { peer, reason, direction, ...(detail.overlay != null ? { overlay: detail.overlay } : {}), ...(suspicion != null ? { suspicion } : {}), ...(detail.starved === true ? { starved: true } : {}) } })
   }
 
   /**

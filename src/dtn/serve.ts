@@ -16,6 +16,7 @@ import { countRefusal, refuse } from './context.ts'
 import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS, SESSIONS_PER_PEER_PER_MINUTE } from './constants.ts'
 import { DtnError, HARMLESS } from './errors.ts'
 import { checkEvidence } from './evidence.ts'
+import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import { DtnFrame } from './pb/dtn.ts'
 import { decodeFailsWith } from '../core/pb-codec.ts'
 import type { DtnContext } from './context.ts'
@@ -47,6 +48,8 @@ export class ServingSide {
     const { ctx, delivery } = this.init
     const peer = connection.remotePeer.toString()
     const wanted = new Map<string, number>()
+    // how late our own loop runs meanwhile: a frame deadline missed while it ran late may be ours
+    const lag = loopLag.watch()
     try {
       try {
         this.limiter.consume(peer, 1)
@@ -118,12 +121,14 @@ export class ServingSide {
         : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') ? 'oversize' : undefined
       if (reason != null && !HARMLESS.has(reason)) {
         refuse(ctx, peer, reason)
-      } else if (wanted.size > 0 && err?.name === 'TimeoutError') {
+      } else if (wanted.size > 0 && err?.name === 'TimeoutError' && !starvedWithin(lag, FRAME_TIMEOUT_MS)) {
         // it offered fragments, we asked, and it stalled past our frame deadline: they were kept
-        // from other carriers meanwhile (an AbortError is a cut, ours or the network's: nobody's offence)
+        // from other carriers meanwhile (an AbortError is a cut, ours or the network's: nobody's
+        // offence; a deadline missed while our own loop ran late may be ours)
         ctx.state.raise(peer, 'timeout', 'dtn:stall')
       }
     } finally {
+      lag.close()
       for (const k of wanted.keys()) {
         this.expecting.delete(k)
       }

@@ -182,7 +182,7 @@ describe('the security log\'s rate limit (issue #17)', () => {
     // 1,000 peers at once: at most maxKeys lines and one count for the rest
     const before = lines.length
     for (let i = 0; i < 1_000; i++) {
-      state.recordRefused(`peer-${i}`, 'expired', 'inbound', 1_000)
+      state.recordRefused(`peer-${i}`, 'expired', 'inbound', { expiredForMs: 1_000 })
     }
     security.flush(now + 60_000)
     const added = lines.slice(before)

@@ -1,0 +1,102 @@
+/**
+ * How late this process's own event loop ran while something waited on a
+ * peer: the evidence that tells a peer's stall from this node's overload.
+ *
+ * A deadline that passes proves only that the answer was not *handled* in
+ * time. On a starved host (a CPU shared by more work than it has, a long
+ * GC, a swap storm) the peer's bytes may have sat in our socket buffer
+ * while our timers, and our reads, ran seconds late; charging the peer a
+ * `timeout` then punishes an honest peer for our fault (the 100-process
+ * chaos run of issue #20: 871 such charges, one honest peer throttled).
+ *
+ * A window is opened around each wait on a peer. While any is open, a
+ * timer re-arms itself every `intervalMs` and measures how late it fired;
+ * each window keeps the worst lateness seen, including the lateness of a
+ * tick that is due but has not run yet when the window is read (a
+ * deadline and the tick can fall due in the same turn of the loop). With
+ * no window open there is no timer: an idle node does not wake for this.
+ */
+
+export interface LagWindow {
+  /** the worst lateness of this process's event loop since the window opened, ms */
+  worstMs(): number
+  /** stop watching (idempotent) */
+  close(): void
+}
+
+export interface LoopLagProbeInit {
+  /** how often the loop is sampled while a window is open, ms. @default 100 */
+  intervalMs?: number
+  /** a monotonic clock, ms. @default performance.now */
+  now?: () => number
+}
+
+interface OpenWindow { worst: number }
+
+export class LoopLagProbe {
+  private readonly intervalMs: number
+  private readonly now: () => number
+  private readonly windows = new Set<OpenWindow>()
+  private timer?: ReturnType<typeof setTimeout>
+  /** when the armed tick should fire */
+  private due = 0
+
+  constructor (init: LoopLagProbeInit = {}) {
+    this.intervalMs = init.intervalMs ?? 100
+    this.now = init.now ?? (() => performance.now())
+  }
+
+  /** Open a window; read it with `worstMs()` when the wait ends, then close it. */
+  watch (): LagWindow {
+    const window: OpenWindow = { worst: 0 }
+    this.windows.add(window)
+    if (this.timer == null) {
+      this.arm()
+    }
+    return {
+      worstMs: () => Math.max(window.worst, this.windows.has(window) ? this.overdue() : 0),
+      close: () => {
+        this.windows.delete(window)
+        if (this.windows.size === 0 && this.timer != null) {
+          clearTimeout(this.timer)
+          this.timer = undefined
+        }
+      }
+    }
+  }
+
+  /** how far past due the armed tick is now (0 when it is not due yet) */
+  private overdue (): number {
+    return this.timer == null ? 0 : Math.max(0, this.now() - this.due)
+  }
+
+  private arm (): void {
+    this.due = this.now() + this.intervalMs
+    this.timer = setTimeout(() => { this.tick() }, this.intervalMs)
+    // a probe never keeps a process alive
+    this.timer.unref?.()
+  }
+
+  private tick (): void {
+    const late = Math.max(0, this.now() - this.due)
+    for (const window of this.windows) {
+      window.worst = Math.max(window.worst, late)
+    }
+    this.timer = undefined
+    if (this.windows.size > 0) {
+      this.arm()
+    }
+  }
+}
+
+/** The process-wide probe: every node in a process shares one event loop. */
+export const loopLag = new LoopLagProbe()
+
+/**
+ * Was this node itself too late to blame a peer for a missed deadline? Its
+ * loop ran at least a quarter of the deadline late while it waited: the
+ * peer's answer may have been there all along.
+ */
+export function starvedWithin (window: LagWindow, deadlineMs: number): boolean {
+  return window.worstMs() >= deadlineMs / 4
+}

@@ -1,0 +1,95 @@
+/**
+ * A deadline missed while this node's own event loop ran late is not the
+ * peer's stall (issue #20: in the 100-process chaos run, starved nodes
+ * charged honest peers 871 admission timeouts and throttled one). The
+ * starvation here is real: the test blocks the event loop, as an
+ * overloaded host does to every process on it.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import { LoopLagProbe, starvedWithin } from '../../src/core/loop-lag.ts'
+import { scriptedPeer } from '../fixtures/attacker.ts'
+import { TestNet } from '../fixtures/nodes.ts'
+import { eventually, waitForEvent } from '../fixtures/wait.ts'
+import type { ExchangeScript } from '../fixtures/attacker.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** hold the event loop for `ms`, as a starved host does */
+const block = (ms: number): void => {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* starving */ }
+}
+
+describe('own starvation is not the peer\'s stall', () => {
+  it('the probe sees how late the loop ran while a window was open, and nothing before it', async () => {
+    const probe = new LoopLagProbe({ intervalMs: 20 })
+    block(100) // before any window: not seen
+    const window = probe.watch()
+    assert.ok(window.worstMs() < 50, `nothing late yet: ${window.worstMs()}`)
+    block(300)
+    // the tick is overdue: seen before it has even run
+    assert.ok(window.worstMs() >= 250, `overdue tick: ${window.worstMs()}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    assert.ok(window.worstMs() >= 250, `after the late tick ran: ${window.worstMs()}`)
+    assert.equal(starvedWithin(window, 1_000), true, 'a quarter of a 1 s deadline')
+    assert.equal(starvedWithin(window, 2_000), false, 'less than a quarter of a 2 s deadline')
+    const later = probe.watch()
+    assert.ok(later.worstMs() < 50, 'a window opened after the stall does not see it')
+    window.close()
+    later.close()
+    window.close()
+  })
+
+  describe('on a real node: a silent peer at the admission deadline', () => {
+    const net = new TestNet()
+    const attackers: Libp2p[] = []
+    let target: TempusNode
+    let addr: Multiaddr
+    before(async () => {
+      target = await net.node({ type: 'sentinel', admission: { deadline: '2s' } })
+      addr = multiaddr(target.getMultiaddrs()[0] ?? '')
+    })
+    after(async () => {
+      await Promise.all(attackers.map(async n => { await n.stop() }))
+      await net.stop()
+    })
+
+    // completes Noise, then says nothing until the target hangs up
+    const silent: ExchangeScript = async (lp, signal) => { await lp.read({ signal }).catch(() => {}) }
+
+    const stall = async (starve: boolean): Promise<{ starved?: boolean, reason: string, score: number }> => {
+      const key = await generateKeyPair('Ed25519')
+      const id = key.publicKey.toString()
+      const peer = await scriptedPeer({ privateKey: key, outbound: silent })
+      attackers.push(peer.node)
+      const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === id)
+      const dialing = peer.node.dial(addr, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+      if (starve) {
+        // the exchange is under way (the peer's side reached its script): now starve past a quarter of the deadline
+        await eventually(() => peer.exchanges() > 0, 'the exchange to begin')
+        block(1_200)
+      }
+      const { detail } = await refused
+      await dialing
+      return { starved: detail.starved, reason: detail.reason, score: target.admission.suspicion.score(id) }
+    }
+
+    it('charges the stall when this node ran on time', async () => {
+      const { reason, starved, score } = await stall(false)
+      assert.equal(reason, 'timeout')
+      assert.equal(starved, undefined)
+      assert.ok(score > 1.9, `charged: ${score}`)
+    })
+
+    it('refuses, and charges nothing, when this node\'s own loop ran late', async () => {
+      const { reason, starved, score } = await stall(true)
+      assert.equal(reason, 'timeout', 'still refused at the deadline')
+      assert.equal(starved, true, 'the refusal says why it cost nothing')
+      assert.equal(score, 0, 'not charged')
+    })
+  })
+})
