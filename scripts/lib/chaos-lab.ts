@@ -13,7 +13,7 @@
  * Requires root and iproute2.
  */
 import { execFile } from 'node:child_process'
-import { readdir, rm } from 'node:fs/promises'
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -80,6 +80,8 @@ export class ChaosLab {
   private readonly hostLink: string
   private readonly subnet: string
   private created = false
+  /** the neighbour-table limits this lab raised, to put back */
+  private neighbourLimits?: Array<[string, string]>
 
   constructor () {
     this.prefix = `chaos-${process.pid}`
@@ -107,6 +109,7 @@ export class ChaosLab {
       throw new RangeError('at most 240 hosts on one /24')
     }
     this.created = true
+    await this.roomForNeighbours(count)
     await this.ip('netns', 'add', this.bridgeNs)
     await this.batch(this.bridgeNs, [
       'link add br0 type bridge', 'link set br0 up',
@@ -149,9 +152,32 @@ export class ChaosLab {
     await this.batch(this.bridgeNs, hosts.map(h => `link set ${h.port} master br0`))
   }
 
+  /**
+   * The kernel's neighbour (ARP) table is one table for every namespace,
+   * 1,024 entries by default (`gc_thresh3`). One host per machine, as in a
+   * real fleet, needs one entry per peer; N hosts on one machine need N²
+   * (plus the harness's): past 31 or so, new entries are refused ("arp_cache:
+   * neighbor table overflow") and the hosts started last cannot reach
+   * anyone, the issuer included. Raised for the run, put back after.
+   */
+  private async roomForNeighbours (count: number): Promise<void> {
+    const need = 2 * (count + 2) * (count + 2)
+    const dir = '/proc/sys/net/ipv4/neigh/default'
+    const limits: Array<[string, string]> = []
+    for (const [name, want] of [['gc_thresh3', need], ['gc_thresh2', Math.ceil(need * 3 / 4)]] as const) {
+      const file = join(dir, name)
+      const was = (await readFile(file, 'utf8').catch(() => '')).trim()
+      if (was === '' || Number(was) >= want) continue
+      await writeFile(file, String(want))
+      limits.push([file, was])
+    }
+    this.neighbourLimits = limits
+  }
+
   /** Kill whatever still runs in the namespaces, then remove them (their veths go with them). */
   async destroy (): Promise<void> {
     if (!this.created) return
+    await this.restoreNeighbourLimits()
     const all = [...this.hosts.map(h => h.ns), this.bridgeNs]
     for (const ns of all) {
       const pids = await run('ip', ['netns', 'pids', ns]).then(r => r.stdout.split('\n').filter(Boolean).map(Number)).catch(() => [] as number[])
@@ -169,5 +195,13 @@ export class ChaosLab {
       const ns = line.split(' ')[0] ?? ''
       if (ns.startsWith(`${this.prefix}-`)) await this.ip('netns', 'del', ns).catch(() => {})
     }
+  }
+
+  private async restoreNeighbourLimits (): Promise<void> {
+    // the smaller limit first: gc_thresh2 may not exceed gc_thresh3 at any moment
+    for (const [file, was] of (this.neighbourLimits ?? []).reverse()) {
+      await writeFile(file, was).catch(() => {})
+    }
+    this.neighbourLimits = undefined
   }
 }

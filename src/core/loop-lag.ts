@@ -46,6 +46,11 @@ export class LoopLagProbe {
     this.now = init.now ?? (() => performance.now())
   }
 
+  /** how many waits are watched now */
+  get watching (): number {
+    return this.windows.size
+  }
+
   /** Open a window; read it with `worstMs()` when the wait ends, then close it. */
   watch (): LagWindow {
     const window: OpenWindow = { worst: 0 }

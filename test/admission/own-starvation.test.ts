@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { LoopLagProbe, starvedWithin } from '../../src/core/loop-lag.ts'
+import { LoopLagProbe, loopLag, starvedWithin } from '../../src/core/loop-lag.ts'
 import { scriptedPeer } from '../fixtures/attacker.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
@@ -39,9 +39,11 @@ describe('own starvation is not the peer\'s stall', () => {
     assert.equal(starvedWithin(window, 2_000), false, 'less than a quarter of a 2 s deadline')
     const later = probe.watch()
     assert.ok(later.worstMs() < 50, 'a window opened after the stall does not see it')
+    assert.equal(probe.watching, 2)
     window.close()
     later.close()
     window.close()
+    assert.equal(probe.watching, 0, 'closed, idempotently: no timer left')
   })
 
   describe('on a real node: a silent peer at the admission deadline', () => {
@@ -69,8 +71,8 @@ describe('own starvation is not the peer\'s stall', () => {
       const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === id)
       const dialing = peer.node.dial(addr, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
       if (starve) {
-        // the exchange is under way (the peer's side reached its script): now starve past a quarter of the deadline
-        await eventually(() => peer.exchanges() > 0, 'the exchange to begin')
+        // the target waits on the exchange (its wait is watched; it is the only wait here): now starve past a quarter of the deadline
+        await eventually(() => peer.exchanges() > 0 && loopLag.watching > 0, 'the target to wait on the exchange')
         block(1_200)
       }
       const { detail } = await refused
