@@ -139,9 +139,12 @@ export function honestOffences (input: Pick<FigureInput, 'nodes' | 'revoked' | '
   const t = (at: number): string => `+${((at - startedAt) / 1000).toFixed(1)}s`
   const lines: string[] = []
   for (const n of nodes) {
-    for (const e of n.events) {
+    for (const [i, e] of n.events.entries()) {
       if (e.event === 'offence' && e.charged === true && honest.has(e.peer)) {
-        lines.push(`node ${n.index} charged honest node ${String(indexOf.get(e.peer))} with ${String(e.offence)} (${String(e.cause ?? 'no cause')}) at ${t(e.at)}, now ${String(e.state)}`)
+        // a DTN refusal's reason is in the event the node printed beside the offence
+        const dtn = e.offence === 'bad-bundle' ? n.events.slice(Math.max(0, i - 3), i + 4).find(f => f.event === 'dtn-refused' && f.peer === e.peer) : undefined
+        const cause = e.cause ?? (dtn != null ? `dtn:${String(dtn.reason)}` : 'no cause')
+        lines.push(`node ${n.index} charged honest node ${String(indexOf.get(e.peer))} with ${String(e.offence)} (${String(cause)}) at ${t(e.at)}, now ${String(e.state)}`)
       }
     }
   }

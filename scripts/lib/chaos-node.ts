@@ -51,6 +51,8 @@ node.admission.addEventListener('offence', evt => { emit({ event: 'offence', pee
 node.gossip.addEventListener('anomaly', evt => { emit({ event: 'anomaly', id: evt.detail.id, via: evt.detail.via, timestamp: evt.detail.timestamp }) })
 node.gossip.addEventListener('refused', evt => { emit({ event: 'gossip-refused', topic: evt.detail.topic, peer: evt.detail.peer, reason: evt.detail.reason }) })
 node.dtn.addEventListener('bundle', evt => { emit({ event: 'bundle', id: evt.detail.id }) })
+// a DTN refusal charged to a peer (bad-bundle): the reason, which the offence itself does not carry
+node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer: evt.detail.peer, reason: evt.detail.reason }) })
 node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep }) })
 
 /** What the node holds now, read from its own stores. */

@@ -54,7 +54,7 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         }
         const starved = reason === 'timeout' && deadline.aborted && starvedWithin(lag, state.deadlineMs)
         if (starved) {
-          log('%s admission of %s timed out while this node\'s event loop ran %d ms late: not charged', direction, remote, Math.round(lag.worstMs()))
+          log('%s admission of %s timed out while this node\'s event loop ran %d ms late in all: not charged', direction, remote, Math.round(lag.lateMs()))
         } else {
           log('%s admission of %s refused: %s', direction, remote, reason)
         }

@@ -16,6 +16,7 @@ import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
 import { SecurityLog, SECURITY_LOG_WINDOW_MS } from './security-log.ts'
 import { TokenRefresh } from './pb/admission.ts'
+import type { TokenClaims } from './token.ts'
 import { pbStream, repeatingTask } from '@libp2p/utils'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { OutagePolicy, OutageWindow } from './outage-policy.ts'
@@ -274,13 +275,23 @@ export class AdmissionService implements Startable {
 
   private async handleRefresh (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
+    let refresh: TokenRefresh
     try {
-      const refresh = await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read(peerDecoded(TokenRefresh), { signal: AbortSignal.timeout(5_000) })
+      refresh = await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read(peerDecoded(TokenRefresh), { signal: AbortSignal.timeout(5_000) })
+    } catch (err: any) {
+      // only the peer's bytes are its offence: a read cut, timed out or aborted by our side (with
+      // whatever error, an AdmissionError of our sweep included) is nobody's
+      if (isPeerFault(err)) {
+        this.state.recordRefused(peer, 'malformed', 'inbound')
+      }
+      stream.abort(err)
+      return
+    }
+    let claims: TokenClaims
+    try {
       // the connection is already Noise-authenticated as `peer`: a token
       // naming it is its own proof of possession here
-      const claims = await this.state.verifier.verify(refresh.token, { sub: peer, keyCertificate: refresh.keyCertificate === '' ? undefined : refresh.keyCertificate })
-      this.state.recordAdmitted(peer, claims, true, refresh.token, refresh.keyCertificate)
-      await stream.close()
+      claims = await this.state.verifier.verify(refresh.token, { sub: peer, keyCertificate: refresh.keyCertificate === '' ? undefined : refresh.keyCertificate })
     } catch (err: any) {
       const reason = err instanceof AdmissionError ? err.reason : 'malformed'
       if (reason === 'rotated-key') {
@@ -292,12 +303,16 @@ export class AdmissionService implements Startable {
         await stream.close().catch(() => {})
         return
       }
-      // only the peer's bytes are its offence: a read cut, timed out or aborted by our side is nobody's
-      if (reason === 'malformed' && !isPeerFault(err)) { stream.abort(err); return }
+      // what the token it showed is: the verifier's verdict on the peer's bytes
       this.state.recordRefused(peer, reason, 'inbound', refusalDetailOf(err))
       stream.abort(new AdmissionError(reason))
+      return
     }
+    this.state.recordAdmitted(peer, claims, true, refresh.token, refresh.keyCertificate)
+    // a close cut by the network or by our own sweep changes nothing the peer did
+    await stream.close().catch(err => { stream.abort(err) })
   }
+
 
   /** PeerIds whose ban is stored (and so survives a restart). */
   async storedBans (): Promise<string[]> {

@@ -25,20 +25,27 @@ const block = (ms: number): void => {
 }
 
 describe('own starvation is not the peer\'s stall', () => {
-  it('the probe sees how late the loop ran while a window was open, and nothing before it', async () => {
+  it('the probe adds up how late the loop ran while a window was open, and nothing before it', async () => {
     const probe = new LoopLagProbe({ intervalMs: 20 })
     block(100) // before any window: not seen
     const window = probe.watch()
-    assert.ok(window.worstMs() < 50, `nothing late yet: ${window.worstMs()}`)
+    assert.ok(window.lateMs() < 50, `nothing late yet: ${window.lateMs()}`)
     block(300)
     // the tick is overdue: seen before it has even run
-    assert.ok(window.worstMs() >= 250, `overdue tick: ${window.worstMs()}`)
+    assert.ok(window.lateMs() >= 250, `overdue tick: ${window.lateMs()}`)
     await new Promise(resolve => setTimeout(resolve, 50))
-    assert.ok(window.worstMs() >= 250, `after the late tick ran: ${window.worstMs()}`)
+    const once = window.lateMs()
+    assert.ok(once >= 250 && once < 450, `after the late tick ran: ${once}`)
     assert.equal(starvedWithin(window, 1_000), true, 'a quarter of a 1 s deadline')
     assert.equal(starvedWithin(window, 2_000), false, 'less than a quarter of a 2 s deadline')
+    // many short delays add up, as on a host where every turn of the loop waits for CPU
+    for (let i = 0; i < 6; i++) {
+      block(60)
+      await new Promise(resolve => setTimeout(resolve, 25))
+    }
+    assert.ok(window.lateMs() >= once + 150, `short delays add up: ${window.lateMs()} after ${once}`)
     const later = probe.watch()
-    assert.ok(later.worstMs() < 50, 'a window opened after the stall does not see it')
+    assert.ok(later.lateMs() < 50, 'a window opened after the stall does not see it')
     assert.equal(probe.watching, 2)
     window.close()
     later.close()
