@@ -117,6 +117,7 @@ export class AdmissionService implements Startable {
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
+    this.onOpen = this.onOpen.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/admission'
@@ -131,6 +132,7 @@ export class AdmissionService implements Startable {
     this.state.addEventListener('revoked', this.onRevoked)
     this.init.tokens?.addEventListener('token', this.onToken)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.addEventListener('connection:open', this.onOpen)
   }
 
   afterStart (): void {
@@ -157,6 +159,7 @@ export class AdmissionService implements Startable {
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.components.events.removeEventListener('connection:open', this.onOpen)
     await this.components.registrar.unhandle(REFRESH_PROTOCOL)
   }
 
@@ -191,9 +194,13 @@ export class AdmissionService implements Startable {
     }
   }
 
-  /** A peer with no connection left is admitted no more. */
+  /** A peer with no connection left is admitted no more (unless a connection admitted since is opening). */
   private onDisconnect (evt: CustomEvent<PeerId>): void {
-    this.state.admitted.delete(evt.detail.toString())
+    this.state.forgetUnlessOpening(evt.detail.toString())
+  }
+
+  private onOpen (evt: CustomEvent<Connection>): void {
+    this.state.connectionOpened(evt.detail.remotePeer.toString())
   }
 
   private onSuspicion (evt: CustomEvent<SuspicionChange>): void {

@@ -76,6 +76,13 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   /** the type this node enrolled as, when known: the services' default for their own type */
   readonly selfType?: PeerType
   readonly admitted = new Map<string, AdmittedPeer>()
+  /**
+   * Connections admitted but not open yet (libp2p still selects the muxer),
+   * per peer: when each was admitted. The peer's last other connection may
+   * close meanwhile, and its `peer:disconnect` must not forget an admission
+   * made for a connection that is about to open (`mayForget`).
+   */
+  private readonly opening = new Map<string, number[]>()
   /** resumption tickets granted and held; undefined when resumption is off */
   readonly tickets?: TicketDesk
   /** told how each resumption attempt ended (`resumed`, or why not): the service counts them */
@@ -139,7 +146,40 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   /** A peer passed admission (or re-presented a fresh token: always inbound). */
   recordAdmitted (peer: string, claims: TokenClaims, refreshed = false, token = '', keyCertificate = '', direction: 'inbound' | 'outbound' = 'inbound'): void {
     this.admitted.set(peer, { claims, token, keyCertificate, admittedAt: this.now() })
+    if (!refreshed) {
+      this.opening.set(peer, [...this.stillOpening(peer), this.now()])
+    }
     this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed, direction } })
+  }
+
+  /** One of the peer's admitted connections opened (libp2p's `connection:open`). */
+  connectionOpened (peer: string): void {
+    const rest = this.stillOpening(peer).slice(1)
+    if (rest.length === 0) {
+      this.opening.delete(peer)
+    } else {
+      this.opening.set(peer, rest)
+    }
+  }
+
+  /**
+   * The peer has no connection left (libp2p's `peer:disconnect`): forget
+   * its admission, unless a connection admitted since is still opening.
+   * A redial that overtakes the old connection's close (a restart, a
+   * resumed link) would otherwise open without its admission: RPC would
+   * see no type, DTN and sampling no member.
+   */
+  forgetUnlessOpening (peer: string): void {
+    if (this.stillOpening(peer).length === 0) {
+      this.admitted.delete(peer)
+      this.opening.delete(peer)
+    }
+  }
+
+  /** admissions of the peer not yet followed by an open connection, within the deadline (a failed upgrade never opens) */
+  private stillOpening (peer: string): number[] {
+    const now = this.now()
+    return (this.opening.get(peer) ?? []).filter(at => now - at <= this.deadlineMs)
   }
 
   /**
