@@ -17,6 +17,7 @@ import { FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS, 
 import { DtnError, HARMLESS } from './errors.ts'
 import { checkEvidence } from './evidence.ts'
 import { loopLag, starvedWithin } from '../core/loop-lag.ts'
+import type { LagWindow } from '../core/loop-lag.ts'
 import { DtnFrame } from './pb/dtn.ts'
 import { decodeFailsWith } from '../core/pb-codec.ts'
 import type { DtnContext } from './context.ts'
@@ -48,8 +49,8 @@ export class ServingSide {
     const { ctx, delivery } = this.init
     const peer = connection.remotePeer.toString()
     const wanted = new Map<string, number>()
-    // how late our own loop runs meanwhile: a frame deadline missed while it ran late may be ours
-    const lag = loopLag.watch()
+    // how late our own loop runs while each frame is awaited: a frame deadline missed while it ran late may be ours
+    let wait: LagWindow | undefined
     try {
       try {
         this.limiter.consume(peer, 1)
@@ -62,7 +63,11 @@ export class ServingSide {
         throw new DtnError('unwanted', 'not admitted')
       }
       const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
-      const read = async (): Promise<DtnFrame> => await pb.read(FRAME, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS), limits: { offer: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS }, want: { keys: 0, receipts: 0 } } })
+      const read = async (): Promise<DtnFrame> => {
+        wait?.close()
+        wait = loopLag.watch()
+        return await pb.read(FRAME, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS), limits: { offer: { keys: MAX_OFFER_KEYS, receipts: MAX_OFFER_RECEIPTS }, want: { keys: 0, receipts: 0 } } })
+      }
       const offer = (await read()).offer
       if (offer == null) {
         throw new DtnError('malformed', 'expected an offer')
@@ -121,14 +126,14 @@ export class ServingSide {
         : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') ? 'oversize' : undefined
       if (reason != null && !HARMLESS.has(reason)) {
         refuse(ctx, peer, reason)
-      } else if (wanted.size > 0 && err?.name === 'TimeoutError' && !starvedWithin(lag, FRAME_TIMEOUT_MS)) {
+      } else if (wanted.size > 0 && err?.name === 'TimeoutError' && !(wait != null && starvedWithin(wait, FRAME_TIMEOUT_MS))) {
         // it offered fragments, we asked, and it stalled past our frame deadline: they were kept
         // from other carriers meanwhile (an AbortError is a cut, ours or the network's: nobody's
         // offence; a deadline missed while our own loop ran late may be ours)
         ctx.state.raise(peer, 'timeout', 'dtn:stall')
       }
     } finally {
-      lag.close()
+      wait?.close()
       for (const k of wanted.keys()) {
         this.expecting.delete(k)
       }
