@@ -235,6 +235,7 @@ export class AdmissionService implements Startable {
    */
   sweep (): void {
     const now = this.state.now()
+    this.state.dropStaleOpenings()
     this.outage = nextWindow(this.outage, this.init.tokens?.outageSince(), this.outagePolicy.healMs, now)
     if (this.outage == null) {
       this.kept.clear()

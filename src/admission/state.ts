@@ -80,7 +80,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
    * Connections admitted but not open yet (libp2p still selects the muxer),
    * per peer: when each was admitted. The peer's last other connection may
    * close meanwhile, and its `peer:disconnect` must not forget an admission
-   * made for a connection that is about to open (`mayForget`).
+   * made for a connection that is about to open (`forgetUnlessOpening`).
    */
   private readonly opening = new Map<string, number[]>()
   /** resumption tickets granted and held; undefined when resumption is off */
@@ -173,6 +173,15 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     if (this.stillOpening(peer).length === 0) {
       this.admitted.delete(peer)
       this.opening.delete(peer)
+    }
+  }
+
+  /** Forget the admissions whose upgrade never opened (the sweep's: a peer that never came back leaves none behind). */
+  dropStaleOpenings (): void {
+    for (const peer of [...this.opening.keys()]) {
+      if (this.stillOpening(peer).length === 0) {
+        this.opening.delete(peer)
+      }
     }
   }
 
