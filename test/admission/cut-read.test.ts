@@ -62,9 +62,7 @@ describe('a cut read is nobody\'s offence', () => {
     let edge: TempusNode
 
     before(async () => {
-      server = await net.node({ type: 'sentinel' })
-      server.rpc.expose('status.get', () => 'up')
-      server.rpc.policy.replace([{ type: 'edge', allow: ['status.get'] }])
+      server = await net.statusServer()
     })
     after(async () => { await net.stop() })
 

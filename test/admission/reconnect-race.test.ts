@@ -18,9 +18,7 @@ describe('a redial that overtakes the old connection\'s close', () => {
   let server: TempusNode
   let edge: TempusNode
   before(async () => {
-    server = await net.node({ type: 'sentinel' })
-    server.rpc.expose('status.get', () => 'up')
-    server.rpc.policy.replace([{ type: 'edge', allow: ['status.get'] }])
+    server = await net.statusServer()
     edge = await net.node({ type: 'edge', bootstrap: server.getMultiaddrs(), connections: { minConnections: 0 } })
   })
   after(async () => { await net.stop() })
