@@ -28,7 +28,7 @@
  * such a run is not the one to quote.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchArgs, intArg } from './lib/args.ts'
@@ -72,6 +72,8 @@ export interface PhaseResult {
   connectionsPerPair?: number
   /** connections per node, mean */
   degree: number
+  /** connections each node opened or accepted per second during the window (an idle mesh that keeps redialling pays a handshake for each) */
+  connectionsOpenedPerSecondPerNode?: number
   /** timer callbacks per second per node (with --timers) */
   timersPerSecondPerNode?: number
   /** the busiest timer origins, callbacks per second per node */
@@ -111,7 +113,7 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
 
 
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -124,6 +126,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const rss: number[] = []
   const heap: number[] = []
   timers?.start()
+  const opened0 = opened?.() ?? 0
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const deadline = t0 + WINDOW_S * 1000
@@ -136,10 +139,12 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const cpu = process.cpuUsage(cpu0)
   const wall = performance.now() - t0
   const counts = timers?.stop()
+  const openedInWindow = (opened?.() ?? 0) - opened0
   let topSelf: PhaseResult['topSelf']
   if (session != null && profileDir != null) {
     const { profile } = await session.post('Profiler.stop')
     session.disconnect()
+    await mkdir(profileDir, { recursive: true }) // the directory need not exist yet
     await writeFile(join(profileDir, `idle-${phase}-${process.pid}.cpuprofile`), JSON.stringify(profile))
     topSelf = topSelfTime(profile as any, 30)
   }
@@ -152,6 +157,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     rssPerNodeMb: Math.round(rssMb / nodes * 100) / 100,
     heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
     topSelf,
+    ...(opened == null ? {} : { connectionsOpenedPerSecondPerNode: perSecondPerNode(openedInWindow) }),
     ...(counts == null
       ? {}
       : {
@@ -168,6 +174,10 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
   const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
   const started = performance.now()
   const mesh = await startDevMesh({ sentinels: SENTINELS, bridges: BRIDGES, edges: N - SENTINELS - BRIDGES, logLevel: 'info' })
+  let opened = 0
+  for (const n of mesh.nodes) {
+    n.node.libp2p.addEventListener('connection:open', () => { opened++ })
+  }
   try {
     const members = { sentinel: SENTINELS, bridge: BRIDGES, edge: N - SENTINELS - BRIDGES }
     const unsettled = (): string[] => mesh.nodes.flatMap(n => {
@@ -182,7 +192,7 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
     if (!settled) {
       process.stderr.write(`warning: the tempus mesh had not settled after ${SETTLE_TIMEOUT_MS / 1000} s; measuring anyway; not settled: ${unsettled().join(', ')}\n`)
     }
-    const figures = { ...await measure(N, 'tempus', timers), viewFill: 0 }
+    const figures = { ...await measure(N, 'tempus', timers, () => opened), viewFill: 0 }
     // the graph the baseline dials: each connection once, by node index
     const index = new Map(mesh.nodes.map((n, i) => [n.node.peerId.toString(), i]))
     const edges = new Set<string>()
@@ -213,6 +223,10 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
   const edges = JSON.parse(await readFile(graphFile, 'utf8')) as Array<[number, number]>
   const started = performance.now()
   const nodes = await Promise.all(Array.from({ length: N }, async () => await createPlainNode({ connectionManager: BENCH_LIMITS })))
+  let opened = 0
+  for (const n of nodes) {
+    n.addEventListener('connection:open', () => { opened++ })
+  }
   try {
     nodes.forEach(n => { n.services.pubsub.subscribe('tempus/anomaly/1') })
     await Promise.all(edges.map(async ([i, j]) => {
@@ -223,7 +237,7 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
     }))
     const settled = await until(() => nodes.every(n => n.services.pubsub.getSubscribers('tempus/anomaly/1').length >= Math.min(2, n.getConnections().length)), SETTLE_TIMEOUT_MS)
     const settleMs = Math.round(performance.now() - started)
-    const figures = await measure(N, 'baseline', timers)
+    const figures = await measure(N, 'baseline', timers, () => opened)
     const connections = nodes.reduce((a, n) => a + n.getConnections().length, 0)
     return { nodes: N, settled, settleMs, degree: Math.round(connections / N * 10) / 10, ...figures }
   } finally {
@@ -270,7 +284,7 @@ try {
     process.stdout.write(JSON.stringify({ event: 'detail', tempus, baseline }) + '\n')
     process.stdout.write(JSON.stringify({ nodes: N, cpuShare: tempus.cpuShare, rssPerNodeMb: tempus.rssPerNodeMb, baselineCpuShare: baseline.cpuShare, baselineRssPerNodeMb: baseline.rssPerNodeMb }) + '\n')
   } else {
-    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node${r.connectionsPerPair == null ? '' : ` (${r.connectionsPerPair} per pair)`}  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
+    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node${r.connectionsPerPair == null ? '' : ` (${r.connectionsPerPair} per pair)`}${r.connectionsOpenedPerSecondPerNode == null ? '' : `, ${r.connectionsOpenedPerSecondPerNode} opened/s/node`}  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
     process.stdout.write(line('tempus', tempus) + line('baseline', baseline))
     process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {

@@ -53,6 +53,13 @@ export const MAX_ADDR_BYTES = 256
  * certificate stay well inside MAX_SHUFFLE_BYTES.
  */
 export const MAX_RECORD_BYTES = 2048
+/**
+ * Peers whose newest verified record a node remembers (entry-evidence.ts),
+ * so the same bytes passed on again are not verified again: at most
+ * MAX_RECORD_BYTES each, 2 MiB at the very worst, a few hundred KiB as
+ * records are.
+ */
+export const MAX_REMEMBERED_RECORDS = 1024
 export const MAX_TOKEN_CHARS = 2048
 /**
  * An entry whose token expires within this margin is dropped before a

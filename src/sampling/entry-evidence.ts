@@ -10,8 +10,9 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeJwt } from 'jose'
+import { equals } from 'uint8arrays/equals'
 import { offenceOf } from '../admission/refusal-cost.ts'
-import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
+import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, MAX_REMEMBERED_RECORDS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
 import { checkReceived } from '../core/descriptor.ts'
 import { BadRecordError, DescriptorError } from './errors.ts'
 import { openRecord } from './signed-record.ts'
@@ -48,6 +49,17 @@ export interface EntryEvidenceInit {
 
 export class EntryEvidence {
   private readonly init: EntryEvidenceInit
+  /**
+   * The newest record this node verified (or the peer store gave) per
+   * peer, at most MAX_REMEMBERED_RECORDS, the least recently used dropped.
+   * A peer's record circulates unchanged in every entry for it until the
+   * peer re-signs it, so most entries carry bytes seen before: those are
+   * recognised here instead of being verified again and looked up in the
+   * peer store (an Ed25519 check and a locked peer-store read per entry
+   * were most of what a shuffle cost its receiver). Bytes that differ in
+   * any way are verified as before.
+   */
+  private readonly records = new Map<string, CertifiedRecord>()
 
   constructor (init: EntryEvidenceInit) {
     this.init = init
@@ -114,7 +126,7 @@ export class EntryEvidence {
         if (claims.typ !== type) {
           throw new Error('wrong type')
         }
-        const opened = await openRecord(entry.record, entry.id)
+        const opened = await this.openReceived(entry.record, entry.id)
         const ageMs = sampling ? 0 : this.judgeDescriptor(type, entry, sender)
         const record = await this.newestRecord(type, opened)
         const age = Math.floor(ageMs / Math.max(1, this.init.periodMs(type)))
@@ -233,12 +245,18 @@ export class EntryEvidence {
    * node learned since; that is not held against it).
    */
   private async newestRecord (type: PeerType, received: CertifiedRecord): Promise<CertifiedRecord> {
+    const remembered = this.records.get(received.peerId)
+    if (remembered != null && remembered.seq >= received.seq) {
+      return remembered // the peer store holds this one or a newer one
+    }
     const peer = peerIdFromString(received.peerId)
     const stored = await this.storedRecord(peer)
     if (stored != null && stored.seq >= received.seq) {
+      this.remember(stored)
       return stored
     }
     await this.init.peerStore.consumePeerRecord(received.envelope, { expectedPeer: peer })
+    this.remember(received)
     const held = this.init.views[type].get(received.peerId)
     if (held != null && (held.seq == null || held.seq < received.seq)) {
       held.record = received.envelope
@@ -247,6 +265,27 @@ export class EntryEvidence {
     }
     return received
   }
+
+  /** Open a received record: the very bytes of one already verified for that peer are not verified again. */
+  private async openReceived (envelope: Uint8Array, peerId: string): Promise<CertifiedRecord> {
+    const remembered = this.records.get(peerId)
+    if (remembered != null && equals(remembered.envelope, envelope)) {
+      return remembered
+    }
+    return await openRecord(envelope, peerId)
+  }
+
+  private remember (record: CertifiedRecord): void {
+    this.records.delete(record.peerId)
+    this.records.set(record.peerId, record)
+    if (this.records.size > MAX_REMEMBERED_RECORDS) {
+      const oldest = this.records.keys().next().value
+      if (oldest != null) {
+        this.records.delete(oldest)
+      }
+    }
+  }
+
   /**
    * The entry of a connected peer admitted as `type`, from the token it
    * showed and the record it signed (identify stored it); none without a

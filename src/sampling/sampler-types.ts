@@ -8,8 +8,9 @@ import type { DialBudget } from './shuffle-wire.ts'
 import type { ViewSettings } from './view-settings.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
-import type { ComponentLogger, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import type { TypedEventTarget } from 'main-event'
 import type { Registry } from 'prom-client'
 
 /** Every field optional; the defaults are in constants.ts, the same the node's config schema fills in. */
@@ -113,6 +114,8 @@ export interface SamplerComponents {
   peerStore: PeerStore
   addressManager: AddressManager
   logger: ComponentLogger
+  /** to seal this node's record again as soon as its addresses change (`self:peer:update`); without it, at the next tick */
+  events?: TypedEventTarget<Libp2pEvents>
 }
 
 export interface SamplerEvents {

@@ -71,6 +71,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   private readonly wire: { peerStore: PeerStore, connectionManager: ConnectionManager, dialBudget: DialBudget, state: AdmissionState, log: Logger }
   /** this node's signed record for its own entry, re-sealed when its addresses change */
   private ownRecord?: { addrs: string, seq: bigint, envelope: Uint8Array }
+  /** the seal of this node's record under way, if any (refreshOwnRecord) */
+  private recordRefresh: Promise<void> = Promise.resolve()
   /** the PeerIds of the node's configured bootstrap peers */
   private readonly bootstrapIds: string[]
   /** closes connections dialled only for an exchange once idle, while the node holds more than `keepConnections` */
@@ -151,6 +153,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.closer = new IdleCloser(() => components.connectionManager.getConnections().length > keep)
     this.bootstrapIds = [...new Set((init.bootstrap ?? []).map(peerIdOfAddress).filter((id): id is string => id != null && id !== self))]
     this.onRevoked = this.onRevoked.bind(this)
+    this.onSelfUpdate = this.onSelfUpdate.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/sampling'
@@ -183,9 +186,15 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       await this.components.registrar.handle(sampleProtocol(type), async (stream, connection) => { await this.handleSample(type, stream, connection) }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     }
     this.state.addEventListener('revoked', this.onRevoked)
+    // a listener that starts changes the addresses at once; the address
+    // manager's `self:peer:update` follows about a second later (debounced)
+    this.components.events?.addEventListener('transport:listening', this.onSelfUpdate)
+    this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
   }
 
   afterStart (): void {
+    // the node's record before its first identify: listening has begun
+    this.onSelfUpdate()
     for (const type of PEER_TYPES) {
       this.schedule(type)
     }
@@ -212,6 +221,8 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.timers.forEach(t => { clearTimeout(t) })
     this.timers.clear()
     this.state.removeEventListener('revoked', this.onRevoked)
+    this.components.events?.removeEventListener('transport:listening', this.onSelfUpdate)
+    this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
     for (const type of PEER_TYPES) {
       await this.components.registrar.unhandle(cyclonProtocol(type))
       await this.components.registrar.unhandle(sampleProtocol(type))
@@ -417,16 +428,49 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   /**
    * Seal this node's own peer record again when its addresses changed (the
    * sequence number follows the clock and never repeats, so receivers take
-   * the new record over the old one).
+   * the new record over the old one), and keep it in the peer store as this
+   * node's own. There identify finds it: libp2p v3's identify answers with
+   * the record the peer store holds for the node and, holding none, seals
+   * a new one (its sequence number the time) for every identify it
+   * answers. Each peer then took a new record of this node on each
+   * connection (a signature here, a verification and a peer-store write
+   * there), and the entries for this node carried a dozen versions, each
+   * verified again by every receiver (a 30-node dev mesh: up to 17 distinct
+   * records per peer in one minute). Now every connection and every entry
+   * carries the same bytes until an address changes.
    */
   private async refreshOwnRecord (): Promise<void> {
+    // one at a time: two seals racing (the start and a `self:peer:update`)
+    // could leave the older addresses in place
+    const next = this.recordRefresh.then(async () => { await this.sealOwnRecord() })
+    this.recordRefresh = next.catch(() => {})
+    await next
+  }
+
+  private async sealOwnRecord (): Promise<void> {
     const addrs = this.components.addressManager.getAddresses().map(a => a.decapsulateCode(421))
     const key = addrs.map(String).join(' ')
     if (this.ownRecord?.addrs === key) {
       return
     }
     const seq = BigInt(Math.max(this.state.now(), Number(this.ownRecord?.seq ?? 0n) + 1))
-    this.ownRecord = { addrs: key, seq, envelope: await sealRecord(this.components.privateKey, addrs, seq) }
+    const envelope = await sealRecord(this.components.privateKey, addrs, seq)
+    this.ownRecord = { addrs: key, seq, envelope }
+    if (addrs.length > 0) {
+      // (never a record of no address: identify would hand it out, and a
+      // peer that took it would forget every address it knew for this node)
+      await this.components.peerStore.patch(this.components.peerId, { peerRecordEnvelope: envelope })
+    }
+  }
+
+  /** `transport:listening`, `self:peer:update`: the addresses may have changed (the node's own patch above fires the latter too, and changes nothing) */
+  private onSelfUpdate (): void {
+    if (!this.running) {
+      return
+    }
+    this.refreshOwnRecord().catch((err: any) => {
+      this.log.error('this node\'s own record could not be sealed again - %s', err?.message ?? err)
+    })
   }
 
   private async exchange (type: PeerType, partner: PeerEntry, sent: PeerEntry[]): Promise<PeerEntry[]> {

@@ -3,7 +3,8 @@
  * `sampleable`): a token proves its peer was admitted when it was valid, so
  * a sampler holds an id for SAMPLE_EVIDENCE_MAX_AGE_MS past its token's
  * expiry, of whatever epoch; a view does not. Real issuer, real tokens,
- * real signed records and a real peer store; the clock is injected.
+ * real signed records and a real peer store; the clock is injected. And
+ * what a record seen before costs: nothing but a comparison.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -23,7 +24,7 @@ import { recordOf } from './entries.ts'
 import type { AdmissionState } from '../../src/admission/state.ts'
 import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 const SELF = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 
@@ -38,8 +39,8 @@ describe('evidence a slot sampler takes', () => {
   const score = (peer: string): number => state.suspicion.score(peer)
 
   /** a genuine member's entry: its token now, its record */
-  const member = async (): Promise<PeerEntry> => {
-    const key = await generateKeyPair('Ed25519')
+  const member = async (key?: PrivateKey): Promise<PeerEntry> => {
+    key ??= await generateKeyPair('Ed25519')
     const client = new IssuerClient({ url: t.url })
     const enrolled = await client.enroll(key, await t.issuer.createCode('edge'))
     const token = await client.token(key, enrolled.credential)
@@ -110,5 +111,44 @@ describe('evidence a slot sampler takes', () => {
     assert.equal((await evidence.sampleable('edge', [a], 'liar-3')).length, 0, 'not valid yet at the clock')
     assert.ok(score('liar-3') > 0)
     clock = Date.now()
+  })
+
+  it('a record passed on again is recognised, not looked up or verified again; any other bytes for its peer are verified, a forgery charged', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const m = await member(key)
+    const store = peerStoreNode.peerStore
+    const calls = { get: 0, consume: 0 }
+    const get = store.get.bind(store)
+    const consume = store.consumePeerRecord.bind(store)
+    store.get = async (...a) => { calls.get++; return await get(...a) }
+    store.consumePeerRecord = async (...a) => { calls.consume++; return await consume(...a) }
+    try {
+      assert.equal((await evidence.sampleable('edge', [m], 'sender-h')).length, 1)
+      assert.ok(calls.get >= 1 && calls.consume === 1, 'the first sight: looked up, then stored')
+      const firstSight = { ...calls }
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await evidence.sampleable('edge', [m], 'sender-h')).length, 1)
+      }
+      assert.deepEqual(calls, firstSight, 'the same bytes again: neither looked up nor stored again')
+
+      // the same peer's record with its signature spoiled: verified, refused, charged
+      const spoiled = Uint8Array.from(m.record)
+      spoiled[spoiled.length - 1] = (spoiled[spoiled.length - 1] ?? 0) ^ 0xff
+      assert.equal((await evidence.sampleable('edge', [{ ...m, record: spoiled }], 'liar-4')).length, 0)
+      assert.ok(score('liar-4') > 0)
+      assert.equal(score('sender-h'), 0)
+
+      // a newer record it signed replaces the one remembered; the older one, passed on late, gives way to it
+      const newer = await recordOf(key, ['/ip4/127.0.0.1/tcp/4002'], BigInt(Date.now() + 60_000))
+      assert.deepEqual((await evidence.sampleable('edge', [{ ...m, record: newer }], 'sender-h'))[0]?.addrs, ['/ip4/127.0.0.1/tcp/4002'])
+      assert.equal(calls.consume, 2)
+      const late = await evidence.sampleable('edge', [m], 'sender-i')
+      assert.deepEqual(late[0]?.addrs, ['/ip4/127.0.0.1/tcp/4002'], 'the newest record known travels on')
+      assert.equal(score('sender-i'), 0, 'an honest sender may pass on an older record')
+      assert.equal(calls.consume, 2)
+    } finally {
+      store.get = get
+      store.consumePeerRecord = consume
+    }
   })
 })
