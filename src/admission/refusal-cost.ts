@@ -2,6 +2,7 @@
  * What an admission refusal costs the refused peer in suspicion: the line
  * between misbehaviour (charged) and an honest fault (free). Pure.
  */
+import { AdmissionError } from './errors.ts'
 import type { RefusalReason } from './errors.ts'
 import type { Offence } from './suspicion.ts'
 
@@ -53,4 +54,16 @@ export function offenceOf (reason: RefusalReason, expiredForMs?: number): Offenc
     return 'admission-failed'
   }
   return REASON_OFFENCE[reason]
+}
+
+/**
+ * Is `err` a token that lapsed no longer ago than an honest holder stuck in
+ * an issuer outage could show (EXPIRED_TOKEN_GRACE_MS)? The evidence a
+ * bundle or an anomaly carries is judged as a token shown at admission is:
+ * refused, and nobody pays. (An honest node cut off from every issuer keeps
+ * publishing and sending under its lapsed token; its carriers and relays
+ * passed on what it signed.)
+ */
+export function lapsedInOutage (err: unknown): boolean {
+  return err instanceof AdmissionError && err.reason === 'expired' && offenceOf('expired', err.expiredForMs) === null
 }

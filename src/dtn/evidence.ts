@@ -11,6 +11,7 @@
  * its source under that overlay's trust anchor.
  */
 import { AdmissionError } from '../admission/errors.ts'
+import { lapsedInOutage } from '../admission/refusal-cost.ts'
 import { verifyThenOrNow } from '../admission/verifier.ts'
 import { tokenKid } from '../admission/token.ts'
 import { endorsementToWire, toWire } from './bundle.ts'
@@ -53,6 +54,9 @@ export async function checkEvidence (f: Fragment, verifier: TokenVerifier, overl
       // the source to refresh it with: an honest carrier's copy
       throw new DtnError('stale-evidence')
     }
+    if (lapsedInOutage(err)) {
+      throw new DtnError('lapsed-evidence', 'the source\'s token had lapsed, as in an issuer outage')
+    }
     throw new DtnError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
   }
 }
@@ -84,6 +88,9 @@ async function checkEndorsement (f: Fragment, e: Endorsement, verifier: TokenVer
     }
     if (err instanceof AdmissionError && err.reason === 'rotated-key') {
       throw new DtnError('stale-evidence')
+    }
+    if (lapsedInOutage(err)) {
+      throw new DtnError('lapsed-evidence', 'the endorsing bridge\'s token had lapsed, as in an issuer outage')
     }
     throw new DtnError('bad-endorsement', err instanceof AdmissionError ? err.reason : 'the bridge\'s token does not verify')
   }

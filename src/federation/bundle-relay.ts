@@ -18,6 +18,7 @@
  */
 import { repeatingTask } from '@libp2p/utils'
 import { AdmissionError } from '../admission/errors.ts'
+import { lapsedInOutage } from '../admission/refusal-cost.ts'
 import { verifyThenOrNow } from '../admission/verifier.ts'
 import { endorse, openFragment } from '../dtn/bundle.ts'
 import { DEFAULT_MAX_PAYLOAD } from '../dtn/constants.ts'
@@ -226,6 +227,9 @@ export class BundleRelay {
     try {
       await verifyThenOrNow(verify, f.createdAt)
     } catch (err) {
+      if (lapsedInOutage(err)) {
+        throw new DtnError('lapsed-evidence', 'the source\'s token had lapsed, as in an issuer outage')
+      }
       throw new DtnError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
     }
     // it travelled at least to the other bridge and across

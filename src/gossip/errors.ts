@@ -9,9 +9,11 @@ export type GossipRefusal =
   | 'bad-id'
   /** a second, different anomaly under an id already held: charged to its signer */
   | 'equivocation'
+  /** the origin's token had lapsed when it published, as an honest node's does in an issuer outage: not taken, nobody charged */
+  | 'lapsed-evidence'
 
-/** duplicates and stale copies are ignored (no penalty); the rest are rejected */
-export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale'])
+/** duplicates, stale copies and lapsed evidence are ignored (no penalty); the rest are rejected */
+export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale', 'lapsed-evidence'])
 
 export class GossipError extends TempusError {
   override readonly name = 'GossipError'

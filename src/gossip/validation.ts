@@ -10,6 +10,7 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { AdmissionError } from '../admission/errors.ts'
 import { verifyKeyCertificate } from '../admission/key-certificate.ts'
+import { lapsedInOutage } from '../admission/refusal-cost.ts'
 import { verifyRevocationList } from '../admission/revocation.ts'
 import { tokenKid } from '../admission/token.ts'
 import { decodeAnomalyBody } from './anomaly.ts'
@@ -175,6 +176,9 @@ export class GossipValidator {
       if (err instanceof AdmissionError && err.reason === 'rotated-key') {
         // published before a key rotation: an honest relay may still hold it
         throw new GossipError('stale', 'evidence of a rotated key')
+      }
+      if (lapsedInOutage(err)) {
+        throw new GossipError('lapsed-evidence', 'the origin\'s token had lapsed when it published, as in an issuer outage')
       }
       throw new GossipError('no-admission', err instanceof AdmissionError ? err.reason : 'the token does not verify')
     }
