@@ -193,7 +193,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
   }
 
   afterStart (): void {
-    // the node's record before its first identify: listening has begun
+    // the node's record as early as it can be: the transports may not be
+    // listening yet (they start in afterStart too), and then the events
+    // above seal it once they are
     this.onSelfUpdate()
     for (const type of PEER_TYPES) {
       this.schedule(type)
