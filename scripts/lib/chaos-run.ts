@@ -331,7 +331,10 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     // TEMPUS_CHAOS_LOG_NODES=3,40: TEMPUS_CHAOS_LOG applies to these nodes only (a debug log of 100 nodes would be the run)
     const logged = process.env.TEMPUS_CHAOS_LOG_NODES?.split(',').map(Number)
     const env = logged == null || logged.includes(n.index) ? process.env : { ...process.env, TEMPUS_CHAOS_LOG: 'silent' }
-    const child = spawn('ip', ['netns', 'exec', n.host.ns, process.execPath, YOUNG_GENERATION_FLAG, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'], env })
+    // TEMPUS_CHAOS_PROF_NODES=3,40 with TEMPUS_CHAOS_PROF_DIR=<dir>: these nodes write a V8 CPU profile there when they exit (a kill -9 loses it)
+    const profiled = process.env.TEMPUS_CHAOS_PROF_DIR != null && (process.env.TEMPUS_CHAOS_PROF_NODES?.split(',').map(Number) ?? []).includes(n.index)
+    const profile = profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TEMPUS_CHAOS_PROF_DIR ?? ''}`, `--cpu-prof-name=node-${n.index}-${Date.now()}.cpuprofile`] : []
+    const child = spawn('ip', ['netns', 'exec', n.host.ns, process.execPath, YOUNG_GENERATION_FLAG, ...profile, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'], env })
     n.child = child
     n.expectExit = false
     let stderr = ''

@@ -100,14 +100,31 @@ export function holderOf (subject: string, descriptor: Descriptor): string {
  * charge or revocation ever matches.
  */
 function keyOf (peerId: string): KeyObject | undefined {
+  const known = keysOfPeerIds.get(peerId)
+  if (known !== undefined) {
+    return known ?? undefined
+  }
+  let key: KeyObject | null = null
   try {
     const id = peerIdFromString(peerId)
-    const key = id.publicKey
-    return key?.type === 'Ed25519' && id.toString() === peerId ? publicKeyFromRawBytes(key.raw) : undefined
-  } catch {
-    return undefined
+    const inlined = id.publicKey
+    key = inlined?.type === 'Ed25519' && id.toString() === peerId ? publicKeyFromRawBytes(inlined.raw) : null
+  } catch {}
+  if (keysOfPeerIds.size >= KEYS_OF_PEER_IDS) {
+    keysOfPeerIds.delete(keysOfPeerIds.keys().next().value as string)
   }
+  keysOfPeerIds.set(peerId, key)
+  return key ?? undefined
 }
+
+/**
+ * keyOf's answers by spelling (null: not a canonical Ed25519 PeerId). Every
+ * hop of every entry names two PeerIds, and the same few hundred recur: a
+ * base58 decode and re-encode each time was a visible share of an idle
+ * mesh's CPU. Bounded, oldest first out.
+ */
+const keysOfPeerIds = new Map<string, KeyObject | null>()
+const KEYS_OF_PEER_IDS = 4096
 
 /** Is `peerId` a PeerId in its canonical spelling, with an inlined Ed25519 key? */
 export function isCanonicalPeerId (peerId: string): boolean {

@@ -41,6 +41,13 @@ export interface EntryEvidenceInit {
   changed: (type: PeerType) => void
   /** what this node saw of descriptors (descriptor-ledger.ts) */
   ledger: DescriptorLedger
+  /**
+   * the caller tells `peerStoreChanged` of every change the peer store makes
+   * (its `peer:update` events): then the record the peer store holds per
+   * peer is read once and kept, not read again (a locked read and a decode)
+   * every round for every connected peer
+   */
+  mirrorsPeerStore?: boolean
   /** a peer was caught cloning a descriptor: the proof, for the issuer */
   cloned?: (cloner: string, proof: CloneProof) => void
   /** did this node hand the descriptor on as it came here (descriptor-desk.ts)? Then it is a replay */
@@ -60,6 +67,17 @@ export class EntryEvidence {
    * any way are verified as before.
    */
   private readonly records = new Map<string, CertifiedRecord>()
+  /**
+   * With `mirrorsPeerStore`: the record the peer store holds per peer as it
+   * was last read (null: none an entry may carry), at most
+   * MAX_REMEMBERED_RECORDS. A change the store reports drops that peer's
+   * copy; a read under way when its peer changed, or when the copies were
+   * all dropped (`mirrorEpoch`), is not kept.
+   */
+  private readonly storeMirror = new Map<string, CertifiedRecord | null>()
+  /** the peers with a read of the peer store under way: how many, and whether the peer changed meanwhile */
+  private readonly storeReads = new Map<string, { n: number, changed: boolean }>()
+  private mirrorEpoch = 0
 
   constructor (init: EntryEvidenceInit) {
     this.init = init
@@ -276,14 +294,7 @@ export class EntryEvidence {
   }
 
   private remember (record: CertifiedRecord): void {
-    this.records.delete(record.peerId)
-    this.records.set(record.peerId, record)
-    if (this.records.size > MAX_REMEMBERED_RECORDS) {
-      const oldest = this.records.keys().next().value
-      if (oldest != null) {
-        this.records.delete(oldest)
-      }
-    }
+    bounded(this.records, record.peerId, record)
   }
 
   /**
@@ -309,12 +320,49 @@ export class EntryEvidence {
 
   /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
   async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
+    const id = peer.toString()
+    const mirrored = this.init.mirrorsPeerStore === true ? this.storeMirror.get(id) : undefined
+    if (mirrored !== undefined) {
+      return mirrored ?? undefined
+    }
+    const epoch = this.mirrorEpoch
+    const read = this.storeReads.get(id) ?? { n: 0, changed: false }
+    read.n++
+    this.storeReads.set(id, read)
+    let record: CertifiedRecord | undefined
     try {
       const envelope = (await this.init.peerStore.get(peer)).peerRecordEnvelope
-      return envelope == null ? undefined : await openRecord(envelope, peer.toString(), { alreadyVerified: true })
+      record = envelope == null ? undefined : await openRecord(envelope, id, { alreadyVerified: true })
     } catch {
-      return undefined
+      record = undefined
+    } finally {
+      if (--read.n === 0) {
+        this.storeReads.delete(id)
+      }
     }
+    if (this.init.mirrorsPeerStore === true && !read.changed && epoch === this.mirrorEpoch) {
+      bounded(this.storeMirror, id, record ?? null)
+    }
+    return record
+  }
+
+  /** Drop every copy of the peer store's records (they are no longer kept in step with it). */
+  forgetPeerStore (): void {
+    this.storeMirror.clear()
+    this.mirrorEpoch++
+  }
+
+  /** The peer store changed what it holds of `peer` (`peer:update`): its record is read again when next needed, unless it is the same. */
+  peerStoreChanged (peer: string, envelope: Uint8Array | undefined): void {
+    const read = this.storeReads.get(peer)
+    if (read != null) {
+      read.changed = true // what that read returns may be from before this change
+    }
+    const mirrored = this.storeMirror.get(peer)
+    if (mirrored === undefined || (mirrored == null ? envelope == null : envelope != null && equals(mirrored.envelope, envelope))) {
+      return
+    }
+    this.storeMirror.delete(peer)
   }
   /**
    * Drop the entries whose evidence lapses within the margin: a token lives
@@ -375,5 +423,17 @@ export class EntryEvidence {
       return undefined
     }
     return exp * 1000 - 1
+  }
+}
+
+/** Set `key` as the most recent of `map`, dropping the least recent beyond MAX_REMEMBERED_RECORDS. */
+function bounded<V> (map: Map<string, V>, key: string, value: V): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > MAX_REMEMBERED_RECORDS) {
+    const oldest = map.keys().next().value
+    if (oldest != null) {
+      map.delete(oldest)
+    }
   }
 }

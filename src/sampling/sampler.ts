@@ -42,7 +42,7 @@ import type { SamplerComponents, SamplerEvents, SamplerInit, ViewEntry } from '.
 export type { DialBudget } from './shuffle-wire.ts'
 export type { SamplerComponents, SamplerEvents, SamplerInit, ViewEntry } from './sampler-types.ts'
 import type { ViewSettings } from './view-settings.ts'
-import type { Connection, Logger, PeerId, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { Connection, Logger, PeerId, PeerStore, PeerUpdate, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
 const cryptoRandom = (): number => (crypto.getRandomValues(new Uint32Array(1))[0] as number) / 4294967296
@@ -123,6 +123,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       changed: type => { this.changed(type) },
       ledger: this.ledger,
       handedBefore: descriptor => this.desk?.handedBefore(descriptor) ?? false,
+      mirrorsPeerStore: components.events != null,
       cloned: (cloner, proof) => { this.safeDispatchEvent('descriptor:cloned', { detail: { cloner, proof } }) }
     })
     // An honest peer shuffles a view with us at most once per its period (we
@@ -154,6 +155,12 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.bootstrapIds = [...new Set((init.bootstrap ?? []).map(peerIdOfAddress).filter((id): id is string => id != null && id !== self))]
     this.onRevoked = this.onRevoked.bind(this)
     this.onSelfUpdate = this.onSelfUpdate.bind(this)
+    this.onPeerUpdate = this.onPeerUpdate.bind(this)
+  }
+
+  /** The peer store changed a peer: the evidence's copy of its record follows (`mirrorsPeerStore`). */
+  private onPeerUpdate (evt: CustomEvent<PeerUpdate>): void {
+    this.evidence.peerStoreChanged(evt.detail.peer.id.toString(), evt.detail.peer.peerRecordEnvelope)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/sampling'
@@ -190,6 +197,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     // manager's `self:peer:update` follows about a second later (debounced)
     this.components.events?.addEventListener('transport:listening', this.onSelfUpdate)
     this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events?.addEventListener('peer:update', this.onPeerUpdate)
   }
 
   afterStart (): void {
@@ -225,6 +233,9 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.state.removeEventListener('revoked', this.onRevoked)
     this.components.events?.removeEventListener('transport:listening', this.onSelfUpdate)
     this.components.events?.removeEventListener('self:peer:update', this.onSelfUpdate)
+    this.components.events?.removeEventListener('peer:update', this.onPeerUpdate)
+    // changes made while stopped go unseen: a restart reads every record again
+    this.evidence.forgetPeerStore()
     for (const type of PEER_TYPES) {
       await this.components.registrar.unhandle(cyclonProtocol(type))
       await this.components.registrar.unhandle(sampleProtocol(type))

@@ -24,7 +24,7 @@ import { recordOf } from './entries.ts'
 import type { AdmissionState } from '../../src/admission/state.ts'
 import type { PeerEntry } from '../../src/sampling/peer-entry.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p, PeerUpdate, PrivateKey } from '@libp2p/interface'
 
 const SELF = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
 
@@ -149,6 +149,61 @@ describe('evidence a slot sampler takes', () => {
     } finally {
       store.get = get
       store.consumePeerRecord = consume
+    }
+  })
+
+  it('the peer store\'s record of a peer is read once and kept in step with the store\'s changes; a read a change overtook is not kept', async () => {
+    const store = peerStoreNode.peerStore
+    const view = (): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({ self, capacity: 20, shuffleLength: 8, random: Math.random, member: false })
+    const mirrored = new EntryEvidence({ self, state, peerStore: store, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: Date.now }), mirrorsPeerStore: true })
+    // as the sampler does: every change the peer store makes is told
+    const onUpdate = (evt: CustomEvent<PeerUpdate>): void => { mirrored.peerStoreChanged(evt.detail.peer.id.toString(), evt.detail.peer.peerRecordEnvelope) }
+    peerStoreNode.addEventListener('peer:update', onUpdate)
+    let gets = 0
+    const get = store.get.bind(store)
+    store.get = async (...a) => { gets++; return await get(...a) }
+    try {
+      const key = await generateKeyPair('Ed25519')
+      const peer = peerIdFromPrivateKey(key)
+      assert.equal(await mirrored.storedRecord(peer), undefined, 'nothing stored yet')
+      assert.ok(await store.consumePeerRecord(await recordOf(key, ['/ip4/127.0.0.1/tcp/4001'], 1n), { expectedPeer: peer }))
+      assert.deepEqual((await mirrored.storedRecord(peer))?.addrs, ['/ip4/127.0.0.1/tcp/4001'], 'the record the store took is read')
+      const afterFirst = gets
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual((await mirrored.storedRecord(peer))?.addrs, ['/ip4/127.0.0.1/tcp/4001'])
+      }
+      assert.equal(gets, afterFirst, 'read again: the copy, not the store')
+
+      // a change that leaves the record as it is keeps the copy
+      await store.merge(peer, { tags: { kept: { value: 1 } } })
+      await mirrored.storedRecord(peer)
+      assert.equal(gets, afterFirst, 'a tag changed: the same record, not read again')
+
+      // a newer record in the store (identify took it): the next read is the store's
+      assert.ok(await store.consumePeerRecord(await recordOf(key, ['/ip4/127.0.0.1/tcp/4002'], 2n), { expectedPeer: peer }))
+      assert.deepEqual((await mirrored.storedRecord(peer))?.addrs, ['/ip4/127.0.0.1/tcp/4002'], 'the newer record, read again')
+      assert.ok(gets > afterFirst)
+
+      // a read under way when the store changes is returned, but not kept
+      const other = await generateKeyPair('Ed25519')
+      const otherId = peerIdFromPrivateKey(other)
+      assert.ok(await store.consumePeerRecord(await recordOf(other, ['/ip4/127.0.0.1/tcp/5001'], 1n), { expectedPeer: otherId }))
+      const underWay = mirrored.storedRecord(otherId)
+      mirrored.peerStoreChanged(otherId.toString(), undefined)
+      assert.deepEqual((await underWay)?.addrs, ['/ip4/127.0.0.1/tcp/5001'])
+      const beforeAgain = gets
+      await mirrored.storedRecord(otherId)
+      assert.equal(gets, beforeAgain + 1, 'the overtaken read was not kept: read again')
+      await mirrored.storedRecord(otherId)
+      assert.equal(gets, beforeAgain + 1, 'this one was kept')
+
+      // stopped, the copies go (changes meanwhile would go unseen)
+      mirrored.forgetPeerStore()
+      await mirrored.storedRecord(otherId)
+      assert.equal(gets, beforeAgain + 2)
+    } finally {
+      store.get = get
+      peerStoreNode.removeEventListener('peer:update', onUpdate)
     }
   })
 })
