@@ -4,7 +4,7 @@
  * against N plain libp2p nodes (TCP + Noise + Yamux + identify + gossipsub
  * subscribed to one topic) on the same connection graph, in the same run.
  *
- *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--json]
+ *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--wire] [--json]
  *
  * The tempus phase starts the mesh the way `tempus dev` does
  * (`startDevMesh`: an issuer in the process, three sentinels, four bridges,
@@ -22,6 +22,10 @@
  * the window only, not the start-up) into DIR and prints the functions with
  * the most self time.
  *
+ * `--wire` counts what the nodes send during the window (wire-census.ts):
+ * data frames and bytes per protocol, streams opened, socket writes, per
+ * node per second.
+ *
  * `--timers` also counts timer callbacks (setTimeout/setInterval/setImmediate)
  * during the window by where they were created, to say which per-node
  * timers fire how often; it slows the process a little, so the CPU figure of
@@ -33,12 +37,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { benchArgs, intArg } from './lib/args.ts'
 import { countTimers } from './lib/timer-census.ts'
+import { countWire } from './lib/wire-census.ts'
 
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
   window: { type: 'string', default: '30' },
   warmup: { type: 'string', default: '10' },
   timers: { type: 'boolean', default: false },
+  wire: { type: 'boolean', default: false },
   views: { type: 'boolean', default: false },
   /** write a CPU profile of the window (.cpuprofile) into this directory and print the top self-time functions */
   profile: { type: 'string' },
@@ -78,6 +84,12 @@ export interface PhaseResult {
   timersPerSecondPerNode?: number
   /** the busiest timer origins, callbacks per second per node */
   timerOrigins?: Array<{ origin: string, perSecondPerNode: number }>
+  /** with --wire: what the nodes sent, per node per second */
+  wire?: {
+    socketWrites: number
+    byProtocol: Array<{ protocol: string, frames: number, bytes: number }>
+    streams: Array<{ stream: string, opened: number }>
+  }
   /** with --profile: the functions with the most self time, share of the window's CPU samples */
   topSelf?: Array<{ fn: string, share: number }>
 }
@@ -113,7 +125,7 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
 
 
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'wire'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -126,6 +138,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const rss: number[] = []
   const heap: number[] = []
   timers?.start()
+  wire?.start()
   const opened0 = opened?.() ?? 0
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
@@ -139,6 +152,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const cpu = process.cpuUsage(cpu0)
   const wall = performance.now() - t0
   const counts = timers?.stop()
+  const sent = wire?.stop()
   const openedInWindow = (opened?.() ?? 0) - opened0
   let topSelf: PhaseResult['topSelf']
   if (session != null && profileDir != null) {
@@ -158,6 +172,15 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
     topSelf,
     ...(opened == null ? {} : { connectionsOpenedPerSecondPerNode: perSecondPerNode(openedInWindow) }),
+    ...(sent == null
+      ? {}
+      : {
+          wire: {
+            socketWrites: perSecondPerNode(sent.socketWrites),
+            byProtocol: [...sent.bytes].sort((a, b) => b[1] - a[1]).map(([protocol, bytes]) => ({ protocol: protocol === '' ? '(negotiating)' : protocol, frames: perSecondPerNode(sent.frames.get(protocol) ?? 0), bytes: perSecondPerNode(bytes) })),
+            streams: [...sent.streams].sort((a, b) => b[1] - a[1]).map(([stream, n]) => ({ stream, opened: perSecondPerNode(n) }))
+          }
+        }),
     ...(counts == null
       ? {}
       : {
@@ -171,6 +194,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
 
 async function tempusPhase (graphFile: string): Promise<PhaseResult> {
   const timers = args.timers === true ? countTimers('bench-idle') : undefined
+  const wire = args.wire === true ? countWire() : undefined
   const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
   const started = performance.now()
   const mesh = await startDevMesh({ sentinels: SENTINELS, bridges: BRIDGES, edges: N - SENTINELS - BRIDGES, logLevel: 'info' })
@@ -192,7 +216,7 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
     if (!settled) {
       process.stderr.write(`warning: the tempus mesh had not settled after ${SETTLE_TIMEOUT_MS / 1000} s; measuring anyway; not settled: ${unsettled().join(', ')}\n`)
     }
-    const figures = { ...await measure(N, 'tempus', timers, () => opened), viewFill: 0 }
+    const figures = { ...await measure(N, 'tempus', timers, () => opened, wire), viewFill: 0 }
     // the graph the baseline dials: each connection once, by node index
     const index = new Map(mesh.nodes.map((n, i) => [n.node.peerId.toString(), i]))
     const edges = new Set<string>()
@@ -219,6 +243,7 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
 
 async function baselinePhase (graphFile: string): Promise<PhaseResult> {
   const timers = args.timers === true ? countTimers('bench-idle') : undefined
+  const wire = args.wire === true ? countWire() : undefined
   const [{ createPlainNode }, { BENCH_LIMITS }] = await Promise.all([import('./lib/plain-stack.ts'), import('./lib/connect.ts')])
   const edges = JSON.parse(await readFile(graphFile, 'utf8')) as Array<[number, number]>
   const started = performance.now()
@@ -237,7 +262,7 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
     }))
     const settled = await until(() => nodes.every(n => n.services.pubsub.getSubscribers('tempus/anomaly/1').length >= Math.min(2, n.getConnections().length)), SETTLE_TIMEOUT_MS)
     const settleMs = Math.round(performance.now() - started)
-    const figures = await measure(N, 'baseline', timers, () => opened)
+    const figures = await measure(N, 'baseline', timers, () => opened, wire)
     const connections = nodes.reduce((a, n) => a + n.getConnections().length, 0)
     return { nodes: N, settled, settleMs, degree: Math.round(connections / N * 10) / 10, ...figures }
   } finally {
@@ -248,7 +273,7 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
 // ---- the parent: one child per phase ---------------------------------------------
 
 async function runChild (phase: 'tempus' | 'baseline', graphFile: string, out: string): Promise<PhaseResult> {
-  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)])]
+  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(args.wire === true ? ['--wire'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)])]
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] })
     child.once('error', reject)
@@ -290,6 +315,11 @@ try {
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
       if (r.topSelf != null) {
         process.stdout.write(`${name} self time, share of the window's CPU samples:\n` + r.topSelf.map(o => `  ${(o.share * 100).toFixed(1).padStart(5)} %  ${o.fn}\n`).join(''))
+      }
+      if (r.wire != null) {
+        process.stdout.write(`${name} on the wire, per node per second: ${r.wire.socketWrites} socket writes\n` +
+          r.wire.byProtocol.map(o => `  ${o.frames.toFixed(2).padStart(7)} frames ${o.bytes.toFixed(0).padStart(6)} B  ${o.protocol}\n`).join('') +
+          r.wire.streams.map(o => `  ${o.opened.toFixed(2).padStart(7)} streams opened ${o.stream}\n`).join(''))
       }
       if (r.timerOrigins != null) {
         process.stdout.write(`${name} timer callbacks per second per node, by origin:\n` + r.timerOrigins.map(o => `  ${o.perSecondPerNode.toFixed(2).padStart(7)}  ${o.origin}\n`).join(''))
