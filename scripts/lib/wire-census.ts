@@ -3,8 +3,9 @@
  * data frames and bytes each Yamux stream sends (by the protocol it
  * negotiated; '' while it is being negotiated), the streams that sent
  * anything, by direction, and the socket writes of the whole process
- * (Yamux's control frames, pings and window updates, are among them). It
- * wraps `YamuxStream.prototype.sendData` and `net.Socket.prototype.write`,
+ * (what reaches a socket's handle, one system call each; Yamux's control
+ * frames, pings and window updates, are among them). It wraps
+ * `YamuxStream.prototype.sendData` and `net.Socket`'s `_write`/`_writev`,
  * and counts between `start` and `stop`. `bench:idle --wire` uses it to say
  * which protocols an idle mesh spends its messages on.
  */
@@ -39,12 +40,16 @@ export function countWire (): { start: () => void, stop: () => WireCounts } {
     }
     return sendData.call(this, buf)
   }
-  const write = net.Socket.prototype.write
-  net.Socket.prototype.write = function (this: net.Socket, ...a: unknown[]) {
-    if (on) {
-      counts.socketWrites++
+  // what reaches the socket's handle: `_write` for one buffer, `_writev` for what a cork gathered (one system call each)
+  const proto = net.Socket.prototype as unknown as Record<'_write' | '_writev', (...x: unknown[]) => unknown>
+  for (const method of ['_write', '_writev'] as const) {
+    const original = proto[method]
+    proto[method] = function (this: unknown, ...a: unknown[]) {
+      if (on) {
+        counts.socketWrites++
+      }
+      return original.apply(this, a)
     }
-    return (write as (...x: unknown[]) => boolean).apply(this, a)
-  } as typeof write
+  }
   return { start: () => { on = true }, stop: () => { on = false; return counts } }
 }

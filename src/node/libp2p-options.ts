@@ -14,6 +14,7 @@ import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { admittingEncrypter } from '../admission/encrypter.ts'
+import { coalescingWrites } from './coalescing-writes.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
 import { scopedMdns } from '../discovery/index.ts'
@@ -116,7 +117,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     addresses: { listen: parsed.listen, announce: parsed.announce },
     transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
     // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
-    connectionEncrypters: [admittingEncrypter(noise(), admission)],
+    connectionEncrypters: [admittingEncrypter(coalescingWrites(noise()), admission)],
     connectionGater: admissionGater(admission),
     streamMuxers: [yamux()],
     peerDiscovery,
