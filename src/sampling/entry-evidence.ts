@@ -41,13 +41,6 @@ export interface EntryEvidenceInit {
   changed: (type: PeerType) => void
   /** what this node saw of descriptors (descriptor-ledger.ts) */
   ledger: DescriptorLedger
-  /**
-   * the caller tells `peerStoreChanged` of every change the peer store makes
-   * (its `peer:update` events): then the record the peer store holds per
-   * peer is read once and kept, not read again (a locked read and a decode)
-   * every round for every connected peer
-   */
-  mirrorsPeerStore?: boolean
   /** a peer was caught cloning a descriptor: the proof, for the issuer */
   cloned?: (cloner: string, proof: CloneProof) => void
   /** did this node hand the descriptor on as it came here (descriptor-desk.ts)? Then it is a replay */
@@ -68,8 +61,12 @@ export class EntryEvidence {
    */
   private readonly records = new Map<string, CertifiedRecord>()
   /**
-   * With `mirrorsPeerStore`: the record the peer store holds per peer as it
-   * was last read (null: none an entry may carry), at most
+   * Between `watchPeerStore` and `forgetPeerStore`, while the caller tells
+   * `peerStoreChanged` of every change the peer store makes (its
+   * `peer:update` events): the record the peer store holds per peer as it
+   * was last read (null: none an entry may carry), so that it is not read
+   * again (a locked read and a decode) every round for every connected
+   * peer. At most
    * MAX_REMEMBERED_RECORDS. A change the store reports drops that peer's
    * copy; a read under way when its peer changed, or when the copies were
    * all dropped (`mirrorEpoch`), is not kept.
@@ -78,6 +75,7 @@ export class EntryEvidence {
   /** the peers with a read of the peer store under way: how many, and whether the peer changed meanwhile */
   private readonly storeReads = new Map<string, { n: number, changed: boolean }>()
   private mirrorEpoch = 0
+  private mirroring = false
 
   constructor (init: EntryEvidenceInit) {
     this.init = init
@@ -321,7 +319,7 @@ export class EntryEvidence {
   /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
   async storedRecord (peer: PeerId): Promise<CertifiedRecord | undefined> {
     const id = peer.toString()
-    const mirrored = this.init.mirrorsPeerStore === true ? this.storeMirror.get(id) : undefined
+    const mirrored = this.mirroring ? this.storeMirror.get(id) : undefined
     if (mirrored !== undefined) {
       return mirrored ?? undefined
     }
@@ -340,14 +338,20 @@ export class EntryEvidence {
         this.storeReads.delete(id)
       }
     }
-    if (this.init.mirrorsPeerStore === true && !read.changed && epoch === this.mirrorEpoch) {
+    if (this.mirroring && !read.changed && epoch === this.mirrorEpoch) {
       bounded(this.storeMirror, id, record ?? null)
     }
     return record
   }
 
-  /** Drop every copy of the peer store's records (they are no longer kept in step with it). */
+  /** From now on the caller tells `peerStoreChanged` of every change: records read from the peer store are kept. */
+  watchPeerStore (): void {
+    this.mirroring = true
+  }
+
+  /** Changes are no longer told: drop every copy, and read the store each time. */
   forgetPeerStore (): void {
+    this.mirroring = false
     this.storeMirror.clear()
     this.mirrorEpoch++
   }

@@ -123,7 +123,6 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
       changed: type => { this.changed(type) },
       ledger: this.ledger,
       handedBefore: descriptor => this.desk?.handedBefore(descriptor) ?? false,
-      mirrorsPeerStore: components.events != null,
       cloned: (cloner, proof) => { this.safeDispatchEvent('descriptor:cloned', { detail: { cloner, proof } }) }
     })
     // An honest peer shuffles a view with us at most once per its period (we
@@ -158,7 +157,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     this.onPeerUpdate = this.onPeerUpdate.bind(this)
   }
 
-  /** The peer store changed a peer: the evidence's copy of its record follows (`mirrorsPeerStore`). */
+  /** The peer store changed a peer: the evidence's copy of its record follows (`watchPeerStore`). */
   private onPeerUpdate (evt: CustomEvent<PeerUpdate>): void {
     this.evidence.peerStoreChanged(evt.detail.peer.id.toString(), evt.detail.peer.peerRecordEnvelope)
   }
@@ -197,7 +196,10 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     // manager's `self:peer:update` follows about a second later (debounced)
     this.components.events?.addEventListener('transport:listening', this.onSelfUpdate)
     this.components.events?.addEventListener('self:peer:update', this.onSelfUpdate)
-    this.components.events?.addEventListener('peer:update', this.onPeerUpdate)
+    if (this.components.events != null) {
+      this.components.events.addEventListener('peer:update', this.onPeerUpdate)
+      this.evidence.watchPeerStore()
+    }
   }
 
   afterStart (): void {

@@ -155,10 +155,11 @@ describe('evidence a slot sampler takes', () => {
   it('the peer store\'s record of a peer is read once and kept in step with the store\'s changes; a read a change overtook is not kept', async () => {
     const store = peerStoreNode.peerStore
     const view = (): CyclonView<PeerEntry, string> => new CyclonView<PeerEntry, string>({ self, capacity: 20, shuffleLength: 8, random: Math.random, member: false })
-    const mirrored = new EntryEvidence({ self, state, peerStore: store, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: Date.now }), mirrorsPeerStore: true })
-    // as the sampler does: every change the peer store makes is told
+    const mirrored = new EntryEvidence({ self, state, peerStore: store, views: { edge: view(), bridge: view(), sentinel: view() }, periodMs: () => 4_000, log: () => {}, changed: () => {}, ledger: new DescriptorLedger({ spacingMs: () => 2_000, now: Date.now }) })
+    // as the sampler does once started: every change the peer store makes is told
     const onUpdate = (evt: CustomEvent<PeerUpdate>): void => { mirrored.peerStoreChanged(evt.detail.peer.id.toString(), evt.detail.peer.peerRecordEnvelope) }
     peerStoreNode.addEventListener('peer:update', onUpdate)
+    mirrored.watchPeerStore()
     let gets = 0
     const get = store.get.bind(store)
     store.get = async (...a) => { gets++; return await get(...a) }
@@ -197,10 +198,11 @@ describe('evidence a slot sampler takes', () => {
       await mirrored.storedRecord(otherId)
       assert.equal(gets, beforeAgain + 1, 'this one was kept')
 
-      // stopped, the copies go (changes meanwhile would go unseen)
+      // stopped, the copies go, and none is kept (changes meanwhile would go unseen)
       mirrored.forgetPeerStore()
       await mirrored.storedRecord(otherId)
-      assert.equal(gets, beforeAgain + 2)
+      await mirrored.storedRecord(otherId)
+      assert.equal(gets, beforeAgain + 3, 'not watching: the store each time')
     } finally {
       store.get = get
       peerStoreNode.removeEventListener('peer:update', onUpdate)
