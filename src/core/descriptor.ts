@@ -21,6 +21,7 @@
  * sampling: the issuer checks a clone proof with it.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import { setBounded } from './bounded-map.ts'
 import { DescriptorError } from './descriptor-error.ts'
 import { DOMAINS } from './domains.ts'
 import { publicKeyFromRawBytes, signDomain, verifyDomain } from './keys.ts'
@@ -110,10 +111,7 @@ function keyOf (peerId: string): KeyObject | undefined {
     const inlined = id.publicKey
     key = inlined?.type === 'Ed25519' && id.toString() === peerId ? publicKeyFromRawBytes(inlined.raw) : null
   } catch {}
-  if (keysOfPeerIds.size >= KEYS_OF_PEER_IDS) {
-    keysOfPeerIds.delete(keysOfPeerIds.keys().next().value as string)
-  }
-  keysOfPeerIds.set(peerId, key)
+  setBounded(keysOfPeerIds, peerId, key, KEYS_OF_PEER_IDS)
   return key ?? undefined
 }
 

@@ -5,6 +5,7 @@
 import { KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign as edSign, verify as edVerify } from 'node:crypto'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { setBounded } from './bounded-map.ts'
 
 /**
  * What a key that cannot be read (a PKCS#11 token's) offers in place of a
@@ -63,10 +64,7 @@ export function publicKeyFromRawBytes (raw: Uint8Array): KeyObject {
   let key = publicKeyCache.get(id)
   if (key == null) {
     key = createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
-    if (publicKeyCache.size >= PUBLIC_KEY_CACHE_SIZE) {
-      publicKeyCache.delete(publicKeyCache.keys().next().value as string)
-    }
-    publicKeyCache.set(id, key)
+    setBounded(publicKeyCache, id, key, PUBLIC_KEY_CACHE_SIZE)
   }
   return key
 }

@@ -37,11 +37,7 @@ export function coalescingWrites (inner: EncrypterFactory): EncrypterFactory {
   }
 }
 
-/** Does this connection's writes go through a corked socket (coalesce applied)? */
-export function isCoalescing (connection: MessageStream): boolean {
-  return coalesced.has(connection)
-}
-
+/** connections already wrapped (an encrypter handed the same one twice wraps it once) */
 const coalesced = new WeakSet<object>()
 
 function coalesce (connection: MessageStream): MessageStream {

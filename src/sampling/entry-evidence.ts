@@ -13,6 +13,7 @@ import { decodeJwt } from 'jose'
 import { equals } from 'uint8arrays/equals'
 import { offenceOf } from '../admission/refusal-cost.ts'
 import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, MAX_REMEMBERED_RECORDS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
+import { setBounded } from '../core/bounded-map.ts'
 import { checkReceived } from '../core/descriptor.ts'
 import { BadRecordError, DescriptorError } from './errors.ts'
 import { openRecord } from './signed-record.ts'
@@ -292,7 +293,7 @@ export class EntryEvidence {
   }
 
   private remember (record: CertifiedRecord): void {
-    bounded(this.records, record.peerId, record)
+    setBounded(this.records, record.peerId, record, MAX_REMEMBERED_RECORDS)
   }
 
   /**
@@ -339,7 +340,7 @@ export class EntryEvidence {
       }
     }
     if (this.mirroring && !read.changed && epoch === this.mirrorEpoch) {
-      bounded(this.storeMirror, id, record ?? null)
+      setBounded(this.storeMirror, id, record ?? null, MAX_REMEMBERED_RECORDS)
     }
     return record
   }
@@ -427,17 +428,5 @@ export class EntryEvidence {
       return undefined
     }
     return exp * 1000 - 1
-  }
-}
-
-/** Set `key` as the most recent of `map`, dropping the least recent beyond MAX_REMEMBERED_RECORDS. */
-function bounded<V> (map: Map<string, V>, key: string, value: V): void {
-  map.delete(key)
-  map.set(key, value)
-  if (map.size > MAX_REMEMBERED_RECORDS) {
-    const oldest = map.keys().next().value
-    if (oldest != null) {
-      map.delete(oldest)
-    }
   }
 }
