@@ -42,7 +42,7 @@ import type { Checked } from './validation.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
-import type { ComponentLogger, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { TypedEventTarget } from 'main-event'
@@ -79,6 +79,8 @@ export interface GossipServiceComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   pubsub: GossipSub
+  /** connection-settling.ts: gossipsub's streams are repaired only on a connection that has settled (absent: on any) */
+  settling?: { isSettled: (connection: Connection) => boolean }
 }
 
 export interface DeliveredAnomaly extends StoredAnomaly {
@@ -160,7 +162,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       refused: (peer, reason) => { this.refused(ANOMALY_TOPIC, peer, reason) },
       onPage: role => { this.metrics?.page(role) }
     })
-    this.streams = new GossipStreamKeeper(components.pubsub, () => components.connectionManager.getConnections(), async peer => await this.speaksGossip(peer as PeerId))
+    this.streams = new GossipStreamKeeper(components.pubsub, () => components.connectionManager.getConnections().filter(c => components.settling?.isSettled(c) ?? true), async peer => await this.speaksGossip(peer as PeerId))
     this.sweep = repeatingTask(() => { this.expire() }, EXPIRY_SWEEP_MS)
     // gossip is best effort: a message lost in a mesh change is fetched from
     // a random peer within one period, even without a reconnection

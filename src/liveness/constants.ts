@@ -17,7 +17,14 @@ export const LIVENESS_DEFAULTS = {
   /** how often the node checks whether it needs more connections */
   maintainIntervalMs: 2_000,
   /** how often the interface addresses are polled for a network change */
-  networkPollIntervalMs: 2_000
+  networkPollIntervalMs: 2_000,
+  /**
+   * how long a connection stays open before its upkeep (identify, and
+   * through it gossipsub's streams and the DHT) starts: an exchange on a
+   * connection dialled for it takes milliseconds, so the connections that
+   * are closed after one never pay it (connection-settling.ts)
+   */
+  settleDelayMs: 1_500
 } as const
 
 /** Redial backoff for peers worth keeping (sentinels, bootstrap, peers in use). */

@@ -4,7 +4,9 @@
  * Liveness and reconnection: libp2p's connection monitor pings every
  * connection; the peer keeper redials peers worth keeping with backoff and
  * jitter and fills the node up to `minConnections`; the network watcher
- * closes connections left stale by an address change and redials.
+ * closes connections left stale by an address change and redials;
+ * connection settling starts identify (and gossipsub, the DHT) only on
+ * connections that stay.
  */
 export { backoffDelay } from '../core/backoff.ts'
 export type { BackoffPolicy } from '../core/backoff.ts'
@@ -21,3 +23,5 @@ export type { PeerKeeper, PeerKeeperInit, PeerKeeperComponents } from './peer-ke
 export { networkWatcher, NetworkWatcher } from './network-watcher.ts'
 export type { NetworkWatcherInit, NetworkChangeEvent } from './network-watcher.ts'
 export { probeConnection } from './probe.ts'
+export { connectionSettling, ConnectionSettling } from './connection-settling.ts'
+export type { ConnectionSettlingInit, ConnectionSettlingComponents, ConnectionSettlingStats, SettledHow } from './connection-settling.ts'

@@ -25,7 +25,7 @@ import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { PEER_DIRECTORY_CAPABILITY } from './peer-directory.ts'
 import type { PeerDirectory } from './peer-directory.ts'
-import type { ComponentLogger, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
@@ -55,6 +55,8 @@ export interface PeerKeeperComponents {
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   directory: PeerDirectory
+  /** connection-settling.ts: a connection the keeper dials is meant to stay, so its upkeep starts at once (absent: libp2p's own identify runs) */
+  settling?: { settle: (connection: Connection) => void }
 }
 
 export interface PeerKeeper {
@@ -227,8 +229,9 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private dial (peer: PeerId): void {
     const key = peer.toString()
     this.dialTarget(peer)
-      .then(async target => { await this.components.connectionManager.openConnection(target) })
-      .then(() => {
+      .then(async target => await this.components.connectionManager.openConnection(target))
+      .then((connection) => {
+        this.components.settling?.settle(connection)
         this.retries.delete(key)
       }, (err: Error) => {
         this.log('dial to %p failed - %s', peer, err.name)

@@ -179,7 +179,9 @@ export const configSchema = z.strictObject({
     /** failed pings in a row that end a connection (one lost ping is not a dead peer) */
     pingFailures: z.number().int().min(1).max(10).default(LIVENESS_DEFAULTS.pingFailuresToDrop),
     maintainInterval: duration(LIVENESS_DEFAULTS.maintainIntervalMs),
-    networkPollInterval: duration(LIVENESS_DEFAULTS.networkPollIntervalMs)
+    networkPollInterval: duration(LIVENESS_DEFAULTS.networkPollIntervalMs),
+    /** how long a connection stays open before identify and gossipsub's streams start on it (0: at once) */
+    settleDelay: duration(LIVENESS_DEFAULTS.settleDelayMs)
   }).prefault({}),
   redial: z.strictObject({
     initialDelay: duration(REDIAL_DEFAULTS.initialDelayMs),

@@ -20,6 +20,7 @@ import { admissionService } from '../admission/service.ts'
 import { scopedMdns } from '../discovery/index.ts'
 import { dtnService } from '../dtn/index.ts'
 import { gossipMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
+import { connectionSettling } from '../liveness/connection-settling.ts'
 import { networkWatcher } from '../liveness/network-watcher.ts'
 import { pingMonitor } from '../liveness/ping-monitor.ts'
 import { peerKeeper } from '../liveness/peer-keeper.ts'
@@ -37,6 +38,7 @@ import type { BundleStore, DtnService } from '../dtn/index.ts'
 import type { AnomalyStore, DeliveredAnomaly, GossipService } from '../gossip/index.ts'
 import type { IssuerReplicas } from '../issuer-client/replicas.ts'
 import type { DialRateLimiter } from '../liveness/dial-limiter.ts'
+import type { ConnectionSettling } from '../liveness/connection-settling.ts'
 import type { NetworkWatcher } from '../liveness/network-watcher.ts'
 import type { PingMonitor } from '../liveness/ping-monitor.ts'
 import type { DefaultPeerKeeper } from '../liveness/peer-keeper.ts'
@@ -58,6 +60,7 @@ import type { Registry } from 'prom-client'
 
 export type TempusServices = {
   identify: Identify
+  settling: ConnectionSettling
   ping: Ping
   dht: KadDHT
   pubsub: GossipSub
@@ -149,7 +152,11 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         log: log.child({ component: 'tempus:admission' }),
         registry
       }),
-      identify: identify(),
+      // identify (and through it gossipsub's streams and the DHT) waits until
+      // a connection has settled: most are closed after one exchange
+      // (src/liveness/connection-settling.ts)
+      identify: identify({ runOnConnectionOpen: false }),
+      settling: connectionSettling({ settleMs: parsed.liveness.settleDelay, registry }),
       ping: ping(),
       dht: kadDHT({
         protocol: KAD_PROTOCOL,
