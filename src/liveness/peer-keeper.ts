@@ -15,6 +15,7 @@
  */
 import { LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
 import { serviceDependencies } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates } from './dial-policy.ts'
@@ -74,6 +75,8 @@ export interface PeerKeeper {
   reconnectNow(): Promise<void>
   /** number of redials scheduled and not yet run */
   readonly pendingRedials: number
+  /** how dialling a peer has gone since it dropped: failed dials in a row and when the next may be (undefined: no failure pending) */
+  redialOf(peer: PeerId): { failures: number, nextAt: number } | undefined
 }
 
 interface RetryState {
@@ -83,6 +86,15 @@ interface RetryState {
 }
 
 const BOOTSTRAP_TAG = 'bootstrap'
+
+/**
+ * A way back (below) cuts the other backoffs short at most this often, and
+ * spreads the redials it brings forward over this long: a flapping peer
+ * cannot turn it into a dial storm, and the node's dial budget still
+ * applies to every dial.
+ */
+const WAY_BACK_MIN_INTERVAL_MS = 2_000
+const WAY_BACK_SPREAD_MS = 500
 
 export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private readonly components: PeerKeeperComponents
@@ -96,6 +108,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private maintainTask?: RepeatingTask
   private maintaining = false
   private running = false
+  private lastWayBack = Number.NEGATIVE_INFINITY
 
   constructor (components: PeerKeeperComponents, init: PeerKeeperInit = {}) {
     this.components = components
@@ -165,6 +178,11 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
         this.dial(peer.id)
       }
     }
+  }
+
+  redialOf (peer: PeerId): { failures: number, nextAt: number } | undefined {
+    const state = this.retries.get(peer.toString())
+    return state == null || state.attempt === 0 ? undefined : { failures: state.attempt, nextAt: state.notBefore }
   }
 
   async reconnectNow (): Promise<void> {
@@ -286,9 +304,51 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   }
 
   private onConnect (evt: CustomEvent<PeerId>): void {
-    const state = this.retries.get(evt.detail.toString())
+    const key = evt.detail.toString()
+    const state = this.retries.get(key)
     clearTimeout(state?.timer)
-    this.retries.delete(evt.detail.toString())
+    this.retries.delete(key)
+    if (state != null && state.attempt > 0) {
+      this.wayBack()
+    }
+  }
+
+  /**
+   * A peer this node had failed to dial is connected again (it dialled in,
+   * or a redial got through): whatever cut the node off from it (a
+   * partition, a link down between them) has likely gone for the other
+   * peers it is failing to reach, whose backoffs grew during the cut (up to
+   * `maxDelay`). Their redials are brought forward to now, spread over half
+   * a second, instead of waiting out that backoff: after a partition heals,
+   * one connection across is enough for a node to redial the rest at once,
+   * and every node it reaches does the same. A peer that still fails goes
+   * on from the backoff it had reached.
+   */
+  private wayBack (): void {
+    const now = this.now()
+    if (now - this.lastWayBack < WAY_BACK_MIN_INTERVAL_MS) {
+      return
+    }
+    this.lastWayBack = now
+    let brought = 0
+    for (const [key, state] of this.retries) {
+      if (state.notBefore <= now) {
+        continue
+      }
+      if (state.timer == null) {
+        state.notBefore = now // a discovered peer: the next maintenance pass may pick it
+        continue
+      }
+      clearTimeout(state.timer)
+      state.timer = undefined
+      const delay = Math.floor(this.random() * WAY_BACK_SPREAD_MS)
+      state.notBefore = now + delay
+      this.schedule(peerIdFromString(key), state, delay)
+      brought++
+    }
+    if (brought > 0) {
+      this.log('a peer that could not be reached is back: %d redials brought forward', brought)
+    }
   }
 
   private onDisconnect (evt: CustomEvent<PeerId>): void {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TestNet } from '../fixtures/nodes.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import { probeConnection } from '../../src/liveness/probe.ts'
 
@@ -31,6 +33,35 @@ describe('liveness and reconnection', () => {
     assert.ok(second.peerId.equals(id), 'same identity')
     await Promise.all(back)
     await eventually(() => second.libp2p.getPeers().length === 3, 'the sentinel to count all three edges')
+  })
+
+  it('a peer it could not reach coming back brings the other redials forward: one way across a healed cut is enough', async () => {
+    // A keeps B and C. Both go away; A's redials of each fail and its
+    // backoff grows to 100 s. Both come back on their addresses; only B
+    // reaches out to A. A redials C at once, not 100 s later.
+    const quiet = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, connections: { minConnections: 0 } }
+    const a = await net.node({ ...quiet, redial: { initialDelay: '100ms', factor: 1000, maxDelay: '10m', jitter: 0 } })
+    const keys = await Promise.all([0, 1].map(async () => await generateKeyPair('Ed25519')))
+    const enrolled = await Promise.all(keys.map(async k => await net.enroll(k, 'edge')))
+    const start = async (i: number, listen?: string[]): Promise<TempusNode> => await net.node({ ...quiet, ...(listen == null ? {} : { listen }), options: { privateKey: keys[i], enrollment: enrolled[i] } })
+    let [b, c] = [await start(0), await start(1)]
+    const addrs = [b, c].map(n => n.getMultiaddrs().map(m => m.replace(/\/p2p\/.*$/, '')))
+    for (const n of [b, c]) {
+      await a.libp2p.dial(n.libp2p.getMultiaddrs())
+      a.libp2p.services.keeper.keep(n.peerId)
+    }
+    const [idB, idC] = [b.peerId, c.peerId]
+    await Promise.all([b.stop(), c.stop()])
+    // A's redials of each have failed twice (after 0.1 s, then 0.1 s more): the next is 100 s away
+    await eventually(() => [idB, idC].every(id => (a.libp2p.services.keeper.redialOf(id)?.failures ?? 0) >= 2), 'two failed redials of each')
+    const next = a.libp2p.services.keeper.redialOf(idC)
+    assert.ok(next != null && next.nextAt - Date.now() > 60_000, 'C\'s next redial is far away')
+
+    const backToC = waitForEvent(a.libp2p, 'peer:connect', evt => evt.detail.equals(idC), 20_000)
+    ;[b, c] = [await start(0, addrs[0]), await start(1, addrs[1])]
+    await b.libp2p.dial(a.libp2p.getMultiaddrs())
+    await backToC
+    assert.equal(a.libp2p.services.keeper.redialOf(idC), undefined, 'C is connected, its backoff forgotten')
   })
 
   it('drops a connection whose peer stops answering pings', async () => {
