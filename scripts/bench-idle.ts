@@ -80,6 +80,8 @@ export interface PhaseResult {
   degree: number
   /** connections each node opened or accepted per second during the window (an idle mesh that keeps redialling pays a handshake for each) */
   connectionsOpenedPerSecondPerNode?: number
+  /** tempus: of the connections that settled or closed during the window, the share closed before settling (their identify, gossipsub streams and DHT bookkeeping never paid: connection-settling.ts) */
+  upkeepSkippedShare?: number
   /** timer callbacks per second per node (with --timers) */
   timersPerSecondPerNode?: number
   /** the busiest timer origins, callbacks per second per node */
@@ -125,7 +127,7 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
 
 
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'wire'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -140,6 +142,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   timers?.start()
   wire?.start()
   const opened0 = opened?.() ?? 0
+  const upkeep0 = upkeep?.()
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const deadline = t0 + WINDOW_S * 1000
@@ -154,6 +157,8 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const counts = timers?.stop()
   const sent = wire?.stop()
   const openedInWindow = (opened?.() ?? 0) - opened0
+  const upkeep1 = upkeep?.()
+  const decided = upkeep0 == null || upkeep1 == null ? 0 : (upkeep1.settled - upkeep0.settled) + (upkeep1.skipped - upkeep0.skipped)
   let topSelf: PhaseResult['topSelf']
   if (session != null && profileDir != null) {
     const { profile } = await session.post('Profiler.stop')
@@ -172,6 +177,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
     topSelf,
     ...(opened == null ? {} : { connectionsOpenedPerSecondPerNode: perSecondPerNode(openedInWindow) }),
+    ...(upkeep0 == null || upkeep1 == null || decided === 0 ? {} : { upkeepSkippedShare: Math.round((upkeep1.skipped - upkeep0.skipped) / decided * 100) / 100 }),
     ...(sent == null
       ? {}
       : {
@@ -216,7 +222,11 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
     if (!settled) {
       process.stderr.write(`warning: the tempus mesh had not settled after ${SETTLE_TIMEOUT_MS / 1000} s; measuring anyway; not settled: ${unsettled().join(', ')}\n`)
     }
-    const figures = { ...await measure(N, 'tempus', timers, () => opened, wire), viewFill: 0 }
+    const upkeep = (): { settled: number, skipped: number } => mesh.nodes.reduce((sum, n) => {
+      const s = n.node.libp2p.services.settling.stats()
+      return { settled: sum.settled + s.settledByTime + s.settledAsked + s.settledByPeer, skipped: sum.skipped + s.closedUnsettled }
+    }, { settled: 0, skipped: 0 })
+    const figures = { ...await measure(N, 'tempus', timers, () => opened, wire, upkeep), viewFill: 0 }
     // the graph the baseline dials: each connection once, by node index
     const index = new Map(mesh.nodes.map((n, i) => [n.node.peerId.toString(), i]))
     const edges = new Set<string>()
@@ -309,7 +319,7 @@ try {
     process.stdout.write(JSON.stringify({ event: 'detail', tempus, baseline }) + '\n')
     process.stdout.write(JSON.stringify({ nodes: N, cpuShare: tempus.cpuShare, rssPerNodeMb: tempus.rssPerNodeMb, baselineCpuShare: baseline.cpuShare, baselineRssPerNodeMb: baseline.rssPerNodeMb }) + '\n')
   } else {
-    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node${r.connectionsPerPair == null ? '' : ` (${r.connectionsPerPair} per pair)`}${r.connectionsOpenedPerSecondPerNode == null ? '' : `, ${r.connectionsOpenedPerSecondPerNode} opened/s/node`}  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
+    const line = (name: string, r: PhaseResult): string => `${name.padEnd(9)} cpu ${(r.cpuShare * 100).toFixed(1).padStart(5)} % of a core  rss ${r.rssMb.toFixed(0).padStart(4)} MB = ${r.rssPerNodeMb.toFixed(2)} MB/node  heap ${r.heapUsedMb.toFixed(0)} MB  ${r.degree} conn/node${r.connectionsPerPair == null ? '' : ` (${r.connectionsPerPair} per pair)`}${r.connectionsOpenedPerSecondPerNode == null ? '' : `, ${r.connectionsOpenedPerSecondPerNode} opened/s/node`}${r.upkeepSkippedShare == null ? '' : ` (${Math.round(r.upkeepSkippedShare * 100)} % closed before settling)`}  settled ${r.settled ? 'yes' : 'NO'} in ${(r.settleMs / 1000).toFixed(1)} s${r.viewFill == null ? '' : `  views ${Math.round(r.viewFill * 100)} % full`}${r.timersPerSecondPerNode == null ? '' : `  timers ${r.timersPerSecondPerNode}/s/node`}\n`
     process.stdout.write(line('tempus', tempus) + line('baseline', baseline))
     process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
