@@ -65,7 +65,7 @@ export interface ConnectionSettlingComponents {
 }
 
 export interface ConnectionSettlingEvents {
-  /** a connection's upkeep started: `how` says whether its clock ran out or the node asked */
+  /** a connection's upkeep started: `how` says whether its clock ran out, the node asked, or the peer began its own */
   settled: CustomEvent<{ connection: Connection, how: SettledHow }>
 }
 
