@@ -127,9 +127,16 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     const issuerDirs = Array.from({ length: replicaCount }, (_, i) => join(dir as string, `issuer-${i}`))
     const storeArgs = store == null ? [] : ['--store', store]
     for (const d of issuerDirs) await mkdir(d, { mode: 0o700 })
+    // The harness's own waits (a CLI call, a restart, an issuer replica's
+    // start) grow with the node count, as the first start's budget does: on
+    // a saturated machine a process starts slowly, and a wait the harness
+    // gives up on is a fault that did not happen (at 100 nodes, 60 s killed
+    // `tempus issuer rotate-key` before it could answer, and five restarts
+    // were given up on while the nodes were still starting).
+    const harnessWaitMs = 60_000 + options.nodes * 2_000
     const cli = async (args: string[]): Promise<any> => {
-      const r = await tempus([...args, ...storeArgs, '--json'], env)
-      if (r.code !== 0) throw new Error(`tempus ${args.slice(0, 2).join(' ')} failed: ${r.stderr.slice(-500)}`)
+      const r = await tempus([...args, ...storeArgs, '--json'], env, harnessWaitMs)
+      if (r.code !== 0) throw new Error(`tempus ${args.slice(0, 2).join(' ')} failed (exit ${r.code}; killed at ${harnessWaitMs / 1000} s if it had not ended): ${r.stderr.slice(-500)}`)
       return JSON.parse(r.stdout.trim().split('\n').pop() as string)
     }
     await cli(['issuer', 'init', '--data', issuerDirs[0] as string, '--overlay', 'chaos', '--threshold', '2'])
@@ -141,7 +148,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     const startReplica = async (i: number): Promise<void> => {
       const p = spawnTempus(['issuer', 'start', '--data', issuerDirs[i] as string, ...storeArgs, '--listen', `${lab.hostIp}:${7400 + i}`, '--log-level', 'warn', '--json'], env)
       replicas[i] = p
-      await p.nextLine(l => l.includes('"started"'), 60_000)
+      await p.nextLine(l => l.includes('"started"'), harnessWaitMs)
     }
     for (let i = 0; i < replicaCount; i++) await startReplica(i)
     await cli(['issuer', 'replicas', '--data', issuerDirs[0] as string, '--set', ...urls])
@@ -207,7 +214,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
           const from = Date.now()
           await stopNode(node as RunningNode, 'SIGKILL')
           await sleep(a.downMs)
-          await startNode(node as RunningNode, 60_000).catch(err => { notes.push(`restart of node ${a.node}: ${String(err.message).slice(0, 200)}`) })
+          await startNode(node as RunningNode, harnessWaitMs).catch(err => { notes.push(`restart of node ${a.node}: ${String(err.message).slice(0, 200)}`) })
           faults.push({ kind: 'kill', nodes: [a.node], from, to: Date.now() })
           return
         }
