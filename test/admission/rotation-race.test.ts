@@ -64,11 +64,17 @@ describe('an exchange is judged by the epoch current when it began', () => {
     next(await lp.read({ signal }).then(bytes => AdmitProof.decode(bytes), () => undefined))
   }
 
-  /** Dial a scripted responder: did the dialler's side of the connection open (it admitted the responder)? */
-  const dialScripted = async (script: ExchangeScript): Promise<boolean> => {
+  /**
+   * Dial a scripted responder: did the dialler's side of the connection
+   * open (it admitted the responder), and the epoch of the token it took,
+   * read while the connection is still open (the admission state forgets a
+   * peer when its last connection closes, and the responder stops next).
+   */
+  const dialScripted = async (script: ExchangeScript): Promise<{ opened: boolean, admittedEpoch?: number }> => {
     const responder = await scriptedPeer({ privateKey: responderKey, inbound: script })
     try {
-      return await dialler.libp2p.dial(multiaddr(responder.node.getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) }).then(() => true, () => false)
+      const opened = await dialler.libp2p.dial(multiaddr(responder.node.getMultiaddrs()[0] ?? ''), { signal: AbortSignal.timeout(10_000) }).then(() => true, () => false)
+      return { opened, admittedEpoch: dialler.admission.admitted.get(responderKey.publicKey.toString())?.claims.ep }
     } finally {
       await responder.node.stop()
     }
@@ -78,7 +84,7 @@ describe('an exchange is judged by the epoch current when it began', () => {
     const epochBefore = dialler.admission.verifier.current?.epoch
     assert.equal(dialler.admission.ownToken?.claims.ep, epochBefore)
     assert.equal(claimsOf(oldToken.token).ep, epochBefore)
-    const opened = await dialScripted(answerWithOldToken(async () => {
+    const { opened, admittedEpoch } = await dialScripted(answerWithOldToken(async () => {
       // the issuer activates its announced key, and a token signed with it
       // reaches the dialler on another path (here: verified directly)
       const t = await net.issuer()
@@ -90,7 +96,7 @@ describe('an exchange is judged by the epoch current when it began', () => {
     }, () => {}))
     assert.deepEqual(refusals, [], 'the dialler refused nobody')
     assert.ok(opened, 'the dialler admitted the responder and its connection opened')
-    assert.equal(dialler.admission.admitted.get(responderKey.publicKey.toString())?.claims.ep, epochBefore)
+    assert.equal(admittedEpoch, epochBefore, 'admitted on the token of the epoch the exchange began on')
   })
 
   it('an exchange that begins on the new epoch takes no token of the old one: the dialler retries with its new token as proof, never accepts', async () => {
@@ -98,7 +104,7 @@ describe('an exchange is judged by the epoch current when it began', () => {
     const current = dialler.admission.verifier.current?.epoch
     assert.equal(dialler.admission.ownToken?.claims.ep, current)
     let proof: AdmitProof | undefined
-    const opened = await dialScripted(answerWithOldToken(async () => {}, p => { proof = p }))
+    const { opened } = await dialScripted(answerWithOldToken(async () => {}, p => { proof = p }))
     assert.equal(opened, false)
     assert.ok(proof != null)
     assert.equal(proof.retry, true, 'the responder is told it is behind')
