@@ -26,7 +26,6 @@
  * exchanges themselves, gossip catch-up and DTN's offer (a brief contact is
  * what delay-tolerant delivery lives on), RPC calls, pings.
  */
-import { TypedEventEmitter } from 'main-event'
 import { Counter } from 'prom-client'
 import { LIVENESS_DEFAULTS } from './constants.ts'
 import { serviceDependencies } from '@libp2p/interface'
@@ -64,11 +63,6 @@ export interface ConnectionSettlingComponents {
   identify: IdentifyLike
 }
 
-export interface ConnectionSettlingEvents {
-  /** a connection's upkeep started: `how` says whether its clock ran out, the node asked, or the peer began its own */
-  settled: CustomEvent<{ connection: Connection, how: SettledHow }>
-}
-
 /** why a connection settled: it stayed open `settleMs`, this node asked, or the peer identified it (it began its upkeep) */
 export type SettledHow = 'time' | 'asked' | 'peer'
 
@@ -85,7 +79,7 @@ export interface ConnectionSettlingStats {
   waiting: number
 }
 
-export class ConnectionSettling extends TypedEventEmitter<ConnectionSettlingEvents> implements Startable {
+export class ConnectionSettling implements Startable {
   private readonly components: ConnectionSettlingComponents
   private readonly log: Logger
   private readonly settleMs: number
@@ -96,7 +90,6 @@ export class ConnectionSettling extends TypedEventEmitter<ConnectionSettlingEven
   private readonly counts: Record<'settledByTime' | 'settledAsked' | 'settledByPeer' | 'closedUnsettled', number> = { settledByTime: 0, settledAsked: 0, settledByPeer: 0, closedUnsettled: 0 }
 
   constructor (components: ConnectionSettlingComponents, init: ConnectionSettlingInit = {}) {
-    super()
     this.components = components
     this.log = components.logger.forComponent('tempus:connection-settling')
     const settleMs = init.settleMs ?? LIVENESS_DEFAULTS.settleDelayMs
@@ -209,7 +202,6 @@ export class ConnectionSettling extends TypedEventEmitter<ConnectionSettlingEven
       // the same failure)
       this.log('identify on %s to %p failed - %s', connection.id, connection.remotePeer, err.name)
     })
-    this.safeDispatchEvent('settled', { detail: { connection, how } })
   }
 }
 
