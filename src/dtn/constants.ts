@@ -39,6 +39,15 @@ export const DEFAULT_SESSION_PERIOD_MS = 10_000
 /** a frame of a session must arrive within this */
 export const FRAME_TIMEOUT_MS = 15_000
 export const MAX_OFFER_KEYS = 1024
+/**
+ * A fragment a peer declined is left out of its offers for this many
+ * periods (declined.ts): six of the default 10 s period are a minute, so a
+ * peer whose room freed, or whose in-memory store restarted empty, is
+ * offered it again within a minute.
+ */
+export const DECLINED_MEMORY_PERIODS = 6
+/** declined keys remembered over all peers (a key and a time each: about 8 MiB at the bound) */
+export const MAX_DECLINED_REMEMBERED = 65_536
 export const MAX_OFFER_RECEIPTS = 256
 /** held fragments looked at when building one offer */
 export const MAX_HELD_SCANNED = 16_384

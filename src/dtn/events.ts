@@ -21,6 +21,8 @@ export interface DtnEvents {
 export interface DtnStats {
   sent: number
   delivered: number
+  /** sessions this node opened to offer a peer fragments or receipts */
+  sessions: number
   /** fragments handed to peers */
   transmissions: number
   /** fragments taken from peers */

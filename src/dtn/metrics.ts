@@ -35,6 +35,7 @@ export function registerDtnMetrics (registry: Registry, service: { status(): Sta
   }
   counter('tempus_dtn_bundles_sent_total', 'bundles sent from this node (dtn.send)', s => s.sent)
   counter('tempus_dtn_bundles_delivered_total', 'bundles addressed to this node and delivered here (once each)', s => s.delivered)
+  counter('tempus_dtn_sessions_total', 'sessions this node opened to offer a peer fragments or receipts (none while it has nothing the peer has not declined lately)', s => s.sessions)
   counter('tempus_dtn_fragments_transmitted_total', 'fragments handed to peers (as a source or a carrier)', s => s.transmissions)
   counter('tempus_dtn_fragments_received_total', 'fragments taken from peers and stored', s => s.received)
   counter('tempus_dtn_fragments_duplicate_total', 'fragments handed to this node that it held or had delivered already', s => s.duplicates)

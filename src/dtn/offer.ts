@@ -13,6 +13,7 @@ import { wireFor } from './evidence.ts'
 import { DtnFrame } from './pb/dtn.ts'
 import { handover } from './routing.ts'
 import type { DtnContext } from './context.ts'
+import type { DeclinedOffers } from './declined.ts'
 import type { KnownEvidence } from './evidence.ts'
 import type { FragmentKey, Receipt as PbReceipt } from './pb/dtn.ts'
 import type { PeerType } from '../core/peer-type.ts'
@@ -28,6 +29,8 @@ export interface OfferingSideInit {
   known: KnownEvidence
   /** receipts the peer told (delivery.ts) */
   applyReceipts: (wires: PbReceipt[]) => void
+  /** what each peer declined: left out of its offers for a while (declined.ts) */
+  declined: DeclinedOffers
 }
 
 /** receipt ids remembered per peer, for this many peers */
@@ -53,9 +56,11 @@ export class OfferingSide {
     try {
       const now = ctx.now()
       const keys: FragmentKey[] = []
+      // what this peer declined lately is not offered again (declined.ts)
+      const declined = this.init.declined.declinedBy(peer, now)
       // the oldest held first; a peer that takes none of them sees the rest next period
       for (const h of ctx.store.held(now, MAX_HELD_SCANNED)) {
-        if (handover(h, meeting, preferred, ctx.overlay) != null) {
+        if (!declined.has(`${h.id}/${h.offset}`) && handover(h, meeting, preferred, ctx.overlay) != null) {
           keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
           if (keys.length >= MAX_OFFER_KEYS) {
             break
@@ -76,6 +81,7 @@ export class OfferingSide {
       }
       const offered = new Set(keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`))
       stream = await this.init.connectionManager.openStream(this.peerIdOf(peer), DTN_PROTOCOL, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      ctx.stats.sessions++
       const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
       await pb.write({ offer: { keys, receipts: fresh.map(r => r.wire) } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       fresh.forEach(r => { told.add(r.id) })
@@ -88,6 +94,7 @@ export class OfferingSide {
         throw new DtnError('malformed', 'expected the keys wanted')
       }
       this.init.applyReceipts(want.receipts)
+      this.init.declined.record(peer, offered, new Set(want.keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`)), ctx.now())
       const served = new Set<string>()
       for (const key of want.keys) {
         const id = Buffer.from(key.id).toString('hex')

@@ -22,10 +22,11 @@ import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { createBundle } from './bundle.ts'
 import {
-  DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DTN_PROTOCOL,
+  DEFAULT_COPIES, DEFAULT_FRAGMENT_SIZE, DEFAULT_HOP_LIMIT, DEFAULT_LIFETIME_MS, DEFAULT_MAX_PAYLOAD, DEFAULT_SESSION_PERIOD_MS, DECLINED_MEMORY_PERIODS, DTN_PROTOCOL, MAX_DECLINED_REMEMBERED,
   DEFAULT_QUOTA_PER_SOURCE_BYTES, DEFAULT_QUOTA_TOTAL_BYTES, EXPIRY_SWEEP_MS, MAX_COPIES, MAX_HOP_LIMIT, MAX_LIFETIME_MS, MAX_RECEIPTS_HELD
 } from './constants.ts'
 import { CrossOverlay } from './cross-overlay.ts'
+import { DeclinedOffers } from './declined.ts'
 import { Delivery } from './delivery.ts'
 import { destinedTo, formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
@@ -124,8 +125,9 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   private readonly components: DtnServiceComponents
   private readonly init: DtnServiceInit
   private readonly ctx: DtnContext
-  private readonly stats: DtnStats = { sent: 0, delivered: 0, transmissions: 0, received: 0, duplicates: 0, receipts: 0, refused: {} }
+  private readonly stats: DtnStats = { sent: 0, delivered: 0, sessions: 0, transmissions: 0, received: 0, duplicates: 0, receipts: 0, refused: {} }
   private readonly scheduler: SessionScheduler
+  private readonly declined: DeclinedOffers
   private readonly delivery: Delivery
   private readonly serving: ServingSide
   private readonly crossing: CrossOverlay
@@ -157,18 +159,21 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
       offerSoon: () => { this.scheduler.offerSoon() }
     }
     this.delivery = new Delivery(this.ctx)
+    const periodMs = init.periodMs ?? DEFAULT_SESSION_PERIOD_MS
+    this.declined = new DeclinedOffers({ memoryMs: DECLINED_MEMORY_PERIODS * periodMs, maxEntries: MAX_DECLINED_REMEMBERED })
     const offering = new OfferingSide({
       ctx: this.ctx,
       connectionManager: components.connectionManager,
       preferredCarriers: init.preferredCarriers ?? DEFAULT_PREFERRED_CARRIERS,
       known: peer => this.knownEvidence(peer),
-      applyReceipts: wires => { this.delivery.applyReceipts(wires) }
+      applyReceipts: wires => { this.delivery.applyReceipts(wires) },
+      declined: this.declined
     })
     this.scheduler = new SessionScheduler({ offer: async peer => { await offering.offer(peer) }, peers: () => this.admittedPeers() })
     this.serving = new ServingSide({ ctx: this.ctx, delivery: this.delivery })
     this.crossing = new CrossOverlay({ ctx: this.ctx, delivery: this.delivery })
     this.sweep = repeatingTask(() => { this.expire() }, EXPIRY_SWEEP_MS)
-    this.period = repeatingTask(() => { this.scheduler.offerToAll() }, init.periodMs ?? DEFAULT_SESSION_PERIOD_MS)
+    this.period = repeatingTask(() => { this.scheduler.offerToAll() }, periodMs)
     if (init.registry != null) {
       registerDtnMetrics(init.registry, this)
     }
@@ -322,7 +327,10 @@ export class DtnService extends TypedEventEmitter<DtnEvents> implements Startabl
   }
 
   private onRevoked (evt: CustomEvent<string[]>): void {
-    // a revoked source's bundles are not carried further
+    // a revoked source's bundles are not carried further, and a revoked peer is offered nothing
+    for (const peer of evt.detail) {
+      this.declined.forget(peer)
+    }
     try {
       this.store.removeSources(evt.detail)
     } catch (err) {
