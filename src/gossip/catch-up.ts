@@ -9,10 +9,13 @@
  */
 import { RateLimiter, pbStream } from '@libp2p/utils'
 import { isPeerFault, peerDecoded } from '../admission/cut-read.ts'
+import { DIGEST_BYTES, bucketDigests, differingRanges, digestLayout } from './catch-up-digest.ts'
 import {
-  CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PEERS_REMEMBERED, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE, CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL,
-  CATCH_UP_TIMEOUT_MS, MAX_CATCH_UP_RESPONSE_BYTES
+  CATCH_UP_BUCKETS, CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_DIGEST_WINDOW_MS, CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PEERS_REMEMBERED, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE,
+  CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL, CATCH_UP_TIMEOUT_MS, GOSSIP_SKEW_MS, MAX_ANOMALY_LIFETIME_MS, MAX_CATCH_UP_BUCKETS, MAX_CATCH_UP_REQUEST_BYTES,
+  MAX_CATCH_UP_RESPONSE_BYTES
 } from './constants.ts'
+import type { DigestLayout } from './catch-up-digest.ts'
 import { GossipError, IGNORED } from './errors.ts'
 import { CatchUpRequest, CatchUpResponse } from './pb/gossip.ts'
 import type { Anomaly } from './anomaly.ts'
@@ -27,7 +30,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 
 export interface CatchUpInit {
   state: AdmissionState
-  store: Pick<AnomalyStore, 'newest' | 'page'>
+  store: Pick<AnomalyStore, 'newest' | 'page' | 'servable'>
   connectionManager: ConnectionManager
   now: () => number
   log: Logger
@@ -73,20 +76,33 @@ export class CatchUp {
       this.askedAt.delete(this.askedAt.keys().next().value as string)
     }
     this.isolated = false
+    const now = this.init.now()
     const newest = store.newest()
-    const start = Math.min(newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS), this.resumeFrom ?? Number.POSITIVE_INFINITY)
+    // an older peer (1.0.0) is asked for what came after the newest held, less an overlap;
+    // with digests (1.1.0) the window reaches back a whole default lifetime at least, and
+    // the peer leaves out what this node holds (catch-up-digest.ts says why)
+    const narrow = newest == null ? 0 : Math.max(0, newest - CATCH_UP_OVERLAP_MS)
+    const wide = Math.max(0, now - MAX_ANOMALY_LIFETIME_MS - GOSSIP_SKEW_MS, Math.min(narrow, now - CATCH_UP_DIGEST_WINDOW_MS))
+    let start = Math.min(narrow, this.resumeFrom ?? Number.POSITIVE_INFINITY)
     let since = start
     let afterId = new Uint8Array(0)
+    let held: { layout: DigestLayout, digests: Uint8Array<ArrayBuffer> } | undefined
     let got = 0
     let brokenOff = true
     try {
       for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
         const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
-        const stream = await connectionManager.openStream(peer, CATCH_UP_PROTOCOL, { signal })
+        const stream = await connectionManager.openStream(peer, [CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL], { signal })
+        if (page === 0 && stream.protocol === CATCH_UP_DIGEST_PROTOCOL) {
+          start = since = Math.min(wide, this.resumeFrom ?? Number.POSITIVE_INFINITY)
+          const layout = digestLayout(start, now, CATCH_UP_BUCKETS)
+          held = { layout, digests: new Uint8Array(bucketDigests(store.servable(now, start), layout)) }
+        }
         let response: CatchUpResponse
         try {
           const pb = pbStream(stream, { maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES })
-          await pb.write({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE }, CatchUpRequest, { signal })
+          const digests = held == null ? {} : { digestStart: BigInt(held.layout.start), digestSpan: held.layout.span, digests: held.digests }
+          await pb.write({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE, ...digests }, CatchUpRequest, { signal })
           response = await pb.read(CatchUpResponse, { signal, limits: { frames: CATCH_UP_PAGE } })
           await stream.close({ signal })
         } catch (err) {
@@ -205,7 +221,7 @@ export class CatchUp {
         stream.abort(new Error('catch-up rate limited'))
         return
       }
-      const pb = pbStream(stream, { maxDataLength: 256 })
+      const pb = pbStream(stream, { maxDataLength: MAX_CATCH_UP_REQUEST_BYTES })
       let request: CatchUpRequest
       try {
         request = await pb.read(peerDecoded(CatchUpRequest), { signal })
@@ -217,8 +233,17 @@ export class CatchUp {
       }
       const limit = Math.min(Math.max(request.limit, 1), CATCH_UP_PAGE)
       const since = request.since > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(request.since)
-      const page = this.init.store.page(this.init.now(), since, Buffer.from(request.afterId).toString('hex'), limit)
-      await pb.write({ frames: page.frames as Array<Uint8Array<ArrayBuffer>>, more: page.frames.length === limit }, CatchUpResponse, { signal })
+      const now = this.init.now()
+      const layout = layoutOf(request)
+      if (layout === 'malformed') {
+        state.raise(peer, 'malformed-frame', 'gossip:catch-up:digests')
+        stream.abort(new Error('malformed catch-up digests'))
+        return
+      }
+      const frames = layout == null
+        ? this.init.store.page(now, since, Buffer.from(request.afterId).toString('hex'), limit).frames
+        : this.pageWhereDiffering(now, since, Buffer.from(request.afterId).toString('hex'), limit, layout, request.digests)
+      await pb.write({ frames: frames as Array<Uint8Array<ArrayBuffer>>, more: frames.length === limit }, CatchUpResponse, { signal })
       this.init.onPage?.('served')
       await stream.close({ signal })
     } catch (err: any) {
@@ -226,4 +251,33 @@ export class CatchUp {
       stream.abort(err)
     }
   }
+
+  /** A page of what this node holds after the cursor, in the buckets where the asker's digests differ from ours, oldest first. */
+  private pageWhereDiffering (now: number, since: number, afterId: string, limit: number, layout: DigestLayout, theirs: Uint8Array): Uint8Array[] {
+    const { store } = this.init
+    const mine = bucketDigests(store.servable(now, layout.start), layout)
+    const frames: Uint8Array[] = []
+    for (const within of differingRanges(mine, theirs, layout)) {
+      if (within.to <= since) {
+        continue
+      }
+      frames.push(...store.page(now, since, afterId, limit - frames.length, within).frames)
+      if (frames.length >= limit) {
+        break
+      }
+    }
+    return frames
+  }
+}
+
+/** The bucket layout a request's digests are of; none without digests (everything after the cursor is wanted), or `malformed`. */
+function layoutOf (request: CatchUpRequest): DigestLayout | undefined | 'malformed' {
+  if (request.digests.length === 0) {
+    return undefined
+  }
+  const buckets = request.digests.length / DIGEST_BYTES
+  if (!Number.isInteger(buckets) || buckets > MAX_CATCH_UP_BUCKETS || request.digestSpan < 1 || request.digestStart > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return 'malformed'
+  }
+  return { start: Number(request.digestStart), span: request.digestSpan, buckets }
 }

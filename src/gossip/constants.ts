@@ -7,6 +7,8 @@ export const GOSSIP_TOPICS = [ANOMALY_TOPIC, CRL_TOPIC, KEYS_TOPIC] as const
 export type GossipTopic = typeof GOSSIP_TOPICS[number]
 
 export const CATCH_UP_PROTOCOL = '/tempus/anomaly/catchup/1.0.0'
+/** catch-up with digests of what the asker holds (catch-up-digest.ts): asked first, 1.0.0 the fallback for an older peer */
+export const CATCH_UP_DIGEST_PROTOCOL = '/tempus/anomaly/catchup/1.1.0'
 
 /** the largest frame per topic: an anomaly is small; a revocation list may not be */
 export const MAX_FRAME_BYTES: Record<GossipTopic, number> = {
@@ -38,6 +40,13 @@ export const CATCH_UP_PER_PEER_PER_MINUTE = 12
 export const CATCH_UP_TIMEOUT_MS = 10_000
 /** ask again for what was published this long before the newest anomaly held (late arrivals) */
 export const CATCH_UP_OVERLAP_MS = 60_000
+/** a catch-up with digests compares at least the anomalies published this long before now (a default lifetime) */
+export const CATCH_UP_DIGEST_WINDOW_MS = DEFAULT_ANOMALY_LIFETIME_MS
+/** buckets the compared window is cut into (an 8-byte digest each), and the most a request may carry */
+export const CATCH_UP_BUCKETS = 60
+export const MAX_CATCH_UP_BUCKETS = 64
+/** the largest catch-up request: its digests and a few fields */
+export const MAX_CATCH_UP_REQUEST_BYTES = 1024
 /** at most one catch-up per this interval, unless the node was cut off */
 export const CATCH_UP_MIN_INTERVAL_MS = 30_000
 /** how many peers' last catch-up times a node keeps (a peer it forgot is one it catches up from on its next connection) */

@@ -66,6 +66,8 @@ export class AnomalyStore {
   private readonly hasStmt: StatementSync
   private readonly bindingStmt: StatementSync
   private readonly pageStmt: StatementSync
+  private readonly pageInStmt: StatementSync
+  private readonly idsStmt: StatementSync
   private readonly expireStmt: StatementSync
   private readonly newestStmt: StatementSync
   private readonly countStmt: StatementSync
@@ -99,6 +101,8 @@ export class AnomalyStore {
     this.hasStmt = this.db.prepare('SELECT 1 FROM anomalies WHERE id = ?')
     this.bindingStmt = this.db.prepare('SELECT binding FROM anomalies WHERE id = ?')
     this.pageStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT ?')
+    this.pageInStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND (timestamp > ? OR (timestamp = ? AND id > ?)) AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, id LIMIT ?')
+    this.idsStmt = this.db.prepare('SELECT timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND timestamp >= ?')
     this.expireStmt = this.db.prepare('DELETE FROM anomalies WHERE expires <= ?')
     this.forgetStmt = this.db.prepare('DELETE FROM anomalies WHERE origin = ?')
     this.newestStmt = this.db.prepare('SELECT MAX(timestamp) AS t FROM anomalies')
@@ -160,11 +164,18 @@ export class AnomalyStore {
     return Number((this.countStmt.get(now) as { n: number }).n)
   }
 
-  /** Frames of unexpired anomalies after (since, afterId), oldest first. */
-  page (now: number, since: number, afterId: string, limit: number): { frames: Uint8Array[], last?: { timestamp: number, id: string } } {
-    const rows = this.pageStmt.all(now, since, since, afterId, limit) as Array<{ frame: Uint8Array, timestamp: number, id: string }>
+  /** Frames of unexpired anomalies after (since, afterId), oldest first; with `within`, only those published in [from, to). */
+  page (now: number, since: number, afterId: string, limit: number, within?: { from: number, to: number }): { frames: Uint8Array[], last?: { timestamp: number, id: string } } {
+    const rows = (within == null
+      ? this.pageStmt.all(now, since, since, afterId, limit)
+      : this.pageInStmt.all(now, since, since, afterId, within.from, Math.min(within.to, Number.MAX_SAFE_INTEGER), limit)) as Array<{ frame: Uint8Array, timestamp: number, id: string }>
     const last = rows.at(-1)
     return { frames: rows.map(r => r.frame), last: last == null ? undefined : { timestamp: last.timestamp, id: last.id } }
+  }
+
+  /** (timestamp, id) of the unexpired anomalies published at or after `since` that a catch-up would serve (catch-up-digest.ts). */
+  servable (now: number, since: number): Array<{ timestamp: number, id: string }> {
+    return this.idsStmt.all(now, since) as Array<{ timestamp: number, id: string }>
   }
 
   list (now: number, options: ListOptions = {}): StoredAnomaly[] {

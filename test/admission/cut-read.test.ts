@@ -4,7 +4,7 @@ import { REFRESH_PROTOCOL } from '../../src/admission/constants.ts'
 import { AdmissionError } from '../../src/admission/errors.ts'
 import { StreamCloseEvent, StreamResetEvent } from '@libp2p/interface'
 import { isCutRead, isFramingFault, isPeerFault, peerDecoded } from '../../src/admission/cut-read.ts'
-import { CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
+import { CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
 import { RPC_PROTOCOL } from '../../src/rpc/constants.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
 import { TestNet } from '../fixtures/nodes.ts'
@@ -81,7 +81,7 @@ describe('a cut read is nobody\'s offence', () => {
       // run a token re-presentation under way was charged `admission-failed` for this node's own close
       ['a read our side aborts with an AdmissionError (the sweep closing a lapsed admission) charges the caller nothing (issue #20)', async (cut) => { cut.abort(new AdmissionError('expired')) }]
     ]
-    for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, REFRESH_PROTOCOL]) {
+    for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, CATCH_UP_DIGEST_PROTOCOL, REFRESH_PROTOCOL]) {
       describe(protocol, () => {
         // a fresh edge per protocol: the cases' own streams must stay within each protocol's per-peer rate
         before(async () => {
@@ -139,7 +139,7 @@ describe('bytes that do not decode, and an oversize length, are the peer\'s offe
   /** a whole frame of 3 bytes that decodes as no message: a truncated field tag */
   const UNDECODABLE = Uint8Array.from([3, 0xff, 0xff, 0xff])
 
-  for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, REFRESH_PROTOCOL]) {
+  for (const protocol of [RPC_PROTOCOL, cyclonProtocol('edge'), CATCH_UP_PROTOCOL, CATCH_UP_DIGEST_PROTOCOL, REFRESH_PROTOCOL]) {
     for (const [label, bytes] of [['a frame that does not decode', UNDECODABLE], ['an oversize length', OVERSIZE]] as const) {
       it(`${protocol}: ${label} is charged as malformed`, async () => {
         const edge = await net.node({ type: 'edge', bootstrap: server.getMultiaddrs(), connections: { minConnections: 0 } })

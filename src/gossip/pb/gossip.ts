@@ -620,6 +620,9 @@ export interface CatchUpRequest {
   since: bigint
   afterId: Uint8Array<ArrayBuffer>
   limit: number
+  digestStart: bigint
+  digestSpan: number
+  digests: Uint8Array<ArrayBuffer>
 }
 
 export namespace CatchUpRequest {
@@ -647,6 +650,21 @@ export namespace CatchUpRequest {
           w.uint32(obj.limit)
         }
 
+        if ((obj.digestStart != null && obj.digestStart !== 0n)) {
+          w.uint32(32)
+          w.uint64(obj.digestStart)
+        }
+
+        if ((obj.digestSpan != null && obj.digestSpan !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.digestSpan)
+        }
+
+        if ((obj.digests != null && obj.digests.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.digests)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -654,7 +672,10 @@ export namespace CatchUpRequest {
         const obj: any = {
           since: 0n,
           afterId: uint8ArrayAlloc(0),
-          limit: 0
+          limit: 0,
+          digestStart: 0n,
+          digestSpan: 0,
+          digests: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -673,6 +694,18 @@ export namespace CatchUpRequest {
             }
             case 3: {
               obj.limit = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.digestStart = reader.uint64()
+              break
+            }
+            case 5: {
+              obj.digestSpan = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.digests = reader.bytes()
               break
             }
             default: {
@@ -711,6 +744,27 @@ export namespace CatchUpRequest {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.digestStart`,
+                value: reader.uint64()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.digestSpan`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.digests`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -738,6 +792,21 @@ export namespace CatchUpRequest {
     value: number
   }
 
+  export interface CatchUpRequestDigestStartFieldEvent {
+    field: '$.digestStart'
+    value: bigint
+  }
+
+  export interface CatchUpRequestDigestSpanFieldEvent {
+    field: '$.digestSpan'
+    value: number
+  }
+
+  export interface CatchUpRequestDigestsFieldEvent {
+    field: '$.digests'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<CatchUpRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, CatchUpRequest.codec())
   }
@@ -746,7 +815,7 @@ export namespace CatchUpRequest {
     return decodeMessage(buf, CatchUpRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CatchUpRequest>): Generator<CatchUpRequestSinceFieldEvent | CatchUpRequestAfterIdFieldEvent | CatchUpRequestLimitFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<CatchUpRequest>): Generator<CatchUpRequestSinceFieldEvent | CatchUpRequestAfterIdFieldEvent | CatchUpRequestLimitFieldEvent | CatchUpRequestDigestStartFieldEvent | CatchUpRequestDigestSpanFieldEvent | CatchUpRequestDigestsFieldEvent> {
     return streamMessage(buf, CatchUpRequest.codec(), opts)
   }
 }
