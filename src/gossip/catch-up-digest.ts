@@ -47,17 +47,25 @@ export function bucketOf (layout: DigestLayout, timestamp: number): number {
 
 /** The digests of these (timestamp, hex id) rows, `DIGEST_BYTES` per bucket. */
 export function bucketDigests (rows: Iterable<{ timestamp: number, id: string }>, layout: DigestLayout): Uint8Array {
-  const sums = new BigUint64Array(layout.buckets)
+  // two 32-bit halves per bucket: a server sums up every row it holds of the window for each request
+  const sums = new Uint32Array(layout.buckets * 2)
   for (const row of rows) {
     const b = bucketOf(layout, row.timestamp)
     if (b >= 0) {
-      sums[b] = (sums[b] as bigint) ^ BigInt.asUintN(64, BigInt(`0x${row.id.slice(0, 2 * DIGEST_BYTES).padEnd(2 * DIGEST_BYTES, '0')}`))
+      sums[2 * b] = ((sums[2 * b] as number) ^ halfOf(row.id, 0)) >>> 0
+      sums[2 * b + 1] = ((sums[2 * b + 1] as number) ^ halfOf(row.id, 8)) >>> 0
     }
   }
   const out = new Uint8Array(layout.buckets * DIGEST_BYTES)
   const view = new DataView(out.buffer)
-  sums.forEach((sum, i) => { view.setBigUint64(i * DIGEST_BYTES, sum) })
+  sums.forEach((half, i) => { view.setUint32(i * 4, half) })
   return out
+}
+
+/** 32 bits of a hex id from hex digit `at` (a digit that is not hex counts as 0) */
+function halfOf (id: string, at: number): number {
+  const v = Number.parseInt(id.slice(at, at + 8).padEnd(8, '0'), 16)
+  return Number.isNaN(v) ? 0 : v >>> 0
 }
 
 /**

@@ -53,6 +53,8 @@ export class CatchUp {
   /** where the last catch-up started, if a responder broke it off (see `catchUp`) */
   private resumeFrom?: number
   private isolated = true
+  /** our digests of the last layout asked about (see `ourDigests`) */
+  private lastDigests?: { key: string, at: number, digests: Uint8Array }
 
   constructor (init: CatchUpInit) {
     this.init = init
@@ -255,7 +257,7 @@ export class CatchUp {
   /** A page of what this node holds after the cursor, in the buckets where the asker's digests differ from ours, oldest first. */
   private pageWhereDiffering (now: number, since: number, afterId: string, limit: number, layout: DigestLayout, theirs: Uint8Array): Uint8Array[] {
     const { store } = this.init
-    const mine = bucketDigests(store.servable(now, layout.start), layout)
+    const mine = this.ourDigests(now, layout)
     const frames: Uint8Array[] = []
     for (const within of differingRanges(mine, theirs, layout)) {
       if (within.to <= since) {
@@ -268,7 +270,27 @@ export class CatchUp {
     }
     return frames
   }
+
+  /**
+   * Our digests of `layout`: an asker's pages (up to 8 requests) share its
+   * layout, so they are summed up once, and reused for a few seconds. An
+   * anomaly stored meanwhile is missed by those pages at worst, and taken
+   * by the next catch-up.
+   */
+  private ourDigests (now: number, layout: DigestLayout): Uint8Array {
+    const key = `${layout.start}/${layout.span}/${layout.buckets}`
+    const last = this.lastDigests
+    if (last != null && last.key === key && now - last.at >= 0 && now - last.at < OUR_DIGESTS_MS) {
+      return last.digests
+    }
+    const digests = bucketDigests(this.init.store.servable(now, layout.start), layout)
+    this.lastDigests = { key, at: now, digests }
+    return digests
+  }
 }
+
+/** how long our digests of one layout answer the pages of one catch-up (each page is a request of its own) */
+const OUR_DIGESTS_MS = 5_000
 
 /** The bucket layout a request's digests are of; none without digests (everything after the cursor is wanted), or `malformed`. */
 function layoutOf (request: CatchUpRequest): DigestLayout | undefined | 'malformed' {
