@@ -46,7 +46,7 @@ export const MAX_OFFER_KEYS = 1024
  * offered it again within a minute.
  */
 export const DECLINED_MEMORY_PERIODS = 6
-/** declined keys remembered over all peers (a key and a time each: about 8 MiB at the bound) */
+/** (peer, declined key) pairs remembered (a PeerId, a key and a time each: about 10 MiB at the bound) */
 export const MAX_DECLINED_REMEMBERED = 65_536
 export const MAX_OFFER_RECEIPTS = 256
 /** held fragments looked at when building one offer */

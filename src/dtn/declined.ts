@@ -14,22 +14,22 @@
  * receipt) is offered as before.
  *
  * Pure: keys, peers and times are handed in. Bounded: at most `maxEntries`
- * keys over all peers; past that, the peer looked at least recently is
- * forgotten first (it is offered everything again, as before this memory).
+ * (peer, key) pairs; past that, the one declined longest ago is forgotten
+ * first (that key is offered to that peer again, as before this memory).
  */
+import { setBounded } from '../core/bounded-map.ts'
 
 export interface DeclinedOffersInit {
   /** how long a declined key is left out of that peer's offers (ms) */
   memoryMs: number
-  /** keys remembered over all peers */
+  /** (peer, key) pairs remembered */
   maxEntries: number
 }
 
 export class DeclinedOffers {
   private readonly init: DeclinedOffersInit
-  /** per peer, in the order they were last looked at: key → until when it is left out */
-  private readonly peers = new Map<string, Map<string, number>>()
-  private entries = 0
+  /** `peer` and key, newline-separated → until when the key is left out of that peer's offers */
+  private readonly until = new Map<string, number>()
 
   constructor (init: DeclinedOffersInit) {
     if (!(init.memoryMs >= 0) || !(init.maxEntries >= 0)) {
@@ -38,93 +38,44 @@ export class DeclinedOffers {
     this.init = init
   }
 
-  /** The keys `peer` declined and whose memory has not lapsed at `now`; lapsed ones are forgotten. */
-  declinedBy (peer: string, now: number): ReadonlySet<string> {
-    const keys = this.peers.get(peer)
-    if (keys == null) {
-      return new Set()
+  /** Did `peer` decline `key` recently enough at `now` that it is left out of its offers? A lapsed memory is forgotten. */
+  declined (peer: string, key: string, now: number): boolean {
+    const pair = `${peer}\n${key}`
+    const until = this.until.get(pair)
+    if (until == null) {
+      return false
     }
-    this.peers.delete(peer)
-    this.peers.set(peer, keys)
-    const live = new Set<string>()
-    for (const [key, until] of keys) {
-      if (until > now) {
-        live.add(key)
-      } else {
-        keys.delete(key)
-        this.entries--
-      }
+    if (until > now) {
+      return true
     }
-    if (keys.size === 0) {
-      this.peers.delete(peer)
-    }
-    return live
+    this.until.delete(pair)
+    return false
   }
 
   /** `peer` was offered `offered` at `now` and took `taken`: the rest is left out of its offers for a while. */
   record (peer: string, offered: Iterable<string>, taken: ReadonlySet<string>, now: number): void {
-    let keys = this.peers.get(peer)
-    if (keys == null) {
-      keys = new Map()
-    } else {
-      this.peers.delete(peer)
-    }
-    this.peers.set(peer, keys)
-    const until = now + this.init.memoryMs
     for (const key of offered) {
+      const pair = `${peer}\n${key}`
       if (taken.has(key)) {
-        if (keys.delete(key)) {
-          this.entries--
-        }
-        continue
+        this.until.delete(pair)
+      } else {
+        setBounded(this.until, pair, now + this.init.memoryMs, this.init.maxEntries)
       }
-      if (!keys.has(key)) {
-        this.entries++
-      }
-      keys.set(key, until)
     }
-    this.shrink(peer)
   }
 
-  /** Forget what `peer` declined (it is revoked, or gone for good). */
+  /** Forget what `peer` declined (it is revoked: rare, so a scan will do). */
   forget (peer: string): void {
-    const keys = this.peers.get(peer)
-    if (keys != null) {
-      this.entries -= keys.size
-      this.peers.delete(peer)
+    const prefix = `${peer}\n`
+    for (const pair of this.until.keys()) {
+      if (pair.startsWith(prefix)) {
+        this.until.delete(pair)
+      }
     }
   }
 
-  /** keys remembered over all peers */
+  /** (peer, key) pairs remembered, lapsed ones not yet looked at included */
   get size (): number {
-    return this.entries
-  }
-
-  /** Back within the bound: other peers first (least recently looked at), then `current`'s oldest keys. */
-  private shrink (current: string): void {
-    for (const [peer, keys] of this.peers) {
-      if (this.entries <= this.init.maxEntries) {
-        return
-      }
-      if (peer === current) {
-        continue
-      }
-      this.entries -= keys.size
-      this.peers.delete(peer)
-    }
-    const keys = this.peers.get(current)
-    if (keys == null) {
-      return
-    }
-    for (const key of keys.keys()) {
-      if (this.entries <= this.init.maxEntries) {
-        break
-      }
-      keys.delete(key)
-      this.entries--
-    }
-    if (keys.size === 0) {
-      this.peers.delete(current)
-    }
+    return this.until.size
   }
 }

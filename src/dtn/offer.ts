@@ -12,6 +12,7 @@ import { DtnError, HARMLESS } from './errors.ts'
 import { wireFor } from './evidence.ts'
 import { DtnFrame } from './pb/dtn.ts'
 import { handover } from './routing.ts'
+import { fragmentKey } from './wire-values.ts'
 import type { DtnContext } from './context.ts'
 import type { DeclinedOffers } from './declined.ts'
 import type { KnownEvidence } from './evidence.ts'
@@ -56,11 +57,10 @@ export class OfferingSide {
     try {
       const now = ctx.now()
       const keys: FragmentKey[] = []
-      // what this peer declined lately is not offered again (declined.ts)
-      const declined = this.init.declined.declinedBy(peer, now)
-      // the oldest held first; a peer that takes none of them sees the rest next period
+      // the oldest held first; a peer that takes none of them sees the rest next period,
+      // and what it declined lately is not offered again (declined.ts)
       for (const h of ctx.store.held(now, MAX_HELD_SCANNED)) {
-        if (!declined.has(`${h.id}/${h.offset}`) && handover(h, meeting, preferred, ctx.overlay) != null) {
+        if (!this.init.declined.declined(peer, fragmentKey(h.id, h.offset), now) && handover(h, meeting, preferred, ctx.overlay) != null) {
           keys.push({ id: Buffer.from(h.id, 'hex'), offset: BigInt(h.offset), length: h.length })
           if (keys.length >= MAX_OFFER_KEYS) {
             break
@@ -79,7 +79,7 @@ export class OfferingSide {
         const j = Math.floor(Math.random() * (i + 1));
         [keys[i], keys[j]] = [keys[j] as FragmentKey, keys[i] as FragmentKey]
       }
-      const offered = new Set(keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`))
+      const offered = new Set(keys.map(k => fragmentKey(k.id, k.offset)))
       stream = await this.init.connectionManager.openStream(this.peerIdOf(peer), DTN_PROTOCOL, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       ctx.stats.sessions++
       const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
@@ -94,12 +94,12 @@ export class OfferingSide {
         throw new DtnError('malformed', 'expected the keys wanted')
       }
       this.init.applyReceipts(want.receipts)
-      this.init.declined.record(peer, offered, new Set(want.keys.map(k => `${Buffer.from(k.id).toString('hex')}/${k.offset}`)), ctx.now())
+      this.init.declined.record(peer, offered, new Set(want.keys.map(k => fragmentKey(k.id, k.offset))), ctx.now())
       const served = new Set<string>()
       for (const key of want.keys) {
         const id = Buffer.from(key.id).toString('hex')
         const offset = Number(key.offset)
-        const k = `${id}/${key.offset}`
+        const k = fragmentKey(id, key.offset)
         if (!offered.has(k)) {
           throw new DtnError('malformed', 'a key that was not offered')
         }

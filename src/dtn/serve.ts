@@ -19,6 +19,7 @@ import { checkEvidence } from './evidence.ts'
 import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import type { LagWindow } from '../core/loop-lag.ts'
 import { DtnFrame } from './pb/dtn.ts'
+import { fragmentKey } from './wire-values.ts'
 import { decodeFailsWith } from '../core/pb-codec.ts'
 import type { DtnContext } from './context.ts'
 import type { Delivery } from './delivery.ts'
@@ -78,7 +79,7 @@ export class ServingSide {
       let room = 0
       for (const key of offer.keys) {
         const id = Buffer.from(key.id).toString('hex')
-        const k = `${id}/${key.offset}`
+        const k = fragmentKey(id, key.offset)
         if (key.id.length !== 16 || wanted.has(k) || this.expecting.has(k)) {
           continue
         }
@@ -102,7 +103,7 @@ export class ServingSide {
         wanted.set(k, key.length)
         this.expecting.add(k)
       }
-      await pb.write({ want: { keys: offer.keys.filter(k => wanted.has(`${Buffer.from(k.id).toString('hex')}/${k.offset}`)), receipts } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
+      await pb.write({ want: { keys: offer.keys.filter(k => wanted.has(fragmentKey(k.id, k.offset))), receipts } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       // the wanted fragments the offerer still holds, then `done`
       const expected = wanted.size
       for (let i = 0; ; i++) {
@@ -144,7 +145,7 @@ export class ServingSide {
   private async take (pb: NonNullable<DtnFrame['bundle']>, peer: string, wanted: Map<string, number>): Promise<boolean> {
     const { ctx, delivery } = this.init
     const f = openFragment(pb, { now: ctx.now(), maxPayload: ctx.maxPayload })
-    const k = `${f.id}/${f.offset}`
+    const k = fragmentKey(f.id, f.offset)
     if (wanted.get(k) !== f.payload.length) {
       throw new DtnError('malformed', 'a fragment that was not asked for')
     }

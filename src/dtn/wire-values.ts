@@ -23,3 +23,8 @@ export function safeNumber (v: bigint, what: string): number {
   }
   return Number(v)
 }
+
+/** A fragment as offers, wants and sessions name it: its bundle id (hex) and its offset. */
+export function fragmentKey (id: string | Uint8Array, offset: number | bigint): string {
+  return `${typeof id === 'string' ? id : Buffer.from(id).toString('hex')}/${offset}`
+}

@@ -12,7 +12,7 @@ import { isPeerFault, peerDecoded } from '../admission/cut-read.ts'
 import { DIGEST_BYTES, bucketDigests, differingRanges, digestLayout } from './catch-up-digest.ts'
 import {
   CATCH_UP_BUCKETS, CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_DIGEST_WINDOW_MS, CATCH_UP_MAX_PAGES, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PEERS_REMEMBERED, CATCH_UP_OVERLAP_MS, CATCH_UP_PAGE,
-  CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOL, CATCH_UP_TIMEOUT_MS, GOSSIP_SKEW_MS, MAX_ANOMALY_LIFETIME_MS, MAX_CATCH_UP_BUCKETS, MAX_CATCH_UP_REQUEST_BYTES,
+  CATCH_UP_PER_PEER_PER_MINUTE, CATCH_UP_PROTOCOLS, CATCH_UP_TIMEOUT_MS, GOSSIP_SKEW_MS, MAX_ANOMALY_LIFETIME_MS, MAX_CATCH_UP_BUCKETS, MAX_CATCH_UP_REQUEST_BYTES,
   MAX_CATCH_UP_RESPONSE_BYTES
 } from './constants.ts'
 import type { DigestLayout } from './catch-up-digest.ts'
@@ -94,7 +94,7 @@ export class CatchUp {
     try {
       for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
         const signal = AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)
-        const stream = await connectionManager.openStream(peer, [CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL], { signal })
+        const stream = await connectionManager.openStream(peer, CATCH_UP_PROTOCOLS, { signal })
         if (page === 0 && stream.protocol === CATCH_UP_DIGEST_PROTOCOL) {
           start = since = Math.min(wide, this.resumeFrom ?? Number.POSITIVE_INFINITY)
           const layout = digestLayout(start, now, CATCH_UP_BUCKETS)
@@ -242,9 +242,10 @@ export class CatchUp {
         stream.abort(new Error('malformed catch-up digests'))
         return
       }
+      const afterId = Buffer.from(request.afterId).toString('hex')
       const frames = layout == null
-        ? this.init.store.page(now, since, Buffer.from(request.afterId).toString('hex'), limit).frames
-        : this.pageWhereDiffering(now, since, Buffer.from(request.afterId).toString('hex'), limit, layout, request.digests)
+        ? this.init.store.page(now, since, afterId, limit).frames
+        : this.pageWhereDiffering(now, since, afterId, limit, layout, request.digests)
       await pb.write({ frames: frames as Array<Uint8Array<ArrayBuffer>>, more: frames.length === limit }, CatchUpResponse, { signal })
       this.init.onPage?.('served')
       await stream.close({ signal })

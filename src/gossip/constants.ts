@@ -9,6 +9,8 @@ export type GossipTopic = typeof GOSSIP_TOPICS[number]
 export const CATCH_UP_PROTOCOL = '/tempus/anomaly/catchup/1.0.0'
 /** catch-up with digests of what the asker holds (catch-up-digest.ts): asked first, 1.0.0 the fallback for an older peer */
 export const CATCH_UP_DIGEST_PROTOCOL = '/tempus/anomaly/catchup/1.1.0'
+/** the catch-up versions a node serves, and asks for in this order */
+export const CATCH_UP_PROTOCOLS = [CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL]
 
 /** the largest frame per topic: an anomaly is small; a revocation list may not be */
 export const MAX_FRAME_BYTES: Record<GossipTopic, number> = {

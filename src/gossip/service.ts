@@ -22,7 +22,7 @@ import { TypedEventEmitter } from 'main-event'
 import { encodeAnomalyBody } from './anomaly.ts'
 import { bindAnomaly, deriveAnomalyId } from './anomaly-id.ts'
 import { CatchUp } from './catch-up.ts'
-import { ANOMALY_TOPIC, CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PROTOCOL, CRL_TOPIC, DEFAULT_ANOMALY_LIFETIME_MS, EXPIRY_SWEEP_MS, GOSSIP_TOPICS, KEYS_TOPIC } from './constants.ts'
+import { ANOMALY_TOPIC, CATCH_UP_MIN_INTERVAL_MS, CATCH_UP_PROTOCOLS, CRL_TOPIC, DEFAULT_ANOMALY_LIFETIME_MS, EXPIRY_SWEEP_MS, GOSSIP_TOPICS, KEYS_TOPIC } from './constants.ts'
 import { GossipError, IGNORED } from './errors.ts'
 import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
@@ -183,7 +183,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   readonly [serviceDependencies]: string[]
 
   async start (): Promise<void> {
-    for (const protocol of [CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL]) {
+    for (const protocol of CATCH_UP_PROTOCOLS) {
       await this.components.registrar.handle(protocol, async (stream, connection) => { await this.catchUps.serve(stream, connection) }, { maxInboundStreams: 2, maxOutboundStreams: 2 })
     }
   }
@@ -226,8 +226,9 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.state.removeEventListener('revocation-list', this.onRevocationList)
     this.state.removeEventListener('revoked', this.onRevoked)
     this.init.tokens?.removeEventListener('token', this.onToken)
-    await this.components.registrar.unhandle(CATCH_UP_PROTOCOL)
-    await this.components.registrar.unhandle(CATCH_UP_DIGEST_PROTOCOL)
+    for (const protocol of CATCH_UP_PROTOCOLS) {
+      await this.components.registrar.unhandle(protocol)
+    }
   }
 
   /**

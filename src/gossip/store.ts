@@ -60,13 +60,15 @@ export interface ListOptions {
   limit?: number
 }
 
+/** every publication time a page may hold */
+const EVER = { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER }
+
 export class AnomalyStore {
   private readonly db: DatabaseSync
   private readonly insertStmt: StatementSync
   private readonly hasStmt: StatementSync
   private readonly bindingStmt: StatementSync
   private readonly pageStmt: StatementSync
-  private readonly pageInStmt: StatementSync
   private readonly idsStmt: StatementSync
   private readonly expireStmt: StatementSync
   private readonly newestStmt: StatementSync
@@ -100,8 +102,7 @@ export class AnomalyStore {
     this.frameStmt = this.db.prepare('SELECT frame FROM anomalies WHERE id = ?')
     this.hasStmt = this.db.prepare('SELECT 1 FROM anomalies WHERE id = ?')
     this.bindingStmt = this.db.prepare('SELECT binding FROM anomalies WHERE id = ?')
-    this.pageStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND (timestamp > ? OR (timestamp = ? AND id > ?)) ORDER BY timestamp, id LIMIT ?')
-    this.pageInStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND (timestamp > ? OR (timestamp = ? AND id > ?)) AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, id LIMIT ?')
+    this.pageStmt = this.db.prepare('SELECT frame, timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND (timestamp > ? OR (timestamp = ? AND id > ?)) AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, id LIMIT ?')
     this.idsStmt = this.db.prepare('SELECT timestamp, id FROM anomalies WHERE expires > ? AND binding IS NOT NULL AND timestamp >= ?')
     this.expireStmt = this.db.prepare('DELETE FROM anomalies WHERE expires <= ?')
     this.forgetStmt = this.db.prepare('DELETE FROM anomalies WHERE origin = ?')
@@ -165,10 +166,8 @@ export class AnomalyStore {
   }
 
   /** Frames of unexpired anomalies after (since, afterId), oldest first; with `within`, only those published in [from, to). */
-  page (now: number, since: number, afterId: string, limit: number, within?: { from: number, to: number }): { frames: Uint8Array[], last?: { timestamp: number, id: string } } {
-    const rows = (within == null
-      ? this.pageStmt.all(now, since, since, afterId, limit)
-      : this.pageInStmt.all(now, since, since, afterId, within.from, Math.min(within.to, Number.MAX_SAFE_INTEGER), limit)) as Array<{ frame: Uint8Array, timestamp: number, id: string }>
+  page (now: number, since: number, afterId: string, limit: number, within = EVER): { frames: Uint8Array[], last?: { timestamp: number, id: string } } {
+    const rows = this.pageStmt.all(now, since, since, afterId, Math.max(within.from, Number.MIN_SAFE_INTEGER), Math.min(within.to, Number.MAX_SAFE_INTEGER), limit) as Array<{ frame: Uint8Array, timestamp: number, id: string }>
     const last = rows.at(-1)
     return { frames: rows.map(r => r.frame), last: last == null ? undefined : { timestamp: last.timestamp, id: last.id } }
   }

@@ -12,32 +12,32 @@ describe('declined offers (pure)', () => {
   it('a declined key is left out until its memory lapses; a taken one is not remembered', () => {
     const d = new DeclinedOffers({ memoryMs: 1_000, maxEntries: 100 })
     d.record('p', ['k1', 'k2', 'k3'], new Set(['k2']), 0)
-    assert.deepEqual([...d.declinedBy('p', 500)].sort(), ['k1', 'k3'])
-    assert.deepEqual([...d.declinedBy('q', 500)], [], 'another peer declined nothing')
-    assert.deepEqual([...d.declinedBy('p', 1_000)], [], 'lapsed at its memory')
-    assert.equal(d.size, 0, 'lapsed keys are forgotten')
+    assert.deepEqual(['k1', 'k2', 'k3'].filter(k => d.declined('p', k, 500)), ['k1', 'k3'])
+    assert.equal(d.declined('q', 'k1', 500), false, 'another peer declined nothing')
+    assert.deepEqual(['k1', 'k3'].filter(k => d.declined('p', k, 1_000)), [], 'lapsed at its memory')
+    assert.equal(d.size, 0, 'lapsed keys are forgotten once looked at')
     // taken after a decline: forgotten at once
     d.record('p', ['k1'], new Set(), 2_000)
     d.record('p', ['k1'], new Set(['k1']), 2_100)
-    assert.deepEqual([...d.declinedBy('p', 2_200)], [])
-    d.record('p', ['k1'], new Set(), 3_000)
+    assert.equal(d.declined('p', 'k1', 2_200), false)
+    d.record('p', ['k1', 'k2'], new Set(), 3_000)
+    d.record('q', ['k1'], new Set(), 3_000)
     d.forget('p')
-    assert.deepEqual([...d.declinedBy('p', 3_001)], [])
-    assert.equal(d.size, 0)
+    assert.equal(d.declined('p', 'k1', 3_001), false)
+    assert.equal(d.declined('p', 'k2', 3_001), false)
+    assert.equal(d.declined('q', 'k1', 3_001), true, 'only the forgotten peer\'s')
+    assert.equal(d.size, 1)
   })
 
-  it('stays within its bound: the peer looked at least recently goes first, then the current peer\'s oldest keys', () => {
+  it('stays within its bound: the pair declined longest ago goes first', () => {
     const d = new DeclinedOffers({ memoryMs: 60_000, maxEntries: 4 })
     d.record('a', ['a1', 'a2'], new Set(), 0)
-    d.record('b', ['b1', 'b2'], new Set(), 0)
-    d.declinedBy('a', 1) // a is the more recent now
-    d.record('c', ['c1'], new Set(), 2)
-    assert.equal(d.size, 3, 'b forgotten to make room')
-    assert.deepEqual([...d.declinedBy('b', 3)], [])
-    assert.deepEqual([...d.declinedBy('a', 3)].sort(), ['a1', 'a2'])
-    d.record('c', ['c2', 'c3', 'c4', 'c5', 'c6'], new Set(), 4)
+    d.record('b', ['b1', 'b2'], new Set(), 1)
+    d.record('a', ['a1'], new Set(), 2) // declined again: the most recent now
+    d.record('c', ['c1', 'c2'], new Set(), 3)
     assert.equal(d.size, 4)
-    assert.deepEqual([...d.declinedBy('c', 5)].sort(), ['c3', 'c4', 'c5', 'c6'], 'a went, then c\'s oldest')
+    const held = [['a', 'a1'], ['a', 'a2'], ['b', 'b1'], ['b', 'b2'], ['c', 'c1'], ['c', 'c2']].filter(([p, k]) => d.declined(p as string, k as string, 4))
+    assert.deepEqual(held, [['a', 'a1'], ['b', 'b2'], ['c', 'c1'], ['c', 'c2']], 'a2 and b1, the oldest, went')
   })
 
   it('refuses a memory or bound that is not a non-negative number', () => {

@@ -9,15 +9,11 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { pbStream } from '@libp2p/utils'
-import { encodeAnomalyBody } from '../../src/gossip/anomaly.ts'
-import { bindAnomaly, deriveAnomalyId } from '../../src/gossip/anomaly-id.ts'
 import { DIGEST_BYTES, bucketDigests, bucketOf, differingRanges, digestLayout } from '../../src/gossip/catch-up-digest.ts'
-import { ANOMALY_TOPIC, CATCH_UP_DIGEST_PROTOCOL } from '../../src/gossip/constants.ts'
-import { sealFrame } from '../../src/gossip/frame.ts'
+import { CATCH_UP_DIGEST_PROTOCOL } from '../../src/gossip/constants.ts'
 import { CatchUpRequest } from '../../src/gossip/pb/gossip.ts'
-import { IssuerClient } from '../../src/issuer-client/client.ts'
+import { anomalyFrame, scriptedOrigin } from '../fixtures/anomaly-frame.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 
@@ -60,13 +56,6 @@ describe('catch-up digests (pure)', () => {
   })
 })
 
-/** An anomaly of `origin` signed with `key` under `token`, dated `at`. */
-function frameOf (overlay: string, origin: string, key: Parameters<typeof sealFrame>[1], token: { token: string, keyCertificate: string }, at: number): { id: string, anomaly: ReturnType<typeof bindAnomaly>, frame: Uint8Array } {
-  const content = { kind: 'digest', digest: randomBytes(8).toString('hex'), severity: 4, metadata: {}, timestamp: at, expires: at + 30 * 60_000 }
-  const anomaly = bindAnomaly({ id: deriveAnomalyId(overlay, origin, content), origin, ...content }, overlay)
-  return { id: anomaly.id, anomaly, frame: sealFrame(ANOMALY_TOPIC, key, origin, token, encodeAnomalyBody(anomaly)) }
-}
-
 describe('catch-up digests between real nodes', () => {
   const net = new TestNet()
   after(async () => { await net.stop() })
@@ -75,18 +64,14 @@ describe('catch-up digests between real nodes', () => {
     const older = await net.node({ type: 'sentinel', ...QUIET })
     const otherSide = await net.node({ type: 'sentinel', ...QUIET })
     const node = await net.node({ type: 'edge', ...QUIET })
-    const t = await net.issuer()
-    const key = await generateKeyPair('Ed25519')
-    const client = new IssuerClient({ url: t.url })
-    const member = await client.enroll(key, await t.issuer.createCode('edge'))
-    const token = await client.token(key, member.credential)
+    const origin = await scriptedOrigin(net)
     const overlay = node.admission.verifier.overlay
     // published on the other side during the partition: held there, never seen here
-    const missed = frameOf(overlay, member.peerId, key, token, Date.now())
+    const missed = anomalyFrame(overlay, origin.peerId, origin.key, origin.token, { lifetimeMs: 30 * 60_000 })
     assert.equal(otherSide.gossip.store.insert(missed.anomaly, missed.frame, Date.now()), 'new')
     assert.equal(older.gossip.store.insert(missed.anomaly, missed.frame, Date.now()), 'new')
     // meanwhile this node's own side went on publishing: its newest is 90 s later
-    const later = frameOf(overlay, member.peerId, key, token, Date.now() + 90_000)
+    const later = anomalyFrame(overlay, origin.peerId, origin.key, origin.token, { at: Date.now() + 90_000, lifetimeMs: 30 * 60_000 })
     assert.equal(node.gossip.store.insert(later.anomaly, later.frame, Date.now()), 'new')
 
     // a peer that speaks only 1.0.0 is asked from the newest held less a minute: it has nothing there

@@ -13,26 +13,16 @@
  *   applies (the token issued before this node knew the newer epoch).
  */
 import assert from 'node:assert/strict'
-import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { encodeAnomalyBody } from '../../src/gossip/anomaly.ts'
-import { bindAnomaly, deriveAnomalyId } from '../../src/gossip/anomaly-id.ts'
 import { ANOMALY_TOPIC } from '../../src/gossip/constants.ts'
-import { sealFrame } from '../../src/gossip/frame.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
+import { anomalyFrame, scriptedOrigin } from '../fixtures/anomaly-frame.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
-
-/** An anomaly of `origin` signed with `key` under `token`, dated `at`. */
-function frameOf (overlay: string, origin: string, key: Parameters<typeof sealFrame>[1], token: { token: string, keyCertificate: string }, at = Date.now()): { id: string, anomaly: ReturnType<typeof bindAnomaly>, frame: Uint8Array } {
-  const content = { kind: 'heal', digest: randomBytes(8).toString('hex'), severity: 4, metadata: {}, timestamp: at, expires: at + 10 * 60_000 }
-  const anomaly = bindAnomaly({ id: deriveAnomalyId(overlay, origin, content), origin, ...content }, overlay)
-  return { id: anomaly.id, anomaly, frame: sealFrame(ANOMALY_TOPIC, key, origin, token, encodeAnomalyBody(anomaly)) }
-}
 
 async function onAnomalyTopic (a: TempusNode, b: TempusNode): Promise<void> {
   const sees = (x: TempusNode, y: TempusNode): boolean => x.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(p => p.equals(y.peerId))
@@ -48,12 +38,8 @@ describe('anomalies across a healed partition and a rotation', () => {
     const otherSide = await net.node({ type: 'sentinel', ...QUIET })
     const node = await net.node({ type: 'edge', ...QUIET })
     // what the other side got while the two were apart: held there, never gossiped here
-    const t = await net.issuer()
-    const key = await generateKeyPair('Ed25519')
-    const client = new IssuerClient({ url: t.url })
-    const member = await client.enroll(key, await t.issuer.createCode('edge'))
-    const token = await client.token(key, member.credential)
-    const missed = frameOf(node.admission.verifier.overlay, member.peerId, key, token)
+    const origin = await scriptedOrigin(net)
+    const missed = anomalyFrame(node.admission.verifier.overlay, origin.peerId, origin.key, origin.token, { kind: 'heal' })
     assert.equal(otherSide.gossip.store.insert(missed.anomaly, missed.frame, Date.now()), 'new')
     // the node catches up from its own side first (it was isolated: at once)
     await node.libp2p.dial(ownSide.libp2p.getMultiaddrs()[0] as any)
@@ -79,7 +65,7 @@ describe('anomalies across a healed partition and a rotation', () => {
     assert.ok(await target.tokens.refresh() != null)
     assert.equal(target.admission.verifier.current?.epoch, epoch + 1, 'the target knows the new epoch')
     // the origin has not heard yet: it publishes under the token it holds (the relay hands the frame on as is)
-    const late = frameOf(target.admission.verifier.overlay, member.peerId, key, oldToken)
+    const late = anomalyFrame(target.admission.verifier.overlay, member.peerId, key, oldToken, { kind: 'heal' })
     await relay.libp2p.services.pubsub.publish(ANOMALY_TOPIC, late.frame)
     await eventually(() => target.gossip.list().some(a => a.id === late.id), `the anomaly taken live (refused: ${JSON.stringify(target.gossip.status().rejected)})`, 10_000)
     assert.equal(target.gossip.status().caughtUp, 0, 'live, not by catch-up')

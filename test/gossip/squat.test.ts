@@ -14,7 +14,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { encodeAnomalyBody } from '../../src/gossip/anomaly.ts'
 import { bindAnomaly, deriveAnomalyId } from '../../src/gossip/anomaly-id.ts'
-import { ANOMALY_TOPIC, CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
+import { ANOMALY_TOPIC, CATCH_UP_PROTOCOLS } from '../../src/gossip/constants.ts'
 import { sealFrame } from '../../src/gossip/frame.ts'
 import { CatchUpRequest, CatchUpResponse, GossipFrame } from '../../src/gossip/pb/gossip.ts'
 import { SCORE_THRESHOLDS } from '../../src/gossip/scoring.ts'
@@ -100,8 +100,8 @@ describe('anomaly ids cannot be squatted (issue #13, item 4)', () => {
       .map(x => x.frame)
     let served = 0
     // both versions of catch-up: digests or not, it serves what it wants
-    await attacker.node.libp2p.unhandle([CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL])
-    await attacker.node.libp2p.handle([CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL], async stream => {
+    await attacker.node.libp2p.unhandle(CATCH_UP_PROTOCOLS)
+    await attacker.node.libp2p.handle(CATCH_UP_PROTOCOLS, async stream => {
       const lp = lpStream(stream)
       const signal = AbortSignal.timeout(10_000)
       CatchUpRequest.decode(await lp.read({ signal }))
@@ -143,8 +143,8 @@ describe('anomaly ids cannot be squatted (issue #13, item 4)', () => {
     const frames = published.map(a => ({ a, frame: honest.node.gossip.store.frame(a.id) as Uint8Array }))
       .sort((x, y) => y.a.timestamp - x.a.timestamp || (x.a.id < y.a.id ? 1 : -1))
       .map(x => x.frame)
-    await attacker.node.libp2p.unhandle([CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL])
-    await attacker.node.libp2p.handle([CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL], async stream => {
+    await attacker.node.libp2p.unhandle(CATCH_UP_PROTOCOLS)
+    await attacker.node.libp2p.handle(CATCH_UP_PROTOCOLS, async stream => {
       const lp = lpStream(stream)
       const signal = AbortSignal.timeout(10_000)
       CatchUpRequest.decode(await lp.read({ signal }))
