@@ -3,7 +3,9 @@ import { TempusError } from '../core/tempus-error.ts'
 
 export type GossipRefusal =
   | 'oversize' | 'malformed' | 'bad-signature'
-  | 'no-admission' | 'revoked-origin' | 'bad-body' | 'expired' | 'skew'
+  | 'no-admission' | 'revoked-origin' | 'bad-body'
+  /** live, an anomaly dated ahead of the receiver's clock by more than the allowed skew: charged to its origin, whose clock or hand dated it */
+  | 'skew'
   | 'duplicate' | 'stale'
   /** an anomaly id that is not the hash of its origin and content (anomaly-id.ts) */
   | 'bad-id'
@@ -11,9 +13,11 @@ export type GossipRefusal =
   | 'equivocation'
   /** the origin's token had lapsed when it published, as an honest node's does in an issuer outage: not taken, nobody charged */
   | 'lapsed-evidence'
+  /** live, an anomaly older than the allowed skew or expired: it took that long to come (a loaded relay, a slow path), not taken live, nobody charged; catch-up takes it */
+  | 'late'
 
-/** duplicates, stale copies and lapsed evidence are ignored (no penalty); the rest are rejected */
-export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale', 'lapsed-evidence'])
+/** duplicates, stale copies, lapsed evidence and late live copies are ignored (no penalty); the rest are rejected */
+export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale', 'lapsed-evidence', 'late'])
 
 export class GossipError extends TempusError {
   override readonly name = 'GossipError'

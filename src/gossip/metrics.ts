@@ -21,7 +21,7 @@ export class GossipMetrics {
     const registers = [registry]
     this.messages = new Counter({
       name: 'tempus_gossip_messages_total',
-      help: 'gossipsub messages on the tempus topics by validation result: accepted, or the reason they were refused (the sender is charged)',
+      help: 'gossipsub messages on the tempus topics by validation result: accepted, or the reason they were refused (the sender is charged, except for the reasons that charge nobody: stale, lapsed-evidence, late)',
       labelNames: ['topic', 'result'],
       registers
     })

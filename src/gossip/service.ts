@@ -105,6 +105,8 @@ export interface GossipStats {
   delivered: number
   caughtUp: number
   rejected: Partial<Record<GossipRefusal, number>>
+  /** live messages dropped without charging anyone (a duplicate, a stale copy, lapsed evidence, a late one), by reason */
+  ignored: Partial<Record<GossipRefusal, number>>
 }
 
 const encoder = new TextEncoder()
@@ -120,7 +122,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   /** what the validator concluded, for the `message` event that follows an Accept */
   private readonly accepted = new PendingVerdicts<Checked>()
   private readonly catchUps: CatchUp
-  private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {} }
+  private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {}, ignored: {} }
   private readonly metrics?: GossipMetrics
   private readonly sweep: RepeatingTask
   private readonly periodicCatchUp: RepeatingTask
@@ -294,6 +296,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     return {
       ...this.stats,
       rejected: { ...this.stats.rejected },
+      ignored: { ...this.stats.ignored },
       held: this.store.count(this.now()),
       topics: Object.fromEntries(GOSSIP_TOPICS.map(t => [t, pubsub.getSubscribers(t).length]))
     }
@@ -320,6 +323,10 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       const verdict = verdictOn(err, peer.toString(), this.state.mayNotKnowRevoked.bind(this.state))
       if (verdict.blame != null || !IGNORED.has(verdict.reason)) {
         this.refused(topic, verdict.blame, verdict.reason)
+      } else if (verdict.reason !== 'duplicate') {
+        // counted where an operator sees it (many `late` ones: a loaded node or path); a duplicate is gossip's normal
+        this.stats.ignored[verdict.reason] = (this.stats.ignored[verdict.reason] ?? 0) + 1
+        this.metrics?.refused(topic, verdict.reason)
       }
       if (verdict.result === TopicValidatorResult.Reject) {
         // its next RPC is weighed with this refusal counted (rescore.ts)

@@ -77,15 +77,27 @@ export class GossipValidator {
       if (this.init.store.holds(anomaly.id, anomaly.binding) === 'same') {
         throw new GossipError('duplicate')
       }
+      // Live, an anomaly's time must be near the receiver's clock. One too
+      // old for that, or expired, may have been neither where it came from:
+      // the relay took it in time, and a loaded relay or receiver, a slow
+      // path or gossipsub's IHAVE/IWANT can take longer than the skew to
+      // bring it on. Nobody is charged (`late`, Ignore) and catch-up, which
+      // takes old anomalies, brings it; so it is dropped before the costly
+      // checks. (A re-published anomaly keeps its origin's time, which may
+      // be older.)
+      if (live && anomaly.provenance == null && now - anomaly.timestamp > GOSSIP_SKEW_MS) {
+        throw new GossipError('late', `published ${now - anomaly.timestamp} ms ago: too old to take live`)
+      }
+      if (anomaly.expires <= now) {
+        throw new GossipError(live ? 'late' : 'stale')
+      }
     }
     verifyFrame(topic, frame)
     if (anomaly != null) {
-      // a re-published anomaly keeps its origin's time, which may be older
-      if (live && anomaly.provenance == null && Math.abs(anomaly.timestamp - now) > GOSSIP_SKEW_MS) {
-        throw new GossipError('skew')
-      }
-      if (anomaly.expires <= now) {
-        throw new GossipError(live ? 'expired' : 'stale')
+      // only its origin dates an anomaly (the signature just checked): one
+      // dated ahead of every honest clock is the origin's to answer for
+      if (live && anomaly.provenance == null && anomaly.timestamp - now > GOSSIP_SKEW_MS) {
+        throw new GossipError('skew', `dated ${anomaly.timestamp - now} ms ahead of this node's clock`, signerOf(anomaly))
       }
       at = anomaly.timestamp
     }
