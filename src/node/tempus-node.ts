@@ -11,7 +11,6 @@ import type { DtnService } from '../dtn/index.ts'
 import { AnomalyRelay, BundleRelay, SqlitePinStore } from '../federation/index.ts'
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { createLibp2p } from 'libp2p'
-import { elideKnownProtocolMerges } from './protocol-merges.ts'
 import { libp2pOptions } from './libp2p-options.ts'
 import { FileMintLog } from './mint-log.ts'
 import { addProcessMetrics } from './process-metrics.ts'
@@ -442,8 +441,6 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   undo.push(() => { bundles.close() })
   const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore, mintLog: options.dataDir == null ? undefined : new FileMintLog(options.dataDir), descriptorSpacingMs: options.descriptorSpacingMs }))
   undo.push(async () => { await libp2p.stop() })
-  // a stream's protocol already in the peer's record is not written again at every stream
-  elideKnownProtocolMerges(libp2p.peerStore, { now, registry })
   offerCloneProofs(libp2p.services.sampling, client, log)
 
   // a bridge's second host, with only the federation protocol, for remote bridges; relays take what crosses
