@@ -50,7 +50,12 @@ export interface ChaosFigures {
   crashes: number
   /** network-class errors that escaped a handler (survived) */
   escapedNetworkErrors: number
+  /** over every link that came back and every node of a healed partition (below) */
   reconnectP99Ms: number | null
+  /** links alone: a node cut off, then back */
+  linkReconnectP99Ms: number | null
+  /** partitions alone: each node of the cut half until its first admission across the cut */
+  partitionHealP99Ms: number | null
   rssPerNodeMb: number | null
   rssMaxMb: number | null
   cpuPerNodePct: number | null
@@ -238,20 +243,29 @@ export function computeFigures (input: FigureInput): ChaosFigures {
     }
   }
 
-  // reconnect after a link came back: the first admission after it, or 0 if a connection survived
+  // reconnect after a link came back: the first admission after it, or 0 if a connection survived;
+  // after a partition, the first with a node of the other side (a node of the cut half kept its
+  // connections within the half, and any new one among them says nothing of the cut)
   const reconnects: number[] = []
+  const byKind = { link: [] as number[], partition: [] as number[] }
   for (const f of faults) {
     if (f.kind !== 'link' && f.kind !== 'partition') continue
+    const cut = new Set(f.nodes.map(i => nodes.find(x => x.index === i)?.peerId))
     for (const i of f.nodes) {
       const n = nodes.find(x => x.index === i)
       if (n == null || i === revoked) continue
       const before = n.events.filter(e => (e.event === 'connect' || e.event === 'disconnect') && e.at <= f.to).at(-1)
       if (f.kind === 'link' && before != null && before.connections > 0) {
         reconnects.push(0)
+        byKind.link.push(0)
         continue
       }
-      const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > f.to)
-      if (next != null) reconnects.push(next.at - f.to)
+      const across = (e: NodeEvent): boolean => f.kind === 'link' || (typeof e.peer === 'string' && !cut.has(e.peer))
+      const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > f.to && across(e))
+      if (next != null) {
+        reconnects.push(next.at - f.to)
+        byKind[f.kind].push(next.at - f.to)
+      }
     }
   }
 
@@ -274,6 +288,8 @@ export function computeFigures (input: FigureInput): ChaosFigures {
     crashes,
     escapedNetworkErrors: escaped,
     reconnectP99Ms: round(quantileOrNull(reconnects, 0.99)),
+    linkReconnectP99Ms: round(quantileOrNull(byKind.link, 0.99)),
+    partitionHealP99Ms: round(quantileOrNull(byKind.partition, 0.99)),
     rssPerNodeMb: input.rssMb.length === 0 ? null : Math.round(input.rssMb.reduce((a, b) => a + b, 0) / input.rssMb.length),
     rssMaxMb: input.rssMb.length === 0 ? null : Math.round(Math.max(...input.rssMb)),
     cpuPerNodePct: seconds <= 0 ? null : Number((100 * input.cpuSeconds / seconds / nodes.length).toFixed(2)),
