@@ -246,7 +246,6 @@ export function computeFigures (input: FigureInput): ChaosFigures {
   // reconnect after a link came back: the first admission after it, or 0 if a connection survived;
   // after a partition, the first with a node of the other side (a node of the cut half kept its
   // connections within the half, and any new one among them says nothing of the cut)
-  const reconnects: number[] = []
   const byKind = { link: [] as number[], partition: [] as number[] }
   for (const f of faults) {
     if (f.kind !== 'link' && f.kind !== 'partition') continue
@@ -256,16 +255,12 @@ export function computeFigures (input: FigureInput): ChaosFigures {
       if (n == null || i === revoked) continue
       const before = n.events.filter(e => (e.event === 'connect' || e.event === 'disconnect') && e.at <= f.to).at(-1)
       if (f.kind === 'link' && before != null && before.connections > 0) {
-        reconnects.push(0)
         byKind.link.push(0)
         continue
       }
       const across = (e: NodeEvent): boolean => f.kind === 'link' || (typeof e.peer === 'string' && !cut.has(e.peer))
       const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > f.to && across(e))
-      if (next != null) {
-        reconnects.push(next.at - f.to)
-        byKind[f.kind].push(next.at - f.to)
-      }
+      if (next != null) byKind[f.kind].push(next.at - f.to)
     }
   }
 
@@ -287,7 +282,7 @@ export function computeFigures (input: FigureInput): ChaosFigures {
     honestOffences,
     crashes,
     escapedNetworkErrors: escaped,
-    reconnectP99Ms: round(quantileOrNull(reconnects, 0.99)),
+    reconnectP99Ms: round(quantileOrNull([...byKind.link, ...byKind.partition], 0.99)),
     linkReconnectP99Ms: round(quantileOrNull(byKind.link, 0.99)),
     partitionHealP99Ms: round(quantileOrNull(byKind.partition, 0.99)),
     rssPerNodeMb: input.rssMb.length === 0 ? null : Math.round(input.rssMb.reduce((a, b) => a + b, 0) / input.rssMb.length),
