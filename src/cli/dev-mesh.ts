@@ -23,9 +23,8 @@ import type { TempusNode } from '../node/tempus-node.ts'
  * The dev overlay's descriptor spacing, on every node of it (a period may
  * not be shorter than the spacing): an embedder's `config` may run a dev
  * mesh's views as fast as every 2 s. By default it shuffles at the
- * product's periods (4 s for edges, 8 s for the rest), so what a dev mesh
- * costs at rest is what a deployed node costs; at 2 s an idle 50-node mesh
- * spent about 1.6× the CPU (bench:idle).
+ * product's periods (16 s for edges, 32 s for the rest), so what a dev mesh
+ * costs at rest is what a deployed node costs (bench:idle measures it).
  */
 const DEV_SPACING = { edge: 2_000, bridge: 2_000, sentinel: 2_000 }
 

@@ -1,8 +1,19 @@
 /** Sampling: protocol ids, view sizes per population, limits. */
 import type { PeerType } from '../core/peer-type.ts'
 
+/**
+ * A view's shuffle protocol. 1.1.0 runs at a quarter of 1.0.0's pace, with
+ * its descriptor spacing to match, and takes lapsed evidence within
+ * EVIDENCE_MAX_AGE_MS (1.0.0 took only unexpired tokens of the current
+ * epoch). The two paces cannot share a view: a 1.1.0 node would charge a
+ * 1.0.0 member's mints as over-minted, and a 1.0.0 node would charge the
+ * lapsed evidence a 1.1.0 node passes on. So 1.0.0 is not spoken: during a
+ * rolling upgrade the nodes of each release shuffle among themselves (their
+ * views are two overlays until it ends), while admission, gossip, DTN, RPC
+ * and the sample exchange work across both.
+ */
 export function cyclonProtocol (type: PeerType): string {
-  return `/tempus/cyclon/${type}/1.0.0`
+  return `/tempus/cyclon/${type}/1.1.0`
 }
 
 /** the sample exchange beside a view's shuffle (protocols/cyclon.md) */
@@ -15,16 +26,24 @@ export function sampleProtocol (type: PeerType): string {
  * paper's c = 20, l = 8; bridges and sentinels are few and long-lived, so a
  * smaller view covers them.
  *
- * The period follows from the evidence: an entry lives about c periods on
- * average (each tick creates one entry, the node's own, and removes one, the
- * partner), and its token has 90 to 180 s left when its peer sends it (tokens
- * live 3 min and are renewed at half-life). With c × period ≈ 80 s, most
- * entries are replaced before their evidence lapses and views stay full.
+ * The period is what an idle mesh pays for: each tick is a shuffle and a
+ * sample exchange, each with a partner that is usually not connected (a
+ * connection set up, an admission, evidence checked: one Ed25519 check per
+ * descriptor hop). At 4 s for edges and 8 s for the rest (cyclon 1.0.0)
+ * sampling was about two thirds of a settled 50-node mesh's CPU
+ * (`bench:idle`: 47 % of a core, 17 % with sampling all but off). The
+ * period is bounded by what an entry must still prove when it arrives: an
+ * entry lives about c periods (each tick creates one entry, the node's own,
+ * and removes one, the partner), 320 s at these periods, within its
+ * descriptor's 10 min and the evidence bound (EVIDENCE_MAX_AGE_MS), so views
+ * stay full although a token lives 3 min. The simulator counts in periods,
+ * so what it shows of mixing and of the attacks holds at any period; in
+ * time, a view mixes four times slower than at 1.0.0's pace.
  */
 export const VIEW_DEFAULTS: Record<PeerType, { capacity: number, shuffleLength: number, periodMs: number }> = {
-  edge: { capacity: 20, shuffleLength: 8, periodMs: 4_000 },
-  bridge: { capacity: 10, shuffleLength: 4, periodMs: 8_000 },
-  sentinel: { capacity: 10, shuffleLength: 4, periodMs: 8_000 }
+  edge: { capacity: 20, shuffleLength: 8, periodMs: 16_000 },
+  bridge: { capacity: 10, shuffleLength: 4, periodMs: 32_000 },
+  sentinel: { capacity: 10, shuffleLength: 4, periodMs: 32_000 }
 }
 
 /**
@@ -34,8 +53,8 @@ export const VIEW_DEFAULTS: Record<PeerType, { capacity: number, shuffleLength: 
  * population that may be small: 10,000 edges pulling the sentinel view of
  * 10 sentinels every 8 s would send each sentinel 125 pulls a second. Each
  * pull still brings back l entries and the partner with fresh evidence, so
- * at 4 × the period (32 s for the sentinel and bridge views) an observer's
- * view stays full while tokens live 3 min.
+ * at 4 × the period (128 s for the sentinel and bridge views) an observer's
+ * view stays full within the evidence bound.
  */
 export const OBSERVER_PERIOD_FACTOR = 4
 
@@ -62,15 +81,16 @@ export const MAX_RECORD_BYTES = 2048
 export const MAX_REMEMBERED_RECORDS = 1024
 export const MAX_TOKEN_CHARS = 2048
 /**
- * An entry whose token expires within this margin is dropped before a
- * shuffle, so an honest node never sends evidence that lapses in flight.
+ * An entry whose evidence leaves the bound (EVIDENCE_MAX_AGE_MS past its
+ * token's expiry) within this margin is dropped before a shuffle, so an
+ * honest node never sends evidence that lapses in flight.
  */
 export const STALE_MARGIN_MS = 10_000
 /**
- * An entry received with a token that expired longer ago than this is
+ * An entry received with evidence past the bound by more than this is
  * counted against its sender: an honest node drops entries before they
- * lapse, so only a clock off by more than the allowed skew, or a forger,
- * sends one (lapsed more recently, it is dropped quietly).
+ * leave it, so only a clock off by more than the allowed skew, or a forger,
+ * sends one (past it by less, it is dropped quietly).
  */
 export const LAPSED_GRACE_MS = 60_000
 /**
@@ -100,7 +120,7 @@ export const PARTNER_ATTEMPTS = 3
  *   after them (`anchorEvery`; 0: never), go to a bootstrap peer, not the
  *   least-hit slot. The simulator's values: with them the hub and flood
  *   attacks at N = 10,000 left no honest node isolated (without them, 2 and
- *   137). Ten rounds are 40 s for edges; one in ten keeps 90 % of the
+ *   137). Ten rounds are 160 s for edges; one in ten keeps 90 % of the
  *   exchanges with the sampler's own choice.
  */
 export const SAMPLER_DEFAULTS: SamplerSettings = {
@@ -139,16 +159,19 @@ export const SAMPLE_MAX_WANTS = 16
 /** the longest PeerId (text) an offer may name */
 export const SAMPLE_MAX_ID_CHARS = 128
 /**
- * How long past its token's expiry an id stays sampleable. A token lives
- * minutes; a sampler slot lives as long as its id keeps winning, and only
- * the ids that would win a slot travel with evidence. So the sampler takes
- * evidence that proves admission within this bound: an admitted peer is
- * sampleable for 30 min after its last token lapsed, unless revoked (the
- * revocation list evicts it at once) or found dead (a failed exchange
- * forgets it). Rotated epochs count too: a token of an earlier key proves
- * admission when it was issued.
+ * How long past its token's expiry an entry is still evidence, in a view
+ * or a sampler. A token lives minutes; a sampler slot lives as long as its
+ * id keeps winning, and a view entry about c periods (its descriptor, 10 min
+ * at most). So both take evidence that proves admission within this bound:
+ * an admitted peer stays sampleable for 30 min after its last token lapsed,
+ * unless revoked (the revocation list evicts it at once) or found dead (a
+ * failed exchange forgets it). Rotated epochs count too: a token of an
+ * earlier key proves admission when it was issued. A dial still needs the
+ * peer's own fresh token (admission), so a lapsed entry can cost a failed
+ * dial, never a connection to a peer the issuer stopped admitting. And an
+ * issuer outage or a key rotation no longer drains every view at once.
  */
-export const SAMPLE_EVIDENCE_MAX_AGE_MS = 30 * 60_000
+export const EVIDENCE_MAX_AGE_MS = 30 * 60_000
 /**
  * An id is offered only while its evidence has this long left within the
  * bound, so it does not lapse between the offer and the evidence.
@@ -157,8 +180,8 @@ export const SAMPLE_OFFER_MARGIN_MS = 60_000
 
 /**
  * Signed descriptors (descriptor.ts, protocols/cyclon.md). A descriptor
- * lives 10 min: an entry lives about c periods (80 s for edges) and its
- * token 3 min, so an honest node drops its entries long before.
+ * lives 10 min: an entry lives about c periods (320 s at the default
+ * periods), so an honest node replaces most entries well before.
  */
 export const DESCRIPTOR_MAX_AGE_MS = 10 * 60_000
 export { MAX_DESCRIPTOR_HOPS } from '../core/descriptor.ts'
@@ -186,8 +209,8 @@ export const DESCRIPTOR_SPACING_MS: Readonly<Record<PeerType, number>> = {
 /**
  * Hand-overs this node remembers (for a descriptor's whole life, 11 min):
  * a node hands on about l entries a shuffle, two shuffles a period, so an
- * edge at the default pace hands on about 2,600 in that time. At the bound
- * it hands on nothing more until some lapse.
+ * edge at the default pace hands on about 660 in that time (2,600 at
+ * 1.0.0's pace). At the bound it hands on nothing more until some lapse.
  */
 export const MAX_HANDED_DESCRIPTORS = 50_000
 /** descriptors remembered per view, with the last chain seen of each: two copies that meet within this many are caught */

@@ -2,17 +2,20 @@
  * What a Cyclon entry must show before it enters a view, and what an
  * honest node must not pass on: a token that verifies for the entry's peer
  * and this view's type, and a peer record that peer signed about itself
- * (the newest known); entries whose evidence lapses soon are dropped
- * before they are sent. A refused entry costs its sender, except where an
- * honest sender could not have known better (a rotation, its own token
- * lapsed in an issuer outage, an entry with no record, a peer revoked a
- * moment ago).
+ * (the newest known). Views and samplers take the same evidence: a token
+ * that proves the issuer admitted the peer within EVIDENCE_MAX_AGE_MS
+ * (valid now, or lapsed less than that ago, of whatever epoch); entries
+ * whose evidence leaves that bound soon are dropped before they are sent.
+ * A refused entry costs its sender, except where an honest sender could
+ * not have known better (its own token lapsed in a long issuer outage, an
+ * entry with no record, a peer revoked a moment ago, evidence just past
+ * the bound).
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeJwt } from 'jose'
 import { equals } from 'uint8arrays/equals'
 import { offenceOf } from '../admission/refusal-cost.ts'
-import { DESCRIPTOR_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, MAX_REMEMBERED_RECORDS, SAMPLE_EVIDENCE_MAX_AGE_MS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
+import { DESCRIPTOR_MAX_AGE_MS, EVIDENCE_MAX_AGE_MS, LAPSED_GRACE_MS, MAX_DESCRIPTOR_HOPS, MAX_REMEMBERED_RECORDS, SAMPLE_OFFER_MARGIN_MS, STALE_MARGIN_MS } from './constants.ts'
 import { setBounded } from '../core/bounded-map.ts'
 import { checkReceived } from '../core/descriptor.ts'
 import { BadRecordError, DescriptorError } from './errors.ts'
@@ -84,8 +87,10 @@ export class EntryEvidence {
 
   /**
    * The entries with valid evidence of admission for this view: the token
-   * verifies (signature, current epoch, not expired, not revoked), names the
-   * entry's peer, and shows this view's type; and the entry's peer record
+   * verifies (signature, not revoked, valid now or lapsed less than
+   * EVIDENCE_MAX_AGE_MS ago, of whatever epoch: it proves the issuer
+   * admitted that peer then), names the entry's peer, and shows this view's
+   * type; and the entry's peer record
    * was signed by that peer about itself. Others are dropped, and each
    * raises the sender's suspicion, except an entry with no record at all
    * (it claims no address). A record older than one already known for the
@@ -102,11 +107,9 @@ export class EntryEvidence {
 
   /**
    * The entries a slot sampler may hold (the sample exchange's evidence):
-   * as for a view, but a token counts while it expired less than
-   * SAMPLE_EVIDENCE_MAX_AGE_MS ago, of whatever epoch: what it proves is
-   * that the issuer admitted that peer then. A sampler keeps an id far
-   * longer than a token lives. Evidence past that bound is dropped; only
-   * evidence past it by more than an honest clock could excuse is charged.
+   * the same evidence as for a view, without a descriptor (a sampler keeps
+   * ids, not ages). Evidence past the bound is dropped; only evidence past
+   * it by more than an honest clock could excuse is charged.
    */
   async sampleable (type: PeerType, entries: PeerEntry[], sender: string): Promise<PeerEntry[]> {
     return await this.check(type, entries, sender, 'sampler')
@@ -114,12 +117,12 @@ export class EntryEvidence {
 
   /** Can an entry held by a sampler still be offered, its evidence within the bound with a margin to spare? */
   offerable (entry: PeerEntry): boolean {
-    return entry.expiresAt != null && entry.expiresAt + SAMPLE_EVIDENCE_MAX_AGE_MS - SAMPLE_OFFER_MARGIN_MS > this.init.state.now()
+    return entry.expiresAt != null && entry.expiresAt + EVIDENCE_MAX_AGE_MS - SAMPLE_OFFER_MARGIN_MS > this.init.state.now()
   }
 
   /** Is an entry held by a sampler still within the bound (drawn by `sample()`)? */
   withinSamplingBound (entry: PeerEntry): boolean {
-    return entry.expiresAt != null && entry.expiresAt + SAMPLE_EVIDENCE_MAX_AGE_MS > this.init.state.now()
+    return entry.expiresAt != null && entry.expiresAt + EVIDENCE_MAX_AGE_MS > this.init.state.now()
   }
 
   private async check (type: PeerType, entries: PeerEntry[], sender: string, holder: 'view' | 'sampler'): Promise<PeerEntry[]> {
@@ -137,8 +140,8 @@ export class EntryEvidence {
         const claims = await this.init.state.verifier.verify(entry.token, {
           sub: entry.id,
           keyCertificate: entry.keyCertificate === '' ? undefined : entry.keyCertificate,
-          acceptRotated: sampling,
-          at: sampling ? this.samplingInstant(entry.token) : undefined
+          acceptRotated: true,
+          at: this.evidenceInstant(entry.token)
         })
         if (claims.typ !== type) {
           throw new Error('wrong type')
@@ -164,15 +167,13 @@ export class EntryEvidence {
           continue
         }
         this.init.log('%s entry for %s from %s refused: %s', type, entry.id, sender, err?.reason ?? err?.message)
-        // an entry of the epoch before a rotation is what an honest peer
-        // still holds for a moment after the activation: dropped, not charged;
-        // so is the sender's own entry with its own token lapsed in an issuer
-        // outage (kept connections shuffle on), as admission forgives it
+        // the sender's own entry with its own token lapsed in an issuer
+        // outage past the bound (kept connections shuffle on) is dropped, not
+        // charged, as admission forgives it
         const ownLapsed = entry.id === sender && offenceOf(err?.reason, err?.expiredForMs) === null
-        const bound = holder === 'sampler' ? SAMPLE_EVIDENCE_MAX_AGE_MS : 0
         // and an entry of a peer revoked a moment ago: the sender may not have the list yet
         const newsOfRevocation = err?.reason === 'revoked' && this.init.state.mayNotKnowRevoked(entry.id, sender)
-        if (err?.reason !== 'rotated-key' && !ownLapsed && !newsOfRevocation && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token, bound))) {
+        if (!ownLapsed && !newsOfRevocation && (err?.reason !== 'expired' || this.lapsedLongAgo(entry.token))) {
           this.init.state.raise(sender, 'bad-entry')
         }
       }
@@ -299,15 +300,14 @@ export class EntryEvidence {
   /**
    * The entry of a connected peer admitted as `type`, from the token it
    * showed and the record it signed (identify stored it); none without a
-   * record (no address can be vouched for), or with evidence that lapses
-   * within the margin or is of a rotated key: a receiver would refuse it (a
-   * connection kept through an issuer outage still holds its peer's lapsed
-   * token).
+   * record (no address can be vouched for), or with evidence that leaves
+   * the bound within the margin: a receiver would refuse it (a connection
+   * kept through a long issuer outage still holds its peer's lapsed token).
    */
   async connectedEntry (type: PeerType, peer: PeerId): Promise<PeerEntry | undefined> {
     const id = peer.toString()
     const admitted = this.init.state.admitted.get(id)
-    if (admitted == null || admitted.claims.typ !== type || admitted.token === '' || this.lapsing(admitted.claims.exp * 1000, admitted.claims.ep)) {
+    if (admitted == null || admitted.claims.typ !== type || admitted.token === '' || this.lapsing(admitted.claims.exp * 1000)) {
       return undefined
     }
     const record = await this.storedRecord(peer)
@@ -370,53 +370,49 @@ export class EntryEvidence {
     this.storeMirror.delete(peer)
   }
   /**
-   * Drop the entries whose evidence lapses within the margin: a token lives
-   * minutes while an entry may circulate longer, and an honest node must
-   * not pass on evidence its receiver will refuse.
+   * Drop the entries whose evidence leaves the bound (EVIDENCE_MAX_AGE_MS
+   * past its token's expiry) within the margin: an entry may circulate
+   * longer than a token lives, and an honest node must not pass on
+   * evidence its receiver will refuse. An entry of a peer this node is
+   * admitted-connected to takes the newer token that peer presented.
    */
   dropLapsing (type: PeerType): void {
-    const horizon = this.init.state.now() + STALE_MARGIN_MS
-    const epoch = this.init.state.verifier.current?.epoch ?? -1
-    const stale = (e: PeerEntry): boolean => this.lapsing(e.expiresAt, e.epoch)
     for (const e of this.init.views[type].entries()) {
-      // a peer this node is admitted-connected to has shown a newer token
-      const fresher = stale(e) ? this.init.state.admitted.get(e.id) : undefined
-      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > horizon && fresher.claims.ep >= epoch) {
+      const fresher = this.init.state.admitted.get(e.id)
+      if (fresher != null && fresher.token !== '' && fresher.claims.typ === type && fresher.claims.exp * 1000 > (e.expiresAt ?? 0)) {
         e.token = fresher.token
         e.keyCertificate = fresher.keyCertificate
         e.expiresAt = fresher.claims.exp * 1000
         e.epoch = fresher.claims.ep
       }
     }
-    // evidence about to lapse, or of a key rotated out: the receiver would refuse it
-    const lapsing = stale
-    if (this.init.views[type].removeWhere(lapsing) > 0) {
+    if (this.init.views[type].removeWhere(e => this.lapsing(e.expiresAt)) > 0) {
       this.init.changed(type)
     }
   }
-  /** Evidence (a token's expiry, ms, and epoch) that lapses within STALE_MARGIN_MS or is of an epoch before the current one. */
-  lapsing (expiresAt: number | undefined, epoch: number | undefined): boolean {
-    const horizon = this.init.state.now() + STALE_MARGIN_MS
-    const current = this.init.state.verifier.current?.epoch ?? -1
-    return (expiresAt != null && expiresAt <= horizon) || (epoch != null && epoch < current)
+
+  /** Evidence (a token's expiry, ms) that leaves the bound within STALE_MARGIN_MS. */
+  lapsing (expiresAt: number | undefined): boolean {
+    return expiresAt != null && expiresAt + EVIDENCE_MAX_AGE_MS <= this.init.state.now() + STALE_MARGIN_MS
   }
-  /** An expired token that lapsed longer ago (past `bound`) than an honest node's clock could excuse. */
-  private lapsedLongAgo (token: string, bound = 0): boolean {
+
+  /** An expired token that lapsed longer ago than the bound and what an honest node's clock could excuse. */
+  private lapsedLongAgo (token: string): boolean {
     try {
       const exp = decodeJwt(token).exp
-      return typeof exp !== 'number' || exp * 1000 + bound + LAPSED_GRACE_MS < this.init.state.now()
+      return typeof exp !== 'number' || exp * 1000 + EVIDENCE_MAX_AGE_MS + LAPSED_GRACE_MS < this.init.state.now()
     } catch {
       return true
     }
   }
 
   /**
-   * The instant a sampler judges a token's time claims at: now while it is
+   * The instant a token's time claims are judged at: now while it is
    * valid, the moment before its expiry once it lapsed within the bound
    * (it proved admission then). Past the bound (or undecodable) it is
    * judged now, and refused as expired (or as what it is).
    */
-  private samplingInstant (token: string): number | undefined {
+  private evidenceInstant (token: string): number | undefined {
     let exp: unknown
     try {
       exp = decodeJwt(token).exp
@@ -424,7 +420,7 @@ export class EntryEvidence {
       return undefined
     }
     const now = this.init.state.now()
-    if (typeof exp !== 'number' || exp * 1000 > now || exp * 1000 + SAMPLE_EVIDENCE_MAX_AGE_MS < now) {
+    if (typeof exp !== 'number' || exp * 1000 > now || exp * 1000 + EVIDENCE_MAX_AGE_MS < now) {
       return undefined
     }
     return exp * 1000 - 1

@@ -31,8 +31,8 @@ describe('config schema', () => {
 
   it('observers pull a view at 4 × its period unless told otherwise; a bad duration names its field', () => {
     const d = parseConfig({ type: 'edge' })
-    assert.deepEqual([d.sampling.edge.period, d.sampling.edge.observerPeriod], [4_000, 16_000])
-    assert.deepEqual([d.sampling.sentinel.period, d.sampling.sentinel.observerPeriod], [8_000, 32_000])
+    assert.deepEqual([d.sampling.edge.period, d.sampling.edge.observerPeriod], [16_000, 64_000])
+    assert.deepEqual([d.sampling.sentinel.period, d.sampling.sentinel.observerPeriod], [32_000, 128_000])
     const c = parseConfig({ type: 'edge', sampling: { bridge: { period: '500ms' }, sentinel: { period: '2s', observerPeriod: '10s' } } })
     assert.equal(c.sampling.bridge.observerPeriod, 2_000, 'follows a period that was set')
     assert.equal(c.sampling.sentinel.observerPeriod, 10_000)

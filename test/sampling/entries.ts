@@ -11,6 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { handOn, mintDescriptor } from '../../src/core/descriptor.ts'
 import { keyObjectOf } from '../../src/core/keys.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import { TEST_DESCRIPTOR_SPACING_MS } from '../fixtures/nodes.ts'
 import type { Descriptor } from '../../src/core/descriptor.ts'
 import type { PeerType } from '../../src/core/peer-type.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
@@ -30,8 +31,8 @@ export interface RawEntry {
   descriptor?: Descriptor
 }
 
-/** the widest spacing between two descriptors of one peer (the sentinel view's default period), and a margin */
-const SPACING_MS = 8_100
+/** the widest spacing between two descriptors of one peer in a test net (its sentinel view's), and a margin */
+const SPACING_MS = Math.max(...Object.values(TEST_DESCRIPTOR_SPACING_MS)) + 100
 const lastMint = new Map<string, number>()
 
 /**

@@ -12,15 +12,14 @@ import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { handOn, mintDescriptor } from '../../src/core/descriptor.ts'
 import { keyObjectOf } from '../../src/core/keys.ts'
-import { DESCRIPTOR_SPACING_MS } from '../../src/sampling/constants.ts'
-import { TestNet } from '../fixtures/nodes.ts'
+import { TEST_DESCRIPTOR_SPACING_MS, TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import { recordOf, sendShuffle } from './entries.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
 /** nothing ticks unless the test says so */
 const MANUAL = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, liveness: { maintainInterval: '1h' } }
-const SPACING = DESCRIPTOR_SPACING_MS.edge
+const SPACING = TEST_DESCRIPTOR_SPACING_MS.edge
 
 describe('introductions of a new member', () => {
   const net = new TestNet()

@@ -6,7 +6,7 @@ import { REVOCATION_NEWS_GRACE_MS } from '../../src/admission/constants.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
-import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import { EVIDENCE_MAX_AGE_MS, cyclonProtocol } from '../../src/sampling/constants.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
@@ -87,7 +87,7 @@ describe('sampling across real nodes', () => {
     await Promise.all(nodes.map(async n => n.stop()))
   })
 
-  it('forged entries (wrong type, expired, revoked, unknown issuer) never enter a view, and raise the sender\'s suspicion', async () => {
+  it('forged entries (wrong type, expired past the evidence bound, revoked, unknown issuer) never enter a view, and raise the sender\'s suspicion', async () => {
     let skew = 0
     const target = await net.node({ type: 'sentinel', sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { crlPollInterval: '200ms' }, options: { now: () => Date.now() + skew } })
     const sender = await net.node({ type: 'sentinel', bootstrap: target.getMultiaddrs(), sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } })
@@ -103,7 +103,8 @@ describe('sampling across real nodes', () => {
     const wrongType = await member('edge')
     const expiredKey = await generateKeyPair('Ed25519')
     const expiredEnrolled = await client.enroll(expiredKey, (await t.issuer.createCode('sentinel')))
-    const expired = { id: expiredEnrolled.peerId, ...(await t.issuer.issueToken(expiredEnrolled.peerId, 'sentinel', Date.now() - 10 * 60_000)) }
+    // lapsed 10 min past the bound a view takes evidence within (and past the grace an honest clock has)
+    const expired = { id: expiredEnrolled.peerId, ...(await t.issuer.issueToken(expiredEnrolled.peerId, 'sentinel', Date.now() - EVIDENCE_MAX_AGE_MS - 10 * 60_000)) }
     const revoked = await member('sentinel')
     const admins = [generateEd25519(), generateEd25519()]
     for (const [i, a] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(a.publicKey)), `sampler-admin-${i}`) }
@@ -150,7 +151,7 @@ describe('sampling across real nodes', () => {
     assert.ok(rose >= 4 * 5 - 0.5, `suspicion rose by ${rose}`)
   })
 
-  it('an entry whose evidence is about to lapse is dropped before the next shuffle; one that lapsed moments ago costs its sender nothing', async () => {
+  it('a view takes evidence lapsed within the bound and keeps it; evidence about to leave the bound is dropped before the next shuffle; evidence just past it costs its sender nothing', async () => {
     const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
     const target = await net.node({ type: 'sentinel', ...manual })
     const senderKey = await generateKeyPair('Ed25519')
@@ -163,26 +164,33 @@ describe('sampling across real nodes', () => {
       const key = await generateKeyPair('Ed25519')
       return { id: (await client.enroll(key, (await t.issuer.createCode('sentinel')))).peerId, record: await recordOf(key, ['/ip4/127.0.0.1/tcp/9']), descriptor: descriptorOf(key, 'sentinel', target_, [senderKey]) }
     }
-    // a token with 5 s left (inside the 10 s margin), and one that lapsed 40 s ago (past the skew, within the grace)
+    // tokens live 3 min; the bound is EVIDENCE_MAX_AGE_MS past a token's expiry. One that lapsed 5 min ago
+    // (it proves admission then), one with 5 s left within the bound (inside the 10 s margin), and one
+    // 40 s past the bound (past the skew, within the grace)
+    const recentPeer = await enrolled()
+    const recent = { ...recentPeer, ...(await t.issuer.issueToken(recentPeer.id, 'sentinel', Date.now() - 180_000 - 5 * 60_000)) }
     const lapsing = await enrolled()
-    const soon = { ...lapsing, ...(await t.issuer.issueToken(lapsing.id, 'sentinel', Date.now() - 180_000 + 5_000)) }
+    const soon = { ...lapsing, ...(await t.issuer.issueToken(lapsing.id, 'sentinel', Date.now() - 180_000 - EVIDENCE_MAX_AGE_MS + 5_000)) }
     const lapsedPeer = await enrolled()
-    const lapsed = { ...lapsedPeer, ...(await t.issuer.issueToken(lapsedPeer.id, 'sentinel', Date.now() - 180_000 - 40_000)) }
+    const lapsed = { ...lapsedPeer, ...(await t.issuer.issueToken(lapsedPeer.id, 'sentinel', Date.now() - 180_000 - EVIDENCE_MAX_AGE_MS - 40_000)) }
     // the sender itself, oldest, so that the target's next shuffle goes to a live partner
     const own = sender.admission.ownToken
     assert.ok(own != null)
     const self = { id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, record: await recordOf(senderKey, sender.getMultiaddrs().map(a => a.replace(/\/p2p\/[^/]*$/, ''))), descriptor: descriptorOf(senderKey, 'sentinel', target_) }
     const send = async (entries: RawEntry[]): Promise<void> => { await sendShuffle(sender, target, entries) }
     const before = target.admission.suspicion.score(sender.peerId.toString())
-    await send([self, soon, lapsed])
+    await send([self, recent, soon, lapsed])
     const view = (): string[] => target.sampling.view('sentinel').map(e => e.peerId)
-    assert.ok(view().includes(soon.id), 'a still-valid entry is taken in')
-    assert.ok(!view().includes(lapsed.id), 'a lapsed entry is not')
+    assert.ok(view().includes(recent.id), 'evidence lapsed 5 min ago is taken in')
+    assert.ok(view().includes(soon.id), 'evidence still within the bound is taken in')
+    assert.ok(!view().includes(lapsed.id), 'evidence past the bound is not')
     assert.ok(target.admission.suspicion.score(sender.peerId.toString()) <= before + 0.001, 'recent staleness is not held against an honest sender')
     // the next shuffle (with the sender, the oldest) starts by dropping it: it is never passed on
     await target.sampling.tick('sentinel')
     assert.ok(!view().includes(soon.id), 'the lapsing entry is gone before the shuffle')
     assert.ok(!sender.sampling.view('sentinel').some(e => e.peerId === soon.id), 'and was not sent to the partner')
+    // the recent one was kept, or handed to the partner, which took it: it was not dropped
+    assert.ok(view().includes(recent.id) || sender.sampling.view('sentinel').some(e => e.peerId === recent.id), 'evidence within the bound stays in circulation')
     // the target's own entry goes once it may mint a descriptor (one spacing after its start): shuffle until then
     await eventually(async () => {
       await target.sampling.tick('sentinel')
@@ -214,7 +222,7 @@ describe('sampling across a key rotation', () => {
   const net = new TestNet()
   after(async () => { await net.stop() })
 
-  it('entries of the rotated-out epoch cost their sender nothing and are dropped before the next shuffle', async () => {
+  it('entries of the rotated-out epoch prove admission then: they stay in circulation and cost their sender nothing', async () => {
     const manual = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, admission: { keysPollInterval: '200ms' } }
     const target = await net.node({ type: 'sentinel', ...manual })
     const senderKey = await generateKeyPair('Ed25519')
@@ -251,10 +259,9 @@ describe('sampling across a key rotation', () => {
     const staleEntry = { id: otherEnrolled.peerId, token: old.token, keyCertificate: old.keyCertificate }
     await send([selfEntry(), staleEntry])
     assert.ok(target.admission.suspicion.score(sender.peerId.toString()) > before + 1, 'a stale token under someone else\'s id costs its sender')
-    // the one taken in before the rotation is not passed on
+    // the one taken in before the rotation is not dropped (a rotation does not drain the views)
     await target.sampling.tick('sentinel')
-    assert.ok(!view().includes(old.id), 'dropped before the shuffle')
-    assert.ok(!sender.sampling.view('sentinel').some(e => e.peerId === old.id), 'and never sent to the partner')
+    assert.ok(view().includes(old.id) || sender.sampling.view('sentinel').some(e => e.peerId === old.id), 'kept, or handed to the partner, which took it')
     // the target's own entry goes once it may mint a descriptor (one spacing after its start): shuffle until then
     await eventually(async () => {
       await target.sampling.tick('sentinel')

@@ -13,7 +13,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { lpStream } from '@libp2p/utils'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
-import { cyclonProtocol } from '../../src/sampling/constants.ts'
+import { EVIDENCE_MAX_AGE_MS, cyclonProtocol } from '../../src/sampling/constants.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import { descriptorOf, encodeShuffle, recordOf, sendShuffle } from './entries.ts'
@@ -159,7 +159,7 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
   })
 
   it('a sender\'s own entry whose token lapsed in an issuer outage is dropped free; another peer\'s long-lapsed entry is still charged', async () => {
-    // the target's clock only, moved past the sender's token (and its lapse grace), as an outage does
+    // the target's clock only, moved past the sender's token, the evidence bound and its grace, as a long outage does
     let shift = 0
     const now = (): number => Date.now() + shift
     const target = await net.node({ type: 'sentinel', ...MANUAL, admission: { sweepInterval: '1h' }, options: { now } })
@@ -168,7 +168,7 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     await eventually(() => target.admission.admitted.has(sender.peerId.toString()) && sender.admission.admitted.has(target.peerId.toString()), 'the sender admitted')
     const own = sender.admission.ownToken ?? assert.fail('the sender holds a token')
     const other = await member()
-    shift = (own.claims.exp * 1000 - Date.now()) + 5 * 60_000
+    shift = (own.claims.exp * 1000 - Date.now()) + EVIDENCE_MAX_AGE_MS + 5 * 60_000
     const before = score(target, sender)
     await sendShuffle(sender, target, [{ id: sender.peerId.toString(), token: own.token, keyCertificate: own.keyCertificate, record: await recordOf(senderKey, listenAddrs(sender)) }])
     assert.ok(score(target, sender) <= before + 0.001, `its own lapsed entry cost the sender ${score(target, sender) - before}`)
@@ -176,7 +176,7 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     assert.ok(score(target, sender) - before >= BAD_ENTRY - 0.5, 'another peer\'s entry, lapsed long ago, is charged as before')
   })
 
-  it('an empty view is not seeded with a connected peer whose token lapsed (a link kept through an issuer outage): its receivers would refuse the entry', async () => {
+  it('an empty view is not seeded with a connected peer whose token lapsed past the evidence bound (a link kept through a long issuer outage): its receivers would refuse the entry', async () => {
     let shift = 0
     const now = (): number => Date.now() + shift
     const holder = await net.node({ type: 'sentinel', ...MANUAL, admission: { sweepInterval: '1h' }, options: { now } })
@@ -187,8 +187,12 @@ describe('Cyclon entries: signed addresses, clamped ages, bounded replies, a dia
     const seed = async (): Promise<void> => { await (holder.sampling as unknown as { seed: (type: string) => Promise<void> }).seed('sentinel') }
     // seeding needs the record the peer signed, which identify stores a moment after admission
     await eventually(async () => { await seed(); return holder.sampling.view('sentinel').some(e => e.peerId === id) }, 'a peer with a valid token seeds the view')
-    // past the kept peer's token (as in an outage, where nobody can refresh it): dropped, and not seeded again
+    // lapsed, but within the bound: it still proves admission, and stays
     shift = ((holder.admission.admitted.get(id)?.claims.exp ?? 0) * 1000 - Date.now()) + 60_000
+    await (holder.sampling as unknown as { evidence: { dropLapsing: (type: string) => void } }).evidence.dropLapsing('sentinel')
+    assert.ok(holder.sampling.view('sentinel').some(e => e.peerId === id), 'evidence lapsed a minute ago stays')
+    // past the bound (a long outage, where nobody can refresh it): dropped, and not seeded again
+    shift = ((holder.admission.admitted.get(id)?.claims.exp ?? 0) * 1000 - Date.now()) + EVIDENCE_MAX_AGE_MS + 60_000
     await holder.sampling.tick('sentinel')
     await seed()
     assert.ok(!holder.sampling.view('sentinel').some(e => e.peerId === id), 'a lapsed token does not seed the view')
