@@ -117,12 +117,17 @@ export class EntryEvidence {
 
   /** Can an entry held by a sampler still be offered, its evidence within the bound with a margin to spare? */
   offerable (entry: PeerEntry): boolean {
-    return entry.expiresAt != null && entry.expiresAt + EVIDENCE_MAX_AGE_MS - SAMPLE_OFFER_MARGIN_MS > this.init.state.now()
+    return this.leftInBound(entry.expiresAt) > SAMPLE_OFFER_MARGIN_MS
   }
 
-  /** Is an entry held by a sampler still within the bound (drawn by `sample()`)? */
-  withinSamplingBound (entry: PeerEntry): boolean {
-    return entry.expiresAt != null && entry.expiresAt + EVIDENCE_MAX_AGE_MS > this.init.state.now()
+  /** Is an entry still within the evidence bound (a sampler's are drawn by `sample()` only then)? */
+  withinEvidenceBound (entry: PeerEntry): boolean {
+    return this.leftInBound(entry.expiresAt) > 0
+  }
+
+  /** How long (ms) evidence expiring at `expiresAt` stays within the bound; -Infinity for none. */
+  private leftInBound (expiresAt: number | undefined): number {
+    return expiresAt == null ? -Infinity : expiresAt + EVIDENCE_MAX_AGE_MS - this.init.state.now()
   }
 
   private async check (type: PeerType, entries: PeerEntry[], sender: string, holder: 'view' | 'sampler'): Promise<PeerEntry[]> {
@@ -150,7 +155,7 @@ export class EntryEvidence {
         const ageMs = sampling ? 0 : this.judgeDescriptor(type, entry, sender)
         const record = await this.newestRecord(type, opened)
         const age = Math.floor(ageMs / Math.max(1, this.init.periodMs(type)))
-        ok.push({ ...entry, age, descriptor: sampling ? undefined : entry.descriptor, spent: false, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000, epoch: claims.ep })
+        ok.push({ ...entry, age, descriptor: sampling ? undefined : entry.descriptor, spent: false, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: claims.exp * 1000 })
       } catch (err: any) {
         this.init.metrics?.entryRefused(type)
         if (err instanceof DescriptorError) {
@@ -314,7 +319,7 @@ export class EntryEvidence {
     if (record == null) {
       return undefined
     }
-    return { id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: admitted.claims.exp * 1000, epoch: admitted.claims.ep }
+    return { id, age: 0, type, token: admitted.token, keyCertificate: admitted.keyCertificate, record: record.envelope, addrs: record.addrs, seq: record.seq, expiresAt: admitted.claims.exp * 1000 }
   }
 
   /** The peer record the peer store holds for `peer` (its signature was checked when it was consumed), if it is one an entry may carry. */
@@ -383,7 +388,6 @@ export class EntryEvidence {
         e.token = fresher.token
         e.keyCertificate = fresher.keyCertificate
         e.expiresAt = fresher.claims.exp * 1000
-        e.epoch = fresher.claims.ep
       }
     }
     if (this.init.views[type].removeWhere(e => this.lapsing(e.expiresAt)) > 0) {
@@ -393,7 +397,7 @@ export class EntryEvidence {
 
   /** Evidence (a token's expiry, ms) that leaves the bound within STALE_MARGIN_MS. */
   lapsing (expiresAt: number | undefined): boolean {
-    return expiresAt != null && expiresAt + EVIDENCE_MAX_AGE_MS <= this.init.state.now() + STALE_MARGIN_MS
+    return expiresAt != null && this.leftInBound(expiresAt) <= STALE_MARGIN_MS
   }
 
   /** An expired token that lapsed longer ago than the bound and what an honest node's clock could excuse. */

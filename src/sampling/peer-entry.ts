@@ -28,11 +28,10 @@ export interface PeerEntry extends CyclonEntry<string> {
   seq?: bigint
   /**
    * When the evidence (the token) expires, in ms; set locally once the token
-   * verified, never sent: a node drops an entry before its evidence lapses.
+   * verified, never sent: a node drops an entry before its evidence leaves
+   * the bound (EVIDENCE_MAX_AGE_MS past it).
    */
   expiresAt?: number
-  /** the signing-key epoch of the token; set locally, never sent */
-  epoch?: number
   /**
    * Its descriptor (descriptor.ts): minted by the peer, handed to this node
    * by a signed hop. None for an entry this node made from a connection (it

@@ -25,7 +25,7 @@ export interface SampleEvidence {
   /** may a held entry still be offered (its evidence within the bound, with a margin)? */
   offerable: (entry: PeerEntry) => boolean
   /** is a held entry's evidence still within the bound? */
-  withinSamplingBound: (entry: PeerEntry) => boolean
+  withinEvidenceBound: (entry: PeerEntry) => boolean
 }
 
 export interface SampleKeeperInit {
@@ -84,7 +84,7 @@ export class SampleKeeper {
 
   /** Up to n entries of `type` drawn uniformly among the ids the sampler holds within the evidence bound. */
   sample (type: PeerType, n: number): PeerEntry[] {
-    const held = this.samplers[type].sample(this.samplers[type].size).filter(e => this.init.evidence.withinSamplingBound(e))
+    const held = this.samplers[type].sample(this.samplers[type].size).filter(e => this.init.evidence.withinEvidenceBound(e))
     return held.slice(0, Math.max(0, n))
   }
 
@@ -95,7 +95,7 @@ export class SampleKeeper {
 
   /** The sample exchange's partner: the least-hit slot among those with an address and evidence within the bound. */
   partner (type: PeerType): PeerEntry | undefined {
-    return this.samplers[type].partner(e => e.addrs.length > 0 && this.init.evidence.withinSamplingBound(e))
+    return this.samplers[type].partner(e => e.addrs.length > 0 && this.init.evidence.withinEvidenceBound(e))
   }
 
   /**
@@ -140,7 +140,7 @@ export class SampleKeeper {
   /** The end of one tick of the `type` view: ids past the evidence bound go, and the sampler's round runs (its re-seeds). */
   endRound (type: PeerType): void {
     const sampler = this.samplers[type]
-    sampler.forgetWhere(e => !this.init.evidence.withinSamplingBound(e))
+    sampler.forgetWhere(e => !this.init.evidence.withinEvidenceBound(e))
     sampler.round()
   }
 

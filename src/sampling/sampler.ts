@@ -1,9 +1,9 @@
 /**
  * The sampling service: three isolated Cyclon views, one per population,
- * over `/tempus/cyclon/{edge,bridge,sentinel}/1.0.0`. A node is a full
+ * over `/tempus/cyclon/{edge,bridge,sentinel}/1.1.0`. A node is a full
  * member of its own type's view and a pull-only observer of the other two.
  * Every entry carries the peer's token; an entry whose token does not verify
- * (signature, current epoch, not expired, not revoked) for that very peer
+ * (signature, not revoked, valid within the evidence bound) for that very peer
  * and that view's type is dropped, and its sender's suspicion rises. Its
  * addresses come only in a peer record the peer itself signed
  * (src/sampling/signed-record.ts), checked before they reach the peer store;

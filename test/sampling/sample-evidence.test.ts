@@ -72,17 +72,17 @@ describe('evidence a slot sampler takes', () => {
     assert.deepEqual(held.map(e => e.id), [m.id])
     assert.equal(score('sender-b'), 0)
     assert.deepEqual(held[0]?.addrs, ['/ip4/127.0.0.1/tcp/4001'])
-    assert.ok(evidence.withinSamplingBound(held[0] as PeerEntry) && evidence.offerable(held[0] as PeerEntry))
+    assert.ok(evidence.withinEvidenceBound(held[0] as PeerEntry) && evidence.offerable(held[0] as PeerEntry))
 
     // within the offer margin of the bound: still held, no longer offered
     clock = expOf(m) + EVIDENCE_MAX_AGE_MS - SAMPLE_OFFER_MARGIN_MS / 2
-    assert.ok(evidence.withinSamplingBound(held[0] as PeerEntry) && !evidence.offerable(held[0] as PeerEntry))
+    assert.ok(evidence.withinEvidenceBound(held[0] as PeerEntry) && !evidence.offerable(held[0] as PeerEntry))
 
     // just past the bound: dropped, and an honest clock could be that far off: no charge
     clock = expOf(m) + EVIDENCE_MAX_AGE_MS + LAPSED_GRACE_MS / 2
     assert.equal((await evidence.sampleable('edge', [m], 'sender-c')).length, 0)
     assert.equal(score('sender-c'), 0)
-    assert.ok(!evidence.withinSamplingBound(held[0] as PeerEntry))
+    assert.ok(!evidence.withinEvidenceBound(held[0] as PeerEntry))
     // far past it: only a forger sends that
     clock = expOf(m) + EVIDENCE_MAX_AGE_MS + 2 * LAPSED_GRACE_MS
     assert.equal((await evidence.sampleable('edge', [m], 'sender-d')).length, 0)
