@@ -50,7 +50,7 @@ export class OfferingSide {
   async offer (peer: string): Promise<void> {
     const { ctx, preferredCarriers: preferred } = this.init
     const meeting = { peer, type: ctx.state.admitted.get(peer)?.claims.typ as PeerType | undefined }
-    if (meeting.type == null) {
+    if (meeting.type == null || ctx.store.nothingToOffer) {
       return
     }
     let stream: Stream | undefined

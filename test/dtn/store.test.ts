@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -107,9 +108,44 @@ describe('bundle store', () => {
     assert.equal(store.fragment(f.id, 0, NOW + 10_000), undefined)
     assert.equal(store.held(NOW + 10_000, 10).length, 0)
     assert.equal(store.receipt(f.id, NOW + 10_000), undefined)
+    assert.equal(store.nothingToOffer, false)
     assert.equal(store.expire(NOW + 9_999), 0)
     assert.equal(store.expire(NOW + 10_000), 3)
+    assert.equal(store.nothingToOffer, true, 'an offer is skipped without a query once nothing is held')
     assert.equal(store.usage(NOW).bytes, 0)
+    assert.deepEqual(store.usage(NOW), { bytes: 0, fragments: 0, inbox: 0, outbox: 0, receipts: 0 })
+    store.close()
+  })
+
+  it('an expiry sweep with nothing due touches no table; rows written later or found on disk bring the sweep forward', async () => {
+    const path = join(await dir(), 'bundles.db')
+    let store = new BundleStore(path, quota)
+    const s = await signer()
+    const d = await signer()
+    const [late] = createBundle(s, { kind: 'peer', peer: d.peerId }, randomBytes(100), { lifetimeMs: 60_000, hopLimit: 4, copies: 2 }, NOW) as [Fragment]
+    store.add([{ fragments: [late], receivedFrom: d.peerId }], NOW)
+    // another connection holds the write lock: a sweep that opened a
+    // transaction would wait out the busy timeout and throw
+    const other = new DatabaseSync(path)
+    other.exec('BEGIN IMMEDIATE')
+    assert.equal(store.expire(NOW + 59_999), 0)
+    other.exec('ROLLBACK')
+    // an earlier expiry written afterwards, by each kind of row, is swept at its time
+    const [early] = createBundle(s, { kind: 'peer', peer: d.peerId }, randomBytes(100), { lifetimeMs: 5_000, hopLimit: 4, copies: 2 }, NOW) as [Fragment]
+    store.add([{ fragments: [early], outbox: true }], NOW)
+    assert.ok(store.addReceipt(signReceipt(d.privateKey, d.peerId, early, NOW + 1)))
+    const entry = { id: 'inbox-1', source: s.peerId, destination: '*', createdAt: NOW, expiresAt: NOW + 3_000, receivedAt: NOW, payload: new Uint8Array(10) }
+    assert.ok(store.deliver(entry, false))
+    assert.equal(store.expire(NOW + 3_000), 1, 'the inbox row')
+    assert.equal(store.expire(NOW + 5_000), 3, 'the fragment, its outbox row and its receipt')
+    store.close()
+    // reopened: the bound comes from what is on disk
+    store = new BundleStore(path, quota)
+    other.exec('BEGIN IMMEDIATE')
+    assert.equal(store.expire(NOW + 59_999), 0)
+    other.exec('ROLLBACK')
+    other.close()
+    assert.equal(store.expire(NOW + 60_000), 1)
     assert.deepEqual(store.usage(NOW), { bytes: 0, fragments: 0, inbox: 0, outbox: 0, receipts: 0 })
     store.close()
   })

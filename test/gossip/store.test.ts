@@ -96,6 +96,32 @@ describe('the anomaly store keeps bindings', () => {
     })
   }
 
+  it('an expiry sweep with nothing due touches no table; an earlier anomaly or one found on disk brings it forward', async () => {
+    const path = await dbPath()
+    const origin = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    let store = new AnomalyStore(path)
+    const late = await bound(origin)
+    assert.equal(store.insert(late, Uint8Array.of(1), NOW), 'new')
+    // another connection holds the write lock: a sweep that wrote would wait out the busy timeout and throw
+    const other = new DatabaseSync(path)
+    other.exec('BEGIN IMMEDIATE')
+    assert.equal(store.expire(NOW + 59_999), 0)
+    other.exec('ROLLBACK')
+    const content = { kind: 'test', digest: 'ee', severity: 1, metadata: {}, timestamp: NOW, expires: NOW + 1_000 }
+    const early = bindAnomaly({ id: deriveAnomalyId(OVERLAY, origin, content), origin, ...content }, OVERLAY)
+    assert.equal(store.insert(early, Uint8Array.of(2), NOW), 'new')
+    assert.equal(store.expire(NOW + 1_000), 1)
+    store.close()
+    store = new AnomalyStore(path)
+    other.exec('BEGIN IMMEDIATE')
+    assert.equal(store.expire(NOW + 59_999), 0)
+    other.exec('ROLLBACK')
+    other.close()
+    assert.equal(store.expire(NOW + 60_000), 1)
+    assert.equal(store.count(NOW), 0)
+    store.close()
+  })
+
   it('a store of a newer schema is refused, naming the file and what to do', async () => {
     const path = await dbPath()
     const db = new DatabaseSync(path)
