@@ -54,6 +54,8 @@ node.dtn.addEventListener('bundle', evt => { emit({ event: 'bundle', id: evt.det
 // a DTN refusal charged to a peer (bad-bundle): the reason, which the offence itself does not carry
 node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer: evt.detail.peer, reason: evt.detail.reason }) })
 node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep }) })
+// when the node saw its interfaces change (a link back: addresses added), to read a reconnect against
+node.libp2p.services.network.addEventListener('network:change', evt => { emit({ event: 'network-change', added: evt.detail.added.length, removed: evt.detail.removed.length, closed: evt.detail.closed }) })
 
 /** What the node holds now, read from its own stores. */
 const report = (): Record<string, unknown> => {

@@ -16,6 +16,7 @@ import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
 import { SecurityLog, SECURITY_LOG_WINDOW_MS } from './security-log.ts'
 import { TokenRefresh } from './pb/admission.ts'
+import { isInterrupted } from '../issuer-client/client.ts'
 import type { TokenClaims } from './token.ts'
 import { pbStream, repeatingTask } from '@libp2p/utils'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -179,18 +180,36 @@ export class AdmissionService implements Startable {
     return [...cleared]
   }
 
+  /**
+   * The host's network changed (an interface came back): the revocation
+   * list is asked for now, not at the next poll, since revocations issued
+   * while this node was cut off are what it most needs. A poll in flight was
+   * ended by the caller (`IssuerApi.interrupt`) and is sent again at once.
+   */
+  networkChanged (): void {
+    this.crlTask?.run()
+  }
+
   private async pollRevocations (): Promise<void> {
-    try {
-      const known = this.state.revocations.number
-      const crl = await this.init.client?.revocationList(known < 0 ? undefined : known)
-      if (crl != null) {
-        const list = await this.state.applyRevocationList(crl.jws, 'http')
-        if (list != null) {
-          this.log('revocation list %d applied from the issuer (%d entries)', list.n, list.revoked.length)
+    // one more try for a request a network change ended: it went out on the old network
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const known = this.state.revocations.number
+        const crl = await this.init.client?.revocationList(known < 0 ? undefined : known)
+        if (crl != null) {
+          const list = await this.state.applyRevocationList(crl.jws, 'http')
+          if (list != null) {
+            this.log('revocation list %d applied from the issuer (%d entries)', list.n, list.revoked.length)
+          }
         }
+        return
+      } catch (err: any) {
+        if (attempt === 0 && isInterrupted(err)) {
+          continue
+        }
+        this.log('revocation poll failed - %s', err?.code ?? err?.message)
+        return
       }
-    } catch (err: any) {
-      this.log('revocation poll failed - %s', err?.code ?? err?.message)
     }
   }
 

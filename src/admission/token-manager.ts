@@ -24,6 +24,7 @@ import { ADMISSION_DEFAULTS } from './constants.ts'
 import { backoffDelay } from '../core/backoff.ts'
 import { credentialLifetime } from './credential.ts'
 import { inOutage } from './outage-policy.ts'
+import { isInterrupted } from '../issuer-client/client.ts'
 import type { IssuerApi } from '../issuer-client/replicas.ts'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { CredentialLifetime } from './credential.ts'
@@ -80,6 +81,13 @@ const DEAD_CREDENTIAL = new Set(['invalid-credential', 'revoked'])
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 500, maxDelayMs: 15_000, factor: 2, jitter: 0.5 }
+
+/**
+ * After a network change a pending retry runs within this long, at a random
+ * point: a site whose network comes back does not reach the issuer in one
+ * burst.
+ */
+export const NETWORK_RETRY_SPREAD_MS = 1_000
 
 export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private readonly init: TokenManagerInit
@@ -200,6 +208,33 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     await this.catchingUp
   }
 
+  /**
+   * The host's network changed (an interface came up, or got an address).
+   * A backoff grown while the issuer was out of reach measured the old
+   * network, so a pending retry (of the token or the credential) is brought
+   * forward to within NETWORK_RETRY_SPREAD_MS, and the keys are read again
+   * (a rotation may have come and gone meanwhile). The caller ends the
+   * issuer requests in flight (`IssuerApi.interrupt`); one ended so is sent
+   * again as promptly, not charged to the backoff. A node whose last fetch
+   * succeeded keeps its schedule.
+   */
+  networkChanged (): void {
+    if (!this.running) {
+      return
+    }
+    if (this.lastFailure != null) {
+      this.schedule(this.spread())
+    }
+    if (this.renewFailures > 0) {
+      this.scheduleRenewal(this.spread())
+    }
+    void this.syncKeys()
+  }
+
+  private spread (): number {
+    return Math.round(this.random() * NETWORK_RETRY_SPREAD_MS)
+  }
+
   /** Is our token (if we hold one) of an epoch before `epoch`? */
   private behind (epoch: number): boolean {
     const own = this.init.state.ownToken
@@ -233,7 +268,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       this.safeDispatchEvent('token', { detail: own })
       return own
     } catch (err: any) {
-      const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.failures++, this.random)
+      // a request ended by a network change is sent again at once (spread), not after a backoff
+      const delay = isInterrupted(err) ? this.spread() : backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.failures++, this.random)
       const failure = failureOf(err)
       this.lastFailure = failure
       this.fetchFailures[failure.refused ? 'refused' : failure.unavailable ? 'unavailable' : 'invalid']++
@@ -325,7 +361,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
         this.reportDeadCredential(failure.code)
         return
       }
-      const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.renewFailures++, this.random)
+      const delay = isInterrupted(err) ? this.spread() : backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, this.renewFailures++, this.random)
       this.init.log.warn({ code: failure.code, retryInMs: delay, expiresAt: new Date(old.expiresAt).toISOString() }, `could not renew the membership credential: ${describe(failure)}; the current one stays valid until it expires`)
       this.scheduleRenewal(delay)
     }

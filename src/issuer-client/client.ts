@@ -59,6 +59,14 @@ export interface IssuerClientInit {
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
+/** the `reason` of a request ended by `interrupt` (not the issuer's doing, nor the network's as it is now) */
+export const INTERRUPTED = 'interrupted'
+
+/** Was this failure a request ended by `interrupt`? */
+export function isInterrupted (err: unknown): boolean {
+  return err instanceof IssuerClientError && err.code === 'unreachable' && err.reason === INTERRUPTED
+}
+
 /** connection-level failures of a reused keep-alive socket */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 
@@ -69,6 +77,8 @@ export class IssuerClient {
   lastAnswered?: string
   private readonly timeoutMs: number
   private readonly now: () => number
+  /** aborted by `interrupt`: every request in flight ends with it */
+  private cut = new AbortController()
 
   constructor (init: IssuerClientInit) {
     this.url = init.url.replace(/\/+$/, '')
@@ -82,9 +92,23 @@ export class IssuerClient {
     return [this.url]
   }
 
+  /**
+   * End every request in flight now, as `unreachable` with the reason
+   * `interrupted`: the host's network changed under them (a link came
+   * back), so an answer may never come on the socket they went out on, and
+   * waiting out their timeout only delays the request sent again on the
+   * new network. Later requests are not affected.
+   */
+  interrupt (): void {
+    this.cut.abort()
+    this.cut = new AbortController()
+  }
+
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
     let res: Response | undefined
-    const signal = AbortSignal.timeout(this.timeoutMs)
+    const timeout = AbortSignal.timeout(this.timeoutMs)
+    const cut = this.cut.signal
+    const signal = AbortSignal.any([timeout, cut])
     for (let attempt = 1; res == null; attempt++) {
       try {
         res = await fetch(this.url + path, {
@@ -100,7 +124,7 @@ export class IssuerClient {
         if (attempt === 1 && RESET_CODES.has(err?.cause?.code) && !signal.aborted) {
           continue
         }
-        const reason = signal.aborted ? 'timeout' : String(err?.cause?.code ?? err?.name ?? 'error')
+        const reason = cut.aborted ? INTERRUPTED : timeout.aborted ? 'timeout' : String(err?.cause?.code ?? err?.name ?? 'error')
         throw new IssuerClientError('unreachable', 0, `issuer ${this.url} unreachable: ${reason}`, reason)
       }
     }

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Counter, Gauge } from 'prom-client'
-import { IssuerClient, IssuerClientError } from './client.ts'
+import { IssuerClient, IssuerClientError, isInterrupted } from './client.ts'
 import { ReplicaHealth, failsOver } from './replica-health.ts'
 import type { CloneProofJson } from '../core/clone-proof.ts'
 import type { KeySet, RenewResult, RevocationRequest, TokenResult } from './wire.ts'
@@ -35,6 +35,8 @@ export interface IssuerApi {
   revocationList(known?: number): Promise<{ n: number, jws: string } | undefined>
   /** offer a clone proof as grounds for revocation (`IssuerClient.offerCloneProof`) */
   offerCloneProof(proof: CloneProofJson): Promise<RevocationRequest>
+  /** end the requests in flight: the host's network changed under them (`IssuerClient.interrupt`) */
+  interrupt(): void
 }
 
 export interface IssuerReplicasInit {
@@ -120,6 +122,13 @@ export class IssuerReplicas implements IssuerApi {
     return this.run(async client => client.offerCloneProof(proof))
   }
 
+  /** End every replica's requests in flight (`IssuerClient.interrupt`); an operation goes on to the next replica at once. */
+  interrupt (): void {
+    for (const client of this.clients.values()) {
+      client.interrupt()
+    }
+  }
+
   private async run<T>(operation: (client: IssuerClient) => Promise<T>): Promise<T> {
     const tried: string[] = []
     let last: any
@@ -139,7 +148,10 @@ export class IssuerReplicas implements IssuerApi {
           throw err
         }
         const code = errorCode(err)
-        this.health.failed(url, code)
+        if (!isInterrupted(err)) {
+          // a request cut short here says nothing about the replica
+          this.health.failed(url, code)
+        }
         tried.push(`${url} (${code})`)
         last = err
       }

@@ -38,6 +38,9 @@ export interface NetworkChangeEvent extends AddressChange {
 }
 
 export interface NetworkWatcherEvents {
+  /** the interface addresses changed: dispatched at once, before the connections are probed */
+  'network:addresses': CustomEvent<AddressChange>
+  /** ... and after: the stale connections closed, the lost peers redialled */
   'network:change': CustomEvent<NetworkChangeEvent>
 }
 
@@ -84,8 +87,15 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
         return undefined
       }
       this.log('interface addresses changed: +%s -%s', change.added.join(','), change.removed.join(','))
+      this.safeDispatchEvent('network:addresses', { detail: change })
       const closed = await this.closeStale()
-      await this.components.keeper.redialKept()
+      if (change.added.length > 0) {
+        // a way back: the backoffs grew while this node's own link was
+        // down, which was the cause of the failures, so they are forgotten
+        await this.components.keeper.reconnectNow()
+      } else {
+        await this.components.keeper.redialKept()
+      }
       this.safeDispatchEvent('network:change', { detail: { ...change, closed } })
       return change
     } finally {

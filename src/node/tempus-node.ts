@@ -26,6 +26,7 @@ import { admissionStateFor } from '../admission/state.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import { TokenManager } from '../admission/token-manager.ts'
 import { IssuerReplicas } from '../issuer-client/replicas.ts'
+import type { AddressChange } from '../liveness/network-change.ts'
 import type { IssuerApi } from '../issuer-client/replicas.ts'
 import { cloneProofToJson } from '../core/clone-proof.ts'
 import { DialRateLimiter } from '../liveness/dial-limiter.ts'
@@ -155,6 +156,7 @@ export class TempusNode {
     this.bundleRelay = init.bundleRelay
     this.onOwnToken = this.onOwnToken.bind(this)
     this.onRecovered = this.onRecovered.bind(this)
+    this.onNetworkChange = this.onNetworkChange.bind(this)
     this.libp2p = libp2p
     this.config = config
     this.log = log
@@ -238,6 +240,7 @@ export class TempusNode {
       this.log.warn({ issuers: this.issuers.urls, code: failure?.code }, `starting without a token (${failure == null ? 'the issuer did not answer yet' : failure.refused ? `the issuer refused: ${failure.code}` : `the issuer is ${failure.code === 'unreachable' ? 'unreachable' : `not usable: ${failure.code}`}`}); no connection can be admitted until it gives one`)
     }
     await this.libp2p.start()
+    this.libp2p.services.network.addEventListener('network:addresses', this.onNetworkChange)
     if (this.federationEndpoint != null) {
       this.tokens.addEventListener('token', this.onOwnToken)
       const own = this.admission.ownToken
@@ -282,6 +285,7 @@ export class TempusNode {
     this.tokens.stop()
     this.tokens.removeEventListener('token', this.onOwnToken)
     this.tokens.removeEventListener('recovered', this.onRecovered)
+    this.libp2p.services.network.removeEventListener('network:addresses', this.onNetworkChange)
     this.anomalyRelay?.stop()
     await this.bundleRelay?.stop()
     await this.federationEndpoint?.stop()
@@ -341,6 +345,24 @@ export class TempusNode {
     }
     this.log.info({ outageMs: this.now() - evt.detail.since }, 'issuer outage over: redialling lost peers now')
     void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the outage failed') })
+  }
+
+  /**
+   * The host's interfaces changed. With an address added (a link back, a
+   * new network) the issuer requests in flight went out on the old network
+   * and may never be answered: they are ended and sent again, and what an
+   * issuer outage as seen from here postponed (a token retry grown to its
+   * backoff cap, the next revocation poll) runs now. The network watcher
+   * itself probes the connections and redials the lost peers
+   * (src/liveness/network-watcher.ts).
+   */
+  private onNetworkChange (evt: CustomEvent<AddressChange>): void {
+    if (this.libp2p.status !== 'started' || evt.detail.added.length === 0) {
+      return
+    }
+    this.issuers.interrupt()
+    this.tokens.networkChanged()
+    this.libp2p.services.admission.networkChanged()
   }
 
   /** What `/healthz` says: ok, or degraded with the reasons (src/node/health.ts). */

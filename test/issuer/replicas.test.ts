@@ -24,7 +24,7 @@ import { ENROLLMENT_FILE, enrolledIssuers, loadEnrollment } from '../../src/admi
 import { admissionStateFor } from '../../src/admission/state.ts'
 import { TokenManager } from '../../src/admission/token-manager.ts'
 import { issuerRows } from '../../src/cli/commands/info.ts'
-import { IssuerClient } from '../../src/issuer-client/client.ts'
+import { IssuerClient, isInterrupted } from '../../src/issuer-client/client.ts'
 import { startIssuerHttp } from '../../src/issuer/http.ts'
 import { IssuerUrlError, parseIssuerUrls } from '../../src/issuer-client/issuer-url.ts'
 import { ReplicaHealth, failsOver } from '../../src/issuer-client/replica-health.ts'
@@ -32,7 +32,7 @@ import { IssuerReplicas } from '../../src/issuer-client/replicas.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { startTestIssuer } from '../fixtures/issuer.ts'
 import { TestNet } from '../fixtures/nodes.ts'
-import { eventually } from '../fixtures/wait.ts'
+import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import type { Enrollment } from '../../src/admission/enrollment.ts'
 import type { IssuerHttp } from '../../src/issuer/http.ts'
 import type { TestIssuer } from '../fixtures/issuer.ts'
@@ -128,16 +128,20 @@ describe('replica health (pure)', () => {
 })
 
 /** A TCP listener that accepts connections and never answers (an issuer hung mid-request). */
-async function silentListener (port = 0): Promise<{ url: string, close: () => Promise<void> }> {
+async function silentListener (port = 0): Promise<{ url: string, connected: Promise<void>, close: () => Promise<void> }> {
   const sockets = new Set<Socket>()
+  let onConnected = (): void => {}
+  const connected = new Promise<void>(resolve => { onConnected = resolve })
   const server: Server = createServer(socket => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
+    onConnected()
   })
   await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
   const address = server.address() as { port: number }
   return {
     url: `http://127.0.0.1:${address.port}`,
+    connected,
     close: async () => {
       for (const s of sockets) s.destroy()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
@@ -234,6 +238,57 @@ describe('a node over three replicas of one issuer', () => {
     } finally {
       tokens.stop()
       await silent.close()
+    }
+  })
+
+  it('a network change ends the requests in flight: an operation hung on one replica goes on to the next at once, and the hung one is not marked down for it', { timeout: 30_000 }, async () => {
+    const silent = await silentListener()
+    // a minute's timeout: only the interruption can end the hung request within the test's time
+    const replicas = new IssuerReplicas({ urls: [silent.url, t.url], now, random: () => 0, timeoutMs: 60_000 })
+    try {
+      const keys = replicas.keys()
+      await silent.connected
+      replicas.interrupt()
+      assert.ok((await keys).current != null)
+      assert.equal(replicas.lastAnswered, t.url)
+      assert.equal(replicas.failovers, 1)
+      assert.equal(replicas.status()[0]?.healthy, true, 'a request cut short says nothing about its replica')
+      // a client alone: the request ends at once, as unreachable and interrupted
+      const alone = await silentListener()
+      const client = new IssuerClient({ url: alone.url, timeoutMs: 60_000 })
+      const hung = client.keys()
+      await alone.connected
+      client.interrupt()
+      await assert.rejects(hung, (err: unknown) => isInterrupted(err))
+      // later requests are not cut
+      assert.ok((await new IssuerClient({ url: t.url }).keys()).current != null)
+      await alone.close()
+    } finally {
+      await silent.close()
+    }
+  })
+
+  it('a network change brings a token retry forward from its backoff', { timeout: 30_000 }, async () => {
+    const gone = await open()
+    const gonePort = Number(new URL(gone.url).port)
+    await gone.close()
+    const replicas = new IssuerReplicas({ urls: [gone.url], now, random: () => 0 })
+    const { key, enrollment } = await enroll()
+    const state = await admissionStateFor(enrollment, { now })
+    // ten minutes of backoff after the first failure: only the network change can bring the retry within the test's time
+    const tokens = new TokenManager({ client: replicas, privateKey: key, credential: enrollment.credential, state, log: createLogger({ level: 'silent' }), now, random: () => 0, backoff: { initialDelayMs: 600_000, maxDelayMs: 600_000, factor: 1, jitter: 0 } })
+    try {
+      await tokens.start(5_000)
+      assert.equal(state.ownToken, undefined)
+      assert.equal(tokens.lastFailure?.code, 'unreachable')
+      await open(gonePort)
+      const got = waitForEvent(tokens, 'token')
+      tokens.networkChanged()
+      await got
+      assert.ok(state.ownToken != null)
+      assert.equal(tokens.lastFailure, undefined)
+    } finally {
+      tokens.stop()
     }
   })
 })

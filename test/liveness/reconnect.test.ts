@@ -5,6 +5,11 @@ import { TestNet } from '../fixtures/nodes.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import { probeConnection } from '../../src/liveness/probe.ts'
+import { DOMAINS } from '../../src/core/domains.ts'
+import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
+import { IssuerClient } from '../../src/issuer-client/client.ts'
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
 /** yamux under a libp2p connection (a private field): where a test makes a peer answer its pings late, or never */
 function muxerOf (connection: unknown): { handlePing: (header: unknown) => void } {
@@ -179,11 +184,59 @@ describe('liveness and reconnection', () => {
     watcher.readInterfaces = () => table
     watcher.snapshot = new Set(['eth0/10.1.0.2'])
     table = { wlan0: [{ address: '10.2.0.7', family: 'IPv4', internal: false }] }
+    const order: string[] = []
+    edge.libp2p.services.network.addEventListener('network:addresses', () => { order.push('addresses') })
+    edge.libp2p.services.network.addEventListener('network:change', () => { order.push('change') })
     const changed = waitForEvent(edge.libp2p.services.network, 'network:change')
     const change = await edge.libp2p.services.network.check()
     assert.deepEqual(change, { added: ['wlan0/10.2.0.7'], removed: ['eth0/10.1.0.2'] })
     const evt = await changed
     assert.equal(evt.detail.closed, 0, 'a loopback connection still answers, so it stays')
     assert.equal(edge.libp2p.getPeers().length, 1)
+    assert.deepEqual(order, ['addresses', 'change'], 'what does not wait on the probes hears of the change first')
+  })
+
+  it('an address added asks the issuer at once for what the node may have missed: the revocation list is polled now, not at the next poll an hour on', async () => {
+    const node = await net.node({ type: 'edge', admission: { crlPollInterval: '1h' } })
+    // the poll at start has been answered
+    await eventually(() => node.admission.revocations.number >= 0, 'the first revocation list')
+    const t = await net.issuer()
+    const member = await generateKeyPair('Ed25519')
+    const enrolled = await new IssuerClient({ url: t.url }).enroll(member, await t.issuer.createCode('edge'))
+    const admins = [generateEd25519(), generateEd25519()]
+    for (const [i, ad] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `network-change-admin-${i}`) }
+    const request = await t.issuer.requestRevocation(enrolled.peerId, 'test')
+    for (const ad of admins) {
+      await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
+    }
+    assert.ok(!node.admission.revocations.isRevoked(enrolled.peerId), 'nothing told the node yet')
+    const watcher = node.libp2p.services.network as any
+    let table: Record<string, any[]> = {}
+    watcher.readInterfaces = () => table
+    watcher.snapshot = new Set()
+    table = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
+    await node.libp2p.services.network.check()
+    await eventually(() => node.admission.revocations.isRevoked(enrolled.peerId), 'the revocation, polled on the network change')
+  })
+
+  it('an address added is a way back: the redial backoffs grown meanwhile are forgotten; an address removed alone forgets none', async () => {
+    let table: Record<string, any[]> = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
+    const sentinel = await net.node({ type: 'sentinel' })
+    const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), liveness: { networkPollInterval: '1h' } })
+    await eventually(() => edge.libp2p.getPeers().length === 1, 'connected')
+    const watcher = edge.libp2p.services.network as any
+    watcher.readInterfaces = () => table
+    watcher.snapshot = new Set(['eth0/10.1.0.2'])
+    const keeper = edge.libp2p.services.keeper
+    await sentinel.stop()
+    // the sentinel is kept: the edge redials it with a growing backoff, failing each time
+    await eventually(() => (keeper.redialOf(sentinel.peerId)?.failures ?? 0) >= 3, 'three failed redials of the sentinel', 30_000)
+    table = {}
+    await edge.libp2p.services.network.check()
+    assert.ok((keeper.redialOf(sentinel.peerId)?.failures ?? 0) >= 3, 'an address gone is no way back: the backoff stands')
+    const before = keeper.redialOf(sentinel.peerId)?.failures ?? 0
+    table = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
+    await edge.libp2p.services.network.check()
+    assert.ok((keeper.redialOf(sentinel.peerId)?.failures ?? 0) < before, 'the backoff grown while the link was away is forgotten')
   })
 })
