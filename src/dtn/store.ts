@@ -10,12 +10,10 @@
  * - `receipts`: signed delivery receipts, passed on until the bundle expires.
  *
  * Quotas (total bytes, bytes per source) are checked before every insert;
- * expired rows are deleted by `expire`, and never read before that. The
- * store keeps a lower bound of the earliest expiry it holds, so an `expire`
- * with nothing due touches no table: the service calls it four times a
- * second, and an idle node's sweeps were most of its database traffic.
+ * expired rows are deleted by `expire`, and never read before that; an
+ * `expire` with nothing due touches no table (`ExpiryBound`).
  */
-import { openSqliteStore } from '../storage/index.ts'
+import { ExpiryBound, openSqliteStore } from '../storage/index.ts'
 import { encodeEndorsement } from './bundle.ts'
 import { formatDestination, parseDestination } from './destination.ts'
 import { DtnError } from './errors.ts'
@@ -35,8 +33,7 @@ export class BundleStore {
   private bytes = 0
   private readonly bySource = new Map<string, number>()
   private receiptCount = 0
-  /** no row expires before this (a lower bound: deletes only raise the true minimum) */
-  private earliestExpiry = Number.POSITIVE_INFINITY
+  private readonly expiry: ExpiryBound
   /** counter changes of the transaction in progress */
   private pending?: { total: number, bySource: Map<string, number> }
 
@@ -64,7 +61,7 @@ export class BundleStore {
       this.account(row.source, Number(row.n))
     }
     this.receiptCount = Number((this.db.prepare('SELECT COUNT(*) AS n FROM receipts').get() as { n: number }).n)
-    this.earliestExpiry = this.firstExpiry()
+    this.expiry = new ExpiryBound(this.stmts.firstExpiry)
   }
 
   // ---- writes -------------------------------------------------------------
@@ -94,14 +91,14 @@ export class BundleStore {
           const isNew = Number(r.changes) === 1
           if (isNew) {
             this.account(f.source, costOf(f))
-            this.expiresAt(f.expiresAt)
+            this.expiry.lower(f.expiresAt)
           }
           return isNew
         })
         const first = batch.fragments[0]
         if (batch.outbox === true && first != null) {
           this.stmts.outboxAdd.run(first.id, formatDestination(first.destination), first.createdAt, first.expiresAt, first.totalLength, batch.fragments.length)
-          this.expiresAt(first.expiresAt)
+          this.expiry.lower(first.expiresAt)
         }
         results.push(stored)
       }
@@ -168,7 +165,7 @@ export class BundleStore {
       fresh = Number(this.stmts.inboxAdd.run(entry.id, entry.source, entry.destination, entry.createdAt, entry.expiresAt, entry.receivedAt, entry.payload, entry.sourceOverlay ?? null).changes) === 1
       if (fresh) {
         this.account(entry.source, entry.payload.length)
-        this.expiresAt(entry.expiresAt)
+        this.expiry.lower(entry.expiresAt)
       }
       if (removeFragments) {
         this.unaccount(this.stmts.removeBundle.all(entry.id))
@@ -185,7 +182,7 @@ export class BundleStore {
     const added = Number(this.stmts.receiptAdd.run(r.id, r.destination, r.source, r.deliveredAt, r.expiresAt, r.wire.body, r.wire.signature).changes) === 1
     if (added) {
       this.receiptCount++
-      this.expiresAt(r.expiresAt)
+      this.expiry.lower(r.expiresAt)
       // a bundle to another overlay names the destination `<peer>@<overlay>`
       this.stmts.outboxDelivered.run(r.deliveredAt, r.id, r.destination, `${r.destination}@%`)
     }
@@ -194,7 +191,7 @@ export class BundleStore {
 
   /** Delete what expired; returns how many rows went. Nothing due: no table is touched. */
   expire (now: number): number {
-    if (now < this.earliestExpiry) {
+    if (!this.expiry.due(now)) {
       return 0
     }
     let n = 0
@@ -207,22 +204,10 @@ export class BundleStore {
       this.receiptCount -= receipts
       n = fragments.length + inbox.length + receipts + Number(this.stmts.expireOutbox.run(now).changes)
     })
-    this.earliestExpiry = this.firstExpiry()
+    this.expiry.reread()
     return n
   }
 
-  /** The earliest expiry held now (each table's index answers it), or +∞. */
-  private firstExpiry (): number {
-    const row = this.stmts.firstExpiry.get() as { e: number | null } | undefined
-    return row?.e == null ? Number.POSITIVE_INFINITY : Number(row.e)
-  }
-
-  /** A row expiring at `t` was written: the bound may come down. */
-  private expiresAt (t: number): void {
-    if (t < this.earliestExpiry) {
-      this.earliestExpiry = t
-    }
-  }
 
   // ---- reads --------------------------------------------------------------
 

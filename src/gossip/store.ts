@@ -10,11 +10,9 @@
  * under the same id (`conflict`: equivocation), never silently the first
  * one's substitute.
  *
- * The store keeps a lower bound of the earliest expiry it holds, so an
- * `expire` with nothing due touches no table (the service calls it every
- * second).
+ * An `expire` with nothing due touches no table (`ExpiryBound`).
  */
-import { openSqliteStore } from '../storage/index.ts'
+import { ExpiryBound, openSqliteStore } from '../storage/index.ts'
 import { ANOMALY_ID_BYTES } from './constants.ts'
 import { GossipError } from './errors.ts'
 import type { BoundAnomaly } from './anomaly-id.ts'
@@ -79,9 +77,7 @@ export class AnomalyStore {
   private readonly countStmt: StatementSync
   private readonly frameStmt: StatementSync
   private readonly forgetStmt: StatementSync
-  private readonly firstExpiryStmt: StatementSync
-  /** no row expires before this (a lower bound: deletes only raise the true minimum) */
-  private earliestExpiry: number
+  private readonly expiry: ExpiryBound
 
   /**
    * `path` of a database file, or ':memory:'; `recovery`: what the operator
@@ -115,8 +111,7 @@ export class AnomalyStore {
     this.forgetStmt = this.db.prepare('DELETE FROM anomalies WHERE origin = ?')
     this.newestStmt = this.db.prepare('SELECT MAX(timestamp) AS t FROM anomalies')
     this.countStmt = this.db.prepare('SELECT COUNT(*) AS n FROM anomalies WHERE expires > ?')
-    this.firstExpiryStmt = this.db.prepare('SELECT MIN(expires) AS e FROM anomalies')
-    this.earliestExpiry = this.firstExpiry()
+    this.expiry = new ExpiryBound(this.db.prepare('SELECT MIN(expires) AS e FROM anomalies'))
   }
 
   /**
@@ -135,9 +130,7 @@ export class AnomalyStore {
       throw new GossipError('bad-id', 'the id is not its binding\'s prefix')
     }
     const r = this.insertStmt.run(a.id, a.origin, a.kind, a.digest, a.severity, JSON.stringify(a.metadata), a.timestamp, a.expires, receivedAt, frame, a.provenance == null ? null : JSON.stringify(a.provenance), a.binding)
-    if (a.expires < this.earliestExpiry) {
-      this.earliestExpiry = a.expires
-    }
+    this.expiry.lower(a.expires)
     if (Number(r.changes) === 1) {
       return 'new'
     }
@@ -228,18 +221,12 @@ export class AnomalyStore {
 
   /** Delete what expired; returns how many. */
   expire (now: number): number {
-    if (now < this.earliestExpiry) {
+    if (!this.expiry.due(now)) {
       return 0
     }
     const n = Number(this.expireStmt.run(now).changes)
-    this.earliestExpiry = this.firstExpiry()
+    this.expiry.reread()
     return n
-  }
-
-  /** The earliest expiry held now (the expiry index answers it), or +∞. */
-  private firstExpiry (): number {
-    const row = this.firstExpiryStmt.get() as { e: number | null } | undefined
-    return row?.e == null ? Number.POSITIVE_INFINITY : Number(row.e)
   }
 
   /** open: not closed, and not failed to open (`/readyz`) */

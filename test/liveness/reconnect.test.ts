@@ -5,6 +5,7 @@ import { TestNet } from '../fixtures/nodes.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
 import { probeConnection } from '../../src/liveness/probe.ts'
+import { addressSnapshot } from '../../src/liveness/network-change.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
@@ -15,6 +16,17 @@ const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 function muxerOf (connection: unknown): { handlePing: (header: unknown) => void } {
   return (connection as { muxer: { handlePing: (header: unknown) => void } }).muxer
 }
+
+/** The node's network watcher reads `table` from now on (set by the returned function), starting from `initial`: a test's own interface changes. */
+function fakeInterfaces (node: TempusNode, initial: Record<string, any[]>): (next: Record<string, any[]>) => void {
+  let table = initial
+  const watcher = node.libp2p.services.network as any
+  watcher.readInterfaces = () => table
+  watcher.snapshot = addressSnapshot(initial)
+  return next => { table = next }
+}
+
+const ETH0 = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
 
 describe('liveness and reconnection', () => {
   const net = new TestNet()
@@ -176,14 +188,11 @@ describe('liveness and reconnection', () => {
   })
 
   it('the network watcher probes connections on an address change and keeps the live ones', async () => {
-    let table: Record<string, any[]> = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
     const sentinel = await net.node({ type: 'sentinel' })
     const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), liveness: { networkPollInterval: '1h' } })
     await eventually(() => edge.libp2p.getPeers().length === 1, 'connected')
-    const watcher = edge.libp2p.services.network as any
-    watcher.readInterfaces = () => table
-    watcher.snapshot = new Set(['eth0/10.1.0.2'])
-    table = { wlan0: [{ address: '10.2.0.7', family: 'IPv4', internal: false }] }
+    const setInterfaces = fakeInterfaces(edge, ETH0)
+    setInterfaces({ wlan0: [{ address: '10.2.0.7', family: 'IPv4', internal: false }] })
     const order: string[] = []
     edge.libp2p.services.network.addEventListener('network:addresses', () => { order.push('addresses') })
     edge.libp2p.services.network.addEventListener('network:change', () => { order.push('change') })
@@ -210,32 +219,25 @@ describe('liveness and reconnection', () => {
       await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
     }
     assert.ok(!node.admission.revocations.isRevoked(enrolled.peerId), 'nothing told the node yet')
-    const watcher = node.libp2p.services.network as any
-    let table: Record<string, any[]> = {}
-    watcher.readInterfaces = () => table
-    watcher.snapshot = new Set()
-    table = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
+    fakeInterfaces(node, {})(ETH0)
     await node.libp2p.services.network.check()
     await eventually(() => node.admission.revocations.isRevoked(enrolled.peerId), 'the revocation, polled on the network change')
   })
 
   it('an address added is a way back: the redial backoffs grown meanwhile are forgotten; an address removed alone forgets none', async () => {
-    let table: Record<string, any[]> = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
     const sentinel = await net.node({ type: 'sentinel' })
     const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), liveness: { networkPollInterval: '1h' } })
     await eventually(() => edge.libp2p.getPeers().length === 1, 'connected')
-    const watcher = edge.libp2p.services.network as any
-    watcher.readInterfaces = () => table
-    watcher.snapshot = new Set(['eth0/10.1.0.2'])
+    const setInterfaces = fakeInterfaces(edge, ETH0)
     const keeper = edge.libp2p.services.keeper
     await sentinel.stop()
     // the sentinel is kept: the edge redials it with a growing backoff, failing each time
     await eventually(() => (keeper.redialOf(sentinel.peerId)?.failures ?? 0) >= 3, 'three failed redials of the sentinel', 30_000)
-    table = {}
+    setInterfaces({})
     await edge.libp2p.services.network.check()
     assert.ok((keeper.redialOf(sentinel.peerId)?.failures ?? 0) >= 3, 'an address gone is no way back: the backoff stands')
     const before = keeper.redialOf(sentinel.peerId)?.failures ?? 0
-    table = { eth0: [{ address: '10.1.0.2', family: 'IPv4', internal: false }] }
+    setInterfaces(ETH0)
     await edge.libp2p.services.network.check()
     assert.ok((keeper.redialOf(sentinel.peerId)?.failures ?? 0) < before, 'the backoff grown while the link was away is forgotten')
   })
