@@ -191,7 +191,7 @@ function snapshot (): string[] {
     const ps = n.libp2p.services.pubsub as any
     const peers = n.libp2p.getConnections().map(c => c.remotePeer.toString())
     const negative = [...new Set(peers)].filter(p => ps.getScore(p) < 0).map(p => `${name(p)}:${Math.round(ps.getScore(p))}`)
-    return `#${i} conns ${new Set(peers).size} mesh ${meshCount(n)} subs ${n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).length} out ${ps.streamsOutbound.size}${negative.length > 0 ? ' negative ' + negative.join(',') : ''}`
+    return `#${i} conns ${new Set(peers).size} mesh ${meshCount(n)} subs ${n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).length} out ${ps.streamsOutbound.size} views e${n.sampling.view('edge').length}/b${n.sampling.view('bridge').length}/s${n.sampling.view('sentinel').length} notConnected ${['edge', 'bridge', 'sentinel'].flatMap(t => n.sampling.view(t as PeerType)).filter(e => !peers.includes(e.peerId)).length}${negative.length > 0 ? ' negative ' + negative.join(',') : ''}`
   })
 }
 const snapshots: Array<{ t: number, lines: string[] }> = []
@@ -352,6 +352,19 @@ for (const e of events.filter(e => e.node === -1).slice(0, 10)) process.stdout.w
 for (const e of events.filter(e => e.what.startsWith('fed again')).slice(0, 20)) process.stdout.write(`  #${e.node} ${e.t} ${e.what}\n`)
 process.stdout.write(report.join('\n') + '\n')
 process.stdout.write('final snapshot:\n' + snapshot().join('\n') + '\n')
+// the thin meshes: what the mesh watch saw, and whom the keeper could have dialled
+for (const [i, n] of nodes.entries()) {
+  if (meshCount(n) >= 4) continue
+  const ps = n.libp2p.services.pubsub as any
+  const stored = await n.libp2p.peerStore.all()
+  const connected = new Set(n.libp2p.getConnections().map(c => c.remotePeer.toString()))
+  const dialable = stored.filter(p => p.addresses.length > 0 && !connected.has(p.id.toString()) && !p.id.equals(n.peerId))
+  const backoff = ps.backoff?.get(ANOMALY_TOPIC) as Map<string, number> | undefined
+  const subs = n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).map(p => p.toString())
+  const mesh = new Set(ps.getMeshPeers(ANOMALY_TOPIC))
+  const candidates = subs.filter(p => !mesh.has(p) && !(backoff?.has(p) ?? false) && ps.getScore(p) >= 0 && ps.streamsOutbound.has(p))
+  process.stdout.write(`thin #${i}: mesh ${mesh.size}, subs ${subs.length}, in backoff ${backoff?.size ?? 0}, graftable ${candidates.map(name).join(',') || 'none'}, starved ${n.gossip.status().starved}, peer store ${stored.length} (dialable ${dialable.length}: ${dialable.map(p => name(p.id.toString())).join(',')}), watch ${JSON.stringify([...((n.gossip as any).starvation?.prunedUntil?.keys() ?? [])].filter((k: string) => k.startsWith(ANOMALY_TOPIC)).map((k: string) => name(k.split(' ')[1] ?? '')))}\n`)
+}
 await Promise.allSettled(nodes.map(async n => n.stop()))
 await overlay.stop()
 process.exit(0)

@@ -15,9 +15,11 @@ export type GossipRefusal =
   | 'lapsed-evidence'
   /** live, an anomaly older than the allowed skew or expired: it took that long to come (a loaded relay, a slow path), not taken live, nobody charged; catch-up takes it */
   | 'late'
+  /** live, a frame of a sender already refused often enough to be graylisted, dropped unchecked (source-gate.ts); nobody charged again */
+  | 'cut-off'
 
-/** duplicates, stale copies, lapsed evidence and late live copies are ignored (no penalty); the rest are rejected */
-export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale', 'lapsed-evidence', 'late'])
+/** duplicates, stale copies, lapsed evidence, late live copies and frames dropped unchecked are ignored (no penalty); the rest are rejected */
+export const IGNORED: ReadonlySet<GossipRefusal> = new Set(['duplicate', 'stale', 'lapsed-evidence', 'late', 'cut-off'])
 
 export class GossipError extends TempusError {
   override readonly name = 'GossipError'

@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram } from 'prom-client'
 import type { Registry } from 'prom-client'
 
 /** what the metrics read of the service's `status()` (declared here: the service imports this file) */
-export interface GossipCounts { published: number, delivered: number, held: number }
+export interface GossipCounts { published: number, delivered: number, held: number, starved: number }
 
 export class GossipMetrics {
   private readonly messages: Counter<'topic' | 'result'>
@@ -50,6 +50,12 @@ export class GossipMetrics {
       help: 'anomalies delivered here for the first time (each once, however many copies came)',
       registers,
       collect () { this.reset(); this.inc(service.status().delivered) }
+    })
+    new Counter({
+      name: 'tempus_gossip_mesh_starved_total',
+      help: 'heartbeats at which a gossipsub mesh was stuck below D_lo with no connected peer left to graft, and one more neighbour was dialled (src/gossip/mesh-starvation.ts)',
+      registers,
+      collect () { this.reset(); this.inc(service.status().starved) }
     })
     new Gauge({
       name: 'tempus_gossip_anomalies_held',

@@ -28,6 +28,9 @@ import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
 import { rescoreNow } from './rescore.ts'
+import { MeshStarvation } from './mesh-starvation.ts'
+import { SourceGate } from './source-gate.ts'
+import { INVALID_MESSAGE_DECAY, INVALID_MESSAGE_WEIGHT, SCORE_THRESHOLDS } from './scoring.ts'
 import { GossipStreamKeeper } from './stream-keeper.ts'
 import { KeyAnnouncer } from './key-announcer.ts'
 import { admissionDependencies, admissionStateOf } from '../admission/provider.ts'
@@ -41,7 +44,7 @@ import type { ListOptions, StoredAnomaly } from './store.ts'
 import type { Checked } from './validation.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
-import type { GossipSub, Message } from '@libp2p/gossipsub'
+import type { GossipSub, MeshPeer, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -95,9 +98,20 @@ export interface GossipRefused {
   reason: GossipRefusal
 }
 
+/** `mesh:starved`: the node's mesh of these topics is stuck thin (mesh-starvation.ts) */
+export interface MeshStarved {
+  topics: string[]
+}
+
 export interface GossipEvents {
   anomaly: CustomEvent<DeliveredAnomaly>
   refused: CustomEvent<GossipRefused>
+  /**
+   * the gossipsub mesh of a topic has fewer than D_lo peers and no connected
+   * peer left to graft (mesh-starvation.ts): connect to one more peer (the
+   * node calls its peer keeper's `addNeighbour`); at most every few heartbeats
+   */
+  'mesh:starved': CustomEvent<MeshStarved>
 }
 
 export interface GossipStats {
@@ -107,9 +121,17 @@ export interface GossipStats {
   rejected: Partial<Record<GossipRefusal, number>>
   /** live messages dropped without charging anyone (a duplicate, a stale copy, lapsed evidence, a late one), by reason */
   ignored: Partial<Record<GossipRefusal, number>>
+  /** heartbeats at which the mesh was stuck thin and one more neighbour was asked for (`mesh:starved`) */
+  starved: number
 }
 
 const encoder = new TextEncoder()
+
+/** what the mesh watch reads of gossipsub beyond its interface (public on its class) */
+interface MeshReadable {
+  opts: { Dlo: number, pruneBackoff: number }
+  getMeshPeers: (topic: string) => string[]
+}
 
 export class GossipService extends TypedEventEmitter<GossipEvents> implements Startable {
   readonly store: AnomalyStore
@@ -122,13 +144,16 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   /** what the validator concluded, for the `message` event that follows an Accept */
   private readonly accepted = new PendingVerdicts<Checked>()
   private readonly catchUps: CatchUp
-  private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {}, ignored: {} }
+  private readonly stats: GossipStats = { published: 0, delivered: 0, caughtUp: 0, rejected: {}, ignored: {}, starved: 0 }
   private readonly metrics?: GossipMetrics
   private readonly sweep: RepeatingTask
   private readonly periodicCatchUp: RepeatingTask
   private readonly keys: KeyAnnouncer
   /** gossipsub's streams back on the connection left when the one carrying them closed (stream-keeper.ts) */
   readonly streams: GossipStreamKeeper
+  private starvation?: MeshStarvation
+  /** a few frames of one sender checked at once, none once it is past the graylist (source-gate.ts) */
+  private readonly gate: SourceGate
 
   constructor (components: GossipServiceComponents, init: GossipServiceInit = {}) {
     super()
@@ -140,6 +165,12 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.now = init.now ?? Date.now
     this.log = components.logger.forComponent('tempus:gossip')
     this.metrics = init.registry == null ? undefined : new GossipMetrics(init.registry, this)
+    this.gate = new SourceGate({
+      // the refusals that take a peer under gossipsub's graylist on P4 alone (weight·n² ≤ threshold)
+      cutoff: Math.sqrt(SCORE_THRESHOLDS.graylistThreshold / INVALID_MESSAGE_WEIGHT),
+      decay: INVALID_MESSAGE_DECAY,
+      now: this.now
+    })
     this.keys = new KeyAnnouncer(certificate => { this.publishFrame(KEYS_TOPIC, encoder.encode(certificate)) })
     this.validator = new GossipValidator({
       state: this.state,
@@ -176,6 +207,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
     this.onHeartbeat = this.onHeartbeat.bind(this)
+    this.onPrune = this.onPrune.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/gossip'
@@ -197,7 +229,10 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       pubsub.subscribe(topic)
     }
     pubsub.addEventListener('message', this.onMessage)
+    const opts = (pubsub as unknown as MeshReadable).opts
+    this.starvation = new MeshStarvation({ dLo: opts.Dlo, backoffMs: opts.pruneBackoff, now: this.now })
     pubsub.addEventListener('gossipsub:heartbeat', this.onHeartbeat)
+    pubsub.addEventListener('gossipsub:prune', this.onPrune)
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.state.addEventListener('revocation-list', this.onRevocationList)
@@ -219,6 +254,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('gossipsub:heartbeat', this.onHeartbeat)
+    pubsub.removeEventListener('gossipsub:prune', this.onPrune)
     for (const topic of GOSSIP_TOPICS) {
       pubsub.topicValidators.delete(topic)
     }
@@ -316,24 +352,38 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
 
   /** gossipsub's topic validator: the verdict, and on an Accept what was checked, parked for the message event. */
   private async validate (topic: GossipTopic, peer: PeerId, message: Message): Promise<TopicValidatorResult> {
+    const source = peer.toString()
+    if (!await this.gate.enter(source)) {
+      this.ignored(topic, 'cut-off')
+      return TopicValidatorResult.Ignore
+    }
+    let refused = false
     try {
       this.accepted.park(message, await this.validator.check(topic, message.data, true))
       return TopicValidatorResult.Accept
     } catch (err) {
-      const verdict = verdictOn(err, peer.toString(), this.state.mayNotKnowRevoked.bind(this.state))
+      const verdict = verdictOn(err, source, this.state.mayNotKnowRevoked.bind(this.state))
       if (verdict.blame != null || !IGNORED.has(verdict.reason)) {
         this.refused(topic, verdict.blame, verdict.reason)
       } else if (verdict.reason !== 'duplicate') {
-        // counted where an operator sees it (many `late` ones: a loaded node or path); a duplicate is gossip's normal
-        this.stats.ignored[verdict.reason] = (this.stats.ignored[verdict.reason] ?? 0) + 1
-        this.metrics?.refused(topic, verdict.reason)
+        this.ignored(topic, verdict.reason)
       }
       if (verdict.result === TopicValidatorResult.Reject) {
+        refused = verdict.blame === source
         // its next RPC is weighed with this refusal counted (rescore.ts)
-        rescoreNow(this.components.pubsub, peer.toString())
+        rescoreNow(this.components.pubsub, source)
       }
       return verdict.result
+    } finally {
+      // its frames waiting for a check are dropped unchecked once it is past the cutoff (source-gate.ts)
+      this.gate.leave(source, refused)
     }
+  }
+
+  /** a live frame dropped without charging anyone, counted where an operator sees it (many `late` ones: a loaded node or path) */
+  private ignored (topic: GossipTopic, reason: GossipRefusal): void {
+    this.stats.ignored[reason] = (this.stats.ignored[reason] ?? 0) + 1
+    this.metrics?.refused(topic, reason)
   }
 
   /** A frame refused, charged to `peer`; none: an honest peer may have passed it on (a revocation it has not heard of yet), counted only. */
@@ -403,6 +453,22 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
 
   private onHeartbeat (): void {
     this.streams.tick().catch(err => { this.log('repairing gossipsub streams failed - %e', err) })
+    const pubsub = this.components.pubsub as unknown as MeshReadable & GossipSub
+    const starved = this.starvation?.beat(GOSSIP_TOPICS.map(topic => ({
+      topic,
+      mesh: pubsub.getMeshPeers(topic),
+      subscribers: pubsub.getSubscribers(topic).map(p => p.toString()).filter(p => this.score(p) >= 0)
+    }))) ?? []
+    if (starved.length > 0) {
+      this.log('gossip mesh stuck thin on %s', starved.join(', '))
+      this.stats.starved++
+      this.safeDispatchEvent('mesh:starved', { detail: { topics: starved } })
+    }
+  }
+
+  /** a PRUNE either way: gossipsub grafts neither side again within the backoff */
+  private onPrune (evt: CustomEvent<MeshPeer>): void {
+    this.starvation?.pruned(evt.detail.topic, evt.detail.peerId)
   }
 
   /** does the peer speak gossipsub (identify told the peer store)? */

@@ -35,3 +35,20 @@ export function selectDialCandidates (candidates: DialCandidate[], want: number,
     })
     .slice(0, want)
 }
+
+/** the reverse order: a peer whose gossipsub mesh is not crowded by every edge of the fleet first */
+const NEIGHBOUR_RANK: Record<PeerType, number> = { edge: 0, bridge: 1, sentinel: 2 }
+
+/**
+ * Whom to dial for one more neighbour when the node has enough connections
+ * but its gossipsub mesh is stuck thin (src/gossip/mesh-starvation.ts): the
+ * hubs are what every edge dials first, so their meshes are the full ones;
+ * edges first, then peers of unknown type, bridges, sentinels; within a type
+ * the most recently seen first. Peers in backoff wait their turn.
+ */
+export function selectNeighbour (candidates: DialCandidate[], now: number): DialCandidate | undefined {
+  const rank = (c: DialCandidate): number => c.type == null ? 0.5 : NEIGHBOUR_RANK[c.type]
+  return candidates
+    .filter(c => !c.connected && (c.notBefore == null || c.notBefore <= now))
+    .sort((a, b) => (rank(a) - rank(b)) || ((b.lastSeen ?? 0) - (a.lastSeen ?? 0)))[0]
+}

@@ -18,7 +18,7 @@ import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
-import { selectDialCandidates } from './dial-policy.ts'
+import { selectDialCandidates, selectNeighbour } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
@@ -38,6 +38,11 @@ export interface PeerKeeperInit {
   minConnections?: number
   /** how often to check the connection count, in ms; @default LIVENESS_DEFAULTS.maintainIntervalMs (2 s) */
   maintainIntervalMs?: number
+  /**
+   * `addNeighbour` dials only while the node has fewer connections than
+   * this; @default `minConnections` + 8
+   */
+  maxNeighbours?: number
   /** @default Date.now */
   now?: () => number
   /** @default Math.random */
@@ -73,6 +78,15 @@ export interface PeerKeeper {
    * grown meanwhile must not delay the reconnect
    */
   reconnectNow(): Promise<void>
+  /**
+   * dial one more peer, beyond `minConnections`: the node's gossipsub mesh is
+   * stuck thin (src/gossip/mesh-starvation.ts). Picks an unconnected peer
+   * not in backoff, edges first (dial-policy.ts `selectNeighbour`), from
+   * the peer store, which holds the peers this node's own views sampled;
+   * does nothing with `maxNeighbours` connections or more. Resolves whether
+   * a dial was started.
+   */
+  addNeighbour(): Promise<boolean>
   /** number of redials scheduled and not yet run */
   readonly pendingRedials: number
   /** how dialling a peer has gone since it dropped: failed dials in a row and when the next may be (undefined: no failure pending) */
@@ -86,6 +100,9 @@ interface RetryState {
 }
 
 const BOOTSTRAP_TAG = 'bootstrap'
+
+/** how many connections beyond `minConnections` a thin gossip mesh may add, one `addNeighbour` at a time */
+const EXTRA_NEIGHBOURS = 8
 
 /**
  * A way back (below) cuts the other backoffs short at most this often, and
@@ -209,19 +226,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       if (want <= 0) {
         return
       }
-      const now = this.now()
-      const peers = await this.components.peerStore.all()
-      const candidates: DialCandidate[] = peers
-        .filter(p => !p.id.equals(this.components.peerId) && p.addresses.length > 0)
-        .map(p => ({
-          id: p.id.toString(),
-          type: this.components.directory.typeOf(p),
-          lastSeen: this.components.directory.lastSeenOf(p),
-          connected: this.isConnected(p.id),
-          notBefore: this.retries.get(p.id.toString())?.notBefore
-        }))
-      const byId = new Map(peers.map(p => [p.id.toString(), p.id]))
-      for (const pick of selectDialCandidates(candidates, want, now)) {
+      const { candidates, byId } = await this.candidates()
+      for (const pick of selectDialCandidates(candidates, want, this.now())) {
         const id = byId.get(pick.id)
         if (id != null) {
           this.dial(id)
@@ -232,6 +238,40 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     } finally {
       this.maintaining = false
     }
+  }
+
+  async addNeighbour (): Promise<boolean> {
+    if (!this.running) {
+      return false
+    }
+    const connected = this.components.connectionManager.getConnections().length
+    if (connected >= (this.init.maxNeighbours ?? (this.init.minConnections ?? LIVENESS_DEFAULTS.minConnections) + EXTRA_NEIGHBOURS)) {
+      return false
+    }
+    const { candidates, byId } = await this.candidates()
+    const pick = selectNeighbour(candidates, this.now())
+    const id = pick == null ? undefined : byId.get(pick.id)
+    if (id == null) {
+      return false
+    }
+    this.log('one more neighbour for a thin gossip mesh: %p', id)
+    this.dial(id)
+    return true
+  }
+
+  /** every peer of the peer store the node could dial, as the dial policy sees it */
+  private async candidates (): Promise<{ candidates: DialCandidate[], byId: Map<string, PeerId> }> {
+    const peers = await this.components.peerStore.all()
+    const candidates: DialCandidate[] = peers
+      .filter(p => !p.id.equals(this.components.peerId) && p.addresses.length > 0)
+      .map(p => ({
+        id: p.id.toString(),
+        type: this.components.directory.typeOf(p),
+        lastSeen: this.components.directory.lastSeenOf(p),
+        connected: this.isConnected(p.id),
+        notBefore: this.retries.get(p.id.toString())?.notBefore
+      }))
+    return { candidates, byId: new Map(peers.map(p => [p.id.toString(), p.id])) }
   }
 
   private isKept (peer: Peer): boolean {

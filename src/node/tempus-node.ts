@@ -157,6 +157,7 @@ export class TempusNode {
     this.onOwnToken = this.onOwnToken.bind(this)
     this.onRecovered = this.onRecovered.bind(this)
     this.onNetworkChange = this.onNetworkChange.bind(this)
+    this.onMeshStarved = this.onMeshStarved.bind(this)
     this.libp2p = libp2p
     this.config = config
     this.log = log
@@ -241,6 +242,7 @@ export class TempusNode {
     }
     await this.libp2p.start()
     this.libp2p.services.network.addEventListener('network:addresses', this.onNetworkChange)
+    this.libp2p.services.gossip.addEventListener('mesh:starved', this.onMeshStarved)
     if (this.federationEndpoint != null) {
       this.tokens.addEventListener('token', this.onOwnToken)
       const own = this.admission.ownToken
@@ -286,6 +288,7 @@ export class TempusNode {
     this.tokens.removeEventListener('token', this.onOwnToken)
     this.tokens.removeEventListener('recovered', this.onRecovered)
     this.libp2p.services.network.removeEventListener('network:addresses', this.onNetworkChange)
+    this.libp2p.services.gossip.removeEventListener('mesh:starved', this.onMeshStarved)
     this.anomalyRelay?.stop()
     await this.bundleRelay?.stop()
     await this.federationEndpoint?.stop()
@@ -345,6 +348,19 @@ export class TempusNode {
     }
     this.log.info({ outageMs: this.now() - evt.detail.since }, 'issuer outage over: redialling lost peers now')
     void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the outage failed') })
+  }
+
+  /**
+   * The gossipsub mesh is stuck thin: every connected peer of a topic is in
+   * it or refused us (the hubs, whose meshes every edge fills). One more
+   * peer of this node's own views is dialled, edges first
+   * (src/gossip/mesh-starvation.ts).
+   */
+  private onMeshStarved (): void {
+    if (this.libp2p.status !== 'started') {
+      return
+    }
+    void this.libp2p.services.keeper.addNeighbour().catch(err => { this.log.warn({ err: err?.name }, 'dialling one more neighbour failed') })
   }
 
   /**

@@ -87,5 +87,30 @@ describe('the live path survives connection churn (issue #19, item 3)', () => {
     assert.equal(got.detail.via, 'gossip')
     assert.ok(a.gossip.score(xId) >= -10, `x's score at a: ${a.gossip.score(xId)}`)
   })
+
+  it('a node that every connected peer refuses in its mesh connects to one more peer of its own and gets a mesh (issue #19, item 4)', async () => {
+    const a = await net.node({ type: 'sentinel', ...QUIET })
+    // minConnections 0: the peer keeper would never dial y on its own
+    const lone = { ...QUIET, connections: { minConnections: 0 } }
+    const x = await net.node({ type: 'edge', bootstrap: a.getMultiaddrs(), ...lone })
+    const y = await net.node({ type: 'edge', ...lone })
+    const sees = (m: TempusNode, n: TempusNode): boolean => m.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).some(q => q.equals(n.peerId))
+    await eventually(() => sees(a, x) && sees(x, a), 'x and a on the topic at each other')
+    // a refuses x in its mesh (a hub's full mesh does the same; here a negative score: honest
+    // faults charged at a), so x's mesh is empty with no one left to graft
+    for (let i = 0; i < 6; i++) {
+      a.admission.raise(x.peerId.toString(), 'timeout')
+    }
+    // y is known to x as a sampled peer is: in its peer store, with the addresses y signed
+    await x.libp2p.peerStore.merge(y.peerId, { multiaddrs: y.libp2p.getMultiaddrs() })
+    assert.equal(x.libp2p.getConnections(y.peerId).length, 0)
+    const starved = waitForEvent(x.gossip, 'mesh:starved', evt => evt.detail.topics.includes(ANOMALY_TOPIC), 30_000)
+    await starved
+    await eventually(() => x.libp2p.getConnections(y.peerId).length > 0, 'x dialled y', 20_000)
+    const mesh = (n: TempusNode): string[] => (n.libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(ANOMALY_TOPIC)
+    await eventually(() => mesh(x).includes(y.peerId.toString()), 'y in x\'s mesh', 20_000)
+    assert.ok(!mesh(x).includes(a.peerId.toString()), 'a still refuses x')
+    assert.ok(x.gossip.status().starved >= 1)
+  })
 })
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { backoffDelay } from '../../src/core/backoff.ts'
-import { selectDialCandidates } from '../../src/liveness/dial-policy.ts'
+import { selectDialCandidates, selectNeighbour } from '../../src/liveness/dial-policy.ts'
 import { addressSnapshot, diffSnapshots, isChange } from '../../src/liveness/network-change.ts'
 import type { NetworkInterfaceInfo } from 'node:os'
 
@@ -40,6 +40,23 @@ describe('dial policy', () => {
     ], 10, 1_000)
     assert.deepEqual(picks.map(p => p.id), ['s', 'b', 'e-new', 'e-old', 'unknown'])
     assert.deepEqual(selectDialCandidates([{ id: 'x', connected: false }], 0, 0), [])
+  })
+
+  it('picks one more neighbour for a thin gossip mesh among edges first (the hubs\' meshes are the full ones), skipping connected and backed-off peers', () => {
+    const candidates = [
+      { id: 's', type: 'sentinel' as const, lastSeen: 9, connected: false },
+      { id: 'b', type: 'bridge' as const, lastSeen: 9, connected: false },
+      { id: 'unknown', lastSeen: 9, connected: false },
+      { id: 'e-connected', type: 'edge' as const, lastSeen: 9, connected: true },
+      { id: 'e-backoff', type: 'edge' as const, lastSeen: 9, connected: false, notBefore: 2_000 },
+      { id: 'e-old', type: 'edge' as const, lastSeen: 1, connected: false },
+      { id: 'e-new', type: 'edge' as const, lastSeen: 5, connected: false }
+    ]
+    assert.equal(selectNeighbour(candidates, 1_000)?.id, 'e-new')
+    assert.equal(selectNeighbour(candidates.filter(c => !c.id.startsWith('e-')), 1_000)?.id, 'unknown')
+    assert.equal(selectNeighbour(candidates.filter(c => c.id === 's' || c.id === 'b'), 1_000)?.id, 'b')
+    assert.equal(selectNeighbour(candidates.filter(c => c.id === 'e-backoff' || c.id === 'e-connected'), 1_000), undefined)
+    assert.equal(selectNeighbour(candidates.filter(c => c.id === 'e-backoff'), 2_000)?.id, 'e-backoff')
   })
 })
 
