@@ -91,6 +91,10 @@ nodes.forEach((n, i) => {
   const ps = n.libp2p.services.pubsub as any
   n.libp2p.addEventListener('peer:connect', e => { ev(i, `connect ${name(e.detail)}`) })
   n.libp2p.addEventListener('peer:disconnect', e => { ev(i, `disconnect ${name(e.detail)}`) })
+  n.gossip.addEventListener('mesh:starved', e => { ev(i, `starved ${e.detail.topics.length}`) })
+  const keeper = n.libp2p.services.keeper as any
+  const addNeighbour = keeper.addNeighbour.bind(keeper)
+  keeper.addNeighbour = async () => { const r = await addNeighbour(); ev(i, `addNeighbour ${String(r)} (${n.libp2p.getConnections().length} connections)`); return r }
   ps.addEventListener('gossipsub:graft', (e: any) => { if (e.detail.topic === ANOMALY_TOPIC) ev(i, `graft ${e.detail.direction} ${name(e.detail.peerId)}`) })
   ps.addEventListener('gossipsub:prune', (e: any) => { if (e.detail.topic === ANOMALY_TOPIC) ev(i, `prune ${e.detail.direction} ${name(e.detail.peerId)}`) })
   n.admission.addEventListener('offence', (e: any) => {
@@ -363,6 +367,12 @@ for (const [i, n] of nodes.entries()) {
   const subs = n.libp2p.services.pubsub.getSubscribers(ANOMALY_TOPIC).map(p => p.toString())
   const mesh = new Set(ps.getMeshPeers(ANOMALY_TOPIC))
   const candidates = subs.filter(p => !mesh.has(p) && !(backoff?.has(p) ?? false) && ps.getScore(p) >= 0 && ps.streamsOutbound.has(p))
+  const failures = dialable.map(p => n.libp2p.services.keeper.redialOf(p.id)).filter(r => r != null).map(r => r?.failures)
+  const started = await n.libp2p.services.keeper.addNeighbour()
+  const before = n.libp2p.getConnections().length
+  await sleep(3000)
+  process.stdout.write(`  #${i} dial failures so far ${JSON.stringify(failures)}; addNeighbour now: ${String(started)}, connections ${before} -> ${n.libp2p.getConnections().length}\n`)
+  process.stdout.write(`  #${i} story: ${events.filter(e => e.node === i && /^(starved|addNeighbour|connect|disconnect)/.test(e.what)).map(e => `${e.t} ${e.what}`).join(' | ')}\n`)
   process.stdout.write(`thin #${i}: mesh ${mesh.size}, subs ${subs.length}, in backoff ${backoff?.size ?? 0}, graftable ${candidates.map(name).join(',') || 'none'}, starved ${n.gossip.status().starved}, peer store ${stored.length} (dialable ${dialable.length}: ${dialable.map(p => name(p.id.toString())).join(',')}), watch ${JSON.stringify([...((n.gossip as any).starvation?.prunedUntil?.keys() ?? [])].filter((k: string) => k.startsWith(ANOMALY_TOPIC)).map((k: string) => name(k.split(' ')[1] ?? '')))}\n`)
 }
 await Promise.allSettled(nodes.map(async n => n.stop()))

@@ -28,7 +28,9 @@ import { sealFrame } from './frame.ts'
 import { GossipValidator, signerOf, verdictOn } from './validation.ts'
 import { PendingVerdicts } from './verdicts.ts'
 import { rescoreNow } from './rescore.ts'
+import { forgetSeen } from './forget-seen.ts'
 import { MeshStarvation } from './mesh-starvation.ts'
+import type { TopicMesh } from './mesh-starvation.ts'
 import { SourceGate } from './source-gate.ts'
 import { INVALID_MESSAGE_DECAY, INVALID_MESSAGE_WEIGHT, SCORE_THRESHOLDS } from './scoring.ts'
 import { GossipStreamKeeper } from './stream-keeper.ts'
@@ -44,7 +46,7 @@ import type { ListOptions, StoredAnomaly } from './store.ts'
 import type { Checked } from './validation.ts'
 import type { AdmissionState, OwnToken } from '../admission/state.ts'
 import type { TokenManager } from '../admission/token-manager.ts'
-import type { GossipSub, MeshPeer, Message } from '@libp2p/gossipsub'
+import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, PrivateKey, Startable } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -127,10 +129,18 @@ export interface GossipStats {
 
 const encoder = new TextEncoder()
 
-/** what the mesh watch reads of gossipsub beyond its interface (public on its class) */
+/**
+ * What the mesh watch reads of gossipsub beyond its interface: its options
+ * and mesh (public on its class), and the backoff and outbound streams its
+ * heartbeat grafts by (private: if a version renames them every subscriber
+ * counts as graftable, nothing is ever stuck, and the live-path test of a
+ * refused node fails).
+ */
 interface MeshReadable {
-  opts: { Dlo: number, pruneBackoff: number }
+  opts: { Dlo: number }
   getMeshPeers: (topic: string) => string[]
+  backoff?: Map<string, Map<string, number>>
+  streamsOutbound?: Map<string, unknown>
 }
 
 export class GossipService extends TypedEventEmitter<GossipEvents> implements Startable {
@@ -207,7 +217,6 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     this.onRevoked = this.onRevoked.bind(this)
     this.onToken = this.onToken.bind(this)
     this.onHeartbeat = this.onHeartbeat.bind(this)
-    this.onPrune = this.onPrune.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/gossip'
@@ -229,10 +238,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       pubsub.subscribe(topic)
     }
     pubsub.addEventListener('message', this.onMessage)
-    const opts = (pubsub as unknown as MeshReadable).opts
-    this.starvation = new MeshStarvation({ dLo: opts.Dlo, backoffMs: opts.pruneBackoff, now: this.now })
+    this.starvation = new MeshStarvation({ dLo: (pubsub as unknown as MeshReadable).opts.Dlo })
     pubsub.addEventListener('gossipsub:heartbeat', this.onHeartbeat)
-    pubsub.addEventListener('gossipsub:prune', this.onPrune)
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.state.addEventListener('revocation-list', this.onRevocationList)
@@ -254,7 +261,6 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.onMessage)
     pubsub.removeEventListener('gossipsub:heartbeat', this.onHeartbeat)
-    pubsub.removeEventListener('gossipsub:prune', this.onPrune)
     for (const topic of GOSSIP_TOPICS) {
       pubsub.topicValidators.delete(topic)
     }
@@ -354,6 +360,8 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
   private async validate (topic: GossipTopic, peer: PeerId, message: Message): Promise<TopicValidatorResult> {
     const source = peer.toString()
     if (!await this.gate.enter(source)) {
+      // unchecked: it may be an honest anomaly the flooder passed on, whose next copy must not be a "duplicate"
+      forgetSeen(this.components.pubsub, message)
       this.ignored(topic, 'cut-off')
       return TopicValidatorResult.Ignore
     }
@@ -453,12 +461,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
 
   private onHeartbeat (): void {
     this.streams.tick().catch(err => { this.log('repairing gossipsub streams failed - %e', err) })
-    const pubsub = this.components.pubsub as unknown as MeshReadable & GossipSub
-    const starved = this.starvation?.beat(GOSSIP_TOPICS.map(topic => ({
-      topic,
-      mesh: pubsub.getMeshPeers(topic),
-      subscribers: pubsub.getSubscribers(topic).map(p => p.toString()).filter(p => this.score(p) >= 0)
-    }))) ?? []
+    const starved = this.starvation?.beat(GOSSIP_TOPICS.map(topic => this.meshOf(topic))) ?? []
     if (starved.length > 0) {
       this.log('gossip mesh stuck thin on %s', starved.join(', '))
       this.stats.starved++
@@ -466,9 +469,14 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
     }
   }
 
-  /** a PRUNE either way: gossipsub grafts neither side again within the backoff */
-  private onPrune (evt: CustomEvent<MeshPeer>): void {
-    this.starvation?.pruned(evt.detail.topic, evt.detail.peerId)
+  /** a topic's mesh as gossipsub's heartbeat sees it: whom it could graft, by its own rules */
+  private meshOf (topic: GossipTopic): TopicMesh {
+    const pubsub = this.components.pubsub as unknown as MeshReadable & GossipSub
+    const mesh = new Set(pubsub.getMeshPeers(topic))
+    const backoff = pubsub.backoff?.get(topic)
+    const subscribers = pubsub.getSubscribers(topic).map(p => p.toString())
+    const graftable = subscribers.filter(p => !mesh.has(p) && backoff?.has(p) !== true && (pubsub.streamsOutbound?.has(p) ?? true) && this.score(p) >= 0)
+    return { topic, mesh: mesh.size, subscribers: subscribers.length, graftable: graftable.length }
   }
 
   /** does the peer speak gossipsub (identify told the peer store)? */

@@ -126,10 +126,11 @@ describe('one signature per anomaly on the live path (issue #19, item 4)', () =>
    * frame of the burst, as on a loaded node whose loop read the whole burst
    * before its first verdict (bench:gossip: 40 of 40 checked, twice in six).
    */
-  async function flood (readWhole: boolean): Promise<number> {
+  async function flood (readWhole: boolean, passOn?: (entry: TempusNode) => Promise<Uint8Array>): Promise<{ refused: number, entry: TempusNode }> {
     const entry = await net.node({ type: 'sentinel', ...QUIET })
     const privateKey = await generateKeyPair('Ed25519')
-    const flooder = await net.node({ type: 'edge', bootstrap: entry.getMultiaddrs(), ...QUIET, options: { privateKey } })
+    // no other connection: the flooder reaches the entry only
+    const flooder = await net.node({ type: 'edge', bootstrap: entry.getMultiaddrs(), ...QUIET, connections: { minConnections: 0 }, options: { privateKey } })
     await onTopicBothWays(entry, flooder)
     // in good standing first: an honest anomaly of its own reaches the entry
     const honest = await flooder.gossip.publish({ kind: 'warm-up', digest: 'ab'.repeat(16), severity: 1 })
@@ -150,6 +151,10 @@ describe('one signature per anomaly on the live path (issue #19, item 4)', () =>
       frame.signature[0] = (frame.signature[0] as number) ^ 0xff
       return GossipFrame.encode(frame)
     })
+    // an honest frame the flooder passes on at the end of its burst, as a node forwards what it heard
+    if (passOn != null) {
+      frames.push(await passOn(entry) as typeof frames[number])
+    }
     if (readWhole) {
       holdChecksUntilRead(entry, frames.length)
     }
@@ -159,19 +164,48 @@ describe('one signature per anomaly on the live path (issue #19, item 4)', () =>
     // frame already read is judged within two heartbeats
     await eventually(() => entry.gossip.score(me) < SCORE_THRESHOLDS.graylistThreshold || entry.libp2p.getConnections(flooder.peerId).length === 0, 'the flooder graylisted or cut off at the entry', 20_000)
     await heartbeats(entry, 2)
-    return refused
+    return { refused, entry }
   }
 
   it('a flooder that was in good standing is graylisted by its neighbour within 10 invalid frames', async () => {
-    const refused = await flood(false)
+    const { refused } = await flood(false)
     assert.ok(refused >= 4, `the flooder's frames were refused (${refused})`)
     assert.ok(refused <= 10, `the entry checked ${refused} invalid frames of the flooder before it stopped listening`)
   })
 
   it('and within 10 when the neighbour read the whole burst before its first verdict: the rest are dropped unchecked (source-gate.ts)', async () => {
-    const refused = await flood(true)
+    const { refused } = await flood(true)
     assert.ok(refused >= 4, `the flooder's frames were refused (${refused})`)
     // the old code checked all 40
     assert.ok(refused <= 8, `the entry checked ${refused} invalid frames of the flooder before it stopped listening`)
+  })
+
+  it('an honest anomaly the flooder passed on in its dropped burst still arrives live when an honest peer sends it (forget-seen.ts)', async () => {
+    const key = await generateKeyPair('Ed25519')
+    let x: TempusNode | undefined
+    let digest = ''
+    let frame: Uint8Array = new Uint8Array(0)
+    const { entry } = await flood(true, async entry => {
+      x = await net.node({ type: 'edge', bootstrap: entry.getMultiaddrs(), ...QUIET, connections: { minConnections: 0 }, options: { privateKey: key } })
+      await onTopicBothWays(entry, x)
+      const id = x.peerId.toString()
+      const own = x.admission.ownToken
+      assert.ok(own != null)
+      const overlay = x.admission.verifier.overlay
+      const now = Date.now()
+      digest = randomBytes(32).toString('hex')
+      const content = { kind: 'passed-on', digest, severity: 3, metadata: {}, timestamp: now, expires: now + 60_000 }
+      const a = bindAnomaly({ id: deriveAnomalyId(overlay, id, content), origin: id, ...content }, overlay)
+      frame = sealFrame(ANOMALY_TOPIC, key, id, own, encodeAnomalyBody(a))
+      return frame
+    })
+    // the entry dropped the flooder's last frames unchecked, the honest one among them
+    assert.ok((entry.gossip.status().ignored['cut-off'] ?? 0) >= 1, 'frames dropped unchecked')
+    assert.ok(!entry.gossip.list().some(a => a.digest === digest), 'not delivered from the flooder')
+    // its origin sends it now: the old code took this copy for a duplicate of the dropped one
+    const arrived = waitForEvent(entry.gossip, 'anomaly', evt => evt.detail.digest === digest, 10_000)
+    assert.ok(x != null)
+    await x.libp2p.services.pubsub.publish(ANOMALY_TOPIC, frame)
+    assert.equal((await arrived).detail.via, 'gossip')
   })
 })
