@@ -102,7 +102,7 @@ export class SourceGate {
       next(true)
       break
     }
-    if (s.running === 0 && s.waiting.length === 0 && this.decayed(s) < FORGET_BELOW) {
+    if (this.idle(s)) {
       this.senders.delete(peer)
     }
   }
@@ -116,10 +116,15 @@ export class SourceGate {
   /** forget the senders with nothing running or waiting and their refusals faded */
   private sweep (): void {
     for (const [peer, s] of this.senders) {
-      if (s.running === 0 && s.waiting.length === 0 && this.decayed(s) < FORGET_BELOW) {
+      if (this.idle(s)) {
         this.senders.delete(peer)
       }
     }
+  }
+
+  /** nothing running or waiting, and its refusals faded: nothing to remember */
+  private idle (s: Sender): boolean {
+    return s.running === 0 && s.waiting.length === 0 && this.decayed(s) < FORGET_BELOW
   }
 
   private cutOff (s: Sender): boolean {

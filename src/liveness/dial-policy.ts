@@ -20,12 +20,17 @@ export interface DialCandidate {
 
 const TYPE_RANK: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
 
+/** not connected, and not waiting out a backoff after a failed dial */
+function dialable (c: DialCandidate, now: number): boolean {
+  return !c.connected && (c.notBefore == null || c.notBefore <= now)
+}
+
 export function selectDialCandidates (candidates: DialCandidate[], want: number, now: number): DialCandidate[] {
   if (want <= 0) {
     return []
   }
   return candidates
-    .filter(c => !c.connected && (c.notBefore == null || c.notBefore <= now))
+    .filter(c => dialable(c, now))
     .sort((a, b) => {
       const rank = (TYPE_RANK[a.type ?? 'edge'] + (a.type == null ? 0.5 : 0)) - (TYPE_RANK[b.type ?? 'edge'] + (b.type == null ? 0.5 : 0))
       if (rank !== 0) {
@@ -49,6 +54,6 @@ const NEIGHBOUR_RANK: Record<PeerType, number> = { edge: 0, bridge: 1, sentinel:
 export function selectNeighbour (candidates: DialCandidate[], now: number): DialCandidate | undefined {
   const rank = (c: DialCandidate): number => c.type == null ? 0.5 : NEIGHBOUR_RANK[c.type]
   return candidates
-    .filter(c => !c.connected && (c.notBefore == null || c.notBefore <= now))
+    .filter(c => dialable(c, now))
     .sort((a, b) => (rank(a) - rank(b)) || ((b.lastSeen ?? 0) - (a.lastSeen ?? 0)))[0]
 }
