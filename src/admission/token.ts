@@ -1,6 +1,6 @@
 /**
  * Tokens and credentials: JWTs signed with EdDSA (`jws-sign.ts`, through
- * whatever holds the key: memory or a PKCS#11 token), verified by `jose`.
+ * whatever holds the key: memory or a PKCS#11 token), verified in `jws.ts`.
  *
  * A token says: the issuer `iss` authorised PeerId `sub` as a node of type
  * `typ` in overlay `aud` from `nbf` to `exp` (2–5 minutes), signed with the
