@@ -11,14 +11,25 @@
  * waited for, not doubled (probe.ts), and one lost ping is not a dead peer:
  * during an issuer outage a dropped connection cannot be admitted again, so
  * a false verdict costs a kept link.
+ *
+ * Nor is a ping that went unanswered while this node's own event loop ran
+ * late (`core/loop-lag.ts`, as admission judges its deadline): the answer
+ * may have sat unread in the socket. In the 100-process chaos run (issue
+ * #20) starved sentinels answered pings in 4–7 s and aborted their own
+ * healthy links by the dozen, every peer then redialled them at once, and
+ * the handshakes kept them starved: sentinel-to-sentinel links stayed down
+ * for minutes. A failure seen so gives no verdict, either way.
  */
 import { repeatingTask } from '@libp2p/utils'
+import { Counter } from 'prom-client'
 import { TypedEventEmitter } from 'main-event'
+import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import { LIVENESS_DEFAULTS } from './constants.ts'
 import { isOwnPingStillOpen, probeConnection } from './probe.ts'
 import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
+import type { Registry } from 'prom-client'
 
 /** Every field optional; the defaults are LIVENESS_DEFAULTS (constants.ts), the same the node's config schema fills in. */
 export interface PingMonitorInit {
@@ -28,7 +39,11 @@ export interface PingMonitorInit {
   timeoutMs?: number
   /** failed pings in a row that end a connection; @default LIVENESS_DEFAULTS.pingFailuresToDrop (2) */
   failuresToDrop?: number
+  /** the node's Prometheus registry: `tempus_pings_total` by outcome goes there; none without it */
+  registry?: Registry
 }
+
+type PingOutcome = 'pong' | 'missed' | 'starved' | 'dropped'
 
 export interface PingMonitorComponents {
   connectionManager: ConnectionManager
@@ -38,8 +53,12 @@ export interface PingMonitorComponents {
 export interface PingMonitorEvents {
   /** a connection answered: its round trip */
   pong: CustomEvent<{ connection: string, rttMs: number }>
+  /** a ping went unanswered, counted against the connection (`failures` in a row) */
+  missed: CustomEvent<{ connection: string, peer: string, failures: number }>
   /** a connection was aborted: its peer left pings unanswered */
   dropped: CustomEvent<{ connection: string, peer: string, failures: number }>
+  /** a ping failed while this node's own loop ran late: no verdict on the peer */
+  starved: CustomEvent<{ connection: string, peer: string, lateMs: number }>
 }
 
 export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements Startable {
@@ -51,6 +70,7 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
   /** failed pings in a row, per connection id */
   private readonly failures = new Map<string, number>()
   private task?: RepeatingTask
+  private readonly outcomes: Record<PingOutcome, number> = { pong: 0, missed: 0, starved: 0, dropped: 0 }
 
   constructor (components: PingMonitorComponents, init: PingMonitorInit = {}) {
     super()
@@ -59,6 +79,22 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
     this.intervalMs = init.intervalMs ?? LIVENESS_DEFAULTS.pingIntervalMs
     this.timeoutMs = init.timeoutMs ?? LIVENESS_DEFAULTS.pingTimeoutMs
     this.failuresToDrop = init.failuresToDrop ?? LIVENESS_DEFAULTS.pingFailuresToDrop
+    if (init.registry != null) {
+      const outcomes = this.outcomes
+      new Counter({
+        name: 'tempus_pings_total',
+        help: 'liveness pings by outcome: answered, missed (counted against the connection), starved (unanswered while this node ran late: no verdict), dropped (the connection aborted)',
+        labelNames: ['outcome'],
+        registers: [init.registry],
+        collect () {
+          this.reset()
+          for (const [outcome, n] of Object.entries(outcomes)) this.inc({ outcome }, n)
+        }
+      })
+    }
+    for (const outcome of Object.keys(this.outcomes) as PingOutcome[]) {
+      this.addEventListener(outcome, () => { this.outcomes[outcome]++ })
+    }
   }
 
   readonly [Symbol.toStringTag] = 'tempus/ping-monitor'
@@ -86,6 +122,7 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
   }
 
   private async ping (connection: Connection): Promise<void> {
+    const lag = loopLag.watch()
     try {
       const rttMs = await probeConnection(connection, this.timeoutMs)
       connection.rtt = rttMs
@@ -104,14 +141,24 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
         this.failures.delete(connection.id) // it answered multistream-select: alive
         return
       }
+      if (starvedWithin(lag, this.timeoutMs)) {
+        // this node was too late to judge: the count stays where it was
+        const lateMs = Math.round(lag.lateMs())
+        this.log('ping on %s to %p failed while this node ran %d ms late: no verdict', connection.id, connection.remotePeer, lateMs)
+        this.safeDispatchEvent('starved', { detail: { connection: connection.id, peer: connection.remotePeer.toString(), lateMs } })
+        return
+      }
       const failures = (this.failures.get(connection.id) ?? 0) + 1
       this.failures.set(connection.id, failures)
       this.log('ping on %s to %p failed (%d in a row) - %s', connection.id, connection.remotePeer, failures, err?.name)
+      this.safeDispatchEvent('missed', { detail: { connection: connection.id, peer: connection.remotePeer.toString(), failures } })
       if (failures >= this.failuresToDrop) {
         this.failures.delete(connection.id)
         connection.abort(new Error(`no answer to ${failures} pings in a row`))
         this.safeDispatchEvent('dropped', { detail: { connection: connection.id, peer: connection.remotePeer.toString(), failures } })
       }
+    } finally {
+      lag.close()
     }
   }
 }

@@ -213,7 +213,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       liveness: pingMonitor({
         intervalMs: parsed.liveness.pingInterval,
         timeoutMs: parsed.liveness.pingTimeout,
-        failuresToDrop: parsed.liveness.pingFailures
+        failuresToDrop: parsed.liveness.pingFailures,
+        registry
       }),
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,

@@ -8,7 +8,7 @@ const unavailable = await canUseNetns()
 describe('network change across namespaces', { skip: unavailable }, () => {
   const lab = new NetnsLab()
   const net = new TestNet()
-  before(async () => { await lab.create(2) })
+  before(async () => { await lab.create(4) })
   after(async () => { await lab.destroy(); await net.stop() })
 
   it('closes a connection left stale by an address change and redials the sentinel from the new address', async () => {
@@ -47,5 +47,38 @@ describe('network change across namespaces', { skip: unavailable }, () => {
     // address goes, and close the connection itself: count over both
     assert.equal(changes.reduce((n, e) => n + (e.closed as number), 0), 1, 'the stale connection was closed, once')
     await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId && edge.events.indexOf(e) >= connects, 'the edge to reconnect from its new address')
+  })
+
+  it('sees its link go down and come back, and redials at once instead of after its backoff', async () => {
+    const [, , h3, h4] = lab.hosts
+    assert.ok(h3 != null && h4 != null)
+    const sentinel = await lab.startNode(h4, {
+      type: 'sentinel', listen: [`/ip4/${h4.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
+    }, net)
+    const started = await sentinel.waitFor(e => e.event === 'started', 'sentinel to start')
+    const edge = await lab.startNode(h3, {
+      type: 'edge',
+      listen: ['/ip4/0.0.0.0/tcp/4001'],
+      bootstrap: started.addrs,
+      mdns: { enabled: false },
+      api: { enabled: false },
+      log: { level: 'silent' },
+      liveness: { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' },
+      // a backoff longer than this test waits for anything: only the link's return can bring the redial
+      redial: { initialDelay: '2m', maxDelay: '2m' }
+    }, net)
+    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId, 'edge to reach the sentinel')
+
+    // the cable is pulled: the address stays, the carrier goes (libuv's
+    // interface list, os.networkInterfaces, leaves out an interface that is
+    // not running, so the watcher sees its addresses go and come back)
+    await lab.setLink(h3, 'down')
+    await edge.waitFor(e => e.event === 'network-change' && e.removed.includes(`${h3.dev}/${h3.ip}`), 'the watcher to see the link go')
+    await edge.waitFor(e => e.event === 'disconnect' && e.peer === started.peerId, 'the dead connection to be closed')
+    const since = edge.events.length
+
+    await lab.setLink(h3, 'up')
+    await edge.waitFor(e => e.event === 'network-change' && e.added.includes(`${h3.dev}/${h3.ip}`), 'the watcher to see the link back')
+    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId && edge.events.indexOf(e) >= since, 'the edge to redial the sentinel')
   })
 })
