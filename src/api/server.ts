@@ -79,7 +79,7 @@ function classify (err: unknown): ErrorAnswer | undefined {
     return undefined
   }
   if (err instanceof GossipError) {
-    return err.reason === 'bad-body' ? { status: 400, code: 'bad-request', detail: err.message } : { status: 503, code: 'not-admitted' }
+    return err.reason === 'bad-body' ? { status: 400, code: 'bad-request', detail: err.message } : { status: 503, code: 'not-admitted', detail: err.message }
   }
   return undefined
 }

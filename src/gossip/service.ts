@@ -282,6 +282,7 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
    */
   async publish (input: AnomalyInput): Promise<DeliveredAnomaly> {
     const now = this.now()
+    this.mustHoldLiveToken(now)
     const origin = this.components.peerId.toString()
     const content = {
       kind: input.kind,
@@ -441,6 +442,25 @@ export class GossipService extends TypedEventEmitter<GossipEvents> implements St
       Promise.resolve().then(async () => { await this.init.onAnomaly?.(delivered) }).catch(err => { this.log.error('the anomaly hook failed - %e', err) })
     }
     return delivered
+  }
+
+  /**
+   * An anomaly is evidence of its moment: its origin's token must be valid
+   * at its timestamp, or every peer refuses it (`lapsed-evidence`, nobody
+   * charged), live and caught up alike, for good. So nothing is published,
+   * and nothing acknowledged, under a lapsed token: the caller is told, and
+   * publishes again once the token manager has a fresh one. (The 100-node
+   * chaos run: a starved sentinel, 50 s without a token, acknowledged an
+   * anomaly that no other node ever took.)
+   */
+  private mustHoldLiveToken (now: number): void {
+    const own = this.state.ownToken
+    if (own == null) {
+      throw new GossipError('no-admission', 'this node holds no token yet: nothing was published; publish again once it is admitted')
+    }
+    if (own.claims.exp * 1000 <= now) {
+      throw new GossipError('no-admission', `this node's token lapsed at ${new Date(own.claims.exp * 1000).toISOString()} and no fresh one has come yet: nothing was published (every peer would refuse it); publish again once the node holds a fresh token (GET /v1/health says when)`)
+    }
   }
 
   private seal (topic: GossipTopic, body: Uint8Array): Uint8Array {
