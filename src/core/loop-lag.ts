@@ -112,3 +112,53 @@ export const loopLag = new LoopLagProbe()
 export function starvedWithin (window: LagWindow, deadlineMs: number): boolean {
   return window.lateMs() >= deadlineMs / 4
 }
+
+export interface PatientTimeout {
+  /** aborted (a `TimeoutError`) when the deadline falls on the peer's side */
+  readonly signal: AbortSignal
+  /** how many times the deadline was moved on because this node ran late */
+  extensions (): number
+  /** stop the timer (idempotent); call when the wait is over */
+  close (): void
+}
+
+/**
+ * A deadline that does not fall on this node's own lateness: like
+ * `AbortSignal.timeout(ms)`, but when it falls while this process's loop
+ * ran late (`starvedWithin`: the answer may be sitting unread) it is moved
+ * on by another `ms`, at most `maxExtensions` times. A starved node (the
+ * 100-process chaos run, issue #20: a sentinel whose loop ran seconds late
+ * went 232 s without a token, each request to the issuer timing out
+ * before its answer was read) still gets an answer that came; a peer that
+ * never answers is still given up on, at the latest after
+ * `ms × (1 + maxExtensions)`.
+ */
+export function patientTimeout (ms: number, maxExtensions = 2, probe: LoopLagProbe = loopLag): PatientTimeout {
+  const controller = new AbortController()
+  let window = probe.watch()
+  let extended = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const arm = (): void => {
+    timer = setTimeout(() => {
+      if (extended < maxExtensions && starvedWithin(window, ms)) {
+        extended++
+        window.close()
+        window = probe.watch()
+        arm()
+        return
+      }
+      window.close()
+      controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))
+    }, ms)
+    timer.unref?.()
+  }
+  arm()
+  return {
+    signal: controller.signal,
+    extensions: () => extended,
+    close: () => {
+      clearTimeout(timer)
+      window.close()
+    }
+  }
+}

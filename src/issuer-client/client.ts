@@ -6,6 +6,7 @@
 import { TempusError } from '../core/tempus-error.ts'
 import { randomBytes } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
+import { patientTimeout } from '../core/loop-lag.ts'
 import { domainBytes } from '../core/keys.ts'
 import { signAdminRequest } from './admin-request.ts'
 import { challengeMessage } from './wire.ts'
@@ -105,8 +106,17 @@ export class IssuerClient {
   }
 
   private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
+    // a deadline that falls while this node's own loop ran late is moved on (loop-lag.ts)
+    const patience = patientTimeout(this.timeoutMs)
+    try {
+      return await this.requestWithin<T>(patience.signal, method, path, body, headers)
+    } finally {
+      patience.close()
+    }
+  }
+
+  private async requestWithin<T> (timeout: AbortSignal, method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number, body: T | undefined, headers: Headers }> {
     let res: Response | undefined
-    const timeout = AbortSignal.timeout(this.timeoutMs)
     const cut = this.cut.signal
     const signal = AbortSignal.any([timeout, cut])
     for (let attempt = 1; res == null; attempt++) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { LoopLagProbe, loopLag, starvedWithin } from '../../src/core/loop-lag.ts'
+import { LoopLagProbe, loopLag, patientTimeout, starvedWithin } from '../../src/core/loop-lag.ts'
 import { scriptedPeer } from '../fixtures/attacker.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
@@ -51,6 +51,36 @@ describe('own starvation is not the peer\'s stall', () => {
     later.close()
     window.close()
     assert.equal(probe.watching, 0, 'closed, idempotently: no timer left')
+  })
+
+  it('a patient deadline moves on when it falls while this node ran late, a bounded number of times', async () => {
+    const aborted = async (signal: AbortSignal): Promise<unknown> => await new Promise(resolve => { signal.addEventListener('abort', () => { resolve(signal.reason) }, { once: true }) })
+    // on time: it falls once, as AbortSignal.timeout does
+    const onTime = patientTimeout(200, 2, new LoopLagProbe({ intervalMs: 20 }))
+    const reason = await aborted(onTime.signal)
+    assert.equal((reason as Error).name, 'TimeoutError')
+    assert.equal(onTime.extensions(), 0)
+    // starved past a quarter of it while it ran: moved on once, then it falls
+    const starved = patientTimeout(200, 2, new LoopLagProbe({ intervalMs: 20 }))
+    block(300)
+    await aborted(starved.signal)
+    assert.equal(starved.extensions(), 1)
+    // starved at every turn: it still falls, after at most two extensions
+    const always = patientTimeout(100, 2, new LoopLagProbe({ intervalMs: 20 }))
+    let done = false
+    void aborted(always.signal).then(() => { done = true })
+    while (!done) {
+      block(60)
+      await new Promise(resolve => setTimeout(resolve, 5))
+    }
+    assert.equal(always.extensions(), 2)
+    // closed before it falls: never aborts, and leaves no window open
+    const probe = new LoopLagProbe({ intervalMs: 20 })
+    const closed = patientTimeout(50, 2, probe)
+    closed.close()
+    assert.equal(probe.watching, 0)
+    await new Promise(resolve => setTimeout(resolve, 100))
+    assert.equal(closed.signal.aborted, false)
   })
 
   describe('on a real node: a silent peer at the admission deadline', () => {
