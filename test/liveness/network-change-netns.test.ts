@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { NetnsLab, canUseNetns } from '../fixtures/netns.ts'
 import { TestNet } from '../fixtures/nodes.ts'
+import type { LabHost, NodeProcess } from '../fixtures/netns.ts'
 
 const unavailable = await canUseNetns()
 
@@ -11,25 +12,35 @@ describe('network change across namespaces', { skip: unavailable }, () => {
   before(async () => { await lab.create(4) })
   after(async () => { await lab.destroy(); await net.stop() })
 
-  it('closes a connection left stale by an address change and redials the sentinel from the new address', async () => {
-    const [h1, h2] = lab.hosts
-    assert.ok(h1 != null && h2 != null)
-    const sentinel = await lab.startNode(h2, {
-      type: 'sentinel', listen: [`/ip4/${h2.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
+  /**
+   * A sentinel on `there` and an edge on `here` that bootstraps from it,
+   * connected. The edge polls its interfaces every 200 ms and keeps the
+   * ping monitor out of the way (the watcher must act first); `redial` is
+   * its backoff.
+   */
+  const pair = async (here: LabHost, there: LabHost, redial: { initialDelay: string, maxDelay: string }): Promise<{ edge: NodeProcess, sentinelId: string }> => {
+    const sentinel = await lab.startNode(there, {
+      type: 'sentinel', listen: [`/ip4/${there.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
     }, net)
     const started = await sentinel.waitFor(e => e.event === 'started', 'sentinel to start')
-    const edge = await lab.startNode(h1, {
+    const edge = await lab.startNode(here, {
       type: 'edge',
       listen: ['/ip4/0.0.0.0/tcp/4001'],
       bootstrap: started.addrs,
       mdns: { enabled: false },
       api: { enabled: false },
       log: { level: 'silent' },
-      // keep libp2p's own ping monitor out of the way: the watcher must act first
       liveness: { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' },
-      redial: { initialDelay: '100ms', maxDelay: '1s' }
+      redial
     }, net)
     await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId, 'edge to reach the sentinel')
+    return { edge, sentinelId: started.peerId }
+  }
+
+  it('closes a connection left stale by an address change and redials the sentinel from the new address', async () => {
+    const [h1, h2] = lab.hosts
+    assert.ok(h1 != null && h2 != null)
+    const { edge, sentinelId } = await pair(h1, h2, { initialDelay: '100ms', maxDelay: '1s' })
     const connects = edge.events.filter(e => e.event === 'connect').length
 
     // the edge's address changes under its live connection
@@ -46,39 +57,25 @@ describe('network change across namespaces', { skip: unavailable }, () => {
     // the check that saw the addition may still be probing when the old
     // address goes, and close the connection itself: count over both
     assert.equal(changes.reduce((n, e) => n + (e.closed as number), 0), 1, 'the stale connection was closed, once')
-    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId && edge.events.indexOf(e) >= connects, 'the edge to reconnect from its new address')
+    await edge.waitFor(e => e.event === 'connect' && e.peer === sentinelId && edge.events.indexOf(e) >= connects, 'the edge to reconnect from its new address')
   })
 
   it('sees its link go down and come back, and redials at once instead of after its backoff', async () => {
     const [, , h3, h4] = lab.hosts
     assert.ok(h3 != null && h4 != null)
-    const sentinel = await lab.startNode(h4, {
-      type: 'sentinel', listen: [`/ip4/${h4.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
-    }, net)
-    const started = await sentinel.waitFor(e => e.event === 'started', 'sentinel to start')
-    const edge = await lab.startNode(h3, {
-      type: 'edge',
-      listen: ['/ip4/0.0.0.0/tcp/4001'],
-      bootstrap: started.addrs,
-      mdns: { enabled: false },
-      api: { enabled: false },
-      log: { level: 'silent' },
-      liveness: { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' },
-      // a backoff longer than this test waits for anything: only the link's return can bring the redial
-      redial: { initialDelay: '2m', maxDelay: '2m' }
-    }, net)
-    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId, 'edge to reach the sentinel')
+    // a backoff longer than this test waits for anything: only the link's return can bring the redial
+    const { edge, sentinelId } = await pair(h3, h4, { initialDelay: '2m', maxDelay: '2m' })
 
     // the cable is pulled: the address stays, the carrier goes (libuv's
     // interface list, os.networkInterfaces, leaves out an interface that is
     // not running, so the watcher sees its addresses go and come back)
     await lab.setLink(h3, 'down')
     await edge.waitFor(e => e.event === 'network-change' && e.removed.includes(`${h3.dev}/${h3.ip}`), 'the watcher to see the link go')
-    await edge.waitFor(e => e.event === 'disconnect' && e.peer === started.peerId, 'the dead connection to be closed')
+    await edge.waitFor(e => e.event === 'disconnect' && e.peer === sentinelId, 'the dead connection to be closed')
     const since = edge.events.length
 
     await lab.setLink(h3, 'up')
     await edge.waitFor(e => e.event === 'network-change' && e.added.includes(`${h3.dev}/${h3.ip}`), 'the watcher to see the link back')
-    await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId && edge.events.indexOf(e) >= since, 'the edge to redial the sentinel')
+    await edge.waitFor(e => e.event === 'connect' && e.peer === sentinelId && edge.events.indexOf(e) >= since, 'the edge to redial the sentinel')
   })
 })
