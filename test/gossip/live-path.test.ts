@@ -33,6 +33,12 @@ function gossipConnection (node: TempusNode, peer: TempusNode): Connection | und
   return node.libp2p.getConnections(peer.peerId).find(c => c.streams.some(s => (s.protocol ?? '').startsWith('/meshsub/')))
 }
 
+/** does `node`'s gossipsub hold an open outbound stream to `peer` (what it sends on) */
+function outboundTo (node: TempusNode, peer: TempusNode): boolean {
+  const streams = (node.libp2p.services.pubsub as unknown as { streamsOutbound?: Map<string, unknown> }).streamsOutbound
+  return streams?.has(peer.peerId.toString()) === true
+}
+
 describe('the live path survives connection churn (issue #19, item 3)', () => {
   const net = new TestNet()
   after(async () => { await net.stop() })
@@ -54,6 +60,9 @@ describe('the live path survives connection churn (issue #19, item 3)', () => {
     // code left them closed, the peer in the mesh, and every message to it went nowhere)
     await eventually(() => gossipConnection(a, b) != null && gossipConnection(b, a) != null, 'gossipsub streams on the connection left', 10_000)
     await eventually(() => sees(a, b) && sees(b, a), 'each on the topic at the other')
+    // a's own stream to b reopened too (the condition above holds as soon as b's stream to a is
+    // back; a message published before a's is, goes to nobody live and waits for catch-up)
+    await eventually(() => outboundTo(a, b) && outboundTo(b, a), 'gossipsub\'s outbound stream each way', 10_000)
     const digest = randomBytes(32).toString('hex')
     const arrived = waitForEvent(b.gossip, 'anomaly', evt => evt.detail.digest === digest, 25_000)
     await a.gossip.publish({ kind: 'churn', digest, severity: 4 })
