@@ -104,13 +104,13 @@ export const loopLag = new LoopLagProbe()
 
 /**
  * Was this node itself too late to blame a peer for a missed deadline? Its
- * loop ran, in all, at least a quarter of the deadline late while it
- * waited: the peer's answer may have been there, unread. A healthy loop
+ * loop ran, in all, at least `share` of the deadline (a quarter unless
+ * told) late while it waited: the peer's answer may have been there, unread. A healthy loop
  * runs a few ms late a second; a loop that had a slice of CPU every 150 ms
  * loses half of any wait.
  */
-export function starvedWithin (window: LagWindow, deadlineMs: number): boolean {
-  return window.lateMs() >= deadlineMs / 4
+export function starvedWithin (window: LagWindow, deadlineMs: number, share = 1 / 4): boolean {
+  return window.lateMs() >= deadlineMs * share
 }
 
 export interface PatientTimeout {

@@ -23,7 +23,7 @@
 import { repeatingTask } from '@libp2p/utils'
 import { Counter } from 'prom-client'
 import { TypedEventEmitter } from 'main-event'
-import { loopLag } from '../core/loop-lag.ts'
+import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import { LIVENESS_DEFAULTS } from './constants.ts'
 import { isOwnPingStillOpen, probeConnection } from './probe.ts'
 import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/interface'
@@ -145,7 +145,7 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
       // quarter (admission's rule) is too little here: a probe may wait two
       // timeouts (muxer, then stream), and a busy but healthy loop's small
       // delays add up to that over a partition's dead connection
-      if (lag.lateMs() >= this.timeoutMs) {
+      if (starvedWithin(lag, this.timeoutMs, 1)) {
         // this node was too late to judge: the count stays where it was
         const lateMs = Math.round(lag.lateMs())
         this.log('ping on %s to %p failed while this node ran %d ms late: no verdict', connection.id, connection.remotePeer, lateMs)
