@@ -56,7 +56,7 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         if (starved) {
           log('%s admission of %s timed out while this node\'s event loop ran %d ms late in all: not charged', direction, remote, Math.round(lag.lateMs()))
         } else {
-          log('%s admission of %s refused: %s', direction, remote, reason)
+          log('%s admission of %s refused: %s%s', direction, remote, reason, err instanceof AdmissionError && refusalDetailOf(err).why != null ? ` (${err.message})` : '')
         }
         // `refused` costs nothing (offenceOf): the peer is named so the operator's log says who
         state.recordRefused(remote, reason, direction, { ...refusalDetailOf(err), starved })

@@ -54,9 +54,15 @@ export interface RefusalDetail {
   overlay?: string
   /** the deadline passed while this node's own event loop ran late: not charged */
   starved?: boolean
+  /** what the exchange said of it, where it said more than the reason (for this node's log and events; never sent) */
+  why?: string
 }
 
 /** The refusal detail an exchange's error carries. */
 export function refusalDetailOf (err: unknown): RefusalDetail {
-  return err instanceof AdmissionError ? { expiredForMs: err.expiredForMs, overlay: err.overlay } : {}
+  if (!(err instanceof AdmissionError)) {
+    return {}
+  }
+  const said = err.message !== `admission refused: ${err.reason}` ? { why: err.message } : {}
+  return { expiredForMs: err.expiredForMs, overlay: err.overlay, ...said }
 }

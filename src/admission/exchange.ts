@@ -155,16 +155,24 @@ async function receiveHello (pb: ProtobufStream, ctx: ExchangeContext, hello: Ad
   }
   // a token the issuer signed, but is it the initiator's own and right in
   // every other respect? A stranger with someone's old token learns nothing
-  await verifyRemoteToken(ctx, hello, true)
-  const mine = await currentOwnToken(ctx)
+  const stale = await verifyRemoteToken(ctx, hello, true)
+  const mine = await currentOwnToken(ctx, options)
   if (!provesCurrentEpoch(ctx, mine)) {
     // we could not fetch a token of the current epoch ourselves: nothing to
     // prove the retry with, and an unproven retry is what we refuse of others
-    throw new AdmissionError('rotated-key')
+    throw new AdmissionError('rotated-key', `the initiator's token is of epoch ${stale.ep}, and this node has no token of the current epoch ${ctx.state.verifier.current?.epoch ?? '?'} yet to prove that with`)
   }
   await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(randomBytes(NONCE_BYTES)), keyCertificate: mine.keyCertificate, retry: true, signature: new Uint8Array(0) }, AdmitHello, options)
   const again = await readInitiatorHello(pb, options)
-  return { hello: again, claims: await verifyRemoteToken(ctx, again) }
+  try {
+    return { hello: again, claims: await verifyRemoteToken(ctx, again) }
+  } catch (err) {
+    if (isRotated(err)) {
+      // the initiator could not fetch a token of the proven epoch within its wait
+      throw new AdmissionError('rotated-key', `after our retry the initiator still showed a token of a rotated epoch (this node's is ${mine.claims.ep})`)
+    }
+    throw err
+  }
 }
 
 async function readInitiatorHello (pb: ProtobufStream, options: AbortOptions): Promise<AdmitHello> {
@@ -208,8 +216,8 @@ async function checkRetry (ctx: ExchangeContext, hello: AdmitHello, sent: OwnTok
  * (the token manager's one fetch per epoch; a node without one keeps what
  * it holds).
  */
-async function currentOwnToken (ctx: ExchangeContext): Promise<OwnToken> {
-  await ctx.state.ensureOwnTokenCurrent()
+async function currentOwnToken (ctx: ExchangeContext, options: AbortOptions): Promise<OwnToken> {
+  await ctx.state.ensureOwnTokenCurrent(options.signal)
   return ownToken(ctx)
 }
 
@@ -271,7 +279,7 @@ export interface Admitted {
 
 export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, options: AbortOptions): Promise<Admitted> {
   const nonce = randomBytes(NONCE_BYTES)
-  let mine = await currentOwnToken(ctx)
+  let mine = await currentOwnToken(ctx, options)
   const startEpoch = ctx.state.verifier.current?.epoch
   const remote = ctx.remotePeer.toString()
   const ticket = ctx.state.tickets?.present(remote, startEpoch)
@@ -311,7 +319,7 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
     // caught up (one issuer fetch per epoch); if the issuer did not give us
     // that epoch, we show what we hold and the responder refuses it as
     // `rotated-key`, which says why
-    mine = await currentOwnToken(ctx)
+    mine = await currentOwnToken(ctx, options)
     await writeHello(pb, ctx, mine, nonce, options)
     hello = await readResponderHello(pb, options)
   }
@@ -387,7 +395,7 @@ export async function admitAsResponder (pb: ProtobufStream, ctx: ExchangeContext
     ? { hello: first, claims: await verifyRemoteToken(ctx, first) }
     : await receiveHello(pb, ctx, first, options)
   const nonce = randomBytes(NONCE_BYTES)
-  let mine = await currentOwnToken(ctx)
+  let mine = await currentOwnToken(ctx, options)
   // the initiator's token is verified and Noise proved its key: its proof
   // (next) cannot add to what the ticket vouches for, so it is granted now
   await writeHello(pb, ctx, mine, nonce, options, hello.nonce, { grant: grantFor(ctx, { token: hello.token, claims }) })
@@ -398,7 +406,7 @@ export async function admitAsResponder (pb: ProtobufStream, ctx: ExchangeContext
     if (claims.ep <= mine.claims.ep) {
       throw new AdmissionError('bad-proof', 'a retry for an epoch this node holds already')
     }
-    mine = await currentOwnToken(ctx)
+    mine = await currentOwnToken(ctx, options)
     await writeHello(pb, ctx, mine, nonce, options, hello.nonce, { grant: grantFor(ctx, { token: hello.token, claims }) })
     proof = await readProof(pb, options)
     if (proof.retry) {

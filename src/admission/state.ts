@@ -6,6 +6,7 @@
 import { TypedEventEmitter } from 'main-event'
 import { ADMISSION_DEADLINE_MS, REVOCATION_NEWS_GRACE_MS } from './constants.ts'
 import { publicKeyFromRawBytes } from '../core/keys.ts'
+import { patientTimeout } from '../core/loop-lag.ts'
 import { RevocationState, verifyRevocationList } from './revocation.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { RevocationList } from './revocation.ts'
@@ -44,7 +45,7 @@ export interface AdmissionEvents {
    * `suspicion` is what follows for it); `overlay`: the one a
    * `foreign-overlay` token claims
    */
-  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound', overlay?: string, suspicion?: SuspicionChange, starved?: boolean }>
+  refused: CustomEvent<{ peer?: string, reason: RefusalReason, direction: 'inbound' | 'outbound', overlay?: string, suspicion?: SuspicionChange, starved?: boolean, why?: string }>
   /** an offence charged to a peer (`charged`: it raised the score; a repeat inside an episode, or while quarantined, costs nothing) */
   offence: CustomEvent<{ peer: string, offence: Offence, cause?: string, charged: boolean, change: SuspicionChange }>
   /** a peer crossed a suspicion threshold */
@@ -119,11 +120,14 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
    * waits for this inside its deadline, and a deadline that passes is
    * charged to the peer (`timeout`): an issuer that does not answer at once
    * (killed, behind a partition) must not make two honest peers charge each
-   * other. Past the wait, or if the fetch fails, the exchange shows what we
-   * hold; a rotated token is refused as `rotated-key`, which costs nothing,
-   * and the token manager goes on fetching.
+   * other. The third is this node's own time: when it passes while our loop
+   * ran late (the issuer's answer may be sitting unread) it is moved on once,
+   * within the exchange's `signal`. Past the wait, or if the fetch fails, the
+   * exchange shows what we hold; a rotated token is refused as
+   * `rotated-key`, which costs nothing, and the token manager goes on
+   * fetching.
    */
-  async ensureOwnTokenCurrent (): Promise<void> {
+  async ensureOwnTokenCurrent (signal?: AbortSignal): Promise<void> {
     const current = this.verifier.current?.epoch
     if (current == null || this.own == null || this.own.claims.ep >= current) {
       return
@@ -132,14 +136,26 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     if (fetching == null) {
       return
     }
-    let timer: ReturnType<typeof setTimeout> | undefined
+    const third = patientTimeout(this.deadlineMs / 3, 1)
+    const gaveUp = AbortSignal.any([third.signal, ...(signal != null ? [signal] : [])])
+    let onAbort: (() => void) | undefined
     try {
       await Promise.race([
         fetching.then(() => {}, () => {}),
-        new Promise<void>(resolve => { timer = setTimeout(resolve, this.deadlineMs / 3) })
+        new Promise<void>(resolve => {
+          onAbort = resolve
+          if (gaveUp.aborted) {
+            resolve()
+          } else {
+            gaveUp.addEventListener('abort', onAbort, { once: true })
+          }
+        })
       ])
     } finally {
-      clearTimeout(timer)
+      if (onAbort != null) {
+        gaveUp.removeEventListener('abort', onAbort)
+      }
+      third.close()
     }
   }
 
@@ -201,7 +217,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     const offence = detail.starved === true ? null : offenceOf(reason, detail.expiredForMs)
     // one cause per reason: a peer redialling with the same stale problem is one episode
     const suspicion = peer != null && offence != null ? this.raise(peer, offence, `admission:${reason}`) : undefined
-    this.safeDispatchEvent('refused', { detail: { peer, reason, direction, ...(detail.overlay != null ? { overlay: detail.overlay } : {}), ...(suspicion != null ? { suspicion } : {}), ...(detail.starved === true ? { starved: true } : {}) } })
+    this.safeDispatchEvent('refused', { detail: { peer, reason, direction, ...(detail.overlay != null ? { overlay: detail.overlay } : {}), ...(suspicion != null ? { suspicion } : {}), ...(detail.starved === true ? { starved: true } : {}), ...(detail.why != null ? { why: detail.why } : {}) } })
   }
 
   /**

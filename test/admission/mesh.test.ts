@@ -31,7 +31,7 @@ describe('admission across a mesh', () => {
     const nodes = await mesh(net, 18, { admission: { keysPollInterval: '300ms' } })
     const refusals: string[] = []
     for (const n of nodes) {
-      n.admission.addEventListener('refused', evt => { refusals.push(`${n.peerId.toString().slice(-6)} refused ${evt.detail.peer?.slice(-6)} (${evt.detail.direction}): ${evt.detail.reason}`) })
+      n.admission.addEventListener('refused', evt => { refusals.push(`${n.peerId.toString().slice(-6)} refused ${evt.detail.peer?.slice(-6)} (${evt.detail.direction}): ${evt.detail.reason}${evt.detail.why != null ? ` (${evt.detail.why})` : ''}`) })
     }
     const t = await net.issuer()
     // a member whose token is of the old epoch and who cannot refresh (for the last step)

@@ -11,6 +11,9 @@
 import assert from 'node:assert/strict'
 import { createServer, connect } from 'node:net'
 import { after, describe, it } from 'node:test'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { AdmissionState, admissionStateFor } from '../../src/admission/state.ts'
+import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { waitForEvent } from '../fixtures/wait.ts'
 import type { Socket } from 'node:net'
@@ -76,5 +79,73 @@ describe('our own token during an exchange', () => {
     assert.notEqual(byB.detail.reason, 'timeout', 'b did not wait out its deadline on its own issuer')
     assert.equal(a.admission.suspicion.score(b.peerId.toString()), 0, 'a charged b nothing')
     assert.equal(b.admission.suspicion.score(a.peerId.toString()), 0, 'b charged a nothing')
+  })
+})
+
+/** hold the event loop for `ms`, as a starved host does */
+const block = (ms: number): void => {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* starving */ }
+}
+
+/**
+ * CI, 8724093: a responder refused an honest initiator `rotated-key`
+ * because its own token of the new epoch had not come within its wait (a
+ * third of the deadline) — a wait timed on a loop that may itself have run
+ * late. The third is this node's own time: it moves on once when it passes
+ * while the loop ran late, and only within the exchange's deadline.
+ */
+describe('the wait for our own token of a new epoch', () => {
+  const net = new TestNet()
+  after(async () => { await net.stop() })
+
+  /** a real state on epoch 2's verifier holding a real token of epoch 1, and epoch 2's token for it, to hand over when told */
+  const behind = async (): Promise<{ state: AdmissionState, answerAfter: (ms: number) => void }> => {
+    const t = await net.issuer()
+    const key = await generateKeyPair('Ed25519')
+    const enrollment = await net.enroll(key, 'edge')
+    const client = new IssuerClient({ url: t.url })
+    const base = await admissionStateFor(enrollment)
+    // a third of 600 ms: 200 ms
+    const state = new AdmissionState({ verifier: base.verifier, revocations: base.revocations, suspicion: base.suspicion, deadlineMs: 600 })
+    const old = await client.token(key, enrollment.credential)
+    state.setOwnToken({ ...old, claims: await state.verifier.verify(old.token) })
+    await t.issuer.announceKey()
+    await t.issuer.activateKey()
+    const next = await client.token(key, enrollment.credential)
+    const nextClaims = await state.verifier.verify(next.token, { keyCertificate: next.keyCertificate })
+    assert.equal(state.verifier.current?.epoch, nextClaims.ep, 'the verifier is on the new epoch')
+    assert.ok((state.ownToken?.claims.ep as number) < nextClaims.ep, 'our token is behind it')
+    let delay = 0
+    state.refreshOwnToken = async () => { await new Promise<void>(resolve => { setTimeout(() => { state.setOwnToken({ ...next, claims: nextClaims }); resolve() }, delay) }) }
+    return { state, answerAfter: (ms) => { delay = ms } }
+  }
+
+  it('on time, it gives up after a third of the deadline and shows what it holds', async () => {
+    const { state, answerAfter } = await behind()
+    answerAfter(350)
+    const held = state.ownToken?.claims.ep
+    await state.ensureOwnTokenCurrent()
+    assert.equal(state.ownToken?.claims.ep, held, 'the token came after the wait: still the old one')
+  })
+
+  it('when the third passes while this node\'s own loop ran late, it waits once more and takes the token that came', async () => {
+    const { state, answerAfter } = await behind()
+    answerAfter(350)
+    const waiting = state.ensureOwnTokenCurrent()
+    // the third (200 ms) falls due while the loop is held; the issuer's answer (350 ms) is due before a second third ends
+    block(300)
+    await waiting
+    assert.equal(state.ownToken?.claims.ep, state.verifier.current?.epoch, 'the new token was taken')
+  })
+
+  it('never past the exchange\'s own deadline', async () => {
+    const { state, answerAfter } = await behind()
+    answerAfter(350)
+    const held = state.ownToken?.claims.ep
+    const waiting = state.ensureOwnTokenCurrent(AbortSignal.timeout(250))
+    block(300)
+    await waiting
+    assert.equal(state.ownToken?.claims.ep, held, 'the exchange\'s deadline had passed: the wait ended there')
   })
 })
