@@ -9,6 +9,14 @@ export const LIVENESS_DEFAULTS = {
    * to hubs, can be left out of the mesh
    */
   minConnections: 8,
+  /**
+   * how many sentinels a node keeps a connection to (sentinel-choice.ts):
+   * each of S sentinels is then kept by about N × this / S nodes, not by
+   * all N
+   */
+  sentinelLinks: 3,
+  /** how often the keeper looks again at which sentinels it knows, when nothing told it to sooner */
+  sentinelRecheckMs: 30_000,
 
   pingIntervalMs: 10_000,
   pingTimeoutMs: 5_000,
@@ -35,3 +43,11 @@ export const REDIAL_DEFAULTS = {
   /** fraction of each delay that is randomised, 0..1 */
   jitter: 0.5
 } as const
+
+/**
+ * The peer store tag the keeper puts on each peer it keeps (its chosen
+ * sentinels, peers the application keeps): a connection to one is not
+ * closed for being idle (src/sampling/shuffle-wire.ts), since the keeper
+ * would only redial it.
+ */
+export const KEPT_TAG = 'tempus-kept'

@@ -1,6 +1,7 @@
 /**
- * Keeps the node connected: redials peers worth keeping (sentinels,
- * bootstrap peers, peers the application marked as in use) with exponential
+ * Keeps the node connected: redials peers worth keeping (a few sentinels,
+ * chosen by rendezvous hashing among the sentinels and bootstrap peers it
+ * knows (sentinel-choice.ts), and peers the application marked as in use) with exponential
  * backoff and jitter after a drop, redials them after a restart from the
  * persisted peer store, and dials discovered peers while the node has fewer
  * than `minConnections` connections (libp2p v3 has no auto-dialler). The
@@ -13,13 +14,15 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
-import { LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
+import { KEPT_TAG, LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
 import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates, selectNeighbour } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
+import { chooseSentinels, rendezvousWeight } from './sentinel-choice.ts'
+import { BOOTSTRAP_TAG } from '../discovery/bootstrap-list.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
@@ -36,6 +39,12 @@ export interface PeerKeeperInit {
   backoff?: BackoffPolicy
   /** dial discovered peers while connected to fewer than this many; @default LIVENESS_DEFAULTS.minConnections (8) */
   minConnections?: number
+  /**
+   * how many sentinels to keep a connection to, chosen by rendezvous
+   * hashing (sentinel-choice.ts), others in place of ones that cannot be
+   * reached; @default LIVENESS_DEFAULTS.sentinelLinks (3)
+   */
+  sentinelLinks?: number
   /** how often to check the connection count, in ms; @default LIVENESS_DEFAULTS.maintainIntervalMs (2 s) */
   maintainIntervalMs?: number
   /**
@@ -68,6 +77,8 @@ export interface PeerKeeperComponents {
 export interface PeerKeeper {
   /** keep a connection to this peer: redial it whenever it drops */
   keep(peer: PeerId): void
+  /** the sentinels this node keeps now (PeerIds as strings) */
+  readonly keptSentinels: ReadonlySet<string>
   /** stop keeping a connection to this peer */
   release(peer: PeerId): void
   /** redial every kept peer that is not connected now */
@@ -99,7 +110,6 @@ interface RetryState {
   timer?: ReturnType<typeof setTimeout>
 }
 
-const BOOTSTRAP_TAG = 'bootstrap'
 
 /** how many connections beyond `minConnections` a thin gossip mesh may add, one `addNeighbour` at a time */
 const EXTRA_NEIGHBOURS = 8
@@ -121,6 +131,10 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private readonly random: () => number
   private readonly dialBudget: DialRateLimiter
   private readonly kept = new Set<string>()
+  private sentinels = new Set<string>()
+  /** something that may change the choice of sentinels happened since it was made */
+  private sentinelsDirty = true
+  private sentinelsChosenAt = Number.NEGATIVE_INFINITY
   private readonly retries = new Map<string, RetryState>()
   private maintainTask?: RepeatingTask
   private maintaining = false
@@ -142,6 +156,10 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   readonly [Symbol.toStringTag] = 'tempus/peer-keeper'
   /** the directory it asks for peers' types and last-seen times (found as `components.directory`) */
   readonly [serviceDependencies]: string[] = [PEER_DIRECTORY_CAPABILITY]
+
+  get keptSentinels (): ReadonlySet<string> {
+    return this.sentinels
+  }
 
   get pendingRedials (): number {
     let n = 0
@@ -182,14 +200,19 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
 
   keep (peer: PeerId): void {
     this.kept.add(peer.toString())
+    this.tag(peer, true)
   }
 
   release (peer: PeerId): void {
     this.kept.delete(peer.toString())
+    if (!this.sentinels.has(peer.toString())) {
+      this.tag(peer, false)
+    }
   }
 
   async redialKept (): Promise<void> {
     const peers = await this.components.peerStore.all().catch(() => [])
+    this.chooseSentinels(peers)
     for (const peer of peers) {
       if (this.isKept(peer) && !this.isConnected(peer.id)) {
         this.dial(peer.id)
@@ -221,6 +244,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     }
     this.maintaining = true
     try {
+      await this.reviewSentinels()
       const connected = this.components.connectionManager.getConnections().length
       const want = (this.init.minConnections ?? LIVENESS_DEFAULTS.minConnections) - connected
       if (want <= 0) {
@@ -259,11 +283,19 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     return true
   }
 
-  /** every peer of the peer store the node could dial, as the dial policy sees it */
+  /**
+   * every peer of the peer store the node could dial, as the dial policy
+   * sees it. A sentinel (or bootstrap peer) is one only if this node keeps
+   * it: the choice already stands others in for ones out of reach
+   * (sentinel-choice.ts), and otherwise a node short of connections would
+   * fill up on sentinels, the peers it knows first, until each sentinel
+   * held most of the fleet again.
+   */
   private async candidates (): Promise<{ candidates: DialCandidate[], byId: Map<string, PeerId> }> {
     const peers = await this.components.peerStore.all()
     const candidates: DialCandidate[] = peers
       .filter(p => !p.id.equals(this.components.peerId) && p.addresses.length > 0)
+      .filter(p => this.sentinels.has(p.id.toString()) || !this.isSentinelLike(p))
       .map(p => ({
         id: p.id.toString(),
         type: this.components.directory.typeOf(p),
@@ -275,9 +307,85 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   }
 
   private isKept (peer: Peer): boolean {
-    return this.kept.has(peer.id.toString()) ||
-      peer.tags.has(BOOTSTRAP_TAG) ||
-      this.components.directory.typeOf(peer) === 'sentinel'
+    return this.kept.has(peer.id.toString()) || this.sentinels.has(peer.id.toString())
+  }
+
+  /** a sentinel, or an entry point the operator listed: a peer this node might keep as one */
+  private isSentinelLike (peer: Peer): boolean {
+    return peer.tags.has(BOOTSTRAP_TAG) || this.components.directory.typeOf(peer) === 'sentinel'
+  }
+
+  /**
+   * Choose again which sentinels to keep, when something changed (a kept
+   * sentinel dropped, failed or came back, a peer was discovered) or every
+   * `sentinelRecheckMs` (a peer store learns of sentinels quietly, from
+   * sampling): a node at rest does not read its peer store every pass. A
+   * sentinel newly kept and not connected is dialled now.
+   */
+  private async reviewSentinels (): Promise<void> {
+    if (!this.sentinelsDirty && this.now() - this.sentinelsChosenAt < LIVENESS_DEFAULTS.sentinelRecheckMs) {
+      return
+    }
+    // cleared before the read: news that comes during it marks the choice stale again
+    this.sentinelsDirty = false
+    const peers = await this.components.peerStore.all()
+    const added = this.chooseSentinels(peers)
+    for (const peer of peers) {
+      if (added.has(peer.id.toString()) && !this.isConnected(peer.id) && this.retries.get(peer.id.toString())?.timer == null) {
+        this.dial(peer.id)
+      }
+    }
+  }
+
+  /** The sentinels to keep among `peers` (sentinel-choice.ts); returns the ones newly kept. */
+  private chooseSentinels (peers: Peer[]): Set<string> {
+    const self = this.components.peerId.toString()
+    const candidates = peers
+      .filter(p => !p.id.equals(this.components.peerId) && p.addresses.length > 0 && this.isSentinelLike(p))
+      .map(p => ({ id: p.id.toString(), failing: (this.retries.get(p.id.toString())?.attempt ?? 0) > 0 && !this.isConnected(p.id) }))
+    const chosen = chooseSentinels(self, candidates, this.init.sentinelLinks ?? LIVENESS_DEFAULTS.sentinelLinks)
+    const added = new Set([...chosen].filter(id => !this.sentinels.has(id)))
+    const dropped = [...this.sentinels].filter(id => !chosen.has(id))
+    this.sentinels = chosen
+    this.sentinelsChosenAt = this.now()
+    const byId = new Map(peers.map(p => [p.id.toString(), p.id]))
+    for (const id of added) {
+      const peer = byId.get(id)
+      if (peer != null) this.tag(peer, true)
+    }
+    for (const id of dropped) {
+      const peer = byId.get(id) ?? peerIdFromString(id)
+      if (!this.kept.has(id)) this.tag(peer, false)
+    }
+    if (added.size > 0 || dropped.length > 0) {
+      this.log('keeping sentinels %s (of %d known)', [...chosen].map(id => id.slice(-6)).join(', '), candidates.length)
+    }
+    return added
+  }
+
+  /**
+   * Would `peer` be among the sentinels kept, if it is one? The keeper is
+   * short of sentinels, or it ranks above one kept. Asked of every peer
+   * discovered (mDNS repeats itself every few seconds), so a peer that
+   * would change nothing costs no look at the peer store.
+   */
+  private mightChoose (peer: PeerId): boolean {
+    const id = peer.toString()
+    if (this.sentinels.has(id) || id === this.components.peerId.toString()) {
+      return false
+    }
+    if (this.sentinels.size < (this.init.sentinelLinks ?? LIVENESS_DEFAULTS.sentinelLinks)) {
+      return true
+    }
+    const self = this.components.peerId.toString()
+    const weight = rendezvousWeight(self, id)
+    return [...this.sentinels].some(kept => rendezvousWeight(self, kept) < weight)
+  }
+
+  /** Mark (or unmark) a peer the keeper keeps in the peer store, for the idle-connection closer to leave alone. */
+  private tag (peer: PeerId, kept: boolean): void {
+    this.components.peerStore.merge(peer, { tags: { [KEPT_TAG]: kept ? { value: 50 } : undefined } })
+      .catch((err: Error) => { this.log('could not tag %p - %s', peer, err.message) })
   }
 
   private isConnected (peer: PeerId): boolean {
@@ -322,6 +430,10 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     state.attempt++
     state.notBefore = this.now() + delay
     this.retries.set(key, state)
+    if (this.sentinels.has(key) && state.attempt === 1) {
+      // one of ours cannot be reached: the next in the ranking stands in
+      this.sentinelsDirty = true
+    }
     void this.components.peerStore.get(peer).then(p => {
       if (this.isKept(p)) {
         this.schedule(peer, state, delay)
@@ -349,6 +461,10 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     clearTimeout(state?.timer)
     this.retries.delete(key)
     if (state != null && state.attempt > 0) {
+      if (this.sentinels.has(key)) {
+        // one of ours is back: a stand-in is no longer needed
+        this.sentinelsDirty = true
+      }
       this.wayBack()
     }
   }
@@ -409,7 +525,16 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     }, () => {})
   }
 
-  private onDiscovery (_evt: CustomEvent<PeerInfo>): void {
+  private onDiscovery (evt: CustomEvent<PeerInfo>): void {
+    if (this.maintainTask == null) {
+      // still starting: libp2p announces each peer as its discovery records it
+      // (the bootstrap list, at start), and the first choice, at `afterStart`,
+      // is made among all of them
+      return
+    }
+    if (this.mightChoose(evt.detail.id)) {
+      this.sentinelsDirty = true
+    }
     void this.maintain()
   }
 }

@@ -165,6 +165,8 @@ export const configSchema = z.strictObject({
   connections: z.strictObject({
     maxConnections: positiveInt(CONNECTION_DEFAULTS.maxConnections),
     minConnections: z.number().int().min(0).default(CONNECTION_DEFAULTS.minConnections),
+    /** sentinels kept connected, chosen by rendezvous hashing (others stand in for ones out of reach, up to twice this) */
+    sentinelLinks: z.number().int().min(1).max(64).default(CONNECTION_DEFAULTS.sentinelLinks),
     maxIncomingPendingConnections: positiveInt(CONNECTION_DEFAULTS.maxIncomingPendingConnections),
     inboundConnectionThreshold: positiveInt(CONNECTION_DEFAULTS.inboundConnectionThreshold),
     maxParallelDials: positiveInt(CONNECTION_DEFAULTS.maxParallelDials),

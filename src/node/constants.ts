@@ -50,7 +50,9 @@ export const CONNECTION_DEFAULTS = {
   dialTimeoutMs: 10_000,
   inboundUpgradeTimeoutMs: 5_000,
   /** the peer keeper's floor (src/liveness/constants.ts) */
-  minConnections: LIVENESS_DEFAULTS.minConnections
+  minConnections: LIVENESS_DEFAULTS.minConnections,
+  /** how many sentinels the peer keeper keeps (src/liveness/sentinel-choice.ts) */
+  sentinelLinks: LIVENESS_DEFAULTS.sentinelLinks
 } as const
 
 /** Admin API: bound to loopback only, bearer token kept in the data dir. */

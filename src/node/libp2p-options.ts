@@ -6,7 +6,6 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
@@ -17,6 +16,7 @@ import { admittingEncrypter } from '../admission/encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { admissionService } from '../admission/service.ts'
+import { bootstrapList as bootstrapDiscovery } from '../discovery/bootstrap-list.ts'
 import { scopedMdns } from '../discovery/index.ts'
 import { dtnService } from '../dtn/index.ts'
 import { gossipMessageId, gossipService, GOSSIP_TOPICS, SCORE_THRESHOLDS, scoreParams } from '../gossip/index.ts'
@@ -28,6 +28,7 @@ import { pinoComponentLogger } from '../logging/logger.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { sampler } from '../sampling/sampler.ts'
 import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
+import { dhtComponents } from './dht-components.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
 import type { AdmissionService } from '../admission/service.ts'
@@ -105,7 +106,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
   const peerDiscovery = []
   const bootstrapList = [...new Set([...parsed.bootstrap, ...enrollment.bootstrap])]
   if (bootstrapList.length > 0) {
-    peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
+    // listed, not dialled: the peer keeper dials the few it keeps (src/liveness/sentinel-choice.ts)
+    peerDiscovery.push(bootstrapDiscovery({ list: bootstrapList }))
   }
   if (parsed.mdns.enabled) {
     peerDiscovery.push(scopedMdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag, interfaces: parsed.mdns.interfaces }))
@@ -158,14 +160,15 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       identify: identify({ runOnConnectionOpen: false }),
       settling: connectionSettling({ settleMs: parsed.liveness.settleDelay, registry }),
       ping: ping(),
-      dht: kadDHT({
+      // the DHT does not choose which connections are kept (src/node/dht-components.ts)
+      dht: (components: any) => kadDHT({
         protocol: KAD_PROTOCOL,
         clientMode: parsed.type === 'edge',
         // a private overlay lives on private and loopback addresses too
         peerInfoMapper: passthroughMapper,
         logPrefix: 'libp2p:tempus-kad',
         metricsPrefix: 'tempus_kad'
-      }),
+      })(dhtComponents(components)),
       pubsub: gossipsub({
         emitSelf: false,
         fallbackToFloodsub: false,
@@ -205,6 +208,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
           jitter: parsed.redial.jitter
         },
         minConnections: parsed.connections.minConnections,
+        sentinelLinks: parsed.connections.sentinelLinks,
         maintainIntervalMs: parsed.liveness.maintainInterval,
         now,
         random,

@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
 import { isFramingFault } from '../admission/cut-read.ts'
+import { KEPT_TAG } from '../liveness/constants.ts'
 import { MAX_SHUFFLE_BYTES, cyclonProtocol } from './constants.ts'
 import { MalformedShuffleError } from './errors.ts'
 import { decodeShuffle, toWire } from './peer-entry.ts'
@@ -52,8 +53,9 @@ export async function dialPartner (ctx: { peerStore: PeerStore, connectionManage
  * stream of another protocol uses it (`IdleCloser`, idle-connection.ts:
  * an RPC call may have picked it meanwhile): Cyclon meets a new random
  * partner every period, and keeping every one would connect each node to
- * most of the overlay. Sentinels are kept by the peer keeper anyway:
- * closing would only make it redial. The check and the close are one
+ * most of the overlay. A peer the peer keeper keeps (tagged `KEPT_TAG`:
+ * its chosen sentinels, peers in use) is left open: closing would only
+ * make it redial. The check and the close are one
  * synchronous step, so a stream opened after it finds the connection
  * closing, and the RPC client then dials another (src/rpc/rpc.ts).
  */
@@ -67,11 +69,16 @@ export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionMan
   try {
     return await fn(peer, signal)
   } finally {
-    if (!wasConnected && partner.type !== 'sentinel' && limits.closer != null) {
+    if (!wasConnected && limits.closer != null && !(await isKeptPeer(ctx.peerStore, peer))) {
       const closer = limits.closer
       await Promise.all(ctx.connectionManager.getConnections(peer).map(async c => { await closer.release(c) }))
     }
   }
+}
+
+/** Does the peer keeper keep this peer (src/liveness/peer-keeper.ts tags it)? */
+async function isKeptPeer (peerStore: PeerStore, peer: PeerId): Promise<boolean> {
+  return await peerStore.get(peer).then(p => p.tags.has(KEPT_TAG), () => false)
 }
 
 /** Send `sent` to `peer` on the `type` view's protocol and read its reply (at most `maxEntries`). */
