@@ -51,3 +51,13 @@ export const REDIAL_DEFAULTS = {
  * would only redial it.
  */
 export const KEPT_TAG = 'tempus-kept'
+
+/**
+ * Tags by which another component would have libp2p redial a peer at every
+ * start and disconnect (libp2p's reconnect queue dials every peer tagged
+ * `keep-alive…`): kad-dht's on its 20 closest peers. Which peers are kept
+ * is the keeper's decision, so the DHT's writes of it are left out
+ * (src/node/dht-components.ts), and the keeper clears any a peer store
+ * persisted from before at its start.
+ */
+export const FOREIGN_KEEP_ALIVE_TAGS: readonly string[] = ['keep-alive-kad-dht']

@@ -14,7 +14,7 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
-import { KEPT_TAG, LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
+import { FOREIGN_KEEP_ALIVE_TAGS, KEPT_TAG, LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
 import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { repeatingTask } from '@libp2p/utils'
@@ -171,11 +171,31 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     return n
   }
 
-  start (): void {
+  async start (): Promise<void> {
     this.running = true
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+    await this.clearForeignKeepAlive()
+  }
+
+  /**
+   * A peer store persisted by an earlier version holds the DHT's keep-alive
+   * tags, by which libp2p dials those peers after every start (its
+   * `afterStart`, after this): cleared first.
+   */
+  private async clearForeignKeepAlive (): Promise<void> {
+    try {
+      const tagged = await this.components.peerStore.all({ filters: [p => FOREIGN_KEEP_ALIVE_TAGS.some(t => p.tags.has(t))] })
+      for (const peer of tagged) {
+        await this.components.peerStore.merge(peer.id, { tags: Object.fromEntries(FOREIGN_KEEP_ALIVE_TAGS.map(t => [t, undefined])) })
+      }
+      if (tagged.length > 0) {
+        this.log('cleared the keep-alive tags of %d peers left by the DHT', tagged.length)
+      }
+    } catch (err: any) {
+      this.log.error('could not clear keep-alive tags - %e', err)
+    }
   }
 
   /** After libp2p started: reconnect to the peers known from the last run. */

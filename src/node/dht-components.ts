@@ -16,16 +16,16 @@
 import { KEEP_ALIVE } from '@libp2p/interface'
 import type { PeerData, PeerStore } from '@libp2p/interface'
 
-/** `data` without the keep-alive tags (set or removed) */
+/** `data` without a keep-alive tag being set (its removal goes through: it clears one a peer store persisted from before) */
 function withoutKeepAlive (data: PeerData): PeerData {
   if (data.tags == null) {
     return data
   }
   const entries = data.tags instanceof Map ? [...data.tags.entries()] : Object.entries(data.tags)
-  return { ...data, tags: Object.fromEntries(entries.filter(([name]) => !name.startsWith(KEEP_ALIVE))) }
+  return { ...data, tags: Object.fromEntries(entries.filter(([name, value]) => value == null || !name.startsWith(KEEP_ALIVE))) }
 }
 
-/** A peer store that writes everything the DHT asks but keep-alive tags. */
+/** A peer store that writes everything the DHT asks but the setting of keep-alive tags. */
 export function dhtPeerStore (peerStore: PeerStore): PeerStore {
   return new Proxy(peerStore, {
     get (target, key, receiver) {

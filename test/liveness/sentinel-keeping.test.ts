@@ -61,4 +61,19 @@ describe('the sentinels a node keeps', () => {
     const keptAlive = (await edge.libp2p.peerStore.all()).filter(p => [...p.tags.keys()].some(t => t.startsWith('keep-alive')))
     assert.deepEqual(keptAlive.map(p => p.id.toString()), [], 'no keep-alive tag from the DHT')
   })
+
+  it('a peer store persisted with the DHT\'s keep-alive tags (an earlier version) has them cleared at the next start', async () => {
+    const dataDir = await net.tempDir()
+    const opts = { dataDir, passphrase: 'p', scryptN: 1 << 10 }
+    const sentinel = await net.node({ type: 'sentinel', ...QUIET })
+    const first = await net.node({ type: 'edge', ...QUIET, options: opts })
+    // as kad-dht wrote it before (straight into the peer store, not through the node's DHT)
+    await first.libp2p.peerStore.merge(sentinel.peerId, { multiaddrs: sentinel.libp2p.getMultiaddrs(), tags: { 'keep-alive-kad-dht': { value: 1 } } })
+    await first.stop()
+    const second = await net.node({ type: 'edge', ...QUIET, options: opts })
+    assert.ok(second.peerId.equals(first.peerId), 'the same node, from its data directory')
+    const peer = await second.libp2p.peerStore.get(sentinel.peerId)
+    assert.ok(peer.addresses.length > 0, 'the peer store was kept')
+    assert.ok(!peer.tags.has('keep-alive-kad-dht'), 'the keep-alive tag is gone')
+  })
 })
