@@ -35,13 +35,24 @@ export const LIVENESS_DEFAULTS = {
   settleDelayMs: 1_500
 } as const
 
-/** Redial backoff for peers worth keeping (sentinels, bootstrap, peers in use). */
+/** Redial backoff for peers worth keeping (the kept sentinels, peers in use). */
 export const REDIAL_DEFAULTS = {
   initialDelayMs: 250,
   maxDelayMs: 30_000,
   factor: 2,
   /** fraction of each delay that is randomised, 0..1 */
-  jitter: 0.5
+  jitter: 0.5,
+  /**
+   * for the first `earlyForMs` of a peer's absence, redials are at most this
+   * far apart (never below `initialDelayMs`): a link or a partition that
+   * heals within minutes is crossed again within seconds, not after a
+   * backoff grown to 30 s while it lasted (issue #20: the 100-process chaos
+   * run's healed partition, whose nodes waited up to 56 s). A peer gone for
+   * longer is tried at the slower pace. Each redial is also within the dial
+   * budget (one per 5 s per address once 3 ran), so this is its pace.
+   */
+  earlyMaxDelayMs: 5_000,
+  earlyForMs: 5 * 60_000
 } as const
 
 /**

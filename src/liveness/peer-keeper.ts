@@ -37,6 +37,11 @@ import type { TypedEventTarget } from 'main-event'
 export interface PeerKeeperInit {
   /** redial backoff for kept peers; @default REDIAL_DEFAULTS (250 ms doubling to 30 s, jitter 0.5) */
   backoff?: BackoffPolicy
+  /**
+   * for the first `forMs` of a peer's absence its redials are at most
+   * `maxDelayMs` apart; @default REDIAL_DEFAULTS (5 s, for 5 min)
+   */
+  earlyBackoff?: { maxDelayMs: number, forMs: number }
   /** dial discovered peers while connected to fewer than this many; @default LIVENESS_DEFAULTS.minConnections (8) */
   minConnections?: number
   /**
@@ -107,6 +112,8 @@ export interface PeerKeeper {
 interface RetryState {
   attempt: number
   notBefore: number
+  /** when the peer was first missed (a drop or a failed dial) in this absence */
+  since: number
   timer?: ReturnType<typeof setTimeout>
 }
 
@@ -327,7 +334,11 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   }
 
   private isKept (peer: Peer): boolean {
-    return this.kept.has(peer.id.toString()) || this.sentinels.has(peer.id.toString())
+    return this.isKeptId(peer.id.toString())
+  }
+
+  private isKeptId (id: string): boolean {
+    return this.kept.has(id) || this.sentinels.has(id)
   }
 
   /** a sentinel, or an entry point the operator listed: a peer this node might keep as one */
@@ -445,8 +456,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       return
     }
     const key = peer.toString()
-    const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0 }
-    const delay = backoffDelay(this.init.backoff ?? REDIAL_DEFAULTS, state.attempt, this.random)
+    const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    const delay = this.redialDelay(state)
     state.attempt++
     state.notBefore = this.now() + delay
     this.retries.set(key, state)
@@ -461,6 +472,17 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     }, () => {})
   }
 
+  /** The backoff before the next redial; early in an absence, capped lower (REDIAL_DEFAULTS.earlyMaxDelayMs). */
+  private redialDelay (state: RetryState): number {
+    const policy = this.init.backoff ?? REDIAL_DEFAULTS
+    const early = this.init.earlyBackoff ?? { maxDelayMs: REDIAL_DEFAULTS.earlyMaxDelayMs, forMs: REDIAL_DEFAULTS.earlyForMs }
+    if (this.now() - state.since >= early.forMs) {
+      return backoffDelay(policy, state.attempt, this.random)
+    }
+    const cap = Math.max(policy.initialDelayMs, Math.min(policy.maxDelayMs, early.maxDelayMs))
+    return backoffDelay({ ...policy, maxDelayMs: cap }, state.attempt, this.random)
+  }
+
   private schedule (peer: PeerId, state: RetryState, delay: number): void {
     if (!this.running || state.timer != null) {
       return
@@ -468,7 +490,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.log('redial %p in %d ms (attempt %d)', peer, delay, state.attempt)
     state.timer = setTimeout(() => {
       state.timer = undefined
-      if (this.running && !this.isConnected(peer)) {
+      // a stand-in sentinel is no longer kept once the one it stood in for is back
+      if (this.running && !this.isConnected(peer) && this.isKeptId(peer.toString())) {
         this.dial(peer)
       }
     }, delay)
@@ -537,9 +560,9 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
         return
       }
       const key = peer.toString()
-      const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0 }
+      const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
       this.retries.set(key, state)
-      const delay = backoffDelay(this.init.backoff ?? REDIAL_DEFAULTS, state.attempt, this.random)
+      const delay = this.redialDelay(state)
       state.notBefore = this.now() + delay
       this.schedule(peer, state, delay)
     }, () => {})

@@ -189,7 +189,10 @@ export const configSchema = z.strictObject({
     initialDelay: duration(REDIAL_DEFAULTS.initialDelayMs),
     maxDelay: duration(REDIAL_DEFAULTS.maxDelayMs),
     factor: z.number().min(1).default(REDIAL_DEFAULTS.factor),
-    jitter: z.number().min(0).max(1).default(REDIAL_DEFAULTS.jitter)
+    jitter: z.number().min(0).max(1).default(REDIAL_DEFAULTS.jitter),
+    /** for the first `earlyFor` of a kept peer's absence, redials at most this far apart */
+    earlyMaxDelay: duration(REDIAL_DEFAULTS.earlyMaxDelayMs),
+    earlyFor: duration(REDIAL_DEFAULTS.earlyForMs)
   }).prefault({}),
   admission: z.strictObject({
     /** the admission exchange must finish within this */

@@ -207,6 +207,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
           factor: parsed.redial.factor,
           jitter: parsed.redial.jitter
         },
+        earlyBackoff: { maxDelayMs: parsed.redial.earlyMaxDelay, forMs: parsed.redial.earlyFor },
         minConnections: parsed.connections.minConnections,
         sentinelLinks: parsed.connections.sentinelLinks,
         maintainIntervalMs: parsed.liveness.maintainInterval,

@@ -57,7 +57,7 @@ describe('liveness and reconnection', () => {
     // backoff grows to 100 s. Both come back on their addresses; only B
     // reaches out to A. A redials C at once, not 100 s later.
     const quiet = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, connections: { minConnections: 0 } }
-    const a = await net.node({ ...quiet, redial: { initialDelay: '100ms', factor: 1000, maxDelay: '10m', jitter: 0 } })
+    const a = await net.node({ ...quiet, redial: { initialDelay: '100ms', factor: 1000, maxDelay: '10m', jitter: 0, earlyFor: '0s' } })
     const keys = await Promise.all([0, 1].map(async () => await generateKeyPair('Ed25519')))
     const enrolled = await Promise.all(keys.map(async k => await net.enroll(k, 'edge')))
     const start = async (i: number, listen?: string[]): Promise<TempusNode> => await net.node({ ...quiet, ...(listen == null ? {} : { listen }), options: { privateKey: keys[i], enrollment: enrolled[i] } })
@@ -79,6 +79,20 @@ describe('liveness and reconnection', () => {
     await b.libp2p.dial(a.libp2p.getMultiaddrs())
     await backToC
     assert.equal(a.libp2p.services.keeper.redialOf(idC), undefined, 'C is connected, its backoff forgotten')
+  })
+
+  it('early in a kept peer\'s absence its redials stay close together, whatever the backoff has grown to (a partition that heals in a minute is crossed in seconds)', async () => {
+    // issue #20: after a 60 s partition the chaos run's nodes waited up to 56 s to cross, their backoffs grown to 30 s
+    const quiet = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, connections: { minConnections: 0 } }
+    const a = await net.node({ ...quiet, redial: { initialDelay: '100ms', factor: 1000, maxDelay: '10m', jitter: 0, earlyMaxDelay: '300ms' } })
+    const b = await net.node(quiet)
+    await a.libp2p.dial(b.libp2p.getMultiaddrs())
+    a.libp2p.services.keeper.keep(b.peerId)
+    await b.stop()
+    // without the early cap the third redial would be 100 s after the second
+    await eventually(() => (a.libp2p.services.keeper.redialOf(b.peerId)?.failures ?? 0) >= 4, 'four failed redials of the kept peer', 20_000)
+    const next = a.libp2p.services.keeper.redialOf(b.peerId)
+    assert.ok(next != null && next.nextAt - Date.now() <= 300, `the next redial is at most 300 ms away: ${next == null ? 'none' : next.nextAt - Date.now()} ms`)
   })
 
   it('drops a connection whose peer stops answering pings', async () => {
