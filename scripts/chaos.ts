@@ -59,7 +59,7 @@ if (!json) {
     `anomalies: delivery ${f.anomalyDelivery}, p99 ${f.anomalyP99Ms} ms`,
     `bundles: ${f.bundlesDelivered}/${f.bundlesExpected} of the oracle (${f.bundleDeliveryVsOracle})`,
     `lost ${f.lost}, honest penalised ${f.honestPenalised} (offences ${f.honestOffences}), crashes ${f.crashes} (escaped network errors ${f.escapedNetworkErrors})`,
-    `reconnect p99 ${f.reconnectP99Ms} ms (links ${f.linkReconnectP99Ms} ms, a partition's nodes across the cut ${f.partitionHealP99Ms} ms); RSS ${f.rssPerNodeMb} MB per node (max ${f.rssMaxMb}); CPU ${f.cpuPerNodePct} % of a core per node while the faults ran (${f.startCpuSPerNode} s each to start and mesh)`
+    `reconnect p99 ${f.reconnectP99Ms} ms (links ${f.linkReconnectP99Ms} ms, a partition's nodes across the cut ${f.partitionHealP99Ms} ms, median ${f.partitionHealP50Ms} ms, the halves joined again in ${f.partitionRejoinMs} ms); RSS ${f.rssPerNodeMb} MB per node (max ${f.rssMaxMb}); CPU ${f.cpuPerNodePct} % of a core per node while the faults ran (${f.startCpuSPerNode} s each to start and mesh)`
   ].join('\n') + '\n')
 }
 process.stdout.write(JSON.stringify({ seed, issuer: result.issuer, ...f }) + '\n')

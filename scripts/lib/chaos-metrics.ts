@@ -56,6 +56,10 @@ export interface ChaosFigures {
   linkReconnectP99Ms: number | null
   /** partitions alone: each node of the cut half until its first admission across the cut */
   partitionHealP99Ms: number | null
+  /** the same, the median node */
+  partitionHealP50Ms: number | null
+  /** a partition until the halves were joined again: the first admission across the cut by any node of the cut half (the slowest partition's) */
+  partitionRejoinMs: number | null
   rssPerNodeMb: number | null
   rssMaxMb: number | null
   cpuPerNodePct: number | null
@@ -247,9 +251,11 @@ export function computeFigures (input: FigureInput): ChaosFigures {
   // after a partition, the first with a node of the other side (a node of the cut half kept its
   // connections within the half, and any new one among them says nothing of the cut)
   const byKind = { link: [] as number[], partition: [] as number[] }
+  const rejoins: number[] = []
   for (const f of faults) {
     if (f.kind !== 'link' && f.kind !== 'partition') continue
     const cut = new Set(f.nodes.map(i => nodes.find(x => x.index === i)?.peerId))
+    let firstAcross = Number.POSITIVE_INFINITY
     for (const i of f.nodes) {
       const n = nodes.find(x => x.index === i)
       if (n == null || i === revoked) continue
@@ -260,8 +266,12 @@ export function computeFigures (input: FigureInput): ChaosFigures {
       }
       const across = (e: NodeEvent): boolean => f.kind === 'link' || (typeof e.peer === 'string' && !cut.has(e.peer))
       const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > f.to && across(e))
-      if (next != null) byKind[f.kind].push(next.at - f.to)
+      if (next != null) {
+        byKind[f.kind].push(next.at - f.to)
+        if (f.kind === 'partition') firstAcross = Math.min(firstAcross, next.at - f.to)
+      }
     }
+    if (f.kind === 'partition' && Number.isFinite(firstAcross)) rejoins.push(firstAcross)
   }
 
   const seconds = (input.endedAt - input.startedAt) / 1000
@@ -285,6 +295,8 @@ export function computeFigures (input: FigureInput): ChaosFigures {
     reconnectP99Ms: round(quantileOrNull([...byKind.link, ...byKind.partition], 0.99)),
     linkReconnectP99Ms: round(quantileOrNull(byKind.link, 0.99)),
     partitionHealP99Ms: round(quantileOrNull(byKind.partition, 0.99)),
+    partitionHealP50Ms: round(quantileOrNull(byKind.partition, 0.5)),
+    partitionRejoinMs: rejoins.length === 0 ? null : Math.max(...rejoins),
     rssPerNodeMb: input.rssMb.length === 0 ? null : Math.round(input.rssMb.reduce((a, b) => a + b, 0) / input.rssMb.length),
     rssMaxMb: input.rssMb.length === 0 ? null : Math.round(Math.max(...input.rssMb)),
     cpuPerNodePct: seconds <= 0 ? null : Number((100 * input.cpuSeconds / seconds / nodes.length).toFixed(2)),

@@ -36,6 +36,9 @@ describe('the chaos harness\'s reconnect figure', () => {
       node(3, [])
     ]
     assert.equal(reconnectP99(nodes, [partition]), 60_000)
+    const f = computeFigures({ nodes, revoked: -1, faults: [partition], sent: [], startedAt: T, endedAt: T + 600_000, settleFrom: T + 500_000, windowMs: 10_000, rssMb: [], cpuSeconds: 0, startCpuSeconds: 0 })
+    assert.equal(f.partitionRejoinMs, 30_000, 'the halves were joined again by the first node across')
+    assert.equal(f.partitionHealP50Ms, 30_000, 'of the two cut nodes, the median by nearest rank')
   })
 
   it('after a link: 0 when a connection survived, else the first admission of anyone', () => {
