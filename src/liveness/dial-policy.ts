@@ -2,9 +2,13 @@
  * Whom to dial when a node has too few connections: pure, no libp2p.
  *
  * libp2p v3 has no auto-dialler, so discovered peers are only remembered; the
- * node decides. Sentinels first (entry points), then bridges, then edges and
- * peers whose type is not known yet; within a type the most recently seen
- * first. Peers in backoff after a failed dial wait their turn.
+ * node decides. Sentinels first (the keeper offers only the few it keeps:
+ * sentinel-choice.ts), then edges, then peers whose type is not known yet,
+ * bridges last; within a type the most recently seen first. Peers in backoff
+ * after a failed dial wait their turn. Bridges came second once, and every
+ * node short of connections filled up on them: at 100 nodes each of the 5
+ * bridges held a connection from 68–98 nodes (issue #20's chaos run), while
+ * an edge needs edges for its gossip mesh (the hubs' meshes are full).
  */
 import type { PeerType } from '../core/peer-type.ts'
 
@@ -18,11 +22,16 @@ export interface DialCandidate {
   notBefore?: number
 }
 
-const TYPE_RANK: Record<PeerType, number> = { sentinel: 0, bridge: 1, edge: 2 }
+const TYPE_RANK: Record<PeerType, number> = { sentinel: 0, edge: 1, bridge: 2 }
 
 /** not connected, and not waiting out a backoff after a failed dial */
 function dialable (c: DialCandidate, now: number): boolean {
   return !c.connected && (c.notBefore == null || c.notBefore <= now)
+}
+
+/** a peer of unknown type between edges and bridges */
+function rankOf (c: DialCandidate): number {
+  return c.type == null ? 1.5 : TYPE_RANK[c.type]
 }
 
 export function selectDialCandidates (candidates: DialCandidate[], want: number, now: number): DialCandidate[] {
@@ -32,7 +41,7 @@ export function selectDialCandidates (candidates: DialCandidate[], want: number,
   return candidates
     .filter(c => dialable(c, now))
     .sort((a, b) => {
-      const rank = (TYPE_RANK[a.type ?? 'edge'] + (a.type == null ? 0.5 : 0)) - (TYPE_RANK[b.type ?? 'edge'] + (b.type == null ? 0.5 : 0))
+      const rank = rankOf(a) - rankOf(b)
       if (rank !== 0) {
         return rank
       }

@@ -77,6 +77,8 @@ export function isIdle (connection: { streams: readonly StreamLike[] }): boolean
 export class IdleCloser {
   private readonly wanted: () => boolean
   private readonly kept = new Set<ConnectionLike>()
+  /** connections to close once idle whatever `wanted()` says */
+  private readonly always = new WeakSet<ConnectionLike>()
 
   constructor (wanted: () => boolean) {
     this.wanted = wanted
@@ -87,9 +89,17 @@ export class IdleCloser {
     return this.kept.size
   }
 
-  /** An exchange is over with this connection: closed now if idle and wanted, else kept for a later look. */
-  async release (connection: ConnectionLike): Promise<void> {
+  /**
+   * An exchange is over with this connection: closed now if idle and
+   * wanted, else kept for a later look. `always`: closed once idle even
+   * while the node holds no more than it keeps (a hub it does not keep,
+   * which the node would not dial to fill its count either).
+   */
+  async release (connection: ConnectionLike, options: { always?: boolean } = {}): Promise<void> {
     this.kept.add(connection)
+    if (options.always === true) {
+      this.always.add(connection)
+    }
     await this.look(connection)
   }
 
@@ -103,7 +113,7 @@ export class IdleCloser {
       this.kept.delete(connection)
       return
     }
-    if (!this.wanted()) {
+    if (!this.always.has(connection) && !this.wanted()) {
       return // the node holds no more than it keeps: the next sweep looks again
     }
     const busy = connection.streams.filter(keepsConnection)

@@ -71,7 +71,10 @@ export async function withPartner<T> (ctx: { peerStore: PeerStore, connectionMan
   } finally {
     if (!wasConnected && limits.closer != null && !(await isKeptPeer(ctx.peerStore, peer))) {
       const closer = limits.closer
-      await Promise.all(ctx.connectionManager.getConnections(peer).map(async c => { await closer.release(c) }))
+      // a sentinel the keeper does not keep is closed even below the node's count: the keeper
+      // would never dial it to fill that count, and every observer's pull would leave one open
+      const always = partner.type === 'sentinel'
+      await Promise.all(ctx.connectionManager.getConnections(peer).map(async c => { await closer.release(c, { always }) }))
     }
   }
 }

@@ -28,7 +28,7 @@ describe('backoff', () => {
 })
 
 describe('dial policy', () => {
-  it('dials sentinels first, then bridges, then the most recently seen, skipping connected and backed-off peers', () => {
+  it('dials (kept) sentinels first, then edges, the most recently seen first, then peers of unknown type, bridges last, skipping connected and backed-off peers', () => {
     const picks = selectDialCandidates([
       { id: 'e-old', type: 'edge', lastSeen: 1, connected: false },
       { id: 'e-new', type: 'edge', lastSeen: 9, connected: false },
@@ -38,7 +38,7 @@ describe('dial policy', () => {
       { id: 's-backoff', type: 'sentinel', connected: false, notBefore: 2_000 },
       { id: 's', type: 'sentinel', connected: false, notBefore: 500 }
     ], 10, 1_000)
-    assert.deepEqual(picks.map(p => p.id), ['s', 'b', 'e-new', 'e-old', 'unknown'])
+    assert.deepEqual(picks.map(p => p.id), ['s', 'e-new', 'e-old', 'unknown', 'b'])
     assert.deepEqual(selectDialCandidates([{ id: 'x', connected: false }], 0, 0), [])
   })
 

@@ -71,6 +71,23 @@ describe('closing only idle connections (pure)', () => {
     assert.equal(kept.closes, 1)
   })
 
+  it('a connection released `always` (a hub the node does not keep) closes once idle even while the node holds no more than it keeps', async () => {
+    const closer = new IdleCloser(() => false)
+    const partner = fakeConnection([new FakeStream('/meshsub/1.2.0')])
+    await closer.release(partner)
+    assert.equal(partner.closes, 0, 'not wanted: left open')
+    const hub = fakeConnection([new FakeStream('/meshsub/1.2.0')])
+    await closer.release(hub, { always: true })
+    assert.equal(hub.closes, 1, 'a hub not kept: closed')
+    const call = new FakeStream(RPC_PROTOCOL)
+    const busyHub = fakeConnection([call])
+    await closer.release(busyHub, { always: true })
+    assert.equal(busyHub.closes, 0, 'busy: kept until the call ends')
+    call.end()
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(busyHub.closes, 1)
+  })
+
   it('a stream still negotiating keeps the connection; once it turned out upkeep, the sweep closes it', async () => {
     const closer = new IdleCloser(() => true)
     const negotiating = new FakeStream('')
