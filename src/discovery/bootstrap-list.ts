@@ -15,11 +15,10 @@ import { peerDiscoverySymbol, serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { TypedEventEmitter } from 'main-event'
+import { BOOTSTRAP_TAG } from '../core/peer-tags.ts'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** the tag `@libp2p/bootstrap` puts on listed peers, kept so the two read alike */
-export const BOOTSTRAP_TAG = 'bootstrap'
 
 export interface BootstrapListInit {
   /** multiaddrs ending in `/p2p/<peer id>` (the node's config checks that) */

@@ -56,14 +56,6 @@ export const REDIAL_DEFAULTS = {
 } as const
 
 /**
- * The peer store tag the keeper puts on each peer it keeps (its chosen
- * sentinels, peers the application keeps): a connection to one is not
- * closed for being idle (src/sampling/shuffle-wire.ts), since the keeper
- * would only redial it.
- */
-export const KEPT_TAG = 'tempus-kept'
-
-/**
  * Tags by which another component would have libp2p redial a peer at every
  * start and disconnect (libp2p's reconnect queue dials every peer tagged
  * `keep-alive…`): kad-dht's on its 20 closest peers. Which peers are kept

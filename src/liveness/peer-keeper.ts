@@ -14,7 +14,8 @@
  * dial budget per address and host (src/liveness/dial-limiter.ts): whoever
  * put an address there, the keeper never hammers it.
  */
-import { FOREIGN_KEEP_ALIVE_TAGS, KEPT_TAG, LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
+import { FOREIGN_KEEP_ALIVE_TAGS, LIVENESS_DEFAULTS, REDIAL_DEFAULTS } from './constants.ts'
+import { BOOTSTRAP_TAG, KEPT_TAG } from '../core/peer-tags.ts'
 import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { repeatingTask } from '@libp2p/utils'
@@ -22,7 +23,6 @@ import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates, selectNeighbour } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
 import { chooseSentinels, rendezvousWeight } from './sentinel-choice.ts'
-import { BOOTSTRAP_TAG } from '../discovery/bootstrap-list.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'

@@ -23,7 +23,7 @@
  * dials whom a query needs, but a keep-alive tag it writes is left out.
  */
 import { KEEP_ALIVE } from '@libp2p/interface'
-import { KEPT_TAG } from '../liveness/constants.ts'
+import { KEPT_TAG } from '../core/peer-tags.ts'
 import { IdleCloser } from '../sampling/idle-connection.ts'
 import type { Connection, PeerData, PeerId, PeerStore, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { rendezvousOrder } from '../../src/liveness/sentinel-choice.ts'
-import { KEPT_TAG } from '../../src/liveness/constants.ts'
+import { KEPT_TAG } from '../../src/core/peer-tags.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
