@@ -2,15 +2,6 @@
  * The DHT's view of the node's components, without its say over which
  * connections are kept.
  *
- * A query dials the DHT servers closest to its key, and nothing closed
- * those connections: every node's first query reached every sentinel and
- * bridge of a small fleet, which then held a connection from each node
- * (the 100-process chaos run: sentinels at 83 connections, bridges at 68,
- * while each node keeps 3 sentinels). A connection the DHT opened for a
- * query (the peer had none before) is closed once no stream but upkeep uses
- * it, as sampling does with its partners (src/sampling/idle-connection.ts),
- * unless the peer keeper keeps that peer.
- *
  * kad-dht tags the 20 peers of its routing table closest to the node with
  * `keep-alive-kad-dht`, and libp2p then dials every peer so tagged when the
  * node starts and again whenever one disconnects. In a tempus overlay the
@@ -23,10 +14,7 @@
  * dials whom a query needs, but a keep-alive tag it writes is left out.
  */
 import { KEEP_ALIVE } from '@libp2p/interface'
-import { KEPT_TAG } from '../core/peer-tags.ts'
-import { IdleCloser } from '../sampling/idle-connection.ts'
-import type { Connection, PeerData, PeerId, PeerStore, Stream } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { PeerData, PeerStore } from '@libp2p/interface'
 
 /** `data` without a keep-alive tag being set (its removal goes through: it clears one a peer store persisted from before) */
 function withoutKeepAlive (data: PeerData): PeerData {
@@ -51,72 +39,14 @@ export function dhtPeerStore (peerStore: PeerStore): PeerStore {
   })
 }
 
-/**
- * A connection manager whose `openStream` (the one call the DHT dials
- * through) hands a connection it had to open to `closer` once the stream
- * ends, unless the peer is kept.
- */
-export function dhtConnectionManager (connectionManager: ConnectionManager, peerStore: PeerStore, closer: IdleCloser): ConnectionManager {
-  const openStream = async (to: PeerId, protocol: string | string[], options?: any): Promise<Stream> => {
-    const before = new Set(connectionManager.getConnections(to).map(c => c.id))
-    const stream = await connectionManager.openStream(to, protocol, options)
-    const opened = connectionManager.getConnections(to).filter(c => !before.has(c.id))
-    if (opened.length > 0) {
-      stream.addEventListener('close', () => { void releaseUnlessKept(peerStore, closer, to, opened) }, { once: true })
-    }
-    return stream
-  }
-  return new Proxy(connectionManager, {
-    get (target, key, receiver) {
-      if (key === 'openStream') {
-        return openStream
-      }
-      const value = Reflect.get(target, key, receiver)
-      return typeof value === 'function' ? value.bind(target) : value
-    }
-  })
-}
-
-/** how often connections still in use after a query are looked at again (a stream still negotiating then may have turned out to be upkeep, which ends with no event) */
-const SWEEP_MS = 5_000
-
-async function releaseUnlessKept (peerStore: PeerStore, closer: IdleCloser, peer: PeerId, connections: Connection[]): Promise<void> {
-  const kept = await peerStore.get(peer).then(p => p.tags.has(KEPT_TAG), () => false)
-  if (!kept) {
-    await Promise.all(connections.map(async c => { await closer.release(c) }))
-    sweepLater(closer)
-  }
-}
-
-const sweeping = new WeakSet<IdleCloser>()
-
-/** While `closer` holds connections, look at them again every SWEEP_MS (a timer that never keeps the process alive; none once they are gone). */
-function sweepLater (closer: IdleCloser): void {
-  if (closer.lingering === 0 || sweeping.has(closer)) {
-    return
-  }
-  sweeping.add(closer)
-  setTimeout(() => {
-    sweeping.delete(closer)
-    closer.sweep().catch(() => {}).finally(() => { sweepLater(closer) })
-  }, SWEEP_MS).unref?.()
-}
-
-/** The node's components as the DHT sees them: the same, with `dhtPeerStore` and `dhtConnectionManager`. */
-export function dhtComponents<C extends { peerStore: PeerStore, connectionManager: ConnectionManager }> (components: C): C {
+/** The node's components as the DHT sees them: the same, with `dhtPeerStore`. */
+export function dhtComponents<C extends { peerStore: PeerStore }> (components: C): C {
   let peerStore: PeerStore | undefined
-  let connectionManager: ConnectionManager | undefined
-  // a query's connection is closed whatever the node's count: the DHT's dials are not the keeper's choice
-  const closer = new IdleCloser(() => true)
   return new Proxy(components, {
     get (target, key, receiver) {
       if (key === 'peerStore') {
         peerStore ??= dhtPeerStore(Reflect.get(target, key, receiver) as PeerStore)
         return peerStore
-      }
-      if (key === 'connectionManager') {
-        connectionManager ??= dhtConnectionManager(Reflect.get(target, key, receiver) as ConnectionManager, Reflect.get(target, 'peerStore', receiver) as PeerStore, closer)
-        return connectionManager
       }
       return Reflect.get(target, key, receiver)
     }

@@ -14,9 +14,6 @@ import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
-/** the DHT's routing table size (not in kad-dht's public type) */
-const routingTableSize = (node: TempusNode): number => (node.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
-
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
 
 describe('the sentinels a node keeps', () => {
@@ -78,33 +75,5 @@ describe('the sentinels a node keeps', () => {
     const peer = await second.libp2p.peerStore.get(sentinel.peerId)
     assert.ok(peer.addresses.length > 0, 'the peer store was kept')
     assert.ok(!peer.tags.has('keep-alive-kad-dht'), 'the keep-alive tag is gone')
-  })
-
-  it('a connection the DHT opened for a query is closed once the query is done, unless the peer is kept', async () => {
-    const sentinels: TempusNode[] = []
-    for (let i = 0; i < 6; i++) {
-      sentinels.push(await net.node({ type: 'sentinel', ...QUIET }))
-    }
-    // the sentinels know each other as DHT servers
-    for (const s of sentinels) {
-      for (const t of sentinels) {
-        if (s !== t) await s.libp2p.dial(t.libp2p.getMultiaddrs())
-      }
-    }
-    await eventually(() => sentinels.every(s => routingTableSize(s) >= 5), 'every sentinel\'s routing table holds the other five', 30_000)
-    const edge = await net.node({ type: 'edge', ...QUIET, connections: { minConnections: 0 }, bootstrap: sentinels.flatMap(s => s.getMultiaddrs()) })
-    const keeper = edge.libp2p.services.keeper
-    await eventually(() => keeper.keptSentinels.size === 3 && [...keeper.keptSentinels].every(id => edge.libp2p.getConnections().some(c => c.remotePeer.toString() === id)), 'the edge on its three sentinels', 30_000)
-    await eventually(() => routingTableSize(edge) >= 3, 'the edge\'s routing table holds its sentinels', 30_000)
-
-    const openedForQuery = new Set<string>()
-    const onConnect = (evt: CustomEvent<any>): void => { openedForQuery.add(evt.detail.toString()) }
-    edge.libp2p.addEventListener('peer:connect', onConnect)
-    for await (const _ of edge.libp2p.services.dht.getClosestPeers(new TextEncoder().encode('a key no one holds'), { signal: AbortSignal.timeout(20_000) })) { /* the query's own events */ }
-    edge.libp2p.removeEventListener('peer:connect', onConnect)
-    const others = [...openedForQuery].filter(id => !keeper.keptSentinels.has(id))
-    assert.ok(others.length > 0, 'the query reached sentinels the edge does not keep')
-    await eventually(() => others.every(id => !edge.libp2p.getConnections().some(c => c.remotePeer.toString() === id)), 'the query\'s connections closed', 30_000)
-    assert.ok([...keeper.keptSentinels].every(id => edge.libp2p.getConnections().some(c => c.remotePeer.toString() === id)), 'the kept sentinels are still connected')
   })
 })
