@@ -19,7 +19,6 @@ import { BOOTSTRAP_TAG } from '../core/peer-tags.ts'
 import type { ComponentLogger, Logger, PeerDiscovery, PeerDiscoveryEvents, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-
 export interface BootstrapListInit {
   /** multiaddrs ending in `/p2p/<peer id>` (the node's config checks that) */
   list: string[]

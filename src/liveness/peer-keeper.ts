@@ -138,6 +138,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private readonly random: () => number
   private readonly dialBudget: DialRateLimiter
   private readonly kept = new Set<string>()
+  /** how many sentinels to keep (init, else the default) */
+  private readonly sentinelLinks: number
   private sentinels = new Set<string>()
   /** something that may change the choice of sentinels happened since it was made */
   private sentinelsDirty = true
@@ -155,6 +157,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.now = init.now ?? Date.now
     this.random = init.random ?? Math.random
     this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.now })
+    this.sentinelLinks = init.sentinelLinks ?? LIVENESS_DEFAULTS.sentinelLinks
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
     this.onDiscovery = this.onDiscovery.bind(this)
@@ -374,7 +377,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     const candidates = peers
       .filter(p => !p.id.equals(this.components.peerId) && p.addresses.length > 0 && this.isSentinelLike(p))
       .map(p => ({ id: p.id.toString(), failing: (this.retries.get(p.id.toString())?.attempt ?? 0) > 0 && !this.isConnected(p.id) }))
-    const chosen = chooseSentinels(self, candidates, this.init.sentinelLinks ?? LIVENESS_DEFAULTS.sentinelLinks)
+    const chosen = chooseSentinels(self, candidates, this.sentinelLinks)
     const added = new Set([...chosen].filter(id => !this.sentinels.has(id)))
     const dropped = [...this.sentinels].filter(id => !chosen.has(id))
     this.sentinels = chosen
@@ -405,7 +408,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     if (this.sentinels.has(id) || id === this.components.peerId.toString()) {
       return false
     }
-    if (this.sentinels.size < (this.init.sentinelLinks ?? LIVENESS_DEFAULTS.sentinelLinks)) {
+    if (this.sentinels.size < (this.sentinelLinks)) {
       return true
     }
     const self = this.components.peerId.toString()
