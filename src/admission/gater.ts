@@ -1,11 +1,18 @@
 /**
  * The connection gater: revoked, banned and quarantined peers are refused at
- * every hook where their PeerId is known, before any exchange.
+ * every hook where their PeerId is known, before any exchange; and an
+ * address that reaches this node itself is never dialled (`isOwnAddress`).
  */
 import type { AdmissionState } from './state.ts'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
-export function admissionGater (state: AdmissionState): ConnectionGater {
+export interface AdmissionGaterInit {
+  /** an address that, dialled, reaches this node itself (src/core/own-addresses.ts); refused, and the dialler tries the peer's others */
+  isOwnAddress?: (ma: Multiaddr) => boolean
+}
+
+export function admissionGater (state: AdmissionState, init: AdmissionGaterInit = {}): ConnectionGater {
   const deny = (peer: PeerId): boolean => state.denies(peer.toString())
   return {
     denyDialPeer: deny,
@@ -15,6 +22,6 @@ export function admissionGater (state: AdmissionState): ConnectionGater {
     denyInboundUpgradedConnection: deny,
     denyOutboundUpgradedConnection: deny,
     // the default gater refuses private addresses; an overlay lives on them
-    denyDialMultiaddr: () => false
+    denyDialMultiaddr: (ma) => init.isOwnAddress?.(ma) ?? false
   }
 }

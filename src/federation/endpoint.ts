@@ -21,6 +21,7 @@ import { admissionGater } from '../admission/gater.ts'
 import { RevocationState } from '../admission/revocation.ts'
 import { AdmissionState } from '../admission/state.ts'
 import { SuspicionScores } from '../admission/suspicion.ts'
+import { OwnAddresses } from '../core/own-addresses.ts'
 import { AnchoredBridgeVerifier } from './anchors.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { FederatedRpcGrants } from './rpc-grants.ts'
@@ -98,6 +99,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     const token = state.ownToken
     return token == null ? undefined : { overlay: init.overlay, peerId, privateKey: init.privateKey, evidence: { token: token.token, keyCertificate: token.keyCertificate } }
   }
+  const ownAddresses = new OwnAddresses()
   const libp2p = await createLibp2p({
     start: false,
     privateKey: init.privateKey,
@@ -105,7 +107,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     addresses: { listen: init.listen },
     transports: [tcp()],
     connectionEncrypters: [admittingEncrypter(noise(), state)],
-    connectionGater: admissionGater(state),
+    connectionGater: admissionGater(state, { isOwnAddress: ownAddresses.isOwn }),
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },
     services: {
@@ -120,6 +122,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
       })
     }
   })
+  ownAddresses.watch(libp2p)
   // a remote bridge that misbehaves (a call not granted, a malformed frame) is cut off once quarantined
   const onSuspicion = (evt: CustomEvent<SuspicionChange>): void => {
     if (evt.detail.state === 'quarantined' || evt.detail.state === 'banned') {

@@ -15,6 +15,8 @@ import { tcp } from '@libp2p/tcp'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
 import { admissionGater } from '../admission/gater.ts'
+import { withoutLoopbackUnlessOnly } from './announce-filter.ts'
+import type { OwnAddresses } from '../core/own-addresses.ts'
 import { admissionService } from '../admission/service.ts'
 import { bootstrapList as bootstrapDiscovery } from '../discovery/bootstrap-list.ts'
 import { scopedMdns } from '../discovery/index.ts'
@@ -88,6 +90,8 @@ export interface Libp2pParts {
   anomalies: AnomalyStore
   bundles: BundleStore
   dialBudget: DialRateLimiter
+  /** this node's own listening addresses, which it never dials (own-addresses.ts) */
+  ownAddresses?: OwnAddresses
   /** the enrolment's overlay and bootstrap list */
   enrollment: { overlay: string, bootstrap: string[] }
   onAnomaly?: (anomaly: DeliveredAnomaly) => void
@@ -119,11 +123,12 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     datastore,
     logger: pinoComponentLogger(log),
     nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
-    addresses: { listen: parsed.listen, announce: parsed.announce },
+    // loopback addresses only when they are all the node has (announce-filter.ts)
+    addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutLoopbackUnlessOnly },
     transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
     // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
     connectionEncrypters: [admittingEncrypter(coalescingWrites(noise()), admission)],
-    connectionGater: admissionGater(admission),
+    connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn }),
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {

@@ -30,6 +30,7 @@ import type { AddressChange } from '../liveness/network-change.ts'
 import type { IssuerApi } from '../issuer-client/replicas.ts'
 import { cloneProofToJson } from '../core/clone-proof.ts'
 import { DialRateLimiter } from '../liveness/dial-limiter.ts'
+import { OwnAddresses } from '../core/own-addresses.ts'
 import { createLogger } from '../logging/logger.ts'
 import { parseConfig } from './config.ts'
 import { dataPath, openDataDir, removeRuntimeInfo, storeRecovery, writeRuntimeInfo } from './data-dir.ts'
@@ -477,8 +478,10 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   // bundles: what a caller was told is stored survives kill -9
   const bundles = new BundleStore(dataDir == null ? ':memory:' : dataPath(dataDir, 'bundles'), { totalBytes: parsed.dtn.quota.totalBytes, perSourceBytes: parsed.dtn.quota.perSourceBytes, receipts: MAX_RECEIPTS_HELD }, { recovery: dataDir == null ? undefined : storeRecovery(dataDir, 'bundles') })
   undo.push(() => { bundles.close() })
-  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore, mintLog: options.dataDir == null ? undefined : new FileMintLog(options.dataDir), descriptorSpacingMs: options.descriptorSpacingMs }))
+  const ownAddresses = new OwnAddresses()
+  const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, ownAddresses, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore, mintLog: options.dataDir == null ? undefined : new FileMintLog(options.dataDir), descriptorSpacingMs: options.descriptorSpacingMs }))
   undo.push(async () => { await libp2p.stop() })
+  ownAddresses.watch(libp2p)
   offerCloneProofs(libp2p.services.sampling, client, log)
 
   // a bridge's second host, with only the federation protocol, for remote bridges; relays take what crosses
