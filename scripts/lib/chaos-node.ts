@@ -42,7 +42,9 @@ const node = await createTempusNode(config, {
 const connections = (): number => node.libp2p.getConnections().length
 node.libp2p.addEventListener('peer:connect', evt => { emit({ event: 'connect', peer: evt.detail.toString(), connections: connections() }) })
 node.libp2p.addEventListener('peer:disconnect', evt => { emit({ event: 'disconnect', peer: evt.detail.toString(), connections: connections() }) })
-node.admission.addEventListener('admitted', evt => { emit({ event: 'admitted', peer: evt.detail.peer }) })
+// a new connection's admission; not a token re-presented on a live one (no reconnect, and a line
+// per peer per renewal: the largest share of what a node wrote to the harness)
+node.admission.addEventListener('admitted', evt => { if (evt.detail.refreshed !== true) emit({ event: 'admitted', peer: evt.detail.peer }) })
 node.admission.addEventListener('revocation-list', evt => { emit({ event: 'revocation-list', n: evt.detail.n, from: evt.detail.from }) })
 node.admission.addEventListener('refused', evt => { emit({ event: 'admission-refused', peer: evt.detail.peer, reason: evt.detail.reason, direction: evt.detail.direction, ...(evt.detail.starved === true ? { starved: true } : {}) }) })
 node.admission.addEventListener('revoked', evt => { emit({ event: 'revoked', peers: evt.detail }) })

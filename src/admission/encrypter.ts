@@ -73,7 +73,14 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         return admit('outbound', await noise.secureOutbound(connection, options), options)
       },
       async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
-        return admit('inbound', await noise.secureInbound(connection, options), options)
+        // counted from Noise's first byte to the end of the exchange: the gater refuses new
+        // inbound connections while one of these runs starved (inbound-load.ts)
+        const handshake = state.inbound.begin()
+        try {
+          return await admit('inbound', await noise.secureInbound(connection, options), options)
+        } finally {
+          handshake.end()
+        }
       }
     }
   }

@@ -1,7 +1,9 @@
 /**
  * The connection gater: revoked, banned and quarantined peers are refused at
- * every hook where their PeerId is known, before any exchange; and an
- * address that reaches this node itself is never dialled (`isOwnAddress`).
+ * every hook where their PeerId is known, before any exchange; an inbound
+ * connection is refused while this node is too starved to finish the
+ * handshakes it has under way (inbound-load.ts); and an address that
+ * reaches this node itself is never dialled (`isOwnAddress`).
  */
 import type { AdmissionState } from './state.ts'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
@@ -15,6 +17,9 @@ export interface AdmissionGaterInit {
 export function admissionGater (state: AdmissionState, init: AdmissionGaterInit = {}): ConnectionGater {
   const deny = (peer: PeerId): boolean => state.denies(peer.toString())
   return {
+    // before any cryptography: a node too starved to finish the handshakes under way starts no
+    // more (inbound-load.ts); its dialler is told at once and charged nothing
+    denyInboundConnection: () => state.inbound.shouldShed(),
     denyDialPeer: deny,
     denyOutboundConnection: deny,
     denyInboundEncryptedConnection: deny,

@@ -47,6 +47,21 @@ export function registerAdmissionMetrics (init: AdmissionMetricsInit): void {
     registers
   })
   state.noteResumption = (outcome) => { resumptions.inc({ outcome }) }
+  new Counter({
+    name: 'tempus_admission_inbound_shed_total',
+    help: 'inbound connections refused before any handshake because this node was too starved to finish the ones under way (inbound-load.ts); a rise says the host needs more CPU',
+    registers,
+    collect () {
+      this.reset()
+      this.inc(state.inbound.shedTotal)
+    }
+  })
+  new Gauge({
+    name: 'tempus_inbound_handshakes',
+    help: 'inbound handshakes (Noise and the admission exchange) under way now',
+    registers,
+    collect () { this.set(state.inbound.pending) }
+  })
   new Gauge({
     name: 'tempus_admitted_peers',
     help: 'peers admitted now (their last token was accepted)',

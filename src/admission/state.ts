@@ -13,6 +13,7 @@ import type { RevocationList } from './revocation.ts'
 import { SuspicionScores } from './suspicion.ts'
 import { TokenVerifier } from './verifier.ts'
 import { TicketDesk } from './ticket-desk.ts'
+import { InboundLoad } from './inbound-load.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { RefusalDetail } from './errors.ts'
 import type { RefusalReason } from './errors.ts'
@@ -67,6 +68,8 @@ export interface AdmissionStateInit {
   selfType?: PeerType
   /** resumption tickets (admission.md); none: every connection runs the full exchange */
   tickets?: TicketDesk
+  /** inbound handshakes under way (inbound-load.ts). @default one on the process-wide loop probe */
+  inbound?: InboundLoad
 }
 
 export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
@@ -90,6 +93,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   noteResumption?: (outcome: ResumptionOutcome) => void
   /** the injected clock (ms) */
   readonly now: () => number
+  /** inbound handshakes under way, and whether this node is too starved to start more (inbound-load.ts) */
+  readonly inbound: InboundLoad
   private own?: OwnToken
 
   constructor (init: AdmissionStateInit) {
@@ -101,6 +106,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     this.selfType = init.selfType
     this.now = init.now ?? Date.now
     this.tickets = init.tickets
+    this.inbound = init.inbound ?? new InboundLoad()
   }
 
   get ownToken (): OwnToken | undefined {

@@ -44,13 +44,43 @@ function hostPort (ma: Multiaddr): { host: string, port: string } | undefined {
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::'])
 
+export interface OwnAddressesInit {
+  /** a monotonic clock, ms. @default performance.now */
+  now?: () => number
+  /**
+   * how long the listeners' expanded addresses are reused, ms: expanding a
+   * wildcard reads the host's interfaces (a system call), and the gater asks
+   * once per address of every dial. @default 5000
+   */
+  cacheMs?: number
+}
+
 export class OwnAddresses {
   private readonly listeners = new Set<Listening>()
+  private readonly now: () => number
+  private readonly cacheMs: number
+  private cached?: { at: number, addrs: Array<{ host: string, port: string }> }
+
+  constructor (init: OwnAddressesInit = {}) {
+    this.now = init.now ?? (() => performance.now())
+    this.cacheMs = init.cacheMs ?? 5_000
+  }
 
   /** Follow the node's listeners as libp2p starts and closes them. */
   watch (events: TypedEventTarget<Pick<Libp2pEvents, 'transport:listening' | 'transport:close'>>): void {
-    events.addEventListener('transport:listening', evt => { this.listeners.add(evt.detail) })
-    events.addEventListener('transport:close', evt => { this.listeners.delete(evt.detail) })
+    events.addEventListener('transport:listening', evt => { this.listeners.add(evt.detail); this.cached = undefined })
+    events.addEventListener('transport:close', evt => { this.listeners.delete(evt.detail); this.cached = undefined })
+  }
+
+  /** the listeners' addresses as host and port, expanded at most every `cacheMs` */
+  private listening (): Array<{ host: string, port: string }> {
+    const now = this.now()
+    if (this.cached == null || now - this.cached.at >= this.cacheMs) {
+      // a wildcard listener expands to the host's interfaces as they are now
+      const addrs = [...this.listeners].flatMap(l => l.getAddrs()).map(hostPort).filter((a): a is { host: string, port: string } => a != null)
+      this.cached = { at: now, addrs }
+    }
+    return this.cached.addrs
   }
 
   /** Does dialling `ma` reach this node itself? */
@@ -59,10 +89,8 @@ export class OwnAddresses {
     if (target == null) {
       return false
     }
-    // a wildcard listener expands to the host's interfaces as they are now
-    for (const own of [...this.listeners].flatMap(l => l.getAddrs())) {
-      const mine = hostPort(own)
-      if (mine != null && mine.port === target.port && (mine.host === target.host || UNSPECIFIED.has(target.host))) {
+    for (const mine of this.listening()) {
+      if (mine.port === target.port && (mine.host === target.host || UNSPECIFIED.has(target.host))) {
         return true
       }
     }

@@ -26,7 +26,8 @@ describe('the addresses a node announces and the ones it never dials', () => {
   })
 
   it('an address is its own when a listener is bound to its port on that host, or on the unspecified host', () => {
-    const own = new OwnAddresses()
+    let now = 0
+    const own = new OwnAddresses({ now: () => now })
     const events = new EventTarget()
     own.watch(events as any)
     const wildcard = listener(['/ip4/127.0.0.1/tcp/4001', '/ip4/10.9.0.5/tcp/4001'])
@@ -38,8 +39,19 @@ describe('the addresses a node announces and the ones it never dials', () => {
     for (const s of ['/ip4/127.0.0.1/tcp/4002', '/ip4/10.9.0.6/tcp/4001', '/ip6/::1/tcp/4001', '/dns4/localhost/tcp/4001', '/ip4/127.0.0.1/udp/4001/quic-v1']) {
       assert.equal(own.isOwn(m(s)), false, s)
     }
+    // an interface that comes up is seen within the cache's life
+    const addrs = ['/ip4/127.0.0.1/tcp/4001', '/ip4/10.9.0.5/tcp/4001']
+    const growing = { getAddrs: () => addrs.map(m) }
+    events.dispatchEvent(new CustomEvent('transport:listening', { detail: growing }))
+    assert.equal(own.isOwn(m('/ip4/10.9.0.7/tcp/4001')), false)
+    addrs.push('/ip4/10.9.0.7/tcp/4001')
+    now = 4_999
+    assert.equal(own.isOwn(m('/ip4/10.9.0.7/tcp/4001')), false, 'read at most every 5 s')
+    now = 5_000
+    assert.equal(own.isOwn(m('/ip4/10.9.0.7/tcp/4001')), true)
     events.dispatchEvent(new CustomEvent('transport:close', { detail: wildcard }))
-    assert.equal(own.isOwn(m('/ip4/127.0.0.1/tcp/4001')), false, 'the listener closed')
+    events.dispatchEvent(new CustomEvent('transport:close', { detail: growing }))
+    assert.equal(own.isOwn(m('/ip4/127.0.0.1/tcp/4001')), false, 'the listeners closed')
   })
 
   describe('on real nodes', () => {
