@@ -33,6 +33,41 @@ describe('bundle store', () => {
     return d
   }
 
+  it('a round of offers reads the held fragments and receipts once, and never answers past a write or an expiry', async () => {
+    const store = new BundleStore(':memory:', quota)
+    const s = await signer()
+    const d = await signer()
+    // count the queries the store really runs
+    const stmts = (store as any).stmts
+    let queries = 0
+    for (const name of ['held', 'receiptsNewest']) {
+      const all = stmts[name].all.bind(stmts[name])
+      stmts[name] = { all: (...args: unknown[]) => { queries++; return all(...args) } }
+    }
+    const short = createBundle(s, { kind: 'everyone' }, randomBytes(10), { lifetimeMs: 1_000, hopLimit: 4, copies: 2 }, NOW)
+    const long = createBundle(s, { kind: 'everyone' }, randomBytes(10), { lifetimeMs: 60_000, hopLimit: 4, copies: 2 }, NOW)
+    store.add([{ fragments: short }, { fragments: long }], NOW)
+    // sixty sessions of one round
+    for (let i = 0; i < 60; i++) {
+      assert.equal(store.held(NOW + 10, 100).length, 2)
+      assert.equal(store.newestReceipts(NOW + 10, 100).length, 0)
+    }
+    assert.equal(queries, 2, 'each read ran once for the round')
+    // what expired since is not answered, even from the last read
+    assert.deepEqual(store.held(NOW + 1_000, 100).map(h => h.id), [long[0]?.id])
+    assert.equal(queries, 2)
+    // a write is seen at once
+    assert.ok(store.addReceipt(signReceipt(d.privateKey, d.peerId, long[0] as Fragment, NOW + 500)))
+    assert.equal(store.newestReceipts(NOW + 1_000, 100).length, 1)
+    store.removeBundle(long[0]?.id as string)
+    assert.equal(store.held(NOW + 1_000, 100).length, 0)
+    assert.equal(queries, 4)
+    // and a read a second later runs again
+    assert.equal(store.newestReceipts(NOW + 2_000, 100).length, 1)
+    assert.equal(queries, 5)
+    store.close()
+  })
+
   it('suppresses duplicates, refuses over the quotas with a clear error, and counts the quota again after a restart', async () => {
     const path = join(await dir(), 'bundles.db')
     const s = await signer()
