@@ -1,7 +1,9 @@
 /**
  * What a node tells its peers it listens on (identify, its signed peer
- * record, the descriptors its views carry): its addresses without the
- * loopback ones, unless loopback is all it has.
+ * record, the descriptors its views carry): its addresses without a
+ * loopback one whose port it also announces on another address (a listener
+ * on every interface, expanded by libp2p to each of them, loopback
+ * included).
  *
  * A loopback address reaches the peer only from the peer's own host. A node
  * listening on every interface (the default) would otherwise announce
@@ -9,8 +11,9 @@
  * another host reaches whatever listens on that port on its own host:
  * itself, when the fleet uses one port (src/core/own-addresses.ts refuses that dial
  * too), or a local service. Nodes on one host still reach each other on
- * the host's other addresses; a mesh bound to loopback alone (`tempus dev`)
- * keeps announcing loopback, its only way in. Pure.
+ * the host's other addresses, the same listener. A listener bound to
+ * loopback alone (`tempus dev`) stays announced, even beside an address
+ * observed or announced on another port: it is the only way to it. Pure.
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -25,7 +28,12 @@ export function isLoopback (ma: Multiaddr): boolean {
   return false
 }
 
-export function withoutLoopbackUnlessOnly (addrs: Multiaddr[]): Multiaddr[] {
-  const reachable = addrs.filter(ma => !isLoopback(ma))
-  return reachable.length > 0 ? reachable : addrs
+/** the TCP port a multiaddr names, if any */
+function tcpPort (ma: Multiaddr): string | undefined {
+  return ma.getComponents().find(c => c.name === 'tcp')?.value
+}
+
+export function withoutRedundantLoopback (addrs: Multiaddr[]): Multiaddr[] {
+  const elsewhere = new Set(addrs.filter(ma => !isLoopback(ma)).map(tcpPort))
+  return addrs.filter(ma => !isLoopback(ma) || tcpPort(ma) == null || !elsewhere.has(tcpPort(ma)))
 }

@@ -15,7 +15,7 @@ import { tcp } from '@libp2p/tcp'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
 import { admissionGater } from '../admission/gater.ts'
-import { withoutLoopbackUnlessOnly } from './announce-filter.ts'
+import { withoutRedundantLoopback } from './announce-filter.ts'
 import type { OwnAddresses } from '../core/own-addresses.ts'
 import { admissionService } from '../admission/service.ts'
 import { bootstrapList as bootstrapDiscovery } from '../discovery/bootstrap-list.ts'
@@ -123,8 +123,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     datastore,
     logger: pinoComponentLogger(log),
     nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
-    // loopback addresses only when they are all the node has (announce-filter.ts)
-    addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutLoopbackUnlessOnly },
+    // a loopback address only when its listener is reachable on no other (announce-filter.ts)
+    addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutRedundantLoopback },
     transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
     // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
     connectionEncrypters: [admittingEncrypter(coalescingWrites(noise()), admission)],

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import { OwnAddresses } from '../../src/core/own-addresses.ts'
-import { isLoopback, withoutLoopbackUnlessOnly } from '../../src/node/announce-filter.ts'
+import { isLoopback, withoutRedundantLoopback } from '../../src/node/announce-filter.ts'
 import { NetnsLab, canUseNetns } from '../fixtures/netns.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -13,14 +13,17 @@ const m = (s: string): Multiaddr => multiaddr(s)
 const listener = (addrs: string[]): { getAddrs: () => Multiaddr[] } => ({ getAddrs: () => addrs.map(m) })
 
 describe('the addresses a node announces and the ones it never dials', () => {
-  it('announces loopback only when loopback is all it has', () => {
+  it('announces a loopback address only when its listener is reachable on no other', () => {
     const lan = m('/ip4/10.1.2.3/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN')
     const lo4 = m('/ip4/127.0.0.1/tcp/4001')
     const lo6 = m('/ip6/::1/tcp/4001')
     const lo4b = m('/ip4/127.0.1.1/tcp/4001')
-    assert.deepEqual(withoutLoopbackUnlessOnly([lo4, lan, lo6, lo4b]).map(String), [lan.toString()])
-    assert.deepEqual(withoutLoopbackUnlessOnly([lo4, lo6]).map(String), [lo4.toString(), lo6.toString()])
-    assert.deepEqual(withoutLoopbackUnlessOnly([]), [])
+    assert.deepEqual(withoutRedundantLoopback([lo4, lan, lo6, lo4b]).map(String), [lan.toString()])
+    assert.deepEqual(withoutRedundantLoopback([lo4, lo6]).map(String), [lo4.toString(), lo6.toString()])
+    assert.deepEqual(withoutRedundantLoopback([]), [])
+    // a listener on loopback alone, beside an address observed on another port: still the way to it
+    const observed = m('/ip4/10.77.0.1/tcp/4002')
+    assert.deepEqual(withoutRedundantLoopback([lo4, observed]).map(String), [lo4.toString(), observed.toString()])
     assert.equal(isLoopback(m('/ip6/fe80::1/tcp/1')), false)
     assert.equal(isLoopback(m('/dns4/localhost/tcp/1')), false, 'a name is not judged: its owner resolves it')
   })
