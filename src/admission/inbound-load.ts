@@ -63,14 +63,18 @@ export class InboundLoad {
   private readonly minAgeMs: number
   private readonly lateShare: number
   private readonly inFlight = new Set<InFlight>()
-  /** inbound connections refused for load since start */
-  shedTotal = 0
+  private shed = 0
 
   constructor (init: InboundLoadInit = {}) {
     this.probe = init.probe ?? inboundLag
     this.now = init.now ?? (() => performance.now())
     this.minAgeMs = init.minAgeMs ?? INBOUND_LOAD_DEFAULTS.minAgeMs
     this.lateShare = init.lateShare ?? INBOUND_LOAD_DEFAULTS.lateShare
+  }
+
+  /** inbound connections refused for load since start */
+  get shedTotal (): number {
+    return this.shed
   }
 
   /** inbound handshakes under way */
@@ -108,7 +112,7 @@ export class InboundLoad {
     if (!this.overloaded()) {
       return false
     }
-    this.shedTotal++
+    this.shed++
     return true
   }
 }

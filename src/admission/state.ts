@@ -68,8 +68,6 @@ export interface AdmissionStateInit {
   selfType?: PeerType
   /** resumption tickets (admission.md); none: every connection runs the full exchange */
   tickets?: TicketDesk
-  /** inbound handshakes under way (inbound-load.ts). @default one on the process-wide loop probe */
-  inbound?: InboundLoad
 }
 
 export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
@@ -94,7 +92,7 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   /** the injected clock (ms) */
   readonly now: () => number
   /** inbound handshakes under way, and whether this node is too starved to start more (inbound-load.ts) */
-  readonly inbound: InboundLoad
+  readonly inbound = new InboundLoad()
   private own?: OwnToken
 
   constructor (init: AdmissionStateInit) {
@@ -106,7 +104,6 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
     this.selfType = init.selfType
     this.now = init.now ?? Date.now
     this.tickets = init.tickets
-    this.inbound = init.inbound ?? new InboundLoad()
   }
 
   get ownToken (): OwnToken | undefined {

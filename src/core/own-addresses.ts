@@ -19,6 +19,7 @@
  * one). The listeners are the ones libp2p announces as they start and stop
  * (`watch`); made before the libp2p node, since its gater asks it.
  */
+import { getNetConfig } from '@libp2p/utils'
 import type { Libp2pEvents, TypedEventTarget } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -28,18 +29,16 @@ interface Listening {
 }
 
 /** `host` and TCP `port` of a multiaddr, or undefined when it is not an IP/TCP address */
-function hostPort (ma: Multiaddr): { host: string, port: string } | undefined {
-  let host: string | undefined
-  for (const c of ma.getComponents()) {
-    if (host == null && (c.name === 'ip4' || c.name === 'ip6')) {
-      host = (c.value ?? '').toLowerCase()
-    } else if (host != null && c.name === 'tcp') {
-      return { host, port: c.value ?? '' }
-    } else if (host != null) {
-      return undefined
-    }
+function hostPort (ma: Multiaddr): { host: string, port: number } | undefined {
+  try {
+    const config = getNetConfig(ma)
+    return (config.type === 'ip4' || config.type === 'ip6') && config.protocol === 'tcp' && config.port != null
+      ? { host: config.host.toLowerCase(), port: config.port }
+      : undefined
+  } catch {
+    // a multiaddr that names no host (a relay circuit, a unix socket)
+    return undefined
   }
-  return undefined
 }
 
 const UNSPECIFIED = new Set(['0.0.0.0', '::'])
@@ -59,7 +58,7 @@ export class OwnAddresses {
   private readonly listeners = new Set<Listening>()
   private readonly now: () => number
   private readonly cacheMs: number
-  private cached?: { at: number, addrs: Array<{ host: string, port: string }> }
+  private cached?: { at: number, addrs: Array<{ host: string, port: number }> }
 
   constructor (init: OwnAddressesInit = {}) {
     this.now = init.now ?? (() => performance.now())
@@ -73,11 +72,11 @@ export class OwnAddresses {
   }
 
   /** the listeners' addresses as host and port, expanded at most every `cacheMs` */
-  private listening (): Array<{ host: string, port: string }> {
+  private listening (): Array<{ host: string, port: number }> {
     const now = this.now()
     if (this.cached == null || now - this.cached.at >= this.cacheMs) {
       // a wildcard listener expands to the host's interfaces as they are now
-      const addrs = [...this.listeners].flatMap(l => l.getAddrs()).map(hostPort).filter((a): a is { host: string, port: string } => a != null)
+      const addrs = [...this.listeners].flatMap(l => l.getAddrs()).map(hostPort).filter((a): a is { host: string, port: number } => a != null)
       this.cached = { at: now, addrs }
     }
     return this.cached.addrs

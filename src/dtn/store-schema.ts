@@ -97,6 +97,8 @@ export function prepare (db: DatabaseSync) {
     receiptAdd: p('INSERT OR IGNORE INTO receipts (id, destination, source, delivered_at, expires, body, signature) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     receiptGet: p('SELECT * FROM receipts WHERE id = ? AND expires > ?'),
     receiptsNewest: p('SELECT * FROM receipts WHERE expires > ? ORDER BY delivered_at DESC LIMIT ?'),
+    /** rows inserted, updated or deleted through this connection since it opened: any write moves it */
+    writes: p('SELECT total_changes() AS n'),
     expireReceipts: p('DELETE FROM receipts WHERE expires <= ?'),
     firstExpiry: p('SELECT MIN(e) AS e FROM (SELECT MIN(expires) AS e FROM fragments UNION ALL SELECT MIN(expires) FROM outbox UNION ALL SELECT MIN(expires) FROM inbox UNION ALL SELECT MIN(expires) FROM receipts)')
   }

@@ -29,7 +29,15 @@ export type { CarriedEntry, HeldFragment, InboxEntry, OutboxEntry, Quota, StoreU
 /** how long a read's answer may stand for the same read while nothing is written, ms */
 const READ_MEMO_MS = 1_000
 
-interface ReadMemo<T> { generation: number, at: number, limit: number, rows: T[] }
+interface ReadMemo<T> { writes: number, at: number, limit: number, rows: T[] }
+
+/** A read's last answer, if nothing was written since and it is recent: without what expired since. */
+function recall<T extends { expiresAt: number }> (memo: ReadMemo<T> | undefined, writes: number, now: number, limit: number): T[] | undefined {
+  if (memo == null || memo.writes !== writes || memo.limit !== limit || now < memo.at || now - memo.at >= READ_MEMO_MS) {
+    return undefined
+  }
+  return memo.rows.filter(r => r.expiresAt > now)
+}
 
 export class BundleStore {
   readonly quota: Quota
@@ -42,15 +50,14 @@ export class BundleStore {
   /** counter changes of the transaction in progress */
   private pending?: { total: number, bySource: Map<string, number> }
   /**
-   * Bumped by every write. A session's offer reads the held fragments and
-   * the newest receipts, and a round offers to every connected peer at once
-   * (a sentinel: sixty of them), each the same two queries over the same
-   * rows: the 100-process chaos run's sentinels spent two thirds of their
-   * SQLite time there. Those reads are answered from the last one while
-   * nothing was written since and it is under `READ_MEMO_MS` old, narrowed
-   * to what has not expired by now.
+   * A session's offer reads the held fragments and the newest receipts, and
+   * a round offers to every connected peer at once (a sentinel: sixty of
+   * them), each the same two queries over the same rows: the 100-process
+   * chaos run's sentinels spent two thirds of their SQLite time there. Those
+   * reads are answered from the last one while SQLite's count of rows
+   * written (`total_changes()`) has not moved and it is under `READ_MEMO_MS`
+   * old, narrowed to what has not expired by now.
    */
-  private generation = 0
   private heldMemo?: ReadMemo<HeldFragment>
   private receiptsMemo?: ReadMemo<Receipt>
 
@@ -90,7 +97,6 @@ export class BundleStore {
    * `outbox` records bundles sent from here.
    */
   add (batches: Array<{ fragments: Fragment[], receivedFrom?: string, outbox?: boolean }>, now: number): Array<boolean[] | DtnError> {
-    this.generation++
     const results: Array<boolean[] | DtnError> = []
     this.transaction(() => {
       for (const batch of batches) {
@@ -141,19 +147,16 @@ export class BundleStore {
    * least one; false if it no longer has them (another session took them).
    */
   takeCopies (id: string, offset: number, give: number): boolean {
-    this.generation++
     return this.stmts.takeCopies.all(give, id, offset, give).length === 1
   }
 
   /** Give back copies taken for a hand-over that did not happen. */
   returnCopies (id: string, offset: number, give: number): void {
-    this.generation++
     this.stmts.returnCopies.run(give, id, offset)
   }
 
   /** Drop every bundle of these sources (revoked): one transaction. */
   removeSources (sources: string[]): number {
-    this.generation++
     let n = 0
     this.transaction(() => {
       for (const source of sources) {
@@ -166,12 +169,10 @@ export class BundleStore {
   }
 
   remove (id: string, offset: number): void {
-    this.generation++
     this.unaccount(this.stmts.remove.all(id, offset))
   }
 
   removeBundle (id: string): number {
-    this.generation++
     const rows = this.stmts.removeBundle.all(id)
     this.unaccount(rows)
     return rows.length
@@ -183,7 +184,6 @@ export class BundleStore {
    * transaction. False if it had been delivered already.
    */
   deliver (entry: Omit<InboxEntry, 'size'> & { payload: Uint8Array }, removeFragments: boolean): boolean {
-    this.generation++
     let fresh = false
     this.transaction(() => {
       fresh = Number(this.stmts.inboxAdd.run(entry.id, entry.source, entry.destination, entry.createdAt, entry.expiresAt, entry.receivedAt, entry.payload, entry.sourceOverlay ?? null).changes) === 1
@@ -200,7 +200,6 @@ export class BundleStore {
 
   /** Keep a receipt (false if known or the table is full) and mark an own bundle delivered. */
   addReceipt (r: Receipt): boolean {
-    this.generation++
     if (this.receiptCount >= this.quota.receipts) {
       return false
     }
@@ -219,7 +218,6 @@ export class BundleStore {
     if (!this.expiry.due(now)) {
       return 0
     }
-    this.generation++
     let n = 0
     this.transaction(() => {
       const fragments = this.stmts.expireFragments.all(now)
@@ -276,7 +274,8 @@ export class BundleStore {
 
   /** Held fragments (no bytes), oldest first. */
   held (now: number, limit: number): HeldFragment[] {
-    const memo = this.recall(this.heldMemo, now, limit)
+    const writes = this.writes()
+    const memo = recall(this.heldMemo, writes, now, limit)
     if (memo != null) {
       return memo
     }
@@ -291,7 +290,7 @@ export class BundleStore {
       hopLimit: r.hop_limit,
       copies: r.copies
     }))
-    this.heldMemo = { generation: this.generation, at: now, limit, rows }
+    this.heldMemo = { writes, at: now, limit, rows }
     return [...rows]
   }
 
@@ -301,21 +300,19 @@ export class BundleStore {
   }
 
   newestReceipts (now: number, limit: number): Receipt[] {
-    const memo = this.recall(this.receiptsMemo, now, limit)
+    const writes = this.writes()
+    const memo = recall(this.receiptsMemo, writes, now, limit)
     if (memo != null) {
       return memo
     }
     const rows = (this.stmts.receiptsNewest.all(now, limit) as Array<Record<string, any>>).map(receiptFromRow)
-    this.receiptsMemo = { generation: this.generation, at: now, limit, rows }
+    this.receiptsMemo = { writes, at: now, limit, rows }
     return [...rows]
   }
 
-  /** A read's last answer, if nothing was written since and it is recent: without what expired since. */
-  private recall<T extends { expiresAt: number }> (memo: ReadMemo<T> | undefined, now: number, limit: number): T[] | undefined {
-    if (memo == null || memo.generation !== this.generation || memo.limit !== limit || now < memo.at || now - memo.at >= READ_MEMO_MS) {
-      return undefined
-    }
-    return memo.rows.filter(r => r.expiresAt > now)
+  /** rows written through this store's connection since it opened */
+  private writes (): number {
+    return Number((this.stmts.writes.get() as { n: number | bigint }).n)
   }
 
   outbox (now: number, limit = 100): OutboxEntry[] {

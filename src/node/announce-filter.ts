@@ -15,22 +15,17 @@
  * loopback alone (`tempus dev`) stays announced, even beside an address
  * observed or announced on another port: it is the only way to it. Pure.
  */
+import { getNetConfig, isLoopback } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export function isLoopback (ma: Multiaddr): boolean {
-  const first = ma.getComponents()[0]
-  if (first?.name === 'ip4') {
-    return (first.value ?? '').startsWith('127.')
-  }
-  if (first?.name === 'ip6') {
-    return first.value === '::1'
-  }
-  return false
-}
-
 /** the TCP port a multiaddr names, if any */
-function tcpPort (ma: Multiaddr): string | undefined {
-  return ma.getComponents().find(c => c.name === 'tcp')?.value
+function tcpPort (ma: Multiaddr): number | undefined {
+  try {
+    const config = getNetConfig(ma)
+    return config.protocol === 'tcp' ? config.port : undefined
+  } catch {
+    return undefined
+  }
 }
 
 export function withoutRedundantLoopback (addrs: Multiaddr[]): Multiaddr[] {

@@ -2,7 +2,7 @@ import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { multiaddr } from '@multiformats/multiaddr'
 import { OwnAddresses } from '../../src/core/own-addresses.ts'
-import { isLoopback, withoutRedundantLoopback } from '../../src/node/announce-filter.ts'
+import { withoutRedundantLoopback } from '../../src/node/announce-filter.ts'
 import { NetnsLab, canUseNetns } from '../fixtures/netns.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -24,8 +24,11 @@ describe('the addresses a node announces and the ones it never dials', () => {
     // a listener on loopback alone, beside an address observed on another port: still the way to it
     const observed = m('/ip4/10.77.0.1/tcp/4002')
     assert.deepEqual(withoutRedundantLoopback([lo4, observed]).map(String), [lo4.toString(), observed.toString()])
-    assert.equal(isLoopback(m('/ip6/fe80::1/tcp/1')), false)
-    assert.equal(isLoopback(m('/dns4/localhost/tcp/1')), false, 'a name is not judged: its owner resolves it')
+    // a link-local address is not loopback, and a name is not judged (its owner resolves it)
+    const linkLocal = m('/ip6/fe80::1/tcp/4001')
+    const named = m('/dns4/localhost/tcp/4001')
+    assert.deepEqual(withoutRedundantLoopback([linkLocal, named, lo4]).map(String), [linkLocal, named].map(String))
+    assert.deepEqual(withoutRedundantLoopback([named, lo4]).map(String), [named.toString()], 'a name on the port counts as another address of the listener')
   })
 
   it('an address is its own when a listener is bound to its port on that host, or on the unspecified host', () => {
