@@ -15,6 +15,13 @@ export const LIVENESS_DEFAULTS = {
    * all N
    */
   sentinelLinks: 3,
+  /**
+   * how many peers a network fault took (their connection ended for want of
+   * an answer) the keeper redials, the most recent, during the early redial
+   * window, though it does not keep them (lost-peers.ts): after a partition
+   * heals each node crosses it again towards peers it knew
+   */
+  lostPeers: 3,
   /** how often the keeper looks again at which sentinels it knows, when nothing told it to sooner */
   sentinelRecheckMs: 30_000,
 

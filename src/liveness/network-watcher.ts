@@ -10,6 +10,7 @@ import { networkInterfaces } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
 import { addressSnapshot, diffSnapshots, isChange } from './network-change.ts'
 import { isOwnPingStillOpen, probeConnection } from './probe.ts'
+import { PeerUnresponsiveError } from './lost-peers.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { AddressChange, InterfaceTable } from './network-change.ts'
 import type { PeerKeeper } from './peer-keeper.ts'
@@ -134,7 +135,7 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
       const connection = connections[i]
       if (isStale && connection != null && connection.status === 'open') {
         closed++
-        connection.abort(new Error('stale after network change'))
+        connection.abort(new PeerUnresponsiveError('stale after network change: no answer to a probe'))
       }
     })
     return closed

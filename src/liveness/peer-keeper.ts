@@ -23,13 +23,14 @@ import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates, selectNeighbour } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
 import { chooseSentinels, rendezvousWeight } from './sentinel-choice.ts'
+import { LostPeers, endedByNetwork } from './lost-peers.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { PEER_DIRECTORY_CAPABILITY } from './peer-directory.ts'
 import type { PeerDirectory } from './peer-directory.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable, StreamCloseEvent } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
@@ -50,6 +51,14 @@ export interface PeerKeeperInit {
    * reached; @default LIVENESS_DEFAULTS.sentinelLinks (3)
    */
   sentinelLinks?: number
+  /**
+   * how many peers a network fault took (no answer to pings; lost-peers.ts)
+   * to redial, the most recent, during the early window
+   * (`earlyBackoff.forMs`) after their loss though they are not kept: a
+   * healed partition is crossed again by every node; 0: none.
+   * @default LIVENESS_DEFAULTS.lostPeers (3)
+   */
+  lostPeers?: number
   /** how often to check the connection count, in ms; @default LIVENESS_DEFAULTS.maintainIntervalMs (2 s) */
   maintainIntervalMs?: number
   /**
@@ -107,6 +116,8 @@ export interface PeerKeeper {
   readonly pendingRedials: number
   /** how dialling a peer has gone since it dropped: failed dials in a row and when the next may be (undefined: no failure pending) */
   redialOf(peer: PeerId): { failures: number, nextAt: number } | undefined
+  /** the peers a network fault took that are redialled now (lost-peers.ts), PeerIds as strings */
+  lostPeers(): string[]
 }
 
 interface RetryState {
@@ -145,6 +156,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private sentinelsDirty = true
   private sentinelsChosenAt = Number.NEGATIVE_INFINITY
   private readonly retries = new Map<string, RetryState>()
+  private readonly lost: LostPeers
   private maintainTask?: RepeatingTask
   private maintaining = false
   private running = false
@@ -158,9 +170,15 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.random = init.random ?? Math.random
     this.dialBudget = init.dialBudget ?? new DialRateLimiter({ now: this.now })
     this.sentinelLinks = init.sentinelLinks ?? LIVENESS_DEFAULTS.sentinelLinks
+    this.lost = new LostPeers({
+      capacity: init.lostPeers ?? LIVENESS_DEFAULTS.lostPeers,
+      forMs: init.earlyBackoff?.forMs ?? REDIAL_DEFAULTS.earlyForMs,
+      now: this.now
+    })
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
     this.onDiscovery = this.onDiscovery.bind(this)
+    this.onOpen = this.onOpen.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/peer-keeper'
@@ -186,6 +204,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.addEventListener('connection:open', this.onOpen)
     await this.clearForeignKeepAlive()
   }
 
@@ -221,6 +240,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
+    this.components.events.removeEventListener('connection:open', this.onOpen)
     this.maintainTask?.stop()
     for (const state of this.retries.values()) {
       clearTimeout(state.timer)
@@ -248,6 +268,10 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
         this.dial(peer.id)
       }
     }
+  }
+
+  lostPeers (): string[] {
+    return this.lost.ids()
   }
 
   redialOf (peer: PeerId): { failures: number, nextAt: number } | undefined {
@@ -340,8 +364,9 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     return this.isKeptId(peer.id.toString())
   }
 
+  /** kept, or lost to a network fault a short while ago: worth a redial */
   private isKeptId (id: string): boolean {
-    return this.kept.has(id) || this.sentinels.has(id)
+    return this.kept.has(id) || this.sentinels.has(id) || this.lost.has(id)
   }
 
   /** a sentinel, or an entry point the operator listed: a peer this node might keep as one */
@@ -503,6 +528,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
 
   private onConnect (evt: CustomEvent<PeerId>): void {
     const key = evt.detail.toString()
+    this.lost.delete(key)
     const state = this.retries.get(key)
     clearTimeout(state?.timer)
     this.retries.delete(key)
@@ -559,15 +585,53 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       return
     }
     void this.components.peerStore.get(peer).then(p => {
-      if (!this.isKept(p) || this.isConnected(peer)) {
+      if (this.isKept(p)) {
+        this.redialAfterDrop(peer)
+      }
+    }, () => {})
+  }
+
+  /** a peer worth keeping is no longer connected: its redial, after the backoff its absence has reached */
+  private redialAfterDrop (peer: PeerId): void {
+    if (this.isConnected(peer)) {
+      return
+    }
+    const key = peer.toString()
+    const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    this.retries.set(key, state)
+    const delay = this.redialDelay(state)
+    state.notBefore = this.now() + delay
+    this.schedule(peer, state, delay)
+  }
+
+  /** Follow how each connection ends: a network fault makes its peer a lost peer (lost-peers.ts). */
+  private onOpen (evt: CustomEvent<Connection>): void {
+    const connection = evt.detail
+    connection.addEventListener('close', (closed: StreamCloseEvent) => {
+      if (this.running && endedByNetwork(closed.error)) {
+        this.onLost(connection.remotePeer)
+      }
+    }, { once: true })
+  }
+
+  /**
+   * A network fault ended a connection to `peer`. A sentinel is not one:
+   * which sentinels to redial is the rendezvous choice's (a lost sentinel
+   * redialled by every node it had would be the storm that choice ended).
+   */
+  private onLost (peer: PeerId): void {
+    void this.components.peerStore.get(peer).then(p => {
+      if (!this.running || this.isSentinelLike(p)) {
         return
       }
       const key = peer.toString()
-      const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
-      this.retries.set(key, state)
-      const delay = this.redialDelay(state)
-      state.notBefore = this.now() + delay
-      this.schedule(peer, state, delay)
+      const pushedOut = this.lost.add(key)
+      if (pushedOut != null && !this.isKeptId(pushedOut)) {
+        clearTimeout(this.retries.get(pushedOut)?.timer)
+        this.retries.delete(pushedOut)
+      }
+      this.log('lost %p to a network fault: redialled for a while', peer)
+      this.redialAfterDrop(peer)
     }, () => {})
   }
 

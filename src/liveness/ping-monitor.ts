@@ -26,6 +26,7 @@ import { TypedEventEmitter } from 'main-event'
 import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import { LIVENESS_DEFAULTS } from './constants.ts'
 import { isOwnPingStillOpen, probeConnection } from './probe.ts'
+import { PeerUnresponsiveError } from './lost-peers.ts'
 import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -158,7 +159,7 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
       this.safeDispatchEvent('missed', { detail: { connection: connection.id, peer: connection.remotePeer.toString(), failures } })
       if (failures >= this.failuresToDrop) {
         this.failures.delete(connection.id)
-        connection.abort(new Error(`no answer to ${failures} pings in a row`))
+        connection.abort(new PeerUnresponsiveError(`no answer to ${failures} pings in a row`))
         this.safeDispatchEvent('dropped', { detail: { connection: connection.id, peer: connection.remotePeer.toString(), failures } })
       }
     } finally {

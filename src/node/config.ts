@@ -192,7 +192,9 @@ export const configSchema = z.strictObject({
     jitter: z.number().min(0).max(1).default(REDIAL_DEFAULTS.jitter),
     /** for the first `earlyFor` of a kept peer's absence, redials at most this far apart */
     earlyMaxDelay: duration(REDIAL_DEFAULTS.earlyMaxDelayMs),
-    earlyFor: duration(REDIAL_DEFAULTS.earlyForMs)
+    earlyFor: duration(REDIAL_DEFAULTS.earlyForMs),
+    /** peers a network fault took (no answer to pings) redialled for `earlyFor` though not kept, the most recent this many; 0: none */
+    lostPeers: z.number().int().min(0).max(64).default(LIVENESS_DEFAULTS.lostPeers)
   }).prefault({}),
   admission: z.strictObject({
     /** the admission exchange must finish within this */

@@ -215,6 +215,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         earlyBackoff: { maxDelayMs: parsed.redial.earlyMaxDelay, forMs: parsed.redial.earlyFor },
         minConnections: parsed.connections.minConnections,
         sentinelLinks: parsed.connections.sentinelLinks,
+        lostPeers: parsed.redial.lostPeers,
         maintainIntervalMs: parsed.liveness.maintainInterval,
         now,
         random,

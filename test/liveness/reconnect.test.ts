@@ -95,6 +95,38 @@ describe('liveness and reconnection', () => {
     assert.ok(next != null && next.nextAt - Date.now() <= 300, `the next redial is at most 300 ms away: ${next == null ? 'none' : next.nextAt - Date.now()} ms`)
   })
 
+  it('a peer a network fault took is redialled though not kept; a peer whose connection was closed is not (issue #20: a healed partition is crossed again by every node)', async () => {
+    const quiet = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, connections: { minConnections: 0 } }
+    const a = await net.node({ ...quiet, liveness: { pingInterval: '200ms', pingTimeout: '300ms' } })
+    const [b, c] = [await net.node(quiet), await net.node(quiet)]
+    for (const n of [b, c]) {
+      await a.libp2p.dial(n.libp2p.getMultiaddrs())
+    }
+    assert.equal(a.libp2p.services.keeper.keptSentinels.size, 0, 'A keeps nobody')
+
+    // C's connection is closed: a decision, not a fault
+    const goneC = waitForEvent(a.libp2p, 'peer:disconnect', evt => evt.detail.equals(c.peerId))
+    await Promise.all(a.libp2p.getConnections(c.peerId).map(async x => { await x.close() }))
+    await goneC
+
+    // B stops answering pings on its connection to A: A's ping monitor ends it, and A dials B again
+    for (const x of b.libp2p.getConnections(a.peerId)) {
+      muxerOf(x).handlePing = () => {}
+    }
+    await b.libp2p.unhandle('/ipfs/ping/1.0.0')
+    await b.libp2p.handle('/ipfs/ping/1.0.0', () => {})
+    const lostB = waitForEvent(a.libp2p, 'peer:disconnect', evt => evt.detail.equals(b.peerId), 20_000)
+    const backB = waitForEvent(a.libp2p, 'peer:connect', evt => evt.detail.equals(b.peerId), 20_000)
+    await lostB
+    await eventually(() => a.libp2p.services.keeper.lostPeers().includes(b.peerId.toString()) || a.libp2p.getConnections(b.peerId).length > 0, 'B counted as lost')
+    await backB
+    const back = a.libp2p.getConnections(b.peerId)
+    assert.ok(back.length > 0 && back.every(x => x.direction === 'outbound'), 'A dialled B again')
+    assert.deepEqual(a.libp2p.services.keeper.lostPeers(), [], 'B is back: no longer lost')
+    assert.equal(a.libp2p.getConnections(c.peerId).length, 0, 'C, closed, is not dialled')
+    assert.equal(a.libp2p.services.keeper.redialOf(c.peerId), undefined, 'nor waiting for a redial')
+  })
+
   it('drops a connection whose peer stops answering pings', async () => {
     const sentinel = await net.node({ type: 'sentinel', liveness: { pingInterval: '200ms', pingTimeout: '300ms' } })
     const edge = await net.node({ type: 'edge', bootstrap: sentinel.getMultiaddrs(), connections: { minConnections: 1 } })
