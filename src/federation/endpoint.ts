@@ -17,6 +17,7 @@ import { repeatingTask } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { admittingEncrypter } from '../admission/encrypter.ts'
+import { noiseFrameLength } from '../node/noise-frame-length.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { RevocationState } from '../admission/revocation.ts'
 import { AdmissionState } from '../admission/state.ts'
@@ -106,7 +107,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     logger: init.logger,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [admittingEncrypter(noise(), state)],
+    connectionEncrypters: [admittingEncrypter(noiseFrameLength(noise()), state)],
     connectionGater: admissionGater(state, { isOwnAddress: ownAddresses.isOwn }),
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },

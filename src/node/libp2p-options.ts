@@ -14,6 +14,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
+import { noiseFrameLength } from './noise-frame-length.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { withoutRedundantLoopback } from './announce-filter.ts'
 import type { OwnAddresses } from '../core/own-addresses.ts'
@@ -127,7 +128,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutRedundantLoopback },
     transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
     // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
-    connectionEncrypters: [admittingEncrypter(coalescingWrites(noise()), admission)],
+    connectionEncrypters: [admittingEncrypter(coalescingWrites(noiseFrameLength(noise())), admission)],
     connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn }),
     streamMuxers: [yamux()],
     peerDiscovery,
