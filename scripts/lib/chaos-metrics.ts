@@ -95,6 +95,25 @@ export function awayAt (faults: RanFault[], n: number, t: number): boolean {
 }
 
 /**
+ * When node `n` could first come back from fault `f`: `f`'s end, or later
+ * if a kill or a link fault of `n`'s own was still running then (the
+ * latest end of those, followed on while one more began before it ended).
+ */
+export function wayBackAt (n: number, f: RanFault, faults: RanFault[]): number {
+  let at = f.to
+  for (let changed = true; changed;) {
+    changed = false
+    for (const g of faults) {
+      if (g !== f && (g.kind === 'kill' || g.kind === 'link') && g.nodes.includes(n) && g.from <= at && at < g.to) {
+        at = g.to
+        changed = true
+      }
+    }
+  }
+  return at
+}
+
+/**
  * The bundle oracle: a bundle is deliverable when, after it was sent, its
  * sender was present with the mesh whole for a window (it could hand the
  * bundle on), and after that its destination was present with the mesh whole
@@ -264,11 +283,15 @@ export function computeFigures (input: FigureInput): ChaosFigures {
         byKind.link.push(0)
         continue
       }
+      // its way back opens when this fault and any fault of its own still running then
+      // (killed, or its link down, when the partition healed) are over: a node cannot
+      // reconnect while it is down, and that wait is the schedule's, not the mesh's
+      const back = wayBackAt(i, f, faults)
       const across = (e: NodeEvent): boolean => f.kind === 'link' || (typeof e.peer === 'string' && !cut.has(e.peer))
-      const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > f.to && across(e))
+      const next = n.events.find(e => (e.event === 'connect' || e.event === 'admitted') && e.at > back && across(e))
       if (next != null) {
-        byKind[f.kind].push(next.at - f.to)
-        if (f.kind === 'partition') firstAcross = Math.min(firstAcross, next.at - f.to)
+        byKind[f.kind].push(next.at - back)
+        if (f.kind === 'partition') firstAcross = Math.min(firstAcross, next.at - back)
       }
     }
     if (f.kind === 'partition' && Number.isFinite(firstAcross)) rejoins.push(firstAcross)

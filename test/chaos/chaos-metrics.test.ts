@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { computeFigures } from '../../scripts/lib/chaos-metrics.ts'
+import { computeFigures, wayBackAt } from '../../scripts/lib/chaos-metrics.ts'
 import type { NodeEvent, NodeRecord, RanFault } from '../../scripts/lib/chaos-metrics.ts'
 
 const T = 1_000_000
@@ -39,6 +39,30 @@ describe('the chaos harness\'s reconnect figure', () => {
     const f = computeFigures({ nodes, revoked: -1, faults: [partition], sent: [], startedAt: T, endedAt: T + 600_000, settleFrom: T + 500_000, windowMs: 10_000, rssMb: [], cpuSeconds: 0, startCpuSeconds: 0 })
     assert.equal(f.partitionRejoinMs, 30_000, 'the halves were joined again by the first node across')
     assert.equal(f.partitionHealP50Ms, 30_000, 'of the two cut nodes, the median by nearest rank')
+  })
+
+  it('a node down when its fault ended (killed, or its link down) is timed from when it came back, not from before', () => {
+    // node 0 was killed during the partition and restarted 90 s after it healed; node 1's
+    // link went down during it and came back 20 s after; node 1 then went down again
+    // before that link was back (followed on to the later end)
+    const faults: RanFault[] = [
+      partition,
+      { kind: 'kill', nodes: [0], from: T + 150_000, to: T + 290_000 },
+      { kind: 'link', nodes: [1], from: T + 190_000, to: T + 220_000 },
+      { kind: 'link', nodes: [1], from: T + 210_000, to: T + 240_000 },
+      { kind: 'link', nodes: [1], from: T + 300_000, to: T + 310_000 } // after: not the partition's
+    ]
+    assert.equal(wayBackAt(0, partition, faults), T + 290_000)
+    assert.equal(wayBackAt(1, partition, faults), T + 240_000)
+    assert.equal(wayBackAt(2, partition, faults), T + 200_000, 'no fault of its own: the partition\'s end')
+    const nodes = [
+      node(0, [{ t: 293_000, event: 'admitted', peer: 'peer-2' }]),
+      node(1, [{ t: 244_000, event: 'admitted', peer: 'peer-3' }]),
+      node(2, []),
+      node(3, [])
+    ]
+    const f = computeFigures({ nodes, revoked: -1, faults: [partition, ...faults.slice(1, 4)], sent: [], startedAt: T, endedAt: T + 600_000, settleFrom: T + 500_000, windowMs: 10_000, rssMb: [], cpuSeconds: 0, startCpuSeconds: 0 })
+    assert.equal(f.partitionHealP99Ms, 4_000, 'the slower of 3 s and 4 s after each came back (not 93 s)')
   })
 
   it('after a link: 0 when a connection survived, else the first admission of anyone', () => {
