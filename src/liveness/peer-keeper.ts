@@ -621,7 +621,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
    */
   private onLost (peer: PeerId): void {
     void this.components.peerStore.get(peer).then(p => {
-      if (!this.running || this.isSentinelLike(p)) {
+      // still connected another way: nothing was lost
+      if (!this.running || this.isSentinelLike(p) || this.isConnected(peer)) {
         return
       }
       const key = peer.toString()
