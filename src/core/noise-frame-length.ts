@@ -16,7 +16,7 @@
  * one RangeError made once. The decoder object, its buffer and its limits
  * are Noise's own. A connection without that decoder (another encrypter,
  * or a Noise that changed it) is left as it is;
- * `test/node/noise-frame-length.test.ts` fails if that happens.
+ * `test/core/noise-frame-length.test.ts` fails if that happens.
  */
 import type { ConnectionEncrypter, SecuredConnection } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'

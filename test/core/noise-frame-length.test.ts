@@ -1,6 +1,6 @@
 /**
  * Noise's frame lengths read without an Error per chunk
- * (src/node/noise-frame-length.ts): the same read as Noise's own, and real
+ * (src/core/noise-frame-length.ts): the same read as Noise's own, and real
  * libp2p nodes over TCP + Noise + Yamux that, with the wrapper, carry the
  * same bytes while building no RangeError per chunk received. It fails if
  * Noise no longer reads its frames through a decoder the wrapper can reach
@@ -15,7 +15,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { equals } from 'uint8arrays/equals'
-import { NOT_ENOUGH_BYTES, frameLength, noiseFrameLength } from '../../src/node/noise-frame-length.ts'
+import { NOT_ENOUGH_BYTES, frameLength, noiseFrameLength } from '../../src/core/noise-frame-length.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { Libp2p } from '@libp2p/interface'
 
