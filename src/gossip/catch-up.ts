@@ -83,6 +83,11 @@ export class CatchUp {
    */
   async catchUp (peer: PeerId): Promise<number> {
     const { store, connectionManager, log } = this.init
+    if (!this.mayAsk(peer)) {
+      // nothing asked, nothing counted as a catch-up: the periodic one stays due
+      log('no catch-up from %p: this node has asked it all it serves this minute', peer)
+      return 0
+    }
     this.lastCatchUp = this.init.now()
     this.askedAt.delete(peer.toString())
     this.askedAt.set(peer.toString(), this.lastCatchUp)
@@ -106,7 +111,7 @@ export class CatchUp {
     let paused = false
     try {
       for (let page = 0; page < CATCH_UP_MAX_PAGES; page++) {
-        if (!this.mayAsk(peer)) {
+        if (page > 0 && !this.mayAsk(peer)) {
           // the rest waits for a later catch-up, which resumes from `start` (brokenOff)
           log('catch-up from %p paused: this node has asked it all it serves this minute', peer)
           paused = true

@@ -23,14 +23,14 @@ import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates, selectNeighbour } from './dial-policy.ts'
 import { DialRateLimiter } from './dial-limiter.ts'
 import { chooseSentinels, rendezvousWeight } from './sentinel-choice.ts'
-import { LostPeers, endedByNetwork } from './lost-peers.ts'
+import { LostPeers } from './lost-peers.ts'
 import type { RepeatingTask } from '@libp2p/utils'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { DialCandidate } from './dial-policy.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { PEER_DIRECTORY_CAPABILITY } from './peer-directory.ts'
 import type { PeerDirectory } from './peer-directory.ts'
-import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable, StreamCloseEvent } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerInfo, PeerStore, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { TypedEventTarget } from 'main-event'
 
@@ -178,7 +178,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.onConnect = this.onConnect.bind(this)
     this.onDisconnect = this.onDisconnect.bind(this)
     this.onDiscovery = this.onDiscovery.bind(this)
-    this.onOpen = this.onOpen.bind(this)
   }
 
   readonly [Symbol.toStringTag] = 'tempus/peer-keeper'
@@ -204,7 +203,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.components.events.addEventListener('peer:connect', this.onConnect)
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.addEventListener('peer:discovery', this.onDiscovery)
-    this.components.events.addEventListener('connection:open', this.onOpen)
     await this.clearForeignKeepAlive()
   }
 
@@ -240,7 +238,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     this.components.events.removeEventListener('peer:connect', this.onConnect)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
-    this.components.events.removeEventListener('connection:open', this.onOpen)
     this.maintainTask?.stop()
     for (const state of this.retries.values()) {
       clearTimeout(state.timer)
@@ -587,8 +584,30 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     void this.components.peerStore.get(peer).then(p => {
       if (this.isKept(p)) {
         this.redialAfterDrop(peer)
+      } else if (this.lostToNetwork(p)) {
+        this.log('lost %p to a network fault: redialled for a while', peer)
+        this.redialAfterDrop(peer)
       }
     }, () => {})
+  }
+
+  /**
+   * Did a network fault end the last connection to `peer` (the directory
+   * follows how each one ends)? Then it is a lost peer (lost-peers.ts),
+   * redialled for a while. A sentinel is not one: which sentinels to
+   * redial is the rendezvous choice's (a lost sentinel redialled by every
+   * node it had would be the storm that choice ended).
+   */
+  private lostToNetwork (peer: Peer): boolean {
+    if (this.components.directory.lastEndOf(peer.id.toString())?.network !== true || this.isSentinelLike(peer)) {
+      return false
+    }
+    const pushedOut = this.lost.add(peer.id.toString())
+    if (pushedOut != null && !this.isKeptId(pushedOut)) {
+      clearTimeout(this.retries.get(pushedOut)?.timer)
+      this.retries.delete(pushedOut)
+    }
+    return this.lost.has(peer.id.toString())
   }
 
   /** a peer worth keeping is no longer connected: its redial, after the backoff its absence has reached */
@@ -602,38 +621,6 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     const delay = this.redialDelay(state)
     state.notBefore = this.now() + delay
     this.schedule(peer, state, delay)
-  }
-
-  /** Follow how each connection ends: a network fault makes its peer a lost peer (lost-peers.ts). */
-  private onOpen (evt: CustomEvent<Connection>): void {
-    const connection = evt.detail
-    connection.addEventListener('close', (closed: StreamCloseEvent) => {
-      if (this.running && endedByNetwork(closed.error)) {
-        this.onLost(connection.remotePeer)
-      }
-    }, { once: true })
-  }
-
-  /**
-   * A network fault ended a connection to `peer`. A sentinel is not one:
-   * which sentinels to redial is the rendezvous choice's (a lost sentinel
-   * redialled by every node it had would be the storm that choice ended).
-   */
-  private onLost (peer: PeerId): void {
-    void this.components.peerStore.get(peer).then(p => {
-      // still connected another way: nothing was lost
-      if (!this.running || this.isSentinelLike(p) || this.isConnected(peer)) {
-        return
-      }
-      const key = peer.toString()
-      const pushedOut = this.lost.add(key)
-      if (pushedOut != null && !this.isKeptId(pushedOut)) {
-        clearTimeout(this.retries.get(pushedOut)?.timer)
-        this.retries.delete(pushedOut)
-      }
-      this.log('lost %p to a network fault: redialled for a while', peer)
-      this.redialAfterDrop(peer)
-    }, () => {})
   }
 
   private onDiscovery (evt: CustomEvent<PeerInfo>): void {

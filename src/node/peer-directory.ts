@@ -8,6 +8,7 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { LAST_SEEN_METADATA, PEER_TYPE_METADATA } from './constants.ts'
 import { isPeerType } from '../core/peer-type.ts'
 import { PEER_DIRECTORY_CAPABILITY } from '../liveness/peer-directory.ts'
+import { endedByNetwork } from '../liveness/lost-peers.ts'
 import type { PeerDirectory } from '../liveness/peer-directory.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, Peer, PeerId, PeerStore, Startable, StreamCloseEvent } from '@libp2p/interface'
@@ -39,6 +40,8 @@ export interface ConnectionEnd {
   how: 'aborted' | 'reset' | 'closed'
   /** the error it ended with (its name, and message cut to 160 characters), or `closed` for a graceful close */
   cause: string
+  /** a network fault ended it: the peer stopped answering, or the network said it is out of reach (the keeper redials it a while) */
+  network: boolean
 }
 
 /** peers whose last connection end is remembered (the oldest is forgotten first) */
@@ -94,7 +97,7 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
       const error = closed.error
       const cause = error == null ? 'closed' : `${error.name}: ${error.message}`.slice(0, MAX_CAUSE_CHARS)
       this.ends.delete(peer) // re-inserted last: the Map's order is the age order
-      this.ends.set(peer, { at: this.now(), how: error == null ? 'closed' : closed.local === true ? 'aborted' : 'reset', cause })
+      this.ends.set(peer, { at: this.now(), how: error == null ? 'closed' : closed.local === true ? 'aborted' : 'reset', cause, network: endedByNetwork(error) })
       if (this.ends.size > MAX_REMEMBERED_ENDS) {
         this.ends.delete(this.ends.keys().next().value as string)
       }
