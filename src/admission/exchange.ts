@@ -222,9 +222,9 @@ async function currentOwnToken (ctx: ExchangeContext, options: AbortOptions): Pr
 }
 
 /** Send our hello (with our proof over their nonce, as responder). */
-async function writeHello (pb: ProtobufStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array, tickets: { ticket?: Uint8Array, grant?: Uint8Array } = {}): Promise<void> {
+async function writeHello (pb: ProtobufStream, ctx: ExchangeContext, mine: OwnToken, nonce: Uint8Array, options: AbortOptions, theirNonce?: Uint8Array, tickets: { ticket?: Uint8Array, grant?: GrantFields } = {}): Promise<void> {
   const signature = theirNonce == null ? new Uint8Array(0) : signProof(ctx, theirNonce, mine.token)
-  await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature, ticket: bytes(tickets.ticket), grant: bytes(tickets.grant) }, AdmitHello, options)
+  await pb.write({ version: ADMIT_PROTOCOL, token: mine.token, nonce: new Uint8Array(nonce), keyCertificate: mine.keyCertificate, retry: false, signature, ticket: bytes(tickets.ticket), ...(tickets.grant ?? NO_GRANT) }, AdmitHello, options)
 }
 
 /** a copy the codec's types take (none: empty) */
@@ -232,10 +232,19 @@ function bytes (b: Uint8Array | undefined): Uint8Array<ArrayBuffer> {
   return b == null ? new Uint8Array(0) : new Uint8Array(b)
 }
 
-/** A ticket of ours for the remote, which this exchange has just admitted (none when tickets are off or its token is nearly spent). */
-function grantFor (ctx: ExchangeContext, admitted: { token: string, claims: TokenClaims }): Uint8Array<ArrayBuffer> {
+/** A granted ticket and its secret, as the hello and the proof carry them. */
+interface GrantFields {
+  grant: Uint8Array<ArrayBuffer>
+  grantSecret: Uint8Array<ArrayBuffer>
+}
+
+const NO_GRANT: GrantFields = { grant: new Uint8Array(0), grantSecret: new Uint8Array(0) }
+
+/** A ticket of ours for the remote, which this exchange has just admitted, and its secret (none when tickets are off or its token is nearly spent). */
+function grantFor (ctx: ExchangeContext, admitted: { token: string, claims: TokenClaims }): GrantFields {
   const self = ctx.state.ownToken?.claims.sub
-  return bytes(self == null ? undefined : ctx.state.tickets?.grant(self, ctx.remotePeer.toString(), admitted))
+  const granted = self == null ? undefined : ctx.state.tickets?.grant(self, ctx.remotePeer.toString(), admitted)
+  return granted == null ? NO_GRANT : { grant: bytes(granted.ticket), grantSecret: bytes(granted.secret) }
 }
 
 /** Open a ticket the remote presented: ours, for it, of the current epoch, with uses left. */
@@ -291,8 +300,8 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
     }
     const opened = checkTicket(ctx, hello.ticket)
     if (typeof opened !== 'string') {
-      ctx.state.tickets?.hold(remote, hello.grant)
-      await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', grant: grantFor(ctx, opened), resumed: true, declined: false }, AdmitProof, options)
+      ctx.state.tickets?.hold(remote, hello.grant, hello.grantSecret, opened)
+      await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', ...grantFor(ctx, opened), resumed: true, declined: false }, AdmitProof, options)
       ctx.state.noteResumption?.('resumed')
       return resumedWith(opened)
     }
@@ -303,7 +312,7 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
       // nobody honest presents a ticket we did not seal for them
       throw new AdmissionError('bad-proof', `the responder presented a resumption ticket that is ${opened}`)
     }
-    await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', grant: new Uint8Array(0), resumed: false, declined: true }, AdmitProof, options)
+    await pb.write({ signature: new Uint8Array(0), retry: false, keyCertificate: '', ...NO_GRANT, resumed: false, declined: true }, AdmitProof, options)
     hello = await readResponderHello(pb, options)
     if (isResumeAccept(hello)) {
       throw new AdmissionError('malformed', 'a second resumption answer')
@@ -349,8 +358,8 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
 async function finishAsInitiator (pb: ProtobufStream, ctx: ExchangeContext, hello: AdmitHello, claims: TokenClaims, nonce: Uint8Array, mine: OwnToken, options: AbortOptions): Promise<Admitted> {
   await verifyProof(ctx, hello.signature, nonce, hello.token)
   // the responder is admitted: keep its ticket for us, and give it one of ours
-  ctx.state.tickets?.hold(ctx.remotePeer.toString(), hello.grant)
-  await pb.write({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '', grant: grantFor(ctx, { token: hello.token, claims }), resumed: false, declined: false }, AdmitProof, options)
+  ctx.state.tickets?.hold(ctx.remotePeer.toString(), hello.grant, hello.grantSecret, { claims, token: hello.token })
+  await pb.write({ signature: signProof(ctx, hello.nonce, mine.token), retry: false, keyCertificate: '', ...grantFor(ctx, { token: hello.token, claims }), resumed: false, declined: false }, AdmitProof, options)
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
 }
 
@@ -417,7 +426,7 @@ export async function admitAsResponder (pb: ProtobufStream, ctx: ExchangeContext
     throw new AdmissionError('malformed', 'a resumption answer in a full exchange')
   }
   await verifyProof(ctx, proof.signature, nonce, hello.token)
-  ctx.state.tickets?.hold(ctx.remotePeer.toString(), proof.grant)
+  ctx.state.tickets?.hold(ctx.remotePeer.toString(), proof.grant, proof.grantSecret, { claims, token: hello.token })
   return { claims, token: hello.token, keyCertificate: hello.keyCertificate }
 }
 
@@ -446,7 +455,7 @@ async function resumeAsResponder (pb: ProtobufStream, ctx: ExchangeContext, hell
     ctx.state.noteResumption?.('no-ticket-to-show')
     return undefined
   }
-  await pb.write({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(0), keyCertificate: '', retry: false, signature: new Uint8Array(0), ticket: new Uint8Array(ours), grant: grantFor(ctx, opened) }, AdmitHello, options)
+  await pb.write({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(0), keyCertificate: '', retry: false, signature: new Uint8Array(0), ticket: new Uint8Array(ours), ...grantFor(ctx, opened) }, AdmitHello, options)
   const answer = await readProof(pb, options)
   if (answer.declined) {
     ctx.state.tickets?.drop(remote)
@@ -455,7 +464,7 @@ async function resumeAsResponder (pb: ProtobufStream, ctx: ExchangeContext, hell
   if (!answer.resumed || answer.signature.length > 0 || answer.retry) {
     throw new AdmissionError('malformed', 'an answer to a resumption is `resumed` or `declined`')
   }
-  ctx.state.tickets?.hold(remote, answer.grant)
+  ctx.state.tickets?.hold(remote, answer.grant, answer.grantSecret, opened)
   ctx.state.noteResumption?.('resumed')
   return resumedWith(opened)
 }

@@ -42,7 +42,7 @@ export function registerAdmissionMetrics (init: AdmissionMetricsInit): void {
   })
   const resumptions = new Counter({
     name: 'tempus_admission_resumptions_total',
-    help: 'resumption tickets presented (either side): resumed, or why the full exchange ran instead (expired, epoch, replayed, unknown-key, forged, not-for-this-link, malformed, declined-by-peer, no-ticket-to-show)',
+    help: 'resumption tickets presented (either side), before Noise or inside it: resumed, or why the full exchange ran instead (expired, epoch, replayed, unknown-key, forged, not-for-this-link, malformed, bad-binder, no-ticket-secret, no-token, no-muxer, declined-by-peer, no-ticket-to-show)',
     labelNames: ['outcome'],
     registers
   })

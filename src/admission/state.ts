@@ -20,9 +20,10 @@ import type { RefusalReason } from './errors.ts'
 import type { Offence, SuspicionChange } from './suspicion.ts'
 import type { TokenClaims } from './token.ts'
 import type { TicketRefusal } from './ticket.ts'
+import type { ResumeRefusal } from './resume-handshake.ts'
 
 /** how a resumption attempt ended: taken, or why the full exchange ran instead */
-export type ResumptionOutcome = 'resumed' | TicketRefusal | 'declined-by-peer' | 'no-ticket-to-show'
+export type ResumptionOutcome = 'resumed' | TicketRefusal | ResumeRefusal | 'declined-by-peer' | 'no-ticket-to-show'
 
 export interface OwnToken {
   token: string

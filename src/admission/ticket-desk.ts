@@ -7,7 +7,7 @@
  * (the full exchange, never less).
  */
 import { randomBytes } from 'node:crypto'
-import { MAX_TICKET_LIFETIME_MS, TicketKeys, readTicketHeader } from './ticket.ts'
+import { MAX_TICKET_LIFETIME_MS, TICKET_SECRET_BYTES, TicketKeys, readTicketHeader } from './ticket.ts'
 import type { TicketContents, TicketHeader, TicketRefusal } from './ticket.ts'
 import type { TokenClaims } from './token.ts'
 
@@ -35,10 +35,30 @@ export interface TicketDeskInit {
   maxCounted?: number
 }
 
+/** A ticket granted, and the secret sealed in it, for its subject. */
+export interface Grant {
+  ticket: Uint8Array
+  secret: Uint8Array
+}
+
+/** What this node verified of a ticket's issuer when it was granted (to admit it again on a resumption). */
+export interface IssuerRecord {
+  claims: TokenClaims
+  token: string
+}
+
+/** A ticket held with what is needed to resume on it before Noise. */
+export interface Resumable extends IssuerRecord {
+  ticket: Uint8Array
+  secret: Uint8Array
+}
+
 interface Held {
   ticket: Uint8Array
   header: TicketHeader
   uses: number
+  secret?: Uint8Array
+  issuer?: IssuerRecord
 }
 
 export class TicketDesk {
@@ -69,13 +89,14 @@ export class TicketDesk {
    * (verified by a full exchange, or vouched for by a ticket it checked);
    * none when the token has too little life left.
    */
-  grant (self: string, subject: string, admitted: { token: string, claims: TokenClaims }): Uint8Array | undefined {
+  grant (self: string, subject: string, admitted: { token: string, claims: TokenClaims }): Grant | undefined {
     const now = this.now()
     const expiresAt = Math.min(now + this.lifetimeMs, admitted.claims.exp * 1000)
     if (expiresAt - now < TICKET_DEFAULTS.minLifetimeMs) {
       return undefined
     }
-    return this.keys.seal({
+    const secret = new Uint8Array(this.random(TICKET_SECRET_BYTES))
+    const ticket = this.keys.seal({
       issuer: self,
       subject,
       token: admitted.token,
@@ -83,18 +104,31 @@ export class TicketDesk {
       epoch: admitted.claims.ep,
       issuedAt: now,
       expiresAt,
-      id: Buffer.from(this.random(16)).toString('hex')
+      id: Buffer.from(this.random(16)).toString('hex'),
+      secret
     })
+    return ticket == null ? undefined : { ticket, secret }
   }
 
-  /** Check a ticket `presenter` showed this node (`self`), counting the use. */
-  check (self: string, presenter: string, ticket: Uint8Array, epoch: number | undefined): TicketContents | TicketRefusal {
+  /**
+   * Check a ticket `presenter` showed this node (`self`), counting the use.
+   * Before Noise the presenter is not known yet (`undefined`): the ticket
+   * names its subject, and the caller has the presenter prove it holds the
+   * ticket's secret (resume-handshake.ts).
+   */
+  check (self: string, presenter: string | undefined, ticket: Uint8Array, epoch: number | undefined): TicketContents | TicketRefusal {
+    const opened = this.open(self, presenter, ticket, epoch)
+    return typeof opened === 'string' ? opened : this.use(opened)
+  }
+
+  /** `check` without counting a use: the caller counts it (`use`) once the presenter proved it holds the ticket's secret. */
+  open (self: string, presenter: string | undefined, ticket: Uint8Array, epoch: number | undefined): TicketContents | TicketRefusal {
     const opened = this.keys.open(ticket)
     if (typeof opened === 'string') {
       return opened
     }
     const now = this.now()
-    if (opened.issuer !== self || opened.subject !== presenter || opened.claims.sub !== presenter) {
+    if (opened.issuer !== self || opened.subject !== (presenter ?? opened.subject) || opened.claims.sub !== opened.subject) {
       return 'not-for-this-link'
     }
     if (opened.expiresAt <= now) {
@@ -103,6 +137,12 @@ export class TicketDesk {
     if (epoch == null || opened.epoch !== epoch || opened.claims.ep !== epoch) {
       return 'epoch'
     }
+    return opened
+  }
+
+  /** Count a use of a ticket `open` accepted: refused once its uses are spent. */
+  use (opened: TicketContents): TicketContents | TicketRefusal {
+    const now = this.now()
     let count = this.counted.get(opened.id)
     if (count == null) {
       if (this.counted.size >= this.maxCounted) {
@@ -124,8 +164,12 @@ export class TicketDesk {
     return opened
   }
 
-  /** Keep a ticket `issuer` granted us (after it passed admission on this link). */
-  hold (issuer: string, ticket: Uint8Array): void {
+  /**
+   * Keep a ticket `issuer` granted us (after it passed admission on this
+   * link); with its secret and what we verified of the issuer, it can be
+   * presented before Noise (`resumable`).
+   */
+  hold (issuer: string, ticket: Uint8Array, secret?: Uint8Array, record?: IssuerRecord): void {
     const header = readTicketHeader(ticket)
     const now = this.now()
     if (header == null || header.expiresAt - TICKET_DEFAULTS.marginMs <= now) {
@@ -141,7 +185,8 @@ export class TicketDesk {
       }
     }
     this.held.delete(issuer)
-    this.held.set(issuer, { ticket, header, uses: 0 })
+    const resumable = secret?.length === TICKET_SECRET_BYTES && record != null
+    this.held.set(issuer, { ticket, header, uses: 0, ...(resumable ? { secret: new Uint8Array(secret), issuer: { claims: record.claims, token: record.token } } : {}) })
   }
 
   /**
@@ -160,6 +205,20 @@ export class TicketDesk {
     }
     h.uses++
     return h.ticket
+  }
+
+  /**
+   * A ticket to present to `issuer` before Noise, counted as used: as
+   * `present`, and only with its secret and while the issuer's own token,
+   * which this node verified when it got the ticket, is still valid.
+   */
+  resumable (issuer: string, epoch: number | undefined): Resumable | undefined {
+    const h = this.held.get(issuer)
+    if (h?.secret == null || h.issuer == null || h.issuer.claims.exp * 1000 - TICKET_DEFAULTS.marginMs <= this.now()) {
+      return undefined
+    }
+    const ticket = this.present(issuer, epoch)
+    return ticket == null ? undefined : { ticket, secret: h.secret, claims: h.issuer.claims, token: h.issuer.token }
   }
 
   /** Forget the ticket `issuer` granted us (it refused it, or we refused its own). */

@@ -12,7 +12,8 @@
  *
  * Pure: no libp2p, no I/O; the clock and the randomness are injected.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
 import type { TokenClaims } from './token.ts'
 
@@ -24,6 +25,8 @@ const TAG_BYTES = 16
 export const MAX_TICKET_BYTES = 3072
 /** the longest a ticket lives: shorter than any token (TOKEN_TTL_MIN_MS) */
 export const MAX_TICKET_LIFETIME_MS = 120_000
+/** the secret sealed in a ticket and handed to its subject beside it */
+export const TICKET_SECRET_BYTES = 32
 
 /** What a ticket vouches for. */
 export interface TicketContents {
@@ -40,6 +43,12 @@ export interface TicketContents {
   expiresAt: number
   /** 16 random bytes, hex: counts its uses */
   id: string
+  /**
+   * 32 random bytes handed to the subject beside the ticket, inside Noise:
+   * presenting the ticket before Noise, the subject proves it holds them
+   * (resume-handshake.ts). A ticket sealed by an older version has none.
+   */
+  secret?: Uint8Array
 }
 
 /** What a holder can read of a ticket without its key. */
@@ -73,7 +82,8 @@ export function readTicketHeader (ticket: Uint8Array): TicketHeader | undefined 
 
 interface SealingKey {
   id: number
-  key: Buffer
+  /** a KeyObject: Node prepares a raw key anew for every use, at several times AES-GCM's cost on a ticket */
+  key: KeyObject
   createdAt: number
 }
 
@@ -113,7 +123,7 @@ export class TicketKeys {
       this.keys.shift()
     }
     const id = Buffer.from(this.random(4)).readUInt32BE(0)
-    const key = { id, key: Buffer.from(this.random(32)), createdAt: now }
+    const key = { id, key: createSecretKey(this.random(32)), createdAt: now }
     this.keys.push(key)
     return key
   }
@@ -128,7 +138,7 @@ export class TicketKeys {
     const iv = Buffer.from(this.random(IV_BYTES))
     const cipher = createCipheriv('aes-256-gcm', key.key, iv)
     cipher.setAAD(Buffer.concat([Buffer.from(DOMAINS.admitTicket), header]))
-    const body = Buffer.from(JSON.stringify({ i: contents.issuer, s: contents.subject, t: contents.token, c: contents.claims, at: contents.issuedAt, id: contents.id }))
+    const body = Buffer.from(JSON.stringify({ i: contents.issuer, s: contents.subject, t: contents.token, c: contents.claims, at: contents.issuedAt, id: contents.id, ...(contents.secret == null ? {} : { k: Buffer.from(contents.secret).toString('base64') }) }))
     const sealed = Buffer.concat([header, iv, cipher.update(body), cipher.final(), cipher.getAuthTag()])
     return sealed.length > MAX_TICKET_BYTES ? undefined : new Uint8Array(sealed)
   }
@@ -159,10 +169,14 @@ export class TicketKeys {
     // sealed by us, so well-formed; parsed defensively all the same
     try {
       const b = JSON.parse(plain.toString('utf8'))
-      if (typeof b.i !== 'string' || typeof b.s !== 'string' || typeof b.t !== 'string' || typeof b.id !== 'string' || typeof b.at !== 'number' || typeof b.c !== 'object' || b.c == null) {
+      if (typeof b.i !== 'string' || typeof b.s !== 'string' || typeof b.t !== 'string' || typeof b.id !== 'string' || typeof b.at !== 'number' || typeof b.c !== 'object' || b.c == null || (b.k != null && typeof b.k !== 'string')) {
         return 'malformed'
       }
-      return { issuer: b.i, subject: b.s, token: b.t, claims: b.c as TokenClaims, issuedAt: b.at, expiresAt: header.expiresAt, epoch: header.epoch, id: b.id }
+      const secret = typeof b.k === 'string' ? new Uint8Array(Buffer.from(b.k, 'base64')) : undefined
+      if (secret != null && secret.length !== TICKET_SECRET_BYTES) {
+        return 'malformed'
+      }
+      return { issuer: b.i, subject: b.s, token: b.t, claims: b.c as TokenClaims, issuedAt: b.at, expiresAt: header.expiresAt, epoch: header.epoch, id: b.id, secret }
     } catch {
       return 'malformed'
     }

@@ -33,5 +33,7 @@ export const DOMAINS = {
   federation: 'tempus-federation-v1',
   cyclonDescriptor: 'tempus-cyclon-descriptor-v1',
   cyclonHop: 'tempus-cyclon-hop-v1',
-  admitTicket: 'tempus-admit-ticket-v1'
+  admitTicket: 'tempus-admit-ticket-v1',
+  /** keyed, not signed: the resumption handshake's binder, transcript and keys (src/admission/resume-handshake.ts) */
+  admitResume: 'tempus-admit-resume-v1'
 } as const

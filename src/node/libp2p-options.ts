@@ -13,6 +13,7 @@ import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { admittingEncrypter } from '../admission/encrypter.ts'
+import { resumingEncrypter } from '../admission/resuming-encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
 import { noiseFrameLength } from '../core/noise-frame-length.ts'
 import { admissionGater } from '../admission/gater.ts'
@@ -118,6 +119,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     peerDiscovery.push(scopedMdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag, interfaces: parsed.mdns.interfaces }))
   }
 
+  const admittingNoise = admittingEncrypter(coalescingWrites(noiseFrameLength(noise())), admission)
   return {
     start: false,
     privateKey,
@@ -127,8 +129,14 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // a loopback address only when its listener is reachable on no other (announce-filter.ts)
     addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutRedundantLoopback },
     transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
-    // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted connection
-    connectionEncrypters: [admittingEncrypter(coalescingWrites(noiseFrameLength(noise())), admission)],
+    // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted
+    // connection. First in the list, where tickets are on: a resumption on a ticket before
+    // Noise, or (one byte) the same Noise and admission (resuming-encrypter.ts); `/noise`
+    // stays for nodes of a version without it
+    connectionEncrypters: [
+      ...(admission.tickets == null ? [] : [coalescingWrites(resumingEncrypter(admittingNoise, admission))]),
+      admittingNoise
+    ],
     connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn }),
     streamMuxers: [yamux()],
     peerDiscovery,

@@ -37,8 +37,10 @@ describe('tickets and the ticket desk (pure)', () => {
     const clock = (): number => now
     const a = new TicketDesk({ now: clock })
     const other = new TicketDesk({ now: clock })
-    const t = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 600_000) / 1000 }) })
-    assert.ok(t != null)
+    const g = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 600_000) / 1000 }) })
+    assert.ok(g != null)
+    const t = g.ticket
+    assert.equal(g.secret.length, 32)
     // the holder reads when it lapses and of which epoch it is; not what it says
     assert.deepEqual(readTicketHeader(t), { expiresAt: now + MAX_TICKET_LIFETIME_MS, epoch: 3 })
     assert.equal(Buffer.from(t).includes(Buffer.from('tok')), false)
@@ -46,6 +48,8 @@ describe('tickets and the ticket desk (pure)', () => {
     assert.ok(typeof opened !== 'string')
     assert.equal(opened.token, 'tok')
     assert.deepEqual(opened.claims, claims({ exp: (now + 600_000) / 1000 }))
+    assert.deepEqual(opened.secret, g.secret, 'the secret handed beside the ticket is sealed in it')
+    assert.equal(Buffer.from(t).includes(Buffer.from(g.secret)), false)
     // refusals
     assert.equal(other.check('B', 'A', t, 3), 'unknown-key')
     assert.equal(a.check('A', 'C', t, 3), 'not-for-this-link', 'another presenter')
@@ -62,15 +66,15 @@ describe('tickets and the ticket desk (pure)', () => {
     for (let i = 1; i < TICKET_DEFAULTS.maxUses; i++) assert.ok(typeof a.check('A', 'B', t, 3) !== 'string')
     assert.equal(a.check('A', 'B', t, 3), 'replayed')
     // life: 2 minutes at most…
-    const u = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 600_000) / 1000 }) }) as Uint8Array
+    const u = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array
     now += MAX_TICKET_LIFETIME_MS
     assert.equal(a.check('A', 'B', u, 3), 'expired')
     // …and never longer than the token it vouches for; none when the token is nearly spent
-    const short = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 30_000) / 1000 }) }) as Uint8Array
+    const short = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 30_000) / 1000 }) })?.ticket as Uint8Array
     assert.equal(readTicketHeader(short)?.expiresAt, now + 30_000)
     assert.equal(a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 5_000) / 1000 }) }), undefined)
     // keys rotate; a ticket outlives its key's sealing time, not its opening time; a restart forgets them all
-    const v = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 600_000) / 1000 }) }) as Uint8Array
+    const v = a.grant('A', 'B', { token: 'tok', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array
     now += 90_000
     assert.ok(typeof a.check('A', 'B', v, 3) !== 'string', 'opened after its key stopped sealing')
     now += 200_000
@@ -82,12 +86,12 @@ describe('tickets and the ticket desk (pure)', () => {
     let now = 5_000_000
     const issuer = new TicketDesk({ now: () => now })
     const holder = new TicketDesk({ now: () => now })
-    holder.hold('A', issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) }) as Uint8Array)
+    holder.hold('A', issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array)
     assert.equal(holder.present('A', 4), undefined, 'another epoch: dropped')
-    holder.hold('A', issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) }) as Uint8Array)
+    holder.hold('A', issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array)
     for (let i = 0; i < TICKET_DEFAULTS.maxUses; i++) assert.ok(holder.present('A', 3) != null)
     assert.equal(holder.present('A', 3), undefined, 'uses spent')
-    holder.hold('A', issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) }) as Uint8Array)
+    holder.hold('A', issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array)
     now += MAX_TICKET_LIFETIME_MS - TICKET_DEFAULTS.marginMs
     assert.equal(holder.present('A', 3), undefined, 'too close to its end')
     holder.hold('A', new Uint8Array(10))
@@ -97,7 +101,7 @@ describe('tickets and the ticket desk (pure)', () => {
   it('when its count of uses is full, a desk refuses rather than forgets', () => {
     const now = 1_000_000
     const desk = new TicketDesk({ now: () => now, maxCounted: 2 })
-    const grant = (): Uint8Array => desk.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) }) as Uint8Array
+    const grant = (): Uint8Array => desk.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array
     const [t1, t2, t3] = [grant(), grant(), grant()]
     assert.ok(typeof desk.check('A', 'B', t1, 3) !== 'string')
     assert.ok(typeof desk.check('A', 'B', t2, 3) !== 'string')
@@ -237,7 +241,7 @@ describe('resumption in the admission exchange (real tokens, an in-memory link)'
     await exchange(a, f)
     // a genuine ticket of a's for f, sealed long enough ago to have lapsed by now
     a.clock.now -= MAX_TICKET_LIFETIME_MS + 1000
-    const lapsed = a.state.tickets?.grant(a.peerId.toString(), f.peerId.toString(), { token: f.state.ownToken?.token ?? '', claims: f.state.ownToken?.claims as TokenClaims })
+    const lapsed = a.state.tickets?.grant(a.peerId.toString(), f.peerId.toString(), { token: f.state.ownToken?.token ?? '', claims: f.state.ownToken?.claims as TokenClaims })?.ticket
     a.clock.now += MAX_TICKET_LIFETIME_MS + 1000
     ;(f.state.tickets as Presenting).next = lapsed
     const [x, y] = await exchange(a, f)
@@ -279,7 +283,7 @@ describe('resumption in the admission exchange (real tokens, an in-memory link)'
     assert.notEqual((await exchange(d, b))[0].resumed, true)
     assert.deepEqual(b.outcomes, ['unknown-key'])
     const epoch = d.state.verifier.current?.epoch ?? 0
-    desk.next = b.state.tickets?.grant(b.peerId.toString(), d.peerId.toString(), { token: d.state.ownToken?.token ?? '', claims: { ...(d.state.ownToken?.claims as TokenClaims), ep: epoch + 1 } })
+    desk.next = b.state.tickets?.grant(b.peerId.toString(), d.peerId.toString(), { token: d.state.ownToken?.token ?? '', claims: { ...(d.state.ownToken?.claims as TokenClaims), ep: epoch + 1 } })?.ticket
     assert.notEqual((await exchange(d, b))[0].resumed, true)
     assert.deepEqual(b.outcomes, ['epoch'])
 

@@ -12,6 +12,7 @@ export interface AdmitHello {
   signature: Uint8Array<ArrayBuffer>
   ticket: Uint8Array<ArrayBuffer>
   grant: Uint8Array<ArrayBuffer>
+  grantSecret: Uint8Array<ArrayBuffer>
 }
 
 export namespace AdmitHello {
@@ -64,6 +65,11 @@ export namespace AdmitHello {
           w.bytes(obj.grant)
         }
 
+        if ((obj.grantSecret != null && obj.grantSecret.byteLength > 0)) {
+          w.uint32(74)
+          w.bytes(obj.grantSecret)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -76,7 +82,8 @@ export namespace AdmitHello {
           retry: false,
           signature: uint8ArrayAlloc(0),
           ticket: uint8ArrayAlloc(0),
-          grant: uint8ArrayAlloc(0)
+          grant: uint8ArrayAlloc(0),
+          grantSecret: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -115,6 +122,10 @@ export namespace AdmitHello {
             }
             case 8: {
               obj.grant = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.grantSecret = reader.bytes()
               break
             }
             default: {
@@ -188,6 +199,13 @@ export namespace AdmitHello {
               }
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.grantSecret`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -240,6 +258,11 @@ export namespace AdmitHello {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AdmitHelloGrantSecretFieldEvent {
+    field: '$.grantSecret'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<AdmitHello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AdmitHello.codec())
   }
@@ -248,7 +271,7 @@ export namespace AdmitHello {
     return decodeMessage(buf, AdmitHello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitHello>): Generator<AdmitHelloVersionFieldEvent | AdmitHelloTokenFieldEvent | AdmitHelloNonceFieldEvent | AdmitHelloKeyCertificateFieldEvent | AdmitHelloRetryFieldEvent | AdmitHelloSignatureFieldEvent | AdmitHelloTicketFieldEvent | AdmitHelloGrantFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitHello>): Generator<AdmitHelloVersionFieldEvent | AdmitHelloTokenFieldEvent | AdmitHelloNonceFieldEvent | AdmitHelloKeyCertificateFieldEvent | AdmitHelloRetryFieldEvent | AdmitHelloSignatureFieldEvent | AdmitHelloTicketFieldEvent | AdmitHelloGrantFieldEvent | AdmitHelloGrantSecretFieldEvent> {
     return streamMessage(buf, AdmitHello.codec(), opts)
   }
 }
@@ -260,6 +283,7 @@ export interface AdmitProof {
   grant: Uint8Array<ArrayBuffer>
   resumed: boolean
   declined: boolean
+  grantSecret: Uint8Array<ArrayBuffer>
 }
 
 export namespace AdmitProof {
@@ -302,6 +326,11 @@ export namespace AdmitProof {
           w.bool(obj.declined)
         }
 
+        if ((obj.grantSecret != null && obj.grantSecret.byteLength > 0)) {
+          w.uint32(58)
+          w.bytes(obj.grantSecret)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -312,7 +341,8 @@ export namespace AdmitProof {
           keyCertificate: '',
           grant: uint8ArrayAlloc(0),
           resumed: false,
-          declined: false
+          declined: false,
+          grantSecret: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -343,6 +373,10 @@ export namespace AdmitProof {
             }
             case 6: {
               obj.declined = reader.bool()
+              break
+            }
+            case 7: {
+              obj.grantSecret = reader.bytes()
               break
             }
             default: {
@@ -402,6 +436,13 @@ export namespace AdmitProof {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.grantSecret`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -444,6 +485,11 @@ export namespace AdmitProof {
     value: boolean
   }
 
+  export interface AdmitProofGrantSecretFieldEvent {
+    field: '$.grantSecret'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<AdmitProof>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, AdmitProof.codec())
   }
@@ -452,7 +498,7 @@ export namespace AdmitProof {
     return decodeMessage(buf, AdmitProof.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitProof>): Generator<AdmitProofSignatureFieldEvent | AdmitProofRetryFieldEvent | AdmitProofKeyCertificateFieldEvent | AdmitProofGrantFieldEvent | AdmitProofResumedFieldEvent | AdmitProofDeclinedFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AdmitProof>): Generator<AdmitProofSignatureFieldEvent | AdmitProofRetryFieldEvent | AdmitProofKeyCertificateFieldEvent | AdmitProofGrantFieldEvent | AdmitProofResumedFieldEvent | AdmitProofDeclinedFieldEvent | AdmitProofGrantSecretFieldEvent> {
     return streamMessage(buf, AdmitProof.codec(), opts)
   }
 }

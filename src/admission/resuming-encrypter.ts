@@ -1,0 +1,210 @@
+/**
+ * `/tempus/resume/1.0.0`: the connection encrypter tempus nodes select
+ * first. A dialler that holds a ticket of the peer it dials (and the
+ * secret handed beside it) resumes before Noise (resume-handshake.ts): one
+ * X25519 exchange and symmetric crypto, no identity signature, no token
+ * verified, and the muxer agreed in the same messages. Without one, it
+ * says so in one byte and Noise with the full admission exchange follows
+ * at once on the same connection (no round trip added); a responder that
+ * will not resume says why, and the same follows. Never less than the
+ * full exchange: a peer this node denies is refused either way, and
+ * every refusal of a ticket falls back to Noise.
+ *
+ * A failed resumption charges nobody: until the binder checks, the
+ * presenter is anonymous, and a recorded hello replayed by someone on the
+ * path fails at the confirm, which only the ticket's subject can send
+ * (Noise's own failures are not charged either).
+ */
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { AdmissionError } from './errors.ts'
+import { CipherState, Ephemeral, MAX_RESUME_MESSAGE_BYTES, RESUME_PROTOCOL, ResumeWireError, binderOf, bindersEqual, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, sessionKeys } from './resume-handshake.ts'
+import { SealedMessageStream } from './sealed-stream.ts'
+import type { ResumeHello, ResumeRefusal } from './resume-handshake.ts'
+import type { AdmissionState } from './state.ts'
+import type { TicketContents } from './ticket.ts'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { Resumable } from './ticket-desk.ts'
+import type { AbortOptions, PeerId, ComponentLogger, ConnectionEncrypter, MessageStream, SecureConnectionOptions, SecuredConnection, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
+
+export interface ResumingEncrypterComponents {
+  logger: ComponentLogger
+  upgrader: Upgrader
+}
+
+type EncrypterFactory = (components: any) => ConnectionEncrypter
+
+/** `full` (Noise with the admission exchange inside it), preceded by a resumption on a ticket where one is held. */
+export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState): (components: ResumingEncrypterComponents & Record<string, any>) => ConnectionEncrypter {
+  return (components) => {
+    const inner = full(components)
+    const log = components.logger.forComponent('tempus:admission:resume')
+    const muxers = (): Map<string, StreamMuxerFactory> => components.upgrader.getStreamMuxers()
+
+    /** the admission deadline, cleared when the handshake ends (a timeout signal left to fire builds an error for nothing) */
+    const deadlineOf = (options?: AbortOptions): { signal: AbortSignal, clear: () => void } => {
+      const deadline = new AbortController()
+      const timer = setTimeout(() => { deadline.abort(new AdmissionError('timeout', `no resumption within ${state.deadlineMs} ms`)) }, state.deadlineMs)
+      timer.unref?.()
+      return { signal: options?.signal == null ? deadline.signal : AbortSignal.any([deadline.signal, options.signal]), clear: () => { clearTimeout(timer) } }
+    }
+
+    /** a resumption that failed past its refusal: the connection is aborted, nobody charged */
+    const failed = (connection: MessageStream, direction: string, err: any): never => {
+      const why = err instanceof ResumeWireError || err instanceof AdmissionError ? err.message : `${err?.name ?? 'Error'}: ${err?.message ?? err}`
+      log('%s resumption failed: %s', direction, why)
+      connection.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err instanceof AdmissionError ? err : new AdmissionError('closed', `the resumption handshake failed: ${why}`)
+    }
+
+    return {
+      protocol: RESUME_PROTOCOL,
+
+      async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
+        const remotePeer = options?.remotePeer
+        const remote = remotePeer?.toString()
+        const held = remote == null || state.denies(remote) ? undefined : state.tickets?.resumable(remote, state.verifier.current?.epoch)
+        const lp = lpStream(connection, { maxDataLength: MAX_RESUME_MESSAGE_BYTES })
+        if (remotePeer == null || remote == null || held == null) {
+          await lp.write(encodeFull(), options)
+          return await inner.secureOutbound(lp.unwrap(), options)
+        }
+        let resumed: SecuredConnection | undefined
+        const deadline = deadlineOf(options)
+        try {
+          resumed = await resumeAsInitiator(lp, remotePeer, held, deadline.signal)
+        } catch (err: any) {
+          state.tickets?.drop(remote)
+          return failed(connection, 'outbound', err)
+        } finally {
+          deadline.clear()
+        }
+        return resumed ?? await inner.secureOutbound(lp.unwrap(), options)
+      },
+
+      async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
+        const lp = lpStream(connection, { maxDataLength: MAX_RESUME_MESSAGE_BYTES })
+        const deadline = deadlineOf(options)
+        // counted as an inbound handshake while it runs (inbound-load.ts); Noise's fallback counts its own
+        const handshake = state.inbound.begin()
+        let resumed: SecuredConnection | undefined
+        try {
+          resumed = await resumeAsResponder(lp, deadline.signal)
+        } catch (err: any) {
+          return failed(connection, 'inbound', err)
+        } finally {
+          deadline.clear()
+          handshake.end()
+        }
+        return resumed ?? await inner.secureInbound(lp.unwrap(), options)
+      }
+    }
+
+    /** The initiator's side: a resumed connection, or none when the responder refused the ticket (the full exchange follows). */
+    async function resumeAsInitiator (lp: LengthPrefixedStream, remotePeer: PeerId, held: Resumable, signal: AbortSignal): Promise<SecuredConnection | undefined> {
+      const remote = remotePeer.toString()
+      const ephemeral = new Ephemeral()
+      const hello = encodeHello({ ephemeral: ephemeral.publicRaw, binder: binderOf(held.secret, held.ticket, ephemeral.publicRaw), ticket: held.ticket, muxers: [...muxers().keys()] })
+      await lp.write(hello, { signal })
+      const answer = decodeAnswer((await lp.read({ signal })).subarray())
+      if (answer.type === 'refuse') {
+        // a restart, a spent ticket, a rotation: the full exchange, on this connection
+        state.tickets?.drop(remote)
+        state.noteResumption?.('declined-by-peer')
+        log('%s would not resume (%s): the full exchange follows', remote, answer.reason)
+        return undefined
+      }
+      const keys = sessionKeys(held.secret, ephemeral.agree(answer.ephemeral), hello, answer.ephemeral)
+      const sending = new CipherState(keys.outbound)
+      const receiving = new CipherState(keys.inbound)
+      let body
+      try {
+        body = decodeAcceptBody(receiving.open(answer.sealed))
+      } catch {
+        // whoever answered did not open the ticket: not its sealer
+        throw new AdmissionError('closed', 'the accept does not open with the ticket\'s secret')
+      }
+      const muxer = muxers().get(body.muxer)
+      if (muxer == null) {
+        throw new AdmissionError('closed', `the responder chose the muxer ${JSON.stringify(body.muxer)}, which this node did not offer`)
+      }
+      await lp.write(encodeConfirm(sending.seal(new Uint8Array(0))), { signal })
+      if (body.grant != null) {
+        state.tickets?.hold(remote, body.grant, body.grantSecret, held)
+      }
+      state.recordAdmitted(remote, held.claims, false, held.token, '', 'outbound')
+      state.noteResumption?.('resumed')
+      return { connection: new SealedMessageStream(lp.unwrap(), sending, receiving), remotePeer, streamMuxer: muxer }
+    }
+
+    /** The responder's side: a resumed connection, or none when the full exchange is to follow (asked for, or the ticket refused). */
+    async function resumeAsResponder (lp: LengthPrefixedStream, signal: AbortSignal): Promise<SecuredConnection | undefined> {
+      const helloBytes = (await lp.read({ signal })).subarray()
+      const first = decodeFirst(helloBytes)
+      if (first.type === 'full') {
+        return undefined
+      }
+      const judged = judge(first)
+      if (judged === 'denied') {
+        throw new AdmissionError('refused', 'peer is revoked, banned or quarantined')
+      }
+      if (typeof judged === 'string') {
+        state.noteResumption?.(judged)
+        await lp.write(encodeRefuse(judged), { signal })
+        return undefined
+      }
+      const { opened, muxer } = judged
+      const ephemeral = new Ephemeral()
+      const keys = sessionKeys(judged.secret, ephemeral.agree(first.ephemeral), helloBytes, ephemeral.publicRaw)
+      const sending = new CipherState(keys.inbound)
+      const receiving = new CipherState(keys.outbound)
+      // a fresh ticket for the next reconnect, bounded by the token this one vouched for
+      const grant = state.tickets?.grant(opened.issuer, opened.subject, opened)
+      await lp.write(encodeAccept(ephemeral.publicRaw, sending.seal(encodeAcceptBody({ muxer: muxer.protocol, grant: grant?.ticket, grantSecret: grant?.secret }))), { signal })
+      try {
+        receiving.open(decodeConfirm((await lp.read({ signal })).subarray()))
+      } catch (err: any) {
+        // a recorded hello replayed: whoever sent it holds no ephemeral key of the subject's
+        throw new AdmissionError('closed', `the confirm does not open: ${err.message}`)
+      }
+      state.recordAdmitted(opened.subject, opened.claims, false, opened.token, '', 'inbound')
+      state.noteResumption?.('resumed')
+      return { connection: new SealedMessageStream(lp.unwrap(), sending, receiving), remotePeer: peerIdFromString(opened.subject), streamMuxer: muxer }
+    }
+
+    /** Would this node resume on this hello? Its ticket, its binder, its subject's standing, a muxer in common. */
+    function judge (hello: ResumeHello): { opened: TicketContents, secret: Uint8Array, muxer: StreamMuxerFactory } | ResumeRefusal {
+      const self = state.ownToken?.claims.sub
+      const desk = state.tickets
+      if (self == null || desk == null) {
+        return 'no-token'
+      }
+      const opened = desk.open(self, undefined, hello.ticket, state.verifier.current?.epoch)
+      if (typeof opened === 'string') {
+        return opened
+      }
+      if (opened.secret == null) {
+        return 'no-ticket-secret'
+      }
+      if (!bindersEqual(binderOf(opened.secret, hello.ticket, hello.ephemeral), hello.binder)) {
+        return 'bad-binder'
+      }
+      // the presenter holds the secret: it is the ticket's subject
+      if (state.denies(opened.subject)) {
+        // named, as the full exchange names it: `refused` costs nothing
+        state.recordRefused(opened.subject, 'refused', 'inbound')
+        return 'denied'
+      }
+      const name = hello.muxers.find(m => muxers().has(m))
+      const muxer = name == null ? undefined : muxers().get(name)
+      if (muxer == null) {
+        return 'no-muxer'
+      }
+      const used = desk.use(opened)
+      if (typeof used === 'string') {
+        return used
+      }
+      return { opened, secret: opened.secret, muxer }
+    }
+  }
+}
