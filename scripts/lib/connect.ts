@@ -12,6 +12,7 @@ import { createLibp2p } from 'libp2p'
 import { admittingEncrypter } from '../../src/admission/encrypter.ts'
 import { admissionGater } from '../../src/admission/gater.ts'
 import { admissionStateFor } from '../../src/admission/state.ts'
+import { noiseCrypto } from '../../src/core/noise-crypto.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { CONNECTION_DEFAULTS } from '../../src/node/constants.ts'
 import { summarise } from './stats.ts'
@@ -42,6 +43,13 @@ export const BENCH_LIMITS = {
   maxParallelDials: CONNECTION_DEFAULTS.maxParallelDials
 }
 
+/**
+ * Two full tempus nodes, one dialling the other over and over: from the
+ * second connect on, each resumes on the ticket the last one handed out
+ * (admission.md, "Resuming without Noise's handshake"), as a fleet's
+ * connect → call → close does. `config.admission.resumption: false` for
+ * the full exchange every time.
+ */
 export function tempusStack (overlay: BenchOverlay, config: Partial<TempusConfigInput> = {}, name = 'tempus'): Stack {
   return {
     name,
@@ -59,8 +67,10 @@ export function tempusStack (overlay: BenchOverlay, config: Partial<TempusConfig
 
 /**
  * Plain libp2p with admission and nothing else: the same transports, Noise
- * and Yamux as `plainStack`, plus the admission exchange inside Noise. The
- * difference between the two is what admission costs a connect.
+ * and Yamux as `plainStack`, plus the admission exchange inside Noise, and
+ * Noise's crypto as the node sets it. The difference between the two is
+ * what a first connect costs a node over plain libp2p (no ticket yet: no
+ * resumption here; `tempusStack`'s repeated connects resume).
  */
 export function admittedStack (overlay: BenchOverlay, options: { name?: string, key?: () => Promise<PrivateKey> } = {}): Stack {
   const make = async (listen: boolean): Promise<Libp2p> => {
@@ -74,7 +84,8 @@ export function admittedStack (overlay: BenchOverlay, options: { name?: string, 
       privateKey,
       addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
       transports: [tcp()],
-      connectionEncrypters: [admittingEncrypter(noise(), state)],
+      // Noise as the node configures it (its X25519 keys made once: src/core/noise-crypto.ts)
+      connectionEncrypters: [admittingEncrypter(noise({ crypto: noiseCrypto }), state)],
       streamMuxers: [yamux()],
       connectionGater: admissionGater(state),
       connectionManager: BENCH_LIMITS

@@ -18,6 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { noiseFrameLength } from '../core/noise-frame-length.ts'
+import { noiseCrypto } from '../core/noise-crypto.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { RevocationState } from '../admission/revocation.ts'
 import { AdmissionState } from '../admission/state.ts'
@@ -107,7 +108,7 @@ export async function createFederationEndpoint (init: FederationEndpointInit): P
     logger: init.logger,
     addresses: { listen: init.listen },
     transports: [tcp()],
-    connectionEncrypters: [admittingEncrypter(noiseFrameLength(noise()), state)],
+    connectionEncrypters: [admittingEncrypter(noiseFrameLength(noise({ crypto: noiseCrypto })), state)],
     connectionGater: admissionGater(state, { isOwnAddress: ownAddresses.isOwn }),
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: 64, reconnectRetries: 0 },

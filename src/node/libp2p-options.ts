@@ -16,6 +16,7 @@ import { admittingEncrypter } from '../admission/encrypter.ts'
 import { resumingEncrypter } from '../admission/resuming-encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
 import { noiseFrameLength } from '../core/noise-frame-length.ts'
+import { noiseCrypto } from '../core/noise-crypto.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { withoutRedundantLoopback } from './announce-filter.ts'
 import type { OwnAddresses } from '../core/own-addresses.ts'
@@ -119,7 +120,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     peerDiscovery.push(scopedMdns({ interval: parsed.mdns.interval, serviceTag: parsed.mdns.serviceTag, interfaces: parsed.mdns.interfaces }))
   }
 
-  const admittingNoise = admittingEncrypter(coalescingWrites(noiseFrameLength(noise())), admission)
+  // Noise with each X25519 key made a KeyObject once (noise-crypto.ts)
+  const admittingNoise = admittingEncrypter(coalescingWrites(noiseFrameLength(noise({ crypto: noiseCrypto }))), admission)
   return {
     start: false,
     privateKey,

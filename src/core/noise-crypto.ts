@@ -1,0 +1,90 @@
+/**
+ * Noise's cryptography with each X25519 key made a KeyObject once.
+ *
+ * @chainsafe/libp2p-noise's Node crypto exports every key it generates as
+ * DER and, for each of a handshake's three agreements, imports both keys
+ * again from DER: in a CPU profile of reconnects between two tempus nodes
+ * (issue #19), making KeyObjects (`createPrivateKey`, `createPublicKey` and
+ * their slot checks) was 16 % of the busy samples, the agreements
+ * themselves 2.6 %. This is its `defaultCrypto` with the two X25519
+ * operations replaced: a key pair this module generates keeps its private
+ * KeyObject (looked up by the very array Noise holds), the public half is
+ * exported as JWK (a twentieth of DER's cost), and a remote key is
+ * imported once however many agreements use it. Everything else (hashing,
+ * HKDF, ChaCha20-Poly1305) is Noise's own; the bytes on the wire are the
+ * same, so it interoperates with any Noise peer
+ * (`test/core/noise-crypto.test.ts`).
+ */
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
+import type { KeyObject } from 'node:crypto'
+
+/** a key as Noise hands it over: an array, or a list (its own uint8arraylist's) */
+type NoiseKey = Parameters<ICryptoInterface['generateX25519SharedKey']>[0]
+
+const KEY_BYTES = 32
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex')
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
+
+/** KeyObjects by the array (or list) Noise holds the key in: gone with it */
+const privateKeys = new WeakMap<object, KeyObject>()
+const publicKeys = new WeakMap<object, KeyObject>()
+
+/** how often a key was found made already (tests read it: a handshake must hit) */
+export const noiseKeyReuse = { hits: 0, imports: 0 }
+
+function bytesOf (key: NoiseKey): Buffer {
+  const b = key instanceof Uint8Array ? key : key.subarray()
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength)
+}
+
+function privateKeyOf (key: NoiseKey): KeyObject {
+  let k = privateKeys.get(key)
+  if (k != null) {
+    noiseKeyReuse.hits++
+    return k
+  }
+  noiseKeyReuse.imports++
+  k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, bytesOf(key)]), format: 'der', type: 'pkcs8' })
+  privateKeys.set(key, k)
+  return k
+}
+
+function publicKeyOf (key: NoiseKey): KeyObject {
+  let k = publicKeys.get(key)
+  if (k != null) {
+    noiseKeyReuse.hits++
+    return k
+  }
+  noiseKeyReuse.imports++
+  k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, bytesOf(key)]), format: 'der', type: 'spki' })
+  publicKeys.set(key, k)
+  return k
+}
+
+function rawOf (jwkField: string | undefined): Uint8Array {
+  const raw = new Uint8Array(Buffer.from(jwkField ?? '', 'base64url'))
+  if (raw.length !== KEY_BYTES) {
+    throw new RangeError(`an X25519 key exported as ${raw.length} bytes, not ${KEY_BYTES}`)
+  }
+  return raw
+}
+
+export const noiseCrypto: ICryptoInterface = {
+  ...defaultCrypto,
+  generateX25519KeyPair () {
+    const pair = generateKeyPairSync('x25519')
+    const privateKey = rawOf(pair.privateKey.export({ format: 'jwk' }).d)
+    privateKeys.set(privateKey, pair.privateKey)
+    return { publicKey: rawOf(pair.publicKey.export({ format: 'jwk' }).x), privateKey }
+  },
+  generateX25519KeyPairFromSeed (seed: Uint8Array) {
+    const pair = defaultCrypto.generateX25519KeyPairFromSeed(seed)
+    privateKeyOf(pair.privateKey)
+    return pair
+  },
+  generateX25519SharedKey (privateKey: NoiseKey, publicKey: NoiseKey): Uint8Array {
+    return diffieHellman({ privateKey: privateKeyOf(privateKey), publicKey: publicKeyOf(publicKey) })
+  }
+}
