@@ -39,28 +39,25 @@ function bytesOf (key: NoiseKey): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 }
 
-function privateKeyOf (key: NoiseKey): KeyObject {
-  let k = privateKeys.get(key)
+/** the KeyObject made for `key` before, or made now and kept */
+function cached (made: WeakMap<object, KeyObject>, key: NoiseKey, make: (der: Buffer) => KeyObject): KeyObject {
+  let k = made.get(key)
   if (k != null) {
     noiseKeyReuse.hits++
     return k
   }
   noiseKeyReuse.imports++
-  k = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, bytesOf(key)]), format: 'der', type: 'pkcs8' })
-  privateKeys.set(key, k)
+  k = make(bytesOf(key))
+  made.set(key, k)
   return k
 }
 
+function privateKeyOf (key: NoiseKey): KeyObject {
+  return cached(privateKeys, key, raw => createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw]), format: 'der', type: 'pkcs8' }))
+}
+
 function publicKeyOf (key: NoiseKey): KeyObject {
-  let k = publicKeys.get(key)
-  if (k != null) {
-    noiseKeyReuse.hits++
-    return k
-  }
-  noiseKeyReuse.imports++
-  k = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, bytesOf(key)]), format: 'der', type: 'spki' })
-  publicKeys.set(key, k)
-  return k
+  return cached(publicKeys, key, raw => createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' }))
 }
 
 function rawOf (jwkField: string | undefined): Uint8Array {
