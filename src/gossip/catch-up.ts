@@ -237,8 +237,15 @@ export class CatchUp {
 
   /** May this node send `peer` one more catch-up request now (`asking`)? Counts it if so. */
   private mayAsk (peer: PeerId): boolean {
+    const key = peer.toString()
+    // spent this window: said without `consume`, whose refusal is a thrown Error with its stack
+    // (at every connect of a fleet's connect → call → close, once the pace is reached)
+    const used = this.asking.get(key)
+    if (used != null && used.remainingPoints === 0 && used.msBeforeNext > 0) {
+      return false
+    }
     try {
-      this.asking.consume(peer.toString(), 1)
+      this.asking.consume(key, 1)
       return true
     } catch {
       return false

@@ -68,6 +68,19 @@ export function isInterrupted (err: unknown): boolean {
   return err instanceof IssuerClientError && err.code === 'unreachable' && err.reason === INTERRUPTED
 }
 
+/**
+ * What the host's own network says when no packet can reach the issuer: no
+ * route, or no neighbour answering for it (a partition, a link down). Such a
+ * request never reached the issuer, so retrying it soon costs the issuer
+ * nothing. `ETIMEDOUT` is not among them: an overloaded issuer times out too.
+ */
+const NO_ROUTE_CODES = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN'])
+
+/** Did this request fail because this host had no way to the issuer (every replica, through `IssuerReplicas`)? */
+export function isNoRoute (err: unknown): boolean {
+  return err instanceof IssuerClientError && err.code === 'unreachable' && NO_ROUTE_CODES.has(err.reason ?? '')
+}
+
 /** connection-level failures of a reused keep-alive socket */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 
