@@ -40,7 +40,7 @@ import { keyObjectOf, publicKeyFromRawBytes, signDomain, verifyDomain } from '..
 import { decodeFailsWith } from '../core/pb-codec.ts'
 import { isFramingFault } from './cut-read.ts'
 import { AdmitHello, AdmitProof } from './pb/admission.ts'
-import { MAX_TICKET_BYTES } from './ticket.ts'
+import { MAX_TICKET_BYTES, TICKET_SECRET_BYTES } from './ticket.ts'
 import { offenceOf } from './refusal-cost.ts'
 import type { AdmissionState, OwnToken } from './state.ts'
 import type { TokenClaims } from './token.ts'
@@ -89,7 +89,7 @@ async function readFrame<T> (pb: ProtobufStream, codec: PbCodec<T>, options: Abo
 }
 
 function checkHello (hello: AdmitHello): void {
-  if (hello.version !== ADMIT_PROTOCOL || hello.ticket.length > MAX_TICKET_BYTES || hello.grant.length > MAX_TICKET_BYTES) {
+  if (hello.version !== ADMIT_PROTOCOL || hello.ticket.length > MAX_TICKET_BYTES || hello.grant.length > MAX_TICKET_BYTES || !isGrantSecret(hello.grantSecret)) {
     throw new AdmissionError('malformed', 'bad hello')
   }
   if (isResumeAccept(hello)) {
@@ -109,8 +109,13 @@ function isResumeAccept (hello: AdmitHello): boolean {
   return hello.ticket.length > 0 && hello.nonce.length === 0
 }
 
+/** none, or a ticket's 32-byte secret */
+function isGrantSecret (secret: Uint8Array): boolean {
+  return secret.length === 0 || secret.length === TICKET_SECRET_BYTES
+}
+
 function checkProof (proof: AdmitProof): void {
-  if (proof.grant.length > MAX_TICKET_BYTES || (proof.resumed && proof.declined)) {
+  if (proof.grant.length > MAX_TICKET_BYTES || !isGrantSecret(proof.grantSecret) || (proof.resumed && proof.declined)) {
     throw new AdmissionError('malformed', 'bad proof frame')
   }
 }

@@ -8,11 +8,11 @@
  *
  *   initiator → responder   hello:   0x01 ‖ e_i(32) ‖ binder(32) ‖ len(2) ‖ ticket ‖ muxers
  *                           or full: 0x00 (Noise and the full exchange follow)
- *   responder → initiator   accept:  0x02 ‖ e_r(32) ‖ AEAD(k_r, 0, muxer ‖ grant ‖ grant secret)
+ *   responder → initiator   accept:  0x02 ‖ e_r(32) ‖ AEAD(k_r, 0, muxer ‖ token tag ‖ grant ‖ grant secret)
  *                           or refuse: 0x03 ‖ reason(1) (Noise and the full exchange follow)
- *   initiator → responder   confirm: 0x04 ‖ AEAD(k_i, 0, empty)
+ *   initiator → responder   confirm: 0x04 ‖ AEAD(k_i, 0, token tag)
  *
- * The binder (HMAC keyed by the ticket's secret over the ticket and e_i)
+ * The binder (HMAC keyed by the ticket's secret over the rest of the hello)
  * proves the initiator holds the secret, which only the ticket's subject
  * was given; the accept's AEAD proves the responder opened the ticket,
  * which only its sealer can; the confirm proves the initiator holds e_i's
@@ -55,7 +55,20 @@ export class ResumeWireError extends TempusError {
 export interface ResumeHello { ephemeral: Uint8Array, binder: Uint8Array, ticket: Uint8Array, muxers: string[] }
 export type FirstMessage = { type: 'full' } | ({ type: 'hello' } & ResumeHello)
 export type Answer = { type: 'accept', ephemeral: Uint8Array, sealed: Uint8Array } | { type: 'refuse', reason: ResumeRefusal }
-export interface AcceptBody { muxer: string, grant?: Uint8Array, grantSecret?: Uint8Array }
+export interface AcceptBody {
+  muxer: string
+  /** which token of the initiator's the responder recorded (`tokenTag`): the initiator re-presents its own if it is newer */
+  yourToken: Uint8Array
+  grant?: Uint8Array
+  grantSecret?: Uint8Array
+}
+
+/** the first 8 bytes of a token's SHA-256: enough to tell whether the other side holds the token we hold, and nothing to replay */
+export const TOKEN_TAG_BYTES = 8
+
+export function tokenTag (token: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(token).digest().subarray(0, TOKEN_TAG_BYTES))
+}
 
 // ---- codecs (every length checked before it is read) ----
 
@@ -63,7 +76,27 @@ export function encodeFull (): Uint8Array {
   return Uint8Array.of(RESUME_MESSAGE.full)
 }
 
-export function encodeHello (hello: ResumeHello): Uint8Array {
+/** where a hello's binder sits: after its type and ephemeral key */
+const BINDER_AT = 1 + KEY_BYTES
+
+/** A hello, its binder made with `secret` over every other byte of it (as TLS 1.3's binder covers its ClientHello). */
+export function encodeHello (hello: Omit<ResumeHello, 'binder'>, secret: Uint8Array): Uint8Array {
+  const out = encodeHelloFields({ ...hello, binder: new Uint8Array(KEY_BYTES) })
+  out.set(binderOf(secret, out), BINDER_AT)
+  return out
+}
+
+/** Does this hello's binder check with `secret`? Constant time. */
+export function helloBinds (secret: Uint8Array, hello: Uint8Array): boolean {
+  if (hello.length < BINDER_AT + KEY_BYTES) {
+    return false
+  }
+  const zeroed = Buffer.from(hello)
+  zeroed.fill(0, BINDER_AT, BINDER_AT + KEY_BYTES)
+  return timingSafeEqual(binderOf(secret, zeroed), hello.subarray(BINDER_AT, BINDER_AT + KEY_BYTES))
+}
+
+function encodeHelloFields (hello: ResumeHello): Buffer {
   const names = hello.muxers.slice(0, MAX_MUXERS).map(m => Buffer.from(m, 'utf8')).filter(n => n.length > 0 && n.length <= MAX_MUXER_NAME_BYTES)
   const out = Buffer.alloc(1 + KEY_BYTES * 2 + 2 + hello.ticket.length + 1 + names.reduce((n, b) => n + 1 + b.length, 0))
   let at = out.writeUInt8(RESUME_MESSAGE.hello, 0)
@@ -134,26 +167,27 @@ export function encodeAcceptBody (body: AcceptBody): Uint8Array {
   const muxer = Buffer.from(body.muxer, 'utf8')
   const grant = body.grant ?? new Uint8Array(0)
   const secret = grant.length > 0 ? body.grantSecret ?? new Uint8Array(0) : new Uint8Array(0)
-  return Buffer.concat([Uint8Array.of(muxer.length), muxer, u16(grant.length), grant, secret])
+  return Buffer.concat([Uint8Array.of(muxer.length), muxer, tagOf(body.yourToken), u16(grant.length), grant, secret])
 }
 
 export function decodeAcceptBody (bytes: Uint8Array): AcceptBody {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const n = b.length > 0 ? b.readUInt8(0) : 0
-  if (n === 0 || n > MAX_MUXER_NAME_BYTES || 1 + n + 2 > b.length) {
-    throw new ResumeWireError('an accept names no muxer')
+  if (n === 0 || n > MAX_MUXER_NAME_BYTES || 1 + n + TOKEN_TAG_BYTES + 2 > b.length) {
+    throw new ResumeWireError('an accept names no muxer, or is cut short')
   }
   const muxer = b.toString('utf8', 1, 1 + n)
-  const grantLength = b.readUInt16BE(1 + n)
-  const rest = b.subarray(1 + n + 2)
+  const yourToken = new Uint8Array(b.subarray(1 + n, 1 + n + TOKEN_TAG_BYTES))
+  const grantLength = b.readUInt16BE(1 + n + TOKEN_TAG_BYTES)
+  const rest = b.subarray(1 + n + TOKEN_TAG_BYTES + 2)
   if (grantLength === 0) {
     if (rest.length !== 0) throw new ResumeWireError('bytes after an accept without a grant')
-    return { muxer }
+    return { muxer, yourToken }
   }
   if (grantLength > MAX_TICKET_BYTES || rest.length !== grantLength + TICKET_SECRET_BYTES) {
     throw new ResumeWireError('an accept\'s grant is cut short or followed by other than its secret')
   }
-  return { muxer, grant: new Uint8Array(rest.subarray(0, grantLength)), grantSecret: new Uint8Array(rest.subarray(grantLength)) }
+  return { muxer, yourToken, grant: new Uint8Array(rest.subarray(0, grantLength)), grantSecret: new Uint8Array(rest.subarray(grantLength)) }
 }
 
 export function encodeConfirm (sealed: Uint8Array): Uint8Array {
@@ -161,10 +195,22 @@ export function encodeConfirm (sealed: Uint8Array): Uint8Array {
 }
 
 export function decodeConfirm (bytes: Uint8Array): Uint8Array {
-  if (bytes[0] !== RESUME_MESSAGE.confirm || bytes.length !== 1 + TAG_BYTES) {
+  if (bytes[0] !== RESUME_MESSAGE.confirm || bytes.length !== 1 + TOKEN_TAG_BYTES + TAG_BYTES) {
     throw new ResumeWireError('the initiator\'s confirm is malformed')
   }
   return bytes.subarray(1)
+}
+
+function tagOf (tag: Uint8Array): Uint8Array {
+  if (tag.length !== TOKEN_TAG_BYTES) {
+    throw new ResumeWireError(`a token tag is ${TOKEN_TAG_BYTES} bytes`)
+  }
+  return tag
+}
+
+/** The confirm's plaintext: the tag of the responder's token the initiator recorded. */
+export function confirmBody (yourToken: Uint8Array): Uint8Array {
+  return tagOf(yourToken)
 }
 
 function u16 (n: number): Uint8Array {
@@ -182,17 +228,14 @@ const TRANSCRIPT_LABEL = label('transcript')
 const KEYS_LABEL = label('keys')
 
 /**
- * The initiator's proof that it holds the ticket's secret, bound to this
- * hello's ticket and ephemeral key: HMAC-SHA256 keyed by the secret (32
- * random bytes, used for nothing else unlabelled), over a label of its own.
+ * The initiator's proof that it holds the ticket's secret, over the whole
+ * hello with its binder zeroed (the ticket, the ephemeral key, the muxers):
+ * HMAC-SHA256 keyed by the secret (32 random bytes, used for nothing else
+ * unlabelled), over a label of its own.
  */
-export function binderOf (secret: Uint8Array, ticket: Uint8Array, ephemeral: Uint8Array): Buffer {
+function binderOf (secret: Uint8Array, helloWithoutBinder: Uint8Array): Buffer {
   // a KeyObject: Node prepares a raw key anew for every use, at several times the HMAC's cost
-  return createHmac('sha256', createSecretKey(secret)).update(BINDER_LABEL).update(ticket).update(ephemeral).digest()
-}
-
-export function bindersEqual (a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b)
+  return createHmac('sha256', createSecretKey(secret)).update(BINDER_LABEL).update(helloWithoutBinder).digest()
 }
 
 /** An ephemeral X25519 key: its raw public half, and the agreement with the other side's. */

@@ -18,7 +18,7 @@
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AdmissionError } from './errors.ts'
-import { CipherState, Ephemeral, MAX_RESUME_MESSAGE_BYTES, RESUME_PROTOCOL, ResumeWireError, binderOf, bindersEqual, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, sessionKeys } from './resume-handshake.ts'
+import { CipherState, Ephemeral, MAX_RESUME_MESSAGE_BYTES, RESUME_PROTOCOL, ResumeWireError, confirmBody, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, helloBinds, sessionKeys, tokenTag } from './resume-handshake.ts'
 import { SealedMessageStream } from './sealed-stream.ts'
 import type { ResumeHello, ResumeRefusal } from './resume-handshake.ts'
 import type { AdmissionState } from './state.ts'
@@ -89,7 +89,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         const handshake = state.inbound.begin()
         let resumed: SecuredConnection | undefined
         try {
-          resumed = await resumeAsResponder(lp, deadline.signal)
+          resumed = await resumeAsResponder(lp, deadline.signal, options?.remotePeer?.toString())
         } catch (err: any) {
           return failed(connection, 'inbound', err)
         } finally {
@@ -104,7 +104,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
     async function resumeAsInitiator (lp: LengthPrefixedStream, remotePeer: PeerId, held: Resumable, signal: AbortSignal): Promise<SecuredConnection | undefined> {
       const remote = remotePeer.toString()
       const ephemeral = new Ephemeral()
-      const hello = encodeHello({ ephemeral: ephemeral.publicRaw, binder: binderOf(held.secret, held.ticket, ephemeral.publicRaw), ticket: held.ticket, muxers: [...muxers().keys()] })
+      const hello = encodeHello({ ephemeral: ephemeral.publicRaw, ticket: held.ticket, muxers: [...muxers().keys()] }, held.secret)
       await lp.write(hello, { signal })
       const answer = decodeAnswer((await lp.read({ signal })).subarray())
       if (answer.type === 'refuse') {
@@ -128,7 +128,9 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
       if (muxer == null) {
         throw new AdmissionError('closed', `the responder chose the muxer ${JSON.stringify(body.muxer)}, which this node did not offer`)
       }
-      await lp.write(encodeConfirm(sending.seal(new Uint8Array(0))), { signal })
+      // the confirm names the token of the responder's this node recorded: the responder re-presents a newer one
+      await lp.write(encodeConfirm(sending.seal(confirmBody(tokenTag(held.token)))), { signal })
+      oweTokenIfNewer(remote, body.yourToken)
       if (body.grant != null) {
         state.tickets?.hold(remote, body.grant, body.grantSecret, held)
       }
@@ -138,13 +140,13 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
     }
 
     /** The responder's side: a resumed connection, or none when the full exchange is to follow (asked for, or the ticket refused). */
-    async function resumeAsResponder (lp: LengthPrefixedStream, signal: AbortSignal): Promise<SecuredConnection | undefined> {
+    async function resumeAsResponder (lp: LengthPrefixedStream, signal: AbortSignal, expected?: string): Promise<SecuredConnection | undefined> {
       const helloBytes = (await lp.read({ signal })).subarray()
       const first = decodeFirst(helloBytes)
       if (first.type === 'full') {
         return undefined
       }
-      const judged = judge(first)
+      const judged = judge(first, helloBytes)
       if (judged === 'denied') {
         throw new AdmissionError('refused', 'peer is revoked, banned or quarantined')
       }
@@ -154,26 +156,44 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         return undefined
       }
       const { opened, muxer } = judged
+      if (expected != null && expected !== opened.subject) {
+        // the transport named the peer it expects (none does for TCP today): a ticket of another is not it
+        throw new AdmissionError('closed', 'the ticket\'s subject is not the peer this connection expects')
+      }
       const ephemeral = new Ephemeral()
       const keys = sessionKeys(judged.secret, ephemeral.agree(first.ephemeral), helloBytes, ephemeral.publicRaw)
       const sending = new CipherState(keys.inbound)
       const receiving = new CipherState(keys.outbound)
       // a fresh ticket for the next reconnect, bounded by the token this one vouched for
       const grant = state.tickets?.grant(opened.issuer, opened.subject, opened)
-      await lp.write(encodeAccept(ephemeral.publicRaw, sending.seal(encodeAcceptBody({ muxer: muxer.protocol, grant: grant?.ticket, grantSecret: grant?.secret }))), { signal })
+      await lp.write(encodeAccept(ephemeral.publicRaw, sending.seal(encodeAcceptBody({ muxer: muxer.protocol, yourToken: tokenTag(opened.token), grant: grant?.ticket, grantSecret: grant?.secret }))), { signal })
+      let yourToken: Uint8Array
       try {
-        receiving.open(decodeConfirm((await lp.read({ signal })).subarray()))
+        yourToken = receiving.open(decodeConfirm((await lp.read({ signal })).subarray()))
       } catch (err: any) {
         // a recorded hello replayed: whoever sent it holds no ephemeral key of the subject's
         throw new AdmissionError('closed', `the confirm does not open: ${err.message}`)
       }
+      oweTokenIfNewer(opened.subject, yourToken)
       state.recordAdmitted(opened.subject, opened.claims, false, opened.token, '', 'inbound')
       state.noteResumption?.('resumed')
       return { connection: new SealedMessageStream(lp.unwrap(), sending, receiving), remotePeer: peerIdFromString(opened.subject), streamMuxer: muxer }
     }
 
     /** Would this node resume on this hello? Its ticket, its binder, its subject's standing, a muxer in common. */
-    function judge (hello: ResumeHello): { opened: TicketContents, secret: Uint8Array, muxer: StreamMuxerFactory } | ResumeRefusal {
+    /**
+     * The other side recorded this node with the token its ticket chain began with: when this
+     * node holds a newer one, it re-presents it on the connection once it opens (else the
+     * connection would be closed when the old one lapses).
+     */
+    function oweTokenIfNewer (peer: string, theirs: Uint8Array): void {
+      const own = state.ownToken?.token
+      if (own != null && !Buffer.from(tokenTag(own)).equals(theirs)) {
+        state.oweToken(peer)
+      }
+    }
+
+    function judge (hello: ResumeHello, helloBytes: Uint8Array): { opened: TicketContents, secret: Uint8Array, muxer: StreamMuxerFactory } | ResumeRefusal {
       const self = state.ownToken?.claims.sub
       const desk = state.tickets
       if (self == null || desk == null) {
@@ -186,7 +206,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
       if (opened.secret == null) {
         return 'no-ticket-secret'
       }
-      if (!bindersEqual(binderOf(opened.secret, hello.ticket, hello.ephemeral), hello.binder)) {
+      if (!helloBinds(opened.secret, helloBytes)) {
         return 'bad-binder'
       }
       // the presenter holds the secret: it is the ticket's subject

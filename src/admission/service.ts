@@ -219,7 +219,13 @@ export class AdmissionService implements Startable {
   }
 
   private onOpen (evt: CustomEvent<Connection>): void {
-    this.state.connectionOpened(evt.detail.remotePeer.toString())
+    const peer = evt.detail.remotePeer.toString()
+    this.state.connectionOpened(peer)
+    const own = this.state.ownToken
+    if (own != null && this.state.takeOwedToken(peer)) {
+      // resumed on a ticket that vouched for an older token of ours: show the current one
+      this.present(evt.detail, { token: own.token, keyCertificate: own.keyCertificate })
+    }
   }
 
   private onSuspicion (evt: CustomEvent<SuspicionChange>): void {
@@ -292,12 +298,17 @@ export class AdmissionService implements Startable {
     this.outage = nextWindow(this.outage, this.init.tokens?.outageSince(), this.outagePolicy.healMs, this.state.now())
     const message: TokenRefresh = { token: evt.detail.token, keyCertificate: evt.detail.keyCertificate }
     for (const c of this.components.connectionManager.getConnections()) {
-      void (async () => {
-        const stream = await c.newStream(REFRESH_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
-        await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).write(message, TokenRefresh, { signal: AbortSignal.timeout(5_000) })
-        await stream.close()
-      })().catch(err => { this.log('could not re-present the token to %p - %s', c.remotePeer, err?.name) })
+      this.present(c, message)
     }
+  }
+
+  /** Re-present our token on one connection (`/tempus/admit/refresh/1.0.0`). */
+  private present (c: Connection, message: TokenRefresh): void {
+    void (async () => {
+      const stream = await c.newStream(REFRESH_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+      await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).write(message, TokenRefresh, { signal: AbortSignal.timeout(5_000) })
+      await stream.close()
+    })().catch(err => { this.log('could not re-present the token to %p - %s', c.remotePeer, err?.name) })
   }
 
   private async handleRefresh (stream: Stream, connection: Connection): Promise<void> {

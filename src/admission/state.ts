@@ -71,6 +71,9 @@ export interface AdmissionStateInit {
   tickets?: TicketDesk
 }
 
+/** peers a token re-presentation is owed to, at most (the oldest forgotten first) */
+const MAX_OWED_TOKENS = 4096
+
 export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   readonly verifier: TokenVerifier
   readonly revocations: RevocationState
@@ -92,6 +95,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   noteResumption?: (outcome: ResumptionOutcome) => void
   /** the injected clock (ms) */
   readonly now: () => number
+  /** peers this node owes its current token to, on the connection a resumption is opening (`oweToken`) */
+  private readonly owedTokens = new Set<string>()
   /** inbound handshakes under way, and whether this node is too starved to start more (inbound-load.ts) */
   readonly inbound = new InboundLoad()
   private own?: OwnToken
@@ -165,11 +170,35 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
 
   /** A peer passed admission (or re-presented a fresh token: always inbound). */
   recordAdmitted (peer: string, claims: TokenClaims, refreshed = false, token = '', keyCertificate = '', direction: 'inbound' | 'outbound' = 'inbound'): void {
+    const held = this.admitted.get(peer)
+    if (held != null && held.claims.ep === claims.ep && held.claims.exp > claims.exp) {
+      // a resumption carries the token of the exchange its ticket chain began with; a newer
+      // one of the same epoch that the peer re-presented since (both verified) stays
+      ({ claims, token, keyCertificate } = held)
+    }
     this.admitted.set(peer, { claims, token, keyCertificate, admittedAt: this.now() })
     if (!refreshed) {
       this.opening.set(peer, [...this.stillOpening(peer), this.now()])
     }
     this.safeDispatchEvent('admitted', { detail: { peer, claims, refreshed, direction } })
+  }
+
+  /**
+   * A resumption recorded this node, at `peer`, with an older token than the one it holds:
+   * the admission service re-presents it once the connection opens (`takeOwedToken`).
+   */
+  oweToken (peer: string): void {
+    this.owedTokens.delete(peer)
+    this.owedTokens.add(peer)
+    if (this.owedTokens.size > MAX_OWED_TOKENS) {
+      // a connection that never opened: its debt is forgotten, the oldest first
+      this.owedTokens.delete(this.owedTokens.values().next().value as string)
+    }
+  }
+
+  /** Is this node's current token owed to `peer` (and no longer, once asked)? */
+  takeOwedToken (peer: string): boolean {
+    return this.owedTokens.delete(peer)
   }
 
   /** One of the peer's admitted connections opened (libp2p's `connection:open`). */

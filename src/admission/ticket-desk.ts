@@ -13,8 +13,13 @@ import type { TokenClaims } from './token.ts'
 
 export const TICKET_DEFAULTS = {
   lifetimeMs: MAX_TICKET_LIFETIME_MS,
-  /** how often one ticket may be presented */
-  maxUses: 4,
+  /**
+   * how often one ticket may be presented: once, as TLS 1.3 advises — each
+   * resumption hands out a fresh ticket, and one presented before Noise
+   * crosses the wire in the clear, so a second use would link two
+   * connections and a replay could spend it
+   */
+  maxUses: 1,
   /** tickets held from other nodes */
   maxHeld: 4096,
   /** tickets of ours whose uses are counted */
@@ -214,7 +219,8 @@ export class TicketDesk {
    */
   resumable (issuer: string, epoch: number | undefined): Resumable | undefined {
     const h = this.held.get(issuer)
-    if (h?.secret == null || h.issuer == null || h.issuer.claims.exp * 1000 - TICKET_DEFAULTS.marginMs <= this.now()) {
+    // the issuer's token, recorded again on the resumption, must be of the current epoch too (no certificate travels with it)
+    if (h?.secret == null || h.issuer == null || h.issuer.claims.ep !== epoch || h.issuer.claims.exp * 1000 - TICKET_DEFAULTS.marginMs <= this.now()) {
       return undefined
     }
     const ticket = this.present(issuer, epoch)

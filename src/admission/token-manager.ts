@@ -100,10 +100,14 @@ export const NETWORK_RETRY_SPREAD_MS = 1_000
  * 503, a timeout) returns to the backoff.
  */
 export const NO_ROUTE_RETRY_MS = 2_000
+/** with no route, one warning per this many failures in a row (about a minute); the rest at debug */
+const NO_ROUTE_WARN_EVERY = 40
 
 export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private readonly init: TokenManagerInit
   private readonly now: () => number
+  /** a keys sync retried soon while the host has no route to the issuer (`syncKeys`) */
+  private keysRetry?: ReturnType<typeof setTimeout>
   private readonly random: () => number
   private timer?: ReturnType<typeof setTimeout>
   private keysTask?: RepeatingTask
@@ -179,6 +183,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     this.init.state.verifier.removeEventListener('epoch', this.onEpoch)
     clearTimeout(this.timer)
     clearTimeout(this.renewTimer)
+    clearTimeout(this.keysRetry)
+    this.keysRetry = undefined
     this.keysTask?.stop()
   }
 
@@ -294,6 +300,9 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       this.noteAnswer(failure)
       if (failure.refused && DEAD_CREDENTIAL.has(failure.code)) {
         this.reportDeadCredential(failure.code)
+      } else if (isNoRoute(err) && this.failures > 1 && this.failures % NO_ROUTE_WARN_EVERY !== 0) {
+        // retried every 2 s with no route: one warning a minute, the rest at debug
+        this.init.log.debug({ code: failure.code, retryInMs: delay }, `could not refresh the token: ${describe(failure)}; ${this.holding()}`)
       } else {
         this.init.log.warn({ code: failure.code, retryInMs: delay }, `could not refresh the token: ${describe(failure)}; ${this.holding()}`)
       }
@@ -436,6 +445,16 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       }
     } catch (err: any) {
       this.init.log.debug({ code: err?.code ?? err?.reason }, 'could not sync issuer keys')
+      if (isNoRoute(err) && this.running && this.keysRetry == null) {
+        // no route to the issuer (a partition): asked again within NO_ROUTE_RETRY_MS, not at the
+        // next poll, so a node whose token is still valid learns of a rotation made meanwhile as
+        // soon as the route is back (in the 100-process run one waited 30 s for the poll)
+        this.keysRetry = setTimeout(() => {
+          this.keysRetry = undefined
+          void this.syncKeys()
+        }, Math.round(NO_ROUTE_RETRY_MS * (0.5 + this.random() / 2)))
+        this.keysRetry.unref?.()
+      }
     }
   }
 

@@ -27,9 +27,15 @@ const KEY_BYTES = 32
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex')
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
 
+/** a KeyObject and the bytes it was made from */
+interface Made {
+  bytes: Buffer
+  key: KeyObject
+}
+
 /** KeyObjects by the array (or list) Noise holds the key in: gone with it */
-const privateKeys = new WeakMap<object, KeyObject>()
-const publicKeys = new WeakMap<object, KeyObject>()
+const privateKeys = new WeakMap<object, Made>()
+const publicKeys = new WeakMap<object, Made>()
 
 /** how often a key was found made already (tests read it: a handshake must hit) */
 export const noiseKeyReuse = { hits: 0, imports: 0 }
@@ -40,15 +46,17 @@ function bytesOf (key: NoiseKey): Buffer {
 }
 
 /** the KeyObject made for `key` before, or made now and kept */
-function cached (made: WeakMap<object, KeyObject>, key: NoiseKey, make: (der: Buffer) => KeyObject): KeyObject {
-  let k = made.get(key)
-  if (k != null) {
+function cached (made: WeakMap<object, Made>, key: NoiseKey, make: (raw: Buffer) => KeyObject): KeyObject {
+  const raw = bytesOf(key)
+  const found = made.get(key)
+  // the same array holding other bytes (Noise rewrote it in place) is a new key
+  if (found?.bytes.equals(raw) === true) {
     noiseKeyReuse.hits++
-    return k
+    return found.key
   }
   noiseKeyReuse.imports++
-  k = make(bytesOf(key))
-  made.set(key, k)
+  const k = make(raw)
+  made.set(key, { bytes: Buffer.from(raw), key: k })
   return k
 }
 
@@ -73,7 +81,7 @@ export const noiseCrypto: ICryptoInterface = {
   generateX25519KeyPair () {
     const pair = generateKeyPairSync('x25519')
     const privateKey = rawOf(pair.privateKey.export({ format: 'jwk' }).d)
-    privateKeys.set(privateKey, pair.privateKey)
+    privateKeys.set(privateKey, { bytes: Buffer.from(privateKey), key: pair.privateKey })
     return { publicKey: rawOf(pair.publicKey.export({ format: 'jwk' }).x), privateKey }
   },
   generateX25519KeyPairFromSeed (seed: Uint8Array) {

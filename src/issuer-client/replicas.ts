@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Counter, Gauge } from 'prom-client'
-import { IssuerClient, IssuerClientError, isInterrupted } from './client.ts'
+import { IssuerClient, IssuerClientError, isInterrupted, isNoRoute } from './client.ts'
 import { ReplicaHealth, failsOver } from './replica-health.ts'
 import type { CloneProofJson } from '../core/clone-proof.ts'
 import type { KeySet, RenewResult, RevocationRequest, TokenResult } from './wire.ts'
@@ -132,6 +132,8 @@ export class IssuerReplicas implements IssuerApi {
   private async run<T>(operation: (client: IssuerClient) => Promise<T>): Promise<T> {
     const tried: string[] = []
     let last: any
+    /** the last failure that was not for want of a route: a replica reached (it answered, or timed out) speaks for the issuer */
+    let reached: any
     for (const url of this.health.order()) {
       if (tried.length > 0) {
         this.failovers++
@@ -154,13 +156,16 @@ export class IssuerReplicas implements IssuerApi {
         }
         tried.push(`${url} (${code})`)
         last = err
+        if (!isNoRoute(err)) reached = err
       }
     }
     if (tried.length === 1) {
       throw last
     }
-    // the last failure's code and status (an outage stays `unreachable`), and every replica's in the message
-    throw new IssuerClientError(String(last?.code ?? 'unreachable'), typeof last?.status === 'number' ? last.status : 0, `no issuer replica answered: ${tried.join(', ')}`, last?.reason)
+    // the last failure's code and status (an outage stays `unreachable`), and every replica's in the
+    // message; no route only if no replica was reached (a 503 or a 429 from one keeps its backoff)
+    const said = reached ?? last
+    throw new IssuerClientError(String(said?.code ?? 'unreachable'), typeof said?.status === 'number' ? said.status : 0, `no issuer replica answered: ${tried.join(', ')}`, said?.reason)
   }
 }
 

@@ -164,7 +164,11 @@ export class DefaultPeerDirectory implements PeerDirectory, Startable {
     const previous = this.writes.get(key) ?? Promise.resolve()
     const next = previous
       .then(async () => { await this.components.peerStore.merge(peerId, { metadata }) })
-      .catch(err => { this.log.error('could not update peer %p - %e', peerId, err) })
+      .catch(err => {
+        // the next sighting writes again
+        this.persisted.delete(key)
+        this.log.error('could not update peer %p - %e', peerId, err)
+      })
       .finally(() => { if (this.writes.get(key) === next) this.writes.delete(key) })
     this.writes.set(key, next)
   }

@@ -37,7 +37,11 @@ describe('token retries with no route to the issuer', { skip: unavailable }, () 
       // the host itself, where nothing listens: reachable, and refusing
       { url: `http://${host.ip}:7400`, refreshes: 8 }
     ]
-    const probe = lab.startScript(host, 'no-route-probe.js', JSON.stringify({ key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), enrollment, targets }))
+    const probe = lab.startScript(host, 'no-route-probe.js', JSON.stringify({ key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), enrollment, targets, keysUrl: 'http://192.0.2.1:7400' }))
+    // a node whose keys poll is an hour apart asks again and again while there is no route: it
+    // learns of a rotation made meanwhile as soon as the route is back, not at the next poll
+    await probe.waitFor(e => e.event === 'keys-retried', 'three keys syncs with the poll an hour apart', 30_000)
+    probe.send({ stop: true })
     await probe.waitFor(e => e.event === 'done', 'the probe to finish', 60_000)
     const [noRoute, noNeighbour, refusing] = probe.events.filter(e => e.event === 'probed')
     assert.deepEqual([noRoute?.noRoute, noRoute?.reason], [true, 'ENETUNREACH'])

@@ -13,7 +13,7 @@ import { connect } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
-import { CipherState, Ephemeral, RESUME_PROTOCOL, RESUME_REFUSALS, ResumeWireError, binderOf, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, sessionKeys } from '../../src/admission/resume-handshake.ts'
+import { CipherState, Ephemeral, RESUME_PROTOCOL, RESUME_REFUSALS, ResumeWireError, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, helloBinds, sessionKeys, tokenTag } from '../../src/admission/resume-handshake.ts'
 import { TicketKeys } from '../../src/admission/ticket.ts'
 import { TICKET_DEFAULTS } from '../../src/admission/ticket-desk.ts'
 import { TestNet } from '../fixtures/nodes.ts'
@@ -23,14 +23,15 @@ import type { TempusNode } from '../../src/node/tempus-node.ts'
 import type { Socket } from 'node:net'
 
 describe('the resumption handshake (pure)', () => {
-  const hello = { ephemeral: new Uint8Array(32).fill(7), binder: new Uint8Array(32).fill(9), ticket: new Uint8Array(300).fill(1), muxers: ['/yamux/1.0.0', '/mplex/6.7.0'] }
+  const hello = { ephemeral: new Uint8Array(32).fill(7), ticket: new Uint8Array(300).fill(1), muxers: ['/yamux/1.0.0', '/mplex/6.7.0'] }
+  const secret = new Uint8Array(32).fill(9)
 
   it('each message round-trips, and every malformed one is refused by name', () => {
     assert.deepEqual(decodeFirst(encodeFull()), { type: 'full' })
-    const decoded = decodeFirst(encodeHello(hello))
+    const decoded = decodeFirst(encodeHello(hello, secret))
     assert.equal(decoded.type, 'hello')
-    assert.deepEqual(decoded.type === 'hello' && [Buffer.from(decoded.ephemeral), Buffer.from(decoded.binder), Buffer.from(decoded.ticket), decoded.muxers], [Buffer.from(hello.ephemeral), Buffer.from(hello.binder), Buffer.from(hello.ticket), hello.muxers])
-    const bytes = Buffer.from(encodeHello(hello))
+    assert.deepEqual(decoded.type === 'hello' && [Buffer.from(decoded.ephemeral), Buffer.from(decoded.ticket), decoded.muxers], [Buffer.from(hello.ephemeral), Buffer.from(hello.ticket), hello.muxers])
+    const bytes = Buffer.from(encodeHello(hello, secret))
     const bad = (b: Uint8Array, why: RegExp): void => { assert.throws(() => decodeFirst(b), (err: any) => err instanceof ResumeWireError && why.test(err.message)) }
     bad(new Uint8Array(0), /neither `full` nor a well-formed hello/)
     bad(Uint8Array.of(9), /neither/)
@@ -52,14 +53,17 @@ describe('the resumption handshake (pure)', () => {
     assert.equal(accept.type === 'accept' && accept.sealed.length, 40)
 
     const grant = new Uint8Array(100).fill(4)
-    const secret = new Uint8Array(32).fill(5)
-    assert.deepEqual(decodeAcceptBody(encodeAcceptBody({ muxer: '/yamux/1.0.0', grant, grantSecret: secret })), { muxer: '/yamux/1.0.0', grant, grantSecret: secret })
-    assert.deepEqual(decodeAcceptBody(encodeAcceptBody({ muxer: '/yamux/1.0.0' })), { muxer: '/yamux/1.0.0' })
+    const grantSecret = new Uint8Array(32).fill(5)
+    const yourToken = tokenTag('a token')
+    assert.equal(yourToken.length, 8)
+    assert.deepEqual(decodeAcceptBody(encodeAcceptBody({ muxer: '/yamux/1.0.0', yourToken, grant, grantSecret })), { muxer: '/yamux/1.0.0', yourToken, grant, grantSecret })
+    assert.deepEqual(decodeAcceptBody(encodeAcceptBody({ muxer: '/yamux/1.0.0', yourToken })), { muxer: '/yamux/1.0.0', yourToken })
     assert.throws(() => decodeAcceptBody(new Uint8Array(0)), /names no muxer/)
-    const body = Buffer.from(encodeAcceptBody({ muxer: '/yamux/1.0.0', grant, grantSecret: secret }))
+    assert.throws(() => encodeAcceptBody({ muxer: '/y', yourToken: new Uint8Array(3) }), /token tag is 8 bytes/)
+    const body = Buffer.from(encodeAcceptBody({ muxer: '/yamux/1.0.0', yourToken, grant, grantSecret }))
     assert.throws(() => decodeAcceptBody(body.subarray(0, body.length - 1)), /grant is cut short/)
-    assert.throws(() => decodeAcceptBody(Buffer.concat([encodeAcceptBody({ muxer: '/y' }), Uint8Array.of(1)])), /bytes after an accept without a grant/)
-    assert.equal(decodeConfirm(encodeConfirm(new Uint8Array(16))).length, 16)
+    assert.throws(() => decodeAcceptBody(Buffer.concat([encodeAcceptBody({ muxer: '/y', yourToken }), Uint8Array.of(1)])), /bytes after an accept without a grant/)
+    assert.equal(decodeConfirm(encodeConfirm(new Uint8Array(24))).length, 24)
     assert.throws(() => decodeConfirm(Uint8Array.of(4, 1)), /confirm is malformed/)
   })
 
@@ -69,11 +73,15 @@ describe('the resumption handshake (pure)', () => {
     const i = new Ephemeral()
     const r = new Ephemeral()
     assert.equal(i.publicRaw.length, 32)
-    const binder = binderOf(secret, ticket, i.publicRaw)
-    assert.notDeepEqual(binder, binderOf(randomBytes(32), ticket, i.publicRaw), 'another secret')
-    assert.notDeepEqual(binder, binderOf(secret, randomBytes(200), i.publicRaw), 'another ticket')
-    assert.notDeepEqual(binder, binderOf(secret, ticket, r.publicRaw), 'another ephemeral key')
-    const helloBytes = encodeHello({ ephemeral: i.publicRaw, binder, ticket, muxers: ['/yamux/1.0.0'] })
+    const helloBytes = encodeHello({ ephemeral: i.publicRaw, ticket, muxers: ['/yamux/1.0.0'] }, secret)
+    assert.equal(helloBinds(secret, helloBytes), true)
+    assert.equal(helloBinds(randomBytes(32), helloBytes), false, 'another secret')
+    // the binder covers every other byte of the hello: its ephemeral key, its ticket, its muxers
+    for (const at of [1, 40, 70, helloBytes.length - 1]) {
+      const altered = Buffer.from(helloBytes)
+      altered[at] = (altered[at] ?? 0) ^ 1
+      assert.equal(helloBinds(secret, altered), false, `byte ${at} altered`)
+    }
     const ik = sessionKeys(secret, i.agree(r.publicRaw), helloBytes, r.publicRaw)
     const rk = sessionKeys(secret, r.agree(i.publicRaw), helloBytes, r.publicRaw)
     const wrong = sessionKeys(randomBytes(32), r.agree(i.publicRaw), helloBytes, r.publicRaw)
@@ -230,6 +238,23 @@ describe('resuming before Noise between real nodes', () => {
     assert.equal(p.edge.admission.suspicion.score(server), 0)
   })
 
+  it('a peer whose token is newer than the one its ticket vouched for shows it on the resumed connection', async () => {
+    const p = await pair()
+    await cycle(p, 0)
+    const old = p.edge.admission.ownToken?.token
+    // a fresh token while no connection is open: nobody was shown it
+    await p.edge.tokens.refresh()
+    const fresh = p.edge.admission.ownToken?.token
+    assert.ok(fresh != null && fresh !== old)
+    p.outcomes.length = 0
+    const connection = await p.edge.libp2p.dial(p.addr, { signal: AbortSignal.timeout(10_000) })
+    await eventually(() => p.outcomes.length === 2, 'both sides done')
+    assert.deepEqual(p.outcomes.sort(), ['edge:resumed', 'server:resumed'])
+    // the ticket vouched for the old token; the edge re-presents the fresh one on the new connection
+    await eventually(() => p.server.admission.admitted.get(p.edge.peerId.toString())?.token === fresh, 'the server to hold the fresh token')
+    await connection.close()
+  })
+
   it('a denied peer is refused whatever it holds; a recorded hello replayed gets no connection, and nobody is charged', async () => {
     const p = await pair()
     await cycle(p, 0)
@@ -240,9 +265,9 @@ describe('resuming before Noise between real nodes', () => {
     const held = edgeDesk.resumable(server, p.edge.admission.verifier.current?.epoch) as Resumable
     edgeDesk.hold(server, held.ticket, held.secret, held)
     const ephemeral = new Ephemeral()
-    const hello = encodeHello({ ephemeral: ephemeral.publicRaw, binder: binderOf(held.secret, held.ticket, ephemeral.publicRaw), ticket: held.ticket, muxers: ['/yamux/1.0.0'] })
+    const hello = encodeHello({ ephemeral: ephemeral.publicRaw, ticket: held.ticket, muxers: ['/yamux/1.0.0'] }, held.secret)
     p.outcomes.length = 0
-    const answer = await rawResume(p.server.getMultiaddrs()[0]?.toString() ?? '', hello, randomBytes(17))
+    const answer = await rawResume(p.server.getMultiaddrs()[0]?.toString() ?? '', hello, randomBytes(24))
     assert.equal(decodeAnswer(answer.accept).type, 'accept', 'the server answers the hello…')
     assert.equal(answer.closed, true, '…and closes on a confirm that does not open')
     assert.deepEqual(p.outcomes, [], 'no resumption')
@@ -281,7 +306,7 @@ describe('resuming before Noise between real nodes', () => {
     const rest = received.subarray(expected)
     const length = (rest[0] ?? 0) & 127 | ((rest[0] ?? 0) & 128 ? (rest[1] ?? 0) << 7 : 0)
     const accept = rest.subarray((rest[0] ?? 0) & 128 ? 2 : 1).subarray(0, length)
-    const confirm = encodeConfirm(confirmTag.subarray(0, 16))
+    const confirm = encodeConfirm(confirmTag.subarray(0, 24))
     socket.write(Buffer.concat([varint(confirm.length), confirm]))
     return { accept, closed: await closed }
   }

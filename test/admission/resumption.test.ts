@@ -100,7 +100,7 @@ describe('tickets and the ticket desk (pure)', () => {
 
   it('when its count of uses is full, a desk refuses rather than forgets', () => {
     const now = 1_000_000
-    const desk = new TicketDesk({ now: () => now, maxCounted: 2 })
+    const desk = new TicketDesk({ now: () => now, maxCounted: 2, maxUses: 2 })
     const grant = (): Uint8Array => desk.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array
     const [t1, t2, t3] = [grant(), grant(), grant()]
     assert.ok(typeof desk.check('A', 'B', t1, 3) !== 'string')
