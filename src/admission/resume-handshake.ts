@@ -23,8 +23,9 @@
  *
  * Pure: node:crypto, no libp2p, no I/O.
  */
-import { createCipheriv, createDecipheriv, createHash, createHmac, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
+import { noiseCrypto } from '../core/noise-crypto.ts'
 import { TempusError } from '../core/tempus-error.ts'
 import { MAX_TICKET_BYTES, TICKET_SECRET_BYTES } from './ticket.ts'
 import type { KeyObject } from 'node:crypto'
@@ -52,7 +53,8 @@ export class ResumeWireError extends TempusError {
   }
 }
 
-export interface ResumeHello { ephemeral: Uint8Array, binder: Uint8Array, ticket: Uint8Array, muxers: string[] }
+/** A hello's fields; its binder is checked on its bytes (`helloBinds`) */
+export interface ResumeHello { ephemeral: Uint8Array, ticket: Uint8Array, muxers: string[] }
 export type FirstMessage = { type: 'full' } | ({ type: 'hello' } & ResumeHello)
 export type Answer = { type: 'accept', ephemeral: Uint8Array, sealed: Uint8Array } | { type: 'refuse', reason: ResumeRefusal }
 export interface AcceptBody {
@@ -80,8 +82,8 @@ export function encodeFull (): Uint8Array {
 const BINDER_AT = 1 + KEY_BYTES
 
 /** A hello, its binder made with `secret` over every other byte of it (as TLS 1.3's binder covers its ClientHello). */
-export function encodeHello (hello: Omit<ResumeHello, 'binder'>, secret: Uint8Array): Uint8Array {
-  const out = encodeHelloFields({ ...hello, binder: new Uint8Array(KEY_BYTES) })
+export function encodeHello (hello: ResumeHello, secret: Uint8Array): Uint8Array {
+  const out = encodeHelloFields(hello)
   out.set(binderOf(secret, out), BINDER_AT)
   return out
 }
@@ -101,7 +103,7 @@ function encodeHelloFields (hello: ResumeHello): Buffer {
   const out = Buffer.alloc(1 + KEY_BYTES * 2 + 2 + hello.ticket.length + 1 + names.reduce((n, b) => n + 1 + b.length, 0))
   let at = out.writeUInt8(RESUME_MESSAGE.hello, 0)
   out.set(hello.ephemeral, at); at += KEY_BYTES
-  out.set(hello.binder, at); at += KEY_BYTES
+  at += KEY_BYTES // the binder, zero until `encodeHello` sets it
   at = out.writeUInt16BE(hello.ticket.length, at)
   out.set(hello.ticket, at); at += hello.ticket.length
   at = out.writeUInt8(names.length, at)
@@ -119,7 +121,7 @@ export function decodeFirst (bytes: Uint8Array): FirstMessage {
   }
   let at = 1
   const ephemeral = b.subarray(at, at += KEY_BYTES)
-  const binder = b.subarray(at, at += KEY_BYTES)
+  at += KEY_BYTES // the binder: checked on the bytes (`helloBinds`)
   const ticketLength = b.readUInt16BE(at); at += 2
   if (ticketLength === 0 || ticketLength > MAX_TICKET_BYTES || at + ticketLength + 1 > b.length) {
     throw new ResumeWireError(`a hello's ticket must be 1 to ${MAX_TICKET_BYTES} bytes, inside the message`)
@@ -140,7 +142,7 @@ export function decodeFirst (bytes: Uint8Array): FirstMessage {
   if (at !== b.length) {
     throw new ResumeWireError('bytes after a hello\'s last field')
   }
-  return { type: 'hello', ephemeral, binder, ticket, muxers }
+  return { type: 'hello', ephemeral, ticket, muxers }
 }
 
 export function encodeAccept (ephemeral: Uint8Array, sealed: Uint8Array): Uint8Array {
@@ -238,29 +240,28 @@ function binderOf (secret: Uint8Array, helloWithoutBinder: Uint8Array): Buffer {
   return createHmac('sha256', createSecretKey(secret)).update(BINDER_LABEL).update(helloWithoutBinder).digest()
 }
 
-/** An ephemeral X25519 key: its raw public half, and the agreement with the other side's. */
+/**
+ * An ephemeral X25519 key: its raw public half, and the agreement with the
+ * other side's. Made and agreed by the node's Noise crypto (noise-crypto.ts:
+ * the private half a KeyObject once, the public exported as JWK).
+ */
 export class Ephemeral {
-  private readonly privateKey: KeyObject
+  private readonly privateKey: Uint8Array
   readonly publicRaw: Uint8Array
 
   constructor () {
-    const pair = generateKeyPairSync('x25519')
+    const pair = noiseCrypto.generateX25519KeyPair()
     this.privateKey = pair.privateKey
-    // the JWK export is a twentieth of the DER one's cost
-    this.publicRaw = new Uint8Array(Buffer.from(pair.publicKey.export({ format: 'jwk' }).x ?? '', 'base64url'))
-    if (this.publicRaw.length !== KEY_BYTES) {
-      throw new ResumeWireError('this node exported an X25519 public key of other than 32 bytes')
-    }
+    this.publicRaw = pair.publicKey
   }
 
   agree (remoteRaw: Uint8Array): Buffer {
     if (remoteRaw.length !== KEY_BYTES) {
       throw new ResumeWireError('an ephemeral key is 32 bytes')
     }
-    const publicKey = createPublicKey({ key: Buffer.concat([X25519_SPKI_PREFIX, remoteRaw]), format: 'der', type: 'spki' })
-    let shared: Buffer | undefined
+    let shared: Uint8Array | undefined
     try {
-      shared = diffieHellman({ privateKey: this.privateKey, publicKey })
+      shared = noiseCrypto.generateX25519SharedKey(this.privateKey, remoteRaw)
     } catch {
       // OpenSSL refuses an all-zero agreement
     }
@@ -268,11 +269,9 @@ export class Ephemeral {
       // a low-order point: the "agreement" would be public
       throw new ResumeWireError('the other side\'s ephemeral key is of low order')
     }
-    return shared
+    return Buffer.from(shared)
   }
 }
-
-const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
 
 /** Each direction's key: HKDF over the ephemeral agreement, salted with the ticket's secret, bound to the transcript. */
 export interface SessionKeys {
