@@ -82,26 +82,31 @@ function render (formatter: unknown, args: unknown[]): string {
 export function pinoComponentLogger (root: PinoLogger): ComponentLogger {
   const make = (name: string): Logger => {
     const own = name.startsWith('tempus:')
-    const child = root.child({ component: name })
     const infoLevel: Level = own ? 'debug' : 'trace'
     const errorLevel: Level = own ? 'warn' : 'debug'
+    // made at the first line it writes: libp2p makes a scope for every
+    // connection, stream and negotiation on both sides, and at the levels a
+    // node runs at nearly none of them ever writes (a pino child each, with
+    // its bindings serialised and its entry in the tree setLogLevel walks,
+    // was 1.5 % of a reconnect's CPU). Until then the root's level decides:
+    // a child takes its parent's level when made, and setLogLevel sets both
+    let child: PinoLogger | undefined
+    const enabled = (level: Level): boolean => (child ?? root).isLevelEnabled(level)
+    const write = (level: Level, formatter: unknown, args: unknown[]): void => {
+      child ??= root.child({ component: name })
+      child[level](render(formatter, args))
+    }
     const log = ((formatter: unknown, ...args: unknown[]) => {
-      if (child.isLevelEnabled(infoLevel)) {
-        child[infoLevel](render(formatter, args))
-      }
+      if (enabled(infoLevel)) write(infoLevel, formatter, args)
     }) as Logger
     log.error = (formatter: unknown, ...args: unknown[]) => {
-      if (child.isLevelEnabled(errorLevel)) {
-        child[errorLevel](render(formatter, args))
-      }
+      if (enabled(errorLevel)) write(errorLevel, formatter, args)
     }
     log.trace = (formatter: unknown, ...args: unknown[]) => {
-      if (child.isLevelEnabled('trace')) {
-        child.trace(render(formatter, args))
-      }
+      if (enabled('trace')) write('trace', formatter, args)
     }
     // asked each time: the level can change while the node runs (setLogLevel)
-    Object.defineProperty(log, 'enabled', { get: () => child.isLevelEnabled(infoLevel), enumerable: true })
+    Object.defineProperty(log, 'enabled', { get: () => enabled(infoLevel), enumerable: true })
     log.newScope = (scope: string) => make(`${name}:${scope}`)
     return log
   }

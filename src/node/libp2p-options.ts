@@ -140,7 +140,12 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       admittingNoise
     ],
     connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn }),
-    streamMuxers: [yamux()],
+    // no Yamux keep-alive: the ping monitor (src/liveness) already probes every
+    // connection with Yamux's ping frame and acts on the answer, where the
+    // keep-alive only logs a failure; it pinged once at every connection's
+    // start (two frames each way before the first call) and again every 30 s,
+    // and stopping its task at each close built an AbortError
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     peerDiscovery,
     connectionManager: {
       maxConnections: parsed.connections.maxConnections,

@@ -2,6 +2,7 @@
  * `createTempusNode(config)`: libp2p v3 composed with tempus' services, its
  * identity, its persisted peer store and its admin API.
  */
+import { stopReconnectQueue } from './reconnect-queue.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AnomalyStore } from '../gossip/index.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
@@ -242,6 +243,9 @@ export class TempusNode {
       this.log.warn({ issuers: this.issuers.urls, code: failure?.code }, `starting without a token (${failure == null ? 'the issuer did not answer yet' : failure.refused ? `the issuer refused: ${failure.code}` : `the issuer is ${failure.code === 'unreachable' ? 'unreachable' : `not usable: ${failure.code}`}`}); no connection can be admitted until it gives one`)
     }
     await this.libp2p.start()
+    if (!stopReconnectQueue(this.libp2p)) {
+      this.log.debug('libp2p\'s reconnect queue was not found: it reads the peer store at every disconnect')
+    }
     this.libp2p.services.network.addEventListener('network:addresses', this.onNetworkChange)
     this.libp2p.services.gossip.addEventListener('mesh:starved', this.onMeshStarved)
     if (this.federationEndpoint != null) {

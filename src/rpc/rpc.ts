@@ -24,6 +24,7 @@ import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter, pbStream } from '@libp2p/utils'
 import { decodeValue, encodeValue } from './codec.ts'
+import { openOptimistically } from '../core/optimistic-select.ts'
 import { CALLS_PER_SECOND_PER_PEER, DEFAULT_CALL_TIMEOUT_MS, MAX_INBOUND_CALLS_PER_PEER, MAX_RPC_FRAME_BYTES, MAX_SESSIONS_PER_CONNECTION, RPC_PROTOCOL, RPC_SESSION_PROTOCOL, SESSION_IDLE_MS } from './constants.ts'
 import { FrameDecoder, frame } from './frames.ts'
 import { RpcSession, UNSENT } from './session.ts'
@@ -40,7 +41,7 @@ import type { RpcRule } from './policy.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { Offence } from '../admission/suspicion.ts'
 import type { PeerType } from '../core/peer-type.ts'
-import type { ComponentLogger, Connection, Logger, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Logger, Metrics, PeerId, Startable, Stream, StreamHandler } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import type { Registry } from 'prom-client'
 
@@ -109,6 +110,8 @@ export interface RpcComponents {
   connectionManager: ConnectionManager
   registrar: Registrar
   logger: ComponentLogger
+  /** libp2p's metrics: a stream opened past `newStream` is tracked per protocol as libp2p's own are */
+  metrics?: Metrics
 }
 
 interface Exposure {
@@ -373,13 +376,27 @@ export class Rpc implements Startable {
     const timer = setTimeout(() => { controller.abort(new RpcError('timeout')) }, DEFAULT_CALL_TIMEOUT_MS)
     const signal = controller.signal
     let stream: Stream
+    let selected: Promise<void> | undefined
     try {
       const connection = await this.components.connectionManager.openConnection(target, { signal })
       if (this.noSession.has(connection)) {
         return undefined
       }
       try {
-        stream = await connection.newStream(RPC_SESSION_PROTOCOL, { signal, maxOutboundStreams: MAX_SESSIONS_PER_CONNECTION })
+        // the session's selection goes out with its first call (no round trip
+        // of its own): a new connection's first call costs one round trip, as
+        // every later one does
+        const optimistic = await openOptimistically(connection, RPC_SESSION_PROTOCOL, { timeoutMs: DEFAULT_CALL_TIMEOUT_MS, maxOutboundStreams: MAX_SESSIONS_PER_CONNECTION })
+        if (optimistic != null) {
+          stream = optimistic.stream
+          this.components.metrics?.trackProtocolStream(stream)
+          selected = optimistic.selected
+          selected.catch((err: any) => {
+            if (err?.name === 'UnsupportedProtocolError') this.noSession.add(connection)
+          })
+        } else {
+          stream = await connection.newStream(RPC_SESSION_PROTOCOL, { signal, maxOutboundStreams: MAX_SESSIONS_PER_CONNECTION })
+        }
       } catch (err: any) {
         if (err?.name === 'UnsupportedProtocolError') {
           // an older node, or one with sessions off: per stream on this connection from now on
@@ -401,7 +418,8 @@ export class Rpc implements Startable {
       },
       onEnd: () => {
         if (this.sessions.get(key) === session) this.sessions.delete(key)
-      }
+      },
+      ...(selected != null ? { selected } : {})
     })
     this.sessions.set(key, session)
     return session

@@ -30,10 +30,18 @@ export interface SessionOptions {
   onMisbehaviour: (reason: string) => void
   /** the session ended (closed, reset, broken): forget it */
   onEnd: () => void
+  /**
+   * The stream was opened optimistically (src/core/optimistic-select.ts):
+   * resolves once the remote acknowledged the protocol. Calls may be
+   * written before; the session reads nothing before it. When it rejects
+   * with `UnsupportedProtocolError`, the remote ran nothing: calls still
+   * waiting come back `'unsent'`, free to go another way.
+   */
+  selected?: Promise<void>
 }
 
 interface Pending {
-  resolve: (response: RpcResponse) => void
+  resolve: (response: RpcResponse | typeof UNSENT) => void
   reject: (err: RpcError) => void
 }
 
@@ -56,15 +64,38 @@ export class RpcSession {
   private forgottenUpTo = 0n
   private ended = false
   private idle: ReturnType<typeof setTimeout> | undefined
+  /** the protocol's acknowledgement, while it is still awaited */
+  private selecting: Promise<void> | undefined
 
   constructor (stream: Stream, options: SessionOptions) {
     this.stream = stream
     this.options = options
     this.decoder = new FrameDecoder(options.maxFrameBytes)
-    stream.addEventListener('message', (evt) => { this.onData((evt as unknown as { data: Chunk }).data) })
-    stream.addEventListener('close', () => { this.end() })
+    const read = (): void => { stream.addEventListener('message', (evt) => { this.onData((evt as unknown as { data: Chunk }).data) }) }
+    if (options.selected == null) {
+      read()
+    } else {
+      this.selecting = options.selected
+      options.selected.then(() => {
+        this.selecting = undefined
+        read()
+        if (stream.status !== 'open' || stream.readStatus !== 'readable') {
+          // it ended (or the remote stopped writing) while the acknowledgement was awaited
+          this.end()
+          stream.close().catch(err => { stream.abort(err) })
+        }
+      }, (err: Error) => {
+        this.selecting = undefined
+        this.end(err?.name === 'UnsupportedProtocolError')
+        stream.abort(err)
+      })
+    }
+    // while the acknowledgement is awaited, its outcome decides how the calls end:
+    // a refusal and the reset after it can come in one read
+    stream.addEventListener('close', () => { if (this.selecting == null) this.end() })
     // the remote ended the session: answers still owed will not come
     stream.addEventListener('remoteCloseWrite', () => {
+      if (this.selecting != null) return
       this.end()
       stream.close().catch(err => { stream.abort(err) })
     })
@@ -93,6 +124,13 @@ export class RpcSession {
     }
     const bytes = frame(RpcRequest.encode(request))
     if (request.oneway) {
+      if (this.selecting != null) {
+        // nothing answers a send: it goes only once the protocol is known to be spoken
+        await this.selecting.catch(() => {})
+        if (!this.open) {
+          return UNSENT
+        }
+      }
       try {
         this.stream.send(bytes)
       } catch {
@@ -103,7 +141,7 @@ export class RpcSession {
       return undefined
     }
     let pending!: Pending
-    const answer = new Promise<RpcResponse>((resolve, reject) => { pending = { resolve, reject } })
+    const answer = new Promise<RpcResponse | typeof UNSENT>((resolve, reject) => { pending = { resolve, reject } })
     this.pending.set(request.id, pending)
     try {
       this.stream.send(bytes)
@@ -210,8 +248,12 @@ export class RpcSession {
     this.stream.close().catch(err => { this.stream.abort(err) })
   }
 
-  /** The stream ended: every call still waiting failed (it may have run: never resent). */
-  private end (): void {
+  /**
+   * The stream ended: every call still waiting failed (it may have run:
+   * never resent), or, when the remote refused the protocol (`notRun`),
+   * comes back unsent.
+   */
+  private end (notRun = false): void {
     if (this.idle != null) {
       clearTimeout(this.idle)
       this.idle = undefined
@@ -222,7 +264,11 @@ export class RpcSession {
     }
     for (const [id, p] of this.pending) {
       this.pending.delete(id)
-      p.reject(new RpcError('unavailable'))
+      if (notRun) {
+        p.resolve(UNSENT)
+      } else {
+        p.reject(new RpcError('unavailable'))
+      }
     }
   }
 

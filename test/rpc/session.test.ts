@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
 import { RPC_PROTOCOL, RPC_SESSION_PROTOCOL } from '../../src/rpc/constants.ts'
 import { RpcError } from '../../src/rpc/errors.ts'
 import { FrameDecoder, frame } from '../../src/rpc/frames.ts'
@@ -214,15 +215,41 @@ describe('RPC session', () => {
     })
   })
 
+  it('sends a new connection\'s first call with the session\'s selection, before any answer', async () => {
+    const caller = await net.node({ type: 'edge', connections: { minConnections: 0 } })
+    const connection = await caller.libp2p.dial(server.getMultiaddrs().map(a => multiaddr(a)))
+    await eventually(() => server.admission.admitted.has(caller.peerId.toString()), 'admitted')
+    // what the caller's side of each new stream saw, in order
+    const seen: string[] = []
+    const muxer = (connection as unknown as { muxer: { createStream: (...args: unknown[]) => Promise<Stream> } }).muxer
+    const create = muxer.createStream.bind(muxer)
+    muxer.createStream = async (...args) => {
+      const stream = await create(...args)
+      const send = stream.send.bind(stream)
+      stream.send = (data) => { seen.push('send'); return send(data) }
+      stream.addEventListener('message', () => { seen.push('message') })
+      return stream
+    }
+    assert.equal(await caller.rpc.call(server.peerId, 'echo.back', 'first'), 'first')
+    // the selection, then the call, both written before the acknowledgement came
+    assert.deepEqual(seen.slice(0, 3), ['send', 'send', 'message'])
+    assert.equal(streamsOf(caller, server, RPC_SESSION_PROTOCOL, 'outbound').length, 1)
+    assert.equal(await caller.rpc.call(server.peerId, 'echo.back', 'second'), 'second')
+    assert.equal(streamsOf(caller, server, RPC_SESSION_PROTOCOL, 'outbound').length, 1, 'the next call on the same session')
+  })
+
   it('calls a peer without the session per stream', async () => {
     const old = await net.node({ type: 'sentinel', rpc: { sessions: false } })
     const caller = await net.node({ type: 'edge', bootstrap: old.getMultiaddrs(), connections: { minConnections: 0 } })
     await eventually(() => old.admission.admitted.has(caller.peerId.toString()) && caller.admission.admitted.has(old.peerId.toString()), 'admitted')
-    old.rpc.expose('echo.back', args => args)
+    let ran = 0
+    old.rpc.expose('echo.back', args => { ran++; return args })
     old.rpc.policy.replace([{ type: 'edge', allow: ['echo.*'] }])
+    // the first goes out optimistically with the session's selection: refused, it ran nowhere and goes per stream
     const results = await Promise.all(Array.from({ length: 16 }, async (_, i) => caller.rpc.call(old.peerId, 'echo.back', i)))
     assert.deepEqual(results, Array.from({ length: 16 }, (_, i) => i))
     assert.equal(await caller.rpc.call(old.peerId, 'echo.back', 'again'), 'again')
+    assert.equal(ran, 17, 'each call ran once')
     assert.equal(streamsOf(caller, old, RPC_SESSION_PROTOCOL, 'outbound').length, 0, 'no session')
     assert.equal(old.admission.suspicion.score(caller.peerId.toString()), 0, 'asking for the session is no offence')
   })
