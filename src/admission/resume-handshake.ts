@@ -23,6 +23,7 @@
  *
  * Pure: node:crypto, no libp2p, no I/O.
  */
+import { ChaCha20Poly1305, newInstance } from '@chainsafe/as-chacha20poly1305'
 import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
 import { noiseCrypto } from '../core/noise-crypto.ts'
@@ -276,27 +277,40 @@ export class Ephemeral {
 /** Each direction's key: HKDF over the ephemeral agreement, salted with the ticket's secret, bound to the transcript. */
 export interface SessionKeys {
   /** initiator → responder */
-  outbound: KeyObject
+  outbound: Uint8Array
   /** responder → initiator */
-  inbound: KeyObject
+  inbound: Uint8Array
 }
 
 export function sessionKeys (secret: Uint8Array, shared: Uint8Array, hello: Uint8Array, responderEphemeral: Uint8Array): SessionKeys {
   const transcript = createHash('sha256').update(TRANSCRIPT_LABEL).update(hello).update(responderEphemeral).digest()
-  const okm = Buffer.from(hkdfSync('sha256', createSecretKey(shared), secret, Buffer.concat([KEYS_LABEL, transcript]), KEY_BYTES * 2))
-  return { outbound: createSecretKey(okm.subarray(0, KEY_BYTES)), inbound: createSecretKey(okm.subarray(KEY_BYTES)) }
+  const okm = new Uint8Array(hkdfSync('sha256', createSecretKey(shared), secret, Buffer.concat([KEYS_LABEL, transcript]), KEY_BYTES * 2))
+  return { outbound: okm.slice(0, KEY_BYTES), inbound: okm.slice(KEY_BYTES) }
 }
 
 /**
  * One direction of ChaCha20-Poly1305 with a counter nonce (Noise's: four
  * zero bytes, the counter little-endian), from 0: the handshake's accept
  * or confirm takes nonce 0, the connection's frames the rest.
+ *
+ * A small record is sealed by the WebAssembly ChaCha20-Poly1305 Noise
+ * itself uses for its frames below 1,200 bytes (a third of Node's cost for
+ * a Yamux frame: Node builds a cipher object per record); larger ones, and
+ * every opening, by Node's: its tag check is OpenSSL's constant-time one.
  */
 export class CipherState {
   private counter = 0
   private readonly nonce = Buffer.alloc(12)
+  private readonly raw: Uint8Array
+  private readonly key: KeyObject
 
-  constructor (private readonly key: KeyObject) {}
+  constructor (key: Uint8Array) {
+    if (key.length !== KEY_BYTES) {
+      throw new RangeError(`a session key is ${KEY_BYTES} bytes`)
+    }
+    this.raw = Uint8Array.from(key)
+    this.key = createSecretKey(this.raw)
+  }
 
   private next (): Buffer {
     if (this.counter >= 2 ** 48) {
@@ -306,7 +320,10 @@ export class CipherState {
     return this.nonce
   }
 
-  seal (plaintext: Uint8Array): Buffer {
+  seal (plaintext: Uint8Array): Uint8Array {
+    if (plaintext.length < WASM_SEAL_BELOW_BYTES) {
+      return wasmChaCha().seal(this.raw, this.next(), plaintext)
+    }
     const cipher = createCipheriv('chacha20-poly1305', this.key, this.next(), { authTagLength: TAG_BYTES })
     const body = cipher.update(plaintext)
     cipher.final()
@@ -324,4 +341,14 @@ export class CipherState {
     decipher.final()
     return body
   }
+}
+
+/** Noise's own threshold: above it Node's ChaCha20-Poly1305 is the faster */
+const WASM_SEAL_BELOW_BYTES = 1200
+
+let wasm: ChaCha20Poly1305 | undefined
+/** one WebAssembly instance per process, made at first use, as Noise keeps one */
+function wasmChaCha (): ChaCha20Poly1305 {
+  wasm ??= new ChaCha20Poly1305(newInstance())
+  return wasm
 }

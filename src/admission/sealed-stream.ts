@@ -3,6 +3,13 @@
  * length and a ChaCha20-Poly1305 ciphertext (the key of its direction, a
  * counter nonce), as Noise's transport messages are framed. A frame that
  * does not open ends the connection: nobody honest sends one.
+ *
+ * What one turn of the event loop hands it is sealed as one record, on the
+ * next tick, not one record per Yamux frame: a connect, a call and a close
+ * sent 16 records each way, most of them a Yamux header of 12 bytes, each
+ * a seal on one side and an opening on the other. The socket's own writes
+ * are coalesced per turn already (coalescing-writes.ts); a close seals
+ * what is held first, and more than a record's worth is sealed at once.
  */
 import { AbstractMessageStream, LengthPrefixedDecoder } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -20,6 +27,9 @@ export class SealedMessageStream extends AbstractMessageStream {
   private readonly inner: MessageStream
   private readonly sending: CipherState
   private readonly receiving: CipherState
+  /** what this turn handed over, sealed on the next tick */
+  private readonly held = new Uint8ArrayList()
+  private flushing = false
   private readonly decoder = new LengthPrefixedDecoder({ lengthDecoder: frameLength, encodingLength: () => 2, maxDataLength: MAX_FRAME_BYTES, maxBufferSize: 16 * 1024 * 1024 })
 
   constructor (inner: MessageStream, sending: CipherState, receiving: CipherState) {
@@ -50,14 +60,42 @@ export class SealedMessageStream extends AbstractMessageStream {
   }
 
   sendData (data: Uint8ArrayList): SendResult {
+    this.held.append(data)
+    if (this.held.byteLength >= MAX_PLAINTEXT_BYTES || this.inner.writableNeedsDrain) {
+      return { sentBytes: data.byteLength, canSendMore: this.flush() }
+    }
+    if (!this.flushing) {
+      this.flushing = true
+      process.nextTick(() => { this.flush() })
+    }
+    return { sentBytes: data.byteLength, canSendMore: true }
+  }
+
+  /** Seal and send what is held; false when the connection beneath wants a drain. */
+  private flush (): boolean {
+    this.flushing = false
+    if (this.held.byteLength === 0) {
+      return !this.inner.writableNeedsDrain
+    }
     const out = new Uint8ArrayList()
+    const data = this.held.sublist()
+    this.held.consume(this.held.byteLength)
     for (let at = 0; at < data.byteLength; at += MAX_PLAINTEXT_BYTES) {
       const sealed = this.sending.seal(data.subarray(at, Math.min(at + MAX_PLAINTEXT_BYTES, data.byteLength)))
       const length = Buffer.allocUnsafe(2)
       length.writeUInt16BE(sealed.length)
       out.append(length, sealed)
     }
-    return { sentBytes: data.byteLength, canSendMore: this.inner.send(out) }
+    if (this.inner.status !== 'open') {
+      return false // ended meanwhile: nothing more goes out
+    }
+    try {
+      return this.inner.send(out)
+    } catch (err: any) {
+      // on the next tick nobody would catch it: the connection ends as a failed send ends it
+      this.abort(err)
+      return false
+    }
   }
 
   sendReset (err: Error): void {
@@ -73,6 +111,7 @@ export class SealedMessageStream extends AbstractMessageStream {
   }
 
   async close (options?: AbortOptions): Promise<void> {
+    this.flush()
     await this.inner.close(options)
   }
 }
