@@ -18,21 +18,25 @@
  *
  * What the caller must know: until `selected` has resolved, nothing it
  * wrote is known to have reached the protocol. If the remote does not
- * speak it, `selected` rejects with `UnsupportedProtocolError` and the
- * remote ran nothing: its `handle` answers `na` and reads what follows as
- * further protocol names. That holds only for bytes that cannot read as
- * one, so write nothing before `selected` but varint-framed protobuf: the
- * first byte of such a unit is a field's tag, never `/` (0x2f would be
- * wire type 7, which does not exist), and every protocol name begins with
- * one. Any other failure says nothing about what ran. Either way the stream
+ * speak it, it answers `na`, `selected` rejects with
+ * `UnsupportedProtocolError` (on `na` only) and the remote ran nothing:
+ * its `handle` reads what follows as further protocol names. That holds
+ * only for bytes that cannot read as one, so write nothing before
+ * `selected` but varint-framed protobuf: the first byte of such a unit is
+ * a field's tag, never `/` (0x2f would be wire type 7, which does not
+ * exist), and every protocol name begins with one. Any other failure (a
+ * timeout, an answer off multistream-select's script, a reset) rejects
+ * with another error and says nothing about what ran. Either way the stream
  * is the caller's to abort, once it has settled its own state: an abort
  * here would close the stream before the caller heard why.
  */
-import { UnsupportedProtocolError } from '@libp2p/interface'
+import { InvalidMessageError, UnsupportedProtocolError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, Stream } from '@libp2p/interface'
 
 const MULTISTREAM = '/multistream/1.0.0'
+/** multistream-select's refusal */
+const NOT_AVAILABLE = 'na'
 /** the longest protocol answer read (multistream-select's own limit) */
 const MAX_ANSWER_BYTES = 1024
 
@@ -99,22 +103,37 @@ function selection (protocol: string): Uint8Array | undefined {
 
 async function acknowledged (stream: Stream, protocol: string, timeoutMs: number): Promise<void> {
   const lp = lpStream(stream, { maxDataLength: MAX_ANSWER_BYTES })
-  const signal = AbortSignal.timeout(timeoutMs)
-  const readLine = async (): Promise<string> => {
-    const bytes = (await lp.read({ signal })).subarray()
-    if (bytes.at(-1) !== 0x0a) {
-      throw new UnsupportedProtocolError(`the answer to selecting ${protocol} is not a line`)
-    }
-    return new TextDecoder().decode(bytes.subarray(0, -1))
-  }
-  const header = await readLine()
-  if (header !== MULTISTREAM) {
-    throw new UnsupportedProtocolError(`the remote answered ${JSON.stringify(header.slice(0, 40))} to multistream-select`)
-  }
-  const answer = await readLine()
-  if (answer !== protocol) {
-    throw new UnsupportedProtocolError(`the remote does not speak ${protocol}`)
+  // a timer cleared on the answer (AbortSignal.timeout's would fire later all the same, building its error)
+  const deadline = new AbortController()
+  // a timeout says nothing about what ran: not the refusal's error
+  const timer = setTimeout(() => { deadline.abort(Object.assign(new Error(`no answer to selecting ${protocol} within ${timeoutMs} ms`), { name: 'TimeoutError' })) }, timeoutMs)
+  try {
+    await readAcknowledgement(lp, protocol, deadline.signal)
+  } finally {
+    clearTimeout(timer)
   }
   // what came after the acknowledgement goes back to the stream for its reader
   lp.unwrap()
+}
+
+async function readAcknowledgement (lp: ReturnType<typeof lpStream>, protocol: string, signal: AbortSignal): Promise<void> {
+  const readLine = async (): Promise<string> => {
+    const bytes = (await lp.read({ signal })).subarray()
+    if (bytes.at(-1) !== 0x0a) {
+      throw new InvalidMessageError(`the answer to selecting ${protocol} is not a line`)
+    }
+    return new TextDecoder().decode(bytes.subarray(0, -1))
+  }
+  // only `na` says the protocol never ran: anything else off the protocol's script says nothing about what did
+  const header = await readLine()
+  if (header !== MULTISTREAM) {
+    throw new InvalidMessageError(`the remote answered ${JSON.stringify(header.slice(0, 40))} to multistream-select`)
+  }
+  const answer = await readLine()
+  if (answer === NOT_AVAILABLE) {
+    throw new UnsupportedProtocolError(`the remote does not speak ${protocol}`)
+  }
+  if (answer !== protocol) {
+    throw new InvalidMessageError(`the remote answered ${JSON.stringify(answer.slice(0, 40))} to selecting ${protocol}`)
+  }
 }
