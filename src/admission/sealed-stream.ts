@@ -8,8 +8,9 @@
  * next tick, not one record per Yamux frame: a connect, a call and a close
  * sent 16 records each way, most of them a Yamux header of 12 bytes, each
  * a seal on one side and an opening on the other. The socket's own writes
- * are coalesced per turn already (coalescing-writes.ts); a close seals
- * what is held first, and more than a record's worth is sealed at once.
+ * are coalesced per turn already (coalescing-writes.ts); a close, of this
+ * stream or of the connection beneath, seals what is held first, and more
+ * than a record's worth is sealed at once.
  */
 import { AbstractMessageStream, LengthPrefixedDecoder } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
@@ -57,6 +58,15 @@ export class SealedMessageStream extends AbstractMessageStream {
     })
     inner.addEventListener('drain', () => { this.safeDispatchEvent('drain') })
     inner.addEventListener('remoteCloseWrite', () => { this.onRemoteCloseWrite() })
+    // libp2p closes a connection by closing its muxer, then the transport's
+    // connection itself, not this stream: what the muxer's close wrote (each
+    // stream's end, its GoAway, a send just before) is still held then, and
+    // must go out before the connection beneath stops taking writes
+    const closeInner = inner.close.bind(inner)
+    inner.close = async (options?: AbortOptions) => {
+      this.flush()
+      await closeInner(options)
+    }
   }
 
   sendData (data: Uint8ArrayList): SendResult {
@@ -77,22 +87,22 @@ export class SealedMessageStream extends AbstractMessageStream {
     if (this.held.byteLength === 0) {
       return !this.inner.writableNeedsDrain
     }
-    const out = new Uint8ArrayList()
     const data = this.held.sublist()
     this.held.consume(this.held.byteLength)
-    for (let at = 0; at < data.byteLength; at += MAX_PLAINTEXT_BYTES) {
-      const sealed = this.sending.seal(data.subarray(at, Math.min(at + MAX_PLAINTEXT_BYTES, data.byteLength)))
-      const length = Buffer.allocUnsafe(2)
-      length.writeUInt16BE(sealed.length)
-      out.append(length, sealed)
-    }
     if (this.inner.status !== 'open') {
       return false // ended meanwhile: nothing more goes out
     }
     try {
+      const out = new Uint8ArrayList()
+      for (let at = 0; at < data.byteLength; at += MAX_PLAINTEXT_BYTES) {
+        const sealed = this.sending.seal(data.subarray(at, Math.min(at + MAX_PLAINTEXT_BYTES, data.byteLength)))
+        const length = Buffer.allocUnsafe(2)
+        length.writeUInt16BE(sealed.length)
+        out.append(length, sealed)
+      }
       return this.inner.send(out)
     } catch (err: any) {
-      // on the next tick nobody would catch it: the connection ends as a failed send ends it
+      // on the next tick nobody would catch it: the connection ends as a failed seal or send ends it
       this.abort(err)
       return false
     }
@@ -111,7 +121,6 @@ export class SealedMessageStream extends AbstractMessageStream {
   }
 
   async close (options?: AbortOptions): Promise<void> {
-    this.flush()
-    await this.inner.close(options)
+    await this.inner.close(options) // what is held goes first (the constructor's wrapper)
   }
 }

@@ -81,7 +81,12 @@ export async function openOptimistically (connection: Connection, protocol: stri
   const stream = await muxer.createStream.call(muxer)
   // libp2p counts and lists a connection's streams by this field
   stream.protocol = protocol
-  stream.send(hello)
+  try {
+    stream.send(hello)
+  } catch (err: any) {
+    stream.abort(err)
+    throw err
+  }
   return { stream, selected: acknowledged(stream, protocol, options.timeoutMs) }
 }
 
@@ -107,6 +112,7 @@ async function acknowledged (stream: Stream, protocol: string, timeoutMs: number
   const deadline = new AbortController()
   // a timeout says nothing about what ran: not the refusal's error
   const timer = setTimeout(() => { deadline.abort(Object.assign(new Error(`no answer to selecting ${protocol} within ${timeoutMs} ms`), { name: 'TimeoutError' })) }, timeoutMs)
+  timer.unref?.()
   try {
     await readAcknowledgement(lp, protocol, deadline.signal)
   } finally {

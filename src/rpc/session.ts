@@ -79,11 +79,14 @@ export class RpcSession {
       options.selected.then(() => {
         this.selecting = undefined
         read()
-        if (stream.status !== 'open' || stream.readStatus !== 'readable') {
-          // it ended (or the remote stopped writing) while the acknowledgement was awaited
-          this.end()
-          stream.close().catch(err => { stream.abort(err) })
-        }
+        // after what came with the acknowledgement was read (its dispatch is queued first)
+        queueMicrotask(() => {
+          if (stream.status !== 'open' || stream.remoteWriteStatus !== 'writable') {
+            // it ended, or the remote stopped writing, while the acknowledgement was awaited
+            this.end()
+            stream.close().catch(err => { stream.abort(err) })
+          }
+        })
       }, (err: Error) => {
         this.selecting = undefined
         this.end(err?.name === 'UnsupportedProtocolError')
@@ -125,9 +128,10 @@ export class RpcSession {
     const bytes = frame(RpcRequest.encode(request))
     if (request.oneway) {
       if (this.selecting != null) {
-        // nothing answers a send: it goes only once the protocol is known to be spoken
-        await this.selecting.catch(() => {})
-        if (!this.open) {
+        // nothing answers a send: it goes only once the protocol is known to be spoken, within the caller's deadline
+        const gaveUp = new Promise<void>(resolve => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+        await Promise.race([this.selecting.catch(() => {}), gaveUp])
+        if (signal.aborted || !this.open) {
           return UNSENT
         }
       }

@@ -2,8 +2,8 @@
  * A resumed connection's record layer (src/admission/sealed-stream.ts)
  * over a pair of in-memory connections: what one turn of the event loop
  * hands it goes out as one record, sealed on the next tick; what later
- * turns hand it, as records of their own; a close seals what is held
- * before it ends; more than a record holds is split; every byte arrives
+ * turns hand it, as records of their own; a close, of the stream or of the
+ * connection beneath it, seals what is held before it ends; more than a record holds is split; every byte arrives
  * once, in order. A record altered on the way ends the connection.
  */
 import assert from 'node:assert/strict'
@@ -16,7 +16,7 @@ import { SealedMessageStream } from '../../src/admission/sealed-stream.ts'
 import type { MessageStream } from '@libp2p/interface'
 
 /** both ends sealed, and the records each end's raw connection carried */
-function sealedPair (): { a: SealedMessageStream, b: SealedMessageStream, recordsToB: () => number, rawToB: MessageStream } {
+function sealedPair (): { a: SealedMessageStream, b: SealedMessageStream, recordsToB: () => number, rawA: MessageStream, rawToB: MessageStream } {
   const [rawA, rawB] = multiaddrConnectionPair()
   const aToB = randomBytes(32)
   const bToA = randomBytes(32)
@@ -26,7 +26,7 @@ function sealedPair (): { a: SealedMessageStream, b: SealedMessageStream, record
   receiving.open = (sealed) => { opened++; return open(sealed) }
   const a = new SealedMessageStream(rawA, new CipherState(aToB), new CipherState(bToA))
   const b = new SealedMessageStream(rawB, new CipherState(bToA), receiving)
-  return { a, b, recordsToB: () => opened, rawToB: rawB }
+  return { a, b, recordsToB: () => opened, rawA, rawToB: rawB }
 }
 
 /** everything `stream` receives until it has `n` bytes */
@@ -69,6 +69,15 @@ describe('the sealed record layer', () => {
     await a.close() // in the same turn as the sends
     assert.deepEqual(Buffer.from(await arrived), Buffer.concat([big, Buffer.from('last')]))
     assert.ok(recordsToB() >= 4, `${recordsToB()} records for 200 kB`)
+  })
+
+  it('sends what is held when the connection beneath is closed in the same turn (libp2p closes its muxer, then the transport\'s connection)', async () => {
+    const { a, b, rawA } = sealedPair()
+    const arrived = receive(b, 9)
+    a.send(Buffer.from('goodbye'))
+    a.send(Buffer.from('!!'))
+    await rawA.close()
+    assert.equal(Buffer.from(await arrived).toString(), 'goodbye!!')
   })
 
   it('ends the connection on a record that does not open', async () => {
