@@ -23,8 +23,7 @@
  *
  * Pure: node:crypto, no libp2p, no I/O.
  */
-import { ChaCha20Poly1305, newInstance } from '@chainsafe/as-chacha20poly1305'
-import { createCipheriv, createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
 import { noiseCrypto } from '../core/noise-crypto.ts'
 import { TempusError } from '../core/tempus-error.ts'
@@ -293,11 +292,16 @@ export function sessionKeys (secret: Uint8Array, shared: Uint8Array, hello: Uint
  * zero bytes, the counter little-endian), from 0: the handshake's accept
  * or confirm takes nonce 0, the connection's frames the rest.
  *
- * A small record is sealed by the WebAssembly ChaCha20-Poly1305 Noise
- * itself uses for its frames below 1,200 bytes (a third of Node's cost for
- * a Yamux frame: Node builds a cipher object per record); larger ones, and
- * every opening, by Node's: its tag check is OpenSSL's constant-time one.
+ * Sealing is Noise's own (noise-crypto.ts): below 1,200 bytes its
+ * WebAssembly ChaCha20-Poly1305, a third of Node's cost for a Yamux frame
+ * (Node builds a cipher object per record), above it Node's. Opening is
+ * always Node's, with the key a KeyObject made once: its tag check is
+ * OpenSSL's constant-time one, where the WebAssembly one stops at the
+ * first byte that differs.
  */
+/** resumed records carry no associated data */
+const NO_AD = new Uint8Array(0)
+
 export class CipherState {
   private counter = 0
   private readonly nonce = Buffer.alloc(12)
@@ -321,13 +325,7 @@ export class CipherState {
   }
 
   seal (plaintext: Uint8Array): Uint8Array {
-    if (plaintext.length < WASM_SEAL_BELOW_BYTES) {
-      return wasmChaCha().seal(this.raw, this.next(), plaintext)
-    }
-    const cipher = createCipheriv('chacha20-poly1305', this.key, this.next(), { authTagLength: TAG_BYTES })
-    const body = cipher.update(plaintext)
-    cipher.final()
-    return Buffer.concat([body, cipher.getAuthTag()])
+    return noiseCrypto.chaCha20Poly1305Encrypt(plaintext, this.next(), NO_AD, this.raw) as Uint8Array
   }
 
   /** Throws when the frame was not sealed by the other side's key at this counter. */
@@ -341,14 +339,4 @@ export class CipherState {
     decipher.final()
     return body
   }
-}
-
-/** Noise's own threshold: above it Node's ChaCha20-Poly1305 is the faster */
-const WASM_SEAL_BELOW_BYTES = 1200
-
-let wasm: ChaCha20Poly1305 | undefined
-/** one WebAssembly instance per process, made at first use, as Noise keeps one */
-function wasmChaCha (): ChaCha20Poly1305 {
-  wasm ??= new ChaCha20Poly1305(newInstance())
-  return wasm
 }

@@ -90,19 +90,28 @@ export async function openOptimistically (connection: Connection, protocol: stri
   return { stream, selected: acknowledged(stream, protocol, options.timeoutMs) }
 }
 
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+/** the selection's bytes per protocol: the same few protocols are opened again and again */
+const selections = new Map<string, Uint8Array | undefined>()
+
 /** the header and the protocol, each length-prefixed and newline-ended; undefined past 127 bytes */
 function selection (protocol: string): Uint8Array | undefined {
-  const lines = [`${MULTISTREAM}\n`, `${protocol}\n`].map(line => new TextEncoder().encode(line))
-  if (lines.some(line => line.byteLength > 127)) {
-    return undefined
+  if (selections.has(protocol)) {
+    return selections.get(protocol)
   }
-  const out = new Uint8Array(lines.reduce((n, line) => n + 1 + line.byteLength, 0))
-  let at = 0
-  for (const line of lines) {
-    out[at++] = line.byteLength
-    out.set(line, at)
-    at += line.byteLength
+  const lines = [`${MULTISTREAM}\n`, `${protocol}\n`].map(line => encoder.encode(line))
+  let out: Uint8Array | undefined
+  if (lines.every(line => line.byteLength <= 127)) {
+    out = new Uint8Array(lines.reduce((n, line) => n + 1 + line.byteLength, 0))
+    let at = 0
+    for (const line of lines) {
+      out[at++] = line.byteLength
+      out.set(line, at)
+      at += line.byteLength
+    }
   }
+  if (selections.size < 64) selections.set(protocol, out)
   return out
 }
 
@@ -128,7 +137,7 @@ async function readAcknowledgement (lp: ReturnType<typeof lpStream>, protocol: s
     if (bytes.at(-1) !== 0x0a) {
       throw new InvalidMessageError(`the answer to selecting ${protocol} is not a line`)
     }
-    return new TextDecoder().decode(bytes.subarray(0, -1))
+    return decoder.decode(bytes.subarray(0, -1))
   }
   // only `na` says the protocol never ran: anything else off the protocol's script says nothing about what did
   const header = await readLine()

@@ -2,7 +2,6 @@
  * `createTempusNode(config)`: libp2p v3 composed with tempus' services, its
  * identity, its persisted peer store and its admin API.
  */
-import { stopReconnectQueue } from './reconnect-queue.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AnomalyStore } from '../gossip/index.ts'
 import type { DeliveredAnomaly, GossipService } from '../gossip/index.ts'
@@ -13,6 +12,7 @@ import { AnomalyRelay, BundleRelay, SqlitePinStore } from '../federation/index.t
 import type { FederationEndpoint, FederationService } from '../federation/index.ts'
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
+import { stopReconnectQueue } from './reconnect-queue.ts'
 import { FileMintLog } from './mint-log.ts'
 import { addProcessMetrics } from './process-metrics.ts'
 import { nodeIdentity } from './node-identity.ts'

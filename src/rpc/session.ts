@@ -129,8 +129,12 @@ export class RpcSession {
     if (request.oneway) {
       if (this.selecting != null) {
         // nothing answers a send: it goes only once the protocol is known to be spoken, within the caller's deadline
-        const gaveUp = new Promise<void>(resolve => { if (signal.aborted) resolve(); else signal.addEventListener('abort', () => { resolve() }, { once: true }) })
-        await Promise.race([this.selecting.catch(() => {}), gaveUp])
+        let gaveUp: (() => void) | undefined
+        await Promise.race([this.selecting.catch(() => {}), new Promise<void>(resolve => {
+          gaveUp = () => { resolve() }
+          if (signal.aborted) resolve(); else signal.addEventListener('abort', gaveUp, { once: true })
+        })])
+        if (gaveUp != null) signal.removeEventListener('abort', gaveUp)
         if (signal.aborted || !this.open) {
           return UNSENT
         }
