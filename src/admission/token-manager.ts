@@ -63,6 +63,12 @@ export interface TokenManagerEvents {
   credential: CustomEvent<string>
   /** a token again after an issuer outage (dispatched before its `token` event); `since`: when the outage began */
   recovered: CustomEvent<{ since: number }>
+  /**
+   * a token of a newer epoch than the one held before (dispatched before its
+   * `token` event): every dial since the rotation showed a token the fleet
+   * refuses, so their backoffs measured nothing that is still true
+   */
+  'new-epoch': CustomEvent<{ epoch: number, previous: number }>
 }
 
 /** Why the last token request failed, as the issuer said (`refused`) or as the network did. */
@@ -277,6 +283,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       // our own verifier checks it too: it learns the key and catches a misissued token
       const claims = await this.init.state.verifier.verify(result.token, { sub: undefined, keyCertificate: result.keyCertificate })
       const own: OwnToken = { token: result.token, keyCertificate: result.keyCertificate, claims }
+      const previous = this.init.state.ownToken?.claims.ep
       this.init.state.setOwnToken(own)
       this.failures = 0
       this.lastFailure = undefined
@@ -287,6 +294,9 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       if (outageSince != null) {
         this.init.log.info({ unreachableForMs: this.now() - outageSince }, 'the issuer answered again: got a token after an outage')
         this.safeDispatchEvent('recovered', { detail: { since: outageSince } })
+      }
+      if (previous != null && claims.ep > previous) {
+        this.safeDispatchEvent('new-epoch', { detail: { epoch: claims.ep, previous } })
       }
       this.schedule(Math.max(1_000, ((claims.exp - claims.iat) * 1000) / 2 - (this.now() - claims.iat * 1000)))
       this.safeDispatchEvent('token', { detail: own })

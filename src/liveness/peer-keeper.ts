@@ -581,6 +581,19 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     if (!this.running) {
       return
     }
+    // looked at once the close's dispatch is over: libp2p announces the
+    // disconnect from its own close listener, before the directory's has
+    // recorded how the connection ended
+    queueMicrotask(() => { this.afterDisconnect(peer) })
+  }
+
+  private afterDisconnect (peer: PeerId): void {
+    const id = peer.toString()
+    if (!this.running || (!this.isKeptId(id) && this.components.directory.lastEndOf(id)?.network !== true)) {
+      // neither kept nor taken by the network (most closes: a call's
+      // connection ended): nothing to redial, and no peer-store read
+      return
+    }
     void this.components.peerStore.get(peer).then(p => {
       if (this.isKept(p)) {
         this.redialAfterDrop(peer)

@@ -158,6 +158,7 @@ export class TempusNode {
     this.bundleRelay = init.bundleRelay
     this.onOwnToken = this.onOwnToken.bind(this)
     this.onRecovered = this.onRecovered.bind(this)
+    this.onNewEpoch = this.onNewEpoch.bind(this)
     this.onNetworkChange = this.onNetworkChange.bind(this)
     this.onMeshStarved = this.onMeshStarved.bind(this)
     this.libp2p = libp2p
@@ -237,6 +238,7 @@ export class TempusNode {
   async start (): Promise<void> {
     // a token first: without one no connection can be admitted
     this.tokens.addEventListener('recovered', this.onRecovered)
+    this.tokens.addEventListener('new-epoch', this.onNewEpoch)
     await this.tokens.start()
     if (this.admission.ownToken == null) {
       const failure = this.tokens.lastFailure
@@ -292,6 +294,7 @@ export class TempusNode {
     this.tokens.stop()
     this.tokens.removeEventListener('token', this.onOwnToken)
     this.tokens.removeEventListener('recovered', this.onRecovered)
+    this.tokens.removeEventListener('new-epoch', this.onNewEpoch)
     this.libp2p.services.network.removeEventListener('network:addresses', this.onNetworkChange)
     this.libp2p.services.gossip.removeEventListener('mesh:starved', this.onMeshStarved)
     this.anomalyRelay?.stop()
@@ -353,6 +356,22 @@ export class TempusNode {
     }
     this.log.info({ outageMs: this.now() - evt.detail.since }, 'issuer outage over: redialling lost peers now')
     void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the outage failed') })
+  }
+
+  /**
+   * Our token is of the new epoch at last (the issuer rotated its key while
+   * this node was away or behind): every dial since then showed a token the
+   * fleet refuses, and the backoffs they grew would hold the node's way back
+   * for seconds after it can be admitted again. In the 100-process chaos run
+   * an edge away over a rotation had its token 9.4 s after its link came
+   * back and its first admission 15.5 s after (issue #20).
+   */
+  private onNewEpoch (evt: CustomEvent<{ epoch: number, previous: number }>): void {
+    if (this.libp2p.status !== 'started') {
+      return
+    }
+    this.log.info({ epoch: evt.detail.epoch, previous: evt.detail.previous }, 'a token of the new epoch: redialling lost peers now')
+    void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the rotation failed') })
   }
 
   /**
