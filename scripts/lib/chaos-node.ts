@@ -14,6 +14,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { isNetworkError } from '../../src/cli/safety-net.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { createTempusNode } from '../../src/node/tempus-node.ts'
@@ -58,6 +59,27 @@ node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer:
 node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep }) })
 // when the node saw its interfaces change (a link back: addresses added), to read a reconnect against
 node.libp2p.services.network.addEventListener('network:change', evt => { emit({ event: 'network-change', added: evt.detail.added.length, removed: evt.detail.removed.length, closed: evt.detail.closed }) })
+// which sentinels the peer keeper keeps, which of those are connected, which it is failing to
+// reach, and which lost peers it redials: a line when that changes (looked at every 2 s), so a
+// slow reconnect can be read against what the keeper was doing
+let keeperWas = ''
+const keeperCensus = setInterval(() => {
+  const keeper = node.libp2p.services.keeper
+  const kept = [...keeper.keptSentinels].sort()
+  const connected = new Set(node.libp2p.getConnections().map(c => c.remotePeer.toString()))
+  const state = {
+    sentinels: kept,
+    connected: kept.filter(id => connected.has(id)),
+    failing: kept.filter(id => !connected.has(id) && keeper.redialOf(peerIdFromString(id)) != null),
+    lost: keeper.lostPeers()
+  }
+  const key = JSON.stringify(state)
+  if (key !== keeperWas) {
+    keeperWas = key
+    emit({ event: 'keeper', ...state })
+  }
+}, 2_000)
+keeperCensus.unref()
 
 /** What the node holds now, read from its own stores. */
 const report = (): Record<string, unknown> => {
