@@ -25,7 +25,7 @@
  */
 import { createDecipheriv, createHash, createHmac, createSecretKey, hkdfSync, timingSafeEqual } from 'node:crypto'
 import { DOMAINS } from '../core/domains.ts'
-import { noiseCrypto } from '../core/noise-crypto.ts'
+import { agreeX25519, noiseCrypto } from '../core/noise-crypto.ts'
 import { TempusError } from '../core/tempus-error.ts'
 import { MAX_TICKET_BYTES, TICKET_SECRET_BYTES } from './ticket.ts'
 import type { KeyObject } from 'node:crypto'
@@ -255,13 +255,13 @@ export class Ephemeral {
     this.publicRaw = pair.publicKey
   }
 
-  agree (remoteRaw: Uint8Array): Buffer {
+  async agree (remoteRaw: Uint8Array): Promise<Buffer> {
     if (remoteRaw.length !== KEY_BYTES) {
       throw new ResumeWireError('an ephemeral key is 32 bytes')
     }
     let shared: Uint8Array | undefined
     try {
-      shared = noiseCrypto.generateX25519SharedKey(this.privateKey, remoteRaw)
+      shared = await agreeX25519(this.privateKey, remoteRaw)
     } catch {
       // OpenSSL refuses an all-zero agreement
     }

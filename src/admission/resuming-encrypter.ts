@@ -114,7 +114,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         log('%s would not resume (%s): the full exchange follows', remote, answer.reason)
         return undefined
       }
-      const keys = sessionKeys(held.secret, ephemeral.agree(answer.ephemeral), hello, answer.ephemeral)
+      const keys = sessionKeys(held.secret, await ephemeral.agree(answer.ephemeral), hello, answer.ephemeral)
       const sending = new CipherState(keys.outbound)
       const receiving = new CipherState(keys.inbound)
       let body
@@ -161,7 +161,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         throw new AdmissionError('closed', 'the ticket\'s subject is not the peer this connection expects')
       }
       const ephemeral = new Ephemeral()
-      const keys = sessionKeys(judged.secret, ephemeral.agree(first.ephemeral), helloBytes, ephemeral.publicRaw)
+      const keys = sessionKeys(judged.secret, await ephemeral.agree(first.ephemeral), helloBytes, ephemeral.publicRaw)
       const sending = new CipherState(keys.inbound)
       const receiving = new CipherState(keys.outbound)
       // a fresh ticket for the next reconnect, bounded by the token this one vouched for

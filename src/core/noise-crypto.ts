@@ -15,17 +15,15 @@
  * same, so it interoperates with any Noise peer
  * (`test/core/noise-crypto.test.ts`).
  */
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto'
+import { KeyObject, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, webcrypto } from 'node:crypto'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
-import type { KeyObject } from 'node:crypto'
 
 /** a key as Noise hands it over: an array, or a list (its own uint8arraylist's) */
 type NoiseKey = Parameters<ICryptoInterface['generateX25519SharedKey']>[0]
 
 const KEY_BYTES = 32
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex')
-const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
 
 /** a KeyObject and the bytes it was made from */
 interface Made {
@@ -65,7 +63,8 @@ function privateKeyOf (key: NoiseKey): KeyObject {
 }
 
 function publicKeyOf (key: NoiseKey): KeyObject {
-  return cached(publicKeys, key, raw => createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' }))
+  // from JWK: two thirds of DER's cost (21 vs 33 µs here), the same key
+  return cached(publicKeys, key, raw => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: raw.toString('base64url') }, format: 'jwk' }))
 }
 
 function rawOf (jwkField: string | undefined): Uint8Array {
@@ -74,6 +73,20 @@ function rawOf (jwkField: string | undefined): Uint8Array {
     throw new RangeError(`an X25519 key exported as ${raw.length} bytes, not ${KEY_BYTES}`)
   }
   return raw
+}
+
+/**
+ * The agreement of a private key made here (`generateX25519KeyPair`) with a
+ * remote public key given as its 32 bytes, the remote imported through
+ * WebCrypto's raw format: Node builds that key from the bytes themselves,
+ * at a fifth of `createPublicKey`'s cost (7 vs 33 µs here), which parses a
+ * DER or JWK wrapper first. Asynchronous, so Noise's synchronous interface
+ * cannot use it; the resumption's one agreement a side does (issue #19).
+ * Throws as `diffieHellman` does where OpenSSL refuses the agreement.
+ */
+export async function agreeX25519 (privateKey: Uint8Array, remoteRaw: Uint8Array): Promise<Uint8Array> {
+  const remote = KeyObject.from(await webcrypto.subtle.importKey('raw', remoteRaw, { name: 'X25519' }, true, []))
+  return diffieHellman({ privateKey: privateKeyOf(privateKey), publicKey: remote })
 }
 
 export const noiseCrypto: ICryptoInterface = {

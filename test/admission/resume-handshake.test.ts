@@ -67,7 +67,7 @@ describe('the resumption handshake (pure)', () => {
     assert.throws(() => decodeConfirm(Uint8Array.of(4, 1)), /confirm is malformed/)
   })
 
-  it('both sides derive the same keys only from the same secret and both ephemeral keys; frames open once, in order, unaltered', () => {
+  it('both sides derive the same keys only from the same secret and both ephemeral keys; frames open once, in order, unaltered', async () => {
     const secret = randomBytes(32)
     const ticket = randomBytes(200)
     const i = new Ephemeral()
@@ -82,9 +82,9 @@ describe('the resumption handshake (pure)', () => {
       altered[at] = (altered[at] ?? 0) ^ 1
       assert.equal(helloBinds(secret, altered), false, `byte ${at} altered`)
     }
-    const ik = sessionKeys(secret, i.agree(r.publicRaw), helloBytes, r.publicRaw)
-    const rk = sessionKeys(secret, r.agree(i.publicRaw), helloBytes, r.publicRaw)
-    const wrong = sessionKeys(randomBytes(32), r.agree(i.publicRaw), helloBytes, r.publicRaw)
+    const ik = sessionKeys(secret, await i.agree(r.publicRaw), helloBytes, r.publicRaw)
+    const rk = sessionKeys(secret, await r.agree(i.publicRaw), helloBytes, r.publicRaw)
+    const wrong = sessionKeys(randomBytes(32), await r.agree(i.publicRaw), helloBytes, r.publicRaw)
 
     const iSend = new CipherState(ik.outbound)
     const rReceive = new CipherState(rk.outbound)
@@ -107,8 +107,14 @@ describe('the resumption handshake (pure)', () => {
       assert.equal(sealed.length, size + 16)
       assert.deepEqual(Buffer.from(receiver.open(sealed)), plain, `${size} bytes`)
     }
-    assert.throws(() => r.agree(new Uint8Array(32)), /low order/)
-    assert.throws(() => r.agree(new Uint8Array(31)), /32 bytes/)
+    // points of small order (0, 1, and one of order 8): the agreement would be public
+    const lowOrder = [new Uint8Array(32), Uint8Array.from({ length: 32 }, (_, k) => k === 0 ? 1 : 0), Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex')]
+    for (const point of lowOrder) {
+      await assert.rejects(r.agree(point), /low order/)
+    }
+    await assert.rejects(r.agree(new Uint8Array(31)), /32 bytes/)
+    // the raw import agrees with Noise's own path, from both sides
+    assert.deepEqual(Buffer.from(await i.agree(r.publicRaw)), Buffer.from(await r.agree(i.publicRaw)))
   })
 })
 
