@@ -71,6 +71,8 @@ const keeperCensus = setInterval(() => {
     sentinels: kept,
     connected: kept.filter(id => connected.has(id)),
     failing: kept.filter(id => !connected.has(id) && keeper.redialOf(peerIdFromString(id)) != null),
+    // why each failing one failed last (its error's name and message start; the count of failures left out, or every dial would be a line)
+    why: kept.filter(id => !connected.has(id)).map(id => keeper.redialOf(peerIdFromString(id))?.lastError?.slice(0, 100)).filter(x => x != null),
     lost: keeper.lostPeers()
   }
   const key = JSON.stringify(state)

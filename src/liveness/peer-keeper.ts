@@ -114,8 +114,12 @@ export interface PeerKeeper {
   addNeighbour(): Promise<boolean>
   /** number of redials scheduled and not yet run */
   readonly pendingRedials: number
-  /** how dialling a peer has gone since it dropped: failed dials in a row and when the next may be (undefined: no failure pending) */
-  redialOf(peer: PeerId): { failures: number, nextAt: number } | undefined
+  /**
+   * how dialling a peer has gone since it dropped: failed dials in a row,
+   * when the next may be, and why the last failed (the error's name and
+   * message) (undefined: no failure pending)
+   */
+  redialOf(peer: PeerId): { failures: number, nextAt: number, lastError?: string } | undefined
   /** the peers a network fault took that are redialled now (lost-peers.ts), PeerIds as strings */
   lostPeers(): string[]
 }
@@ -125,6 +129,8 @@ interface RetryState {
   notBefore: number
   /** when the peer was first missed (a drop or a failed dial) in this absence */
   since: number
+  /** why the last dial failed: the error's name and the start of its message */
+  lastError?: string
   timer?: ReturnType<typeof setTimeout>
 }
 
@@ -271,9 +277,9 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     return this.lost.ids()
   }
 
-  redialOf (peer: PeerId): { failures: number, nextAt: number } | undefined {
+  redialOf (peer: PeerId): { failures: number, nextAt: number, lastError?: string } | undefined {
     const state = this.retries.get(peer.toString())
-    return state == null || state.attempt === 0 ? undefined : { failures: state.attempt, nextAt: state.notBefore }
+    return state == null || state.attempt === 0 ? undefined : { failures: state.attempt, nextAt: state.notBefore, lastError: state.lastError }
   }
 
   async reconnectNow (): Promise<void> {
@@ -457,7 +463,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
         this.retries.delete(key)
       }, (err: Error) => {
         this.log('dial to %p failed - %s', peer, err.name)
-        this.recordFailure(peer)
+        this.recordFailure(peer, err)
       })
   }
 
@@ -476,12 +482,13 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   }
 
   /** Push the peer's next dial out by the backoff; schedule it if kept. */
-  private recordFailure (peer: PeerId): void {
+  private recordFailure (peer: PeerId, err: Error): void {
     if (!this.running) {
       return
     }
     const key = peer.toString()
-    const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    const state: RetryState = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    state.lastError = `${String(err?.name ?? 'Error')}: ${String(err?.message ?? '').slice(0, 160)}`
     const delay = this.redialDelay(state)
     state.attempt++
     state.notBefore = this.now() + delay
