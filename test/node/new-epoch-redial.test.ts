@@ -92,6 +92,7 @@ describe('a token of a new epoch', () => {
     // the first failure is redialled after the initial delay, the second after ten minutes
     const failed = await eventually(() => { const s = keeper.redialOf(a.peerId); return s != null && s.failures >= 2 ? s : undefined }, 'two failed redials recorded')
     assert.ok(failed.nextAt - Date.now() > 60_000, `the next redial is minutes away (${failed.nextAt - Date.now()} ms)`)
+    assert.match(failed.lastError ?? '', /^EncryptionFailedError: admission refused/, 'the keeper says why its last dial failed')
     assert.equal(b.libp2p.getConnections(a.peerId).length, 0)
 
     // the issuer answers again: b's token of the new epoch brings the redial forward
