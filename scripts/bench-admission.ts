@@ -8,7 +8,8 @@
  * - token verifications per second (distinct tokens, so no cache helps) vs
  *   raw Ed25519 verifications per second of messages of the same size;
  * - a reconnect and its first RPC call between tempus nodes, resumed on a
- *   ticket vs the full exchange (resumption off), alternating;
+ *   ticket vs the full exchange (resumption off): two pairs of nodes side by
+ *   side, their cycles alternating, each figure the p50 over all rounds;
  * - the same admitted connect, and admission proofs signed per second, with
  *   the identity key in a SoftHSM2 token (PKCS#11) vs a key in memory (a
  *   file key once opened), when Debian's softhsm2 is installed.
@@ -34,7 +35,6 @@ import { startBenchOverlay } from './lib/overlay.ts'
 import { round, summarise } from './lib/stats.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 
-const medianOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? NaN
 
 const args = benchArgs({
   rounds: { type: 'string', default: '3' },
@@ -91,8 +91,13 @@ const proofsPerSecPkcs11 = hsm == null ? undefined : await proofRate(await token
 say(`admission proofs signed: ${round(proofsPerSecMemory, 0)}/s in-memory key` + (proofsPerSecPkcs11 == null ? ' (softhsm2 not installed: no PKCS#11 figures)' : `, ${round(proofsPerSecPkcs11, 0)}/s SoftHSM2 key: ${round(proofsPerSecPkcs11 / proofsPerSecMemory)}×`))
 say(`full tempus node connect p50 ${round(node.p50)} ms (p99 ${round(node.p99)}): ${round(node.p50 / base.p50)}× plain`)
 
-// 1b. reconnect + first call between full tempus nodes: resumed on a ticket vs the full exchange
-const connectAndCall = async (resumption: boolean, n: number): Promise<number[]> => {
+// 1b. reconnect + first call between full tempus nodes: resumed on a ticket vs the full exchange.
+// Both pairs of nodes run side by side and their cycles alternate (which goes first alternates
+// too), so each resumed sample has a full one taken within milliseconds of it: a machine whose
+// speed drifts between rounds (seen here: one round's p50 half again another's) moves both alike.
+// Each cycle ends when the target has seen its connection close, so no cycle's tail runs in the next
+interface CallPair { cycle: (i: number) => Promise<number>, stop: () => Promise<void> }
+const callPair = async (resumption: boolean): Promise<CallPair> => {
   // loopback exempt from the per-host inbound rate limit (64/s): this loop dials faster than that on purpose
   const config = { admission: { resumption }, connections: { minConnections: 0, allow: ['127.0.0.0/8'] }, sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
   const target = await overlay.node('sentinel', config)
@@ -100,32 +105,48 @@ const connectAndCall = async (resumption: boolean, n: number): Promise<number[]>
   target.rpc.policy.replace([{ type: 'edge', allow: ['echo.*'] }])
   const dialer = await overlay.node('edge', config)
   const addr = multiaddr(target.getMultiaddrs()[0] ?? '')
-  const samples: number[] = []
-  try {
-    for (let i = 0; i < n + 20; i++) {
+  return {
+    cycle: async (i) => {
       const t0 = performance.now()
       const connection = await dialer.libp2p.dial(addr, { signal: AbortSignal.timeout(10_000) })
       await dialer.rpc.call(target.peerId, 'echo.back', i, { timeout: 10_000 })
       const elapsed = performance.now() - t0
+      // untimed: the close is over on both sides before the next cycle (of the other pair) starts
+      const closed = target.libp2p.getConnections().length === 0 ? undefined : new Promise<void>(resolve => { target.libp2p.addEventListener('connection:close', () => { resolve() }, { once: true }) })
       await connection.close()
-      if (i >= 20) samples.push(elapsed)
-    }
-  } finally {
-    await dialer.stop()
-    await target.stop()
+      await closed
+      return elapsed
+    },
+    stop: async () => { await dialer.stop(); await target.stop() }
   }
-  return samples
 }
 const fullCall: number[] = []
 const resumedCall: number[] = []
 for (let r = 0; r < rounds; r++) {
-  fullCall.push(summarise(await connectAndCall(false, iterations)).p50)
-  resumedCall.push(summarise(await connectAndCall(true, iterations)).p50)
-  say(`  round ${r + 1}/${rounds}: connect + first call p50: full exchange ${fullCall.at(-1)?.toFixed(2)} ms, resumed ${resumedCall.at(-1)?.toFixed(2)} ms`)
+  const full = await callPair(false)
+  const resumed = await callPair(true)
+  const f: number[] = []
+  const s: number[] = []
+  try {
+    for (let i = 0; i < iterations + 20; i++) {
+      const first = i % 2 === 0 ? full : resumed
+      const a = await first.cycle(i)
+      const b = await (first === full ? resumed : full).cycle(i)
+      if (i < 20) continue // warm-up: the first resumed cycle has no ticket yet, and the JIT is cold
+      f.push(first === full ? a : b)
+      s.push(first === full ? b : a)
+    }
+  } finally {
+    await full.stop()
+    await resumed.stop()
+  }
+  fullCall.push(...f)
+  resumedCall.push(...s)
+  say(`  round ${r + 1}/${rounds}: connect + first call p50: full exchange ${summarise(f).p50.toFixed(2)} ms, resumed ${summarise(s).p50.toFixed(2)} ms`)
 }
-const fullCallP50 = medianOf(fullCall)
-const resumedCallP50 = medianOf(resumedCall)
-say(`reconnect + first call p50: resumed ${round(resumedCallP50)} ms vs full exchange ${round(fullCallP50)} ms: ${round(resumedCallP50 / fullCallP50)}×`)
+const fullCallP50 = summarise(fullCall).p50
+const resumedCallP50 = summarise(resumedCall).p50
+say(`reconnect + first call p50 (${resumedCall.length} cycles each, alternating): resumed ${round(resumedCallP50)} ms vs full exchange ${round(fullCallP50)} ms: ${round(resumedCallP50 / fullCallP50)}×`)
 
 // 2. tokens issued per second (in process: what the issuer can sign and log)
 const members = await Promise.all(Array.from({ length: 100 }, async () => {
