@@ -112,7 +112,12 @@ const callPair = async (resumption: boolean): Promise<CallPair> => {
       await dialer.rpc.call(target.peerId, 'echo.back', i, { timeout: 10_000 })
       const elapsed = performance.now() - t0
       // untimed: the close is over on both sides before the next cycle (of the other pair) starts
-      const closed = target.libp2p.getConnections().length === 0 ? undefined : new Promise<void>(resolve => { target.libp2p.addEventListener('connection:close', () => { resolve() }, { once: true }) })
+      const closed = target.libp2p.getConnections().length === 0
+        ? undefined
+        : new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => { reject(new Error('the target did not see the connection close within 10 s')) }, 10_000)
+          target.libp2p.addEventListener('connection:close', () => { clearTimeout(timer); resolve() }, { once: true })
+        })
       await connection.close()
       await closed
       return elapsed
@@ -123,10 +128,10 @@ const callPair = async (resumption: boolean): Promise<CallPair> => {
 const fullCall: number[] = []
 const resumedCall: number[] = []
 for (let r = 0; r < rounds; r++) {
-  const full = await callPair(false)
-  const resumed = await callPair(true)
   const f: number[] = []
   const s: number[] = []
+  const full = await callPair(false)
+  const resumed = await callPair(true).catch(async (err) => { await full.stop(); throw err })
   try {
     for (let i = 0; i < iterations + 20; i++) {
       const first = i % 2 === 0 ? full : resumed

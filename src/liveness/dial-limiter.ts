@@ -59,8 +59,11 @@ export function dialKeys (addr: Multiaddr): { host: string, address: string } | 
 export class DialBudgetError extends TempusError {
   readonly code = 'dial-budget'
   override readonly name = 'DialBudgetError'
-  constructor (peer: string) {
-    super(`every address of ${peer} is over this node's dial budget; it is dialled again later`)
+  /** when the first of the peer's addresses has budget again, ms from now */
+  readonly retryInMs: number
+  constructor (peer: string, retryInMs: number) {
+    super(`every address of ${peer} is over this node's dial budget; it is dialled again in ${retryInMs} ms`)
+    this.retryInMs = retryInMs
   }
 }
 
@@ -89,6 +92,12 @@ export class DialRateLimiter {
     return true
   }
 
+  /** How long until `addr` may be dialled (its address and its host both have budget), ms. */
+  waitMs (addr: Multiaddr): number {
+    const keys = dialKeys(addr) ?? { host: addr.toString(), address: addr.toString() }
+    return Math.max(this.perAddress.waitMs(keys.address), this.perHost.waitMs(keys.host))
+  }
+
   /** The addresses of `addrs` that may be dialled now, their budget spent. */
   takeEach (addrs: Multiaddr[]): Multiaddr[] {
     return addrs.filter(a => this.take(a))
@@ -102,7 +111,7 @@ export class DialRateLimiter {
   dialTargets (peer: string, addrs: Multiaddr[]): Multiaddr[] {
     const allowed = this.takeEach(addrs)
     if (allowed.length === 0) {
-      throw new DialBudgetError(peer)
+      throw new DialBudgetError(peer, Math.min(...addrs.map(a => this.waitMs(a))))
     }
     return allowed.map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer}`))
   }

@@ -21,7 +21,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { repeatingTask } from '@libp2p/utils'
 import { backoffDelay } from '../core/backoff.ts'
 import { selectDialCandidates, selectNeighbour } from './dial-policy.ts'
-import { DialRateLimiter } from './dial-limiter.ts'
+import { DialBudgetError, DialRateLimiter } from './dial-limiter.ts'
 import { chooseSentinels, rendezvousWeight } from './sentinel-choice.ts'
 import { LostPeers } from './lost-peers.ts'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -167,6 +167,8 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
   private maintaining = false
   private running = false
   private lastWayBack = Number.NEGATIVE_INFINITY
+  /** the `reconnectNow` pass under way */
+  private reconnecting?: Promise<void>
 
   constructor (components: PeerKeeperComponents, init: PeerKeeperInit = {}) {
     this.components = components
@@ -286,12 +288,16 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     if (!this.running) {
       return
     }
-    for (const state of this.retries.values()) {
-      clearTimeout(state.timer)
-    }
-    this.retries.clear()
-    await this.redialKept()
-    await this.maintain()
+    // one pass at a time: a fetch that ends an outage and brings a new epoch asks twice
+    this.reconnecting ??= (async () => {
+      for (const state of this.retries.values()) {
+        clearTimeout(state.timer)
+      }
+      this.retries.clear()
+      await this.redialKept()
+      await this.maintain()
+    })().finally(() => { this.reconnecting = undefined })
+    await this.reconnecting
   }
 
   /** Dial more peers when the node has fewer connections than wanted. */
@@ -462,6 +468,13 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
         this.components.settling?.settle(connection)
         this.retries.delete(key)
       }, (err: Error) => {
+        if (err instanceof DialBudgetError) {
+          // not dialled at all: the node's own budget said wait (a redial brought
+          // forward, by a way back, a new epoch or an outage's end, may find it spent);
+          // the peer failed nothing, so its backoff does not grow
+          this.deferred(peer, err.retryInMs)
+          return
+        }
         this.log('dial to %p failed - %s', peer, err.name)
         this.recordFailure(peer, err)
       })
@@ -479,6 +492,22 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       return peer
     }
     return this.dialBudget.dialTargets(peer.toString(), known)
+  }
+
+  /** A dial the budget held back: tried again as soon as the budget allows, if the peer is still worth it; its failures as they were. */
+  private deferred (peer: PeerId, retryInMs: number): void {
+    if (!this.running) {
+      return
+    }
+    const key = peer.toString()
+    const state: RetryState = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    // a spread of a tenth of a second: every deferred dial of one host does not come due at once
+    const delay = retryInMs + Math.floor(this.random() * 100)
+    state.notBefore = this.now() + delay
+    this.retries.set(key, state)
+    if (this.isKeptId(key)) {
+      this.schedule(peer, state, delay)
+    }
   }
 
   /** Push the peer's next dial out by the backoff; schedule it if kept. */

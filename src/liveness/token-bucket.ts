@@ -47,6 +47,12 @@ export class KeyedTokenBuckets {
     return this.tokens(key) >= 1
   }
 
+  /** How long until `key` has a whole token, ms (0: it has one now). */
+  waitMs (key: string): number {
+    const missing = 1 - this.tokens(key)
+    return missing <= 0 ? 0 : Math.ceil(missing * 1000 / this.rate.perSecond)
+  }
+
   /** Spend one token of `key` (the caller checked `has` first). */
   spend (key: string): void {
     const tokens = this.tokens(key) - 1

@@ -66,6 +66,26 @@ describe('dial budget per address and host', () => {
     assert.throws(() => limiter.dialTargets(peer, [addr]), (e: Error) => e instanceof DialBudgetError)
   })
 
+  it('a refusal says when the budget allows the next dial: the soonest of the peer\'s addresses, its host\'s budget counted', () => {
+    let now = 0
+    const limiter = new DialRateLimiter({ now: () => now })
+    const peer = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
+    const a = multiaddr('/ip4/192.0.2.20/tcp/4001')
+    const b = multiaddr('/ip4/192.0.2.21/tcp/4001')
+    for (let i = 0; i < 3; i++) limiter.dialTargets(peer, [a])
+    now = 1_000
+    for (let i = 0; i < 3; i++) limiter.dialTargets(peer, [b])
+    // a has had 1 s of its 5 s back, b none
+    assert.throws(() => limiter.dialTargets(peer, [a, b]), (e: Error) => e instanceof DialBudgetError && e.retryInMs === 4_000)
+    now = 5_000
+    assert.equal(limiter.waitMs(a), 0)
+    assert.deepEqual(limiter.dialTargets(peer, [a, b]).map(String), [`/ip4/192.0.2.20/tcp/4001/p2p/${peer}`])
+    // a host out of budget holds back an address that has some
+    const host = new DialRateLimiter({ now: () => 0, perHost: { burst: 1, perSecond: 0.5 } })
+    host.take(multiaddr('/ip4/192.0.2.30/tcp/1'))
+    assert.equal(host.waitMs(multiaddr('/ip4/192.0.2.30/tcp/2')), 2_000)
+  })
+
   it('addresses name their host and port; a host is one whatever its case', () => {
     assert.deepEqual(dialKeys(multiaddr('/ip4/10.0.0.1/tcp/4001/ws')), { host: 'ip4/10.0.0.1', address: 'ip4/10.0.0.1/tcp/4001' })
     assert.deepEqual(dialKeys(multiaddr('/dns4/Example.COM/tcp/443')), { host: 'dns4/example.com', address: 'dns4/example.com/tcp/443' })

@@ -14,7 +14,7 @@ describe('lost peers (pure)', () => {
     }
     assert.equal(endedByNetwork(undefined), false, 'a graceful close has no error')
     assert.equal(endedByNetwork(new Error('no answer to 2 pings in a row')), false, 'the class says it, not the message')
-    assert.equal(endedByNetwork(new DialBudgetError('p')), false)
+    assert.equal(endedByNetwork(new DialBudgetError('p', 0)), false)
     assert.equal(endedByNetwork('ETIMEDOUT'), false)
   })
 

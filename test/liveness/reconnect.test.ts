@@ -95,6 +95,36 @@ describe('liveness and reconnection', () => {
     assert.ok(next != null && next.nextAt - Date.now() <= 300, `the next redial is at most 300 ms away: ${next == null ? 'none' : next.nextAt - Date.now()} ms`)
   })
 
+  it('a redial the node\'s own dial budget holds back is a deferral, not a failure: it runs when the budget allows and the backoff does not grow', async () => {
+    // A keeps B; B goes away and A's three redials spend the address's budget (3 at once, then one per 5 s).
+    // B comes back and A is told to redial now (as a new epoch or an outage's end does): the budget
+    // says wait, and A dials when it allows, not after a backoff grown by a failure nobody made
+    const quiet = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, connections: { minConnections: 0 } }
+    const a = await net.node({ ...quiet, redial: { initialDelay: '100ms', factor: 10, maxDelay: '10m', jitter: 0, earlyFor: '0s' } })
+    const key = await generateKeyPair('Ed25519')
+    const enrolled = await net.enroll(key, 'edge')
+    let b = await net.node({ ...quiet, options: { privateKey: key, enrollment: enrolled } })
+    const addr = b.getMultiaddrs().map(m => m.replace(/\/p2p\/.*$/, ''))
+    const keeper = a.libp2p.services.keeper
+    await a.libp2p.dial(b.libp2p.getMultiaddrs())
+    keeper.keep(b.peerId)
+    const id = b.peerId
+    await b.stop()
+    // three redials (0.1 s, 1 s, then 10 s apart): the address's budget is spent
+    await eventually(() => (keeper.redialOf(id)?.failures ?? 0) >= 3, 'three failed redials')
+    b = await net.node({ ...quiet, listen: addr, options: { privateKey: key, enrollment: enrolled } })
+    const seen = new Set<string>()
+    const watch = setInterval(() => { const e = keeper.redialOf(id)?.lastError; if (e != null) seen.add(e.split(':')[0] ?? e) }, 5)
+    try {
+      const back = waitForEvent(a.libp2p, 'peer:connect', evt => evt.detail.equals(id), 20_000)
+      await keeper.reconnectNow()
+      await back
+    } finally {
+      clearInterval(watch)
+    }
+    assert.ok(!seen.has('DialBudgetError'), `no failure was counted for the budget's wait (seen: ${[...seen].join(', ')})`)
+  })
+
   it('a peer a network fault took is redialled though not kept; a peer whose connection was closed is not (issue #20: a healed partition is crossed again by every node)', async () => {
     const quiet = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } }, connections: { minConnections: 0 } }
     const a = await net.node({ ...quiet, liveness: { pingInterval: '200ms', pingTimeout: '300ms' } })
