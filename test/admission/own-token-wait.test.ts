@@ -9,50 +9,15 @@
  * `rotated-key`, which costs nobody anything.
  */
 import assert from 'node:assert/strict'
-import { createServer, connect } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { AdmissionState, admissionStateFor } from '../../src/admission/state.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
+import { issuerRelay } from '../fixtures/issuer-relay.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { waitForEvent } from '../fixtures/wait.ts'
-import type { Socket } from 'node:net'
 
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
-
-/** A TCP relay to the issuer that can be turned into a black hole: connections accepted, nothing answered. */
-async function issuerRelay (target: URL): Promise<{ url: string, blackHole: () => void, close: () => Promise<void> }> {
-  const sockets = new Set<Socket>()
-  let dark = false
-  const server = createServer(client => {
-    sockets.add(client)
-    client.on('close', () => { sockets.delete(client) })
-    client.on('error', () => {})
-    if (dark) {
-      return // accepted, read, never answered
-    }
-    const upstream = connect(Number(target.port), target.hostname)
-    sockets.add(upstream)
-    upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
-    upstream.on('error', () => { client.destroy() })
-    client.on('close', () => { upstream.destroy() })
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    blackHole: () => {
-      dark = true
-      // kept-alive connections would go on relaying: every later request meets the dark
-      for (const s of sockets) s.destroy()
-    },
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-    }
-  }
-}
 
 describe('our own token during an exchange', () => {
   const net = new TestNet()
@@ -70,7 +35,7 @@ describe('our own token during an exchange', () => {
     assert.ok(await a.tokens.refresh() != null)
     assert.equal(a.admission.ownToken?.claims.ep, epoch + 1, 'a is on the new epoch')
     // b's issuer goes dark: b learns the new epoch from a's retry, and cannot fetch its token of it
-    relay.blackHole()
+    relay.set('dark')
     const refusedByA = waitForEvent(a.admission, 'refused', evt => evt.detail.peer === b.peerId.toString(), 20_000)
     const refusedByB = waitForEvent(b.admission, 'refused', evt => evt.detail.peer === a.peerId.toString(), 20_000)
     await b.libp2p.dial(a.libp2p.getMultiaddrs()[0] as any).then(() => { assert.fail('b cannot be admitted with a rotated token') }, () => {})

@@ -7,53 +7,12 @@
  * now brings every redial forward, as the end of an issuer outage does.
  */
 import assert from 'node:assert/strict'
-import { createServer, connect } from 'node:net'
 import { after, describe, it } from 'node:test'
+import { issuerRelay } from '../fixtures/issuer-relay.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
-import type { Socket } from 'node:net'
 
 const QUIET = { sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
-
-/**
- * A TCP relay to the issuer that can be made to refuse (every request
- * answered 429, as a replica limiting this node does: an answer, so no
- * outage begins and its end redials nothing) and to relay again.
- */
-async function issuerSwitch (target: URL): Promise<{ url: string, refuse: () => void, relay: () => void, close: () => Promise<void> }> {
-  const sockets = new Set<Socket>()
-  let open = true
-  const server = createServer(client => {
-    sockets.add(client)
-    client.on('close', () => { sockets.delete(client) })
-    client.on('error', () => {})
-    if (!open) {
-      const body = JSON.stringify({ error: 'rate-limited' })
-      client.end(`HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`)
-      return
-    }
-    const upstream = connect(Number(target.port), target.hostname)
-    sockets.add(upstream)
-    upstream.on('close', () => { sockets.delete(upstream); client.destroy() })
-    upstream.on('error', () => { client.destroy() })
-    client.on('close', () => { upstream.destroy() })
-    client.pipe(upstream).pipe(client)
-  })
-  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
-  const port = (server.address() as { port: number }).port
-  return {
-    url: `http://127.0.0.1:${port}`,
-    refuse: () => {
-      open = false
-      for (const s of sockets) s.destroy()
-    },
-    relay: () => { open = true },
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-    }
-  }
-}
 
 describe('a token of a new epoch', () => {
   const net = new TestNet()
@@ -61,7 +20,7 @@ describe('a token of a new epoch', () => {
 
   it('brings forward the redials that the rotation made fail: the kept sentinel is dialled at once, not after its backoff', async () => {
     const t = await net.issuer()
-    const relay = await issuerSwitch(new URL(t.url))
+    const relay = await issuerRelay(new URL(t.url))
     after(async () => { await relay.close() })
     const a = await net.node({ type: 'sentinel', ...QUIET })
     const bootstrap = [`${a.getMultiaddrs()[0] ?? ''}`]
@@ -85,7 +44,7 @@ describe('a token of a new epoch', () => {
     assert.equal(a.admission.ownToken?.claims.ep, epoch + 1, 'a is on the new epoch')
 
     // b's issuer refuses it for now: its redial shows the token it holds, and a refuses that
-    relay.refuse()
+    relay.set('refuse')
     const refused = waitForEvent(a.admission, 'refused', evt => evt.detail.peer === b.peerId.toString(), 20_000)
     await a.libp2p.hangUp(b.peerId)
     assert.equal((await refused).detail.reason, 'rotated-key')
@@ -96,7 +55,7 @@ describe('a token of a new epoch', () => {
     assert.equal(b.libp2p.getConnections(a.peerId).length, 0)
 
     // the issuer answers again: b's token of the new epoch brings the redial forward
-    relay.relay()
+    relay.set('relay')
     const back = waitForEvent(b.libp2p, 'peer:connect', evt => evt.detail.toString() === aId, 20_000)
     const own = await b.tokens.refresh()
     assert.equal(own?.claims.ep, epoch + 1, 'b holds a token of the new epoch')
