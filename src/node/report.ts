@@ -31,6 +31,7 @@ export function suspicionOf (admission: AdmissionState, peer: string): PeerSumma
 export async function peerSummaries (libp2p: Libp2p<TempusServices>, admission: AdmissionState): Promise<PeerSummary[]> {
   const connected = new Set(libp2p.getPeers().map(p => p.toString()))
   const directory = libp2p.services.directory
+  const keeper = libp2p.services.keeper
   const known = await libp2p.peerStore.all()
   return known
     .filter(p => !p.id.equals(libp2p.peerId))
@@ -38,6 +39,7 @@ export async function peerSummaries (libp2p: Libp2p<TempusServices>, admission: 
       const id = p.id.toString()
       const end = directory.lastEndOf(id)
       const admitted = admission.admitted.get(id)
+      const redial = keeper.redialOf(p.id)
       return {
         peerId: id,
         type: directory.typeOf(p) ?? null,
@@ -49,7 +51,9 @@ export async function peerSummaries (libp2p: Libp2p<TempusServices>, admission: 
         suspicion: suspicionOf(admission, id),
         revoked: admission.revocations.isRevoked(id),
         connectionIds: libp2p.getConnections(p.id).map(c => c.id),
-        lastConnectionEnd: end == null ? null : { ...end, at: new Date(end.at).toISOString() }
+        lastConnectionEnd: end == null ? null : { ...end, at: new Date(end.at).toISOString() },
+        keptSentinel: keeper.keptSentinels.has(id),
+        redial: redial == null ? null : { failures: redial.failures, nextAt: new Date(redial.nextAt).toISOString(), lastError: redial.lastError ?? null }
       }
     })
     .sort((a, b) => Number(b.connected) - Number(a.connected) || a.peerId.localeCompare(b.peerId))

@@ -28,6 +28,14 @@ export interface PeerSummary {
   connectionIds: string[]
   /** how the last connection to it ended since this process started (ISO time), or null */
   lastConnectionEnd: (Omit<ConnectionEnd, 'at'> & { at: string }) | null
+  /** one of the sentinels this node keeps a connection to (its rendezvous choice, and stand-ins for those out of reach) */
+  keptSentinel: boolean
+  /**
+   * the peer keeper's failed dials to it since it was last connected: how
+   * many in a row, when the next may be (ISO) and why the last failed (its
+   * error's name and message start); null when none is pending
+   */
+  redial: { failures: number, nextAt: string, lastError: string | null } | null
 }
 
 export interface NodeStatus {

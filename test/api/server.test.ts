@@ -69,7 +69,7 @@ describe('admin API', () => {
       return list.find(p => p.peerId === peer.peerId.toString() && p.type === 'edge') != null ? list : undefined
     }, 'the edge to be listed')
     const entry = peers.find(p => p.peerId === peer.peerId.toString())
-    assert.deepEqual(Object.keys(entry).sort(), ['addresses', 'admitted', 'connected', 'connectionIds', 'lastConnectionEnd', 'lastSeen', 'peerId', 'revoked', 'suspicion', 'tokenExpiresAt', 'type'])
+    assert.deepEqual(Object.keys(entry).sort(), ['addresses', 'admitted', 'connected', 'connectionIds', 'keptSentinel', 'lastConnectionEnd', 'lastSeen', 'peerId', 'redial', 'revoked', 'suspicion', 'tokenExpiresAt', 'type'])
     assert.equal(entry.admitted, true)
     assert.deepEqual(entry.suspicion, { score: 0, state: 'ok', quarantinedUntil: null, offences: [] })
     assert.equal(entry.connected, true)

@@ -85,7 +85,7 @@ describe('tempus CLI', () => {
     assert.ok(edgeEntry != null, 'the sentinel lists the edge')
     assert.equal(edgeEntry.admitted, true)
     const table = await tempus(['peers', '--data', sData])
-    assert.match(table.stdout, /^PEER\s+TYPE\s+CONNECTED\s+ADMITTED\s+SUSPICION\s+WHY/)
+    assert.match(table.stdout, /^PEER\s+TYPE\s+CONNECTED\s+ADMITTED\s+SUSPICION\s+WHY\s+LAST SEEN\s+LAST END\s+REDIAL\s+ADDRESSES/)
     assert.deepEqual(edgeEntry.suspicion.offences, [], 'why a score rose: nothing yet')
     assert.equal(edgeEntry.suspicion.quarantinedUntil, null)
     const cleared = await tempus(['peers', 'clear', edgeEntry.peerId, '--data', sData, '--json'])

@@ -52,6 +52,11 @@ describe('a token of a new epoch', () => {
     const failed = await eventually(() => { const s = keeper.redialOf(a.peerId); return s != null && s.failures >= 2 ? s : undefined }, 'two failed redials recorded')
     assert.ok(failed.nextAt - Date.now() > 60_000, `the next redial is minutes away (${failed.nextAt - Date.now()} ms)`)
     assert.match(failed.lastError ?? '', /^EncryptionFailedError: admission refused/, 'the keeper says why its last dial failed')
+    // and the operator's view says so (`tempus peers`, GET /v1/mesh/peers)
+    const summary = (await b.peers()).find(p => p.peerId === aId)
+    assert.equal(summary?.keptSentinel, true)
+    assert.ok((summary?.redial?.failures ?? 0) >= 2 && !Number.isNaN(Date.parse(summary?.redial?.nextAt ?? '')))
+    assert.match(summary?.redial?.lastError ?? '', /admission refused/)
     assert.equal(b.libp2p.getConnections(a.peerId).length, 0)
 
     // the issuer answers again: b's token of the new epoch brings the redial forward

@@ -32,9 +32,14 @@ export async function peersCommand (options: { data?: string, json?: boolean }):
     return
   }
   process.stdout.write(formatTable(
-    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'WHY', 'LAST SEEN', 'LAST END', 'ADDRESSES'],
-    peers.map(p => [p.peerId, p.type ?? '?', p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), suspicionText(p.suspicion), offencesText(p.suspicion.offences ?? []), p.lastSeen ?? '-', p.lastConnectionEnd == null ? '-' : `${p.lastConnectionEnd.how}: ${p.lastConnectionEnd.cause}`, p.addresses.join(' ')])
+    ['PEER', 'TYPE', 'CONNECTED', 'ADMITTED', 'SUSPICION', 'WHY', 'LAST SEEN', 'LAST END', 'REDIAL', 'ADDRESSES'],
+    peers.map(p => [p.peerId, `${p.type ?? '?'}${p.keptSentinel ? ' (kept)' : ''}`, p.connected ? 'yes' : 'no', p.revoked ? 'revoked' : (p.admitted ? 'yes' : 'no'), suspicionText(p.suspicion), offencesText(p.suspicion.offences ?? []), p.lastSeen ?? '-', p.lastConnectionEnd == null ? '-' : `${p.lastConnectionEnd.how}: ${p.lastConnectionEnd.cause}`, redialText(p.redial), p.addresses.join(' ')])
   ))
+}
+
+/** `3 failed, next 12:01:02Z: EncryptionFailedError: …`: the keeper's failed dials since the peer was last connected */
+function redialText (r: PeerSummary['redial'] | undefined): string {
+  return r == null ? '-' : `${r.failures} failed, next ${r.nextAt.slice(11, 19)}Z${r.lastError != null ? `: ${r.lastError}` : ''}`
 }
 
 /** `25.3 quarantined until 2026-…`: the score, the state, and when a quarantine ends */
