@@ -55,6 +55,11 @@ export function dialKeys (addr: Multiaddr): { host: string, address: string } | 
   return { host, address: `${host}/${port ?? ''}` }
 }
 
+/** The keys `addr` is budgeted under: its host and address, or itself as both when it names no host (a relay circuit, a unix socket). */
+function budgetKeys (addr: Multiaddr): { host: string, address: string } {
+  return dialKeys(addr) ?? { host: addr.toString(), address: addr.toString() }
+}
+
 /** A dial not started because every address of the peer is over the node's dial budget: a deferral, nobody's offence. */
 export class DialBudgetError extends TempusError {
   readonly code = 'dial-budget'
@@ -83,7 +88,7 @@ export class DialRateLimiter {
    * a host (a relay circuit, a unix socket) is budgeted as its own host.
    */
   take (addr: Multiaddr): boolean {
-    const keys = dialKeys(addr) ?? { host: addr.toString(), address: addr.toString() }
+    const keys = budgetKeys(addr)
     if (!this.perAddress.has(keys.address) || !this.perHost.has(keys.host)) {
       return false
     }
@@ -94,7 +99,7 @@ export class DialRateLimiter {
 
   /** How long until `addr` may be dialled (its address and its host both have budget), ms. */
   waitMs (addr: Multiaddr): number {
-    const keys = dialKeys(addr) ?? { host: addr.toString(), address: addr.toString() }
+    const keys = budgetKeys(addr)
     return Math.max(this.perAddress.waitMs(keys.address), this.perHost.waitMs(keys.host))
   }
 

@@ -494,13 +494,18 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
     return this.dialBudget.dialTargets(peer.toString(), known)
   }
 
+  /** The peer's retry state in this absence: the one kept, or a new one starting now (not stored: the caller does). */
+  private retryStateOf (key: string): RetryState {
+    return this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+  }
+
   /** A dial the budget held back: tried again as soon as the budget allows, if the peer is still worth it; its failures as they were. */
   private deferred (peer: PeerId, retryInMs: number): void {
     if (!this.running) {
       return
     }
     const key = peer.toString()
-    const state: RetryState = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    const state = this.retryStateOf(key)
     // a spread of a tenth of a second: every deferred dial of one host does not come due at once
     const delay = retryInMs + Math.floor(this.random() * 100)
     state.notBefore = this.now() + delay
@@ -516,7 +521,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       return
     }
     const key = peer.toString()
-    const state: RetryState = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    const state = this.retryStateOf(key)
     state.lastError = `${String(err?.name ?? 'Error')}: ${String(err?.message ?? '').slice(0, 160)}`
     const delay = this.redialDelay(state)
     state.attempt++
@@ -665,7 +670,7 @@ export class DefaultPeerKeeper implements PeerKeeper, Startable {
       return
     }
     const key = peer.toString()
-    const state = this.retries.get(key) ?? { attempt: 0, notBefore: 0, since: this.now() }
+    const state = this.retryStateOf(key)
     this.retries.set(key, state)
     const delay = this.redialDelay(state)
     state.notBefore = this.now() + delay

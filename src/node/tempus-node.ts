@@ -355,7 +355,12 @@ export class TempusNode {
       return
     }
     this.log.info({ outageMs: this.now() - evt.detail.since }, 'issuer outage over: redialling lost peers now')
-    void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the outage failed') })
+    this.redialNow('the outage')
+  }
+
+  /** Every kept and lost peer redialled at once, whatever backoff `after` grew (the keeper's one pass at a time). */
+  private redialNow (after: string): void {
+    void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, `redial after ${after} failed`) })
   }
 
   /**
@@ -371,7 +376,7 @@ export class TempusNode {
       return
     }
     this.log.info({ epoch: evt.detail.epoch, previous: evt.detail.previous }, 'a token of the new epoch: redialling lost peers now')
-    void this.libp2p.services.keeper.reconnectNow().catch(err => { this.log.warn({ err: err?.name }, 'redial after the rotation failed') })
+    this.redialNow('the rotation')
   }
 
   /**
