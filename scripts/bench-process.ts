@@ -239,7 +239,7 @@ interface ProfileNode { id: number, callFrame: { functionName: string, url: stri
 async function printProfile (dir: string, windowStart: number, windowEnd: number): Promise<void> {
   const { readdir } = await import('node:fs/promises')
   const file = (await readdir(dir)).find(f => f.endsWith('.cpuprofile'))
-  const census = JSON.parse(await readFile(join(dir, 'census.json'), 'utf8')) as { modules: string[], timers: Array<{ origin: string, perSecond: number }>, timersPerSecond: number, memory: NodeJS.MemoryUsage }
+  const census = JSON.parse(await readFile(join(dir, 'census.json'), 'utf8')) as { modules: string[], timers: Array<{ origin: string, perSecond: number }>, timersPerSecond: number, gc: Array<{ kind: string, perSecond: number, msPerSecond: number }>, allocations: { bytesPerSecond: number, sites: Array<{ site: string, bytesPerSecond: number }> }, memory: NodeJS.MemoryUsage }
   if (file == null) return
   const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as { nodes: ProfileNode[], samples: number[], timeDeltas: number[], startTime: number }
   // the profile's clock starts with the process; the window is where the census counted (WARMUP_S..WARMUP_S+WINDOW_S after load)
@@ -286,6 +286,9 @@ async function printProfile (dir: string, windowStart: number, windowEnd: number
   process.stdout.write(`self time (% of one core):\n${top(self, 30)}\n`)
   process.stdout.write(`inclusive time (% of one core):\n${top(incl, 40)}\n`)
   process.stdout.write(`timer callbacks: ${census.timersPerSecond}/s; by origin:\n${census.timers.slice(0, 25).map(o => `  ${o.perSecond.toFixed(2).padStart(7)}  ${o.origin}`).join('\n')}\n`)
+  process.stdout.write(`garbage collections: ${census.gc.map(g => `${g.kind} ${g.perSecond}/s, ${g.msPerSecond} ms/s`).join('; ')}\n`)
+  const kb = (b: number): string => `${(b / 1024).toFixed(1).padStart(7)} kB/s`
+  process.stdout.write(`allocated: ${kb(census.allocations.bytesPerSecond).trim()} (sampled, freed objects too); by site:\n${census.allocations.sites.slice(0, 30).map(a => `  ${kb(a.bytesPerSecond)}  ${a.site}`).join('\n')}\n`)
   const pkgs = new Map<string, number>()
   for (const u of census.modules) {
     const p = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1] ?? (u.includes('/dist/') ? `tempus ${u.replace(/^.*\/dist\/(src\/[^/]+|scripts).*$/, '$1')}` : u.startsWith('node:') ? 'node:*' : 'other')
