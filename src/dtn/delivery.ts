@@ -6,7 +6,7 @@
  * receipt travels back through the carriers, each of which drops its copy
  * once it can confirm the receipt against the bundle it holds.
  */
-import { openReceipt, signReceipt } from './receipt.ts'
+import { VerifiedReceipts, openReceipt, signReceipt } from './receipt.ts'
 import { countRefusal, refuse } from './context.ts'
 import { destinedTo, formatDestination, parseDestination } from './destination.ts'
 import { DtnError, HARMLESS } from './errors.ts'
@@ -21,6 +21,8 @@ export type DeliveryContext = Pick<DtnContext, 'store' | 'state' | 'self' | 'typ
 
 export class Delivery {
   private readonly ctx: DeliveryContext
+  /** receipts told again (by each peer in turn) are not checked again */
+  readonly verifiedReceipts = new VerifiedReceipts()
 
   constructor (ctx: DeliveryContext) {
     this.ctx = ctx
@@ -106,7 +108,7 @@ export class Delivery {
     for (const wire of wires) {
       let receipt: Receipt
       try {
-        receipt = openReceipt(wire, this.ctx.now())
+        receipt = openReceipt(wire, this.ctx.now(), this.verifiedReceipts)
       } catch (err) {
         if (err instanceof DtnError && err.reason === 'expired') {
           continue

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { createBundle, encodeFragment, endorse, openFragment, toWire } from '../../src/dtn/bundle.ts'
-import { openReceipt, signReceipt } from '../../src/dtn/receipt.ts'
+import { VerifiedReceipts, openReceipt, signReceipt } from '../../src/dtn/receipt.ts'
 import { destinedTo, formatDestination, parseDestination } from '../../src/dtn/destination.ts'
 import { DtnError } from '../../src/dtn/errors.ts'
 import { decryptPayload } from '../../src/dtn/payload-crypto.ts'
@@ -148,6 +148,29 @@ describe('bundles (pure)', () => {
     assert.equal(reason(() => openReceipt(forged.wire, NOW + 10)), 'bad-receipt')
     assert.equal(reason(() => openReceipt({ body: new Uint8Array([1, 2, 3]), signature: new Uint8Array(64) }, NOW)), 'bad-receipt')
     assert.equal(reason(() => openReceipt(r.wire, f.expiresAt)), 'expired')
+  })
+
+  it('a receipt told again is not checked again, but other bytes are, and its times every time', async () => {
+    const s = await signer()
+    const d = await signer()
+    const [f] = createBundle(s, parseDestination(d.peerId), randomBytes(10), opts, NOW) as [Fragment]
+    const r = signReceipt(d.privateKey, d.peerId, f, NOW + 5)
+    const verified = new VerifiedReceipts()
+    for (let i = 0; i < 5; i++) {
+      assert.equal(openReceipt(r.wire, NOW + 10, verified).id, f.id)
+    }
+    assert.equal(verified.hits, 4, 'checked once, then known by its bytes')
+    // the same signature beside another body is another receipt: checked, and refused
+    const other = signReceipt(d.privateKey, d.peerId, f, NOW + 6)
+    assert.equal(reason(() => openReceipt({ body: other.wire.body, signature: r.wire.signature }, NOW + 10, verified)), 'bad-receipt')
+    // a forgery is refused each time it comes, never remembered as checked
+    const forged = signReceipt(s.privateKey, d.peerId, f, NOW + 5)
+    for (let i = 0; i < 2; i++) {
+      assert.equal(reason(() => openReceipt(forged.wire, NOW + 10, verified)), 'bad-receipt')
+    }
+    assert.equal(verified.hits, 4)
+    // known bytes still lapse
+    assert.equal(reason(() => openReceipt(r.wire, f.expiresAt, verified)), 'expired')
   })
 
   it('routes: direct to the destination, half the copies to a preferred carrier, a quarter to others, none in the wait phase', () => {
