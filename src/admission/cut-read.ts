@@ -22,7 +22,7 @@ import { TempusError } from '../core/tempus-error.ts'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** the peer's bytes are wrong: charge it */
-const FRAMING_FAULTS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError'])
+const FRAMING_FAULTS = new Set(['InvalidDataLengthError', 'InvalidDataLengthLengthError', 'InvalidMessageLengthError', 'LengthPrefixError'])
 
 /** the stream was cut, by either side or by the network: charge nobody */
 const CUTS = new Set([

@@ -5,6 +5,7 @@
  * admission never reaches identify, the DHT, gossipsub, ping or any other
  * protocol: its connection is aborted and it is told nothing.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { pbStream } from '@libp2p/utils'
 import { MAX_ADMIT_FRAME_BYTES } from './constants.ts'
 import { isCutRead } from './cut-read.ts'
@@ -33,7 +34,7 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
       // how late our own loop runs meanwhile: a deadline missed while it ran late may be ours
       const lag = loopLag.watch()
       // pbStream's unwrap is its lpStream's: unread bytes go back to the connection for the muxer
-      const pb = pbStream(secured.connection, { maxDataLength: MAX_ADMIT_FRAME_BYTES })
+      const pb = pbStream(secured.connection, lengthPrefixed({ maxDataLength: MAX_ADMIT_FRAME_BYTES }))
       try {
         if (state.denies(remote)) {
           throw new AdmissionError('refused', 'peer is revoked, banned or quarantined')

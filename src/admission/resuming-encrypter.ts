@@ -15,6 +15,7 @@
  * path fails at the confirm, which only the ticket's subject can send
  * (Noise's own failures are not charged either).
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { lpStream } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AdmissionError } from './errors.ts'
@@ -64,7 +65,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         const remotePeer = options?.remotePeer
         const remote = remotePeer?.toString()
         const held = remote == null || state.denies(remote) ? undefined : state.tickets?.resumable(remote, state.verifier.current?.epoch)
-        const lp = lpStream(connection, { maxDataLength: MAX_RESUME_MESSAGE_BYTES })
+        const lp = lpStream(connection, lengthPrefixed({ maxDataLength: MAX_RESUME_MESSAGE_BYTES }))
         if (remotePeer == null || remote == null || held == null) {
           await lp.write(encodeFull(), options)
           return await inner.secureOutbound(lp.unwrap(), options)
@@ -83,7 +84,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
       },
 
       async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
-        const lp = lpStream(connection, { maxDataLength: MAX_RESUME_MESSAGE_BYTES })
+        const lp = lpStream(connection, lengthPrefixed({ maxDataLength: MAX_RESUME_MESSAGE_BYTES }))
         const deadline = deadlineOf(options)
         // counted as an inbound handshake while it runs (inbound-load.ts); Noise's fallback counts its own
         const handshake = state.inbound.begin()

@@ -6,6 +6,7 @@
  * spreads it on `tempus/crl/1`), acts on suspicion thresholds and persists
  * bans.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { Key } from 'interface-datastore'
 import { serviceCapabilities } from '@libp2p/interface'
 import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
@@ -306,7 +307,7 @@ export class AdmissionService implements Startable {
   private present (c: Connection, message: TokenRefresh): void {
     void (async () => {
       const stream = await c.newStream(REFRESH_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
-      await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).write(message, TokenRefresh, { signal: AbortSignal.timeout(5_000) })
+      await pbStream(stream, lengthPrefixed({ maxDataLength: MAX_TOKEN_BYTES * 3 })).write(message, TokenRefresh, { signal: AbortSignal.timeout(5_000) })
       await stream.close()
     })().catch(err => { this.log('could not re-present the token to %p - %s', c.remotePeer, err?.name) })
   }
@@ -315,7 +316,7 @@ export class AdmissionService implements Startable {
     const peer = connection.remotePeer.toString()
     let refresh: TokenRefresh
     try {
-      refresh = await pbStream(stream, { maxDataLength: MAX_TOKEN_BYTES * 3 }).read(peerDecoded(TokenRefresh), { signal: AbortSignal.timeout(5_000) })
+      refresh = await pbStream(stream, lengthPrefixed({ maxDataLength: MAX_TOKEN_BYTES * 3 })).read(peerDecoded(TokenRefresh), { signal: AbortSignal.timeout(5_000) })
     } catch (err: any) {
       // only the peer's bytes are its offence: a read cut, timed out or aborted by our side (with
       // whatever error, an AdmissionError of our sweep included) is nobody's

@@ -30,6 +30,7 @@
  * is the caller's to abort, once it has settled its own state: an abort
  * here would close the stream before the caller heard why.
  */
+import { lengthPrefixed } from './length-prefix.ts'
 import { InvalidMessageError, UnsupportedProtocolError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -116,7 +117,7 @@ function selection (protocol: string): Uint8Array | undefined {
 }
 
 async function acknowledged (stream: Stream, protocol: string, timeoutMs: number): Promise<void> {
-  const lp = lpStream(stream, { maxDataLength: MAX_ANSWER_BYTES })
+  const lp = lpStream(stream, lengthPrefixed({ maxDataLength: MAX_ANSWER_BYTES }))
   // a timer cleared on the answer (AbortSignal.timeout's would fire later all the same, building its error)
   const deadline = new AbortController()
   // a timeout says nothing about what ran: not the refusal's error

@@ -5,6 +5,7 @@
  * receipts it knows, and this node sends each fragment and waits for its
  * acknowledgement (sent once the fragment is on the peer's disk).
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { pbStream } from '@libp2p/utils'
 import { refuse } from './context.ts'
 import { DTN_PROTOCOL, FRAME_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_HELD_SCANNED, MAX_OFFER_KEYS, MAX_OFFER_RECEIPTS } from './constants.ts'
@@ -82,7 +83,7 @@ export class OfferingSide {
       const offered = new Set(keys.map(k => fragmentKey(k.id, k.offset)))
       stream = await this.init.connectionManager.openStream(this.peerIdOf(peer), DTN_PROTOCOL, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       ctx.stats.sessions++
-      const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_FRAME_BYTES }))
       await pb.write({ offer: { keys, receipts: fresh.map(r => r.wire) } }, DtnFrame, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })
       fresh.forEach(r => { told.add(r.id) })
       this.receiptsTold.set(peer, told)

@@ -10,6 +10,7 @@
  * counted against the peer that sent it; duplicates and quota refusals are
  * nobody's fault.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { RateLimiter, pbStream } from '@libp2p/utils'
 import { openFragment } from './bundle.ts'
 import { countRefusal, refuse } from './context.ts'
@@ -63,7 +64,7 @@ export class ServingSide {
       if (!ctx.state.admitted.has(peer)) {
         throw new DtnError('unwanted', 'not admitted')
       }
-      const pb = pbStream(stream, { maxDataLength: MAX_FRAME_BYTES })
+      const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_FRAME_BYTES }))
       const read = async (): Promise<DtnFrame> => {
         wait?.close()
         wait = loopLag.watch()
@@ -124,7 +125,7 @@ export class ServingSide {
       // a bad frame is the peer's doing; a reset or a timeout may be the network's
       const reason: DtnRefusal | undefined = err instanceof DtnError
         ? err.reason
-        : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError') ? 'oversize' : undefined
+        : (err?.name === 'InvalidDataLengthError' || err?.name === 'InvalidDataLengthLengthError' || err?.name === 'LengthPrefixError') ? 'oversize' : undefined
       if (reason != null && !HARMLESS.has(reason)) {
         refuse(ctx, peer, reason)
       } else if (wanted.size > 0 && err?.name === 'TimeoutError' && !(wait != null && starvedWithin(wait, FRAME_TIMEOUT_MS))) {

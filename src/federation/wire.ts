@@ -5,6 +5,7 @@
  * (the envelope checks, a fresh pin, the rate limits); these only frame
  * it, within its bounds.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { lpStream, pbStream } from '@libp2p/utils'
 import { CROSSING_PROTOCOL, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES, MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL } from './constants.ts'
 import { FederationError } from './errors.ts'
@@ -17,7 +18,7 @@ export async function sendCrossing (connectionManager: ConnectionManager, peer: 
   const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
   const stream = await connectionManager.openStream(peer, CROSSING_PROTOCOL, { signal })
   try {
-    const pb = pbStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
+    const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_CROSSING_BYTES }))
     await pb.write({ receipts: [], revocationList: '', ...crossing }, Crossing, { signal })
     const ack = await pb.read(CrossingAck, { signal })
     await stream.close({ signal })
@@ -30,7 +31,7 @@ export async function sendCrossing (connectionManager: ConnectionManager, peer: 
 
 /** Read one crossing (bytes that do not decode are `malformed`), take it, ack whether it was stored. */
 export async function answerCrossing (stream: Stream, signal: AbortSignal, take: (crossing: Crossing) => Promise<boolean>): Promise<void> {
-  const pb = pbStream(stream, { maxDataLength: MAX_CROSSING_BYTES })
+  const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_CROSSING_BYTES }))
   const crossing = await pb.read(Crossing, { signal, limits: { receipts: MAX_CROSSING_RECEIPTS } }).catch((err: any) => {
     throw err?.name === 'TimeoutError' || err?.name === 'AbortError' ? err : new FederationError('malformed', 'the crossing does not decode')
   })
@@ -43,13 +44,13 @@ export async function answerCrossing (stream: Stream, signal: AbortSignal, take:
 export async function sendRelayFrame (connection: Connection, frame: Uint8Array): Promise<void> {
   const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
   const stream = await connection.newStream(RELAY_PROTOCOL, { signal })
-  await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).write(frame, { signal })
+  await lpStream(stream, lengthPrefixed({ maxDataLength: MAX_RELAY_FRAME_BYTES })).write(frame, { signal })
   await stream.close({ signal })
 }
 
 /** Read one relayed frame (opaque bytes: no protons codec to read them with). */
 export async function readRelayFrame (stream: Stream): Promise<Uint8Array> {
-  const frame = (await lpStream(stream, { maxDataLength: MAX_RELAY_FRAME_BYTES }).read({ signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })).subarray()
+  const frame = (await lpStream(stream, lengthPrefixed({ maxDataLength: MAX_RELAY_FRAME_BYTES })).read({ signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS) })).subarray()
   await stream.close().catch(() => {})
   return frame
 }
@@ -59,7 +60,7 @@ export async function exchangeEnvelopes (connectionManager: ConnectionManager, p
   const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
   const stream = await connectionManager.openStream(peer, FEDERATION_PROTOCOL, { signal })
   try {
-    const pb = pbStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+    const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_ENVELOPE_BYTES }))
     await pb.write(envelope, Envelope, { signal })
     const reply = await pb.read(Reply, { signal }).catch((err: any) => {
       throw new FederationError('malformed', `no reply: ${err?.name ?? 'error'}`)
@@ -79,7 +80,7 @@ export async function exchangeEnvelopes (connectionManager: ConnectionManager, p
  */
 export async function answerEnvelope (stream: Stream, accept: (envelope: Envelope) => Promise<Envelope>): Promise<void> {
   const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
-  const pb = pbStream(stream, { maxDataLength: MAX_ENVELOPE_BYTES })
+  const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_ENVELOPE_BYTES }))
   const envelope = await pb.read(Envelope, { signal }).catch(() => {
     throw new FederationError('malformed', 'the envelope does not decode')
   })

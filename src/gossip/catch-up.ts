@@ -7,6 +7,7 @@
  * `CATCH_UP_MIN_INTERVAL_MS` on other connections, and from a random peer
  * every period (the service runs the timer).
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { RateLimiter, pbStream } from '@libp2p/utils'
 import { isPeerFault, peerDecoded } from '../admission/cut-read.ts'
 import { DIGEST_BYTES, bucketDigests, differingRanges, digestLayout } from './catch-up-digest.ts'
@@ -126,7 +127,7 @@ export class CatchUp {
         }
         let response: CatchUpResponse
         try {
-          const pb = pbStream(stream, { maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES })
+          const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_CATCH_UP_RESPONSE_BYTES }))
           const digests = held == null ? {} : { digestStart: BigInt(held.layout.start), digestSpan: held.layout.span, digests: held.digests }
           await pb.write({ since: BigInt(since), afterId, limit: CATCH_UP_PAGE, ...digests }, CatchUpRequest, { signal })
           response = await pb.read(CatchUpResponse, { signal, limits: { frames: CATCH_UP_PAGE } })
@@ -265,7 +266,7 @@ export class CatchUp {
         stream.abort(new Error('catch-up rate limited'))
         return
       }
-      const pb = pbStream(stream, { maxDataLength: MAX_CATCH_UP_REQUEST_BYTES })
+      const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_CATCH_UP_REQUEST_BYTES }))
       let request: CatchUpRequest
       try {
         request = await pb.read(peerDecoded(CatchUpRequest), { signal })

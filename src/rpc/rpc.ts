@@ -20,6 +20,7 @@
  * calls on the session go on); bytes that break the protocol (a frame that
  * does not decode, an id already in flight) end the whole session, charged.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { serviceDependencies } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter, pbStream } from '@libp2p/utils'
@@ -315,7 +316,7 @@ export class Rpc implements Startable {
       throw this.failure(signal, options.signal)
     }
     try {
-      const pb = pbStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
+      const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_RPC_FRAME_BYTES }))
       await pb.write(request, RpcRequest, { signal })
       if (oneway) {
         await stream.close({ signal })
@@ -491,7 +492,7 @@ export class Rpc implements Startable {
     }
     this.inflight.set(caller.peer, running + 1)
     try {
-      const pb = pbStream(stream, { maxDataLength: MAX_RPC_FRAME_BYTES })
+      const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_RPC_FRAME_BYTES }))
       let request: RpcRequest
       let args: RpcValue
       // one deadline for the whole call: reading, the handler, the answer

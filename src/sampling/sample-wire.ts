@@ -7,6 +7,7 @@
  * and who is charged: a frame out of step is its sender's offence, a reset
  * or a timeout only means the other side is gone.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { pbStream } from '@libp2p/utils'
 import { isFramingFault } from '../admission/cut-read.ts'
 import { MAX_SHUFFLE_BYTES, sampleProtocol } from './constants.ts'
@@ -57,7 +58,7 @@ export async function initiateSampleExchange (ctx: { connectionManager: Connecti
   const partner = peer.toString()
   const stream = await ctx.connectionManager.openStream(peer, sampleProtocol(type), { signal })
   try {
-    const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+    const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_SHUFFLE_BYTES }))
     const mine = side.offer()
     const mineIds = mine.map(e => e.id)
     await pb.write({ ...EMPTY, ids: mineIds }, SampleFrame, { signal })
@@ -108,7 +109,7 @@ export async function answerSampleExchange (ctx: SampleAnswerContext, type: Peer
     return
   }
   try {
-    const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+    const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_SHUFFLE_BYTES }))
     let theirs: SampleStep
     let shown: SampleStep
     try {

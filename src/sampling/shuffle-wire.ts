@@ -6,6 +6,7 @@
  * A frame out of shape is its sender's offence; a reset or a timeout only
  * means the other side is gone.
  */
+import { lengthPrefixed } from '../core/length-prefix.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pbStream } from '@libp2p/utils'
@@ -89,7 +90,7 @@ export async function initiateShuffle (ctx: { connectionManager: ConnectionManag
   const partnerId = peer.toString()
   const stream = await ctx.connectionManager.openStream(peer, cyclonProtocol(type), { signal })
   try {
-    const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+    const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_SHUFFLE_BYTES }))
     await pb.write({ entries: sent.map(e => toWire(e)) }, CyclonShuffle, { signal })
     let reply: PeerEntry[]
     try {
@@ -151,7 +152,7 @@ export async function answerShuffle (ctx: AnswerContext, type: PeerType, stream:
       stream.abort(new Error('rate limited'))
       return
     }
-    const pb = pbStream(stream, { maxDataLength: MAX_SHUFFLE_BYTES })
+    const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_SHUFFLE_BYTES }))
     let received: PeerEntry[]
     try {
       received = await readShuffle(pb, ctx.maxEntries, signal)

@@ -4,6 +4,7 @@ import { REFRESH_PROTOCOL } from '../../src/admission/constants.ts'
 import { AdmissionError } from '../../src/admission/errors.ts'
 import { StreamCloseEvent, StreamResetEvent } from '@libp2p/interface'
 import { isCutRead, isFramingFault, isPeerFault, peerDecoded } from '../../src/admission/cut-read.ts'
+import { LengthPrefixError } from '../../src/core/length-prefix.ts'
 import { CATCH_UP_DIGEST_PROTOCOL, CATCH_UP_PROTOCOL } from '../../src/gossip/constants.ts'
 import { RPC_PROTOCOL } from '../../src/rpc/constants.ts'
 import { cyclonProtocol } from '../../src/sampling/constants.ts'
@@ -37,6 +38,7 @@ describe('a cut read is nobody\'s offence', () => {
     try { codec.decode(new Uint8Array(0)) } catch (err) { thrown = err }
     assert.equal(isPeerFault(thrown), true, 'a frame that does not decode')
     assert.equal(isPeerFault(Object.assign(new Error('x'), { name: 'InvalidDataLengthError' })), true, 'an oversize length')
+    assert.equal(isPeerFault(new LengthPrefixError(3)), true, 'a length prefix that does not end')
     assert.equal(isPeerFault(new Error('a connection aborted by our side')), false)
     assert.equal(isPeerFault(new RangeError('index out of range')), false, 'unmarked: could be anything')
   })
