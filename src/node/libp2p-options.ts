@@ -18,6 +18,7 @@ import { coalescingWrites } from './coalescing-writes.ts'
 import { noiseFrameLength } from '../core/noise-frame-length.ts'
 import { noiseCrypto } from '../core/noise-crypto.ts'
 import { admissionGater } from '../admission/gater.ts'
+import { RESUME_PROTOCOL } from '../admission/resume-handshake.ts'
 import { withoutRedundantLoopback } from './announce-filter.ts'
 import type { OwnAddresses } from '../core/own-addresses.ts'
 import { admissionService } from '../admission/service.ts'
@@ -63,6 +64,9 @@ import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
 import type { Registry } from 'prom-client'
+
+/** @chainsafe/libp2p-noise's protocol id (its `protocol`): the inbound negotiation guard ends at its proposal */
+const NOISE_PROTOCOL = '/noise'
 
 export type TempusServices = {
   identify: Identify
@@ -139,7 +143,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       ...(admission.tickets == null ? [] : [coalescingWrites(resumingEncrypter(admittingNoise, admission))]),
       admittingNoise
     ],
-    connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn }),
+    // an inbound connection's negotiation before its security handshake is held to an honest dialler's bounds
+    connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn, securityProtocols: [...(admission.tickets == null ? [] : [RESUME_PROTOCOL]), NOISE_PROTOCOL] }),
     // no Yamux keep-alive: the ping monitor (src/liveness) already probes every
     // connection with Yamux's ping frame and acts on the answer, where the
     // keep-alive only logs a failure; it pinged once at every connection's

@@ -1,0 +1,100 @@
+/**
+ * The bytes an inbound connection may send before its security handshake,
+ * checked as they arrive. Pure: no libp2p, no I/O.
+ *
+ * Before Noise (or a resumption) starts, libp2p reads the dialler's
+ * multistream-select frames — a varint length, then a line — with
+ * @libp2p/utils' `lpStream`, which reads a length one byte at a time, makes
+ * a new RangeError for every byte short of its end and never applies its
+ * bound on a length's size while it has not ended (src/core/length-prefix.ts
+ * fixes that for this project's own streams; this one is libp2p's). And its
+ * listener answers frame after frame for as long as they come. So anyone
+ * who can open a TCP connection, before any key or token, could send
+ * 0x80 0x80 … and keep a core busy until the upgrade timeout: one
+ * connection sending 1.4 MB made a node burn 5.3 s of CPU in 5.1 s.
+ *
+ * An honest dialler sends the multistream header and one proposal (two
+ * after a `na`, a few at most), each a line of at most 1,024 bytes whose
+ * length takes at most two varint bytes. The guard follows those frames
+ * and says `done` once a frame proposes one of the node's security
+ * protocols (what follows is that protocol's, with bounds of its own); a
+ * length of more than two bytes, a frame over 1,024 bytes or more than
+ * `maxFrames` frames before that is a violation, and the connection is cut
+ * at that byte.
+ */
+export type NegotiationViolation = 'long-length' | 'oversize-frame' | 'too-many-frames'
+export type NegotiationVerdict = 'watching' | 'done' | NegotiationViolation
+
+export interface NegotiationGuardInit {
+  /** the security protocols this node speaks: a proposal of one ends the negotiation */
+  protocols: readonly string[]
+  /** frames before a proposal of one of them, at most; @default 8 */
+  maxFrames?: number
+}
+
+/** multistream-select's own bound on a line (`MAX_PROTOCOL_LENGTH`), and the varint bytes its length takes */
+const MAX_FRAME_BYTES = 1024
+const MAX_LENGTH_BYTES = 2
+
+export class NegotiationGuard {
+  private readonly proposals: Set<string>
+  private readonly maxFrames: number
+  private verdict: NegotiationVerdict = 'watching'
+  private frames = 0
+  /** the length being read: its value so far and how many bytes it took */
+  private length = 0
+  private lengthBytes = 0
+  /** the line being read, once its length is known */
+  private line?: Uint8Array
+  private lineAt = 0
+
+  constructor (init: NegotiationGuardInit) {
+    this.proposals = new Set(init.protocols.map(p => `${p}\n`))
+    this.maxFrames = init.maxFrames ?? 8
+  }
+
+  /** Take the next bytes the dialler sent; the verdict so far (once not `watching`, it stays). */
+  feed (chunk: Uint8Array): NegotiationVerdict {
+    for (let i = 0; i < chunk.length && this.verdict === 'watching'; i++) {
+      const b = chunk[i] as number
+      if (this.line == null) {
+        this.length += (b & 0x7f) * (this.lengthBytes === 0 ? 1 : 0x80)
+        this.lengthBytes++
+        if (b >= 0x80) {
+          if (this.lengthBytes >= MAX_LENGTH_BYTES) {
+            this.verdict = 'long-length'
+          }
+          continue
+        }
+        if (this.length > MAX_FRAME_BYTES) {
+          this.verdict = 'oversize-frame'
+          continue
+        }
+        this.line = new Uint8Array(this.length)
+        this.lineAt = 0
+        this.length = 0
+        this.lengthBytes = 0
+      } else {
+        // the rest of the line that is in this chunk, at once
+        const take = Math.min(this.line.length - this.lineAt, chunk.length - i)
+        this.line.set(chunk.subarray(i, i + take), this.lineAt)
+        this.lineAt += take
+        i += take - 1
+      }
+      if (this.line != null && this.lineAt === this.line.length) {
+        this.endOfLine(this.line)
+      }
+    }
+    return this.verdict
+  }
+
+  private endOfLine (line: Uint8Array): void {
+    this.line = undefined
+    this.frames++
+    if (this.proposals.has(Buffer.from(line).toString('utf8'))) {
+      this.verdict = 'done'
+    } else if (this.frames >= this.maxFrames) {
+      this.verdict = 'too-many-frames'
+    }
+  }
+}

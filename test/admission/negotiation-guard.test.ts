@@ -1,0 +1,114 @@
+/**
+ * The bytes an inbound connection sends before its security handshake
+ * (src/core/negotiation-guard.ts, hooked in by the gater): an honest
+ * dialler's negotiation passes however it is split; a length that does not
+ * end, an oversize line or too many lines is out of bounds; and a real
+ * node cuts a raw TCP connection that floods it with length bytes at once,
+ * while an honest node still connects. The node runs with a 60 s upgrade
+ * timeout, so without the guard the flood's connection stays open past
+ * the test's bound (libp2p's own reader takes every 0x80 for "not yet").
+ */
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { after, before, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { NegotiationGuard } from '../../src/core/negotiation-guard.ts'
+import { RESUME_PROTOCOL } from '../../src/admission/resume-handshake.ts'
+import { TestNet } from '../fixtures/nodes.ts'
+import type { NegotiationVerdict } from '../../src/core/negotiation-guard.ts'
+import type { TempusNode } from '../../src/node/tempus-node.ts'
+
+const PROTOCOLS = [RESUME_PROTOCOL, '/noise']
+
+/** a multistream-select frame: its varint length, then the line */
+function frame (line: string): Buffer {
+  const body = Buffer.from(`${line}\n`)
+  const length = body.length < 0x80 ? Buffer.of(body.length) : Buffer.of((body.length & 0x7f) | 0x80, body.length >> 7)
+  return Buffer.concat([length, body])
+}
+
+const HEADER = frame('/multistream/1.0.0')
+
+function verdictOf (bytes: Buffer, splitAt: number[] = []): NegotiationVerdict {
+  const guard = new NegotiationGuard({ protocols: PROTOCOLS })
+  let from = 0
+  let verdict: NegotiationVerdict = 'watching'
+  for (const at of [...splitAt, bytes.length]) {
+    verdict = guard.feed(bytes.subarray(from, at))
+    from = at
+  }
+  return verdict
+}
+
+/** the bytes a raw TCP connection sent before the node closed it, or 'open' if it is still open at the bound */
+async function floodUntilClosed (port: number, preamble: Buffer, chunks: number): Promise<{ sent: number, closed: boolean }> {
+  const socket = connect(port, '127.0.0.1')
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const closed = new Promise<boolean>(resolve => {
+    const bound = setTimeout(() => { resolve(false) }, 20_000)
+    socket.once('close', () => { clearTimeout(bound); resolve(true) })
+  })
+  socket.on('error', () => {})
+  let sent = 0
+  socket.write(preamble)
+  for (let i = 0; i < chunks && !socket.destroyed; i++) {
+    const chunk = Buffer.alloc(1024, 0x80)
+    socket.write(chunk)
+    sent += chunk.length
+  }
+  const wasClosed = await closed
+  socket.destroy()
+  return { sent, closed: wasClosed }
+}
+
+describe('the negotiation before an inbound security handshake', () => {
+  it('passes an honest dialler\'s negotiation however it is split, and ends at its proposal', () => {
+    const honest = Buffer.concat([HEADER, frame('/noise'), Buffer.from([0x00, 0x20, ...new Array(32).fill(0x80)])])
+    for (let at = 0; at <= honest.length; at++) {
+      assert.equal(verdictOf(honest, [at]), 'done', `split at ${at}`)
+    }
+    assert.equal(verdictOf(honest, [...Array(honest.length).keys()].slice(1)), 'done', 'a byte at a time')
+    // a proposal the node does not speak, then one it does (after the listener's `na`)
+    assert.equal(verdictOf(Buffer.concat([HEADER, frame('/tls/1.0.0'), frame(RESUME_PROTOCOL)])), 'done')
+    // the Noise bytes after the proposal are not the guard's: even a flood of them passes
+    assert.equal(verdictOf(Buffer.concat([HEADER, frame('/noise'), Buffer.alloc(4096, 0x80)])), 'done')
+    assert.equal(verdictOf(HEADER), 'watching')
+  })
+
+  it('refuses a length that does not end in two bytes, a line over 1,024 bytes and too many lines', () => {
+    assert.equal(verdictOf(Buffer.alloc(3, 0x80)), 'long-length')
+    assert.equal(verdictOf(Buffer.concat([HEADER, Buffer.alloc(2, 0x80)])), 'long-length')
+    assert.equal(verdictOf(Buffer.concat([HEADER, Buffer.of(0x81, 0x08)])), 'oversize-frame', 'a 1,025-byte line')
+    assert.equal(verdictOf(Buffer.concat([HEADER, frame('x'.repeat(1000))])), 'watching', 'a long line within the bound')
+    assert.equal(verdictOf(Buffer.concat(new Array(8).fill(HEADER))), 'too-many-frames')
+    assert.equal(verdictOf(Buffer.concat(new Array(7).fill(HEADER))), 'watching')
+  })
+
+  describe('a real node', () => {
+    const net = new TestNet()
+    let node: TempusNode
+    let port: number
+
+    before(async () => {
+      node = await net.node({ type: 'sentinel', connections: { inboundUpgradeTimeout: '60s' } })
+      port = Number(/\/tcp\/(\d+)/.exec(node.getMultiaddrs()[0]?.toString() ?? '')?.[1])
+    })
+    after(async () => { await net.stop() })
+
+    it('cuts a connection that floods it with length bytes before any key, at once', async () => {
+      for (const preamble of [Buffer.alloc(0), HEADER, Buffer.concat([HEADER, frame('/not-spoken/1.0.0')])]) {
+        const { closed } = await floodUntilClosed(port, preamble, 256)
+        assert.equal(closed, true, `after ${preamble.length} honest bytes, the flood's connection was cut`)
+      }
+    })
+
+    it('still admits an honest node, twice in a row (the second may resume on a ticket)', async () => {
+      const edge = await net.node({ type: 'edge' })
+      for (let i = 0; i < 2; i++) {
+        const connection = await edge.libp2p.dial(multiaddr(node.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
+        assert.equal(connection.remotePeer.toString(), node.peerId.toString())
+        await connection.close()
+      }
+    })
+  })
+})
