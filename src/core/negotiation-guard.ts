@@ -2,6 +2,11 @@
  * The bytes an inbound connection may send before its security handshake,
  * checked as they arrive. Pure: no libp2p, no I/O.
  *
+ * The same holds for every inbound stream's negotiation inside a
+ * connection (src/node/negotiation-guarded-muxer.ts), whose frames are
+ * read by the same code: there, `done` is the proposal of any protocol the
+ * node handles.
+ *
  * Before Noise (or a resumption) starts, libp2p reads the dialler's
  * multistream-select frames — a varint length, then a line — with
  * @libp2p/utils' `lpStream`, which reads a length one byte at a time, makes
@@ -26,8 +31,8 @@ export type NegotiationViolation = 'long-length' | 'oversize-frame' | 'too-many-
 export type NegotiationVerdict = 'watching' | 'done' | NegotiationViolation
 
 export interface NegotiationGuardInit {
-  /** the security protocols this node speaks: a proposal of one ends the negotiation */
-  protocols: readonly string[]
+  /** the protocols this node speaks here (a list, or a test of one): a proposal of one ends the negotiation */
+  protocols: readonly string[] | ((protocol: string) => boolean)
   /** frames before a proposal of one of them, at most; @default 8 */
   maxFrames?: number
 }
@@ -37,7 +42,7 @@ const MAX_FRAME_BYTES = 1024
 const MAX_LENGTH_BYTES = 2
 
 export class NegotiationGuard {
-  private readonly proposals: Set<string>
+  private readonly speaks: (protocol: string) => boolean
   private readonly maxFrames: number
   private verdict: NegotiationVerdict = 'watching'
   private frames = 0
@@ -49,7 +54,8 @@ export class NegotiationGuard {
   private lineAt = 0
 
   constructor (init: NegotiationGuardInit) {
-    this.proposals = new Set(init.protocols.map(p => `${p}\n`))
+    const protocols = init.protocols
+    this.speaks = typeof protocols === 'function' ? protocols : (p) => protocols.includes(p)
     this.maxFrames = init.maxFrames ?? 8
   }
 
@@ -91,7 +97,8 @@ export class NegotiationGuard {
   private endOfLine (line: Uint8Array): void {
     this.line = undefined
     this.frames++
-    if (this.proposals.has(Buffer.from(line).toString('utf8'))) {
+    const text = Buffer.from(line).toString('utf8')
+    if (text.endsWith('\n') && this.speaks(text.slice(0, -1))) {
       this.verdict = 'done'
     } else if (this.frames >= this.maxFrames) {
       this.verdict = 'too-many-frames'

@@ -18,6 +18,7 @@ import { coalescingWrites } from './coalescing-writes.ts'
 import { noiseFrameLength } from '../core/noise-frame-length.ts'
 import { noiseCrypto } from '../core/noise-crypto.ts'
 import { admissionGater } from '../admission/gater.ts'
+import { negotiationGuardedMuxer } from './negotiation-guarded-muxer.ts'
 import { RESUME_PROTOCOL } from '../admission/resume-handshake.ts'
 import { withoutRedundantLoopback } from './announce-filter.ts'
 import type { OwnAddresses } from '../core/own-addresses.ts'
@@ -150,7 +151,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // keep-alive only logs a failure; it pinged once at every connection's
     // start (two frames each way before the first call) and again every 30 s,
     // and stopping its task at each close built an AbortError
-    streamMuxers: [yamux({ enableKeepAlive: false })],
+    // each inbound stream's protocol negotiation held to an honest dialler's bounds
+    streamMuxers: [negotiationGuardedMuxer(yamux({ enableKeepAlive: false }))],
     peerDiscovery,
     connectionManager: {
       maxConnections: parsed.connections.maxConnections,

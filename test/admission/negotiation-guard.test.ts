@@ -102,6 +102,25 @@ describe('the negotiation before an inbound security handshake', () => {
       }
     })
 
+    it('resets an admitted peer\'s stream that floods its negotiation with length bytes, and keeps the connection', async () => {
+      const edge = await net.node({ type: 'edge' })
+      const connection = await edge.libp2p.dial(multiaddr(node.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
+      // a stream opened on the muxer itself: no negotiation of ours, the flood is its first bytes
+      const muxer = (connection as unknown as { muxer: { createStream: () => Promise<{ send: (b: Uint8Array) => boolean, addEventListener: (e: string, f: (evt: any) => void, o?: unknown) => void, abort: (err: Error) => void }> } }).muxer
+      for (const preamble of [Buffer.alloc(0), HEADER, Buffer.concat([HEADER, frame('/not-handled/1.0.0')])]) {
+        const stream = await muxer.createStream()
+        const ended = new Promise<string>(resolve => {
+          const bound = setTimeout(() => { resolve('still open') }, 10_000)
+          stream.addEventListener('close', (evt) => { clearTimeout(bound); resolve(evt.error?.name ?? 'closed') }, { once: true })
+        })
+        stream.send(preamble)
+        for (let i = 0; i < 64; i++) stream.send(Buffer.alloc(1024, 0x80))
+        assert.equal(await ended, 'StreamResetError', `after ${preamble.length} honest bytes, the stream was reset`)
+      }
+      assert.equal(connection.status, 'open', 'the connection stays: a bad stream is the stream\'s')
+      await connection.close()
+    })
+
     it('still admits an honest node, twice in a row (the second may resume on a ticket)', async () => {
       const edge = await net.node({ type: 'edge' })
       for (let i = 0; i < 2; i++) {

@@ -31,7 +31,7 @@ const INTERNAL: Record<string, string> = {
   RekeyError: 'admission/: re-keying is the CLI\'s command',
   UndecodableFrameError: 'admission/: a read marks a frame that does not decode; the service charges its peer and aborts the stream',
   LengthPrefixError: 'core/: a read of a frame length that does not end; the service charges its peer as a framing fault (cut-read.ts)',
-  NegotiationError: 'admission/: an inbound connection cut before its security handshake; libp2p counts the failed upgrade',
+  NegotiationError: 'admission/: an inbound connection or stream cut during its protocol negotiation; libp2p counts the failed upgrade or reset stream',
   UsageError: 'cli/',
   ApiError: 'cli/'
 }
