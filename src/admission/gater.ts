@@ -5,7 +5,7 @@
  * handshakes it has under way (inbound-load.ts); and an address that
  * reaches this node itself is never dialled (`isOwnAddress`).
  */
-import { guardNegotiation } from './negotiation-watch.ts'
+import { answered, guardNegotiation } from './negotiation-watch.ts'
 import type { AdmissionState } from './state.ts'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -15,8 +15,9 @@ export interface AdmissionGaterInit {
   isOwnAddress?: (ma: Multiaddr) => boolean
   /**
    * the security protocols this node speaks: an inbound connection's
-   * negotiation before one of them is proposed is held to an honest
-   * dialler's bounds (`guardNegotiation`); unset, it is not watched
+   * negotiation before one of them is proposed, and an outbound one's
+   * answers before one is named, are held to an honest side's bounds
+   * (`guardNegotiation`); unset, they are not watched
    */
   securityProtocols?: readonly string[]
 }
@@ -33,7 +34,13 @@ export function admissionGater (state: AdmissionState, init: AdmissionGaterInit 
       return state.inbound.shouldShed()
     },
     denyDialPeer: deny,
-    denyOutboundConnection: deny,
+    denyOutboundConnection: (peer, maConn) => {
+      // the listener's answers to our proposals, held to the same bounds
+      if (init.securityProtocols != null) {
+        guardNegotiation(maConn, answered)
+      }
+      return deny(peer)
+    },
     denyInboundEncryptedConnection: deny,
     denyOutboundEncryptedConnection: deny,
     denyInboundUpgradedConnection: deny,

@@ -9,12 +9,12 @@ import type { NegotiationGuardInit, NegotiationVerdict, NegotiationViolation } f
 import type { MessageStream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
-/** An inbound connection or stream cut during its protocol negotiation: it broke the bounds an honest dialler keeps (negotiation-guard.ts). */
+/** A connection or stream cut during its protocol negotiation: the remote broke the bounds an honest one keeps (negotiation-guard.ts). */
 export class NegotiationError extends TempusError {
   readonly code: NegotiationViolation
   override readonly name = 'NegotiationError'
   constructor (reason: NegotiationViolation) {
-    super(`the dialler's protocol negotiation broke its bounds (${reason}): cut`)
+    super(`the remote's side of a protocol negotiation broke its bounds (${reason}): cut`)
     this.code = reason
   }
 }
@@ -23,8 +23,17 @@ export class NegotiationError extends TempusError {
 type Guarded = MessageStream & { onData?: (data: Uint8Array | Uint8ArrayList) => void, readBuffer?: Uint8ArrayList }
 
 /**
- * Watch the bytes an inbound connection (or stream) sends while it
- * negotiates its protocol (negotiation-guard.ts), at the point where they
+ * An outbound negotiation's end: the listener's answer names a protocol
+ * (ours, echoed), not the header and not `na`.
+ */
+export function answered (protocol: string): boolean {
+  return protocol !== '/multistream/1.0.0' && protocol !== 'na'
+}
+
+/**
+ * Watch the bytes a connection (or stream) receives while it negotiates
+ * its protocol: a dialler's proposals inbound, a listener's answers
+ * outbound (negotiation-guard.ts), at the point where they
  * come in: a listener of its `message` event would take them from
  * libp2p's own reader. Cut at the first byte out of bounds; let alone
  * once a protocol of `protocols` is proposed. One of another shape

@@ -10,11 +10,13 @@
  * Wrapped around the muxer, this watches each inbound stream's bytes from
  * its first (the muxer's `onRemoteStream`, before libp2p sees the stream)
  * until the peer proposes a protocol this node handles, and resets the
- * stream at the first byte out of bounds. Outbound streams and what follows
- * a proposal are not watched. A muxer of another shape is left alone;
+ * stream at the first byte out of bounds; and each stream this node opens,
+ * from the listener's first answer until it names the protocol (a
+ * listener can flood its answers as a dialler can its proposals). What
+ * follows is the protocol's, not watched here. A muxer of another shape is left alone;
  * `test/admission/negotiation-guard.test.ts` fails if that happens.
  */
-import { guardNegotiation } from '../admission/negotiation-watch.ts'
+import { answered, guardNegotiation } from '../admission/negotiation-watch.ts'
 import type { MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 
@@ -37,6 +39,13 @@ export function negotiationGuardedMuxer (inner: MuxerFactory): MuxerFactory {
             guardNegotiation(stream, handles)
             onRemoteStream.call(this, stream)
           }
+        }
+        // our own streams: the listener's answers until it names the protocol
+        const createStream = muxer.createStream
+        muxer.createStream = async function (this: WithRemoteStreams, ...args: Parameters<StreamMuxer['createStream']>) {
+          const stream = await createStream.apply(this, args)
+          guardNegotiation(stream, answered)
+          return stream
         }
         return muxer
       }

@@ -9,12 +9,16 @@
  * the test's bound (libp2p's own reader takes every 0x80 for "not yet").
  */
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { after, before, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { NegotiationGuard } from '../../src/core/negotiation-guard.ts'
 import { RESUME_PROTOCOL } from '../../src/admission/resume-handshake.ts'
 import { TestNet } from '../fixtures/nodes.ts'
+import { eventually } from '../fixtures/wait.ts'
+import type { AddressInfo } from 'node:net'
 import type { NegotiationVerdict } from '../../src/core/negotiation-guard.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 
@@ -119,6 +123,41 @@ describe('the negotiation before an inbound security handshake', () => {
       }
       assert.equal(connection.status, 'open', 'the connection stays: a bad stream is the stream\'s')
       await connection.close()
+    })
+
+    it('aborts a stream of its own whose listener floods its answer with length bytes', async () => {
+      const edge = await net.node({ type: 'edge' })
+      const connection = await edge.libp2p.dial(multiaddr(node.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
+      // the node's end of the connection answers every stream the edge opens with a flood
+      const served = await eventually(() => node.libp2p.getConnections(edge.peerId).find(c => c.status === 'open'), 'the node\'s end of the connection') as unknown as { muxer: { addEventListener: (e: string, f: (evt: any) => void) => void } }
+      served.muxer.addEventListener('stream', (evt) => {
+        for (let i = 0; i < 64; i++) evt.detail.send(Buffer.alloc(1024, 0x80))
+      })
+      const muxer = (connection as unknown as { muxer: { createStream: () => Promise<{ send: (b: Uint8Array) => boolean, addEventListener: (e: string, f: (evt: any) => void, o?: unknown) => void }> } }).muxer
+      const stream = await muxer.createStream()
+      const ended = new Promise<string>(resolve => {
+        const bound = setTimeout(() => { resolve('still open') }, 10_000)
+        stream.addEventListener('close', (evt) => { clearTimeout(bound); resolve(evt.error?.name ?? 'closed') }, { once: true })
+      })
+      stream.send(Buffer.concat([HEADER, frame('/ipfs/ping/1.0.0')]))
+      assert.equal(await ended, 'NegotiationError')
+      await connection.close()
+    })
+
+    it('gives up a dial whose listener floods its answers with length bytes, at once', async () => {
+      const server = createServer(socket => {
+        socket.on('error', () => {})
+        for (let i = 0; i < 256 && !socket.destroyed; i++) socket.write(Buffer.alloc(1024, 0x80))
+      })
+      await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+      try {
+        const { port: flooder } = server.address() as AddressInfo
+        const someone = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+        const err = await node.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${flooder}/p2p/${someone.toString()}`), { signal: AbortSignal.timeout(20_000) }).then(() => undefined, (e: Error) => e)
+        assert.match(String(err?.message), /negotiation broke its bounds \(long-length\)/, `the dial ended for the listener's bytes, not by a timeout: ${String(err?.name)} ${String(err?.message)}`)
+      } finally {
+        server.close()
+      }
     })
 
     it('still admits an honest node, twice in a row (the second may resume on a ticket)', async () => {
