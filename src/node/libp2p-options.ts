@@ -151,8 +151,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // keep-alive only logs a failure; it pinged once at every connection's
     // start (two frames each way before the first call) and again every 30 s,
     // and stopping its task at each close built an AbortError
-    // each inbound stream's protocol negotiation held to an honest dialler's bounds
-    streamMuxers: [negotiationGuardedMuxer(yamux({ enableKeepAlive: false }))],
+    // each stream's protocol negotiation held to an honest side's bounds; a peer that breaks them is charged
+    streamMuxers: [negotiationGuardedMuxer(yamux({ enableKeepAlive: false }), { onViolation: (peer, reason) => { admission.raise(peer, 'malformed-frame', `negotiation:${reason}`) } })],
     peerDiscovery,
     connectionManager: {
       maxConnections: parsed.connections.maxConnections,

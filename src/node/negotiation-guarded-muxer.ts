@@ -17,26 +17,50 @@
  * `test/admission/negotiation-guard.test.ts` fails if that happens.
  */
 import { answered, guardNegotiation } from '../admission/negotiation-watch.ts'
-import type { MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import type { NegotiationViolation } from '../core/negotiation-guard.ts'
+import type { Connection, MessageStream, StreamMuxer, StreamMuxerFactory, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
+
+export interface NegotiationGuardedMuxerInit {
+  /**
+   * a stream of an admitted peer was cut for its negotiation (its
+   * proposals, or its answers to ours): the node charges the peer. A stream
+   * of a connection not yet announced (`connection:open`) is cut uncharged.
+   */
+  onViolation?: (peer: string, reason: NegotiationViolation) => void
+}
 
 type MuxerFactory = (components: any) => StreamMuxerFactory
 
 /** the muxer's hook for a stream the remote opened (AbstractStreamMuxer's) */
 type WithRemoteStreams = StreamMuxer & { onRemoteStream?: (stream: MessageStream) => void }
 
-export function negotiationGuardedMuxer (inner: MuxerFactory): MuxerFactory {
-  return (components: { registrar: Registrar }) => {
+export function negotiationGuardedMuxer (inner: MuxerFactory, init: NegotiationGuardedMuxerInit = {}): MuxerFactory {
+  return (components: { registrar: Registrar, events: TypedEventTarget<Libp2pEvents> }) => {
     const factory = inner(components)
     const handles = (protocol: string): boolean => components.registrar.getProtocols().includes(protocol)
+    // whose connection each muxer carries: libp2p's connection holds its muxer (a field of its own)
+    const peers = new WeakMap<object, string>()
+    components.events.addEventListener('connection:open', (evt: CustomEvent<Connection>) => {
+      const muxer = (evt.detail as Connection & { muxer?: object }).muxer
+      if (muxer != null) {
+        peers.set(muxer, evt.detail.remotePeer.toString())
+      }
+    })
     return {
       protocol: factory.protocol,
       createStreamMuxer (maConn) {
         const muxer = factory.createStreamMuxer(maConn) as WithRemoteStreams
+        const charge = (reason: NegotiationViolation): void => {
+          const peer = peers.get(muxer)
+          if (peer != null) {
+            init.onViolation?.(peer, reason)
+          }
+        }
         const onRemoteStream = muxer.onRemoteStream
         if (typeof onRemoteStream === 'function') {
           muxer.onRemoteStream = function (this: WithRemoteStreams, stream: MessageStream) {
-            guardNegotiation(stream, handles)
+            guardNegotiation(stream, handles, charge)
             onRemoteStream.call(this, stream)
           }
         }
@@ -44,7 +68,7 @@ export function negotiationGuardedMuxer (inner: MuxerFactory): MuxerFactory {
         const createStream = muxer.createStream
         muxer.createStream = async function (this: WithRemoteStreams, ...args: Parameters<StreamMuxer['createStream']>) {
           const stream = await createStream.apply(this, args)
-          guardNegotiation(stream, answered)
+          guardNegotiation(stream, answered, charge)
           return stream
         }
         return muxer

@@ -106,7 +106,7 @@ describe('the negotiation before an inbound security handshake', () => {
       }
     })
 
-    it('resets an admitted peer\'s stream that floods its negotiation with length bytes, and keeps the connection', async () => {
+    it('resets an admitted peer\'s stream that floods its negotiation with length bytes, charges the peer, and keeps the connection', async () => {
       const edge = await net.node({ type: 'edge' })
       const connection = await edge.libp2p.dial(multiaddr(node.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
       // a stream opened on the muxer itself: no negotiation of ours, the flood is its first bytes
@@ -122,10 +122,12 @@ describe('the negotiation before an inbound security handshake', () => {
         assert.equal(await ended, 'StreamResetError', `after ${preamble.length} honest bytes, the stream was reset`)
       }
       assert.equal(connection.status, 'open', 'the connection stays: a bad stream is the stream\'s')
+      // and it costs the peer: malformed-frame (10), the three streams one burst of one offence (one episode)
+      assert.ok(node.admission.suspicion.score(edge.peerId.toString()) > 9.9, `charged ${node.admission.suspicion.score(edge.peerId.toString())}`)
       await connection.close()
     })
 
-    it('aborts a stream of its own whose listener floods its answer with length bytes', async () => {
+    it('aborts a stream of its own whose listener floods its answer with length bytes, and charges the listener', async () => {
       const edge = await net.node({ type: 'edge' })
       const connection = await edge.libp2p.dial(multiaddr(node.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
       // the node's end of the connection answers every stream the edge opens with a flood
@@ -141,6 +143,7 @@ describe('the negotiation before an inbound security handshake', () => {
       })
       stream.send(Buffer.concat([HEADER, frame('/ipfs/ping/1.0.0')]))
       assert.equal(await ended, 'NegotiationError')
+      assert.ok(edge.admission.suspicion.score(node.peerId.toString()) > 9.9, 'the listener that flooded its answer is charged')
       await connection.close()
     })
 
