@@ -29,7 +29,7 @@ export function admissionGater (state: AdmissionState, init: AdmissionGaterInit 
     // more (inbound-load.ts); its dialler is told at once and charged nothing
     denyInboundConnection: (maConn) => {
       if (init.securityProtocols != null) {
-        guardNegotiation(maConn, init.securityProtocols)
+        guardNegotiation(maConn, { protocols: init.securityProtocols })
       }
       return state.inbound.shouldShed()
     },
@@ -37,7 +37,7 @@ export function admissionGater (state: AdmissionState, init: AdmissionGaterInit 
     denyOutboundConnection: (peer, maConn) => {
       // the listener's answers to our proposals, held to the same bounds
       if (init.securityProtocols != null) {
-        guardNegotiation(maConn, answered)
+        guardNegotiation(maConn, { protocols: answered })
       }
       return deny(peer)
     },

@@ -36,23 +36,24 @@ export function answered (protocol: string): boolean {
  * outbound (negotiation-guard.ts), at the point where they
  * come in: a listener of its `message` event would take them from
  * libp2p's own reader. Cut at the first byte out of bounds; let alone
- * once a protocol of `protocols` is proposed; `onCut` hears why it was
- * cut (a caller that knows the peer charges it). One of another shape
+ * once a protocol of `init.protocols` is proposed; `onCut` hears why it
+ * was cut, and whether a proposal this node does not speak came first (a
+ * caller that knows the peer charges it only if none did). One of another shape
  * (another transport or muxer, a changed libp2p) is left alone;
  * `test/admission/negotiation-guard.test.ts` fails if that happens.
  */
-export function guardNegotiation (stream: MessageStream, protocols: NegotiationGuardInit['protocols'], onCut?: (reason: NegotiationViolation) => void): void {
+export function guardNegotiation (stream: MessageStream, init: NegotiationGuardInit, onCut?: (reason: NegotiationViolation, afterUnspokenProposal: boolean) => void): void {
   const conn = stream as Guarded
   const inner = conn.onData
   if (typeof inner !== 'function') {
     return
   }
-  const guard = new NegotiationGuard({ protocols })
+  const guard = new NegotiationGuard(init)
   const judge = (bytes: Uint8Array): NegotiationVerdict => {
     const verdict = guard.feed(bytes)
     if (verdict !== 'watching' && verdict !== 'done') {
       conn.abort(new NegotiationError(verdict))
-      onCut?.(verdict)
+      onCut?.(verdict, guard.unspokenProposal)
     }
     return verdict
   }

@@ -33,7 +33,13 @@ export type NegotiationVerdict = 'watching' | 'done' | NegotiationViolation
 export interface NegotiationGuardInit {
   /** the protocols this node speaks here (a list, or a test of one): a proposal of one ends the negotiation */
   protocols: readonly string[] | ((protocol: string) => boolean)
-  /** frames before a proposal of one of them, at most; @default 8 */
+  /**
+   * frames before a proposal of one of them, at most; @default 8. A
+   * stream's negotiation takes no bound here (`Infinity`): a dialler that
+   * selects optimistically writes its first frames right behind its
+   * proposal, and a listener that answers `na` reads them as further
+   * proposals (src/core/optimistic-select.ts), as many as were written
+   */
   maxFrames?: number
 }
 
@@ -46,6 +52,12 @@ export class NegotiationGuard {
   private readonly maxFrames: number
   private verdict: NegotiationVerdict = 'watching'
   private frames = 0
+  /**
+   * a line proposed something this node does not speak: what follows may
+   * be an honest dialler's optimistic bytes (above), out of bounds through
+   * no fault of its own
+   */
+  unspokenProposal = false
   /** the length being read: its value so far and how many bytes it took */
   private length = 0
   private lengthBytes = 0
@@ -100,7 +112,12 @@ export class NegotiationGuard {
     const text = Buffer.from(line).toString('utf8')
     if (text.endsWith('\n') && this.speaks(text.slice(0, -1))) {
       this.verdict = 'done'
-    } else if (this.frames >= this.maxFrames) {
+      return
+    }
+    if (text !== '/multistream/1.0.0\n' && text !== 'ls\n') {
+      this.unspokenProposal = true
+    }
+    if (this.frames >= this.maxFrames) {
       this.verdict = 'too-many-frames'
     }
   }

@@ -13,7 +13,10 @@
  * stream at the first byte out of bounds; and each stream this node opens,
  * from the listener's first answer until it names the protocol (a
  * listener can flood its answers as a dialler can its proposals). What
- * follows is the protocol's, not watched here. A muxer of another shape is left alone;
+ * follows is the protocol's, not watched here. A stream's proposals are
+ * not counted (an optimistic dialler's frames follow a proposal the node
+ * does not speak, read as more proposals); and what breaks the bounds after
+ * such a proposal is cut but not charged: it may be those frames. A muxer of another shape is left alone;
  * `test/admission/negotiation-guard.test.ts` fails if that happens.
  */
 import { answered, guardNegotiation } from '../admission/negotiation-watch.ts'
@@ -51,16 +54,18 @@ export function negotiationGuardedMuxer (inner: MuxerFactory, init: NegotiationG
       protocol: factory.protocol,
       createStreamMuxer (maConn) {
         const muxer = factory.createStreamMuxer(maConn) as WithRemoteStreams
-        const charge = (reason: NegotiationViolation): void => {
+        // after a proposal this node does not speak, out-of-bounds bytes may be an honest
+        // dialler's optimistic frames (negotiation-guard.ts): cut, as libp2p would, not charged
+        const charge = (reason: NegotiationViolation, afterUnspokenProposal: boolean): void => {
           const peer = peers.get(muxer)
-          if (peer != null) {
+          if (peer != null && !afterUnspokenProposal) {
             init.onViolation?.(peer, reason)
           }
         }
         const onRemoteStream = muxer.onRemoteStream
         if (typeof onRemoteStream === 'function') {
           muxer.onRemoteStream = function (this: WithRemoteStreams, stream: MessageStream) {
-            guardNegotiation(stream, handles, charge)
+            guardNegotiation(stream, { protocols: handles, maxFrames: Number.POSITIVE_INFINITY }, charge)
             onRemoteStream.call(this, stream)
           }
         }
@@ -68,7 +73,7 @@ export function negotiationGuardedMuxer (inner: MuxerFactory, init: NegotiationG
         const createStream = muxer.createStream
         muxer.createStream = async function (this: WithRemoteStreams, ...args: Parameters<StreamMuxer['createStream']>) {
           const stream = await createStream.apply(this, args)
-          guardNegotiation(stream, answered, charge)
+          guardNegotiation(stream, { protocols: answered }, charge)
           return stream
         }
         return muxer

@@ -88,6 +88,19 @@ describe('the negotiation before an inbound security handshake', () => {
     assert.equal(verdictOf(Buffer.concat(new Array(7).fill(HEADER))), 'watching')
   })
 
+  it('in a stream, lets an optimistic dialler\'s frames follow a proposal it does not speak, and says so', () => {
+    // a call written behind an unspoken proposal: libp2p's handle reads its frames as more proposals
+    const guard = new NegotiationGuard({ protocols: PROTOCOLS, maxFrames: Number.POSITIVE_INFINITY })
+    assert.equal(guard.feed(Buffer.concat([HEADER, frame('/tempus/rpc/session/1.0.0')])), 'watching')
+    assert.equal(guard.unspokenProposal, true)
+    for (let i = 0; i < 40; i++) assert.equal(guard.feed(Buffer.concat([Buffer.of(20), Buffer.alloc(20, 0x08)])), 'watching')
+    // still bounded by the length libp2p's own reader allows
+    assert.equal(guard.feed(Buffer.alloc(2, 0x80)), 'long-length')
+    const fresh = new NegotiationGuard({ protocols: PROTOCOLS })
+    fresh.feed(HEADER)
+    assert.equal(fresh.unspokenProposal, false, 'the header is no proposal')
+  })
+
   describe('a real node', () => {
     const net = new TestNet()
     let node: TempusNode
