@@ -69,11 +69,12 @@ export function negotiationGuardedMuxer (inner: MuxerFactory, init: NegotiationG
             onRemoteStream.call(this, stream)
           }
         }
-        // our own streams: the listener's answers until it names the protocol
+        // our own streams: the listener's answers until it names the protocol (not counted: a
+        // listener that refused an optimistic proposal answers `na` to each frame written behind it)
         const createStream = muxer.createStream
         muxer.createStream = async function (this: WithRemoteStreams, ...args: Parameters<StreamMuxer['createStream']>) {
           const stream = await createStream.apply(this, args)
-          guardNegotiation(stream, { protocols: answered }, charge)
+          guardNegotiation(stream, { protocols: answered, maxFrames: Number.POSITIVE_INFINITY }, charge)
           return stream
         }
         return muxer
