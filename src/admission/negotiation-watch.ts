@@ -3,7 +3,7 @@
  * connection or stream: its bytes judged where they come in, and the
  * connection or stream cut at the first out of bounds.
  */
-import { NegotiationGuard } from '../core/negotiation-guard.ts'
+import { MULTISTREAM_HEADER, NegotiationGuard } from '../core/negotiation-guard.ts'
 import { TempusError } from '../core/tempus-error.ts'
 import type { NegotiationGuardInit, NegotiationVerdict, NegotiationViolation } from '../core/negotiation-guard.ts'
 import type { MessageStream } from '@libp2p/interface'
@@ -27,7 +27,7 @@ type Guarded = MessageStream & { onData?: (data: Uint8Array | Uint8ArrayList) =>
  * (ours, echoed), not the header and not `na`.
  */
 export function answered (protocol: string): boolean {
-  return protocol !== '/multistream/1.0.0' && protocol !== 'na'
+  return protocol !== MULTISTREAM_HEADER && protocol !== 'na'
 }
 
 /**

@@ -70,7 +70,16 @@ export function varintLengthDecoder (maxBytes: number): (data: Uint8Array | Uint
   }
 }
 
+/** one decoder per bound: every stream of a protocol shares its protocol's (a stream is opened per call) */
+const decoders = new Map<number, (data: Uint8Array | Uint8ArrayList) => number>()
+
 /** `opts` for `lpStream`/`pbStream`, with the length read by `varintLengthDecoder` bounded by `maxDataLength`. */
 export function lengthPrefixed<T extends { maxDataLength: number }> (opts: T): T & { lengthDecoder: (data: Uint8Array | Uint8ArrayList) => number } {
-  return { ...opts, lengthDecoder: varintLengthDecoder(varintBytes(opts.maxDataLength)) }
+  const maxBytes = varintBytes(opts.maxDataLength)
+  let lengthDecoder = decoders.get(maxBytes)
+  if (lengthDecoder == null) {
+    lengthDecoder = varintLengthDecoder(maxBytes)
+    decoders.set(maxBytes, lengthDecoder)
+  }
+  return { ...opts, lengthDecoder }
 }

@@ -43,6 +43,9 @@ export interface NegotiationGuardInit {
   maxFrames?: number
 }
 
+/** multistream-select's header line, without its newline: neither a proposal nor an answer */
+export const MULTISTREAM_HEADER = '/multistream/1.0.0'
+
 /** multistream-select's own bound on a line (`MAX_PROTOCOL_LENGTH`), and the varint bytes its length takes */
 const MAX_FRAME_BYTES = 1024
 const MAX_LENGTH_BYTES = 2
@@ -114,7 +117,7 @@ export class NegotiationGuard {
       this.verdict = 'done'
       return
     }
-    if (text !== '/multistream/1.0.0\n' && text !== 'ls\n') {
+    if (text !== `${MULTISTREAM_HEADER}\n` && text !== 'ls\n') {
       this.unspokenProposal = true
     }
     if (this.frames >= this.maxFrames) {
