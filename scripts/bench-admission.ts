@@ -14,7 +14,11 @@
  *   the identity key in a SoftHSM2 token (PKCS#11) vs a key in memory (a
  *   file key once opened), when Debian's softhsm2 is installed.
  *
- *   npm run bench:admission -- [--rounds 3] [--iterations 300] [--tokens 20000] [--json]
+ * - the same reconnect over a link with a round trip of `--rtt` ms (a relay
+ *   that holds each chunk; 0: not measured), where round trips, not CPU,
+ *   set its time;
+ *
+ *   npm run bench:admission -- [--rounds 3] [--iterations 300] [--tokens 20000] [--rtt 10] [--json]
  */
 import { verify as edVerify } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -33,6 +37,7 @@ import type { ConnectFigures } from './lib/connect.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import { startBenchOverlay } from './lib/overlay.ts'
 import { round, summarise } from './lib/stats.ts'
+import { startDelayRelay } from './lib/delay-relay.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 
 
@@ -40,11 +45,13 @@ const args = benchArgs({
   rounds: { type: 'string', default: '3' },
   iterations: { type: 'string', default: '300' },
   tokens: { type: 'string', default: '20000' },
+  rtt: { type: 'string', default: '10' },
   json: { type: 'boolean', default: false }
 })
 const rounds = intArg(args.rounds, 'rounds', 1, 50)
 const iterations = intArg(args.iterations, 'iterations', 10, 100_000)
 const tokenCount = intArg(args.tokens, 'tokens', 100, 1_000_000)
+const rttMs = intArg(args.rtt, 'rtt', 0, 1000)
 const json = args.json === true
 const say = (line: string): void => { if (!json) process.stdout.write(line + '\n') }
 
@@ -97,14 +104,18 @@ say(`full tempus node connect p50 ${round(node.p50)} ms (p99 ${round(node.p99)})
 // speed drifts between rounds (seen here: one round's p50 half again another's) moves both alike.
 // Each cycle ends when the target has seen its connection close, so no cycle's tail runs in the next
 interface CallPair { cycle: (i: number) => Promise<number>, stop: () => Promise<void> }
-const callPair = async (resumption: boolean): Promise<CallPair> => {
+const callPair = async (resumption: boolean, oneWayMs: number): Promise<CallPair> => {
   // loopback exempt from the per-host inbound rate limit (64/s): this loop dials faster than that on purpose
   const config = { admission: { resumption }, connections: { minConnections: 0, allow: ['127.0.0.0/8'] }, sampling: { edge: { period: '1h' }, bridge: { period: '1h' }, sentinel: { period: '1h' } } }
   const target = await overlay.node('sentinel', config)
   target.rpc.expose('echo.back', (x: unknown) => x as any)
   target.rpc.policy.replace([{ type: 'edge', allow: ['echo.*'] }])
   const dialer = await overlay.node('edge', config)
-  const addr = multiaddr(target.getMultiaddrs()[0] ?? '')
+  const direct = target.getMultiaddrs()[0]?.toString() ?? ''
+  // over a link with a round trip: the same address, through a relay that holds each chunk
+  const targetPort = Number(/\/tcp\/(\d+)/.exec(direct)?.[1])
+  const relay = oneWayMs > 0 ? await startDelayRelay(targetPort, oneWayMs) : undefined
+  const addr = multiaddr(relay == null ? direct : direct.replace(`/tcp/${targetPort}/`, `/tcp/${relay.port}/`))
   return {
     cycle: async (i) => {
       const t0 = performance.now()
@@ -122,36 +133,49 @@ const callPair = async (resumption: boolean): Promise<CallPair> => {
       await closed
       return elapsed
     },
-    stop: async () => { await dialer.stop(); await target.stop() }
+    stop: async () => { await dialer.stop(); await target.stop(); await relay?.stop() }
   }
 }
-const fullCall: number[] = []
-const resumedCall: number[] = []
-for (let r = 0; r < rounds; r++) {
-  const f: number[] = []
-  const s: number[] = []
-  const full = await callPair(false)
-  const resumed = await callPair(true).catch(async (err) => { await full.stop(); throw err })
-  try {
-    for (let i = 0; i < iterations + 20; i++) {
-      const first = i % 2 === 0 ? full : resumed
-      const a = await first.cycle(i)
-      const b = await (first === full ? resumed : full).cycle(i)
-      if (i < 20) continue // warm-up: the first resumed cycle has no ticket yet, and the JIT is cold
-      f.push(first === full ? a : b)
-      s.push(first === full ? b : a)
+/** reconnect + first call, resumed and full, alternating cycle by cycle: each one's samples */
+const reconnects = async (roundsOf: number, iterationsOf: number, oneWayMs: number, label: string): Promise<{ full: number[], resumed: number[] }> => {
+  const fullCall: number[] = []
+  const resumedCall: number[] = []
+  for (let r = 0; r < roundsOf; r++) {
+    const f: number[] = []
+    const s: number[] = []
+    const full = await callPair(false, oneWayMs)
+    const resumed = await callPair(true, oneWayMs).catch(async (err) => { await full.stop(); throw err })
+    try {
+      for (let i = 0; i < iterationsOf + 20; i++) {
+        const first = i % 2 === 0 ? full : resumed
+        const a = await first.cycle(i)
+        const b = await (first === full ? resumed : full).cycle(i)
+        if (i < 20) continue // warm-up: the first resumed cycle has no ticket yet, and the JIT is cold
+        f.push(first === full ? a : b)
+        s.push(first === full ? b : a)
+      }
+    } finally {
+      await full.stop()
+      await resumed.stop()
     }
-  } finally {
-    await full.stop()
-    await resumed.stop()
+    fullCall.push(...f)
+    resumedCall.push(...s)
+    say(`  ${label}round ${r + 1}/${roundsOf}: connect + first call p50: full exchange ${summarise(f).p50.toFixed(2)} ms, resumed ${summarise(s).p50.toFixed(2)} ms`)
   }
-  fullCall.push(...f)
-  resumedCall.push(...s)
-  say(`  round ${r + 1}/${rounds}: connect + first call p50: full exchange ${summarise(f).p50.toFixed(2)} ms, resumed ${summarise(s).p50.toFixed(2)} ms`)
+  return { full: fullCall, resumed: resumedCall }
 }
+const { full: fullCall, resumed: resumedCall } = await reconnects(rounds, iterations, 0, '')
 const fullCallP50 = summarise(fullCall).p50
 const resumedCallP50 = summarise(resumedCall).p50
 say(`reconnect + first call p50 (${resumedCall.length} cycles each, alternating): resumed ${round(resumedCallP50)} ms vs full exchange ${round(fullCallP50)} ms: ${round(resumedCallP50 / fullCallP50)}×`)
+
+// the same over a link with a round trip (--rtt): what a reconnect saves in round trips, not CPU
+const atRtt = rttMs > 0 ? await reconnects(1, 60, rttMs / 2, `rtt ${rttMs} ms: `) : undefined
+const fullAtRttP50 = atRtt == null ? undefined : summarise(atRtt.full).p50
+const resumedAtRttP50 = atRtt == null ? undefined : summarise(atRtt.resumed).p50
+if (atRtt != null) {
+  say(`reconnect + first call p50 over a ${rttMs}-ms round trip: resumed ${round(resumedAtRttP50 ?? 0)} ms vs full exchange ${round(fullAtRttP50 ?? 0)} ms: ${round((resumedAtRttP50 ?? 0) / (fullAtRttP50 ?? 1))}×`)
+}
 
 // 2. tokens issued per second (in process: what the issuer can sign and log)
 const members = await Promise.all(Array.from({ length: 100 }, async () => {
@@ -215,6 +239,10 @@ if (json) {
     fullConnectCallP50Ms: round(fullCallP50),
     resumedConnectP50Ms: round(resumedCallP50),
     resumedConnectRatio: round(resumedCallP50 / fullCallP50),
+    rttMs,
+    fullConnectCallAtRttP50Ms: fullAtRttP50 == null ? null : round(fullAtRttP50),
+    resumedConnectAtRttP50Ms: resumedAtRttP50 == null ? null : round(resumedAtRttP50),
+    resumedConnectRatioAtRtt: fullAtRttP50 == null || resumedAtRttP50 == null ? null : round(resumedAtRttP50 / fullAtRttP50),
     admittedConnectP99Ms: round(ours.p99),
     plainConnectP50Ms: round(base.p50),
     plainConnectP99Ms: round(base.p99),

@@ -7,7 +7,7 @@
  */
 import { answered, guardNegotiation } from './negotiation-watch.ts'
 import type { AdmissionState } from './state.ts'
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface AdmissionGaterInit {
@@ -20,6 +20,12 @@ export interface AdmissionGaterInit {
    * (`guardNegotiation`); unset, they are not watched
    */
   securityProtocols?: readonly string[]
+  /**
+   * an outbound connection to `peer` that was not denied, before its
+   * negotiation starts: the resuming encrypter sends its hello with the
+   * proposal (resuming-encrypter.ts, `EarlyHellos`)
+   */
+  onOutbound?: (peer: PeerId, maConn: MultiaddrConnection) => void
 }
 
 export function admissionGater (state: AdmissionState, init: AdmissionGaterInit = {}): ConnectionGater {
@@ -39,7 +45,11 @@ export function admissionGater (state: AdmissionState, init: AdmissionGaterInit 
       if (init.securityProtocols != null) {
         guardNegotiation(maConn, { protocols: answered })
       }
-      return deny(peer)
+      if (deny(peer)) {
+        return true
+      }
+      init.onOutbound?.(peer, maConn)
+      return false
     },
     denyInboundEncryptedConnection: deny,
     denyOutboundEncryptedConnection: deny,

@@ -10,13 +10,25 @@
  * full exchange: a peer this node denies is refused either way, and
  * every refusal of a ticket falls back to Noise.
  *
+ * The hello rides with the security proposal where it can (`EarlyHellos`):
+ * a dialler that holds a ticket of the peer named in the address it dials
+ * writes the hello right behind multistream-select's header and its
+ * proposal of `/tempus/resume/1.0.0`, in the same write, instead of after
+ * the listener's echo: a resumed dial waits for one answer fewer. Only a
+ * peer that granted a ticket (so speaks this protocol) gets one; were it to
+ * answer `na` after all (a downgrade within the ticket's two minutes), it
+ * reads the hello as a proposal and closes, and the ticket is dropped: the
+ * next dial runs the full exchange.
+ *
  * A failed resumption charges nobody: until the binder checks, the
  * presenter is anonymous, and a recorded hello replayed by someone on the
  * path fails at the confirm, which only the ticket's subject can send
  * (Noise's own failures are not charged either).
  */
-import { lengthPrefixed } from '../core/length-prefix.ts'
+import { lengthPrefixed, withLengthPrefix } from '../core/length-prefix.ts'
+import { MULTISTREAM_HEADER } from '../core/negotiation-guard.ts'
 import { lpStream } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AdmissionError } from './errors.ts'
 import { CipherState, Ephemeral, MAX_RESUME_MESSAGE_BYTES, RESUME_PROTOCOL, ResumeWireError, confirmBody, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, helloBinds, sessionKeys, tokenTag } from './resume-handshake.ts'
@@ -35,12 +47,74 @@ export interface ResumingEncrypterComponents {
 
 type EncrypterFactory = (components: any) => ConnectionEncrypter
 
+/**
+ * Where the gater, which sees each outbound connection before its
+ * negotiation starts (`denyOutboundConnection`), asks the resuming
+ * encrypter to send its hello with the proposal. `prepare` is set by the
+ * encrypter once libp2p made it; unset, nothing rides early.
+ */
+export class EarlyHellos {
+  prepare?: (peer: PeerId, connection: MessageStream) => void
+}
+
+/** what multistream-select's `select` writes first when this protocol heads the list: the header and the proposal, one write */
+const RESUME_PROPOSAL = Buffer.concat([withLengthPrefix(Buffer.from(`${MULTISTREAM_HEADER}\n`)), withLengthPrefix(Buffer.from(`${RESUME_PROTOCOL}\n`))])
+
+/** a hello made before the negotiation, for the connection it was made for */
+interface PreparedHello {
+  held: Resumable
+  ephemeral: Ephemeral
+  hello: Uint8Array
+  /** it went out with the proposal */
+  sent: boolean
+  /** `secureOutbound` took it: the resumption ran (or ends) on it */
+  taken: boolean
+}
+
 /** `full` (Noise with the admission exchange inside it), preceded by a resumption on a ticket where one is held. */
-export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState): (components: ResumingEncrypterComponents & Record<string, any>) => ConnectionEncrypter {
+export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState, early?: EarlyHellos): (components: ResumingEncrypterComponents & Record<string, any>) => ConnectionEncrypter {
   return (components) => {
     const inner = full(components)
     const log = components.logger.forComponent('tempus:admission:resume')
     const muxers = (): Map<string, StreamMuxerFactory> => components.upgrader.getStreamMuxers()
+    const prepared = new WeakMap<MessageStream, PreparedHello>()
+
+    if (early != null) {
+      early.prepare = (peer, connection) => {
+        const remote = peer.toString()
+        const held = state.denies(remote) ? undefined : state.tickets?.resumable(remote, state.verifier.current?.epoch)
+        const tcp = connection as MessageStream & { send?: (data: Uint8Array | Uint8ArrayList) => boolean }
+        const send = tcp.send
+        if (held == null || typeof send !== 'function') {
+          return
+        }
+        const ephemeral = new Ephemeral()
+        const p: PreparedHello = { held, ephemeral, hello: encodeHello({ ephemeral: ephemeral.publicRaw, ticket: held.ticket, muxers: [...muxers().keys()] }, held.secret), sent: false, taken: false }
+        prepared.set(connection, p)
+        // the upgrader's first write: when it is the proposal of this protocol, the hello goes with it.
+        // Not unpatched after: libp2p's metrics wrap `send` in turn once the upgrade starts
+        let first = true
+        tcp.send = function (this: unknown, data: Uint8Array | Uint8ArrayList) {
+          if (!first) {
+            return send.call(this, data)
+          }
+          first = false
+          const bytes = data instanceof Uint8Array ? data : data.subarray()
+          if (!RESUME_PROPOSAL.equals(bytes)) {
+            return send.call(this, data)
+          }
+          p.sent = true
+          // one buffer: the transport writes each buffer of a list with a socket write of its own
+          return send.call(this, Buffer.concat([bytes, withLengthPrefix(p.hello)]))
+        }
+        // a hello that went out and never reached the resumption (the listener did not select it): not presented again
+        connection.addEventListener('close', () => {
+          if (p.sent && !p.taken) {
+            state.tickets?.drop(remote)
+          }
+        }, { once: true })
+      }
+    }
 
     /** the admission deadline, cleared when the handshake ends (a timeout signal left to fire builds an error for nothing) */
     const deadlineOf = (options?: AbortOptions): { signal: AbortSignal, clear: () => void } => {
@@ -64,7 +138,12 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
       async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection> {
         const remotePeer = options?.remotePeer
         const remote = remotePeer?.toString()
-        const held = remote == null || state.denies(remote) ? undefined : state.tickets?.resumable(remote, state.verifier.current?.epoch)
+        const ready = prepared.get(connection)
+        if (ready != null) {
+          prepared.delete(connection)
+          ready.taken = true
+        }
+        const held = ready?.held ?? (remote == null || state.denies(remote) ? undefined : state.tickets?.resumable(remote, state.verifier.current?.epoch))
         const lp = lpStream(connection, lengthPrefixed({ maxDataLength: MAX_RESUME_MESSAGE_BYTES }))
         if (remotePeer == null || remote == null || held == null) {
           await lp.write(encodeFull(), options)
@@ -73,7 +152,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         let resumed: SecuredConnection | undefined
         const deadline = deadlineOf(options)
         try {
-          resumed = await resumeAsInitiator(lp, remotePeer, held, deadline.signal)
+          resumed = await resumeAsInitiator(lp, remotePeer, held, deadline.signal, ready)
         } catch (err: any) {
           state.tickets?.drop(remote)
           return failed(connection, 'outbound', err)
@@ -102,11 +181,13 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
     }
 
     /** The initiator's side: a resumed connection, or none when the responder refused the ticket (the full exchange follows). */
-    async function resumeAsInitiator (lp: LengthPrefixedStream, remotePeer: PeerId, held: Resumable, signal: AbortSignal): Promise<SecuredConnection | undefined> {
+    async function resumeAsInitiator (lp: LengthPrefixedStream, remotePeer: PeerId, held: Resumable, signal: AbortSignal, ready?: PreparedHello): Promise<SecuredConnection | undefined> {
       const remote = remotePeer.toString()
-      const ephemeral = new Ephemeral()
-      const hello = encodeHello({ ephemeral: ephemeral.publicRaw, ticket: held.ticket, muxers: [...muxers().keys()] }, held.secret)
-      await lp.write(hello, { signal })
+      const ephemeral = ready?.ephemeral ?? new Ephemeral()
+      const hello = ready?.hello ?? encodeHello({ ephemeral: ephemeral.publicRaw, ticket: held.ticket, muxers: [...muxers().keys()] }, held.secret)
+      if (ready?.sent !== true) {
+        await lp.write(hello, { signal })
+      }
       const answer = decodeAnswer((await lp.read({ signal })).subarray())
       if (answer.type === 'refuse') {
         // a restart, a spent ticket, a rotation: the full exchange, on this connection

@@ -46,6 +46,19 @@ export function varintBytes (n: number): number {
   return bytes
 }
 
+/** `data` with its unsigned varint length in front: a frame as `lpStream` writes it */
+export function withLengthPrefix (data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(varintBytes(data.byteLength) + data.byteLength)
+  let n = data.byteLength
+  let i = 0
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) {
+    out[i++] = (n & 0x7f) | 0x80
+  }
+  out[i++] = n
+  out.set(data, i)
+  return out
+}
+
 /**
  * A length decoder for `lpStream`: the unsigned varint at the start of
  * `data`, of at most `maxBytes` bytes.

@@ -27,6 +27,8 @@
  * `maxFrames` frames before that is a violation, and the connection is cut
  * at that byte.
  */
+import { VarintReader } from './frame-guard.ts'
+
 export type NegotiationViolation = 'long-length' | 'oversize-frame' | 'too-many-frames'
 export type NegotiationVerdict = 'watching' | 'done' | NegotiationViolation
 
@@ -61,9 +63,16 @@ export class NegotiationGuard {
    * no fault of its own
    */
   unspokenProposal = false
-  /** the length being read: its value so far and how many bytes it took */
-  private length = 0
-  private lengthBytes = 0
+  /** once `done`: the protocol proposed (or, to a dialler, answered) */
+  protocol?: string
+  /**
+   * once not `watching`: where in the last chunk fed the negotiation
+   * ended; the bytes from there on are the protocol's (an optimistic
+   * dialler's first frame may share the proposal's chunk)
+   */
+  endedAt = 0
+  /** the length being read */
+  private readonly length = new VarintReader(MAX_LENGTH_BYTES)
   /** the line being read, once its length is known */
   private line?: Uint8Array
   private lineAt = 0
@@ -76,25 +85,23 @@ export class NegotiationGuard {
 
   /** Take the next bytes the dialler sent; the verdict so far (once not `watching`, it stays). */
   feed (chunk: Uint8Array): NegotiationVerdict {
-    for (let i = 0; i < chunk.length && this.verdict === 'watching'; i++) {
-      const b = chunk[i] as number
+    let i = 0
+    for (; i < chunk.length && this.verdict === 'watching'; i++) {
       if (this.line == null) {
-        this.length += (b & 0x7f) * (this.lengthBytes === 0 ? 1 : 0x80)
-        this.lengthBytes++
-        if (b >= 0x80) {
-          if (this.lengthBytes >= MAX_LENGTH_BYTES) {
+        const step = this.length.push(chunk[i] as number)
+        if (step !== 'done') {
+          if (step === 'long-length') {
             this.verdict = 'long-length'
           }
           continue
         }
-        if (this.length > MAX_FRAME_BYTES) {
+        if (this.length.value > MAX_FRAME_BYTES) {
           this.verdict = 'oversize-frame'
           continue
         }
-        this.line = new Uint8Array(this.length)
+        this.line = new Uint8Array(this.length.value)
         this.lineAt = 0
-        this.length = 0
-        this.lengthBytes = 0
+        this.length.reset()
       } else {
         // the rest of the line that is in this chunk, at once
         const take = Math.min(this.line.length - this.lineAt, chunk.length - i)
@@ -106,6 +113,7 @@ export class NegotiationGuard {
         this.endOfLine(this.line)
       }
     }
+    this.endedAt = i
     return this.verdict
   }
 
@@ -115,6 +123,7 @@ export class NegotiationGuard {
     const text = Buffer.from(line).toString('utf8')
     if (text.endsWith('\n') && this.speaks(text.slice(0, -1))) {
       this.verdict = 'done'
+      this.protocol = text.slice(0, -1)
       return
     }
     if (text !== `${MULTISTREAM_HEADER}\n` && text !== 'ls\n') {

@@ -16,6 +16,20 @@ export const TEMPUS_VERSION = '0.1.0'
  */
 export const KAD_PROTOCOL = '/tempus/kad/1.0.0'
 
+/**
+ * libp2p's own protocols on a tempus node whose frames its `lpStream` reads,
+ * with no bound of its own on a length prefix that does not end, and the
+ * longest frame each takes: their streams are watched after the
+ * negotiation too (src/core/frame-guard.ts). Identify's is its
+ * `MAX_IDENTIFY_MESSAGE_SIZE`; the DHT sets none, and the reader buffers
+ * at most 4 MiB (@libp2p/utils' `byteStream`), so no longer frame can be
+ * read anyway.
+ */
+export const LIBP2P_FRAMED_PROTOCOLS: ReadonlyMap<string, number> = new Map([
+  ['/ipfs/id/1.0.0', 8 * 1024],
+  [KAD_PROTOCOL, 4 * 1024 * 1024]
+])
+
 /** The user agent prefix; identify carries `tempus-mesh/<version> (<type>)`. */
 export const USER_AGENT_PREFIX = 'tempus-mesh'
 

@@ -13,7 +13,7 @@ import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { admittingEncrypter } from '../admission/encrypter.ts'
-import { resumingEncrypter } from '../admission/resuming-encrypter.ts'
+import { EarlyHellos, resumingEncrypter } from '../admission/resuming-encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
 import { noiseFrameLength } from '../core/noise-frame-length.ts'
 import { noiseCrypto } from '../core/noise-crypto.ts'
@@ -34,7 +34,7 @@ import { peerKeeper } from '../liveness/peer-keeper.ts'
 import { pinoComponentLogger } from '../logging/logger.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { sampler } from '../sampling/sampler.ts'
-import { KAD_PROTOCOL, TEMPUS_VERSION } from './constants.ts'
+import { KAD_PROTOCOL, LIBP2P_FRAMED_PROTOCOLS, TEMPUS_VERSION } from './constants.ts'
 import { dhtComponents } from './dht-components.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
@@ -127,6 +127,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
 
   // Noise with each X25519 key made a KeyObject once (noise-crypto.ts)
   const admittingNoise = admittingEncrypter(coalescingWrites(noiseFrameLength(noise({ crypto: noiseCrypto }))), admission)
+  // a resumed dial's hello goes with its security proposal (resuming-encrypter.ts)
+  const earlyHellos = new EarlyHellos()
   return {
     start: false,
     privateKey,
@@ -141,18 +143,25 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // Noise, or (one byte) the same Noise and admission (resuming-encrypter.ts); `/noise`
     // stays for nodes of a version without it
     connectionEncrypters: [
-      ...(admission.tickets == null ? [] : [coalescingWrites(resumingEncrypter(admittingNoise, admission))]),
+      ...(admission.tickets == null ? [] : [coalescingWrites(resumingEncrypter(admittingNoise, admission, earlyHellos))]),
       admittingNoise
     ],
     // an inbound connection's negotiation before its security handshake is held to an honest dialler's bounds
-    connectionGater: admissionGater(admission, { isOwnAddress: parts.ownAddresses?.isOwn, securityProtocols: [...(admission.tickets == null ? [] : [RESUME_PROTOCOL]), NOISE_PROTOCOL] }),
+    connectionGater: admissionGater(admission, {
+      isOwnAddress: parts.ownAddresses?.isOwn,
+      securityProtocols: [...(admission.tickets == null ? [] : [RESUME_PROTOCOL]), NOISE_PROTOCOL],
+      onOutbound: (peer, maConn) => { earlyHellos.prepare?.(peer, maConn) }
+    }),
     // no Yamux keep-alive: the ping monitor (src/liveness) already probes every
     // connection with Yamux's ping frame and acts on the answer, where the
     // keep-alive only logs a failure; it pinged once at every connection's
     // start (two frames each way before the first call) and again every 30 s,
     // and stopping its task at each close built an AbortError
     // each stream's protocol negotiation held to an honest side's bounds; a peer that breaks them is charged
-    streamMuxers: [negotiationGuardedMuxer(yamux({ enableKeepAlive: false }), { onViolation: (peer, reason) => { admission.raise(peer, 'malformed-frame', `negotiation:${reason}`) } })],
+    streamMuxers: [negotiationGuardedMuxer(yamux({ enableKeepAlive: false }), {
+      onViolation: (peer, detail) => { admission.raise(peer, 'malformed-frame', detail) },
+      framing: protocol => LIBP2P_FRAMED_PROTOCOLS.get(protocol)
+    })],
     peerDiscovery,
     connectionManager: {
       maxConnections: parsed.connections.maxConnections,

@@ -13,14 +13,16 @@
  * stream at the first byte out of bounds; and each stream this node opens,
  * from the listener's first answer until it names the protocol (a
  * listener can flood its answers as a dialler can its proposals). What
- * follows is the protocol's, not watched here. A stream's proposals are
+ * follows is the protocol's, watched on only where `framing` says its
+ * frames are read by libp2p's own length reader (identify, the DHT), which
+ * has the same flaw after the negotiation (src/core/frame-guard.ts). A stream's proposals are
  * not counted (an optimistic dialler's frames follow a proposal the node
  * does not speak, read as more proposals); and what breaks the bounds after
  * such a proposal is cut but not charged: it may be those frames. A muxer of another shape is left alone;
  * `test/admission/negotiation-guard.test.ts` fails if that happens.
  */
 import { answered, guardNegotiation } from '../admission/negotiation-watch.ts'
-import type { NegotiationViolation } from '../core/negotiation-guard.ts'
+import type { GuardCut } from '../admission/negotiation-watch.ts'
 import type { Connection, MessageStream, StreamMuxer, StreamMuxerFactory, TypedEventTarget, Libp2pEvents } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 
@@ -30,7 +32,13 @@ export interface NegotiationGuardedMuxerInit {
    * proposals, or its answers to ours): the node charges the peer. A stream
    * of a connection not yet announced (`connection:open`) is cut uncharged.
    */
-  onViolation?: (peer: string, reason: NegotiationViolation) => void
+  onViolation?: (peer: string, detail: string) => void
+  /**
+   * the longest frame of each protocol whose frames libp2p's own reader
+   * takes (identify, the DHT: src/core/frame-guard.ts): a stream of one is
+   * watched on after its negotiation, cut and charged the same way
+   */
+  framing?: (protocol: string) => number | undefined
 }
 
 type MuxerFactory = (components: any) => StreamMuxerFactory
@@ -56,16 +64,17 @@ export function negotiationGuardedMuxer (inner: MuxerFactory, init: NegotiationG
         const muxer = factory.createStreamMuxer(maConn) as WithRemoteStreams
         // after a proposal this node does not speak, out-of-bounds bytes may be an honest
         // dialler's optimistic frames (negotiation-guard.ts): cut, as libp2p would, not charged
-        const charge = (reason: NegotiationViolation, afterUnspokenProposal: boolean): void => {
+        const charge = (cut: GuardCut): void => {
           const peer = peers.get(muxer)
-          if (peer != null && !afterUnspokenProposal) {
-            init.onViolation?.(peer, reason)
+          if (peer == null || (cut.phase === 'negotiation' && cut.afterUnspokenProposal)) {
+            return
           }
+          init.onViolation?.(peer, cut.phase === 'negotiation' ? `negotiation:${cut.reason}` : `frames:${cut.protocol}:${cut.reason}`)
         }
         const onRemoteStream = muxer.onRemoteStream
         if (typeof onRemoteStream === 'function') {
           muxer.onRemoteStream = function (this: WithRemoteStreams, stream: MessageStream) {
-            guardNegotiation(stream, { protocols: handles, maxFrames: Number.POSITIVE_INFINITY }, charge)
+            guardNegotiation(stream, { protocols: handles, maxFrames: Number.POSITIVE_INFINITY, framing: init.framing }, charge)
             onRemoteStream.call(this, stream)
           }
         }
@@ -74,7 +83,7 @@ export function negotiationGuardedMuxer (inner: MuxerFactory, init: NegotiationG
         const createStream = muxer.createStream
         muxer.createStream = async function (this: WithRemoteStreams, ...args: Parameters<StreamMuxer['createStream']>) {
           const stream = await createStream.apply(this, args)
-          guardNegotiation(stream, { protocols: answered, maxFrames: Number.POSITIVE_INFINITY }, charge)
+          guardNegotiation(stream, { protocols: answered, maxFrames: Number.POSITIVE_INFINITY, framing: init.framing }, charge)
           return stream
         }
         return muxer

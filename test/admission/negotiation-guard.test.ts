@@ -7,6 +7,9 @@
  * while an honest node still connects. The node runs with a 60 s upgrade
  * timeout, so without the guard the flood's connection stays open past
  * the test's bound (libp2p's own reader takes every 0x80 for "not yet").
+ * The same within an admitted connection: each stream's negotiation, and
+ * after it the frames of libp2p's protocols read by that reader (identify,
+ * the DHT; src/core/frame-guard.ts).
  */
 import assert from 'node:assert/strict'
 import { connect, createServer } from 'node:net'
@@ -14,7 +17,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { after, before, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
+import { FrameGuard } from '../../src/core/frame-guard.ts'
 import { NegotiationGuard } from '../../src/core/negotiation-guard.ts'
+import { KAD_PROTOCOL, LIBP2P_FRAMED_PROTOCOLS } from '../../src/node/constants.ts'
 import { RESUME_PROTOCOL } from '../../src/admission/resume-handshake.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
@@ -101,6 +106,31 @@ describe('the negotiation before an inbound security handshake', () => {
     assert.equal(fresh.unspokenProposal, false, 'the header is no proposal')
   })
 
+  it('follows a length-prefixed protocol\'s frames after the negotiation however they are split, and refuses a length past its bound', () => {
+    const guard = new NegotiationGuard({ protocols: ['/ipfs/id/1.0.0'] })
+    const body = Buffer.alloc(300, 7)
+    const frames = Buffer.concat([Buffer.of(0xac, 0x02), body, Buffer.of(0x00), Buffer.of(0x05), body.subarray(0, 5)])
+    // the negotiation ends where the proposal does: the protocol's first frame may share its chunk
+    const opening = Buffer.concat([HEADER, frame('/ipfs/id/1.0.0'), frames])
+    assert.equal(guard.feed(opening), 'done')
+    assert.equal(guard.protocol, '/ipfs/id/1.0.0')
+    assert.deepEqual(opening.subarray(guard.endedAt), frames)
+    for (let at = 0; at <= frames.length; at++) {
+      const watcher = new FrameGuard(8192)
+      assert.equal(watcher.feed(frames.subarray(0, at)), 'watching', `split at ${at}`)
+      assert.equal(watcher.feed(frames.subarray(at)), 'watching', `split at ${at}`)
+    }
+    // 8,192 takes two varint bytes: a second that does not end is no length of this protocol's
+    assert.equal(new FrameGuard(8192).feed(Buffer.concat([frames, Buffer.alloc(1, 0x80)])), 'watching')
+    assert.equal(new FrameGuard(8192).feed(Buffer.concat([frames, Buffer.alloc(2, 0x80)])), 'long-length')
+    assert.equal(new FrameGuard(8192).feed(Buffer.of(0x81, 0x40)), 'oversize-frame', 'a frame of 8,193 bytes')
+    assert.equal(new FrameGuard(8192).feed(Buffer.of(0x80, 0x40)), 'watching', 'a frame of 8,192 bytes')
+    const byteAtATime = new FrameGuard(4 * 1024 * 1024)
+    let verdict = 'watching'
+    for (let i = 0; i < 64 && verdict === 'watching'; i++) verdict = byteAtATime.feed(Buffer.of(0x80))
+    assert.equal(verdict, 'long-length', 'a length sent a byte at a time is refused at its bound too')
+  })
+
   describe('a real node', () => {
     const net = new TestNet()
     let node: TempusNode
@@ -173,6 +203,53 @@ describe('the negotiation before an inbound security handshake', () => {
         assert.match(String(err?.message), /negotiation broke its bounds \(long-length\)/, `the dial ended for the listener's bytes, not by a timeout: ${String(err?.name)} ${String(err?.message)}`)
       } finally {
         server.close()
+      }
+    })
+
+    it('resets an admitted peer\'s DHT stream that floods its frames with length bytes after a proper negotiation, and charges the peer', async () => {
+      const edge = await net.node({ type: 'edge' })
+      await edge.libp2p.dial(multiaddr(node.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
+      // the DHT reads with libp2p's own length reader; the negotiation is libp2p's, done in full
+      const stream = await edge.libp2p.dialProtocol(node.peerId, KAD_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+      assert.equal(stream.protocol, KAD_PROTOCOL)
+      const ended = new Promise<string>(resolve => {
+        const bound = setTimeout(() => { resolve('still open') }, 10_000)
+        stream.addEventListener('close', (evt) => { clearTimeout(bound); resolve(evt.error?.name ?? 'closed') }, { once: true })
+      })
+      for (let i = 0; i < 64; i++) stream.send(Buffer.alloc(1024, 0x80))
+      assert.equal(await ended, 'StreamResetError')
+      assert.ok(node.admission.suspicion.score(edge.peerId.toString()) > 9.9, `charged ${node.admission.suspicion.score(edge.peerId.toString())}`)
+      assert.equal(node.libp2p.getConnections(edge.peerId).some(c => c.status === 'open'), true, 'the connection stays')
+    })
+
+    it('aborts its identify of a peer whose answer floods its frames with length bytes, and charges that peer', async () => {
+      const liar = await net.node({ type: 'bridge' })
+      // the liar's identify answers the negotiation properly, then sends a length that never ends
+      await liar.libp2p.unhandle('/ipfs/id/1.0.0')
+      await liar.libp2p.handle('/ipfs/id/1.0.0', (stream) => {
+        for (let i = 0; i < 64; i++) stream.send(Buffer.alloc(1024, 0x80))
+      })
+      const connection = await node.libp2p.dial(multiaddr(liar.getMultiaddrs()[0]?.toString() ?? ''), { signal: AbortSignal.timeout(10_000) })
+      const err = await node.libp2p.services.identify.identify(connection, { signal: AbortSignal.timeout(10_000) }).then(() => undefined, (e: Error) => e)
+      assert.ok(err != null, 'identify failed')
+      assert.notEqual(err.name, 'TimeoutError', `identify ended for the answer's bytes, not by its timeout: ${err.name} ${err.message}`)
+      await eventually(() => node.admission.suspicion.score(liar.peerId.toString()) > 9.9 ? true : undefined, 'the liar charged')
+    })
+
+    it('reads every protocol it runs with a bounded length reader, or watches its frames', async () => {
+      const bridge = await net.node({ type: 'bridge' })
+      const edge = await net.node({ type: 'edge' })
+      // readers with bounds of their own: this project's (src/core/length-prefix.ts, every stream
+      // of src/ checked by test/core/length-prefix.test.ts); gossipsub's it-length-prefixed
+      // (a length of more than 8 bytes is refused at once); ping's fixed 32 bytes
+      const bounded = (p: string): boolean => p.startsWith('/tempus/') || p.startsWith('/meshsub/') || p === '/ipfs/ping/1.0.0'
+      for (const n of [node, bridge, edge]) {
+        for (const protocol of n.libp2p.getProtocols()) {
+          assert.ok(bounded(protocol) || LIBP2P_FRAMED_PROTOCOLS.has(protocol), `${protocol}: a protocol whose reader is not known to be bounded (add it to LIBP2P_FRAMED_PROTOCOLS or say why it is bounded)`)
+        }
+      }
+      for (const protocol of LIBP2P_FRAMED_PROTOCOLS.keys()) {
+        assert.ok(node.libp2p.getProtocols().includes(protocol), `${protocol} is a protocol the node runs (a renamed one would go unwatched)`)
       }
     })
 

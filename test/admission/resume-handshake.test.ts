@@ -9,7 +9,7 @@
  * a recorded hello replayed gets no connection, and nobody is charged.
  */
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { after, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -20,7 +20,7 @@ import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { Resumable, TicketDesk } from '../../src/admission/ticket-desk.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
-import type { Socket } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 
 describe('the resumption handshake (pure)', () => {
   const hello = { ephemeral: new Uint8Array(32).fill(7), ticket: new Uint8Array(300).fill(1), muxers: ['/yamux/1.0.0', '/mplex/6.7.0'] }
@@ -187,6 +187,46 @@ describe('resuming before Noise between real nodes', () => {
     for (let i = 0; i < TICKET_DEFAULTS.maxUses + 2; i++) await cycle(p, i)
     assert.equal(p.outcomes.filter(o => o === 'server:resumed').length, TICKET_DEFAULTS.maxUses + 3)
     assert.equal(await noiseHandshakes(p.server), noiseBefore + 1)
+  })
+
+  it('a redial sends its hello with its security proposal, before any answer; a listener that does not then resume costs the ticket, not the next dial', async () => {
+    const p = await pair()
+    await cycle(p, 0)
+    const server = p.server.peerId.toString()
+    assert.equal(desk(p.edge).heldCount, 1, 'the edge holds the server\'s ticket')
+    // a listener at another address, named as the server, that answers nothing and records what it gets
+    const proposal = Buffer.concat([Buffer.of(19), Buffer.from('/multistream/1.0.0\n'), Buffer.of(RESUME_PROTOCOL.length + 1), Buffer.from(`${RESUME_PROTOCOL}\n`)])
+    let received = Buffer.alloc(0)
+    const listener = createServer(socket => {
+      sockets.push(socket)
+      socket.on('error', () => {})
+      socket.on('data', (d: Buffer) => { received = Buffer.concat([received, d]) })
+    })
+    await new Promise<void>(resolve => listener.listen(0, '127.0.0.1', resolve))
+    try {
+      const { port } = listener.address() as AddressInfo
+      const dialled = p.edge.libp2p.dial(multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${server}`), { signal: AbortSignal.timeout(3_000) })
+      // the hello follows the proposal with no answer in between: the listener has written nothing
+      const hello = await eventually(() => {
+        if (received.length <= proposal.length + 2) return undefined
+        const rest = received.subarray(proposal.length)
+        const length = (rest[0] as number) < 0x80 ? [rest[0] as number, 1] : [((rest[0] as number) & 0x7f) | ((rest[1] as number) << 7), 2]
+        return rest.length >= (length[0] as number) + (length[1] as number) ? rest.subarray(length[1], (length[0] as number) + (length[1] as number)) : undefined
+      }, 'the hello behind the proposal')
+      assert.deepEqual(received.subarray(0, proposal.length), proposal, 'the header and the proposal first')
+      assert.equal(decodeFirst(hello).type, 'hello')
+      for (const socket of sockets) socket.destroy()
+      await assert.rejects(dialled)
+    } finally {
+      listener.close()
+    }
+    // the hello went out and no resumption took it: the ticket is gone, the next dial runs the full exchange
+    await eventually(() => desk(p.edge).heldCount === 0 ? true : undefined, 'the ticket dropped')
+    p.outcomes.length = 0
+    await cycle(p, 1)
+    assert.deepEqual(p.outcomes, [], 'the full exchange')
+    await cycle(p, 2)
+    assert.deepEqual(p.outcomes.sort(), ['edge:resumed', 'server:resumed'], 'and resumes again after it')
   })
 
   it('each refusal falls back to Noise and the full exchange on the same connection; the next one resumes again', async () => {

@@ -32,6 +32,7 @@ const INTERNAL: Record<string, string> = {
   UndecodableFrameError: 'admission/: a read marks a frame that does not decode; the service charges its peer and aborts the stream',
   LengthPrefixError: 'core/: a read of a frame length that does not end; the service charges its peer as a framing fault (cut-read.ts)',
   NegotiationError: 'admission/: an inbound connection or stream cut during its protocol negotiation; libp2p counts the failed upgrade or reset stream',
+  FramingError: 'admission/: a stream of identify or the DHT cut for a length prefix past its bound; libp2p\'s reader ends with it, the muxer wrapper charges the peer',
   UsageError: 'cli/',
   ApiError: 'cli/'
 }
