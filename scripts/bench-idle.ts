@@ -4,7 +4,7 @@
  * against N plain libp2p nodes (TCP + Noise + Yamux + identify + gossipsub
  * subscribed to one topic) on the same connection graph, in the same run.
  *
- *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--wire] [--json]
+ *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--wire] [--profile DIR] [--heap DIR] [--json]
  *
  * The tempus phase starts the mesh the way `tempus dev` does
  * (`startDevMesh`: an issuer in the process, three sentinels, four bridges,
@@ -22,6 +22,11 @@
  * the window only, not the start-up) into DIR and prints the functions with
  * the most self time.
  *
+ * `--heap DIR` samples allocations from before the nodes start and, at the
+ * window's end, writes what is still live (.heapprofile) into DIR and
+ * prints it by package, by the innermost frame of this project's code, and
+ * by allocating function (heap-census.ts): where a node's memory goes.
+ *
  * `--wire` counts what the nodes send during the window (wire-census.ts):
  * data frames and bytes per protocol, streams opened, socket writes, per
  * node per second.
@@ -38,6 +43,11 @@ import { join } from 'node:path'
 import { benchArgs, intArg } from './lib/args.ts'
 import { countTimers } from './lib/timer-census.ts'
 import { countWire } from './lib/wire-census.ts'
+import { liveHeap, startHeapSampling } from './lib/heap-census.ts'
+import { heapFlags } from '../src/cli/heap-settings.ts'
+import { setFlagsFromString } from 'node:v8'
+import type { LiveHeap } from './lib/heap-census.ts'
+import type { Session } from 'node:inspector/promises'
 
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
@@ -48,6 +58,8 @@ const args = benchArgs({
   views: { type: 'boolean', default: false },
   /** write a CPU profile of the window (.cpuprofile) into this directory and print the top self-time functions */
   profile: { type: 'string' },
+  /** write a sampling heap profile of what is live at the window's end (.heapprofile) into this directory and print where it was allocated */
+  heap: { type: 'string' },
   json: { type: 'boolean', default: false },
   // internal: the child's part
   phase: { type: 'string' },
@@ -94,6 +106,18 @@ export interface PhaseResult {
   }
   /** with --profile: the functions with the most self time, share of the window's CPU samples */
   topSelf?: Array<{ fn: string, share: number }>
+  /** with --heap: the live heap at the window's end by where it was allocated (sampled since before the nodes started) */
+  liveHeap?: LiveHeap
+}
+
+/** with --heap: sampling allocations from before the nodes start (each phase is its own process) */
+let heapSession: Session | undefined
+async function startHeap (): Promise<void> {
+  if (args.heap == null) return
+  const { Session } = await import('node:inspector/promises')
+  heapSession = new Session()
+  heapSession.connect()
+  await startHeapSampling(heapSession)
 }
 
 /** Self time per function (name + file:line) from a V8 CPU profile, largest first. */
@@ -127,7 +151,7 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
 
 
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -167,10 +191,18 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     await writeFile(join(profileDir, `idle-${phase}-${process.pid}.cpuprofile`), JSON.stringify(profile))
     topSelf = topSelfTime(profile as any, 30)
   }
+  let live: LiveHeap | undefined
+  if (heapSession != null && args.heap != null) {
+    const { summary, profile } = await liveHeap(heapSession)
+    await mkdir(String(args.heap), { recursive: true })
+    await writeFile(join(String(args.heap), `idle-${phase}-${process.pid}.heapprofile`), JSON.stringify(profile))
+    live = summary
+  }
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)
   const rssMb = mean(rss) / 2 ** 20
   const perSecondPerNode = (n: number): number => Math.round(n / (wall / 1000) / nodes * 100) / 100
   return {
+    ...(live == null ? {} : { liveHeap: live }),
     cpuShare: Math.round((cpu.user + cpu.system) / 1000 / wall * 1000) / 1000,
     rssMb: Math.round(rssMb * 10) / 10,
     rssPerNodeMb: Math.round(rssMb / nodes * 100) / 100,
@@ -202,6 +234,9 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
   const timers = args.timers === true ? countTimers('bench-idle') : undefined
   const wire = args.wire === true ? countWire() : undefined
   const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
+  // the heap settings `tempus dev` runs with (src/cli/heap-settings.ts): this is that mesh
+  for (const flag of heapFlags(['dev'], process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
+  await startHeap()
   const started = performance.now()
   const mesh = await startDevMesh({ sentinels: SENTINELS, bridges: BRIDGES, edges: N - SENTINELS - BRIDGES, logLevel: 'info' })
   let opened = 0
@@ -256,6 +291,7 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
   const wire = args.wire === true ? countWire() : undefined
   const [{ createPlainNode }, { BENCH_LIMITS }] = await Promise.all([import('./lib/plain-stack.ts'), import('./lib/connect.ts')])
   const edges = JSON.parse(await readFile(graphFile, 'utf8')) as Array<[number, number]>
+  await startHeap()
   const started = performance.now()
   const nodes = await Promise.all(Array.from({ length: N }, async () => await createPlainNode({ connectionManager: BENCH_LIMITS })))
   let opened = 0
@@ -283,7 +319,7 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
 // ---- the parent: one child per phase ---------------------------------------------
 
 async function runChild (phase: 'tempus' | 'baseline', graphFile: string, out: string): Promise<PhaseResult> {
-  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(args.wire === true ? ['--wire'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)])]
+  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(args.wire === true ? ['--wire'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)]), ...(args.heap == null ? [] : ['--heap', String(args.heap)])]
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] })
     child.once('error', reject)
@@ -330,6 +366,12 @@ try {
         process.stdout.write(`${name} on the wire, per node per second: ${r.wire.socketWrites} socket writes\n` +
           r.wire.byProtocol.map(o => `  ${o.frames.toFixed(2).padStart(7)} frames ${o.bytes.toFixed(0).padStart(6)} B  ${o.protocol}\n`).join('') +
           r.wire.streams.map(o => `  ${o.opened.toFixed(2).padStart(7)} streams opened ${o.stream}\n`).join(''))
+      }
+      if (r.liveHeap != null) {
+        const h = r.liveHeap
+        const rows = (title: string, xs: Array<{ where: string, mb: number }>): string => `  ${title}:\n` + xs.map(o => `    ${(o.mb / N).toFixed(3).padStart(7)} MB/node  ${o.where}\n`).join('')
+        process.stdout.write(`${name} live heap at the window's end (sampled): ${h.totalMb} MB = ${(h.totalMb / N).toFixed(2)} MB/node\n` +
+          rows('by package', h.byPackage) + rows('by the innermost frame of ours', h.byOwnFrame) + rows('by allocating function', h.byFunction))
       }
       if (r.timerOrigins != null) {
         process.stdout.write(`${name} timer callbacks per second per node, by origin:\n` + r.timerOrigins.map(o => `  ${o.perSecondPerNode.toFixed(2).padStart(7)}  ${o.origin}\n`).join(''))

@@ -27,7 +27,7 @@ import { killAll, spawnTempus, tempus } from '../../test/fixtures/cli.ts'
 import { findPostgresBin, startPostgres } from '../../test/fixtures/postgres.ts'
 import { ChaosLab, removeStaleChaos } from './chaos-lab.ts'
 import { anomalyMisses, computeFigures, honestOffences } from './chaos-metrics.ts'
-import { YOUNG_GENERATION_FLAG } from '../../src/cli/heap-settings.ts'
+import { heapFlags } from '../../src/cli/heap-settings.ts'
 import { describePlan, planChaos } from './chaos-schedule.ts'
 import type { ChaosHost } from './chaos-lab.ts'
 import type { ChaosFigures, NodeEvent, NodeRecord, RanFault, Sent } from './chaos-metrics.ts'
@@ -343,7 +343,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
   }
 
   async function startNode (n: RunningNode, timeoutMs: number): Promise<void> {
-    // the young-generation setting `tempus start` runs with (src/cli/heap-settings.ts): the same process shape as a real node
+    // the heap settings `tempus start` runs with (src/cli/heap-settings.ts): the same process shape as a real node
     // TEMPUS_CHAOS_LOG_NODES=3,40: TEMPUS_CHAOS_LOG applies to these nodes only (a debug log of 100 nodes would be the run)
     const logged = process.env.TEMPUS_CHAOS_LOG_NODES?.split(',').map(Number)
     const env = logged == null || logged.includes(n.index) ? process.env : { ...process.env, TEMPUS_CHAOS_LOG: 'silent' }
@@ -351,7 +351,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     const profiled = process.env.TEMPUS_CHAOS_PROF_DIR != null && (process.env.TEMPUS_CHAOS_PROF_NODES?.split(',').map(Number) ?? []).includes(n.index)
     const profile = profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TEMPUS_CHAOS_PROF_DIR ?? ''}`, `--cpu-prof-name=node-${n.index}-${Date.now()}.cpuprofile`] : []
     // below the issuer, its PostgreSQL and this harness (NODE_NICENESS): they stand for hosts of their own
-    const child = spawn('nice', ['-n', String(NODE_NICENESS), 'ip', 'netns', 'exec', n.host.ns, process.execPath, YOUNG_GENERATION_FLAG, ...profile, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'], env })
+    const child = spawn('nice', ['-n', String(NODE_NICENESS), 'ip', 'netns', 'exec', n.host.ns, process.execPath, ...heapFlags(['start'], [], undefined), ...profile, NODE_SCRIPT, n.file], { stdio: ['pipe', 'pipe', 'pipe'], env })
     n.child = child
     n.expectExit = false
     let stderr = ''

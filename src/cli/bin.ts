@@ -6,7 +6,7 @@
  */
 import { setFlagsFromString } from 'node:v8'
 import { runtimeProblem } from './runtime-check.ts'
-import { youngGenerationFlag } from './heap-settings.ts'
+import { heapFlags } from './heap-settings.ts'
 
 const problem = runtimeProblem(process.versions.node, process.execPath)
 if (problem != null) {
@@ -14,8 +14,7 @@ if (problem != null) {
   process.exit(1)
 }
 // before the CLI's modules load: loading them is what grows the young generation
-const flag = youngGenerationFlag(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)
-if (flag != null) {
+for (const flag of heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) {
   setFlagsFromString(flag)
 }
 await import('./main.ts')

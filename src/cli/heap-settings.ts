@@ -1,29 +1,50 @@
 /**
- * V8's young generation for a `tempus start` process. Node 24 lets the new
- * space grow to 64 MB (two 32 MB semi-spaces); loading the node's ~1,250
+ * V8's heap settings for the long-lived commands: `tempus start` (one
+ * node) and `tempus dev` (a local mesh in one process).
+ *
+ * The young generation. Node 24 lets the new space grow to 64 MB (two 32 MB
+ * semi-spaces; 128 MB in a 50-node dev mesh); loading the node's ~1,250
  * modules grows it to the top, and its pages stay resident for the life of
  * the process: 25–30 MB of RSS per node process that a node idling at a few
- * kilobytes of allocation a second never needs again.
+ * kilobytes of allocation a second never needs again. `--max-semi-space-size`
+ * is read once, when the heap is set up, so the launcher (bin.ts, already
+ * running) cannot lower it; V8 reads the growth factor each time it would
+ * grow the new space, so a factor of 1 keeps it at its initial size (two
+ * 1 MB semi-spaces). The price is more scavenges, each over a small live
+ * set: measured with scripts/bench-process.ts (README "Benchmarks").
  *
- * `--max-semi-space-size` is read once, when the heap is set up, so the
- * launcher (bin.ts, already running) cannot lower it; V8 reads the growth
- * factor each time it would grow the new space, so a factor of 1 keeps it at
- * its initial size (two 1 MB semi-spaces). The price is more scavenges, each
- * over a small live set: measured with scripts/bench-process.ts (README
- * "Benchmarks"). An operator's own young-generation flag, on the command
- * line or in NODE_OPTIONS, wins.
+ * The old generation. With a small young generation more objects live long
+ * enough to be promoted, and V8 grows the old space by a factor of up to 4
+ * of what survived its last full collection, keeping what it committed long
+ * after: a 50-node dev mesh with the young generation bounded alone held
+ * 428 MB of heap in use (15.4 MB RSS per node). Growing by a quarter
+ * (`--heap-growing-percent=25`) collects sooner: 9.4 MB per node at 18.5 %
+ * of a core (`bench:idle`, 2026-12-07; V8's defaults 12–14.5 MB at 16–23 %;
+ * `--optimize-for-size`, tried: 6.9 MB at 33 %), and 136.6 MB settled for 8
+ * `tempus start` processes instead of 143 MB at the same CPU
+ * (`bench:process`).
+ *
+ * An operator's own setting of either, on the command line or in
+ * NODE_OPTIONS, wins.
  */
 export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1'
+export const OLD_GENERATION_FLAG = '--heap-growing-percent=25'
 
-/** The V8 flag to set for this command line, or undefined to leave V8's default. */
-export function youngGenerationFlag (argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): string | undefined {
-  // the long-lived node process only: `tempus start`, after any global flags
+/** The V8 flags to set for this command line (none: V8's defaults). */
+export function heapFlags (argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  // the long-lived commands only, after any global flags
   const command = argv.find(a => !a.startsWith('-'))
-  if (command !== 'start') {
-    return undefined
+  if (command !== 'start' && command !== 'dev') {
+    return []
   }
-  if ([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].some(a => /^--(max|min)[-_]semi[-_]space[-_]size\b|^--semi[-_]space[-_]growth[-_]factor\b/.test(a))) {
-    return undefined
+  const operator = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)]
+  const set = (pattern: RegExp): boolean => operator.some(a => pattern.test(a))
+  const flags: string[] = []
+  if (!set(/^--(max|min)[-_]semi[-_]space[-_]size\b|^--semi[-_]space[-_]growth[-_]factor\b/)) {
+    flags.push(YOUNG_GENERATION_FLAG)
   }
-  return YOUNG_GENERATION_FLAG
+  if (!set(/^--heap[-_]growing[-_]percent\b|^--optimize[-_]for[-_]size\b/)) {
+    flags.push(OLD_GENERATION_FLAG)
+  }
+  return flags
 }

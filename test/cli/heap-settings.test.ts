@@ -1,24 +1,28 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { YOUNG_GENERATION_FLAG, youngGenerationFlag } from '../../src/cli/heap-settings.ts'
+import { OLD_GENERATION_FLAG, YOUNG_GENERATION_FLAG, heapFlags } from '../../src/cli/heap-settings.ts'
 
-describe('youngGenerationFlag', () => {
-  const flag = YOUNG_GENERATION_FLAG
+describe('heapFlags', () => {
+  const both = [YOUNG_GENERATION_FLAG, OLD_GENERATION_FLAG]
 
-  it('bounds the young generation of tempus start, after global flags too', () => {
-    assert.equal(youngGenerationFlag(['start', '--data', '/d'], [], undefined), flag)
-    assert.equal(youngGenerationFlag(['--json', 'start', '--data', '/d'], [], ''), flag)
+  it('bounds both generations of tempus start and of the dev mesh, after global flags too', () => {
+    assert.deepEqual(heapFlags(['start', '--data', '/d'], [], undefined), both)
+    assert.deepEqual(heapFlags(['--json', 'start', '--data', '/d'], [], ''), both)
+    assert.deepEqual(heapFlags(['dev'], [], undefined), both)
+    assert.deepEqual(heapFlags(['--json', 'dev', '--edges', '10'], [], undefined), both)
   })
 
-  it('leaves every other command (the issuer, the dev mesh, the short ones) to V8', () => {
-    for (const argv of [['issuer', 'start', '--data', '/d'], ['dev'], ['status', '--data', '/d'], ['--version'], []]) {
-      assert.equal(youngGenerationFlag(argv, [], undefined), undefined, argv.join(' '))
+  it('leaves every other command (the issuer, the short ones) to V8', () => {
+    for (const argv of [['issuer', 'start', '--data', '/d'], ['status', '--data', '/d'], ['--version'], []]) {
+      assert.deepEqual(heapFlags(argv, [], undefined), [], argv.join(' '))
     }
   })
 
-  it('an operator\'s own semi-space size wins, on the command line or in NODE_OPTIONS', () => {
-    assert.equal(youngGenerationFlag(['start'], ['--max-semi-space-size=16'], undefined), undefined)
-    assert.equal(youngGenerationFlag(['start'], [], '--inspect --max_semi_space_size=8'), undefined)
-    assert.equal(youngGenerationFlag(['start'], ['--semi-space-growth-factor=2'], undefined), undefined)
+  it('an operator\'s own setting wins, generation by generation, on the command line or in NODE_OPTIONS', () => {
+    assert.deepEqual(heapFlags(['start'], ['--max-semi-space-size=16'], undefined), [OLD_GENERATION_FLAG])
+    assert.deepEqual(heapFlags(['start'], [], '--inspect --max_semi_space_size=8'), [OLD_GENERATION_FLAG])
+    assert.deepEqual(heapFlags(['start'], ['--semi-space-growth-factor=2'], undefined), [OLD_GENERATION_FLAG])
+    assert.deepEqual(heapFlags(['start'], ['--heap-growing-percent=50'], undefined), [YOUNG_GENERATION_FLAG])
+    assert.deepEqual(heapFlags(['dev'], [], '--optimize_for_size'), [YOUNG_GENERATION_FLAG])
   })
 })
