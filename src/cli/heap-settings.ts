@@ -20,9 +20,11 @@
  * 428 MB of heap in use (15.4 MB RSS per node). Growing by a quarter
  * (`--heap-growing-percent=25`) collects sooner: 9.4 MB per node at 18.5 %
  * of a core (`bench:idle`, 2026-12-07; V8's defaults 12–14.5 MB at 16–23 %;
- * `--optimize-for-size`, tried: 6.9 MB at 33 %), and 136.6 MB settled for 8
- * `tempus start` processes instead of 143 MB at the same CPU
- * (`bench:process`).
+ * `--optimize-for-size`, tried: 6.9 MB at 33 %). For the dev mesh only:
+ * for 8 `tempus start` processes it saved 6 MB of 143 each (`bench:process`),
+ * and the first 100-process chaos run with it set could not start its
+ * nodes within 120 s each (the start is CPU-bound, and collecting sooner
+ * costs there): not worth the risk until measured apart.
  *
  * An operator's own setting of either, on the command line or in
  * NODE_OPTIONS, wins.
@@ -43,7 +45,7 @@ export function heapFlags (argv: readonly string[], execArgv: readonly string[],
   if (!set(/^--(max|min)[-_]semi[-_]space[-_]size\b|^--semi[-_]space[-_]growth[-_]factor\b/)) {
     flags.push(YOUNG_GENERATION_FLAG)
   }
-  if (!set(/^--heap[-_]growing[-_]percent\b|^--optimize[-_]for[-_]size\b/)) {
+  if (command === 'dev' && !set(/^--heap[-_]growing[-_]percent\b|^--optimize[-_]for[-_]size\b/)) {
     flags.push(OLD_GENERATION_FLAG)
   }
   return flags
