@@ -233,9 +233,9 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
 async function tempusPhase (graphFile: string): Promise<PhaseResult> {
   const timers = args.timers === true ? countTimers('bench-idle') : undefined
   const wire = args.wire === true ? countWire() : undefined
-  const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
-  // the heap settings `tempus dev` runs with (src/cli/heap-settings.ts): this is that mesh
+  // the heap settings `tempus dev` runs with (src/cli/heap-settings.ts), set before its modules load, as bin.ts does
   for (const flag of heapFlags(['dev'], process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
+  const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
   await startHeap()
   const started = performance.now()
   const mesh = await startDevMesh({ sentinels: SENTINELS, bridges: BRIDGES, edges: N - SENTINELS - BRIDGES, logLevel: 'info' })
