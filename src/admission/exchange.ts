@@ -311,7 +311,7 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
       return resumedWith(opened)
     }
     // its ticket of ours does not open (or is spent): the full exchange, in this connection
-    ctx.state.tickets?.drop(remote)
+    ctx.state.tickets?.drop(remote, ticket)
     ctx.state.noteResumption?.(opened)
     if (opened === 'forged' || opened === 'not-for-this-link') {
       // nobody honest presents a ticket we did not seal for them
@@ -324,7 +324,7 @@ export async function admitAsInitiator (pb: ProtobufStream, ctx: ExchangeContext
     }
   } else if (ticket != null) {
     // the responder would not resume (a restart, a spent ticket, no ticket of ours): the full exchange goes on
-    ctx.state.tickets?.drop(remote)
+    ctx.state.tickets?.drop(remote, ticket)
     ctx.state.noteResumption?.('declined-by-peer')
   }
   if (hello.retry) {
@@ -463,7 +463,7 @@ async function resumeAsResponder (pb: ProtobufStream, ctx: ExchangeContext, hell
   await pb.write({ version: ADMIT_PROTOCOL, token: '', nonce: new Uint8Array(0), keyCertificate: '', retry: false, signature: new Uint8Array(0), ticket: new Uint8Array(ours), ...grantFor(ctx, opened) }, AdmitHello, options)
   const answer = await readProof(pb, options)
   if (answer.declined) {
-    ctx.state.tickets?.drop(remote)
+    ctx.state.tickets?.drop(remote, ours)
     return 'declined'
   }
   if (!answer.resumed || answer.signature.length > 0 || answer.retry) {

@@ -110,7 +110,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         // a hello that went out and never reached the resumption (the listener did not select it): not presented again
         connection.addEventListener('close', () => {
           if (p.sent && !p.taken) {
-            state.tickets?.drop(remote)
+            state.tickets?.drop(remote, held.ticket)
           }
         }, { once: true })
       }
@@ -154,7 +154,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
         try {
           resumed = await resumeAsInitiator(lp, remotePeer, held, deadline.signal, ready)
         } catch (err: any) {
-          state.tickets?.drop(remote)
+          state.tickets?.drop(remote, held.ticket)
           return failed(connection, 'outbound', err)
         } finally {
           deadline.clear()
@@ -191,7 +191,7 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
       const answer = decodeAnswer((await lp.read({ signal })).subarray())
       if (answer.type === 'refuse') {
         // a restart, a spent ticket, a rotation: the full exchange, on this connection
-        state.tickets?.drop(remote)
+        state.tickets?.drop(remote, held.ticket)
         state.noteResumption?.('declined-by-peer')
         log('%s would not resume (%s): the full exchange follows', remote, answer.reason)
         return undefined

@@ -227,8 +227,16 @@ export class TicketDesk {
     return ticket == null ? undefined : { ticket, secret: h.secret, claims: h.issuer.claims, token: h.issuer.token }
   }
 
-  /** Forget the ticket `issuer` granted us (it refused it, or we refused its own). */
-  drop (issuer: string): void {
+  /**
+   * Forget the ticket `issuer` granted us (it refused it, or we refused its
+   * own). With `ticket`, only while that one is still what is held: a
+   * failure noticed late (a connection's close) must not take the ticket a
+   * later admission on another connection granted in its place.
+   */
+  drop (issuer: string, ticket?: Uint8Array): void {
+    if (ticket != null && this.held.get(issuer)?.ticket !== ticket) {
+      return
+    }
     this.held.delete(issuer)
   }
 

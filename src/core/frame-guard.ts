@@ -15,36 +15,9 @@
  * first length that runs past the bytes `maxDataLength` takes, or that
  * announces a frame longer than it.
  */
-import { varintBytes } from './length-prefix.ts'
+import { VarintReader, varintBytes } from './length-prefix.ts'
 
 export type FrameViolation = 'long-length' | 'oversize-frame'
-
-/**
- * An unsigned varint read a byte at a time, held to `maxBytes` bytes. One
- * for a whole stream: `reset()` after each length.
- */
-export class VarintReader {
-  /** the value so far, and how many bytes it took */
-  value = 0
-  bytes = 0
-
-  constructor (private readonly maxBytes: number) {}
-
-  /** the next byte: `done` when it ends the varint, `long-length` when it would need more than `maxBytes` */
-  push (b: number): 'more' | 'done' | 'long-length' {
-    this.value += (b & 0x7f) * 0x80 ** this.bytes
-    this.bytes++
-    if (b < 0x80) {
-      return 'done'
-    }
-    return this.bytes >= this.maxBytes ? 'long-length' : 'more'
-  }
-
-  reset (): void {
-    this.value = 0
-    this.bytes = 0
-  }
-}
 
 export class FrameGuard {
   private readonly length: VarintReader

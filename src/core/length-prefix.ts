@@ -46,8 +46,35 @@ export function varintBytes (n: number): number {
   return bytes
 }
 
+/**
+ * An unsigned varint read a byte at a time, held to `maxBytes` bytes. One
+ * for a whole stream (or a frame decoder): `reset()` after each length.
+ */
+export class VarintReader {
+  /** the value so far, and how many bytes it took */
+  value = 0
+  bytes = 0
+
+  constructor (private readonly maxBytes: number) {}
+
+  /** the next byte: `done` when it ends the varint, `long-length` when it would need more than `maxBytes` */
+  push (b: number): 'more' | 'done' | 'long-length' {
+    this.value += (b & 0x7f) * 0x80 ** this.bytes
+    this.bytes++
+    if (b < 0x80) {
+      return 'done'
+    }
+    return this.bytes >= this.maxBytes ? 'long-length' : 'more'
+  }
+
+  reset (): void {
+    this.value = 0
+    this.bytes = 0
+  }
+}
+
 /** `data` with its unsigned varint length in front: a frame as `lpStream` writes it */
-export function withLengthPrefix (data: Uint8Array): Uint8Array {
+export function withLengthPrefix (data: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(varintBytes(data.byteLength) + data.byteLength)
   let n = data.byteLength
   let i = 0
@@ -64,20 +91,19 @@ export function withLengthPrefix (data: Uint8Array): Uint8Array {
  * `data`, of at most `maxBytes` bytes.
  */
 export function varintLengthDecoder (maxBytes: number): (data: Uint8Array | Uint8ArrayList) => number {
+  // one reader per decoder: a call reads its length to the end before it returns
+  const reader = new VarintReader(maxBytes)
   return (data) => {
-    let value = 0
-    let scale = 1
+    reader.reset()
     const n = Math.min(data.byteLength, maxBytes)
     for (let i = 0; i < n; i++) {
-      const b = data instanceof Uint8Array ? (data[i] as number) : data.get(i)
-      value += (b & 0x7f) * scale
-      if (b < 0x80) {
-        return value
+      const step = reader.push(data instanceof Uint8Array ? (data[i] as number) : data.get(i))
+      if (step === 'done') {
+        return reader.value
       }
-      scale *= 0x80
-    }
-    if (data.byteLength >= maxBytes) {
-      throw new LengthPrefixError(maxBytes)
+      if (step === 'long-length') {
+        throw new LengthPrefixError(maxBytes)
+      }
     }
     throw LENGTH_NOT_YET
   }

@@ -27,7 +27,7 @@
  * `maxFrames` frames before that is a violation, and the connection is cut
  * at that byte.
  */
-import { VarintReader } from './frame-guard.ts'
+import { VarintReader } from './length-prefix.ts'
 
 export type NegotiationViolation = 'long-length' | 'oversize-frame' | 'too-many-frames'
 export type NegotiationVerdict = 'watching' | 'done' | NegotiationViolation

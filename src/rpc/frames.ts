@@ -8,6 +8,7 @@
  * buffered. Pure: no libp2p, no I/O.
  */
 import { EncodingError } from './errors.ts'
+import { VarintReader, withLengthPrefix } from '../core/length-prefix.ts'
 
 /** the part of a `Uint8ArrayList` (libp2p's message data) or `Uint8Array` this reads */
 export type Chunk = Uint8Array | { subarray: () => Uint8Array }
@@ -16,24 +17,12 @@ export type Chunk = Uint8Array | { subarray: () => Uint8Array }
 const MAX_PREFIX_BYTES = 5
 
 /** Prefix `payload` with its varint length. */
-export function frame (payload: Uint8Array): Uint8Array<ArrayBuffer> {
-  let n = payload.byteLength
-  let prefix = 1
-  for (let v = n; v >= 0x80; v = Math.floor(v / 128)) prefix++
-  const out = new Uint8Array(prefix + n)
-  let i = 0
-  while (n >= 0x80) {
-    out[i++] = (n & 0x7f) | 0x80
-    n = Math.floor(n / 128)
-  }
-  out[i++] = n
-  out.set(payload, i)
-  return out
-}
+export const frame = withLengthPrefix
 
 export class FrameDecoder {
   private readonly maxBytes: number
   private buffer: Uint8Array = new Uint8Array(0)
+  private readonly length = new VarintReader(MAX_PREFIX_BYTES)
 
   /** `maxBytes`: the largest frame accepted (its payload, without the prefix) */
   constructor (maxBytes: number) {
@@ -58,25 +47,20 @@ export class FrameDecoder {
     const frames: Uint8Array[] = []
     let at = 0
     while (at < buf.byteLength) {
-      let length = 0
-      let shift = 1
+      // the prefix is read again from its start when it arrived split: it is one to five bytes
+      this.length.reset()
       let i = at
-      let complete = false
-      while (i < buf.byteLength && i - at < MAX_PREFIX_BYTES) {
-        const b = buf[i++] as number
-        length += (b & 0x7f) * shift
-        shift *= 128
-        if ((b & 0x80) === 0) {
-          complete = true
-          break
-        }
+      let step: 'more' | 'done' | 'long-length' = 'more'
+      while (i < buf.byteLength && step === 'more') {
+        step = this.length.push(buf[i++] as number)
       }
-      if (!complete) {
-        if (i - at >= MAX_PREFIX_BYTES) {
-          throw new EncodingError('a frame length prefix longer than 5 bytes')
-        }
+      if (step === 'long-length') {
+        throw new EncodingError('a frame length prefix longer than 5 bytes')
+      }
+      if (step === 'more') {
         break // the prefix is still arriving
       }
+      const length = this.length.value
       if (length > this.maxBytes) {
         throw new EncodingError(`a frame of ${length} bytes, above the cap of ${this.maxBytes}`)
       }

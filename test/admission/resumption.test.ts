@@ -98,6 +98,24 @@ describe('tickets and the ticket desk (pure)', () => {
     assert.equal(holder.heldCount, 0, 'garbage is not held')
   })
 
+  it('a failure noticed late drops only the ticket it was about, not one granted since', () => {
+    const now = 5_000_000
+    const issuer = new TicketDesk({ now: () => now })
+    const holder = new TicketDesk({ now: () => now })
+    const grant = (): Uint8Array => issuer.grant('A', 'B', { token: 't', claims: claims({ exp: (now + 600_000) / 1000 }) })?.ticket as Uint8Array
+    const stale = grant()
+    holder.hold('A', stale)
+    const fresh = grant()
+    holder.hold('A', fresh)
+    holder.drop('A', stale)
+    assert.equal(holder.present('A', 3), fresh, 'the ticket granted in its place survives')
+    holder.drop('A', fresh)
+    assert.equal(holder.heldCount, 0, 'the ticket itself goes')
+    holder.hold('A', grant())
+    holder.drop('A')
+    assert.equal(holder.heldCount, 0, 'without a ticket named, whatever is held goes')
+  })
+
   it('when its count of uses is full, a desk refuses rather than forgets', () => {
     const now = 1_000_000
     const desk = new TicketDesk({ now: () => now, maxCounted: 2, maxUses: 2 })
