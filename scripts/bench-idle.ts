@@ -4,7 +4,7 @@
  * against N plain libp2p nodes (TCP + Noise + Yamux + identify + gossipsub
  * subscribed to one topic) on the same connection graph, in the same run.
  *
- *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--wire] [--profile DIR] [--heap DIR] [--json]
+ *   npm run bench:idle -- [--nodes 50] [--window 30] [--warmup 10] [--timers] [--wire] [--profile DIR] [--heap DIR] [--alloc DIR] [--json]
  *
  * The tempus phase starts the mesh the way `tempus dev` does
  * (`startDevMesh`: an issuer in the process, three sentinels, four bridges,
@@ -27,6 +27,10 @@
  * prints it by package, by the innermost frame of this project's code, and
  * by allocating function (heap-census.ts): where a node's memory goes.
  *
+ * `--alloc DIR` samples what the window allocates, whether the collector
+ * freed it since or not, writes it (.heapprofile) into DIR and prints it the
+ * same way: who makes the garbage a node's collector spends its time on.
+ *
  * `--wire` counts what the nodes send during the window (wire-census.ts):
  * data frames and bytes per protocol, streams opened, socket writes, per
  * node per second.
@@ -43,7 +47,9 @@ import { join } from 'node:path'
 import { benchArgs, intArg } from './lib/args.ts'
 import { countTimers } from './lib/timer-census.ts'
 import { countWire } from './lib/wire-census.ts'
-import { liveHeap, startHeapSampling } from './lib/heap-census.ts'
+import { countThreadCpu } from './lib/thread-census.ts'
+import type { ThreadShare } from './lib/thread-census.ts'
+import { allocatedHeap, liveHeap, startHeapSampling } from './lib/heap-census.ts'
 import { heapFlags } from '../src/cli/heap-settings.ts'
 import { setFlagsFromString } from 'node:v8'
 import type { LiveHeap } from './lib/heap-census.ts'
@@ -60,6 +66,8 @@ const args = benchArgs({
   profile: { type: 'string' },
   /** write a sampling heap profile of what is live at the window's end (.heapprofile) into this directory and print where it was allocated */
   heap: { type: 'string' },
+  /** write a sampling heap profile of what was allocated during the window, freed since or not (.heapprofile), into this directory and print by whom */
+  alloc: { type: 'string' },
   json: { type: 'boolean', default: false },
   // internal: the child's part
   phase: { type: 'string' },
@@ -81,6 +89,8 @@ export interface PhaseResult {
   settled: boolean
   settleMs: number
   cpuShare: number
+  /** cpuShare by thread (thread-census.ts): the main thread, V8's helpers, libuv's pool */
+  threads: ThreadShare[]
   rssMb: number
   rssPerNodeMb: number
   heapUsedMb: number
@@ -108,6 +118,8 @@ export interface PhaseResult {
   topSelf?: Array<{ fn: string, share: number }>
   /** with --heap: the live heap at the window's end by where it was allocated (sampled since before the nodes started) */
   liveHeap?: LiveHeap
+  /** with --alloc: what the window allocated (MB, freed since or not), by whom: what the collector works through */
+  allocated?: LiveHeap
 }
 
 /** with --heap: sampling allocations from before the nodes start (each phase is its own process) */
@@ -151,7 +163,7 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
 
 
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -167,7 +179,14 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   wire?.start()
   const opened0 = opened?.() ?? 0
   const upkeep0 = upkeep?.()
+  const allocDir = args.alloc == null ? undefined : String(args.alloc)
+  const allocSession = allocDir == null ? undefined : new Session()
+  if (allocSession != null) {
+    allocSession.connect()
+    await startHeapSampling(allocSession, 16_384, true)
+  }
   const cpu0 = process.cpuUsage()
+  const threadCpu = countThreadCpu()
   const t0 = performance.now()
   const deadline = t0 + WINDOW_S * 1000
   while (performance.now() < deadline) {
@@ -177,6 +196,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     heap.push(m.heapUsed)
   }
   const cpu = process.cpuUsage(cpu0)
+  const threads = threadCpu.stop()
   const wall = performance.now() - t0
   const counts = timers?.stop()
   const sent = wire?.stop()
@@ -191,6 +211,14 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     await writeFile(join(profileDir, `idle-${phase}-${process.pid}.cpuprofile`), JSON.stringify(profile))
     topSelf = topSelfTime(profile as any, 30)
   }
+  let allocated: LiveHeap | undefined
+  if (allocSession != null && allocDir != null) {
+    const { summary, profile } = await allocatedHeap(allocSession)
+    allocSession.disconnect()
+    await mkdir(allocDir, { recursive: true })
+    await writeFile(join(allocDir, `alloc-${phase}-${process.pid}.heapprofile`), JSON.stringify(profile))
+    allocated = summary
+  }
   let live: LiveHeap | undefined
   if (heapSession != null && args.heap != null) {
     const { summary, profile } = await liveHeap(heapSession)
@@ -203,7 +231,9 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const perSecondPerNode = (n: number): number => Math.round(n / (wall / 1000) / nodes * 100) / 100
   return {
     ...(live == null ? {} : { liveHeap: live }),
+    ...(allocated == null ? {} : { allocated }),
     cpuShare: Math.round((cpu.user + cpu.system) / 1000 / wall * 1000) / 1000,
+    threads,
     rssMb: Math.round(rssMb * 10) / 10,
     rssPerNodeMb: Math.round(rssMb / nodes * 100) / 100,
     heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
@@ -319,7 +349,7 @@ async function baselinePhase (graphFile: string): Promise<PhaseResult> {
 // ---- the parent: one child per phase ---------------------------------------------
 
 async function runChild (phase: 'tempus' | 'baseline', graphFile: string, out: string): Promise<PhaseResult> {
-  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(args.wire === true ? ['--wire'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)]), ...(args.heap == null ? [] : ['--heap', String(args.heap)])]
+  const argv = [...process.execArgv, process.argv[1] as string, '--phase', phase, '--graph', graphFile, '--out', out, '--nodes', String(N), '--window', String(WINDOW_S), '--warmup', String(WARMUP_S), ...(args.timers === true ? ['--timers'] : []), ...(args.wire === true ? ['--wire'] : []), ...(VIEWS_FILLED ? ['--views'] : []), ...(args.profile == null ? [] : ['--profile', String(args.profile)]), ...(args.heap == null ? [] : ['--heap', String(args.heap)]), ...(args.alloc == null ? [] : ['--alloc', String(args.alloc)])]
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'inherit'] })
     child.once('error', reject)
@@ -359,6 +389,7 @@ try {
     process.stdout.write(line('tempus', tempus) + line('baseline', baseline))
     process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
+      process.stdout.write(`${name} by thread (% of a core, user + system): ` + r.threads.map(t => `${t.group}${t.threads > 1 ? ` ×${t.threads}` : ''} ${(t.user * 100).toFixed(1)} + ${(t.system * 100).toFixed(1)}`).join(', ') + '\n')
       if (r.topSelf != null) {
         process.stdout.write(`${name} self time, share of the window's CPU samples:\n` + r.topSelf.map(o => `  ${(o.share * 100).toFixed(1).padStart(5)} %  ${o.fn}\n`).join(''))
       }
@@ -372,6 +403,12 @@ try {
         const rows = (title: string, xs: Array<{ where: string, mb: number }>): string => `  ${title}:\n` + xs.map(o => `    ${(o.mb / N).toFixed(3).padStart(7)} MB/node  ${o.where}\n`).join('')
         process.stdout.write(`${name} live heap at the window's end (sampled): ${h.totalMb} MB = ${(h.totalMb / N).toFixed(2)} MB/node\n` +
           rows('by package', h.byPackage) + rows('by the innermost frame of ours', h.byOwnFrame) + rows('by allocating function', h.byFunction))
+      }
+      if (r.allocated != null) {
+        const a = r.allocated
+        const rows = (title: string, xs: Array<{ where: string, mb: number }>): string => `  ${title}:\n` + xs.map(o => `    ${(o.mb / N / WINDOW_S * 1024).toFixed(1).padStart(7)} kB/node/s  ${o.where}\n`).join('')
+        process.stdout.write(`${name} allocated during the window (sampled): ${a.totalMb} MB = ${(a.totalMb / N / WINDOW_S * 1024).toFixed(1)} kB/node/s\n` +
+          rows('by package', a.byPackage) + rows('by the innermost frame of ours', a.byOwnFrame) + rows('by allocating function', a.byFunction))
       }
       if (r.timerOrigins != null) {
         process.stdout.write(`${name} timer callbacks per second per node, by origin:\n` + r.timerOrigins.map(o => `  ${o.perSecondPerNode.toFixed(2).padStart(7)}  ${o.origin}\n`).join(''))

@@ -25,10 +25,15 @@ export interface LiveHeap {
   byFunction: Array<{ where: string, mb: number }>
 }
 
-/** Start sampling allocations (every `intervalBytes` on average). */
-export async function startHeapSampling (session: Session, intervalBytes = 16_384): Promise<void> {
+/**
+ * Start sampling allocations (every `intervalBytes` on average). With
+ * `collected`, the samples of objects the collector has freed since are
+ * kept too: the profile then says what was allocated, not what is live
+ * (`allocatedHeap`: the allocation rate a collector pays for).
+ */
+export async function startHeapSampling (session: Session, intervalBytes = 16_384, collected = false): Promise<void> {
   await session.post('HeapProfiler.enable')
-  await session.post('HeapProfiler.startSampling', { samplingInterval: intervalBytes })
+  await session.post('HeapProfiler.startSampling', { samplingInterval: intervalBytes, ...(collected ? { includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } : {}) })
 }
 
 /** The live sampled heap now, summarised; the raw profile (for a file) beside it. */
@@ -36,6 +41,16 @@ export async function liveHeap (session: Session, top = 20): Promise<{ summary: 
   // a full collection first: what is still sampled then is what is held
   await session.post('HeapProfiler.collectGarbage')
   const { profile } = await session.post('HeapProfiler.getSamplingProfile') as unknown as { profile: { head: HeapNode } }
+  return { summary: summarise(profile, top), profile }
+}
+
+/** What was allocated since `startHeapSampling(…, collected = true)`, live or freed since, summarised; sampling stops. */
+export async function allocatedHeap (session: Session, top = 20): Promise<{ summary: LiveHeap, profile: unknown }> {
+  const { profile } = await session.post('HeapProfiler.stopSampling') as unknown as { profile: { head: HeapNode } }
+  return { summary: summarise(profile, top), profile }
+}
+
+function summarise (profile: { head: HeapNode }, top: number): LiveHeap {
   const byPackage = new Map<string, number>()
   const byOwnFrame = new Map<string, number>()
   const byFunction = new Map<string, number>()
@@ -44,7 +59,8 @@ export async function liveHeap (session: Session, top = 20): Promise<{ summary: 
   const walk = (node: HeapNode, own: string | undefined): void => {
     const f = node.callFrame
     const where = shortUrl(f.url)
-    const isOwn = /\/dist\/(src|scripts)\//.test(f.url)
+    // this project's files only: a package's own dist/src/ is not ours
+    const isOwn = /\/dist\/(src|scripts)\//.test(f.url) && !f.url.includes('/node_modules/')
     const fn = `${f.functionName === '' ? '(anonymous)' : f.functionName} ${where}${where === '' ? '' : `:${f.lineNumber + 1}`}`
     const ownHere = isOwn ? fn : own
     if (node.selfSize > 0) {
@@ -58,7 +74,7 @@ export async function liveHeap (session: Session, top = 20): Promise<{ summary: 
   walk(profile.head, undefined)
   const list = (m: Map<string, number>): Array<{ where: string, mb: number }> =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([where, n]) => ({ where, mb: Math.round(n / 2 ** 20 * 100) / 100 }))
-  return { summary: { totalMb: Math.round(total / 2 ** 20 * 10) / 10, byPackage: list(byPackage), byOwnFrame: list(byOwnFrame), byFunction: list(byFunction) }, profile }
+  return { totalMb: Math.round(total / 2 ** 20 * 10) / 10, byPackage: list(byPackage), byOwnFrame: list(byOwnFrame), byFunction: list(byFunction) }
 }
 
 function shortUrl (url: string): string {
