@@ -17,11 +17,14 @@
  * enough to be promoted, and V8 grows the old space by a factor of up to 4
  * of what survived its last full collection, keeping what it committed long
  * after: a 50-node dev mesh with the young generation bounded alone held
- * 428 MB of heap in use (15.4 MB RSS per node). Growing by a quarter
- * (`--heap-growing-percent=25`) collects sooner: 9.4 MB per node at 18.5 %
- * of a core (`bench:idle`, 2026-12-07; V8's defaults 12–14.5 MB at 16–23 %;
- * `--optimize-for-size`, tried: 6.9 MB at 33 %). For the dev mesh only:
- * for 8 `tempus start` processes it saved 6 MB of 143 each (`bench:process`),
+ * 428 MB of heap in use (15.4 MB RSS per node). Growing by a half
+ * (`--heap-growing-percent=50`) collects sooner: 8.3 MB per node at 19–20 %
+ * of a core (`bench:idle`, 2026-12-07, two runs); by a quarter 7.9–8.5 MB at
+ * 22–23 % (three runs, the full collections' marking the difference: V8's
+ * helper threads and the main thread both), by 100 % 9.1 MB at 18 %; V8's
+ * defaults 12–14.5 MB at 16–23 %; `--optimize-for-size` 6.9 MB at 33 %.
+ * For the dev mesh only: for 8 `tempus start` processes a quarter saved 6
+ * MB of 143 each (`bench:process`),
  * and the first 100-process chaos run with it set could not start its
  * nodes within 120 s each (the start is CPU-bound, and collecting sooner
  * costs there): not worth the risk until measured apart.
@@ -30,7 +33,7 @@
  * NODE_OPTIONS, wins.
  */
 export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1'
-export const OLD_GENERATION_FLAG = '--heap-growing-percent=25'
+export const OLD_GENERATION_FLAG = '--heap-growing-percent=50'
 
 /** The V8 flags to set for this command line (none: V8's defaults). */
 export function heapFlags (argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): string[] {
