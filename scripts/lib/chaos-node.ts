@@ -56,7 +56,10 @@ node.gossip.addEventListener('refused', evt => { emit({ event: 'gossip-refused',
 node.dtn.addEventListener('bundle', evt => { emit({ event: 'bundle', id: evt.detail.id }) })
 // a DTN refusal charged to a peer (bad-bundle): the reason, which the offence itself does not carry
 node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer: evt.detail.peer, reason: evt.detail.reason }) })
-node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep }) })
+// with the token requests that failed so far, by kind: a token late after a heal is read against them
+node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep, failures: { ...node.tokens.fetchFailures } }) })
+// when this node learnt of a newer epoch (keys read from the issuer, or a peer's token of it): its token request follows
+node.admission.verifier.addEventListener('epoch', evt => { emit({ event: 'epoch', epoch: evt.detail.epoch }) })
 // when the node saw its interfaces change (a link back: addresses added), to read a reconnect against
 node.libp2p.services.network.addEventListener('network:change', evt => { emit({ event: 'network-change', added: evt.detail.added.length, removed: evt.detail.removed.length, closed: evt.detail.closed }) })
 // which sentinels the peer keeper keeps, which of those are connected, which it is failing to
