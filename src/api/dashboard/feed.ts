@@ -3,8 +3,10 @@
  * One producer for all of them: a timer gathers the node's figures once a
  * tick, adds a point to the history, and (only while a page is open)
  * shapes one snapshot that every stream gets. An anomaly or an admission
- * refusal brings the next snapshot forward, never closer than `minGapMs`
- * to the last, so a flood of either costs at most a few snapshots a
+ * refusal brings the next snapshot forward; no snapshot, early or
+ * regular, goes out closer than `minGapMs` to the last (a regular tick
+ * that comes too soon still adds its point and sends its snapshot once the
+ * gap allows), so a flood of either costs at most a few snapshots a
  * second. A stream whose socket is backed up skips snapshots until it
  * drains; streams are capped in all and per session, and end with their
  * session.
@@ -59,6 +61,8 @@ export class DashboardFeed {
   private lastSentAt = 0
   private running = false
   private gathering = false
+  /** an early snapshot was asked for while a tick was gathering: ask again when it ends */
+  private earlyPending = false
   private stopped = false
   /** snapshots sent, for tests */
   sent = 0
@@ -138,8 +142,11 @@ export class DashboardFeed {
 
   private async tick (regular: boolean): Promise<void> {
     if (this.gathering) {
-      // a tick still gathering: the regular one reschedules itself, an early one is dropped
+      // a tick still gathering: the regular one reschedules itself, an early
+      // one is asked for again once it ends (what brought it forward may
+      // have come after the gathering read the node)
       if (regular) this.schedule(this.init.tickMs ?? TICK_MS)
+      else this.earlyPending = true
       return
     }
     this.gathering = true
@@ -152,6 +159,12 @@ export class DashboardFeed {
       }
       this.expireSessions()
       if (this.streams.size > 0 && !this.stopped) {
+        if (this.init.now() - this.lastSentAt < (this.init.minGapMs ?? MIN_GAP_MS)) {
+          // too soon after the last snapshot (an early one, or a slow
+          // gathering): this one goes out as soon as the gap allows
+          this.earlyPending = true
+          return
+        }
         const input = await this.gather(now, views, admissions)
         this.broadcast(shapeSnapshot(input))
         this.lastSentAt = this.init.now()
@@ -161,6 +174,10 @@ export class DashboardFeed {
     } finally {
       this.gathering = false
       if (regular) this.schedule(this.init.tickMs ?? TICK_MS)
+      if (this.earlyPending) {
+        this.earlyPending = false
+        this.bringForward()
+      }
     }
   }
 
