@@ -58,6 +58,8 @@ node.dtn.addEventListener('bundle', evt => { emit({ event: 'bundle', id: evt.det
 node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer: evt.detail.peer, reason: evt.detail.reason }) })
 // with the token requests that failed so far, by kind: a token late after a heal is read against them
 node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep, failures: { ...node.tokens.fetchFailures } }) })
+// each failed token request, why, and when the next goes: a late token can be read request by request
+node.tokens.addEventListener('failure', evt => { emit({ event: 'token-failure', code: evt.detail.code, retryInMs: evt.detail.retryInMs }) })
 // when this node learnt of a newer epoch (keys read from the issuer, or a peer's token of it): its token request follows
 node.admission.verifier.addEventListener('epoch', evt => { emit({ event: 'epoch', epoch: evt.detail.epoch }) })
 // when the node saw its interfaces change (a link back: addresses added), to read a reconnect against

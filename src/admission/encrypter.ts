@@ -11,7 +11,7 @@ import { MAX_ADMIT_FRAME_BYTES } from './constants.ts'
 import { isCutRead } from './cut-read.ts'
 import { AdmissionError, refusalDetailOf } from './errors.ts'
 import { admitAsInitiator, admitAsResponder } from './exchange.ts'
-import { loopLag, starvedWithin } from '../core/loop-lag.ts'
+import { loopLag, patientTimeout, starvedWithin } from '../core/loop-lag.ts'
 import type { AdmissionState } from './state.ts'
 import type { ComponentLogger, ConnectionEncrypter, MessageStream, PrivateKey, SecureConnectionOptions, SecuredConnection } from '@libp2p/interface'
 
@@ -29,7 +29,10 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
 
     const admit = async (direction: 'inbound' | 'outbound', secured: SecuredConnection, options?: SecureConnectionOptions): Promise<SecuredConnection> => {
       const remote = secured.remotePeer.toString()
-      const deadline = AbortSignal.timeout(state.deadlineMs)
+      // moved on while this node's own loop runs late (a handshake thrown away for our own
+      // lateness is redone from the start, on a host that has the least time for it)
+      const wait = patientTimeout(state.deadlineMs)
+      const deadline = wait.signal
       const signal = AbortSignal.any([deadline, ...(options?.signal != null ? [options.signal] : [])])
       // how late our own loop runs meanwhile: a deadline missed while it ran late may be ours
       const lag = loopLag.watch()
@@ -64,6 +67,7 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         secured.connection.abort(new AdmissionError(reason))
         throw new AdmissionError(reason)
       } finally {
+        wait.close()
         lag.close()
       }
     }

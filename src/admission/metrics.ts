@@ -56,6 +56,17 @@ export function registerAdmissionMetrics (init: AdmissionMetricsInit): void {
       this.inc(state.inbound.shedTotal)
     }
   })
+  new Counter({
+    name: 'tempus_handshake_deadlines_extended_total',
+    help: 'connection deadlines (an outbound address\'s connect and upgrade, an inbound upgrade) moved on because this node\'s own event loop ran late (patient-transport.ts); a rise says the host needs more CPU',
+    labelNames: ['direction'],
+    registers,
+    collect () {
+      this.reset()
+      this.inc({ direction: 'inbound' }, state.handshakeExtensions.inbound)
+      this.inc({ direction: 'outbound' }, state.handshakeExtensions.outbound)
+    }
+  })
   new Gauge({
     name: 'tempus_inbound_handshakes',
     help: 'inbound handshakes (Noise and the admission exchange) under way now',

@@ -31,6 +31,7 @@ import { lpStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { AdmissionError } from './errors.ts'
+import { patientTimeout } from '../core/loop-lag.ts'
 import { CipherState, Ephemeral, MAX_RESUME_MESSAGE_BYTES, RESUME_PROTOCOL, ResumeWireError, confirmBody, decodeAcceptBody, decodeAnswer, decodeConfirm, decodeFirst, encodeAccept, encodeAcceptBody, encodeConfirm, encodeFull, encodeHello, encodeRefuse, helloBinds, sessionKeys, tokenTag } from './resume-handshake.ts'
 import { SealedMessageStream } from './sealed-stream.ts'
 import type { ResumeHello, ResumeRefusal } from './resume-handshake.ts'
@@ -116,12 +117,16 @@ export function resumingEncrypter (full: EncrypterFactory, state: AdmissionState
       }
     }
 
-    /** the admission deadline, cleared when the handshake ends (a timeout signal left to fire builds an error for nothing) */
+    /**
+     * the admission deadline, cleared when the handshake ends (a timeout signal left to fire
+     * builds an error for nothing); moved on while this node's own loop runs late, as the full
+     * exchange's is (encrypter.ts)
+     */
     const deadlineOf = (options?: AbortOptions): { signal: AbortSignal, clear: () => void } => {
       const deadline = new AbortController()
-      const timer = setTimeout(() => { deadline.abort(new AdmissionError('timeout', `no resumption within ${state.deadlineMs} ms`)) }, state.deadlineMs)
-      timer.unref?.()
-      return { signal: options?.signal == null ? deadline.signal : AbortSignal.any([deadline.signal, options.signal]), clear: () => { clearTimeout(timer) } }
+      const wait = patientTimeout(state.deadlineMs)
+      wait.signal.addEventListener('abort', () => { deadline.abort(new AdmissionError('timeout', `no resumption within ${state.deadlineMs} ms`)) }, { once: true })
+      return { signal: options?.signal == null ? deadline.signal : AbortSignal.any([deadline.signal, options.signal]), clear: () => { wait.close() } }
     }
 
     /** a resumption that failed past its refusal: the connection is aborted, nobody charged */

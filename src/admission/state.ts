@@ -99,6 +99,8 @@ export class AdmissionState extends TypedEventEmitter<AdmissionEvents> {
   private readonly owedTokens = new Set<string>()
   /** inbound handshakes under way, and whether this node is too starved to start more (inbound-load.ts) */
   readonly inbound = new InboundLoad()
+  /** connection deadlines moved on because this node's own loop ran late (node/patient-transport.ts) */
+  readonly handshakeExtensions = { inbound: 0, outbound: 0 }
   private own?: OwnToken
 
   constructor (init: AdmissionStateInit) {

@@ -69,6 +69,8 @@ export interface TokenManagerEvents {
    * refuses, so their backoffs measured nothing that is still true
    */
   'new-epoch': CustomEvent<{ epoch: number, previous: number }>
+  /** a token request failed (`lastFailure`), and when the next one goes */
+  failure: CustomEvent<TokenFailure & { retryInMs: number }>
 }
 
 /** Why the last token request failed, as the issuer said (`refused`) or as the network did. */
@@ -317,6 +319,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
         this.init.log.warn({ code: failure.code, retryInMs: delay }, `could not refresh the token: ${describe(failure)}; ${this.holding()}`)
       }
       this.schedule(delay)
+      this.safeDispatchEvent('failure', { detail: { ...failure, retryInMs: delay } })
       return undefined
     }
   }

@@ -61,7 +61,13 @@ export const CONNECTION_DEFAULTS = {
   maxIncomingPendingConnections: 64,
   inboundConnectionThreshold: 64,
   maxParallelDials: 50,
+  /**
+   * a dial, one address's connect and upgrade, an inbound upgrade: each when
+   * this node keeps up; moved on while its own loop runs late
+   * (patient-transport.ts), libp2p's hard caps a multiple of them
+   */
   dialTimeoutMs: 10_000,
+  addressDialTimeoutMs: 6_000,
   inboundUpgradeTimeoutMs: 5_000,
   /** the peer keeper's floor (src/liveness/constants.ts) */
   minConnections: LIVENESS_DEFAULTS.minConnections,

@@ -12,6 +12,7 @@ import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
+import { hardCaps, patientTransport } from './patient-transport.ts'
 import { admittingEncrypter } from '../admission/encrypter.ts'
 import { EarlyHellos, resumingEncrypter } from '../admission/resuming-encrypter.ts'
 import { coalescingWrites } from './coalescing-writes.ts'
@@ -34,7 +35,7 @@ import { peerKeeper } from '../liveness/peer-keeper.ts'
 import { pinoComponentLogger } from '../logging/logger.ts'
 import { rpc } from '../rpc/rpc.ts'
 import { sampler } from '../sampling/sampler.ts'
-import { KAD_PROTOCOL, LIBP2P_FRAMED_PROTOCOLS, TEMPUS_VERSION } from './constants.ts'
+import { CONNECTION_DEFAULTS, KAD_PROTOCOL, LIBP2P_FRAMED_PROTOCOLS, TEMPUS_VERSION } from './constants.ts'
 import { dhtComponents } from './dht-components.ts'
 import { peerDirectory } from './peer-directory.ts'
 import { userAgentFor } from './peer-type.ts'
@@ -137,7 +138,12 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     nodeInfo: { name: 'tempus-mesh', version: TEMPUS_VERSION, userAgent: userAgentFor(parsed.type) },
     // a loopback address only when its listener is reachable on no other (announce-filter.ts)
     addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutRedundantLoopback },
-    transports: [tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 })],
+    // connection deadlines moved on while this node's own loop runs late (patient-transport.ts)
+    transports: [patientTransport(tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 }), {
+      addressDialMs: Math.min(CONNECTION_DEFAULTS.addressDialTimeoutMs, parsed.connections.dialTimeout),
+      inboundUpgradeMs: parsed.connections.inboundUpgradeTimeout,
+      onExtended: direction => { admission.handshakeExtensions[direction]++ }
+    })],
     // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted
     // connection. First in the list, where tickets are on: a resumption on a ticket before
     // Noise, or (one byte) the same Noise and admission (resuming-encrypter.ts); `/noise`
@@ -168,8 +174,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       maxIncomingPendingConnections: parsed.connections.maxIncomingPendingConnections,
       inboundConnectionThreshold: parsed.connections.inboundConnectionThreshold,
       maxParallelDials: parsed.connections.maxParallelDials,
-      dialTimeout: parsed.connections.dialTimeout,
-      inboundUpgradeTimeout: parsed.connections.inboundUpgradeTimeout,
+      // hard caps: the patient deadlines above fall first unless this node ran late
+      ...hardCaps({ dialMs: parsed.connections.dialTimeout, addressDialMs: Math.min(CONNECTION_DEFAULTS.addressDialTimeoutMs, parsed.connections.dialTimeout), inboundUpgradeMs: parsed.connections.inboundUpgradeTimeout }),
       allow: parsed.connections.allow,
       // redials are the peer keeper's job (backoff with jitter, no cap for sentinels)
       reconnectRetries: 0

@@ -277,10 +277,14 @@ describe('a node over three replicas of one issuer', () => {
     const state = await admissionStateFor(enrollment, { now })
     // ten minutes of backoff after the first failure: only the network change can bring the retry within the test's time
     const tokens = new TokenManager({ client: replicas, privateKey: key, credential: enrollment.credential, state, log: createLogger({ level: 'silent' }), now, random: () => 0, backoff: { initialDelayMs: 600_000, maxDelayMs: 600_000, factor: 1, jitter: 0 } })
+    const failures: Array<{ code: string, unavailable: boolean, retryInMs: number }> = []
+    tokens.addEventListener('failure', evt => { failures.push(evt.detail) })
     try {
       await tokens.start(5_000)
       assert.equal(state.ownToken, undefined)
       assert.equal(tokens.lastFailure?.code, 'unreachable')
+      // each failed request is told, with when the next one goes
+      assert.deepEqual(failures.map(f => [f.code, f.unavailable, f.retryInMs]), [['unreachable', true, 600_000]])
       await open(gonePort)
       const got = waitForEvent(tokens, 'token')
       tokens.networkChanged()
