@@ -105,11 +105,42 @@ export const NETWORK_RETRY_SPREAD_MS = 1_000
  * route returns gets the token. In the 100-process chaos run a healed
  * partition's nodes waited up to 26 s for a token of the epoch rotated while
  * they were cut off, and crossed last. An answer of any kind (a refusal, a
- * 503, a timeout) returns to the backoff.
+ * 503, a timeout) returns to the backoff, and at its first step: failures
+ * for want of a route never reached the issuer, so they do not grow it (in
+ * the 100-process run a cut node's four no-route failures put its first
+ * timeout after the heal at the backoff's fifth step, 6–12 s, and its token
+ * came 48 s after the heal).
  */
 export const NO_ROUTE_RETRY_MS = 2_000
 /** with no route, one warning per this many failures in a row (about a minute); the rest at debug */
 const NO_ROUTE_WARN_EVERY = 40
+
+/**
+ * Where a retry schedule stands: failures in a row that may have reached the
+ * issuer (an answer, a timeout) step the backoff; failures for want of a
+ * route are counted apart and only shorten the wait (`NO_ROUTE_RETRY_MS`).
+ */
+class RetrySteps {
+  /** failures in a row that may have reached the issuer: the backoff's step */
+  reached = 0
+  /** failures in a row for want of a route, since the last of any other kind */
+  noRoute = 0
+
+  /** the wait before the next try after `err` (not a network change's interruption) */
+  next (err: unknown, policy: BackoffPolicy, random: () => number): number {
+    if (isNoRoute(err)) {
+      const delay = backoffDelay(policy, this.noRoute++, random)
+      return Math.min(delay, Math.round(NO_ROUTE_RETRY_MS * (0.5 + random() / 2)))
+    }
+    this.noRoute = 0
+    return backoffDelay(policy, this.reached++, random)
+  }
+
+  reset (): void {
+    this.reached = 0
+    this.noRoute = 0
+  }
+}
 
 export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private readonly init: TokenManagerInit
@@ -119,7 +150,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private readonly random: () => number
   private timer?: ReturnType<typeof setTimeout>
   private keysTask?: RepeatingTask
-  private failures = 0
+  private readonly tokenRetry = new RetrySteps()
   private running = false
   private inFlight?: Promise<OwnToken | undefined>
   /** fetches started so far, and the number of the one in flight */
@@ -154,6 +185,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private renewing?: Promise<void>
   private renewTimer?: ReturnType<typeof setTimeout>
   private renewFailures = 0
+  private readonly renewRetry = new RetrySteps()
 
   constructor (init: TokenManagerInit) {
     super()
@@ -257,10 +289,9 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     void this.syncKeys()
   }
 
-  /** The backoff for the `failures`-th failure in a row; capped while the host has no route to the issuer (`NO_ROUTE_RETRY_MS`). */
-  private retryDelay (err: unknown, failures: number): number {
-    const delay = backoffDelay(this.init.backoff ?? DEFAULT_BACKOFF, failures, this.random)
-    return isNoRoute(err) ? Math.min(delay, Math.round(NO_ROUTE_RETRY_MS * (0.5 + this.random() / 2))) : delay
+  /** The wait before retrying after `err` on `steps`' schedule (`RetrySteps`). */
+  private retryDelay (err: unknown, steps: RetrySteps): number {
+    return steps.next(err, this.init.backoff ?? DEFAULT_BACKOFF, this.random)
   }
 
   private spread (): number {
@@ -287,7 +318,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       const own: OwnToken = { token: result.token, keyCertificate: result.keyCertificate, claims }
       const previous = this.init.state.ownToken?.claims.ep
       this.init.state.setOwnToken(own)
-      this.failures = 0
+      this.tokenRetry.reset()
       this.lastFailure = undefined
       this.fetched++
       const outageSince = this.issuerUnreachableSince
@@ -305,14 +336,14 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       return own
     } catch (err: any) {
       // a request ended by a network change is sent again at once (spread), not after a backoff
-      const delay = isInterrupted(err) ? this.spread() : this.retryDelay(err, this.failures++)
+      const delay = isInterrupted(err) ? this.spread() : this.retryDelay(err, this.tokenRetry)
       const failure = failureOf(err)
       this.lastFailure = failure
       this.fetchFailures[failure.refused ? 'refused' : failure.unavailable ? 'unavailable' : 'invalid']++
       this.noteAnswer(failure)
       if (failure.refused && DEAD_CREDENTIAL.has(failure.code)) {
         this.reportDeadCredential(failure.code)
-      } else if (isNoRoute(err) && this.failures > 1 && this.failures % NO_ROUTE_WARN_EVERY !== 0) {
+      } else if (isNoRoute(err) && this.tokenRetry.noRoute > 1 && this.tokenRetry.noRoute % NO_ROUTE_WARN_EVERY !== 0) {
         // retried every 2 s with no route: one warning a minute, the rest at debug
         this.init.log.debug({ code: failure.code, retryInMs: delay }, `could not refresh the token: ${describe(failure)}; ${this.holding()}`)
       } else {
@@ -386,6 +417,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       // again and again
       this.lifetime = { ...renewed, renewAt: this.now() + Math.floor((renewed.expiresAt - renewed.issuedAt) / 2) }
       this.renewFailures = 0
+      this.renewRetry.reset()
       this.renewed++
       this.init.log.info({ expiresAt: new Date(renewed.expiresAt).toISOString() }, 'renewed the membership credential')
       try {
@@ -401,7 +433,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
         this.reportDeadCredential(failure.code)
         return
       }
-      const delay = isInterrupted(err) ? this.spread() : this.retryDelay(err, this.renewFailures++)
+      const delay = isInterrupted(err) ? this.spread() : this.retryDelay(err, this.renewRetry)
+      if (!isInterrupted(err)) this.renewFailures++
       this.init.log.warn({ code: failure.code, retryInMs: delay, expiresAt: new Date(old.expiresAt).toISOString() }, `could not renew the membership credential: ${describe(failure)}; the current one stays valid until it expires`)
       this.scheduleRenewal(delay)
     }

@@ -35,7 +35,10 @@ describe('token retries with no route to the issuer', { skip: unavailable }, () 
       // on the bridge's subnet, where nobody answers for the address (as across a partition)
       { url: `http://${subnet}.250:7400`, refreshes: 1 },
       // the host itself, where nothing listens: reachable, and refusing
-      { url: `http://${host.ip}:7400`, refreshes: 8 }
+      { url: `http://${host.ip}:7400`, refreshes: 8 },
+      // no route for six requests, then the route is back and the issuer refuses connections:
+      // the backoff starts at its first step, not at the seventh
+      { url: 'http://192.0.2.1:7400', refreshes: 9, then: { url: `http://${host.ip}:7400`, after: 6 } }
     ]
     const probe = lab.startScript(host, 'no-route-probe.js', JSON.stringify({ key: Buffer.from(privateKeyToProtobuf(key)).toString('base64'), enrollment, targets, keysUrl: 'http://192.0.2.1:7400' }))
     // a node whose keys poll is an hour apart asks again and again while there is no route: it
@@ -43,13 +46,17 @@ describe('token retries with no route to the issuer', { skip: unavailable }, () 
     await probe.waitFor(e => e.event === 'keys-retried', 'three keys syncs with the poll an hour apart', 30_000)
     probe.send({ stop: true })
     await probe.waitFor(e => e.event === 'done', 'the probe to finish', 60_000)
-    const [noRoute, noNeighbour, refusing] = probe.events.filter(e => e.event === 'probed')
+    const [noRoute, noNeighbour, refusing, healed] = probe.events.filter(e => e.event === 'probed')
     assert.deepEqual([noRoute?.noRoute, noRoute?.reason], [true, 'ENETUNREACH'])
     assert.deepEqual([noNeighbour?.noRoute, noNeighbour?.reason], [true, 'EHOSTUNREACH'])
     assert.deepEqual([refusing?.noRoute, refusing?.reason], [false, 'ECONNREFUSED'])
     assert.equal(noRoute?.delays.length, 8)
     assert.ok(noRoute?.delays.every((d: number) => d <= NO_ROUTE_RETRY_MS), `no route: ${JSON.stringify(noRoute?.delays)}`)
     assert.ok(Math.max(...refusing?.delays) > 5_000, `refusing: the backoff grows (${JSON.stringify(refusing?.delays)})`)
+    // after the route came back: the first delays as the refusing issuer's own first ones, not the
+    // seventh step's (15 s at most, 7.5 s at least with this jitter)
+    assert.equal(healed?.delays.length, 9)
+    assert.deepEqual(healed?.delays.slice(6), refusing?.delays.slice(0, 3), `after the heal: ${JSON.stringify(healed?.delays)}`)
     await probe.stop()
   })
 })
