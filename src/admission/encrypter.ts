@@ -32,8 +32,7 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
       // moved on while this node's own loop runs late (a handshake thrown away for our own
       // lateness is redone from the start, on a host that has the least time for it)
       const wait = patientTimeout(state.deadlineMs)
-      const deadline = wait.signal
-      const signal = AbortSignal.any([deadline, ...(options?.signal != null ? [options.signal] : [])])
+      const signal = AbortSignal.any([wait.signal, ...(options?.signal != null ? [options.signal] : [])])
       // how late our own loop runs meanwhile: a deadline missed while it ran late may be ours
       const lag = loopLag.watch()
       // pbStream's unwrap is its lpStream's: unread bytes go back to the connection for the muxer
@@ -56,7 +55,9 @@ export function admittingEncrypter (inner: EncrypterFactory, state: AdmissionSta
         if (!(err instanceof AdmissionError) && !signal.aborted && !isCutRead(err)) {
           log.error('%s admission of %s ended by an error of this node, not the peer\'s: %e', direction, remote, err)
         }
-        const starved = reason === 'timeout' && deadline.aborted && starvedWithin(lag, state.deadlineMs)
+        // whichever deadline fell (the exchange's, or the upgrade's around it), one that fell
+        // while this node's own loop ran late may be ours
+        const starved = reason === 'timeout' && starvedWithin(lag, state.deadlineMs)
         if (starved) {
           log('%s admission of %s timed out while this node\'s event loop ran %d ms late in all: not charged', direction, remote, Math.round(lag.lateMs()))
         } else {

@@ -88,9 +88,12 @@ describe('own starvation is not the peer\'s stall', () => {
     const attackers: Libp2p[] = []
     let target: TempusNode
     let addr: Multiaddr
+    /** its inbound upgrade's deadline (1 s) falls long before the exchange's own (5 s) */
+    let shortUpgrade: TempusNode
     before(async () => {
       target = await net.node({ type: 'sentinel', admission: { deadline: '2s' } })
       addr = multiaddr(target.getMultiaddrs()[0] ?? '')
+      shortUpgrade = await net.node({ type: 'sentinel', admission: { deadline: '5s' }, connections: { inboundUpgradeTimeout: '1s' } })
     })
     after(async () => {
       await Promise.all(attackers.map(async n => { await n.stop() }))
@@ -100,21 +103,22 @@ describe('own starvation is not the peer\'s stall', () => {
     // completes Noise, then says nothing until the target hangs up
     const silent: ExchangeScript = async (lp, signal) => { await lp.read({ signal }).catch(() => {}) }
 
-    const stall = async (starve: boolean): Promise<{ starved?: boolean, reason: string, score: number }> => {
+    const stall = async (starve: boolean, node = target, blockMs = 1_200): Promise<{ starved?: boolean, reason: string, score: number }> => {
+      const to = node === target ? addr : multiaddr(node.getMultiaddrs()[0] ?? '')
       const key = await generateKeyPair('Ed25519')
       const id = key.publicKey.toString()
       const peer = await scriptedPeer({ privateKey: key, outbound: silent })
       attackers.push(peer.node)
-      const refused = waitForEvent(target.admission, 'refused', evt => evt.detail.peer === id)
-      const dialing = peer.node.dial(addr, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
+      const refused = waitForEvent(node.admission, 'refused', evt => evt.detail.peer === id)
+      const dialing = peer.node.dial(to, { signal: AbortSignal.timeout(10_000) }).catch(() => {})
       if (starve) {
         // the target waits on the exchange (its wait is watched; it is the only wait here): now starve past a quarter of the deadline
         await eventually(() => peer.exchanges() > 0 && loopLag.watching > 0, 'the target to wait on the exchange')
-        block(1_200)
+        block(blockMs)
       }
       const { detail } = await refused
       await dialing
-      return { starved: detail.starved, reason: detail.reason, score: target.admission.suspicion.score(id) }
+      return { starved: detail.starved, reason: detail.reason, score: node.admission.suspicion.score(id) }
     }
 
     it('charges the stall when this node ran on time', async () => {
@@ -128,6 +132,15 @@ describe('own starvation is not the peer\'s stall', () => {
       const { reason, starved, score } = await stall(true)
       assert.equal(reason, 'timeout', 'still refused at the deadline')
       assert.equal(starved, true, 'the refusal says why it cost nothing')
+      assert.equal(score, 0, 'not charged')
+    })
+
+    it('charges nothing when the upgrade\'s deadline fell first while this node ran late', async () => {
+      // the upgrade's 1 s is moved on once by the stall and then falls, well before the
+      // exchange's 5 s: the loop ran late by more than a quarter of the exchange's deadline
+      const { reason, starved, score } = await stall(true, shortUpgrade, 1_400)
+      assert.equal(reason, 'timeout')
+      assert.equal(starved, true, 'whichever deadline fell, this node\'s lateness made it')
       assert.equal(score, 0, 'not charged')
     })
   })
