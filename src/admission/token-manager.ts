@@ -136,6 +136,11 @@ class RetrySteps {
     return backoffDelay(policy, this.reached++, random)
   }
 
+  /** a failure since the last success: a retry is pending */
+  get failing (): boolean {
+    return this.reached > 0 || this.noRoute > 0
+  }
+
   reset (): void {
     this.reached = 0
     this.noRoute = 0
@@ -184,7 +189,6 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private lifetime?: CredentialLifetime
   private renewing?: Promise<void>
   private renewTimer?: ReturnType<typeof setTimeout>
-  private renewFailures = 0
   private readonly renewRetry = new RetrySteps()
 
   constructor (init: TokenManagerInit) {
@@ -283,7 +287,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
     if (this.lastFailure != null) {
       this.schedule(this.spread())
     }
-    if (this.renewFailures > 0) {
+    if (this.renewRetry.failing) {
       this.scheduleRenewal(this.spread())
     }
     void this.syncKeys()
@@ -416,7 +420,6 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
       // otherwise find the fresh credential past half-life at once and renew
       // again and again
       this.lifetime = { ...renewed, renewAt: this.now() + Math.floor((renewed.expiresAt - renewed.issuedAt) / 2) }
-      this.renewFailures = 0
       this.renewRetry.reset()
       this.renewed++
       this.init.log.info({ expiresAt: new Date(renewed.expiresAt).toISOString() }, 'renewed the membership credential')
@@ -434,7 +437,6 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
         return
       }
       const delay = isInterrupted(err) ? this.spread() : this.retryDelay(err, this.renewRetry)
-      if (!isInterrupted(err)) this.renewFailures++
       this.init.log.warn({ code: failure.code, retryInMs: delay, expiresAt: new Date(old.expiresAt).toISOString() }, `could not renew the membership credential: ${describe(failure)}; the current one stays valid until it expires`)
       this.scheduleRenewal(delay)
     }

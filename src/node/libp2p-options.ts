@@ -130,6 +130,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
   const admittingNoise = admittingEncrypter(coalescingWrites(noiseFrameLength(noise({ crypto: noiseCrypto }))), admission)
   // a resumed dial's hello goes with its security proposal (resuming-encrypter.ts)
   const earlyHellos = new EarlyHellos()
+  // each connection deadline when this node keeps up (patient-transport.ts); libp2p's own are caps over them
+  const handshake = { dialMs: parsed.connections.dialTimeout, addressDialMs: Math.min(CONNECTION_DEFAULTS.addressDialTimeoutMs, parsed.connections.dialTimeout), inboundUpgradeMs: parsed.connections.inboundUpgradeTimeout }
   return {
     start: false,
     privateKey,
@@ -140,8 +142,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     addresses: { listen: parsed.listen, announce: parsed.announce, announceFilter: withoutRedundantLoopback },
     // connection deadlines moved on while this node's own loop runs late (patient-transport.ts)
     transports: [patientTransport(tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 }), {
-      addressDialMs: Math.min(CONNECTION_DEFAULTS.addressDialTimeoutMs, parsed.connections.dialTimeout),
-      inboundUpgradeMs: parsed.connections.inboundUpgradeTimeout,
+      addressDialMs: handshake.addressDialMs,
+      inboundUpgradeMs: handshake.inboundUpgradeMs,
       onExtended: direction => { admission.handshakeExtensions[direction]++ }
     })],
     // Noise, then admission inside it, before the muxer: nothing else runs on an unadmitted
@@ -175,7 +177,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       inboundConnectionThreshold: parsed.connections.inboundConnectionThreshold,
       maxParallelDials: parsed.connections.maxParallelDials,
       // hard caps: the patient deadlines above fall first unless this node ran late
-      ...hardCaps({ dialMs: parsed.connections.dialTimeout, addressDialMs: Math.min(CONNECTION_DEFAULTS.addressDialTimeoutMs, parsed.connections.dialTimeout), inboundUpgradeMs: parsed.connections.inboundUpgradeTimeout }),
+      ...hardCaps(handshake),
       allow: parsed.connections.allow,
       // redials are the peer keeper's job (backoff with jitter, no cap for sentinels)
       reconnectRetries: 0

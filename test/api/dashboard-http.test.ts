@@ -11,97 +11,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { MAX_STREAMS_PER_SESSION, MIN_GAP_MS } from '../../src/api/dashboard/constants.ts'
 import { TestNet } from '../fixtures/nodes.ts'
+import { EventStream } from '../fixtures/event-stream.ts'
 import { eventually } from '../fixtures/wait.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
-
-interface Event { event: string, data: any, at: number }
-
-/** An open event stream: its events as they arrive, and a way to wait for one. */
-class EventStream {
-  readonly events: Event[] = []
-  readonly status: number
-  private readonly ac: AbortController
-  private waiters: Array<() => void> = []
-  ended = false
-
-  static async open (url: string, headers: Record<string, string>): Promise<EventStream> {
-    const ac = new AbortController()
-    const res = await fetch(url, { headers, signal: ac.signal })
-    return new EventStream(res, ac)
-  }
-
-  private constructor (res: Response, ac: AbortController) {
-    this.status = res.status
-    this.ac = ac
-    if (res.status !== 200 || res.body == null) {
-      void res.body?.cancel()
-      this.ended = true
-      return
-    }
-    void this.read(res.body)
-  }
-
-  private async read (body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder()
-    let buffer = ''
-    try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk, { stream: true })
-        let end
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          const event = /^event: (.*)$/m.exec(block)?.[1]
-          const data = /^data: (.*)$/m.exec(block)?.[1]
-          if (event != null && data != null) {
-            this.events.push({ event, data: JSON.parse(data), at: Date.now() })
-            this.wake()
-          }
-        }
-      }
-    } catch {}
-    this.ended = true
-    this.wake()
-  }
-
-  private wake (): void {
-    const w = this.waiters
-    this.waiters = []
-    for (const f of w) f()
-  }
-
-  /** the first event (from the start) that `match` accepts; bounded by `timeoutMs` */
-  async next (match: (e: Event) => boolean, what: string, timeoutMs = 15_000): Promise<Event> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const found = this.events.find(match)
-      if (found != null) return found
-      if (this.ended) throw new Error(`the stream ended before ${what}`)
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`)
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, left)
-        this.waiters.push(() => { clearTimeout(timer); resolve() })
-      })
-    }
-  }
-
-  async untilEnded (what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!this.ended) {
-      const left = deadline - Date.now()
-      if (left <= 0) throw new Error(`timed out waiting for ${what}`)
-      await new Promise<void>(resolve => {
-        const timer = setTimeout(resolve, left)
-        this.waiters.push(() => { clearTimeout(timer); resolve() })
-      })
-    }
-  }
-
-  close (): void {
-    this.ac.abort()
-  }
-}
 
 describe('dashboard over HTTP', () => {
   const net = new TestNet()

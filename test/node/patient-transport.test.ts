@@ -34,14 +34,13 @@ interface Side { probe: LoopLagProbe, extended: Array<'inbound' | 'outbound'> }
 
 async function node (side: Side): Promise<Libp2p> {
   const nominal = { dialMs: NOMINAL_MS, addressDialMs: NOMINAL_MS, inboundUpgradeMs: NOMINAL_MS }
-  const n = await createLibp2p({
+  return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [patientTransport(tcp(), { addressDialMs: NOMINAL_MS, inboundUpgradeMs: NOMINAL_MS, extensions: EXTENSIONS, probe: side.probe, onExtended: d => { side.extended.push(d) } })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: hardCaps(nominal, EXTENSIONS)
   })
-  return n
 }
 
 describe('patient connection deadlines', () => {
