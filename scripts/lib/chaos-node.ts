@@ -13,6 +13,7 @@
  * enrollment } written by the harness; the key never appears on a command line.
  */
 import { readFile } from 'node:fs/promises'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isNetworkError } from '../../src/cli/safety-net.ts'
@@ -60,6 +61,46 @@ node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer:
 node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep, failures: { ...node.tokens.fetchFailures } }) })
 // each failed token request, why, and when the next goes: a late token can be read request by request
 node.tokens.addEventListener('failure', evt => { emit({ event: 'token-failure', code: evt.detail.code, retryInMs: evt.detail.retryInMs }) })
+// each token request, timed request by request: the HTTP requests it made (path, replica, how long,
+// how it ended) and the signature check after, so a token late after a heal can be split into
+// the issuer's answers and this node's own work; the IssuerClient's request method is wrapped
+// here, in the harness, which reads it as the node makes it
+const issuerTrace: Array<{ path: string, url: string, ms: number, end: string }> = []
+for (const [url, client] of (node.issuers as any).clients as Map<string, any>) {
+  const request = client.request.bind(client)
+  client.request = async (method: string, path: string, ...rest: unknown[]) => {
+    const started = Date.now()
+    try {
+      const answer = await request(method, path, ...rest)
+      issuerTrace.push({ path, url, ms: Date.now() - started, end: String(answer.status) })
+      return answer
+    } catch (err: any) {
+      issuerTrace.push({ path, url, ms: Date.now() - started, end: String(err?.reason ?? err?.code ?? err?.name) })
+      throw err
+    }
+  }
+}
+const token = node.issuers.token.bind(node.issuers)
+node.issuers.token = async (...args: Parameters<typeof token>) => {
+  const started = Date.now()
+  issuerTrace.length = 0
+  try {
+    return await token(...args)
+  } finally {
+    emit({ event: 'token-request', startedAt: started, ms: Date.now() - started, requests: issuerTrace.filter(r => r.path.startsWith('/v1/challenge') || r.path === '/v1/token') })
+  }
+}
+// how late this node's own loop ran, every 5 s when it ran more than 300 ms late at least once
+const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+loopDelay.enable()
+const lagCensus = setInterval(() => {
+  const maxMs = loopDelay.max / 1e6
+  if (maxMs > 300) {
+    emit({ event: 'lag', maxMs: Math.round(maxMs), meanMs: Math.round(loopDelay.mean / 1e6), p90Ms: Math.round(loopDelay.percentile(90) / 1e6) })
+  }
+  loopDelay.reset()
+}, 5_000)
+lagCensus.unref()
 // when this node learnt of a newer epoch (keys read from the issuer, or a peer's token of it): its token request follows
 node.admission.verifier.addEventListener('epoch', evt => { emit({ event: 'epoch', epoch: evt.detail.epoch }) })
 // when the node saw its interfaces change (a link back: addresses added), to read a reconnect against

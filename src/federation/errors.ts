@@ -2,6 +2,9 @@
 import { TempusError } from '../core/tempus-error.ts'
 
 export type FederationRefusal =
+  // the other side said nothing in time (the deadline fell, its stream closed or was reset):
+  // this side's verdict only, never sent, and not a refusal by the remote
+  | 'no-answer'
   | 'malformed' | 'unsupported-schema' | 'bad-signature' | 'wrong-recipient' | 'unexpected-sender'
   | 'clock-skew' | 'untrusted-key' | 'replayed' | 'same-overlay' | 'stale-pin' | 'no-pin'
 

@@ -315,14 +315,16 @@ export class FederationService extends TypedEventEmitter<FederationEvents> imple
   private async initiate (peer: PeerId): Promise<Pin> {
     const local = this.local()
     let pin: Pin | undefined
-    await exchangeEnvelopes(this.components.connectionManager, peer, buildEnvelope(local, peer.toString(), this.now()), async reply => {
+    const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
+    const stream = await this.components.connectionManager.openStream(peer, FEDERATION_PROTOCOL, { signal })
+    await exchangeEnvelopes(stream, buildEnvelope(local, peer.toString(), this.now()), async reply => {
       if (reply.envelope == null) {
         const reason = (reply.refused !== '' ? reply.refused : 'malformed') as FederationRefusal
         this.safeDispatchEvent('refused', { detail: { peer: peer.toString(), reason, by: 'them' } })
         throw new FederationError(reason, `the remote bridge refused: ${reason}`)
       }
       pin = await this.accept(reply.envelope, peer.toString())
-    })
+    }, signal)
     return pin as Pin
   }
 

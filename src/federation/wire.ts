@@ -7,7 +7,7 @@
  */
 import { lengthPrefixed } from '../core/length-prefix.ts'
 import { lpStream, pbStream } from '@libp2p/utils'
-import { CROSSING_PROTOCOL, FEDERATION_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES, MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL } from './constants.ts'
+import { CROSSING_PROTOCOL, HANDSHAKE_TIMEOUT_MS, MAX_CROSSING_BYTES, MAX_CROSSING_RECEIPTS, MAX_ENVELOPE_BYTES, MAX_RELAY_FRAME_BYTES, RELAY_PROTOCOL } from './constants.ts'
 import { FederationError } from './errors.ts'
 import { Crossing, CrossingAck, Envelope, Reply } from './pb/federation.ts'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
@@ -29,11 +29,11 @@ export async function sendCrossing (connectionManager: ConnectionManager, peer: 
   }
 }
 
-/** Read one crossing (bytes that do not decode are `malformed`), take it, ack whether it was stored. */
+/** Read one crossing (`unreadable` says why one did not come), take it, ack whether it was stored. */
 export async function answerCrossing (stream: Stream, signal: AbortSignal, take: (crossing: Crossing) => Promise<boolean>): Promise<void> {
   const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_CROSSING_BYTES }))
   const crossing = await pb.read(Crossing, { signal, limits: { receipts: MAX_CROSSING_RECEIPTS } }).catch((err: any) => {
-    throw err?.name === 'TimeoutError' || err?.name === 'AbortError' ? err : new FederationError('malformed', 'the crossing does not decode')
+    throw unreadable(err, 'the crossing')
   })
   const stored = await take(crossing)
   await pb.write({ stored }, CrossingAck, { signal })
@@ -55,15 +55,16 @@ export async function readRelayFrame (stream: Stream): Promise<Uint8Array> {
   return frame
 }
 
-/** The initiator's handshake: send our envelope, hand the reply to `take` (which throws to refuse). */
-export async function exchangeEnvelopes (connectionManager: ConnectionManager, peer: PeerId, envelope: Envelope, take: (reply: Reply) => Promise<void>): Promise<void> {
-  const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
-  const stream = await connectionManager.openStream(peer, FEDERATION_PROTOCOL, { signal })
+/**
+ * The initiator's handshake on `stream` (opened by the caller): send our
+ * envelope, hand the reply to `take` (which throws to refuse).
+ */
+export async function exchangeEnvelopes (stream: Stream, envelope: Envelope, take: (reply: Reply) => Promise<void>, signal: AbortSignal): Promise<void> {
   try {
     const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_ENVELOPE_BYTES }))
     await pb.write(envelope, Envelope, { signal })
     const reply = await pb.read(Reply, { signal }).catch((err: any) => {
-      throw new FederationError('malformed', `no reply: ${err?.name ?? 'error'}`)
+      throw unreadable(err, 'the reply')
     })
     await take(reply)
     await stream.close({ signal })
@@ -73,6 +74,16 @@ export async function exchangeEnvelopes (connectionManager: ConnectionManager, p
   }
 }
 
+/** How a read ended without a frame: the deadline fell or the stream ended first (`no-answer`), or the bytes do not decode (`malformed`). */
+export function unreadable (err: any, what: string): FederationError {
+  return NO_ANSWER.has(err?.name)
+    ? new FederationError('no-answer', `no answer: ${what} did not come (${String(err?.name)})`)
+    : new FederationError('malformed', `${what} does not decode`)
+}
+
+/** errors of a read that ended before a whole frame came: a remote that is slow or gone, not one that sent garbage */
+const NO_ANSWER = new Set(['TimeoutError', 'AbortError', 'UnexpectedEOFError', 'StreamResetError', 'StreamAbortedError', 'StreamStateError', 'StreamClosedError', 'ConnectionClosedError', 'ConnectionClosingError', 'MuxerClosedError'])
+
 /**
  * The responder's handshake: read the remote's envelope; `accept` checks it
  * and returns ours, or throws. Fail closed: the remote learns the reason
@@ -81,8 +92,8 @@ export async function exchangeEnvelopes (connectionManager: ConnectionManager, p
 export async function answerEnvelope (stream: Stream, accept: (envelope: Envelope) => Promise<Envelope>): Promise<void> {
   const signal = AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)
   const pb = pbStream(stream, lengthPrefixed({ maxDataLength: MAX_ENVELOPE_BYTES }))
-  const envelope = await pb.read(Envelope, { signal }).catch(() => {
-    throw new FederationError('malformed', 'the envelope does not decode')
+  const envelope = await pb.read(Envelope, { signal }).catch((err: any) => {
+    throw unreadable(err, 'the envelope')
   })
   let ours: Envelope
   try {
