@@ -29,6 +29,8 @@ import { ChaosLab, removeStaleChaos } from './chaos-lab.ts'
 import { anomalyMisses, computeFigures, honestOffences } from './chaos-metrics.ts'
 import { heapFlags } from '../../src/cli/heap-settings.ts'
 import { describePlan, planChaos } from './chaos-schedule.ts'
+import { childrenOf, scheduleFirst, schedstat } from './host-share.ts'
+import type { Schedstat } from './host-share.ts'
 import type { ChaosHost } from './chaos-lab.ts'
 import type { ChaosFigures, NodeEvent, NodeRecord, RanFault, Sent } from './chaos-metrics.ts'
 import type { ChaosAction, ChaosPlan } from './chaos-schedule.ts'
@@ -96,6 +98,9 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
   /** ... and when the faults began: what starting the mesh cost, not what running it costs */
   const cpuAtFaults = new Map<number, number>()
   const rssMb: number[] = []
+  /** the issuer's processes' time on a CPU and waiting for one, per sampling window (host-share.ts) */
+  const issuerShare: Array<{ at: number, issuer: Schedstat, postgres: Schedstat }> = []
+  const schedByPid = new Map<number, Schedstat>()
 
   const cleanup = async (): Promise<void> => {
     cleaned ??= (async () => {
@@ -127,6 +132,8 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     const issuerKind = await findPostgresBin().then(() => 'postgres' as const, () => 'sqlite' as const)
     if (issuerKind === 'postgres') {
       cluster = await startPostgres()
+      // the server and the workers it has started; the backends it forks later inherit its class
+      await issuerFirst([cluster.process.pid as number, ...childrenOf(cluster.process.pid as number)])
       const u = new URL(await cluster.createDatabase('chaos'))
       u.password = ''
       store = u.toString()
@@ -157,7 +164,11 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     const startReplica = async (i: number): Promise<void> => {
       const p = spawnTempus(['issuer', 'start', '--data', issuerDirs[i] as string, ...storeArgs, '--listen', `${lab.hostIp}:${7400 + i}`, '--log-level', 'warn', '--json'], env)
       replicas[i] = p
+      // at once, so a replica restarted under load starts as fast as its own host would let it,
+      // and again once it is up for any thread made in between
+      await issuerFirst([p.child.pid as number])
       await p.nextLine(l => l.includes('"started"'), harnessWaitMs)
+      await issuerFirst([p.child.pid as number])
     }
     for (let i = 0; i < replicaCount; i++) await startReplica(i)
     await cli(['issuer', 'replicas', '--data', issuerDirs[0] as string, '--set', ...urls])
@@ -304,6 +315,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     await sleep(t0 + options.durationMs - Date.now())
     clearInterval(sampler)
     sample()
+    log(describeIssuerShare(issuerShare))
 
     // the nodes' own account of what they hold
     await Promise.all(running.map(async n => {
@@ -333,7 +345,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
     notes.push(...anomalyMisses({ nodes: running.map(n => n.record), revoked: plan.revoked, faults, sent, startedAt, endedAt }))
     notes.push(...honestOffences({ nodes: running.map(n => n.record), revoked: plan.revoked, startedAt }))
     if (options.dumpFile != null) {
-      await writeFile(options.dumpFile, JSON.stringify({ plan, faults, sent, revocation, startedAt, endedAt, nodes: running.map(n => n.record) }))
+      await writeFile(options.dumpFile, JSON.stringify({ plan, faults, sent, revocation, startedAt, endedAt, issuerShare, nodes: running.map(n => n.record) }))
     }
     return { figures, plan, issuer: issuerKind, notes }
   } finally {
@@ -428,7 +440,42 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
       return undefined // gone already: its last reading stands
     }
   }
+  /**
+   * The issuer's processes scheduled ahead of the nodes, as hosts of their
+   * own would serve them (host-share.ts). At niceness 0 against the nodes'
+   * 5, a replica asked by a healed half for 49 tokens at once waited for a
+   * core three times as long as it ran (a stateless challenge answered in
+   * 1.2 s at the median and 8.6 s at worst, a token in up to 9 s, against
+   * 15–50 ms on a quiet machine: seed 2, 100 nodes); at niceness -10 it
+   * still waited 75 % of its runnable time, as fifty runnable nodes on a
+   * core outweigh any one process.
+   */
+  async function issuerFirst (pids: number[]): Promise<void> {
+    const failed = await scheduleFirst(pids)
+    if (failed != null && !notes.some(n => n.startsWith('issuer not scheduled first'))) {
+      notes.push(`issuer not scheduled first (${failed}): it shares the cores with the nodes as one of them`)
+      log(notes.at(-1) as string)
+    }
+  }
+  /** what `pids` used and waited since the last reading (a new pid: since it started) */
+  function schedSince (pids: number[]): Schedstat {
+    const delta = { cpuNs: 0, waitNs: 0 }
+    for (const pid of pids) {
+      const now = schedstat([pid])
+      const was = schedByPid.get(pid) ?? { cpuNs: 0, waitNs: 0 }
+      schedByPid.set(pid, now)
+      delta.cpuNs += Math.max(0, now.cpuNs - was.cpuNs)
+      delta.waitNs += Math.max(0, now.waitNs - was.waitNs)
+    }
+    return delta
+  }
   function sample (): void {
+    const postmaster = cluster?.process.pid
+    issuerShare.push({
+      at: Date.now(),
+      issuer: schedSince(replicas.flatMap(r => r?.child.pid == null || r.child.exitCode != null ? [] : [r.child.pid])),
+      postgres: schedSince(postmaster == null ? [] : [postmaster, ...childrenOf(postmaster)])
+    })
     for (const n of running) {
       const pid = n.child?.pid
       if (pid == null) continue
@@ -439,4 +486,16 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosResult> {
       }, () => {})
     }
   }
+}
+
+/** The issuer's and PostgreSQL's waits for a core over the run: the worst 5-s window, and overall. */
+function describeIssuerShare (share: Array<{ at: number, issuer: Schedstat, postgres: Schedstat }>): string {
+  const part = (pick: (w: { issuer: Schedstat, postgres: Schedstat }) => Schedstat): string => {
+    const windows = share.slice(1).map(pick)
+    const cpu = windows.reduce((a, w) => a + w.cpuNs, 0) / 1e9
+    const wait = windows.reduce((a, w) => a + w.waitNs, 0) / 1e9
+    const worst = windows.reduce((a, w) => Math.max(a, w.waitNs / Math.max(1, w.cpuNs + w.waitNs)), 0)
+    return `${cpu.toFixed(1)} CPU-s, waited ${wait.toFixed(1)} s for a core (${(100 * wait / Math.max(1e-9, cpu + wait)).toFixed(0)} % of its runnable time; worst 5-s window ${(100 * worst).toFixed(0)} %)`
+  }
+  return `issuer replicas: ${part(w => w.issuer)}; PostgreSQL: ${part(w => w.postgres)}`
 }

@@ -34,6 +34,14 @@ export const LIVENESS_DEFAULTS = {
   /** how often the interface addresses are polled for a network change */
   networkPollIntervalMs: 2_000,
   /**
+   * ... and while the node has no connection at all: a node cut off by its
+   * own link learns it is back only from this poll (the kernel tells a
+   * process nothing), and everything it does next waits for it. One
+   * interface-table read is a syscall; four a second on a node with
+   * nothing else to do cost nothing a fleet would notice.
+   */
+  isolatedNetworkPollIntervalMs: 250,
+  /**
    * how long a connection stays open before its upkeep (identify, and
    * through it gossipsub's streams and the DHT) starts: an exchange on a
    * connection dialled for it takes milliseconds, so the connections that

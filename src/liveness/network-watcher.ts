@@ -5,22 +5,27 @@
  * worth keeping are redialled at once rather than after a ping interval.
  */
 import { LIVENESS_DEFAULTS } from './constants.ts'
-import { repeatingTask } from '@libp2p/utils'
 import { networkInterfaces } from 'node:os'
 import { TypedEventEmitter } from 'main-event'
 import { addressSnapshot, diffSnapshots, isChange } from './network-change.ts'
 import { isOwnPingStillOpen, probeConnection } from './probe.ts'
 import { PeerUnresponsiveError } from './lost-peers.ts'
-import type { RepeatingTask } from '@libp2p/utils'
 import type { AddressChange, InterfaceTable } from './network-change.ts'
 import type { PeerKeeper } from './peer-keeper.ts'
-import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Logger, Startable } from '@libp2p/interface'
+import type { TypedEventTarget } from 'main-event'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 
 /** Every field optional; the defaults are LIVENESS_DEFAULTS (constants.ts). */
 export interface NetworkWatcherInit {
   /** how often to read the interface table, in ms; @default LIVENESS_DEFAULTS.networkPollIntervalMs (2 s) */
   pollIntervalMs?: number
+  /**
+   * how often while the node has no connection (its link is down, or every
+   * peer is gone), in ms; never slower than `pollIntervalMs`;
+   * @default LIVENESS_DEFAULTS.isolatedNetworkPollIntervalMs (250 ms)
+   */
+  isolatedPollIntervalMs?: number
   /** how long a probe may take before the connection is judged stale, in ms; @default LIVENESS_DEFAULTS.pingTimeoutMs (5 s) */
   probeTimeoutMs?: number
   /** the interface table source; `os.networkInterfaces` by default */
@@ -29,6 +34,7 @@ export interface NetworkWatcherInit {
 
 export interface NetworkWatcherComponents {
   connectionManager: ConnectionManager
+  events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   keeper: PeerKeeper
 }
@@ -51,7 +57,10 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
   private readonly log: Logger
   private readonly readInterfaces: () => InterfaceTable
   private snapshot = new Set<string>()
-  private task?: RepeatingTask
+  /** the next read of the interface table (its own timer: the cadence follows the connection count, see `pollIntervalMs`) */
+  private timer?: ReturnType<typeof setTimeout>
+  private nextAt = 0
+  private running = false
   private checking = false
 
   constructor (components: NetworkWatcherComponents, init: NetworkWatcherInit = {}) {
@@ -66,12 +75,51 @@ export class NetworkWatcher extends TypedEventEmitter<NetworkWatcherEvents> impl
 
   start (): void {
     this.snapshot = this.read()
-    this.task = repeatingTask(async () => { await this.check() }, this.init.pollIntervalMs ?? LIVENESS_DEFAULTS.networkPollIntervalMs)
-    this.task.start()
+    this.running = true
+    this.components.events.addEventListener('peer:disconnect', this.onClose)
+    this.schedule()
+  }
+
+  /**
+   * The wait before the next read of the interface table: short while the
+   * node has no connection (only this poll can tell it its link is back),
+   * the usual one otherwise.
+   */
+  get pollIntervalMs (): number {
+    const usual = this.init.pollIntervalMs ?? LIVENESS_DEFAULTS.networkPollIntervalMs
+    if (this.components.connectionManager.getConnections().length > 0) {
+      return usual
+    }
+    return Math.min(usual, this.init.isolatedPollIntervalMs ?? LIVENESS_DEFAULTS.isolatedNetworkPollIntervalMs)
   }
 
   stop (): void {
-    this.task?.stop()
+    this.running = false
+    this.components.events.removeEventListener('peer:disconnect', this.onClose)
+    clearTimeout(this.timer)
+  }
+
+  /** The next read after `pollIntervalMs`; a read under way schedules its successor when it ends. */
+  private schedule (): void {
+    clearTimeout(this.timer)
+    const delay = this.pollIntervalMs
+    this.nextAt = Date.now() + delay
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.check().catch(err => { this.log.error('interface check failed - %e', err) }).finally(() => {
+        if (this.running) this.schedule()
+      })
+    }, delay)
+  }
+
+  /** A peer's last connection closed (the event comes once it is out of the count): read sooner if it was the node's last, since only this read can tell the node its link is back. */
+  private readonly onClose = (): void => {
+    if (!this.running || this.checking || this.timer == null) {
+      return // a read under way schedules the next at the cadence it then finds
+    }
+    if (this.nextAt - Date.now() > this.pollIntervalMs) {
+      this.schedule()
+    }
   }
 
   /** Compare the interface table with the last one; act on a change. */

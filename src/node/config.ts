@@ -182,6 +182,8 @@ export const configSchema = z.strictObject({
     pingFailures: z.number().int().min(1).max(10).default(LIVENESS_DEFAULTS.pingFailuresToDrop),
     maintainInterval: duration(LIVENESS_DEFAULTS.maintainIntervalMs),
     networkPollInterval: duration(LIVENESS_DEFAULTS.networkPollIntervalMs),
+    /** ... while the node has no connection: how soon it sees its link back */
+    isolatedNetworkPollInterval: duration(LIVENESS_DEFAULTS.isolatedNetworkPollIntervalMs),
     /** how long a connection stays open before identify and gossipsub's streams start on it (0: at once) */
     settleDelay: duration(LIVENESS_DEFAULTS.settleDelayMs)
   }).prefault({}),

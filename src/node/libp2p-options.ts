@@ -269,6 +269,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
       }),
       network: networkWatcher({
         pollIntervalMs: parsed.liveness.networkPollInterval,
+        isolatedPollIntervalMs: parsed.liveness.isolatedNetworkPollInterval,
         probeTimeoutMs: parsed.liveness.pingTimeout
       }),
       rpc: rpc({ rules: parsed.rpc.rules as any, callsPerSecondPerPeer: parsed.rpc.callsPerSecondPerPeer, maxInboundPerPeer: parsed.rpc.maxInFlightPerPeer, sessions: parsed.rpc.sessions, registry }),

@@ -9,7 +9,7 @@ const unavailable = await canUseNetns()
 describe('network change across namespaces', { skip: unavailable }, () => {
   const lab = new NetnsLab()
   const net = new TestNet()
-  before(async () => { await lab.create(4) })
+  before(async () => { await lab.create(6) })
   after(async () => { await lab.destroy(); await net.stop() })
 
   /**
@@ -18,7 +18,7 @@ describe('network change across namespaces', { skip: unavailable }, () => {
    * ping monitor out of the way (the watcher must act first); `redial` is
    * its backoff.
    */
-  const pair = async (here: LabHost, there: LabHost, redial: { initialDelay: string, maxDelay: string }): Promise<{ edge: NodeProcess, sentinelId: string }> => {
+  const pair = async (here: LabHost, there: LabHost, redial: { initialDelay: string, maxDelay: string }, liveness: Record<string, string> = { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' }): Promise<{ edge: NodeProcess, sentinelId: string }> => {
     const sentinel = await lab.startNode(there, {
       type: 'sentinel', listen: [`/ip4/${there.ip}/tcp/4001`], mdns: { enabled: false }, api: { enabled: false }, log: { level: 'silent' }
     }, net)
@@ -30,7 +30,7 @@ describe('network change across namespaces', { skip: unavailable }, () => {
       mdns: { enabled: false },
       api: { enabled: false },
       log: { level: 'silent' },
-      liveness: { networkPollInterval: '200ms', pingTimeout: '1s', pingInterval: '1h' },
+      liveness,
       redial
     }, net)
     await edge.waitFor(e => e.event === 'connect' && e.peer === started.peerId, 'edge to reach the sentinel')
@@ -76,6 +76,23 @@ describe('network change across namespaces', { skip: unavailable }, () => {
 
     await lab.setLink(h3, 'up')
     await edge.waitFor(e => e.event === 'network-change' && e.added.includes(`${h3.dev}/${h3.ip}`), 'the watcher to see the link back')
+    await edge.waitFor(e => e.event === 'connect' && e.peer === sentinelId && edge.events.indexOf(e) >= since, 'the edge to redial the sentinel')
+  })
+
+  it('reads its interfaces often while it has no connection, so a link back is seen at once however slow the usual poll', async () => {
+    const [, , , , h5, h6] = lab.hosts
+    assert.ok(h5 != null && h6 != null)
+    // the usual poll once an hour: only the cadence of a node with no connection can see the link
+    // come back within this test; the ping monitor (every 300 ms) finds the dead connection
+    const { edge, sentinelId } = await pair(h5, h6, { initialDelay: '2m', maxDelay: '2m' }, {
+      networkPollInterval: '1h', isolatedNetworkPollInterval: '100ms', pingInterval: '300ms', pingTimeout: '500ms'
+    })
+    await lab.setLink(h5, 'down')
+    await edge.waitFor(e => e.event === 'disconnect' && e.peer === sentinelId, 'the ping monitor to drop the dead connection')
+    await edge.waitFor(e => e.event === 'network-change' && e.removed.includes(`${h5.dev}/${h5.ip}`), 'the watcher, with no connection, to see the link go')
+    const since = edge.events.length
+    await lab.setLink(h5, 'up')
+    await edge.waitFor(e => e.event === 'network-change' && e.added.includes(`${h5.dev}/${h5.ip}`) && edge.events.indexOf(e) >= since, 'the watcher to see the link back')
     await edge.waitFor(e => e.event === 'connect' && e.peer === sentinelId && edge.events.indexOf(e) >= since, 'the edge to redial the sentinel')
   })
 })
