@@ -514,6 +514,10 @@ if (json) {
     invalidUntilGraylisted,
     everyNeighbourStopped,
     graylistedShare: round(graylistedShare, 4),
+    // the pairs neither graylisted nor cut off, each with the invalid frames its neighbour refused
+    // and its score at the end: a neighbour that refused fewer than the graylist's five, or one
+    // whose score dipped under it between two of the watch's looks
+    notStopped: pairs.flatMap((p, k) => graylisted.has(k) || disconnected(p) ? [] : [{ refused: perPair[k], score: round(scoreOf(p), 1) }]),
     seconds: round(seconds, 1),
     links: LINKS,
     connections: edges.length,

@@ -61,10 +61,10 @@ node.dtn.addEventListener('refused', evt => { emit({ event: 'dtn-refused', peer:
 node.tokens.addEventListener('token', evt => { emit({ event: 'token', epoch: evt.detail.claims.ep, failures: { ...node.tokens.fetchFailures } }) })
 // each failed token request, why, and when the next goes: a late token can be read request by request
 node.tokens.addEventListener('failure', evt => { emit({ event: 'token-failure', code: evt.detail.code, retryInMs: evt.detail.retryInMs }) })
-// each token request, timed request by request: the HTTP requests it made (path, replica, how long,
-// how it ended) and the signature check after, so a token late after a heal can be split into
-// the issuer's answers and this node's own work; the IssuerClient's request method is wrapped
-// here, in the harness, which reads it as the node makes it
+// each token request, timed: when it started, how long it took, and each HTTP request it made
+// (path, replica, how long, how it ended), so a token late after a heal can be read request by
+// request beside the node's loop lateness below; the IssuerClient's request method is wrapped
+// here, in the harness (a private method: the node itself is not changed for it)
 const issuerTrace: Array<{ path: string, url: string, ms: number, end: string }> = []
 for (const [url, client] of (node.issuers as any).clients as Map<string, any>) {
   const request = client.request.bind(client)
