@@ -435,6 +435,23 @@ const graylistedShare = pairs.length === 0 ? NaN : graylisted.size / pairs.lengt
 const stillConnected = pairs.filter(p => !disconnected(p)).length
 /** every honest neighbour stopped listening to its flooder: graylisted, or cut off (quarantined) */
 const everyNeighbourStopped = pairs.every((p, k) => graylisted.has(k) || disconnected(p))
+// the pairs neither graylisted nor cut off at the verdict (read now: once the nodes stop, every
+// pair is disconnected), each with the invalid frames its neighbour refused, its score and the
+// neighbour's mesh peers on the topic: a neighbour that refused fewer than the graylist's five,
+// or one whose score dipped under it between two of the watch's looks
+/** what the flooder knew of the neighbour: whether it saw it subscribed, held a stream to send it frames on, and its score */
+function flooderSide (pair: typeof pairs[number]): { seenSubscribed: boolean, outboundStream: boolean, scoreAtFlooder: number } {
+  const pubsub = flooders.find(f => f.peerId.toString() === pair.flooder)?.libp2p.services.pubsub as unknown as { getSubscribers(topic: string): PeerId[], streamsOutbound: Map<string, unknown>, getScore(peer: string): number } | undefined
+  const receiver = (nodes[pair.receiver] as TempusNode).peerId
+  return {
+    seenSubscribed: pubsub?.getSubscribers(ANOMALY_TOPIC).some(s => s.equals(receiver)) ?? false,
+    outboundStream: pubsub?.streamsOutbound.has(receiver.toString()) ?? false,
+    scoreAtFlooder: round(pubsub?.getScore(receiver.toString()) ?? NaN, 1)
+  }
+}
+const notStopped = pairs.flatMap((p, k) => graylisted.has(k) || disconnected(p)
+  ? []
+  : [{ refused: perPair[k], score: round(scoreOf(p), 1), inMesh: ((nodes[p.receiver] as TempusNode).libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(ANOMALY_TOPIC).includes(p.flooder), ...flooderSide(p) }])
 const forgotten = pairs.filter(p => scoreOf(p) === 0 && disconnected(p)).length
 say(`flood: ${FLOODERS} flooders sent ${floodSent} invalid frames in ${round(floodPublishMs, 0)} ms${floodPublishErrors > 0 ? ` (${floodPublishErrors} publish errors)` : ''}; refusals over ${round(floodDurationMs, 0)} ms; ${honestInFlood}/${M} honest anomalies published before the last refusal`)
 say(`  honest time to every honest node during the flood: p50 ${round(floodFigures.p50, 1)} ms, p99 ${round(floodFigures.p99, 1)} ms (${round(floodFigures.p99 / tempus.p99, 2)}× the quiet p99); delivered ${floodFigures.deliveries}/${floodFigures.expected}${floodFigures.incomplete > 0 ? `, ${floodFigures.incomplete} not everywhere within ${MESSAGE_TIMEOUT_MS / 1000} s` : ''}; ${meshlessAfterFlood} honest nodes with no mesh peer afterwards`)
@@ -514,10 +531,7 @@ if (json) {
     invalidUntilGraylisted,
     everyNeighbourStopped,
     graylistedShare: round(graylistedShare, 4),
-    // the pairs neither graylisted nor cut off, each with the invalid frames its neighbour refused
-    // and its score at the end: a neighbour that refused fewer than the graylist's five, or one
-    // whose score dipped under it between two of the watch's looks
-    notStopped: pairs.flatMap((p, k) => graylisted.has(k) || disconnected(p) ? [] : [{ refused: perPair[k], score: round(scoreOf(p), 1) }]),
+    notStopped,
     seconds: round(seconds, 1),
     links: LINKS,
     connections: edges.length,

@@ -50,8 +50,8 @@ import { countWire } from './lib/wire-census.ts'
 import { countThreadCpu } from './lib/thread-census.ts'
 import type { ThreadShare } from './lib/thread-census.ts'
 import { allocatedHeap, liveHeap, startHeapSampling } from './lib/heap-census.ts'
-import { heapFlags } from '../src/cli/heap-settings.ts'
-import { setFlagsFromString } from 'node:v8'
+import { heapFlags, useBufferPool } from '../src/cli/heap-settings.ts'
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import type { LiveHeap } from './lib/heap-census.ts'
 import type { Session } from 'node:inspector/promises'
 
@@ -91,6 +91,8 @@ export interface PhaseResult {
   cpuShare: number
   /** cpuShare by thread (thread-census.ts): the main thread, V8's helpers, libuv's pool */
   threads: ThreadShare[]
+  /** where the RSS is at the window's end, MB: V8's spaces as committed, what V8 counts outside its heap, and the rest (native: Node, libuv, SQLite, code) */
+  memory: MemorySplit
   rssMb: number
   rssPerNodeMb: number
   heapUsedMb: number
@@ -162,8 +164,37 @@ async function until (condition: () => boolean, timeoutMs: number, intervalMs = 
 }
 
 
+export interface MemorySplit {
+  rssMb: number
+  /** V8's heap, committed (what the spaces hold in pages, used or not) */
+  heapCommittedMb: number
+  heapUsedMb: number
+  /** each space's committed and used MB */
+  spaces: Array<{ space: string, committedMb: number, usedMb: number }>
+  /** memory V8 is told of outside its heap (Buffers, ArrayBuffers) */
+  externalMb: number
+  /** the rest of the RSS: Node and libuv, native modules (SQLite), compiled code, thread stacks */
+  otherMb: number
+}
+
+/** Where a process's RSS is right now. */
+function memorySplit (): MemorySplit {
+  const mb = (n: number): number => Math.round(n / 2 ** 20 * 10) / 10
+  const m = process.memoryUsage()
+  const spaces = getHeapSpaceStatistics()
+  const committed = spaces.reduce((a, s) => a + s.physical_space_size, 0)
+  return {
+    rssMb: mb(m.rss),
+    heapCommittedMb: mb(committed),
+    heapUsedMb: mb(m.heapUsed),
+    spaces: spaces.filter(s => s.physical_space_size > 2 ** 20).map(s => ({ space: s.space_name, committedMb: mb(s.physical_space_size), usedMb: mb(s.space_used_size) })),
+    externalMb: mb(m.external),
+    otherMb: mb(m.rss - committed - m.external)
+  }
+}
+
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads' | 'memory'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -197,6 +228,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   }
   const cpu = process.cpuUsage(cpu0)
   const threads = threadCpu.stop()
+  const memory = memorySplit()
   const wall = performance.now() - t0
   const counts = timers?.stop()
   const sent = wire?.stop()
@@ -234,6 +266,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     ...(allocated == null ? {} : { allocated }),
     cpuShare: Math.round((cpu.user + cpu.system) / 1000 / wall * 1000) / 1000,
     threads,
+    memory,
     rssMb: Math.round(rssMb * 10) / 10,
     rssPerNodeMb: Math.round(rssMb / nodes * 100) / 100,
     heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
@@ -263,8 +296,9 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
 async function tempusPhase (graphFile: string): Promise<PhaseResult> {
   const timers = args.timers === true ? countTimers('bench-idle') : undefined
   const wire = args.wire === true ? countWire() : undefined
-  // the heap settings `tempus dev` runs with (src/cli/heap-settings.ts), set before its modules load, as bin.ts does
+  // the memory settings `tempus dev` runs with (src/cli/heap-settings.ts), set before its modules load, as bin.ts does
   for (const flag of heapFlags(['dev'], process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
+  useBufferPool(['dev'])
   const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
   await startHeap()
   const started = performance.now()
@@ -390,6 +424,8 @@ try {
     process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
       process.stdout.write(`${name} by thread (% of a core, user + system): ` + r.threads.map(t => `${t.group}${t.threads > 1 ? ` ×${t.threads}` : ''} ${(t.user * 100).toFixed(1)} + ${(t.system * 100).toFixed(1)}`).join(', ') + '\n')
+      const m = r.memory
+      process.stdout.write(`${name} memory at the window's end: rss ${m.rssMb} MB = V8 heap ${m.heapCommittedMb} MB committed (${m.heapUsedMb} used; ` + m.spaces.map(s => `${s.space} ${s.committedMb}/${s.usedMb}`).join(', ') + `) + external ${m.externalMb} MB + other ${m.otherMb} MB\n`)
       if (r.topSelf != null) {
         process.stdout.write(`${name} self time, share of the window's CPU samples:\n` + r.topSelf.map(o => `  ${(o.share * 100).toFixed(1).padStart(5)} %  ${o.fn}\n`).join(''))
       }

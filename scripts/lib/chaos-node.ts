@@ -19,6 +19,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { isNetworkError } from '../../src/cli/safety-net.ts'
 import { createLogger } from '../../src/logging/logger.ts'
 import { createTempusNode } from '../../src/node/tempus-node.ts'
+import { useBufferPool } from '../../src/cli/heap-settings.ts'
+
+// the Buffer pool `tempus start` runs with (its heap flags come from the harness's command line)
+useBufferPool(['start'])
 
 const emit = (event: Record<string, unknown>): void => { process.stdout.write(JSON.stringify({ at: Date.now(), ...event }) + '\n') }
 

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { MAX_TICKET_LIFETIME_MS, TICKET_SECRET_BYTES, TicketKeys, readTicketHeader } from './ticket.ts'
+import { ownBytes } from '../core/own-bytes.ts'
 import type { TicketContents, TicketHeader, TicketRefusal } from './ticket.ts'
 import type { TokenClaims } from './token.ts'
 
@@ -191,7 +192,7 @@ export class TicketDesk {
     }
     this.held.delete(issuer)
     const resumable = secret?.length === TICKET_SECRET_BYTES && record != null
-    this.held.set(issuer, { ticket, header, uses: 0, ...(resumable ? { secret: new Uint8Array(secret), issuer: { claims: record.claims, token: record.token } } : {}) })
+    this.held.set(issuer, { ticket: ownBytes(ticket), header, uses: 0, ...(resumable ? { secret: ownBytes(secret), issuer: { claims: record.claims, token: record.token } } : {}) })
   }
 
   /**

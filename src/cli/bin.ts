@@ -6,7 +6,7 @@
  */
 import { setFlagsFromString } from 'node:v8'
 import { runtimeProblem } from './runtime-check.ts'
-import { heapFlags } from './heap-settings.ts'
+import { heapFlags, useBufferPool } from './heap-settings.ts'
 
 const problem = runtimeProblem(process.versions.node, process.execPath)
 if (problem != null) {
@@ -17,4 +17,5 @@ if (problem != null) {
 for (const flag of heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) {
   setFlagsFromString(flag)
 }
+useBufferPool(process.argv.slice(2))
 await import('./main.ts')

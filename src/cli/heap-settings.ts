@@ -1,6 +1,7 @@
 /**
- * V8's heap settings for the long-lived commands: `tempus start` (one
- * node) and `tempus dev` (a local mesh in one process).
+ * Memory settings for the long-lived commands: `tempus start` (one node)
+ * and `tempus dev` (a local mesh in one process): V8's heap, and Node's
+ * Buffer pool (below).
  *
  * The young generation. Node 24 lets the new space grow to 64 MB (two 32 MB
  * semi-spaces; 128 MB in a 50-node dev mesh); loading the node's ~1,250
@@ -32,6 +33,43 @@
  * An operator's own setting of either, on the command line or in
  * NODE_OPTIONS, wins.
  */
+/**
+ * Node's Buffer pool. Every small Buffer (under half the pool: what
+ * `Buffer.allocUnsafe`, `Buffer.from`, uint8arrays' `allocUnsafe` and so
+ * protons, multiformats and libp2p allocate) is a view of a shared slab,
+ * and a slab stays allocated while any view of it lives. Node 24 made the
+ * slab 64 KiB (Node 20's was 8 KiB), and a node keeps thousands of small
+ * views for minutes (the digests of PeerIds, connections' addresses, the
+ * DHT's distances, records, tickets), each pinning the slab it was cut
+ * from: in a settled 50-node dev mesh 533 slabs of 64 KiB, 33 MB of its
+ * 38 MB of buffers, held by 5,168 views (a heap snapshot, 2026-12-07).
+ * With 8 KiB slabs the buffers held 38 MB → ... (README, "An idle mesh");
+ * with no pool at all, 13 MB, but every small Buffer then costs a
+ * backing store of its own (about 700 ns against 60–80 ns). Set for the
+ * long-lived commands; an embedder's process keeps its own (this project's
+ * own long-lived bytes are copied out of the frames they came in: see
+ * `ownBytes`).
+ */
+export const BUFFER_POOL_BYTES = 8 * 1024
+
+/** The Buffer pool size for this command line (undefined: Node's). */
+export function bufferPoolBytes (argv: readonly string[]): number | undefined {
+  const command = argv.find(a => !a.startsWith('-'))
+  return command === 'start' || command === 'dev' ? BUFFER_POOL_BYTES : undefined
+}
+
+/**
+ * Set the Buffer pool for this command line, as early as can be: the slab
+ * in use when it is set is cut to its end first, so what was allocated
+ * before stays in a 64 KiB one.
+ */
+export function useBufferPool (argv: readonly string[]): void {
+  const bytes = bufferPoolBytes(argv)
+  if (bytes != null) {
+    Buffer.poolSize = bytes
+  }
+}
+
 export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1'
 export const OLD_GENERATION_FLAG = '--heap-growing-percent=50'
 

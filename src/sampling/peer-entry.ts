@@ -7,6 +7,7 @@ import { isPeerType } from '../core/peer-type.ts'
 import { MAX_DESCRIPTOR_HOPS, MAX_RECORD_BYTES, MAX_TOKEN_CHARS, SAMPLE_MAX_ID_CHARS } from './constants.ts'
 import { CyclonShuffle } from './pb/cyclon.ts'
 import { MalformedShuffleError } from './errors.ts'
+import { ownBytes } from '../core/own-bytes.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { CyclonEntry as WireEntry } from './pb/cyclon.ts'
 import type { CyclonEntry } from './view.ts'
@@ -99,11 +100,11 @@ export function fromWire (wire: WireEntry[], maxEntries: number): PeerEntry[] {
       throw new MalformedShuffleError('bad-descriptor-shape', `an entry's descriptor has more than ${MAX_DESCRIPTOR_HOPS} hops, a signature not of 64 bytes or a bad hop`)
     }
     seen.add(w.peerId)
-    // copies: a decoded field is a view of the whole frame, which a held
-    // signature would otherwise keep alive (64 KiB for 64 bytes)
-    const descriptor = w.descriptor.byteLength === 0 ? undefined : { mintedAt: Number(w.mintedAt), signature: w.descriptor.slice(), hops: w.hops.map(h => ({ to: h.to, signature: h.signature.slice() })) }
+    // copies (own-bytes.ts): a decoded field is a view of the whole frame, which a
+    // held signature would otherwise keep alive (a frame's kB for 64 bytes)
+    const descriptor = w.descriptor.byteLength === 0 ? undefined : { mintedAt: Number(w.mintedAt), signature: ownBytes(w.descriptor), hops: w.hops.map(h => ({ to: h.to, signature: ownBytes(h.signature) })) }
     // the age is the descriptor's (now − mintedAt), set once it checked
-    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: 0, record: w.record.slice(), addrs: [], descriptor })
+    out.push({ id: w.peerId, type: w.type, token: w.token, keyCertificate: w.keyCertificate, age: 0, record: ownBytes(w.record), addrs: [], descriptor })
   }
   return out
 }

@@ -35,6 +35,7 @@ import { IdleCloser } from './idle-connection.ts'
 import type { DialBudget } from './shuffle-wire.ts'
 import { viewSettingsOf } from './view-settings.ts'
 import { admissionDependencies, admissionStateOf, selfTypeOf } from '../admission/provider.ts'
+import { ownBytes } from '../core/own-bytes.ts'
 import type { AdmissionState } from '../admission/state.ts'
 import type { PeerType } from '../core/peer-type.ts'
 import type { PeerEntry } from './peer-entry.ts'
@@ -470,7 +471,7 @@ export class Sampler extends TypedEventEmitter<SamplerEvents> implements Startab
     }
     const seq = BigInt(Math.max(this.state.now(), Number(this.ownRecord?.seq ?? 0n) + 1))
     const envelope = await sealRecord(this.components.privateKey, addrs, seq)
-    this.ownRecord = { addrs: key, seq, envelope }
+    this.ownRecord = { addrs: key, seq, envelope: ownBytes(envelope) }
     if (addrs.length > 0) {
       // (never a record of no address: identify would hand it out, and a
       // peer that took it would forget every address it knew for this node)

@@ -13,6 +13,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { equals } from 'uint8arrays/equals'
 import { MAX_ADDR_BYTES, MAX_ADDRS, MAX_RECORD_BYTES } from './constants.ts'
 import { BadRecordError } from './errors.ts'
+import { ownBytes } from '../core/own-bytes.ts'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -68,7 +69,8 @@ export async function openRecord (envelope: Uint8Array, peerId: string, options:
   if (record.multiaddrs.length > MAX_ADDRS || record.multiaddrs.some(a => a.bytes.byteLength > MAX_ADDR_BYTES)) {
     throw new BadRecordError('too-many-addresses', `the record for ${peerId} has more than ${MAX_ADDRS} addresses or one longer than ${MAX_ADDR_BYTES} bytes`)
   }
-  return { peerId, seq: record.seqNumber, addrs: record.multiaddrs.map(a => a.toString()), envelope }
+  // kept in views, samplers and the newest-record memory for minutes: bytes of its own
+  return { peerId, seq: record.seqNumber, addrs: record.multiaddrs.map(a => a.toString()), envelope: ownBytes(envelope) }
 }
 
 /**

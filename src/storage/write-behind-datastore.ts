@@ -22,6 +22,7 @@
  */
 import { BaseDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
+import { ownBytes } from '../core/own-bytes.ts'
 import type { Datastore, KeyQuery, Pair, Query } from 'interface-datastore'
 
 export interface WriteBehindInit {
@@ -72,7 +73,7 @@ export class WriteBehindDatastore extends BaseDatastore {
   async open (): Promise<void> {
     if (this.loaded) return
     for await (const { key, value } of this.inner.query({ prefix: this.prefix })) {
-      this.held.set(key.toString(), value)
+      this.held.set(key.toString(), ownBytes(value))
     }
     this.loaded = true
   }
@@ -97,7 +98,7 @@ export class WriteBehindDatastore extends BaseDatastore {
     if (!this.mine(key)) {
       return await this.inner.put(key, val, options)
     }
-    this.held.set(key.toString(), val)
+    this.held.set(key.toString(), ownBytes(val))
     this.changed(key)
     return key
   }
