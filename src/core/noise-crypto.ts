@@ -54,7 +54,8 @@ function cached (made: WeakMap<object, Made>, key: NoiseKey, make: (raw: Buffer)
   }
   noiseKeyReuse.imports++
   const k = make(raw)
-  made.set(key, { bytes: Buffer.from(raw), key: k })
+  // a copy (Noise may rewrite the key's array) of its own, not cut from the Buffer pool: it lives as long as the connection (own-bytes.ts)
+  made.set(key, { bytes: Buffer.from(new Uint8Array(raw).buffer), key: k })
   return k
 }
 
@@ -94,7 +95,7 @@ export const noiseCrypto: ICryptoInterface = {
   generateX25519KeyPair () {
     const pair = generateKeyPairSync('x25519')
     const privateKey = rawOf(pair.privateKey.export({ format: 'jwk' }).d)
-    privateKeys.set(privateKey, { bytes: Buffer.from(privateKey), key: pair.privateKey })
+    privateKeys.set(privateKey, { bytes: Buffer.from(new Uint8Array(privateKey).buffer), key: pair.privateKey })
     return { publicKey: rawOf(pair.publicKey.export({ format: 'jwk' }).x), privateKey }
   },
   generateX25519KeyPairFromSeed (seed: Uint8Array) {

@@ -280,36 +280,41 @@ export function perAddress (max: number, timeWindowMs: number): { rateLimit: { m
   return { rateLimit: { max, timeWindow: timeWindowMs } }
 }
 
-/** every method Fastify routes; paths answer 405 (with Allow) for the ones they do not serve */
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const
-
 /**
  * Answer 405 with `Allow` for the methods a known path does not serve,
  * before any body is read (Fastify alone would answer 404 and read bodies
  * first). Call after every route is registered.
+ *
+ * One hook, not a route per path and method: those were ~100 routes per
+ * server, each with its router entries and Fastify context, 215 kB of heap
+ * per admin API, and a dev mesh runs one admin API per node. The hook
+ * runs after the guard's (registered first), so a caller without the
+ * token learns nothing of which methods a path serves.
  */
 function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<string>>, details: DetailPolicy): void {
-  for (const [url, methods] of served) {
+  const paths = [...served].map(([url, methods]) => {
     if (methods.has('GET')) {
       methods.add('HEAD')
     }
-    const others = METHODS.filter(m => !methods.has(m))
-    if (others.length === 0) {
-      continue
+    const params = url.split('/').filter(s => s.startsWith(':')).length
+    // a `:param` segment is one segment, empty too, as the router matches it
+    const pattern = new RegExp('^' + url.split('/').map(s => s.startsWith(':') ? '[^/]*' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/') + '$')
+    return { pattern, params, allow: [...methods].join(', ') }
+  })
+    // a static path before a parametric one that also matches it, as the router prefers
+    .sort((a, b) => a.params - b.params)
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.is404) {
+      return
     }
-    const allow = [...methods].join(', ')
-    app.route({
-      method: others as unknown as string[],
-      url,
-      exposeHeadRoute: false,
-      onRequest: async (_request, reply) => {
-        reply.header('allow', allow)
-        refuse(reply, { status: 405, code: 'method-not-allowed' }, details)
-        return reply
-      },
-      handler: async () => undefined
-    })
-  }
+    const path = request.url.split('?', 1)[0] ?? ''
+    const known = paths.find(p => p.pattern.test(path))
+    if (known != null) {
+      reply.header('allow', known.allow)
+      refuse(reply, { status: 405, code: 'method-not-allowed' }, details)
+      return reply
+    }
+  })
 }
 
 export interface Listening {
