@@ -435,10 +435,6 @@ const graylistedShare = pairs.length === 0 ? NaN : graylisted.size / pairs.lengt
 const stillConnected = pairs.filter(p => !disconnected(p)).length
 /** every honest neighbour stopped listening to its flooder: graylisted, or cut off (quarantined) */
 const everyNeighbourStopped = pairs.every((p, k) => graylisted.has(k) || disconnected(p))
-// the pairs neither graylisted nor cut off at the verdict (read now: once the nodes stop, every
-// pair is disconnected), each with the invalid frames its neighbour refused, its score and the
-// neighbour's mesh peers on the topic: a neighbour that refused fewer than the graylist's five,
-// or one whose score dipped under it between two of the watch's looks
 /** what the flooder knew of the neighbour: whether it saw it subscribed, held a stream to send it frames on, and its score */
 function flooderSide (pair: typeof pairs[number]): { seenSubscribed: boolean, outboundStream: boolean, scoreAtFlooder: number } {
   const pubsub = flooders.find(f => f.peerId.toString() === pair.flooder)?.libp2p.services.pubsub as unknown as { getSubscribers(topic: string): PeerId[], streamsOutbound: Map<string, unknown>, getScore(peer: string): number } | undefined
@@ -449,6 +445,11 @@ function flooderSide (pair: typeof pairs[number]): { seenSubscribed: boolean, ou
     scoreAtFlooder: round(pubsub?.getScore(receiver.toString()) ?? NaN, 1)
   }
 }
+// the pairs neither graylisted nor cut off at the verdict (read now: once the nodes stop, every
+// pair is disconnected), each with the invalid frames its neighbour refused, its score, whether
+// the flooder is in its mesh, and what the flooder knew of it: a neighbour that refused fewer
+// than the graylist's five, one whose score dipped under it between two of the watch's looks,
+// or one the flooder never sent a frame to
 const notStopped = pairs.flatMap((p, k) => graylisted.has(k) || disconnected(p)
   ? []
   : [{ refused: perPair[k], score: round(scoreOf(p), 1), inMesh: ((nodes[p.receiver] as TempusNode).libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(ANOMALY_TOPIC).includes(p.flooder), ...flooderSide(p) }])

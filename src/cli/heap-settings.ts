@@ -41,14 +41,14 @@
  * slab 64 KiB (Node 20's was 8 KiB), and a node keeps thousands of small
  * views for minutes (the digests of PeerIds, connections' addresses, the
  * DHT's distances, records, tickets), each pinning the slab it was cut
- * from: in a settled 50-node dev mesh 533 slabs of 64 KiB, 33 MB of its
- * 38 MB of buffers, held by 5,168 views (a heap snapshot, 2026-12-07).
- * With 8 KiB slabs the buffers held 38 MB → ... (README, "An idle mesh");
- * with no pool at all, 13 MB, but every small Buffer then costs a
- * backing store of its own (about 700 ns against 60–80 ns). Set for the
- * long-lived commands; an embedder's process keeps its own (this project's
- * own long-lived bytes are copied out of the frames they came in: see
- * `ownBytes`).
+ * from: in a settled 50-node dev mesh, 533 slabs of 64 KiB (33 MB) held
+ * by 5,168 views (a heap snapshot, 2026-12-07), and 56–60 MB of memory
+ * outside V8's heap in all. With 8 KiB slabs, 38 MB; with this project's
+ * own copies too, 25–28 MB (README, "An idle mesh"); with no pool at all,
+ * 13 MB, but every small Buffer then costs a backing store of its own
+ * (about 700 ns against 60–80 ns). Set for the long-lived commands; an
+ * embedder's process keeps its own (this project's own long-lived bytes
+ * are copied out of the frames they came in: see `ownBytes`).
  */
 export const BUFFER_POOL_BYTES = 8 * 1024
 
