@@ -95,8 +95,13 @@ async function heartbeats (pubsub: GossipSub, n: number, timeoutMs = 5_000): Pro
 }
 
 /** nodes that have no gossipsub mesh peer on the topic (they get messages by IHAVE/IWANT only) */
+/** a node's mesh peers on the anomaly topic (gossipsub's own method, not on its interface) */
+function meshPeers (pubsub: GossipSub): string[] {
+  return (pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(ANOMALY_TOPIC)
+}
+
 function countMeshless (pubsubs: GossipSub[]): number {
-  return pubsubs.filter(p => (p as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(ANOMALY_TOPIC).length === 0).length
+  return pubsubs.filter(p => meshPeers(p).length === 0).length
 }
 
 /**
@@ -452,7 +457,7 @@ function flooderSide (pair: typeof pairs[number]): { seenSubscribed: boolean, ou
 // or one the flooder never sent a frame to
 const notStopped = pairs.flatMap((p, k) => graylisted.has(k) || disconnected(p)
   ? []
-  : [{ refused: perPair[k], score: round(scoreOf(p), 1), inMesh: ((nodes[p.receiver] as TempusNode).libp2p.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }).getMeshPeers(ANOMALY_TOPIC).includes(p.flooder), ...flooderSide(p) }])
+  : [{ refused: perPair[k], score: round(scoreOf(p), 1), inMesh: meshPeers((nodes[p.receiver] as TempusNode).libp2p.services.pubsub).includes(p.flooder), ...flooderSide(p) }])
 const forgotten = pairs.filter(p => scoreOf(p) === 0 && disconnected(p)).length
 say(`flood: ${FLOODERS} flooders sent ${floodSent} invalid frames in ${round(floodPublishMs, 0)} ms${floodPublishErrors > 0 ? ` (${floodPublishErrors} publish errors)` : ''}; refusals over ${round(floodDurationMs, 0)} ms; ${honestInFlood}/${M} honest anomalies published before the last refusal`)
 say(`  honest time to every honest node during the flood: p50 ${round(floodFigures.p50, 1)} ms, p99 ${round(floodFigures.p99, 1)} ms (${round(floodFigures.p99 / tempus.p99, 2)}× the quiet p99); delivered ${floodFigures.deliveries}/${floodFigures.expected}${floodFigures.incomplete > 0 ? `, ${floodFigures.incomplete} not everywhere within ${MESSAGE_TIMEOUT_MS / 1000} s` : ''}; ${meshlessAfterFlood} honest nodes with no mesh peer afterwards`)

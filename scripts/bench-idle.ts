@@ -50,8 +50,8 @@ import { countWire } from './lib/wire-census.ts'
 import { countThreadCpu } from './lib/thread-census.ts'
 import type { ThreadShare } from './lib/thread-census.ts'
 import { allocatedHeap, liveHeap, startHeapSampling } from './lib/heap-census.ts'
-import { heapFlags, useBufferPool } from '../src/cli/heap-settings.ts'
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
+import { useMemorySettings } from '../src/cli/heap-settings.ts'
+import { getHeapSpaceStatistics } from 'node:v8'
 import type { LiveHeap } from './lib/heap-census.ts'
 import type { Session } from 'node:inspector/promises'
 
@@ -297,8 +297,7 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
   const timers = args.timers === true ? countTimers('bench-idle') : undefined
   const wire = args.wire === true ? countWire() : undefined
   // the memory settings `tempus dev` runs with (src/cli/heap-settings.ts), set before its modules load, as bin.ts does
-  for (const flag of heapFlags(['dev'], process.execArgv, process.env.NODE_OPTIONS)) setFlagsFromString(flag)
-  useBufferPool(['dev'])
+  useMemorySettings(['dev'], process.execArgv, process.env.NODE_OPTIONS)
   const { startDevMesh } = await import('../src/cli/dev-mesh.ts')
   await startHeap()
   const started = performance.now()

@@ -4,18 +4,14 @@
  * the CLI (`main.ts`), whose imports reach `node:sqlite`: an older Node.js
  * gets a sentence saying which Node.js is needed and how to get it.
  */
-import { setFlagsFromString } from 'node:v8'
 import { runtimeProblem } from './runtime-check.ts'
-import { heapFlags, useBufferPool } from './heap-settings.ts'
+import { useMemorySettings } from './heap-settings.ts'
 
 const problem = runtimeProblem(process.versions.node, process.execPath)
 if (problem != null) {
   process.stderr.write(problem)
   process.exit(1)
 }
-// before the CLI's modules load: loading them is what grows the young generation
-for (const flag of heapFlags(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)) {
-  setFlagsFromString(flag)
-}
-useBufferPool(process.argv.slice(2))
+// before the CLI's modules load: loading them is what grows the young generation (and cuts pool slabs)
+useMemorySettings(process.argv.slice(2), process.execArgv, process.env.NODE_OPTIONS)
 await import('./main.ts')

@@ -33,6 +33,8 @@
  * An operator's own setting of either, on the command line or in
  * NODE_OPTIONS, wins.
  */
+import { setFlagsFromString } from 'node:v8'
+
 /**
  * Node's Buffer pool. Every small Buffer (under half the pool: what
  * `Buffer.allocUnsafe`, `Buffer.from`, uint8arrays' `allocUnsafe` and so
@@ -52,10 +54,15 @@
  */
 export const BUFFER_POOL_BYTES = 8 * 1024
 
+/** The long-lived command of this command line (after any global flags), if it is one. */
+function longLivedCommand (argv: readonly string[]): 'start' | 'dev' | undefined {
+  const command = argv.find(a => !a.startsWith('-'))
+  return command === 'start' || command === 'dev' ? command : undefined
+}
+
 /** The Buffer pool size for this command line (undefined: Node's). */
 export function bufferPoolBytes (argv: readonly string[]): number | undefined {
-  const command = argv.find(a => !a.startsWith('-'))
-  return command === 'start' || command === 'dev' ? BUFFER_POOL_BYTES : undefined
+  return longLivedCommand(argv) == null ? undefined : BUFFER_POOL_BYTES
 }
 
 /**
@@ -70,14 +77,25 @@ export function useBufferPool (argv: readonly string[]): void {
   }
 }
 
+/**
+ * Every memory setting of this command line, applied in this process
+ * before the node's modules load (the launcher, and the benches that
+ * stand for `tempus dev`): V8's flags, then the Buffer pool.
+ */
+export function useMemorySettings (argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): void {
+  for (const flag of heapFlags(argv, execArgv, nodeOptions)) {
+    setFlagsFromString(flag)
+  }
+  useBufferPool(argv)
+}
+
 export const YOUNG_GENERATION_FLAG = '--semi-space-growth-factor=1'
 export const OLD_GENERATION_FLAG = '--heap-growing-percent=50'
 
 /** The V8 flags to set for this command line (none: V8's defaults). */
 export function heapFlags (argv: readonly string[], execArgv: readonly string[], nodeOptions: string | undefined): string[] {
-  // the long-lived commands only, after any global flags
-  const command = argv.find(a => !a.startsWith('-'))
-  if (command !== 'start' && command !== 'dev') {
+  const command = longLivedCommand(argv)
+  if (command == null) {
     return []
   }
   const operator = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)]

@@ -38,6 +38,16 @@ const publicKeys = new WeakMap<object, Made>()
 /** how often a key was found made already (tests read it: a handshake must hit) */
 export const noiseKeyReuse = { hits: 0, imports: 0 }
 
+/**
+ * A key's bytes as they are now, in memory of their own: always a copy
+ * (Noise may rewrite the key's array in place, so even an array that owns
+ * its memory is copied), and not cut from the Buffer pool, since it lives
+ * as long as the connection (own-bytes.ts).
+ */
+function keptCopy (raw: Uint8Array): Buffer {
+  return Buffer.from(new Uint8Array(raw).buffer)
+}
+
 function bytesOf (key: NoiseKey): Buffer {
   const b = key instanceof Uint8Array ? key : key.subarray()
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength)
@@ -54,8 +64,7 @@ function cached (made: WeakMap<object, Made>, key: NoiseKey, make: (raw: Buffer)
   }
   noiseKeyReuse.imports++
   const k = make(raw)
-  // a copy (Noise may rewrite the key's array) of its own, not cut from the Buffer pool: it lives as long as the connection (own-bytes.ts)
-  made.set(key, { bytes: Buffer.from(new Uint8Array(raw).buffer), key: k })
+  made.set(key, { bytes: keptCopy(raw), key: k })
   return k
 }
 
@@ -95,7 +104,7 @@ export const noiseCrypto: ICryptoInterface = {
   generateX25519KeyPair () {
     const pair = generateKeyPairSync('x25519')
     const privateKey = rawOf(pair.privateKey.export({ format: 'jwk' }).d)
-    privateKeys.set(privateKey, { bytes: Buffer.from(new Uint8Array(privateKey).buffer), key: pair.privateKey })
+    privateKeys.set(privateKey, { bytes: keptCopy(privateKey), key: pair.privateKey })
     return { publicKey: rawOf(pair.publicKey.export({ format: 'jwk' }).x), privateKey }
   },
   generateX25519KeyPairFromSeed (seed: Uint8Array) {

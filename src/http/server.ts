@@ -271,7 +271,7 @@ export async function createHttpServer (init: HttpServerInit): Promise<HttpServe
   return {
     app,
     budget,
-    answerOtherMethods: () => { methodNotAllowed(app, new Map([...served].map(([url, methods]) => [url, new Set(methods)])), details) }
+    answerOtherMethods: () => { methodNotAllowed(app, served, details) }
   }
 }
 
@@ -293,13 +293,11 @@ export function perAddress (max: number, timeWindowMs: number): { rateLimit: { m
  */
 function methodNotAllowed (app: FastifyInstance, served: Map<string, Set<string>>, details: DetailPolicy): void {
   const paths = [...served].map(([url, methods]) => {
-    if (methods.has('GET')) {
-      methods.add('HEAD')
-    }
-    const params = url.split('/').filter(s => s.startsWith(':')).length
+    const segments = url.split('/')
     // a `:param` segment is one segment, empty too, as the router matches it
-    const pattern = new RegExp('^' + url.split('/').map(s => s.startsWith(':') ? '[^/]*' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/') + '$')
-    return { pattern, params, allow: [...methods].join(', ') }
+    const pattern = new RegExp('^' + segments.map(s => s.startsWith(':') ? '[^/]*' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/') + '$')
+    const allow = new Set(methods.has('GET') ? [...methods, 'HEAD'] : methods)
+    return { pattern, params: segments.filter(s => s.startsWith(':')).length, allow: [...allow].join(', ') }
   })
     // a static path before a parametric one that also matches it, as the router prefers
     .sort((a, b) => a.params - b.params)
