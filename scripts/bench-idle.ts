@@ -48,6 +48,8 @@ import { benchArgs, intArg } from './lib/args.ts'
 import { countTimers } from './lib/timer-census.ts'
 import { countWire } from './lib/wire-census.ts'
 import { countThreadCpu } from './lib/thread-census.ts'
+import { countGc, formatGc } from './lib/gc-census.ts'
+import type { GcFigures } from './lib/gc-census.ts'
 import type { ThreadShare } from './lib/thread-census.ts'
 import { allocatedHeap, liveHeap, startHeapSampling } from './lib/heap-census.ts'
 import { useMemorySettings } from '../src/cli/heap-settings.ts'
@@ -91,6 +93,8 @@ export interface PhaseResult {
   cpuShare: number
   /** cpuShare by thread (thread-census.ts): the main thread, V8's helpers, libuv's pool */
   threads: ThreadShare[]
+  /** the collector's pauses on the main thread during the window, by kind (gc-census.ts) */
+  gc: GcFigures
   /** where the RSS is at the window's end, MB: V8's spaces as committed, what V8 counts outside its heap, and the rest (native: Node, libuv, SQLite, code) */
   memory: MemorySplit
   rssMb: number
@@ -194,7 +198,7 @@ function memorySplit (): MemorySplit {
 }
 
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads' | 'memory'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads' | 'gc' | 'memory'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -218,6 +222,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   }
   const cpu0 = process.cpuUsage()
   const threadCpu = countThreadCpu()
+  const gcCount = countGc()
   const t0 = performance.now()
   const deadline = t0 + WINDOW_S * 1000
   while (performance.now() < deadline) {
@@ -228,6 +233,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   }
   const cpu = process.cpuUsage(cpu0)
   const threads = threadCpu.stop()
+  const gc = gcCount.stop()
   const memory = memorySplit()
   const wall = performance.now() - t0
   const counts = timers?.stop()
@@ -266,6 +272,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     ...(allocated == null ? {} : { allocated }),
     cpuShare: Math.round((cpu.user + cpu.system) / 1000 / wall * 1000) / 1000,
     threads,
+    gc,
     memory,
     rssMb: Math.round(rssMb * 10) / 10,
     rssPerNodeMb: Math.round(rssMb / nodes * 100) / 100,
@@ -423,6 +430,7 @@ try {
     process.stdout.write(`ratio     cpu ${ratio(tempus.cpuShare, baseline.cpuShare)}×  rss/node ${ratio(tempus.rssPerNodeMb, baseline.rssPerNodeMb)}×  (goal: cpu ≤ 0.15 of a core, rss ≤ 7 MB/node)\n`)
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
       process.stdout.write(`${name} by thread (% of a core, user + system): ` + r.threads.map(t => `${t.group}${t.threads > 1 ? ` ×${t.threads}` : ''} ${(t.user * 100).toFixed(1)} + ${(t.system * 100).toFixed(1)}`).join(', ') + '\n')
+      process.stdout.write(`${name} collector on the main thread: ${formatGc(r.gc)}\n`)
       const m = r.memory
       process.stdout.write(`${name} memory at the window's end: rss ${m.rssMb} MB = V8 heap ${m.heapCommittedMb} MB committed (${m.heapUsedMb} used; ` + m.spaces.map(s => `${s.space} ${s.committedMb}/${s.usedMb}`).join(', ') + `) + external ${m.externalMb} MB + other ${m.otherMb} MB\n`)
       if (r.topSelf != null) {
