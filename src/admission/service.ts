@@ -9,7 +9,8 @@
 import { lengthPrefixed } from '../core/length-prefix.ts'
 import { Key } from 'interface-datastore'
 import { serviceCapabilities } from '@libp2p/interface'
-import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, CRL_HELD_MIN_SPACING_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { ADMISSION_CAPABILITY } from './provider.ts'
 import { isPeerFault, peerDecoded } from './cut-read.ts'
 import { AdmissionError, refusalDetailOf } from './errors.ts'
@@ -43,9 +44,17 @@ export interface AdmissionServiceInit {
   /** this node's token manager: its fresh tokens are re-presented to connected peers; none, none re-presented */
   tokens?: TokenManager
   /** the issuer (every replica) the revocation list is polled from */
-  client?: Pick<IssuerApi, 'revocationList'>
+  client?: Pick<IssuerApi, 'awaitRevocationList'>
   /**
-   * how often to poll the issuer's revocation list, in ms
+   * how long the issuer may hold a poll of the revocation list until a
+   * newer one exists (a long poll, `Prefer: wait`), in ms; 0: never held
+   * @default ADMISSION_DEFAULTS.crlWaitMs (25 s)
+   */
+  crlWaitMs?: number
+  /**
+   * how often to poll the issuer's revocation list, in ms, when the
+   * issuer did not hold the poll (an issuer that does not, or a failure);
+   * held polls follow one another
    * @default ADMISSION_DEFAULTS.crlPollIntervalMs (5 s)
    */
   crlPollIntervalMs?: number
@@ -147,7 +156,7 @@ export class AdmissionService implements Startable {
     }
     if (this.init.client != null) {
       // at once, then one poll at a time
-      this.crlTask = repeatingTask(async () => { await this.pollRevocations() }, this.init.crlPollIntervalMs ?? ADMISSION_DEFAULTS.crlPollIntervalMs, { runImmediately: true })
+      this.crlTask = repeatingTask(async (options) => { await this.pollRevocations(options?.signal ?? new AbortController().signal) }, this.init.crlPollIntervalMs ?? ADMISSION_DEFAULTS.crlPollIntervalMs, { runImmediately: true })
       this.crlTask.start()
     }
   }
@@ -191,27 +200,54 @@ export class AdmissionService implements Startable {
     this.crlTask?.run()
   }
 
-  private async pollRevocations (): Promise<void> {
+  /**
+   * Poll the revocation list until the issuer answers without holding the
+   * poll (then the task's interval passes before the next): a held poll
+   * (answered when a newer list exists, or with 304 after the wait) is
+   * followed by the next at once, so a node always has one waiting, and a
+   * list reaches it as soon as the issuer has it. Never faster than one
+   * poll per `CRL_HELD_MIN_SPACING_MS`, whatever an issuer claims.
+   */
+  private async pollRevocations (signal: AbortSignal): Promise<void> {
+    const waitMs = this.init.crlWaitMs ?? ADMISSION_DEFAULTS.crlWaitMs
+    while (!signal.aborted) {
+      const started = performance.now()
+      if (!await this.pollRevocationsOnce(waitMs, signal)) {
+        return
+      }
+      const spacing = CRL_HELD_MIN_SPACING_MS - (performance.now() - started)
+      if (spacing > 0) {
+        await sleep(spacing, undefined, { signal }).catch(() => {})
+      }
+    }
+  }
+
+  /** One poll; true when the issuer held it or sent a newer list (the next may follow at once). */
+  private async pollRevocationsOnce (waitMs: number, signal: AbortSignal): Promise<boolean> {
     // one more try for a request a network change ended: it went out on the old network
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const known = this.state.revocations.number
-        const crl = await this.init.client?.revocationList(known < 0 ? undefined : known)
+        const answer = await this.init.client?.awaitRevocationList(known < 0 ? undefined : known, { waitMs, signal })
+        const crl = answer?.list
         if (crl != null) {
           const list = await this.state.applyRevocationList(crl.jws, 'http')
           if (list != null) {
             this.log('revocation list %d applied from the issuer (%d entries)', list.n, list.revoked.length)
           }
         }
-        return
+        return answer != null && (answer.held || crl != null)
       } catch (err: any) {
-        if (attempt === 0 && isInterrupted(err)) {
+        if (attempt === 0 && isInterrupted(err) && !signal.aborted) {
           continue
         }
-        this.log('revocation poll failed - %s', err?.code ?? err?.message)
-        return
+        if (!signal.aborted) {
+          this.log('revocation poll failed - %s', err?.code ?? err?.message)
+        }
+        return false
       }
     }
+    return false
   }
 
   /** A peer with no connection left is admitted no more (unless a connection admitted since is opening). */

@@ -118,19 +118,24 @@ export class IssuerClient {
     this.cut = new AbortController()
   }
 
-  private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
+  /**
+   * `held`: the issuer may keep this request for up to that many ms before
+   * answering (a long poll), added to the timeout; `signal`: the caller's
+   * own end (a stopping node), reported as `interrupted`.
+   */
+  private async request<T> (method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}, options: { heldMs?: number, signal?: AbortSignal } = {}): Promise<{ status: number, body: T | undefined, headers: Headers }> {
     // a deadline that falls while this node's own loop ran late is moved on (loop-lag.ts)
-    const patience = patientTimeout(this.timeoutMs)
+    const patience = patientTimeout(this.timeoutMs + (options.heldMs ?? 0))
     try {
-      return await this.requestWithin<T>(patience.signal, method, path, body, headers)
+      return await this.requestWithin<T>(patience.signal, method, path, body, headers, options.signal)
     } finally {
       patience.close()
     }
   }
 
-  private async requestWithin<T> (timeout: AbortSignal, method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number, body: T | undefined, headers: Headers }> {
+  private async requestWithin<T> (timeout: AbortSignal, method: 'GET' | 'POST', path: string, body: unknown, headers: Record<string, string>, ended?: AbortSignal): Promise<{ status: number, body: T | undefined, headers: Headers }> {
     let res: Response | undefined
-    const cut = this.cut.signal
+    const cut = ended == null ? this.cut.signal : AbortSignal.any([this.cut.signal, ended])
     const signal = AbortSignal.any([timeout, cut])
     for (let attempt = 1; res == null; attempt++) {
       try {
@@ -302,14 +307,31 @@ export class IssuerClient {
 
   /** The newest revocation list, or undefined when it is still the one numbered `known`. */
   async revocationList (known?: number): Promise<{ n: number, jws: string } | undefined> {
-    const { status, body } = await this.request<{ n: number, jws: string }>('GET', '/v1/crl', undefined, known == null ? {} : { 'if-none-match': `"${known}"` })
-    if (status === 304) {
-      return undefined
+    return (await this.awaitRevocationList(known)).list
+  }
+
+  /**
+   * The revocation list if it is newer than `known`; with `waitMs`, the
+   * issuer may hold the request until a newer one exists or the wait ends
+   * (`Prefer: wait`, protocols/issuer.md). `held`: the issuer said it
+   * waited (an issuer that does not hold answers at once, without saying
+   * so), so the next request may follow at once.
+   */
+  async awaitRevocationList (known?: number, options: { waitMs?: number, signal?: AbortSignal } = {}): Promise<{ list?: { n: number, jws: string }, held: boolean }> {
+    const headers: Record<string, string> = known == null ? {} : { 'if-none-match': `"${known}"` }
+    const waitS = known == null ? 0 : Math.floor((options.waitMs ?? 0) / 1000)
+    if (waitS > 0) {
+      headers.prefer = `wait=${waitS}`
     }
-    if (typeof body?.jws !== 'string') {
+    const { status, body, headers: answered } = await this.request<{ n: number, jws: string }>('GET', '/v1/crl', undefined, headers, { heldMs: waitS * 1000, signal: options.signal })
+    const held = waitS > 0 && /(?:^|[,;\s])wait\s*=/i.test(answered.get('preference-applied') ?? '')
+    if (status === 304) {
+      return { held }
+    }
+    if (typeof body?.jws !== 'string' || typeof body.n !== 'number') {
       throw new IssuerClientError('bad-response', 200, 'incomplete revocation list')
     }
-    return body
+    return { list: { n: body.n, jws: body.jws }, held }
   }
 
   /**

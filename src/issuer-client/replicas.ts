@@ -33,6 +33,8 @@ export interface IssuerApi {
   renew(key: PrivateKey, credential: string): Promise<RenewResult>
   keys(): Promise<KeySet>
   revocationList(known?: number): Promise<{ n: number, jws: string } | undefined>
+  /** the list if newer than `known`, the issuer holding the request up to `waitMs` for a newer one (`IssuerClient.awaitRevocationList`) */
+  awaitRevocationList(known?: number, options?: { waitMs?: number, signal?: AbortSignal }): Promise<{ list?: { n: number, jws: string }, held: boolean }>
   /** offer a clone proof as grounds for revocation (`IssuerClient.offerCloneProof`) */
   offerCloneProof(proof: CloneProofJson): Promise<RevocationRequest>
   /** end the requests in flight: the host's network changed under them (`IssuerClient.interrupt`) */
@@ -115,6 +117,10 @@ export class IssuerReplicas implements IssuerApi {
 
   async revocationList (known?: number): Promise<{ n: number, jws: string } | undefined> {
     return this.run(async client => client.revocationList(known))
+  }
+
+  async awaitRevocationList (known?: number, options: { waitMs?: number, signal?: AbortSignal } = {}): Promise<{ list?: { n: number, jws: string }, held: boolean }> {
+    return await this.run(async client => await client.awaitRevocationList(known, options))
   }
 
   /** Run `operation` on one replica after another until one answers (or refuses). */

@@ -10,10 +10,11 @@
  * challenge, proof, credential or attestation was refused.
  */
 import { RateLimiter } from '@libp2p/utils'
-import { createHttpServer, etagMatches, HttpError, listen, perAddress } from '../http/server.ts'
+import { createHttpServer, etagMatches, HTTP_TIMEOUTS, HttpError, listen, perAddress } from '../http/server.ts'
 import { AdminRequestVerifier } from '../issuer-client/admin-request.ts'
 import { IssuerError } from './errors.ts'
 import { IssuerHttpMetrics } from './metrics.ts'
+import { CrlWaiters, preferredWaitMs } from './crl-waiters.ts'
 import { MAX_EK_CERTIFICATE_B64, MAX_STRUCTURE_B64, MAX_TPM_EVIDENCE } from './tpm/evidence.ts'
 import type { IssuerErrorCode } from './errors.ts'
 import type { Issuer } from './issuer.ts'
@@ -59,10 +60,21 @@ export interface IssuerHttp {
   url: string
   /** body bytes held now and at most, across all requests (tests read it) */
   bodyBytes(): { inFlight: number, peak: number, capacity: number }
+  /** polls of the revocation list held now, waiting for a newer list (`Prefer: wait`) */
+  heldPolls(): number
   /** serve new connections with this certificate and key (a renewal; SIGHUP to `tempus issuer start`); false when serving plain HTTP */
   setTls(tls: { cert: string, key: string }): boolean
   close(): Promise<void>
 }
+
+/**
+ * the longest a request for the revocation list may wait for a newer one
+ * (`Prefer: wait=N`; crl-waiters.ts): under the 60 s that proxies and NATs
+ * commonly keep an idle connection
+ */
+export const CRL_MAX_WAIT_MS = 30_000
+/** beyond a held request's wait, before its socket or handler is given up on */
+const CRL_WAIT_MARGIN_MS = 5_000
 
 /** largest request body */
 export const ISSUER_MAX_BODY = 16 * 1024
@@ -187,11 +199,41 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   })
   app.get('/v1/keys', { config: anonymous }, async () => await issuer.keys())
   app.get('/v1/overlay', { config: anonymous }, async () => await issuer.overlayConfig())
-  app.get('/v1/crl', { config: anonymous }, async (request, reply) => {
-    const crl = await issuer.revocationList()
+  // a node that holds the newest list may ask to be answered when the next one exists (crl-waiters.ts)
+  const crlWaiters = new CrlWaiters({
+    newest: async () => (await issuer.revocationList()).n,
+    onError: err => { log.warn({ err: (err as Error)?.message }, 'reading the newest revocation list for held requests failed; trying again') }
+  })
+  app.addHook('preClose', async () => { crlWaiters.close() })
+  app.get('/v1/crl', { config: anonymous, handlerTimeout: CRL_MAX_WAIT_MS + CRL_WAIT_MARGIN_MS }, async (request, reply) => {
+    let crl = await issuer.revocationList()
+    const waitMs = preferredWaitMs(request.headers.prefer, CRL_MAX_WAIT_MS)
+    if (waitMs > 0 && etagMatches(request.headers['if-none-match'], `"${crl.n}"`)) {
+      // the socket may be silent for the wait: its idle timeout is lengthened for it, then put back
+      const socket = request.raw.socket
+      socket.setTimeout(waitMs + CRL_WAIT_MARGIN_MS)
+      const gone = new AbortController()
+      const onClose = (): void => { gone.abort() }
+      reply.raw.once('close', onClose)
+      try {
+        const end = await crlWaiters.wait(crl.n, waitMs, gone.signal)
+        if (end === 'gone') {
+          return await reply.code(304).send()
+        }
+        if (end !== 'full') {
+          reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`)
+        }
+        if (end === 'newer') {
+          crl = await issuer.revocationList()
+        }
+      } finally {
+        reply.raw.off('close', onClose)
+        socket.setTimeout(HTTP_TIMEOUTS.idleMs)
+      }
+    }
     const etag = `"${crl.n}"`
     reply.header('etag', etag)
-    reply.header('vary', 'if-none-match')
+    reply.header('vary', 'if-none-match, prefer')
     if (etagMatches(request.headers['if-none-match'], etag)) {
       return await reply.code(304).send()
     }
@@ -271,8 +313,12 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   // a re-key spends the old key's token budget too
   app.post('/v1/rekey', { config: anonymous, schema: { body: SCHEMAS.rekey } }, async (request, reply) =>
     await issuer.rekey(request.body as RekeyRequest, chargePeer(reply)))
-  app.post<{ Body: { request: string, adminKey: string, signature: string } }>('/v1/revoke', { config: anonymous, schema: { body: SCHEMAS.approve } }, async request =>
-    await issuer.approve(request.body.request, request.body.adminKey, request.body.signature))
+  app.post<{ Body: { request: string, adminKey: string, signature: string } }>('/v1/revoke', { config: anonymous, schema: { body: SCHEMAS.approve } }, async request => {
+    const approved = await issuer.approve(request.body.request, request.body.adminKey, request.body.signature)
+    // an approval that completed a revocation published a list: held requests hear of it now
+    crlWaiters.nudge()
+    return approved
+  })
 
   // a node's proof that a peer cloned a Cyclon descriptor: grounds for a revocation request (protocols/cyclon.md)
   app.post('/v1/evidence/clone', { config: anonymous, schema: { body: SCHEMAS.cloneProof } }, async request =>
@@ -286,6 +332,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   return {
     url,
     bodyBytes: () => ({ inFlight: budget.inFlight, peak: budget.peak, capacity: budget.capacity }),
+    heldPolls: () => crlWaiters.size,
     setTls: tls => {
       if (init.tls == null) {
         return false
