@@ -56,6 +56,7 @@ import { useMemorySettings } from '../src/cli/heap-settings.ts'
 import { getHeapSpaceStatistics } from 'node:v8'
 import type { LiveHeap } from './lib/heap-census.ts'
 import type { Session } from 'node:inspector/promises'
+import type { Registry } from 'prom-client'
 
 const args = benchArgs({
   nodes: { type: 'string', default: '50' },
@@ -110,6 +111,8 @@ export interface PhaseResult {
   connectionsOpenedPerSecondPerNode?: number
   /** tempus: of the connections that settled or closed during the window, the share closed before settling (their identify, gossipsub streams and DHT bookkeeping never paid: connection-settling.ts) */
   upkeepSkippedShare?: number
+  /** tempus: requests the mesh's issuer answered per second during the window, by route (the revocation-list polls, tokens, keys) */
+  issuerRequestsPerSecond?: Record<string, number>
   /** timer callbacks per second per node (with --timers) */
   timersPerSecondPerNode?: number
   /** the busiest timer origins, callbacks per second per node */
@@ -197,8 +200,19 @@ function memorySplit (): MemorySplit {
   }
 }
 
+/** Requests the issuer has answered so far, by route (its `tempus_issuer_requests_total`). */
+async function issuerRequestCounts (registry: Registry): Promise<Map<string, number>> {
+  const counts = new Map<string, number>()
+  const metric = registry.getSingleMetric('tempus_issuer_requests_total')
+  for (const { labels, value } of (await metric?.get())?.values ?? []) {
+    const route = String(labels.route ?? '?')
+    counts.set(route, (counts.get(route) ?? 0) + value)
+  }
+  return counts
+}
+
 /** CPU share of one core and mean RSS over the window. */
-async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }): Promise<Pick<PhaseResult, 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads' | 'gc' | 'memory'>> {
+async function measure (nodes: number, phase: string, timers?: ReturnType<typeof countTimers>, opened?: () => number, wire?: ReturnType<typeof countWire>, upkeep?: () => { settled: number, skipped: number }, issuerRequests?: () => Promise<Map<string, number>>): Promise<Pick<PhaseResult, 'issuerRequestsPerSecond' | 'cpuShare' | 'rssMb' | 'rssPerNodeMb' | 'heapUsedMb' | 'timersPerSecondPerNode' | 'timerOrigins' | 'topSelf' | 'connectionsOpenedPerSecondPerNode' | 'upkeepSkippedShare' | 'wire' | 'liveHeap' | 'allocated' | 'threads' | 'gc' | 'memory'>> {
   await sleep(WARMUP_S * 1000)
   const profileDir = args.profile == null ? undefined : String(args.profile)
   const { Session } = await import('node:inspector/promises')
@@ -214,6 +228,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   wire?.start()
   const opened0 = opened?.() ?? 0
   const upkeep0 = upkeep?.()
+  const issuer0 = await issuerRequests?.()
   const allocDir = args.alloc == null ? undefined : String(args.alloc)
   const allocSession = allocDir == null ? undefined : new Session()
   if (allocSession != null) {
@@ -240,6 +255,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
   const sent = wire?.stop()
   const openedInWindow = (opened?.() ?? 0) - opened0
   const upkeep1 = upkeep?.()
+  const issuer1 = await issuerRequests?.()
   const decided = upkeep0 == null || upkeep1 == null ? 0 : (upkeep1.settled - upkeep0.settled) + (upkeep1.skipped - upkeep0.skipped)
   let topSelf: PhaseResult['topSelf']
   if (session != null && profileDir != null) {
@@ -279,6 +295,7 @@ async function measure (nodes: number, phase: string, timers?: ReturnType<typeof
     heapUsedMb: Math.round(mean(heap) / 2 ** 20 * 10) / 10,
     topSelf,
     ...(opened == null ? {} : { connectionsOpenedPerSecondPerNode: perSecondPerNode(openedInWindow) }),
+    ...(issuer0 == null || issuer1 == null ? {} : { issuerRequestsPerSecond: Object.fromEntries([...issuer1].map(([route, n]) => [route, Math.round((n - (issuer0.get(route) ?? 0)) / (wall / 1000) * 100) / 100] as const).filter(([, rate]) => rate > 0).sort((a, b) => b[1] - a[1])) }),
     ...(upkeep0 == null || upkeep1 == null || decided === 0 ? {} : { upkeepSkippedShare: Math.round((upkeep1.skipped - upkeep0.skipped) / decided * 100) / 100 }),
     ...(sent == null
       ? {}
@@ -331,7 +348,7 @@ async function tempusPhase (graphFile: string): Promise<PhaseResult> {
       const s = n.node.libp2p.services.settling.stats()
       return { settled: sum.settled + s.settledByTime + s.settledAsked + s.settledByPeer, skipped: sum.skipped + s.closedUnsettled }
     }, { settled: 0, skipped: 0 })
-    const figures = { ...await measure(N, 'tempus', timers, () => opened, wire, upkeep), viewFill: 0 }
+    const figures = { ...await measure(N, 'tempus', timers, () => opened, wire, upkeep, async () => await issuerRequestCounts(mesh.issuer.metrics)), viewFill: 0 }
     // the graph the baseline dials: each connection once, by node index
     const index = new Map(mesh.nodes.map((n, i) => [n.node.peerId.toString(), i]))
     const edges = new Set<string>()
@@ -431,6 +448,9 @@ try {
     for (const [name, r] of [['tempus', tempus], ['baseline', baseline]] as const) {
       process.stdout.write(`${name} by thread (% of a core, user + system): ` + r.threads.map(t => `${t.group}${t.threads > 1 ? ` ×${t.threads}` : ''} ${(t.user * 100).toFixed(1)} + ${(t.system * 100).toFixed(1)}`).join(', ') + '\n')
       process.stdout.write(`${name} collector on the main thread: ${formatGc(r.gc)}\n`)
+      if (r.issuerRequestsPerSecond != null) {
+        process.stdout.write(`${name} issuer requests per second: ${Object.entries(r.issuerRequestsPerSecond).map(([route, rate]) => `${route} ${rate}`).join(', ') || 'none'}\n`)
+      }
       const m = r.memory
       process.stdout.write(`${name} memory at the window's end: rss ${m.rssMb} MB = V8 heap ${m.heapCommittedMb} MB committed (${m.heapUsedMb} used; ` + m.spaces.map(s => `${s.space} ${s.committedMb}/${s.usedMb}`).join(', ') + `) + external ${m.externalMb} MB + other ${m.otherMb} MB\n`)
       if (r.topSelf != null) {
