@@ -36,18 +36,19 @@ export const JWT_TYPE_KEY_CERT = 'tempus-keycert+jwt'
  * The admission service's defaults, in one place: the node's config schema
  * (src/node/config.ts) and the service's all-optional Init both read them.
  */
-/** the least time between two polls of the revocation list that the issuer held (an issuer answering held polls at once cannot make a node spin) */
-export const CRL_HELD_MIN_SPACING_MS = 1_000
+/** the least time between two polls (revocation list, keys) that the issuer held: an issuer answering held polls at once cannot make a node spin */
+export const HELD_POLL_MIN_SPACING_MS = 1_000
 
 export const ADMISSION_DEFAULTS = {
   deadlineMs: ADMISSION_DEADLINE_MS,
   crlPollIntervalMs: 5_000,
   /**
-   * how long the issuer may hold a poll of the revocation list for a newer
-   * one (the issuer caps it at 30 s): a node asks about twice a minute and
-   * hears of a new list within the issuer's check of its store (1 s)
+   * how long the issuer may hold a poll of the revocation list or the keys
+   * for newer ones (the issuer caps it at 30 s): a node asks about twice a
+   * minute for each and hears of a change within the issuer's read of its
+   * store (1 s)
    */
-  crlWaitMs: 25_000,
+  pollWaitMs: 25_000,
   sweepIntervalMs: 5_000,
   keysPollIntervalMs: 30_000,
   /**

@@ -10,7 +10,7 @@ import { lengthPrefixed } from '../core/length-prefix.ts'
 import { Key } from 'interface-datastore'
 import { serviceCapabilities } from '@libp2p/interface'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, CRL_HELD_MIN_SPACING_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, HELD_POLL_MIN_SPACING_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
 import { ADMISSION_CAPABILITY } from './provider.ts'
 import { isPeerFault, peerDecoded } from './cut-read.ts'
 import { AdmissionError, refusalDetailOf } from './errors.ts'
@@ -48,7 +48,7 @@ export interface AdmissionServiceInit {
   /**
    * how long the issuer may hold a poll of the revocation list until a
    * newer one exists (a long poll, `Prefer: wait`), in ms; 0: never held
-   * @default ADMISSION_DEFAULTS.crlWaitMs (25 s)
+   * @default ADMISSION_DEFAULTS.pollWaitMs (25 s)
    */
   crlWaitMs?: number
   /**
@@ -206,16 +206,16 @@ export class AdmissionService implements Startable {
    * (answered when a newer list exists, or with 304 after the wait) is
    * followed by the next at once, so a node always has one waiting, and a
    * list reaches it as soon as the issuer has it. Never faster than one
-   * poll per `CRL_HELD_MIN_SPACING_MS`, whatever an issuer claims.
+   * poll per `HELD_POLL_MIN_SPACING_MS`, whatever an issuer claims.
    */
   private async pollRevocations (signal: AbortSignal): Promise<void> {
-    const waitMs = this.init.crlWaitMs ?? ADMISSION_DEFAULTS.crlWaitMs
+    const waitMs = this.init.crlWaitMs ?? ADMISSION_DEFAULTS.pollWaitMs
     while (!signal.aborted) {
       const started = performance.now()
       if (!await this.pollRevocationsOnce(waitMs, signal)) {
         return
       }
-      const spacing = CRL_HELD_MIN_SPACING_MS - (performance.now() - started)
+      const spacing = HELD_POLL_MIN_SPACING_MS - (performance.now() - started)
       if (spacing > 0) {
         await sleep(spacing, undefined, { signal }).catch(() => {})
       }

@@ -20,7 +20,8 @@
  */
 import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { ADMISSION_DEFAULTS } from './constants.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ADMISSION_DEFAULTS, HELD_POLL_MIN_SPACING_MS } from './constants.ts'
 import { backoffDelay } from '../core/backoff.ts'
 import { credentialLifetime } from './credential.ts'
 import { inOutage } from './outage-policy.ts'
@@ -43,8 +44,14 @@ export interface TokenManagerInit {
   now?: () => number
   random?: () => number
   backoff?: BackoffPolicy
-  /** how often to ask the issuer for announced keys, in ms; @default ADMISSION_DEFAULTS.keysPollIntervalMs (30 s) */
+  /** how often to ask the issuer for announced keys when it did not hold the last poll, in ms; @default ADMISSION_DEFAULTS.keysPollIntervalMs (30 s) */
   keysPollIntervalMs?: number
+  /**
+   * how long the issuer may hold a poll of the keys until they change (a
+   * long poll, `Prefer: wait`), in ms; 0: never held
+   * @default ADMISSION_DEFAULTS.pollWaitMs (25 s)
+   */
+  keysWaitMs?: number
   /**
    * keeps a renewed credential (the node writes it into its enrollment
    * file); the new credential is used even if this fails
@@ -155,6 +162,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   private readonly random: () => number
   private timer?: ReturnType<typeof setTimeout>
   private keysTask?: RepeatingTask
+  /** the entity tag of the keys last applied (the issuer answers 304 while they stand) */
+  private keysTag?: string
   private readonly tokenRetry = new RetrySteps()
   private running = false
   private inFlight?: Promise<OwnToken | undefined>
@@ -215,7 +224,8 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
   async start (waitMs = 10_000): Promise<void> {
     this.running = true
     this.init.state.verifier.addEventListener('epoch', this.onEpoch)
-    this.keysTask = repeatingTask(async () => { await this.syncKeys() }, this.init.keysPollIntervalMs ?? ADMISSION_DEFAULTS.keysPollIntervalMs)
+    // at once: the first answer gives the keys' tag, and from then on a poll is held at the issuer
+    this.keysTask = repeatingTask(async (options) => { await this.watchKeys(options?.signal ?? new AbortController().signal) }, this.init.keysPollIntervalMs ?? ADMISSION_DEFAULTS.keysPollIntervalMs, { runImmediately: true })
     this.keysTask.start()
     this.scheduleRenewal()
     const first = this.refresh()
@@ -485,25 +495,66 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
 
   /** Learn announced keys so tokens of the next epoch verify the moment it starts. */
   async syncKeys (): Promise<void> {
-    try {
-      const keys = await this.init.client.keys()
-      await this.init.state.verifier.setCurrent(keys.current)
-      if (keys.announced != null) {
-        await this.init.state.verifier.addKeyCertificate(keys.announced)
+    await this.syncKeysOnce(0)
+  }
+
+  /**
+   * Keep a poll of the keys held at the issuer while it holds them (as the
+   * admission service does for the revocation list): a key announced or
+   * made current reaches this node within the issuer's read of its store;
+   * an issuer that does not hold polls is asked every `keysPollIntervalMs`.
+   */
+  private async watchKeys (signal: AbortSignal): Promise<void> {
+    const waitMs = this.init.keysWaitMs ?? ADMISSION_DEFAULTS.pollWaitMs
+    while (!signal.aborted && this.running) {
+      const started = performance.now()
+      if (!await this.syncKeysOnce(waitMs, signal)) {
+        return
       }
-    } catch (err: any) {
-      this.init.log.debug({ code: err?.code ?? err?.reason }, 'could not sync issuer keys')
-      if (isNoRoute(err) && this.running && this.keysRetry == null) {
-        // no route to the issuer (a partition): asked again within NO_ROUTE_RETRY_MS, not at the
-        // next poll, so a node whose token is still valid learns of a rotation made meanwhile as
-        // soon as the route is back (in the 100-process run one waited 30 s for the poll)
-        this.keysRetry = setTimeout(() => {
-          this.keysRetry = undefined
-          void this.syncKeys()
-        }, Math.round(NO_ROUTE_RETRY_MS * (0.5 + this.random() / 2)))
-        this.keysRetry.unref?.()
+      const spacing = HELD_POLL_MIN_SPACING_MS - (performance.now() - started)
+      if (spacing > 0) {
+        await sleep(spacing, undefined, { signal }).catch(() => {})
       }
     }
+  }
+
+  /** One poll of the keys; true when the issuer held it or sent new keys (the next may follow at once). */
+  private async syncKeysOnce (waitMs: number, signal?: AbortSignal): Promise<boolean> {
+    // one more try for a request a network change ended: it went out on the old network
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const answer = await this.init.client.awaitKeys(this.keysTag, { waitMs, signal })
+        if (answer.keys != null) {
+          await this.init.state.verifier.setCurrent(answer.keys.current)
+          if (answer.keys.announced != null) {
+            await this.init.state.verifier.addKeyCertificate(answer.keys.announced)
+          }
+          // remembered once applied: keys that did not apply are fetched whole again
+          this.keysTag = answer.tag
+        }
+        return answer.held || answer.keys != null
+      } catch (err: any) {
+        if (attempt === 0 && isInterrupted(err) && signal?.aborted !== true) {
+          continue
+        }
+        if (signal?.aborted === true) {
+          return false
+        }
+        this.init.log.debug({ code: err?.code ?? err?.reason }, 'could not sync issuer keys')
+        if (isNoRoute(err) && this.running && this.keysRetry == null) {
+          // no route to the issuer (a partition): asked again within NO_ROUTE_RETRY_MS, not at the
+          // next poll, so a node whose token is still valid learns of a rotation made meanwhile as
+          // soon as the route is back (in the 100-process run one waited 30 s for the poll)
+          this.keysRetry = setTimeout(() => {
+            this.keysRetry = undefined
+            void this.syncKeys()
+          }, Math.round(NO_ROUTE_RETRY_MS * (0.5 + this.random() / 2)))
+          this.keysRetry.unref?.()
+        }
+        return false
+      }
+    }
+    return false
   }
 
   private onEpoch (): void {

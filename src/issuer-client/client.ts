@@ -81,6 +81,11 @@ export function isNoRoute (err: unknown): boolean {
   return err instanceof IssuerClientError && err.code === 'unreachable' && NO_ROUTE_CODES.has(err.reason ?? '')
 }
 
+/** Did the issuer say it held a request that asked to wait (`Preference-Applied: wait=N`)? */
+function preferenceApplied (waitS: number, headers: Headers): boolean {
+  return waitS > 0 && /(?:^|[,;\s])wait\s*=/i.test(headers.get('preference-applied') ?? '')
+}
+
 /** connection-level failures of a reused keep-alive socket */
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
 
@@ -298,11 +303,31 @@ export class IssuerClient {
   }
 
   async keys (): Promise<KeySet> {
-    const { body } = await this.request<KeySet>('GET', '/v1/keys')
+    return (await this.awaitKeys()).keys as KeySet
+  }
+
+  /**
+   * The issuer's keys if they are not the ones tagged `known` (the `tag`
+   * of an earlier answer); with `waitMs`, the issuer may hold the request
+   * until they change or the wait ends, as `awaitRevocationList` does.
+   */
+  async awaitKeys (known?: string, options: { waitMs?: number, signal?: AbortSignal } = {}): Promise<{ keys?: KeySet, tag?: string, held: boolean }> {
+    const headers: Record<string, string> = known == null ? {} : { 'if-none-match': known }
+    const waitS = known == null ? 0 : Math.floor((options.waitMs ?? 0) / 1000)
+    if (waitS > 0) {
+      headers.prefer = `wait=${waitS}`
+    }
+    const { status, body, headers: answered } = await this.request<KeySet>('GET', '/v1/keys', undefined, headers, { heldMs: waitS * 1000, signal: options.signal })
+    const held = preferenceApplied(waitS, answered)
+    if (status === 304) {
+      return { held, tag: known }
+    }
     if (typeof body?.current !== 'string') {
       throw new IssuerClientError('bad-response', 200, 'incomplete key set')
     }
-    return body
+    // an entity tag of the plain form only (it goes back in If-None-Match as it came)
+    const etag = answered.get('etag') ?? undefined
+    return { keys: body, tag: etag != null && /^"[\x21\x23-\x7e]{1,100}"$/.test(etag) ? etag : undefined, held }
   }
 
   /** The newest revocation list, or undefined when it is still the one numbered `known`. */
@@ -324,7 +349,7 @@ export class IssuerClient {
       headers.prefer = `wait=${waitS}`
     }
     const { status, body, headers: answered } = await this.request<{ n: number, jws: string }>('GET', '/v1/crl', undefined, headers, { heldMs: waitS * 1000, signal: options.signal })
-    const held = waitS > 0 && /(?:^|[,;\s])wait\s*=/i.test(answered.get('preference-applied') ?? '')
+    const held = preferenceApplied(waitS, answered)
     if (status === 304) {
       return { held }
     }

@@ -32,6 +32,8 @@ export interface IssuerApi {
   token(key: PrivateKey, credential: string): Promise<TokenResult>
   renew(key: PrivateKey, credential: string): Promise<RenewResult>
   keys(): Promise<KeySet>
+  /** the keys if not the ones tagged `known`, the issuer holding the request up to `waitMs` for newer ones (`IssuerClient.awaitKeys`) */
+  awaitKeys(known?: string, options?: { waitMs?: number, signal?: AbortSignal }): Promise<{ keys?: KeySet, tag?: string, held: boolean }>
   revocationList(known?: number): Promise<{ n: number, jws: string } | undefined>
   /** the list if newer than `known`, the issuer holding the request up to `waitMs` for a newer one (`IssuerClient.awaitRevocationList`) */
   awaitRevocationList(known?: number, options?: { waitMs?: number, signal?: AbortSignal }): Promise<{ list?: { n: number, jws: string }, held: boolean }>
@@ -113,6 +115,10 @@ export class IssuerReplicas implements IssuerApi {
 
   async keys (): Promise<KeySet> {
     return this.run(async client => client.keys())
+  }
+
+  async awaitKeys (known?: string, options: { waitMs?: number, signal?: AbortSignal } = {}): Promise<{ keys?: KeySet, tag?: string, held: boolean }> {
+    return await this.run(async client => await client.awaitKeys(known, options))
   }
 
   async revocationList (known?: number): Promise<{ n: number, jws: string } | undefined> {

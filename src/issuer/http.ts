@@ -14,11 +14,12 @@ import { createHttpServer, etagMatches, HTTP_TIMEOUTS, HttpError, listen, perAdd
 import { AdminRequestVerifier } from '../issuer-client/admin-request.ts'
 import { IssuerError } from './errors.ts'
 import { IssuerHttpMetrics } from './metrics.ts'
-import { CrlWaiters, preferredWaitMs } from './crl-waiters.ts'
+import { HeldPolls, preferredWaitMs } from './held-polls.ts'
+import { createHash } from 'node:crypto'
 import { MAX_EK_CERTIFICATE_B64, MAX_STRUCTURE_B64, MAX_TPM_EVIDENCE } from './tpm/evidence.ts'
 import type { IssuerErrorCode } from './errors.ts'
 import type { Issuer } from './issuer.ts'
-import type { EnrollRequest, RekeyRequest, RenewRequest, TokenRequest } from '../issuer-client/wire.ts'
+import type { EnrollRequest, KeySet, RekeyRequest, RenewRequest, TokenRequest } from '../issuer-client/wire.ts'
 import type { ErrorAnswer } from '../http/server.ts'
 import type { PinoLogger } from '../logging/logger.ts'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -60,21 +61,59 @@ export interface IssuerHttp {
   url: string
   /** body bytes held now and at most, across all requests (tests read it) */
   bodyBytes(): { inFlight: number, peak: number, capacity: number }
-  /** polls of the revocation list held now, waiting for a newer list (`Prefer: wait`) */
-  heldPolls(): number
+  /** polls held now, waiting for a newer revocation list or newer keys (`Prefer: wait`) */
+  heldPolls(): { crl: number, keys: number }
   /** serve new connections with this certificate and key (a renewal; SIGHUP to `tempus issuer start`); false when serving plain HTTP */
   setTls(tls: { cert: string, key: string }): boolean
   close(): Promise<void>
 }
 
 /**
- * the longest a request for the revocation list may wait for a newer one
- * (`Prefer: wait=N`; crl-waiters.ts): under the 60 s that proxies and NATs
- * commonly keep an idle connection
+ * the longest a poll of the revocation list or the keys may wait for a
+ * newer one (`Prefer: wait=N`; held-polls.ts): under the 60 s that proxies
+ * and NATs commonly keep an idle connection
  */
-export const CRL_MAX_WAIT_MS = 30_000
-/** beyond a held request's wait, before its socket or handler is given up on */
-const CRL_WAIT_MARGIN_MS = 5_000
+export const MAX_POLL_WAIT_MS = 30_000
+/** beyond a held poll's wait, before its socket or handler is given up on */
+const POLL_WAIT_MARGIN_MS = 5_000
+
+/**
+ * The key set's entity tag: the same on every replica for the same keys (a
+ * digest of the certificates), so a node's poll can be held by any of them.
+ */
+export function keySetTag (keys: KeySet): string {
+  const digest = createHash('sha256').update(keys.current).update('\n').update(keys.announced ?? '').digest('base64url').slice(0, 22)
+  return `"k${keys.epoch}-${digest}"`
+}
+
+/**
+ * Hold a poll whose `If-None-Match` names `tag` (what the store has now)
+ * and which asks to wait, until `polls` sees something newer, the wait
+ * ends, the client goes or the issuer stops; answers `Preference-Applied`
+ * when it waited. True: something newer may exist (read the store again).
+ */
+async function hold (request: FastifyRequest, reply: FastifyReply, polls: HeldPolls, version: string | number, tag: string): Promise<boolean> {
+  const waitMs = preferredWaitMs(request.headers.prefer, MAX_POLL_WAIT_MS)
+  if (waitMs === 0 || !etagMatches(request.headers['if-none-match'], tag)) {
+    return false
+  }
+  // the socket may be silent for the wait: its idle timeout is lengthened for it, then put back
+  const socket = request.raw.socket
+  socket.setTimeout(waitMs + POLL_WAIT_MARGIN_MS)
+  const gone = new AbortController()
+  const onClose = (): void => { gone.abort() }
+  reply.raw.once('close', onClose)
+  try {
+    const end = await polls.wait(version, waitMs, gone.signal)
+    if (end !== 'full' && end !== 'gone') {
+      reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`)
+    }
+    return end === 'newer'
+  } finally {
+    reply.raw.off('close', onClose)
+    socket.setTimeout(HTTP_TIMEOUTS.idleMs)
+  }
+}
 
 /** largest request body */
 export const ISSUER_MAX_BODY = 16 * 1024
@@ -197,39 +236,33 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     }
     return await reply.type(issuer.metrics.contentType).send(await issuer.metrics.metrics())
   })
-  app.get('/v1/keys', { config: anonymous }, async () => await issuer.keys())
-  app.get('/v1/overlay', { config: anonymous }, async () => await issuer.overlayConfig())
-  // a node that holds the newest list may ask to be answered when the next one exists (crl-waiters.ts)
-  const crlWaiters = new CrlWaiters({
-    newest: async () => (await issuer.revocationList()).n,
-    onError: err => { log.warn({ err: (err as Error)?.message }, 'reading the newest revocation list for held requests failed; trying again') }
+  // a node that holds the newest list or keys may ask to be answered when newer ones exist (held-polls.ts)
+  const onPollError = (what: string) => (err: unknown): void => { log.warn({ err: (err as Error)?.message }, `reading the ${what} for held polls failed; trying again`) }
+  const crlPolls = new HeldPolls({ newest: async () => (await issuer.revocationList()).n, onError: onPollError('newest revocation list') })
+  const keyPolls = new HeldPolls({ newest: async () => keySetTag(await issuer.keys()), onError: onPollError('signing keys') })
+  app.addHook('preClose', async () => {
+    crlPolls.close()
+    keyPolls.close()
   })
-  app.addHook('preClose', async () => { crlWaiters.close() })
-  app.get('/v1/crl', { config: anonymous, handlerTimeout: CRL_MAX_WAIT_MS + CRL_WAIT_MARGIN_MS }, async (request, reply) => {
+  const held = { config: anonymous, handlerTimeout: MAX_POLL_WAIT_MS + POLL_WAIT_MARGIN_MS }
+  app.get('/v1/keys', held, async (request, reply) => {
+    let keys = await issuer.keys()
+    if (await hold(request, reply, keyPolls, keySetTag(keys), keySetTag(keys))) {
+      keys = await issuer.keys()
+    }
+    const etag = keySetTag(keys)
+    reply.header('etag', etag)
+    reply.header('vary', 'if-none-match, prefer')
+    if (etagMatches(request.headers['if-none-match'], etag)) {
+      return await reply.code(304).send()
+    }
+    return keys
+  })
+  app.get('/v1/overlay', { config: anonymous }, async () => await issuer.overlayConfig())
+  app.get('/v1/crl', held, async (request, reply) => {
     let crl = await issuer.revocationList()
-    const waitMs = preferredWaitMs(request.headers.prefer, CRL_MAX_WAIT_MS)
-    if (waitMs > 0 && etagMatches(request.headers['if-none-match'], `"${crl.n}"`)) {
-      // the socket may be silent for the wait: its idle timeout is lengthened for it, then put back
-      const socket = request.raw.socket
-      socket.setTimeout(waitMs + CRL_WAIT_MARGIN_MS)
-      const gone = new AbortController()
-      const onClose = (): void => { gone.abort() }
-      reply.raw.once('close', onClose)
-      try {
-        const end = await crlWaiters.wait(crl.n, waitMs, gone.signal)
-        if (end === 'gone') {
-          return await reply.code(304).send()
-        }
-        if (end !== 'full') {
-          reply.header('preference-applied', `wait=${Math.round(waitMs / 1000)}`)
-        }
-        if (end === 'newer') {
-          crl = await issuer.revocationList()
-        }
-      } finally {
-        reply.raw.off('close', onClose)
-        socket.setTimeout(HTTP_TIMEOUTS.idleMs)
-      }
+    if (await hold(request, reply, crlPolls, crl.n, `"${crl.n}"`)) {
+      crl = await issuer.revocationList()
     }
     const etag = `"${crl.n}"`
     reply.header('etag', etag)
@@ -315,8 +348,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     await issuer.rekey(request.body as RekeyRequest, chargePeer(reply)))
   app.post<{ Body: { request: string, adminKey: string, signature: string } }>('/v1/revoke', { config: anonymous, schema: { body: SCHEMAS.approve } }, async request => {
     const approved = await issuer.approve(request.body.request, request.body.adminKey, request.body.signature)
-    // an approval that completed a revocation published a list: held requests hear of it now
-    crlWaiters.nudge()
+    // an approval that completed a revocation published a list: held polls hear of it now
+    crlPolls.nudge()
     return approved
   })
 
@@ -332,7 +365,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   return {
     url,
     bodyBytes: () => ({ inFlight: budget.inFlight, peak: budget.peak, capacity: budget.capacity }),
-    heldPolls: () => crlWaiters.size,
+    heldPolls: () => ({ crl: crlPolls.size, keys: keyPolls.size }),
     setTls: tls => {
       if (init.tls == null) {
         return false

@@ -205,13 +205,13 @@ export const configSchema = z.strictObject({
     resumption: z.boolean().default(true),
     /** how often the issuer's revocation list is polled when the issuer did not hold the last poll (held polls follow one another) */
     crlPollInterval: duration(ADMISSION_DEFAULTS.crlPollIntervalMs),
-    /** how long the issuer may hold a poll until a newer revocation list exists (a long poll); 0: never held */
-    crlWait: duration(ADMISSION_DEFAULTS.crlWaitMs).refine(v => v === 0 || (v >= 1_000 && v <= 30_000), {
-      message: 'crlWait must be "0s" (never held) or lie between 1s and 30s (the issuer holds a poll 30 s at most); e.g. "25s"'
+    /** how long the issuer may hold a poll of the revocation list or the keys until newer ones exist (a long poll); 0: never held */
+    pollWait: duration(ADMISSION_DEFAULTS.pollWaitMs).refine(v => v === 0 || (v >= 1_000 && v <= 30_000), {
+      message: 'pollWait must be "0s" (never held) or lie between 1s and 30s (the issuer holds a poll 30 s at most); e.g. "25s"'
     }),
     /** how often lapsed admissions are looked for */
     sweepInterval: duration(ADMISSION_DEFAULTS.sweepIntervalMs),
-    /** how often announced keys are fetched */
+    /** how often announced keys are fetched when the issuer did not hold the last poll (held polls follow one another) */
     keysPollInterval: duration(ADMISSION_DEFAULTS.keysPollIntervalMs),
     /**
      * while no issuer answers this node: keep the connections admitted before

@@ -194,7 +194,7 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
         tokens,
         client,
         crlPollIntervalMs: parsed.admission.crlPollInterval,
-        crlWaitMs: parsed.admission.crlWait,
+        crlWaitMs: parsed.admission.pollWait,
         sweepIntervalMs: parsed.admission.sweepInterval,
         outage: { mode: parsed.admission.issuerOutage, graceMs: parsed.admission.outageGrace },
         log: log.child({ component: 'tempus:admission' }),

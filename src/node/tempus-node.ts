@@ -493,7 +493,7 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const client = new IssuerReplicas({ urls: parsed.issuers ?? enrolledIssuers(enrollment), now, random, registry })
   // a renewed credential goes back into the enrollment file it came from (an embedder's enrollment stays in memory)
   const enrollmentDir = options.enrollment == null ? dataDir : undefined
-  const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
+  const tokens = new TokenManager({ client, privateKey, credential: enrollment.credential, state: admission, log: log.child({ component: 'tempus:token-manager' }), now, random, keysPollIntervalMs: parsed.admission.keysPollInterval, keysWaitMs: parsed.admission.pollWait, dataDir, saveCredential: async credential => { await saveRenewedCredential(enrollmentDir, enrollment, credential) } })
   admission.refreshOwnToken = async () => tokens.catchUp()
   if (options.token != null) {
     const claims = await verifier.verify(options.token.token, { sub: peerIdOfKey, keyCertificate: options.token.keyCertificate })

@@ -249,7 +249,7 @@ describe('anomaly gossip in a mesh of real nodes', () => {
 
   it('a catch-up peer serving a revoked origin\'s anomaly: refused; free while it may not have heard, charged after; forgotten once it hears', async () => {
     // the server polls the issuer only at start, and has no peer to hear of the revocation from: it hears when told
-    const server = await net.node({ type: 'edge', ...QUIET, admission: { crlPollInterval: '1h', crlWait: '0s' } })
+    const server = await net.node({ type: 'edge', ...QUIET, admission: { crlPollInterval: '1h', pollWait: '0s' } })
     // an admitted member, whose anomaly the server holds, is then revoked
     const member = await revokedMember('catch-up')
     // it outlives the test's minute of skew
@@ -286,7 +286,7 @@ describe('anomaly gossip in a mesh of real nodes', () => {
     const target = await net.node({ type: 'sentinel', ...QUIET, admission: { crlPollInterval: '200ms' }, options: { now: () => Date.now() + skew } })
     const relayKey = await generateKeyPair('Ed25519')
     // the relay has not heard (it polls only at start): it passes on what the origin signed
-    const relay = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs(), ...QUIET, admission: { crlPollInterval: '1h', crlWait: '0s' }, options: { privateKey: relayKey } })
+    const relay = await net.node({ type: 'edge', bootstrap: target.getMultiaddrs(), ...QUIET, admission: { crlPollInterval: '1h', pollWait: '0s' }, options: { privateKey: relayKey } })
     await onTopicBothWays(target, relay, ANOMALY_TOPIC)
     const member = await revokedMember('live')
     await member.revoke()

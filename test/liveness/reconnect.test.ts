@@ -282,7 +282,7 @@ describe('liveness and reconnection', () => {
   })
 
   it('an address added asks the issuer at once for what the node may have missed: the revocation list is polled now, not at the next poll an hour on', async () => {
-    const node = await net.node({ type: 'edge', admission: { crlPollInterval: '1h', crlWait: '0s' } })
+    const node = await net.node({ type: 'edge', admission: { crlPollInterval: '1h', pollWait: '0s' } })
     // the poll at start has been answered
     await eventually(() => node.admission.revocations.number >= 0, 'the first revocation list')
     const t = await net.issuer()

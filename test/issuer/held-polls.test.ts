@@ -1,13 +1,14 @@
 /**
- * Long polls of the revocation list (`Prefer: wait`, crl-waiters.ts): the
- * issuer holds a poll from a node that has the newest list until a newer
- * one exists, and a node keeps one poll waiting, so a revocation reaches it
- * without waiting for its next poll.
+ * Long polls of the revocation list and the keys (`Prefer: wait`,
+ * held-polls.ts): the issuer holds a poll from a node that has the newest
+ * list (keys) until newer ones exist, and a node keeps one poll of each
+ * waiting, so a revocation or a key reaches it without waiting for its next
+ * timed poll.
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { CrlWaiters, preferredWaitMs } from '../../src/issuer/crl-waiters.ts'
+import { HeldPolls, preferredWaitMs } from '../../src/issuer/held-polls.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
 import { DOMAINS } from '../../src/core/domains.ts'
 import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
@@ -16,10 +17,10 @@ import { eventually } from '../fixtures/wait.ts'
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
-describe('held revocation-list polls: the waiters', () => {
+describe('held polls: the waiters', () => {
   it('a wait ends when the store has a newer list, at its end, when its client goes, when full, and when the issuer closes', async () => {
     let newest = 4
-    const waiters = new CrlWaiters({ newest: async () => newest, checkEveryMs: 20, maxWaiters: 2 })
+    const waiters = new HeldPolls({ newest: async () => newest, checkEveryMs: 20, maxWaiters: 2 })
     // newer: the store moves on while two wait
     const first = waiters.wait(4, 60_000)
     const gone = new AbortController()
@@ -45,7 +46,7 @@ describe('held revocation-list polls: the waiters', () => {
 
   it('nudge reads the store at once, not at the next check', async () => {
     let newest = 1
-    const waiters = new CrlWaiters({ newest: async () => newest, checkEveryMs: 3_600_000 })
+    const waiters = new HeldPolls({ newest: async () => newest, checkEveryMs: 3_600_000 })
     const held = waiters.wait(1, 3_600_000)
     newest = 2
     waiters.nudge()
@@ -55,7 +56,7 @@ describe('held revocation-list polls: the waiters', () => {
   it('a failed read of the store keeps the waiters and is told', async () => {
     let fail = true
     const errors: unknown[] = []
-    const waiters = new CrlWaiters({ newest: async () => { if (fail) throw new Error('store away'); return 2 }, checkEveryMs: 10, onError: err => { errors.push(err) } })
+    const waiters = new HeldPolls({ newest: async () => { if (fail) throw new Error('store away'); return 2 }, checkEveryMs: 10, onError: err => { errors.push(err) } })
     const held = waiters.wait(1, 60_000)
     await eventually(() => errors.length >= 1, 'a failed read told')
     assert.equal(waiters.size, 1, 'still waiting')
@@ -75,7 +76,7 @@ describe('held revocation-list polls: the waiters', () => {
   })
 })
 
-describe('held revocation-list polls: issuer and nodes', () => {
+describe('held polls: issuer and nodes', () => {
   const net = new TestNet()
   after(async () => { await net.stop() })
 
@@ -88,12 +89,12 @@ describe('held revocation-list polls: issuer and nodes', () => {
     assert.deepEqual(await client.awaitRevocationList(now.n), { held: false })
     // a held poll, answered when the next list is published
     const poll = client.awaitRevocationList(now.n, { waitMs: 25_000 })
-    await eventually(() => t.http.heldPolls() === 1, 'the poll held')
+    await eventually(() => t.http.heldPolls().crl === 1, 'the poll held')
     const next = await t.issuer.publishRevocationList('test')
     const answer = await poll
     assert.equal(answer.held, true)
     assert.equal(answer.list?.n, next.n, 'the held poll got the new list (not a 304 at the end of its wait)')
-    assert.equal(t.http.heldPolls(), 0)
+    assert.equal(t.http.heldPolls().crl, 0)
     // a poll from a node behind the newest is answered at once with the newest
     const behind = await client.awaitRevocationList(now.n, { waitMs: 25_000 })
     assert.equal(behind.list?.n, next.n)
@@ -107,17 +108,17 @@ describe('held revocation-list polls: issuer and nodes', () => {
     const n = (await client.awaitRevocationList()).list?.n
     const stop = new AbortController()
     const poll = client.awaitRevocationList(n, { waitMs: 25_000, signal: stop.signal })
-    await eventually(() => t.http.heldPolls() === 1, 'the poll held')
+    await eventually(() => t.http.heldPolls().crl === 1, 'the poll held')
     stop.abort()
     await assert.rejects(poll, (err: any) => err.code === 'unreachable' && err.reason === 'interrupted')
-    await eventually(() => t.http.heldPolls() === 0, 'the issuer let go of the poll its client ended')
+    await eventually(() => t.http.heldPolls().crl === 0, 'the issuer let go of the poll its client ended')
   })
 
   it('a node keeps a poll waiting: a revocation reaches it though its next timed poll is an hour away', async () => {
     const node = await net.node({ type: 'edge', admission: { crlPollInterval: '1h' } })
     await eventually(() => node.admission.revocations.number >= 0, 'the first revocation list')
     const t = await net.issuer()
-    await eventually(() => t.http.heldPolls() >= 1, 'the node\'s poll held at the issuer')
+    await eventually(() => t.http.heldPolls().crl >= 1, 'the node\'s poll held at the issuer')
     const member = await generateKeyPair('Ed25519')
     const enrolled = await new IssuerClient({ url: t.url }).enroll(member, await t.issuer.createCode('edge'))
     const admins = [generateEd25519(), generateEd25519()]
@@ -128,8 +129,29 @@ describe('held revocation-list polls: issuer and nodes', () => {
     }
     await eventually(() => node.admission.revocations.isRevoked(enrolled.peerId), 'the revocation, from the held poll')
     // and the node waits again
-    await eventually(() => t.http.heldPolls() >= 1, 'the next poll held')
+    await eventually(() => t.http.heldPolls().crl >= 1, 'the next poll held')
     await node.stop()
-    await eventually(() => t.http.heldPolls() === 0, 'a stopped node leaves no poll behind')
+    await eventually(() => t.http.heldPolls().crl === 0, 'a stopped node leaves no poll behind')
+  })
+
+  it('the keys: a poll from a node with the current keys is held and answered when a key is announced; a node learns it though its next timed poll is an hour away', async () => {
+    const t = await net.issuer()
+    const node = await net.node({ type: 'edge', admission: { keysPollInterval: '1h' } })
+    const client = new IssuerClient({ url: t.url })
+    const first = await client.awaitKeys()
+    assert.ok(first.keys != null && first.tag != null)
+    // the same keys: 304 at once without a wait
+    assert.deepEqual(await client.awaitKeys(first.tag), { held: false, tag: first.tag })
+    const poll = client.awaitKeys(first.tag, { waitMs: 25_000 })
+    // this client's poll and the node's
+    await eventually(() => t.http.heldPolls().keys >= 2, 'both polls held')
+    const announced = await t.issuer.announceKey()
+    const answer = await poll
+    assert.equal(answer.held, true)
+    assert.equal(answer.keys?.announced, announced.certificate, 'the held poll got the announced key (not a 304 at the end of its wait)')
+    assert.notEqual(answer.tag, first.tag)
+    await eventually(() => node.admission.verifier.certificateFor(announced.kid) != null, 'the node to know the announced key, from its held poll')
+    await node.stop()
+    await eventually(() => t.http.heldPolls().keys === 0, 'a stopped node leaves no poll behind')
   })
 })

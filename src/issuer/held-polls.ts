@@ -1,35 +1,37 @@
 /**
- * Requests for the revocation list that wait for the next one (long
- * polling, `Prefer: wait=N`, RFC 7240): a node that already holds the
- * newest list asks the issuer to answer when a newer one exists, or after
- * N seconds with 304.
+ * Polls that wait for something newer (long polling, `Prefer: wait=N`,
+ * RFC 7240): a node that already holds the newest revocation list, or the
+ * issuer's current keys, asks the issuer to answer when a newer one
+ * exists, or after N seconds with 304.
  *
- * Why: every node used to ask every 5 s, so a revocation reached a node
- * up to 5 s after it was published, and the issuer answered N/5 requests a
- * second to say that nothing changed (10 a second for a 50-node dev mesh,
- * on the loop its nodes share; 20 for a 100-node fleet, on the issuer's).
- * A held request is answered within a check of the store (`checkEveryMs`)
- * of the list's publication, and a node asks about once per wait.
+ * Why: every node used to ask every 5 s for the revocation list and every
+ * 30 s for the keys, so a revocation reached a node up to 5 s after it was
+ * published, an announced key up to 30 s, and the issuer answered a request
+ * per node every few seconds to say that nothing changed (12 a second for a
+ * 50-node dev mesh, on the loop its nodes share). A held poll is answered
+ * within one read of the store (`checkEveryMs`) of the change, and a node
+ * asks about once per wait.
  *
- * The store is asked, not told: a list can be published by another replica
- * (PostgreSQL), by a command on this one, or in a transaction that commits
- * later, and one read a second while anyone waits covers all of them.
- * `nudge()` checks at once (this replica published). Waits are bounded in
- * number (more are answered at once: a node then polls at its interval, as
- * before) and in time (the caller's wait, capped by the route).
+ * The store is asked, not told: a list or a key can be published by
+ * another replica (PostgreSQL), by a command on this one, or in a
+ * transaction that commits later, and one read a second while anyone waits
+ * covers all of them. `nudge()` reads at once (this replica changed it).
+ * Held polls are bounded in number (more are answered at once: a node then
+ * polls at its interval, as before) and in time (the caller's wait, capped
+ * by the route).
  */
 
-export interface CrlWaitersInit {
-  /** the newest list's number, read from the store */
-  newest: () => Promise<number>
+export interface HeldPollsInit {
+  /** the newest version (a list's number, the keys' tag), read from the store */
+  newest: () => Promise<string | number>
   /**
    * how often the store is read while a request waits, ms
-   * @default CRL_CHECK_EVERY_MS (1 s)
+   * @default HELD_POLL_CHECK_EVERY_MS (1 s)
    */
   checkEveryMs?: number
   /**
    * requests held at once; more are answered without waiting
-   * @default CRL_MAX_WAITERS (10,000)
+   * @default MAX_HELD_POLLS (10,000)
    */
   maxWaiters?: number
   /** where a failed read of the store is told (the waiters stay; the next check tries again) */
@@ -37,27 +39,27 @@ export interface CrlWaitersInit {
 }
 
 /** how often the store is read while someone waits */
-export const CRL_CHECK_EVERY_MS = 1_000
-/** requests held at once (each a socket the issuer keeps open) */
-export const CRL_MAX_WAITERS = 10_000
+export const HELD_POLL_CHECK_EVERY_MS = 1_000
+/** requests held at once, per kind (each a socket the issuer keeps open) */
+export const MAX_HELD_POLLS = 10_000
 
-/** why a wait ended: a newer list, the wait's end, the client gone, or the issuer closing */
+/** why a wait ended: something newer, the wait's end, the client gone, or the issuer closing */
 export type WaitEnd = 'newer' | 'elapsed' | 'gone' | 'closing' | 'full'
 
 interface Waiter {
-  known: number
+  known: string | number
   timer: ReturnType<typeof setTimeout>
   end: (why: WaitEnd) => void
 }
 
-export class CrlWaiters {
-  private readonly init: CrlWaitersInit
+export class HeldPolls {
+  private readonly init: HeldPollsInit
   private readonly waiters = new Set<Waiter>()
   private checker?: ReturnType<typeof setTimeout>
   private checking = false
   private closed = false
 
-  constructor (init: CrlWaitersInit) {
+  constructor (init: HeldPollsInit) {
     this.init = init
   }
 
@@ -67,14 +69,14 @@ export class CrlWaiters {
   }
 
   /**
-   * Wait until the store's newest list is not `known`, `waitMs` has passed,
+   * Wait until the store's newest version is not `known`, `waitMs` has passed,
    * `signal` aborts (the client went away) or the waiters close.
    */
-  async wait (known: number, waitMs: number, signal?: AbortSignal): Promise<WaitEnd> {
+  async wait (known: string | number, waitMs: number, signal?: AbortSignal): Promise<WaitEnd> {
     if (this.closed) {
       return 'closing'
     }
-    if (this.waiters.size >= (this.init.maxWaiters ?? CRL_MAX_WAITERS)) {
+    if (this.waiters.size >= (this.init.maxWaiters ?? MAX_HELD_POLLS)) {
       return 'full'
     }
     if (signal?.aborted === true) {
@@ -98,7 +100,7 @@ export class CrlWaiters {
     })
   }
 
-  /** Read the store now (a list was just published here). */
+  /** Read the store now (something was just changed here). */
   nudge (): void {
     if (this.waiters.size > 0) {
       clearTimeout(this.checker)
@@ -122,7 +124,7 @@ export class CrlWaiters {
     this.checker = setTimeout(() => {
       this.checker = undefined
       void this.check()
-    }, this.init.checkEveryMs ?? CRL_CHECK_EVERY_MS)
+    }, this.init.checkEveryMs ?? HELD_POLL_CHECK_EVERY_MS)
   }
 
   private async check (): Promise<void> {
