@@ -36,9 +36,6 @@ export const JWT_TYPE_KEY_CERT = 'tempus-keycert+jwt'
  * The admission service's defaults, in one place: the node's config schema
  * (src/node/config.ts) and the service's all-optional Init both read them.
  */
-/** the least time between two polls (revocation list, keys) that the issuer held: an issuer answering held polls at once cannot make a node spin */
-export const HELD_POLL_MIN_SPACING_MS = 1_000
-
 export const ADMISSION_DEFAULTS = {
   deadlineMs: ADMISSION_DEADLINE_MS,
   crlPollIntervalMs: 5_000,

@@ -9,8 +9,8 @@
 import { lengthPrefixed } from '../core/length-prefix.ts'
 import { Key } from 'interface-datastore'
 import { serviceCapabilities } from '@libp2p/interface'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, HELD_POLL_MIN_SPACING_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { ADMISSION_DEFAULTS, CLOCK_SKEW_MS, MAX_TOKEN_BYTES, REFRESH_PROTOCOL } from './constants.ts'
+import { pollWhileHeld } from '../issuer-client/held-poll-loop.ts'
 import { ADMISSION_CAPABILITY } from './provider.ts'
 import { isPeerFault, peerDecoded } from './cut-read.ts'
 import { AdmissionError, refusalDetailOf } from './errors.ts'
@@ -205,21 +205,11 @@ export class AdmissionService implements Startable {
    * poll (then the task's interval passes before the next): a held poll
    * (answered when a newer list exists, or with 304 after the wait) is
    * followed by the next at once, so a node always has one waiting, and a
-   * list reaches it as soon as the issuer has it. Never faster than one
-   * poll per `HELD_POLL_MIN_SPACING_MS`, whatever an issuer claims.
+   * list reaches it as soon as the issuer has it (`pollWhileHeld`).
    */
   private async pollRevocations (signal: AbortSignal): Promise<void> {
     const waitMs = this.init.crlWaitMs ?? ADMISSION_DEFAULTS.pollWaitMs
-    while (!signal.aborted) {
-      const started = performance.now()
-      if (!await this.pollRevocationsOnce(waitMs, signal)) {
-        return
-      }
-      const spacing = HELD_POLL_MIN_SPACING_MS - (performance.now() - started)
-      if (spacing > 0) {
-        await sleep(spacing, undefined, { signal }).catch(() => {})
-      }
-    }
+    await pollWhileHeld(async () => await this.pollRevocationsOnce(waitMs, signal), signal)
   }
 
   /** One poll; true when the issuer held it or sent a newer list (the next may follow at once). */

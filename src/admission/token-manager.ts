@@ -20,8 +20,8 @@
  */
 import { repeatingTask } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { ADMISSION_DEFAULTS, HELD_POLL_MIN_SPACING_MS } from './constants.ts'
+import { ADMISSION_DEFAULTS } from './constants.ts'
+import { pollWhileHeld } from '../issuer-client/held-poll-loop.ts'
 import { backoffDelay } from '../core/backoff.ts'
 import { credentialLifetime } from './credential.ts'
 import { inOutage } from './outage-policy.ts'
@@ -506,16 +506,7 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
    */
   private async watchKeys (signal: AbortSignal): Promise<void> {
     const waitMs = this.init.keysWaitMs ?? ADMISSION_DEFAULTS.pollWaitMs
-    while (!signal.aborted && this.running) {
-      const started = performance.now()
-      if (!await this.syncKeysOnce(waitMs, signal)) {
-        return
-      }
-      const spacing = HELD_POLL_MIN_SPACING_MS - (performance.now() - started)
-      if (spacing > 0) {
-        await sleep(spacing, undefined, { signal }).catch(() => {})
-      }
-    }
+    await pollWhileHeld(async () => this.running && await this.syncKeysOnce(waitMs, signal), signal)
   }
 
   /** One poll of the keys; true when the issuer held it or sent new keys (the next may follow at once). */

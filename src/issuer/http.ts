@@ -115,6 +115,16 @@ async function hold (request: FastifyRequest, reply: FastifyReply, polls: HeldPo
   }
 }
 
+/** `body` under its entity tag, or 304 when the request's `If-None-Match` names the tag. */
+async function tagged<T> (request: FastifyRequest, reply: FastifyReply, etag: string, body: T): Promise<T | FastifyReply> {
+  reply.header('etag', etag)
+  reply.header('vary', 'if-none-match, prefer')
+  if (etagMatches(request.headers['if-none-match'], etag)) {
+    return await reply.code(304).send()
+  }
+  return body
+}
+
 /** largest request body */
 export const ISSUER_MAX_BODY = 16 * 1024
 /** body bytes all requests may hold at once: 64 full bodies */
@@ -247,16 +257,11 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
   const held = { config: anonymous, handlerTimeout: MAX_POLL_WAIT_MS + POLL_WAIT_MARGIN_MS }
   app.get('/v1/keys', held, async (request, reply) => {
     let keys = await issuer.keys()
-    if (await hold(request, reply, keyPolls, keySetTag(keys), keySetTag(keys))) {
+    const tag = keySetTag(keys)
+    if (await hold(request, reply, keyPolls, tag, tag)) {
       keys = await issuer.keys()
     }
-    const etag = keySetTag(keys)
-    reply.header('etag', etag)
-    reply.header('vary', 'if-none-match, prefer')
-    if (etagMatches(request.headers['if-none-match'], etag)) {
-      return await reply.code(304).send()
-    }
-    return keys
+    return await tagged(request, reply, keySetTag(keys), keys)
   })
   app.get('/v1/overlay', { config: anonymous }, async () => await issuer.overlayConfig())
   app.get('/v1/crl', held, async (request, reply) => {
@@ -264,13 +269,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     if (await hold(request, reply, crlPolls, crl.n, `"${crl.n}"`)) {
       crl = await issuer.revocationList()
     }
-    const etag = `"${crl.n}"`
-    reply.header('etag', etag)
-    reply.header('vary', 'if-none-match, prefer')
-    if (etagMatches(request.headers['if-none-match'], etag)) {
-      return await reply.code(304).send()
-    }
-    return crl
+    return await tagged(request, reply, `"${crl.n}"`, crl)
   })
   app.get<{ Params: { id: string } }>('/v1/revoke/:id', { config: anonymous, schema: { params: SCHEMAS.revokeId } }, async request =>
     await issuer.revocationRequest(request.params.id))

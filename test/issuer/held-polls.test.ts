@@ -7,15 +7,12 @@
  */
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { HeldPolls, preferredWaitMs } from '../../src/issuer/held-polls.ts'
 import { IssuerClient } from '../../src/issuer-client/client.ts'
-import { DOMAINS } from '../../src/core/domains.ts'
-import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
+import { pollWhileHeld } from '../../src/issuer-client/held-poll-loop.ts'
 import { TestNet } from '../fixtures/nodes.ts'
 import { eventually } from '../fixtures/wait.ts'
-
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
+import { revokeNewMember } from '../fixtures/issuer.ts'
 
 describe('held polls: the waiters', () => {
   it('a wait ends when the store has a newer list, at its end, when its client goes, when full, and when the issuer closes', async () => {
@@ -62,6 +59,16 @@ describe('held polls: the waiters', () => {
     assert.equal(waiters.size, 1, 'still waiting')
     fail = false
     assert.equal(await held, 'newer')
+  })
+
+  it('a node polls again at once after a held poll, stops at the first poll not held, and at its end', async () => {
+    let polls = 0
+    await pollWhileHeld(async () => ++polls < 3, new AbortController().signal, 1)
+    assert.equal(polls, 3, 'two held, the third not: the caller\'s timer takes over')
+    const stop = new AbortController()
+    polls = 0
+    await pollWhileHeld(async () => { if (++polls === 4) stop.abort(); return true }, stop.signal, 1)
+    assert.equal(polls, 4, 'held every time: it ends when its node stops')
   })
 
   it('Prefer: wait=N is read in whole seconds, capped, among other preferences; anything else asks for none', () => {
@@ -119,15 +126,8 @@ describe('held polls: issuer and nodes', () => {
     await eventually(() => node.admission.revocations.number >= 0, 'the first revocation list')
     const t = await net.issuer()
     await eventually(() => t.http.heldPolls().crl >= 1, 'the node\'s poll held at the issuer')
-    const member = await generateKeyPair('Ed25519')
-    const enrolled = await new IssuerClient({ url: t.url }).enroll(member, await t.issuer.createCode('edge'))
-    const admins = [generateEd25519(), generateEd25519()]
-    for (const [i, ad] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `held-poll-admin-${i}`) }
-    const request = await t.issuer.requestRevocation(enrolled.peerId, 'test')
-    for (const ad of admins) {
-      await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
-    }
-    await eventually(() => node.admission.revocations.isRevoked(enrolled.peerId), 'the revocation, from the held poll')
+    const revoked = await revokeNewMember(t, 'held-poll')
+    await eventually(() => node.admission.revocations.isRevoked(revoked), 'the revocation, from the held poll')
     // and the node waits again
     await eventually(() => t.http.heldPolls().crl >= 1, 'the next poll held')
     await node.stop()

@@ -4,13 +4,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { TestNet } from '../fixtures/nodes.ts'
 import type { TempusNode } from '../../src/node/tempus-node.ts'
 import { eventually, waitForEvent } from '../fixtures/wait.ts'
+import { revokeNewMember } from '../fixtures/issuer.ts'
 import { probeConnection } from '../../src/liveness/probe.ts'
 import { addressSnapshot } from '../../src/liveness/network-change.ts'
-import { DOMAINS } from '../../src/core/domains.ts'
-import { generateEd25519, rawPublicKey, signDomain } from '../../src/core/keys.ts'
-import { IssuerClient } from '../../src/issuer-client/client.ts'
-
-const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url')
 
 /** yamux under a libp2p connection (a private field): where a test makes a peer answer its pings late, or never */
 function muxerOf (connection: unknown): { handlePing: (header: unknown) => void } {
@@ -286,18 +282,11 @@ describe('liveness and reconnection', () => {
     // the poll at start has been answered
     await eventually(() => node.admission.revocations.number >= 0, 'the first revocation list')
     const t = await net.issuer()
-    const member = await generateKeyPair('Ed25519')
-    const enrolled = await new IssuerClient({ url: t.url }).enroll(member, await t.issuer.createCode('edge'))
-    const admins = [generateEd25519(), generateEd25519()]
-    for (const [i, ad] of admins.entries()) { await t.issuer.addAdmin(b64(rawPublicKey(ad.publicKey)), `network-change-admin-${i}`) }
-    const request = await t.issuer.requestRevocation(enrolled.peerId, 'test')
-    for (const ad of admins) {
-      await t.issuer.approve(request.id, b64(rawPublicKey(ad.publicKey)), b64(signDomain(ad.privateKey, DOMAINS.revocationApproval, Buffer.from(request.payload, 'base64url'))))
-    }
-    assert.ok(!node.admission.revocations.isRevoked(enrolled.peerId), 'nothing told the node yet')
+    const revoked = await revokeNewMember(t, 'network-change')
+    assert.ok(!node.admission.revocations.isRevoked(revoked), 'nothing told the node yet')
     fakeInterfaces(node, {})(ETH0)
     await node.libp2p.services.network.check()
-    await eventually(() => node.admission.revocations.isRevoked(enrolled.peerId), 'the revocation, polled on the network change')
+    await eventually(() => node.admission.revocations.isRevoked(revoked), 'the revocation, polled on the network change')
   })
 
   it('an address added is a way back: the redial backoffs grown meanwhile are forgotten; an address removed alone forgets none', async () => {
