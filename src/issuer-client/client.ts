@@ -312,13 +312,7 @@ export class IssuerClient {
    * until they change or the wait ends, as `awaitRevocationList` does.
    */
   async awaitKeys (known?: string, options: { waitMs?: number, signal?: AbortSignal } = {}): Promise<{ keys?: KeySet, tag?: string, held: boolean }> {
-    const headers: Record<string, string> = known == null ? {} : { 'if-none-match': known }
-    const waitS = known == null ? 0 : Math.floor((options.waitMs ?? 0) / 1000)
-    if (waitS > 0) {
-      headers.prefer = `wait=${waitS}`
-    }
-    const { status, body, headers: answered } = await this.request<KeySet>('GET', '/v1/keys', undefined, headers, { heldMs: waitS * 1000, signal: options.signal })
-    const held = preferenceApplied(waitS, answered)
+    const { status, body, headers: answered, held } = await this.poll<KeySet>('/v1/keys', known, options)
     if (status === 304) {
       return { held, tag: known }
     }
@@ -328,6 +322,22 @@ export class IssuerClient {
     // an entity tag of the plain form only (it goes back in If-None-Match as it came)
     const etag = answered.get('etag') ?? undefined
     return { keys: body, tag: etag != null && /^"[\x21\x23-\x7e]{1,100}"$/.test(etag) ? etag : undefined, held }
+  }
+
+  /**
+   * A conditional GET (`If-None-Match: tag`) that the issuer may hold up to
+   * `waitMs` until what it names changes (`Prefer: wait`, whole seconds;
+   * only with a tag: without one the answer is the thing itself, at once).
+   * `held`: the issuer said it held it (`Preference-Applied`).
+   */
+  private async poll<T> (path: string, tag: string | undefined, options: { waitMs?: number, signal?: AbortSignal }): Promise<{ status: number, body: T | undefined, headers: Headers, held: boolean }> {
+    const headers: Record<string, string> = tag == null ? {} : { 'if-none-match': tag }
+    const waitS = tag == null ? 0 : Math.floor((options.waitMs ?? 0) / 1000)
+    if (waitS > 0) {
+      headers.prefer = `wait=${waitS}`
+    }
+    const answer = await this.request<T>('GET', path, undefined, headers, { heldMs: waitS * 1000, signal: options.signal })
+    return { ...answer, held: preferenceApplied(waitS, answer.headers) }
   }
 
   /** The newest revocation list, or undefined when it is still the one numbered `known`. */
@@ -343,13 +353,7 @@ export class IssuerClient {
    * so), so the next request may follow at once.
    */
   async awaitRevocationList (known?: number, options: { waitMs?: number, signal?: AbortSignal } = {}): Promise<{ list?: { n: number, jws: string }, held: boolean }> {
-    const headers: Record<string, string> = known == null ? {} : { 'if-none-match': `"${known}"` }
-    const waitS = known == null ? 0 : Math.floor((options.waitMs ?? 0) / 1000)
-    if (waitS > 0) {
-      headers.prefer = `wait=${waitS}`
-    }
-    const { status, body, headers: answered } = await this.request<{ n: number, jws: string }>('GET', '/v1/crl', undefined, headers, { heldMs: waitS * 1000, signal: options.signal })
-    const held = preferenceApplied(waitS, answered)
+    const { status, body, held } = await this.poll<{ n: number, jws: string }>('/v1/crl', known == null ? undefined : `"${known}"`, options)
     if (status === 304) {
       return { held }
     }
