@@ -234,7 +234,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
 
   const metrics = new IssuerHttpMetrics(issuer.metrics)
   app.addHook('onResponse', async (request, reply) => {
-    metrics.answered(request.routeOptions.url, request.method, reply.statusCode, reply.elapsedTime / 1000)
+    // a held poll's time is mostly its wait: the latency histogram is for the issuer's work
+    metrics.answered(request.routeOptions.url, request.method, reply.statusCode, reply.hasHeader('preference-applied') ? undefined : reply.elapsedTime / 1000)
   })
 
   app.get('/healthz', async () => ({ status: 'ok' }))

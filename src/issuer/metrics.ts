@@ -27,7 +27,7 @@ export class IssuerHttpMetrics {
     })
     this.duration = existing('tempus_issuer_request_duration_seconds') ?? new Histogram({
       name: 'tempus_issuer_request_duration_seconds',
-      help: 'time from a request to its answer, by route',
+      help: 'time from a request to its answer, by route (held polls of /v1/crl and /v1/keys, which wait for a change, are counted in tempus_issuer_requests_total but not timed here)',
       labelNames: ['route'],
       // a token takes a signature and a group commit: milliseconds; a slow store shows in seconds
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
@@ -46,10 +46,13 @@ export class IssuerHttpMetrics {
     })
   }
 
-  answered (route: string | undefined, method: string, status: number, seconds: number): void {
+  /** `seconds` undefined: a held poll (`Prefer: wait`), whose time is its wait, not the issuer's work: counted, not timed */
+  answered (route: string | undefined, method: string, status: number, seconds: number | undefined): void {
     const r = route ?? 'unmatched'
     this.requests.inc({ route: r, method, status: String(status) })
-    this.duration.observe({ route: r }, seconds)
+    if (seconds != null) {
+      this.duration.observe({ route: r }, seconds)
+    }
   }
 
   tokenIssued (): void {

@@ -105,8 +105,14 @@ describe('held polls: issuer and nodes', () => {
     // a poll from a node behind the newest is answered at once with the newest
     const behind = await client.awaitRevocationList(now.n, { waitMs: 25_000 })
     assert.equal(behind.list?.n, next.n)
-    // a wait that ends with nothing new: 304, held
+    // a wait that ends with nothing new: 304, held; counted, not timed as the issuer's work
+    const timed = async (): Promise<number> => ((await (t.issuer.metrics.getSingleMetric('tempus_issuer_request_duration_seconds') as any).get()).values as Array<{ metricName: string, labels: { route?: string }, value: number }>)
+      .find(v => v.metricName === 'tempus_issuer_request_duration_seconds_count' && v.labels.route === '/v1/crl')?.value ?? 0
+    const before = await timed()
     assert.deepEqual(await client.awaitRevocationList(next.n, { waitMs: 1_000 }), { held: true })
+    assert.equal(await timed(), before, 'a held poll is not in the latency histogram')
+    await client.awaitRevocationList(next.n)
+    assert.equal(await timed(), before + 1, 'a poll answered at once is')
   })
 
   it('a poll ended by its caller leaves the issuer holding nothing', async () => {
