@@ -255,8 +255,8 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     crlPolls.close()
     keyPolls.close()
   })
-  const held = { config: anonymous, handlerTimeout: MAX_POLL_WAIT_MS + POLL_WAIT_MARGIN_MS }
-  app.get('/v1/keys', held, async (request, reply) => {
+  const holdable = { config: anonymous, handlerTimeout: MAX_POLL_WAIT_MS + POLL_WAIT_MARGIN_MS }
+  app.get('/v1/keys', holdable, async (request, reply) => {
     let keys = await issuer.keys()
     const tag = keySetTag(keys)
     if (await hold(request, reply, keyPolls, tag, tag)) {
@@ -265,7 +265,7 @@ export async function startIssuerHttp (init: IssuerHttpInit): Promise<IssuerHttp
     return await tagged(request, reply, keySetTag(keys), keys)
   })
   app.get('/v1/overlay', { config: anonymous }, async () => await issuer.overlayConfig())
-  app.get('/v1/crl', held, async (request, reply) => {
+  app.get('/v1/crl', holdable, async (request, reply) => {
     let crl = await issuer.revocationList()
     if (await hold(request, reply, crlPolls, crl.n, `"${crl.n}"`)) {
       crl = await issuer.revocationList()
