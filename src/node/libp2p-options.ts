@@ -63,6 +63,8 @@ import type { Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
+import { peerStoreCache } from './peer-store-cache.ts'
+import type { PeerStoreCache } from './peer-store-cache.ts'
 import type { Datastore } from 'interface-datastore'
 import type { Libp2pOptions } from 'libp2p'
 import type { Registry } from 'prom-client'
@@ -71,6 +73,7 @@ import type { Registry } from 'prom-client'
 const NOISE_PROTOCOL = '/noise'
 
 export type TempusServices = {
+  peerCache: PeerStoreCache
   identify: Identify
   settling: ConnectionSettling
   ping: Ping
@@ -189,7 +192,9 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // the process's own figures are collected once per process and added to this registry (src/node/process-metrics.ts)
     metrics: parsed.metrics.enabled ? prometheusMetrics({ registry, collectDefaultMetrics: false }) : undefined,
     services: {
-      // first: the services after it take the admission state from it (src/admission/provider.ts)
+      // before every other service: they read the peer store through it (src/node/peer-store-cache.ts)
+      peerCache: peerStoreCache({ now }),
+      // first after it: the services after it take the admission state from it (src/admission/provider.ts)
       admission: admissionService(admission, {
         tokens,
         client,

@@ -13,6 +13,7 @@ import type { FederationEndpoint, FederationService } from '../federation/index.
 import { createLibp2p } from 'libp2p'
 import { libp2pOptions } from './libp2p-options.ts'
 import { stopReconnectQueue } from './reconnect-queue.ts'
+import { useCachedPeerStore } from './peer-store-cache.ts'
 import { FileMintLog } from './mint-log.ts'
 import { addProcessMetrics } from './process-metrics.ts'
 import { nodeIdentity } from './node-identity.ts'
@@ -509,6 +510,8 @@ async function composeTempusNode (parsed: TempusConfig, options: TempusNodeOptio
   const ownAddresses = new OwnAddresses()
   const libp2p = await createLibp2p<TempusServices>(libp2pOptions(parsed, { privateKey, datastore, log, registry, admission, tokens, client, anomalies, bundles, dialBudget, ownAddresses, enrollment, onAnomaly: options.onAnomaly, now, random, persistentIdentity: ranBefore, mintLog: options.dataDir == null ? undefined : new FileMintLog(options.dataDir), descriptorSpacingMs: options.descriptorSpacingMs }))
   undo.push(async () => { await libp2p.stop() })
+  // the peer store its services read, for its embedder too
+  useCachedPeerStore(libp2p)
   ownAddresses.watch(libp2p)
   offerCloneProofs(libp2p.services.sampling, client, log)
 
