@@ -18,7 +18,7 @@ import { keepsLapsed, nextWindow, OUTAGE_HEAL_MS } from './outage-policy.ts'
 import { registerAdmissionMetrics } from './metrics.ts'
 import { SecurityLog, SECURITY_LOG_WINDOW_MS } from './security-log.ts'
 import { TokenRefresh } from './pb/admission.ts'
-import { isInterrupted } from '../issuer-client/client.ts'
+import { onceMoreIfInterrupted } from '../issuer-client/client.ts'
 import type { TokenClaims } from './token.ts'
 import { pbStream, repeatingTask } from '@libp2p/utils'
 import type { RepeatingTask } from '@libp2p/utils'
@@ -214,30 +214,23 @@ export class AdmissionService implements Startable {
 
   /** One poll; true when the issuer held it or sent a newer list (the next may follow at once). */
   private async pollRevocationsOnce (waitMs: number, signal: AbortSignal): Promise<boolean> {
-    // one more try for a request a network change ended: it went out on the old network
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const known = this.state.revocations.number
-        const answer = await this.init.client?.awaitRevocationList(known < 0 ? undefined : known, { waitMs, signal })
-        const crl = answer?.list
-        if (crl != null) {
-          const list = await this.state.applyRevocationList(crl.jws, 'http')
-          if (list != null) {
-            this.log('revocation list %d applied from the issuer (%d entries)', list.n, list.revoked.length)
-          }
+    try {
+      const known = this.state.revocations.number
+      const answer = await onceMoreIfInterrupted(async () => await this.init.client?.awaitRevocationList(known < 0 ? undefined : known, { waitMs, signal }), signal)
+      const crl = answer?.list
+      if (crl != null) {
+        const list = await this.state.applyRevocationList(crl.jws, 'http')
+        if (list != null) {
+          this.log('revocation list %d applied from the issuer (%d entries)', list.n, list.revoked.length)
         }
-        return answer != null && (answer.held || crl != null)
-      } catch (err: any) {
-        if (attempt === 0 && isInterrupted(err) && !signal.aborted) {
-          continue
-        }
-        if (!signal.aborted) {
-          this.log('revocation poll failed - %s', err?.code ?? err?.message)
-        }
-        return false
       }
+      return answer != null && (answer.held || crl != null)
+    } catch (err: any) {
+      if (!signal.aborted) {
+        this.log('revocation poll failed - %s', err?.code ?? err?.message)
+      }
+      return false
     }
-    return false
   }
 
   /** A peer with no connection left is admitted no more (unless a connection admitted since is opening). */

@@ -25,7 +25,7 @@ import { pollWhileHeld } from '../issuer-client/held-poll-loop.ts'
 import { backoffDelay } from '../core/backoff.ts'
 import { credentialLifetime } from './credential.ts'
 import { inOutage } from './outage-policy.ts'
-import { isInterrupted, isNoRoute } from '../issuer-client/client.ts'
+import { isInterrupted, isNoRoute, onceMoreIfInterrupted } from '../issuer-client/client.ts'
 import type { IssuerApi } from '../issuer-client/replicas.ts'
 import type { BackoffPolicy } from '../core/backoff.ts'
 import type { CredentialLifetime } from './credential.ts'
@@ -511,41 +511,34 @@ export class TokenManager extends TypedEventEmitter<TokenManagerEvents> {
 
   /** One poll of the keys; true when the issuer held it or sent new keys (the next may follow at once). */
   private async syncKeysOnce (waitMs: number, signal?: AbortSignal): Promise<boolean> {
-    // one more try for a request a network change ended: it went out on the old network
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const answer = await this.init.client.awaitKeys(this.keysTag, { waitMs, signal })
-        if (answer.keys != null) {
-          await this.init.state.verifier.setCurrent(answer.keys.current)
-          if (answer.keys.announced != null) {
-            await this.init.state.verifier.addKeyCertificate(answer.keys.announced)
-          }
-          // remembered once applied: keys that did not apply are fetched whole again
-          this.keysTag = answer.tag
+    try {
+      const answer = await onceMoreIfInterrupted(async () => await this.init.client.awaitKeys(this.keysTag, { waitMs, signal }), signal)
+      if (answer.keys != null) {
+        await this.init.state.verifier.setCurrent(answer.keys.current)
+        if (answer.keys.announced != null) {
+          await this.init.state.verifier.addKeyCertificate(answer.keys.announced)
         }
-        return answer.held || answer.keys != null
-      } catch (err: any) {
-        if (attempt === 0 && isInterrupted(err) && signal?.aborted !== true) {
-          continue
-        }
-        if (signal?.aborted === true) {
-          return false
-        }
-        this.init.log.debug({ code: err?.code ?? err?.reason }, 'could not sync issuer keys')
-        if (isNoRoute(err) && this.running && this.keysRetry == null) {
-          // no route to the issuer (a partition): asked again within NO_ROUTE_RETRY_MS, not at the
-          // next poll, so a node whose token is still valid learns of a rotation made meanwhile as
-          // soon as the route is back (in the 100-process run one waited 30 s for the poll)
-          this.keysRetry = setTimeout(() => {
-            this.keysRetry = undefined
-            void this.syncKeys()
-          }, Math.round(NO_ROUTE_RETRY_MS * (0.5 + this.random() / 2)))
-          this.keysRetry.unref?.()
-        }
+        // remembered once applied: keys that did not apply are fetched whole again
+        this.keysTag = answer.tag
+      }
+      return answer.held || answer.keys != null
+    } catch (err: any) {
+      if (signal?.aborted === true) {
         return false
       }
+      this.init.log.debug({ code: err?.code ?? err?.reason }, 'could not sync issuer keys')
+      if (isNoRoute(err) && this.running && this.keysRetry == null) {
+        // no route to the issuer (a partition): asked again within NO_ROUTE_RETRY_MS, not at the
+        // next poll, so a node whose token is still valid learns of a rotation made meanwhile as
+        // soon as the route is back (in the 100-process run one waited 30 s for the poll)
+        this.keysRetry = setTimeout(() => {
+          this.keysRetry = undefined
+          void this.syncKeys()
+        }, Math.round(NO_ROUTE_RETRY_MS * (0.5 + this.random() / 2)))
+        this.keysRetry.unref?.()
+      }
+      return false
     }
-    return false
   }
 
   private onEpoch (): void {

@@ -69,6 +69,23 @@ export function isInterrupted (err: unknown): boolean {
 }
 
 /**
+ * Run `request`, and once more if a network change ended it (`interrupt`):
+ * it went out on the old network, and the new one may well carry it. Any
+ * other failure, a second interruption, or one after `signal` aborted, is
+ * thrown as it came.
+ */
+export async function onceMoreIfInterrupted<T> (request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  try {
+    return await request()
+  } catch (err) {
+    if (!isInterrupted(err) || signal?.aborted === true) {
+      throw err
+    }
+    return await request()
+  }
+}
+
+/**
  * What the host's own network says when no packet can reach the issuer: no
  * route, or no neighbour answering for it (a partition, a link down). Such a
  * request never reached the issuer, so retrying it soon costs the issuer

@@ -24,7 +24,7 @@ import { ENROLLMENT_FILE, enrolledIssuers, loadEnrollment } from '../../src/admi
 import { admissionStateFor } from '../../src/admission/state.ts'
 import { TokenManager } from '../../src/admission/token-manager.ts'
 import { issuerRows } from '../../src/cli/commands/info.ts'
-import { IssuerClient, isInterrupted } from '../../src/issuer-client/client.ts'
+import { INTERRUPTED, IssuerClient, IssuerClientError, isInterrupted, onceMoreIfInterrupted } from '../../src/issuer-client/client.ts'
 import { startIssuerHttp } from '../../src/issuer/http.ts'
 import { IssuerUrlError, parseIssuerUrls } from '../../src/issuer-client/issuer-url.ts'
 import { ReplicaHealth, failsOver } from '../../src/issuer-client/replica-health.ts'
@@ -239,6 +239,36 @@ describe('a node over three replicas of one issuer', () => {
       tokens.stop()
       await silent.close()
     }
+  })
+
+  it('a request a network change ended goes once more (a poll sent on the old network); a second interruption, one after the caller left, or any other failure is thrown', async () => {
+    const silent = await silentListener()
+    try {
+      const hung = new IssuerClient({ url: silent.url, timeoutMs: 60_000 })
+      const answering = new IssuerClient({ url: t.url })
+      let calls = 0
+      const keys = onceMoreIfInterrupted(async () => ++calls === 1 ? await hung.keys() : await answering.keys())
+      await silent.connected
+      hung.interrupt()
+      assert.ok((await keys).current != null)
+      assert.equal(calls, 2)
+    } finally {
+      await silent.close()
+    }
+    const interrupted = new IssuerClientError('unreachable', 0, 'ended by a network change', INTERRUPTED)
+    const counting = (fail: (n: number) => unknown): { run: () => Promise<number>, calls: () => number } => {
+      let n = 0
+      return { run: async () => { n++; const err = fail(n); if (err != null) throw err; return n }, calls: () => n }
+    }
+    const twice = counting(() => interrupted)
+    await assert.rejects(onceMoreIfInterrupted(twice.run), (err: unknown) => isInterrupted(err))
+    assert.equal(twice.calls(), 2)
+    const left = counting(() => interrupted)
+    await assert.rejects(onceMoreIfInterrupted(left.run, AbortSignal.abort()), (err: unknown) => isInterrupted(err))
+    assert.equal(left.calls(), 1)
+    const refused = counting(() => new IssuerClientError('unreachable', 0, 'refused', 'ECONNREFUSED'))
+    await assert.rejects(onceMoreIfInterrupted(refused.run), { reason: 'ECONNREFUSED' })
+    assert.equal(refused.calls(), 1)
   })
 
   it('a network change ends the requests in flight: an operation hung on one replica goes on to the next at once, and the hung one is not marked down for it', { timeout: 30_000 }, async () => {
