@@ -26,6 +26,7 @@ import { TypedEventEmitter } from 'main-event'
 import { loopLag, starvedWithin } from '../core/loop-lag.ts'
 import { LIVENESS_DEFAULTS } from './constants.ts'
 import { isOwnPingStillOpen, probeConnection } from './probe.ts'
+import { pingedWithin } from './heard-pings.ts'
 import { PeerUnresponsiveError } from './lost-peers.ts'
 import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
@@ -44,7 +45,7 @@ export interface PingMonitorInit {
   registry?: Registry
 }
 
-type PingOutcome = 'pong' | 'missed' | 'starved' | 'dropped'
+type PingOutcome = 'pong' | 'heard' | 'missed' | 'starved' | 'dropped'
 
 export interface PingMonitorComponents {
   connectionManager: ConnectionManager
@@ -54,6 +55,8 @@ export interface PingMonitorComponents {
 export interface PingMonitorEvents {
   /** a connection answered: its round trip */
   pong: CustomEvent<{ connection: string, rttMs: number }>
+  /** a connection was not pinged: its peer pinged this node on it within half an interval (heard-pings.ts) */
+  heard: CustomEvent<{ connection: string }>
   /** a ping went unanswered, counted against the connection (`failures` in a row) */
   missed: CustomEvent<{ connection: string, peer: string, failures: number }>
   /** a connection was aborted: its peer left pings unanswered */
@@ -71,7 +74,7 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
   /** failed pings in a row, per connection id */
   private readonly failures = new Map<string, number>()
   private task?: RepeatingTask
-  private readonly outcomes: Record<PingOutcome, number> = { pong: 0, missed: 0, starved: 0, dropped: 0 }
+  private readonly outcomes: Record<PingOutcome, number> = { pong: 0, heard: 0, missed: 0, starved: 0, dropped: 0 }
 
   constructor (components: PingMonitorComponents, init: PingMonitorInit = {}) {
     super()
@@ -84,7 +87,7 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
       const outcomes = this.outcomes
       new Counter({
         name: 'tempus_pings_total',
-        help: 'liveness pings by outcome: answered, missed (counted against the connection), starved (unanswered while this node ran late: no verdict), dropped (the connection aborted)',
+        help: 'liveness pings by outcome: answered, heard (not sent: the peer pinged this node on the connection within half an interval), missed (counted against the connection), starved (unanswered while this node ran late: no verdict), dropped (the connection aborted)',
         labelNames: ['outcome'],
         registers: [init.registry],
         collect () {
@@ -110,11 +113,20 @@ export class PingMonitor extends TypedEventEmitter<PingMonitorEvents> implements
     this.failures.clear()
   }
 
-  /** One heartbeat: ping every open connection (one that is still being pinged shares that ping). */
+  /**
+   * One heartbeat: ping every open connection (one that is still being
+   * pinged shares that ping) but those whose peer pinged this node on them
+   * within half an interval: alive, and pinged from that end (heard-pings.ts).
+   */
   beat (): void {
     const open = new Set<string>()
     for (const connection of this.components.connectionManager.getConnections()) {
       open.add(connection.id)
+      if (pingedWithin(connection, this.intervalMs / 2)) {
+        this.failures.delete(connection.id)
+        this.safeDispatchEvent('heard', { detail: { connection: connection.id } })
+        continue
+      }
       void this.ping(connection)
     }
     for (const id of this.failures.keys()) {

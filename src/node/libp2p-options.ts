@@ -20,6 +20,7 @@ import { noiseFrameLength } from '../core/noise-frame-length.ts'
 import { noiseCrypto } from '../core/noise-crypto.ts'
 import { admissionGater } from '../admission/gater.ts'
 import { negotiationGuardedMuxer } from './negotiation-guarded-muxer.ts'
+import { hearingPings } from '../liveness/heard-pings.ts'
 import { RESUME_PROTOCOL } from '../admission/resume-handshake.ts'
 import { withoutRedundantLoopback } from './announce-filter.ts'
 import type { OwnAddresses } from '../core/own-addresses.ts'
@@ -169,7 +170,8 @@ export function libp2pOptions (parsed: TempusConfig, parts: Libp2pParts): Libp2p
     // start (two frames each way before the first call) and again every 30 s,
     // and stopping its task at each close built an AbortError
     // each stream's protocol negotiation held to an honest side's bounds; a peer that breaks them is charged
-    streamMuxers: [negotiationGuardedMuxer(yamux({ enableKeepAlive: false }), {
+    // and each muxer remembers when its peer last pinged it: the ping monitor leaves such a connection to that end (src/liveness/heard-pings.ts)
+    streamMuxers: [negotiationGuardedMuxer(hearingPings(yamux({ enableKeepAlive: false })), {
       onViolation: (peer, detail) => { admission.raise(peer, 'malformed-frame', detail) },
       framing: protocol => LIBP2P_FRAMED_PROTOCOLS.get(protocol)
     })],
