@@ -105,6 +105,7 @@ export class PeerStoreCache implements PeerStore {
       this.stats.hits++
       return copyOf(held)
     }
+    this.stats.misses++
     const changes = this.changes
     const peer = await this.inner.get(peerId, options)
     this.remember(peerId, peer, changes)
@@ -183,12 +184,18 @@ export class PeerStoreCache implements PeerStore {
     return held.peer
   }
 
+  /** Hold what a read or write returned, unless a change came meanwhile. */
   private remember (peerId: PeerId, peer: Peer, changesBefore: number): void {
-    const key = peerId.toString()
-    if (key === this.self || changesBefore !== this.changes) {
-      return
+    if (changesBefore === this.changes) {
+      this.hold(peerId.toString(), peer)
     }
-    setBounded(this.held, key, { peer, at: this.now() }, this.maxPeers)
+  }
+
+  /** Hold a peer's record (never this node's own: it changes under libp2p's own hand). */
+  private hold (key: string, peer: Peer): void {
+    if (key !== this.self) {
+      setBounded(this.held, key, { peer, at: this.now() }, this.maxPeers)
+    }
   }
 
   private forget (peerId: PeerId): void {
@@ -198,11 +205,7 @@ export class PeerStoreCache implements PeerStore {
 
   private onUpdate (evt: CustomEvent<PeerUpdate>): void {
     this.changes++
-    const { peer } = evt.detail
-    const key = peer.id.toString()
-    if (key !== this.self) {
-      setBounded(this.held, key, { peer, at: this.now() }, this.maxPeers)
-    }
+    this.hold(evt.detail.peer.id.toString(), evt.detail.peer)
   }
 }
 

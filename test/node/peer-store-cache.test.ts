@@ -94,6 +94,9 @@ describe('the peer store cache', () => {
     assert.ok(plain[0].store.writesOf(plain[1].libp2p) - plainBefore >= 20, 'the plain store rewrote the record for every stream')
     assert.ok(cached[0].store.writesOf(cached[1].libp2p) - cachedBefore <= 1, `with the cache at most one write (${cached[0].store.writesOf(cached[1].libp2p) - cachedBefore})`)
     assert.ok((cached[0].cache?.stats.hits ?? 0) - hitsBefore >= 19)
+    const missesBefore = cached[0].cache?.stats.misses ?? 0
+    await cached[0].cache?.get(plain[0].libp2p.peerId).catch(() => undefined)
+    assert.equal((cached[0].cache?.stats.misses ?? 0) - missesBefore, 1, 'a get the store answered is counted')
     // and the answering side, whose connection merges inbound streams, alike
     assert.ok(cached[1].store.writesOf(cached[0].libp2p) <= plain[1].store.writesOf(plain[0].libp2p) - 19)
   })
